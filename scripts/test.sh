@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite: test-time tools, static checks, then every vitest suite. Ends with one line
+# `N passed, N failed` (each static check counts as one test) and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-tools.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+check() {
+  local name=$1; shift
+  echo "== $name: $*"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+
+check typecheck npx tsc --noEmit -p tsconfig.json
+check lint npx eslint .
+check format npx prettier --check --log-level warn .
+
+mkdir -p out
+rm -f out/test-results.json
+echo "== vitest"
+npx vitest run "$@"
+results=$(node -e '
+  const fs = require("node:fs");
+  try {
+    const r = JSON.parse(fs.readFileSync("out/test-results.json", "utf8"));
+    // Suites that fail to load count as failures even though they hold no test results.
+    const brokenFiles = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests + brokenFiles);
+  } catch (e) { console.log(0, 1); }
+')
+read -r vp vf <<<"$results"
+passed=$((passed + vp))
+failed=$((failed + vf))
+echo "${passed} passed, ${failed} failed"
+[[ $failed -eq 0 && $vp -gt 0 ]]

@@ -1,0 +1,86 @@
+/**
+ * The metric catalog: the one source of truth for every metric name the inference service exports,
+ * its type, help text and label names. The service builds its prom-client registry from this
+ * object; the platform's PrometheusRules, Grafana dashboards and the promote CLI import the names
+ * from here, so a renamed metric breaks the build instead of silently breaking an alert.
+ *
+ * Names follow Prometheus conventions (`promtool check metrics` clean): snake_case, a unit suffix,
+ * `_total` on counters. Label values are always bounded (route templates, model versions, label
+ * names from model metadata), never raw user input.
+ */
+
+export type MetricType = "counter" | "gauge" | "histogram";
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+}
+
+function spec<T extends MetricType>(name: string, type: T, help: string, labelNames: readonly string[]) {
+  return { name, type, help, labelNames } as const satisfies MetricSpec;
+}
+
+/** Label names shared by per-variant metrics. */
+export const VARIANT_LABELS = ["model", "model_version", "variant"] as const;
+
+export const METRICS = {
+  httpRequests: spec(
+    "plinth_http_requests_total",
+    "counter",
+    "HTTP requests served, by route template, method and status code.",
+    ["route", "method", "status_code", "variant", "model_version"],
+  ),
+  httpRequestDuration: spec(
+    "plinth_http_request_duration_seconds",
+    "histogram",
+    "HTTP request duration in seconds, from first byte received to response sent.",
+    ["route", "method", "status_code", "variant", "model_version"],
+  ),
+  inferenceDuration: spec(
+    "plinth_inference_duration_seconds",
+    "histogram",
+    "Duration of one ONNX Runtime session.run call (one micro-batch) in seconds.",
+    VARIANT_LABELS,
+  ),
+  inferenceBatchSize: spec(
+    "plinth_inference_batch_size",
+    "histogram",
+    "Rows per micro-batch passed to session.run.",
+    VARIANT_LABELS,
+  ),
+  inferenceQueueWait: spec(
+    "plinth_inference_queue_wait_seconds",
+    "histogram",
+    "Time a row waited in the micro-batching queue before its batch ran, in seconds.",
+    VARIANT_LABELS,
+  ),
+  inferenceQueueRejections: spec(
+    "plinth_inference_queue_rejections_total",
+    "counter",
+    "Rows refused with 503 because the micro-batching queue was full (back-pressure).",
+    VARIANT_LABELS,
+  ),
+  predictions: spec("plinth_predictions_total", "counter", "Predictions returned, by predicted label.", [
+    ...VARIANT_LABELS,
+    "label",
+  ]),
+  modelInfo: spec(
+    "plinth_model_info",
+    "gauge",
+    "Always 1 for each loaded model variant; labels carry its identity.",
+    [...VARIANT_LABELS, "sha256"],
+  ),
+  modelReady: spec(
+    "plinth_model_ready",
+    "gauge",
+    "1 when the variant's model is loaded and warmed, else 0.",
+    VARIANT_LABELS,
+  ),
+} as const;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** Every exported metric name, for checks that dashboards and rules name only real metrics. */
+export const METRIC_NAMES: readonly string[] = Object.values(METRICS).map((m) => m.name);
