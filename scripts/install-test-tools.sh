@@ -7,7 +7,41 @@
 #
 # Each tool is checked first and installed only when missing or at another version, so a second
 # run does nothing and needs no network.
+#
+#   --bench  only the FastAPI peer of `npm run bench`: a Python venv in .tools/bench-venv holding
+#            exactly bench/peer/requirements.txt (fastapi, uvicorn, onnxruntime, numpy, pillow,
+#            python-multipart and their dependencies, all pinned) from PyPI. The everyday test run
+#            does not install it.
 set -euo pipefail
+
+# Python >= 3.11: the pinned wheels (numpy 2.4, onnxruntime 1.31) exist for 3.11 and later.
+install_bench_peer() {
+  local root venv requirements want have
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  venv="$root/.tools/bench-venv"
+  requirements="$root/bench/peer/requirements.txt"
+  want=$(grep -Ev '^[[:space:]]*(#|$)' "$requirements" | LC_ALL=C sort -f)
+  frozen() { "$venv/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | LC_ALL=C sort -f; }
+  have=$([[ -x "$venv/bin/python" ]] && frozen || true)
+  if [[ "$have" != "$want" ]]; then
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+      { echo "install-test-tools: the bench peer needs python3 >= 3.11" >&2; return 1; }
+    echo "install-test-tools: creating $venv from bench/peer/requirements.txt" >&2
+    # A fresh venv each time the pins change, so no package left from an older pin survives.
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+    [[ "$(frozen)" == "$want" ]] ||
+      { echo "install-test-tools: $venv does not match bench/peer/requirements.txt" >&2; return 1; }
+  fi
+  echo "install-test-tools: ok (bench peer venv, $(wc -l <<<"$want") Python packages pinned)" >&2
+}
+
+case "${1:-}" in
+  "") ;;
+  --bench) install_bench_peer; exit 0 ;;
+  *) echo "install-test-tools: unknown option $1 (expected none or --bench)" >&2; exit 2 ;;
+esac
 
 # name=version, exactly as Debian bookworm ships them.
 DEBIAN_PACKAGES=(

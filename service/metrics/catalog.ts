@@ -78,6 +78,44 @@ export const METRICS = {
     "1 when the variant's model is loaded and warmed, else 0.",
     VARIANT_LABELS,
   ),
+  // Rollout metrics (exported by the rollouts work, issue 4; the platform's alerts and dashboards
+  // read them, so their names are fixed here first).
+  driftPsi: spec(
+    "plinth_drift_psi",
+    "gauge",
+    'Population stability index of the live window against the training baseline, per input feature; feature="prediction" is the predicted-class distribution.',
+    [...VARIANT_LABELS, "feature"],
+  ),
+  driftScore: spec(
+    "plinth_drift_score",
+    "gauge",
+    "Overall drift score of the live window (the largest per-feature PSI).",
+    VARIANT_LABELS,
+  ),
+  shadowComparisons: spec(
+    "plinth_shadow_comparisons_total",
+    "counter",
+    "Shadow predictions compared with stable's, by outcome (agree or disagree); model_version is the candidate's.",
+    ["model", "model_version", "outcome"],
+  ),
+  shadowDropped: spec(
+    "plinth_shadow_dropped_total",
+    "counter",
+    "Shadow requests dropped because the shadow queue was full.",
+    ["model", "model_version"],
+  ),
+  candidateCircuitOpen: spec(
+    "plinth_candidate_circuit_open",
+    "gauge",
+    "1 while the candidate's circuit breaker is open (candidate bypassed until the next reload), else 0.",
+    VARIANT_LABELS,
+  ),
+  candidateFallbacks: spec(
+    "plinth_candidate_fallbacks_total",
+    "counter",
+    "Requests routed to the candidate that fell back to stable, by reason (load, error, timeout, circuit_open).",
+    [...VARIANT_LABELS, "reason"],
+  ),
 } as const;
 
 export type MetricKey = keyof typeof METRICS;

@@ -1,0 +1,99 @@
+/**
+ * Latency at a fixed request rate, coordinated omission corrected: an open-loop generator sends
+ * request `i` at its intended time from {@link OpenLoopSchedule} whether or not earlier requests
+ * have answered, and records each 2xx latency from that intended time.
+ *
+ * Requests the pool cannot send yet (all connections busy) wait in undici's queue; that wait is
+ * part of their latency, as it would be for a client. When the run ends, requests still in flight
+ * after the grace period are aborted, counted as failed, and recorded at the deadline (a lower
+ * bound), so an overloaded server cannot hide its slowest requests by never answering them.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { performance } from "node:perf_hooks";
+import { Pool } from "undici";
+import { LatencyHistogram, type LatencySummary } from "../stats/latency-histogram.js";
+import { OpenLoopSchedule } from "../stats/open-loop-schedule.js";
+import { loopbackOrigin, type HttpTarget, type ResponseCounts } from "./target.js";
+
+export interface FixedRateOptions {
+  readonly ratePerSecond: number;
+  readonly durationSeconds: number;
+  /** Keep-alive connections the generator may open (requests beyond them queue client-side). */
+  readonly connections: number;
+  /** How long to wait for stragglers after the last request was due. */
+  readonly graceSeconds: number;
+}
+
+export interface FixedRateResult extends ResponseCounts {
+  readonly ratePerSecond: number;
+  readonly sent: number;
+  /** 2xx responses per second over the run (below the rate when the server falls behind). */
+  readonly achievedPerSecond: number;
+  /** Latency of 2xx responses, plus aborted stragglers at the deadline, from intended send time. */
+  readonly latency: LatencySummary;
+}
+
+export async function runFixedRate(target: HttpTarget, options: FixedRateOptions): Promise<FixedRateResult> {
+  const schedule = new OpenLoopSchedule(options.ratePerSecond, options.durationSeconds * 1000);
+  const histogram = new LatencyHistogram();
+  const pool = new Pool(loopbackOrigin(target.port), { connections: options.connections, pipelining: 1 });
+  const abort = new AbortController();
+  const pending = new Map<number, Promise<void>>();
+  let ok = 0;
+  let non2xx = 0;
+  let failed = 0;
+  const start = performance.now();
+
+  const send = (index: number): void => {
+    const request = pool
+      .request({
+        method: target.method,
+        path: target.path,
+        headers: target.headers,
+        body: target.body ?? null,
+        signal: abort.signal,
+      })
+      .then(async (response) => {
+        await response.body.dump();
+        if (response.statusCode >= 200 && response.statusCode < 300) {
+          ok += 1;
+          histogram.record(schedule.latencyMs(index, performance.now() - start));
+        } else {
+          non2xx += 1;
+        }
+      })
+      .catch(() => {
+        if (!abort.signal.aborted) failed += 1;
+      })
+      .finally(() => pending.delete(index));
+    pending.set(index, request);
+  };
+
+  let next = 0;
+  while (next < schedule.total) {
+    const due = schedule.dueBy(performance.now() - start);
+    while (next < due) send(next++);
+    // Sleep until the next request is due; timers fire no sooner than 1 ms, so fast rates send in
+    // small bursts, each request still timed from its own intended instant.
+    const wait = schedule.intendedAtMs(next) - (performance.now() - start);
+    if (next < schedule.total) await sleep(Math.max(1, wait));
+  }
+
+  await Promise.race([Promise.allSettled([...pending.values()]), sleep(options.graceSeconds * 1000)]);
+  const deadline = performance.now() - start;
+  const stragglers = [...pending.keys()];
+  for (const index of stragglers) histogram.record(schedule.latencyMs(index, deadline));
+  abort.abort();
+  await Promise.allSettled([...pending.values()]);
+  await pool.destroy();
+
+  return {
+    ratePerSecond: options.ratePerSecond,
+    sent: schedule.total,
+    ok,
+    non2xx,
+    failed: failed + stragglers.length,
+    achievedPerSecond: ok / options.durationSeconds,
+    latency: histogram.summary(),
+  };
+}

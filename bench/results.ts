@@ -1,0 +1,48 @@
+/** Everything one bench run measured: the input of the report (and, as is, its JSON form). */
+import type { ImageFloor } from "./floors/image-floor.js";
+import type { InferenceFloor } from "./floors/inference-floor.js";
+import type { FixedRateResult } from "./load/fixed-rate.js";
+import type { SaturationResult } from "./load/saturation.js";
+import type { MachineInfo } from "./machine.js";
+import type { BenchOptions } from "./options.js";
+import type { InferenceCost } from "./stats/prometheus-text.js";
+import type { RssTrend } from "./stats/rss-trend.js";
+
+export const ROUTES = ["json", "png"] as const;
+export type Route = (typeof ROUTES)[number];
+
+/** The HTTP floor (bare fastify), plinth's service, and the FastAPI peer. */
+export const SERVERS = ["floor", "service", "peer"] as const;
+export type ServerName = (typeof SERVERS)[number];
+
+export interface RouteResult {
+  saturation?: SaturationResult;
+  fixedRate?: FixedRateResult;
+}
+
+export interface SoakResult {
+  readonly seconds: number;
+  readonly trend: RssTrend;
+  readonly timeline: readonly { readonly fromMs: number; readonly peakBytes: number }[];
+  readonly json: SaturationResult;
+  readonly png: SaturationResult;
+}
+
+export interface BenchResults {
+  readonly machine: MachineInfo;
+  readonly options: BenchOptions;
+  readonly model: { readonly name: string; readonly version: string; readonly architecture: string };
+  readonly samplePng: string;
+  /** Versions reported by the peer (python, fastapi, uvicorn, onnxruntime, ...). */
+  peerVersions?: Record<string, string>;
+  inferenceFloor?: InferenceFloor;
+  imageFloor?: ImageFloor;
+  readonly servers: Record<ServerName, Partial<Record<Route, RouteResult>>>;
+  serviceStartupMs?: number;
+  /** From the service's own metrics, over each route's saturation phase. */
+  readonly serviceInference: Partial<Record<Route, InferenceCost>>;
+  serviceRss?: { readonly idleBytes: number; readonly trend: RssTrend };
+  soak?: SoakResult;
+  /** Phases that could not run, with why; their checks show N/A. */
+  readonly failures: { readonly phase: string; readonly message: string }[];
+}

@@ -1,0 +1,150 @@
+/**
+ * The GCP half of Cluster: a custom-mode VPC with one subnet carrying secondary ranges for pods
+ * and services (VPC-native), Cloud NAT for egress from private nodes, and a regional private GKE
+ * cluster with Workload Identity, shielded nodes, Dataplane V2 (network policy enforcement), a
+ * release channel and master authorised networks; nodes run as a least-privilege service account.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { gkeKubeconfig } from "./kubeconfig.js";
+
+export interface GcpClusterOptions {
+  readonly project: string;
+  readonly region: string;
+  /** At least two zones of the region; the node pool spans them. */
+  readonly zones: readonly string[];
+  readonly nodesCidr: string;
+  readonly podsCidr: string;
+  readonly servicesCidr: string;
+  /** /28 for the control plane's private endpoint. */
+  readonly masterCidr: string;
+  readonly releaseChannel: "RAPID" | "REGULAR" | "STABLE";
+  /** CIDRs allowed to reach the control plane. */
+  readonly masterAuthorizedCidrs: readonly string[];
+  readonly nodePool: { readonly machineType: string; readonly minNodes: number; readonly maxNodes: number; readonly diskSizeGb: number };
+}
+
+/** What GCP-side components need from the cluster. */
+export interface GcpClusterContext {
+  readonly project: string;
+  readonly region: string;
+  readonly network: pulumi.Output<string>;
+  /** `<project>.svc.id.goog`: the Workload Identity pool. */
+  readonly workloadPool: string;
+}
+
+/** The roles GKE nodes need to ship logs and metrics and pull images; nothing else. */
+export const NODE_ROLES = [
+  "roles/logging.logWriter",
+  "roles/monitoring.metricWriter",
+  "roles/monitoring.viewer",
+  "roles/stackdriver.resourceMetadata.writer",
+  "roles/artifactregistry.reader",
+];
+
+export function gcpCluster(name: string, options: GcpClusterOptions, protect: boolean, parent: pulumi.Resource) {
+  if (options.zones.length < 2) {
+    throw new pulumi.ResourceError(`gcp clusters need at least two zones; got ${options.zones.length}`, parent);
+  }
+  const opts = { parent };
+  const { project, region } = options;
+  const network = new gcp.compute.Network(`${name}-vpc`, { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, opts);
+  const subnet = new gcp.compute.Subnetwork(
+    `${name}-nodes`,
+    {
+      project,
+      region,
+      network: network.id,
+      ipCidrRange: options.nodesCidr,
+      privateIpGoogleAccess: true,
+      secondaryIpRanges: [
+        { rangeName: "pods", ipCidrRange: options.podsCidr },
+        { rangeName: "services", ipCidrRange: options.servicesCidr },
+      ],
+      logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
+    },
+    opts,
+  );
+  const router = new gcp.compute.Router(`${name}-router`, { project, region, network: network.id }, opts);
+  new gcp.compute.RouterNat(
+    `${name}-nat`,
+    {
+      project,
+      region,
+      router: router.name,
+      natIpAllocateOption: "AUTO_ONLY",
+      sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
+      logConfig: { enable: true, filter: "ERRORS_ONLY" },
+    },
+    opts,
+  );
+
+  const nodeAccount = new gcp.serviceaccount.Account(
+    `${name}-nodes`,
+    { project, accountId: `${name}-gke-nodes`, displayName: `GKE nodes of ${name}` },
+    opts,
+  );
+  const nodeRoles = NODE_ROLES.map(
+    (role) =>
+      new gcp.projects.IAMMember(
+        `${name}-nodes-${role.split("/")[1]?.replace(/\./g, "-")}`,
+        { project, role, member: pulumi.interpolate`serviceAccount:${nodeAccount.email}` },
+        opts,
+      ),
+  );
+
+  const workloadPool = `${project}.svc.id.goog`;
+  const cluster = new gcp.container.Cluster(
+    `${name}-gke`,
+    {
+      project,
+      name: `${name}-gke`,
+      location: region,
+      nodeLocations: [...options.zones],
+      network: network.id,
+      subnetwork: subnet.id,
+      networkingMode: "VPC_NATIVE",
+      ipAllocationPolicy: { clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" },
+      // The default pool cannot be configured hardened; it is replaced by the pool below.
+      removeDefaultNodePool: true,
+      initialNodeCount: 1,
+      privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: options.masterCidr },
+      masterAuthorizedNetworksConfig: {
+        cidrBlocks: options.masterAuthorizedCidrs.map((cidrBlock) => ({ cidrBlock, displayName: `allow ${cidrBlock}` })),
+      },
+      masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
+      workloadIdentityConfig: { workloadPool },
+      datapathProvider: "ADVANCED_DATAPATH",
+      releaseChannel: { channel: options.releaseChannel },
+      enableShieldedNodes: true,
+      enableLegacyAbac: false,
+      deletionProtection: protect,
+      loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] },
+    },
+    { parent, protect },
+  );
+  const nodePool = new gcp.container.NodePool(
+    `${name}-nodes`,
+    {
+      project,
+      cluster: cluster.name,
+      location: region,
+      autoscaling: { minNodeCount: options.nodePool.minNodes, maxNodeCount: options.nodePool.maxNodes },
+      management: { autoRepair: true, autoUpgrade: true },
+      nodeConfig: {
+        machineType: options.nodePool.machineType,
+        diskSizeGb: options.nodePool.diskSizeGb,
+        serviceAccount: nodeAccount.email,
+        oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+        shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+        workloadMetadataConfig: { mode: "GKE_METADATA" },
+        metadata: { "disable-legacy-endpoints": "true" },
+      },
+    },
+    { parent, dependsOn: nodeRoles },
+  );
+
+  const kubeconfig = gkeKubeconfig(cluster.name, cluster.endpoint, cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? ""));
+  const context: GcpClusterContext = { project, region, network: network.id, workloadPool };
+  return { kubeconfig, context, readiness: [nodePool] as pulumi.Resource[] };
+}

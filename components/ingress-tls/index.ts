@@ -1,0 +1,148 @@
+/**
+ * IngressTls: ingress-nginx (the cluster's only LoadBalancer Service) and cert-manager from pinned
+ * charts, and an ACME ClusterIssuer (HTTP-01 through nginx). The controller sends HSTS and
+ * redirects HTTP to HTTPS everywhere; snippets are disabled so no Ingress can inject nginx config.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CHARTS, pinnedRelease } from "../shared/helm.js";
+import type { IngressClassRef } from "../shared/ingress.js";
+import { podSecurityNamespace } from "../shared/namespace.js";
+import type { Peer } from "../shared/network-policy.js";
+
+export interface IngressTlsArgs {
+  /** Provider of the target cluster. */
+  readonly provider: k8s.Provider;
+  /** Cloud of the cluster: picks the load balancer flavour (NLB on aws). */
+  readonly cloud: "aws" | "gcp" | "existing";
+  readonly acme: {
+    /** Contact for Let's Encrypt. */
+    readonly email: string;
+    /** ACME directory URL (Let's Encrypt staging for staging stacks). */
+    readonly server: string;
+  };
+  /** Controller replicas. @default 2 */
+  readonly replicas?: number;
+  /** Strict-Transport-Security max-age in seconds. @default 31536000 (one year) */
+  readonly hstsMaxAgeSeconds?: number;
+}
+
+export const INGRESS_NAMESPACE = "ingress-nginx";
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+export const INGRESS_CLASS = "nginx";
+
+/** Annotations for the controller's Service per cloud: a network load balancer on AWS. */
+function loadBalancerAnnotations(cloud: IngressTlsArgs["cloud"]): Record<string, string> {
+  if (cloud === "aws") {
+    return {
+      "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+      "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+    };
+  }
+  return {};
+}
+
+/** ingress-nginx chart values: HSTS, HTTPS redirect, no snippets, no server tokens. */
+export function ingressNginxValues(args: IngressTlsArgs): Record<string, unknown> {
+  const replicas = args.replicas ?? 2;
+  return {
+    controller: {
+      replicaCount: replicas,
+      ingressClassResource: { name: INGRESS_CLASS, default: true, enabled: true },
+      ingressClass: INGRESS_CLASS,
+      allowSnippetAnnotations: false,
+      config: {
+        "ssl-redirect": "true",
+        "force-ssl-redirect": "true",
+        hsts: "true",
+        "hsts-max-age": String(args.hstsMaxAgeSeconds ?? 31_536_000),
+        "hsts-include-subdomains": "true",
+        "server-tokens": "false",
+        "ssl-protocols": "TLSv1.2 TLSv1.3",
+        "use-forwarded-headers": "false",
+        "strict-validate-path-type": "true",
+      },
+      service: {
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        annotations: loadBalancerAnnotations(args.cloud),
+      },
+      metrics: { enabled: true },
+      resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+      podDisruptionBudget: { enabled: true, minAvailable: 1 },
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } },
+        },
+      ],
+    },
+    defaultBackend: { enabled: false },
+  };
+}
+
+export function certManagerValues(): Record<string, unknown> {
+  return {
+    crds: { enabled: true, keep: true },
+    replicaCount: 1,
+    global: { leaderElection: { namespace: CERT_MANAGER_NAMESPACE } },
+    prometheus: { enabled: true },
+    resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+  };
+}
+
+export class IngressTls extends pulumi.ComponentResource {
+  /** Ingress class and issuer for the components that publish Ingresses. */
+  public readonly ingress: IngressClassRef;
+  /** The controller pods: the only peer allowed to reach public ports. */
+  public readonly controllerPeer: Peer;
+  public readonly clusterIssuerName: pulumi.Output<string>;
+
+  constructor(name: string, args: IngressTlsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("plinth:ingress-tls:IngressTls", name, {}, opts);
+    if (!args.acme.server.startsWith("https://")) {
+      throw new pulumi.ResourceError(`acme.server must be an https ACME directory URL; got ${args.acme.server}`, this);
+    }
+    const child = { parent: this, provider: args.provider };
+    const nginxNamespace = podSecurityNamespace(`${name}-nginx-ns`, INGRESS_NAMESPACE, "baseline", child);
+    const certManagerNamespace = podSecurityNamespace(`${name}-cert-manager-ns`, CERT_MANAGER_NAMESPACE, "restricted", child);
+
+    const nginx = pinnedRelease(`${name}-nginx`, CHARTS.ingressNginx, nginxNamespace.metadata.name, ingressNginxValues(args), child);
+    const certManager = pinnedRelease(
+      `${name}-cert-manager`,
+      CHARTS.certManager,
+      certManagerNamespace.metadata.name,
+      certManagerValues(),
+      child,
+    );
+
+    // The issuer needs cert-manager's CRDs and webhook, and the nginx class its solver uses.
+    const issuer = new k8s.apiextensions.CustomResource(
+      `${name}-issuer`,
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "ClusterIssuer",
+        metadata: { name: "letsencrypt", labels: { "app.kubernetes.io/part-of": "plinth" } },
+        spec: {
+          acme: {
+            email: args.acme.email,
+            server: args.acme.server,
+            privateKeySecretRef: { name: "letsencrypt-account-key" },
+            solvers: [{ http01: { ingress: { ingressClassName: INGRESS_CLASS } } }],
+          },
+        },
+      },
+      { ...child, dependsOn: [certManager, nginx] },
+    );
+
+    this.clusterIssuerName = issuer.metadata.name;
+    this.ingress = { className: INGRESS_CLASS, clusterIssuer: this.clusterIssuerName };
+    this.controllerPeer = {
+      namespace: INGRESS_NAMESPACE,
+      podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+    };
+    this.registerOutputs({ clusterIssuerName: this.clusterIssuerName, ingressClassName: INGRESS_CLASS });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * MLflow storage on AWS: a private, encrypted, versioned S3 bucket (public access blocked, TLS
+ * required) and a private, encrypted PostgreSQL RDS instance with backups, reached only from the
+ * VPC. Pods reach the bucket through IRSA roles scoped to the bucket; there are no access keys.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type * as random from "@pulumi/random";
+import { irsaRole, type AwsClusterContext } from "../cluster/index.js";
+import { accessKey, DATABASE_NAME, DATABASE_USER, type ArtifactAccess, type DatabaseOptions, type MlflowStorage } from "./types.js";
+
+export interface AwsStorageOptions {
+  readonly cluster: AwsClusterContext;
+  readonly instanceClass: string;
+  readonly database: DatabaseOptions;
+  readonly password: random.RandomPassword;
+  readonly protect: boolean;
+  readonly namespace: string;
+  readonly serverServiceAccount: string;
+  readonly artifactAccess: readonly ArtifactAccess[];
+}
+
+function bucketPolicy(bucketArn: string, write: boolean): string {
+  const objectActions = write ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject"];
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: bucketArn },
+      { Effect: "Allow", Action: objectActions, Resource: `${bucketArn}/*` },
+    ],
+  });
+}
+
+function artifactBucket(name: string, protect: boolean, parent: pulumi.Resource) {
+  const opts = { parent };
+  const bucket = new aws.s3.Bucket(`${name}-artifacts`, { forceDestroy: false, tags: { purpose: "mlflow-artifacts" } }, { parent, protect });
+  new aws.s3.BucketPublicAccessBlock(
+    `${name}-artifacts`,
+    { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    opts,
+  );
+  new aws.s3.BucketOwnershipControls(`${name}-artifacts`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-artifacts`,
+    { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }] },
+    opts,
+  );
+  new aws.s3.BucketVersioning(`${name}-artifacts`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+  new aws.s3.BucketPolicy(
+    `${name}-artifacts-tls-only`,
+    {
+      bucket: bucket.id,
+      policy: bucket.arn.apply((arn) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "DenyInsecureTransport",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:*",
+              Resource: [arn, `${arn}/*`],
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+          ],
+        }),
+      ),
+    },
+    opts,
+  );
+  return bucket;
+}
+
+function database(name: string, options: AwsStorageOptions, parent: pulumi.Resource) {
+  const opts = { parent };
+  const subnets = new aws.rds.SubnetGroup(`${name}-db`, { subnetIds: options.cluster.privateSubnetIds }, opts);
+  const securityGroup = new aws.ec2.SecurityGroup(
+    `${name}-db`,
+    {
+      vpcId: options.cluster.vpcId,
+      description: "MLflow PostgreSQL: port 5432 from inside the VPC only",
+      ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [options.cluster.vpcCidr] }],
+    },
+    opts,
+  );
+  return new aws.rds.Instance(
+    `${name}-db`,
+    {
+      engine: "postgres",
+      engineVersion: "17",
+      instanceClass: options.instanceClass,
+      allocatedStorage: options.database.storageGb,
+      storageType: "gp3",
+      storageEncrypted: true,
+      publiclyAccessible: false,
+      dbSubnetGroupName: subnets.name,
+      vpcSecurityGroupIds: [securityGroup.id],
+      dbName: DATABASE_NAME,
+      username: DATABASE_USER,
+      password: options.password.result,
+      backupRetentionPeriod: options.database.backupRetentionDays,
+      deletionProtection: options.protect,
+      multiAz: options.protect,
+      skipFinalSnapshot: !options.protect,
+      ...(options.protect ? { finalSnapshotIdentifier: `${name}-db-final` } : {}),
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+      performanceInsightsEnabled: true,
+      enabledCloudwatchLogsExports: ["postgresql"],
+    },
+    { parent, protect: options.protect },
+  );
+}
+
+export function awsStorage(name: string, options: AwsStorageOptions, parent: pulumi.Resource): MlflowStorage {
+  const bucket = artifactBucket(name, options.protect, parent);
+  const db = database(name, options, parent);
+  const roleFor = (role: string, namespace: string, serviceAccount: string, write: boolean) => {
+    const iamRole = irsaRole(`${name}-${role}`, options.cluster, namespace, serviceAccount, parent);
+    new aws.iam.RolePolicy(`${name}-${role}`, { role: iamRole.id, policy: bucket.arn.apply((arn) => bucketPolicy(arn, write)) }, { parent });
+    return iamRole.arn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn }));
+  };
+  const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
+  for (const access of options.artifactAccess) {
+    const role = `${access.namespace}-${access.serviceAccount}`;
+    accessAnnotations[accessKey(access)] = roleFor(role, access.namespace, access.serviceAccount, access.write);
+  }
+  return {
+    backendStoreUri: pulumi.secret(
+      pulumi.interpolate`postgresql://${DATABASE_USER}:${options.password.result}@${db.address}:5432/${DATABASE_NAME}?sslmode=require`,
+    ),
+    artifactRoot: pulumi.interpolate`s3://${bucket.bucket}/artifacts`,
+    serverAnnotations: roleFor("server", options.namespace, options.serverServiceAccount, true),
+    accessAnnotations,
+    readiness: [db],
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * MLflow storage on GCP: a GCS bucket with uniform bucket-level access, public access prevention
+ * and versioning, and a Cloud SQL PostgreSQL instance on private IP only (private services access
+ * peering), TLS required, with backups and point-in-time recovery. Pods reach the bucket through
+ * GKE Workload Identity (a Google service account per Kubernetes ServiceAccount); no keys.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import type * as random from "@pulumi/random";
+import type { GcpClusterContext } from "../cluster/index.js";
+import { accessKey, DATABASE_NAME, DATABASE_USER, type ArtifactAccess, type DatabaseOptions, type MlflowStorage } from "./types.js";
+
+export interface GcpStorageOptions {
+  readonly cluster: GcpClusterContext;
+  readonly tier: string;
+  readonly database: DatabaseOptions;
+  readonly password: random.RandomPassword;
+  readonly protect: boolean;
+  readonly namespace: string;
+  readonly serverServiceAccount: string;
+  readonly artifactAccess: readonly ArtifactAccess[];
+}
+
+function database(name: string, options: GcpStorageOptions, parent: pulumi.Resource) {
+  const { project, region, network } = options.cluster;
+  const peeringRange = new gcp.compute.GlobalAddress(
+    `${name}-db-peering`,
+    { project, network, purpose: "VPC_PEERING", addressType: "INTERNAL", prefixLength: 16 },
+    { parent },
+  );
+  const peering = new gcp.servicenetworking.Connection(
+    `${name}-db-peering`,
+    { network, service: "servicenetworking.googleapis.com", reservedPeeringRanges: [peeringRange.name] },
+    { parent },
+  );
+  const instance = new gcp.sql.DatabaseInstance(
+    `${name}-db`,
+    {
+      project,
+      region,
+      databaseVersion: "POSTGRES_17",
+      deletionProtection: options.protect,
+      settings: {
+        tier: options.tier,
+        edition: "ENTERPRISE",
+        availabilityType: options.protect ? "REGIONAL" : "ZONAL",
+        diskSize: options.database.storageGb,
+        diskType: "PD_SSD",
+        diskAutoresize: true,
+        deletionProtectionEnabled: options.protect,
+        ipConfiguration: { ipv4Enabled: false, privateNetwork: network, sslMode: "ENCRYPTED_ONLY" },
+        backupConfiguration: {
+          enabled: true,
+          pointInTimeRecoveryEnabled: true,
+          backupRetentionSettings: { retainedBackups: options.database.backupRetentionDays, retentionUnit: "COUNT" },
+        },
+        databaseFlags: [{ name: "log_min_duration_statement", value: "1000" }],
+      },
+    },
+    { parent, protect: options.protect, dependsOn: [peering] },
+  );
+  new gcp.sql.Database(`${name}-db`, { project, instance: instance.name, name: DATABASE_NAME }, { parent });
+  new gcp.sql.User(`${name}-db`, { project, instance: instance.name, name: DATABASE_USER, password: options.password.result }, { parent });
+  return instance;
+}
+
+export function gcpStorage(name: string, options: GcpStorageOptions, parent: pulumi.Resource): MlflowStorage {
+  const { project, region, workloadPool } = options.cluster;
+  const bucket = new gcp.storage.Bucket(
+    `${name}-artifacts`,
+    {
+      project,
+      name: `${project}-${name}-artifacts`,
+      location: region.toUpperCase(),
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
+      versioning: { enabled: true },
+      forceDestroy: false,
+    },
+    { parent, protect: options.protect },
+  );
+  const db = database(name, options, parent);
+
+  const identityFor = (role: string, namespace: string, serviceAccount: string, write: boolean) => {
+    // Google service account ids are 6-30 characters.
+    const account = new gcp.serviceaccount.Account(
+      `${name}-${role}`,
+      { project, accountId: `${name}-${role}`.slice(0, 30).replace(/-$/, ""), displayName: `${namespace}/${serviceAccount} (MLflow artifacts)` },
+      { parent },
+    );
+    new gcp.storage.BucketIAMMember(
+      `${name}-${role}`,
+      {
+        bucket: bucket.name,
+        role: write ? "roles/storage.objectAdmin" : "roles/storage.objectViewer",
+        member: pulumi.interpolate`serviceAccount:${account.email}`,
+      },
+      { parent },
+    );
+    new gcp.serviceaccount.IAMMember(
+      `${name}-${role}-workload-identity`,
+      {
+        serviceAccountId: account.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: `serviceAccount:${workloadPool}[${namespace}/${serviceAccount}]`,
+      },
+      { parent },
+    );
+    return account.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email }));
+  };
+  const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
+  options.artifactAccess.forEach((access, index) => {
+    accessAnnotations[accessKey(access)] = identityFor(`access-${index}`, access.namespace, access.serviceAccount, access.write);
+  });
+  return {
+    backendStoreUri: pulumi.secret(
+      pulumi.interpolate`postgresql://${DATABASE_USER}:${options.password.result}@${db.privateIpAddress}:5432/${DATABASE_NAME}?sslmode=require`,
+    ),
+    artifactRoot: pulumi.interpolate`gs://${bucket.name}/artifacts`,
+    serverAnnotations: identityFor("server", options.namespace, options.serverServiceAccount, true),
+    accessAnnotations,
+    readiness: [db],
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * Mlflow: the MLflow tracking server and model registry. The server is plain Kubernetes objects
+ * (Deployment, Service, ServiceAccount, PDB, NetworkPolicy, protected Ingress); its backend store
+ * is managed PostgreSQL (RDS or Cloud SQL) and its artifacts a private bucket reached by workload
+ * identity, or, on an `existing` cluster, an in-cluster PostgreSQL and a proxied volume.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { AwsClusterContext, GcpClusterContext } from "../cluster/index.js";
+import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
+import { selectorLabels, standardLabels } from "../shared/labels.js";
+import { podSecurityNamespace } from "../shared/namespace.js";
+import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
+import { hardenedContainer, hardenedPodSpec, httpProbes, scratchVolume, type Resources } from "../shared/workload.js";
+import { awsStorage } from "./aws.js";
+import { gcpStorage } from "./gcp.js";
+import { inClusterStorage } from "./in-cluster.js";
+import { accessKey, type ArtifactAccess, type DatabaseOptions, type MlflowStorage } from "./types.js";
+
+export type { ArtifactAccess } from "./types.js";
+
+export type MlflowBackend =
+  | { readonly cloud: "aws"; readonly cluster: AwsClusterContext; readonly instanceClass: string }
+  | { readonly cloud: "gcp"; readonly cluster: GcpClusterContext; readonly tier: string }
+  | { readonly cloud: "existing"; readonly postgresImage: string };
+
+export interface MlflowArgs {
+  readonly provider: k8s.Provider;
+  /** MLflow image pinned by digest. */
+  readonly image: string;
+  /** Where the database and artifacts live. */
+  readonly backend: MlflowBackend;
+  readonly database: DatabaseOptions;
+  readonly resources: Resources;
+  /** Protect the database and bucket from deletion (production). */
+  readonly protect: boolean;
+  /** The UI is published at mlflow.<domain>, behind oauth2-proxy. */
+  readonly domain: string;
+  readonly ingress: IngressClassRef;
+  /** Annotations that put the UI's Ingress behind oauth2-proxy. */
+  readonly authAnnotations: Record<string, string>;
+  readonly controllerPeer: Peer;
+  /** In-cluster clients of the tracking API (the inference service, the training job). */
+  readonly clients: readonly Peer[];
+  /** ServiceAccounts that need the artifact store directly, with workload identity. */
+  readonly artifactAccess: readonly ArtifactAccess[];
+  /** @default "mlflow" */
+  readonly namespace?: string;
+}
+
+const PORT = 5000;
+const ARTIFACT_VOLUME_PATH = "/mlflow/artifacts";
+
+export class Mlflow extends pulumi.ComponentResource {
+  /** In-cluster URL of the tracking server and registry. */
+  public readonly trackingUri: string;
+  /** ServiceAccount annotations (workload identity) per `<namespace>/<serviceAccount>` of artifactAccess. */
+  public readonly artifactAccessAnnotations: Record<string, pulumi.Output<Record<string, string>>>;
+  public readonly backendStoreUri: pulumi.Output<string>;
+
+  constructor(name: string, args: MlflowArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("plinth:mlflow:Mlflow", name, {}, opts);
+    const namespaceName = args.namespace ?? "mlflow";
+    const app = `${name}-mlflow`;
+    const labels = standardLabels(app, "tracking-server");
+    const selector = selectorLabels(app, "tracking-server");
+    const serviceAccountName = app;
+    this.trackingUri = `http://${app}.${namespaceName}.svc.cluster.local:${PORT}`;
+
+    const child = { parent: this, provider: args.provider };
+    const namespace = podSecurityNamespace(`${name}-ns`, namespaceName, "restricted", child);
+    const inNamespace = { ...child, dependsOn: [namespace] };
+    const password = new random.RandomPassword(`${name}-db-password`, { length: 32, special: false }, { parent: this });
+
+    const storage = this.storage(name, args, namespaceName, serviceAccountName, password, selector, inNamespace);
+    for (const access of args.artifactAccess) {
+      if (args.backend.cloud !== "existing" && !storage.accessAnnotations[accessKey(access)]) {
+        throw new pulumi.ResourceError(`no workload identity was created for ${accessKey(access)}`, this);
+      }
+    }
+    this.artifactAccessAnnotations = storage.accessAnnotations;
+    this.backendStoreUri = storage.backendStoreUri;
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-backend-store`,
+      {
+        metadata: { name: `${app}-backend-store`, namespace: namespaceName, labels },
+        type: "Opaque",
+        stringData: { uri: storage.backendStoreUri },
+      },
+      inNamespace,
+    );
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      `${name}-service-account`,
+      {
+        metadata: { name: serviceAccountName, namespace: namespaceName, labels, annotations: storage.serverAnnotations },
+        automountServiceAccountToken: false,
+      },
+      inNamespace,
+    );
+
+    const tmp = scratchVolume("tmp", "/tmp", "1Gi");
+    const artifactsOnVolume = storage.artifactRoot === undefined;
+    const artifactArgs = artifactsOnVolume
+      ? ["--serve-artifacts", `--artifacts-destination=${ARTIFACT_VOLUME_PATH}`]
+      : ["--no-serve-artifacts", pulumi.interpolate`--default-artifact-root=${storage.artifactRoot}`];
+    const volumes = [tmp.volume, ...(artifactsOnVolume ? [{ name: "artifacts", persistentVolumeClaim: { claimName: `${app}-artifacts` } }] : [])];
+    if (artifactsOnVolume) {
+      new k8s.core.v1.PersistentVolumeClaim(
+        `${name}-artifacts`,
+        {
+          metadata: { name: `${app}-artifacts`, namespace: namespaceName, labels },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.database.storageGb * 5}Gi` } } },
+        },
+        { ...inNamespace, protect: args.protect },
+      );
+    }
+    const container = hardenedContainer({
+      name: "mlflow",
+      image: args.image,
+      command: ["mlflow", "server"],
+      args: [
+        "--host=0.0.0.0",
+        `--port=${PORT}`,
+        "--workers=2",
+        "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
+        ...artifactArgs,
+      ],
+      env: [
+        { name: "MLFLOW_BACKEND_STORE_URI", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "uri" } } },
+        { name: "HOME", value: "/tmp" },
+      ],
+      ports: [{ name: "http", containerPort: PORT }],
+      resources: args.resources,
+      probes: httpProbes("http", "/health", "/health"),
+      volumeMounts: [tmp.mount, ...(artifactsOnVolume ? [{ name: "artifacts", mountPath: ARTIFACT_VOLUME_PATH }] : [])],
+    });
+    // One replica with a volume (ReadWriteOnce); two behind managed storage.
+    const replicas = artifactsOnVolume ? 1 : 2;
+    new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { name: app, namespace: namespaceName, labels },
+        spec: {
+          replicas,
+          selector: { matchLabels: selector },
+          strategy: artifactsOnVolume ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels },
+            spec: hardenedPodSpec({
+              containers: [container],
+              serviceAccountName: serviceAccount.metadata.name,
+              // Workload identity (IRSA/GKE) needs the projected token.
+              mountServiceAccountToken: !artifactsOnVolume,
+              volumes,
+              spreadBy: selector,
+            }),
+          },
+        },
+      },
+      { ...inNamespace, dependsOn: [namespace, ...storage.readiness] },
+    );
+    const service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: app, namespace: namespaceName, labels },
+        spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: PORT, targetPort: "http", protocol: "TCP" }] },
+      },
+      inNamespace,
+    );
+    if (replicas > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pdb`,
+        { metadata: { name: app, namespace: namespaceName, labels }, spec: { minAvailable: 1, selector: { matchLabels: selector } } },
+        inNamespace,
+      );
+    }
+    ingressOnlyFrom(`${name}-netpol`, namespaceName, selector, labels, [{ port: PORT, from: [args.controllerPeer, ...args.clients] }], inNamespace);
+    tlsIngress(
+      `${name}-ingress`,
+      {
+        namespace: namespaceName,
+        host: `mlflow.${args.domain}`,
+        paths: [{ path: "/", pathType: "Prefix" }],
+        serviceName: service.metadata.name,
+        servicePort: "http",
+        ingress: args.ingress,
+        annotations: args.authAnnotations,
+        labels,
+        tlsSecretName: `${app}-tls`,
+      },
+      inNamespace,
+    );
+    this.registerOutputs({ trackingUri: this.trackingUri, backendStoreUri: this.backendStoreUri });
+  }
+
+  private storage(
+    name: string,
+    args: MlflowArgs,
+    namespace: string,
+    serverServiceAccount: string,
+    password: random.RandomPassword,
+    serverPodLabels: Record<string, string>,
+    opts: pulumi.CustomResourceOptions,
+  ): MlflowStorage {
+    const common = { database: args.database, password, protect: args.protect, namespace, serverServiceAccount, artifactAccess: args.artifactAccess };
+    switch (args.backend.cloud) {
+      case "aws":
+        return awsStorage(name, { ...common, cluster: args.backend.cluster, instanceClass: args.backend.instanceClass }, this);
+      case "gcp":
+        return gcpStorage(name, { ...common, cluster: args.backend.cluster, tier: args.backend.tier }, this);
+      case "existing":
+        return inClusterStorage(name, { ...common, postgresImage: args.backend.postgresImage, serverPodLabels, opts });
+    }
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The one schema for a plinth stack's configuration: every `plinth:*` key in Pulumi.<stack>.yaml.
+ * Keys are the top-level config keys without the `plinth:` prefix; objects are strict, so a typo is
+ * reported instead of silently ignored. Messages say what was expected; the loader prefixes each
+ * with its config path (`plinth:inference.rollout.candidate.weight: ...`).
+ */
+import { z } from "zod";
+import { CPU_PATTERN, MEMORY_PATTERN, cpuCores, memoryBytes } from "./quantity.js";
+
+const IMAGE_BY_DIGEST =
+  /^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d+)?\/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[\w][\w.-]{0,127})?@sha256:[a-f0-9]{64}$/;
+const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const EMAIL_DOMAIN = HOSTNAME;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Five-field cron, as Kubernetes CronJobs take it. */
+const CRON = /^(\S+\s+){4}\S+$/;
+const DURATION = /^\d+(ms|s|m|h|d|w|y)$/;
+/** A registry model version ("7") or alias ("champion"), as MLflow names them. */
+const MODEL_REF = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+const matching = (pattern: RegExp, what: string) => text(what).regex(pattern, { error: `expected ${what}` });
+const between = (min: number, max: number) => {
+  const message = `expected a number between ${min} and ${max}`;
+  return z.number({ error: message }).min(min, { error: message }).max(max, { error: message });
+};
+const integer = (min: number, max: number) => {
+  const message = `expected an integer between ${min} and ${max}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+};
+const list = <T extends z.ZodType>(item: T, what: string, min = 1) =>
+  z.array(item, { error: `expected a list of ${what}` }).min(min, { error: `expected at least ${min} ${what}` });
+
+const image = matching(IMAGE_BY_DIGEST, "an image pinned by digest (registry/name@sha256:<64 hex>)");
+const cidr = matching(IPV4_CIDR, "an IPv4 CIDR such as 10.0.0.0/16");
+/** CIDRs allowed to reach a cluster's API server: never the whole internet. */
+const allowlistCidr = cidr.refine((value) => !value.endsWith("/0"), {
+  error: "a /0 range opens the API server to the internet; list the office and CI ranges instead",
+});
+const modelRef = matching(MODEL_REF, "a model version or alias (letters, digits, '.', '_', '-')");
+
+const cpu = matching(CPU_PATTERN, 'a CPU quantity such as "500m" or "2"');
+const memory = matching(MEMORY_PATTERN, 'a memory quantity such as "512Mi" or "2Gi"');
+const resourceAmounts = z.strictObject({ cpu, memory }, { error: "expected { cpu, memory }" });
+const resources = z
+  .strictObject({ requests: resourceAmounts, limits: resourceAmounts }, { error: "expected { requests, limits }" })
+  .superRefine((value, ctx) => {
+    if (cpuCores(value.requests.cpu) > cpuCores(value.limits.cpu)) {
+      ctx.addIssue({ code: "custom", path: ["requests", "cpu"], message: "must not exceed limits.cpu" });
+    }
+    if (memoryBytes(value.requests.memory) > memoryBytes(value.limits.memory)) {
+      ctx.addIssue({ code: "custom", path: ["requests", "memory"], message: "must not exceed limits.memory" });
+    }
+  });
+
+const minMax = (what: string, max: number) =>
+  z
+    .strictObject({ min: integer(1, max), max: integer(1, max) }, { error: `expected { min, max } ${what}` })
+    .refine((value) => value.min <= value.max, { error: "min must not exceed max", path: ["min"] });
+
+const acme = z.strictObject(
+  {
+    /** Contact address Let's Encrypt writes to about expiring certificates. */
+    email: z.email({ error: "expected an email address" }),
+    /** ACME directory URL: Let's Encrypt staging for staging stacks, production for production. */
+    server: z.url({ protocol: /^https$/, error: "expected an https ACME directory URL" }),
+  },
+  { error: "expected { email, server }" },
+);
+
+const aws = z.strictObject(
+  {
+    region: matching(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as eu-west-1"),
+    zones: list(text("an availability zone"), "availability zones", 2),
+    vpcCidr: cidr,
+    kubernetesVersion: matching(/^1\.\d{2}$/, 'a Kubernetes minor version such as "1.33"'),
+    /** Empty: the EKS endpoint is private only. Otherwise the public endpoint admits only these. */
+    publicEndpointCidrs: z.array(allowlistCidr, { error: "expected a list of CIDRs" }),
+    nodeGroup: z.strictObject({
+      instanceTypes: list(text("an EC2 instance type"), "instance types"),
+      minSize: integer(1, 100),
+      maxSize: integer(1, 100),
+      desiredSize: integer(1, 100),
+      diskSizeGb: integer(20, 1000),
+    }),
+    databaseInstanceClass: matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.t4g.medium"),
+  },
+  { error: "expected the AWS settings object" },
+);
+
+const gcp = z.strictObject(
+  {
+    project: matching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id"),
+    region: matching(/^[a-z]+-[a-z]+\d$/, "a GCP region such as europe-west1"),
+    zones: list(text("a zone"), "zones", 2),
+    nodesCidr: cidr,
+    podsCidr: cidr,
+    servicesCidr: cidr,
+    masterCidr: matching(/^[\d.]+\/28$/, "a /28 CIDR for the GKE control plane"),
+    releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"], { error: "expected RAPID, REGULAR or STABLE" }),
+    masterAuthorizedCidrs: list(allowlistCidr, "CIDRs"),
+    nodePool: z.strictObject({
+      machineType: text("a machine type"),
+      minNodes: integer(1, 100),
+      maxNodes: integer(1, 100),
+      diskSizeGb: integer(20, 1000),
+    }),
+    databaseTier: matching(/^db-[a-z0-9-]+$/, "a Cloud SQL tier such as db-custom-2-7680"),
+  },
+  { error: "expected the GCP settings object" },
+);
+
+const oauth2Proxy = z.strictObject(
+  {
+    image,
+    /** OIDC issuer (discovery at <issuerUrl>/.well-known/openid-configuration). */
+    issuerUrl: z.url({ protocol: /^https$/, error: "expected an https OIDC issuer URL" }),
+    clientId: text("an OIDC client id"),
+    allowedEmailDomains: list(matching(EMAIL_DOMAIN, "an email domain such as example.com"), "email domains"),
+  },
+  { error: "expected { image, issuerUrl, clientId, allowedEmailDomains }" },
+);
+
+const candidate = z.strictObject({
+  modelVersion: modelRef,
+  /** Canary: percent of traffic the candidate serves. */
+  weight: between(0, 100).optional(),
+  /** Shadow: percent of requests the candidate also scores, off the response path. */
+  shadowPercent: between(0, 100).optional(),
+});
+
+const colour = z.strictObject({ image: image.optional(), modelVersion: modelRef });
+
+const rollout = z
+  .strictObject(
+    {
+      strategy: z.enum(["single", "canary", "shadow", "blue-green"], {
+        error: "expected single, canary, shadow or blue-green",
+      }),
+      stable: z.strictObject({ modelVersion: modelRef }),
+      candidate: candidate.optional(),
+      blueGreen: z
+        .strictObject({
+          active: z.enum(["blue", "green"], { error: "expected blue or green" }),
+          blue: colour,
+          green: colour,
+        })
+        .optional(),
+    },
+    { error: "expected the rollout object" },
+  )
+  .superRefine((value, ctx) => {
+    const needs = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const usesCandidate = value.strategy === "canary" || value.strategy === "shadow";
+    if (usesCandidate && !value.candidate) needs(["candidate"], `required when strategy is ${value.strategy}`);
+    if (!usesCandidate && value.candidate) {
+      needs(["candidate"], `not used by strategy ${value.strategy}; remove it or choose canary or shadow`);
+    }
+    if (value.strategy === "canary" && value.candidate && value.candidate.weight === undefined) {
+      needs(["candidate", "weight"], "required when strategy is canary: expected a number between 0 and 100");
+    }
+    if (value.strategy === "shadow" && value.candidate && value.candidate.shadowPercent === undefined) {
+      needs(["candidate", "shadowPercent"], "required when strategy is shadow: expected a number between 0 and 100");
+    }
+    if (value.strategy === "blue-green" && !value.blueGreen) needs(["blueGreen"], "required when strategy is blue-green");
+    if (value.strategy !== "blue-green" && value.blueGreen) {
+      needs(["blueGreen"], `not used by strategy ${value.strategy}; remove it or choose blue-green`);
+    }
+  });
+
+const inference = z.strictObject(
+  {
+    image,
+    modelName: matching(DNS_LABEL, "a model name (lower-case letters, digits and '-')"),
+    replicas: minMax("for the autoscaler", 50),
+    targetCpuUtilization: integer(10, 95),
+    resources,
+    rollout,
+    drift: z.strictObject({
+      schedule: matching(CRON, 'a five-field cron schedule such as "*/15 * * * *"'),
+      warnPsi: between(0, 10),
+      alertPsi: between(0, 10),
+    }),
+    retrain: z.strictObject({
+      schedule: matching(CRON, 'a five-field cron schedule such as "0 3 * * 0"'),
+      resources,
+    }),
+  },
+  { error: "expected the inference settings object" },
+);
+
+const mlflow = z.strictObject(
+  {
+    image,
+    /** In-cluster PostgreSQL for the `existing` cloud (managed databases are used elsewhere). */
+    postgresImage: image,
+    database: z.strictObject({ storageGb: integer(10, 16384), backupRetentionDays: integer(1, 35) }),
+    resources,
+  },
+  { error: "expected the MLflow settings object" },
+);
+
+const monitoring = z.strictObject(
+  {
+    retention: matching(DURATION, 'a Prometheus duration such as "15d"'),
+    storageGb: integer(5, 4096),
+    alertReceivers: z
+      .strictObject({
+        slackChannel: matching(/^#[a-z0-9_-]+$/, "a Slack channel such as #ml-alerts").optional(),
+        emails: list(z.email({ error: "expected an email address" }), "email addresses").optional(),
+        smtpSmarthost: matching(/^[a-z0-9.-]+:\d+$/, "an SMTP host:port").optional(),
+        smtpFrom: z.email({ error: "expected an email address" }).optional(),
+      })
+      .superRefine((value, ctx) => {
+        if (!value.slackChannel && !value.emails) {
+          ctx.addIssue({ code: "custom", path: [], message: "expected at least one receiver (slackChannel or emails)" });
+        }
+        if (value.emails && (!value.smtpSmarthost || !value.smtpFrom)) {
+          ctx.addIssue({ code: "custom", path: ["smtpSmarthost"], message: "smtpSmarthost and smtpFrom are required with emails" });
+        }
+      }),
+    slo: z.strictObject({
+      /** Fraction of requests that must not fail with a 5xx, e.g. 0.999. */
+      availability: between(0.9, 0.99999),
+      /** Fraction of requests that must finish within latencyThresholdSeconds. */
+      latency: between(0.9, 0.99999),
+      /** Must be one of the service's histogram bucket bounds to be measurable. */
+      latencyThresholdSeconds: between(0.001, 60),
+    }),
+  },
+  { error: "expected the monitoring settings object" },
+);
+
+/** The whole `plinth:` namespace. Secrets are plain strings here; the loader checks they are secret. */
+export const stackConfigSchema = z
+  .strictObject({
+    cloud: z.enum(["aws", "gcp", "existing"], { error: "expected aws, gcp or existing" }),
+    domain: matching(HOSTNAME, "a DNS domain such as ml.example.com"),
+    acme,
+    aws: aws.optional(),
+    gcp: gcp.optional(),
+    oauth2Proxy,
+    inference,
+    mlflow,
+    monitoring,
+    /** Protect stateful resources (databases, buckets) from deletion; true in production. */
+    protect: z.boolean({ error: "expected true or false" }),
+    oidcClientSecret: text("the OIDC client secret"),
+    kubeconfig: text("a kubeconfig").optional(),
+    slackWebhookUrl: z.url({ protocol: /^https$/, error: "expected an https Slack webhook URL" }).optional(),
+  })
+  .superRefine((value, ctx) => {
+    const needs = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    if (value.cloud === "aws" && !value.aws) needs("aws", "required when cloud is aws");
+    if (value.cloud === "gcp" && !value.gcp) needs("gcp", "required when cloud is gcp");
+    if (value.cloud === "existing" && !value.kubeconfig) needs("kubeconfig", "required when cloud is existing");
+    if (value.monitoring.alertReceivers.slackChannel && !value.slackWebhookUrl) {
+      needs("slackWebhookUrl", "required when monitoring.alertReceivers.slackChannel is set");
+    }
+    checkZones(value.aws?.zones, value.aws?.region, "aws", ctx);
+    checkZones(value.gcp?.zones, value.gcp?.region, "gcp", ctx);
+    const { nodeGroup } = value.aws ?? {};
+    if (nodeGroup && !(nodeGroup.minSize <= nodeGroup.desiredSize && nodeGroup.desiredSize <= nodeGroup.maxSize)) {
+      ctx.addIssue({ code: "custom", path: ["aws", "nodeGroup"], message: "expected minSize <= desiredSize <= maxSize" });
+    }
+    const { nodePool } = value.gcp ?? {};
+    if (nodePool && nodePool.minNodes > nodePool.maxNodes) {
+      ctx.addIssue({ code: "custom", path: ["gcp", "nodePool", "minNodes"], message: "must not exceed maxNodes" });
+    }
+    const { drift } = value.inference;
+    if (drift.warnPsi >= drift.alertPsi) {
+      ctx.addIssue({ code: "custom", path: ["inference", "drift", "warnPsi"], message: "must be below alertPsi" });
+    }
+  });
+
+function checkZones(zones: string[] | undefined, region: string | undefined, cloud: string, ctx: z.RefinementCtx) {
+  zones?.forEach((zone, index) => {
+    if (region && !zone.startsWith(region)) {
+      ctx.addIssue({ code: "custom", path: [cloud, "zones", index], message: `expected a zone in region ${region}` });
+    }
+  });
+  if (zones && new Set(zones).size !== zones.length) {
+    ctx.addIssue({ code: "custom", path: [cloud, "zones"], message: "expected distinct zones" });
+  }
+}
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
+export type Cloud = ParsedStackConfig["cloud"];
+
+/** Config keys that hold secrets: they must be set with `pulumi config set --secret`. */
+export const SECRET_KEYS = ["oidcClientSecret", "kubeconfig", "slackWebhookUrl"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];

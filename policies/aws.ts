@@ -1,0 +1,291 @@
+/**
+ * AWS: the MLflow artifact bucket, its Postgres (RDS), the EKS control plane, and IAM. Bucket
+ * encryption, versioning and public-access blocks are separate resources in @pulumi/aws 7, so those
+ * three are stack policies that look for the companion resource of each bucket.
+ */
+import * as aws from "@pulumi/aws";
+import { validateResourceOfType } from "@pulumi/policy";
+import type { PolicyResource } from "@pulumi/policy";
+import { configOf, literal } from "./lib/policy.js";
+import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
+
+const CIS_AWS = "CIS Amazon Web Services Foundations Benchmark";
+const CIS_EKS = "CIS Amazon EKS Benchmark";
+const BUCKET_TYPES = new Set(["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"]);
+
+/** A companion resource (encryption, versioning, access block) belongs to a bucket it depends on or names. */
+function companionsOf(bucket: PolicyResource, companions: PolicyResource[]): PolicyResource[] {
+  const bucketName = bucket.props.bucket;
+  return companions.filter(
+    (companion) => companion.dependencies.includes(bucket) || (bucketName !== undefined && companion.props.bucket === bucketName),
+  );
+}
+
+/** Runs `check` for each bucket with the companion resources of `companionTypes` attached to it. */
+function forEachBucket(
+  resources: PolicyResource[],
+  companionTypes: string[],
+  check: (bucket: PolicyResource, companions: PolicyResource[], label: string) => void,
+): void {
+  const companions = resources.filter((r) => companionTypes.includes(r.type));
+  for (const bucket of resources.filter((r) => BUCKET_TYPES.has(r.type))) {
+    check(bucket, companionsOf(bucket, companions), `S3 bucket "${bucket.props.bucket ?? bucket.name}"`);
+  }
+}
+
+export const s3BucketEncryption: PlinthStackPolicy = {
+  name: "s3-bucket-encryption",
+  description: "Every S3 bucket has a server-side encryption configuration (aws:kms or AES256).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "Model artifacts and training data readable from disks or backups without a key; no audit trail of key use without KMS.",
+    answers: [`${CIS_AWS} (S3: encryption at rest)`],
+  },
+  validateStack: (args, report) =>
+    forEachBucket(
+      args.resources,
+      ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"],
+      (bucket, configs, label) => {
+        const algorithms = configs.flatMap((c) => (c.props.rules ?? []).map((rule: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm));
+        if (!algorithms.some((a) => a === "aws:kms" || a === "aws:kms:dsse" || a === "AES256")) {
+          report(
+            `${label} has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`,
+            bucket.urn,
+          );
+        }
+      },
+    ),
+};
+
+export const s3BucketVersioning: PlinthStackPolicy = {
+  name: "s3-bucket-versioning",
+  description: "Every S3 bucket has versioning enabled.",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  metadata: {
+    protectsAgainst: "A registered model version's artifacts being overwritten or deleted with no way back (mistake or ransomware).",
+    answers: [`${CIS_AWS} (S3: versioning and MFA delete)`, "anti-pattern: mutable model artifacts"],
+  },
+  validateStack: (args, report) =>
+    forEachBucket(args.resources, ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"], (bucket, configs, label) => {
+      if (!configs.some((c) => c.props.versioningConfiguration?.status === "Enabled")) {
+        report(
+          `${label} is not versioned. Add an aws.s3.BucketVersioning with bucket set to this bucket and versioningConfiguration.status "Enabled".`,
+          bucket.urn,
+        );
+      }
+    }),
+};
+
+const BLOCK_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const;
+
+export const s3BucketPublicAccessBlock: PlinthStackPolicy = {
+  name: "s3-bucket-public-access-block",
+  description: "Every S3 bucket has a public access block with all four settings true.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  metadata: {
+    protectsAgainst: "A bucket policy or ACL (added later, by anyone) making model artifacts or data public.",
+    answers: [`${CIS_AWS} (S3: block public access)`, "anti-pattern: public S3 buckets"],
+  },
+  validateStack: (args, report) =>
+    forEachBucket(args.resources, ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"], (bucket, blocks, label) => {
+      if (blocks.length === 0) {
+        report(
+          `${label} has no public access block. Add an aws.s3.BucketPublicAccessBlock with bucket set to this bucket and ${BLOCK_FLAGS.join(", ")} all true.`,
+          bucket.urn,
+        );
+        return;
+      }
+      for (const flag of BLOCK_FLAGS) {
+        if (!blocks.some((block) => block.props[flag] === true)) {
+          report(`${label}'s public access block does not set ${flag}. Set ${flag} to true on its aws.s3.BucketPublicAccessBlock.`, bucket.urn);
+        }
+      }
+    }),
+};
+
+function rdsLabel(props: { identifier?: string }, name: string): string {
+  return `RDS instance "${props.identifier ?? name}"`;
+}
+
+export const rdsStorageEncrypted: PlinthResourcePolicy = {
+  name: "rds-storage-encrypted",
+  description: "RDS instances encrypt their storage.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "The MLflow registry (who trained what, with which data) readable from unencrypted volumes and snapshots.",
+    answers: [`${CIS_AWS} (RDS: encryption at rest)`],
+  },
+  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+    if (db.storageEncrypted !== true) report(`${rdsLabel(db, args.name)} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`);
+  }),
+};
+
+export const rdsNotPublic: PlinthResourcePolicy = {
+  name: "rds-not-publicly-accessible",
+  description: "RDS instances are not publicly accessible.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  metadata: {
+    protectsAgainst: "The database answering on a public address, one weak password away from the internet.",
+    answers: [`${CIS_AWS} (RDS: no public access)`],
+  },
+  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+    if (db.publiclyAccessible === true) report(`${rdsLabel(db, args.name)} is publicly accessible. Set publiclyAccessible to false.`);
+  }),
+};
+
+const backupConfig = {
+  properties: {
+    minBackupRetentionDays: { type: "integer" as const, minimum: 1, default: 7, description: "Fewest days of automated backups." },
+  },
+};
+
+export const rdsBackups: PlinthResourcePolicy = {
+  name: "rds-backups",
+  description: "RDS instances keep automated backups for at least the configured number of days (7 by default).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  configSchema: backupConfig,
+  metadata: {
+    protectsAgainst: "Losing the model registry to a bad migration or deletion with no point-in-time recovery.",
+    answers: ["AWS Well-Architected Framework, Reliability pillar (back up data)", "anti-pattern: databases without backups"],
+    configured: "minBackupRetentionDays (default 7)",
+  },
+  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+    const { minBackupRetentionDays } = configOf<{ minBackupRetentionDays: number }>(backupConfig, args);
+    if ((db.backupRetentionPeriod ?? 0) < minBackupRetentionDays) {
+      report(`${rdsLabel(db, args.name)} keeps backups for ${db.backupRetentionPeriod ?? 0} days. Set backupRetentionPeriod to at least ${minBackupRetentionDays}.`);
+    }
+  }),
+};
+
+/** Shared by RDS and Cloud SQL: whether this stack requires deletion protection (production). */
+export const deletionProtectionConfig = {
+  properties: {
+    required: { type: "boolean" as const, default: true, description: "Require deletion protection; false only for disposable (staging) stacks." },
+  },
+};
+
+export const rdsDeletionProtection: PlinthResourcePolicy = {
+  name: "rds-deletion-protection",
+  description: "RDS instances have deletion protection and keep a final snapshot (required in production via pack config).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  configSchema: deletionProtectionConfig,
+  metadata: {
+    protectsAgainst: "A refactor or `pulumi destroy` deleting the production database, and with it every backup, without a final snapshot.",
+    answers: ["AWS Well-Architected Framework, Reliability pillar", "anti-pattern: deletable production databases"],
+    configured: "required: true by default, false in policies/config/staging.json",
+  },
+  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+    if (!configOf<{ required: boolean }>(deletionProtectionConfig, args).required) return;
+    if (db.deletionProtection !== true) report(`${rdsLabel(db, args.name)} can be deleted. Set deletionProtection to true.`);
+    if (db.skipFinalSnapshot === true) report(`${rdsLabel(db, args.name)} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`);
+  }),
+};
+
+export const eksSecretsEncryption: PlinthResourcePolicy = {
+  name: "eks-secrets-encryption",
+  description: "EKS clusters envelope-encrypt Kubernetes Secrets with a KMS key.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "Secrets (OIDC client secret, cookie secret, database password) readable from etcd storage or its backups.",
+    answers: [`${CIS_EKS} (encrypt Kubernetes secrets with KMS)`, "NSA/CISA Kubernetes Hardening Guidance (encrypt secrets at rest)"],
+  },
+  validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
+    const encryption = cluster.encryptionConfig;
+    if (!encryption?.resources?.includes("secrets") || !encryption.provider?.keyArn) {
+      report(`EKS cluster "${cluster.name ?? args.name}" does not encrypt Secrets with KMS. Set encryptionConfig to { resources: ["secrets"], provider: { keyArn: <KMS key ARN> } }.`);
+    }
+  }),
+};
+
+const loggingConfig = {
+  properties: {
+    requiredLogTypes: {
+      type: "array" as const,
+      items: { type: "string" as const },
+      default: ["api", "audit", "authenticator"],
+      description: "Control-plane log types that must be enabled.",
+    },
+  },
+};
+
+export const eksControlPlaneLogging: PlinthResourcePolicy = {
+  name: "eks-control-plane-logging",
+  description: "EKS clusters send api, audit and authenticator control-plane logs to CloudWatch.",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  configSchema: loggingConfig,
+  metadata: {
+    protectsAgainst: "No record of who did what to the cluster when investigating an incident.",
+    answers: [`${CIS_EKS} (enable audit logs)`, "NSA/CISA Kubernetes Hardening Guidance (audit logging)"],
+    configured: "requiredLogTypes (default api, audit, authenticator)",
+  },
+  validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
+    const { requiredLogTypes } = configOf<{ requiredLogTypes: string[] }>(loggingConfig, args);
+    const missing = requiredLogTypes.filter((type) => !(cluster.enabledClusterLogTypes ?? []).includes(type));
+    if (missing.length > 0) {
+      report(`EKS cluster "${cluster.name ?? args.name}" does not log ${missing.join(", ")}. Add ${literal(missing)} to enabledClusterLogTypes.`);
+    }
+  }),
+};
+
+const OPEN_CIDR = "0.0.0.0/0";
+
+export const eksEndpointRestricted: PlinthResourcePolicy = {
+  name: "eks-endpoint-restricted",
+  description: "The EKS API endpoint is private, or public only to an allowlist of CIDRs.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "The Kubernetes API server reachable from the whole internet, exposed to credential stuffing and API-server vulnerabilities.",
+    answers: [`${CIS_EKS} (restrict control-plane endpoint access)`, "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)"],
+  },
+  validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
+    const vpc = cluster.vpcConfig;
+    const label = `EKS cluster "${cluster.name ?? args.name}"`;
+    if (vpc?.endpointPrivateAccess !== true) report(`${label} has no private endpoint. Set vpcConfig.endpointPrivateAccess to true.`);
+    // The provider (like the EKS API) makes the endpoint public unless told otherwise.
+    if (vpc?.endpointPublicAccess !== false) {
+      const cidrs = vpc?.publicAccessCidrs ?? [];
+      if (cidrs.length === 0 || cidrs.includes(OPEN_CIDR)) {
+        report(`${label} has a public endpoint open to 0.0.0.0/0. Set vpcConfig.endpointPublicAccess to false, or vpcConfig.publicAccessCidrs to the office and CI ranges.`);
+      }
+    }
+  }),
+};
+
+export const iamNoStaticAccessKeys: PlinthResourcePolicy = {
+  name: "iam-no-static-access-keys",
+  description: "No IAM access keys are created; workloads use IAM roles (IRSA).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "Long-lived credentials that leak through config, logs or images and keep working until someone notices.",
+    answers: [`${CIS_AWS} (IAM: avoid long-lived access keys)`, "anti-pattern: static cloud keys in Kubernetes Secrets"],
+  },
+  validateResource: validateResourceOfType(aws.iam.AccessKey, (key, args, report) => {
+    report(`IAM access key "${args.name}" for user ${JSON.stringify(key.user)} is a static credential. Remove it and grant the workload an IAM role through IRSA (a ServiceAccount annotated eks.amazonaws.com/role-arn).`);
+  }),
+};
+
+export const awsPolicies: PlinthPolicy[] = [
+  s3BucketEncryption,
+  s3BucketVersioning,
+  s3BucketPublicAccessBlock,
+  rdsStorageEncrypted,
+  rdsNotPublic,
+  rdsBackups,
+  rdsDeletionProtection,
+  eksSecretsEncryption,
+  eksControlPlaneLogging,
+  eksEndpointRestricted,
+  iamNoStaticAccessKeys,
+];
+

@@ -1,0 +1,243 @@
+/**
+ * GCP: the MLflow artifact bucket (GCS), its Postgres (Cloud SQL), the GKE cluster and service
+ * account keys.
+ */
+import * as gcp from "@pulumi/gcp";
+import { validateResourceOfType } from "@pulumi/policy";
+import { deletionProtectionConfig } from "./aws.js";
+import { configOf } from "./lib/policy.js";
+import type { PlinthPolicy, PlinthResourcePolicy } from "./lib/policy.js";
+
+const CIS_GCP = "CIS Google Cloud Platform Foundation Benchmark";
+const CIS_GKE = "CIS Google Kubernetes Engine (GKE) Benchmark";
+
+export const gcsUniformAccess: PlinthResourcePolicy = {
+  name: "gcs-uniform-bucket-level-access",
+  description: "GCS buckets use uniform bucket-level access (IAM only, no object ACLs).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "Individual objects made public or shared through ACLs that IAM reviews never see.",
+    answers: [`${CIS_GCP} (Cloud Storage: uniform bucket-level access)`],
+  },
+  validateResource: validateResourceOfType(gcp.storage.Bucket, (bucket, args, report) => {
+    if (bucket.uniformBucketLevelAccess !== true) report(`GCS bucket "${bucket.name ?? args.name}" allows object ACLs. Set uniformBucketLevelAccess to true.`);
+  }),
+};
+
+export const gcsPublicAccessPrevention: PlinthResourcePolicy = {
+  name: "gcs-public-access-prevention",
+  description: "GCS buckets enforce public access prevention.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  metadata: {
+    protectsAgainst: "An allUsers / allAuthenticatedUsers grant, added later by anyone, publishing model artifacts or data.",
+    answers: [`${CIS_GCP} (Cloud Storage: buckets not anonymously or publicly accessible)`],
+  },
+  validateResource: validateResourceOfType(gcp.storage.Bucket, (bucket, args, report) => {
+    if (bucket.publicAccessPrevention !== "enforced") {
+      report(`GCS bucket "${bucket.name ?? args.name}" does not prevent public access. Set publicAccessPrevention to "enforced".`);
+    }
+  }),
+};
+
+function sqlLabel(props: { name?: string }, name: string): string {
+  return `Cloud SQL instance "${props.name ?? name}"`;
+}
+
+export const cloudSqlPrivateIp: PlinthResourcePolicy = {
+  name: "cloudsql-private-ip",
+  description: "Cloud SQL instances have a private IP on the VPC and no public IPv4 address.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  metadata: {
+    protectsAgainst: "The database answering on a public address, one weak password away from the internet.",
+    answers: [`${CIS_GCP} (Cloud SQL: no public IPs)`],
+  },
+  validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
+    const ip = db.settings?.ipConfiguration;
+    if (ip?.ipv4Enabled !== false) report(`${sqlLabel(db, args.name)} has a public IPv4 address. Set settings.ipConfiguration.ipv4Enabled to false.`);
+    if (!ip?.privateNetwork) report(`${sqlLabel(db, args.name)} has no private IP. Set settings.ipConfiguration.privateNetwork to the VPC's self link.`);
+  }),
+};
+
+export const cloudSqlBackups: PlinthResourcePolicy = {
+  name: "cloudsql-backups",
+  description: "Cloud SQL instances take automated backups with point-in-time recovery.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "Losing the model registry to a bad migration or deletion with no point-in-time recovery.",
+    answers: [`${CIS_GCP} (Cloud SQL: automated backups)`],
+  },
+  validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
+    const backup = db.settings?.backupConfiguration;
+    if (backup?.enabled !== true) report(`${sqlLabel(db, args.name)} takes no automated backups. Set settings.backupConfiguration.enabled to true.`);
+    if (backup?.pointInTimeRecoveryEnabled !== true) {
+      report(`${sqlLabel(db, args.name)} has no point-in-time recovery. Set settings.backupConfiguration.pointInTimeRecoveryEnabled to true.`);
+    }
+  }),
+};
+
+export const cloudSqlDeletionProtection: PlinthResourcePolicy = {
+  name: "cloudsql-deletion-protection",
+  description: "Cloud SQL instances have deletion protection (required in production via pack config).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  configSchema: deletionProtectionConfig,
+  metadata: {
+    protectsAgainst: "A refactor or `pulumi destroy` deleting the production database and its backups.",
+    answers: ["Google Cloud documentation: prevent accidental deletion of Cloud SQL instances", "anti-pattern: deletable production databases"],
+    configured: "required: true by default, false in policies/config/staging.json",
+  },
+  validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
+    if (!configOf<{ required: boolean }>(deletionProtectionConfig, args).required) return;
+    if (db.deletionProtection === false) report(`${sqlLabel(db, args.name)} can be deleted by Pulumi. Set deletionProtection to true.`);
+    if (db.settings?.deletionProtectionEnabled !== true) {
+      report(`${sqlLabel(db, args.name)} can be deleted through the Cloud SQL API. Set settings.deletionProtectionEnabled to true.`);
+    }
+  }),
+};
+
+/** Every GKE cluster check: the field to read, the fix, and what the finding says. */
+function gkePolicy(
+  name: string,
+  description: string,
+  severity: PlinthResourcePolicy["severity"],
+  metadata: PlinthResourcePolicy["metadata"],
+  check: (cluster: gcp.container.ClusterArgs & Record<string, unknown>) => string | undefined,
+): PlinthResourcePolicy {
+  return {
+    name,
+    description,
+    enforcementLevel: "mandatory",
+    severity,
+    metadata,
+    validateResource: validateResourceOfType(gcp.container.Cluster, (cluster, args, report) => {
+      const finding = check(cluster as gcp.container.ClusterArgs & Record<string, unknown>);
+      if (finding) report(`GKE cluster "${cluster.name ?? args.name}" ${finding}`);
+    }),
+  };
+}
+
+export const gkePrivateNodes = gkePolicy(
+  "gke-private-nodes",
+  "GKE nodes have private IPs only.",
+  "high",
+  { protectsAgainst: "Nodes (kubelet, NodePorts, SSH) reachable from the internet.", answers: [`${CIS_GKE} (private nodes)`, "NSA/CISA Kubernetes Hardening Guidance (network separation)"] },
+  (c) => {
+    const config = c.privateClusterConfig as { enablePrivateNodes?: boolean } | undefined;
+    return config?.enablePrivateNodes === true ? undefined : "has nodes with public IPs. Set privateClusterConfig.enablePrivateNodes to true.";
+  },
+);
+
+export const gkeWorkloadIdentity = gkePolicy(
+  "gke-workload-identity",
+  "GKE clusters enable Workload Identity.",
+  "high",
+  {
+    protectsAgainst: "Pods using the node's service account (and its broad scopes) or static keys instead of a per-workload identity.",
+    answers: [`${CIS_GKE} (Workload Identity)`, "anti-pattern: service-account keys mounted into pods"],
+  },
+  (c) => {
+    const config = c.workloadIdentityConfig as { workloadPool?: string } | undefined;
+    return config?.workloadPool ? undefined : 'has no Workload Identity. Set workloadIdentityConfig.workloadPool to "<project>.svc.id.goog".';
+  },
+);
+
+export const gkeShieldedNodes = gkePolicy(
+  "gke-shielded-nodes",
+  "GKE clusters use Shielded GKE Nodes.",
+  "medium",
+  { protectsAgainst: "Boot-level rootkits and node impersonation to the control plane.", answers: [`${CIS_GKE} (Shielded GKE Nodes)`] },
+  (c) => (c.enableShieldedNodes === true ? undefined : "does not require Shielded Nodes. Set enableShieldedNodes to true."),
+);
+
+export const gkeNetworkPolicy = gkePolicy(
+  "gke-network-policy-enforced",
+  "GKE clusters enforce NetworkPolicies (Dataplane V2 or the network-policy add-on).",
+  "high",
+  {
+    protectsAgainst: "NetworkPolicy objects silently ignored because the cluster has no enforcement, leaving pod networking flat.",
+    answers: [`${CIS_GKE} (network policy enforcement)`],
+  },
+  (c) => {
+    const policy = c.networkPolicy as { enabled?: boolean } | undefined;
+    return c.datapathProvider === "ADVANCED_DATAPATH" || policy?.enabled === true
+      ? undefined
+      : 'does not enforce NetworkPolicies. Set datapathProvider to "ADVANCED_DATAPATH" (or networkPolicy.enabled to true).';
+  },
+);
+
+export const gkeNoLegacyAbac = gkePolicy(
+  "gke-no-legacy-abac",
+  "GKE clusters do not enable legacy ABAC.",
+  "high",
+  { protectsAgainst: "Attribute-based authorisation granting broad, unaudited permissions that bypass RBAC.", answers: [`${CIS_GKE} (legacy authorization disabled)`] },
+  (c) => (c.enableLegacyAbac === true ? "enables legacy ABAC. Set enableLegacyAbac to false." : undefined),
+);
+
+export const gkeNoBasicAuth = gkePolicy(
+  "gke-no-basic-or-client-cert-auth",
+  "GKE clusters use neither basic authentication nor legacy client certificates.",
+  "high",
+  {
+    protectsAgainst: "Static, non-revocable control-plane credentials (a password or a client certificate) that outlive the people holding them.",
+    answers: [`${CIS_GKE} (basic authentication and client certificates disabled)`],
+  },
+  (c) => {
+    const auth = c.masterAuth as { username?: string; password?: string; clientCertificateConfig?: { issueClientCertificate?: boolean } } | undefined;
+    if (auth?.username || auth?.password) return "uses basic authentication. Remove masterAuth.username and masterAuth.password.";
+    if (auth?.clientCertificateConfig?.issueClientCertificate === true) {
+      return "issues a legacy client certificate. Set masterAuth.clientCertificateConfig.issueClientCertificate to false.";
+    }
+    return undefined;
+  },
+);
+
+export const gkeMasterAuthorizedNetworks = gkePolicy(
+  "gke-master-authorized-networks",
+  "The GKE control plane admits only authorised networks, never 0.0.0.0/0.",
+  "high",
+  {
+    protectsAgainst: "The Kubernetes API server reachable from the whole internet.",
+    answers: [`${CIS_GKE} (control plane authorized networks)`, "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)"],
+  },
+  (c) => {
+    const config = c.masterAuthorizedNetworksConfig as { cidrBlocks?: { cidrBlock: string }[] } | undefined;
+    const blocks = (config?.cidrBlocks ?? []).map((b) => b.cidrBlock);
+    if (!config || blocks.length === 0) return "admits any network to its control plane. Set masterAuthorizedNetworksConfig.cidrBlocks to the office and CI ranges.";
+    if (blocks.includes("0.0.0.0/0")) return "admits 0.0.0.0/0 to its control plane. Remove it from masterAuthorizedNetworksConfig.cidrBlocks.";
+    return undefined;
+  },
+);
+
+export const gcpNoServiceAccountKeys: PlinthResourcePolicy = {
+  name: "gcp-no-service-account-keys",
+  description: "No GCP service-account keys are created; workloads use Workload Identity.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "Long-lived JSON keys that leak through config, logs or images and keep working until someone notices.",
+    answers: [`${CIS_GCP} (IAM: no user-managed service account keys)`, "anti-pattern: static cloud keys in Kubernetes Secrets"],
+  },
+  validateResource: validateResourceOfType(gcp.serviceaccount.Key, (key, args, report) => {
+    report(`Service-account key "${args.name}" for ${JSON.stringify(key.serviceAccountId)} is a static credential. Remove it and bind the workload's Kubernetes ServiceAccount through Workload Identity (roles/iam.workloadIdentityUser).`);
+  }),
+};
+
+export const gcpPolicies: PlinthPolicy[] = [
+  gcsUniformAccess,
+  gcsPublicAccessPrevention,
+  cloudSqlPrivateIp,
+  cloudSqlBackups,
+  cloudSqlDeletionProtection,
+  gkePrivateNodes,
+  gkeWorkloadIdentity,
+  gkeShieldedNodes,
+  gkeNetworkPolicy,
+  gkeNoLegacyAbac,
+  gkeNoBasicAuth,
+  gkeMasterAuthorizedNetworks,
+  gcpNoServiceAccountKeys,
+];

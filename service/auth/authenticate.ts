@@ -1,0 +1,85 @@
+/**
+ * The authentication hook: every route except those marked `config: { public: true }` needs an
+ * API key (`x-api-key: <key>` or `Authorization: Bearer <key>`) or a JWT
+ * (`Authorization: Bearer <jwt>`). The caller's identity is attached to the request for the rate
+ * limiter and the logs.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { errors as joseErrors } from "jose";
+import type { ServiceConfig } from "../config.js";
+import { ApiError } from "../errors/api-error.js";
+import { ErrorCode } from "../errors/codes.js";
+import type { Principal } from "../server/request-context.js";
+import { ApiKeyVerifier } from "./api-keys.js";
+import { JwtVerifier } from "./jwt.js";
+
+const CHALLENGE = { "www-authenticate": 'Bearer realm="plinth"' };
+/** A compact JWS: three base64url segments. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+
+function invalid(message: string): ApiError {
+  return new ApiError(ErrorCode.INVALID_CREDENTIALS, message, CHALLENGE);
+}
+
+/** Why a token was refused, in words that do not help an attacker forge one. */
+function tokenProblem(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return "token expired";
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `token claim rejected: ${err.claim}`;
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return "token algorithm not accepted";
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return "token signed by an unknown key";
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "token signature invalid";
+  return "token invalid";
+}
+
+export class Authenticator {
+  private readonly keys: ApiKeyVerifier;
+  private readonly jwt: JwtVerifier | undefined;
+
+  constructor(config: ServiceConfig["auth"]) {
+    this.keys = new ApiKeyVerifier(config.apiKeys);
+    this.jwt = config.jwt === undefined ? undefined : new JwtVerifier(config.jwt);
+  }
+
+  async init(): Promise<void> {
+    await this.jwt?.init();
+  }
+
+  /** Resolves the caller or throws an ApiError (401). */
+  async authenticate(request: FastifyRequest): Promise<Principal> {
+    const apiKey = request.headers["x-api-key"];
+    if (typeof apiKey === "string" && apiKey !== "") return this.byKey(apiKey);
+    const authorization = request.headers.authorization;
+    if (authorization === undefined || authorization === "") {
+      throw new ApiError(
+        ErrorCode.UNAUTHENTICATED,
+        "send an API key in x-api-key or a bearer token",
+        CHALLENGE,
+      );
+    }
+    const match = /^Bearer[ ]+(\S+)$/i.exec(authorization);
+    if (match === null) throw invalid("the Authorization header must be `Bearer <token>`");
+    const credential = match[1]!;
+    if (!COMPACT_JWS.test(credential)) return this.byKey(credential);
+    if (this.jwt === undefined) throw invalid("bearer tokens are not accepted by this service");
+    try {
+      const { identity } = await this.jwt.verify(credential);
+      return { identity: `jwt:${identity}`, method: "jwt" };
+    } catch (err) {
+      throw invalid(tokenProblem(err));
+    }
+  }
+
+  private byKey(key: string): Principal {
+    const identity = this.keys.verify(key);
+    if (identity === undefined) throw invalid("unknown API key");
+    return { identity: `key:${identity}`, method: "api-key" };
+  }
+}
+
+/** Installs the hook on the root instance; it runs before the per-route rate limiter. */
+export function installAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
+  app.addHook("onRequest", async (request) => {
+    if (request.is404 || request.routeOptions.config.public === true) return;
+    request.principal = await authenticator.authenticate(request);
+  });
+}

@@ -1,0 +1,437 @@
+/**
+ * Every setting of the inference service, read from the environment and validated once at start.
+ *
+ * The environment is the only place settings come from; nothing else in the service reads
+ * `process.env`. `loadConfig` reports every bad variable at once, each by its name, so a
+ * misconfigured pod fails its start with a message an operator can act on.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+/** The environment variable names, for the platform (Deployment env) and for docs. */
+export const ENV = {
+  HOST: "HOST",
+  PORT: "PORT",
+  METRICS_HOST: "METRICS_HOST",
+  METRICS_PORT: "METRICS_PORT",
+  MODEL_NAME: "MODEL_NAME",
+  MODEL_STABLE: "MODEL_STABLE",
+  PLINTH_REGISTRY_DIR: "PLINTH_REGISTRY_DIR",
+  API_KEY_HASHES: "API_KEY_HASHES",
+  API_KEYS: "API_KEYS",
+  JWT_HS256_SECRET: "JWT_HS256_SECRET",
+  JWT_JWKS_FILE: "JWT_JWKS_FILE",
+  JWT_JWKS_URL: "JWT_JWKS_URL",
+  JWT_ISSUER: "JWT_ISSUER",
+  JWT_AUDIENCE: "JWT_AUDIENCE",
+  JWT_ALGORITHMS: "JWT_ALGORITHMS",
+  JWT_IDENTITY_CLAIM: "JWT_IDENTITY_CLAIM",
+  JWT_CLOCK_TOLERANCE_SECONDS: "JWT_CLOCK_TOLERANCE_SECONDS",
+  RATE_LIMIT_MAX: "RATE_LIMIT_MAX",
+  RATE_LIMIT_WINDOW_MS: "RATE_LIMIT_WINDOW_MS",
+  BATCH_MAX_SIZE: "BATCH_MAX_SIZE",
+  BATCH_MAX_DELAY_MS: "BATCH_MAX_DELAY_MS",
+  QUEUE_MAX_ROWS: "QUEUE_MAX_ROWS",
+  ORT_INTRA_OP_THREADS: "ORT_INTRA_OP_THREADS",
+  ORT_INTER_OP_THREADS: "ORT_INTER_OP_THREADS",
+  INFERENCE_OFFLOAD: "INFERENCE_OFFLOAD",
+  INFERENCE_OFFLOAD_THRESHOLD_MS: "INFERENCE_OFFLOAD_THRESHOLD_MS",
+  BODY_LIMIT_BYTES: "BODY_LIMIT_BYTES",
+  MAX_ROWS_PER_REQUEST: "MAX_ROWS_PER_REQUEST",
+  IMAGE_MAX_PIXELS: "IMAGE_MAX_PIXELS",
+  SHARP_CONCURRENCY: "SHARP_CONCURRENCY",
+  MAX_EVENT_LOOP_DELAY_MS: "MAX_EVENT_LOOP_DELAY_MS",
+  HTTP_LATENCY_BUCKETS_SECONDS: "HTTP_LATENCY_BUCKETS_SECONDS",
+  SHUTDOWN_TIMEOUT_MS: "SHUTDOWN_TIMEOUT_MS",
+  LOG_LEVEL: "LOG_LEVEL",
+  DEPLOYMENT_COLOR: "DEPLOYMENT_COLOR",
+} as const;
+
+export type EnvName = keyof typeof ENV;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const IDENTITY = /^[A-Za-z0-9._@-]{1,64}$/;
+const JWT_ALGORITHMS = ["HS256", "RS256", "ES256"] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** An API key identity: who is calling (rate-limit bucket, logs) and the sha256 of the key. */
+export interface ApiKeyEntry {
+  readonly identity: string;
+  readonly sha256: string;
+}
+
+/** Hex sha256 of an API key: the only form in which a key is kept in memory. */
+export function hashApiKey(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+// --- field parsers -----------------------------------------------------------------------------
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalText = z
+  .string()
+  .trim()
+  .transform((s) => (s === "" ? undefined : s))
+  .optional();
+
+/** `a,b, c` -> ["a","b","c"]; empty items are ignored. */
+function csv(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** `identity:value,identity:value` pairs; identities must be unique. */
+function identityPairs(valueCheck: (v: string) => string | undefined) {
+  return z.string().transform((text, ctx) => {
+    const out: { identity: string; value: string }[] = [];
+    for (const item of csv(text)) {
+      const at = item.indexOf(":");
+      const identity = at < 0 ? "" : item.slice(0, at);
+      const value = at < 0 ? "" : item.slice(at + 1);
+      if (!IDENTITY.test(identity)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected "identity:value" pairs (identity [A-Za-z0-9._@-]{1,64})`,
+        });
+        return z.NEVER;
+      }
+      const problem = valueCheck(value);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: "custom", message: `identity "${identity}": ${problem}` });
+        return z.NEVER;
+      }
+      if (out.some((e) => e.identity === identity)) {
+        ctx.addIssue({ code: "custom", message: `identity "${identity}" appears twice` });
+        return z.NEVER;
+      }
+      out.push({ identity, value });
+    }
+    return out;
+  });
+}
+
+const bucketList = z.string().transform((text, ctx) => {
+  const values = csv(text).map(Number);
+  const ok =
+    values.length > 0 &&
+    values.every((v, i) => Number.isFinite(v) && v > 0 && (i === 0 || v > values[i - 1]!));
+  if (!ok) {
+    ctx.addIssue({
+      code: "custom",
+      message: "expected a comma-separated list of increasing positive numbers",
+    });
+    return z.NEVER;
+  }
+  return values;
+});
+
+const DEFAULT_HTTP_BUCKETS = "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5";
+
+/** One schema field per environment variable, keyed by the variable's name. */
+const envSchema = z.object({
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
+  PORT: int(0, 65535).default(8080),
+  METRICS_HOST: z.string().trim().min(1).default("127.0.0.1"),
+  METRICS_PORT: int(0, 65535).default(9464),
+  MODEL_NAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "expected a model name like fashion-classifier")
+    .default("fashion-classifier"),
+  MODEL_STABLE: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a version number or an alias such as champion")
+    .default("champion"),
+  PLINTH_REGISTRY_DIR: optionalText,
+  API_KEY_HASHES: identityPairs((v) =>
+    SHA256_HEX.test(v) ? undefined : "expected a lowercase hex sha256",
+  ).default([]),
+  API_KEYS: identityPairs((v) =>
+    v.length >= 16 ? undefined : "an API key must be at least 16 characters",
+  ).default([]),
+  JWT_HS256_SECRET: optionalText.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
+    message: "must be at least 32 bytes (HS256 needs a 256-bit key)",
+  }),
+  JWT_JWKS_FILE: optionalText,
+  JWT_JWKS_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s), {
+    message: "expected an http(s) URL",
+  }),
+  JWT_ISSUER: optionalText,
+  JWT_AUDIENCE: optionalText,
+  JWT_ALGORITHMS: z
+    .string()
+    .transform((text, ctx) => {
+      const algs = csv(text);
+      const bad = algs.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+      if (bad.length > 0 || algs.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a list of ${JWT_ALGORITHMS.join(", ")}; got ${text}`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(algs)] as JwtAlgorithm[];
+    })
+    .optional(),
+  JWT_IDENTITY_CLAIM: z.string().trim().min(1).default("sub"),
+  JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
+  RATE_LIMIT_MAX: int(1, 100_000_000).default(6000),
+  RATE_LIMIT_WINDOW_MS: int(100, 86_400_000).default(60_000),
+  BATCH_MAX_SIZE: int(1, 1024).default(32),
+  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(1),
+  QUEUE_MAX_ROWS: int(1, 1_000_000).default(2048),
+  ORT_INTRA_OP_THREADS: int(1, 256).default(1),
+  ORT_INTER_OP_THREADS: int(1, 256).default(1),
+  INFERENCE_OFFLOAD: z.enum(["auto", "never", "always"]).default("auto"),
+  INFERENCE_OFFLOAD_THRESHOLD_MS: z.coerce.number().positive().max(10_000).default(2),
+  BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+  MAX_ROWS_PER_REQUEST: int(1, 100_000).default(64),
+  IMAGE_MAX_PIXELS: int(1, 268_402_689).default(16_777_216),
+  SHARP_CONCURRENCY: int(1, 64).default(1),
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+  HTTP_LATENCY_BUCKETS_SECONDS: bucketList.default(() => bucketList.parse(DEFAULT_HTTP_BUCKETS)),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DEPLOYMENT_COLOR: z.enum(["blue", "green", "none"]).default("none"),
+});
+
+type EnvValues = z.infer<typeof envSchema>;
+
+/** JWT verification settings; present only when a secret or a JWKS source is configured. */
+export interface JwtConfig {
+  readonly hs256Secret: string | undefined;
+  readonly jwksFile: string | undefined;
+  readonly jwksUrl: string | undefined;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly identityClaim: string;
+  readonly clockToleranceSeconds: number;
+}
+
+export interface ServiceConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly metricsHost: string;
+  readonly metricsPort: number;
+  readonly model: {
+    readonly name: string;
+    readonly stable: string;
+    readonly registryDir: string | undefined;
+  };
+  readonly auth: {
+    /** API keys by identity, hashed; plaintext keys from API_KEYS are hashed at load and dropped. */
+    readonly apiKeys: readonly ApiKeyEntry[];
+    readonly jwt: JwtConfig | undefined;
+  };
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly batching: {
+    readonly maxBatchSize: number;
+    readonly maxDelayMs: number;
+    readonly queueMaxRows: number;
+  };
+  readonly ort: {
+    readonly intraOpThreads: number;
+    readonly interOpThreads: number;
+    /** `auto`: run in a worker thread when a max-size batch measured at warm-up exceeds the threshold. */
+    readonly offload: "auto" | "never" | "always";
+    readonly offloadThresholdMs: number;
+  };
+  readonly limits: {
+    readonly bodyLimitBytes: number;
+    readonly maxRowsPerRequest: number;
+    readonly imageMaxPixels: number;
+    readonly maxEventLoopDelayMs: number;
+  };
+  readonly sharpConcurrency: number;
+  readonly httpLatencyBucketsSeconds: readonly number[];
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: EnvValues["LOG_LEVEL"];
+  readonly deploymentColor: EnvValues["DEPLOYMENT_COLOR"];
+}
+
+/** Thrown by {@link loadConfig}; `issues` name each bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`invalid service configuration:\n  ${issues.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Cross-field rules that a per-variable schema cannot express. */
+function jwtConfig(v: EnvValues, issues: string[]): JwtConfig | undefined {
+  const hasSecret = v.JWT_HS256_SECRET !== undefined;
+  const hasJwks = v.JWT_JWKS_FILE !== undefined || v.JWT_JWKS_URL !== undefined;
+  if (v.JWT_JWKS_FILE !== undefined && v.JWT_JWKS_URL !== undefined) {
+    issues.push(`${ENV.JWT_JWKS_URL}: set either ${ENV.JWT_JWKS_FILE} or ${ENV.JWT_JWKS_URL}, not both`);
+  }
+  if (!hasSecret && !hasJwks) {
+    for (const name of [ENV.JWT_ISSUER, ENV.JWT_AUDIENCE, ENV.JWT_ALGORITHMS] as const) {
+      if (v[name] !== undefined) {
+        issues.push(
+          `${name}: set, but no ${ENV.JWT_HS256_SECRET}, ${ENV.JWT_JWKS_FILE} or ${ENV.JWT_JWKS_URL}`,
+        );
+      }
+    }
+    return undefined;
+  }
+  // Tokens are accepted only for one issuer and one audience: without both, any token minted with
+  // the same key for another service would be accepted here.
+  if (v.JWT_ISSUER === undefined)
+    issues.push(`${ENV.JWT_ISSUER}: required when JWT verification is configured`);
+  if (v.JWT_AUDIENCE === undefined)
+    issues.push(`${ENV.JWT_AUDIENCE}: required when JWT verification is configured`);
+  const algorithms =
+    v.JWT_ALGORITHMS ??
+    ([...(hasSecret ? ["HS256"] : []), ...(hasJwks ? ["RS256", "ES256"] : [])] as JwtAlgorithm[]);
+  if (algorithms.includes("HS256") && !hasSecret) {
+    issues.push(`${ENV.JWT_ALGORITHMS}: HS256 listed but ${ENV.JWT_HS256_SECRET} is not set`);
+  }
+  if (algorithms.some((a) => a !== "HS256") && !hasJwks) {
+    issues.push(
+      `${ENV.JWT_ALGORITHMS}: RS256/ES256 listed but neither ${ENV.JWT_JWKS_FILE} nor ${ENV.JWT_JWKS_URL} is set`,
+    );
+  }
+  return {
+    hs256Secret: v.JWT_HS256_SECRET,
+    jwksFile: v.JWT_JWKS_FILE,
+    jwksUrl: v.JWT_JWKS_URL,
+    issuer: v.JWT_ISSUER ?? "",
+    audience: v.JWT_AUDIENCE ?? "",
+    algorithms,
+    identityClaim: v.JWT_IDENTITY_CLAIM,
+    clockToleranceSeconds: v.JWT_CLOCK_TOLERANCE_SECONDS,
+  };
+}
+
+function apiKeys(v: EnvValues, issues: string[]): ApiKeyEntry[] {
+  const entries = [
+    ...v.API_KEY_HASHES.map((e) => ({ identity: e.identity, sha256: e.value })),
+    ...v.API_KEYS.map((e) => ({ identity: e.identity, sha256: hashApiKey(e.value) })),
+  ];
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.identity))
+      issues.push(`${ENV.API_KEYS}: identity "${e.identity}" is also in ${ENV.API_KEY_HASHES}`);
+    seen.add(e.identity);
+  }
+  return entries;
+}
+
+/**
+ * Reads and validates the service settings. Unset and empty variables take their defaults.
+ * Throws a {@link ConfigError} naming every bad variable.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServiceConfig {
+  const raw: Record<string, string> = {};
+  for (const name of Object.values(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== "") raw[name] = value;
+  }
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? "(environment)");
+        return `${name}=${JSON.stringify(raw[name] ?? "")}: ${i.message}`;
+      }),
+    );
+  }
+  const v = parsed.data;
+  const issues: string[] = [];
+  const jwt = jwtConfig(v, issues);
+  const keys = apiKeys(v, issues);
+  if (v.PORT !== 0 && v.PORT === v.METRICS_PORT) {
+    issues.push(
+      `${ENV.METRICS_PORT}: must differ from ${ENV.PORT} (metrics are never served on the public port)`,
+    );
+  }
+  if (v.BATCH_MAX_SIZE > v.QUEUE_MAX_ROWS) {
+    issues.push(`${ENV.QUEUE_MAX_ROWS}: must be at least ${ENV.BATCH_MAX_SIZE} (${v.BATCH_MAX_SIZE})`);
+  }
+  if (v.MAX_ROWS_PER_REQUEST > v.QUEUE_MAX_ROWS) {
+    issues.push(`${ENV.MAX_ROWS_PER_REQUEST}: must not exceed ${ENV.QUEUE_MAX_ROWS} (${v.QUEUE_MAX_ROWS})`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  return {
+    host: v.HOST,
+    port: v.PORT,
+    metricsHost: v.METRICS_HOST,
+    metricsPort: v.METRICS_PORT,
+    model: { name: v.MODEL_NAME, stable: v.MODEL_STABLE, registryDir: v.PLINTH_REGISTRY_DIR },
+    auth: { apiKeys: keys, jwt },
+    rateLimit: { max: v.RATE_LIMIT_MAX, windowMs: v.RATE_LIMIT_WINDOW_MS },
+    batching: {
+      maxBatchSize: v.BATCH_MAX_SIZE,
+      maxDelayMs: v.BATCH_MAX_DELAY_MS,
+      queueMaxRows: v.QUEUE_MAX_ROWS,
+    },
+    ort: {
+      intraOpThreads: v.ORT_INTRA_OP_THREADS,
+      interOpThreads: v.ORT_INTER_OP_THREADS,
+      offload: v.INFERENCE_OFFLOAD,
+      offloadThresholdMs: v.INFERENCE_OFFLOAD_THRESHOLD_MS,
+    },
+    limits: {
+      bodyLimitBytes: v.BODY_LIMIT_BYTES,
+      maxRowsPerRequest: v.MAX_ROWS_PER_REQUEST,
+      imageMaxPixels: v.IMAGE_MAX_PIXELS,
+      maxEventLoopDelayMs: v.MAX_EVENT_LOOP_DELAY_MS,
+    },
+    sharpConcurrency: v.SHARP_CONCURRENCY,
+    httpLatencyBucketsSeconds: v.HTTP_LATENCY_BUCKETS_SECONDS,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    logLevel: v.LOG_LEVEL,
+    deploymentColor: v.DEPLOYMENT_COLOR,
+  };
+}
+
+/** Documentation of each variable (README settings table); kept beside the schema it describes. */
+export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
+  HOST: "Public HTTP listen address. Default `127.0.0.1`; `0.0.0.0` in a container.",
+  PORT: "Public HTTP port. Default `8080`.",
+  METRICS_HOST: "Listen address of the internal metrics server. Default `127.0.0.1`.",
+  METRICS_PORT:
+    "Port of the internal metrics server (`GET /metrics`); never the public port. Default `9464`.",
+  MODEL_NAME: "Registered model to serve. Default `fashion-classifier`.",
+  MODEL_STABLE: "Version number or alias of the stable model. Default `champion`.",
+  PLINTH_REGISTRY_DIR: "Local model registry folder. Default: the registry's built-in `models/`.",
+  API_KEY_HASHES: "API keys as `identity:sha256hex` pairs, comma-separated (the production form).",
+  API_KEYS:
+    "Plaintext API keys as `identity:key` pairs (local development; hashed at start, at least 16 characters).",
+  JWT_HS256_SECRET: "Shared secret for HS256 tokens, at least 32 bytes.",
+  JWT_JWKS_FILE: "Path of a JWKS file with the RS256/ES256 public keys (selected by `kid`).",
+  JWT_JWKS_URL: "URL of a JWKS endpoint (cached; refetched on an unknown `kid`).",
+  JWT_ISSUER: "Required `iss` of tokens; required when JWT is configured.",
+  JWT_AUDIENCE: "Required `aud` of tokens; required when JWT is configured.",
+  JWT_ALGORITHMS:
+    "Accepted algorithms (HS256, RS256, ES256). Default: HS256 with a secret, RS256+ES256 with a JWKS.",
+  JWT_IDENTITY_CLAIM: "Claim naming the caller (rate-limit bucket). Default `sub`.",
+  JWT_CLOCK_TOLERANCE_SECONDS: "Allowed clock skew for `exp`/`nbf`. Default `5`.",
+  RATE_LIMIT_MAX: "Requests per identity per window. Default `6000`.",
+  RATE_LIMIT_WINDOW_MS: "Rate-limit window in milliseconds. Default `60000`.",
+  BATCH_MAX_SIZE: "Largest micro-batch passed to `session.run`. Default `32`.",
+  BATCH_MAX_DELAY_MS: "Longest a row waits for a batch to fill, in ms (fractions allowed). Default `1`.",
+  QUEUE_MAX_ROWS: "Rows allowed to wait; beyond it requests get 503 + Retry-After. Default `2048`.",
+  ORT_INTRA_OP_THREADS: "ONNX Runtime intra-op threads. Default `1`.",
+  ORT_INTER_OP_THREADS: "ONNX Runtime inter-op threads. Default `1`.",
+  INFERENCE_OFFLOAD:
+    "`auto` (measure at warm-up), `never` or `always` run inference in a worker thread. Default `auto`.",
+  INFERENCE_OFFLOAD_THRESHOLD_MS:
+    "With `auto`: offload when a full batch takes longer than this. Default `2`.",
+  BODY_LIMIT_BYTES: "Largest request body; larger gets 413. Default `4194304`.",
+  MAX_ROWS_PER_REQUEST: "Most rows in one request; more gets 400. Default `64`.",
+  IMAGE_MAX_PIXELS:
+    "Largest image (width x height, from its header) decoded; larger gets 400. Default `16777216`.",
+  SHARP_CONCURRENCY: "libvips threads per sharp operation. Default `1`.",
+  MAX_EVENT_LOOP_DELAY_MS:
+    "Event-loop delay beyond which requests get 503 (under-pressure); 0 disables. Default `1000`.",
+  HTTP_LATENCY_BUCKETS_SECONDS: `Buckets of the HTTP duration histogram. Default \`${DEFAULT_HTTP_BUCKETS}\`.`,
+  SHUTDOWN_TIMEOUT_MS:
+    "After SIGTERM, the longest the process waits for in-flight requests. Default `10000`.",
+  LOG_LEVEL: "pino level: fatal, error, warn, info, debug, trace, silent. Default `info`.",
+  DEPLOYMENT_COLOR:
+    "`blue`, `green` or `none`: the blue-green colour, reported by `/metadata`. Default `none`.",
+};

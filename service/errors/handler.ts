@@ -1,0 +1,66 @@
+/**
+ * Routes every failure, including fastify's and its plugins' own, into the one error envelope
+ * `{ "error": { "code", "message", "requestId" } }` with a stable code.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ApiError, type ErrorEnvelope } from "./api-error.js";
+import { ErrorCode } from "./codes.js";
+
+/** fastify and plugin error codes that are the caller's fault, with the API code they map to. */
+const FRAMEWORK_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.INVALID_JSON,
+  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.INVALID_JSON,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PAYLOAD_TOO_LARGE,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.INVALID_REQUEST,
+  FST_ERR_VALIDATION: ErrorCode.INVALID_REQUEST,
+  // @fastify/multipart
+  FST_REQ_FILE_TOO_LARGE: ErrorCode.PAYLOAD_TOO_LARGE,
+  FST_PARTS_LIMIT: ErrorCode.PAYLOAD_TOO_LARGE,
+  FST_FILES_LIMIT: ErrorCode.PAYLOAD_TOO_LARGE,
+  FST_FIELDS_LIMIT: ErrorCode.PAYLOAD_TOO_LARGE,
+  FST_INVALID_MULTIPART_CONTENT_TYPE: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  FST_PROTO_VIOLATION: ErrorCode.INVALID_REQUEST,
+  FST_MP_PREMATURE_CLOSE: ErrorCode.INVALID_REQUEST,
+};
+
+/** Status-based fallback for client errors without a known code. */
+function codeForStatus(status: number): ErrorCode {
+  if (status === 404) return ErrorCode.NOT_FOUND;
+  if (status === 405) return ErrorCode.METHOD_NOT_ALLOWED;
+  if (status === 413) return ErrorCode.PAYLOAD_TOO_LARGE;
+  if (status === 415) return ErrorCode.UNSUPPORTED_MEDIA_TYPE;
+  if (status === 429) return ErrorCode.RATE_LIMITED;
+  return ErrorCode.INVALID_REQUEST;
+}
+
+/** Converts any thrown value into an ApiError; a fault of ours becomes INTERNAL (and is logged). */
+export function toApiError(err: unknown, request: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as Partial<FastifyError> & Error;
+  const frameworkCode = e.code === undefined ? undefined : FRAMEWORK_CODES[e.code];
+  if (frameworkCode !== undefined) return new ApiError(frameworkCode, e.message);
+  const status = e.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new ApiError(codeForStatus(status), e.message);
+  request.log.error({ err }, "unhandled error");
+  return new ApiError(ErrorCode.INTERNAL, "internal error; quote the requestId when reporting it");
+}
+
+export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  const body: ErrorEnvelope = {
+    error: { code: error.code, message: error.message, requestId: reply.request.id },
+  };
+  return reply.code(error.statusCode).type("application/json; charset=utf-8").send(body);
+}
+
+/** Installs the error and not-found handlers on the root instance. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => sendError(reply, toApiError(err, request)));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new ApiError(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
+}

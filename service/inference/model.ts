@@ -1,0 +1,172 @@
+/**
+ * A loaded, warmed model version: its metadata contract, its runner (in-process or worker thread,
+ * decided by measurement at warm-up) and its micro-batcher.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { ServiceConfig } from "../config.js";
+import { inputSize, type ModelMetadata } from "../model/metadata.js";
+import { readModelMetadata } from "../model/onnx-format.js";
+import { MicroBatcher, type BatchObserver } from "./batcher.js";
+import { createSession, InProcessRunner, type GraphIo } from "./ort-session.js";
+import type { BatchRunner } from "./runner.js";
+import { WorkerRunner } from "./worker-runner.js";
+
+/** A model file located by a model source (the local registry today; MLflow later). */
+export interface ResolvedModelFile {
+  readonly name: string;
+  readonly version: string;
+  readonly modelPath: string;
+}
+
+export interface LoadOptions {
+  readonly ort: ServiceConfig["ort"];
+  readonly batching: ServiceConfig["batching"];
+  /** Builds the batch observer (metrics) once the model's identity is known. */
+  readonly observer: (model: { name: string; version: string }) => BatchObserver;
+}
+
+/** Warm-up measurements, kept for /metadata and the offload decision. */
+export interface WarmupReport {
+  readonly singleRowMs: number;
+  readonly fullBatchMs: number;
+  readonly fullBatchRows: number;
+  readonly offloaded: boolean;
+}
+
+const WARMUP_RUNS = 5;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function measure(runner: BatchRunner, size: number, rows: number): Promise<number> {
+  const input = new Float32Array(size * rows);
+  const times: number[] = [];
+  for (let i = 0; i < WARMUP_RUNS; i++) times.push((await runner.run(input, rows)).seconds * 1000);
+  return median(times);
+}
+
+export class LoadedModel {
+  readonly inputSize: number;
+  readonly labels: readonly string[];
+  /** `x' = x * normScale + normShift`, the metadata's `(x * scale - mean) / std` folded. */
+  readonly normScale: number;
+  readonly normShift: number;
+  readonly pixelMin: number;
+  readonly pixelMax: number;
+  private readonly softmax: boolean;
+
+  private constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly metadata: ModelMetadata,
+    readonly sha256: string,
+    readonly warmup: WarmupReport,
+    private readonly runner: BatchRunner,
+    private readonly batcher: MicroBatcher,
+  ) {
+    this.inputSize = inputSize(metadata);
+    this.labels = metadata.labels;
+    const { scale, mean, std } = metadata.input.normalization;
+    this.normScale = scale / std;
+    this.normShift = -mean / std;
+    [this.pixelMin, this.pixelMax] = metadata.input.pixelRange;
+    this.softmax = metadata.output.kind === "logits";
+  }
+
+  /** Loads, checks and warms a model; throws an error naming the file on any problem. */
+  static async load(file: ResolvedModelFile, options: LoadOptions): Promise<LoadedModel> {
+    const bytes = new Uint8Array(await readFile(file.modelPath));
+    const metadata = readModelMetadata(bytes, file.modelPath);
+    if (metadata.name !== file.name) {
+      throw new Error(
+        `${file.modelPath}: metadata names model "${metadata.name}", registry says "${file.name}"`,
+      );
+    }
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const io: GraphIo = {
+      inputName: metadata.input.name,
+      outputName: metadata.output.name,
+      inputShape: metadata.input.shape,
+    };
+    const session = await createSession(bytes, options.ort);
+    if (!session.inputNames.includes(io.inputName) || !session.outputNames.includes(io.outputName)) {
+      await session.release();
+      throw new Error(
+        `${file.modelPath}: graph has inputs [${session.inputNames.join(", ")}] and outputs [${session.outputNames.join(", ")}], ` +
+          `metadata names input "${io.inputName}" and output "${io.outputName}"`,
+      );
+    }
+    const size = inputSize(metadata);
+    const inProcess = new InProcessRunner(session, io);
+    const maxRows = options.batching.maxBatchSize;
+    let runner: BatchRunner = inProcess;
+    let warmup: WarmupReport;
+    try {
+      const singleRowMs = await measure(inProcess, size, 1);
+      const fullBatchMs = await measure(inProcess, size, maxRows);
+      const offload =
+        options.ort.offload === "always" ||
+        (options.ort.offload === "auto" && fullBatchMs > options.ort.offloadThresholdMs);
+      if (offload) {
+        await inProcess.dispose();
+        runner = await WorkerRunner.start(bytes, options.ort, io);
+        await measure(runner, size, maxRows); // warm the worker's own session
+      }
+      warmup = { singleRowMs, fullBatchMs, fullBatchRows: maxRows, offloaded: offload };
+    } catch (err) {
+      await runner.dispose();
+      throw new Error(`${file.modelPath}: warm-up failed: ${(err as Error).message}`);
+    }
+    const batcher = new MicroBatcher(
+      runner,
+      {
+        inputSize: size,
+        outputSize: metadata.labels.length,
+        maxBatchSize: maxRows,
+        maxDelayMs: options.batching.maxDelayMs,
+        queueMaxRows: options.batching.queueMaxRows,
+      },
+      options.observer({ name: file.name, version: file.version }),
+    );
+    return new LoadedModel(file.name, file.version, metadata, sha256, warmup, runner, batcher);
+  }
+
+  /** Rows waiting for a batch. */
+  get queueDepth(): number {
+    return this.batcher.depth;
+  }
+
+  /**
+   * Scores normalised rows; resolves to `rows * labels.length` class probabilities.
+   * Rejects with QueueFullError under overload.
+   */
+  async infer(input: Float32Array, rows: number): Promise<Float32Array> {
+    const output = await this.batcher.submit(input, rows);
+    if (this.softmax) softmaxRows(output, this.labels.length);
+    return output;
+  }
+
+  /** Waits for queued and running batches, then releases the session. */
+  async close(): Promise<void> {
+    await this.batcher.drain();
+    await this.runner.dispose();
+  }
+}
+
+/** In-place, numerically stable softmax over each row of `width` logits. */
+export function softmaxRows(values: Float32Array, width: number): void {
+  for (let start = 0; start < values.length; start += width) {
+    let max = -Infinity;
+    for (let i = start; i < start + width; i++) if (values[i]! > max) max = values[i]!;
+    let sum = 0;
+    for (let i = start; i < start + width; i++) {
+      const e = Math.exp(values[i]! - max);
+      values[i] = e;
+      sum += e;
+    }
+    for (let i = start; i < start + width; i++) values[i] = values[i]! / sum;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Turns API inputs (JSON rows, v2 tensors, decoded images) into the normalised Float32Array the
+ * model takes, checking shape, type and range on the way. Every failure is a 400 with a code that
+ * says what was wrong and a message that says where.
+ */
+import { ApiError } from "../errors/api-error.js";
+import { ErrorCode } from "../errors/codes.js";
+import type { LoadedModel } from "./model.js";
+
+/** The part of a loaded model preprocessing needs. */
+export type InputSpec = Pick<LoadedModel, "inputSize" | "normScale" | "normShift" | "pixelMin" | "pixelMax">;
+
+export interface EncodedRows {
+  readonly data: Float32Array;
+  readonly rows: number;
+}
+
+function badValue(where: string, value: unknown, spec: InputSpec): ApiError {
+  const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 20)) : String(value);
+  return new ApiError(
+    ErrorCode.INVALID_VALUE,
+    `${where}: expected a number in [${spec.pixelMin}, ${spec.pixelMax}], got ${shown}`,
+  );
+}
+
+/** Writes one flat row of raw pixels, normalised, into `out` at `offset`. */
+function writeRow(
+  row: readonly unknown[],
+  out: Float32Array,
+  offset: number,
+  spec: InputSpec,
+  where: string,
+): void {
+  const { normScale, normShift, pixelMin, pixelMax } = spec;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    // typeof + range: rejects strings, null, booleans, nested arrays; JSON cannot carry NaN/Infinity.
+    if (typeof v !== "number" || !(v >= pixelMin && v <= pixelMax)) throw badValue(`${where}[${i}]`, v, spec);
+    out[offset + i] = v * normScale + normShift;
+  }
+}
+
+/**
+ * `/predict`'s `inputs`: one flat row of `inputSize` pixels, or an array of such rows.
+ */
+export function encodeJsonRows(inputs: readonly unknown[], spec: InputSpec, maxRows: number): EncodedRows {
+  if (inputs.length === 0) throw new ApiError(ErrorCode.EMPTY_BATCH, "inputs: no rows");
+  const size = spec.inputSize;
+  if (!Array.isArray(inputs[0])) {
+    if (inputs.length !== size) {
+      throw new ApiError(
+        ErrorCode.INVALID_SHAPE,
+        `inputs: expected ${size} values (one row) or an array of rows, got ${inputs.length} values`,
+      );
+    }
+    const data = new Float32Array(size);
+    writeRow(inputs, data, 0, spec, "inputs");
+    return { data, rows: 1 };
+  }
+  const rows = inputs.length;
+  if (rows > maxRows) {
+    throw new ApiError(ErrorCode.BATCH_TOO_LARGE, `inputs: ${rows} rows, at most ${maxRows} per request`);
+  }
+  const data = new Float32Array(rows * size);
+  for (let r = 0; r < rows; r++) {
+    const row = inputs[r];
+    if (!Array.isArray(row))
+      throw new ApiError(ErrorCode.INVALID_SHAPE, `inputs[${r}]: expected a row (array of ${size} numbers)`);
+    if (row.length !== size) {
+      throw new ApiError(ErrorCode.INVALID_SHAPE, `inputs[${r}]: expected ${size} values, got ${row.length}`);
+    }
+    writeRow(row, data, r * size, spec, `inputs[${r}]`);
+  }
+  return { data, rows };
+}
+
+/**
+ * A v2 tensor's `data`: flat (row-major) or nested to any depth; `count` values expected.
+ * Nested arrays are walked iteratively so a deeply nested body cannot exhaust the stack.
+ */
+export function encodeTensorData(
+  data: readonly unknown[],
+  count: number,
+  spec: InputSpec,
+  where: string,
+): Float32Array {
+  const out = new Float32Array(count);
+  if (data.length === count && !Array.isArray(data[0])) {
+    writeRow(data, out, 0, spec, where);
+    return out;
+  }
+  let n = 0;
+  const stack: { items: readonly unknown[]; next: number }[] = [{ items: data, next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next === top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.items[top.next++];
+    if (Array.isArray(v)) {
+      if (stack.length > 16)
+        throw new ApiError(ErrorCode.INVALID_SHAPE, `${where}: nested deeper than 16 levels`);
+      stack.push({ items: v, next: 0 });
+      continue;
+    }
+    if (n === count)
+      throw new ApiError(
+        ErrorCode.INVALID_SHAPE,
+        `${where}: more than the ${count} values the shape declares`,
+      );
+    if (typeof v !== "number" || !(v >= spec.pixelMin && v <= spec.pixelMax))
+      throw badValue(`${where}[${n}]`, v, spec);
+    out[n++] = v * spec.normScale + spec.normShift;
+  }
+  if (n !== count)
+    throw new ApiError(ErrorCode.INVALID_SHAPE, `${where}: shape declares ${count} values, got ${n}`);
+  return out;
+}
+
+/** A decoded single-channel image (`inputSize` bytes), optionally inverted, normalised. */
+export function encodePixels(pixels: Uint8Array, spec: InputSpec, invert: boolean): Float32Array {
+  const out = new Float32Array(pixels.length);
+  const { normScale, normShift } = spec;
+  for (let i = 0; i < pixels.length; i++)
+    out[i] = (invert ? 255 - pixels[i]! : pixels[i]!) * normScale + normShift;
+  return out;
+}

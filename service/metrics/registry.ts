@@ -1,0 +1,82 @@
+/**
+ * The service's prom-client registry, built from the metric catalog (service/metrics/catalog.ts),
+ * plus the process defaults. Hot paths go through {@link LabelledCache} so a request costs a Map
+ * lookup, not prom-client's per-call label hashing.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { METRICS, type MetricSpec } from "./catalog.js";
+
+/** Micro-batch sizes up to 1024 rows. */
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+/** session.run and queue wait: 25 us .. 1 s. */
+const INFERENCE_SECONDS_BUCKETS = [
+  0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
+
+export interface MetricsOptions {
+  /** Buckets of the HTTP duration histogram (HTTP_LATENCY_BUCKETS_SECONDS). */
+  readonly httpBucketsSeconds: readonly number[];
+  /** Collect Node.js and process defaults (off in tests that count exact series). */
+  readonly processDefaults?: boolean;
+}
+
+function counter(spec: MetricSpec, registers: Registry[]) {
+  return new Counter({ name: spec.name, help: spec.help, labelNames: spec.labelNames, registers });
+}
+function gauge(spec: MetricSpec, registers: Registry[]) {
+  return new Gauge({ name: spec.name, help: spec.help, labelNames: spec.labelNames, registers });
+}
+function histogram(spec: MetricSpec, buckets: readonly number[], registers: Registry[]) {
+  return new Histogram({
+    name: spec.name,
+    help: spec.help,
+    labelNames: spec.labelNames,
+    buckets: [...buckets],
+    registers,
+  });
+}
+
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests;
+  readonly httpRequestDuration;
+  readonly inferenceDuration;
+  readonly inferenceBatchSize;
+  readonly inferenceQueueWait;
+  readonly inferenceQueueRejections;
+  readonly predictions;
+  readonly modelInfo;
+  readonly modelReady;
+
+  constructor(options: MetricsOptions) {
+    const r = [this.registry];
+    this.httpRequests = counter(METRICS.httpRequests, r);
+    this.httpRequestDuration = histogram(METRICS.httpRequestDuration, options.httpBucketsSeconds, r);
+    this.inferenceDuration = histogram(METRICS.inferenceDuration, INFERENCE_SECONDS_BUCKETS, r);
+    this.inferenceBatchSize = histogram(METRICS.inferenceBatchSize, BATCH_SIZE_BUCKETS, r);
+    this.inferenceQueueWait = histogram(METRICS.inferenceQueueWait, INFERENCE_SECONDS_BUCKETS, r);
+    this.inferenceQueueRejections = counter(METRICS.inferenceQueueRejections, r);
+    this.predictions = counter(METRICS.predictions, r);
+    this.modelInfo = gauge(METRICS.modelInfo, r);
+    this.modelReady = gauge(METRICS.modelReady, r);
+    if (options.processDefaults !== false) collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+/**
+ * Memoises prom-client children by a caller-built key. Label values must come from a bounded set
+ * (route templates, status codes, model versions, class labels), so the cache is bounded too.
+ */
+export class LabelledCache<T> {
+  private readonly children = new Map<string, T>();
+  constructor(private readonly create: (labels: readonly string[]) => T) {}
+
+  get(key: string, labels: () => readonly string[]): T {
+    let child = this.children.get(key);
+    if (child === undefined) {
+      child = this.create(labels());
+      this.children.set(key, child);
+    }
+    return child;
+  }
+}

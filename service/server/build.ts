@@ -1,0 +1,106 @@
+/**
+ * Assembles the public HTTP server: error envelope, metrics, event-loop protection, auth, rate
+ * limits, docs and routes. `buildServer` does not listen or load the model: the caller (main.ts, a
+ * test) decides when, so tests drive it with `app.inject()`.
+ */
+import { randomUUID } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
+import underPressure from "@fastify/under-pressure";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { Authenticator, installAuthentication } from "../auth/authenticate.js";
+import type { ServiceConfig } from "../config.js";
+import { ApiError } from "../errors/api-error.js";
+import { ErrorCode } from "../errors/codes.js";
+import { installErrorHandlers } from "../errors/handler.js";
+import { ModelHolder, type ModelSource } from "../inference/model-holder.js";
+import { installHttpMetrics } from "../metrics/http.js";
+import { ServiceMetrics } from "../metrics/registry.js";
+import { LocalRegistry, DEFAULT_REGISTRY_DIR } from "../registry/local.js";
+import type { RouteDeps } from "./deps.js";
+import { registerDocs } from "./docs.js";
+import { PredictionCounter } from "./predict-common.js";
+import { decorateRequests } from "./request-context.js";
+import { operationsRoutes } from "./routes/operations.js";
+import { predictImageRoute } from "./routes/predict-image.js";
+import { predictRoute } from "./routes/predict.js";
+import { v2Routes } from "./routes/v2.js";
+import { sharedSchemas } from "./schemas.js";
+
+export interface Service {
+  readonly app: FastifyInstance;
+  readonly metrics: ServiceMetrics;
+  readonly models: ModelHolder;
+  readonly config: ServiceConfig;
+}
+
+export interface BuildOptions {
+  /** fastify's logger option; main.ts passes a pino instance, tests usually `false`. */
+  readonly logger?: FastifyServerOptions["logger"];
+  /** Model source; defaults to the local registry at PLINTH_REGISTRY_DIR. */
+  readonly source?: ModelSource;
+  /** Collect Node.js/process default metrics (default true). */
+  readonly processMetrics?: boolean;
+}
+
+export async function buildServer(config: ServiceConfig, options: BuildOptions = {}): Promise<Service> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.limits.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    // Request ids are generated here, never taken from the client.
+    requestIdHeader: false,
+    // No per-request log lines at info: they would cost more than a prediction.
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+  const metrics = new ServiceMetrics({
+    httpBucketsSeconds: config.httpLatencyBucketsSeconds,
+    processDefaults: options.processMetrics ?? true,
+  });
+  const source = options.source ?? new LocalRegistry(config.model.registryDir ?? DEFAULT_REGISTRY_DIR);
+  const models = new ModelHolder(source, config, metrics);
+  const authenticator = new Authenticator(config.auth);
+  await authenticator.init();
+
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  decorateRequests(app);
+  installErrorHandlers(app);
+  installHttpMetrics(app, metrics);
+
+  if (config.limits.maxEventLoopDelayMs > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.limits.maxEventLoopDelayMs,
+      // Liveness and readiness must answer under load, or the orchestrator kills a busy pod. A
+      // rejected promise reaches the error handler, hence the envelope.
+      pressureHandler: (request) =>
+        request.routeOptions.config.public === true
+          ? undefined
+          : Promise.reject(new ApiError(ErrorCode.OVERLOADED, "event loop saturated", { "retry-after": "1" })),
+    });
+  }
+  installAuthentication(app, authenticator);
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    // Runs per route after the root's auth hook: the bucket is the authenticated identity.
+    keyGenerator: (request) => request.principal?.identity ?? request.ip,
+    enableDraftSpec: true,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        ErrorCode.RATE_LIMITED,
+        `rate limit of ${context.max} requests per ${context.after} exceeded`,
+      ),
+  });
+  await registerDocs(app);
+
+  const deps: RouteDeps = { config, models, predictions: new PredictionCounter(metrics) };
+  operationsRoutes(app, deps);
+  predictRoute(app, deps);
+  await predictImageRoute(app, deps);
+  v2Routes(app, deps);
+
+  app.addHook("onClose", () => models.close());
+  return { app, metrics, models, config };
+}

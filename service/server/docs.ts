@@ -1,0 +1,36 @@
+/**
+ * OpenAPI from the route schemas (@fastify/swagger), served as `/openapi.json` and browsable at
+ * `/docs` (swagger-ui). Both are public. Must be registered before the routes it describes.
+ */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { FastifyInstance } from "fastify";
+
+export async function registerDocs(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "plinth inference service",
+        version: "0.1.0",
+        description:
+          "ONNX image classification: JSON rows, images and the Open Inference Protocol v2. " +
+          "Errors use one envelope: `{ error: { code, message, requestId } }`.",
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: "apiKey", in: "header", name: "x-api-key" },
+          bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT or API key" },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
+  app.addHook("onRoute", (route) => {
+    // swagger-ui's own routes (the page and its static files) are public documentation.
+    if (route.url.startsWith("/docs")) route.config = { ...route.config, public: true, rateLimit: false };
+  });
+  app.get("/openapi.json", { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+}

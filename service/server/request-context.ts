@@ -1,0 +1,32 @@
+/**
+ * What the service attaches to each request: who is calling (set by auth) and which model
+ * variant served it (set by the prediction routes, read by metrics).
+ */
+import type { FastifyInstance } from "fastify";
+
+export interface Principal {
+  /** Rate-limit bucket and log name: `key:<identity>` or `jwt:<claim value>`. */
+  readonly identity: string;
+  readonly method: "api-key" | "jwt";
+}
+
+export interface ServedBy {
+  readonly variant: string;
+  readonly version: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+    servedBy: ServedBy | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes open without credentials (health, readiness, docs). */
+    public?: boolean;
+  }
+}
+
+export function decorateRequests(app: FastifyInstance): void {
+  app.decorateRequest("principal", null);
+  app.decorateRequest("servedBy", null);
+}

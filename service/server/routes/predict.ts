@@ -1,0 +1,45 @@
+/** `POST /predict`: JSON rows of raw pixels. */
+import type { FastifyInstance } from "fastify";
+import { ApiError } from "../../errors/api-error.js";
+import { ErrorCode } from "../../errors/codes.js";
+import { encodeJsonRows } from "../../inference/preprocess.js";
+import type { RouteDeps } from "../deps.js";
+import { predict, servingModel } from "../predict-common.js";
+import { apiKeySecurity, errorResponses, predictResponseSchema } from "../schemas.js";
+
+interface PredictBody {
+  inputs: unknown[];
+}
+
+export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
+  const maxRows = deps.config.limits.maxRowsPerRequest;
+  app.post<{ Body: PredictBody }>(
+    "/predict",
+    {
+      schema: {
+        summary: "Classify one or more rows of raw pixels",
+        description:
+          "`inputs` is one row (a flat array of the model's input size, e.g. 784 pixels in [0, 255]) " +
+          `or an array of up to ${maxRows} such rows. The service applies the model's normalisation.`,
+        security: apiKeySecurity,
+        body: {
+          type: "object",
+          required: ["inputs"],
+          properties: { inputs: { type: "array", description: "A row of pixels, or an array of rows." } },
+        },
+        response: { 200: predictResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      if (typeof request.body !== "object" || request.body === null || Buffer.isBuffer(request.body)) {
+        throw new ApiError(
+          ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+          "POST /predict takes application/json; send images to /predict-image",
+        );
+      }
+      const model = servingModel(deps.models, request);
+      const { data, rows } = encodeJsonRows(request.body.inputs, model, maxRows);
+      return predict(request, reply, model, data, rows, deps.predictions);
+    },
+  );
+}

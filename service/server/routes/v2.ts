@@ -1,0 +1,288 @@
+/**
+ * The Open Inference Protocol (KServe v2 / Triton) REST API over the serving model:
+ * https://github.com/kserve/open-inference-protocol/blob/main/specification/protocol/inference_rest.md
+ *
+ * Tensors carry raw pixels (FP32 or UINT8, as /predict); the service applies the model's
+ * normalisation. The JSON tensor encoding is supported (flat or nested `data`); the binary tensor
+ * extension is not, so clients must send JSON data (tritonclient: `binary_data=False`).
+ * Errors use the service's envelope, whose `error` member the protocol's clients read as the message.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError } from "../../errors/api-error.js";
+import { ErrorCode } from "../../errors/codes.js";
+import type { LoadedModel } from "../../inference/model.js";
+import { encodeTensorData } from "../../inference/preprocess.js";
+import type { RouteDeps } from "../deps.js";
+import { countPredictions, infer, servingModel } from "../predict-common.js";
+import { apiKeySecurity, errorResponses } from "../schemas.js";
+
+const SERVER_NAME = "plinth";
+const SERVER_VERSION = "0.1.0";
+const PLATFORM = "onnxruntime_onnx";
+const ACCEPTED_DATATYPES = new Set(["FP32", "UINT8"]);
+
+interface ModelParams {
+  name: string;
+  version?: string;
+}
+
+interface RequestInput {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: unknown[];
+  parameters?: Record<string, unknown>;
+}
+
+interface InferRequest {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  inputs: RequestInput[];
+  outputs?: { name: string; parameters?: Record<string, unknown> }[];
+}
+
+const tensorMetadata = {
+  type: "object",
+  properties: {
+    name: { type: "string" },
+    datatype: { type: "string" },
+    shape: { type: "array", items: { type: "integer" } },
+  },
+} as const;
+
+const modelParamsSchema = {
+  type: "object",
+  required: ["name"],
+  properties: { name: { type: "string", maxLength: 256 }, version: { type: "string", maxLength: 64 } },
+} as const;
+
+const inferBodySchema = {
+  type: "object",
+  required: ["inputs"],
+  properties: {
+    id: { type: "string" },
+    parameters: { type: "object" },
+    inputs: {
+      type: "array",
+      minItems: 1,
+      items: {
+        type: "object",
+        required: ["name", "shape", "datatype", "data"],
+        properties: {
+          name: { type: "string" },
+          shape: { type: "array", items: { type: "integer", minimum: 0 }, maxItems: 8 },
+          datatype: { type: "string" },
+          parameters: { type: "object" },
+          data: { type: "array" },
+        },
+      },
+    },
+    outputs: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name"],
+        properties: { name: { type: "string" }, parameters: { type: "object" } },
+      },
+    },
+  },
+} as const;
+
+const inferResponseSchema = {
+  type: "object",
+  required: ["model_name", "outputs"],
+  properties: {
+    model_name: { type: "string" },
+    model_version: { type: "string" },
+    id: { type: "string" },
+    outputs: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          datatype: { type: "string" },
+          shape: { type: "array", items: { type: "integer" } },
+          data: { type: "array", items: { type: "number" } },
+        },
+      },
+    },
+  },
+} as const;
+
+/** The serving model if it is the one addressed; 404 otherwise. */
+function addressedModel(deps: RouteDeps, request: FastifyRequest<{ Params: ModelParams }>): LoadedModel {
+  const model = servingModel(deps.models, request);
+  const { name, version } = request.params;
+  if (name !== model.name)
+    throw new ApiError(ErrorCode.MODEL_NOT_FOUND, `model "${name.slice(0, 128)}" is not served here`);
+  if (version !== undefined && version !== model.version) {
+    throw new ApiError(
+      ErrorCode.MODEL_VERSION_NOT_FOUND,
+      `model "${name}" version "${version.slice(0, 64)}" is not loaded (serving ${model.version})`,
+    );
+  }
+  return model;
+}
+
+/** Checks the single input tensor against the model and returns `[rows, normalised data]`. */
+function readInput(body: InferRequest, model: LoadedModel, maxRows: number): [number, Float32Array] {
+  if (body.inputs.length !== 1) {
+    throw new ApiError(
+      ErrorCode.INVALID_REQUEST,
+      `the model has one input, "${model.metadata.input.name}"; got ${body.inputs.length} inputs`,
+    );
+  }
+  const input = body.inputs[0]!;
+  if (input.name !== model.metadata.input.name) {
+    throw new ApiError(
+      ErrorCode.INVALID_REQUEST,
+      `unknown input "${input.name.slice(0, 64)}"; the model's input is "${model.metadata.input.name}"`,
+    );
+  }
+  if (!ACCEPTED_DATATYPES.has(input.datatype)) {
+    throw new ApiError(
+      ErrorCode.INVALID_REQUEST,
+      `input datatype ${input.datatype.slice(0, 16)} not supported; send FP32 or UINT8 raw pixels`,
+    );
+  }
+  const [rows, ...rest] = input.shape;
+  const perRow = rest.reduce((a, b) => a * b, 1);
+  const expected = model.metadata.input.shape;
+  const sameAsModel = rest.length === expected.length && rest.every((d, i) => d === expected[i]);
+  if (rows === undefined || (!sameAsModel && !(rest.length === 1 && perRow === model.inputSize))) {
+    throw new ApiError(
+      ErrorCode.INVALID_SHAPE,
+      `input shape [${input.shape.join(",")}]: expected [N,${expected.join(",")}] or [N,${model.inputSize}]`,
+    );
+  }
+  if (rows === 0) throw new ApiError(ErrorCode.EMPTY_BATCH, "input shape has a batch of 0 rows");
+  if (rows > maxRows)
+    throw new ApiError(ErrorCode.BATCH_TOO_LARGE, `${rows} rows, at most ${maxRows} per request`);
+  return [rows, encodeTensorData(input.data, rows * model.inputSize, model, `inputs[0].data`)];
+}
+
+export function v2Routes(app: FastifyInstance, deps: RouteDeps): void {
+  const maxRows = deps.config.limits.maxRowsPerRequest;
+  const health = { config: { public: true, rateLimit: false } } as const;
+  const tags = ["open inference protocol v2"];
+
+  app.get("/v2", { schema: { tags, summary: "Server metadata", security: apiKeySecurity } }, async () => ({
+    name: SERVER_NAME,
+    version: SERVER_VERSION,
+    extensions: [],
+  }));
+
+  app.get(
+    "/v2/health/live",
+    { ...health, schema: { tags, summary: "Server liveness (200 live)" } },
+    async (_req, reply) => reply.code(200).send({ live: true }),
+  );
+
+  app.get(
+    "/v2/health/ready",
+    {
+      ...health,
+      schema: { tags, summary: "Server readiness (200 ready, 400 not ready, as the protocol specifies)" },
+    },
+    async (_req, reply) => reply.code(deps.models.ready ? 200 : 400).send({ ready: deps.models.ready }),
+  );
+
+  for (const base of ["/v2/models/:name", "/v2/models/:name/versions/:version"]) {
+    app.get<{ Params: ModelParams }>(
+      base,
+      {
+        schema: {
+          tags,
+          summary: "Model metadata",
+          security: apiKeySecurity,
+          params: modelParamsSchema,
+          response: {
+            200: {
+              type: "object",
+              properties: {
+                name: { type: "string" },
+                versions: { type: "array", items: { type: "string" } },
+                platform: { type: "string" },
+                inputs: { type: "array", items: tensorMetadata },
+                outputs: { type: "array", items: tensorMetadata },
+              },
+            },
+            ...errorResponses(401, 404, 429, 503),
+          },
+        },
+      },
+      async (request) => {
+        const model = addressedModel(deps, request);
+        return {
+          name: model.name,
+          versions: [model.version],
+          platform: PLATFORM,
+          inputs: [
+            { name: model.metadata.input.name, datatype: "FP32", shape: [-1, ...model.metadata.input.shape] },
+          ],
+          outputs: [{ name: model.metadata.output.name, datatype: "FP32", shape: [-1, model.labels.length] }],
+        };
+      },
+    );
+
+    app.get<{ Params: ModelParams }>(
+      `${base}/ready`,
+      {
+        schema: {
+          tags,
+          summary: "Model readiness (200 ready, 400 not ready)",
+          security: apiKeySecurity,
+          params: modelParamsSchema,
+        },
+      },
+      async (request, reply) => {
+        addressedModel(deps, request);
+        return reply.code(deps.models.ready ? 200 : 400).send({ ready: deps.models.ready });
+      },
+    );
+
+    app.post<{ Params: ModelParams; Body: InferRequest }>(
+      `${base}/infer`,
+      {
+        schema: {
+          tags,
+          summary: "Inference with JSON tensors",
+          security: apiKeySecurity,
+          params: modelParamsSchema,
+          body: inferBodySchema,
+          response: { 200: inferResponseSchema, ...errorResponses(400, 401, 404, 413, 415, 429, 503) },
+        },
+      },
+      async (request, reply) => {
+        const model = addressedModel(deps, request);
+        const outputName = model.metadata.output.name;
+        for (const out of request.body.outputs ?? []) {
+          if (out.name !== outputName) {
+            throw new ApiError(
+              ErrorCode.INVALID_REQUEST,
+              `unknown output "${out.name.slice(0, 64)}"; the model's output is "${outputName}"`,
+            );
+          }
+        }
+        const [rows, data] = readInput(request.body, model, maxRows);
+        const probs = await infer(model, data, rows);
+        countPredictions(model, probs, rows, deps.predictions);
+        reply.header("x-prediction-id", request.id);
+        return {
+          model_name: model.name,
+          model_version: model.version,
+          id: request.body.id ?? request.id,
+          outputs: [
+            {
+              name: outputName,
+              datatype: "FP32",
+              shape: [rows, model.labels.length],
+              data: Array.from(probs),
+            },
+          ],
+        };
+      },
+    );
+  }
+}
