@@ -19,6 +19,8 @@ export interface BenchOptions {
   /** Extra service settings (`--env NAME=VALUE`), applied over the bench's own. */
   readonly serviceEnv: Readonly<Record<string, string>>;
   readonly outDir: string;
+  /** The PNG to send (also sent as a JSON row); default: the first of samples/fashion-mnist. */
+  readonly samplePath: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -32,6 +34,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-peer          skip the FastAPI peer
   --peer-workers N   uvicorn worker processes of the peer (default 1, like the one service process)
   --env NAME=VALUE   a service setting (repeatable), e.g. --env BATCH_MAX_DELAY_MS=0.5
+  --sample FILE      the 28x28 PNG to send (default: the first in samples/fashion-mnist)
   --out DIR          report folder (default out/bench)
 `;
 
@@ -83,6 +86,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
         "peer-workers": { type: "string" },
         env: { type: "string", multiple: true, default: [] },
         out: { type: "string" },
+        sample: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -102,5 +106,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     peerWorkers: integer("peer-workers", v["peer-workers"], 1, 1, 64),
     serviceEnv: envPairs(v.env),
     outDir: path.resolve(v.out ?? DEFAULT_OUT_DIR),
+    samplePath: v.sample === undefined ? undefined : path.resolve(v.sample),
   };
 }

@@ -2,23 +2,139 @@
  * The plinth program: composes the components for one stack from its validated config.
  * infra/index.ts runs it under the Pulumi engine; infra/render runs it under the mock runtime.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { Cluster, type ClusterArgs } from "../components/cluster/index.js";
+import { InferenceService, metricsServiceLabels, METRICS_PORT_NAME } from "../components/inference/index.js";
+import { IngressTls } from "../components/ingress-tls/index.js";
+import { Mlflow, type ArtifactAccess, type MlflowBackend } from "../components/mlflow/index.js";
+import { Monitoring } from "../components/monitoring/index.js";
+import { OAuth2Proxy } from "../components/oauth2-proxy/index.js";
+import { podSecurityNamespace } from "../components/shared/namespace.js";
 import type { StackConfig } from "./config/load.js";
+
+/** The cluster (and its cloud resources) are named from this. */
+const NAME = "plinth";
+/** The inference service: its component, Kubernetes objects and ServiceAccounts. */
+const INFERENCE = "plinth-inference";
+/** Namespace of plinth's own service and jobs. */
+const APP_NAMESPACE = "plinth";
 
 function clusterArgs(config: StackConfig): ClusterArgs {
   switch (config.cloud) {
     case "aws":
-      return { cloud: "aws", aws: config.aws!, protect: config.protect };
+      return { cloud: "aws", aws: required(config.aws, "aws"), protect: config.protect };
     case "gcp":
-      return { cloud: "gcp", gcp: config.gcp!, protect: config.protect };
+      return { cloud: "gcp", gcp: required(config.gcp, "gcp"), protect: config.protect };
     case "existing":
-      return { cloud: "existing", kubeconfig: config.secrets.kubeconfig! };
+      return { cloud: "existing", kubeconfig: required(config.secrets.kubeconfig, "kubeconfig") };
   }
 }
 
+/** The schema guarantees these per cloud; this narrows the type without a cast. */
+function required<T>(value: T | undefined, key: string): T {
+  if (value === undefined) throw new Error(`plinth:${key}: required for this cloud`);
+  return value;
+}
+
+function mlflowBackend(config: StackConfig, cluster: Cluster): MlflowBackend {
+  if (config.cloud === "aws") {
+    return { cloud: "aws", cluster: required(cluster.aws, "aws"), instanceClass: required(config.aws, "aws").databaseInstanceClass };
+  }
+  if (config.cloud === "gcp") {
+    return { cloud: "gcp", cluster: required(cluster.gcp, "gcp"), tier: required(config.gcp, "gcp").databaseTier };
+  }
+  return { cloud: "existing", postgresImage: config.mlflow.postgresImage };
+}
+
 /** Builds the whole stack; returns the stack outputs. */
-export function createPlinthStack(config: StackConfig): Record<string, pulumi.Output<unknown> | string> {
-  const cluster = new Cluster("plinth", clusterArgs(config));
-  return { cloud: config.cloud, kubeconfig: cluster.kubeconfig };
+export function createPlinthStack(config: StackConfig): Record<string, pulumi.Input<unknown>> {
+  const cluster = new Cluster(NAME, clusterArgs(config));
+  const provider = cluster.provider;
+  const ingressTls = new IngressTls("ingress", { provider, cloud: config.cloud, acme: config.acme });
+  const { ingress, controllerPeer } = ingressTls;
+  const auth = new OAuth2Proxy("oauth2-proxy", {
+    provider,
+    image: config.oauth2Proxy.image,
+    domain: config.domain,
+    oidc: { issuerUrl: config.oauth2Proxy.issuerUrl, clientId: config.oauth2Proxy.clientId, clientSecret: config.secrets.oidcClientSecret },
+    allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
+    ingress,
+    controllerPeer,
+  });
+  const authAnnotations = auth.protect();
+
+  const appNamespace = podSecurityNamespace(`${NAME}-ns`, APP_NAMESPACE, "restricted", { provider });
+  const monitoring = new Monitoring("monitoring", {
+    provider,
+    retention: config.monitoring.retention,
+    storageGb: config.monitoring.storageGb,
+    receivers: config.monitoring.alertReceivers,
+    ...(config.secrets.slackWebhookUrl ? { slackWebhookUrl: config.secrets.slackWebhookUrl } : {}),
+    slo: config.monitoring.slo,
+    driftAlertPsi: config.inference.drift.alertPsi,
+    target: { namespace: APP_NAMESPACE, serviceLabels: metricsServiceLabels(INFERENCE), port: METRICS_PORT_NAME },
+    domain: config.domain,
+    ingress,
+    authAnnotations,
+    controllerPeer,
+    replicas: config.protect ? 2 : 1,
+  }, { dependsOn: [appNamespace] });
+
+  const appPods = { namespace: APP_NAMESPACE, podLabels: { "app.kubernetes.io/part-of": "plinth" } };
+  const serving: ArtifactAccess = { namespace: APP_NAMESPACE, serviceAccount: INFERENCE, write: false };
+  const training: ArtifactAccess = { namespace: APP_NAMESPACE, serviceAccount: `${INFERENCE}-training`, write: true };
+  const mlflow = new Mlflow("mlflow", {
+    provider,
+    image: config.mlflow.image,
+    backend: mlflowBackend(config, cluster),
+    database: config.mlflow.database,
+    resources: config.mlflow.resources,
+    protect: config.protect,
+    domain: config.domain,
+    ingress,
+    authAnnotations,
+    controllerPeer,
+    clients: [appPods],
+    artifactAccess: config.cloud === "existing" ? [] : [serving, training],
+  });
+  const identity = (access: ArtifactAccess) =>
+    mlflow.artifactAccessAnnotations[`${access.namespace}/${access.serviceAccount}`] ?? pulumi.output<Record<string, string>>({});
+
+  const { inference: settings } = config;
+  const inference = new InferenceService(INFERENCE, {
+    provider,
+    namespace: APP_NAMESPACE,
+    image: settings.image,
+    modelName: settings.modelName,
+    rollout: settings.rollout,
+    replicas: settings.replicas,
+    targetCpuUtilization: settings.targetCpuUtilization,
+    resources: settings.resources,
+    mlflowTrackingUri: mlflow.trackingUri,
+    allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
+    drift: settings.drift,
+    retrain: settings.retrain,
+    servingIdentity: identity(serving),
+    trainingIdentity: identity(training),
+    domain: config.domain,
+    ingress,
+    authAnnotations,
+    controllerPeer,
+    prometheusPeer: monitoring.prometheusPeer,
+  }, { dependsOn: [appNamespace] });
+
+  return {
+    cloud: config.cloud,
+    kubeconfig: cluster.kubeconfig,
+    apiUrl: inference.publicUrl,
+    adminUrl: `${inference.publicUrl}/admin`,
+    mlflowUrl: `https://mlflow.${config.domain}`,
+    grafanaUrl: `https://grafana.${config.domain}`,
+    prometheusUrl: monitoring.prometheusUrl,
+    mlflowTrackingUri: mlflow.trackingUri,
+    rolloutStrategy: settings.rollout.strategy,
+    activeColour: inference.activeColour ?? "none",
+    platformApiKey: inference.apiKey,
+    grafanaAdminPassword: monitoring.grafanaAdminPassword,
+  };
 }

@@ -20,7 +20,11 @@ export interface PolicyTopic {
 }
 
 export const policyTopics: PolicyTopic[] = [
-  { module: "workloads", title: "Workloads: pod and container security, images, disruption, scaling", policies: workloadPolicies },
+  {
+    module: "workloads",
+    title: "Workloads: pod and container security, images, disruption, scaling",
+    policies: workloadPolicies,
+  },
   { module: "network-exposure", title: "Network exposure", policies: networkExposurePolicies },
   { module: "ingress-auth", title: "Ingress, TLS and authentication", policies: ingressAuthPolicies },
   { module: "secrets", title: "Secrets", policies: secretPolicies },

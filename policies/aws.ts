@@ -17,7 +17,9 @@ const BUCKET_TYPES = new Set(["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"
 function companionsOf(bucket: PolicyResource, companions: PolicyResource[]): PolicyResource[] {
   const bucketName = bucket.props.bucket;
   return companions.filter(
-    (companion) => companion.dependencies.includes(bucket) || (bucketName !== undefined && companion.props.bucket === bucketName),
+    (companion) =>
+      companion.dependencies.includes(bucket) ||
+      (bucketName !== undefined && companion.props.bucket === bucketName),
   );
 }
 
@@ -39,15 +41,24 @@ export const s3BucketEncryption: PlinthStackPolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Model artifacts and training data readable from disks or backups without a key; no audit trail of key use without KMS.",
+    protectsAgainst:
+      "Model artifacts and training data readable from disks or backups without a key; no audit trail of key use without KMS.",
     answers: [`${CIS_AWS} (S3: encryption at rest)`],
   },
   validateStack: (args, report) =>
     forEachBucket(
       args.resources,
-      ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"],
+      [
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+      ],
       (bucket, configs, label) => {
-        const algorithms = configs.flatMap((c) => (c.props.rules ?? []).map((rule: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm));
+        const algorithms = configs.flatMap((c) =>
+          (c.props.rules ?? []).map(
+            (rule: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }) =>
+              rule.applyServerSideEncryptionByDefault?.sseAlgorithm,
+          ),
+        );
         if (!algorithms.some((a) => a === "aws:kms" || a === "aws:kms:dsse" || a === "AES256")) {
           report(
             `${label} has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`,
@@ -64,21 +75,31 @@ export const s3BucketVersioning: PlinthStackPolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "A registered model version's artifacts being overwritten or deleted with no way back (mistake or ransomware).",
+    protectsAgainst:
+      "A registered model version's artifacts being overwritten or deleted with no way back (mistake or ransomware).",
     answers: [`${CIS_AWS} (S3: versioning and MFA delete)`, "anti-pattern: mutable model artifacts"],
   },
   validateStack: (args, report) =>
-    forEachBucket(args.resources, ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"], (bucket, configs, label) => {
-      if (!configs.some((c) => c.props.versioningConfiguration?.status === "Enabled")) {
-        report(
-          `${label} is not versioned. Add an aws.s3.BucketVersioning with bucket set to this bucket and versioningConfiguration.status "Enabled".`,
-          bucket.urn,
-        );
-      }
-    }),
+    forEachBucket(
+      args.resources,
+      ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
+      (bucket, configs, label) => {
+        if (!configs.some((c) => c.props.versioningConfiguration?.status === "Enabled")) {
+          report(
+            `${label} is not versioned. Add an aws.s3.BucketVersioning with bucket set to this bucket and versioningConfiguration.status "Enabled".`,
+            bucket.urn,
+          );
+        }
+      },
+    ),
 };
 
-const BLOCK_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"] as const;
+const BLOCK_FLAGS = [
+  "blockPublicAcls",
+  "blockPublicPolicy",
+  "ignorePublicAcls",
+  "restrictPublicBuckets",
+] as const;
 
 export const s3BucketPublicAccessBlock: PlinthStackPolicy = {
   name: "s3-bucket-public-access-block",
@@ -90,20 +111,27 @@ export const s3BucketPublicAccessBlock: PlinthStackPolicy = {
     answers: [`${CIS_AWS} (S3: block public access)`, "anti-pattern: public S3 buckets"],
   },
   validateStack: (args, report) =>
-    forEachBucket(args.resources, ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"], (bucket, blocks, label) => {
-      if (blocks.length === 0) {
-        report(
-          `${label} has no public access block. Add an aws.s3.BucketPublicAccessBlock with bucket set to this bucket and ${BLOCK_FLAGS.join(", ")} all true.`,
-          bucket.urn,
-        );
-        return;
-      }
-      for (const flag of BLOCK_FLAGS) {
-        if (!blocks.some((block) => block.props[flag] === true)) {
-          report(`${label}'s public access block does not set ${flag}. Set ${flag} to true on its aws.s3.BucketPublicAccessBlock.`, bucket.urn);
+    forEachBucket(
+      args.resources,
+      ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
+      (bucket, blocks, label) => {
+        if (blocks.length === 0) {
+          report(
+            `${label} has no public access block. Add an aws.s3.BucketPublicAccessBlock with bucket set to this bucket and ${BLOCK_FLAGS.join(", ")} all true.`,
+            bucket.urn,
+          );
+          return;
         }
-      }
-    }),
+        for (const flag of BLOCK_FLAGS) {
+          if (!blocks.some((block) => block.props[flag] === true)) {
+            report(
+              `${label}'s public access block does not set ${flag}. Set ${flag} to true on its aws.s3.BucketPublicAccessBlock.`,
+              bucket.urn,
+            );
+          }
+        }
+      },
+    ),
 };
 
 function rdsLabel(props: { identifier?: string }, name: string): string {
@@ -116,11 +144,15 @@ export const rdsStorageEncrypted: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "The MLflow registry (who trained what, with which data) readable from unencrypted volumes and snapshots.",
+    protectsAgainst:
+      "The MLflow registry (who trained what, with which data) readable from unencrypted volumes and snapshots.",
     answers: [`${CIS_AWS} (RDS: encryption at rest)`],
   },
   validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
-    if (db.storageEncrypted !== true) report(`${rdsLabel(db, args.name)} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`);
+    if (db.storageEncrypted !== true)
+      report(
+        `${rdsLabel(db, args.name)} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`,
+      );
   }),
 };
 
@@ -134,31 +166,44 @@ export const rdsNotPublic: PlinthResourcePolicy = {
     answers: [`${CIS_AWS} (RDS: no public access)`],
   },
   validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
-    if (db.publiclyAccessible === true) report(`${rdsLabel(db, args.name)} is publicly accessible. Set publiclyAccessible to false.`);
+    if (db.publiclyAccessible === true)
+      report(`${rdsLabel(db, args.name)} is publicly accessible. Set publiclyAccessible to false.`);
   }),
 };
 
 const backupConfig = {
   properties: {
-    minBackupRetentionDays: { type: "integer" as const, minimum: 1, default: 7, description: "Fewest days of automated backups." },
+    minBackupRetentionDays: {
+      type: "integer" as const,
+      minimum: 1,
+      default: 7,
+      description: "Fewest days of automated backups.",
+    },
   },
 };
 
 export const rdsBackups: PlinthResourcePolicy = {
   name: "rds-backups",
-  description: "RDS instances keep automated backups for at least the configured number of days (7 by default).",
+  description:
+    "RDS instances keep automated backups for at least the configured number of days (7 by default).",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: backupConfig,
   metadata: {
-    protectsAgainst: "Losing the model registry to a bad migration or deletion with no point-in-time recovery.",
-    answers: ["AWS Well-Architected Framework, Reliability pillar (back up data)", "anti-pattern: databases without backups"],
+    protectsAgainst:
+      "Losing the model registry to a bad migration or deletion with no point-in-time recovery.",
+    answers: [
+      "AWS Well-Architected Framework, Reliability pillar (back up data)",
+      "anti-pattern: databases without backups",
+    ],
     configured: "minBackupRetentionDays (default 7)",
   },
   validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
     const { minBackupRetentionDays } = configOf<{ minBackupRetentionDays: number }>(backupConfig, args);
     if ((db.backupRetentionPeriod ?? 0) < minBackupRetentionDays) {
-      report(`${rdsLabel(db, args.name)} keeps backups for ${db.backupRetentionPeriod ?? 0} days. Set backupRetentionPeriod to at least ${minBackupRetentionDays}.`);
+      report(
+        `${rdsLabel(db, args.name)} keeps backups for ${db.backupRetentionPeriod ?? 0} days. Set backupRetentionPeriod to at least ${minBackupRetentionDays}.`,
+      );
     }
   }),
 };
@@ -166,25 +211,38 @@ export const rdsBackups: PlinthResourcePolicy = {
 /** Shared by RDS and Cloud SQL: whether this stack requires deletion protection (production). */
 export const deletionProtectionConfig = {
   properties: {
-    required: { type: "boolean" as const, default: true, description: "Require deletion protection; false only for disposable (staging) stacks." },
+    required: {
+      type: "boolean" as const,
+      default: true,
+      description: "Require deletion protection; false only for disposable (staging) stacks.",
+    },
   },
 };
 
 export const rdsDeletionProtection: PlinthResourcePolicy = {
   name: "rds-deletion-protection",
-  description: "RDS instances have deletion protection and keep a final snapshot (required in production via pack config).",
+  description:
+    "RDS instances have deletion protection and keep a final snapshot (required in production via pack config).",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: deletionProtectionConfig,
   metadata: {
-    protectsAgainst: "A refactor or `pulumi destroy` deleting the production database, and with it every backup, without a final snapshot.",
-    answers: ["AWS Well-Architected Framework, Reliability pillar", "anti-pattern: deletable production databases"],
+    protectsAgainst:
+      "A refactor or `pulumi destroy` deleting the production database, and with it every backup, without a final snapshot.",
+    answers: [
+      "AWS Well-Architected Framework, Reliability pillar",
+      "anti-pattern: deletable production databases",
+    ],
     configured: "required: true by default, false in policies/config/staging.json",
   },
   validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
     if (!configOf<{ required: boolean }>(deletionProtectionConfig, args).required) return;
-    if (db.deletionProtection !== true) report(`${rdsLabel(db, args.name)} can be deleted. Set deletionProtection to true.`);
-    if (db.skipFinalSnapshot === true) report(`${rdsLabel(db, args.name)} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`);
+    if (db.deletionProtection !== true)
+      report(`${rdsLabel(db, args.name)} can be deleted. Set deletionProtection to true.`);
+    if (db.skipFinalSnapshot === true)
+      report(
+        `${rdsLabel(db, args.name)} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`,
+      );
   }),
 };
 
@@ -194,13 +252,19 @@ export const eksSecretsEncryption: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Secrets (OIDC client secret, cookie secret, database password) readable from etcd storage or its backups.",
-    answers: [`${CIS_EKS} (encrypt Kubernetes secrets with KMS)`, "NSA/CISA Kubernetes Hardening Guidance (encrypt secrets at rest)"],
+    protectsAgainst:
+      "Secrets (OIDC client secret, cookie secret, database password) readable from etcd storage or its backups.",
+    answers: [
+      `${CIS_EKS} (encrypt Kubernetes secrets with KMS)`,
+      "NSA/CISA Kubernetes Hardening Guidance (encrypt secrets at rest)",
+    ],
   },
   validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
     const encryption = cluster.encryptionConfig;
     if (!encryption?.resources?.includes("secrets") || !encryption.provider?.keyArn) {
-      report(`EKS cluster "${cluster.name ?? args.name}" does not encrypt Secrets with KMS. Set encryptionConfig to { resources: ["secrets"], provider: { keyArn: <KMS key ARN> } }.`);
+      report(
+        `EKS cluster "${cluster.name ?? args.name}" does not encrypt Secrets with KMS. Set encryptionConfig to { resources: ["secrets"], provider: { keyArn: <KMS key ARN> } }.`,
+      );
     }
   }),
 };
@@ -231,7 +295,9 @@ export const eksControlPlaneLogging: PlinthResourcePolicy = {
     const { requiredLogTypes } = configOf<{ requiredLogTypes: string[] }>(loggingConfig, args);
     const missing = requiredLogTypes.filter((type) => !(cluster.enabledClusterLogTypes ?? []).includes(type));
     if (missing.length > 0) {
-      report(`EKS cluster "${cluster.name ?? args.name}" does not log ${missing.join(", ")}. Add ${literal(missing)} to enabledClusterLogTypes.`);
+      report(
+        `EKS cluster "${cluster.name ?? args.name}" does not log ${missing.join(", ")}. Add ${literal(missing)} to enabledClusterLogTypes.`,
+      );
     }
   }),
 };
@@ -244,18 +310,25 @@ export const eksEndpointRestricted: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "The Kubernetes API server reachable from the whole internet, exposed to credential stuffing and API-server vulnerabilities.",
-    answers: [`${CIS_EKS} (restrict control-plane endpoint access)`, "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)"],
+    protectsAgainst:
+      "The Kubernetes API server reachable from the whole internet, exposed to credential stuffing and API-server vulnerabilities.",
+    answers: [
+      `${CIS_EKS} (restrict control-plane endpoint access)`,
+      "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)",
+    ],
   },
   validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
     const vpc = cluster.vpcConfig;
     const label = `EKS cluster "${cluster.name ?? args.name}"`;
-    if (vpc?.endpointPrivateAccess !== true) report(`${label} has no private endpoint. Set vpcConfig.endpointPrivateAccess to true.`);
+    if (vpc?.endpointPrivateAccess !== true)
+      report(`${label} has no private endpoint. Set vpcConfig.endpointPrivateAccess to true.`);
     // The provider (like the EKS API) makes the endpoint public unless told otherwise.
     if (vpc?.endpointPublicAccess !== false) {
       const cidrs = vpc?.publicAccessCidrs ?? [];
       if (cidrs.length === 0 || cidrs.includes(OPEN_CIDR)) {
-        report(`${label} has a public endpoint open to 0.0.0.0/0. Set vpcConfig.endpointPublicAccess to false, or vpcConfig.publicAccessCidrs to the office and CI ranges.`);
+        report(
+          `${label} has a public endpoint open to 0.0.0.0/0. Set vpcConfig.endpointPublicAccess to false, or vpcConfig.publicAccessCidrs to the office and CI ranges.`,
+        );
       }
     }
   }),
@@ -267,11 +340,17 @@ export const iamNoStaticAccessKeys: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Long-lived credentials that leak through config, logs or images and keep working until someone notices.",
-    answers: [`${CIS_AWS} (IAM: avoid long-lived access keys)`, "anti-pattern: static cloud keys in Kubernetes Secrets"],
+    protectsAgainst:
+      "Long-lived credentials that leak through config, logs or images and keep working until someone notices.",
+    answers: [
+      `${CIS_AWS} (IAM: avoid long-lived access keys)`,
+      "anti-pattern: static cloud keys in Kubernetes Secrets",
+    ],
   },
   validateResource: validateResourceOfType(aws.iam.AccessKey, (key, args, report) => {
-    report(`IAM access key "${args.name}" for user ${JSON.stringify(key.user)} is a static credential. Remove it and grant the workload an IAM role through IRSA (a ServiceAccount annotated eks.amazonaws.com/role-arn).`);
+    report(
+      `IAM access key "${args.name}" for user ${JSON.stringify(key.user)} is a static credential. Remove it and grant the workload an IAM role through IRSA (a ServiceAccount annotated eks.amazonaws.com/role-arn).`,
+    );
   }),
 };
 
@@ -288,4 +367,3 @@ export const awsPolicies: PlinthPolicy[] = [
   eksEndpointRestricted,
   iamNoStaticAccessKeys,
 ];
-

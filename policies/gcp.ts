@@ -21,7 +21,10 @@ export const gcsUniformAccess: PlinthResourcePolicy = {
     answers: [`${CIS_GCP} (Cloud Storage: uniform bucket-level access)`],
   },
   validateResource: validateResourceOfType(gcp.storage.Bucket, (bucket, args, report) => {
-    if (bucket.uniformBucketLevelAccess !== true) report(`GCS bucket "${bucket.name ?? args.name}" allows object ACLs. Set uniformBucketLevelAccess to true.`);
+    if (bucket.uniformBucketLevelAccess !== true)
+      report(
+        `GCS bucket "${bucket.name ?? args.name}" allows object ACLs. Set uniformBucketLevelAccess to true.`,
+      );
   }),
 };
 
@@ -31,12 +34,15 @@ export const gcsPublicAccessPrevention: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "critical",
   metadata: {
-    protectsAgainst: "An allUsers / allAuthenticatedUsers grant, added later by anyone, publishing model artifacts or data.",
+    protectsAgainst:
+      "An allUsers / allAuthenticatedUsers grant, added later by anyone, publishing model artifacts or data.",
     answers: [`${CIS_GCP} (Cloud Storage: buckets not anonymously or publicly accessible)`],
   },
   validateResource: validateResourceOfType(gcp.storage.Bucket, (bucket, args, report) => {
     if (bucket.publicAccessPrevention !== "enforced") {
-      report(`GCS bucket "${bucket.name ?? args.name}" does not prevent public access. Set publicAccessPrevention to "enforced".`);
+      report(
+        `GCS bucket "${bucket.name ?? args.name}" does not prevent public access. Set publicAccessPrevention to "enforced".`,
+      );
     }
   }),
 };
@@ -56,8 +62,14 @@ export const cloudSqlPrivateIp: PlinthResourcePolicy = {
   },
   validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
     const ip = db.settings?.ipConfiguration;
-    if (ip?.ipv4Enabled !== false) report(`${sqlLabel(db, args.name)} has a public IPv4 address. Set settings.ipConfiguration.ipv4Enabled to false.`);
-    if (!ip?.privateNetwork) report(`${sqlLabel(db, args.name)} has no private IP. Set settings.ipConfiguration.privateNetwork to the VPC's self link.`);
+    if (ip?.ipv4Enabled !== false)
+      report(
+        `${sqlLabel(db, args.name)} has a public IPv4 address. Set settings.ipConfiguration.ipv4Enabled to false.`,
+      );
+    if (!ip?.privateNetwork)
+      report(
+        `${sqlLabel(db, args.name)} has no private IP. Set settings.ipConfiguration.privateNetwork to the VPC's self link.`,
+      );
   }),
 };
 
@@ -67,14 +79,20 @@ export const cloudSqlBackups: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Losing the model registry to a bad migration or deletion with no point-in-time recovery.",
+    protectsAgainst:
+      "Losing the model registry to a bad migration or deletion with no point-in-time recovery.",
     answers: [`${CIS_GCP} (Cloud SQL: automated backups)`],
   },
   validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
     const backup = db.settings?.backupConfiguration;
-    if (backup?.enabled !== true) report(`${sqlLabel(db, args.name)} takes no automated backups. Set settings.backupConfiguration.enabled to true.`);
+    if (backup?.enabled !== true)
+      report(
+        `${sqlLabel(db, args.name)} takes no automated backups. Set settings.backupConfiguration.enabled to true.`,
+      );
     if (backup?.pointInTimeRecoveryEnabled !== true) {
-      report(`${sqlLabel(db, args.name)} has no point-in-time recovery. Set settings.backupConfiguration.pointInTimeRecoveryEnabled to true.`);
+      report(
+        `${sqlLabel(db, args.name)} has no point-in-time recovery. Set settings.backupConfiguration.pointInTimeRecoveryEnabled to true.`,
+      );
     }
   }),
 };
@@ -87,14 +105,20 @@ export const cloudSqlDeletionProtection: PlinthResourcePolicy = {
   configSchema: deletionProtectionConfig,
   metadata: {
     protectsAgainst: "A refactor or `pulumi destroy` deleting the production database and its backups.",
-    answers: ["Google Cloud documentation: prevent accidental deletion of Cloud SQL instances", "anti-pattern: deletable production databases"],
+    answers: [
+      "Google Cloud documentation: prevent accidental deletion of Cloud SQL instances",
+      "anti-pattern: deletable production databases",
+    ],
     configured: "required: true by default, false in policies/config/staging.json",
   },
   validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
     if (!configOf<{ required: boolean }>(deletionProtectionConfig, args).required) return;
-    if (db.deletionProtection === false) report(`${sqlLabel(db, args.name)} can be deleted by Pulumi. Set deletionProtection to true.`);
+    if (db.deletionProtection === false)
+      report(`${sqlLabel(db, args.name)} can be deleted by Pulumi. Set deletionProtection to true.`);
     if (db.settings?.deletionProtectionEnabled !== true) {
-      report(`${sqlLabel(db, args.name)} can be deleted through the Cloud SQL API. Set settings.deletionProtectionEnabled to true.`);
+      report(
+        `${sqlLabel(db, args.name)} can be deleted through the Cloud SQL API. Set settings.deletionProtectionEnabled to true.`,
+      );
     }
   }),
 };
@@ -124,10 +148,15 @@ export const gkePrivateNodes = gkePolicy(
   "gke-private-nodes",
   "GKE nodes have private IPs only.",
   "high",
-  { protectsAgainst: "Nodes (kubelet, NodePorts, SSH) reachable from the internet.", answers: [`${CIS_GKE} (private nodes)`, "NSA/CISA Kubernetes Hardening Guidance (network separation)"] },
+  {
+    protectsAgainst: "Nodes (kubelet, NodePorts, SSH) reachable from the internet.",
+    answers: [`${CIS_GKE} (private nodes)`, "NSA/CISA Kubernetes Hardening Guidance (network separation)"],
+  },
   (c) => {
     const config = c.privateClusterConfig as { enablePrivateNodes?: boolean } | undefined;
-    return config?.enablePrivateNodes === true ? undefined : "has nodes with public IPs. Set privateClusterConfig.enablePrivateNodes to true.";
+    return config?.enablePrivateNodes === true
+      ? undefined
+      : "has nodes with public IPs. Set privateClusterConfig.enablePrivateNodes to true.";
   },
 );
 
@@ -136,12 +165,15 @@ export const gkeWorkloadIdentity = gkePolicy(
   "GKE clusters enable Workload Identity.",
   "high",
   {
-    protectsAgainst: "Pods using the node's service account (and its broad scopes) or static keys instead of a per-workload identity.",
+    protectsAgainst:
+      "Pods using the node's service account (and its broad scopes) or static keys instead of a per-workload identity.",
     answers: [`${CIS_GKE} (Workload Identity)`, "anti-pattern: service-account keys mounted into pods"],
   },
   (c) => {
     const config = c.workloadIdentityConfig as { workloadPool?: string } | undefined;
-    return config?.workloadPool ? undefined : 'has no Workload Identity. Set workloadIdentityConfig.workloadPool to "<project>.svc.id.goog".';
+    return config?.workloadPool
+      ? undefined
+      : 'has no Workload Identity. Set workloadIdentityConfig.workloadPool to "<project>.svc.id.goog".';
   },
 );
 
@@ -149,8 +181,14 @@ export const gkeShieldedNodes = gkePolicy(
   "gke-shielded-nodes",
   "GKE clusters use Shielded GKE Nodes.",
   "medium",
-  { protectsAgainst: "Boot-level rootkits and node impersonation to the control plane.", answers: [`${CIS_GKE} (Shielded GKE Nodes)`] },
-  (c) => (c.enableShieldedNodes === true ? undefined : "does not require Shielded Nodes. Set enableShieldedNodes to true."),
+  {
+    protectsAgainst: "Boot-level rootkits and node impersonation to the control plane.",
+    answers: [`${CIS_GKE} (Shielded GKE Nodes)`],
+  },
+  (c) =>
+    c.enableShieldedNodes === true
+      ? undefined
+      : "does not require Shielded Nodes. Set enableShieldedNodes to true.",
 );
 
 export const gkeNetworkPolicy = gkePolicy(
@@ -158,7 +196,8 @@ export const gkeNetworkPolicy = gkePolicy(
   "GKE clusters enforce NetworkPolicies (Dataplane V2 or the network-policy add-on).",
   "high",
   {
-    protectsAgainst: "NetworkPolicy objects silently ignored because the cluster has no enforcement, leaving pod networking flat.",
+    protectsAgainst:
+      "NetworkPolicy objects silently ignored because the cluster has no enforcement, leaving pod networking flat.",
     answers: [`${CIS_GKE} (network policy enforcement)`],
   },
   (c) => {
@@ -173,7 +212,10 @@ export const gkeNoLegacyAbac = gkePolicy(
   "gke-no-legacy-abac",
   "GKE clusters do not enable legacy ABAC.",
   "high",
-  { protectsAgainst: "Attribute-based authorisation granting broad, unaudited permissions that bypass RBAC.", answers: [`${CIS_GKE} (legacy authorization disabled)`] },
+  {
+    protectsAgainst: "Attribute-based authorisation granting broad, unaudited permissions that bypass RBAC.",
+    answers: [`${CIS_GKE} (legacy authorization disabled)`],
+  },
   (c) => (c.enableLegacyAbac === true ? "enables legacy ABAC. Set enableLegacyAbac to false." : undefined),
 );
 
@@ -182,12 +224,20 @@ export const gkeNoBasicAuth = gkePolicy(
   "GKE clusters use neither basic authentication nor legacy client certificates.",
   "high",
   {
-    protectsAgainst: "Static, non-revocable control-plane credentials (a password or a client certificate) that outlive the people holding them.",
+    protectsAgainst:
+      "Static, non-revocable control-plane credentials (a password or a client certificate) that outlive the people holding them.",
     answers: [`${CIS_GKE} (basic authentication and client certificates disabled)`],
   },
   (c) => {
-    const auth = c.masterAuth as { username?: string; password?: string; clientCertificateConfig?: { issueClientCertificate?: boolean } } | undefined;
-    if (auth?.username || auth?.password) return "uses basic authentication. Remove masterAuth.username and masterAuth.password.";
+    const auth = c.masterAuth as
+      | {
+          username?: string;
+          password?: string;
+          clientCertificateConfig?: { issueClientCertificate?: boolean };
+        }
+      | undefined;
+    if (auth?.username || auth?.password)
+      return "uses basic authentication. Remove masterAuth.username and masterAuth.password.";
     if (auth?.clientCertificateConfig?.issueClientCertificate === true) {
       return "issues a legacy client certificate. Set masterAuth.clientCertificateConfig.issueClientCertificate to false.";
     }
@@ -201,13 +251,18 @@ export const gkeMasterAuthorizedNetworks = gkePolicy(
   "high",
   {
     protectsAgainst: "The Kubernetes API server reachable from the whole internet.",
-    answers: [`${CIS_GKE} (control plane authorized networks)`, "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)"],
+    answers: [
+      `${CIS_GKE} (control plane authorized networks)`,
+      "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)",
+    ],
   },
   (c) => {
     const config = c.masterAuthorizedNetworksConfig as { cidrBlocks?: { cidrBlock: string }[] } | undefined;
     const blocks = (config?.cidrBlocks ?? []).map((b) => b.cidrBlock);
-    if (!config || blocks.length === 0) return "admits any network to its control plane. Set masterAuthorizedNetworksConfig.cidrBlocks to the office and CI ranges.";
-    if (blocks.includes("0.0.0.0/0")) return "admits 0.0.0.0/0 to its control plane. Remove it from masterAuthorizedNetworksConfig.cidrBlocks.";
+    if (!config || blocks.length === 0)
+      return "admits any network to its control plane. Set masterAuthorizedNetworksConfig.cidrBlocks to the office and CI ranges.";
+    if (blocks.includes("0.0.0.0/0"))
+      return "admits 0.0.0.0/0 to its control plane. Remove it from masterAuthorizedNetworksConfig.cidrBlocks.";
     return undefined;
   },
 );
@@ -218,11 +273,17 @@ export const gcpNoServiceAccountKeys: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Long-lived JSON keys that leak through config, logs or images and keep working until someone notices.",
-    answers: [`${CIS_GCP} (IAM: no user-managed service account keys)`, "anti-pattern: static cloud keys in Kubernetes Secrets"],
+    protectsAgainst:
+      "Long-lived JSON keys that leak through config, logs or images and keep working until someone notices.",
+    answers: [
+      `${CIS_GCP} (IAM: no user-managed service account keys)`,
+      "anti-pattern: static cloud keys in Kubernetes Secrets",
+    ],
   },
   validateResource: validateResourceOfType(gcp.serviceaccount.Key, (key, args, report) => {
-    report(`Service-account key "${args.name}" for ${JSON.stringify(key.serviceAccountId)} is a static credential. Remove it and bind the workload's Kubernetes ServiceAccount through Workload Identity (roles/iam.workloadIdentityUser).`);
+    report(
+      `Service-account key "${args.name}" for ${JSON.stringify(key.serviceAccountId)} is a static credential. Remove it and bind the workload's Kubernetes ServiceAccount through Workload Identity (roles/iam.workloadIdentityUser).`,
+    );
   }),
 };
 

@@ -16,8 +16,12 @@ export const helmChartVersionPinned: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "A chart upgrade (new images, changed defaults, removed hardening) arriving unreviewed on the next `pulumi up`.",
-    answers: ["anti-pattern: unpinned Helm chart versions", "NSA/CISA Kubernetes Hardening Guidance (supply chain)"],
+    protectsAgainst:
+      "A chart upgrade (new images, changed defaults, removed hardening) arriving unreviewed on the next `pulumi up`.",
+    answers: [
+      "anti-pattern: unpinned Helm chart versions",
+      "NSA/CISA Kubernetes Hardening Guidance (supply chain)",
+    ],
   },
   validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
     if (!EXACT_SEMVER.test(release.version ?? "")) {
@@ -34,7 +38,8 @@ export const helmRepositoryHttps: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "A chart fetched over plain HTTP being replaced in transit; charts loaded from whatever a local path happens to contain.",
+    protectsAgainst:
+      "A chart fetched over plain HTTP being replaced in transit; charts loaded from whatever a local path happens to contain.",
     answers: ["anti-pattern: charts from unauthenticated sources"],
   },
   validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
@@ -55,7 +60,10 @@ export const helmValuesNoInlineCredentials: PlinthResourcePolicy = {
   metadata: {
     protectsAgainst:
       "Credentials copied into the Helm release record (a Secret any release reader can decode), into rendered ConfigMaps, and into Pulumi diffs.",
-    answers: ["NSA/CISA Kubernetes Hardening Guidance (secrets management)", "anti-pattern: passwords in Helm values"],
+    answers: [
+      "NSA/CISA Kubernetes Hardening Guidance (secrets management)",
+      "anti-pattern: passwords in Helm values",
+    ],
   },
   validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
     for (const leaf of leaves(release.values)) {
@@ -70,4 +78,8 @@ export const helmValuesNoInlineCredentials: PlinthResourcePolicy = {
   }),
 };
 
-export const helmPolicies: PlinthPolicy[] = [helmChartVersionPinned, helmRepositoryHttps, helmValuesNoInlineCredentials];
+export const helmPolicies: PlinthPolicy[] = [
+  helmChartVersionPinned,
+  helmRepositoryHttps,
+  helmValuesNoInlineCredentials,
+];

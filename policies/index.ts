@@ -6,7 +6,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { allPolicies } from "./all.js";
 
 new PolicyPack("plinth", {
-  description: "plinth's security and reliability invariants for Kubernetes, AWS, GCP and Helm. Catalog: policies/CATALOG.md.",
+  description:
+    "plinth's security and reliability invariants for Kubernetes, AWS, GCP and Helm. Catalog: policies/CATALOG.md.",
   enforcementLevel: "mandatory",
   policies: allPolicies,
 });

@@ -28,29 +28,44 @@ export const ingressTlsCertManager: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Credentials, tokens and predictions crossing the internet in clear text; hand-made certificates that expire unnoticed.",
-    answers: ["NSA/CISA Kubernetes Hardening Guidance (encrypt traffic in transit)", "anti-pattern: manually rotated certificates"],
+    protectsAgainst:
+      "Credentials, tokens and predictions crossing the internet in clear text; hand-made certificates that expire unnoticed.",
+    answers: [
+      "NSA/CISA Kubernetes Hardening Guidance (encrypt traffic in transit)",
+      "anti-pattern: manually rotated certificates",
+    ],
   },
   validateResource: validateResourceOfType(k8s.networking.v1.Ingress, (ingress, args, report) => {
     const name = objectName(args.props, args.name);
     const annotations = annotationsOf(args.props);
     if (!annotations["cert-manager.io/cluster-issuer"] && !annotations["cert-manager.io/issuer"]) {
-      report(`Ingress "${name}" names no cert-manager issuer. Set metadata.annotations["cert-manager.io/cluster-issuer"] to the ClusterIssuer's name.`);
+      report(
+        `Ingress "${name}" names no cert-manager issuer. Set metadata.annotations["cert-manager.io/cluster-issuer"] to the ClusterIssuer's name.`,
+      );
     }
     const tls = ingress.spec?.tls ?? [];
     if (tls.length === 0) {
-      report(`Ingress "${name}" has no TLS. Set spec.tls to [{ hosts: [<host>], secretName: "<name>-tls" }].`);
+      report(
+        `Ingress "${name}" has no TLS. Set spec.tls to [{ hosts: [<host>], secretName: "<name>-tls" }].`,
+      );
       return;
     }
     tls.forEach((entry, i) => {
-      if (!entry.secretName) report(`Ingress "${name}" spec.tls[${i}] has no secretName. Set spec.tls[${i}].secretName for cert-manager to write the certificate to.`);
+      if (!entry.secretName)
+        report(
+          `Ingress "${name}" spec.tls[${i}] has no secretName. Set spec.tls[${i}].secretName for cert-manager to write the certificate to.`,
+        );
     });
     const tlsHosts = new Set(tls.flatMap((entry) => entry.hosts ?? []));
     (ingress.spec?.rules ?? []).forEach((rule, i) => {
       if (!rule.host) {
-        report(`Ingress "${name}" spec.rules[${i}] has no host, so it cannot be covered by TLS. Set spec.rules[${i}].host.`);
+        report(
+          `Ingress "${name}" spec.rules[${i}] has no host, so it cannot be covered by TLS. Set spec.rules[${i}].host.`,
+        );
       } else if (!tlsHosts.has(rule.host)) {
-        report(`Ingress "${name}" serves host "${rule.host}" without TLS. Add "${rule.host}" to spec.tls[].hosts.`);
+        report(
+          `Ingress "${name}" serves host "${rule.host}" without TLS. Add "${rule.host}" to spec.tls[].hosts.`,
+        );
       }
     });
   }),
@@ -62,8 +77,12 @@ export const ingressSslRedirect: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "Clients (and cookies without the Secure flag) talking plain HTTP to an endpoint that also serves HTTPS.",
-    answers: ["NSA/CISA Kubernetes Hardening Guidance (encrypt traffic in transit)", "OWASP Transport Layer Security Cheat Sheet"],
+    protectsAgainst:
+      "Clients (and cookies without the Secure flag) talking plain HTTP to an endpoint that also serves HTTPS.",
+    answers: [
+      "NSA/CISA Kubernetes Hardening Guidance (encrypt traffic in transit)",
+      "OWASP Transport Layer Security Cheat Sheet",
+    ],
   },
   validateResource: validateResourceOfType(k8s.networking.v1.Ingress, (_ingress, args, report) => {
     const annotations = annotationsOf(args.props);
@@ -88,12 +107,17 @@ export const ingressNoSnippetAnnotations: PlinthResourcePolicy = {
   metadata: {
     protectsAgainst:
       "Raw nginx configuration injected through an Ingress: it can read the controller's service-account token and every TLS secret (CVE-2021-25742), or undo auth.",
-    answers: ["Kubernetes security advisory CVE-2021-25742 (ingress-nginx custom snippets)", "ingress-nginx documentation: allow-snippet-annotations"],
+    answers: [
+      "Kubernetes security advisory CVE-2021-25742 (ingress-nginx custom snippets)",
+      "ingress-nginx documentation: allow-snippet-annotations",
+    ],
   },
   validateResource: validateResourceOfType(k8s.networking.v1.Ingress, (_ingress, args, report) => {
     for (const key of Object.keys(annotationsOf(args.props))) {
       if (SNIPPET_ANNOTATION.test(key)) {
-        report(`Ingress "${objectName(args.props, args.name)}" injects nginx configuration through "${key}". Remove metadata.annotations["${key}"]; put the setting in the controller's Helm values.`);
+        report(
+          `Ingress "${objectName(args.props, args.name)}" injects nginx configuration through "${key}". Remove metadata.annotations["${key}"]; put the setting in the controller's Helm values.`,
+        );
       }
     }
   }),
@@ -112,7 +136,8 @@ interface Route {
 function routesOf(spec: IngressSpec | undefined): Route[] {
   const routes: Route[] = [];
   const fallback = spec?.defaultBackend?.service?.name;
-  if (fallback) routes.push({ host: "*", path: "/", pathType: "Prefix", service: fallback, at: "spec.defaultBackend" });
+  if (fallback)
+    routes.push({ host: "*", path: "/", pathType: "Prefix", service: fallback, at: "spec.defaultBackend" });
   (spec?.rules ?? []).forEach((rule, i) =>
     (rule.http?.paths ?? []).forEach((path, j) => {
       const service = path.backend?.service?.name;
@@ -130,7 +155,9 @@ function routesOf(spec: IngressSpec | undefined): Route[] {
 }
 
 function hasOauth2ProxyAuth(annotations: Record<string, string>): boolean {
-  return Boolean(annotations[AUTH_URL]?.includes("/oauth2/auth") && annotations[AUTH_SIGNIN]?.includes("/oauth2/start"));
+  return Boolean(
+    annotations[AUTH_URL]?.includes("/oauth2/auth") && annotations[AUTH_SIGNIN]?.includes("/oauth2/start"),
+  );
 }
 
 function ingressesOf(resources: PolicyResource[]): PolicyResource[] {
@@ -174,7 +201,8 @@ function protectedReason(route: Route, config: AdminConfig): string | undefined 
 
 export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
   name: "admin-paths-behind-oauth2-proxy",
-  description: "Admin routes (/admin, /ops, MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url and auth-signin annotations.",
+  description:
+    "Admin routes (/admin, /ops, MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url and auth-signin annotations.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: adminConfig,
@@ -188,15 +216,15 @@ export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
     const config = configOf<AdminConfig>(adminConfig, args);
     for (const ingress of ingressesOf(args.resources)) {
       if (hasOauth2ProxyAuth(annotationsOf(ingress.props))) continue;
-      const name = objectName(ingress.props, ingress.name);
-      for (const route of routesOf(ingress.props.spec)) {
+      const exposed = routesOf(ingress.props.spec).flatMap((route) => {
         const reason = protectedReason(route, config);
-        if (reason) {
-          report(
-            `Ingress "${name}" exposes ${reason} (${route.at}) without oauth2-proxy. Move the route to an Ingress with metadata.annotations["${AUTH_URL}"] = "https://<auth host>/oauth2/auth" and ["${AUTH_SIGNIN}"] = "https://<auth host>/oauth2/start?rd=$escaped_request_uri".`,
-            ingress.urn,
-          );
-        }
+        return reason ? [`${reason} (${route.at})`] : [];
+      });
+      if (exposed.length > 0) {
+        report(
+          `Ingress "${objectName(ingress.props, ingress.name)}" exposes ${exposed.join(", ")} without oauth2-proxy. Move these routes to an Ingress with metadata.annotations["${AUTH_URL}"] = "https://<auth host>/oauth2/auth" and ["${AUTH_SIGNIN}"] = "https://<auth host>/oauth2/start?rd=$escaped_request_uri".`,
+          ingress.urn,
+        );
       }
     }
   },
@@ -217,7 +245,8 @@ const CATCH_ALL_PATH = /^\/?(\(?\.\*\)?)?$/;
 
 export const noCatchAllToInference: PlinthStackPolicy = {
   name: "no-catch-all-to-inference",
-  description: "The public (unauthenticated) Ingress routes only explicit API paths to the inference service, never a catch-all.",
+  description:
+    "The public (unauthenticated) Ingress routes only explicit API paths to the inference service, never a catch-all.",
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: catchAllConfig,
@@ -233,7 +262,8 @@ export const noCatchAllToInference: PlinthStackPolicy = {
     for (const ingress of ingressesOf(args.resources)) {
       if (hasOauth2ProxyAuth(annotationsOf(ingress.props))) continue;
       for (const route of routesOf(ingress.props.spec)) {
-        if (!inference.test(route.service) || route.pathType === "Exact" || !CATCH_ALL_PATH.test(route.path)) continue;
+        if (!inference.test(route.service) || route.pathType === "Exact" || !CATCH_ALL_PATH.test(route.path))
+          continue;
         report(
           `Ingress "${objectName(ingress.props, ingress.name)}" sends every path on host ${route.host} to the inference Service "${route.service}" (${route.at}, path ${literal(route.path)}). Route only the public API prefixes (e.g. /predict, /v2) with pathType "Prefix".`,
           ingress.urn,

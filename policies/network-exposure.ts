@@ -4,7 +4,16 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
-import { WORKLOAD_TYPES, containersOf, describeContainer, namespaceOf, objectName, podOf, selects, validatePods } from "./lib/kubernetes.js";
+import {
+  WORKLOAD_TYPES,
+  containersOf,
+  describeContainer,
+  namespaceOf,
+  objectName,
+  podOf,
+  selects,
+  validatePods,
+} from "./lib/kubernetes.js";
 import type { LabelSelector } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
@@ -18,12 +27,15 @@ export const serviceNoNodePort: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "A port opened on every node's address, bypassing the ingress controller's TLS, authentication and rate limits.",
+    protectsAgainst:
+      "A port opened on every node's address, bypassing the ingress controller's TLS, authentication and rate limits.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: NodePort as a shortcut to expose a service"],
   },
   validateResource: validateResourceOfType(k8s.core.v1.Service, (service, args, report) => {
     if (service.spec?.type === "NodePort") {
-      report(`Service "${objectName(args.props, args.name)}" is a NodePort. Set spec.type to "ClusterIP" and route through the Ingress.`);
+      report(
+        `Service "${objectName(args.props, args.name)}" is a NodePort. Set spec.type to "ClusterIP" and route through the Ingress.`,
+      );
     }
   }),
 };
@@ -34,12 +46,15 @@ export const serviceNoExternalIps: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Intercepting traffic for arbitrary IPs cluster-wide by claiming them as a Service's external IPs (CVE-2020-8554).",
+    protectsAgainst:
+      "Intercepting traffic for arbitrary IPs cluster-wide by claiming them as a Service's external IPs (CVE-2020-8554).",
     answers: ["Kubernetes security advisory CVE-2020-8554 (man-in-the-middle via externalIPs)"],
   },
   validateResource: validateResourceOfType(k8s.core.v1.Service, (service, args, report) => {
     if ((service.spec?.externalIPs ?? []).length > 0) {
-      report(`Service "${objectName(args.props, args.name)}" claims externalIPs ${literal(service.spec?.externalIPs)}. Remove spec.externalIPs.`);
+      report(
+        `Service "${objectName(args.props, args.name)}" claims externalIPs ${literal(service.spec?.externalIPs)}. Remove spec.externalIPs.`,
+      );
     }
   }),
 };
@@ -50,14 +65,17 @@ export const containerNoHostPorts: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "Pods reachable on the node's address outside Services, NetworkPolicies and the ingress path.",
+    protectsAgainst:
+      "Pods reachable on the node's address outside Services, NetworkPolicies and the ingress path.",
     answers: ['Kubernetes Pod Security Standards, profile "baseline"', NSA_CISA_NETWORK],
   },
   validateResource: validatePods((pod, _args, report) => {
     for (const view of containersOf(pod)) {
       (view.container.ports ?? []).forEach((port, i) => {
         if (port.hostPort !== undefined && port.hostPort !== 0) {
-          report(`${describeContainer(pod, view)} binds host port ${port.hostPort}. Remove ${view.path}.ports[${i}].hostPort.`);
+          report(
+            `${describeContainer(pod, view)} binds host port ${port.hostPort}. Remove ${view.path}.ports[${i}].hostPort.`,
+          );
         }
       });
     }
@@ -68,12 +86,14 @@ const loadBalancerConfig = {
   properties: {
     ingressControllerLabels: {
       type: "object" as const,
-      description: "Labels that mark the ingress controller's Service, the only one allowed to be a LoadBalancer.",
+      description:
+        "Labels that mark the ingress controller's Service, the only one allowed to be a LoadBalancer.",
       default: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
     },
     ingressControllerChart: {
       type: "string" as const,
-      description: "Helm chart of the ingress controller: the only chart whose values may ask for a LoadBalancer.",
+      description:
+        "Helm chart of the ingress controller: the only chart whose values may ask for a LoadBalancer.",
       default: "ingress-nginx",
     },
   },
@@ -83,7 +103,8 @@ const EXPOSING_SERVICE_TYPES = new Set(["LoadBalancer", "NodePort"]);
 
 export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
   name: "only-ingress-controller-load-balancer",
-  description: "The ingress controller's Service is the only LoadBalancer, whether written directly or by a Helm chart's values.",
+  description:
+    "The ingress controller's Service is the only LoadBalancer, whether written directly or by a Helm chart's values.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: loadBalancerConfig,
@@ -94,7 +115,10 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
     configured: "ingressControllerLabels, ingressControllerChart",
   },
   validateStack: (args, report) => {
-    const config = configOf<{ ingressControllerLabels: Record<string, string>; ingressControllerChart: string }>(loadBalancerConfig, args);
+    const config = configOf<{
+      ingressControllerLabels: Record<string, string>;
+      ingressControllerChart: string;
+    }>(loadBalancerConfig, args);
     const isController = (labels: Record<string, string>) =>
       Object.entries(config.ingressControllerLabels).every(([key, value]) => labels[key] === value);
     for (const resource of args.resources) {
@@ -106,7 +130,10 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
           );
         }
       }
-      if (resource.type === "kubernetes:helm.sh/v3:Release" && resource.props.chart !== config.ingressControllerChart) {
+      if (
+        resource.type === "kubernetes:helm.sh/v3:Release" &&
+        resource.props.chart !== config.ingressControllerChart
+      ) {
         for (const leaf of leaves(resource.props.values)) {
           if (leaf.key === "type" && EXPOSING_SERVICE_TYPES.has(String(leaf.value))) {
             report(
@@ -133,7 +160,7 @@ export const networkPolicyForEveryWorkload: PlinthStackPolicy = {
   metadata: {
     protectsAgainst:
       "Flat pod networking: any compromised pod reaching the inference API, MLflow or the database directly, bypassing the ingress and oauth2-proxy.",
-    answers: [NSA_CISA_NETWORK, "CIS Kubernetes Benchmark, \"Policies\" section (network policies)"],
+    answers: [NSA_CISA_NETWORK, 'CIS Kubernetes Benchmark, "Policies" section (network policies)'],
   },
   validateStack: (args, report) => {
     const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
@@ -165,18 +192,23 @@ export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "A NetworkPolicy that exists but admits everything (an ingress rule without `from`, or 0.0.0.0/0), giving false assurance.",
+    protectsAgainst:
+      "A NetworkPolicy that exists but admits everything (an ingress rule without `from`, or 0.0.0.0/0), giving false assurance.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: allow-all NetworkPolicy"],
   },
   validateResource: validateResourceOfType(k8s.networking.v1.NetworkPolicy, (policy, args, report) => {
     const name = objectName(args.props, args.name);
     (policy.spec?.ingress ?? []).forEach((rule, i) => {
       if (!rule.from || rule.from.length === 0) {
-        report(`NetworkPolicy "${name}" spec.ingress[${i}] admits every source. Set spec.ingress[${i}].from to the allowed podSelector/namespaceSelector peers.`);
+        report(
+          `NetworkPolicy "${name}" spec.ingress[${i}] admits every source. Set spec.ingress[${i}].from to the allowed podSelector/namespaceSelector peers.`,
+        );
       }
       (rule.from ?? []).forEach((peer, j) => {
         if (peer.ipBlock && OPEN_CIDRS.has(peer.ipBlock.cidr)) {
-          report(`NetworkPolicy "${name}" spec.ingress[${i}].from[${j}] admits ${peer.ipBlock.cidr}. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.`);
+          report(
+            `NetworkPolicy "${name}" spec.ingress[${i}].from[${j}] admits ${peer.ipBlock.cidr}. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.`,
+          );
         }
       });
     });

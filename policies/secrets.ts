@@ -9,7 +9,8 @@ import type { PlinthPolicy, PlinthResourcePolicy } from "./lib/policy.js";
 import { isSecretLikeKey, secretValueKind } from "./lib/values.js";
 
 const NSA_CISA_SECRETS = "NSA/CISA Kubernetes Hardening Guidance (secrets management)";
-const CIS_K8S_SECRETS = "CIS Kubernetes Benchmark, \"Policies\" section (secrets management: prefer Secrets as files over environment variables)";
+const CIS_K8S_SECRETS =
+  'CIS Kubernetes Benchmark, "Policies" section (secrets management: prefer Secrets as files over environment variables)';
 
 export const configMapNoSecretValues: PlinthResourcePolicy = {
   name: "configmap-no-secret-values",
@@ -26,9 +27,13 @@ export const configMapNoSecretValues: PlinthResourcePolicy = {
     for (const [key, value] of Object.entries(configMap.data ?? {})) {
       const kind = secretValueKind(value);
       if (kind) {
-        report(`ConfigMap "${name}" data["${key}"] holds ${kind}. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["${key}"].`);
+        report(
+          `ConfigMap "${name}" data["${key}"] holds ${kind}. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["${key}"].`,
+        );
       } else if (isSecretLikeKey(key) && value !== "") {
-        report(`ConfigMap "${name}" data["${key}"] looks like a credential. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["${key}"].`);
+        report(
+          `ConfigMap "${name}" data["${key}"] looks like a credential. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["${key}"].`,
+        );
       }
     }
   }),
@@ -39,7 +44,8 @@ const FLAG_WITH_VALUE = /^--?([A-Za-z0-9_.-]+)=(.+)$/;
 
 export const containerNoPlaintextSecrets: PlinthResourcePolicy = {
   name: "container-no-plaintext-secrets",
-  description: "Containers take credentials from Secrets (env valueFrom.secretKeyRef or mounted files), never as plain env values or flags.",
+  description:
+    "Containers take credentials from Secrets (env valueFrom.secretKeyRef or mounted files), never as plain env values or flags.",
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {

@@ -8,7 +8,11 @@ import type { PlinthPolicy, PlinthStackPolicy } from "./lib/policy.js";
 
 const protectConfig = {
   properties: {
-    required: { type: "boolean" as const, default: true, description: "Require `protect`; false only for disposable (staging) stacks." },
+    required: {
+      type: "boolean" as const,
+      default: true,
+      description: "Require `protect`; false only for disposable (staging) stacks.",
+    },
     statefulTypes: {
       type: "array" as const,
       items: { type: "string" as const },
@@ -29,21 +33,32 @@ const protectConfig = {
 
 export const statefulResourcesProtected: PlinthStackPolicy = {
   name: "stateful-resources-protected",
-  description: "Databases, buckets, encryption keys and volumes carry Pulumi's `protect` option (required in production via pack config).",
+  description:
+    "Databases, buckets, encryption keys and volumes carry Pulumi's `protect` option (required in production via pack config).",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: protectConfig,
   metadata: {
-    protectsAgainst: "A rename, a refactor that changes a URN, or `pulumi destroy` deleting the model registry, artifacts or the key that decrypts them.",
-    answers: ["Pulumi documentation: the protect resource option", "anti-pattern: deletable production data stores"],
+    protectsAgainst:
+      "A rename, a refactor that changes a URN, or `pulumi destroy` deleting the model registry, artifacts or the key that decrypts them.",
+    answers: [
+      "Pulumi documentation: the protect resource option",
+      "anti-pattern: deletable production data stores",
+    ],
     configured: "required (true by default, false in policies/config/staging.json), statefulTypes",
   },
   validateStack: (args, report) => {
-    const { required, statefulTypes } = configOf<{ required: boolean; statefulTypes: string[] }>(protectConfig, args);
+    const { required, statefulTypes } = configOf<{ required: boolean; statefulTypes: string[] }>(
+      protectConfig,
+      args,
+    );
     if (!required) return;
     for (const resource of args.resources) {
       if (statefulTypes.includes(resource.type) && !resource.opts.protect) {
-        report(`${resource.type} "${resource.name}" is not protected. Pass { protect: true } in its resource options (the plinth:protect stack setting).`, resource.urn);
+        report(
+          `${resource.type} "${resource.name}" is not protected. Pass { protect: true } in its resource options (the plinth:protect stack setting).`,
+          resource.urn,
+        );
       }
     }
   },
@@ -75,12 +90,14 @@ function dependencyClosure(resource: PolicyResource): Set<PolicyResource> {
 
 export const customResourcesAfterCrds: PlinthStackPolicy = {
   name: "custom-resources-after-crds",
-  description: "Custom resources (ClusterIssuer, ServiceMonitor, PrometheusRule, ...) depend on the Helm release that installs their CRDs.",
+  description:
+    "Custom resources (ClusterIssuer, ServiceMonitor, PrometheusRule, ...) depend on the Helm release that installs their CRDs.",
   enforcementLevel: "mandatory",
   severity: "low",
   configSchema: crdConfig,
   metadata: {
-    protectsAgainst: "A first `pulumi up` on a fresh cluster failing (or a ClusterIssuer never being created) because the CRD did not exist yet.",
+    protectsAgainst:
+      "A first `pulumi up` on a fresh cluster failing (or a ClusterIssuer never being created) because the CRD did not exist yet.",
     answers: ["anti-pattern: custom resources racing their CRDs"],
     configured: "crdGroups (default cert-manager.io, monitoring.coreos.com)",
   },
@@ -89,9 +106,14 @@ export const customResourcesAfterCrds: PlinthStackPolicy = {
     for (const resource of args.resources) {
       const group = /^kubernetes:([^/]+)\//.exec(resource.type)?.[1];
       if (!group || !crdGroups.includes(group)) continue;
-      const afterRelease = [...dependencyClosure(resource)].some((d) => d.type === "kubernetes:helm.sh/v3:Release");
+      const afterRelease = [...dependencyClosure(resource)].some(
+        (d) => d.type === "kubernetes:helm.sh/v3:Release",
+      );
       if (!afterRelease) {
-        report(`${resource.type} "${resource.name}" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release>] } in its resource options.`, resource.urn);
+        report(
+          `${resource.type} "${resource.name}" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release>] } in its resource options.`,
+          resource.urn,
+        );
       }
     }
   },

@@ -22,10 +22,10 @@ import type { LabelSelector, PodView } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
 
-const PSS_RESTRICTED = "Kubernetes Pod Security Standards, profile \"restricted\"";
-const PSS_BASELINE = "Kubernetes Pod Security Standards, profile \"baseline\"";
+const PSS_RESTRICTED = 'Kubernetes Pod Security Standards, profile "restricted"';
+const PSS_BASELINE = 'Kubernetes Pod Security Standards, profile "baseline"';
 const NSA_CISA = "NSA/CISA Kubernetes Hardening Guidance (pod security)";
-const CIS_K8S_POLICIES = "CIS Kubernetes Benchmark, \"Policies\" section (pod security)";
+const CIS_K8S_POLICIES = 'CIS Kubernetes Benchmark, "Policies" section (pod security)';
 
 export const podRunAsNonRoot: PlinthResourcePolicy = {
   name: "pod-run-as-non-root",
@@ -47,7 +47,9 @@ export const podRunAsNonRoot: PlinthResourcePolicy = {
     }
     const user = container.securityContext?.runAsUser ?? podContext.runAsUser;
     if (user === 0) {
-      report(`${describe} runs as UID 0. Set ${path}.securityContext.runAsUser to a non-zero UID (e.g. 10001).`);
+      report(
+        `${describe} runs as UID 0. Set ${path}.securityContext.runAsUser to a non-zero UID (e.g. 10001).`,
+      );
     }
   }),
 };
@@ -58,7 +60,8 @@ export const containerNotPrivileged: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "critical",
   metadata: {
-    protectsAgainst: "A privileged container has every device and capability of the node: one compromise is a node compromise.",
+    protectsAgainst:
+      "A privileged container has every device and capability of the node: one compromise is a node compromise.",
     answers: [PSS_BASELINE, NSA_CISA, CIS_K8S_POLICIES],
   },
   validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
@@ -74,12 +77,15 @@ export const containerNoPrivilegeEscalation: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "setuid binaries or file capabilities letting a process gain more privileges than its parent (no_new_privs unset).",
+    protectsAgainst:
+      "setuid binaries or file capabilities letting a process gain more privileges than its parent (no_new_privs unset).",
     answers: [PSS_RESTRICTED, CIS_K8S_POLICIES],
   },
   validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
     if (container.securityContext?.allowPrivilegeEscalation !== false) {
-      report(`${describe} allows privilege escalation. Set ${path}.securityContext.allowPrivilegeEscalation to false.`);
+      report(
+        `${describe} allows privilege escalation. Set ${path}.securityContext.allowPrivilegeEscalation to false.`,
+      );
     }
   }),
 };
@@ -100,7 +106,9 @@ export const containerDropAllCapabilities: PlinthResourcePolicy = {
   validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
     const capabilities = container.securityContext?.capabilities;
     if (!(capabilities?.drop ?? []).includes("ALL")) {
-      report(`${describe} does not drop all capabilities. Set ${path}.securityContext.capabilities.drop to ["ALL"].`);
+      report(
+        `${describe} does not drop all capabilities. Set ${path}.securityContext.capabilities.drop to ["ALL"].`,
+      );
     }
     const added = (capabilities?.add ?? []).filter((capability) => !ADDABLE_CAPABILITIES.has(capability));
     if (added.length > 0) {
@@ -138,14 +146,20 @@ export const podSeccompRuntimeDefault: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "Unfiltered system calls from a compromised container reaching kernel attack surface (Unconfined is the kubelet default).",
+    protectsAgainst:
+      "Unfiltered system calls from a compromised container reaching kernel attack surface (Unconfined is the kubelet default).",
     answers: [PSS_RESTRICTED, CIS_K8S_POLICIES],
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
-    const type = container.securityContext?.seccompProfile?.type ?? pod.spec.securityContext?.seccompProfile?.type;
+    const type =
+      container.securityContext?.seccompProfile?.type ?? pod.spec.securityContext?.seccompProfile?.type;
     if (!type || !ALLOWED_SECCOMP.has(type)) {
-      const where = container.securityContext?.seccompProfile ? `${path}.securityContext` : `${pod.specPath}.securityContext`;
-      report(`${describe} runs with seccomp profile ${type ?? "unset"}. Set ${where}.seccompProfile.type to "RuntimeDefault".`);
+      const where = container.securityContext?.seccompProfile
+        ? `${path}.securityContext`
+        : `${pod.specPath}.securityContext`;
+      report(
+        `${describe} runs with seccomp profile ${type ?? "unset"}. Set ${where}.seccompProfile.type to "RuntimeDefault".`,
+      );
     }
   }),
 };
@@ -156,13 +170,16 @@ export const podNoHostNamespaces: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "A pod seeing and signalling node processes, sniffing node traffic, or reaching node-local services bound to localhost.",
+    protectsAgainst:
+      "A pod seeing and signalling node processes, sniffing node traffic, or reaching node-local services bound to localhost.",
     answers: [PSS_BASELINE, NSA_CISA, CIS_K8S_POLICIES],
   },
   validateResource: validatePods((pod, _args, report) => {
     for (const field of ["hostNetwork", "hostPID", "hostIPC"] as const) {
       if (pod.spec[field] === true) {
-        report(`${pod.kind} "${pod.name}" shares the node's ${field.slice(4)} namespace. Set ${pod.specPath}.${field} to false.`);
+        report(
+          `${pod.kind} "${pod.name}" shares the node's ${field.slice(4)} namespace. Set ${pod.specPath}.${field} to false.`,
+        );
       }
     }
   }),
@@ -174,7 +191,8 @@ export const podNoHostPathVolumes: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
-    protectsAgainst: "Reading node credentials (kubelet keys, container runtime socket) or writing to the node's filesystem from a pod.",
+    protectsAgainst:
+      "Reading node credentials (kubelet keys, container runtime socket) or writing to the node's filesystem from a pod.",
     answers: [PSS_BASELINE, NSA_CISA],
   },
   validateResource: validatePods((pod, _args, report) => {
@@ -212,13 +230,17 @@ export const containerResources: PlinthResourcePolicy = {
 
 export const containerHealthProbes: PlinthResourcePolicy = {
   name: "container-health-probes",
-  description: "Long-running containers (Deployments, StatefulSets, DaemonSets) must have readiness and liveness probes.",
+  description:
+    "Long-running containers (Deployments, StatefulSets, DaemonSets) must have readiness and liveness probes.",
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
     protectsAgainst:
       "Traffic routed to a pod that is not ready (model still loading) and hung processes never restarted; rollouts that complete while broken.",
-    answers: ["Kubernetes documentation: configure liveness, readiness and startup probes", "anti-pattern: rollouts without readiness gates"],
+    answers: [
+      "Kubernetes documentation: configure liveness, readiness and startup probes",
+      "anti-pattern: rollouts without readiness gates",
+    ],
   },
   validateResource: validatePods((pod, args, report) => {
     if (!LONG_RUNNING_TYPES.has(args.type)) return args.notApplicable("Jobs and CronJobs run to completion");
@@ -240,7 +262,8 @@ export function parseImage(image: string): { repository: string; tag?: string; d
   const name = colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
   const tag = colon === -1 ? undefined : withoutDigest.slice(colon + 1);
   const first = name.split("/")[0] ?? "";
-  const hasRegistry = name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  const hasRegistry =
+    name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
   const repository = hasRegistry ? name : `docker.io/${name.includes("/") ? name : `library/${name}`}`;
   return { repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
@@ -255,12 +278,17 @@ export const imagePinnedByDigest: PlinthResourcePolicy = {
   metadata: {
     protectsAgainst:
       "A tag being moved (by mistake or by an attacker with registry access) so that a restart silently runs different code than was reviewed.",
-    answers: ["NSA/CISA Kubernetes Hardening Guidance (supply chain: trusted, verified images)", "anti-pattern: mutable image tags"],
+    answers: [
+      "NSA/CISA Kubernetes Hardening Guidance (supply chain: trusted, verified images)",
+      "anti-pattern: mutable image tags",
+    ],
   },
   validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
     const image = container.image ?? "";
     if (!DIGEST.test(parseImage(image).digest ?? "")) {
-      report(`${describe} image ${literal(image)} is not pinned by digest. Set ${path}.image to "<registry>/<name>@sha256:<digest>".`);
+      report(
+        `${describe} image ${literal(image)} is not pinned by digest. Set ${path}.image to "<registry>/<name>@sha256:<digest>".`,
+      );
     }
   }),
 };
@@ -271,14 +299,20 @@ export const imageNoLatestTag: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "Reviewers and incident responders misreading which version runs; :latest next to a digest misleads the reader.",
-    answers: ["Kubernetes documentation, configuration best practices: avoid the :latest tag in production", "anti-pattern: :latest"],
+    protectsAgainst:
+      "Reviewers and incident responders misreading which version runs; :latest next to a digest misleads the reader.",
+    answers: [
+      "Kubernetes documentation, configuration best practices: avoid the :latest tag in production",
+      "anti-pattern: :latest",
+    ],
   },
   validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
     const image = container.image ?? "";
     const { tag, digest } = parseImage(image);
     if (tag === "latest" || (!tag && !digest)) {
-      report(`${describe} image ${literal(image)} uses :latest. Set ${path}.image to a versioned tag pinned by digest.`);
+      report(
+        `${describe} image ${literal(image)} uses :latest. Set ${path}.image to a versioned tag pinned by digest.`,
+      );
     }
   }),
 };
@@ -301,8 +335,12 @@ export const imageFromAllowedRegistry: PlinthResourcePolicy = {
   severity: "high",
   configSchema: registryConfig,
   metadata: {
-    protectsAgainst: "Typo-squatted or unvetted images from arbitrary registries and Docker Hub user namespaces.",
-    answers: ["NSA/CISA Kubernetes Hardening Guidance (supply chain: trusted registries)", "anti-pattern: images from personal Docker Hub accounts"],
+    protectsAgainst:
+      "Typo-squatted or unvetted images from arbitrary registries and Docker Hub user namespaces.",
+    answers: [
+      "NSA/CISA Kubernetes Hardening Guidance (supply chain: trusted registries)",
+      "anti-pattern: images from personal Docker Hub accounts",
+    ],
     configured: "allowedRegistries: repository prefixes (registry host, optionally with an organisation)",
   },
   validateResource: validatePods((pod, args, report) => {
@@ -325,17 +363,22 @@ export const pdbAllowsEviction: PlinthResourcePolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "Node drains and cluster upgrades blocked forever by a budget that never permits an eviction.",
+    protectsAgainst:
+      "Node drains and cluster upgrades blocked forever by a budget that never permits an eviction.",
     answers: ["Kubernetes documentation: specifying a disruption budget", "anti-pattern: maxUnavailable 0"],
   },
   validateResource: validateResourceOfType(k8s.policy.v1.PodDisruptionBudget, (pdb, args, report) => {
     const name = objectName(args.props, args.name);
     const { maxUnavailable, minAvailable } = pdb.spec ?? {};
     if (maxUnavailable === 0 || maxUnavailable === "0%") {
-      report(`PodDisruptionBudget "${name}" allows no evictions. Set spec.maxUnavailable to 1 (or a percentage above 0%).`);
+      report(
+        `PodDisruptionBudget "${name}" allows no evictions. Set spec.maxUnavailable to 1 (or a percentage above 0%).`,
+      );
     }
     if (minAvailable === "100%") {
-      report(`PodDisruptionBudget "${name}" allows no evictions. Set spec.minAvailable below 100% or use spec.maxUnavailable: 1.`);
+      report(
+        `PodDisruptionBudget "${name}" allows no evictions. Set spec.minAvailable below 100% or use spec.maxUnavailable: 1.`,
+      );
     }
   }),
 };
@@ -350,17 +393,21 @@ export const hpaCpuOnly: PlinthResourcePolicy = {
       "Scaling on memory for a Node.js/ONNX service whose heap and model memory never shrink: replicas scale up and never scale down.",
     answers: ["anti-pattern: autoscaling on memory for runtimes that do not return memory"],
   },
-  validateResource: validateResourceOfType(k8s.autoscaling.v2.HorizontalPodAutoscaler, (hpa, args, report) => {
-    const name = objectName(args.props, args.name);
-    (hpa.spec?.metrics ?? []).forEach((metric, i) => {
-      if (metric.type !== "Resource" || metric.resource?.name !== "cpu") {
-        const what = metric.type === "Resource" ? `resource ${metric.resource?.name}` : `${metric.type} metric`;
-        report(
-          `HorizontalPodAutoscaler "${name}" scales on ${what}. Set spec.metrics[${i}] to { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }.`,
-        );
-      }
-    });
-  }),
+  validateResource: validateResourceOfType(
+    k8s.autoscaling.v2.HorizontalPodAutoscaler,
+    (hpa, args, report) => {
+      const name = objectName(args.props, args.name);
+      (hpa.spec?.metrics ?? []).forEach((metric, i) => {
+        if (metric.type !== "Resource" || metric.resource?.name !== "cpu") {
+          const what =
+            metric.type === "Resource" ? `resource ${metric.resource?.name}` : `${metric.type} metric`;
+          report(
+            `HorizontalPodAutoscaler "${name}" scales on ${what}. Set spec.metrics[${i}] to { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }.`,
+          );
+        }
+      });
+    },
+  ),
 };
 
 interface ReplicatedDeployment {
@@ -385,7 +432,14 @@ function deploymentsWithReplicas(resources: PolicyResource[]): ReplicatedDeploym
     });
     if (hpa) {
       const min = hpa.props.spec?.minReplicas ?? 1;
-      return [{ resource, pod, minReplicas: min, source: `HorizontalPodAutoscaler "${objectName(hpa.props, hpa.name)}" spec.minReplicas` }];
+      return [
+        {
+          resource,
+          pod,
+          minReplicas: min,
+          source: `HorizontalPodAutoscaler "${objectName(hpa.props, hpa.name)}" spec.minReplicas`,
+        },
+      ];
     }
     return [{ resource, pod, minReplicas: resource.props.spec?.replicas ?? 1, source: "spec.replicas" }];
   });
@@ -397,15 +451,21 @@ export const pdbForReplicatedDeployments: PlinthStackPolicy = {
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
-    protectsAgainst: "A node drain or cluster upgrade evicting every replica at once, taking the service down although it runs several copies.",
-    answers: ["Kubernetes documentation: disruptions and PodDisruptionBudgets", "anti-pattern: replicas without a disruption budget"],
+    protectsAgainst:
+      "A node drain or cluster upgrade evicting every replica at once, taking the service down although it runs several copies.",
+    answers: [
+      "Kubernetes documentation: disruptions and PodDisruptionBudgets",
+      "anti-pattern: replicas without a disruption budget",
+    ],
   },
   validateStack: (args, report) => {
     const pdbs = args.resources.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget");
     for (const { resource, pod, minReplicas } of deploymentsWithReplicas(args.resources)) {
       if (minReplicas <= 1) continue;
       const covered = pdbs.some(
-        (pdb) => namespaceOf(pdb.props) === pod.namespace && selects(pdb.props.spec?.selector as LabelSelector, pod.labels),
+        (pdb) =>
+          namespaceOf(pdb.props) === pod.namespace &&
+          selects(pdb.props.spec?.selector as LabelSelector, pod.labels),
       );
       if (!covered) {
         report(
@@ -423,14 +483,16 @@ const replicasConfig = {
       type: "integer" as const,
       minimum: 1,
       default: 1,
-      description: "Fewest replicas a Deployment (or its autoscaler's minReplicas) may have; 2 in production.",
+      description:
+        "Fewest replicas a Deployment (or its autoscaler's minReplicas) may have; 2 in production.",
     },
   },
 };
 
 export const workloadMinReplicas: PlinthStackPolicy = {
   name: "workload-min-replicas",
-  description: "Deployments run at least the stack's minimum number of replicas (pack config; 2 in production).",
+  description:
+    "Deployments run at least the stack's minimum number of replicas (pack config; 2 in production).",
   enforcementLevel: "mandatory",
   severity: "medium",
   configSchema: replicasConfig,
@@ -443,7 +505,10 @@ export const workloadMinReplicas: PlinthStackPolicy = {
     const { minReplicas } = configOf<{ minReplicas: number }>(replicasConfig, args);
     for (const { resource, pod, minReplicas: actual, source } of deploymentsWithReplicas(args.resources)) {
       if (actual < minReplicas) {
-        report(`Deployment "${pod.name}" runs ${actual} replica(s); this stack requires ${minReplicas}. Set ${source} to at least ${minReplicas}.`, resource.urn);
+        report(
+          `Deployment "${pod.name}" runs ${actual} replica(s); this stack requires ${minReplicas}. Set ${source} to at least ${minReplicas}.`,
+          resource.urn,
+        );
       }
     }
   },

@@ -1,19 +1,19 @@
 /**
  * The image floor: decoding the bench's PNG to single-channel pixels in a sequential loop, through
  * sharp (libvips, the service's general path, with the service's concurrency setting), through
- * fast-png (an independent pure-JS decoder), and through the service's own small-PNG fast path.
+ * fast-png (an independent pure-JS decoder), and through the service's own decode path.
  */
 import { decode as fastPngDecode } from "fast-png";
 import sharp from "sharp";
-import { decodeGrayPng, fastPathApplies, readPngHeader } from "../../service/image/png-fast.js";
+import { imageToPixels } from "../../service/image/to-pixels.js";
 import { timedLoop } from "./timed-loop.js";
 
 export interface ImageFloor {
   /** Mean microseconds per decode, by decoder. */
   readonly sharpUs: number;
   readonly fastPngUs: number;
-  /** The service's zlib fast path; undefined when the PNG is not one it takes. */
-  readonly servicePngUs: number | undefined;
+  /** The service's own decode path (imageToPixels: its small-PNG fast path, else sharp). */
+  readonly serviceUs: number;
 }
 
 export async function measureImageFloor(
@@ -28,11 +28,12 @@ export async function measureImageFloor(
     const perDecoder = budgetMs / 3;
     const sharpTiming = await timedLoop(() => sharp(png).greyscale().raw().toBuffer(), perDecoder, 20);
     const fastPngTiming = await timedLoop(async () => fastPngDecode(png), perDecoder, 50);
-    const header = readPngHeader(png, size.width * size.height);
-    const servicePngUs = fastPathApplies(header, size.width, size.height)
-      ? (await timedLoop(async () => decodeGrayPng(png, header), perDecoder, 50)).meanUs
-      : undefined;
-    return { sharpUs: sharpTiming.meanUs, fastPngUs: fastPngTiming.meanUs, servicePngUs };
+    const serviceTiming = await timedLoop(
+      () => imageToPixels(png, size, size.width * size.height),
+      perDecoder,
+      50,
+    );
+    return { sharpUs: sharpTiming.meanUs, fastPngUs: fastPngTiming.meanUs, serviceUs: serviceTiming.meanUs };
   } finally {
     sharp.concurrency(previousConcurrency);
   }

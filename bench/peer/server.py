@@ -24,13 +24,14 @@ import os
 import platform
 import uuid
 from importlib.metadata import version
+from typing import Annotated
 
 import numpy as np
 import onnxruntime as ort
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from PIL import Image
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 METADATA_KEY = "plinth.metadata"
 
@@ -92,7 +93,9 @@ def score(pixels: np.ndarray) -> JSONResponse:
 
 
 class PredictBody(BaseModel):
-    inputs: list[float] | list[list[float]]
+    # One row or a list of rows. Left to right: pydantic's default "smart" union validates integer
+    # pixels against every member and costs about 10x more on a 784-pixel row.
+    inputs: Annotated[list[float] | list[list[float]], Field(union_mode="left_to_right")]
 
 
 @app.post("/predict", dependencies=[Depends(require_api_key)])

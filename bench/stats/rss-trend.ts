@@ -24,7 +24,7 @@ export interface RssTrendOptions {
 export const DEFAULT_RSS_TREND: RssTrendOptions = {
   warmupShare: 0.1,
   windowShare: 0.2,
-  toleranceBytes: 10 * 1024 * 1024,
+  toleranceBytes: 10e6,
   toleranceShare: 0.05,
 };
 

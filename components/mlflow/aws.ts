@@ -122,8 +122,7 @@ export function awsStorage(name: string, options: AwsStorageOptions, parent: pul
   };
   const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
   for (const access of options.artifactAccess) {
-    const role = `${access.namespace}-${access.serviceAccount}`;
-    accessAnnotations[accessKey(access)] = roleFor(role, access.namespace, access.serviceAccount, access.write);
+    accessAnnotations[accessKey(access)] = roleFor(access.serviceAccount, access.namespace, access.serviceAccount, access.write);
   }
   return {
     backendStoreUri: pulumi.secret(

@@ -4,6 +4,7 @@
  * peering), TLS required, with backups and point-in-time recovery. Pods reach the bucket through
  * GKE Workload Identity (a Google service account per Kubernetes ServiceAccount); no keys.
  */
+import { createHash } from "node:crypto";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
@@ -64,6 +65,12 @@ function database(name: string, options: GcpStorageOptions, parent: pulumi.Resou
   return instance;
 }
 
+/** Google service account ids are 6-30 characters: long names keep a prefix and a stable hash. */
+export function serviceAccountId(text: string): string {
+  if (text.length <= 30) return text;
+  return `${text.slice(0, 23).replace(/-+$/, "")}-${createHash("sha256").update(text).digest("hex").slice(0, 6)}`;
+}
+
 export function gcpStorage(name: string, options: GcpStorageOptions, parent: pulumi.Resource): MlflowStorage {
   const { project, region, workloadPool } = options.cluster;
   const bucket = new gcp.storage.Bucket(
@@ -82,10 +89,9 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
   const db = database(name, options, parent);
 
   const identityFor = (role: string, namespace: string, serviceAccount: string, write: boolean) => {
-    // Google service account ids are 6-30 characters.
     const account = new gcp.serviceaccount.Account(
       `${name}-${role}`,
-      { project, accountId: `${name}-${role}`.slice(0, 30).replace(/-$/, ""), displayName: `${namespace}/${serviceAccount} (MLflow artifacts)` },
+      { project, accountId: serviceAccountId(`${name}-${role}`), displayName: `${namespace}/${serviceAccount} (MLflow artifacts)` },
       { parent },
     );
     new gcp.storage.BucketIAMMember(
@@ -109,9 +115,9 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
     return account.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email }));
   };
   const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
-  options.artifactAccess.forEach((access, index) => {
-    accessAnnotations[accessKey(access)] = identityFor(`access-${index}`, access.namespace, access.serviceAccount, access.write);
-  });
+  for (const access of options.artifactAccess) {
+    accessAnnotations[accessKey(access)] = identityFor(access.serviceAccount, access.namespace, access.serviceAccount, access.write);
+  }
   return {
     backendStoreUri: pulumi.secret(
       pulumi.interpolate`postgresql://${DATABASE_USER}:${options.password.result}@${db.privateIpAddress}:5432/${DATABASE_NAME}?sslmode=require`,

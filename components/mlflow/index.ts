@@ -62,7 +62,7 @@ export class Mlflow extends pulumi.ComponentResource {
   constructor(name: string, args: MlflowArgs, opts?: pulumi.ComponentResourceOptions) {
     super("plinth:mlflow:Mlflow", name, {}, opts);
     const namespaceName = args.namespace ?? "mlflow";
-    const app = `${name}-mlflow`;
+    const app = name;
     const labels = standardLabels(app, "tracking-server");
     const selector = selectorLabels(app, "tracking-server");
     const serviceAccountName = app;
@@ -151,8 +151,6 @@ export class Mlflow extends pulumi.ComponentResource {
             spec: hardenedPodSpec({
               containers: [container],
               serviceAccountName: serviceAccount.metadata.name,
-              // Workload identity (IRSA/GKE) needs the projected token.
-              mountServiceAccountToken: !artifactsOnVolume,
               volumes,
               spreadBy: selector,
             }),

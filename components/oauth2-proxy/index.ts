@@ -64,7 +64,7 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     this.namespace = args.namespace ?? "auth";
     const host = `auth.${args.domain}`;
-    const app = `${name}-oauth2-proxy`;
+    const app = name;
     const labels = standardLabels(app, "auth-proxy");
     const selector = selectorLabels(app, "auth-proxy");
     this.authUrl = `http://${app}.${this.namespace}.svc.cluster.local:${HTTP_PORT}/oauth2/auth`;

@@ -74,7 +74,11 @@ export function namespaceOf(props: Record<string, unknown>): string {
   return metadataOf(props).namespace ?? "default";
 }
 
-export function podOf(type: string, props: Record<string, unknown>, resourceName: string): PodView | undefined {
+export function podOf(
+  type: string,
+  props: Record<string, unknown>,
+  resourceName: string,
+): PodView | undefined {
   const name = objectName(props, resourceName);
   const namespace = namespaceOf(props);
   if (type === POD_TYPE) {
@@ -148,7 +152,10 @@ export function selects(selector: LabelSelector | undefined, labels: Record<stri
 }
 
 /** A service's (or PDB's) plain `key=value` selector applies to pods carrying every pair. */
-export function matchesLabels(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+export function matchesLabels(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string>,
+): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
 }

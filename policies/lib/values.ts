@@ -18,10 +18,12 @@ export function leaves(root: unknown, prefix = ""): Leaf[] {
 }
 
 /** Key names that, by convention, hold credentials. Matched on word boundaries of camelCase, snake and kebab case. */
-const SECRET_KEY_WORDS = /(^|[^a-z])(password|passwd|secret|token|apikey|api_key|api-key|privatekey|private_key|private-key|credentials?|accesskey|access_key)($|[^a-z])/i;
+const SECRET_KEY_WORDS =
+  /(^|[^a-z])(password|passwd|secret|token|apikey|api_key|api-key|privatekey|private_key|private-key|credentials?|accesskey|access_key)($|[^a-z])/i;
 
 /** Keys that name where a secret is (a file, a Secret's name, a key inside it) rather than hold one. */
-const REFERENCE_KEY = /(^existing_)|(_(file|path|dir|ref|name|header|mount))$|((password|secret|token|user)_key)$/i;
+const REFERENCE_KEY =
+  /(^existing_)|(_(file|path|dir|ref|name|header|mount))$|((password|secret|token|user)_key)$/i;
 
 export function isSecretLikeKey(key: string): boolean {
   // camelCase and kebab-case boundaries become '_' so "adminPassword" and "ADMIN_PASSWORD" read alike.

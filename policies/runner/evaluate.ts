@@ -33,7 +33,10 @@ export interface Violation {
 }
 
 /** The `--policy-pack-config` file format: per policy, a level or an object of settings. */
-export type PackConfig = Record<string, EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
+export type PackConfig = Record<
+  string,
+  EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)
+>;
 
 /** The pack's default level, as PolicyPackArgs.enforcementLevel would set it (the SDK's default). */
 const PACK_LEVEL: EnforcementLevel = "advisory";
@@ -95,7 +98,8 @@ function resourceArgs(target: PolicyTarget, getConfig: () => object): ResourceVa
     },
     stackTags: new Map(),
     isType: (resourceClass) => isTypeOf(type, resourceClass),
-    asType: ((resourceClass: unknown) => (isTypeOf(type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
+    asType: ((resourceClass: unknown) =>
+      isTypeOf(type, resourceClass) ? props : undefined) as ResourceValidationArgs["asType"],
     getConfig: getConfig as ResourceValidationArgs["getConfig"],
     notApplicable,
   };

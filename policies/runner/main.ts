@@ -12,9 +12,14 @@ import { CLOUDS, STACKS, checkStack } from "./stack.js";
 const USAGE = `usage: npm run policy -- <${STACKS.join("|")}> [--cloud ${CLOUDS.join("|")}]`;
 
 function parse(argv: string[]): { stack: StackName; cloud?: Cloud } {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { cloud: { type: "string" } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { cloud: { type: "string" } },
+  });
   const [stack, ...rest] = positionals;
-  if (!stack || rest.length > 0 || !STACKS.includes(stack as StackName)) throw new Error(`expected one stack name\n${USAGE}`);
+  if (!stack || rest.length > 0 || !STACKS.includes(stack as StackName))
+    throw new Error(`expected one stack name\n${USAGE}`);
   if (values.cloud !== undefined && !CLOUDS.includes(values.cloud as Cloud)) {
     throw new Error(`--cloud: expected ${CLOUDS.join(", ")}, got "${values.cloud}"\n${USAGE}`);
   }
@@ -35,7 +40,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const violations = await checkStack(rendered);
-  console.log(`plinth policy report: stack ${rendered.stack}, cloud ${rendered.cloud}, ${rendered.resources.length} resources\n`);
+  console.log(
+    `plinth policy report: stack ${rendered.stack}, cloud ${rendered.cloud}, ${rendered.resources.length} resources\n`,
+  );
   console.log(formatReport(violations));
   return violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }

@@ -16,5 +16,10 @@ export function formatReport(violations: Violation[]): string {
   const widths = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  ");
   const mandatory = violations.filter((v) => v.level === "mandatory").length;
-  return [line(header), ...rows.map(line), "", `${violations.length} violation(s), ${mandatory} mandatory.`].join("\n");
+  return [
+    line(header),
+    ...rows.map(line),
+    "",
+    `${violations.length} violation(s), ${mandatory} mandatory.`,
+  ].join("\n");
 }

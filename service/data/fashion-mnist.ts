@@ -34,15 +34,20 @@ export function isIdxDir(dir: string): boolean {
   );
 }
 
+/** The error for absent data: says how to get the default dataset and how to point elsewhere. */
+export function datasetNotFound(what: string): Error {
+  return new Error(
+    `dataset not found: ${what}. Install the Debian package dataset-fashion-mnist ` +
+      `(apt-get install dataset-fashion-mnist, files in ${DEBIAN_FASHION_MNIST_DIR}) or pass --data DIR ` +
+      `with the four Fashion-MNIST IDX files or a labelled image folder DIR/<label>/*.png.`,
+  );
+}
+
 function locate(dir: string, base: string): string {
   for (const candidate of [path.join(dir, base + ".gz"), path.join(dir, base)]) {
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error(
-    `Fashion-MNIST not found: ${path.join(dir, base)}[.gz] does not exist. ` +
-      `Install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist, ` +
-      `files in ${DEBIAN_FASHION_MNIST_DIR}) or pass --data DIR with the four IDX files.`,
-  );
+  throw datasetNotFound(`${path.join(dir, base)}[.gz] does not exist`);
 }
 
 async function loadSplit(imagesFile: string, labelsFile: string): Promise<ImageDataset> {

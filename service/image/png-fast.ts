@@ -1,8 +1,8 @@
 /**
- * A fast path for the commonest upload: a small, non-interlaced, 8-bit grayscale PNG that already
- * has the model's size (a Fashion-MNIST sample is 28x28). It is parsed here with node:zlib in tens
+ * A fast path for the commonest upload: a small, non-interlaced, 8-bit grayscale (or neutral RGB)
+ * PNG that already has the model's size (a Fashion-MNIST sample is 28x28). It is parsed here with node:zlib in tens
  * of microseconds, where a round trip through sharp/libvips costs about 2 ms. Anything else
- * (colour, palette, 16-bit, interlaced, another size) is left to the general decoder.
+ * (colour, alpha, palette, 16-bit, interlaced, another size) is left to the general decoder.
  *
  * Chunk CRCs are checked and the inflated size is bounded by what the header declares, so a
  * corrupt or truncated file fails cleanly and a hostile one cannot make us allocate more.
@@ -53,13 +53,15 @@ export function readPngHeader(bytes: Uint8Array, maxPixels: number): PngHeader {
   return header;
 }
 
-/** True when {@link decodeGrayPng} can decode this image to the given size. */
+const COLOR_RGB = 2;
+
+/** True when {@link decodeSmallPng} may decode this image to the given size. */
 export function fastPathApplies(h: PngHeader, width: number, height: number): boolean {
   return (
     h.width === width &&
     h.height === height &&
     h.bitDepth === 8 &&
-    h.colorType === COLOR_GRAY &&
+    (h.colorType === COLOR_GRAY || h.colorType === COLOR_RGB) &&
     h.interlace === 0
   );
 }
@@ -73,12 +75,35 @@ function paeth(a: number, b: number, c: number): number {
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
+/** Reverses the per-scanline filters in place (PNG spec 9); `raw` holds filter byte + row bytes per line. */
+function unfilter(raw: Buffer, rowBytes: number, height: number, bpp: number): void {
+  const stride = rowBytes + 1;
+  for (let y = 0; y < height; y++) {
+    const line = y * stride + 1;
+    const prev = line - stride; // only read when y > 0
+    const filter = raw[line - 1]!;
+    if (filter > 4) throw corrupt(`unknown filter type ${filter} in row ${y}`);
+    if (filter === 0) continue;
+    for (let x = 0; x < rowBytes; x++) {
+      const left = x >= bpp ? raw[line + x - bpp]! : 0;
+      const up = y > 0 ? raw[prev + x]! : 0;
+      const upLeft = y > 0 && x >= bpp ? raw[prev + x - bpp]! : 0;
+      const predictor =
+        filter === 1 ? left : filter === 2 ? up : filter === 3 ? (left + up) >> 1 : paeth(left, up, upLeft);
+      raw[line + x] = (raw[line + x]! + predictor) & 0xff;
+    }
+  }
+}
+
 /**
- * Decodes an 8-bit grayscale, non-interlaced PNG (check {@link fastPathApplies} first) to
- * `width * height` bytes, row-major.
+ * Decodes an 8-bit grayscale or RGB, non-interlaced PNG (check {@link fastPathApplies} first) to
+ * `width * height` gray bytes, row-major. Returns undefined when the general decoder must decide
+ * the pixels: an embedded ICC profile (colour management), or an RGB image with any non-neutral
+ * pixel (its luminance is libvips' to compute, so training and serving agree exactly).
  */
-export function decodeGrayPng(bytes: Uint8Array, h: PngHeader): Uint8Array {
+export function decodeSmallPng(bytes: Uint8Array, h: PngHeader): Uint8Array | undefined {
   const { width, height } = h;
+  const bpp = h.colorType === COLOR_RGB ? 3 : 1;
   const idat: Uint8Array[] = [];
   let at = SIGNATURE_LENGTH;
   let ended = false;
@@ -86,11 +111,11 @@ export function decodeGrayPng(bytes: Uint8Array, h: PngHeader): Uint8Array {
     const length = u32(bytes, at);
     const end = at + 12 + length;
     if (end > bytes.length) throw corrupt("truncated chunk");
-    const type = bytes.subarray(at + 4, at + 8);
     if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== u32(bytes, at + 8 + length))
       throw corrupt("chunk CRC mismatch");
-    const name = String.fromCharCode(type[0]!, type[1]!, type[2]!, type[3]!);
+    const name = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
     if (name === "IDAT") idat.push(bytes.subarray(at + 8, at + 8 + length));
+    else if (name === "iCCP") return undefined;
     else if (name === "IEND") {
       ended = true;
       break;
@@ -100,8 +125,8 @@ export function decodeGrayPng(bytes: Uint8Array, h: PngHeader): Uint8Array {
   if (!ended) throw corrupt("missing IEND (truncated file)");
   if (idat.length === 0) throw corrupt("no image data");
 
-  const stride = width + 1; // filter byte + one byte per pixel
-  const expected = stride * height;
+  const rowBytes = width * bpp;
+  const expected = (rowBytes + 1) * height;
   let raw: Buffer;
   try {
     raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), { maxOutputLength: expected + 1 });
@@ -110,39 +135,16 @@ export function decodeGrayPng(bytes: Uint8Array, h: PngHeader): Uint8Array {
   }
   if (raw.length !== expected)
     throw corrupt(`image data holds ${raw.length} bytes, the header implies ${expected}`);
+  unfilter(raw, rowBytes, height, bpp);
 
   const out = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
-    const filter = raw[y * stride]!;
-    const src = y * stride + 1;
-    const row = y * width;
-    const prev = row - width;
+    const line = y * (rowBytes + 1) + 1;
     for (let x = 0; x < width; x++) {
-      const v = raw[src + x]!;
-      const left = x > 0 ? out[row + x - 1]! : 0;
-      const up = y > 0 ? out[prev + x]! : 0;
-      const upLeft = x > 0 && y > 0 ? out[prev + x - 1]! : 0;
-      let value: number;
-      switch (filter) {
-        case 0:
-          value = v;
-          break;
-        case 1:
-          value = v + left;
-          break;
-        case 2:
-          value = v + up;
-          break;
-        case 3:
-          value = v + ((left + up) >> 1);
-          break;
-        case 4:
-          value = v + paeth(left, up, upLeft);
-          break;
-        default:
-          throw corrupt(`unknown filter type ${filter} in row ${y}`);
-      }
-      out[row + x] = value & 0xff;
+      const i = line + x * bpp;
+      const v = raw[i]!;
+      if (bpp === 3 && (raw[i + 1] !== v || raw[i + 2] !== v)) return undefined;
+      out[y * width + x] = v;
     }
   }
   return out;

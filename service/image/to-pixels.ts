@@ -1,12 +1,11 @@
 /**
  * Upload bytes -> the model's `width x height` single-channel pixels. The format comes from the
  * magic bytes; small grayscale PNGs of the right size take the zlib fast path, everything else
- * goes through sharp (service/image/decode.ts). Images whose header declares more than
+ * goes through sharp (service/image/decode.ts, the decoder training uses). Images whose header declares more than
  * `maxPixels` are refused before any decoding.
  */
-import sharp from "sharp";
-import { ImageInputError } from "./errors.js";
-import { decodeGrayPng, fastPathApplies, readPngHeader } from "./png-fast.js";
+import { decodeToGray } from "./decode.js";
+import { decodeSmallPng, fastPathApplies, readPngHeader } from "./png-fast.js";
 import { sniffImage } from "./sniff.js";
 
 export interface PixelTarget {
@@ -19,29 +18,14 @@ export async function imageToPixels(
   target: PixelTarget,
   maxPixels: number,
 ): Promise<Uint8Array> {
+  // Other formats, and bytes that are no image, are refused by decodeToGray.
   const sniffed = sniffImage(bytes);
-  if (sniffed.kind === "other") {
-    throw new ImageInputError(
-      "UNSUPPORTED_FORMAT",
-      `${sniffed.format} images are not accepted; send PNG, JPEG or WebP`,
-    );
-  }
-  if (sniffed.kind === "unknown")
-    throw new ImageInputError("CORRUPT", "the body is not a PNG, JPEG or WebP image");
-  if (sniffed.format === "png") {
+  if (sniffed.kind === "supported" && sniffed.format === "png") {
     const header = readPngHeader(bytes, maxPixels);
-    if (fastPathApplies(header, target.width, target.height)) return decodeGrayPng(bytes, header);
+    if (fastPathApplies(header, target.width, target.height)) {
+      const pixels = decodeSmallPng(bytes, header);
+      if (pixels !== undefined) return pixels;
+    }
   }
-  // INTERIM until service/image/decode.ts lands (training and serving must share one decoder).
-  try {
-    const { data } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" })
-      .greyscale()
-      .resize(target.width, target.height, { fit: "fill" })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return new Uint8Array(data.buffer, data.byteOffset, target.width * target.height);
-  } catch (err) {
-    const message = (err as Error).message;
-    throw new ImageInputError(/pixel limit/i.test(message) ? "TOO_LARGE" : "CORRUPT", message);
-  }
+  return decodeToGray(bytes, { width: target.width, height: target.height, maxPixels });
 }

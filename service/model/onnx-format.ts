@@ -242,16 +242,40 @@ export function encodeOnnxModel(spec: OnnxModelSpec): Uint8Array {
 
 interface DecodedModel {
   metadataProps?: { key?: string; value?: string }[];
+  graph?: {
+    initializer?: { name?: string; dims?: number[]; dataType?: number; rawData?: Uint8Array; floatData?: number[] }[];
+  };
+}
+
+function decodeModel(bytes: Uint8Array): DecodedModel {
+  try {
+    return ModelProto.toObject(ModelProto.decode(bytes), { defaults: false, longs: Number }) as DecodedModel;
+  } catch (err) {
+    throw new Error(`not an ONNX model: ${(err as Error).message}`);
+  }
+}
+
+/** Reads the float32 initializers (weights) of an ONNX file by name. */
+export function readOnnxInitializers(bytes: Uint8Array): Map<string, OnnxInitializer> {
+  const out = new Map<string, OnnxInitializer>();
+  for (const t of decodeModel(bytes).graph?.initializer ?? []) {
+    if (t.dataType !== TensorDataType.FLOAT || t.name === undefined) continue;
+    let data: Float32Array;
+    if (t.rawData !== undefined) {
+      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+      data = new Float32Array(t.rawData.byteLength / 4);
+      for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(i * 4, true);
+    } else {
+      data = Float32Array.from(t.floatData ?? []);
+    }
+    out.set(t.name, { name: t.name, dims: t.dims ?? [], data });
+  }
+  return out;
 }
 
 /** Reads the `metadata_props` map of an ONNX file. Throws a clear error on bytes that are not ONNX. */
 export function readOnnxMetadataProps(bytes: Uint8Array): Record<string, string> {
-  let decoded: DecodedModel;
-  try {
-    decoded = ModelProto.toObject(ModelProto.decode(bytes), { defaults: false }) as DecodedModel;
-  } catch (err) {
-    throw new Error(`not an ONNX model: ${(err as Error).message}`);
-  }
+  const decoded = decodeModel(bytes);
   const props: Record<string, string> = {};
   for (const entry of decoded.metadataProps ?? []) {
     if (entry.key !== undefined) props[entry.key] = entry.value ?? "";

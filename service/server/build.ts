@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import underPressure from "@fastify/under-pressure";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Authenticator, installAuthentication } from "../auth/authenticate.js";
 import type { ServiceConfig } from "../config.js";
 import { ApiError } from "../errors/api-error.js";
@@ -34,8 +34,8 @@ export interface Service {
 }
 
 export interface BuildOptions {
-  /** fastify's logger option; main.ts passes a pino instance, tests usually `false`. */
-  readonly logger?: FastifyServerOptions["logger"];
+  /** A pino logger (main.ts); without one the server does not log (tests). */
+  readonly logger?: FastifyBaseLogger;
   /** Model source; defaults to the local registry at PLINTH_REGISTRY_DIR. */
   readonly source?: ModelSource;
   /** Collect Node.js/process default metrics (default true). */
@@ -44,7 +44,7 @@ export interface BuildOptions {
 
 export async function buildServer(config: ServiceConfig, options: BuildOptions = {}): Promise<Service> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     bodyLimit: config.limits.bodyLimitBytes,
     genReqId: () => randomUUID(),
     // Request ids are generated here, never taken from the client.
@@ -53,7 +53,11 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     disableRequestLogging: true,
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // No type coercion: a string or null where a number belongs is a 400, never silently converted.
+    ajv: { customOptions: { coerceTypes: false } },
   });
+  // JSON, images and multipart only: text bodies get fastify's 415 instead of a parse attempt.
+  app.removeContentTypeParser("text/plain");
   const metrics = new ServiceMetrics({
     httpBucketsSeconds: config.httpLatencyBucketsSeconds,
     processDefaults: options.processMetrics ?? true,
@@ -76,7 +80,9 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
       pressureHandler: (request) =>
         request.routeOptions.config.public === true
           ? undefined
-          : Promise.reject(new ApiError(ErrorCode.OVERLOADED, "event loop saturated", { "retry-after": "1" })),
+          : Promise.reject(
+              new ApiError(ErrorCode.OVERLOADED, "event loop saturated", { "retry-after": "1" }),
+            ),
     });
   }
   installAuthentication(app, authenticator);

@@ -25,11 +25,11 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
   app.addHook("onRoute", (route) => {
     // swagger-ui's own routes (the page and its static files) are public documentation.
     if (route.url.startsWith("/docs")) route.config = { ...route.config, public: true, rateLimit: false };
   });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
   app.get("/openapi.json", { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

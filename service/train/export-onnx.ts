@@ -6,7 +6,7 @@
 import { METADATA_KEY, type ModelMetadata } from "../model/metadata.js";
 import type { Architecture } from "../model/network.js";
 import { view } from "../model/network.js";
-import { encodeOnnxModel, type OnnxInitializer, type OnnxNode } from "../model/onnx-format.js";
+import { encodeOnnxModel, readOnnxInitializers, type OnnxInitializer, type OnnxNode } from "../model/onnx-format.js";
 
 export const INPUT_NAME = "input";
 export const OUTPUT_NAME = "probabilities";
@@ -99,4 +99,25 @@ export function exportOnnx(arch: Architecture, params: Float32Array, metadata: M
     initializers,
     metadataProps: { [METADATA_KEY]: JSON.stringify(metadata) },
   });
+}
+
+/**
+ * The inverse of {@link exportOnnx} for the weights: reads a model's initializers back into a flat
+ * parameter buffer for `arch`, checking every shape. Used to compare the ONNX graph with the
+ * TypeScript forward pass on the very same weights.
+ */
+export function paramsFromOnnx(arch: Architecture, bytes: Uint8Array): Float32Array {
+  const inits = readOnnxInitializers(bytes);
+  const params = new Float32Array(arch.paramCount);
+  arch.layers.forEach((layer, i) => {
+    for (const [suffix, slice] of [["weight", layer.weight], ["bias", layer.bias]] as const) {
+      if (slice === undefined) continue;
+      const init = inits.get(`layer${i}.${suffix}`);
+      if (init === undefined || init.data.length !== slice.length) {
+        throw new Error(`ONNX initializer layer${i}.${suffix}: expected ${slice.length} values, found ${init?.data.length ?? "none"}`);
+      }
+      params.set(init.data, slice.offset);
+    }
+  });
+  return params;
 }

@@ -1,12 +1,11 @@
 /**
- * The training job end to end: load data -> quality gate -> train -> evaluate on the test split ->
- * export ONNX with metadata -> drift baseline -> summary -> register a new version (and an alias).
+ * Train -> evaluate on the test split -> export ONNX with metadata -> summary: the part of the
+ * training job after the data is loaded and has passed the quality gate (service/train/job.ts).
  */
 import type { DatasetSplits } from "../data/dataset.js";
-import { takeFirst } from "../data/dataset.js";
+import type { QualityCheck, QualityReport } from "../data/quality.js";
 import type { ModelMetadata } from "../model/metadata.js";
 import { buildArchitecture, describeArchitecture, type Architecture } from "../model/network.js";
-import { LocalRegistry } from "../registry/local.js";
 import { architectureLayers, type ArchitectureName } from "./architectures.js";
 import {
   classificationMetrics,
@@ -20,11 +19,9 @@ import { trainNetwork, type EpochMetrics, type TrainOptions } from "./trainer.js
 
 export interface PipelineOptions {
   name: string;
-  alias: string | undefined;
-  registryDir: string | undefined;
   architecture: ArchitectureName;
   train: TrainOptions;
-  /** Train on the first N training samples only. */
+  /** Train on the first N training samples only (applied by the job before the quality gate). */
   limit: number | undefined;
   log: (line: string) => void;
 }
@@ -40,9 +37,12 @@ export interface TrainingSummary {
   };
   normalization: Normalization;
   dataset: { source: string; sha256: string; skipped: { file: string; reason: string }[] };
+  /** The quality gate's outcome; `skipped` records `--skip-quality-checks`. */
+  quality: { passed: boolean; skipped: boolean; checks: QualityCheck[] };
   epochs: EpochMetrics[];
   test: EvaluationMetrics;
-  durationSeconds: number;
+  /** Training and evaluation time, without loading and the quality gate. */
+  trainingSeconds: number;
   startedAt: string;
   finishedAt: string;
 }
@@ -56,10 +56,14 @@ export interface TrainedModel {
   testPredictions: Uint8Array;
 }
 
-export async function trainAndEvaluate(data: DatasetSplits, opts: PipelineOptions): Promise<TrainedModel> {
+export async function trainAndEvaluate(
+  data: DatasetSplits,
+  quality: QualityReport,
+  opts: PipelineOptions,
+): Promise<TrainedModel> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const train = takeFirst(data.train, opts.limit);
+  const train = data.train;
   const { width, height, labelNames } = train;
   const arch = buildArchitecture(
     { c: 1, h: height, w: width },
@@ -113,27 +117,12 @@ export async function trainAndEvaluate(data: DatasetSplits, opts: PipelineOption
     },
     normalization: norm,
     dataset: { source: data.source, sha256: data.sha256, skipped: data.skipped },
+    quality: { passed: quality.passed, skipped: quality.skipped, checks: quality.checks },
     epochs,
     test,
-    durationSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    trainingSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
   };
   return { arch, params, metadata, onnx: exportOnnx(arch, params, metadata), summary, testPredictions };
-}
-
-/** Registers the model files as a new version and points `alias` at it; returns the version. */
-export async function registerModel(
-  model: TrainedModel,
-  extraFiles: Record<string, string>,
-  opts: Pick<PipelineOptions, "name" | "alias" | "registryDir">,
-): Promise<string> {
-  const registry = new LocalRegistry(opts.registryDir);
-  const version = await registry.registerVersion(opts.name, {
-    "model.onnx": model.onnx,
-    "training_summary.json": JSON.stringify(model.summary, null, 2) + "\n",
-    ...extraFiles,
-  });
-  if (opts.alias !== undefined) await registry.setAlias(opts.name, opts.alias, version);
-  return version;
 }

@@ -19,7 +19,7 @@ const PROBLEM_CODES = {
 } as const;
 
 interface Query {
-  invert?: boolean;
+  invert?: "true" | "false";
 }
 
 /** Registered in its own encapsulated context so the image body parsers apply to this route only. */
@@ -45,7 +45,7 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
           security: apiKeySecurity,
           querystring: {
             type: "object",
-            properties: { invert: { type: "boolean", default: false } },
+            properties: { invert: { type: "string", enum: ["true", "false"] } },
           },
           response: { 200: predictResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
         },
@@ -73,7 +73,7 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
           if (err instanceof ImageInputError) throw new ApiError(PROBLEM_CODES[err.problem], err.message);
           throw err;
         }
-        const data = encodePixels(pixels, model, request.query.invert === true);
+        const data = encodePixels(pixels, model, request.query.invert === "true");
         return predict(request, reply, model, data, 1, deps.predictions);
       },
     );

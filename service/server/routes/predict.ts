@@ -1,7 +1,5 @@
 /** `POST /predict`: JSON rows of raw pixels. */
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../../errors/api-error.js";
-import { ErrorCode } from "../../errors/codes.js";
 import { encodeJsonRows } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
 import { predict, servingModel } from "../predict-common.js";
@@ -31,12 +29,6 @@ export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      if (typeof request.body !== "object" || request.body === null || Buffer.isBuffer(request.body)) {
-        throw new ApiError(
-          ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-          "POST /predict takes application/json; send images to /predict-image",
-        );
-      }
       const model = servingModel(deps.models, request);
       const { data, rows } = encodeJsonRows(request.body.inputs, model, maxRows);
       return predict(request, reply, model, data, rows, deps.predictions);

@@ -13,7 +13,18 @@ import { encodeOnnxModel } from "../../../service/model/onnx-format.js";
 import { LocalRegistry } from "../../../service/registry/local.js";
 
 export const FIXTURE_NAME = "fashion-classifier";
-export const FIXTURE_LABELS = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"];
+export const FIXTURE_LABELS = [
+  "t-shirt",
+  "trouser",
+  "pullover",
+  "dress",
+  "coat",
+  "sandal",
+  "shirt",
+  "sneaker",
+  "bag",
+  "boot",
+];
 export const ROW_SIZE = 784;
 
 export function fixtureMetadata(kind: "probabilities" | "logits"): ModelMetadata {
@@ -50,7 +61,13 @@ export function fixtureModelBytes(kind: "probabilities" | "logits" = "probabilit
     inputs: [{ name: "pixels", shape: ["N", 1, 28, 28] }],
     outputs: [{ name: "probs", shape: ["N", 10] }],
     nodes: [
-      { opType: "Flatten", name: "flatten", inputs: ["pixels"], outputs: ["flat"], intAttributes: { axis: 1 } },
+      {
+        opType: "Flatten",
+        name: "flatten",
+        inputs: ["pixels"],
+        outputs: ["flat"],
+        intAttributes: { axis: 1 },
+      },
       {
         opType: "Gemm",
         name: "fc",
@@ -60,7 +77,15 @@ export function fixtureModelBytes(kind: "probabilities" | "logits" = "probabilit
       },
       ...(kind === "logits"
         ? []
-        : [{ opType: "Softmax", name: "softmax", inputs: ["logits"], outputs: ["probs"], intAttributes: { axis: 1 } }]),
+        : [
+            {
+              opType: "Softmax",
+              name: "softmax",
+              inputs: ["logits"],
+              outputs: ["probs"],
+              intAttributes: { axis: 1 },
+            },
+          ]),
     ],
     initializers: [
       { name: "W", dims: [10, ROW_SIZE], data: weight },
@@ -82,7 +107,9 @@ export interface FixtureRegistry {
 }
 
 /** A temporary local registry holding version 1 (alias champion) of the fixture model. */
-export async function fixtureRegistry(kind: "probabilities" | "logits" = "probabilities"): Promise<FixtureRegistry> {
+export async function fixtureRegistry(
+  kind: "probabilities" | "logits" = "probabilities",
+): Promise<FixtureRegistry> {
   const dir = await mkdtemp(path.join(tmpdir(), "plinth-registry-"));
   const registry = new LocalRegistry(dir);
   const version = await registry.registerVersion(FIXTURE_NAME, { "model.onnx": fixtureModelBytes(kind) });

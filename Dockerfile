@@ -1,0 +1,72 @@
+# syntax=docker/dockerfile:1
+#
+# The plinth image: the inference service, and the training job from the same image.
+#
+#   build   docker build -t plinth .
+#   serve   docker run --read-only --tmpfs /tmp -p 8080:8080 -p 9464:9464 \
+#             -v "$PWD/models:/models:ro" -e PLINTH_REGISTRY_DIR=/models plinth
+#   train   docker run --read-only --tmpfs /tmp -v "$PWD/models:/models" -e PLINTH_REGISTRY_DIR=/models \
+#             --entrypoint node plinth --import tsx service/train/main.ts
+#           (what `npm run train` runs; on Kubernetes a Job with that command on the same image)
+#
+# No model is baked in: at start the service resolves its versions from the registry (the folder
+# in PLINTH_REGISTRY_DIR, mounted, or MLflow). The code runs as TypeScript through tsx, a runtime
+# dependency, so there is no build step and what is tested is what ships.
+#
+# The base is pinned to an exact Node release (the one CI tests with). The image that runs is
+# pinned by digest in the platform config (`inference.image` in Pulumi.<stack>.yaml must be
+# `registry/name@sha256:...`), so a moved tag never changes a running deployment.
+
+# --- deps: production dependencies only, from the lockfile -------------------------------------
+FROM node:20.20.2-bookworm-slim AS deps
+WORKDIR /app
+# .npmrc holds onnxruntime-node-install=skip: its install script would otherwise fetch CUDA
+# binaries; the CPU binaries ship inside the npm package.
+COPY package.json package-lock.json .npmrc ./
+# One package.json serves the infrastructure program too: the packages only it uses (Pulumi and
+# its providers, the Grafana dashboard SDK: about 230 MB with their dependencies) are removed
+# from this install, resolved from the lockfile. test/workflows/dockerfile.test.ts checks that
+# nothing under service/ imports them.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund \
+    && npm uninstall --omit=dev --no-audit --no-fund \
+       @pulumi/pulumi @pulumi/aws @pulumi/gcp @pulumi/kubernetes @pulumi/random @pulumi/policy \
+       @grafana/grafana-foundation-sdk
+# onnxruntime-node ships its native binding for every OS and CPU (about 290 MB): keep this
+# platform's only, and fail the build if the layout it loads from has moved.
+RUN keep="linux/$(node -p process.arch)" \
+    && cd node_modules/onnxruntime-node/bin/napi-v6 \
+    && for dir in */*; do [ "$dir" = "$keep" ] || rm -rf "$dir"; done \
+    && test -f "$keep/onnxruntime_binding.node"
+
+# --- runtime ----------------------------------------------------------------------------------
+FROM node:20.20.2-bookworm-slim AS runtime
+
+# A numeric, non-root identity (the platform's workloads run as 10001:10001 with
+# runAsNonRoot, which Kubernetes can only verify for a numeric USER).
+RUN groupadd --system --gid 10001 plinth \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin plinth
+
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    METRICS_HOST=0.0.0.0 \
+    TMPDIR=/tmp
+
+# Code and dependencies stay owned by root: the service can read them, never change them. The
+# root filesystem can be mounted read-only; the only writable path is /tmp (tsx's compile
+# cache), an emptyDir on Kubernetes or --tmpfs /tmp under docker.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY service ./service
+
+USER 10001:10001
+
+# 8080: the API (HTTP). 9464: Prometheus metrics, on a separate listener that is never exposed
+# through the ingress.
+EXPOSE 8080 9464
+
+# No HEALTHCHECK: Kubernetes ignores it. The inference Deployment has its own startup, readiness
+# and liveness probes against the service's health endpoints.
+ENTRYPOINT ["node", "--import", "tsx", "service/main.ts"]

@@ -1,0 +1,172 @@
+/** The bench report: one Markdown page (printed and written to report.md) and its JSON twin. */
+import path from "node:path";
+import type { FixedRateResult } from "../load/fixed-rate.js";
+import { REPO_ROOT } from "../paths.js";
+import { ROUTES, SERVERS, type BenchResults, type Route, type ServerName } from "../results.js";
+import type { Check } from "./checks.js";
+import { checksTable, formatNumber, markdownTable } from "./format.js";
+
+const SERVER_TITLES: Record<ServerName, string> = {
+  floor: "HTTP floor (bare fastify)",
+  service: "plinth service",
+  peer: "FastAPI peer",
+};
+const ROUTE_TITLES: Record<Route, string> = { json: "JSON row", png: "28x28 PNG" };
+
+const mb = (bytes: number) => formatNumber(bytes / 1e6, "MB");
+const us = (value: number | undefined) => (value === undefined ? "—" : formatNumber(value, "us"));
+const ms = (value: number) => formatNumber(value, "ms");
+const reqs = (value: number) => formatNumber(value, "req/s");
+
+/** Repository paths relative to its root, others as given. */
+function displayPath(file: string): string {
+  const relative = path.relative(REPO_ROOT, file);
+  return relative.startsWith("..") ? file : relative;
+}
+
+function header(results: BenchResults): string[] {
+  const { machine: m, options: o } = results;
+  const peer = results.peerVersions;
+  return [
+    `# plinth bench — ${m.date}`,
+    "",
+    `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.platform}; node ${m.node}; ` +
+      Object.entries(m.packages)
+        .map(([name, version]) => `${name} ${version}`)
+        .join(", ") +
+      ".",
+    `Model: ${results.model.name} v${results.model.version} (${results.model.architecture}); ` +
+      `request bodies from ${displayPath(results.samplePng)}.`,
+    `Load, identical for the HTTP floor, the service and the peer: ${o.connections} connections, ` +
+      `pipelining ${o.pipelining}, ${o.durationSeconds} s per phase after ${o.warmupSeconds} s of warm-up; ` +
+      `fixed-rate phases at ${o.fixedRateShare * 100}% of the service's saturation throughput on the route, ` +
+      `open loop, latency from each request's intended send time (coordinated omission corrected). ` +
+      `The load generator shares the machine's cores with the server under test; nothing is pinned.`,
+    peer === undefined
+      ? "Peer: not run."
+      : `Peer: FastAPI ${peer.fastapi} + uvicorn ${peer.uvicorn} (uvloop, httptools, ${o.peerWorkers} worker) + ` +
+        `onnxruntime ${peer.onnxruntime}, Python ${peer.python}, same model and ONNX Runtime thread settings.`,
+  ];
+}
+
+function fixedRateCells(result: FixedRateResult | undefined): string[] {
+  if (result === undefined) return ["—", "—", "—", "—", "—"];
+  const l = result.latency;
+  return [
+    `${reqs(result.ratePerSecond)} (got ${reqs(result.achievedPerSecond)})`,
+    ms(l.p50Ms),
+    ms(l.p99Ms),
+    ms(l.p999Ms),
+    ms(l.maxMs),
+  ];
+}
+
+function httpFigures(results: BenchResults): string {
+  const rows: string[][] = [];
+  for (const server of SERVERS) {
+    for (const route of ROUTES) {
+      const r = results.servers[server][route];
+      if (r === undefined) continue;
+      const failed =
+        (r.saturation?.non2xx ?? 0) +
+        (r.saturation?.failed ?? 0) +
+        (r.fixedRate?.non2xx ?? 0) +
+        (r.fixedRate?.failed ?? 0);
+      rows.push([
+        SERVER_TITLES[server],
+        ROUTE_TITLES[route],
+        r.saturation === undefined ? "—" : reqs(r.saturation.requestsPerSecond),
+        ...fixedRateCells(r.fixedRate),
+        String(failed),
+      ]);
+    }
+  }
+  return markdownTable(
+    ["server", "body", "saturation", "fixed rate", "p50", "p99", "p99.9", "max", "failed"],
+    rows,
+  );
+}
+
+function floorFigures(results: BenchResults): string {
+  const inference = results.inferenceFloor;
+  const image = results.imageFloor;
+  const service = results.serviceInference;
+  const rows: string[][] = [
+    ["ORT session.run, 1 row", us(inference?.singleRowUs)],
+    [`ORT session.run, batch ${inference?.batchSize ?? 32}, per row`, us(inference?.batchPerRowUs)],
+    [`ORT session.run, batch ${inference?.batchSize ?? 32}, per call`, us(inference?.batchCallUs)],
+    ...ROUTES.map((route) => [
+      `service session.run per row at ${ROUTE_TITLES[route]} saturation (mean batch ${service[route]?.meanBatchSize.toFixed(1) ?? "—"})`,
+      us(service[route]?.perRowUs),
+    ]),
+    ["PNG decode, sharp (to raw grey)", us(image?.sharpUs)],
+    ["PNG decode, fast-png (pure JS)", us(image?.fastPngUs)],
+    ["PNG decode, the service's imageToPixels", us(image?.serviceUs)],
+  ];
+  return markdownTable(["operation", "mean time"], rows);
+}
+
+function memoryFigures(results: BenchResults): string[] {
+  const rss = results.serviceRss;
+  const lines: string[] = [];
+  if (results.serviceStartupMs !== undefined)
+    lines.push(`Service start to ready: ${ms(results.serviceStartupMs)}.`);
+  if (rss !== undefined) {
+    lines.push(
+      `Service RSS: ${mb(rss.idleBytes)} idle after start, peak ${mb(rss.trend.peakBytes)} under load, ` +
+        `${mb(rss.trend.earlyBytes)} early -> ${mb(rss.trend.lateBytes)} late in the load phases ` +
+        `(slope ${mb(rss.trend.slopeBytesPerMinute)}/min).`,
+    );
+  }
+  const soak = results.soak;
+  if (soak !== undefined) {
+    lines.push(
+      "",
+      `Soak: ${soak.seconds} s of saturation, JSON and PNG at once (${reqs(soak.json.requestsPerSecond)} + ` +
+        `${reqs(soak.png.requestsPerSecond)}); RSS ${soak.trend.flat ? "flat" : "NOT flat"}: ` +
+        `${mb(soak.trend.earlyBytes)} -> ${mb(soak.trend.lateBytes)}, slope ${mb(soak.trend.slopeBytesPerMinute)}/min.`,
+      "",
+      markdownTable(
+        ["from", "peak RSS"],
+        soak.timeline.map((w) => [`${Math.round(w.fromMs / 1000)} s`, mb(w.peakBytes)]),
+      ),
+    );
+  }
+  return lines;
+}
+
+export function renderMarkdown(results: BenchResults, checks: readonly Check[]): string {
+  const passed = checks.filter((c) => c.verdict === "PASS").length;
+  const sections = [
+    ...header(results),
+    "",
+    `## Checks: ${passed} of ${checks.length} pass`,
+    "",
+    checksTable(checks),
+    "",
+    "## HTTP figures (saturation: closed loop, 2xx per second; latency: fixed rate, open loop)",
+    "",
+    httpFigures(results),
+    "",
+    "## Floors (in process, sequential)",
+    "",
+    floorFigures(results),
+    "",
+    "## Memory",
+    "",
+    ...memoryFigures(results),
+  ];
+  if (results.failures.length > 0) {
+    sections.push(
+      "",
+      "## Phases that did not run",
+      "",
+      ...results.failures.map((f) => `- ${f.phase}: ${f.message}`),
+    );
+  }
+  return sections.join("\n") + "\n";
+}
+
+export function renderJson(results: BenchResults, checks: readonly Check[]): string {
+  return JSON.stringify({ results, checks }, null, 2) + "\n";
+}

@@ -1,0 +1,240 @@
+/**
+ * One bench run, phase by phase: the in-process floors, then the service, the HTTP floor and the
+ * FastAPI peer, each started alone, loaded with the same parameters, and stopped before the next,
+ * so no two servers ever compete for the CPU. A phase that fails is recorded and the run goes on;
+ * its checks show N/A.
+ */
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import { readModelMetadata } from "../service/model/onnx-format.js";
+import { LocalRegistry } from "../service/registry/local.js";
+import { measureImageFloor } from "./floors/image-floor.js";
+import { measureInferenceFloor } from "./floors/inference-floor.js";
+import { runFixedRate } from "./load/fixed-rate.js";
+import { runSaturation, type SaturationResult } from "./load/saturation.js";
+import type { LoadShape } from "./load/target.js";
+import { describeMachine } from "./machine.js";
+import type { BenchOptions } from "./options.js";
+import { processTreeRssBytes, RssSampler } from "./rss.js";
+import { ROUTES, type BenchResults, type Route, type ServerName, type SoakResult } from "./results.js";
+import { inferenceCostBetween, inferenceCounters } from "./stats/prometheus-text.js";
+import { rssTimeline, rssTrend } from "./stats/rss-trend.js";
+import { defaultSamplePath, loadPayloads } from "./targets/payloads.js";
+import {
+  peerVersions,
+  scrapeMetrics,
+  serviceLaunch,
+  startHttpFloor,
+  startPeer,
+  startService,
+  type RunningServer,
+} from "./targets/servers.js";
+
+export type Log = (line: string) => void;
+
+/** In-process floors get at most this much time each, whatever the phase duration. */
+const FLOOR_BUDGET_MS = 10_000;
+const STARTUP_BOUND_SECONDS = 120;
+const GRACE_BOUND_SECONDS = 10;
+
+function graceSeconds(options: BenchOptions): number {
+  return Math.min(GRACE_BOUND_SECONDS, Math.max(2, options.durationSeconds));
+}
+
+/**
+ * The longest a run can take when every phase uses its whole bound: the watchdog in main.ts stops
+ * the bench (and its children) past it.
+ */
+export function runTimeBoundSeconds(options: BenchOptions): number {
+  const { durationSeconds: d, warmupSeconds: w } = options;
+  const perServer =
+    STARTUP_BOUND_SECONDS + ROUTES.length * (w + d) + ROUTES.length * (d + graceSeconds(options) + 1);
+  const servers = options.peer ? 3 : 2;
+  const floors = (2 * Math.min(FLOOR_BUDGET_MS, d * 1000)) / 1000;
+  return servers * perServer + floors + options.soakSeconds + 60;
+}
+const LOAD_RSS_SAMPLE_MS = 250;
+const SOAK_RSS_SAMPLE_MS = 1000;
+
+export async function runBench(options: BenchOptions, log: Log): Promise<BenchResults> {
+  const apiKey = randomBytes(24).toString("hex");
+  const launch = await serviceLaunch(apiKey, options.serviceEnv);
+  const { config } = launch;
+  const model = await new LocalRegistry(config.model.registryDir).resolve(
+    config.model.name,
+    config.model.stable,
+  );
+  const modelBytes = await readFile(model.modelPath);
+  const meta = readModelMetadata(modelBytes, model.modelPath);
+  const payloads = await loadPayloads(options.samplePath ?? (await defaultSamplePath()), meta);
+  const shape: LoadShape = { connections: options.connections, pipelining: options.pipelining };
+
+  const results: BenchResults = {
+    machine: describeMachine(),
+    options,
+    model: { name: model.name, version: model.version, architecture: meta.architecture },
+    samplePng: payloads.pngPath,
+    servers: { floor: {}, service: {}, peer: {} },
+    serviceInference: {},
+    failures: [],
+  };
+
+  /** Runs a phase, logging its time; a failure is recorded, not thrown. */
+  const phase = async (name: string, body: () => Promise<void>): Promise<void> => {
+    const started = performance.now();
+    log(`bench: ${name} ...`);
+    try {
+      await body();
+      log(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      const message = (err as Error).message;
+      results.failures.push({ phase: name, message });
+      log(`bench: ${name} FAILED: ${message}`);
+    }
+  };
+
+  const floorBudget = Math.min(FLOOR_BUDGET_MS, options.durationSeconds * 1000);
+  await phase("inference floor (raw session.run)", async () => {
+    results.inferenceFloor = await measureInferenceFloor(
+      modelBytes,
+      meta,
+      config.ort,
+      payloads.normalizedRow,
+      floorBudget,
+    );
+  });
+  await phase("image floor (PNG decode)", async () => {
+    results.imageFloor = await measureImageFloor(
+      payloads.png,
+      meta.input.image,
+      config.sharpConcurrency,
+      floorBudget,
+    );
+  });
+
+  const saturate = async (server: RunningServer, route: Route, between?: () => Promise<void>) => {
+    if (options.warmupSeconds > 0) await runSaturation(server.targets[route], shape, options.warmupSeconds);
+    await between?.();
+    const result = await runSaturation(server.targets[route], shape, options.durationSeconds);
+    (results.servers[server.name][route] ??= {}).saturation = result;
+    log(`bench:   ${server.name} ${route} saturation ${Math.round(result.requestsPerSecond)} req/s`);
+  };
+
+  /** Fixed rates come from the service's saturation, so every server gets the same rate per route. */
+  const fixedRates: Partial<Record<Route, number>> = {};
+  const atFixedRate = async (server: RunningServer, route: Route) => {
+    const rate = fixedRates[route];
+    if (rate === undefined)
+      throw new Error(`no fixed rate for ${route}: the service's saturation phase did not run`);
+    const result = await runFixedRate(server.targets[route], {
+      ratePerSecond: rate,
+      durationSeconds: options.durationSeconds,
+      connections: options.connections,
+      graceSeconds: graceSeconds(options),
+    });
+    (results.servers[server.name][route] ??= {}).fixedRate = result;
+    log(
+      `bench:   ${server.name} ${route} at ${Math.round(rate)} req/s: p99 ${result.latency.p99Ms.toFixed(2)} ms`,
+    );
+  };
+
+  /** Starts a server, runs `body` against it, and always stops it. */
+  const withServer = async (
+    name: ServerName,
+    start: () => Promise<RunningServer>,
+    body: (server: RunningServer) => Promise<void>,
+  ) => {
+    let server: RunningServer | undefined;
+    await phase(`${name}: start`, async () => {
+      server = await start();
+    });
+    if (server === undefined) return;
+    try {
+      await body(server);
+    } finally {
+      await server.process.stop();
+    }
+  };
+
+  await withServer(
+    "service",
+    () => startService(launch, apiKey, payloads),
+    async (service) => {
+      results.serviceStartupMs = service.startupMs;
+      const idleBytes = processTreeRssBytes(service.process.pid);
+      const sampler = new RssSampler(service.process.pid, LOAD_RSS_SAMPLE_MS);
+      for (const route of ROUTES) {
+        await phase(`service: ${route} saturation`, async () => {
+          let before = "";
+          await saturate(service, route, async () => {
+            before = await scrapeMetrics(launch.metricsPort);
+          });
+          const after = await scrapeMetrics(launch.metricsPort);
+          const cost = inferenceCostBetween(inferenceCounters(before), inferenceCounters(after));
+          if (cost !== undefined) results.serviceInference[route] = cost;
+          fixedRates[route] =
+            options.fixedRateShare * results.servers.service[route]!.saturation!.requestsPerSecond;
+        });
+      }
+      for (const route of ROUTES)
+        await phase(`service: ${route} fixed rate`, () => atFixedRate(service, route));
+      results.serviceRss = { idleBytes, trend: rssTrend(sampler.stop()) };
+      if (options.soakSeconds > 0) {
+        await phase(`service: soak ${options.soakSeconds} s`, async () => {
+          results.soak = await soak(service, shape, options.soakSeconds);
+        });
+      }
+    },
+  );
+
+  await withServer(
+    "floor",
+    () => startHttpFloor(apiKey, payloads),
+    async (floor) => {
+      for (const route of ROUTES)
+        await phase(`HTTP floor: ${route} saturation`, () => saturate(floor, route));
+      for (const route of ROUTES)
+        await phase(`HTTP floor: ${route} fixed rate`, () => atFixedRate(floor, route));
+    },
+  );
+
+  if (options.peer) {
+    await withServer(
+      "peer",
+      () => startPeer(model.modelPath, config, options.peerWorkers, apiKey, payloads),
+      async (peer) => {
+        await phase("peer: versions", async () => {
+          results.peerVersions = await peerVersions(peer);
+        });
+        for (const route of ROUTES) await phase(`peer: ${route} saturation`, () => saturate(peer, route));
+        for (const route of ROUTES) await phase(`peer: ${route} fixed rate`, () => atFixedRate(peer, route));
+      },
+    );
+  }
+  return results;
+}
+
+/** Both routes at saturation at once for `seconds`, RSS sampled every second. */
+async function soak(service: RunningServer, shape: LoadShape, seconds: number): Promise<SoakResult> {
+  const sampler = new RssSampler(service.process.pid, SOAK_RSS_SAMPLE_MS);
+  const half = (n: number) => ({ ...shape, connections: Math.max(1, Math.round(n)) });
+  let json: SaturationResult;
+  let png: SaturationResult;
+  try {
+    [json, png] = await Promise.all([
+      runSaturation(service.targets.json, half(shape.connections / 2), seconds),
+      runSaturation(service.targets.png, half(shape.connections / 2), seconds),
+    ]);
+  } finally {
+    sampler.stop();
+  }
+  const windowMs = seconds >= 120 ? 30_000 : (seconds * 1000) / 10;
+  return {
+    seconds,
+    trend: rssTrend(sampler.samples),
+    timeline: rssTimeline(sampler.samples, windowMs),
+    json,
+    png,
+  };
+}

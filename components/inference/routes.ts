@@ -1,0 +1,23 @@
+/**
+ * Which paths of the inference service are published, and how. The public Ingress lists the
+ * public API paths one by one and never `/`, so no client can reach /admin or /ops (or any
+ * future route) without going through the protected Ingress and oauth2-proxy.
+ */
+import type { IngressPath } from "../shared/ingress.js";
+
+/** The public API: predictions, Open Inference Protocol v2, health, docs. */
+export const PUBLIC_PATHS: readonly IngressPath[] = [
+  { path: "/predict", pathType: "Exact" },
+  { path: "/predict-image", pathType: "Exact" },
+  { path: "/v2", pathType: "Prefix" },
+  { path: "/health", pathType: "Exact" },
+  { path: "/ready", pathType: "Exact" },
+  { path: "/docs", pathType: "Prefix" },
+  { path: "/openapi.json", pathType: "Exact" },
+];
+
+/** Operator pages: only behind oauth2-proxy. */
+export const PROTECTED_PATHS: readonly IngressPath[] = [
+  { path: "/admin", pathType: "Prefix" },
+  { path: "/ops", pathType: "Prefix" },
+];

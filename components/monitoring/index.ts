@@ -1,0 +1,213 @@
+/**
+ * Monitoring: kube-prometheus-stack from a pinned chart, a ServiceMonitor for the inference
+ * service's metrics port, the PrometheusRule of SLO and model alerts, Grafana dashboards as
+ * sidecar ConfigMaps and Grafana's Ingress behind oauth2-proxy. The ServiceMonitor and the
+ * PrometheusRule depend on the release, which installs their CRDs.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { CHARTS, pinnedRelease } from "../shared/helm.js";
+import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
+import { standardLabels } from "../shared/labels.js";
+import { podSecurityNamespace } from "../shared/namespace.js";
+import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
+import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertmanager.js";
+import { dashboards } from "./dashboards.js";
+import { prometheusRuleGroups, type SloTargets } from "./rules.js";
+
+export { prometheusRuleGroups } from "./rules.js";
+export { dashboards, dashboardExpressions } from "./dashboards.js";
+
+export interface MonitoringArgs {
+  readonly provider: k8s.Provider;
+  /** Prometheus retention, e.g. "15d". */
+  readonly retention: string;
+  /** Prometheus volume size in GiB. */
+  readonly storageGb: number;
+  readonly receivers: AlertReceivers;
+  /** Slack webhook URL (secret); required when receivers.slackChannel is set. */
+  readonly slackWebhookUrl?: pulumi.Input<string>;
+  readonly slo: SloTargets;
+  /** Drift score above which PlinthDriftHigh fires. */
+  readonly driftAlertPsi: number;
+  /** The scrape target: the inference service's metrics Service. */
+  readonly target: {
+    readonly namespace: string;
+    /** Labels of the metrics Service. */
+    readonly serviceLabels: Record<string, string>;
+    /** Name of the Service port that serves /metrics. */
+    readonly port: string;
+  };
+  /** Grafana is published at grafana.<domain>, behind oauth2-proxy. */
+  readonly domain: string;
+  readonly ingress: IngressClassRef;
+  readonly authAnnotations: Record<string, string>;
+  readonly controllerPeer: Peer;
+  /** @default "monitoring" */
+  readonly namespace?: string;
+  /** Prometheus replicas. @default 1 */
+  readonly replicas?: number;
+}
+
+const RELEASE_NAME = "kps";
+const GRAFANA_ADMIN_SECRET = "grafana-admin";
+const GRAFANA_PORT = 3000;
+
+export class Monitoring extends pulumi.ComponentResource {
+  public readonly namespace: string;
+  /** The Prometheus pods: the only peer allowed to scrape metrics ports. */
+  public readonly prometheusPeer: Peer;
+  /** In-cluster Prometheus URL (promote CLI, Grafana). */
+  public readonly prometheusUrl: string;
+  public readonly grafanaAdminPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("plinth:monitoring:Monitoring", name, {}, opts);
+    if (args.receivers.slackChannel && args.slackWebhookUrl === undefined) {
+      throw new pulumi.ResourceError("receivers.slackChannel needs slackWebhookUrl", this);
+    }
+    this.namespace = args.namespace ?? "monitoring";
+    const child = { parent: this, provider: args.provider };
+    const labels = standardLabels(name, "monitoring");
+    // node-exporter reads the host's /proc and /sys: this namespace cannot be restricted.
+    const namespace = podSecurityNamespace(`${name}-ns`, this.namespace, "privileged", child);
+    const inNamespace = { ...child, dependsOn: [namespace] };
+
+    const adminPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
+    this.grafanaAdminPassword = pulumi.secret(adminPassword.result);
+    const grafanaSecret = new k8s.core.v1.Secret(
+      `${name}-grafana-admin`,
+      {
+        metadata: { name: GRAFANA_ADMIN_SECRET, namespace: this.namespace, labels },
+        type: "Opaque",
+        stringData: { "admin-user": "admin", "admin-password": this.grafanaAdminPassword },
+      },
+      inNamespace,
+    );
+    const secrets: pulumi.Resource[] = [grafanaSecret];
+    if (args.slackWebhookUrl !== undefined) {
+      secrets.push(
+        new k8s.core.v1.Secret(
+          `${name}-alertmanager-slack`,
+          {
+            metadata: { name: SLACK_SECRET, namespace: this.namespace, labels },
+            type: "Opaque",
+            stringData: { url: pulumi.secret(args.slackWebhookUrl) },
+          },
+          inNamespace,
+        ),
+      );
+    }
+
+    const release = pinnedRelease(`${name}-kube-prometheus-stack`, CHARTS.kubePrometheusStack, this.namespace, this.values(args), {
+      ...child,
+      dependsOn: [namespace, ...secrets],
+    });
+
+    const crOptions = { ...child, dependsOn: [release] };
+    new k8s.apiextensions.CustomResource(
+      `${name}-service-monitor`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels },
+        spec: {
+          selector: { matchLabels: args.target.serviceLabels },
+          namespaceSelector: { matchNames: [args.target.namespace] },
+          endpoints: [{ port: args.target.port, path: "/metrics", scheme: "http", interval: "15s", scrapeTimeout: "10s" }],
+        },
+      },
+      crOptions,
+    );
+    new k8s.apiextensions.CustomResource(
+      `${name}-rules`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels },
+        spec: {
+          groups: prometheusRuleGroups({
+            slo: args.slo,
+            driftAlertPsi: args.driftAlertPsi,
+            runbookBaseUrl: "https://github.com/plinth-ml/plinth/blob/main/README.md",
+          }),
+        },
+      },
+      crOptions,
+    );
+    for (const [file, dashboard] of Object.entries(dashboards())) {
+      const id = file.replace(/\.json$/, "");
+      new k8s.core.v1.ConfigMap(
+        `${name}-dashboard-${id}`,
+        {
+          metadata: { name: `dashboard-${id}`, namespace: this.namespace, labels: { ...labels, grafana_dashboard: "1" } },
+          data: { [file]: JSON.stringify(dashboard) },
+        },
+        inNamespace,
+      );
+    }
+
+    const grafanaSelector = { "app.kubernetes.io/name": "grafana" };
+    ingressOnlyFrom(`${name}-grafana-netpol`, this.namespace, grafanaSelector, labels, [{ port: GRAFANA_PORT, from: [args.controllerPeer] }], inNamespace);
+    tlsIngress(
+      `${name}-grafana-ingress`,
+      {
+        namespace: this.namespace,
+        host: `grafana.${args.domain}`,
+        paths: [{ path: "/", pathType: "Prefix" }],
+        serviceName: "grafana",
+        servicePort: 80,
+        ingress: args.ingress,
+        annotations: args.authAnnotations,
+        labels,
+        tlsSecretName: "grafana-tls",
+      },
+      { ...child, dependsOn: [release] },
+    );
+
+    this.prometheusPeer = { namespace: this.namespace, podLabels: { "app.kubernetes.io/name": "prometheus" } };
+    this.prometheusUrl = `http://${RELEASE_NAME}-prometheus.${this.namespace}.svc.cluster.local:9090`;
+    this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaAdminPassword: this.grafanaAdminPassword });
+  }
+
+  private values(args: MonitoringArgs): Record<string, unknown> {
+    return {
+      fullnameOverride: RELEASE_NAME,
+      prometheus: {
+        prometheusSpec: {
+          replicas: args.replicas ?? 1,
+          retention: args.retention,
+          // Select every ServiceMonitor/PrometheusRule, not only the chart's own.
+          serviceMonitorSelectorNilUsesHelmValues: false,
+          podMonitorSelectorNilUsesHelmValues: false,
+          ruleSelectorNilUsesHelmValues: false,
+          storageSpec: {
+            volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.storageGb}Gi` } } } },
+          },
+          resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } },
+        },
+      },
+      alertmanager: {
+        config: alertmanagerConfig(args.receivers),
+        alertmanagerSpec: {
+          secrets: args.slackWebhookUrl !== undefined ? [SLACK_SECRET] : [],
+          resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+        },
+      },
+      grafana: {
+        fullnameOverride: "grafana",
+        admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
+        ingress: { enabled: false },
+        sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" } },
+        "grafana.ini": {
+          server: { root_url: `https://grafana.${args.domain}` },
+          users: { allow_sign_up: false },
+          "auth.anonymous": { enabled: false },
+          analytics: { reporting_enabled: false, check_for_updates: false },
+        },
+        resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+      },
+    };
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The inference service's alerting rules, as a PrometheusRule spec. SLO alerts follow the
+ * multi-window, multi-burn-rate scheme of the Google SRE workbook: a page when the error budget
+ * burns 14.4x (1h and 5m windows) or 6x (6h and 30m), a ticket at 3x (1d and 2h) or 1x (3d and
+ * 6h), for availability (5xx) and for latency (requests slower than the threshold). Every metric
+ * name comes from the service's metric catalog.
+ */
+import { METRICS } from "../../service/metrics/catalog.js";
+
+export interface SloTargets {
+  /** Fraction of API requests that must not fail with a 5xx, e.g. 0.999. */
+  readonly availability: number;
+  /** Fraction of API requests that must finish within latencyThresholdSeconds, e.g. 0.99. */
+  readonly latency: number;
+  /** Latency objective; must be a bucket bound of the service's HTTP duration histogram. */
+  readonly latencyThresholdSeconds: number;
+}
+
+export interface RuleOptions {
+  readonly slo: SloTargets;
+  /** Drift score (largest PSI) above which the drift alert fires. */
+  readonly driftAlertPsi: number;
+  /** Share of shadow predictions disagreeing with stable above which the shadow alert fires. @default 0.1 */
+  readonly shadowDisagreementMax?: number;
+  /** Linked from every alert. */
+  readonly runbookBaseUrl: string;
+}
+
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+}
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+}
+export interface RuleGroup {
+  readonly name: string;
+  readonly interval?: string;
+  readonly rules: (AlertingRule | RecordingRule)[];
+}
+
+/** The routes the SLOs cover: the prediction API, not health checks or docs. */
+export const SLO_ROUTES = "/predict|/predict-image|/v2/models/.+/infer";
+const API = `route=~"${SLO_ROUTES}"`;
+const BURN_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] as const;
+
+/** Burn-rate pairs (long window, short window, factor) of the SRE workbook. */
+const PAGE = [
+  ["1h", "5m", 14.4],
+  ["6h", "30m", 6],
+] as const;
+const TICKET = [
+  ["1d", "2h", 3],
+  ["3d", "6h", 1],
+] as const;
+
+/** Prometheus prints bucket bounds the way JavaScript prints numbers (0.25, 1, 2.5). */
+function bucketBound(seconds: number): string {
+  return String(seconds);
+}
+
+/** A short number for an expression: 14.4 * 0.001 -> 0.0144. */
+function threshold(factor: number, budget: number): string {
+  return String(Number((factor * budget).toPrecision(6)));
+}
+
+function recordings(kind: "errors" | "slow", slo: SloTargets): RecordingRule[] {
+  const requests = METRICS.httpRequests.name;
+  const duration = METRICS.httpRequestDuration.name;
+  return BURN_WINDOWS.map((window) => ({
+    record: `plinth:slo_${kind}:ratio_rate${window}`,
+    expr:
+      kind === "errors"
+        ? `sum(rate(${requests}{${API},status_code=~"5.."}[${window}])) / sum(rate(${requests}{${API}}[${window}]))`
+        : `1 - (sum(rate(${duration}_bucket{${API},le="${bucketBound(slo.latencyThresholdSeconds)}"}[${window}])) / sum(rate(${duration}_count{${API}}[${window}])))`,
+  }));
+}
+
+function burnAlert(
+  alert: string,
+  kind: "errors" | "slow",
+  budget: number,
+  pairs: typeof PAGE | typeof TICKET,
+  severity: "critical" | "warning",
+  summary: string,
+  runbook: string,
+): AlertingRule {
+  const clause = ([long, short, factor]: readonly [string, string, number]) =>
+    `(plinth:slo_${kind}:ratio_rate${long} > ${threshold(factor, budget)} and plinth:slo_${kind}:ratio_rate${short} > ${threshold(factor, budget)})`;
+  return {
+    alert,
+    expr: pairs.map(clause).join("\nor\n"),
+    for: severity === "critical" ? "2m" : "15m",
+    labels: { severity, slo: kind === "errors" ? "availability" : "latency" },
+    annotations: {
+      summary,
+      description: `Burn-rate windows ${pairs.map(([long, short, factor]) => `${long}/${short} at ${factor}x`).join(", ")} of a ${(1 - budget) * 100}% objective.`,
+      runbook_url: runbook,
+    },
+  };
+}
+
+export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
+  const { slo } = options;
+  const availabilityBudget = Number((1 - slo.availability).toPrecision(6));
+  const latencyBudget = Number((1 - slo.latency).toPrecision(6));
+  const runbook = (anchor: string) => `${options.runbookBaseUrl}#${anchor}`;
+  const by = "by (model, model_version, variant)";
+  const disagreementMax = options.shadowDisagreementMax ?? 0.1;
+  const comparisons = METRICS.shadowComparisons.name;
+  return [
+    { name: "plinth-slo-recordings", interval: "30s", rules: [...recordings("errors", slo), ...recordings("slow", slo)] },
+    {
+      name: "plinth-slo-alerts",
+      rules: [
+        burnAlert("PlinthAvailabilityBudgetBurnFast", "errors", availabilityBudget, PAGE, "critical", "The inference API is burning its availability error budget fast.", runbook("availability")),
+        burnAlert("PlinthAvailabilityBudgetBurnSlow", "errors", availabilityBudget, TICKET, "warning", "The inference API is burning its availability error budget.", runbook("availability")),
+        burnAlert("PlinthLatencyBudgetBurnFast", "slow", latencyBudget, PAGE, "critical", `Too many inference requests are slower than ${slo.latencyThresholdSeconds}s (fast burn).`, runbook("latency")),
+        burnAlert("PlinthLatencyBudgetBurnSlow", "slow", latencyBudget, TICKET, "warning", `Too many inference requests are slower than ${slo.latencyThresholdSeconds}s.`, runbook("latency")),
+      ],
+    },
+    {
+      name: "plinth-model-alerts",
+      rules: [
+        {
+          alert: "PlinthModelNotReady",
+          expr: `min ${by} (${METRICS.modelReady.name}) < 1`,
+          for: "5m",
+          labels: { severity: "critical" },
+          annotations: {
+            summary: "A model variant is not loaded and warmed.",
+            description: "plinth_model_ready has been 0 for 5 minutes: the variant cannot serve (failed load, missing version or alias).",
+            runbook_url: runbook("model-not-ready"),
+          },
+        },
+        {
+          alert: "PlinthDriftHigh",
+          expr: `max ${by} (${METRICS.driftScore.name}) > ${options.driftAlertPsi}`,
+          for: "30m",
+          labels: { severity: "warning" },
+          annotations: {
+            summary: "Live inputs have drifted from the training data.",
+            description: `The drift score (largest PSI) has stayed above ${options.driftAlertPsi} for 30 minutes; consider retraining.`,
+            runbook_url: runbook("drift"),
+          },
+        },
+        {
+          alert: "PlinthCandidateCircuitOpen",
+          expr: `max by (model, model_version) (${METRICS.candidateCircuitOpen.name}{variant="candidate"}) > 0`,
+          for: "1m",
+          labels: { severity: "warning" },
+          annotations: {
+            summary: "The candidate model's circuit breaker is open.",
+            description: "The candidate failed repeatedly and is bypassed until the next reload; its traffic is served by stable.",
+            runbook_url: runbook("candidate-circuit-open"),
+          },
+        },
+        {
+          alert: "PlinthShadowDisagreement",
+          expr: `sum by (model, model_version) (rate(${comparisons}{outcome="disagree"}[15m])) / sum by (model, model_version) (rate(${comparisons}[15m])) > ${disagreementMax}`,
+          for: "15m",
+          labels: { severity: "warning" },
+          annotations: {
+            summary: "The shadow candidate disagrees with stable too often.",
+            description: `More than ${disagreementMax * 100}% of shadowed predictions differ from stable's; do not promote.`,
+            runbook_url: runbook("shadow-disagreement"),
+          },
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,22 @@
+/**
+ * Entry point of the Pulumi program (Pulumi.yaml `main`). Reads and validates the stack config,
+ * builds the stack and exports its outputs. A config error stops the run before any resource is
+ * registered, listing every bad key.
+ */
+import { readStackConfig } from "./config/load.js";
+import { createPlinthStack } from "./program.js";
+
+const outputs = createPlinthStack(readStackConfig());
+
+export const cloud = outputs.cloud;
+export const kubeconfig = outputs.kubeconfig;
+export const apiUrl = outputs.apiUrl;
+export const adminUrl = outputs.adminUrl;
+export const mlflowUrl = outputs.mlflowUrl;
+export const grafanaUrl = outputs.grafanaUrl;
+export const prometheusUrl = outputs.prometheusUrl;
+export const mlflowTrackingUri = outputs.mlflowTrackingUri;
+export const rolloutStrategy = outputs.rolloutStrategy;
+export const activeColour = outputs.activeColour;
+export const platformApiKey = outputs.platformApiKey;
+export const grafanaAdminPassword = outputs.grafanaAdminPassword;

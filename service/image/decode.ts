@@ -1,0 +1,66 @@
+/**
+ * The general image decoder shared by training (labelled image folders) and serving (uploads):
+ * PNG, JPEG or WebP bytes -> `width x height` 8-bit grayscale pixels, row-major.
+ *
+ * Decompression bombs are refused twice: the declared dimensions are read from the header
+ * (sharp's metadata(), no pixel decoding) and compared with `maxPixels` first, and sharp's
+ * `limitInputPixels` enforces the same bound inside libvips. Transparent pixels are flattened
+ * onto black, the background of the training images.
+ */
+import sharp from "sharp";
+import { ImageInputError } from "./errors.js";
+import { sniffImage } from "./sniff.js";
+
+export interface DecodeTarget {
+  width: number;
+  height: number;
+  /** Largest accepted `width * height` of the encoded image. */
+  maxPixels: number;
+}
+
+/** 4096 x 4096: far above any sensible upload for a 28x28 model, far below a bomb. */
+export const DEFAULT_MAX_INPUT_PIXELS = 4096 * 4096;
+
+export async function decodeToGray(bytes: Uint8Array, target: DecodeTarget): Promise<Uint8Array> {
+  const sniffed = sniffImage(bytes);
+  if (sniffed.kind === "other") {
+    throw new ImageInputError(
+      "UNSUPPORTED_FORMAT",
+      `${sniffed.format} images are not accepted; send PNG, JPEG or WebP`,
+    );
+  }
+  if (sniffed.kind === "unknown") throw new ImageInputError("CORRUPT", "not a PNG, JPEG or WebP image");
+  let declared: { width?: number | undefined; height?: number | undefined };
+  try {
+    declared = await sharp(bytes).metadata();
+  } catch (err) {
+    throw new ImageInputError("CORRUPT", `unreadable ${sniffed.format} header: ${(err as Error).message}`);
+  }
+  const { width = 0, height = 0 } = declared;
+  if (width <= 0 || height <= 0)
+    throw new ImageInputError("CORRUPT", `${sniffed.format} header declares no dimensions`);
+  if (width * height > target.maxPixels) {
+    throw new ImageInputError(
+      "TOO_LARGE",
+      `image is ${width}x${height} = ${width * height} pixels; the limit is ${target.maxPixels}`,
+    );
+  }
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: target.maxPixels, failOn: "error" })
+      .flatten({ background: "#000000" })
+      .toColourspace("b-w")
+      .resize(target.width, target.height, { fit: "fill" })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1 || data.length !== target.width * target.height) {
+      throw new Error(`decoder produced ${info.channels} channels, ${data.length} bytes`);
+    }
+    return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new ImageInputError(
+      /pixel limit/i.test(message) ? "TOO_LARGE" : "CORRUPT",
+      `${sniffed.format}: ${message}`,
+    );
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Running the service as a process: listen, serve metrics, load the model, and shut down cleanly
+ * on SIGTERM (readiness false, in-flight requests finish, bounded exit).
+ */
+import type { FastifyBaseLogger } from "fastify";
+import sharp from "sharp";
+import { startMetricsServer, type MetricsServer } from "../metrics/server.js";
+import type { Service } from "./build.js";
+
+export interface RunningService {
+  readonly url: string;
+  readonly metrics: MetricsServer;
+  /** Readiness false, wait for in-flight requests and batches, close both servers. */
+  shutdown(): Promise<void>;
+}
+
+export async function startService(service: Service, log: FastifyBaseLogger): Promise<RunningService> {
+  const { app, config, models } = service;
+  // libvips threads per image; the event loop and ONNX Runtime need the other core(s).
+  sharp.concurrency(config.sharpConcurrency);
+  const metrics = await startMetricsServer(service.metrics.registry, config.metricsHost, config.metricsPort);
+  const url = await app.listen({ host: config.host, port: config.port });
+  log.info({ metricsPort: metrics.port() }, "metrics served on the internal port");
+  const loaded = await models.reload();
+  const model = models.current!;
+  log.info(
+    { model: model.name, version: loaded.version, sha256: model.sha256, warmup: model.warmup },
+    "model loaded and warmed; ready",
+  );
+  let closing: Promise<void> | undefined;
+  const shutdown = () =>
+    (closing ??= (async () => {
+      models.startDraining();
+      await app.close(); // refuses new requests with 503, waits for in-flight ones, then closes the models
+      await metrics.close();
+    })());
+  return { url, metrics, shutdown };
+}
+
+/** Installs SIGTERM/SIGINT handling: graceful shutdown, forced exit after `timeoutMs`. */
+export function exitOnSignals(running: RunningService, log: FastifyBaseLogger, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal, timeoutMs }, "shutting down: readiness false, finishing in-flight requests");
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs }, "shutdown timed out; exiting with in-flight work");
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    running.shutdown().then(
+      () => {
+        log.info("shutdown complete");
+        process.exit(0);
+      },
+      (err: Error) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+}

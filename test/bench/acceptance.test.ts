@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import type { FixedRateResult } from "../../bench/load/fixed-rate.js";
+import type { SaturationResult } from "../../bench/load/saturation.js";
+import type { BenchOptions } from "../../bench/options.js";
+import { acceptanceChecks } from "../../bench/report/acceptance.js";
+import type { BenchResults } from "../../bench/results.js";
+import { rssTrend } from "../../bench/stats/rss-trend.js";
+
+function saturation(requestsPerSecond: number, failed = 0): SaturationResult {
+  const ok = Math.round(requestsPerSecond * 10);
+  return { ok, non2xx: 0, failed, durationSeconds: 10, requestsPerSecond };
+}
+
+function fixedRate(ratePerSecond: number, p99Ms: number, failed = 0): FixedRateResult {
+  const sent = ratePerSecond * 10;
+  return {
+    ratePerSecond,
+    sent,
+    ok: sent - failed,
+    non2xx: 0,
+    failed,
+    achievedPerSecond: ratePerSecond,
+    latency: {
+      count: sent,
+      meanMs: p99Ms / 4,
+      p50Ms: p99Ms / 5,
+      p90Ms: p99Ms / 2,
+      p99Ms,
+      p999Ms: p99Ms,
+      maxMs: p99Ms,
+    },
+  };
+}
+
+const options: BenchOptions = {
+  durationSeconds: 10,
+  warmupSeconds: 2,
+  connections: 32,
+  pipelining: 1,
+  fixedRateShare: 0.5,
+  soakSeconds: 0,
+  peer: true,
+  peerWorkers: 1,
+  serviceEnv: {},
+  outDir: "/tmp/bench",
+  samplePath: undefined,
+};
+
+/** A run in which the service meets every target. */
+function goodRun(): BenchResults {
+  return {
+    machine: { date: "", cores: 2, cpuModel: "", memoryGiB: 24, platform: "", node: "v20", packages: {} },
+    options,
+    model: { name: "fashion-classifier", version: "1", architecture: "mlp" },
+    samplePng: "/x.png",
+    inferenceFloor: { singleRowUs: 30, batchCallUs: 112, batchPerRowUs: 3.5, batchSize: 32 },
+    servers: {
+      floor: { json: { saturation: saturation(5000) }, png: { saturation: saturation(8000) } },
+      service: {
+        json: { saturation: saturation(4500), fixedRate: fixedRate(2250, 3) },
+        png: { saturation: saturation(3200), fixedRate: fixedRate(1600, 6) },
+      },
+      peer: {
+        json: { saturation: saturation(900), fixedRate: fixedRate(2250, 800, 500) },
+        png: { saturation: saturation(700), fixedRate: fixedRate(1600, 900) },
+      },
+    },
+    serviceInference: { json: { perRowUs: 5, meanBatchSize: 12, rows: 45_000 } },
+    serviceRss: {
+      idleBytes: 120e6,
+      trend: rssTrend([
+        { atMs: 0, bytes: 150e6 },
+        { atMs: 1000, bytes: 160e6 },
+      ]),
+    },
+    failures: [],
+  };
+}
+
+describe("acceptanceChecks", () => {
+  it("passes every measured target of a good run, and marks the soak N/A without --soak", () => {
+    const checks = acceptanceChecks(goodRun());
+    expect(
+      checks.map((c) => [c.title, c.verdict, c.ratio === undefined ? undefined : Number(c.ratio.toFixed(3))]),
+    ).toEqual([
+      ["JSON /predict throughput / HTTP floor, same body (goal 0.9x)", "PASS", 0.9],
+      ["PNG /predict-image throughput / HTTP floor, same PNG (goal 0.5x)", "PASS", 0.4],
+      ["PNG p99 at 1600 req/s (half of saturation)", "PASS", undefined],
+      ["inference per row at JSON saturation (mean batch 12.0) / batch-32 floor", "PASS", 1.429],
+      ["JSON throughput / FastAPI peer", "PASS", 5],
+      ["PNG throughput / FastAPI peer", "PASS", 4.571],
+      ["JSON p99 / FastAPI peer p99, both at 2250 req/s", "PASS", 0.004],
+      ["PNG p99 / FastAPI peer p99, both at 1600 req/s", "PASS", 0.007],
+      ["service peak RSS under load", "PASS", undefined],
+      ["RSS growth over a soak (flat)", "N/A", undefined],
+    ]);
+    expect(checks[6]!.notes).toEqual(["reference: 500 of 22500 requests failed or non-2xx"]);
+    expect(checks[9]!.notes).toEqual(["no soak in this run: add --soak 300"]);
+  });
+
+  it("fails the targets a slow, failing, memory-hungry service misses", () => {
+    const run = goodRun();
+    run.servers.service.json!.saturation = saturation(3500, 200);
+    run.servers.service.png!.fixedRate = fixedRate(1600, 14);
+    run.serviceInference.json = { perRowUs: 9, meanBatchSize: 2, rows: 1000 };
+    run.serviceRss = { idleBytes: 120e6, trend: rssTrend([{ atMs: 0, bytes: 260e6 }]) };
+    const verdicts = Object.fromEntries(
+      acceptanceChecks(run).map((c) => [c.title.split(" (")[0], c.verdict]),
+    );
+    expect(verdicts).toMatchObject({
+      "JSON /predict throughput / HTTP floor, same body": "FAIL",
+      "PNG p99 at 1600 req/s": "FAIL",
+      "inference per row at JSON saturation": "FAIL",
+      "JSON throughput / FastAPI peer": "FAIL",
+      "service peak RSS under load": "FAIL",
+    });
+  });
+
+  it("reports N/A for the peer checks when the peer did not run", () => {
+    const run = goodRun();
+    run.servers.peer = {};
+    const peerChecks = acceptanceChecks(run).filter((c) => c.title.includes("FastAPI peer"));
+    expect(peerChecks.map((c) => c.verdict)).toEqual(["N/A", "N/A", "N/A", "N/A"]);
+  });
+
+  it("judges a soak by RSS growth after warm-up", () => {
+    const run = goodRun();
+    const leaking = Array.from({ length: 301 }, (_, t) => ({ atMs: t * 1000, bytes: 150e6 + 0.1e6 * t }));
+    run.soak = {
+      seconds: 300,
+      trend: rssTrend(leaking),
+      timeline: [],
+      json: saturation(2000),
+      png: saturation(1500),
+    };
+    const soak = acceptanceChecks(run).at(-1)!;
+    expect(soak.title).toBe("RSS growth over the 300 s soak (flat)");
+    expect(soak.measured?.value).toBeCloseTo(21, 6);
+    expect(soak.verdict).toBe("FAIL");
+  });
+});

@@ -1,0 +1,164 @@
+import * as policies from "../../policies/aws.js";
+import { describePolicy } from "./cases.js";
+import { target } from "./fixtures/target.js";
+
+const BUCKET = 'S3 bucket "plinth-artifacts"';
+const DB = 'RDS instance "plinth-mlflow"';
+const EKS = 'EKS cluster "plinth-eks"';
+
+describePolicy(policies.s3BucketEncryption, [
+  {
+    change: "an encryption rule without an algorithm",
+    stack: "aws",
+    resource: "BucketServerSideEncryptionConfiguration:artifacts-encryption",
+    path: ["rules", 0, "applyServerSideEncryptionByDefault"],
+    value: undefined,
+    reportedOn: "Bucket:artifacts",
+    message: `${BUCKET} has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`,
+  },
+]);
+
+describePolicy(policies.s3BucketVersioning, [
+  {
+    change: "versioning suspended",
+    stack: "aws",
+    resource: "BucketVersioning:artifacts-versioning",
+    path: ["versioningConfiguration", "status"],
+    value: "Suspended",
+    reportedOn: "Bucket:artifacts",
+    message: `${BUCKET} is not versioned. Add an aws.s3.BucketVersioning with bucket set to this bucket and versioningConfiguration.status "Enabled".`,
+  },
+]);
+
+describePolicy(policies.s3BucketPublicAccessBlock, [
+  {
+    change: "the access block pointing at another bucket",
+    stack: "aws",
+    resource: "BucketPublicAccessBlock:artifacts-public-access",
+    path: ["bucket"],
+    value: "someone-elses-bucket",
+    reportedOn: "Bucket:artifacts",
+    message: `${BUCKET} has no public access block. Add an aws.s3.BucketPublicAccessBlock with bucket set to this bucket and blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets all true.`,
+  },
+  {
+    change: "public bucket policies allowed",
+    stack: "aws",
+    resource: "BucketPublicAccessBlock:artifacts-public-access",
+    path: ["blockPublicPolicy"],
+    value: false,
+    reportedOn: "Bucket:artifacts",
+    message: `${BUCKET}'s public access block does not set blockPublicPolicy. Set blockPublicPolicy to true on its aws.s3.BucketPublicAccessBlock.`,
+  },
+]);
+
+describePolicy(policies.rdsStorageEncrypted, [
+  {
+    change: "unencrypted storage",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["storageEncrypted"],
+    value: false,
+    message: `${DB} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`,
+  },
+]);
+
+describePolicy(policies.rdsNotPublic, [
+  {
+    change: "public access",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["publiclyAccessible"],
+    value: true,
+    message: `${DB} is publicly accessible. Set publiclyAccessible to false.`,
+  },
+]);
+
+describePolicy(policies.rdsBackups, [
+  {
+    change: "backups shorter than the default minimum",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["backupRetentionPeriod"],
+    value: 3,
+    message: `${DB} keeps backups for 3 days. Set backupRetentionPeriod to at least 7.`,
+  },
+  {
+    change: "backups shorter than a configured minimum",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["backupRetentionPeriod"],
+    value: 10,
+    config: { minBackupRetentionDays: 14 },
+    message: `${DB} keeps backups for 10 days. Set backupRetentionPeriod to at least 14.`,
+  },
+]);
+
+describePolicy(policies.rdsDeletionProtection, [
+  {
+    change: "deletion protection off",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["deletionProtection"],
+    value: false,
+    message: `${DB} can be deleted. Set deletionProtection to true.`,
+  },
+  {
+    change: "no final snapshot",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["skipFinalSnapshot"],
+    value: true,
+    message: `${DB} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`,
+  },
+]);
+
+describePolicy(policies.eksSecretsEncryption, [
+  {
+    change: "encryption of configmaps only",
+    stack: "aws",
+    resource: "Cluster:eks",
+    path: ["encryptionConfig", "resources"],
+    value: ["configmaps"],
+    message: `${EKS} does not encrypt Secrets with KMS. Set encryptionConfig to { resources: ["secrets"], provider: { keyArn: <KMS key ARN> } }.`,
+  },
+]);
+
+describePolicy(policies.eksControlPlaneLogging, [
+  {
+    change: "audit logs off",
+    stack: "aws",
+    resource: "Cluster:eks",
+    path: ["enabledClusterLogTypes"],
+    value: ["api", "authenticator"],
+    message: `${EKS} does not log audit. Add ["audit"] to enabledClusterLogTypes.`,
+  },
+]);
+
+describePolicy(policies.eksEndpointRestricted, [
+  {
+    change: "no private endpoint",
+    stack: "aws",
+    resource: "Cluster:eks",
+    path: ["vpcConfig", "endpointPrivateAccess"],
+    value: false,
+    message: `${EKS} has no private endpoint. Set vpcConfig.endpointPrivateAccess to true.`,
+  },
+  {
+    change: "a public endpoint open to the internet",
+    stack: "aws",
+    resource: "Cluster:eks",
+    path: ["vpcConfig", "publicAccessCidrs"],
+    value: ["0.0.0.0/0"],
+    message: `${EKS} has a public endpoint open to 0.0.0.0/0. Set vpcConfig.endpointPublicAccess to false, or vpcConfig.publicAccessCidrs to the office and CI ranges.`,
+  },
+]);
+
+describePolicy(policies.iamNoStaticAccessKeys, [
+  {
+    change: "an access key",
+    stack: "aws",
+    add: target("aws:iam/accessKey:AccessKey", "mlflow-key", { user: "mlflow" }),
+    message:
+      'IAM access key "mlflow-key" for user "mlflow" is a static credential. Remove it and grant the workload an IAM role through IRSA (a ServiceAccount annotated eks.amazonaws.com/role-arn).',
+  },
+]);

@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import * as helm from "../../policies/helm.js";
+import { isSecretLikeKey } from "../../policies/lib/values.js";
+import * as secrets from "../../policies/secrets.js";
+import { describePolicy } from "./cases.js";
+
+const SERVER = ["spec", "template", "spec", "containers", 0];
+const server = 'Deployment "inference" container "server"';
+const FIX_HELM =
+  "Create a Kubernetes Secret from a Pulumi secret and point the chart's existingSecret (or *File / *SecretRef) setting at it instead.";
+
+describePolicy(secrets.configMapNoSecretValues, [
+  {
+    change: "a password key",
+    stack: "kubernetes",
+    resource: "ConfigMap:inference-config",
+    path: ["data", "MLFLOW_DB_PASSWORD"],
+    value: "hunter2hunter2",
+    message:
+      'ConfigMap "inference-config" data["MLFLOW_DB_PASSWORD"] looks like a credential. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["MLFLOW_DB_PASSWORD"].',
+  },
+  {
+    change: "a connection string with a password under an innocent key",
+    stack: "kubernetes",
+    resource: "ConfigMap:inference-config",
+    path: ["data", "PLINTH_LOG_LEVEL"],
+    value: "postgresql://mlflow:s3cret@db:5432/mlflow",
+    message:
+      'ConfigMap "inference-config" data["PLINTH_LOG_LEVEL"] holds a URL with an embedded password. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["PLINTH_LOG_LEVEL"].',
+  },
+]);
+
+describePolicy(secrets.containerNoPlaintextSecrets, [
+  {
+    change: "a token as a plain env value",
+    stack: "kubernetes",
+    resource: "Deployment:inference",
+    path: [...SERVER, "env", 1],
+    value: { name: "PLINTH_API_TOKEN", value: "tok_live_123" },
+    message: `${server} sets PLINTH_API_TOKEN in plain text. Replace spec.template.spec.containers[0].env[1].value with valueFrom.secretKeyRef { name, key } of a Secret.`,
+  },
+  {
+    change: "an AWS access key under an innocent name",
+    stack: "kubernetes",
+    resource: "Deployment:inference",
+    path: [...SERVER, "env", 0, "value"],
+    value: "AKIAIOSFODNN7EXAMPLE",
+    message: `${server} sets PLINTH_MODEL_NAME to an AWS access key id. Replace spec.template.spec.containers[0].env[0].value with valueFrom.secretKeyRef { name, key } of a Secret.`,
+  },
+  {
+    change: "a secret flag on the command line",
+    stack: "kubernetes",
+    resource: "Deployment:inference",
+    path: [...SERVER, "args", 1],
+    value: "--cookie-secret=0123456789abcdef",
+    message: `${server} passes a credential on the command line (spec.template.spec.containers[0].args[1]). Pass it as an env var from valueFrom.secretKeyRef (referenced as $(VAR)) or a mounted Secret file.`,
+  },
+]);
+
+describePolicy(helm.helmChartVersionPinned, [
+  {
+    change: "a version range",
+    stack: "kubernetes",
+    resource: "Release:ingress-nginx",
+    path: ["version"],
+    value: "^4.12.0",
+    message:
+      'Helm release "ingress-nginx" (chart ingress-nginx) is not pinned: version "^4.12.0". Set version to the exact chart version, e.g. "4.12.1".',
+  },
+  {
+    change: "no version",
+    stack: "kubernetes",
+    resource: "Release:cert-manager",
+    path: ["version"],
+    value: undefined,
+    message:
+      'Helm release "cert-manager" (chart cert-manager) is not pinned: version null. Set version to the exact chart version, e.g. "4.12.1".',
+  },
+]);
+
+describePolicy(helm.helmRepositoryHttps, [
+  {
+    change: "a plain-http repository",
+    stack: "kubernetes",
+    resource: "Release:ingress-nginx",
+    path: ["repositoryOpts", "repo"],
+    value: "http://kubernetes.github.io/ingress-nginx",
+    message:
+      'Helm release "ingress-nginx" loads chart "ingress-nginx" from "http://kubernetes.github.io/ingress-nginx". Set repositoryOpts.repo to the chart\'s https:// repository (or chart to an oci:// reference).',
+  },
+]);
+
+describePolicy(helm.helmValuesNoInlineCredentials, [
+  {
+    change: "an inline Grafana admin password",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "adminPassword"],
+    value: "prom-operator",
+    message: `Helm release "kube-prometheus-stack" sets values.grafana.adminPassword inline. ${FIX_HELM}`,
+  },
+  {
+    change: "a Slack webhook in Alertmanager config",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "prometheus", "service", "type"],
+    value: "https://hooks.slack.com/services/T000/B000/XXXX",
+    message: `Helm release "kube-prometheus-stack" sets values.prometheus.service.type to a Slack webhook URL. ${FIX_HELM}`,
+  },
+]);
+
+describe("isSecretLikeKey", () => {
+  it.each([
+    "adminPassword",
+    "ADMIN_PASSWORD",
+    "client-secret",
+    "apiKey",
+    "AWS_SECRET_ACCESS_KEY",
+    "token",
+    "credentials",
+  ])("%s holds a credential", (key) => expect(isSecretLikeKey(key)).toBe(true));
+  it.each([
+    "existingSecret",
+    "secretName",
+    "passwordKey",
+    "tokenFile",
+    "token-file",
+    "PLINTH_TOKEN_HEADER",
+    "secretKeyRef",
+    "tokenizer",
+    "modelName",
+  ])("%s does not", (key) => expect(isSecretLikeKey(key)).toBe(false));
+});

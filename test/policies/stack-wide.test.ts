@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { evaluatePolicies } from "../../policies/runner/evaluate.js";
+import * as policies from "../../policies/stack-wide.js";
+import { describePolicy } from "./cases.js";
+import { awsStack } from "./fixtures/clouds.js";
+import { kubernetesStack } from "./fixtures/kubernetes.js";
+
+describePolicy(policies.statefulResourcesProtected, [
+  {
+    change: "an unprotected database",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    option: { protect: false },
+    message:
+      'aws:rds/instance:Instance "mlflow-db" is not protected. Pass { protect: true } in its resource options (the plinth:protect stack setting).',
+  },
+  {
+    change: "an unprotected GCS bucket",
+    stack: "gcp",
+    resource: "Bucket:artifacts",
+    option: { protect: false },
+    message:
+      'gcp:storage/bucket:Bucket "artifacts" is not protected. Pass { protect: true } in its resource options (the plinth:protect stack setting).',
+  },
+]);
+
+describePolicy(policies.customResourcesAfterCrds, [
+  {
+    change: "a ClusterIssuer that does not wait for cert-manager",
+    stack: "kubernetes",
+    resource: "ClusterIssuer:letsencrypt",
+    option: { dependencies: [] },
+    message:
+      'kubernetes:cert-manager.io/v1:ClusterIssuer "letsencrypt" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release>] } in its resource options.',
+  },
+]);
+
+describe("stateful-resources-protected config", () => {
+  it("does not require protection where the stack's pack config says so (staging)", async () => {
+    const stack = awsStack().map((t) => ({ ...t, protect: false }));
+    const staging = { "stateful-resources-protected": { required: false } };
+    expect(await evaluatePolicies([policies.statefulResourcesProtected], stack, staging)).toEqual([]);
+    expect(await evaluatePolicies([policies.statefulResourcesProtected], stack)).toHaveLength(3);
+  });
+});
+
+describe("custom-resources-after-crds ordering", () => {
+  it("accepts a custom resource that waits for its release through another resource", async () => {
+    const stack = kubernetesStack();
+    const rule = stack.find((t) => t.name === "slo")!;
+    const release = stack.find((t) => t.name === "kube-prometheus-stack")!;
+    const namespace = {
+      ...release,
+      urn: "urn:pulumi:test::plinth::kubernetes:core/v1:Namespace::monitoring",
+      type: "kubernetes:core/v1:Namespace",
+      name: "monitoring",
+      props: { metadata: { name: "monitoring" } },
+      dependencies: [release.urn],
+    };
+    stack.push(namespace);
+    rule.dependencies = [namespace.urn];
+    expect(await evaluatePolicies([policies.customResourcesAfterCrds], stack)).toEqual([]);
+  });
+});

@@ -1,0 +1,286 @@
+import * as policies from "../../policies/workloads.js";
+import { parseImage } from "../../policies/workloads.js";
+import { describe, expect, it } from "vitest";
+import { describePolicy } from "./cases.js";
+import { DIGEST } from "./fixtures/kubernetes.js";
+
+const DEPLOYMENT = "Deployment:inference";
+const SERVER = ["spec", "template", "spec", "containers", 0];
+const INIT = ["spec", "template", "spec", "initContainers", 0];
+const POD = ["spec", "template", "spec"];
+const CRON_CONTAINER = ["spec", "jobTemplate", "spec", "template", "spec", "containers", 0];
+const server = 'Deployment "inference" container "server"';
+const SERVER_PATH = "spec.template.spec.containers[0]";
+
+describePolicy(policies.podRunAsNonRoot, [
+  {
+    change: "runAsNonRoot unset on the pod",
+    stack: "kubernetes",
+    resource: "CronJob:drift-check",
+    path: ["spec", "jobTemplate", "spec", "template", "spec", "securityContext", "runAsNonRoot"],
+    value: undefined,
+    message:
+      'CronJob "drift-check" container "drift" may run as root. Set spec.jobTemplate.spec.template.spec.securityContext.runAsNonRoot (or spec.jobTemplate.spec.template.spec.containers[0].securityContext.runAsNonRoot) to true.',
+  },
+  {
+    change: "a container running as UID 0",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "securityContext", "runAsUser"],
+    value: 0,
+    message: `${server} runs as UID 0. Set ${SERVER_PATH}.securityContext.runAsUser to a non-zero UID (e.g. 10001).`,
+  },
+]);
+
+describePolicy(policies.containerNotPrivileged, [
+  {
+    change: "a privileged init container",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...INIT, "securityContext", "privileged"],
+    value: true,
+    message:
+      'Deployment "inference" init container "fetch-model" is privileged. Set spec.template.spec.initContainers[0].securityContext.privileged to false.',
+  },
+]);
+
+describePolicy(policies.containerNoPrivilegeEscalation, [
+  {
+    change: "allowPrivilegeEscalation left unset",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "securityContext", "allowPrivilegeEscalation"],
+    value: undefined,
+    message: `${server} allows privilege escalation. Set ${SERVER_PATH}.securityContext.allowPrivilegeEscalation to false.`,
+  },
+]);
+
+describePolicy(policies.containerDropAllCapabilities, [
+  {
+    change: "capabilities not dropped",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "securityContext", "capabilities", "drop"],
+    value: ["NET_RAW"],
+    message: `${server} does not drop all capabilities. Set ${SERVER_PATH}.securityContext.capabilities.drop to ["ALL"].`,
+  },
+  {
+    change: "a capability added back",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "securityContext", "capabilities", "add"],
+    value: ["NET_BIND_SERVICE", "SYS_ADMIN"],
+    message: `${server} adds capabilities ["SYS_ADMIN"]. Remove them from ${SERVER_PATH}.securityContext.capabilities.add (only NET_BIND_SERVICE is allowed).`,
+  },
+]);
+
+describePolicy(policies.containerReadOnlyRootFilesystem, [
+  {
+    change: "a writable root filesystem",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "securityContext", "readOnlyRootFilesystem"],
+    value: false,
+    message: `${server} has a writable root filesystem. Set ${SERVER_PATH}.securityContext.readOnlyRootFilesystem to true and mount an emptyDir where it must write.`,
+  },
+]);
+
+describePolicy(policies.podSeccompRuntimeDefault, [
+  {
+    change: "an Unconfined container profile",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "securityContext", "seccompProfile"],
+    value: { type: "Unconfined" },
+    message: `${server} runs with seccomp profile Unconfined. Set ${SERVER_PATH}.securityContext.seccompProfile.type to "RuntimeDefault".`,
+  },
+]);
+
+describePolicy(policies.podNoHostNamespaces, [
+  {
+    change: "hostNetwork",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...POD, "hostNetwork"],
+    value: true,
+    message:
+      'Deployment "inference" shares the node\'s Network namespace. Set spec.template.spec.hostNetwork to false.',
+  },
+  {
+    change: "hostPID",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...POD, "hostPID"],
+    value: true,
+    message:
+      'Deployment "inference" shares the node\'s PID namespace. Set spec.template.spec.hostPID to false.',
+  },
+  {
+    change: "hostIPC",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...POD, "hostIPC"],
+    value: true,
+    message:
+      'Deployment "inference" shares the node\'s IPC namespace. Set spec.template.spec.hostIPC to false.',
+  },
+]);
+
+describePolicy(policies.podNoHostPathVolumes, [
+  {
+    change: "a hostPath volume",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...POD, "volumes", 0],
+    value: { name: "tmp", hostPath: { path: "/var/run/docker.sock" } },
+    message:
+      'Deployment "inference" mounts hostPath "/var/run/docker.sock" as volume "tmp". Replace spec.template.spec.volumes[0].hostPath with an emptyDir, configMap, secret or persistentVolumeClaim.',
+  },
+]);
+
+describePolicy(policies.containerResources, [
+  ...(["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"] as const).map((field) => ({
+    change: `no ${field}`,
+    stack: "kubernetes" as const,
+    resource: DEPLOYMENT,
+    path: [...SERVER, "resources", ...field.split(".")],
+    value: undefined,
+    message: `${server} has no ${field}. Set ${SERVER_PATH}.resources.${field}.`,
+  })),
+]);
+
+describePolicy(policies.containerHealthProbes, [
+  {
+    change: "no readinessProbe",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "readinessProbe"],
+    value: undefined,
+    message: `${server} has no readinessProbe. Set ${SERVER_PATH}.readinessProbe.`,
+  },
+  {
+    change: "no livenessProbe",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "livenessProbe"],
+    value: undefined,
+    message: `${server} has no livenessProbe. Set ${SERVER_PATH}.livenessProbe.`,
+  },
+]);
+
+describePolicy(policies.imagePinnedByDigest, [
+  {
+    change: "an image by tag only",
+    stack: "kubernetes",
+    resource: "CronJob:drift-check",
+    path: [...CRON_CONTAINER, "image"],
+    value: "ghcr.io/plinth-ml/plinth:0.1.0",
+    message:
+      'CronJob "drift-check" container "drift" image "ghcr.io/plinth-ml/plinth:0.1.0" is not pinned by digest. Set spec.jobTemplate.spec.template.spec.containers[0].image to "<registry>/<name>@sha256:<digest>".',
+  },
+]);
+
+describePolicy(policies.imageNoLatestTag, [
+  {
+    change: "an explicit :latest next to a digest",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "image"],
+    value: `ghcr.io/plinth-ml/plinth:latest@${DIGEST}`,
+    message: `${server} image "ghcr.io/plinth-ml/plinth:latest@${DIGEST}" uses :latest. Set ${SERVER_PATH}.image to a versioned tag pinned by digest.`,
+  },
+]);
+
+describePolicy(policies.imageFromAllowedRegistry, [
+  {
+    change: "a Docker Hub user image",
+    stack: "kubernetes",
+    resource: DEPLOYMENT,
+    path: [...SERVER, "image"],
+    value: `someone/plinth@${DIGEST}`,
+    message: `${server} image "someone/plinth@${DIGEST}" is not from an allowed registry (ghcr.io, quay.io, registry.k8s.io, docker.io/library). Set ${SERVER_PATH}.image to an image from one of them, or add its registry to allowedRegistries in the pack config.`,
+  },
+  {
+    change: "an organisation outside a configured allowlist",
+    stack: "kubernetes",
+    resource: "CronJob:drift-check",
+    path: [...CRON_CONTAINER, "image"],
+    value: `ghcr.io/mlflow/mlflow@${DIGEST}`,
+    config: { allowedRegistries: ["ghcr.io/plinth-ml", "quay.io/oauth2-proxy"] },
+    message: `CronJob "drift-check" container "drift" image "ghcr.io/mlflow/mlflow@${DIGEST}" is not from an allowed registry (ghcr.io/plinth-ml, quay.io/oauth2-proxy). Set spec.jobTemplate.spec.template.spec.containers[0].image to an image from one of them, or add its registry to allowedRegistries in the pack config.`,
+  },
+]);
+
+describePolicy(policies.pdbAllowsEviction, [
+  {
+    change: "maxUnavailable 0",
+    stack: "kubernetes",
+    resource: "PodDisruptionBudget:inference",
+    path: ["spec", "maxUnavailable"],
+    value: 0,
+    message:
+      'PodDisruptionBudget "inference" allows no evictions. Set spec.maxUnavailable to 1 (or a percentage above 0%).',
+  },
+  {
+    change: "minAvailable 100%",
+    stack: "kubernetes",
+    resource: "PodDisruptionBudget:inference",
+    path: ["spec", "minAvailable"],
+    value: "100%",
+    message:
+      'PodDisruptionBudget "inference" allows no evictions. Set spec.minAvailable below 100% or use spec.maxUnavailable: 1.',
+  },
+]);
+
+describePolicy(policies.hpaCpuOnly, [
+  {
+    change: "a memory metric",
+    stack: "kubernetes",
+    resource: "HorizontalPodAutoscaler:inference",
+    path: ["spec", "metrics", 0, "resource", "name"],
+    value: "memory",
+    message:
+      'HorizontalPodAutoscaler "inference" scales on resource memory. Set spec.metrics[0] to { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }.',
+  },
+]);
+
+describePolicy(policies.pdbForReplicatedDeployments, [
+  {
+    change: "a PDB selecting other pods",
+    stack: "kubernetes",
+    resource: "PodDisruptionBudget:inference",
+    path: ["spec", "selector", "matchLabels", "app.kubernetes.io/name"],
+    value: "oauth2-proxy",
+    reportedOn: DEPLOYMENT,
+    message:
+      'Deployment "inference" runs 2 replicas but no PodDisruptionBudget selects its pods. Add a PodDisruptionBudget in namespace "plinth" with spec.selector.matchLabels {"app.kubernetes.io/name":"inference"} and spec.maxUnavailable 1.',
+  },
+]);
+
+describePolicy(policies.workloadMinReplicas, [
+  {
+    change: "an autoscaler minimum below the production minimum",
+    stack: "kubernetes",
+    resource: "HorizontalPodAutoscaler:inference",
+    path: ["spec", "minReplicas"],
+    value: 1,
+    config: { minReplicas: 2 },
+    reportedOn: DEPLOYMENT,
+    message:
+      'Deployment "inference" runs 1 replica(s); this stack requires 2. Set HorizontalPodAutoscaler "inference" spec.minReplicas to at least 2.',
+  },
+]);
+
+describe("parseImage", () => {
+  it.each([
+    ["postgres:17.6", { repository: "docker.io/library/postgres", tag: "17.6" }],
+    ["someone/tool", { repository: "docker.io/someone/tool" }],
+    [`localhost:5000/plinth@${DIGEST}`, { repository: "localhost:5000/plinth", digest: DIGEST }],
+    [
+      `quay.io/oauth2-proxy/oauth2-proxy:v7.12.0@${DIGEST}`,
+      { repository: "quay.io/oauth2-proxy/oauth2-proxy", tag: "v7.12.0", digest: DIGEST },
+    ],
+  ])("%s", (image, expected) => {
+    expect(parseImage(image)).toEqual(expected);
+  });
+});

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, ENV, ENV_DOCS, hashApiKey, loadConfig } from "../../../service/config.js";
+
+function issuesOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).issues];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("applies the documented defaults to an empty environment", () => {
+    const c = loadConfig({});
+    expect(c.host).toBe("127.0.0.1");
+    expect(c.port).toBe(8080);
+    expect(c.metricsPort).toBe(9464);
+    expect(c.model).toEqual({ name: "fashion-classifier", stable: "champion", registryDir: undefined });
+    expect(c.auth).toEqual({ apiKeys: [], jwt: undefined });
+    expect(c.batching).toEqual({ maxBatchSize: 32, maxDelayMs: 1, queueMaxRows: 2048 });
+    expect(c.ort.intraOpThreads).toBe(1);
+    expect(c.deploymentColor).toBe("none");
+    expect(c.httpLatencyBucketsSeconds[0]).toBe(0.0005);
+  });
+
+  it("documents every variable it reads", () => {
+    expect(Object.keys(ENV_DOCS).sort()).toEqual(Object.keys(ENV).sort());
+  });
+
+  it.each([
+    [{ PORT: "http" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ METRICS_PORT: "-1" }, "METRICS_PORT"],
+    [{ BATCH_MAX_SIZE: "0" }, "BATCH_MAX_SIZE"],
+    [{ BATCH_MAX_DELAY_MS: "soon" }, "BATCH_MAX_DELAY_MS"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ DEPLOYMENT_COLOR: "red" }, "DEPLOYMENT_COLOR"],
+    [{ HTTP_LATENCY_BUCKETS_SECONDS: "0.1,0.05" }, "HTTP_LATENCY_BUCKETS_SECONDS"],
+    [{ HTTP_LATENCY_BUCKETS_SECONDS: "a,b" }, "HTTP_LATENCY_BUCKETS_SECONDS"],
+    [{ API_KEY_HASHES: "ops:not-a-hash" }, "API_KEY_HASHES"],
+    [{ API_KEY_HASHES: "nocolon" }, "API_KEY_HASHES"],
+    [{ API_KEYS: "dev:short" }, "API_KEYS"],
+    [{ API_KEYS: "dev:0123456789abcdef,dev:fedcba9876543210" }, "API_KEYS"],
+    [{ JWT_HS256_SECRET: "too-short" }, "JWT_HS256_SECRET"],
+    [{ JWT_JWKS_URL: "ftp://keys" }, "JWT_JWKS_URL"],
+    [{ JWT_ALGORITHMS: "HS256,none" }, "JWT_ALGORITHMS"],
+    [{ MODEL_STABLE: "../etc" }, "MODEL_STABLE"],
+    [{ INFERENCE_OFFLOAD: "sometimes" }, "INFERENCE_OFFLOAD"],
+  ])("%j is refused, naming %s", (env, name) => {
+    const issues = issuesOf(env);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.startsWith(`${name}=`)).toBe(true);
+  });
+
+  it("reports every bad variable at once", () => {
+    const issues = issuesOf({ PORT: "x", LOG_LEVEL: "y", BATCH_MAX_SIZE: "z" });
+    expect(issues.map((i) => i.split("=")[0]).sort()).toEqual(["BATCH_MAX_SIZE", "LOG_LEVEL", "PORT"]);
+  });
+
+  it("requires issuer and audience once JWT verification is configured", () => {
+    const issues = issuesOf({ JWT_HS256_SECRET: "s".repeat(32) });
+    expect(issues).toEqual([
+      "JWT_ISSUER: required when JWT verification is configured",
+      "JWT_AUDIENCE: required when JWT verification is configured",
+    ]);
+  });
+
+  it("refuses algorithms without a key source, and JWT settings without any key", () => {
+    const jwt = { JWT_ISSUER: "https://issuer", JWT_AUDIENCE: "plinth" };
+    expect(issuesOf({ ...jwt, JWT_HS256_SECRET: "s".repeat(32), JWT_ALGORITHMS: "RS256" })[0]).toMatch(
+      /^JWT_ALGORITHMS: RS256/,
+    );
+    expect(issuesOf({ ...jwt, JWT_JWKS_FILE: "/k.json", JWT_ALGORITHMS: "HS256" })[0]).toMatch(
+      /^JWT_ALGORITHMS: HS256/,
+    );
+    expect(issuesOf(jwt)[0]).toMatch(/^JWT_ISSUER: set, but no JWT_HS256_SECRET/);
+    expect(issuesOf({ ...jwt, JWT_JWKS_FILE: "/k.json", JWT_JWKS_URL: "https://k" })[0]).toMatch(
+      /^JWT_JWKS_URL: set either/,
+    );
+  });
+
+  it("derives the accepted algorithms from the key sources", () => {
+    const jwt = { JWT_ISSUER: "i", JWT_AUDIENCE: "a" };
+    expect(loadConfig({ ...jwt, JWT_HS256_SECRET: "s".repeat(32) }).auth.jwt?.algorithms).toEqual(["HS256"]);
+    expect(loadConfig({ ...jwt, JWT_JWKS_FILE: "/k.json" }).auth.jwt?.algorithms).toEqual(["RS256", "ES256"]);
+  });
+
+  it("keeps API keys only as hashes, with their identities", () => {
+    const hash = hashApiKey("another-key-0123456789");
+    const c = loadConfig({ API_KEYS: "dev:0123456789abcdef", API_KEY_HASHES: `ci:${hash}` });
+    expect(c.auth.apiKeys).toEqual([
+      { identity: "ci", sha256: hash },
+      { identity: "dev", sha256: hashApiKey("0123456789abcdef") },
+    ]);
+    expect(JSON.stringify(c)).not.toContain('0123456789abcdef"');
+  });
+
+  it("refuses cross-field conflicts by name", () => {
+    expect(issuesOf({ PORT: "9000", METRICS_PORT: "9000" })[0]).toMatch(
+      /^METRICS_PORT: must differ from PORT/,
+    );
+    expect(issuesOf({ BATCH_MAX_SIZE: "64", QUEUE_MAX_ROWS: "32", MAX_ROWS_PER_REQUEST: "8" })[0]).toMatch(
+      /^QUEUE_MAX_ROWS/,
+    );
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ PORT: "", JWT_ISSUER: "  " }).port).toBe(8080);
+  });
+});
