@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The plinth image: the inference service, and the training job from the same image.
 #
 #   build   docker build -t plinth .
@@ -8,6 +6,8 @@
 #   train   docker run --read-only --tmpfs /tmp -v "$PWD/models:/models" -e PLINTH_REGISTRY_DIR=/models \
 #             --entrypoint node plinth --import tsx service/train/main.ts
 #           (what `npm run train` runs; on Kubernetes a Job with that command on the same image)
+#
+# Needs BuildKit (the default builder since Docker 23) for the npm cache mount.
 #
 # No model is baked in: at start the service resolves its versions from the registry (the folder
 # in PLINTH_REGISTRY_DIR, mounted, or MLflow). The code runs as TypeScript through tsx, a runtime
@@ -24,7 +24,7 @@ WORKDIR /app
 # binaries; the CPU binaries ship inside the npm package.
 COPY package.json package-lock.json .npmrc ./
 # One package.json serves the infrastructure program too: the packages only it uses (Pulumi and
-# its providers, the Grafana dashboard SDK: about 230 MB with their dependencies) are removed
+# its providers, the Grafana dashboard SDK: over 220 MB) are removed
 # from this install, resolved from the lockfile. test/workflows/dockerfile.test.ts checks that
 # nothing under service/ imports them.
 RUN --mount=type=cache,target=/root/.npm \
@@ -51,8 +51,7 @@ RUN groupadd --system --gid 10001 plinth \
 WORKDIR /app
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    METRICS_HOST=0.0.0.0 \
-    TMPDIR=/tmp
+    METRICS_HOST=0.0.0.0
 
 # Code and dependencies stay owned by root: the service can read them, never change them. The
 # root filesystem can be mounted read-only; the only writable path is /tmp (tsx's compile
@@ -67,6 +66,6 @@ USER 10001:10001
 # through the ingress.
 EXPOSE 8080 9464
 
-# No HEALTHCHECK: Kubernetes ignores it. The inference Deployment has its own startup, readiness
-# and liveness probes against the service's health endpoints.
+# No HEALTHCHECK: Kubernetes ignores it. Health is checked by the Deployment's startup,
+# readiness and liveness probes, against the service's /v2/health/live and /v2/health/ready.
 ENTRYPOINT ["node", "--import", "tsx", "service/main.ts"]

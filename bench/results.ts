@@ -7,6 +7,7 @@ import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
 import type { InferenceCost } from "./stats/prometheus-text.js";
 import type { RssTrend } from "./stats/rss-trend.js";
+import type { ServiceDescription } from "./targets/servers.js";
 
 export const ROUTES = ["json", "png"] as const;
 export type Route = (typeof ROUTES)[number];
@@ -15,8 +16,16 @@ export type Route = (typeof ROUTES)[number];
 export const SERVERS = ["floor", "service", "peer"] as const;
 export type ServerName = (typeof SERVERS)[number];
 
+/** CPU used during a saturation phase, in cores (1 = one core busy the whole phase). */
+export interface CpuUse {
+  readonly server: number;
+  /** The bench process: autocannon. When it nears 1 core, the load generator may be the limit. */
+  readonly generator: number;
+}
+
 export interface RouteResult {
   saturation?: SaturationResult;
+  saturationCpu?: CpuUse;
   fixedRate?: FixedRateResult;
 }
 
@@ -39,6 +48,8 @@ export interface BenchResults {
   imageFloor?: ImageFloor;
   readonly servers: Record<ServerName, Partial<Record<Route, RouteResult>>>;
   serviceStartupMs?: number;
+  /** The service's warm-up measurements, offload decision and batching settings (GET /metadata). */
+  serviceDescription?: ServiceDescription;
   /** From the service's own metrics, over each route's saturation phase. */
   readonly serviceInference: Partial<Record<Route, InferenceCost>>;
   serviceRss?: { readonly idleBytes: number; readonly trend: RssTrend };

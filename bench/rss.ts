@@ -1,35 +1,7 @@
-/**
- * Resident memory of a process and its descendants, read from /proc (Linux), sampled on a timer
- * while load runs. Threads (ONNX Runtime, libuv, worker_threads) share their process's RSS;
- * descendants are added so a server that forks workers is measured whole.
- */
-import { readFileSync, readdirSync } from "node:fs";
+/** Resident memory of a server's process tree, sampled on a timer while load runs. */
 import { performance } from "node:perf_hooks";
+import { processTreeRssBytes } from "./proc.js";
 import type { RssSample } from "./stats/rss-trend.js";
-
-function readRssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  return match === null ? 0 : Number(match[1]) * 1024;
-}
-
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-    if (text !== "") children.push(...text.split(/\s+/).map(Number));
-  }
-  return children;
-}
-
-/** RSS of `pid` plus all its descendants, in bytes; 0 once the process is gone. */
-export function processTreeRssBytes(pid: number): number {
-  try {
-    return readRssBytes(pid) + childrenOf(pid).reduce((sum, child) => sum + processTreeRssBytes(child), 0);
-  } catch {
-    return 0;
-  }
-}
 
 /** Samples a process tree's RSS every `intervalMs` from construction until {@link stop}. */
 export class RssSampler {

@@ -16,12 +16,14 @@ import { runSaturation, type SaturationResult } from "./load/saturation.js";
 import type { LoadShape } from "./load/target.js";
 import { describeMachine } from "./machine.js";
 import type { BenchOptions } from "./options.js";
-import { processTreeRssBytes, RssSampler } from "./rss.js";
+import { processTreeCpuSeconds, processTreeRssBytes } from "./proc.js";
+import { RssSampler } from "./rss.js";
 import { ROUTES, type BenchResults, type Route, type ServerName, type SoakResult } from "./results.js";
 import { inferenceCostBetween, inferenceCounters } from "./stats/prometheus-text.js";
 import { rssTimeline, rssTrend } from "./stats/rss-trend.js";
 import { defaultSamplePath, loadPayloads } from "./targets/payloads.js";
 import {
+  describeService,
   peerVersions,
   scrapeMetrics,
   serviceLaunch,
@@ -116,8 +118,18 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
   const saturate = async (server: RunningServer, route: Route, between?: () => Promise<void>) => {
     if (options.warmupSeconds > 0) await runSaturation(server.targets[route], shape, options.warmupSeconds);
     await between?.();
+    const serverCpu = processTreeCpuSeconds(server.process.pid);
+    const generatorCpu = process.cpuUsage();
+    const started = performance.now();
     const result = await runSaturation(server.targets[route], shape, options.durationSeconds);
-    (results.servers[server.name][route] ??= {}).saturation = result;
+    const seconds = (performance.now() - started) / 1000;
+    const generatorUsed = process.cpuUsage(generatorCpu);
+    const routeResult = (results.servers[server.name][route] ??= {});
+    routeResult.saturation = result;
+    routeResult.saturationCpu = {
+      server: (processTreeCpuSeconds(server.process.pid) - serverCpu) / seconds,
+      generator: (generatorUsed.user + generatorUsed.system) / 1e6 / seconds,
+    };
     log(`bench:   ${server.name} ${route} saturation ${Math.round(result.requestsPerSecond)} req/s`);
   };
 
@@ -162,6 +174,9 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     () => startService(launch, apiKey, payloads),
     async (service) => {
       results.serviceStartupMs = service.startupMs;
+      await phase("service: describe (GET /metadata)", async () => {
+        results.serviceDescription = await describeService(service, apiKey);
+      });
       const idleBytes = processTreeRssBytes(service.process.pid);
       const sampler = new RssSampler(service.process.pid, LOAD_RSS_SAMPLE_MS);
       for (const route of ROUTES) {

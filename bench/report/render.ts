@@ -42,11 +42,25 @@ function header(results: BenchResults): string[] {
       `fixed-rate phases at ${o.fixedRateShare * 100}% of the service's saturation throughput on the route, ` +
       `open loop, latency from each request's intended send time (coordinated omission corrected). ` +
       `The load generator shares the machine's cores with the server under test; nothing is pinned.`,
+    serviceLine(results),
     peer === undefined
       ? "Peer: not run."
       : `Peer: FastAPI ${peer.fastapi} + uvicorn ${peer.uvicorn} (uvloop, httptools, ${o.peerWorkers} worker) + ` +
         `onnxruntime ${peer.onnxruntime}, Python ${peer.python}, same model and ONNX Runtime thread settings.`,
   ];
+}
+
+function serviceLine(results: BenchResults): string {
+  const d = results.serviceDescription;
+  const settings = Object.entries(results.options.serviceEnv).map(([name, value]) => `${name}=${value}`);
+  const extra = settings.length === 0 ? "" : `; settings from --env: ${settings.join(", ")}`;
+  if (d === undefined) return `Service: description not available${extra}.`;
+  const where = d.warmup.offloaded ? "in a worker thread" : "on the event loop";
+  return (
+    `Service: micro-batches of up to ${d.batching.maxBatchSize} rows, ${d.batching.maxDelayMs} ms max delay; ` +
+    `inference ${where} (warm-up: ${ms(d.warmup.singleRowMs)} for 1 row, ${ms(d.warmup.fullBatchMs)} for ` +
+    `${d.warmup.fullBatchRows})${extra}.`
+  );
 }
 
 function fixedRateCells(result: FixedRateResult | undefined): string[] {
@@ -76,13 +90,27 @@ function httpFigures(results: BenchResults): string {
         SERVER_TITLES[server],
         ROUTE_TITLES[route],
         r.saturation === undefined ? "—" : reqs(r.saturation.requestsPerSecond),
+        r.saturationCpu === undefined
+          ? "—"
+          : `${r.saturationCpu.server.toFixed(2)} / ${r.saturationCpu.generator.toFixed(2)}`,
         ...fixedRateCells(r.fixedRate),
         String(failed),
       ]);
     }
   }
   return markdownTable(
-    ["server", "body", "saturation", "fixed rate", "p50", "p99", "p99.9", "max", "failed"],
+    [
+      "server",
+      "body",
+      "saturation",
+      "CPU server / generator (cores)",
+      "fixed rate",
+      "p50",
+      "p99",
+      "p99.9",
+      "max",
+      "failed",
+    ],
     rows,
   );
 }
@@ -148,7 +176,7 @@ export function renderMarkdown(results: BenchResults, checks: readonly Check[]):
     "",
     httpFigures(results),
     "",
-    "## Floors (in process, sequential)",
+    "## In-process costs (floors, and the service's own paths under load)",
     "",
     floorFigures(results),
     "",

@@ -4,6 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { z } from "zod";
 import { ENV, loadConfig, type ServiceConfig } from "../../service/config.js";
 import { FLOOR_HEALTH_PATH, FLOOR_PATH } from "../floors/http-floor-contract.js";
 import { LOOPBACK, loopbackOrigin, type HttpTarget } from "../load/target.js";
@@ -208,4 +209,26 @@ export async function scrapeMetrics(metricsPort: number): Promise<string> {
   if (response.status !== 200)
     throw new Error(`GET /metrics on port ${metricsPort} answered ${response.status}`);
   return response.text();
+}
+
+const serviceDescription = z.object({
+  warmup: z.object({
+    singleRowMs: z.number(),
+    fullBatchMs: z.number(),
+    fullBatchRows: z.number(),
+    offloaded: z.boolean(),
+  }),
+  batching: z.object({ maxBatchSize: z.number(), maxDelayMs: z.number(), queueMaxRows: z.number() }),
+});
+
+/** How the service chose to run: its warm-up measurements, offload decision and batching settings. */
+export type ServiceDescription = z.infer<typeof serviceDescription>;
+
+export async function describeService(server: RunningServer, apiKey: string): Promise<ServiceDescription> {
+  const response = await fetch(loopbackOrigin(server.port) + "/metadata", {
+    headers: { "x-api-key": apiKey },
+    signal: AbortSignal.timeout(5000),
+  });
+  if (response.status !== 200) throw new Error(`GET /metadata answered ${response.status}`);
+  return serviceDescription.parse(await response.json());
 }

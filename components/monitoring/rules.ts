@@ -113,7 +113,7 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
   const disagreementMax = options.shadowDisagreementMax ?? 0.1;
   const comparisons = METRICS.shadowComparisons.name;
   return [
-    { name: "plinth-slo-recordings", interval: "30s", rules: [...recordings("errors", slo), ...recordings("slow", slo)] },
+    { name: "plinth-slo-recordings", rules: [...recordings("errors", slo), ...recordings("slow", slo)] },
     {
       name: "plinth-slo-alerts",
       rules: [

@@ -69,9 +69,12 @@ const acme = z.strictObject(
   { error: "expected { email, server }" },
 );
 
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const GCP_REGION = /^[a-z]+-[a-z]+\d$/;
+
 const aws = z.strictObject(
   {
-    region: matching(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as eu-west-1"),
+    region: matching(AWS_REGION, "an AWS region such as eu-west-1"),
     zones: list(text("an availability zone"), "availability zones", 2),
     vpcCidr: cidr,
     kubernetesVersion: matching(/^1\.\d{2}$/, 'a Kubernetes minor version such as "1.33"'),
@@ -92,7 +95,7 @@ const aws = z.strictObject(
 const gcp = z.strictObject(
   {
     project: matching(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id"),
-    region: matching(/^[a-z]+-[a-z]+\d$/, "a GCP region such as europe-west1"),
+    region: matching(GCP_REGION, "a GCP region such as europe-west1"),
     zones: list(text("a zone"), "zones", 2),
     nodesCidr: cidr,
     podsCidr: cidr,
@@ -258,8 +261,8 @@ export const stackConfigSchema = z
     if (value.monitoring.alertReceivers.slackChannel && !value.slackWebhookUrl) {
       needs("slackWebhookUrl", "required when monitoring.alertReceivers.slackChannel is set");
     }
-    checkZones(value.aws?.zones, value.aws?.region, "aws", ctx);
-    checkZones(value.gcp?.zones, value.gcp?.region, "gcp", ctx);
+    checkZones(value.aws?.zones, value.aws?.region, AWS_REGION, "aws", ctx);
+    checkZones(value.gcp?.zones, value.gcp?.region, GCP_REGION, "gcp", ctx);
     const { nodeGroup } = value.aws ?? {};
     if (nodeGroup && !(nodeGroup.minSize <= nodeGroup.desiredSize && nodeGroup.desiredSize <= nodeGroup.maxSize)) {
       ctx.addIssue({ code: "custom", path: ["aws", "nodeGroup"], message: "expected minSize <= desiredSize <= maxSize" });
@@ -274,9 +277,17 @@ export const stackConfigSchema = z
     }
   });
 
-function checkZones(zones: string[] | undefined, region: string | undefined, cloud: string, ctx: z.RefinementCtx) {
+function checkZones(
+  zones: string[] | undefined,
+  region: string | undefined,
+  regionPattern: RegExp,
+  cloud: string,
+  ctx: z.RefinementCtx,
+) {
+  // Zones are checked against the region only once the region itself is valid: one error, not three.
+  const validRegion = region !== undefined && regionPattern.test(region);
   zones?.forEach((zone, index) => {
-    if (region && !zone.startsWith(region)) {
+    if (validRegion && !zone.startsWith(region)) {
       ctx.addIssue({ code: "custom", path: [cloud, "zones", index], message: `expected a zone in region ${region}` });
     }
   });

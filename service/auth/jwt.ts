@@ -35,7 +35,7 @@ class JwksFile {
     try {
       jwks = JSON.parse(await readFile(this.file, "utf8")) as JSONWebKeySet;
     } catch (err) {
-      throw new Error(`JWT_JWKS_FILE ${this.file}: ${(err as Error).message}`);
+      throw new Error(`JWT_JWKS_FILE ${this.file}: ${(err as Error).message}`, { cause: err });
     }
     this.keys = createLocalJWKSet(jwks);
     this.mtimeMs = info.mtimeMs;

@@ -24,7 +24,7 @@ export const STABLE_VARIANT = "stable";
 export class ModelHolder {
   private model: LoadedModel | undefined;
   private reloading: Promise<ReloadResult> | undefined;
-  private draining = false;
+  private isDraining = false;
 
   constructor(
     private readonly source: ModelSource,
@@ -39,12 +39,17 @@ export class ModelHolder {
 
   /** Loaded, warmed and not shutting down. */
   get ready(): boolean {
-    return this.model !== undefined && !this.draining;
+    return this.model !== undefined && !this.isDraining;
+  }
+
+  /** True once shutdown has begun. */
+  get draining(): boolean {
+    return this.isDraining;
   }
 
   /** Marks the service as going away: readiness turns false, serving continues. */
   startDraining(): void {
-    this.draining = true;
+    this.isDraining = true;
     if (this.model !== undefined) this.readyGauge(this.model).set(0);
   }
 
@@ -76,7 +81,7 @@ export class ModelHolder {
     });
     this.model = next;
     this.metrics.modelInfo.labels(next.name, next.version, STABLE_VARIANT, next.sha256).set(1);
-    this.readyGauge(next).set(this.draining ? 0 : 1);
+    this.readyGauge(next).set(this.isDraining ? 0 : 1);
     if (previous !== undefined) {
       this.metrics.modelInfo.remove(previous.name, previous.version, STABLE_VARIANT, previous.sha256);
       this.metrics.modelReady.remove(previous.name, previous.version, STABLE_VARIANT);

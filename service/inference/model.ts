@@ -102,24 +102,36 @@ export class LoadedModel {
     const size = inputSize(metadata);
     const inProcess = new InProcessRunner(session, io);
     const maxRows = options.batching.maxBatchSize;
-    let runner: BatchRunner = inProcess;
-    let warmup: WarmupReport;
+    const failed = (stage: string, err: unknown) =>
+      new Error(`${file.modelPath}: ${stage} failed: ${(err as Error).message}`, { cause: err });
+    let singleRowMs: number;
+    let fullBatchMs: number;
     try {
-      const singleRowMs = await measure(inProcess, size, 1);
-      const fullBatchMs = await measure(inProcess, size, maxRows);
-      const offload =
-        options.ort.offload === "always" ||
-        (options.ort.offload === "auto" && fullBatchMs > options.ort.offloadThresholdMs);
-      if (offload) {
-        await inProcess.dispose();
-        runner = await WorkerRunner.start(bytes, options.ort, io);
-        await measure(runner, size, maxRows); // warm the worker's own session
-      }
-      warmup = { singleRowMs, fullBatchMs, fullBatchRows: maxRows, offloaded: offload };
+      singleRowMs = await measure(inProcess, size, 1);
+      fullBatchMs = await measure(inProcess, size, maxRows);
     } catch (err) {
-      await runner.dispose();
-      throw new Error(`${file.modelPath}: warm-up failed: ${(err as Error).message}`);
+      await inProcess.dispose();
+      throw failed("warm-up", err);
     }
+    const offloaded =
+      options.ort.offload === "always" ||
+      (options.ort.offload === "auto" && fullBatchMs > options.ort.offloadThresholdMs);
+    let runner: BatchRunner = inProcess;
+    if (offloaded) {
+      await inProcess.dispose();
+      try {
+        runner = await WorkerRunner.start(bytes, options.ort, io);
+      } catch (err) {
+        throw failed("starting the inference worker", err);
+      }
+      try {
+        await measure(runner, size, maxRows); // warms the worker's own session
+      } catch (err) {
+        await runner.dispose();
+        throw failed("worker warm-up", err);
+      }
+    }
+    const warmup: WarmupReport = { singleRowMs, fullBatchMs, fullBatchRows: maxRows, offloaded };
     const batcher = new MicroBatcher(
       runner,
       {

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import underPressure from "@fastify/under-pressure";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Authenticator, installAuthentication } from "../auth/authenticate.js";
 import type { ServiceConfig } from "../config.js";
 import { ApiError } from "../errors/api-error.js";
@@ -50,7 +50,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     // Request ids are generated here, never taken from the client.
     requestIdHeader: false,
     // No per-request log lines at info: they would cost more than a prediction.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: "idle",
     // No type coercion: a string or null where a number belongs is a 400, never silently converted.
@@ -105,8 +105,14 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   operationsRoutes(app, deps);
   predictRoute(app, deps);
   await predictImageRoute(app, deps);
-  v2Routes(app, deps);
+  await v2Routes(app, deps);
 
+  // While draining, responses close their connection, so keep-alive clients cannot hold the
+  // shutdown open until their idle timeout.
+  app.addHook("onSend", (_request, reply, _payload, done) => {
+    if (models.draining) reply.header("connection", "close");
+    done();
+  });
   app.addHook("onClose", () => models.close());
   return { app, metrics, models, config };
 }

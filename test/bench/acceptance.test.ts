@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FixedRateResult } from "../../bench/load/fixed-rate.js";
 import type { SaturationResult } from "../../bench/load/saturation.js";
-import type { BenchOptions } from "../../bench/options.js";
+import { parseBenchOptions, type BenchOptions } from "../../bench/options.js";
 import { acceptanceChecks } from "../../bench/report/acceptance.js";
 import type { BenchResults } from "../../bench/results.js";
 import { rssTrend } from "../../bench/stats/rss-trend.js";
@@ -32,19 +32,9 @@ function fixedRate(ratePerSecond: number, p99Ms: number, failed = 0): FixedRateR
   };
 }
 
-const options: BenchOptions = {
-  durationSeconds: 10,
-  warmupSeconds: 2,
-  connections: 32,
-  pipelining: 1,
-  fixedRateShare: 0.5,
-  soakSeconds: 0,
-  peer: true,
-  peerWorkers: 1,
-  serviceEnv: {},
-  outDir: "/tmp/bench",
-  samplePath: undefined,
-};
+const parsed = parseBenchOptions([]);
+if (parsed === "help") throw new Error("unexpected help");
+const options: BenchOptions = parsed;
 
 /** A run in which the service meets every target. */
 function goodRun(): BenchResults {

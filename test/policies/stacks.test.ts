@@ -25,7 +25,12 @@ beforeAll(async () => {
     }),
   );
   jobs.push(async () => {
-    weakened = await renderStack({ stack: "production", cloud: "aws", config: { protect: false } });
+    // Two weakenings the stack config allows: no protection, and a single inference replica.
+    weakened = await renderStack({
+      stack: "production",
+      cloud: "aws",
+      config: { protect: false, inference: { replicas: { min: 1 } } },
+    });
   });
   await renderAll(jobs);
 }, 600_000);
@@ -58,6 +63,20 @@ describe("a weakened production stack", () => {
         .map((v) => v.urn)
         .sort(),
     ).toEqual(stateful.map((r) => r.urn).sort());
+  });
+
+  it("is caught when plinth:inference.replicas.min drops to 1", async () => {
+    const inference = weakened.resources.filter(
+      (r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.includes("inference"),
+    );
+    expect(inference.length).toBeGreaterThan(0);
+    const violations = await checkStack(weakened);
+    expect(
+      violations
+        .filter((v) => v.policy === "workload-min-replicas")
+        .map((v) => v.urn)
+        .sort(),
+    ).toEqual(inference.map((r) => r.urn).sort());
   });
 
   it("is caught when a rendered Ingress loses TLS or routes /admin publicly", async () => {

@@ -88,13 +88,16 @@ export function isIgnored(path: string, dockerignore: string): boolean {
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));
-  if (patterns.some((p) => p.startsWith("!"))) throw new Error(".dockerignore negations are not supported here");
+  if (patterns.some((p) => p.startsWith("!")))
+    throw new Error(".dockerignore negations are not supported here");
   const clean = path.replace(/^\.\//, "").replace(/\/$/, "");
   return patterns.some((pattern) => {
     const source = pattern
       .replace(/\/$/, "")
       .split("/")
-      .map((segment) => (segment === "**" ? ".*" : segment.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")))
+      .map((segment) =>
+        segment === "**" ? ".*" : segment.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*"),
+      )
       .join("/")
       .replace(/^\.\*\//, "(?:.*/)?");
     return new RegExp(`^${source}(?:/.*)?$`).test(clean);

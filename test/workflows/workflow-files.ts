@@ -44,6 +44,7 @@ export interface Workflow {
   readonly on?: unknown;
   readonly permissions?: unknown;
   readonly concurrency?: { readonly group?: string; readonly "cancel-in-progress"?: unknown };
+  readonly defaults?: { readonly run?: { readonly shell?: string } };
   readonly jobs?: Record<string, Job>;
 }
 
@@ -95,7 +96,11 @@ export function stepsOf(doc: Workflow): { job: string; step: Step }[] {
 }
 
 /** The step that uses `action` (owner/repo, any ref) with the given `with.command`, if any. */
-export function stepUsing(doc: Workflow, action: string, predicate: (s: Step) => boolean = () => true): Step[] {
+export function stepUsing(
+  doc: Workflow,
+  action: string,
+  predicate: (s: Step) => boolean = () => true,
+): Step[] {
   return stepsOf(doc)
     .map(({ step }) => step)
     .filter((s) => s.uses?.split("@")[0] === action && predicate(s));
@@ -118,7 +123,9 @@ export function structureProblems(file: WorkflowFile): string[] {
   if (typeof doc.name !== "string") problems.push(`${file.path}: no name`);
   if (doc.on === undefined || doc.on === null) problems.push(`${file.path}: no \`on\` triggers`);
   if (typeof doc.permissions !== "object" || doc.permissions === null) {
-    problems.push(`${file.path}: no top-level \`permissions\` block (the token would get the repository default)`);
+    problems.push(
+      `${file.path}: no top-level \`permissions\` block (the token would get the repository default)`,
+    );
   }
   const jobs = jobsOf(doc);
   if (jobs.length === 0) problems.push(`${file.path}: no jobs`);
@@ -139,7 +146,8 @@ export function structureProblems(file: WorkflowFile): string[] {
       continue;
     }
     if (typeof job["runs-on"] !== "string") problems.push(`${where}: no runs-on`);
-    if (typeof job["timeout-minutes"] !== "number") problems.push(`${where}: no timeout-minutes (default is 6 hours)`);
+    if (typeof job["timeout-minutes"] !== "number")
+      problems.push(`${where}: no timeout-minutes (default is 6 hours)`);
     if (!Array.isArray(job.steps) || job.steps.length === 0) {
       problems.push(`${where}: no steps`);
       continue;
@@ -165,7 +173,9 @@ export function missingScriptProblems(file: WorkflowFile, scripts: Record<string
   return stepsOf(file.doc).flatMap(({ job, step }) =>
     npmScriptsCalled(step.run ?? "")
       .filter((name) => !(name in scripts))
-      .map((name) => `${file.path} job ${job}: calls npm script "${name}", which package.json does not define`),
+      .map(
+        (name) => `${file.path} job ${job}: calls npm script "${name}", which package.json does not define`,
+      ),
   );
 }
 
@@ -206,7 +216,9 @@ export function pinProblems(file: WorkflowFile): string[] {
         ? []
         : [`${file.path}: ${action} is pinned by SHA without its exact version in a comment (# vX.Y.Z)`];
     }
-    return EXACT_VERSION.test(ref) ? [] : [`${file.path}: ${uses} is not pinned to a commit SHA or an exact version`];
+    return EXACT_VERSION.test(ref)
+      ? []
+      : [`${file.path}: ${uses} is not pinned to a commit SHA or an exact version`];
   });
 }
 

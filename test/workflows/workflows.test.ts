@@ -23,13 +23,19 @@ describe("the workflow files", () => {
     expect(workflowNames()).toEqual(expect.arrayContaining(["ci.yml", "policy-report.yml", "preview.yml"]));
   });
 
-  it.each(files.map((f) => [f.path, f] as const))("%s has triggers, permissions and runnable jobs", (_, file) => {
-    expect(structureProblems(file)).toEqual([]);
-  });
+  it.each(files.map((f) => [f.path, f] as const))(
+    "%s has triggers, permissions and runnable jobs",
+    (_, file) => {
+      expect(structureProblems(file)).toEqual([]);
+    },
+  );
 
-  it.each(files.map((f) => [f.path, f] as const))("%s calls only npm scripts that package.json defines", (_, file) => {
-    expect(missingScriptProblems(file, packageScripts())).toEqual([]);
-  });
+  it.each(files.map((f) => [f.path, f] as const))(
+    "%s calls only npm scripts that package.json defines",
+    (_, file) => {
+      expect(missingScriptProblems(file, packageScripts())).toEqual([]);
+    },
+  );
 
   it.each(files.map((f) => [f.path, f] as const))("%s pins every third-party action", (_, file) => {
     expect(pinProblems(file)).toEqual([]);
@@ -86,11 +92,9 @@ describe("the checks themselves catch what they guard", () => {
   });
 
   it("finds scripts in `npm run`, `npm run --flag` and `npm test`, and reports the missing one", () => {
-    expect(npmScriptsCalled("npm ci && npm run lint && npm run --silent render -- staging; npm test")).toEqual([
-      "lint",
-      "render",
-      "test",
-    ]);
+    expect(
+      npmScriptsCalled("npm ci && npm run lint && npm run --silent render -- staging; npm test"),
+    ).toEqual(["lint", "render", "test"]);
     expect(missingScriptProblems(broken, { test: "x" })).toEqual([
       'broken.yml job build: calls npm script "nope", which package.json does not define',
     ]);
@@ -98,6 +102,7 @@ describe("the checks themselves catch what they guard", () => {
 
   it("rejects a moving tag and a SHA without its version comment, accepts an exact tag", () => {
     expect(pinProblems(broken)).toEqual([
+      "broken.yml: acme/workflows/.github/workflows/x.yml@main is not pinned to a commit SHA or an exact version",
       "broken.yml: actions/checkout@v4 is not pinned to a commit SHA or an exact version",
       "broken.yml: actions/setup-node is pinned by SHA without its exact version in a comment (# vX.Y.Z)",
     ]);

@@ -3,8 +3,8 @@
  * https://github.com/kserve/open-inference-protocol/blob/main/specification/protocol/inference_rest.md
  *
  * Tensors carry raw pixels (FP32 or UINT8, as /predict); the service applies the model's
- * normalisation. The JSON tensor encoding is supported (flat or nested `data`); the binary tensor
- * extension is not, so clients must send JSON data (tritonclient: `binary_data=False`).
+ * normalisation. Tensors come as JSON (flat or nested `data`) or, for inputs, in the binary tensor
+ * extension (v2-binary.ts); outputs are always JSON.
  * Errors use the service's envelope, whose `error` member the protocol's clients read as the message.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -15,6 +15,7 @@ import { encodeTensorData } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
 import { countPredictions, infer, servingModel } from "../predict-common.js";
 import { apiKeySecurity, errorResponses } from "../schemas.js";
+import { acceptBinaryTensors } from "./v2-binary.js";
 
 const SERVER_NAME = "plinth";
 const SERVER_VERSION = "0.1.0";
@@ -162,7 +163,14 @@ function readInput(body: InferRequest, model: LoadedModel, maxRows: number): [nu
   return [rows, encodeTensorData(input.data, rows * model.inputSize, model, `inputs[0].data`)];
 }
 
-export function v2Routes(app: FastifyInstance, deps: RouteDeps): void {
+export async function v2Routes(root: FastifyInstance, deps: RouteDeps): Promise<void> {
+  await root.register(async (app) => {
+    acceptBinaryTensors(app);
+    registerV2(app, deps);
+  });
+}
+
+function registerV2(app: FastifyInstance, deps: RouteDeps): void {
   const maxRows = deps.config.limits.maxRowsPerRequest;
   const health = { config: { public: true, rateLimit: false } } as const;
   const tags = ["open inference protocol v2"];

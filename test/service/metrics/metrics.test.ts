@@ -22,16 +22,29 @@ async function value(name: string, labels: Record<string, string>): Promise<numb
   );
   return samples
     .filter((v) => v.name === name)
-    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+    .filter((v) =>
+      Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want),
+    )
     .reduce((sum, v) => sum + v.value, 0);
 }
 
 const predict = (classes: number[]) =>
-  svc.app.inject({ method: "POST", url: "/predict", headers: KEY_HEADERS, payload: { inputs: classes.map(rowForClass) } });
+  svc.app.inject({
+    method: "POST",
+    url: "/predict",
+    headers: KEY_HEADERS,
+    payload: { inputs: classes.map(rowForClass) },
+  });
 
 describe("service metrics", () => {
   it("counts HTTP requests by route template, method, status and serving version", async () => {
-    const labels = { route: "/predict", method: "POST", status_code: "200", variant: "stable", model_version: "1" };
+    const labels = {
+      route: "/predict",
+      method: "POST",
+      status_code: "200",
+      variant: "stable",
+      model_version: "1",
+    };
     const before = await value("plinth_http_requests_total", labels);
     await predict([1]);
     await predict([2]);
@@ -57,7 +70,12 @@ describe("service metrics", () => {
   });
 
   it("counts predictions by label and records batch size, inference time and queue wait", async () => {
-    const label = { model: "fashion-classifier", model_version: "1", variant: "stable", label: FIXTURE_LABELS[9]! };
+    const label = {
+      model: "fashion-classifier",
+      model_version: "1",
+      variant: "stable",
+      label: FIXTURE_LABELS[9]!,
+    };
     const before = await value("plinth_predictions_total", label);
     const batchesBefore = await value("plinth_inference_batch_size_count", {});
     const rowsBefore = await value("plinth_inference_batch_size_sum", {});
@@ -70,9 +88,17 @@ describe("service metrics", () => {
   });
 
   it("exports model info and readiness", async () => {
-    expect(await value("plinth_model_ready", { model: "fashion-classifier", model_version: "1", variant: "stable" })).toBe(1);
+    expect(
+      await value("plinth_model_ready", {
+        model: "fashion-classifier",
+        model_version: "1",
+        variant: "stable",
+      }),
+    ).toBe(1);
     const info = await svc.metrics.registry.getSingleMetricAsString("plinth_model_info");
-    expect(info).toMatch(/plinth_model_info\{model="fashion-classifier",model_version="1",variant="stable",sha256="[0-9a-f]{64}"\} 1/);
+    expect(info).toMatch(
+      /plinth_model_info\{model="fashion-classifier",model_version="1",variant="stable",sha256="[0-9a-f]{64}"\} 1/,
+    );
   });
 
   it("serves /metrics on the internal server, which `promtool check metrics` finds clean", async () => {

@@ -19,8 +19,7 @@ function gray(pixels: ArrayLike<number>, width = 28, height = 28) {
     "b-w",
   );
 }
-const classPng = (cls: number, options: PngOptions = {}) =>
-  gray(rowForClass(cls)).png(options).toBuffer();
+const classPng = (cls: number, options: PngOptions = {}) => gray(rowForClass(cls)).png(options).toBuffer();
 
 /** A PNG whose IHDR declares `width x height` (CRC fixed up) but holds almost no data. */
 function pngDeclaring(width: number, height: number, base: Buffer): Buffer {

@@ -155,4 +155,76 @@ describe("Open Inference Protocol v2", () => {
     expect(res.statusCode).toBe(404);
     expect(errorCode(res)).toBe("MODEL_VERSION_NOT_FOUND");
   });
+
+  describe("binary tensor data extension (tritonclient's default)", () => {
+    function binaryBody(bytes: Buffer, datatype: string, rows = 1, extraBytes = 0) {
+      const header = Buffer.from(
+        JSON.stringify({
+          inputs: [
+            {
+              name: "pixels",
+              shape: [rows, 1, 28, 28],
+              datatype,
+              parameters: { binary_data_size: bytes.length },
+            },
+          ],
+          parameters: { binary_data_output: true },
+        }),
+      );
+      return { header, payload: Buffer.concat([header, bytes, Buffer.alloc(extraBytes)]) };
+    }
+    const send = (payload: Buffer, headers: Record<string, string>) =>
+      svc.app.inject({
+        method: "POST",
+        url: "/v2/models/fashion-classifier/infer",
+        headers: { ...KEY_HEADERS, ...headers },
+        payload,
+      });
+
+    it("reads FP32 inputs after the JSON header, with no content type or application/octet-stream", async () => {
+      const floats = Buffer.alloc(ROW_SIZE * 4);
+      rowForClass(3).forEach((v, i) => floats.writeFloatLE(v, i * 4));
+      const { header, payload } = binaryBody(floats, "FP32");
+      for (const headers of [{}, { "content-type": "application/octet-stream" }]) {
+        const res = await send(payload, {
+          ...headers,
+          "inference-header-content-length": String(header.length),
+        });
+        expect(res.statusCode).toBe(200);
+        const data: number[] = res.json().outputs[0].data;
+        expect(data.indexOf(Math.max(...data))).toBe(3);
+      }
+    });
+
+    it("reads UINT8 inputs", async () => {
+      const { header, payload } = binaryBody(Buffer.from(rowForClass(8)), "UINT8");
+      const res = await send(payload, { "inference-header-content-length": String(header.length) });
+      const data: number[] = res.json().outputs[0].data;
+      expect(data.indexOf(Math.max(...data))).toBe(8);
+    });
+
+    it.each([
+      ["a header length beyond the body", (h: Buffer, p: Buffer) => [p, String(p.length + 1)] as const],
+      [
+        "bytes no input claims",
+        (h: Buffer, p: Buffer) => [Buffer.concat([p, Buffer.alloc(4)]), String(h.length)] as const,
+      ],
+      [
+        "a binary size beyond the body",
+        (h: Buffer, p: Buffer) => [p.subarray(0, p.length - 4), String(h.length)] as const,
+      ],
+    ])("refuses %s", async (_name, mangle) => {
+      const { header, payload } = binaryBody(Buffer.from(rowForClass(1)), "UINT8");
+      const [body, length] = mangle(header, payload);
+      const res = await send(body, { "inference-header-content-length": length });
+      expect(res.statusCode).toBe(400);
+      expect(errorCode(res)).toBe("INVALID_REQUEST");
+    });
+
+    it("refuses a JSON header that does not parse", async () => {
+      const res = await send(Buffer.from("{not json"), { "inference-header-content-length": "9" });
+      expect(res.statusCode).toBe(400);
+      expect(errorCode(res)).toBe("INVALID_JSON");
+    });
+  });
 });

@@ -1,0 +1,56 @@
+/**
+ * Per-process figures from Linux's /proc: resident memory and CPU time of a process together with
+ * all its descendants (a server that forks workers is measured whole; threads are already inside
+ * their process's figures).
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux/x86 unless configured). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+    if (text !== "") children.push(...text.split(/\s+/).map(Number));
+  }
+  return children;
+}
+
+/** Sums `measure` over `pid` and its descendants; a process that has exited counts 0. */
+function overTree(pid: number, measure: (pid: number) => number): number {
+  try {
+    return measure(pid) + childrenOf(pid).reduce((sum, child) => sum + overTree(child, measure), 0);
+  } catch {
+    return 0;
+  }
+}
+
+function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match === null ? 0 : Number(match[1]) * 1024;
+}
+
+/** User + system CPU seconds from /proc/<pid>/stat (fields 14 and 15, after the parenthesised name). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** RSS of `pid` plus its descendants, in bytes. */
+export function processTreeRssBytes(pid: number): number {
+  return overTree(pid, rssBytes);
+}
+
+/** CPU seconds used so far by `pid` plus its live descendants. */
+export function processTreeCpuSeconds(pid: number): number {
+  return overTree(pid, cpuSeconds);
+}

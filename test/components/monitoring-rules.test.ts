@@ -1,0 +1,170 @@
+/**
+ * The PrometheusRule groups, exported to YAML, checked by promtool: `check rules` for syntax, and
+ * `test rules` unit tests in which every alert fires on synthetic series and clears afterwards.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { prometheusRuleGroups, type AlertingRule } from "../../components/monitoring/rules.js";
+
+const groups = prometheusRuleGroups({
+  slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
+  driftAlertPsi: 0.25,
+  runbookBaseUrl: "https://example.com/runbook",
+});
+const alerts = new Map(
+  groups.flatMap((group) => group.rules).filter((rule): rule is AlertingRule => "alert" in rule).map((rule) => [rule.alert, rule]),
+);
+
+const dir = mkdtempSync(join(tmpdir(), "plinth-rules-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const rulesFile = join(dir, "rules.yaml");
+writeFileSync(rulesFile, stringify({ groups }));
+
+const API = 'route="/predict",method="POST",variant="stable",model_version="1"';
+const MODEL = 'model="fashion-mnist"';
+
+interface Expectation {
+  readonly at: string;
+  /** Labels the alert carries besides its own static labels; undefined: must not fire. */
+  readonly labels?: Record<string, string>;
+}
+
+/** One promtool test: series, then for each alert the times it must fire and be clear. */
+function unitTest(interval: string, series: Record<string, string>, alertname: string, expectations: Expectation[]) {
+  const rule = alerts.get(alertname);
+  if (!rule) throw new Error(`no alert ${alertname}`);
+  return {
+    interval,
+    input_series: Object.entries(series).map(([name, values]) => ({ series: name, values })),
+    alert_rule_test: expectations.map(({ at, labels }) => ({
+      eval_time: at,
+      alertname,
+      exp_alerts: labels ? [{ exp_labels: { ...rule.labels, ...labels }, exp_annotations: rule.annotations }] : [],
+    })),
+  };
+}
+
+const TESTS = [
+  unitTest(
+    "1m",
+    {
+      [`plinth_http_requests_total{${API},status_code="200"}`]: "0+570x120",
+      [`plinth_http_requests_total{${API},status_code="500"}`]: "0+30x60 1800+0x60",
+      // Failing health checks are not part of the SLO: they must not keep the alert firing.
+      ['plinth_http_requests_total{route="/health",method="GET",status_code="500",variant="none",model_version="none"}']: "0+1000x120",
+    },
+    "PlinthAvailabilityBudgetBurnFast",
+    [{ at: "60m", labels: {} }, { at: "120m" }],
+  ),
+  unitTest(
+    "10m",
+    {
+      [`plinth_http_requests_total{${API},status_code="200"}`]: "0+5970x300",
+      [`plinth_http_requests_total{${API},status_code="500"}`]: "0+30x150 4500+0x150",
+    },
+    "PlinthAvailabilityBudgetBurnSlow",
+    [{ at: "24h", labels: {} }, { at: "50h" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      [`plinth_http_request_duration_seconds_bucket{${API},status_code="200",le="0.25"}`]: "0+300x60 18000+600x60",
+      [`plinth_http_request_duration_seconds_count{${API},status_code="200"}`]: "0+600x120",
+    },
+    "PlinthLatencyBudgetBurnFast",
+    [{ at: "60m", labels: {} }, { at: "120m" }],
+  ),
+  unitTest(
+    "10m",
+    {
+      [`plinth_http_request_duration_seconds_bucket{${API},status_code="200",le="0.25"}`]: "0+5700x150 855000+6000x150",
+      [`plinth_http_request_duration_seconds_count{${API},status_code="200"}`]: "0+6000x300",
+    },
+    "PlinthLatencyBudgetBurnSlow",
+    [{ at: "24h", labels: {} }, { at: "50h" }],
+  ),
+  unitTest(
+    "1m",
+    { [`plinth_model_ready{${MODEL},model_version="3",variant="candidate"}`]: "1x5 0x10 1x10" },
+    "PlinthModelNotReady",
+    [{ at: "3m" }, { at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "candidate" } }, { at: "22m" }],
+  ),
+  unitTest(
+    "1m",
+    { [`plinth_drift_score{${MODEL},model_version="1",variant="stable"}`]: "0.05x10 0.5x60 0.05x10" },
+    "PlinthDriftHigh",
+    [{ at: "30m" }, { at: "50m", labels: { model: "fashion-mnist", model_version: "1", variant: "stable" } }, { at: "78m" }],
+  ),
+  unitTest(
+    "1m",
+    { [`plinth_candidate_circuit_open{${MODEL},model_version="7",variant="candidate"}`]: "0x5 1x10 0x10" },
+    "PlinthCandidateCircuitOpen",
+    [{ at: "10m", labels: { model: "fashion-mnist", model_version: "7" } }, { at: "22m" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      [`plinth_shadow_comparisons_total{${MODEL},model_version="7",outcome="agree"}`]: "0+90x100",
+      [`plinth_shadow_comparisons_total{${MODEL},model_version="7",outcome="disagree"}`]: "0+5x30 150+40x30 1350+5x40",
+    },
+    "PlinthShadowDisagreement",
+    [{ at: "25m" }, { at: "58m", labels: { model: "fashion-mnist", model_version: "7" } }, { at: "98m" }],
+  ),
+];
+
+/** Runs promtool on tests; slow-burn tests use a coarser evaluation interval to stay cheap. */
+function promtoolTest(tests: ReturnType<typeof unitTest>[], evaluationInterval = "1m") {
+  const file = join(dir, `tests-${evaluationInterval}-${tests.length}.yaml`);
+  writeFileSync(file, stringify({ rule_files: [rulesFile], evaluation_interval: evaluationInterval, tests }));
+  return spawnSync("promtool", ["test", "rules", file], { encoding: "utf8" });
+}
+
+describe("PrometheusRule under promtool", () => {
+  it("passes promtool check rules", () => {
+    const output = execFileSync("promtool", ["check", "rules", rulesFile], { encoding: "utf8" });
+    expect(output).toContain(`SUCCESS: ${groups.flatMap((g) => g.rules).length} rules found`);
+  });
+
+  it("has a fire-and-clear unit test for every alert", () => {
+    const tested = new Set(TESTS.flatMap((test) => test.alert_rule_test.map((t) => t.alertname)));
+    expect([...tested].sort()).toEqual([...alerts.keys()].sort());
+    for (const test of TESTS) {
+      expect(test.alert_rule_test.some((t) => t.exp_alerts.length > 0)).toBe(true);
+      expect(test.alert_rule_test.at(-1)!.exp_alerts).toEqual([]);
+    }
+  });
+
+  it("fires and clears each alert on synthetic series (promtool test rules)", () => {
+    for (const interval of ["1m", "10m"]) {
+      const result = promtoolTest(
+        TESTS.filter((test) => test.interval === interval),
+        interval,
+      );
+      expect(result.stderr + result.stdout).toContain("SUCCESS");
+      expect(result.status).toBe(0);
+    }
+  });
+
+  it("fails a unit test that expects an alert where none fires (the harness can fail)", () => {
+    const wrong = unitTest("1m", { [`plinth_model_ready{${MODEL},model_version="3",variant="stable"}`]: "1x20" }, "PlinthModelNotReady", [
+      { at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "stable" } },
+    ]);
+    const result = promtoolTest([wrong]);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain("PlinthModelNotReady");
+  });
+
+  it("scales burn-rate thresholds from the SLO targets", () => {
+    const fast = alerts.get("PlinthAvailabilityBudgetBurnFast")!;
+    expect(fast.expr).toContain("plinth:slo_errors:ratio_rate1h > 0.0144 and plinth:slo_errors:ratio_rate5m > 0.0144");
+    expect(fast.expr).toContain("plinth:slo_errors:ratio_rate6h > 0.006 and plinth:slo_errors:ratio_rate30m > 0.006");
+    expect(alerts.get("PlinthLatencyBudgetBurnSlow")!.expr).toContain("plinth:slo_slow:ratio_rate3d > 0.01 and plinth:slo_slow:ratio_rate6h > 0.01");
+    const recordings = groups[0]!.rules.map((rule) => ("record" in rule ? rule.record : ""));
+    expect(recordings).toContain("plinth:slo_slow:ratio_rate5m");
+    expect(JSON.stringify(groups[0])).toContain('le=\\"0.25\\"');
+  });
+});

@@ -1,0 +1,17 @@
+/** The production stack on an existing cluster: the in-cluster database and artifact volume are protected. */
+import { describe, expect, it } from "vitest";
+import { describeExistingCloud } from "../support/existing-suite.js";
+import { describeCommonInvariants, renderOnce, statefulResources } from "../support/stack-suite.js";
+
+const holder = renderOnce("production", "existing");
+describeCommonInvariants("production", "existing", holder);
+describeExistingCloud("production", holder, { protect: true });
+
+describe("production on an existing cluster: protection", () => {
+  it("protects exactly the database StatefulSet and the artifact volume", () => {
+    expect(statefulResources(holder.view).map((r) => [r.type, r.name, r.protect])).toEqual([
+      ["kubernetes:apps/v1:StatefulSet", "mlflow-postgres", true],
+      ["kubernetes:core/v1:PersistentVolumeClaim", "mlflow-artifacts", true],
+    ]);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * Validates Kubernetes manifests against the OpenAPI schemas shipped by kubernetes-models and the
+ * @kubernetes-models packages for cert-manager and prometheus-operator. An object whose
+ * apiVersion/kind has no model here fails: every kind the program writes must be checkable.
+ */
+import { ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
+import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import { CronJob } from "kubernetes-models/batch/v1";
+import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
+
+type ModelClass = new (data: never) => { validate(): void };
+
+const MODELS: Record<string, ModelClass> = {
+  "apps/v1/Deployment": Deployment,
+  "apps/v1/StatefulSet": StatefulSet,
+  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+  "batch/v1/CronJob": CronJob,
+  "networking.k8s.io/v1/Ingress": Ingress,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "v1/ConfigMap": ConfigMap,
+  "v1/Namespace": Namespace,
+  "v1/PersistentVolumeClaim": PersistentVolumeClaim,
+  "v1/Secret": Secret,
+  "v1/Service": Service,
+  "v1/ServiceAccount": ServiceAccount,
+  "cert-manager.io/v1/ClusterIssuer": ClusterIssuer,
+  "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+  "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
+};
+
+/** Throws with the schema error (or "no model") for an invalid manifest. */
+export function validateManifest(object: { apiVersion?: unknown; kind?: unknown }): void {
+  const key = `${String(object.apiVersion)}/${String(object.kind)}`;
+  const Model = MODELS[key];
+  if (!Model) throw new Error(`no schema model for ${key}`);
+  new Model(object as never).validate();
+}

@@ -1,0 +1,239 @@
+/**
+ * Assertions every rendered stack must satisfy, whatever its cloud: graph shape, explicit
+ * providers, CRD ordering, secrets, hardening, exposure, pinned charts, schema validity and
+ * protection. Each stack test file renders once (in its own process) and calls this suite.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { renderStackInProcess } from "../../infra/render/run.js";
+import type { Cloud, StackName } from "../../infra/render/types.js";
+import { validateManifest } from "./k8s-models.js";
+import { at, StackView } from "./stack.js";
+
+export const COMPONENT_TYPES: Record<string, string> = {
+  "plinth:cluster:Cluster": "plinth",
+  "plinth:ingress-tls:IngressTls": "ingress",
+  "plinth:oauth2-proxy:OAuth2Proxy": "oauth2-proxy",
+  "plinth:mlflow:Mlflow": "mlflow",
+  "plinth:monitoring:Monitoring": "monitoring",
+  "plinth:inference:InferenceService": "plinth-inference",
+};
+
+const PUBLIC_PATHS = ["/predict", "/predict-image", "/v2", "/health", "/ready", "/docs", "/openapi.json"];
+const AUTH_URL = "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth";
+
+type Container = Record<string, unknown> & { name: string; securityContext: Record<string, unknown> };
+
+function podSpecs(view: StackView) {
+  return view.manifests().flatMap((object) => {
+    const spec =
+      object.kind === "CronJob" ? at(object, "spec.jobTemplate.spec.template.spec") : object.kind === "Deployment" || object.kind === "StatefulSet" ? at(object, "spec.template.spec") : undefined;
+    return spec ? [{ object, spec: spec as Record<string, unknown> & { containers: Container[] } }] : [];
+  });
+}
+
+/** Renders the stack once for the file and returns a lazily filled view. */
+export function renderOnce(stack: StackName, cloud: Cloud): { view: StackView } {
+  const holder = {} as { view: StackView };
+  beforeAll(async () => {
+    holder.view = new StackView(await renderStackInProcess({ stack, cloud }));
+  });
+  return holder;
+}
+
+export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder: { view: StackView }) {
+  describe(`${stack} on ${cloud}: invariants of every stack`, () => {
+    it("renders the requested stack and cloud", () => {
+      expect(holder.view.stack.stack).toBe(stack);
+      expect(holder.view.stack.cloud).toBe(cloud);
+      expect(holder.view.stack.project).toBe("plinth");
+    });
+
+    it("has one top-level component of each type, named by role", () => {
+      const view = holder.view;
+      for (const [type, name] of Object.entries(COMPONENT_TYPES)) {
+        const component = view.one(type, name);
+        expect(component.parent).toBeUndefined();
+      }
+      const topLevel = view.resources.filter((resource) => !resource.parent).map((resource) => `${resource.type}/${resource.name}`);
+      expect(topLevel.sort()).toEqual([...Object.entries(COMPONENT_TYPES).map(([type, name]) => `${type}/${name}`), "kubernetes:core/v1:Namespace/plinth-ns"].sort());
+    });
+
+    it("names every child after its component and parents it to that component", () => {
+      const view = holder.view;
+      const componentNames = new Set(Object.values(COMPONENT_TYPES));
+      for (const resource of view.resources.filter((r) => r.parent)) {
+        const parent = view.parentName(resource)!;
+        expect(componentNames.has(parent), `${resource.name} parent ${parent}`).toBe(true);
+        expect(resource.name.startsWith(`${parent}-`), `${resource.name} under ${parent}`).toBe(true);
+      }
+    });
+
+    it("creates every Kubernetes resource with the cluster's explicit provider", () => {
+      const view = holder.view;
+      const provider = view.one("pulumi:providers:kubernetes", "plinth-k8s");
+      const kubernetes = view.resources.filter((r) => r.type.startsWith("kubernetes:"));
+      expect(kubernetes.length).toBeGreaterThan(30);
+      for (const resource of kubernetes) expect(resource.provider, resource.name).toBe(provider.urn);
+      expect(provider.secretInputs).toContain("kubeconfig");
+    });
+
+    it("makes custom resources depend on the Helm release that installs their CRDs", () => {
+      const view = holder.view;
+      const certManager = view.one("kubernetes:helm.sh/v3:Release", "ingress-cert-manager");
+      const kps = view.one("kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack");
+      expect(view.one("kubernetes:cert-manager.io/v1:ClusterIssuer", "ingress-issuer").dependencies).toContain(certManager.urn);
+      expect(view.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "monitoring-service-monitor").dependencies).toContain(kps.urn);
+      expect(view.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-rules").dependencies).toContain(kps.urn);
+    });
+
+    it("pins every Helm chart to an exact version", () => {
+      const releases = holder.view.ofType("kubernetes:helm.sh/v3:Release");
+      expect(releases.map((r) => [r.inputs.chart, r.inputs.version]).sort()).toEqual([
+        ["cert-manager", "v1.18.2"],
+        ["ingress-nginx", "4.13.3"],
+        ["kube-prometheus-stack", "77.12.0"],
+      ]);
+    });
+
+    it("validates every Kubernetes object, custom resources included, against its OpenAPI schema", () => {
+      const manifests = holder.view.manifests();
+      expect(manifests.map((m) => m.kind)).toEqual(expect.arrayContaining(["ClusterIssuer", "ServiceMonitor", "PrometheusRule", "Deployment", "CronJob"]));
+      for (const manifest of manifests) expect(() => validateManifest(manifest), `${manifest.kind} ${manifest.metadata.name}`).not.toThrow();
+    });
+
+    it("keeps secrets secret: outputs, Kubernetes Secrets, generated values", () => {
+      const view = holder.view;
+      expect(view.stack.secretOutputs.sort()).toEqual(["grafanaAdminPassword", "kubeconfig", "platformApiKey"]);
+      expect(view.stack.outputs.kubeconfig).toBe("[secret]");
+      for (const secret of view.ofType("kubernetes:core/v1:Secret")) expect(secret.secretInputs, secret.name).toContain("stringData");
+      for (const password of view.ofType("random:index/randomPassword:RandomPassword")) expect(password.inputs.length as number).toBeGreaterThanOrEqual(32);
+      for (const configMap of view.ofType("kubernetes:core/v1:ConfigMap")) expect(JSON.stringify(configMap.inputs)).not.toMatch(/placeholder|mock-/);
+    });
+
+    it("hardens every pod and container, with requests, limits and split probes on long-running ones", () => {
+      const specs = podSpecs(holder.view);
+      expect(specs.length).toBeGreaterThanOrEqual(5);
+      for (const { object, spec } of specs) {
+        const where = `${object.kind} ${object.metadata.name}`;
+        expect(spec.securityContext, where).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+        expect(spec.automountServiceAccountToken, where).toBe(false);
+        for (const container of spec.containers) {
+          expect(container.securityContext, where).toEqual({
+            runAsNonRoot: true,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            privileged: false,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+          });
+          expect(at(container, "resources.requests.cpu"), where).toBeTypeOf("string");
+          expect(at(container, "resources.limits.memory"), where).toBeTypeOf("string");
+          expect(String(container.image), where).toMatch(/@sha256:[a-f0-9]{64}$/);
+          if (object.kind !== "CronJob") {
+            expect(container.startupProbe, where).toBeDefined();
+            expect(container.readinessProbe, where).toBeDefined();
+            expect(container.livenessProbe, where).toBeDefined();
+          }
+        }
+      }
+    });
+
+    it("publishes only the public API paths on the public Ingress, never a catch-all", () => {
+      const ingress = holder.view.manifest("Ingress", "plinth-inference-public-ingress");
+      const paths = (at(ingress, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path);
+      expect(paths).toEqual(PUBLIC_PATHS);
+      expect(ingress.metadata.annotations?.["nginx.ingress.kubernetes.io/auth-url"]).toBeUndefined();
+    });
+
+    it("puts /admin, /ops, MLflow and Grafana behind oauth2-proxy, with TLS and HTTPS redirect everywhere", () => {
+      const view = holder.view;
+      const protectedIngresses = ["plinth-inference-admin-ingress", "mlflow-ingress", "monitoring-grafana-ingress"];
+      for (const name of protectedIngresses) {
+        const ingress = view.manifest("Ingress", name);
+        expect(ingress.metadata.annotations, name).toMatchObject({
+          "nginx.ingress.kubernetes.io/auth-url": AUTH_URL,
+          "nginx.ingress.kubernetes.io/auth-response-headers": "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups",
+        });
+      }
+      const admin = view.manifest("Ingress", "plinth-inference-admin-ingress");
+      expect((at(admin, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path)).toEqual(["/admin", "/ops"]);
+      for (const ingress of view.manifests().filter((m) => m.kind === "Ingress")) {
+        expect(ingress.metadata.annotations, ingress.metadata.name).toMatchObject({
+          "cert-manager.io/cluster-issuer": "letsencrypt",
+          "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+        });
+        expect(at(ingress, "spec.tls[0].hosts[0]")).toBe(at(ingress, "spec.rules[0].host"));
+        const paths = (at(ingress, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path);
+        const isProtected = protectedIngresses.includes(ingress.metadata.name!);
+        if (!isProtected) expect(paths.filter((p) => ["/", "/admin", "/ops"].includes(p)), ingress.metadata.name).toEqual([]);
+      }
+    });
+
+    it("exposes no Service as LoadBalancer or NodePort except through the ingress-nginx chart", () => {
+      const view = holder.view;
+      for (const service of view.manifests().filter((m) => m.kind === "Service")) {
+        expect(at(service, "spec.type"), service.metadata.name).toBe("ClusterIP");
+      }
+      const nginx = view.one("kubernetes:helm.sh/v3:Release", "ingress-nginx");
+      expect(at(nginx.inputs, "values.controller.service.type")).toBe("LoadBalancer");
+      expect(at(nginx.inputs, "values.controller.config")).toMatchObject({ hsts: "true", "ssl-redirect": "true", "force-ssl-redirect": "true" });
+    });
+
+    it("admits the API port only from the ingress controller and the metrics port only from Prometheus", () => {
+      const policy = holder.view.manifest("NetworkPolicy", "plinth-inference-netpol");
+      expect(at(policy, "spec.policyTypes")).toEqual(["Ingress"]);
+      expect(at(policy, "spec.ingress")).toEqual([
+        {
+          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } } }],
+          ports: [{ protocol: "TCP", port: 8080 }],
+        },
+        {
+          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
+          ports: [{ protocol: "TCP", port: 9464 }],
+        },
+      ]);
+    });
+
+    it("scales the inference service on CPU only", () => {
+      for (const hpa of holder.view.manifests().filter((m) => m.kind === "HorizontalPodAutoscaler")) {
+        expect((at(hpa, "spec.metrics") as unknown[]).length).toBe(1);
+        expect(at(hpa, "spec.metrics[0].resource.name")).toBe("cpu");
+      }
+    });
+
+    it("scrapes the metrics Service through a ServiceMonitor on the metrics port", () => {
+      const view = holder.view;
+      const monitor = view.manifest("ServiceMonitor", "plinth-inference");
+      const metricsService = view.manifest("Service", "plinth-inference-metrics");
+      expect(at(monitor, "spec.selector.matchLabels")).toEqual({ "app.kubernetes.io/name": "plinth-inference", "app.kubernetes.io/component": "metrics" });
+      expect(metricsService.metadata.labels).toMatchObject(at(monitor, "spec.selector.matchLabels") as Record<string, string>);
+      expect(at(monitor, "spec.endpoints[0].port")).toBe("metrics");
+      expect(at(metricsService, "spec.ports")).toEqual([{ name: "metrics", port: 9464, targetPort: "metrics", protocol: "TCP" }]);
+      const api = view.manifest("Service", "plinth-inference");
+      expect((at(api, "spec.ports") as { name: string }[]).map((p) => p.name)).toEqual(["http"]);
+    });
+
+    it("ships the dashboard as a ConfigMap labelled for Grafana's sidecar", () => {
+      const dashboard = holder.view.manifest("ConfigMap", "dashboard-plinth-inference");
+      expect(dashboard.metadata.labels?.grafana_dashboard).toBe("1");
+      const json = (dashboard.data as Record<string, string>)["plinth-inference.json"];
+      expect(JSON.parse(json ?? "{}").uid).toBe("plinth-inference");
+    });
+  });
+}
+
+/** Cloud resources and Kubernetes objects that hold state. */
+export function statefulResources(view: StackView) {
+  return view.resources.filter((resource) =>
+    [
+      "aws:rds/instance:Instance",
+      "aws:s3/bucket:Bucket",
+      "aws:kms/key:Key",
+      "gcp:sql/databaseInstance:DatabaseInstance",
+      "gcp:storage/bucket:Bucket",
+      "gcp:container/cluster:Cluster",
+      "kubernetes:apps/v1:StatefulSet",
+      "kubernetes:core/v1:PersistentVolumeClaim",
+    ].includes(resource.type),
+  );
+}

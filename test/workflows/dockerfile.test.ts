@@ -1,0 +1,185 @@
+/**
+ * The service image, checked from the Dockerfile (no Docker engine here): its stages, identity,
+ * ports, entrypoint, what it copies and what it leaves out.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { contextSources, execForm, isIgnored, parseDockerfile, type Stage } from "./dockerfile.js";
+import { ROOT, readJson } from "./workflow-files.js";
+
+const stages = parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+const dockerignore = readFileSync(join(ROOT, ".dockerignore"), "utf8");
+const runtime = stages.at(-1)!;
+const pkg = readJson<{ dependencies: Record<string, string>; scripts: Record<string, string> }>(
+  "package.json",
+);
+
+const of = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword);
+
+function serviceSources(dir = join(ROOT, "service")): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return serviceSources(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/**
+ * Module specifiers of static and dynamic imports, and modules loaded by URL (worker threads:
+ * `new URL("./worker.ts", import.meta.url)`). URLs of data folders (the default model registry)
+ * are not code and are left out.
+ */
+function specifiers(source: string): string[] {
+  const patterns = [
+    /\bfrom\s+"([^"]+)"/g,
+    /\bimport\(\s*"([^"]+)"\s*\)/g,
+    /new URL\(\s*"([^"]+\.[jt]s)",\s*import\.meta\.url/g,
+  ];
+  return patterns.flatMap((p) => [...source.matchAll(p)].map((m) => m[1]!));
+}
+
+describe("Dockerfile", () => {
+  it("builds in two stages: production dependencies, then the runtime", () => {
+    expect(stages.map((s) => s.name)).toEqual(["deps", "runtime"]);
+    expect(of(runtime, "COPY").filter((i) => i.flags.from === "deps")).toHaveLength(1);
+  });
+
+  it("bases both stages on one exact slim Debian Node release, never a moving tag", () => {
+    for (const stage of stages) expect(stage.image).toMatch(/^node:\d+\.\d+\.\d+-bookworm-slim$/);
+    expect(new Set(stages.map((s) => s.image)).size).toBe(1);
+  });
+
+  it("installs production dependencies from the lockfile with .npmrc in place", () => {
+    const [deps] = stages;
+    const copies = of(deps!, "COPY");
+    const install = deps!.instructions.findIndex(
+      (i) => i.keyword === "RUN" && /\bnpm ci --omit=dev\b/.test(i.args),
+    );
+    expect(install).toBeGreaterThan(-1);
+    const manifests = deps!.instructions.indexOf(copies.find((c) => c.words.includes(".npmrc"))!);
+    expect(manifests).toBeGreaterThan(-1);
+    expect(manifests).toBeLessThan(install);
+    expect(copies[0]!.words.slice(0, -1).sort()).toEqual([".npmrc", "package-lock.json", "package.json"]);
+    expect(readFileSync(join(ROOT, ".npmrc"), "utf8")).toMatch(/^onnxruntime-node-install=skip$/m);
+  });
+
+  it("removes only packages that are dependencies and that nothing under service/ imports", () => {
+    const uninstall = stages[0]!.instructions
+      .map((i) => /\bnpm uninstall\s+(.*)$/.exec(i.args)?.[1])
+      .find(Boolean)!;
+    const removed = uninstall.split(/\s+/).filter((w) => !w.startsWith("-"));
+    expect(removed.length).toBeGreaterThan(0);
+    for (const name of removed) expect(Object.keys(pkg.dependencies)).toContain(name);
+    const imported = serviceSources().flatMap((file) =>
+      specifiers(readFileSync(file, "utf8")).map((s) => ({ file: relative(ROOT, file), s })),
+    );
+    const broken = imported.filter(({ s }) => removed.some((name) => s === name || s.startsWith(`${name}/`)));
+    expect(broken).toEqual([]);
+  });
+
+  it("ships service/ whole: nothing in it imports a file outside it", () => {
+    const outside = serviceSources().flatMap((file) =>
+      specifiers(readFileSync(file, "utf8"))
+        .filter((s) => s.startsWith("."))
+        .map((s) => relative(ROOT, resolve(dirname(file), s)))
+        .filter((target) => !target.startsWith("service/"))
+        .map((target) => `${relative(ROOT, file)} -> ${target}`),
+    );
+    expect(outside).toEqual([]);
+  });
+
+  it("runs as a numeric non-root user in the final stage", () => {
+    const users = of(runtime, "USER");
+    expect(users).toHaveLength(1);
+    const [uid, gid] = users[0]!.args.split(":").map(Number);
+    expect(users[0]!.args).toMatch(/^\d+:\d+$/);
+    expect(uid).toBeGreaterThan(0);
+    expect(gid).toBeGreaterThan(0);
+    // Nothing after USER runs as root again.
+    const after = runtime.instructions.slice(runtime.instructions.indexOf(users[0]!));
+    expect(after.filter((i) => i.keyword === "RUN")).toEqual([]);
+  });
+
+  it("bakes no model in and copies nothing wholesale", () => {
+    const sources = contextSources(stages);
+    expect(sources.filter((s) => /(^|\/)models?(\/|$)/.test(s.replace(/^\.\//, "")))).toEqual([]);
+    expect(sources).not.toContain(".");
+    expect(stages.flatMap((s) => of(s, "ADD"))).toEqual([]);
+  });
+
+  it("copies only context paths that exist and that .dockerignore lets through", () => {
+    for (const source of contextSources(stages)) {
+      expect(existsSync(join(ROOT, source)), source).toBe(true);
+      expect(isIgnored(source, dockerignore), source).toBe(false);
+    }
+  });
+
+  it("exposes the API and metrics ports and listens on all interfaces", () => {
+    const ports = of(runtime, "EXPOSE").flatMap((i) => i.words);
+    expect(ports).toEqual(["8080", "9464"]);
+    // The service defaults to 127.0.0.1, unreachable from outside a container.
+    const env = of(runtime, "ENV")
+      .map((i) => i.args)
+      .join(" ");
+    expect(env).toMatch(/\bHOST=0\.0\.0\.0\b/);
+    expect(env).toMatch(/\bMETRICS_HOST=0\.0\.0\.0\b/);
+  });
+
+  it("starts the service the way `npm start` does, with tsx from the runtime dependencies", () => {
+    const entrypoints = of(runtime, "ENTRYPOINT");
+    expect(entrypoints).toHaveLength(1);
+    expect(execForm(entrypoints[0]!)).toEqual(["node", "--import", "tsx", "service/main.ts"]);
+    expect(pkg.scripts.start).toBe("tsx service/main.ts");
+    expect(pkg.dependencies).toHaveProperty("tsx");
+    expect(existsSync(join(ROOT, "service/main.ts"))).toBe(true);
+  });
+});
+
+describe(".dockerignore", () => {
+  it.each(["node_modules", "out", ".git", "models", "samples", "test", ".tools", "coverage", "README.md"])(
+    "keeps %s out of the build context",
+    (path) => {
+      expect(isIgnored(path, dockerignore)).toBe(true);
+    },
+  );
+
+  it("keeps nested node_modules out too, and lets the image's sources through", () => {
+    expect(isIgnored("service/node_modules/x", dockerignore)).toBe(true);
+    expect(isIgnored("service/main.ts", dockerignore)).toBe(false);
+    expect(isIgnored("package.json", dockerignore)).toBe(false);
+  });
+});
+
+describe("the Dockerfile reader", () => {
+  const text = [
+    "# comment",
+    "FROM node:20 AS build",
+    "COPY --from=other a b ./",
+    "RUN echo one \\",
+    "    && echo two",
+    "FROM scratch",
+    "COPY models/ /models",
+    "ENTRYPOINT node main.js",
+  ].join("\n");
+  const parsed = parseDockerfile(text);
+
+  it("splits stages, joins continued lines, and separates COPY flags from sources", () => {
+    expect(parsed.map((s) => [s.image, s.name])).toEqual([
+      ["node:20", "build"],
+      ["scratch", undefined],
+    ]);
+    expect(parsed[0]!.instructions[1]!.args).toBe("echo one      && echo two");
+    expect(contextSources(parsed)).toEqual(["models/"]);
+    expect(execForm(parsed[1]!.instructions[1]!)).toBeUndefined();
+  });
+
+  it("matches .dockerignore patterns by path segment", () => {
+    expect(isIgnored("models/x/model.onnx", "models\n")).toBe(true);
+    expect(isIgnored("modelsx", "models\n")).toBe(false);
+    expect(isIgnored("a/b/node_modules/c", "**/node_modules\n")).toBe(true);
+    expect(isIgnored("docs/x.md", "*.md\n")).toBe(false);
+    expect(isIgnored("x.md", "*.md\n")).toBe(true);
+    expect(() => isIgnored("a", "!a\n")).toThrow(".dockerignore negations are not supported here");
+  });
+});
