@@ -25,6 +25,8 @@ const BOOTSTRAP = `import(${JSON.stringify(TSX_API_URL)}).then((tsx) => { tsx.re
 
 export class WorkerRunner implements BatchRunner {
   private nextId = 0;
+  /** Set once the worker died; every later run fails at once instead of waiting forever. */
+  private failure: Error | undefined;
   private readonly pending = new Map<
     number,
     { resolve: (r: BatchResult) => void; reject: (e: Error) => void }
@@ -63,6 +65,7 @@ export class WorkerRunner implements BatchRunner {
   }
 
   run(input: Float32Array, rows: number): Promise<BatchResult> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
     // Copy into a buffer of its own: the batcher reuses its batch buffer, and a view would clone
     // the whole underlying ArrayBuffer anyway.
@@ -79,6 +82,7 @@ export class WorkerRunner implements BatchRunner {
   }
 
   private failAll(err: Error): void {
+    this.failure = err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }

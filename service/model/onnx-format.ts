@@ -243,7 +243,13 @@ export function encodeOnnxModel(spec: OnnxModelSpec): Uint8Array {
 interface DecodedModel {
   metadataProps?: { key?: string; value?: string }[];
   graph?: {
-    initializer?: { name?: string; dims?: number[]; dataType?: number; rawData?: Uint8Array; floatData?: number[] }[];
+    initializer?: {
+      name?: string;
+      dims?: number[];
+      dataType?: number;
+      rawData?: Uint8Array;
+      floatData?: number[];
+    }[];
   };
 }
 

@@ -6,7 +6,12 @@
 import { METADATA_KEY, type ModelMetadata } from "../model/metadata.js";
 import type { Architecture } from "../model/network.js";
 import { view } from "../model/network.js";
-import { encodeOnnxModel, readOnnxInitializers, type OnnxInitializer, type OnnxNode } from "../model/onnx-format.js";
+import {
+  encodeOnnxModel,
+  readOnnxInitializers,
+  type OnnxInitializer,
+  type OnnxNode,
+} from "../model/onnx-format.js";
 
 export const INPUT_NAME = "input";
 export const OUTPUT_NAME = "probabilities";
@@ -110,11 +115,16 @@ export function paramsFromOnnx(arch: Architecture, bytes: Uint8Array): Float32Ar
   const inits = readOnnxInitializers(bytes);
   const params = new Float32Array(arch.paramCount);
   arch.layers.forEach((layer, i) => {
-    for (const [suffix, slice] of [["weight", layer.weight], ["bias", layer.bias]] as const) {
+    for (const [suffix, slice] of [
+      ["weight", layer.weight],
+      ["bias", layer.bias],
+    ] as const) {
       if (slice === undefined) continue;
       const init = inits.get(`layer${i}.${suffix}`);
       if (init === undefined || init.data.length !== slice.length) {
-        throw new Error(`ONNX initializer layer${i}.${suffix}: expected ${slice.length} values, found ${init?.data.length ?? "none"}`);
+        throw new Error(
+          `ONNX initializer layer${i}.${suffix}: expected ${slice.length} values, found ${init?.data.length ?? "none"}`,
+        );
       }
       params.set(init.data, slice.offset);
     }

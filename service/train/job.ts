@@ -103,7 +103,12 @@ export async function runTrainingJob(opts: JobOptions): Promise<JobResult> {
 
   const model = await trainAndEvaluate(data, quality, opts);
   const baseline = buildBaseline(
-    { pixels: data.train.pixels, width: data.train.width, height: data.train.height, count: data.train.labels.length },
+    {
+      pixels: data.train.pixels,
+      width: data.train.width,
+      height: data.train.height,
+      count: data.train.labels.length,
+    },
     model.testPredictions,
     data.train.labelNames,
   );

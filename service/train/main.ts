@@ -15,7 +15,7 @@ export const DEFAULTS = {
   name: "fashion-classifier",
   alias: "challenger",
   arch: "cnn",
-  epochs: 3,
+  epochs: 4,
   batchSize: 64,
   learningRate: 0.002,
   seed: 42,

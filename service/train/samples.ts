@@ -32,7 +32,11 @@ export function pickSamples(labels: Uint8Array, classes: number, perClass: numbe
   return picked;
 }
 
-export async function writeSamples(dataDir: string, outDir: string, perClass: number): Promise<SampleEntry[]> {
+export async function writeSamples(
+  dataDir: string,
+  outDir: string,
+  perClass: number,
+): Promise<SampleEntry[]> {
   const { test } = await loadFashionMnist(dataDir);
   const size = test.width * test.height;
   await rm(outDir, { recursive: true, force: true });

@@ -20,14 +20,20 @@ const flat = path.join(root, "flat");
 const split = path.join(root, "split");
 
 beforeAll(async () => {
-  for (const [label, value] of [["boots", 200], ["shirts", 40]] as const) {
+  for (const [label, value] of [
+    ["boots", 200],
+    ["shirts", 40],
+  ] as const) {
     mkdirSync(path.join(flat, label), { recursive: true });
     for (let i = 0; i < 10; i++) writeFileSync(path.join(flat, label, `${i}.png`), await image(value, "png"));
     writeFileSync(path.join(flat, label, "photo.jpg"), await image(value, "jpeg", 16));
     writeFileSync(path.join(flat, label, "photo.webp"), await image(value, "webp", 12));
     writeFileSync(path.join(flat, label, "notes.txt"), "not an image");
   }
-  writeFileSync(path.join(flat, "shirts", "broken.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Buffer.from("this is not a png")]));
+  writeFileSync(
+    path.join(flat, "shirts", "broken.png"),
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Buffer.from("this is not a png")]),
+  );
   for (const part of ["train", "test"]) {
     for (const label of ["a", "b"]) {
       mkdirSync(path.join(split, part, label), { recursive: true });
@@ -91,8 +97,12 @@ describe("loadImageFolder", () => {
   });
 
   it("names the Debian package and --data when the folder is missing, and explains an empty one", async () => {
-    await expect(loadImageFolder(path.join(root, "missing"), options())).rejects.toThrow(/no such directory.*dataset-fashion-mnist.*--data DIR/);
+    await expect(loadImageFolder(path.join(root, "missing"), options())).rejects.toThrow(
+      /no such directory.*dataset-fashion-mnist.*--data DIR/,
+    );
     mkdirSync(path.join(root, "empty", "label"), { recursive: true });
-    await expect(loadImageFolder(path.join(root, "empty"), options())).rejects.toThrow(/no images found; expected <label>\/\*\.png\|jpg\|jpeg\|webp/);
+    await expect(loadImageFolder(path.join(root, "empty"), options())).rejects.toThrow(
+      /no images found; expected <label>\/\*\.png\|jpg\|jpeg\|webp/,
+    );
   });
 });

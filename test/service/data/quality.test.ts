@@ -3,7 +3,10 @@ import type { DatasetSplits, ImageDataset } from "../../../service/data/dataset.
 import { DEFAULT_THRESHOLDS, failedChecks, runQualityGate } from "../../../service/data/quality.js";
 
 /** `counts[label]` images of 4x4 pixels, each a gradient so no image is blank. */
-function dataset(counts: number[], pixel: (i: number, p: number) => number = (i, p) => (i * 7 + p * 16) % 256): ImageDataset {
+function dataset(
+  counts: number[],
+  pixel: (i: number, p: number) => number = (i, p) => (i * 7 + p * 16) % 256,
+): ImageDataset {
   const n = counts.reduce((a, b) => a + b, 0);
   const labels = new Uint8Array(counts.flatMap((c, label) => new Array<number>(c).fill(label)));
   const pixels = new Uint8Array(n * 16);
@@ -11,12 +14,16 @@ function dataset(counts: number[], pixel: (i: number, p: number) => number = (i,
   return { width: 4, height: 4, pixels, labels, labelNames: counts.map((_, i) => `class${i}`) };
 }
 
-function splits(train: ImageDataset, test: ImageDataset = dataset(train.labelNames.map(() => 2))): DatasetSplits {
+function splits(
+  train: ImageDataset,
+  test: ImageDataset = dataset(train.labelNames.map(() => 2)),
+): DatasetSplits {
   return { train, test, sha256: "0".repeat(64), source: "memory", skipped: [] };
 }
 
 const thresholds = { ...DEFAULT_THRESHOLDS, minSamples: 100, minPerLabel: 30 };
-const statusOf = (report: ReturnType<typeof runQualityGate>) => Object.fromEntries(report.checks.map((c) => [c.name, c.status]));
+const statusOf = (report: ReturnType<typeof runQualityGate>) =>
+  Object.fromEntries(report.checks.map((c) => [c.name, c.status]));
 
 describe("runQualityGate", () => {
   it("passes clean balanced data and counts samples per label", () => {
@@ -40,14 +47,20 @@ describe("runQualityGate", () => {
     const report = runQualityGate(splits(dataset([60, 12, 60])), thresholds);
     expect(report.passed).toBe(false);
     expect(failedChecks(report)).toEqual([
-      { name: "min-per-label", status: "fail", message: 'below the minimum of 30 samples per label: "class1" (12)' },
+      {
+        name: "min-per-label",
+        status: "fail",
+        message: 'below the minimum of 30 samples per label: "class1" (12)',
+      },
     ]);
     expect(report.trainCounts.class1).toBe(12);
   });
 
   it("fails too few samples overall", () => {
     const report = runQualityGate(splits(dataset([30, 30])), thresholds);
-    expect(failedChecks(report).map((c) => c.message)).toEqual(["60 training samples, fewer than the minimum 100"]);
+    expect(failedChecks(report).map((c) => c.message)).toEqual([
+      "60 training samples, fewer than the minimum 100",
+    ]);
   });
 
   it("warns, without failing, on class imbalance", () => {
@@ -63,8 +76,12 @@ describe("runQualityGate", () => {
   it("fails constant data: no finite normalisation, no value range, blank images", () => {
     const report = runQualityGate(splits(dataset([50, 50], () => 7)), thresholds);
     expect(failedChecks(report).map((c) => c.name)).toEqual(["finite-values", "value-range", "blank-images"]);
-    expect(report.checks.find((c) => c.name === "value-range")!.message).toBe("pixels span 7..7: expected values within [0, 255] spanning at least 32 levels");
-    expect(report.checks.find((c) => c.name === "blank-images")!.message).toBe("100 of 100 images (100.0%) are one flat value; at most 1% allowed");
+    expect(report.checks.find((c) => c.name === "value-range")!.message).toBe(
+      "pixels span 7..7: expected values within [0, 255] spanning at least 32 levels",
+    );
+    expect(report.checks.find((c) => c.name === "blank-images")!.message).toBe(
+      "100 of 100 images (100.0%) are one flat value; at most 1% allowed",
+    );
   });
 
   it("fails a schema mismatch and stops there", () => {
@@ -74,10 +91,15 @@ describe("runQualityGate", () => {
     expect(report.checks.map((c) => c.name)).toEqual(["schema"]);
     expect(report.checks[0]!.message).toBe("train: sample 3 has label id 9 but there are 2 label names");
     const test = { ...dataset([2, 2]), width: 2, height: 8 };
-    expect(failedChecks(runQualityGate(splits(train, test), thresholds))[0]!.message).toBe("train images are 4x4, test images 2x8");
+    expect(failedChecks(runQualityGate(splits(train, test), thresholds))[0]!.message).toBe(
+      "train images are 4x4, test images 2x8",
+    );
   });
 
   it("records a skipped gate", () => {
-    expect(runQualityGate(splits(dataset([60, 12, 60])), thresholds, true)).toMatchObject({ passed: false, skipped: true });
+    expect(runQualityGate(splits(dataset([60, 12, 60])), thresholds, true)).toMatchObject({
+      passed: false,
+      skipped: true,
+    });
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { gemmAccumulate, mat } from "../../../service/model/gemm.js";
-import { Activations, buildArchitecture, describeArchitecture, forward, type LayerSpec } from "../../../service/model/network.js";
+import {
+  Activations,
+  buildArchitecture,
+  describeArchitecture,
+  forward,
+  type LayerSpec,
+} from "../../../service/model/network.js";
 import { backward, GradientWorkspace, softmaxCrossEntropy } from "../../../service/train/backprop.js";
 import { Random } from "../../../service/train/random.js";
 import { initParams } from "../../../service/train/trainer.js";
@@ -18,7 +24,9 @@ describe("gemmAccumulate", () => {
       const A = Float32Array.from({ length: M * K }, () => rng.normal());
       const B = Float32Array.from({ length: K * N }, () => rng.normal());
       const expected = new Float32Array(M * N);
-      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) expected[m * N + n] += A[m * K + k]! * B[k * N + n]!;
+      for (let m = 0; m < M; m++)
+        for (let n = 0; n < N; n++)
+          for (let k = 0; k < K; k++) expected[m * N + n] += A[m * K + k]! * B[k * N + n]!;
       // Row-major A and B, then B given transposed (B^T stored [N, K]), into a C that starts at 1.
       const bt = new Float32Array(N * K);
       for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) bt[n * K + k] = B[k * N + n]!;
@@ -58,13 +66,21 @@ describe("buildArchitecture", () => {
       [3, 1, 1],
     ]);
     expect(arch.paramCount).toBe(3 * 9 + 3 + 4 * 27 + 4 + 16 * 6 + 6 + 6 * 3 + 3);
-    expect(describeArchitecture(arch)).toBe("conv(1→3,3x3,pad1)-relu-maxpool(2x2)-conv(3→4,3x3,pad0)-relu-flatten-dense(16→6)-relu-dense(6→3)");
+    expect(describeArchitecture(arch)).toBe(
+      "conv(1→3,3x3,pad1)-relu-maxpool(2x2)-conv(3→4,3x3,pad0)-relu-flatten-dense(16→6)-relu-dense(6→3)",
+    );
   });
 
   it("refuses layers that do not fit", () => {
-    expect(() => buildArchitecture({ c: 1, h: 5, w: 5 }, [{ kind: "maxpool2" }])).toThrow("maxpool2 needs even height and width, got 5x5");
-    expect(() => buildArchitecture({ c: 1, h: 4, w: 4 }, [{ kind: "dense", outputs: 2 }])).toThrow("dense needs a flat input");
-    expect(() => buildArchitecture({ c: 1, h: 2, w: 2 }, [{ kind: "conv2d", outChannels: 1, kernel: 3, padding: 0 }])).toThrow("does not fit");
+    expect(() => buildArchitecture({ c: 1, h: 5, w: 5 }, [{ kind: "maxpool2" }])).toThrow(
+      "maxpool2 needs even height and width, got 5x5",
+    );
+    expect(() => buildArchitecture({ c: 1, h: 4, w: 4 }, [{ kind: "dense", outputs: 2 }])).toThrow(
+      "dense needs a flat input",
+    );
+    expect(() =>
+      buildArchitecture({ c: 1, h: 2, w: 2 }, [{ kind: "conv2d", outChannels: 1, kernel: 3, padding: 0 }]),
+    ).toThrow("does not fit");
   });
 });
 
@@ -79,7 +95,8 @@ describe("backward", () => {
     const labels = new Uint8Array([0, 2, 1]);
     const acts = new Activations(arch, n);
     const dLogits = new Float32Array(n * 3);
-    const loss = (p: Float32Array) => softmaxCrossEntropy(forward(arch, p, x, n, acts), labels, n, 3, n, dLogits).loss / n;
+    const loss = (p: Float32Array) =>
+      softmaxCrossEntropy(forward(arch, p, x, n, acts), labels, n, 3, n, dLogits).loss / n;
     loss(params);
     const grads = new Float32Array(arch.paramCount);
     backward(arch, params, x, n, acts, dLogits, grads, new GradientWorkspace(arch, n));

@@ -1,7 +1,13 @@
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { METADATA_KEY, type ModelMetadata } from "../../../service/model/metadata.js";
-import { encodeOnnxModel, readModelMetadata, readOnnxInitializers, readOnnxMetadataProps, type OnnxModelSpec } from "../../../service/model/onnx-format.js";
+import {
+  encodeOnnxModel,
+  readModelMetadata,
+  readOnnxInitializers,
+  readOnnxMetadataProps,
+  type OnnxModelSpec,
+} from "../../../service/model/onnx-format.js";
 
 const metadata: ModelMetadata = {
   schemaVersion: 1,
@@ -16,7 +22,12 @@ const metadata: ModelMetadata = {
   },
   output: { name: "p", kind: "probabilities" },
   labels: ["a", "b"],
-  training: { datasetSha256: "a".repeat(64), seed: 1, trainedAt: "2025-01-01T00:00:00.000Z", metrics: { accuracy: 0.5, macroF1: 0.5 } },
+  training: {
+    datasetSha256: "a".repeat(64),
+    seed: 1,
+    trainedAt: "2025-01-01T00:00:00.000Z",
+    metrics: { accuracy: 0.5, macroF1: 0.5 },
+  },
 };
 
 /** y = softmax(x · W^T + b) with W = [[1, 2], [3, -1]], b = [0.5, -0.5]. */
@@ -32,7 +43,14 @@ function tinySpec(meta: Record<string, string>): OnnxModelSpec {
       { name: "b", dims: [2], data: Float32Array.of(0.5, -0.5) },
     ],
     nodes: [
-      { opType: "Gemm", name: "fc", inputs: ["x", "W", "b"], outputs: ["z"], intAttributes: { transB: 1 }, floatAttributes: { alpha: 1 } },
+      {
+        opType: "Gemm",
+        name: "fc",
+        inputs: ["x", "W", "b"],
+        outputs: ["z"],
+        intAttributes: { transB: 1 },
+        floatAttributes: { alpha: 1 },
+      },
       { opType: "Softmax", name: "sm", inputs: ["z"], outputs: ["p"], intAttributes: { axis: 1 } },
     ],
     metadataProps: meta,
@@ -62,9 +80,9 @@ describe("encodeOnnxModel", () => {
 
   it("refuses an initializer whose data does not match its dims", () => {
     const spec = tinySpec({});
-    expect(() => encodeOnnxModel({ ...spec, initializers: [{ name: "W", dims: [2, 3], data: new Float32Array(4) }] })).toThrow(
-      "initializer W: dims [2,3] need 6 values, got 4",
-    );
+    expect(() =>
+      encodeOnnxModel({ ...spec, initializers: [{ name: "W", dims: [2, 3], data: new Float32Array(4) }] }),
+    ).toThrow("initializer W: dims [2,3] need 6 values, got 4");
   });
 });
 
@@ -82,9 +100,15 @@ describe("reading metadata and weights back", () => {
   });
 
   it("names the file when metadata is missing, invalid, or the bytes are not ONNX", () => {
-    expect(() => readModelMetadata(encodeOnnxModel(tinySpec({})), "m.onnx")).toThrow('m.onnx: ONNX metadata_props has no "plinth.metadata" entry');
-    const invalid = encodeOnnxModel(tinySpec({ [METADATA_KEY]: JSON.stringify({ ...metadata, labels: ["only"] }) }));
+    expect(() => readModelMetadata(encodeOnnxModel(tinySpec({})), "m.onnx")).toThrow(
+      'm.onnx: ONNX metadata_props has no "plinth.metadata" entry',
+    );
+    const invalid = encodeOnnxModel(
+      tinySpec({ [METADATA_KEY]: JSON.stringify({ ...metadata, labels: ["only"] }) }),
+    );
     expect(() => readModelMetadata(invalid, "m.onnx")).toThrow(/^m\.onnx: invalid model metadata: labels:/);
-    expect(() => readModelMetadata(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff]), "junk.onnx")).toThrow(/^junk\.onnx: not an ONNX model: /);
+    expect(() => readModelMetadata(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff]), "junk.onnx")).toThrow(
+      /^junk\.onnx: not an ONNX model: /,
+    );
   });
 });

@@ -1,6 +1,12 @@
 /** The drift baseline written by training: features (service/drift/features.ts) and quantile bins. */
 import { describe, expect, it } from "vitest";
-import { binIndex, buildBaseline, classProportions, parseBaseline, quantileBins } from "../../../service/drift/baseline.js";
+import {
+  binIndex,
+  buildBaseline,
+  classProportions,
+  parseBaseline,
+  quantileBins,
+} from "../../../service/drift/baseline.js";
 import { IMAGE_FEATURE_NAMES, imageFeatures } from "../../../service/drift/features.js";
 
 describe("imageFeatures", () => {
@@ -43,7 +49,13 @@ describe("quantileBins", () => {
   });
 
   it("binIndex: values up to an edge fall in its bin, larger ones in the next", () => {
-    expect([binIndex([1, 2], 0), binIndex([1, 2], 1), binIndex([1, 2], 1.5), binIndex([1, 2], 2), binIndex([1, 2], 9)]).toEqual([0, 0, 1, 1, 2]);
+    expect([
+      binIndex([1, 2], 0),
+      binIndex([1, 2], 1),
+      binIndex([1, 2], 1.5),
+      binIndex([1, 2], 2),
+      binIndex([1, 2], 9),
+    ]).toEqual([0, 0, 1, 1, 2]);
     expect(binIndex([], 5)).toBe(0);
   });
 });
@@ -52,16 +64,26 @@ describe("buildBaseline / parseBaseline", () => {
   it("builds per-feature bins and the predicted-class distribution, and parses its own JSON", () => {
     const count = 20;
     const pixels = new Uint8Array(count * 16).map((_, i) => (i * 37) % 256);
-    const baseline = buildBaseline({ pixels, width: 4, height: 4, count }, Uint8Array.of(0, 0, 1, 2), ["a", "b", "c"]);
+    const baseline = buildBaseline({ pixels, width: 4, height: 4, count }, Uint8Array.of(0, 0, 1, 2), [
+      "a",
+      "b",
+      "c",
+    ]);
     expect(baseline.featureSamples).toBe(20);
     expect(baseline.features.map((f) => f.name)).toEqual(IMAGE_FEATURE_NAMES);
-    expect(baseline.predictions).toEqual({ samples: 4, labels: ["a", "b", "c"], proportions: [0.5, 0.25, 0.25] });
+    expect(baseline.predictions).toEqual({
+      samples: 4,
+      labels: ["a", "b", "c"],
+      proportions: [0.5, 0.25, 0.25],
+    });
     expect(parseBaseline(JSON.stringify(baseline), "b.json")).toEqual(baseline);
   });
 
   it("names the file and field of an invalid baseline", () => {
     expect(() => parseBaseline("{", "b.json")).toThrow(/^b\.json: not valid JSON/);
-    expect(() => parseBaseline('{"schemaVersion":2}', "b.json")).toThrow(/^b\.json: invalid baseline: schemaVersion: /);
+    expect(() => parseBaseline('{"schemaVersion":2}', "b.json")).toThrow(
+      /^b\.json: invalid baseline: schemaVersion: /,
+    );
   });
 
   it("classProportions counts each class", () => {

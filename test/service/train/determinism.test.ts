@@ -8,10 +8,17 @@ import { trainNetwork, type TrainOptions } from "../../../service/train/trainer.
 
 let train: ImageDataset;
 beforeAll(async () => {
-  train = takeFirst((await loadFashionMnist()).train, 256);
+  train = takeFirst((await loadFashionMnist()).train, 128);
 });
 
-const options: TrainOptions = { epochs: 1, batchSize: 32, learningRate: 0.002, seed: 7, shards: 2, workers: 0 };
+const options: TrainOptions = {
+  epochs: 1,
+  batchSize: 32,
+  learningRate: 0.002,
+  seed: 7,
+  shards: 2,
+  workers: 0,
+};
 
 async function run(over: Partial<TrainOptions>) {
   const arch = buildArchitecture({ c: 1, h: 28, w: 28 }, architectureLayers("cnn", 10));
@@ -21,7 +28,9 @@ async function run(over: Partial<TrainOptions>) {
 describe("training determinism", () => {
   it("gives identical weights and metrics for the same seed and data", async () => {
     const [a, b] = [await run({}), await run({})];
-    expect(a.epochs.map((e) => [e.loss, e.trainAccuracy])).toEqual(b.epochs.map((e) => [e.loss, e.trainAccuracy]));
+    expect(a.epochs.map((e) => [e.loss, e.trainAccuracy])).toEqual(
+      b.epochs.map((e) => [e.loss, e.trainAccuracy]),
+    );
     expect(Buffer.from(a.params.buffer).equals(Buffer.from(b.params.buffer))).toBe(true);
   });
 

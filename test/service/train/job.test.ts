@@ -22,12 +22,29 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-const dirs = (name: string) => ["--registry", path.join(root, name, "registry"), "--out", path.join(root, name, "out")];
+const dirs = (name: string) => [
+  "--registry",
+  path.join(root, name, "registry"),
+  "--out",
+  path.join(root, name, "out"),
+];
 const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8"));
 
 describe("npm run train (quick, on a small subset)", () => {
   it("trains, evaluates, exports ONNX, writes baseline/summary/report and registers a challenger", async () => {
-    const code = await main(["--limit", "1000", "--epochs", "1", "--arch", "mlp", "--workers", "0", "--seed", "3", ...dirs("quick")]);
+    const code = await main([
+      "--limit",
+      "1000",
+      "--epochs",
+      "1",
+      "--arch",
+      "mlp",
+      "--workers",
+      "0",
+      "--seed",
+      "3",
+      ...dirs("quick"),
+    ]);
     expect(errors).toEqual([]);
     expect(code).toBe(0);
     const registry = new LocalRegistry(path.join(root, "quick", "registry"));
@@ -36,7 +53,13 @@ describe("npm run train (quick, on a small subset)", () => {
     expect(existsSync(path.join(resolved.dir, "baseline.json"))).toBe(true);
 
     const summary = readJson(path.join(resolved.dir, "training_summary.json"));
-    expect(summary.parameters).toMatchObject({ epochs: 1, seed: 3, trainSamples: 1000, testSamples: 10000, architectureName: "mlp" });
+    expect(summary.parameters).toMatchObject({
+      epochs: 1,
+      seed: 3,
+      trainSamples: 1000,
+      testSamples: 10000,
+      architectureName: "mlp",
+    });
     expect(summary.quality).toMatchObject({ passed: true, skipped: false });
     expect(summary.test.accuracy).toBeGreaterThan(0.6);
     expect(summary.test.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(10000);
@@ -46,13 +69,22 @@ describe("npm run train (quick, on a small subset)", () => {
 
     const bytes = new Uint8Array(readFileSync(resolved.modelPath));
     const meta = readModelMetadata(bytes, resolved.modelPath);
-    expect(meta.training).toMatchObject({ seed: 3, datasetSha256: summary.dataset.sha256, metrics: { accuracy: summary.test.accuracy } });
+    expect(meta.training).toMatchObject({
+      seed: 3,
+      datasetSha256: summary.dataset.sha256,
+      metrics: { accuracy: summary.test.accuracy },
+    });
     expect(meta.output.kind).toBe("probabilities");
     const session = await ort.InferenceSession.create(bytes);
-    const out = await session.run({ input: new ort.Tensor("float32", new Float32Array(2 * 784), [2, 1, 28, 28]) });
+    const out = await session.run({
+      input: new ort.Tensor("float32", new Float32Array(2 * 784), [2, 1, 28, 28]),
+    });
     expect(out.probabilities!.dims).toEqual([2, 10]);
 
-    const baseline = parseBaseline(readFileSync(path.join(resolved.dir, "baseline.json"), "utf8"), "baseline.json");
+    const baseline = parseBaseline(
+      readFileSync(path.join(resolved.dir, "baseline.json"), "utf8"),
+      "baseline.json",
+    );
     expect(baseline.features.map((f) => f.name)).toEqual(IMAGE_FEATURE_NAMES);
     expect(baseline.featureSamples).toBe(1000);
     expect(baseline.predictions.samples).toBe(10000);
@@ -63,7 +95,9 @@ describe("npm run train (quick, on a small subset)", () => {
   it("stops at a failed quality gate with exit 3, naming the check, and writes the report", async () => {
     const code = await main(["--limit", "600", "--min-per-label", "100", ...dirs("gate")]);
     expect(code).toBe(3);
-    expect(errors.join("\n")).toMatch(/data quality gate failed .*\n {2}- min-per-label: below the minimum of 100 samples per label: "T-shirt\/top" \(\d+\)/);
+    expect(errors.join("\n")).toMatch(
+      /data quality gate failed .*\n {2}- min-per-label: below the minimum of 100 samples per label: "T-shirt\/top" \(\d+\)/,
+    );
     const report = readJson(path.join(root, "gate", "out", "data_quality_report.json"));
     expect(report.passed).toBe(false);
     expect(report.checks.find((c: { name: string }) => c.name === "min-per-label").status).toBe("fail");
@@ -71,7 +105,19 @@ describe("npm run train (quick, on a small subset)", () => {
   });
 
   it("trains anyway with --skip-quality-checks and records it", async () => {
-    const code = await main(["--limit", "300", "--epochs", "1", "--arch", "mlp", "--workers", "0", "--skip-quality-checks", "--no-register", ...dirs("skip")]);
+    const code = await main([
+      "--limit",
+      "300",
+      "--epochs",
+      "1",
+      "--arch",
+      "mlp",
+      "--workers",
+      "0",
+      "--skip-quality-checks",
+      "--no-register",
+      ...dirs("skip"),
+    ]);
     expect(code).toBe(0);
     const summary = readJson(path.join(root, "skip", "out", "training_summary.json"));
     expect(summary.quality).toMatchObject({ passed: false, skipped: true });
@@ -82,7 +128,9 @@ describe("npm run train (quick, on a small subset)", () => {
   it("names the Debian package and --data when the dataset is missing (exit 1)", async () => {
     const code = await main(["--data", path.join(root, "nowhere"), ...dirs("missing")]);
     expect(code).toBe(1);
-    expect(errors.join("\n")).toMatch(/dataset not found: --data .*nowhere: no such directory\. Install the Debian package dataset-fashion-mnist/);
+    expect(errors.join("\n")).toMatch(
+      /dataset not found: --data .*nowhere: no such directory\. Install the Debian package dataset-fashion-mnist/,
+    );
   });
 });
 
@@ -90,16 +138,27 @@ describe("parseTrainArgs", () => {
   const log = () => {};
   it("applies defaults", () => {
     const opts = parseTrainArgs([], log)!;
-    expect(opts).toMatchObject({ name: "fashion-classifier", alias: "challenger", architecture: "cnn", register: true, dataDir: undefined, limit: undefined });
-    expect(opts.train).toMatchObject({ epochs: 3, seed: 42, shards: 2 });
+    expect(opts).toMatchObject({
+      name: "fashion-classifier",
+      alias: "challenger",
+      architecture: "cnn",
+      register: true,
+      dataDir: undefined,
+      limit: undefined,
+    });
+    expect(opts.train).toMatchObject({ epochs: 4, batchSize: 64, seed: 42, shards: 2 });
   });
 
   it("rejects bad values with exit 2 and a message naming the flag", async () => {
     expect(await main(["--epochs", "0"])).toBe(2);
-    expect(errors[0]).toBe("train: --epochs must be an integer >= 1, got \"0\"\nRun with --help for usage.");
+    expect(errors[0]).toBe('train: --epochs must be an integer >= 1, got "0"\nRun with --help for usage.');
     expect(() => parseTrainArgs(["--arch", "vgg"], log)).toThrow('--arch must be one of cnn, mlp, got "vgg"');
-    expect(() => parseTrainArgs(["--on-bad-image", "ignore"], log)).toThrow('--on-bad-image must be skip or fail, got "ignore"');
-    expect(() => parseTrainArgs(["--alias", "x", "--no-alias"], log)).toThrow("--alias and --no-alias exclude each other");
+    expect(() => parseTrainArgs(["--on-bad-image", "ignore"], log)).toThrow(
+      '--on-bad-image must be skip or fail, got "ignore"',
+    );
+    expect(() => parseTrainArgs(["--alias", "x", "--no-alias"], log)).toThrow(
+      "--alias and --no-alias exclude each other",
+    );
     expect(() => parseTrainArgs(["--bogus"], log)).toThrow(/Unknown option '--bogus'/);
   });
 

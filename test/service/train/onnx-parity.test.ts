@@ -10,7 +10,13 @@ import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decodeToGray, DEFAULT_MAX_INPUT_PIXELS } from "../../../service/image/decode.js";
 import type { ModelMetadata } from "../../../service/model/metadata.js";
-import { Activations, argmax, buildArchitecture, forward, softmaxRows } from "../../../service/model/network.js";
+import {
+  Activations,
+  argmax,
+  buildArchitecture,
+  forward,
+  softmaxRows,
+} from "../../../service/model/network.js";
 import { readModelMetadata } from "../../../service/model/onnx-format.js";
 import { LocalRegistry } from "../../../service/registry/local.js";
 import { architectureLayers, isArchitectureName } from "../../../service/train/architectures.js";
@@ -19,7 +25,10 @@ import { SAMPLES_DIR, type SampleEntry } from "../../../service/train/samples.js
 
 let meta: ModelMetadata;
 let bytes: Uint8Array;
-let summary: { parameters: { architectureName: string }; test: { accuracy: number; macroF1: number; samples: number } };
+let summary: {
+  parameters: { architectureName: string };
+  test: { accuracy: number; macroF1: number; samples: number };
+};
 let samples: SampleEntry[];
 let inputs: Float32Array;
 const SIZE = 28 * 28;
@@ -33,7 +42,11 @@ beforeAll(async () => {
   const { scale, mean, std } = meta.input.normalization;
   inputs = new Float32Array(samples.length * SIZE);
   for (const [i, s] of samples.entries()) {
-    const gray = await decodeToGray(readFileSync(path.join(SAMPLES_DIR, s.file)), { width: 28, height: 28, maxPixels: DEFAULT_MAX_INPUT_PIXELS });
+    const gray = await decodeToGray(readFileSync(path.join(SAMPLES_DIR, s.file)), {
+      width: 28,
+      height: 28,
+      maxPixels: DEFAULT_MAX_INPUT_PIXELS,
+    });
     for (let p = 0; p < SIZE; p++) inputs[i * SIZE + p] = (gray[p]! * scale - mean) / std;
   }
 });

@@ -1,0 +1,88 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { runFixedRate } from "../../bench/load/fixed-rate.js";
+import { runSaturation } from "../../bench/load/saturation.js";
+import { LOOPBACK, type HttpTarget } from "../../bench/load/target.js";
+
+let server: Server | undefined;
+
+/** A loopback server answering the n-th request (from 0) as `respond(n, res)` decides. */
+async function serve(
+  respond: (n: number, res: import("node:http").ServerResponse) => void,
+): Promise<HttpTarget> {
+  let n = 0;
+  server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => respond(n++, res));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, LOOPBACK, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    method: "POST",
+    path: "/x",
+    headers: { "content-type": "application/json" },
+    body: Buffer.from("{}"),
+  };
+}
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+describe("runFixedRate", () => {
+  it("sends rate x duration requests and counts 2xx and other statuses apart", async () => {
+    const target = await serve((n, res) => {
+      res.statusCode = n % 2 === 0 ? 200 : 503;
+      res.end("{}");
+    });
+    const result = await runFixedRate(target, {
+      ratePerSecond: 200,
+      durationSeconds: 0.5,
+      connections: 4,
+      graceSeconds: 2,
+    });
+    expect(result.sent).toBe(100);
+    expect(result.ok).toBe(50);
+    expect(result.non2xx).toBe(50);
+    expect(result.failed).toBe(0);
+    // Only 2xx latencies are recorded.
+    expect(result.latency.count).toBe(50);
+  });
+
+  it("counts requests unanswered after the grace period as failed and records them at the deadline", async () => {
+    const target = await serve((n, res) => {
+      if (n === 2) return; // never answered
+      res.end("{}");
+    });
+    const result = await runFixedRate(target, {
+      ratePerSecond: 100,
+      durationSeconds: 0.2,
+      connections: 4,
+      graceSeconds: 0.3,
+    });
+    expect(result.sent).toBe(20);
+    expect(result.ok).toBe(19);
+    expect(result.failed).toBe(1);
+    expect(result.latency.count).toBe(20);
+    // The last request is due at 190 ms; the straggler, due at 20 ms, is cut off 300 ms after that.
+    expect(result.latency.maxMs).toBeGreaterThanOrEqual(190 + 300 - 20 - 1);
+  });
+});
+
+describe("runSaturation", () => {
+  it("counts only 2xx responses as throughput", async () => {
+    const target = await serve((_n, res) => {
+      res.statusCode = 503;
+      res.end("{}");
+    });
+    const result = await runSaturation(target, { connections: 2, pipelining: 1 }, 1);
+    expect(result.ok).toBe(0);
+    expect(result.requestsPerSecond).toBe(0);
+    expect(result.non2xx).toBeGreaterThan(0);
+    expect(result.failed).toBe(0);
+  });
+});
