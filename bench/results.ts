@@ -7,7 +7,7 @@ import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
 import type { InferenceCost } from "./stats/prometheus-text.js";
 import type { RssTrend } from "./stats/rss-trend.js";
-import type { ServiceDescription } from "./targets/servers.js";
+import type { ServiceDescription } from "./targets/service.js";
 
 export const ROUTES = ["json", "png"] as const;
 export type Route = (typeof ROUTES)[number];

@@ -22,16 +22,10 @@ import { ROUTES, type BenchResults, type Route, type ServerName, type SoakResult
 import { inferenceCostBetween, inferenceCounters } from "./stats/prometheus-text.js";
 import { rssTimeline, rssTrend } from "./stats/rss-trend.js";
 import { defaultSamplePath, loadPayloads } from "./targets/payloads.js";
-import {
-  describeService,
-  peerVersions,
-  scrapeMetrics,
-  serviceLaunch,
-  startHttpFloor,
-  startPeer,
-  startService,
-  type RunningServer,
-} from "./targets/servers.js";
+import { startHttpFloor } from "./targets/floor.js";
+import type { RunningServer } from "./targets/launch.js";
+import { peerVersions, startPeer } from "./targets/peer.js";
+import { describeService, scrapeMetrics, serviceLaunch, startService } from "./targets/service.js";
 
 export type Log = (line: string) => void;
 
@@ -39,6 +33,8 @@ export type Log = (line: string) => void;
 const FLOOR_BUDGET_MS = 10_000;
 const STARTUP_BOUND_SECONDS = 120;
 const GRACE_BOUND_SECONDS = 10;
+const LOAD_RSS_SAMPLE_MS = 250;
+const SOAK_RSS_SAMPLE_MS = 1000;
 
 function graceSeconds(options: BenchOptions): number {
   return Math.min(GRACE_BOUND_SECONDS, Math.max(2, options.durationSeconds));
@@ -56,8 +52,6 @@ export function runTimeBoundSeconds(options: BenchOptions): number {
   const floors = (2 * Math.min(FLOOR_BUDGET_MS, d * 1000)) / 1000;
   return servers * perServer + floors + options.soakSeconds + 60;
 }
-const LOAD_RSS_SAMPLE_MS = 250;
-const SOAK_RSS_SAMPLE_MS = 1000;
 
 export async function runBench(options: BenchOptions, log: Log): Promise<BenchResults> {
   const apiKey = randomBytes(24).toString("hex");
@@ -233,13 +227,14 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
 /** Both routes at saturation at once for `seconds`, RSS sampled every second. */
 async function soak(service: RunningServer, shape: LoadShape, seconds: number): Promise<SoakResult> {
   const sampler = new RssSampler(service.process.pid, SOAK_RSS_SAMPLE_MS);
-  const half = (n: number) => ({ ...shape, connections: Math.max(1, Math.round(n)) });
+  // The connections are split between the routes, so the service sees the usual total.
+  const perRoute = { ...shape, connections: Math.max(1, Math.round(shape.connections / 2)) };
   let json: SaturationResult;
   let png: SaturationResult;
   try {
     [json, png] = await Promise.all([
-      runSaturation(service.targets.json, half(shape.connections / 2), seconds),
-      runSaturation(service.targets.png, half(shape.connections / 2), seconds),
+      runSaturation(service.targets.json, perRoute, seconds),
+      runSaturation(service.targets.png, perRoute, seconds),
     ]);
   } finally {
     sampler.stop();

@@ -38,10 +38,18 @@ function required<T>(value: T | undefined, key: string): T {
 
 function mlflowBackend(config: StackConfig, cluster: Cluster): MlflowBackend {
   if (config.cloud === "aws") {
-    return { cloud: "aws", cluster: required(cluster.aws, "aws"), instanceClass: required(config.aws, "aws").databaseInstanceClass };
+    return {
+      cloud: "aws",
+      cluster: required(cluster.aws, "aws"),
+      instanceClass: required(config.aws, "aws").databaseInstanceClass,
+    };
   }
   if (config.cloud === "gcp") {
-    return { cloud: "gcp", cluster: required(cluster.gcp, "gcp"), tier: required(config.gcp, "gcp").databaseTier };
+    return {
+      cloud: "gcp",
+      cluster: required(cluster.gcp, "gcp"),
+      tier: required(config.gcp, "gcp").databaseTier,
+    };
   }
   return { cloud: "existing", postgresImage: config.mlflow.postgresImage };
 }
@@ -56,7 +64,11 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     provider,
     image: config.oauth2Proxy.image,
     domain: config.domain,
-    oidc: { issuerUrl: config.oauth2Proxy.issuerUrl, clientId: config.oauth2Proxy.clientId, clientSecret: config.secrets.oidcClientSecret },
+    oidc: {
+      issuerUrl: config.oauth2Proxy.issuerUrl,
+      clientId: config.oauth2Proxy.clientId,
+      clientSecret: config.secrets.oidcClientSecret,
+    },
     allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
     ingress,
     controllerPeer,
@@ -64,25 +76,37 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
   const authAnnotations = auth.protect();
 
   const appNamespace = podSecurityNamespace(`${NAME}-ns`, APP_NAMESPACE, "restricted", { provider });
-  const monitoring = new Monitoring("monitoring", {
-    provider,
-    retention: config.monitoring.retention,
-    storageGb: config.monitoring.storageGb,
-    receivers: config.monitoring.alertReceivers,
-    ...(config.secrets.slackWebhookUrl ? { slackWebhookUrl: config.secrets.slackWebhookUrl } : {}),
-    slo: config.monitoring.slo,
-    driftAlertPsi: config.inference.drift.alertPsi,
-    target: { namespace: APP_NAMESPACE, serviceLabels: metricsServiceLabels(INFERENCE), port: METRICS_PORT_NAME },
-    domain: config.domain,
-    ingress,
-    authAnnotations,
-    controllerPeer,
-    replicas: config.protect ? 2 : 1,
-  }, { dependsOn: [appNamespace] });
+  const monitoring = new Monitoring(
+    "monitoring",
+    {
+      provider,
+      retention: config.monitoring.retention,
+      storageGb: config.monitoring.storageGb,
+      receivers: config.monitoring.alertReceivers,
+      ...(config.secrets.slackWebhookUrl ? { slackWebhookUrl: config.secrets.slackWebhookUrl } : {}),
+      slo: config.monitoring.slo,
+      driftAlertPsi: config.inference.drift.alertPsi,
+      target: {
+        namespace: APP_NAMESPACE,
+        serviceLabels: metricsServiceLabels(INFERENCE),
+        port: METRICS_PORT_NAME,
+      },
+      domain: config.domain,
+      ingress,
+      authAnnotations,
+      controllerPeer,
+      replicas: config.protect ? 2 : 1,
+    },
+    { dependsOn: [appNamespace] },
+  );
 
   const appPods = { namespace: APP_NAMESPACE, podLabels: { "app.kubernetes.io/part-of": "plinth" } };
   const serving: ArtifactAccess = { namespace: APP_NAMESPACE, serviceAccount: INFERENCE, write: false };
-  const training: ArtifactAccess = { namespace: APP_NAMESPACE, serviceAccount: `${INFERENCE}-training`, write: true };
+  const training: ArtifactAccess = {
+    namespace: APP_NAMESPACE,
+    serviceAccount: `${INFERENCE}-training`,
+    write: true,
+  };
   const mlflow = new Mlflow("mlflow", {
     provider,
     image: config.mlflow.image,
@@ -98,30 +122,35 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     artifactAccess: config.cloud === "existing" ? [] : [serving, training],
   });
   const identity = (access: ArtifactAccess) =>
-    mlflow.artifactAccessAnnotations[`${access.namespace}/${access.serviceAccount}`] ?? pulumi.output<Record<string, string>>({});
+    mlflow.artifactAccessAnnotations[`${access.namespace}/${access.serviceAccount}`] ??
+    pulumi.output<Record<string, string>>({});
 
   const { inference: settings } = config;
-  const inference = new InferenceService(INFERENCE, {
-    provider,
-    namespace: APP_NAMESPACE,
-    image: settings.image,
-    modelName: settings.modelName,
-    rollout: settings.rollout,
-    replicas: settings.replicas,
-    targetCpuUtilization: settings.targetCpuUtilization,
-    resources: settings.resources,
-    mlflowTrackingUri: mlflow.trackingUri,
-    allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
-    drift: settings.drift,
-    retrain: settings.retrain,
-    servingIdentity: identity(serving),
-    trainingIdentity: identity(training),
-    domain: config.domain,
-    ingress,
-    authAnnotations,
-    controllerPeer,
-    prometheusPeer: monitoring.prometheusPeer,
-  }, { dependsOn: [appNamespace] });
+  const inference = new InferenceService(
+    INFERENCE,
+    {
+      provider,
+      namespace: APP_NAMESPACE,
+      image: settings.image,
+      modelName: settings.modelName,
+      rollout: settings.rollout,
+      replicas: settings.replicas,
+      targetCpuUtilization: settings.targetCpuUtilization,
+      resources: settings.resources,
+      mlflowTrackingUri: mlflow.trackingUri,
+      allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
+      drift: settings.drift,
+      retrain: settings.retrain,
+      servingIdentity: identity(serving),
+      trainingIdentity: identity(training),
+      domain: config.domain,
+      ingress,
+      authAnnotations,
+      controllerPeer,
+      prometheusPeer: monitoring.prometheusPeer,
+    },
+    { dependsOn: [appNamespace] },
+  );
 
   return {
     cloud: config.cloud,

@@ -35,14 +35,20 @@ const MANAGED_POLICY = "arn:aws:iam::aws:policy/";
 function assumeRolePolicy(service: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+    Statement: [
+      { Effect: "Allow", Principal: { Service: service }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+    ],
   });
 }
 
 function attach(name: string, role: aws.iam.Role, policies: readonly string[], parent: pulumi.Resource) {
   return policies.map(
     (policy) =>
-      new aws.iam.RolePolicyAttachment(`${name}-${policy.toLowerCase().replace(/_/g, "-")}`, { role: role.name, policyArn: `${MANAGED_POLICY}${policy}` }, { parent }),
+      new aws.iam.RolePolicyAttachment(
+        `${name}-${policy.toLowerCase().replace(/_/g, "-")}`,
+        { role: role.name, policyArn: `${MANAGED_POLICY}${policy}` },
+        { parent },
+      ),
   );
 }
 
@@ -50,13 +56,26 @@ function network(name: string, options: AwsClusterOptions, clusterName: string, 
   const opts = { parent };
   const vpc = new aws.ec2.Vpc(
     `${name}-vpc`,
-    { cidrBlock: options.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } },
+    {
+      cidrBlock: options.vpcCidr,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: { Name: `${name}-vpc` },
+    },
     opts,
   );
-  const internetGateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, opts);
+  const internetGateway = new aws.ec2.InternetGateway(
+    `${name}-igw`,
+    { vpcId: vpc.id, tags: { Name: `${name}-igw` } },
+    opts,
+  );
   const publicRoutes = new aws.ec2.RouteTable(
     `${name}-public-rt`,
-    { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id }], tags: { Name: `${name}-public` } },
+    {
+      vpcId: vpc.id,
+      routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id }],
+      tags: { Name: `${name}-public` },
+    },
     opts,
   );
   const clusterTag = { [`kubernetes.io/cluster/${clusterName}`]: "shared" };
@@ -74,8 +93,16 @@ function network(name: string, options: AwsClusterOptions, clusterName: string, 
       },
       opts,
     );
-    new aws.ec2.RouteTableAssociation(`${name}-public-${zone}`, { subnetId: publicSubnet.id, routeTableId: publicRoutes.id }, opts);
-    const natIp = new aws.ec2.Eip(`${name}-nat-${zone}`, { domain: "vpc", tags: { Name: `${name}-nat-${zone}` } }, opts);
+    new aws.ec2.RouteTableAssociation(
+      `${name}-public-${zone}`,
+      { subnetId: publicSubnet.id, routeTableId: publicRoutes.id },
+      opts,
+    );
+    const natIp = new aws.ec2.Eip(
+      `${name}-nat-${zone}`,
+      { domain: "vpc", tags: { Name: `${name}-nat-${zone}` } },
+      opts,
+    );
     const nat = new aws.ec2.NatGateway(
       `${name}-nat-${zone}`,
       { subnetId: publicSubnet.id, allocationId: natIp.id, tags: { Name: `${name}-nat-${zone}` } },
@@ -94,18 +121,34 @@ function network(name: string, options: AwsClusterOptions, clusterName: string, 
     );
     const privateRoutes = new aws.ec2.RouteTable(
       `${name}-private-rt-${zone}`,
-      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: { Name: `${name}-private-${zone}` } },
+      {
+        vpcId: vpc.id,
+        routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
+        tags: { Name: `${name}-private-${zone}` },
+      },
       opts,
     );
-    new aws.ec2.RouteTableAssociation(`${name}-private-${zone}`, { subnetId: privateSubnet.id, routeTableId: privateRoutes.id }, opts);
+    new aws.ec2.RouteTableAssociation(
+      `${name}-private-${zone}`,
+      { subnetId: privateSubnet.id, routeTableId: privateRoutes.id },
+      opts,
+    );
     privateSubnetIds.push(privateSubnet.id);
   });
   return { vpc, privateSubnetIds };
 }
 
-export function awsCluster(name: string, options: AwsClusterOptions, protect: boolean, parent: pulumi.Resource) {
+export function awsCluster(
+  name: string,
+  options: AwsClusterOptions,
+  protect: boolean,
+  parent: pulumi.Resource,
+) {
   if (options.zones.length < 2) {
-    throw new pulumi.ResourceError(`aws clusters need at least two zones; got ${options.zones.length}`, parent);
+    throw new pulumi.ResourceError(
+      `aws clusters need at least two zones; got ${options.zones.length}`,
+      parent,
+    );
   }
   const clusterName = `${name}-eks`;
   const opts = { parent };
@@ -113,7 +156,11 @@ export function awsCluster(name: string, options: AwsClusterOptions, protect: bo
 
   const secretsKey = new aws.kms.Key(
     `${name}-secrets-key`,
-    { description: `Envelope encryption of Kubernetes secrets in ${clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30 },
+    {
+      description: `Envelope encryption of Kubernetes secrets in ${clusterName}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+    },
     { parent, protect },
   );
   const logs = new aws.cloudwatch.LogGroup(
@@ -121,7 +168,11 @@ export function awsCluster(name: string, options: AwsClusterOptions, protect: bo
     { name: `/aws/eks/${clusterName}/cluster`, retentionInDays: 90 },
     opts,
   );
-  const clusterRole = new aws.iam.Role(`${name}-cluster-role`, { assumeRolePolicy: assumeRolePolicy("eks.amazonaws.com") }, opts);
+  const clusterRole = new aws.iam.Role(
+    `${name}-cluster-role`,
+    { assumeRolePolicy: assumeRolePolicy("eks.amazonaws.com") },
+    opts,
+  );
   const clusterPolicies = attach(`${name}-cluster-role`, clusterRole, ["AmazonEKSClusterPolicy"], parent);
 
   const publicCidrs = [...options.publicEndpointCidrs];
@@ -159,7 +210,11 @@ export function awsCluster(name: string, options: AwsClusterOptions, protect: bo
     oidcIssuer: issuer,
   };
 
-  const nodeRole = new aws.iam.Role(`${name}-node-role`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") }, opts);
+  const nodeRole = new aws.iam.Role(
+    `${name}-node-role`,
+    { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") },
+    opts,
+  );
   const nodePolicies = attach(
     `${name}-node-role`,
     nodeRole,
@@ -197,6 +252,11 @@ export function awsCluster(name: string, options: AwsClusterOptions, protect: bo
     { parent, dependsOn: [nodes] },
   );
 
-  const kubeconfig = eksKubeconfig(cluster.name, cluster.endpoint, cluster.certificateAuthority.data, options.region);
+  const kubeconfig = eksKubeconfig(
+    cluster.name,
+    cluster.endpoint,
+    cluster.certificateAuthority.data,
+    options.region,
+  );
   return { kubeconfig, context, readiness: [nodes, ebsCsi] as pulumi.Resource[] };
 }

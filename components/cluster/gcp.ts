@@ -21,7 +21,12 @@ export interface GcpClusterOptions {
   readonly releaseChannel: "RAPID" | "REGULAR" | "STABLE";
   /** CIDRs allowed to reach the control plane. */
   readonly masterAuthorizedCidrs: readonly string[];
-  readonly nodePool: { readonly machineType: string; readonly minNodes: number; readonly maxNodes: number; readonly diskSizeGb: number };
+  readonly nodePool: {
+    readonly machineType: string;
+    readonly minNodes: number;
+    readonly maxNodes: number;
+    readonly diskSizeGb: number;
+  };
 }
 
 /** What GCP-side components need from the cluster. */
@@ -42,13 +47,25 @@ export const NODE_ROLES = [
   "roles/artifactregistry.reader",
 ];
 
-export function gcpCluster(name: string, options: GcpClusterOptions, protect: boolean, parent: pulumi.Resource) {
+export function gcpCluster(
+  name: string,
+  options: GcpClusterOptions,
+  protect: boolean,
+  parent: pulumi.Resource,
+) {
   if (options.zones.length < 2) {
-    throw new pulumi.ResourceError(`gcp clusters need at least two zones; got ${options.zones.length}`, parent);
+    throw new pulumi.ResourceError(
+      `gcp clusters need at least two zones; got ${options.zones.length}`,
+      parent,
+    );
   }
   const opts = { parent };
   const { project, region } = options;
-  const network = new gcp.compute.Network(`${name}-vpc`, { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, opts);
+  const network = new gcp.compute.Network(
+    `${name}-vpc`,
+    { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" },
+    opts,
+  );
   const subnet = new gcp.compute.Subnetwork(
     `${name}-nodes`,
     {
@@ -61,7 +78,11 @@ export function gcpCluster(name: string, options: GcpClusterOptions, protect: bo
         { rangeName: "pods", ipCidrRange: options.podsCidr },
         { rangeName: "services", ipCidrRange: options.servicesCidr },
       ],
-      logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
+      logConfig: {
+        aggregationInterval: "INTERVAL_5_SEC",
+        flowSampling: 0.5,
+        metadata: "INCLUDE_ALL_METADATA",
+      },
     },
     opts,
   );
@@ -108,9 +129,16 @@ export function gcpCluster(name: string, options: GcpClusterOptions, protect: bo
       // The default pool cannot be configured hardened; it is replaced by the pool below.
       removeDefaultNodePool: true,
       initialNodeCount: 1,
-      privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: options.masterCidr },
+      privateClusterConfig: {
+        enablePrivateNodes: true,
+        enablePrivateEndpoint: false,
+        masterIpv4CidrBlock: options.masterCidr,
+      },
       masterAuthorizedNetworksConfig: {
-        cidrBlocks: options.masterAuthorizedCidrs.map((cidrBlock) => ({ cidrBlock, displayName: `allow ${cidrBlock}` })),
+        cidrBlocks: options.masterAuthorizedCidrs.map((cidrBlock) => ({
+          cidrBlock,
+          displayName: `allow ${cidrBlock}`,
+        })),
       },
       masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
       workloadIdentityConfig: { workloadPool },
@@ -144,7 +172,11 @@ export function gcpCluster(name: string, options: GcpClusterOptions, protect: bo
     { parent, dependsOn: nodeRoles },
   );
 
-  const kubeconfig = gkeKubeconfig(cluster.name, cluster.endpoint, cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? ""));
+  const kubeconfig = gkeKubeconfig(
+    cluster.name,
+    cluster.endpoint,
+    cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? ""),
+  );
   const context: GcpClusterContext = { project, region, network: network.id, workloadPool };
   return { kubeconfig, context, readiness: [nodePool] as pulumi.Resource[] };
 }

@@ -17,7 +17,12 @@ export interface AwsClusterContext {
 }
 
 /** The trust policy that lets only `system:serviceaccount:<namespace>:<serviceAccount>` assume the role. */
-export function irsaTrustPolicy(providerArn: string, issuer: string, namespace: string, serviceAccount: string): string {
+export function irsaTrustPolicy(
+  providerArn: string,
+  issuer: string,
+  namespace: string,
+  serviceAccount: string,
+): string {
   const host = issuer.replace(/^https:\/\//, "");
   return JSON.stringify({
     Version: "2012-10-17",
@@ -27,7 +32,10 @@ export function irsaTrustPolicy(providerArn: string, issuer: string, namespace: 
         Principal: { Federated: providerArn },
         Action: "sts:AssumeRoleWithWebIdentity",
         Condition: {
-          StringEquals: { [`${host}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`, [`${host}:aud`]: "sts.amazonaws.com" },
+          StringEquals: {
+            [`${host}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
+            [`${host}:aud`]: "sts.amazonaws.com",
+          },
         },
       },
     ],

@@ -31,7 +31,11 @@ export const METRICS_PORT = 9464;
 export interface VariantSettings {
   readonly strategy: "single" | "canary" | "shadow";
   readonly stable: string;
-  readonly candidate?: { readonly modelVersion: string; readonly weight?: number; readonly shadowPercent?: number };
+  readonly candidate?: {
+    readonly modelVersion: string;
+    readonly weight?: number;
+    readonly shadowPercent?: number;
+  };
   /** Blue-green colour of this Deployment, or "none". */
   readonly colour: "blue" | "green" | "none";
 }
@@ -45,7 +49,10 @@ export interface ServiceSettings {
   readonly authSecretName: pulumi.Input<string>;
 }
 
-export function serviceEnvironment(service: ServiceSettings, variant: VariantSettings): k8s.types.input.core.v1.EnvVar[] {
+export function serviceEnvironment(
+  service: ServiceSettings,
+  variant: VariantSettings,
+): k8s.types.input.core.v1.EnvVar[] {
   const plain = (name: string, value: string | number) => ({ name, value: String(value) });
   const candidate = variant.candidate;
   return [
@@ -59,7 +66,9 @@ export function serviceEnvironment(service: ServiceSettings, variant: VariantSet
     plain(SERVICE_ENV.ROLLOUT_STRATEGY, variant.strategy),
     ...(candidate ? [plain(SERVICE_ENV.MODEL_CANDIDATE, candidate.modelVersion)] : []),
     ...(variant.strategy === "canary" ? [plain(SERVICE_ENV.CANDIDATE_WEIGHT, candidate?.weight ?? 0)] : []),
-    ...(variant.strategy === "shadow" ? [plain(SERVICE_ENV.SHADOW_PERCENT, candidate?.shadowPercent ?? 0)] : []),
+    ...(variant.strategy === "shadow"
+      ? [plain(SERVICE_ENV.SHADOW_PERCENT, candidate?.shadowPercent ?? 0)]
+      : []),
     plain(SERVICE_ENV.DEPLOYMENT_COLOR, variant.colour),
     plain(SERVICE_ENV.MLFLOW_TRACKING_URI, service.mlflowTrackingUri),
     // Only the protected Ingress routes /admin and /ops, and nginx overwrites these headers there
@@ -68,6 +77,9 @@ export function serviceEnvironment(service: ServiceSettings, variant: VariantSet
     plain(SERVICE_ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS, service.allowedEmailDomains.join(",")),
     plain(SERVICE_ENV.DRIFT_WARN_PSI, service.drift.warnPsi),
     plain(SERVICE_ENV.DRIFT_ALERT_PSI, service.drift.alertPsi),
-    { name: SERVICE_ENV.API_KEY_HASHES, valueFrom: { secretKeyRef: { name: service.authSecretName, key: "api-key-hashes" } } },
+    {
+      name: SERVICE_ENV.API_KEY_HASHES,
+      valueFrom: { secretKeyRef: { name: service.authSecretName, key: "api-key-hashes" } },
+    },
   ];
 }

@@ -15,8 +15,21 @@ import { hashApiKey } from "../../service/config.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
 import { selectorLabels, standardLabels } from "../shared/labels.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
-import { hardenedContainer, hardenedPodSpec, httpProbes, scratchVolume, type Resources, type Weakening } from "../shared/workload.js";
-import { API_PORT, METRICS_PORT, SERVICE_ENV, serviceEnvironment, type ServiceSettings, type VariantSettings } from "./env.js";
+import {
+  hardenedContainer,
+  hardenedPodSpec,
+  httpProbes,
+  scratchVolume,
+  type Resources,
+  type Weakening,
+} from "../shared/workload.js";
+import {
+  API_PORT,
+  METRICS_PORT,
+  serviceEnvironment,
+  type ServiceSettings,
+  type VariantSettings,
+} from "./env.js";
 import { scheduledJob } from "./jobs.js";
 import { PROTECTED_PATHS, PUBLIC_PATHS } from "./routes.js";
 
@@ -30,7 +43,11 @@ export interface Rollout {
   /** Stable model version or alias. */
   readonly stable: { readonly modelVersion: string };
   /** Candidate for canary (weight, 0-100) or shadow (shadowPercent, 0-100). */
-  readonly candidate?: { readonly modelVersion: string; readonly weight?: number; readonly shadowPercent?: number };
+  readonly candidate?: {
+    readonly modelVersion: string;
+    readonly weight?: number;
+    readonly shadowPercent?: number;
+  };
   /** Blue-green: each colour's model (and optionally image), and which colour takes traffic. */
   readonly blueGreen?: {
     readonly active: "blue" | "green";
@@ -103,19 +120,39 @@ export class InferenceService extends pulumi.ComponentResource {
     const labels = standardLabels(app, "inference");
     const podSelector = selectorLabels(app, "inference");
 
-    const key = new random.RandomPassword(`${name}-api-key`, { length: 40, special: false }, { parent: this });
+    const key = new random.RandomPassword(
+      `${name}-api-key`,
+      { length: 40, special: false },
+      { parent: this },
+    );
     this.apiKey = pulumi.secret(key.result);
     const authSecret = new k8s.core.v1.Secret(
       `${name}-auth`,
       {
         metadata: { name: `${app}-auth`, namespace, labels },
         type: "Opaque",
-        stringData: { "api-key-hashes": pulumi.secret(key.result.apply((value) => `platform:${hashApiKey(value)}`)) },
+        stringData: {
+          "api-key-hashes": pulumi.secret(key.result.apply((value) => `platform:${hashApiKey(value)}`)),
+        },
       },
       child,
     );
-    const serving = this.serviceAccount(`${name}-serving-sa`, app, namespace, labels, args.servingIdentity, child);
-    const training = this.serviceAccount(`${name}-training-sa`, `${app}-training`, namespace, labels, args.trainingIdentity, child);
+    const serving = this.serviceAccount(
+      `${name}-serving-sa`,
+      app,
+      namespace,
+      labels,
+      args.servingIdentity,
+      child,
+    );
+    const training = this.serviceAccount(
+      `${name}-training-sa`,
+      `${app}-training`,
+      namespace,
+      labels,
+      args.trainingIdentity,
+      child,
+    );
 
     const settings: ServiceSettings = {
       modelName: args.modelName,
@@ -126,23 +163,39 @@ export class InferenceService extends pulumi.ComponentResource {
     };
     for (const plan of plans) {
       const deploymentName = plan.role === "main" ? app : `${app}-${plan.role}`;
-      const selector = plan.variant.colour === "none" ? podSelector : { ...podSelector, "plinth.dev/colour": plan.variant.colour };
-      this.deployment(plan.role === "main" ? name : `${name}-${plan.role}`, deploymentName, plan, args, settings, {
-        namespace,
-        labels: { ...labels, ...selector },
-        selector,
-        serviceAccountName: serving.metadata.name,
-        child,
-      });
+      const selector =
+        plan.variant.colour === "none"
+          ? podSelector
+          : { ...podSelector, "plinth.dev/colour": plan.variant.colour };
+      this.deployment(
+        plan.role === "main" ? name : `${name}-${plan.role}`,
+        deploymentName,
+        plan,
+        args,
+        settings,
+        {
+          namespace,
+          labels: { ...labels, ...selector },
+          selector,
+          serviceAccountName: serving.metadata.name,
+          child,
+        },
+      );
     }
 
     this.activeColour = args.rollout.blueGreen?.active;
-    const apiSelector = this.activeColour ? { ...podSelector, "plinth.dev/colour": this.activeColour } : podSelector;
+    const apiSelector = this.activeColour
+      ? { ...podSelector, "plinth.dev/colour": this.activeColour }
+      : podSelector;
     const service = new k8s.core.v1.Service(
       `${name}-service`,
       {
         metadata: { name: app, namespace, labels },
-        spec: { type: "ClusterIP", selector: apiSelector, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+        spec: {
+          type: "ClusterIP",
+          selector: apiSelector,
+          ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+        },
       },
       child,
     );
@@ -155,7 +208,9 @@ export class InferenceService extends pulumi.ComponentResource {
           type: "ClusterIP",
           clusterIP: "None",
           selector: podSelector,
-          ports: [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" }],
+          ports: [
+            { name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" },
+          ],
         },
       },
       child,
@@ -172,21 +227,57 @@ export class InferenceService extends pulumi.ComponentResource {
       child,
     );
     const host = `api.${args.domain}`;
-    const ingressBase = { namespace, host, serviceName: service.metadata.name, servicePort: "http", ingress: args.ingress, labels };
-    tlsIngress(`${name}-public-ingress`, { ...ingressBase, paths: PUBLIC_PATHS, tlsSecretName: `${app}-public-tls` }, child);
+    const ingressBase = {
+      namespace,
+      host,
+      serviceName: service.metadata.name,
+      servicePort: "http",
+      ingress: args.ingress,
+      labels,
+    };
+    tlsIngress(
+      `${name}-public-ingress`,
+      { ...ingressBase, paths: PUBLIC_PATHS, tlsSecretName: `${app}-public-tls` },
+      child,
+    );
     tlsIngress(
       `${name}-admin-ingress`,
-      { ...ingressBase, paths: PROTECTED_PATHS, annotations: args.authAnnotations, tlsSecretName: `${app}-admin-tls` },
+      {
+        ...ingressBase,
+        paths: PROTECTED_PATHS,
+        annotations: args.authAnnotations,
+        tlsSecretName: `${app}-admin-tls`,
+      },
       child,
     );
 
-    const jobContext = { name, app, namespace, image: args.image, labels, opts: child, ...(args.weaken ? { weaken: args.weaken } : {}) };
-    const stableVersion = args.rollout.blueGreen ? args.rollout.blueGreen[args.rollout.blueGreen.active].modelVersion : args.rollout.stable.modelVersion;
-    const jobEnv = serviceEnvironment(settings, { strategy: "single", stable: stableVersion, colour: "none" });
+    const jobContext = {
+      name,
+      app,
+      namespace,
+      image: args.image,
+      labels,
+      opts: child,
+      ...(args.weaken ? { weaken: args.weaken } : {}),
+    };
+    const stableVersion = args.rollout.blueGreen
+      ? args.rollout.blueGreen[args.rollout.blueGreen.active].modelVersion
+      : args.rollout.stable.modelVersion;
+    const jobEnv = serviceEnvironment(settings, {
+      strategy: "single",
+      stable: stableVersion,
+      colour: "none",
+    });
     scheduledJob(jobContext, {
       role: "drift-check",
       schedule: args.drift.schedule,
-      command: ["node", "--import", "tsx", "service/drift/check.ts", `--service-url=http://${app}.${namespace}.svc.cluster.local`],
+      command: [
+        "node",
+        "--import",
+        "tsx",
+        "service/drift/check.ts",
+        `--service-url=http://${app}.${namespace}.svc.cluster.local`,
+      ],
       env: jobEnv,
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
       serviceAccountName: serving.metadata.name,
@@ -195,7 +286,14 @@ export class InferenceService extends pulumi.ComponentResource {
     scheduledJob(jobContext, {
       role: "retrain",
       schedule: args.retrain.schedule,
-      command: ["node", "--import", "tsx", "service/train/main.ts", `--name=${args.modelName}`, "--out=/tmp/train"],
+      command: [
+        "node",
+        "--import",
+        "tsx",
+        "service/train/main.ts",
+        `--name=${args.modelName}`,
+        "--out=/tmp/train",
+      ],
       env: jobEnv,
       resources: args.retrain.resources,
       serviceAccountName: training.metadata.name,
@@ -213,11 +311,15 @@ export class InferenceService extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(message, this);
     };
     const images = [args.image, args.rollout.blueGreen?.blue.image, args.rollout.blueGreen?.green.image];
-    for (const image of images) if (image !== undefined && !IMAGE_BY_DIGEST.test(image)) fail(`image must be pinned by digest; got ${image}`);
-    if (args.replicas.min > args.replicas.max) fail(`replicas.min (${args.replicas.min}) exceeds replicas.max (${args.replicas.max})`);
+    for (const image of images)
+      if (image !== undefined && !IMAGE_BY_DIGEST.test(image))
+        fail(`image must be pinned by digest; got ${image}`);
+    if (args.replicas.min > args.replicas.max)
+      fail(`replicas.min (${args.replicas.min}) exceeds replicas.max (${args.replicas.max})`);
     const { strategy, candidate, blueGreen, stable } = args.rollout;
     const percent = (value: number | undefined, what: string) => {
-      if (value === undefined || value < 0 || value > 100) fail(`${what} must be between 0 and 100; got ${value}`);
+      if (value === undefined || value < 0 || value > 100)
+        fail(`${what} must be between 0 and 100; got ${value}`);
     };
     if (strategy === "blue-green") {
       if (!blueGreen) return fail("strategy blue-green needs rollout.blueGreen");
@@ -233,7 +335,18 @@ export class InferenceService extends pulumi.ComponentResource {
     if (strategy !== "single" && !candidate) fail(`strategy ${strategy} needs rollout.candidate`);
     if (strategy === "canary") percent(candidate?.weight, "candidate.weight");
     if (strategy === "shadow") percent(candidate?.shadowPercent, "candidate.shadowPercent");
-    return [{ role: "main", image: args.image, variant: { strategy, stable: stable.modelVersion, colour: "none", ...(candidate ? { candidate } : {}) } }];
+    return [
+      {
+        role: "main",
+        image: args.image,
+        variant: {
+          strategy,
+          stable: stable.modelVersion,
+          colour: "none",
+          ...(candidate ? { candidate } : {}),
+        },
+      },
+    ];
   }
 
   private serviceAccount(
@@ -318,7 +431,15 @@ export class InferenceService extends pulumi.ComponentResource {
           scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
           minReplicas: args.replicas.min,
           maxReplicas: args.replicas.max,
-          metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.targetCpuUtilization } } }],
+          metrics: [
+            {
+              type: "Resource",
+              resource: {
+                name: "cpu",
+                target: { type: "Utilization", averageUtilization: args.targetCpuUtilization },
+              },
+            },
+          ],
         },
       },
       where.child,
@@ -326,7 +447,10 @@ export class InferenceService extends pulumi.ComponentResource {
     if (args.replicas.min > 1) {
       new k8s.policy.v1.PodDisruptionBudget(
         `${prefix}-pdb`,
-        { metadata: { name: deploymentName, namespace: where.namespace, labels: where.labels }, spec: { maxUnavailable: 1, selector: { matchLabels: where.selector } } },
+        {
+          metadata: { name: deploymentName, namespace: where.namespace, labels: where.labels },
+          spec: { maxUnavailable: 1, selector: { matchLabels: where.selector } },
+        },
         where.child,
       );
     }

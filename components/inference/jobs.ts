@@ -4,7 +4,13 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { hardenedContainer, hardenedPodSpec, scratchVolume, type Resources, type Weakening } from "../shared/workload.js";
+import {
+  hardenedContainer,
+  hardenedPodSpec,
+  scratchVolume,
+  type Resources,
+  type Weakening,
+} from "../shared/workload.js";
 
 export interface ScheduledJob {
   /** Role in child names and the CronJob name, e.g. "drift-check". */

@@ -75,7 +75,12 @@ export function ingressNginxValues(args: IngressTlsArgs): Record<string, unknown
           maxSkew: 1,
           topologyKey: "topology.kubernetes.io/zone",
           whenUnsatisfiable: "ScheduleAnyway",
-          labelSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } },
+          labelSelector: {
+            matchLabels: {
+              "app.kubernetes.io/name": "ingress-nginx",
+              "app.kubernetes.io/component": "controller",
+            },
+          },
         },
       ],
     },
@@ -103,13 +108,27 @@ export class IngressTls extends pulumi.ComponentResource {
   constructor(name: string, args: IngressTlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("plinth:ingress-tls:IngressTls", name, {}, opts);
     if (!args.acme.server.startsWith("https://")) {
-      throw new pulumi.ResourceError(`acme.server must be an https ACME directory URL; got ${args.acme.server}`, this);
+      throw new pulumi.ResourceError(
+        `acme.server must be an https ACME directory URL; got ${args.acme.server}`,
+        this,
+      );
     }
     const child = { parent: this, provider: args.provider };
     const nginxNamespace = podSecurityNamespace(`${name}-nginx-ns`, INGRESS_NAMESPACE, "baseline", child);
-    const certManagerNamespace = podSecurityNamespace(`${name}-cert-manager-ns`, CERT_MANAGER_NAMESPACE, "restricted", child);
+    const certManagerNamespace = podSecurityNamespace(
+      `${name}-cert-manager-ns`,
+      CERT_MANAGER_NAMESPACE,
+      "restricted",
+      child,
+    );
 
-    const nginx = pinnedRelease(`${name}-nginx`, CHARTS.ingressNginx, nginxNamespace.metadata.name, ingressNginxValues(args), child);
+    const nginx = pinnedRelease(
+      `${name}-nginx`,
+      CHARTS.ingressNginx,
+      nginxNamespace.metadata.name,
+      ingressNginxValues(args),
+      child,
+    );
     const certManager = pinnedRelease(
       `${name}-cert-manager`,
       CHARTS.certManager,

@@ -7,7 +7,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
 import { irsaRole, type AwsClusterContext } from "../cluster/index.js";
-import { accessKey, DATABASE_NAME, DATABASE_USER, type ArtifactAccess, type DatabaseOptions, type MlflowStorage } from "./types.js";
+import {
+  accessKey,
+  DATABASE_NAME,
+  DATABASE_USER,
+  type ArtifactAccess,
+  type DatabaseOptions,
+  type MlflowStorage,
+} from "./types.js";
 
 export interface AwsStorageOptions {
   readonly cluster: AwsClusterContext;
@@ -33,19 +40,40 @@ function bucketPolicy(bucketArn: string, write: boolean): string {
 
 function artifactBucket(name: string, protect: boolean, parent: pulumi.Resource) {
   const opts = { parent };
-  const bucket = new aws.s3.Bucket(`${name}-artifacts`, { forceDestroy: false, tags: { purpose: "mlflow-artifacts" } }, { parent, protect });
+  const bucket = new aws.s3.Bucket(
+    `${name}-artifacts`,
+    { forceDestroy: false, tags: { purpose: "mlflow-artifacts" } },
+    { parent, protect },
+  );
   new aws.s3.BucketPublicAccessBlock(
     `${name}-artifacts`,
-    { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
     opts,
   );
-  new aws.s3.BucketOwnershipControls(`${name}-artifacts`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+  new aws.s3.BucketOwnershipControls(
+    `${name}-artifacts`,
+    { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+    opts,
+  );
   new aws.s3.BucketServerSideEncryptionConfiguration(
     `${name}-artifacts`,
-    { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }] },
+    {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }],
+    },
     opts,
   );
-  new aws.s3.BucketVersioning(`${name}-artifacts`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+  new aws.s3.BucketVersioning(
+    `${name}-artifacts`,
+    { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+    opts,
+  );
   new aws.s3.BucketPolicy(
     `${name}-artifacts-tls-only`,
     {
@@ -73,7 +101,11 @@ function artifactBucket(name: string, protect: boolean, parent: pulumi.Resource)
 
 function database(name: string, options: AwsStorageOptions, parent: pulumi.Resource) {
   const opts = { parent };
-  const subnets = new aws.rds.SubnetGroup(`${name}-db`, { subnetIds: options.cluster.privateSubnetIds }, opts);
+  const subnets = new aws.rds.SubnetGroup(
+    `${name}-db`,
+    { subnetIds: options.cluster.privateSubnetIds },
+    opts,
+  );
   const securityGroup = new aws.ec2.SecurityGroup(
     `${name}-db`,
     {
@@ -117,12 +149,21 @@ export function awsStorage(name: string, options: AwsStorageOptions, parent: pul
   const db = database(name, options, parent);
   const roleFor = (role: string, namespace: string, serviceAccount: string, write: boolean) => {
     const iamRole = irsaRole(`${name}-${role}`, options.cluster, namespace, serviceAccount, parent);
-    new aws.iam.RolePolicy(`${name}-${role}`, { role: iamRole.id, policy: bucket.arn.apply((arn) => bucketPolicy(arn, write)) }, { parent });
+    new aws.iam.RolePolicy(
+      `${name}-${role}`,
+      { role: iamRole.id, policy: bucket.arn.apply((arn) => bucketPolicy(arn, write)) },
+      { parent },
+    );
     return iamRole.arn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn }));
   };
   const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
   for (const access of options.artifactAccess) {
-    accessAnnotations[accessKey(access)] = roleFor(access.serviceAccount, access.namespace, access.serviceAccount, access.write);
+    accessAnnotations[accessKey(access)] = roleFor(
+      access.serviceAccount,
+      access.namespace,
+      access.serviceAccount,
+      access.write,
+    );
   }
   return {
     backendStoreUri: pulumi.secret(

@@ -9,7 +9,14 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
 import type { GcpClusterContext } from "../cluster/index.js";
-import { accessKey, DATABASE_NAME, DATABASE_USER, type ArtifactAccess, type DatabaseOptions, type MlflowStorage } from "./types.js";
+import {
+  accessKey,
+  DATABASE_NAME,
+  DATABASE_USER,
+  type ArtifactAccess,
+  type DatabaseOptions,
+  type MlflowStorage,
+} from "./types.js";
 
 export interface GcpStorageOptions {
   readonly cluster: GcpClusterContext;
@@ -53,7 +60,10 @@ function database(name: string, options: GcpStorageOptions, parent: pulumi.Resou
         backupConfiguration: {
           enabled: true,
           pointInTimeRecoveryEnabled: true,
-          backupRetentionSettings: { retainedBackups: options.database.backupRetentionDays, retentionUnit: "COUNT" },
+          backupRetentionSettings: {
+            retainedBackups: options.database.backupRetentionDays,
+            retentionUnit: "COUNT",
+          },
         },
         databaseFlags: [{ name: "log_min_duration_statement", value: "1000" }],
       },
@@ -61,7 +71,11 @@ function database(name: string, options: GcpStorageOptions, parent: pulumi.Resou
     { parent, protect: options.protect, dependsOn: [peering] },
   );
   new gcp.sql.Database(`${name}-db`, { project, instance: instance.name, name: DATABASE_NAME }, { parent });
-  new gcp.sql.User(`${name}-db`, { project, instance: instance.name, name: DATABASE_USER, password: options.password.result }, { parent });
+  new gcp.sql.User(
+    `${name}-db`,
+    { project, instance: instance.name, name: DATABASE_USER, password: options.password.result },
+    { parent },
+  );
   return instance;
 }
 
@@ -91,7 +105,11 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
   const identityFor = (role: string, namespace: string, serviceAccount: string, write: boolean) => {
     const account = new gcp.serviceaccount.Account(
       `${name}-${role}`,
-      { project, accountId: serviceAccountId(`${name}-${role}`), displayName: `${namespace}/${serviceAccount} (MLflow artifacts)` },
+      {
+        project,
+        accountId: serviceAccountId(`${name}-${role}`),
+        displayName: `${namespace}/${serviceAccount} (MLflow artifacts)`,
+      },
       { parent },
     );
     new gcp.storage.BucketIAMMember(
@@ -112,11 +130,18 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
       },
       { parent },
     );
-    return account.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email }));
+    return account.email.apply((email): Record<string, string> => ({
+      "iam.gke.io/gcp-service-account": email,
+    }));
   };
   const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
   for (const access of options.artifactAccess) {
-    accessAnnotations[accessKey(access)] = identityFor(access.serviceAccount, access.namespace, access.serviceAccount, access.write);
+    accessAnnotations[accessKey(access)] = identityFor(
+      access.serviceAccount,
+      access.namespace,
+      access.serviceAccount,
+      access.write,
+    );
   }
   return {
     backendStoreUri: pulumi.secret(

@@ -25,7 +25,10 @@ export interface InClusterStorageOptions {
 /** The postgres image's own user. */
 const POSTGRES_UID = 999;
 const POSTGRES_PORT = 5432;
-const POSTGRES_RESOURCES: Resources = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } };
+const POSTGRES_RESOURCES: Resources = {
+  requests: { cpu: "250m", memory: "512Mi" },
+  limits: { cpu: "1", memory: "1Gi" },
+};
 
 export function inClusterStorage(name: string, options: InClusterStorageOptions): MlflowStorage {
   const app = `${name}-postgres`;
@@ -41,7 +44,9 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
     },
     opts,
   );
-  const isReady = { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", DATABASE_USER, "-d", DATABASE_NAME] } };
+  const isReady = {
+    exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", DATABASE_USER, "-d", DATABASE_NAME] },
+  };
   const run = scratchVolume("run", "/var/run/postgresql");
   const tmp = scratchVolume("tmp", "/tmp");
   const container = hardenedContainer({
@@ -50,7 +55,10 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
     env: [
       { name: "POSTGRES_DB", value: DATABASE_NAME },
       { name: "POSTGRES_USER", value: DATABASE_USER },
-      { name: "POSTGRES_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "password" } } },
+      {
+        name: "POSTGRES_PASSWORD",
+        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "password" } },
+      },
       { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
     ],
     ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
@@ -58,7 +66,12 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
     probes: {
       startup: { ...isReady, periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 3 },
       readiness: { ...isReady, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
-      liveness: { tcpSocket: { port: "postgres" }, periodSeconds: 20, failureThreshold: 3, timeoutSeconds: 3 },
+      liveness: {
+        tcpSocket: { port: "postgres" },
+        periodSeconds: 20,
+        failureThreshold: 3,
+        timeoutSeconds: 3,
+      },
     },
     volumeMounts: [{ name: "data", mountPath: "/var/lib/postgresql/data" }, run.mount, tmp.mount],
   });
@@ -66,7 +79,11 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
     `${name}-postgres-service`,
     {
       metadata: { name: app, namespace, labels },
-      spec: { type: "ClusterIP", selector, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }] },
+      spec: {
+        type: "ClusterIP",
+        selector,
+        ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }],
+      },
     },
     opts,
   );
@@ -81,12 +98,19 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
         persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
         template: {
           metadata: { labels },
-          spec: hardenedPodSpec({ containers: [container], runAsUser: POSTGRES_UID, volumes: [run.volume, tmp.volume] }),
+          spec: hardenedPodSpec({
+            containers: [container],
+            runAsUser: POSTGRES_UID,
+            volumes: [run.volume, tmp.volume],
+          }),
         },
         volumeClaimTemplates: [
           {
             metadata: { name: "data", labels },
-            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${options.database.storageGb}Gi` } } },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              resources: { requests: { storage: `${options.database.storageGb}Gi` } },
+            },
           },
         ],
       },

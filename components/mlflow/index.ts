@@ -12,7 +12,13 @@ import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
 import { selectorLabels, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
-import { hardenedContainer, hardenedPodSpec, httpProbes, scratchVolume, type Resources } from "../shared/workload.js";
+import {
+  hardenedContainer,
+  hardenedPodSpec,
+  httpProbes,
+  scratchVolume,
+  type Resources,
+} from "../shared/workload.js";
 import { awsStorage } from "./aws.js";
 import { gcpStorage } from "./gcp.js";
 import { inClusterStorage } from "./in-cluster.js";
@@ -71,9 +77,21 @@ export class Mlflow extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const namespace = podSecurityNamespace(`${name}-ns`, namespaceName, "restricted", child);
     const inNamespace = { ...child, dependsOn: [namespace] };
-    const password = new random.RandomPassword(`${name}-db-password`, { length: 32, special: false }, { parent: this });
+    const password = new random.RandomPassword(
+      `${name}-db-password`,
+      { length: 32, special: false },
+      { parent: this },
+    );
 
-    const storage = this.storage(name, args, namespaceName, serviceAccountName, password, selector, inNamespace);
+    const storage = this.storage(
+      name,
+      args,
+      namespaceName,
+      serviceAccountName,
+      password,
+      selector,
+      inNamespace,
+    );
     for (const access of args.artifactAccess) {
       if (args.backend.cloud !== "existing" && !storage.accessAnnotations[accessKey(access)]) {
         throw new pulumi.ResourceError(`no workload identity was created for ${accessKey(access)}`, this);
@@ -94,7 +112,12 @@ export class Mlflow extends pulumi.ComponentResource {
     const serviceAccount = new k8s.core.v1.ServiceAccount(
       `${name}-service-account`,
       {
-        metadata: { name: serviceAccountName, namespace: namespaceName, labels, annotations: storage.serverAnnotations },
+        metadata: {
+          name: serviceAccountName,
+          namespace: namespaceName,
+          labels,
+          annotations: storage.serverAnnotations,
+        },
         automountServiceAccountToken: false,
       },
       inNamespace,
@@ -105,13 +128,21 @@ export class Mlflow extends pulumi.ComponentResource {
     const artifactArgs = artifactsOnVolume
       ? ["--serve-artifacts", `--artifacts-destination=${ARTIFACT_VOLUME_PATH}`]
       : ["--no-serve-artifacts", pulumi.interpolate`--default-artifact-root=${storage.artifactRoot}`];
-    const volumes = [tmp.volume, ...(artifactsOnVolume ? [{ name: "artifacts", persistentVolumeClaim: { claimName: `${app}-artifacts` } }] : [])];
+    const volumes = [
+      tmp.volume,
+      ...(artifactsOnVolume
+        ? [{ name: "artifacts", persistentVolumeClaim: { claimName: `${app}-artifacts` } }]
+        : []),
+    ];
     if (artifactsOnVolume) {
       new k8s.core.v1.PersistentVolumeClaim(
         `${name}-artifacts`,
         {
           metadata: { name: `${app}-artifacts`, namespace: namespaceName, labels },
-          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.database.storageGb * 5}Gi` } } },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: `${args.database.storageGb * 5}Gi` } },
+          },
         },
         { ...inNamespace, protect: args.protect },
       );
@@ -128,13 +159,19 @@ export class Mlflow extends pulumi.ComponentResource {
         ...artifactArgs,
       ],
       env: [
-        { name: "MLFLOW_BACKEND_STORE_URI", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "uri" } } },
+        {
+          name: "MLFLOW_BACKEND_STORE_URI",
+          valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "uri" } },
+        },
         { name: "HOME", value: "/tmp" },
       ],
       ports: [{ name: "http", containerPort: PORT }],
       resources: args.resources,
       probes: httpProbes("http", "/health", "/health"),
-      volumeMounts: [tmp.mount, ...(artifactsOnVolume ? [{ name: "artifacts", mountPath: ARTIFACT_VOLUME_PATH }] : [])],
+      volumeMounts: [
+        tmp.mount,
+        ...(artifactsOnVolume ? [{ name: "artifacts", mountPath: ARTIFACT_VOLUME_PATH }] : []),
+      ],
     });
     // One replica with a volume (ReadWriteOnce); two behind managed storage.
     const replicas = artifactsOnVolume ? 1 : 2;
@@ -145,7 +182,9 @@ export class Mlflow extends pulumi.ComponentResource {
         spec: {
           replicas,
           selector: { matchLabels: selector },
-          strategy: artifactsOnVolume ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          strategy: artifactsOnVolume
+            ? { type: "Recreate" }
+            : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             metadata: { labels },
             spec: hardenedPodSpec({
@@ -163,18 +202,32 @@ export class Mlflow extends pulumi.ComponentResource {
       `${name}-service`,
       {
         metadata: { name: app, namespace: namespaceName, labels },
-        spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: PORT, targetPort: "http", protocol: "TCP" }] },
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [{ name: "http", port: PORT, targetPort: "http", protocol: "TCP" }],
+        },
       },
       inNamespace,
     );
     if (replicas > 1) {
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-pdb`,
-        { metadata: { name: app, namespace: namespaceName, labels }, spec: { minAvailable: 1, selector: { matchLabels: selector } } },
+        {
+          metadata: { name: app, namespace: namespaceName, labels },
+          spec: { minAvailable: 1, selector: { matchLabels: selector } },
+        },
         inNamespace,
       );
     }
-    ingressOnlyFrom(`${name}-netpol`, namespaceName, selector, labels, [{ port: PORT, from: [args.controllerPeer, ...args.clients] }], inNamespace);
+    ingressOnlyFrom(
+      `${name}-netpol`,
+      namespaceName,
+      selector,
+      labels,
+      [{ port: PORT, from: [args.controllerPeer, ...args.clients] }],
+      inNamespace,
+    );
     tlsIngress(
       `${name}-ingress`,
       {
@@ -202,14 +255,30 @@ export class Mlflow extends pulumi.ComponentResource {
     serverPodLabels: Record<string, string>,
     opts: pulumi.CustomResourceOptions,
   ): MlflowStorage {
-    const common = { database: args.database, password, protect: args.protect, namespace, serverServiceAccount, artifactAccess: args.artifactAccess };
+    const common = {
+      database: args.database,
+      password,
+      protect: args.protect,
+      namespace,
+      serverServiceAccount,
+      artifactAccess: args.artifactAccess,
+    };
     switch (args.backend.cloud) {
       case "aws":
-        return awsStorage(name, { ...common, cluster: args.backend.cluster, instanceClass: args.backend.instanceClass }, this);
+        return awsStorage(
+          name,
+          { ...common, cluster: args.backend.cluster, instanceClass: args.backend.instanceClass },
+          this,
+        );
       case "gcp":
         return gcpStorage(name, { ...common, cluster: args.backend.cluster, tier: args.backend.tier }, this);
       case "existing":
-        return inClusterStorage(name, { ...common, postgresImage: args.backend.postgresImage, serverPodLabels, opts });
+        return inClusterStorage(name, {
+          ...common,
+          postgresImage: args.backend.postgresImage,
+          serverPodLabels,
+          opts,
+        });
     }
   }
 }

@@ -25,7 +25,7 @@ export function alertmanagerConfig(receivers: AlertReceivers): Record<string, un
         api_url_file: SLACK_URL_FILE,
         channel: receivers.slackChannel,
         send_resolved: true,
-        title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}',
+        title: "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}",
         text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook_url }}\n{{ end }}",
       },
     ];

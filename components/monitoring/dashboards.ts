@@ -18,11 +18,14 @@ function query(expr: string, legend: string, refId: string) {
 
 function timeseries(title: string, unit: string, targets: [expr: string, legend: string][], width = 12) {
   const panel = new TimeseriesPanel().title(title).unit(unit).datasource(DATASOURCE).height(8).span(width);
-  targets.forEach(([expr, legend], index) => panel.withTarget(query(expr, legend, String.fromCharCode(65 + index))));
+  targets.forEach(([expr, legend], index) =>
+    panel.withTarget(query(expr, legend, String.fromCharCode(65 + index))),
+  );
   return panel;
 }
 
-const quantile = (q: number, histogram: string, by = "le") => `histogram_quantile(${q}, sum by (${by}) (rate(${histogram}_bucket${RATE})))`;
+const quantile = (q: number, histogram: string, by = "le") =>
+  `histogram_quantile(${q}, sum by (${by}) (rate(${histogram}_bucket${RATE})))`;
 
 /** The overview dashboard: traffic, errors, latency, variants, drift, batching. */
 export function inferenceDashboard(): Dashboard {
@@ -52,12 +55,25 @@ export function inferenceDashboard(): Dashboard {
         .datasource(DATASOURCE)
         .height(4)
         .span(6)
-        .withTarget(query(`100 * sum(rate(${requests}{status_code=~"5.."}${RATE})) / sum(rate(${requests}${RATE}))`, "5xx %", "A")),
+        .withTarget(
+          query(
+            `100 * sum(rate(${requests}{status_code=~"5.."}${RATE})) / sum(rate(${requests}${RATE}))`,
+            "5xx %",
+            "A",
+          ),
+        ),
     )
-    .withPanel(timeseries("Requests per second by route", "reqps", [[`sum by (route) (rate(${requests}${RATE}))`, "{{route}}"]]))
+    .withPanel(
+      timeseries("Requests per second by route", "reqps", [
+        [`sum by (route) (rate(${requests}${RATE}))`, "{{route}}"],
+      ]),
+    )
     .withPanel(
       timeseries("Error % by route", "percent", [
-        [`100 * sum by (route) (rate(${requests}{status_code=~"5.."}${RATE})) / sum by (route) (rate(${requests}${RATE}))`, "{{route}}"],
+        [
+          `100 * sum by (route) (rate(${requests}{status_code=~"5.."}${RATE})) / sum by (route) (rate(${requests}${RATE}))`,
+          "{{route}}",
+        ],
       ]),
     )
     .withPanel(
@@ -68,47 +84,100 @@ export function inferenceDashboard(): Dashboard {
       ]),
     )
     .withPanel(
-      timeseries("Traffic per variant", "reqps", [[`sum by (variant, model_version) (rate(${requests}${RATE}))`, "{{variant}} {{model_version}}"]]),
+      timeseries("Traffic per variant", "reqps", [
+        [`sum by (variant, model_version) (rate(${requests}${RATE}))`, "{{variant}} {{model_version}}"],
+      ]),
     )
     .withRow(new RowBuilder("Model"))
-    .withPanel(timeseries("Model ready", "short", [[`min by (variant, model_version) (${METRICS.modelReady.name})`, "{{variant}} {{model_version}}"]], 8))
     .withPanel(
-      timeseries("Drift score (largest PSI)", "short", [[`max by (variant, model_version) (${METRICS.driftScore.name})`, "{{variant}} {{model_version}}"]], 8),
+      timeseries(
+        "Model ready",
+        "short",
+        [[`min by (variant, model_version) (${METRICS.modelReady.name})`, "{{variant}} {{model_version}}"]],
+        8,
+      ),
     )
-    .withPanel(timeseries("PSI per feature", "short", [[`max by (feature) (${METRICS.driftPsi.name})`, "{{feature}}"]], 8))
     .withPanel(
-      timeseries("Shadow agreement", "percentunit", [
+      timeseries(
+        "Drift score (largest PSI)",
+        "short",
+        [[`max by (variant, model_version) (${METRICS.driftScore.name})`, "{{variant}} {{model_version}}"]],
+        8,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "PSI per feature",
+        "short",
+        [[`max by (feature) (${METRICS.driftPsi.name})`, "{{feature}}"]],
+        8,
+      ),
+    )
+    .withPanel(
+      timeseries(
+        "Shadow agreement",
+        "percentunit",
         [
-          `sum by (model_version) (rate(${METRICS.shadowComparisons.name}{outcome="agree"}${RATE})) / sum by (model_version) (rate(${METRICS.shadowComparisons.name}${RATE}))`,
-          "candidate {{model_version}}",
+          [
+            `sum by (model_version) (rate(${METRICS.shadowComparisons.name}{outcome="agree"}${RATE})) / sum by (model_version) (rate(${METRICS.shadowComparisons.name}${RATE}))`,
+            "candidate {{model_version}}",
+          ],
         ],
-      ], 8),
+        8,
+      ),
     )
     .withPanel(
-      timeseries("Candidate circuit and fallbacks", "short", [
-        [`max by (model_version) (${METRICS.candidateCircuitOpen.name})`, "circuit open {{model_version}}"],
-        [`sum by (reason) (rate(${METRICS.candidateFallbacks.name}${RATE}))`, "fallbacks/s {{reason}}"],
-      ], 8),
+      timeseries(
+        "Candidate circuit and fallbacks",
+        "short",
+        [
+          [`max by (model_version) (${METRICS.candidateCircuitOpen.name})`, "circuit open {{model_version}}"],
+          [`sum by (reason) (rate(${METRICS.candidateFallbacks.name}${RATE}))`, "fallbacks/s {{reason}}"],
+        ],
+        8,
+      ),
     )
-    .withPanel(timeseries("Predictions by label", "reqps", [[`sum by (label) (rate(${METRICS.predictions.name}${RATE}))`, "{{label}}"]], 8))
+    .withPanel(
+      timeseries(
+        "Predictions by label",
+        "reqps",
+        [[`sum by (label) (rate(${METRICS.predictions.name}${RATE}))`, "{{label}}"]],
+        8,
+      ),
+    )
     .withRow(new RowBuilder("Batching"))
     .withPanel(
-      timeseries("Batch size p50 / p95", "short", [
-        [quantile(0.5, METRICS.inferenceBatchSize.name), "p50"],
-        [quantile(0.95, METRICS.inferenceBatchSize.name), "p95"],
-      ], 8),
+      timeseries(
+        "Batch size p50 / p95",
+        "short",
+        [
+          [quantile(0.5, METRICS.inferenceBatchSize.name), "p50"],
+          [quantile(0.95, METRICS.inferenceBatchSize.name), "p95"],
+        ],
+        8,
+      ),
     )
     .withPanel(
-      timeseries("Queue wait p50 / p95", "s", [
-        [quantile(0.5, METRICS.inferenceQueueWait.name), "p50"],
-        [quantile(0.95, METRICS.inferenceQueueWait.name), "p95"],
-      ], 8),
+      timeseries(
+        "Queue wait p50 / p95",
+        "s",
+        [
+          [quantile(0.5, METRICS.inferenceQueueWait.name), "p50"],
+          [quantile(0.95, METRICS.inferenceQueueWait.name), "p95"],
+        ],
+        8,
+      ),
     )
     .withPanel(
-      timeseries("Inference time p95 and queue rejections", "s", [
-        [quantile(0.95, METRICS.inferenceDuration.name, "le, variant"), "session.run p95 {{variant}}"],
-        [`sum(rate(${METRICS.inferenceQueueRejections.name}${RATE}))`, "rejections/s"],
-      ], 8),
+      timeseries(
+        "Inference time p95 and queue rejections",
+        "s",
+        [
+          [quantile(0.95, METRICS.inferenceDuration.name, "le, variant"), "session.run p95 {{variant}}"],
+          [`sum(rate(${METRICS.inferenceQueueRejections.name}${RATE}))`, "rejections/s"],
+        ],
+        8,
+      ),
     )
     .build();
 }

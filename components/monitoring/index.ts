@@ -74,7 +74,11 @@ export class Monitoring extends pulumi.ComponentResource {
     const namespace = podSecurityNamespace(`${name}-ns`, this.namespace, "privileged", child);
     const inNamespace = { ...child, dependsOn: [namespace] };
 
-    const adminPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
+    const adminPassword = new random.RandomPassword(
+      `${name}-grafana-admin`,
+      { length: 32, special: false },
+      { parent: this },
+    );
     this.grafanaAdminPassword = pulumi.secret(adminPassword.result);
     const grafanaSecret = new k8s.core.v1.Secret(
       `${name}-grafana-admin`,
@@ -100,10 +104,16 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     }
 
-    const release = pinnedRelease(`${name}-kube-prometheus-stack`, CHARTS.kubePrometheusStack, this.namespace, this.values(args), {
-      ...child,
-      dependsOn: [namespace, ...secrets],
-    });
+    const release = pinnedRelease(
+      `${name}-kube-prometheus-stack`,
+      CHARTS.kubePrometheusStack,
+      this.namespace,
+      this.values(args),
+      {
+        ...child,
+        dependsOn: [namespace, ...secrets],
+      },
+    );
 
     const crOptions = { ...child, dependsOn: [release] };
     new k8s.apiextensions.CustomResource(
@@ -115,7 +125,15 @@ export class Monitoring extends pulumi.ComponentResource {
         spec: {
           selector: { matchLabels: args.target.serviceLabels },
           namespaceSelector: { matchNames: [args.target.namespace] },
-          endpoints: [{ port: args.target.port, path: "/metrics", scheme: "http", interval: "15s", scrapeTimeout: "10s" }],
+          endpoints: [
+            {
+              port: args.target.port,
+              path: "/metrics",
+              scheme: "http",
+              interval: "15s",
+              scrapeTimeout: "10s",
+            },
+          ],
         },
       },
       crOptions,
@@ -141,7 +159,11 @@ export class Monitoring extends pulumi.ComponentResource {
       new k8s.core.v1.ConfigMap(
         `${name}-dashboard-${id}`,
         {
-          metadata: { name: `dashboard-${id}`, namespace: this.namespace, labels: { ...labels, grafana_dashboard: "1" } },
+          metadata: {
+            name: `dashboard-${id}`,
+            namespace: this.namespace,
+            labels: { ...labels, grafana_dashboard: "1" },
+          },
           data: { [file]: JSON.stringify(dashboard) },
         },
         inNamespace,
@@ -149,7 +171,14 @@ export class Monitoring extends pulumi.ComponentResource {
     }
 
     const grafanaSelector = { "app.kubernetes.io/name": "grafana" };
-    ingressOnlyFrom(`${name}-grafana-netpol`, this.namespace, grafanaSelector, labels, [{ port: GRAFANA_PORT, from: [args.controllerPeer] }], inNamespace);
+    ingressOnlyFrom(
+      `${name}-grafana-netpol`,
+      this.namespace,
+      grafanaSelector,
+      labels,
+      [{ port: GRAFANA_PORT, from: [args.controllerPeer] }],
+      inNamespace,
+    );
     tlsIngress(
       `${name}-grafana-ingress`,
       {
@@ -166,9 +195,15 @@ export class Monitoring extends pulumi.ComponentResource {
       { ...child, dependsOn: [release] },
     );
 
-    this.prometheusPeer = { namespace: this.namespace, podLabels: { "app.kubernetes.io/name": "prometheus" } };
+    this.prometheusPeer = {
+      namespace: this.namespace,
+      podLabels: { "app.kubernetes.io/name": "prometheus" },
+    };
     this.prometheusUrl = `http://${RELEASE_NAME}-prometheus.${this.namespace}.svc.cluster.local:9090`;
-    this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaAdminPassword: this.grafanaAdminPassword });
+    this.registerOutputs({
+      prometheusUrl: this.prometheusUrl,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+    });
   }
 
   private values(args: MonitoringArgs): Record<string, unknown> {
@@ -183,7 +218,12 @@ export class Monitoring extends pulumi.ComponentResource {
           podMonitorSelectorNilUsesHelmValues: false,
           ruleSelectorNilUsesHelmValues: false,
           storageSpec: {
-            volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${args.storageGb}Gi` } } } },
+            volumeClaimTemplate: {
+              spec: {
+                accessModes: ["ReadWriteOnce"],
+                resources: { requests: { storage: `${args.storageGb}Gi` } },
+              },
+            },
           },
           resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } },
         },
@@ -199,7 +239,9 @@ export class Monitoring extends pulumi.ComponentResource {
         fullnameOverride: "grafana",
         admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
         ingress: { enabled: false },
-        sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" } },
+        sidecar: {
+          dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
+        },
         "grafana.ini": {
           server: { root_url: `https://grafana.${args.domain}` },
           users: { allow_sign_up: false },

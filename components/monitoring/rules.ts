@@ -117,10 +117,42 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
     {
       name: "plinth-slo-alerts",
       rules: [
-        burnAlert("PlinthAvailabilityBudgetBurnFast", "errors", availabilityBudget, PAGE, "critical", "The inference API is burning its availability error budget fast.", runbook("availability")),
-        burnAlert("PlinthAvailabilityBudgetBurnSlow", "errors", availabilityBudget, TICKET, "warning", "The inference API is burning its availability error budget.", runbook("availability")),
-        burnAlert("PlinthLatencyBudgetBurnFast", "slow", latencyBudget, PAGE, "critical", `Too many inference requests are slower than ${slo.latencyThresholdSeconds}s (fast burn).`, runbook("latency")),
-        burnAlert("PlinthLatencyBudgetBurnSlow", "slow", latencyBudget, TICKET, "warning", `Too many inference requests are slower than ${slo.latencyThresholdSeconds}s.`, runbook("latency")),
+        burnAlert(
+          "PlinthAvailabilityBudgetBurnFast",
+          "errors",
+          availabilityBudget,
+          PAGE,
+          "critical",
+          "The inference API is burning its availability error budget fast.",
+          runbook("availability"),
+        ),
+        burnAlert(
+          "PlinthAvailabilityBudgetBurnSlow",
+          "errors",
+          availabilityBudget,
+          TICKET,
+          "warning",
+          "The inference API is burning its availability error budget.",
+          runbook("availability"),
+        ),
+        burnAlert(
+          "PlinthLatencyBudgetBurnFast",
+          "slow",
+          latencyBudget,
+          PAGE,
+          "critical",
+          `Too many inference requests are slower than ${slo.latencyThresholdSeconds}s (fast burn).`,
+          runbook("latency"),
+        ),
+        burnAlert(
+          "PlinthLatencyBudgetBurnSlow",
+          "slow",
+          latencyBudget,
+          TICKET,
+          "warning",
+          `Too many inference requests are slower than ${slo.latencyThresholdSeconds}s.`,
+          runbook("latency"),
+        ),
       ],
     },
     {
@@ -133,7 +165,8 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
           labels: { severity: "critical" },
           annotations: {
             summary: "A model variant is not loaded and warmed.",
-            description: "plinth_model_ready has been 0 for 5 minutes: the variant cannot serve (failed load, missing version or alias).",
+            description:
+              "plinth_model_ready has been 0 for 5 minutes: the variant cannot serve (failed load, missing version or alias).",
             runbook_url: runbook("model-not-ready"),
           },
         },
@@ -155,7 +188,8 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
           labels: { severity: "warning" },
           annotations: {
             summary: "The candidate model's circuit breaker is open.",
-            description: "The candidate failed repeatedly and is bypassed until the next reload; its traffic is served by stable.",
+            description:
+              "The candidate failed repeatedly and is bypassed until the next reload; its traffic is served by stable.",
             runbook_url: runbook("candidate-circuit-open"),
           },
         },

@@ -56,7 +56,10 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
   constructor(name: string, args: OAuth2ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("plinth:oauth2-proxy:OAuth2Proxy", name, {}, opts);
     if (args.allowedEmailDomains.length === 0) {
-      throw new pulumi.ResourceError("allowedEmailDomains must not be empty: it would admit every account of the issuer", this);
+      throw new pulumi.ResourceError(
+        "allowedEmailDomains must not be empty: it would admit every account of the issuer",
+        this,
+      );
     }
     if (!args.oidc.issuerUrl.startsWith("https://")) {
       throw new pulumi.ResourceError(`oidc.issuerUrl must be https; got ${args.oidc.issuerUrl}`, this);
@@ -74,14 +77,21 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
     const inNamespace = { ...child, dependsOn: [namespace] };
 
     // oauth2-proxy needs 16, 24 or 32 bytes for AES; 32 URL-safe characters are 32 bytes.
-    const cookie = new random.RandomPassword(`${name}-cookie-secret`, { length: 32, special: false }, { parent: this });
+    const cookie = new random.RandomPassword(
+      `${name}-cookie-secret`,
+      { length: 32, special: false },
+      { parent: this },
+    );
     this.cookieSecret = pulumi.secret(cookie.result);
     const secret = new k8s.core.v1.Secret(
       `${name}-secrets`,
       {
         metadata: { name: `${app}-secrets`, namespace: this.namespace, labels },
         type: "Opaque",
-        stringData: { "client-secret": pulumi.secret(args.oidc.clientSecret), "cookie-secret": this.cookieSecret },
+        stringData: {
+          "client-secret": pulumi.secret(args.oidc.clientSecret),
+          "cookie-secret": this.cookieSecret,
+        },
       },
       inNamespace,
     );
@@ -120,7 +130,10 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
         { name: "http", containerPort: HTTP_PORT },
         { name: "metrics", containerPort: METRICS_PORT },
       ],
-      resources: args.resources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+      resources: args.resources ?? {
+        requests: { cpu: "50m", memory: "64Mi" },
+        limits: { cpu: "500m", memory: "256Mi" },
+      },
       probes: httpProbes("http", "/ready", "/ping"),
     });
     const replicas = args.replicas ?? 2;
@@ -144,16 +157,30 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
       `${name}-service`,
       {
         metadata: { name: app, namespace: this.namespace, labels },
-        spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: HTTP_PORT, targetPort: "http", protocol: "TCP" }] },
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [{ name: "http", port: HTTP_PORT, targetPort: "http", protocol: "TCP" }],
+        },
       },
       inNamespace,
     );
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-pdb`,
-      { metadata: { name: app, namespace: this.namespace, labels }, spec: { minAvailable: 1, selector: { matchLabels: selector } } },
+      {
+        metadata: { name: app, namespace: this.namespace, labels },
+        spec: { minAvailable: 1, selector: { matchLabels: selector } },
+      },
       inNamespace,
     );
-    ingressOnlyFrom(`${name}-netpol`, this.namespace, selector, labels, [{ port: HTTP_PORT, from: [args.controllerPeer] }], inNamespace);
+    ingressOnlyFrom(
+      `${name}-netpol`,
+      this.namespace,
+      selector,
+      labels,
+      [{ port: HTTP_PORT, from: [args.controllerPeer] }],
+      inNamespace,
+    );
     tlsIngress(
       `${name}-ingress`,
       {
@@ -168,7 +195,11 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
       },
       inNamespace,
     );
-    this.registerOutputs({ authUrl: this.authUrl, signinUrl: this.signinUrl, cookieSecret: this.cookieSecret });
+    this.registerOutputs({
+      authUrl: this.authUrl,
+      signinUrl: this.signinUrl,
+      cookieSecret: this.cookieSecret,
+    });
   }
 
   /** Annotations that put an Ingress behind this proxy: no session of an allowed domain, no entry. */

@@ -11,7 +11,11 @@ export interface PinnedChart {
 
 /** The chart pins, in one place so upgrades are one reviewed diff. */
 export const CHARTS = {
-  ingressNginx: { chart: "ingress-nginx", version: "4.13.3", repo: "https://kubernetes.github.io/ingress-nginx" },
+  ingressNginx: {
+    chart: "ingress-nginx",
+    version: "4.13.3",
+    repo: "https://kubernetes.github.io/ingress-nginx",
+  },
   certManager: { chart: "cert-manager", version: "v1.18.2", repo: "https://charts.jetstack.io" },
   kubePrometheusStack: {
     chart: "kube-prometheus-stack",

@@ -33,8 +33,13 @@ export interface TlsIngressArgs {
   readonly tlsSecretName: string;
 }
 
-export function tlsIngress(name: string, args: TlsIngressArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.Ingress {
-  const port = typeof args.servicePort === "number" ? { number: args.servicePort } : { name: args.servicePort };
+export function tlsIngress(
+  name: string,
+  args: TlsIngressArgs,
+  opts: pulumi.CustomResourceOptions,
+): k8s.networking.v1.Ingress {
+  const port =
+    typeof args.servicePort === "number" ? { number: args.servicePort } : { name: args.servicePort };
   return new k8s.networking.v1.Ingress(
     name,
     {

@@ -6,7 +6,11 @@ export function selectorLabels(app: string, component: string): Record<string, s
 }
 
 /** Selector labels plus ownership labels for every object of a component. */
-export function standardLabels(app: string, component: string, extra: Record<string, string> = {}): Record<string, string> {
+export function standardLabels(
+  app: string,
+  component: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     ...selectorLabels(app, component),
     "app.kubernetes.io/part-of": "plinth",

@@ -13,10 +13,7 @@ type Probe = k8s.types.input.core.v1.Probe;
 
 /** A hardening a caller may switch off, by name. */
 export type Weakening =
-  | "writable-root-filesystem"
-  | "allow-privilege-escalation"
-  | "keep-capabilities"
-  | "unconfined-seccomp";
+  "writable-root-filesystem" | "allow-privilege-escalation" | "keep-capabilities" | "unconfined-seccomp";
 
 export interface ResourceAmounts {
   readonly cpu: string;
@@ -123,8 +120,18 @@ export function hardenedPodSpec(options: PodOptions): PodSpec {
     ...(spread
       ? {
           topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: spread } },
-            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: spread } },
+            {
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: spread },
+            },
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: spread },
+            },
           ],
         }
       : {}),

@@ -19,7 +19,9 @@ const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret(key: string
 /** Every problem in a stack's config, one line each: `plinth:<path>: <what was expected>`. */
 export class StackConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`);
+    super(
+      `invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`,
+    );
     this.name = "StackConfigError";
   }
 }
@@ -28,7 +30,11 @@ export class StackConfigError extends Error {
 export type StackConfig = Omit<ParsedStackConfig, SecretKey> & {
   /** Pulumi stack name (staging, production, ...). */
   readonly stack: string;
-  readonly secrets: { readonly [K in SecretKey]: K extends "oidcClientSecret" ? pulumi.Output<string> : pulumi.Output<string> | undefined };
+  readonly secrets: {
+    readonly [K in SecretKey]: K extends "oidcClientSecret"
+      ? pulumi.Output<string>
+      : pulumi.Output<string> | undefined;
+  };
 };
 
 /** `["inference", "rollout", "candidate", "weight"]` -> `plinth:inference.rollout.candidate.weight`. */
@@ -52,12 +58,17 @@ function describe(issue: z.core.$ZodIssue): string[] {
  * stored as a secret; a secret key set in plain text is an error, since the value is already leaked
  * into the stack file.
  */
-export function parseStackConfig(raw: Record<string, unknown>, isSecret: (key: string) => boolean): ParsedStackConfig {
+export function parseStackConfig(
+  raw: Record<string, unknown>,
+  isSecret: (key: string) => boolean,
+): ParsedStackConfig {
   const result = stackConfigSchema.safeParse(raw, { reportInput: true });
   const problems = result.success ? [] : result.error.issues.flatMap(describe);
   for (const key of SECRET_KEYS) {
     if (raw[key] !== undefined && !isSecret(key)) {
-      problems.push(`${configPath([key])}: must be a secret; set it with \`pulumi config set --secret ${NAMESPACE}:${key}\``);
+      problems.push(
+        `${configPath([key])}: must be a secret; set it with \`pulumi config set --secret ${NAMESPACE}:${key}\``,
+      );
     }
   }
   if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
@@ -93,6 +104,10 @@ export function readStackConfig(): StackConfig {
   return {
     ...plain,
     stack: pulumi.getStack(),
-    secrets: { oidcClientSecret: pulumi.secret(oidcClientSecret), kubeconfig: secret(kubeconfig), slackWebhookUrl: secret(slackWebhookUrl) },
+    secrets: {
+      oidcClientSecret: pulumi.secret(oidcClientSecret),
+      kubeconfig: secret(kubeconfig),
+      slackWebhookUrl: secret(slackWebhookUrl),
+    },
   };
 }

@@ -27,10 +27,16 @@ const between = (min: number, max: number) => {
 };
 const integer = (min: number, max: number) => {
   const message = `expected an integer between ${min} and ${max}`;
-  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+  return z
+    .number({ error: message })
+    .int({ error: message })
+    .min(min, { error: message })
+    .max(max, { error: message });
 };
 const list = <T extends z.ZodType>(item: T, what: string, min = 1) =>
-  z.array(item, { error: `expected a list of ${what}` }).min(min, { error: `expected at least ${min} ${what}` });
+  z
+    .array(item, { error: `expected a list of ${what}` })
+    .min(min, { error: `expected at least ${min} ${what}` });
 
 const image = matching(IMAGE_BY_DIGEST, "an image pinned by digest (registry/name@sha256:<64 hex>)");
 const cidr = matching(IPV4_CIDR, "an IPv4 CIDR such as 10.0.0.0/16");
@@ -44,13 +50,20 @@ const cpu = matching(CPU_PATTERN, 'a CPU quantity such as "500m" or "2"');
 const memory = matching(MEMORY_PATTERN, 'a memory quantity such as "512Mi" or "2Gi"');
 const resourceAmounts = z.strictObject({ cpu, memory }, { error: "expected { cpu, memory }" });
 const resources = z
-  .strictObject({ requests: resourceAmounts, limits: resourceAmounts }, { error: "expected { requests, limits }" })
+  .strictObject(
+    { requests: resourceAmounts, limits: resourceAmounts },
+    { error: "expected { requests, limits }" },
+  )
   .superRefine((value, ctx) => {
     if (cpuCores(value.requests.cpu) > cpuCores(value.limits.cpu)) {
       ctx.addIssue({ code: "custom", path: ["requests", "cpu"], message: "must not exceed limits.cpu" });
     }
     if (memoryBytes(value.requests.memory) > memoryBytes(value.limits.memory)) {
-      ctx.addIssue({ code: "custom", path: ["requests", "memory"], message: "must not exceed limits.memory" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["requests", "memory"],
+        message: "must not exceed limits.memory",
+      });
     }
   });
 
@@ -87,7 +100,10 @@ const aws = z.strictObject(
       desiredSize: integer(1, 100),
       diskSizeGb: integer(20, 1000),
     }),
-    databaseInstanceClass: matching(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.t4g.medium"),
+    databaseInstanceClass: matching(
+      /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+      "an RDS instance class such as db.t4g.medium",
+    ),
   },
   { error: "expected the AWS settings object" },
 );
@@ -154,9 +170,11 @@ const rollout = z
     { error: "expected the rollout object" },
   )
   .superRefine((value, ctx) => {
-    const needs = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const needs = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: "custom", path, message });
     const usesCandidate = value.strategy === "canary" || value.strategy === "shadow";
-    if (usesCandidate && !value.candidate) needs(["candidate"], `required when strategy is ${value.strategy}`);
+    if (usesCandidate && !value.candidate)
+      needs(["candidate"], `required when strategy is ${value.strategy}`);
     if (!usesCandidate && value.candidate) {
       needs(["candidate"], `not used by strategy ${value.strategy}; remove it or choose canary or shadow`);
     }
@@ -164,9 +182,13 @@ const rollout = z
       needs(["candidate", "weight"], "required when strategy is canary: expected a number between 0 and 100");
     }
     if (value.strategy === "shadow" && value.candidate && value.candidate.shadowPercent === undefined) {
-      needs(["candidate", "shadowPercent"], "required when strategy is shadow: expected a number between 0 and 100");
+      needs(
+        ["candidate", "shadowPercent"],
+        "required when strategy is shadow: expected a number between 0 and 100",
+      );
     }
-    if (value.strategy === "blue-green" && !value.blueGreen) needs(["blueGreen"], "required when strategy is blue-green");
+    if (value.strategy === "blue-green" && !value.blueGreen)
+      needs(["blueGreen"], "required when strategy is blue-green");
     if (value.strategy !== "blue-green" && value.blueGreen) {
       needs(["blueGreen"], `not used by strategy ${value.strategy}; remove it or choose blue-green`);
     }
@@ -217,10 +239,18 @@ const monitoring = z.strictObject(
       })
       .superRefine((value, ctx) => {
         if (!value.slackChannel && !value.emails) {
-          ctx.addIssue({ code: "custom", path: [], message: "expected at least one receiver (slackChannel or emails)" });
+          ctx.addIssue({
+            code: "custom",
+            path: [],
+            message: "expected at least one receiver (slackChannel or emails)",
+          });
         }
         if (value.emails && (!value.smtpSmarthost || !value.smtpFrom)) {
-          ctx.addIssue({ code: "custom", path: ["smtpSmarthost"], message: "smtpSmarthost and smtpFrom are required with emails" });
+          ctx.addIssue({
+            code: "custom",
+            path: ["smtpSmarthost"],
+            message: "smtpSmarthost and smtpFrom are required with emails",
+          });
         }
       }),
     slo: z.strictObject({
@@ -257,23 +287,39 @@ export const stackConfigSchema = z
     const needs = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
     if (value.cloud === "aws" && !value.aws) needs("aws", "required when cloud is aws");
     if (value.cloud === "gcp" && !value.gcp) needs("gcp", "required when cloud is gcp");
-    if (value.cloud === "existing" && !value.kubeconfig) needs("kubeconfig", "required when cloud is existing");
+    if (value.cloud === "existing" && !value.kubeconfig)
+      needs("kubeconfig", "required when cloud is existing");
     if (value.monitoring.alertReceivers.slackChannel && !value.slackWebhookUrl) {
       needs("slackWebhookUrl", "required when monitoring.alertReceivers.slackChannel is set");
     }
     checkZones(value.aws?.zones, value.aws?.region, AWS_REGION, "aws", ctx);
     checkZones(value.gcp?.zones, value.gcp?.region, GCP_REGION, "gcp", ctx);
     const { nodeGroup } = value.aws ?? {};
-    if (nodeGroup && !(nodeGroup.minSize <= nodeGroup.desiredSize && nodeGroup.desiredSize <= nodeGroup.maxSize)) {
-      ctx.addIssue({ code: "custom", path: ["aws", "nodeGroup"], message: "expected minSize <= desiredSize <= maxSize" });
+    if (
+      nodeGroup &&
+      !(nodeGroup.minSize <= nodeGroup.desiredSize && nodeGroup.desiredSize <= nodeGroup.maxSize)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["aws", "nodeGroup"],
+        message: "expected minSize <= desiredSize <= maxSize",
+      });
     }
     const { nodePool } = value.gcp ?? {};
     if (nodePool && nodePool.minNodes > nodePool.maxNodes) {
-      ctx.addIssue({ code: "custom", path: ["gcp", "nodePool", "minNodes"], message: "must not exceed maxNodes" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["gcp", "nodePool", "minNodes"],
+        message: "must not exceed maxNodes",
+      });
     }
     const { drift } = value.inference;
     if (drift.warnPsi >= drift.alertPsi) {
-      ctx.addIssue({ code: "custom", path: ["inference", "drift", "warnPsi"], message: "must be below alertPsi" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["inference", "drift", "warnPsi"],
+        message: "must be below alertPsi",
+      });
     }
   });
 
@@ -288,7 +334,11 @@ function checkZones(
   const validRegion = region !== undefined && regionPattern.test(region);
   zones?.forEach((zone, index) => {
     if (validRegion && !zone.startsWith(region)) {
-      ctx.addIssue({ code: "custom", path: [cloud, "zones", index], message: `expected a zone in region ${region}` });
+      ctx.addIssue({
+        code: "custom",
+        path: [cloud, "zones", index],
+        message: `expected a zone in region ${region}`,
+      });
     }
   });
   if (zones && new Set(zones).size !== zones.length) {

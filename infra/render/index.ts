@@ -35,7 +35,8 @@ export async function renderStack(options: RenderOptions): Promise<RenderedStack
         process.execPath,
         ["--import", "tsx", CHILD, JSON.stringify(options), outFile],
         { maxBuffer: 16 * 1024 * 1024 },
-        (error, _stdout, stderr) => (error ? reject(new RenderError(stderr.trim() || error.message)) : resolve()),
+        (error, _stdout, stderr) =>
+          error ? reject(new RenderError(stderr.trim() || error.message)) : resolve(),
       );
     });
     return JSON.parse(await readFile(outFile, "utf8")) as RenderedStack;

@@ -9,14 +9,18 @@ type State = Record<string, unknown>;
 
 const ACCOUNT = "123456789012";
 /** A syntactically valid, clearly fake PEM body for cluster CA fields. */
-const FAKE_CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n").toString("base64");
+const FAKE_CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n").toString(
+  "base64",
+);
 
 const COMPUTED: Record<string, (name: string, inputs: State) => State> = {
   "aws:eks/cluster:Cluster": (name) => ({
     arn: `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/${name}`,
     endpoint: `https://${name}.gr7.eu-west-1.eks.amazonaws.com`,
     certificateAuthority: { data: FAKE_CA },
-    identities: [{ oidcs: [{ issuer: `https://oidc.eks.eu-west-1.amazonaws.com/id/${name.toUpperCase()}` }] }],
+    identities: [
+      { oidcs: [{ issuer: `https://oidc.eks.eu-west-1.amazonaws.com/id/${name.toUpperCase()}` }] },
+    ],
   }),
   "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (name, inputs) => ({
     arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${String(inputs.url ?? name).replace(/^https:\/\//, "")}`,
@@ -41,7 +45,9 @@ const COMPUTED: Record<string, (name: string, inputs: State) => State> = {
     email: `${String(inputs.accountId)}@${String(inputs.project ?? "mock")}.iam.gserviceaccount.com`,
   }),
   "gcp:compute/network:Network": (name) => ({ selfLink: `projects/mock/global/networks/${name}` }),
-  "gcp:compute/subnetwork:Subnetwork": (name) => ({ selfLink: `projects/mock/regions/mock/subnetworks/${name}` }),
+  "gcp:compute/subnetwork:Subnetwork": (name) => ({
+    selfLink: `projects/mock/regions/mock/subnetworks/${name}`,
+  }),
   "gcp:storage/bucket:Bucket": (name, inputs) => ({ url: `gs://${String(inputs.name ?? name)}` }),
   "random:index/randomPassword:RandomPassword": (name, inputs) => ({
     result: `mock-${name}`.padEnd(Number(inputs.length ?? 32), "x").slice(0, Number(inputs.length ?? 32)),
@@ -56,7 +62,10 @@ export const plinthMocks: pulumi.runtime.Mocks = {
       : {};
     // Names the providers would auto-name: keep them stable and readable in the render.
     const named: State = "name" in args.inputs ? {} : { name: args.name };
-    return { id: args.custom === false ? undefined : `${args.name}-id`, state: { ...defaults, ...named, ...args.inputs, ...computed } };
+    return {
+      id: args.custom === false ? undefined : `${args.name}-id`,
+      state: { ...defaults, ...named, ...args.inputs, ...computed },
+    };
   },
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
     throw new Error(`plinth calls no provider functions; unexpected invoke of ${args.token}`);

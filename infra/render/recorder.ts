@@ -28,7 +28,9 @@ interface Monitor {
 }
 
 function isSecretWrapper(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+  return (
+    typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
+  );
 }
 
 /** Unwraps secret markers, collecting the path of every secret value. */
@@ -40,7 +42,10 @@ function unwrap(value: unknown, path: string, secretPaths: string[]): unknown {
   if (Array.isArray(value)) return value.map((item, index) => unwrap(item, `${path}[${index}]`, secretPaths));
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(
-      Object.entries(value).map(([key, inner]) => [key, unwrap(inner, path ? `${path}.${key}` : key, secretPaths)]),
+      Object.entries(value).map(([key, inner]) => [
+        key,
+        unwrap(inner, path ? `${path}.${key}` : key, secretPaths),
+      ]),
     );
   }
   return value;
@@ -61,7 +66,10 @@ export function recordRegistrations(): RenderedResource[] {
     register(req, (err, response) => {
       if (!err && response) {
         const secretPaths: string[] = [];
-        const inputs = unwrap(runtimeRpc.deserializeProperties(req.getObject()), "", secretPaths) as Record<string, unknown>;
+        const inputs = unwrap(runtimeRpc.deserializeProperties(req.getObject()), "", secretPaths) as Record<
+          string,
+          unknown
+        >;
         recorded.push({
           urn: response.getUrn(),
           type: req.getType(),

@@ -27,7 +27,8 @@ async function resolveOutput(value: unknown): Promise<{ value: unknown; secret: 
 }
 
 export async function renderStackInProcess(options: RenderOptions): Promise<RenderedStack> {
-  if (used) throw new Error("renderStackInProcess runs once per process (Pulumi state is global); use renderStack");
+  if (used)
+    throw new Error("renderStackInProcess runs once per process (Pulumi state is global); use renderStack");
   used = true;
   const { config, secretKeys } = renderConfig(options);
   pulumi.runtime.setAllConfig(config, secretKeys);

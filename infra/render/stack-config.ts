@@ -41,7 +41,9 @@ export function deepMerge(base: unknown, override: unknown): unknown {
 
 /** The `plinth:*` values (prefix stripped) of Pulumi.<stack>.yaml; `secure:` values become placeholders. */
 export function readStackFile(stack: string): { values: Record<string, unknown>; secureKeys: string[] } {
-  const document = parse(readFileSync(`${REPO_ROOT}Pulumi.${stack}.yaml`, "utf8")) as { config?: Record<string, unknown> };
+  const document = parse(readFileSync(`${REPO_ROOT}Pulumi.${stack}.yaml`, "utf8")) as {
+    config?: Record<string, unknown>;
+  };
   const values: Record<string, unknown> = {};
   const secureKeys: string[] = [];
   for (const [fullKey, value] of Object.entries(document.config ?? {})) {
@@ -61,10 +63,14 @@ export function readStackFile(stack: string): { values: Record<string, unknown>;
  * The engine-side config for a render, as the Pulumi CLI would pass it: `plinth:key` -> text
  * (objects as JSON), and the list of secret keys.
  */
-export function renderConfig(options: RenderOptions): { config: Record<string, string>; secretKeys: string[] } {
+export function renderConfig(options: RenderOptions): {
+  config: Record<string, string>;
+  secretKeys: string[];
+} {
   const { values, secureKeys } = readStackFile(options.stack);
   const overrides: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options.config ?? {})) overrides[key.replace(/^plinth:/, "")] = value;
+  for (const [key, value] of Object.entries(options.config ?? {}))
+    overrides[key.replace(/^plinth:/, "")] = value;
   if (options.cloud) overrides.cloud = options.cloud;
   const merged = deepMerge(values, overrides) as Record<string, unknown>;
   const secrets = new Set(secureKeys);

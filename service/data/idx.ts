@@ -63,7 +63,7 @@ export async function readIdxFile(file: string, expectedDims?: number): Promise<
     try {
       bytes = new Uint8Array(gunzipSync(raw));
     } catch (err) {
-      throw new Error(`${file}: truncated or corrupt gzip data: ${(err as Error).message}`);
+      throw new Error(`${file}: truncated or corrupt gzip data: ${(err as Error).message}`, { cause: err });
     }
   }
   return parseIdx(bytes, file, expectedDims);

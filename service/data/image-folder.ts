@@ -85,7 +85,9 @@ async function decodeAll(
     } catch (err) {
       const reason = (err as Error).message;
       if (opts.onBadImage === "fail")
-        throw new Error(`unreadable image ${file}: ${reason} (use --on-bad-image skip to skip such files)`);
+        throw new Error(`unreadable image ${file}: ${reason} (use --on-bad-image skip to skip such files)`, {
+          cause: err,
+        });
       skipped.push({ file, reason });
       opts.report(file, reason);
       continue;

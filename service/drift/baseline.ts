@@ -101,7 +101,7 @@ export function parseBaseline(json: string, source: string): Baseline {
   try {
     raw = JSON.parse(json);
   } catch (err) {
-    throw new Error(`${source}: not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${source}: not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const parsed = baselineSchema.safeParse(raw);
   if (!parsed.success) {

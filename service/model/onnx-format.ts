@@ -257,7 +257,7 @@ function decodeModel(bytes: Uint8Array): DecodedModel {
   try {
     return ModelProto.toObject(ModelProto.decode(bytes), { defaults: false, longs: Number }) as DecodedModel;
   } catch (err) {
-    throw new Error(`not an ONNX model: ${(err as Error).message}`);
+    throw new Error(`not an ONNX model: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -295,7 +295,7 @@ export function readModelMetadata(bytes: Uint8Array, source: string): ModelMetad
   try {
     props = readOnnxMetadataProps(bytes);
   } catch (err) {
-    throw new Error(`${source}: ${(err as Error).message}`);
+    throw new Error(`${source}: ${(err as Error).message}`, { cause: err });
   }
   return parseModelMetadata(props[METADATA_KEY], source);
 }

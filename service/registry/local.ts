@@ -253,7 +253,7 @@ export class LocalRegistry {
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+      throw new Error(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
     }
     if (typeof raw !== "object" || raw === null || Array.isArray(raw))
       throw new Error(`${file}: expected an object of alias -> version`);

@@ -17,6 +17,15 @@ export interface BatchGradient {
   correct: number;
 }
 
+/** What every engine is built from: shard `s` of a batch holds at most `shardSize` samples. */
+export interface EngineConfig {
+  arch: Architecture;
+  data: ImageDataset;
+  norm: Normalization;
+  shards: number;
+  shardSize: number;
+}
+
 export interface GradientEngine {
   batchGradient(
     params: Float32Array,
@@ -57,13 +66,12 @@ class InProcessEngine implements GradientEngine {
   private readonly total: Float32Array;
   private readonly worker: ShardGradient;
 
-  constructor(
-    arch: Architecture,
-    data: ImageDataset,
-    norm: Normalization,
-    private readonly shards: number,
-    private readonly shardSize: number,
-  ) {
+  private readonly shards: number;
+  private readonly shardSize: number;
+
+  constructor({ arch, data, norm, shards, shardSize }: EngineConfig) {
+    this.shards = shards;
+    this.shardSize = shardSize;
     this.worker = new ShardGradient(arch, shardSize, data, norm);
     this.shardGrads = Array.from({ length: shards }, () => new Float32Array(arch.paramCount));
     this.total = new Float32Array(arch.paramCount);
@@ -94,14 +102,7 @@ class InProcessEngine implements GradientEngine {
   async close(): Promise<void> {}
 }
 
-export async function createGradientEngine(
-  arch: Architecture,
-  data: ImageDataset,
-  norm: Normalization,
-  shards: number,
-  shardSize: number,
-  workers: number,
-): Promise<GradientEngine> {
-  if (workers <= 0) return new InProcessEngine(arch, data, norm, shards, shardSize);
-  return startWorkerEngine(arch, data, norm, shards, shardSize, workers);
+/** `workers` threads run the shards; 0 runs them in this thread. The results are the same. */
+export async function createGradientEngine(config: EngineConfig, workers: number): Promise<GradientEngine> {
+  return workers <= 0 ? new InProcessEngine(config) : startWorkerEngine(config, workers);
 }

@@ -9,9 +9,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { ImageDataset } from "../data/dataset.js";
 import type { Architecture } from "../model/network.js";
-import type { BatchGradient, GradientEngine } from "./engine.js";
+import type { BatchGradient, EngineConfig, GradientEngine } from "./engine.js";
 import { sumInOrder } from "./engine.js";
 import type { Normalization } from "./normalization.js";
 
@@ -118,11 +117,7 @@ class WorkerEngine implements GradientEngine {
 }
 
 export async function startWorkerEngine(
-  arch: Architecture,
-  data: ImageDataset,
-  norm: Normalization,
-  shards: number,
-  shardSize: number,
+  { arch, data, norm, shards, shardSize }: EngineConfig,
   workers: number,
 ): Promise<GradientEngine> {
   const count = Math.min(workers, shards);

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { runFixedRate } from "../../bench/load/fixed-rate.js";
@@ -8,9 +8,7 @@ import { LOOPBACK, type HttpTarget } from "../../bench/load/target.js";
 let server: Server | undefined;
 
 /** A loopback server answering the n-th request (from 0) as `respond(n, res)` decides. */
-async function serve(
-  respond: (n: number, res: import("node:http").ServerResponse) => void,
-): Promise<HttpTarget> {
+async function serve(respond: (n: number, res: ServerResponse) => void): Promise<HttpTarget> {
   let n = 0;
   server = createServer((req, res) => {
     req.resume();

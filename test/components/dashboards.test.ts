@@ -4,7 +4,11 @@
  * rules' own recording rules. Nothing else is whitelisted.
  */
 import { describe, expect, it } from "vitest";
-import { dashboardExpressions, dashboards, inferenceDashboard } from "../../components/monitoring/dashboards.js";
+import {
+  dashboardExpressions,
+  dashboards,
+  inferenceDashboard,
+} from "../../components/monitoring/dashboards.js";
 import { prometheusRuleGroups } from "../../components/monitoring/rules.js";
 import { METRICS, METRIC_NAMES } from "../../service/metrics/catalog.js";
 import { baseMetricName, metricNames } from "../support/promql.js";
@@ -14,8 +18,14 @@ const groups = prometheusRuleGroups({
   driftAlertPsi: 0.2,
   runbookBaseUrl: "https://example.com/runbook",
 });
-const recordingRules = groups.flatMap((g) => g.rules).flatMap((rule) => ("record" in rule ? [rule.record] : []));
-const histograms = new Set(Object.values(METRICS).filter((m) => m.type === "histogram").map((m) => m.name));
+const recordingRules = groups
+  .flatMap((g) => g.rules)
+  .flatMap((rule) => ("record" in rule ? [rule.record] : []));
+const histograms = new Set(
+  Object.values(METRICS)
+    .filter((m) => m.type === "histogram")
+    .map((m) => m.name),
+);
 
 /** Names in an expression that are neither catalog metrics nor recording rules. */
 function unknownNames(expr: string): string[] {
@@ -29,11 +39,20 @@ function unknownNames(expr: string): string[] {
 
 describe("metric names in dashboards and rules", () => {
   it("extracts metric names from PromQL, ignoring functions, labels, ranges and grouping", () => {
-    expect(metricNames('histogram_quantile(0.95, sum by (le, variant) (rate(plinth_inference_duration_seconds_bucket{route=~"/v2/.+"}[5m])))')).toEqual([
-      "plinth_inference_duration_seconds_bucket",
+    expect(
+      metricNames(
+        'histogram_quantile(0.95, sum by (le, variant) (rate(plinth_inference_duration_seconds_bucket{route=~"/v2/.+"}[5m])))',
+      ),
+    ).toEqual(["plinth_inference_duration_seconds_bucket"]);
+    expect(metricNames("sum(rate(a_total[5m])) / sum(rate(b_total[5m])) > bool 0.5 and on (x) c")).toEqual([
+      "a_total",
+      "b_total",
+      "c",
     ]);
-    expect(metricNames("sum(rate(a_total[5m])) / sum(rate(b_total[5m])) > bool 0.5 and on (x) c")).toEqual(["a_total", "b_total", "c"]);
-    expect(unknownNames("rate(plinth_http_requests_total[5m]) + up + plinth_model_ready_bucket")).toEqual(["up", "plinth_model_ready_bucket"]);
+    expect(unknownNames("rate(plinth_http_requests_total[5m]) + up + plinth_model_ready_bucket")).toEqual([
+      "up",
+      "plinth_model_ready_bucket",
+    ]);
   });
 
   it("dashboard queries name only catalog metrics", () => {
@@ -67,7 +86,14 @@ describe("the inference dashboard", () => {
     );
     expect(dashboard.uid).toBe("plinth-inference");
     const latency = (dashboard.panels ?? []).find((panel) => panel.title === "Latency p50 / p95 / p99");
-    const exprs = ("targets" in latency! ? latency.targets ?? [] : []).map((t) => (t as { expr: string }).expr);
-    expect(exprs).toEqual([0.5, 0.95, 0.99].map((q) => `histogram_quantile(${q}, sum by (le) (rate(plinth_http_request_duration_seconds_bucket[$__rate_interval])))`));
+    const exprs = ("targets" in latency! ? (latency.targets ?? []) : []).map(
+      (t) => (t as { expr?: string }).expr,
+    );
+    expect(exprs).toEqual(
+      [0.5, 0.95, 0.99].map(
+        (q) =>
+          `histogram_quantile(${q}, sum by (le) (rate(plinth_http_request_duration_seconds_bucket[$__rate_interval])))`,
+      ),
+    );
   });
 });

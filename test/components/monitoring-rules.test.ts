@@ -16,7 +16,10 @@ const groups = prometheusRuleGroups({
   runbookBaseUrl: "https://example.com/runbook",
 });
 const alerts = new Map(
-  groups.flatMap((group) => group.rules).filter((rule): rule is AlertingRule => "alert" in rule).map((rule) => [rule.alert, rule]),
+  groups
+    .flatMap((group) => group.rules)
+    .filter((rule): rule is AlertingRule => "alert" in rule)
+    .map((rule) => [rule.alert, rule]),
 );
 
 const dir = mkdtempSync(join(tmpdir(), "plinth-rules-"));
@@ -34,7 +37,12 @@ interface Expectation {
 }
 
 /** One promtool test: series, then for each alert the times it must fire and be clear. */
-function unitTest(interval: string, series: Record<string, string>, alertname: string, expectations: Expectation[]) {
+function unitTest(
+  interval: string,
+  series: Record<string, string>,
+  alertname: string,
+  expectations: Expectation[],
+) {
   const rule = alerts.get(alertname);
   if (!rule) throw new Error(`no alert ${alertname}`);
   return {
@@ -43,7 +51,9 @@ function unitTest(interval: string, series: Record<string, string>, alertname: s
     alert_rule_test: expectations.map(({ at, labels }) => ({
       eval_time: at,
       alertname,
-      exp_alerts: labels ? [{ exp_labels: { ...rule.labels, ...labels }, exp_annotations: rule.annotations }] : [],
+      exp_alerts: labels
+        ? [{ exp_labels: { ...rule.labels, ...labels }, exp_annotations: rule.annotations }]
+        : [],
     })),
   };
 }
@@ -55,7 +65,8 @@ const TESTS = [
       [`plinth_http_requests_total{${API},status_code="200"}`]: "0+570x120",
       [`plinth_http_requests_total{${API},status_code="500"}`]: "0+30x60 1800+0x60",
       // Failing health checks are not part of the SLO: they must not keep the alert firing.
-      ['plinth_http_requests_total{route="/health",method="GET",status_code="500",variant="none",model_version="none"}']: "0+1000x120",
+      ['plinth_http_requests_total{route="/health",method="GET",status_code="500",variant="none",model_version="none"}']:
+        "0+1000x120",
     },
     "PlinthAvailabilityBudgetBurnFast",
     [{ at: "60m", labels: {} }, { at: "120m" }],
@@ -72,7 +83,8 @@ const TESTS = [
   unitTest(
     "1m",
     {
-      [`plinth_http_request_duration_seconds_bucket{${API},status_code="200",le="0.25"}`]: "0+300x60 18000+600x60",
+      [`plinth_http_request_duration_seconds_bucket{${API},status_code="200",le="0.25"}`]:
+        "0+300x60 18000+600x60",
       [`plinth_http_request_duration_seconds_count{${API},status_code="200"}`]: "0+600x120",
     },
     "PlinthLatencyBudgetBurnFast",
@@ -81,7 +93,8 @@ const TESTS = [
   unitTest(
     "10m",
     {
-      [`plinth_http_request_duration_seconds_bucket{${API},status_code="200",le="0.25"}`]: "0+5700x150 855000+6000x150",
+      [`plinth_http_request_duration_seconds_bucket{${API},status_code="200",le="0.25"}`]:
+        "0+5700x150 855000+6000x150",
       [`plinth_http_request_duration_seconds_count{${API},status_code="200"}`]: "0+6000x300",
     },
     "PlinthLatencyBudgetBurnSlow",
@@ -91,13 +104,21 @@ const TESTS = [
     "1m",
     { [`plinth_model_ready{${MODEL},model_version="3",variant="candidate"}`]: "1x5 0x10 1x10" },
     "PlinthModelNotReady",
-    [{ at: "3m" }, { at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "candidate" } }, { at: "22m" }],
+    [
+      { at: "3m" },
+      { at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "candidate" } },
+      { at: "22m" },
+    ],
   ),
   unitTest(
     "1m",
     { [`plinth_drift_score{${MODEL},model_version="1",variant="stable"}`]: "0.05x10 0.5x60 0.05x10" },
     "PlinthDriftHigh",
-    [{ at: "30m" }, { at: "50m", labels: { model: "fashion-mnist", model_version: "1", variant: "stable" } }, { at: "78m" }],
+    [
+      { at: "30m" },
+      { at: "50m", labels: { model: "fashion-mnist", model_version: "1", variant: "stable" } },
+      { at: "78m" },
+    ],
   ),
   unitTest(
     "1m",
@@ -109,7 +130,8 @@ const TESTS = [
     "1m",
     {
       [`plinth_shadow_comparisons_total{${MODEL},model_version="7",outcome="agree"}`]: "0+90x100",
-      [`plinth_shadow_comparisons_total{${MODEL},model_version="7",outcome="disagree"}`]: "0+5x30 150+40x30 1350+5x40",
+      [`plinth_shadow_comparisons_total{${MODEL},model_version="7",outcome="disagree"}`]:
+        "0+5x30 150+40x30 1350+5x40",
     },
     "PlinthShadowDisagreement",
     [{ at: "25m" }, { at: "58m", labels: { model: "fashion-mnist", model_version: "7" } }, { at: "98m" }],
@@ -150,9 +172,12 @@ describe("PrometheusRule under promtool", () => {
   });
 
   it("fails a unit test that expects an alert where none fires (the harness can fail)", () => {
-    const wrong = unitTest("1m", { [`plinth_model_ready{${MODEL},model_version="3",variant="stable"}`]: "1x20" }, "PlinthModelNotReady", [
-      { at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "stable" } },
-    ]);
+    const wrong = unitTest(
+      "1m",
+      { [`plinth_model_ready{${MODEL},model_version="3",variant="stable"}`]: "1x20" },
+      "PlinthModelNotReady",
+      [{ at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "stable" } }],
+    );
     const result = promtoolTest([wrong]);
     expect(result.status).not.toBe(0);
     expect(result.stdout + result.stderr).toContain("PlinthModelNotReady");
@@ -160,9 +185,15 @@ describe("PrometheusRule under promtool", () => {
 
   it("scales burn-rate thresholds from the SLO targets", () => {
     const fast = alerts.get("PlinthAvailabilityBudgetBurnFast")!;
-    expect(fast.expr).toContain("plinth:slo_errors:ratio_rate1h > 0.0144 and plinth:slo_errors:ratio_rate5m > 0.0144");
-    expect(fast.expr).toContain("plinth:slo_errors:ratio_rate6h > 0.006 and plinth:slo_errors:ratio_rate30m > 0.006");
-    expect(alerts.get("PlinthLatencyBudgetBurnSlow")!.expr).toContain("plinth:slo_slow:ratio_rate3d > 0.01 and plinth:slo_slow:ratio_rate6h > 0.01");
+    expect(fast.expr).toContain(
+      "plinth:slo_errors:ratio_rate1h > 0.0144 and plinth:slo_errors:ratio_rate5m > 0.0144",
+    );
+    expect(fast.expr).toContain(
+      "plinth:slo_errors:ratio_rate6h > 0.006 and plinth:slo_errors:ratio_rate30m > 0.006",
+    );
+    expect(alerts.get("PlinthLatencyBudgetBurnSlow")!.expr).toContain(
+      "plinth:slo_slow:ratio_rate3d > 0.01 and plinth:slo_slow:ratio_rate6h > 0.01",
+    );
     const recordings = groups[0]!.rules.map((rule) => ("record" in rule ? rule.record : ""));
     expect(recordings).toContain("plinth:slo_slow:ratio_rate5m");
     expect(JSON.stringify(groups[0])).toContain('le=\\"0.25\\"');

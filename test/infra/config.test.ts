@@ -11,7 +11,11 @@ const isSecret = (key: string) => SECRET_KEYS.has(key);
 
 function stagingWith(override: Record<string, unknown>): Record<string, unknown> {
   const { values } = readStackFile("staging");
-  const base = { ...values, oidcClientSecret: RENDER_SECRETS.oidcClientSecret, slackWebhookUrl: RENDER_SECRETS.slackWebhookUrl };
+  const base = {
+    ...values,
+    oidcClientSecret: RENDER_SECRETS.oidcClientSecret,
+    slackWebhookUrl: RENDER_SECRETS.slackWebhookUrl,
+  };
   return deepMerge(base, override) as Record<string, unknown>;
 }
 
@@ -25,46 +29,141 @@ function problems(raw: Record<string, unknown>, secret = isSecret): readonly str
   return [];
 }
 
-const candidate = { modelVersion: "challenger", weight: 20 };
 const cases: [string, Record<string, unknown>, string][] = [
   ["unknown cloud", { cloud: "azure" }, "plinth:cloud: expected aws, gcp or existing"],
   ["bad domain", { domain: "not a domain" }, "plinth:domain: expected a DNS domain such as ml.example.com"],
   ["bad ACME email", { acme: { email: "ops" } }, "plinth:acme.email: expected an email address"],
-  ["plain-http ACME server", { acme: { server: "http://acme.example.com/directory" } }, "plinth:acme.server: expected an https ACME directory URL"],
-  ["bad AWS region", { aws: { region: "europe" } }, "plinth:aws.region: expected an AWS region such as eu-west-1"],
-  ["one AWS zone", { aws: { zones: ["eu-west-1a"] } }, "plinth:aws.zones: expected at least 2 availability zones"],
-  ["zone outside the region", { aws: { zones: ["eu-west-1a", "us-east-1b"] } }, "plinth:aws.zones[1]: expected a zone in region eu-west-1"],
-  ["repeated zone", { aws: { zones: ["eu-west-1a", "eu-west-1a"] } }, "plinth:aws.zones: expected distinct zones"],
-  ["bad VPC CIDR", { aws: { vpcCidr: "10.0.0.0/33" } }, "plinth:aws.vpcCidr: expected an IPv4 CIDR such as 10.0.0.0/16"],
-  ["bad Kubernetes version", { aws: { kubernetesVersion: "latest" } }, 'plinth:aws.kubernetesVersion: expected a Kubernetes minor version such as "1.33"'],
+  [
+    "plain-http ACME server",
+    { acme: { server: "http://acme.example.com/directory" } },
+    "plinth:acme.server: expected an https ACME directory URL",
+  ],
+  [
+    "bad AWS region",
+    { aws: { region: "europe" } },
+    "plinth:aws.region: expected an AWS region such as eu-west-1",
+  ],
+  [
+    "one AWS zone",
+    { aws: { zones: ["eu-west-1a"] } },
+    "plinth:aws.zones: expected at least 2 availability zones",
+  ],
+  [
+    "zone outside the region",
+    { aws: { zones: ["eu-west-1a", "us-east-1b"] } },
+    "plinth:aws.zones[1]: expected a zone in region eu-west-1",
+  ],
+  [
+    "repeated zone",
+    { aws: { zones: ["eu-west-1a", "eu-west-1a"] } },
+    "plinth:aws.zones: expected distinct zones",
+  ],
+  [
+    "bad VPC CIDR",
+    { aws: { vpcCidr: "10.0.0.0/33" } },
+    "plinth:aws.vpcCidr: expected an IPv4 CIDR such as 10.0.0.0/16",
+  ],
+  [
+    "bad Kubernetes version",
+    { aws: { kubernetesVersion: "latest" } },
+    'plinth:aws.kubernetesVersion: expected a Kubernetes minor version such as "1.33"',
+  ],
   [
     "API endpoint open to the internet",
     { aws: { publicEndpointCidrs: ["0.0.0.0/0"] } },
     "plinth:aws.publicEndpointCidrs[0]: a /0 range opens the API server to the internet; list the office and CI ranges instead",
   ],
-  ["node group desired above max", { aws: { nodeGroup: { desiredSize: 9 } } }, "plinth:aws.nodeGroup: expected minSize <= desiredSize <= maxSize"],
-  ["node group size out of range", { aws: { nodeGroup: { minSize: 0 } } }, "plinth:aws.nodeGroup.minSize: expected an integer between 1 and 100"],
-  ["bad RDS class", { aws: { databaseInstanceClass: "t4g.small" } }, "plinth:aws.databaseInstanceClass: expected an RDS instance class such as db.t4g.medium"],
+  [
+    "node group desired above max",
+    { aws: { nodeGroup: { desiredSize: 9 } } },
+    "plinth:aws.nodeGroup: expected minSize <= desiredSize <= maxSize",
+  ],
+  [
+    "node group size out of range",
+    { aws: { nodeGroup: { minSize: 0 } } },
+    "plinth:aws.nodeGroup.minSize: expected an integer between 1 and 100",
+  ],
+  [
+    "bad RDS class",
+    { aws: { databaseInstanceClass: "t4g.small" } },
+    "plinth:aws.databaseInstanceClass: expected an RDS instance class such as db.t4g.medium",
+  ],
   ["bad GCP project", { gcp: { project: "P" } }, "plinth:gcp.project: expected a GCP project id"],
-  ["bad GCP region", { gcp: { region: "eu-west-1" } }, "plinth:gcp.region: expected a GCP region such as europe-west1"],
-  ["GKE master range not /28", { gcp: { masterCidr: "172.16.0.0/24" } }, "plinth:gcp.masterCidr: expected a /28 CIDR for the GKE control plane"],
-  ["unknown release channel", { gcp: { releaseChannel: "NIGHTLY" } }, "plinth:gcp.releaseChannel: expected RAPID, REGULAR or STABLE"],
-  ["no authorised networks", { gcp: { masterAuthorizedCidrs: [] } }, "plinth:gcp.masterAuthorizedCidrs: expected at least 1 CIDRs"],
-  ["node pool min above max", { gcp: { nodePool: { minNodes: 5 } } }, "plinth:gcp.nodePool.minNodes: must not exceed maxNodes"],
-  ["bad Cloud SQL tier", { gcp: { databaseTier: "small" } }, "plinth:gcp.databaseTier: expected a Cloud SQL tier such as db-custom-2-7680"],
+  [
+    "bad GCP region",
+    { gcp: { region: "eu-west-1" } },
+    "plinth:gcp.region: expected a GCP region such as europe-west1",
+  ],
+  [
+    "GKE master range not /28",
+    { gcp: { masterCidr: "172.16.0.0/24" } },
+    "plinth:gcp.masterCidr: expected a /28 CIDR for the GKE control plane",
+  ],
+  [
+    "unknown release channel",
+    { gcp: { releaseChannel: "NIGHTLY" } },
+    "plinth:gcp.releaseChannel: expected RAPID, REGULAR or STABLE",
+  ],
+  [
+    "no authorised networks",
+    { gcp: { masterAuthorizedCidrs: [] } },
+    "plinth:gcp.masterAuthorizedCidrs: expected at least 1 CIDRs",
+  ],
+  [
+    "node pool min above max",
+    { gcp: { nodePool: { minNodes: 5 } } },
+    "plinth:gcp.nodePool.minNodes: must not exceed maxNodes",
+  ],
+  [
+    "bad Cloud SQL tier",
+    { gcp: { databaseTier: "small" } },
+    "plinth:gcp.databaseTier: expected a Cloud SQL tier such as db-custom-2-7680",
+  ],
   [
     "oauth2-proxy image by tag",
     { oauth2Proxy: { image: "quay.io/oauth2-proxy/oauth2-proxy:latest" } },
     "plinth:oauth2Proxy.image: expected an image pinned by digest (registry/name@sha256:<64 hex>)",
   ],
-  ["plain-http issuer", { oauth2Proxy: { issuerUrl: "http://login.example.com" } }, "plinth:oauth2Proxy.issuerUrl: expected an https OIDC issuer URL"],
-  ["empty client id", { oauth2Proxy: { clientId: "" } }, "plinth:oauth2Proxy.clientId: expected an OIDC client id"],
-  ["no email domains", { oauth2Proxy: { allowedEmailDomains: [] } }, "plinth:oauth2Proxy.allowedEmailDomains: expected at least 1 email domains"],
-  ["bad email domain", { oauth2Proxy: { allowedEmailDomains: ["*"] } }, "plinth:oauth2Proxy.allowedEmailDomains[0]: expected an email domain such as example.com"],
-  ["canary weight above 100", { inference: { rollout: { candidate: { weight: 150 } } } }, "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100"],
-  ["canary weight not a number", { inference: { rollout: { candidate: { weight: "ten" } } } }, "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100"],
-  ["unknown strategy", { inference: { rollout: { strategy: "linear", candidate: null } } }, "plinth:inference.rollout.strategy: expected single, canary, shadow or blue-green"],
-  ["canary without candidate", { inference: { rollout: { candidate: null } } }, "plinth:inference.rollout.candidate: required when strategy is canary"],
+  [
+    "plain-http issuer",
+    { oauth2Proxy: { issuerUrl: "http://login.example.com" } },
+    "plinth:oauth2Proxy.issuerUrl: expected an https OIDC issuer URL",
+  ],
+  [
+    "empty client id",
+    { oauth2Proxy: { clientId: "" } },
+    "plinth:oauth2Proxy.clientId: expected an OIDC client id",
+  ],
+  [
+    "no email domains",
+    { oauth2Proxy: { allowedEmailDomains: [] } },
+    "plinth:oauth2Proxy.allowedEmailDomains: expected at least 1 email domains",
+  ],
+  [
+    "bad email domain",
+    { oauth2Proxy: { allowedEmailDomains: ["*"] } },
+    "plinth:oauth2Proxy.allowedEmailDomains[0]: expected an email domain such as example.com",
+  ],
+  [
+    "canary weight above 100",
+    { inference: { rollout: { candidate: { weight: 150 } } } },
+    "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+  ],
+  [
+    "canary weight not a number",
+    { inference: { rollout: { candidate: { weight: "ten" } } } },
+    "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+  ],
+  [
+    "unknown strategy",
+    { inference: { rollout: { strategy: "linear", candidate: null } } },
+    "plinth:inference.rollout.strategy: expected single, canary, shadow or blue-green",
+  ],
+  [
+    "canary without candidate",
+    { inference: { rollout: { candidate: null } } },
+    "plinth:inference.rollout.candidate: required when strategy is canary",
+  ],
   [
     "canary without weight",
     { inference: { rollout: { candidate: { weight: null } } } },
@@ -75,51 +174,171 @@ const cases: [string, Record<string, unknown>, string][] = [
     { inference: { rollout: { strategy: "shadow", candidate: { weight: null } } } },
     "plinth:inference.rollout.candidate.shadowPercent: required when strategy is shadow: expected a number between 0 and 100",
   ],
-  ["shadow share above 100", { inference: { rollout: { strategy: "shadow", candidate: { weight: null, shadowPercent: 101 } } } }, "plinth:inference.rollout.candidate.shadowPercent: expected a number between 0 and 100"],
+  [
+    "shadow share above 100",
+    { inference: { rollout: { strategy: "shadow", candidate: { weight: null, shadowPercent: 101 } } } },
+    "plinth:inference.rollout.candidate.shadowPercent: expected a number between 0 and 100",
+  ],
   [
     "single with a candidate",
     { inference: { rollout: { strategy: "single" } } },
     "plinth:inference.rollout.candidate: not used by strategy single; remove it or choose canary or shadow",
   ],
-  ["blue-green without colours", { inference: { rollout: { strategy: "blue-green", candidate: null } } }, "plinth:inference.rollout.blueGreen: required when strategy is blue-green"],
+  [
+    "blue-green without colours",
+    { inference: { rollout: { strategy: "blue-green", candidate: null } } },
+    "plinth:inference.rollout.blueGreen: required when strategy is blue-green",
+  ],
   [
     "colours on a canary",
-    { inference: { rollout: { blueGreen: { active: "blue", blue: { modelVersion: "1" }, green: { modelVersion: "2" } } } } },
+    {
+      inference: {
+        rollout: { blueGreen: { active: "blue", blue: { modelVersion: "1" }, green: { modelVersion: "2" } } },
+      },
+    },
     "plinth:inference.rollout.blueGreen: not used by strategy canary; remove it or choose blue-green",
   ],
   [
     "unknown active colour",
-    { inference: { rollout: { strategy: "blue-green", candidate: null, blueGreen: { active: "red", blue: { modelVersion: "1" }, green: { modelVersion: "2" } } } } },
+    {
+      inference: {
+        rollout: {
+          strategy: "blue-green",
+          candidate: null,
+          blueGreen: { active: "red", blue: { modelVersion: "1" }, green: { modelVersion: "2" } },
+        },
+      },
+    },
     "plinth:inference.rollout.blueGreen.active: expected blue or green",
   ],
-  ["bad model version", { inference: { rollout: { stable: { modelVersion: "v 1" } } } }, "plinth:inference.rollout.stable.modelVersion: expected a model version or alias (letters, digits, '.', '_', '-')"],
-  ["bad model name", { inference: { modelName: "Fashion MNIST" } }, "plinth:inference.modelName: expected a model name (lower-case letters, digits and '-')"],
-  ["inference image by tag", { inference: { image: "ghcr.io/plinth-ml/plinth:latest" } }, "plinth:inference.image: expected an image pinned by digest (registry/name@sha256:<64 hex>)"],
-  ["replicas min above max", { inference: { replicas: { min: 5, max: 2 } } }, "plinth:inference.replicas.min: min must not exceed max"],
-  ["CPU target too low", { inference: { targetCpuUtilization: 5 } }, "plinth:inference.targetCpuUtilization: expected an integer between 10 and 95"],
-  ["bad CPU quantity", { inference: { resources: { limits: { cpu: "lots" } } } }, 'plinth:inference.resources.limits.cpu: expected a CPU quantity such as "500m" or "2"'],
-  ["bad memory quantity", { inference: { resources: { limits: { memory: "1GB" } } } }, 'plinth:inference.resources.limits.memory: expected a memory quantity such as "512Mi" or "2Gi"'],
-  ["CPU request above limit", { inference: { resources: { requests: { cpu: "2" } } } }, "plinth:inference.resources.requests.cpu: must not exceed limits.cpu"],
-  ["memory request above limit", { inference: { resources: { requests: { memory: "1Gi" } } } }, "plinth:inference.resources.requests.memory: must not exceed limits.memory"],
-  ["bad drift schedule", { inference: { drift: { schedule: "hourly" } } }, 'plinth:inference.drift.schedule: expected a five-field cron schedule such as "*/15 * * * *"'],
-  ["warn threshold above alert", { inference: { drift: { warnPsi: 0.3 } } }, "plinth:inference.drift.warnPsi: must be below alertPsi"],
-  ["bad retrain schedule", { inference: { retrain: { schedule: "weekly" } } }, 'plinth:inference.retrain.schedule: expected a five-field cron schedule such as "0 3 * * 0"'],
-  ["MLflow image by tag", { mlflow: { image: "ghcr.io/mlflow/mlflow:v3.4.0" } }, "plinth:mlflow.image: expected an image pinned by digest (registry/name@sha256:<64 hex>)"],
-  ["tiny database", { mlflow: { database: { storageGb: 1 } } }, "plinth:mlflow.database.storageGb: expected an integer between 10 and 16384"],
-  ["backups kept too long", { mlflow: { database: { backupRetentionDays: 40 } } }, "plinth:mlflow.database.backupRetentionDays: expected an integer between 1 and 35"],
-  ["bad retention", { monitoring: { retention: "a month" } }, 'plinth:monitoring.retention: expected a Prometheus duration such as "15d"'],
-  ["no alert receiver", { monitoring: { alertReceivers: { slackChannel: null } } }, "plinth:monitoring.alertReceivers: expected at least one receiver (slackChannel or emails)"],
-  ["email without SMTP", { monitoring: { alertReceivers: { emails: ["oncall@plinth.example.com"] } } }, "plinth:monitoring.alertReceivers.smtpSmarthost: smtpSmarthost and smtpFrom are required with emails"],
-  ["bad Slack channel", { monitoring: { alertReceivers: { slackChannel: "alerts" } } }, "plinth:monitoring.alertReceivers.slackChannel: expected a Slack channel such as #ml-alerts"],
-  ["availability target of 1.5", { monitoring: { slo: { availability: 1.5 } } }, "plinth:monitoring.slo.availability: expected a number between 0.9 and 0.99999"],
-  ["zero latency threshold", { monitoring: { slo: { latencyThresholdSeconds: 0 } } }, "plinth:monitoring.slo.latencyThresholdSeconds: expected a number between 0.001 and 60"],
+  [
+    "bad model version",
+    { inference: { rollout: { stable: { modelVersion: "v 1" } } } },
+    "plinth:inference.rollout.stable.modelVersion: expected a model version or alias (letters, digits, '.', '_', '-')",
+  ],
+  [
+    "bad model name",
+    { inference: { modelName: "Fashion MNIST" } },
+    "plinth:inference.modelName: expected a model name (lower-case letters, digits and '-')",
+  ],
+  [
+    "inference image by tag",
+    { inference: { image: "ghcr.io/plinth-ml/plinth:latest" } },
+    "plinth:inference.image: expected an image pinned by digest (registry/name@sha256:<64 hex>)",
+  ],
+  [
+    "replicas min above max",
+    { inference: { replicas: { min: 5, max: 2 } } },
+    "plinth:inference.replicas.min: min must not exceed max",
+  ],
+  [
+    "CPU target too low",
+    { inference: { targetCpuUtilization: 5 } },
+    "plinth:inference.targetCpuUtilization: expected an integer between 10 and 95",
+  ],
+  [
+    "bad CPU quantity",
+    { inference: { resources: { limits: { cpu: "lots" } } } },
+    'plinth:inference.resources.limits.cpu: expected a CPU quantity such as "500m" or "2"',
+  ],
+  [
+    "bad memory quantity",
+    { inference: { resources: { limits: { memory: "1GB" } } } },
+    'plinth:inference.resources.limits.memory: expected a memory quantity such as "512Mi" or "2Gi"',
+  ],
+  [
+    "CPU request above limit",
+    { inference: { resources: { requests: { cpu: "2" } } } },
+    "plinth:inference.resources.requests.cpu: must not exceed limits.cpu",
+  ],
+  [
+    "memory request above limit",
+    { inference: { resources: { requests: { memory: "1Gi" } } } },
+    "plinth:inference.resources.requests.memory: must not exceed limits.memory",
+  ],
+  [
+    "bad drift schedule",
+    { inference: { drift: { schedule: "hourly" } } },
+    'plinth:inference.drift.schedule: expected a five-field cron schedule such as "*/15 * * * *"',
+  ],
+  [
+    "warn threshold above alert",
+    { inference: { drift: { warnPsi: 0.3 } } },
+    "plinth:inference.drift.warnPsi: must be below alertPsi",
+  ],
+  [
+    "bad retrain schedule",
+    { inference: { retrain: { schedule: "weekly" } } },
+    'plinth:inference.retrain.schedule: expected a five-field cron schedule such as "0 3 * * 0"',
+  ],
+  [
+    "MLflow image by tag",
+    { mlflow: { image: "ghcr.io/mlflow/mlflow:v3.4.0" } },
+    "plinth:mlflow.image: expected an image pinned by digest (registry/name@sha256:<64 hex>)",
+  ],
+  [
+    "tiny database",
+    { mlflow: { database: { storageGb: 1 } } },
+    "plinth:mlflow.database.storageGb: expected an integer between 10 and 16384",
+  ],
+  [
+    "backups kept too long",
+    { mlflow: { database: { backupRetentionDays: 40 } } },
+    "plinth:mlflow.database.backupRetentionDays: expected an integer between 1 and 35",
+  ],
+  [
+    "bad retention",
+    { monitoring: { retention: "a month" } },
+    'plinth:monitoring.retention: expected a Prometheus duration such as "15d"',
+  ],
+  [
+    "no alert receiver",
+    { monitoring: { alertReceivers: { slackChannel: null } } },
+    "plinth:monitoring.alertReceivers: expected at least one receiver (slackChannel or emails)",
+  ],
+  [
+    "email without SMTP",
+    { monitoring: { alertReceivers: { emails: ["oncall@plinth.example.com"] } } },
+    "plinth:monitoring.alertReceivers.smtpSmarthost: smtpSmarthost and smtpFrom are required with emails",
+  ],
+  [
+    "bad Slack channel",
+    { monitoring: { alertReceivers: { slackChannel: "alerts" } } },
+    "plinth:monitoring.alertReceivers.slackChannel: expected a Slack channel such as #ml-alerts",
+  ],
+  [
+    "availability target of 1.5",
+    { monitoring: { slo: { availability: 1.5 } } },
+    "plinth:monitoring.slo.availability: expected a number between 0.9 and 0.99999",
+  ],
+  [
+    "zero latency threshold",
+    { monitoring: { slo: { latencyThresholdSeconds: 0 } } },
+    "plinth:monitoring.slo.latencyThresholdSeconds: expected a number between 0.001 and 60",
+  ],
   ["protect as text", { protect: "yes" }, "plinth:protect: expected true or false"],
-  ["inference not an object", { inference: "fast" }, "plinth:inference: expected the inference settings object"],
-  ["missing client secret", { oidcClientSecret: null }, "plinth:oidcClientSecret: required, expected the OIDC client secret"],
+  [
+    "inference not an object",
+    { inference: "fast" },
+    "plinth:inference: expected the inference settings object",
+  ],
+  [
+    "missing client secret",
+    { oidcClientSecret: null },
+    "plinth:oidcClientSecret: required, expected the OIDC client secret",
+  ],
   ["aws cloud without aws settings", { aws: null }, "plinth:aws: required when cloud is aws"],
   ["gcp cloud without gcp settings", { cloud: "gcp", gcp: null }, "plinth:gcp: required when cloud is gcp"],
-  ["existing cloud without kubeconfig", { cloud: "existing" }, "plinth:kubeconfig: required when cloud is existing"],
-  ["Slack channel without webhook", { slackWebhookUrl: null }, "plinth:slackWebhookUrl: required when monitoring.alertReceivers.slackChannel is set"],
+  [
+    "existing cloud without kubeconfig",
+    { cloud: "existing" },
+    "plinth:kubeconfig: required when cloud is existing",
+  ],
+  [
+    "Slack channel without webhook",
+    { slackWebhookUrl: null },
+    "plinth:slackWebhookUrl: required when monitoring.alertReceivers.slackChannel is set",
+  ],
   ["typo in a nested key", { inference: { replica: 3 } }, "plinth:inference.replica: unknown key"],
   ["unknown top-level key", { clusterSize: 3 }, "plinth:clusterSize: unknown key"],
 ];
@@ -128,7 +347,9 @@ describe("stack config errors", () => {
   it("accepts both stack files as they are", () => {
     expect(problems(stagingWith({}))).toEqual([]);
     const { values } = readStackFile("production");
-    expect(problems({ ...values, oidcClientSecret: "x", slackWebhookUrl: RENDER_SECRETS.slackWebhookUrl })).toEqual([]);
+    expect(
+      problems({ ...values, oidcClientSecret: "x", slackWebhookUrl: RENDER_SECRETS.slackWebhookUrl }),
+    ).toEqual([]);
   });
 
   it.each(cases)("%s", (_title, override, message) => {
@@ -136,7 +357,13 @@ describe("stack config errors", () => {
   });
 
   it("reports every bad key at once", () => {
-    const found = problems(stagingWith({ cloud: "azure", inference: { rollout: { candidate: { weight: 150 } }, replica: 3 }, protect: "yes" }));
+    const found = problems(
+      stagingWith({
+        cloud: "azure",
+        inference: { rollout: { candidate: { weight: 150 } }, replica: 3 },
+        protect: "yes",
+      }),
+    );
     expect(found).toEqual(
       expect.arrayContaining([
         "plinth:cloud: expected aws, gcp or existing",

@@ -6,7 +6,11 @@ import { at } from "../support/stack.js";
 
 const holder = renderOnce("production", "aws");
 describeCommonInvariants("production", "aws", holder);
-describeAwsCloud("production", holder, { zones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], publicEndpointCidrs: [], protect: true });
+describeAwsCloud("production", holder, {
+  zones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+  publicEndpointCidrs: [],
+  protect: true,
+});
 
 function envOf(deployment: unknown): Record<string, string | undefined> {
   const env = at(deployment, "spec.template.spec.containers[0].env") as { name: string; value?: string }[];
@@ -18,8 +22,16 @@ describe("production on aws: blue-green rollout and protection", () => {
     const view = holder.view;
     const blue = view.manifest("Deployment", "plinth-inference-blue");
     const green = view.manifest("Deployment", "plinth-inference-green");
-    expect(envOf(blue)).toMatchObject({ MODEL_STABLE: "6", DEPLOYMENT_COLOR: "blue", ROLLOUT_STRATEGY: "single" });
-    expect(envOf(green)).toMatchObject({ MODEL_STABLE: "7", DEPLOYMENT_COLOR: "green", ROLLOUT_STRATEGY: "single" });
+    expect(envOf(blue)).toMatchObject({
+      MODEL_STABLE: "6",
+      DEPLOYMENT_COLOR: "blue",
+      ROLLOUT_STRATEGY: "single",
+    });
+    expect(envOf(green)).toMatchObject({
+      MODEL_STABLE: "7",
+      DEPLOYMENT_COLOR: "green",
+      ROLLOUT_STRATEGY: "single",
+    });
     expect(envOf(blue)).not.toHaveProperty("MODEL_CANDIDATE");
     expect(at(blue, "spec.selector.matchLabels")).toEqual({
       "app.kubernetes.io/name": "plinth-inference",
@@ -27,26 +39,38 @@ describe("production on aws: blue-green rollout and protection", () => {
       "plinth.dev/colour": "blue",
     });
     for (const colour of ["blue", "green"]) {
-      expect(at(view.manifest("HorizontalPodAutoscaler", `plinth-inference-${colour}`), "spec")).toMatchObject({
+      expect(
+        at(view.manifest("HorizontalPodAutoscaler", `plinth-inference-${colour}`), "spec"),
+      ).toMatchObject({
         minReplicas: 3,
         maxReplicas: 12,
         scaleTargetRef: { kind: "Deployment", name: `plinth-inference-${colour}` },
       });
-      expect(at(view.manifest("PodDisruptionBudget", `plinth-inference-${colour}`), "spec.maxUnavailable")).toBe(1);
+      expect(
+        at(view.manifest("PodDisruptionBudget", `plinth-inference-${colour}`), "spec.maxUnavailable"),
+      ).toBe(1);
     }
   });
 
   it("points the API Service at the active colour only, and scrapes both", () => {
     const view = holder.view;
-    expect(at(view.manifest("Service", "plinth-inference"), "spec.selector")).toMatchObject({ "plinth.dev/colour": "blue" });
-    expect(at(view.manifest("Service", "plinth-inference-metrics"), "spec.selector")).not.toHaveProperty("plinth.dev/colour");
+    expect(at(view.manifest("Service", "plinth-inference"), "spec.selector")).toMatchObject({
+      "plinth.dev/colour": "blue",
+    });
+    expect(at(view.manifest("Service", "plinth-inference-metrics"), "spec.selector")).not.toHaveProperty(
+      "plinth.dev/colour",
+    );
     expect(view.stack.outputs.activeColour).toBe("blue");
   });
 
   it("uses Let's Encrypt's production directory and a private-only EKS endpoint", () => {
     const view = holder.view;
-    expect(at(view.manifest("ClusterIssuer", "letsencrypt"), "spec.acme.server")).toBe("https://acme-v02.api.letsencrypt.org/directory");
-    expect(at(view.one("aws:eks/cluster:Cluster", "plinth-eks").inputs, "vpcConfig.endpointPublicAccess")).toBe(false);
+    expect(at(view.manifest("ClusterIssuer", "letsencrypt"), "spec.acme.server")).toBe(
+      "https://acme-v02.api.letsencrypt.org/directory",
+    );
+    expect(
+      at(view.one("aws:eks/cluster:Cluster", "plinth-eks").inputs, "vpcConfig.endpointPublicAccess"),
+    ).toBe(false);
   });
 
   it("protects exactly the stateful resources: database, bucket and the secrets key", () => {
@@ -57,15 +81,27 @@ describe("production on aws: blue-green rollout and protection", () => {
       ["aws:s3/bucket:Bucket", "mlflow-artifacts", true],
     ]);
     expect(view.resources.filter((r) => r.protect).length).toBe(3);
-    expect(view.one("aws:rds/instance:Instance", "mlflow-db").inputs.finalSnapshotIdentifier).toBe("mlflow-db-final");
+    expect(view.one("aws:rds/instance:Instance", "mlflow-db").inputs.finalSnapshotIdentifier).toBe(
+      "mlflow-db-final",
+    );
   });
 
   it("routes alerts to Slack (webhook from a mounted Secret) and email", () => {
     const release = holder.view.one("kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack");
     const config = at(release.inputs, "values.alertmanager.config") as Record<string, unknown>;
-    expect(at(config, "receivers[1].slack_configs[0]")).toMatchObject({ channel: "#plinth-alerts", api_url_file: "/etc/alertmanager/secrets/alertmanager-slack/url" });
-    expect(at(config, "receivers[1].email_configs[0]")).toMatchObject({ to: "ml-oncall@plinth.example.com", smarthost: "smtp.plinth.example.com:587", require_tls: true });
+    expect(at(config, "receivers[1].slack_configs[0]")).toMatchObject({
+      channel: "#plinth-alerts",
+      api_url_file: "/etc/alertmanager/secrets/alertmanager-slack/url",
+    });
+    expect(at(config, "receivers[1].email_configs[0]")).toMatchObject({
+      to: "ml-oncall@plinth.example.com",
+      smarthost: "smtp.plinth.example.com:587",
+      require_tls: true,
+    });
     expect(JSON.stringify(release.inputs)).not.toContain("hooks.slack.com");
-    expect(at(release.inputs, "values.prometheus.prometheusSpec")).toMatchObject({ retention: "30d", replicas: 2 });
+    expect(at(release.inputs, "values.prometheus.prometheusSpec")).toMatchObject({
+      retention: "30d",
+      replicas: 2,
+    });
   });
 });

@@ -21,6 +21,11 @@ describe("production on gcp: protection", () => {
       ["gcp:sql/databaseInstance:DatabaseInstance", "mlflow-db", true],
       ["gcp:storage/bucket:Bucket", "mlflow-artifacts", true],
     ]);
-    expect(view.resources.filter((r) => r.protect).map((r) => r.name).sort()).toEqual(["mlflow-artifacts", "mlflow-db", "plinth-gke"]);
+    expect(
+      view.resources
+        .filter((r) => r.protect)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["mlflow-artifacts", "mlflow-db", "plinth-gke"]);
   });
 });

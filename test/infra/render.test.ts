@@ -20,7 +20,10 @@ describe("renderStack", () => {
       renderStack({ stack: "production", cloud: "existing" }),
     ]);
     const stagingView = new StackView(staging);
-    const env = at(stagingView.manifest("Deployment", "plinth-inference"), "spec.template.spec.containers[0].env") as { name: string; value?: string }[];
+    const env = at(
+      stagingView.manifest("Deployment", "plinth-inference"),
+      "spec.template.spec.containers[0].env",
+    ) as { name: string; value?: string }[];
     expect(env.find((e) => e.name === "CANDIDATE_WEIGHT")?.value).toBe("55");
     expect(staging.cloud).toBe("aws");
     expect(production.cloud).toBe("existing");
@@ -29,18 +32,31 @@ describe("renderStack", () => {
     const db = stagingView.one("aws:rds/instance:Instance", "mlflow-db");
     expect(db.protect).toBe(false);
     expect(stagingView.parentName(db)).toBe("mlflow");
-    expect(db.dependencies).toEqual(expect.arrayContaining([stagingView.one("random:index/randomPassword:RandomPassword", "mlflow-db-password").urn]));
-    expect(new StackView(production).one("kubernetes:apps/v1:StatefulSet", "mlflow-postgres").protect).toBe(true);
+    expect(db.dependencies).toEqual(
+      expect.arrayContaining([
+        stagingView.one("random:index/randomPassword:RandomPassword", "mlflow-db-password").urn,
+      ]),
+    );
+    expect(new StackView(production).one("kubernetes:apps/v1:StatefulSet", "mlflow-postgres").protect).toBe(
+      true,
+    );
   });
 
   it("rejects with the program's config error, naming the key", async () => {
-    const error = await renderStack({ stack: "staging", config: { "plinth:inference": { rollout: { candidate: { weight: 150 } } } } }).catch((e: unknown) => e);
+    const error = await renderStack({
+      stack: "staging",
+      config: { "plinth:inference": { rollout: { candidate: { weight: 150 } } } },
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RenderError);
-    expect((error as Error).message).toContain("plinth:inference.rollout.candidate.weight: expected a number between 0 and 100");
+    expect((error as Error).message).toContain(
+      "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+    );
   });
 
   it("rejects a secret override given in plain text", async () => {
-    await expect(renderStack({ stack: "staging", config: { oidcClientSecret: "in-plain-text" } })).rejects.toThrow(
+    await expect(
+      renderStack({ stack: "staging", config: { oidcClientSecret: "in-plain-text" } }),
+    ).rejects.toThrow(
       "plinth:oidcClientSecret: must be a secret; set it with `pulumi config set --secret plinth:oidcClientSecret`",
     );
   });
@@ -59,23 +75,57 @@ describe("maskSecrets", () => {
 
 describe("npm run render", () => {
   it("writes one YAML file per Kubernetes object and a JSON summary, with secrets masked", async () => {
-    const { stdout } = await run(process.execPath, ["--import", "tsx", "infra/render/cli.ts", "staging", "--cloud", "existing"]);
-    expect(stdout).toMatch(/^wrote \d+ Kubernetes objects and \d+ other resources to .*out\/staging-existing\n$/);
+    const { stdout } = await run(process.execPath, [
+      "--import",
+      "tsx",
+      "infra/render/cli.ts",
+      "staging",
+      "--cloud",
+      "existing",
+    ]);
+    expect(stdout).toMatch(
+      /^wrote \d+ Kubernetes objects and \d+ other resources to .*out\/staging-existing\n$/,
+    );
     const files = readdirSync("out/staging-existing/kubernetes");
-    expect(files).toEqual(expect.arrayContaining(["deployment_plinth_plinth-inference.yaml", "statefulset_mlflow_mlflow-postgres.yaml", "clusterissuer_cluster_letsencrypt.yaml"]));
-    expect(readFileSync("out/staging-existing/kubernetes/secret_auth_oauth2-proxy-secrets.yaml", "utf8")).toContain('stringData: "[secret]"');
-    const summary = JSON.parse(readFileSync("out/staging-existing/cloud-resources.json", "utf8")) as { cloud: string; resources: { type: string }[] };
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "deployment_plinth_plinth-inference.yaml",
+        "statefulset_mlflow_mlflow-postgres.yaml",
+        "clusterissuer_cluster_letsencrypt.yaml",
+      ]),
+    );
+    expect(
+      readFileSync("out/staging-existing/kubernetes/secret_auth_oauth2-proxy-secrets.yaml", "utf8"),
+    ).toContain('stringData: "[secret]"');
+    const summary = JSON.parse(readFileSync("out/staging-existing/cloud-resources.json", "utf8")) as {
+      cloud: string;
+      resources: { type: string }[];
+    };
     expect(summary.cloud).toBe("existing");
     expect(summary.resources.map((r) => r.type)).toContain("kubernetes:helm.sh/v3:Release");
-    const outputs = JSON.parse(readFileSync("out/staging-existing/outputs.json", "utf8")) as Record<string, unknown>;
+    const outputs = JSON.parse(readFileSync("out/staging-existing/outputs.json", "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(outputs.kubeconfig).toBe("[secret]");
   });
 
   it("exits 2 with usage on a bad stack or cloud", async () => {
-    const failure = await run(process.execPath, ["--import", "tsx", "infra/render/cli.ts", "qa"]).catch((e: { code: number; stderr: string }) => e);
+    const failure = await run(process.execPath, ["--import", "tsx", "infra/render/cli.ts", "qa"]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(failure).toMatchObject({ code: 2 });
     expect((failure as { stderr: string }).stderr).toContain('expected one stack name, got ["qa"]');
-    const badCloud = await run(process.execPath, ["--import", "tsx", "infra/render/cli.ts", "staging", "--cloud", "azure"]).catch((e: { code: number; stderr: string }) => e);
-    expect((badCloud as { stderr: string }).stderr).toContain("--cloud must be aws, gcp or existing, got azure");
+    const badCloud = await run(process.execPath, [
+      "--import",
+      "tsx",
+      "infra/render/cli.ts",
+      "staging",
+      "--cloud",
+      "azure",
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect((badCloud as { stderr: string }).stderr).toContain(
+      "--cloud must be aws, gcp or existing, got azure",
+    );
   });
 });

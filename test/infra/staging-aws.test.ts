@@ -6,14 +6,24 @@ import { describeAwsCloud } from "../support/aws-suite.js";
 
 const holder = renderOnce("staging", "aws");
 describeCommonInvariants("staging", "aws", holder);
-describeAwsCloud("staging", holder, { zones: ["eu-west-1a", "eu-west-1b"], publicEndpointCidrs: ["203.0.113.0/24"], protect: false });
+describeAwsCloud("staging", holder, {
+  zones: ["eu-west-1a", "eu-west-1b"],
+  publicEndpointCidrs: ["203.0.113.0/24"],
+  protect: false,
+});
 
 describe("staging on aws: rollout and protection", () => {
   it("runs the canary as one Deployment that serves stable and candidate", () => {
     const view = holder.view;
-    const deployments = view.manifests().filter((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth");
+    const deployments = view
+      .manifests()
+      .filter((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth");
     expect(deployments.map((d) => d.metadata.name)).toEqual(["plinth-inference"]);
-    const env = Object.fromEntries((at(deployments[0], "spec.template.spec.containers[0].env") as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      (at(deployments[0], "spec.template.spec.containers[0].env") as { name: string; value?: string }[]).map(
+        (e) => [e.name, e.value],
+      ),
+    );
     expect(env).toMatchObject({
       MODEL_NAME: "fashion-mnist",
       MODEL_STABLE: "champion",
@@ -28,7 +38,10 @@ describe("staging on aws: rollout and protection", () => {
     });
     expect(env).not.toHaveProperty("SHADOW_PERCENT");
     expect(at(deployments[0], "spec.replicas")).toBe(2);
-    expect(at(view.manifest("HorizontalPodAutoscaler", "plinth-inference"), "spec")).toMatchObject({ minReplicas: 2, maxReplicas: 4 });
+    expect(at(view.manifest("HorizontalPodAutoscaler", "plinth-inference"), "spec")).toMatchObject({
+      minReplicas: 2,
+      maxReplicas: 4,
+    });
     expect(at(view.manifest("Service", "plinth-inference"), "spec.selector")).toEqual({
       "app.kubernetes.io/name": "plinth-inference",
       "app.kubernetes.io/component": "inference",
@@ -36,7 +49,9 @@ describe("staging on aws: rollout and protection", () => {
   });
 
   it("uses Let's Encrypt's staging directory", () => {
-    expect(at(holder.view.manifest("ClusterIssuer", "letsencrypt"), "spec.acme.server")).toBe("https://acme-staging-v02.api.letsencrypt.org/directory");
+    expect(at(holder.view.manifest("ClusterIssuer", "letsencrypt"), "spec.acme.server")).toBe(
+      "https://acme-staging-v02.api.letsencrypt.org/directory",
+    );
   });
 
   it("protects nothing in staging", () => {

@@ -5,6 +5,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import { allPolicies, policyTopics } from "../../policies/all.js";
 import { renderCatalog } from "../../policies/catalog/generate.js";
+import { STACKS, loadPackConfig } from "../../policies/runner/stack.js";
 
 describe("the pack", () => {
   it("holds at least 30 invariants with unique names", () => {
@@ -83,5 +84,41 @@ describe("CATALOG.md", () => {
         expect(catalog).toContain(`- **Answers:** ${policy.metadata.answers.join("; ")}`);
       }
     }
+  });
+});
+
+describe("per-stack pack config", () => {
+  const JSON_TYPES: Record<string, (value: unknown) => boolean> = {
+    boolean: (v) => typeof v === "boolean",
+    integer: (v) => Number.isInteger(v),
+    string: (v) => typeof v === "string",
+    array: (v) => Array.isArray(v),
+    object: (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+  };
+
+  it.each(STACKS)(
+    "policies/config/%s.json names only real policies and settings of the right type",
+    async (stack) => {
+      const config = await loadPackConfig(stack);
+      const byName = new Map(allPolicies.map((p) => [p.name, p]));
+      for (const [name, settings] of Object.entries(config)) {
+        const policy = byName.get(name);
+        expect(policy, `unknown policy ${name}`).toBeDefined();
+        if (typeof settings === "string") continue;
+        for (const [key, value] of Object.entries(settings)) {
+          if (key === "enforcementLevel") continue;
+          const schema = policy!.configSchema?.properties[key];
+          expect(schema, `${name}.${key} is not in the policy's configSchema`).toBeTypeOf("object");
+          const type = (schema as { type: string }).type;
+          expect(JSON_TYPES[type]!(value), `${name}.${key} should be ${type}`).toBe(true);
+        }
+      }
+    },
+  );
+
+  it("requires in production what staging may relax", async () => {
+    const production = await loadPackConfig("production");
+    expect(production["stateful-resources-protected"]).toEqual({ required: true });
+    expect(production["workload-min-replicas"]).toEqual({ minReplicas: 2 });
   });
 });

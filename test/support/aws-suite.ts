@@ -30,16 +30,31 @@ export function describeAwsCloud(stack: string, holder: { view: StackView }, exp
       const cluster = view.one("aws:eks/cluster:Cluster", "plinth-eks").inputs;
       const key = view.one("aws:kms/key:Key", "plinth-secrets-key");
       expect(key.inputs.enableKeyRotation).toBe(true);
-      expect(cluster.encryptionConfig).toEqual({ provider: { keyArn: expect.stringContaining("plinth-secrets-key") }, resources: ["secrets"] });
-      expect(cluster.enabledClusterLogTypes).toEqual(["api", "audit", "authenticator", "controllerManager", "scheduler"]);
+      expect(cluster.encryptionConfig).toEqual({
+        provider: { keyArn: expect.stringContaining("plinth-secrets-key") },
+        resources: ["secrets"],
+      });
+      expect(cluster.enabledClusterLogTypes).toEqual([
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+      ]);
       expect(at(cluster, "vpcConfig")).toMatchObject({
         endpointPrivateAccess: true,
         endpointPublicAccess: expected.publicEndpointCidrs.length > 0,
         subnetIds: expected.zones.map((zone) => `plinth-private-${zone}-id`),
       });
-      expect(at(cluster, "vpcConfig.publicAccessCidrs")).toEqual(expected.publicEndpointCidrs.length > 0 ? expected.publicEndpointCidrs : undefined);
-      expect(view.one("aws:eks/nodeGroup:NodeGroup", "plinth-nodes").inputs.subnetIds).toEqual(expected.zones.map((zone) => `plinth-private-${zone}-id`));
-      expect(view.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "plinth-oidc").inputs.clientIdLists).toEqual(["sts.amazonaws.com"]);
+      expect(at(cluster, "vpcConfig.publicAccessCidrs")).toEqual(
+        expected.publicEndpointCidrs.length > 0 ? expected.publicEndpointCidrs : undefined,
+      );
+      expect(view.one("aws:eks/nodeGroup:NodeGroup", "plinth-nodes").inputs.subnetIds).toEqual(
+        expected.zones.map((zone) => `plinth-private-${zone}-id`),
+      );
+      expect(
+        view.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "plinth-oidc").inputs.clientIdLists,
+      ).toEqual(["sts.amazonaws.com"]);
     });
 
     it("keeps MLflow's database private, encrypted and backed up", () => {
@@ -60,30 +75,59 @@ export function describeAwsCloud(stack: string, holder: { view: StackView }, exp
     it("keeps the artifact bucket private, encrypted, versioned and TLS-only", () => {
       const view = holder.view;
       expect(view.one("aws:s3/bucket:Bucket", "mlflow-artifacts").protect).toBe(expected.protect);
-      expect(view.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "mlflow-artifacts").inputs).toMatchObject({
+      expect(
+        view.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "mlflow-artifacts").inputs,
+      ).toMatchObject({
         blockPublicAcls: true,
         blockPublicPolicy: true,
         ignorePublicAcls: true,
         restrictPublicBuckets: true,
       });
-      expect(at(view.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "mlflow-artifacts").inputs, "rules[0].applyServerSideEncryptionByDefault.sseAlgorithm")).toBe("aws:kms");
-      expect(at(view.one("aws:s3/bucketVersioning:BucketVersioning", "mlflow-artifacts").inputs, "versioningConfiguration.status")).toBe("Enabled");
-      expect(String(view.one("aws:s3/bucketPolicy:BucketPolicy", "mlflow-artifacts-tls-only").inputs.policy)).toContain('"aws:SecureTransport":"false"');
+      expect(
+        at(
+          view.one(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "mlflow-artifacts",
+          ).inputs,
+          "rules[0].applyServerSideEncryptionByDefault.sseAlgorithm",
+        ),
+      ).toBe("aws:kms");
+      expect(
+        at(
+          view.one("aws:s3/bucketVersioning:BucketVersioning", "mlflow-artifacts").inputs,
+          "versioningConfiguration.status",
+        ),
+      ).toBe("Enabled");
+      expect(
+        String(view.one("aws:s3/bucketPolicy:BucketPolicy", "mlflow-artifacts-tls-only").inputs.policy),
+      ).toContain('"aws:SecureTransport":"false"');
     });
 
     it("reaches the bucket through IRSA roles bound to one ServiceAccount each, never access keys", () => {
       const view = holder.view;
       expect(view.resources.filter((r) => r.type.startsWith("aws:iam/accessKey"))).toEqual([]);
       const role = view.one("aws:iam/role:Role", "mlflow-plinth-inference");
-      const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as { Statement: { Condition: { StringEquals: Record<string, string> } }[] };
-      expect(Object.values(trust.Statement[0]!.Condition.StringEquals)).toEqual(["system:serviceaccount:plinth:plinth-inference", "sts.amazonaws.com"]);
-      const readPolicy = JSON.parse(String(view.one("aws:iam/rolePolicy:RolePolicy", "mlflow-plinth-inference").inputs.policy)) as { Statement: { Action: string[] }[] };
+      const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as {
+        Statement: { Condition: { StringEquals: Record<string, string> } }[];
+      };
+      expect(Object.values(trust.Statement[0]!.Condition.StringEquals)).toEqual([
+        "system:serviceaccount:plinth:plinth-inference",
+        "sts.amazonaws.com",
+      ]);
+      const readPolicy = JSON.parse(
+        String(view.one("aws:iam/rolePolicy:RolePolicy", "mlflow-plinth-inference").inputs.policy),
+      ) as { Statement: { Action: string[] }[] };
       expect(readPolicy.Statement[1]!.Action).toEqual(["s3:GetObject"]);
       const sa = view.manifest("ServiceAccount", "plinth-inference");
       expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toContain("mlflow-plinth-inference");
-      const mlflowArgs = at(view.manifest("Deployment", "mlflow"), "spec.template.spec.containers[0].args") as string[];
+      const mlflowArgs = at(
+        view.manifest("Deployment", "mlflow"),
+        "spec.template.spec.containers[0].args",
+      ) as string[];
       expect(mlflowArgs).toContain("--no-serve-artifacts");
-      expect(mlflowArgs.find((a) => a.startsWith("--default-artifact-root="))).toMatch(/^--default-artifact-root=s3:\/\/.+\/artifacts$/);
+      expect(mlflowArgs.find((a) => a.startsWith("--default-artifact-root="))).toMatch(
+        /^--default-artifact-root=s3:\/\/.+\/artifacts$/,
+      );
     });
   });
 }

@@ -2,11 +2,17 @@
 import { describe, expect, it } from "vitest";
 import { at, type StackView } from "./stack.js";
 
-export function describeExistingCloud(stack: string, holder: { view: StackView }, expected: { protect: boolean }) {
+export function describeExistingCloud(
+  stack: string,
+  holder: { view: StackView },
+  expected: { protect: boolean },
+) {
   describe(`${stack} on an existing cluster`, () => {
     it("creates no cloud resources and takes the kubeconfig from config, as a secret", () => {
       const view = holder.view;
-      expect(view.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("gcp:"))).toEqual([]);
+      expect(view.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("gcp:"))).toEqual(
+        [],
+      );
       const provider = view.one("pulumi:providers:kubernetes", "plinth-k8s");
       expect(provider.secretInputs).toContain("kubeconfig");
       expect(String(provider.inputs.kubeconfig)).toContain("kind: Config");
@@ -15,10 +21,22 @@ export function describeExistingCloud(stack: string, holder: { view: StackView }
     it("runs PostgreSQL as a hardened StatefulSet reachable only from the MLflow server", () => {
       const view = holder.view;
       const statefulSet = view.manifest("StatefulSet", "mlflow-postgres");
-      expect(at(statefulSet, "spec.template.spec.securityContext")).toMatchObject({ runAsNonRoot: true, runAsUser: 999 });
-      expect(at(statefulSet, "spec.volumeClaimTemplates[0].spec.resources.requests.storage")).toMatch(/^\d+Gi$/);
-      expect(at(statefulSet, "spec.persistentVolumeClaimRetentionPolicy")).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
-      const env = at(statefulSet, "spec.template.spec.containers[0].env") as { name: string; valueFrom?: unknown; value?: string }[];
+      expect(at(statefulSet, "spec.template.spec.securityContext")).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 999,
+      });
+      expect(at(statefulSet, "spec.volumeClaimTemplates[0].spec.resources.requests.storage")).toMatch(
+        /^\d+Gi$/,
+      );
+      expect(at(statefulSet, "spec.persistentVolumeClaimRetentionPolicy")).toEqual({
+        whenDeleted: "Retain",
+        whenScaled: "Retain",
+      });
+      const env = at(statefulSet, "spec.template.spec.containers[0].env") as {
+        name: string;
+        valueFrom?: unknown;
+        value?: string;
+      }[];
       expect(env.find((e) => e.name === "POSTGRES_PASSWORD")).toEqual({
         name: "POSTGRES_PASSWORD",
         valueFrom: { secretKeyRef: { name: "mlflow-postgres-credentials", key: "password" } },
@@ -27,25 +45,38 @@ export function describeExistingCloud(stack: string, holder: { view: StackView }
         from: [
           {
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "mlflow" } },
-            podSelector: { matchLabels: { "app.kubernetes.io/name": "mlflow", "app.kubernetes.io/component": "tracking-server" } },
+            podSelector: {
+              matchLabels: {
+                "app.kubernetes.io/name": "mlflow",
+                "app.kubernetes.io/component": "tracking-server",
+              },
+            },
           },
         ],
         ports: [{ protocol: "TCP", port: 5432 }],
       });
       expect(view.one("kubernetes:apps/v1:StatefulSet", "mlflow-postgres").protect).toBe(expected.protect);
-      expect(view.one("kubernetes:core/v1:PersistentVolumeClaim", "mlflow-artifacts").protect).toBe(expected.protect);
+      expect(view.one("kubernetes:core/v1:PersistentVolumeClaim", "mlflow-artifacts").protect).toBe(
+        expected.protect,
+      );
     });
 
     it("serves artifacts from a volume through the MLflow server, so clients need no storage identity", () => {
       const view = holder.view;
       const mlflow = view.manifest("Deployment", "mlflow");
       expect(at(mlflow, "spec.template.spec.containers[0].args")).toEqual(
-        expect.arrayContaining(["--serve-artifacts", "--artifacts-destination=/mlflow/artifacts", "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)"]),
+        expect.arrayContaining([
+          "--serve-artifacts",
+          "--artifacts-destination=/mlflow/artifacts",
+          "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
+        ]),
       );
       expect(at(mlflow, "spec.replicas")).toBe(1);
       expect(at(mlflow, "spec.strategy.type")).toBe("Recreate");
       expect(view.manifest("ServiceAccount", "plinth-inference").metadata.annotations).toEqual({});
-      expect(view.one("kubernetes:core/v1:Secret", "mlflow-backend-store").secretInputs).toContain("stringData");
+      expect(view.one("kubernetes:core/v1:Secret", "mlflow-backend-store").secretInputs).toContain(
+        "stringData",
+      );
     });
   });
 }

@@ -29,13 +29,19 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
         masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
         deletionProtection: expected.protect,
       });
-      expect((at(cluster.inputs, "masterAuthorizedNetworksConfig.cidrBlocks") as { cidrBlock: string }[]).map((b) => b.cidrBlock)).toEqual(expected.masterAuthorizedCidrs);
+      expect(
+        (at(cluster.inputs, "masterAuthorizedNetworksConfig.cidrBlocks") as { cidrBlock: string }[]).map(
+          (b) => b.cidrBlock,
+        ),
+      ).toEqual(expected.masterAuthorizedCidrs);
       expect(cluster.protect).toBe(expected.protect);
     });
 
     it("runs nodes as a least-privilege account with shielded instances and the GKE metadata server", () => {
       const view = holder.view;
-      expect(at(view.one("gcp:container/nodePool:NodePool", "plinth-nodes").inputs, "nodeConfig")).toMatchObject({
+      expect(
+        at(view.one("gcp:container/nodePool:NodePool", "plinth-nodes").inputs, "nodeConfig"),
+      ).toMatchObject({
         shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
         workloadMetadataConfig: { mode: "GKE_METADATA" },
         metadata: { "disable-legacy-endpoints": "true" },
@@ -64,27 +70,49 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
         },
       });
       expect(db.protect).toBe(expected.protect);
-      expect(db.dependencies).toContain(view.one("gcp:servicenetworking/connection:Connection", "mlflow-db-peering").urn);
+      expect(db.dependencies).toContain(
+        view.one("gcp:servicenetworking/connection:Connection", "mlflow-db-peering").urn,
+      );
       expect(view.one("gcp:sql/user:User", "mlflow-db").secretInputs).toContain("password");
     });
 
     it("keeps the artifact bucket uniform-access, public-access-prevented and versioned", () => {
       const bucket = holder.view.one("gcp:storage/bucket:Bucket", "mlflow-artifacts");
-      expect(bucket.inputs).toMatchObject({ uniformBucketLevelAccess: true, publicAccessPrevention: "enforced", versioning: { enabled: true }, forceDestroy: false });
+      expect(bucket.inputs).toMatchObject({
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: "enforced",
+        versioning: { enabled: true },
+        forceDestroy: false,
+      });
       expect(bucket.protect).toBe(expected.protect);
     });
 
     it("binds each ServiceAccount to its own Google service account through Workload Identity", () => {
       const view = holder.view;
-      const members = view.ofType("gcp:serviceaccount/iAMMember:IAMMember").map((m) => [m.inputs.role, m.inputs.member]);
+      const members = view
+        .ofType("gcp:serviceaccount/iAMMember:IAMMember")
+        .map((m) => [m.inputs.role, m.inputs.member]);
       expect(members.sort()).toEqual([
         ["roles/iam.workloadIdentityUser", `serviceAccount:${expected.project}.svc.id.goog[mlflow/mlflow]`],
-        ["roles/iam.workloadIdentityUser", `serviceAccount:${expected.project}.svc.id.goog[plinth/plinth-inference-training]`],
-        ["roles/iam.workloadIdentityUser", `serviceAccount:${expected.project}.svc.id.goog[plinth/plinth-inference]`],
+        [
+          "roles/iam.workloadIdentityUser",
+          `serviceAccount:${expected.project}.svc.id.goog[plinth/plinth-inference-training]`,
+        ],
+        [
+          "roles/iam.workloadIdentityUser",
+          `serviceAccount:${expected.project}.svc.id.goog[plinth/plinth-inference]`,
+        ],
       ]);
-      expect(view.one("gcp:storage/bucketIAMMember:BucketIAMMember", "mlflow-plinth-inference").inputs.role).toBe("roles/storage.objectViewer");
-      expect(view.one("gcp:storage/bucketIAMMember:BucketIAMMember", "mlflow-plinth-inference-training").inputs.role).toBe("roles/storage.objectAdmin");
-      const annotation = view.manifest("ServiceAccount", "plinth-inference").metadata.annotations?.["iam.gke.io/gcp-service-account"];
+      expect(
+        view.one("gcp:storage/bucketIAMMember:BucketIAMMember", "mlflow-plinth-inference").inputs.role,
+      ).toBe("roles/storage.objectViewer");
+      expect(
+        view.one("gcp:storage/bucketIAMMember:BucketIAMMember", "mlflow-plinth-inference-training").inputs
+          .role,
+      ).toBe("roles/storage.objectAdmin");
+      const annotation = view.manifest("ServiceAccount", "plinth-inference").metadata.annotations?.[
+        "iam.gke.io/gcp-service-account"
+      ];
       expect(annotation).toMatch(new RegExp(`@${expected.project}\\.iam\\.gserviceaccount\\.com$`));
       expect(view.resources.filter((r) => r.type === "gcp:serviceaccount/key:Key")).toEqual([]);
     });

@@ -4,13 +4,23 @@
  * apiVersion/kind has no model here fails: every kind the program writes must be checkable.
  */
 import { ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
-import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import {
+  PrometheusRule,
+  ServiceMonitor,
+} from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { CronJob } from "kubernetes-models/batch/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
+import {
+  ConfigMap,
+  Namespace,
+  PersistentVolumeClaim,
+  Secret,
+  Service,
+  ServiceAccount,
+} from "kubernetes-models/v1";
 
 type ModelClass = new (data: never) => { validate(): void };
 
@@ -34,7 +44,7 @@ const MODELS: Record<string, ModelClass> = {
 };
 
 /** Throws with the schema error (or "no model") for an invalid manifest. */
-export function validateManifest(object: { apiVersion?: unknown; kind?: unknown }): void {
+export function validateManifest(object: Record<string, unknown>): void {
   const key = `${String(object.apiVersion)}/${String(object.kind)}`;
   const Model = MODELS[key];
   if (!Model) throw new Error(`no schema model for ${key}`);

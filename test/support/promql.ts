@@ -2,7 +2,21 @@
  * Metric names referenced by a PromQL expression: what is left once strings, label matchers,
  * range selectors, grouping clauses, function calls, keywords and numbers are removed.
  */
-const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"]);
+const KEYWORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "and",
+  "or",
+  "unless",
+  "bool",
+  "offset",
+  "inf",
+  "nan",
+]);
 
 export function metricNames(expr: string): string[] {
   const stripped = expr

@@ -26,7 +26,11 @@ type Container = Record<string, unknown> & { name: string; securityContext: Reco
 function podSpecs(view: StackView) {
   return view.manifests().flatMap((object) => {
     const spec =
-      object.kind === "CronJob" ? at(object, "spec.jobTemplate.spec.template.spec") : object.kind === "Deployment" || object.kind === "StatefulSet" ? at(object, "spec.template.spec") : undefined;
+      object.kind === "CronJob"
+        ? at(object, "spec.jobTemplate.spec.template.spec")
+        : object.kind === "Deployment" || object.kind === "StatefulSet"
+          ? at(object, "spec.template.spec")
+          : undefined;
     return spec ? [{ object, spec: spec as Record<string, unknown> & { containers: Container[] } }] : [];
   });
 }
@@ -54,8 +58,15 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         const component = view.one(type, name);
         expect(component.parent).toBeUndefined();
       }
-      const topLevel = view.resources.filter((resource) => !resource.parent).map((resource) => `${resource.type}/${resource.name}`);
-      expect(topLevel.sort()).toEqual([...Object.entries(COMPONENT_TYPES).map(([type, name]) => `${type}/${name}`), "kubernetes:core/v1:Namespace/plinth-ns"].sort());
+      const topLevel = view.resources
+        .filter((resource) => !resource.parent)
+        .map((resource) => `${resource.type}/${resource.name}`);
+      expect(topLevel.sort()).toEqual(
+        [
+          ...Object.entries(COMPONENT_TYPES).map(([type, name]) => `${type}/${name}`),
+          "kubernetes:core/v1:Namespace/plinth-ns",
+        ].sort(),
+      );
     });
 
     it("names every child after its component and parents it to that component", () => {
@@ -81,9 +92,16 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const view = holder.view;
       const certManager = view.one("kubernetes:helm.sh/v3:Release", "ingress-cert-manager");
       const kps = view.one("kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack");
-      expect(view.one("kubernetes:cert-manager.io/v1:ClusterIssuer", "ingress-issuer").dependencies).toContain(certManager.urn);
-      expect(view.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "monitoring-service-monitor").dependencies).toContain(kps.urn);
-      expect(view.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-rules").dependencies).toContain(kps.urn);
+      expect(
+        view.one("kubernetes:cert-manager.io/v1:ClusterIssuer", "ingress-issuer").dependencies,
+      ).toContain(certManager.urn);
+      expect(
+        view.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "monitoring-service-monitor")
+          .dependencies,
+      ).toContain(kps.urn);
+      expect(
+        view.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-rules").dependencies,
+      ).toContain(kps.urn);
     });
 
     it("pins every Helm chart to an exact version", () => {
@@ -97,17 +115,33 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
 
     it("validates every Kubernetes object, custom resources included, against its OpenAPI schema", () => {
       const manifests = holder.view.manifests();
-      expect(manifests.map((m) => m.kind)).toEqual(expect.arrayContaining(["ClusterIssuer", "ServiceMonitor", "PrometheusRule", "Deployment", "CronJob"]));
-      for (const manifest of manifests) expect(() => validateManifest(manifest), `${manifest.kind} ${manifest.metadata.name}`).not.toThrow();
+      expect(manifests.map((m) => m.kind)).toEqual(
+        expect.arrayContaining([
+          "ClusterIssuer",
+          "ServiceMonitor",
+          "PrometheusRule",
+          "Deployment",
+          "CronJob",
+        ]),
+      );
+      for (const manifest of manifests)
+        expect(() => validateManifest(manifest), `${manifest.kind} ${manifest.metadata.name}`).not.toThrow();
     });
 
     it("keeps secrets secret: outputs, Kubernetes Secrets, generated values", () => {
       const view = holder.view;
-      expect(view.stack.secretOutputs.sort()).toEqual(["grafanaAdminPassword", "kubeconfig", "platformApiKey"]);
+      expect(view.stack.secretOutputs.sort()).toEqual([
+        "grafanaAdminPassword",
+        "kubeconfig",
+        "platformApiKey",
+      ]);
       expect(view.stack.outputs.kubeconfig).toBe("[secret]");
-      for (const secret of view.ofType("kubernetes:core/v1:Secret")) expect(secret.secretInputs, secret.name).toContain("stringData");
-      for (const password of view.ofType("random:index/randomPassword:RandomPassword")) expect(password.inputs.length as number).toBeGreaterThanOrEqual(32);
-      for (const configMap of view.ofType("kubernetes:core/v1:ConfigMap")) expect(JSON.stringify(configMap.inputs)).not.toMatch(/placeholder|mock-/);
+      for (const secret of view.ofType("kubernetes:core/v1:Secret"))
+        expect(secret.secretInputs, secret.name).toContain("stringData");
+      for (const password of view.ofType("random:index/randomPassword:RandomPassword"))
+        expect(password.inputs.length as number).toBeGreaterThanOrEqual(32);
+      for (const configMap of view.ofType("kubernetes:core/v1:ConfigMap"))
+        expect(JSON.stringify(configMap.inputs)).not.toMatch(/placeholder|mock-/);
     });
 
     it("hardens every pod and container, with requests, limits and split probes on long-running ones", () => {
@@ -115,7 +149,10 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(specs.length).toBeGreaterThanOrEqual(5);
       for (const { object, spec } of specs) {
         const where = `${object.kind} ${object.metadata.name}`;
-        expect(spec.securityContext, where).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+        expect(spec.securityContext, where).toMatchObject({
+          runAsNonRoot: true,
+          seccompProfile: { type: "RuntimeDefault" },
+        });
         expect(spec.automountServiceAccountToken, where).toBe(false);
         for (const container of spec.containers) {
           expect(container.securityContext, where).toEqual({
@@ -147,16 +184,24 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
 
     it("puts /admin, /ops, MLflow and Grafana behind oauth2-proxy, with TLS and HTTPS redirect everywhere", () => {
       const view = holder.view;
-      const protectedIngresses = ["plinth-inference-admin-ingress", "mlflow-ingress", "monitoring-grafana-ingress"];
+      const protectedIngresses = [
+        "plinth-inference-admin-ingress",
+        "mlflow-ingress",
+        "monitoring-grafana-ingress",
+      ];
       for (const name of protectedIngresses) {
         const ingress = view.manifest("Ingress", name);
         expect(ingress.metadata.annotations, name).toMatchObject({
           "nginx.ingress.kubernetes.io/auth-url": AUTH_URL,
-          "nginx.ingress.kubernetes.io/auth-response-headers": "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups",
+          "nginx.ingress.kubernetes.io/auth-response-headers":
+            "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups",
         });
       }
       const admin = view.manifest("Ingress", "plinth-inference-admin-ingress");
-      expect((at(admin, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path)).toEqual(["/admin", "/ops"]);
+      expect((at(admin, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path)).toEqual([
+        "/admin",
+        "/ops",
+      ]);
       for (const ingress of view.manifests().filter((m) => m.kind === "Ingress")) {
         expect(ingress.metadata.annotations, ingress.metadata.name).toMatchObject({
           "cert-manager.io/cluster-issuer": "letsencrypt",
@@ -165,7 +210,11 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         expect(at(ingress, "spec.tls[0].hosts[0]")).toBe(at(ingress, "spec.rules[0].host"));
         const paths = (at(ingress, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path);
         const isProtected = protectedIngresses.includes(ingress.metadata.name!);
-        if (!isProtected) expect(paths.filter((p) => ["/", "/admin", "/ops"].includes(p)), ingress.metadata.name).toEqual([]);
+        if (!isProtected)
+          expect(
+            paths.filter((p) => ["/", "/admin", "/ops"].includes(p)),
+            ingress.metadata.name,
+          ).toEqual([]);
       }
     });
 
@@ -176,7 +225,11 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       }
       const nginx = view.one("kubernetes:helm.sh/v3:Release", "ingress-nginx");
       expect(at(nginx.inputs, "values.controller.service.type")).toBe("LoadBalancer");
-      expect(at(nginx.inputs, "values.controller.config")).toMatchObject({ hsts: "true", "ssl-redirect": "true", "force-ssl-redirect": "true" });
+      expect(at(nginx.inputs, "values.controller.config")).toMatchObject({
+        hsts: "true",
+        "ssl-redirect": "true",
+        "force-ssl-redirect": "true",
+      });
     });
 
     it("admits the API port only from the ingress controller and the metrics port only from Prometheus", () => {
@@ -184,11 +237,26 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(at(policy, "spec.policyTypes")).toEqual(["Ingress"]);
       expect(at(policy, "spec.ingress")).toEqual([
         {
-          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" } } }],
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+              podSelector: {
+                matchLabels: {
+                  "app.kubernetes.io/name": "ingress-nginx",
+                  "app.kubernetes.io/component": "controller",
+                },
+              },
+            },
+          ],
           ports: [{ protocol: "TCP", port: 8080 }],
         },
         {
-          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+              podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+            },
+          ],
           ports: [{ protocol: "TCP", port: 9464 }],
         },
       ]);
@@ -205,10 +273,17 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const view = holder.view;
       const monitor = view.manifest("ServiceMonitor", "plinth-inference");
       const metricsService = view.manifest("Service", "plinth-inference-metrics");
-      expect(at(monitor, "spec.selector.matchLabels")).toEqual({ "app.kubernetes.io/name": "plinth-inference", "app.kubernetes.io/component": "metrics" });
-      expect(metricsService.metadata.labels).toMatchObject(at(monitor, "spec.selector.matchLabels") as Record<string, string>);
+      expect(at(monitor, "spec.selector.matchLabels")).toEqual({
+        "app.kubernetes.io/name": "plinth-inference",
+        "app.kubernetes.io/component": "metrics",
+      });
+      expect(metricsService.metadata.labels).toMatchObject(
+        at(monitor, "spec.selector.matchLabels") as Record<string, string>,
+      );
       expect(at(monitor, "spec.endpoints[0].port")).toBe("metrics");
-      expect(at(metricsService, "spec.ports")).toEqual([{ name: "metrics", port: 9464, targetPort: "metrics", protocol: "TCP" }]);
+      expect(at(metricsService, "spec.ports")).toEqual([
+        { name: "metrics", port: 9464, targetPort: "metrics", protocol: "TCP" },
+      ]);
       const api = view.manifest("Service", "plinth-inference");
       expect((at(api, "spec.ports") as { name: string }[]).map((p) => p.name)).toEqual(["http"]);
     });

@@ -26,7 +26,8 @@ describe("gemmAccumulate", () => {
       const expected = new Float32Array(M * N);
       for (let m = 0; m < M; m++)
         for (let n = 0; n < N; n++)
-          for (let k = 0; k < K; k++) expected[m * N + n] += A[m * K + k]! * B[k * N + n]!;
+          for (let k = 0; k < K; k++)
+            expected[m * N + n] = expected[m * N + n]! + A[m * K + k]! * B[k * N + n]!;
       // Row-major A and B, then B given transposed (B^T stored [N, K]), into a C that starts at 1.
       const bt = new Float32Array(N * K);
       for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) bt[n * K + k] = B[k * N + n]!;
@@ -89,7 +90,7 @@ describe("backward", () => {
     const arch = buildArchitecture({ c: 1, h: 8, w: 8 }, SMALL_CNN);
     const rng = new Random(3);
     const params = initParams(arch, rng);
-    for (let i = 0; i < params.length; i++) params[i] += 0.05 * rng.normal();
+    for (let i = 0; i < params.length; i++) params[i] = params[i]! + 0.05 * rng.normal();
     const n = 3;
     const x = Float32Array.from({ length: n * 64 }, () => rng.normal());
     const labels = new Uint8Array([0, 2, 1]);

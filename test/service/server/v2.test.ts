@@ -185,7 +185,10 @@ describe("Open Inference Protocol v2", () => {
       const floats = Buffer.alloc(ROW_SIZE * 4);
       rowForClass(3).forEach((v, i) => floats.writeFloatLE(v, i * 4));
       const { header, payload } = binaryBody(floats, "FP32");
-      for (const headers of [{}, { "content-type": "application/octet-stream" }]) {
+      for (const headers of [{}, { "content-type": "application/octet-stream" }] as Record<
+        string,
+        string
+      >[]) {
         const res = await send(payload, {
           ...headers,
           "inference-header-content-length": String(header.length),

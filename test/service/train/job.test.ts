@@ -29,22 +29,12 @@ const dirs = (name: string) => [
   path.join(root, name, "out"),
 ];
 const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8"));
+/** A one-pass MLP on the first `limit` samples, in this thread: seconds, not minutes. */
+const quick = (limit: number) => ["--limit", `${limit}`, "--epochs", "1", "--arch", "mlp", "--workers", "0"];
 
 describe("npm run train (quick, on a small subset)", () => {
   it("trains, evaluates, exports ONNX, writes baseline/summary/report and registers a challenger", async () => {
-    const code = await main([
-      "--limit",
-      "1000",
-      "--epochs",
-      "1",
-      "--arch",
-      "mlp",
-      "--workers",
-      "0",
-      "--seed",
-      "3",
-      ...dirs("quick"),
-    ]);
+    const code = await main([...quick(1000), "--seed", "3", ...dirs("quick")]);
     expect(errors).toEqual([]);
     expect(code).toBe(0);
     const registry = new LocalRegistry(path.join(root, "quick", "registry"));
@@ -105,19 +95,7 @@ describe("npm run train (quick, on a small subset)", () => {
   });
 
   it("trains anyway with --skip-quality-checks and records it", async () => {
-    const code = await main([
-      "--limit",
-      "300",
-      "--epochs",
-      "1",
-      "--arch",
-      "mlp",
-      "--workers",
-      "0",
-      "--skip-quality-checks",
-      "--no-register",
-      ...dirs("skip"),
-    ]);
+    const code = await main([...quick(300), "--skip-quality-checks", "--no-register", ...dirs("skip")]);
     expect(code).toBe(0);
     const summary = readJson(path.join(root, "skip", "out", "training_summary.json"));
     expect(summary.quality).toMatchObject({ passed: false, skipped: true });
