@@ -11,6 +11,8 @@ export interface MachineInfo {
   readonly memoryGiB: number;
   readonly platform: string;
   readonly node: string;
+  /** 1-minute load average when the run started: above ~1, other work shared the CPU. */
+  readonly loadAverage: number;
   /** Versions of the Node packages on the measured paths. */
   readonly packages: Readonly<Record<string, string>>;
 }
@@ -34,6 +36,7 @@ export function describeMachine(): MachineInfo {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
+    loadAverage: os.loadavg()[0]!,
     packages: Object.fromEntries(MEASURED_PACKAGES.map((name) => [name, packageVersion(name)])),
   };
 }

@@ -23,7 +23,7 @@ import { inferenceCostBetween, inferenceCounters } from "./stats/prometheus-text
 import { rssTimeline, rssTrend } from "./stats/rss-trend.js";
 import { defaultSamplePath, loadPayloads } from "./targets/payloads.js";
 import { startHttpFloor } from "./targets/floor.js";
-import type { RunningServer } from "./targets/launch.js";
+import { STARTUP_TIMEOUT_MS, type RunningServer } from "./targets/launch.js";
 import { peerVersions, startPeer } from "./targets/peer.js";
 import { describeService, scrapeMetrics, serviceLaunch, startService } from "./targets/service.js";
 
@@ -31,7 +31,6 @@ export type Log = (line: string) => void;
 
 /** In-process floors get at most this much time each, whatever the phase duration. */
 const FLOOR_BUDGET_MS = 10_000;
-const STARTUP_BOUND_SECONDS = 120;
 const GRACE_BOUND_SECONDS = 10;
 const LOAD_RSS_SAMPLE_MS = 250;
 const SOAK_RSS_SAMPLE_MS = 1000;
@@ -47,7 +46,7 @@ function graceSeconds(options: BenchOptions): number {
 export function runTimeBoundSeconds(options: BenchOptions): number {
   const { durationSeconds: d, warmupSeconds: w } = options;
   const perServer =
-    STARTUP_BOUND_SECONDS + ROUTES.length * (w + d) + ROUTES.length * (d + graceSeconds(options) + 1);
+    STARTUP_TIMEOUT_MS / 1000 + ROUTES.length * (w + d) + ROUTES.length * (d + graceSeconds(options) + 1);
   const servers = options.peer ? 3 : 2;
   const floors = (2 * Math.min(FLOOR_BUDGET_MS, d * 1000)) / 1000;
   return servers * perServer + floors + options.soakSeconds + 60;

@@ -4,6 +4,8 @@
 #
 #   Debian  dataset-fashion-mnist  the Fashion-MNIST IDX files (training and its tests)
 #   Debian  prometheus             promtool, for `promtool check rules` / `test rules`
+#   Debian  chromium               headless browser for the admin panel test (playwright-core drives
+#                                  /usr/bin/chromium; it cannot download a browser of its own)
 #
 # Each tool is checked first and installed only when missing or at another version, so a second
 # run does nothing and needs no network.
@@ -47,6 +49,9 @@ esac
 DEBIAN_PACKAGES=(
   "dataset-fashion-mnist=0.0~git20200523.55506a9-1"
   "prometheus=2.42.0+ds-5+deb12u1"
+  # bookworm-security: Debian replaces chromium there on every security release, so this pin moves
+  # with it (`apt-cache policy chromium`).
+  "chromium=156.0.8078.79-1~deb12u1"
 )
 
 need_debian=()

@@ -7,6 +7,14 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { isRole, ROLES, type Role } from "./auth/roles.js";
+import {
+  OBSERVABILITY_ENV,
+  OBSERVABILITY_ENV_DOCS,
+  observabilityConfig,
+  observabilityEnvShape,
+  type ObservabilityConfig,
+} from "./ops/settings.js";
 
 /** The environment variable names, for the platform (Deployment env) and for docs. */
 export const ENV = {
@@ -16,9 +24,19 @@ export const ENV = {
   METRICS_PORT: "METRICS_PORT",
   MODEL_NAME: "MODEL_NAME",
   MODEL_STABLE: "MODEL_STABLE",
+  MODEL_CANDIDATE: "MODEL_CANDIDATE",
+  ROLLOUT_STRATEGY: "ROLLOUT_STRATEGY",
+  CANDIDATE_WEIGHT: "CANDIDATE_WEIGHT",
+  SHADOW_PERCENT: "SHADOW_PERCENT",
+  SHADOW_QUEUE_MAX: "SHADOW_QUEUE_MAX",
+  STICKY_HEADER: "STICKY_HEADER",
+  CANDIDATE_TIMEOUT_MS: "CANDIDATE_TIMEOUT_MS",
+  CANDIDATE_CIRCUIT_THRESHOLD: "CANDIDATE_CIRCUIT_THRESHOLD",
+  MODEL_WATCH_INTERVAL_MS: "MODEL_WATCH_INTERVAL_MS",
   PLINTH_REGISTRY_DIR: "PLINTH_REGISTRY_DIR",
   API_KEY_HASHES: "API_KEY_HASHES",
   API_KEYS: "API_KEYS",
+  API_KEY_ROLES: "API_KEY_ROLES",
   JWT_HS256_SECRET: "JWT_HS256_SECRET",
   JWT_JWKS_FILE: "JWT_JWKS_FILE",
   JWT_JWKS_URL: "JWT_JWKS_URL",
@@ -26,6 +44,7 @@ export const ENV = {
   JWT_AUDIENCE: "JWT_AUDIENCE",
   JWT_ALGORITHMS: "JWT_ALGORITHMS",
   JWT_IDENTITY_CLAIM: "JWT_IDENTITY_CLAIM",
+  JWT_ROLES_CLAIM: "JWT_ROLES_CLAIM",
   JWT_CLOCK_TOLERANCE_SECONDS: "JWT_CLOCK_TOLERANCE_SECONDS",
   RATE_LIMIT_MAX: "RATE_LIMIT_MAX",
   RATE_LIMIT_WINDOW_MS: "RATE_LIMIT_WINDOW_MS",
@@ -45,6 +64,7 @@ export const ENV = {
   SHUTDOWN_TIMEOUT_MS: "SHUTDOWN_TIMEOUT_MS",
   LOG_LEVEL: "LOG_LEVEL",
   DEPLOYMENT_COLOR: "DEPLOYMENT_COLOR",
+  ...OBSERVABILITY_ENV,
 } as const;
 
 export type EnvName = keyof typeof ENV;
@@ -58,6 +78,8 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 export interface ApiKeyEntry {
   readonly identity: string;
   readonly sha256: string;
+  /** Roles from API_KEY_ROLES; none when absent. */
+  readonly roles?: readonly Role[];
 }
 
 /** Hex sha256 of an API key: the only form in which a key is kept in memory. */
@@ -127,6 +149,18 @@ const bucketList = z.string().transform((text, ctx) => {
   return values;
 });
 
+const MODEL_REF = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a version number or an alias such as champion");
+/** A percentage with at most two decimals: routing works in hundredths of a percent. */
+const percent = z.coerce
+  .number()
+  .min(0)
+  .max(100)
+  .refine((n) => Number.isInteger(Math.round(n * 100 * 1e6) / 1e6), "expected at most two decimals");
+const ROLLOUT_STRATEGIES = ["single", "canary", "shadow"] as const;
+export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
 const DEFAULT_HTTP_BUCKETS = "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5";
 
 /** One schema field per environment variable, keyed by the variable's name. */
@@ -139,10 +173,23 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "expected a model name like fashion-classifier")
     .default("fashion-classifier"),
-  MODEL_STABLE: z
+  MODEL_STABLE: MODEL_REF.default("champion"),
+  MODEL_CANDIDATE: MODEL_REF.optional(),
+  ROLLOUT_STRATEGY: z.enum(ROLLOUT_STRATEGIES).default("single"),
+  CANDIDATE_WEIGHT: percent.optional(),
+  SHADOW_PERCENT: percent.optional(),
+  SHADOW_QUEUE_MAX: int(1, 100_000).default(64),
+  STICKY_HEADER: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a version number or an alias such as champion")
-    .default("champion"),
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "expected an HTTP header name")
+    .default("x-user-id"),
+  CANDIDATE_TIMEOUT_MS: int(1, 600_000).default(1000),
+  CANDIDATE_CIRCUIT_THRESHOLD: int(1, 1_000_000).default(5),
+  MODEL_WATCH_INTERVAL_MS: int(0, 86_400_000)
+    .refine((n) => n === 0 || n >= 100, "expected 0 (off) or at least 100")
+    .default(0),
   PLINTH_REGISTRY_DIR: optionalText,
   API_KEY_HASHES: identityPairs((v) =>
     SHA256_HEX.test(v) ? undefined : "expected a lowercase hex sha256",
@@ -150,6 +197,11 @@ const envSchema = z.object({
   API_KEYS: identityPairs((v) =>
     v.length >= 16 ? undefined : "an API key must be at least 16 characters",
   ).default([]),
+  API_KEY_ROLES: identityPairs((v) => {
+    const names = v.split("+");
+    const bad = names.filter((n) => !isRole(n));
+    return bad.length === 0 ? undefined : `unknown role "${bad[0]}" (roles: ${ROLES.join(", ")}; join with +)`;
+  }).default([]),
   JWT_HS256_SECRET: optionalText.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
     message: "must be at least 32 bytes (HS256 needs a 256-bit key)",
   }),
@@ -175,6 +227,7 @@ const envSchema = z.object({
     })
     .optional(),
   JWT_IDENTITY_CLAIM: z.string().trim().min(1).default("sub"),
+  JWT_ROLES_CLAIM: z.string().trim().min(1).default("roles"),
   JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
   RATE_LIMIT_MAX: int(1, 100_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(100, 86_400_000).default(60_000),
@@ -194,6 +247,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DEPLOYMENT_COLOR: z.enum(["blue", "green", "none"]).default("none"),
+  ...observabilityEnvShape,
 });
 
 type EnvValues = z.infer<typeof envSchema>;
@@ -207,7 +261,27 @@ export interface JwtConfig {
   readonly audience: string;
   readonly algorithms: readonly JwtAlgorithm[];
   readonly identityClaim: string;
+  /** Claim listing the caller's roles (array or space-separated string). */
+  readonly rolesClaim: string;
   readonly clockToleranceSeconds: number;
+}
+
+/** How the service splits traffic between the stable and the candidate model (service/rollout). */
+export interface RolloutConfig {
+  readonly strategy: RolloutStrategy;
+  /** Percent of routed keys sent to the candidate (canary); 0 otherwise. */
+  readonly candidateWeight: number;
+  /** Percent of requests also scored by the candidate off the response path (shadow); 0 otherwise. */
+  readonly shadowPercent: number;
+  /** Shadow requests allowed to wait; more are dropped and counted. */
+  readonly shadowQueueMax: number;
+  /** Lower-case header whose value makes canary routing sticky. */
+  readonly stickyHeader: string;
+  readonly candidateTimeoutMs: number;
+  /** Consecutive candidate failures that open its circuit until the next reload. */
+  readonly circuitThreshold: number;
+  /** Poll interval of the registry alias watcher; 0 disables it. */
+  readonly watchIntervalMs: number;
 }
 
 export interface ServiceConfig {
@@ -218,6 +292,8 @@ export interface ServiceConfig {
   readonly model: {
     readonly name: string;
     readonly stable: string;
+    /** Candidate version or alias; set iff the strategy is canary or shadow. */
+    readonly candidate: string | undefined;
     readonly registryDir: string | undefined;
   };
   readonly auth: {
@@ -225,6 +301,7 @@ export interface ServiceConfig {
     readonly apiKeys: readonly ApiKeyEntry[];
     readonly jwt: JwtConfig | undefined;
   };
+  readonly rollout: RolloutConfig;
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   readonly batching: {
     readonly maxBatchSize: number;
@@ -249,6 +326,8 @@ export interface ServiceConfig {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: EnvValues["LOG_LEVEL"];
   readonly deploymentColor: EnvValues["DEPLOYMENT_COLOR"];
+  /** Drift, prediction log, audit log and admin access (service/ops/settings.ts). */
+  readonly observability: ObservabilityConfig;
 }
 
 /** Thrown by {@link loadConfig}; `issues` name each bad variable. */
@@ -301,14 +380,21 @@ function jwtConfig(v: EnvValues, issues: string[]): JwtConfig | undefined {
     audience: v.JWT_AUDIENCE ?? "",
     algorithms,
     identityClaim: v.JWT_IDENTITY_CLAIM,
+    rolesClaim: v.JWT_ROLES_CLAIM,
     clockToleranceSeconds: v.JWT_CLOCK_TOLERANCE_SECONDS,
   };
 }
 
 function apiKeys(v: EnvValues, issues: string[]): ApiKeyEntry[] {
+  const roles = new Map(v.API_KEY_ROLES.map((e) => [e.identity, e.value.split("+") as Role[]]));
+  const withRoles = (identity: string, sha256: string): ApiKeyEntry => ({
+    identity,
+    sha256,
+    roles: [...new Set(roles.get(identity) ?? [])],
+  });
   const entries = [
-    ...v.API_KEY_HASHES.map((e) => ({ identity: e.identity, sha256: e.value })),
-    ...v.API_KEYS.map((e) => ({ identity: e.identity, sha256: hashApiKey(e.value) })),
+    ...v.API_KEY_HASHES.map((e) => withRoles(e.identity, e.value)),
+    ...v.API_KEYS.map((e) => withRoles(e.identity, hashApiKey(e.value))),
   ];
   const seen = new Set<string>();
   for (const e of entries) {
@@ -316,7 +402,45 @@ function apiKeys(v: EnvValues, issues: string[]): ApiKeyEntry[] {
       issues.push(`${ENV.API_KEYS}: identity "${e.identity}" is also in ${ENV.API_KEY_HASHES}`);
     seen.add(e.identity);
   }
+  for (const identity of roles.keys()) {
+    if (!seen.has(identity)) {
+      issues.push(
+        `${ENV.API_KEY_ROLES}: identity "${identity}" has no key in ${ENV.API_KEYS} or ${ENV.API_KEY_HASHES}`,
+      );
+    }
+  }
   return entries;
+}
+
+/** The strategy decides which of the candidate settings may be set. */
+function rolloutConfig(v: EnvValues, issues: string[]): RolloutConfig {
+  const strategy = v.ROLLOUT_STRATEGY;
+  const is = `${ENV.ROLLOUT_STRATEGY} is "${strategy}"`;
+  if (strategy === "single" && v.MODEL_CANDIDATE !== undefined) {
+    issues.push(`${ENV.MODEL_CANDIDATE}: set, but ${is}; use canary or shadow to serve a candidate`);
+  }
+  if (strategy !== "single" && v.MODEL_CANDIDATE === undefined) {
+    issues.push(`${ENV.ROLLOUT_STRATEGY}: "${strategy}" needs ${ENV.MODEL_CANDIDATE} (a version or alias)`);
+  }
+  if (v.MODEL_CANDIDATE !== undefined && v.MODEL_CANDIDATE === v.MODEL_STABLE) {
+    issues.push(`${ENV.MODEL_CANDIDATE}: the same reference as ${ENV.MODEL_STABLE} ("${v.MODEL_STABLE}")`);
+  }
+  if (strategy !== "canary" && v.CANDIDATE_WEIGHT !== undefined) {
+    issues.push(`${ENV.CANDIDATE_WEIGHT}: applies only to ${ENV.ROLLOUT_STRATEGY}=canary; ${is}`);
+  }
+  if (strategy !== "shadow" && v.SHADOW_PERCENT !== undefined) {
+    issues.push(`${ENV.SHADOW_PERCENT}: applies only to ${ENV.ROLLOUT_STRATEGY}=shadow; ${is}`);
+  }
+  return {
+    strategy,
+    candidateWeight: strategy === "canary" ? (v.CANDIDATE_WEIGHT ?? 0) : 0,
+    shadowPercent: strategy === "shadow" ? (v.SHADOW_PERCENT ?? 100) : 0,
+    shadowQueueMax: v.SHADOW_QUEUE_MAX,
+    stickyHeader: v.STICKY_HEADER,
+    candidateTimeoutMs: v.CANDIDATE_TIMEOUT_MS,
+    circuitThreshold: v.CANDIDATE_CIRCUIT_THRESHOLD,
+    watchIntervalMs: v.MODEL_WATCH_INTERVAL_MS,
+  };
 }
 
 /**
@@ -342,6 +466,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const issues: string[] = [];
   const jwt = jwtConfig(v, issues);
   const keys = apiKeys(v, issues);
+  const rollout = rolloutConfig(v, issues);
+  const observability = observabilityConfig(v, issues);
   if (v.PORT !== 0 && v.PORT === v.METRICS_PORT) {
     issues.push(
       `${ENV.METRICS_PORT}: must differ from ${ENV.PORT} (metrics are never served on the public port)`,
@@ -360,8 +486,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     port: v.PORT,
     metricsHost: v.METRICS_HOST,
     metricsPort: v.METRICS_PORT,
-    model: { name: v.MODEL_NAME, stable: v.MODEL_STABLE, registryDir: v.PLINTH_REGISTRY_DIR },
+    model: {
+      name: v.MODEL_NAME,
+      stable: v.MODEL_STABLE,
+      candidate: v.MODEL_CANDIDATE,
+      registryDir: v.PLINTH_REGISTRY_DIR,
+    },
     auth: { apiKeys: keys, jwt },
+    rollout,
     rateLimit: { max: v.RATE_LIMIT_MAX, windowMs: v.RATE_LIMIT_WINDOW_MS },
     batching: {
       maxBatchSize: v.BATCH_MAX_SIZE,
@@ -385,6 +517,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
     deploymentColor: v.DEPLOYMENT_COLOR,
+    observability,
   };
 }
 
@@ -397,10 +530,29 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
     "Port of the internal metrics server (`GET /metrics`); never the public port. Default `9464`.",
   MODEL_NAME: "Registered model to serve. Default `fashion-classifier`.",
   MODEL_STABLE: "Version number or alias of the stable model. Default `champion`.",
+  MODEL_CANDIDATE:
+    "Version number or alias of the candidate model (e.g. `challenger`); required by canary and shadow, refused by single.",
+  ROLLOUT_STRATEGY:
+    "`single` (stable only), `canary` (split by `CANDIDATE_WEIGHT`) or `shadow` (candidate scores off the response path). Default `single`.",
+  CANDIDATE_WEIGHT:
+    "Canary only: percent (0-100, two decimals) of sticky keys routed to the candidate. Raising it only moves keys to the candidate. Default `0`.",
+  SHADOW_PERCENT: "Shadow only: percent (0-100) of requests the candidate also scores. Default `100`.",
+  SHADOW_QUEUE_MAX:
+    "Shadow requests allowed to wait for the candidate; beyond it they are dropped and counted. Default `64`.",
+  STICKY_HEADER:
+    "Request header whose value keeps a caller on one variant in a canary; without it each request is routed by its prediction id. Default `x-user-id`.",
+  CANDIDATE_TIMEOUT_MS:
+    "Longest a routed request waits for the candidate before it is answered by stable. Default `1000`.",
+  CANDIDATE_CIRCUIT_THRESHOLD:
+    "Consecutive candidate failures that open its circuit (all traffic to stable) until the next reload. Default `5`.",
+  MODEL_WATCH_INTERVAL_MS:
+    "How often the registry aliases are polled; a changed version is loaded and swapped in. `0` disables. Default `0`.",
   PLINTH_REGISTRY_DIR: "Local model registry folder. Default: the registry's built-in `models/`.",
   API_KEY_HASHES: "API keys as `identity:sha256hex` pairs, comma-separated (the production form).",
   API_KEYS:
     "Plaintext API keys as `identity:key` pairs (local development; hashed at start, at least 16 characters).",
+  API_KEY_ROLES:
+    "Roles of API-key identities as `identity:role+role` pairs (roles: `admin`, `force-variant`).",
   JWT_HS256_SECRET: "Shared secret for HS256 tokens, at least 32 bytes.",
   JWT_JWKS_FILE: "Path of a JWKS file with the RS256/ES256 public keys (selected by `kid`).",
   JWT_JWKS_URL: "URL of a JWKS endpoint (cached; refetched on an unknown `kid`).",
@@ -409,6 +561,8 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   JWT_ALGORITHMS:
     "Accepted algorithms (HS256, RS256, ES256). Default: HS256 with a secret, RS256+ES256 with a JWKS.",
   JWT_IDENTITY_CLAIM: "Claim naming the caller (rate-limit bucket). Default `sub`.",
+  JWT_ROLES_CLAIM:
+    "Claim listing the caller's roles (array or space-separated; `admin`, `force-variant`). Default `roles`.",
   JWT_CLOCK_TOLERANCE_SECONDS: "Allowed clock skew for `exp`/`nbf`. Default `5`.",
   RATE_LIMIT_MAX: "Requests per identity per window. Default `6000`.",
   RATE_LIMIT_WINDOW_MS: "Rate-limit window in milliseconds. Default `60000`.",
@@ -434,4 +588,5 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   LOG_LEVEL: "pino level: fatal, error, warn, info, debug, trace, silent. Default `info`.",
   DEPLOYMENT_COLOR:
     "`blue`, `green` or `none`: the blue-green colour, reported by `/metadata`. Default `none`.",
+  ...OBSERVABILITY_ENV_DOCS,
 };

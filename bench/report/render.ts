@@ -34,7 +34,8 @@ function header(results: BenchResults): string[] {
       Object.entries(m.packages)
         .map(([name, version]) => `${name} ${version}`)
         .join(", ") +
-      ".",
+      `. Load average at start: ${m.loadAverage.toFixed(2)}` +
+      (m.loadAverage > 1 ? " (BUSY: other work shared the CPU; these figures are noisy)." : "."),
     `Model: ${results.model.name} v${results.model.version} (${results.model.architecture}); ` +
       `request bodies from ${displayPath(results.samplePng)}.`,
     `Load, identical for the HTTP floor, the service and the peer: ${o.connections} connections, ` +

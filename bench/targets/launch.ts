@@ -9,7 +9,8 @@ import { startProcess, waitUntilReady, type ManagedProcess } from "../processes.
 import type { Route, ServerName } from "../results.js";
 import type { Payloads } from "./payloads.js";
 
-const STARTUP_TIMEOUT_MS = 120_000;
+/** The longest a server may take from spawn to ready. */
+export const STARTUP_TIMEOUT_MS = 120_000;
 
 export interface RunningServer {
   readonly name: ServerName;
@@ -20,11 +21,11 @@ export interface RunningServer {
   readonly startupMs: number;
 }
 
-export /**
+/**
  * The environment every child starts from: no inherited settings, only what a process needs to run,
  * plus the machine's OpenBLAS workarounds where it sets them (numpy in the peer needs them there).
  */
-function baseEnv(): Record<string, string> {
+export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? "/tmp",

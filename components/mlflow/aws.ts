@@ -8,11 +8,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
 import { irsaRole, type AwsClusterContext } from "../cluster/index.js";
 import {
-  accessKey,
   DATABASE_NAME,
   DATABASE_USER,
+  postgresUri,
+  workloadIdentities,
   type ArtifactAccess,
   type DatabaseOptions,
+  type IdentityFactory,
   type MlflowStorage,
 } from "./types.js";
 
@@ -147,31 +149,19 @@ function database(name: string, options: AwsStorageOptions, parent: pulumi.Resou
 export function awsStorage(name: string, options: AwsStorageOptions, parent: pulumi.Resource): MlflowStorage {
   const bucket = artifactBucket(name, options.protect, parent);
   const db = database(name, options, parent);
-  const roleFor = (role: string, namespace: string, serviceAccount: string, write: boolean) => {
+  const roleFor: IdentityFactory = (role, namespace, serviceAccount, write) => {
     const iamRole = irsaRole(`${name}-${role}`, options.cluster, namespace, serviceAccount, parent);
     new aws.iam.RolePolicy(
       `${name}-${role}`,
       { role: iamRole.id, policy: bucket.arn.apply((arn) => bucketPolicy(arn, write)) },
       { parent },
     );
-    return iamRole.arn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn }));
+    return iamRole.arn.apply((arn) => ({ "eks.amazonaws.com/role-arn": arn }));
   };
-  const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
-  for (const access of options.artifactAccess) {
-    accessAnnotations[accessKey(access)] = roleFor(
-      access.serviceAccount,
-      access.namespace,
-      access.serviceAccount,
-      access.write,
-    );
-  }
   return {
-    backendStoreUri: pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${options.password.result}@${db.address}:5432/${DATABASE_NAME}?sslmode=require`,
-    ),
+    backendStoreUri: postgresUri(options.password.result, db.address, true),
     artifactRoot: pulumi.interpolate`s3://${bucket.bucket}/artifacts`,
-    serverAnnotations: roleFor("server", options.namespace, options.serverServiceAccount, true),
-    accessAnnotations,
+    ...workloadIdentities(options, roleFor),
     readiness: [db],
   };
 }

@@ -10,11 +10,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
 import type { GcpClusterContext } from "../cluster/index.js";
 import {
-  accessKey,
   DATABASE_NAME,
   DATABASE_USER,
+  postgresUri,
+  workloadIdentities,
   type ArtifactAccess,
   type DatabaseOptions,
+  type IdentityFactory,
   type MlflowStorage,
 } from "./types.js";
 
@@ -102,7 +104,7 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
   );
   const db = database(name, options, parent);
 
-  const identityFor = (role: string, namespace: string, serviceAccount: string, write: boolean) => {
+  const identityFor: IdentityFactory = (role, namespace, serviceAccount, write) => {
     const account = new gcp.serviceaccount.Account(
       `${name}-${role}`,
       {
@@ -130,26 +132,14 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
       },
       { parent },
     );
-    return account.email.apply((email): Record<string, string> => ({
+    return account.email.apply((email) => ({
       "iam.gke.io/gcp-service-account": email,
     }));
   };
-  const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
-  for (const access of options.artifactAccess) {
-    accessAnnotations[accessKey(access)] = identityFor(
-      access.serviceAccount,
-      access.namespace,
-      access.serviceAccount,
-      access.write,
-    );
-  }
   return {
-    backendStoreUri: pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${options.password.result}@${db.privateIpAddress}:5432/${DATABASE_NAME}?sslmode=require`,
-    ),
+    backendStoreUri: postgresUri(options.password.result, db.privateIpAddress, true),
     artifactRoot: pulumi.interpolate`gs://${bucket.name}/artifacts`,
-    serverAnnotations: identityFor("server", options.namespace, options.serverServiceAccount, true),
-    accessAnnotations,
+    ...workloadIdentities(options, identityFor),
     readiness: [db],
   };
 }

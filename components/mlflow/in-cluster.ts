@@ -9,7 +9,13 @@ import type * as random from "@pulumi/random";
 import { selectorLabels, standardLabels } from "../shared/labels.js";
 import { ingressOnlyFrom } from "../shared/network-policy.js";
 import { hardenedContainer, hardenedPodSpec, scratchVolume, type Resources } from "../shared/workload.js";
-import { DATABASE_NAME, DATABASE_USER, type DatabaseOptions, type MlflowStorage } from "./types.js";
+import {
+  DATABASE_NAME,
+  DATABASE_USER,
+  postgresUri,
+  type DatabaseOptions,
+  type MlflowStorage,
+} from "./types.js";
 
 export interface InClusterStorageOptions {
   readonly postgresImage: string;
@@ -126,8 +132,10 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
     opts,
   );
   return {
-    backendStoreUri: pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${options.password.result}@${service.metadata.name}.${namespace}.svc.cluster.local:${POSTGRES_PORT}/${DATABASE_NAME}`,
+    backendStoreUri: postgresUri(
+      options.password.result,
+      pulumi.interpolate`${service.metadata.name}.${namespace}.svc.cluster.local`,
+      false,
     ),
     serverAnnotations: pulumi.output<Record<string, string>>({}),
     accessAnnotations: {},

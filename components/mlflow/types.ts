@@ -1,5 +1,5 @@
 /** What each MLflow storage backend (aws, gcp, in-cluster) hands to the MLflow server. */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 /** A ServiceAccount that needs the artifact store, and whether it may write (training) or only read (serving). */
 export interface ArtifactAccess {
@@ -31,4 +31,44 @@ export const DATABASE_USER = "mlflow";
 
 export function accessKey(access: { namespace: string; serviceAccount: string }): string {
   return `${access.namespace}/${access.serviceAccount}`;
+}
+
+/** Creates the cloud identity of one ServiceAccount and returns the annotations that bind it. */
+export type IdentityFactory = (
+  role: string,
+  namespace: string,
+  serviceAccount: string,
+  write: boolean,
+) => pulumi.Output<Record<string, string>>;
+
+/** Identities for the MLflow server (read-write) and every artifactAccess entry. */
+export function workloadIdentities(
+  options: { namespace: string; serverServiceAccount: string; artifactAccess: readonly ArtifactAccess[] },
+  identityFor: IdentityFactory,
+): Pick<MlflowStorage, "serverAnnotations" | "accessAnnotations"> {
+  const accessAnnotations: Record<string, pulumi.Output<Record<string, string>>> = {};
+  for (const access of options.artifactAccess) {
+    accessAnnotations[accessKey(access)] = identityFor(
+      access.serviceAccount,
+      access.namespace,
+      access.serviceAccount,
+      access.write,
+    );
+  }
+  return {
+    serverAnnotations: identityFor("server", options.namespace, options.serverServiceAccount, true),
+    accessAnnotations,
+  };
+}
+
+/** The backend-store URI (it holds the password, so it is a secret); managed databases require TLS. */
+export function postgresUri(
+  password: pulumi.Input<string>,
+  host: pulumi.Input<string>,
+  requireTls: boolean,
+): pulumi.Output<string> {
+  const query = requireTls ? "?sslmode=require" : "";
+  return pulumi.secret(
+    pulumi.interpolate`postgresql://${DATABASE_USER}:${password}@${host}:5432/${DATABASE_NAME}${query}`,
+  );
 }

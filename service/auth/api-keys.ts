@@ -5,25 +5,35 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiKeyEntry } from "../config.js";
+import type { Role } from "./roles.js";
+
+export interface KeyOwner {
+  readonly identity: string;
+  readonly roles: readonly Role[];
+}
 
 export class ApiKeyVerifier {
-  private readonly entries: readonly { identity: string; digest: Buffer }[];
+  private readonly entries: readonly (KeyOwner & { digest: Buffer })[];
 
   constructor(keys: readonly ApiKeyEntry[]) {
-    this.entries = keys.map((k) => ({ identity: k.identity, digest: Buffer.from(k.sha256, "hex") }));
+    this.entries = keys.map((k) => ({
+      identity: k.identity,
+      roles: k.roles ?? [],
+      digest: Buffer.from(k.sha256, "hex"),
+    }));
   }
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** The identity owning `key`, or undefined. */
-  verify(key: string): string | undefined {
+  /** The identity owning `key` and its roles, or undefined. */
+  verify(key: string): KeyOwner | undefined {
     const digest = createHash("sha256").update(key, "utf8").digest();
-    let identity: string | undefined;
+    let owner: KeyOwner | undefined;
     for (const entry of this.entries) {
-      if (timingSafeEqual(digest, entry.digest) && identity === undefined) identity = entry.identity;
+      if (timingSafeEqual(digest, entry.digest) && owner === undefined) owner = entry;
     }
-    return identity;
+    return owner === undefined ? undefined : { identity: owner.identity, roles: owner.roles };
   }
 }

@@ -62,17 +62,17 @@ export class Authenticator {
     if (!COMPACT_JWS.test(credential)) return this.byKey(credential);
     if (this.jwt === undefined) throw invalid("bearer tokens are not accepted by this service");
     try {
-      const { identity } = await this.jwt.verify(credential);
-      return { identity: `jwt:${identity}`, method: "jwt" };
+      const { identity, roles } = await this.jwt.verify(credential);
+      return { identity: `jwt:${identity}`, method: "jwt", roles };
     } catch (err) {
       throw invalid(tokenProblem(err));
     }
   }
 
   private byKey(key: string): Principal {
-    const identity = this.keys.verify(key);
-    if (identity === undefined) throw invalid("unknown API key");
-    return { identity: `key:${identity}`, method: "api-key" };
+    const owner = this.keys.verify(key);
+    if (owner === undefined) throw invalid("unknown API key");
+    return { identity: `key:${owner.identity}`, method: "api-key", roles: owner.roles };
   }
 }
 

@@ -18,6 +18,7 @@ import {
   type CryptoKey,
 } from "jose";
 import type { JwtConfig } from "../config.js";
+import { rolesFromClaim, type Role } from "./roles.js";
 
 type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey | Uint8Array>;
 
@@ -89,8 +90,8 @@ export class JwtVerifier {
     return this.jwks(header, token);
   };
 
-  /** Verifies a compact JWT; returns the caller's identity or throws a jose error. */
-  async verify(token: string): Promise<{ identity: string; payload: JWTPayload }> {
+  /** Verifies a compact JWT; returns the caller's identity and roles or throws a jose error. */
+  async verify(token: string): Promise<{ identity: string; roles: Role[]; payload: JWTPayload }> {
     const { payload } = await jwtVerify(token, this.resolveKey, {
       algorithms: [...this.config.algorithms],
       issuer: this.config.issuer,
@@ -107,6 +108,6 @@ export class JwtVerifier {
         "missing",
       );
     }
-    return { identity, payload };
+    return { identity, roles: rolesFromClaim(payload[this.config.rolesClaim]), payload };
   }
 }

@@ -27,6 +27,8 @@ export const ErrorCode = {
   UNAUTHENTICATED: "UNAUTHENTICATED",
   /** The credentials were presented but are not valid (unknown key, bad or expired token). */
   INVALID_CREDENTIALS: "INVALID_CREDENTIALS",
+  /** The caller is authenticated but lacks the role the request needs. */
+  FORBIDDEN: "FORBIDDEN",
   /** The caller exceeded its rate limit; see Retry-After. */
   RATE_LIMITED: "RATE_LIMITED",
   /** No route for this method and path. */
@@ -63,6 +65,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   UNAUTHENTICATED: 401,
   INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
   RATE_LIMITED: 429,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -89,6 +92,7 @@ export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
   UNAUTHENTICATED: "No API key or bearer token was presented.",
   INVALID_CREDENTIALS:
     "Unknown API key, or a token that is malformed, expired, wrongly signed or for another issuer/audience.",
+  FORBIDDEN: "The caller is authenticated but lacks the role the request needs (e.g. `force-variant`, `admin`).",
   RATE_LIMITED: "The caller's rate limit is exhausted; retry after `Retry-After` seconds.",
   NOT_FOUND: "No such route.",
   METHOD_NOT_ALLOWED: "The route does not accept this method.",

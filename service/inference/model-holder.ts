@@ -1,7 +1,8 @@
 /**
- * Holds the serving model and replaces it safely: a reload loads and warms the new version aside,
- * swaps it in with one assignment (requests already holding the old model finish on it), and only
- * then drains and releases the old one. A failed load leaves the old version serving.
+ * Holds the serving model of one variant (stable or candidate) and replaces it safely: a reload
+ * loads and warms the new version aside, swaps it in with one assignment (requests already holding
+ * the old model finish on it), and only then drains and releases the old one. A failed load leaves
+ * the old version serving.
  */
 import type { ServiceConfig } from "../config.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
@@ -10,7 +11,13 @@ import { LoadedModel, type ResolvedModelFile } from "./model.js";
 /** Where model versions come from: the local registry today, MLflow later (issue 5). */
 export interface ModelSource {
   resolve(name: string, ref: string): Promise<ResolvedModelFile>;
+  /** The model's aliases (alias -> version), when the source has them. */
+  getAliases?(name: string): Promise<Record<string, string>>;
 }
+
+export type VariantName = "stable" | "candidate";
+export const STABLE_VARIANT: VariantName = "stable";
+export const CANDIDATE_VARIANT: VariantName = "candidate";
 
 export interface ReloadResult {
   readonly previousVersion: string | undefined;
@@ -18,23 +25,33 @@ export interface ReloadResult {
   readonly changed: boolean;
 }
 
-/** The only variant this issue serves; canary/shadow variants come with the rollouts issue. */
-export const STABLE_VARIANT = "stable";
+/** Refuses a freshly loaded model before it is swapped in (e.g. a candidate unlike stable). */
+export type ModelCheck = (model: LoadedModel) => void;
 
 export class ModelHolder {
   private model: LoadedModel | undefined;
+  private swappedAt: Date | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private isDraining = false;
 
   constructor(
     private readonly source: ModelSource,
+    readonly variant: VariantName,
+    /** The version or alias this variant follows (MODEL_STABLE / MODEL_CANDIDATE). */
+    readonly ref: string,
     private readonly config: Pick<ServiceConfig, "model" | "ort" | "batching">,
     private readonly metrics: ServiceMetrics,
+    private readonly check: ModelCheck = () => undefined,
   ) {}
 
   /** The serving model, or undefined before the first successful load. */
   get current(): LoadedModel | undefined {
     return this.model;
+  }
+
+  /** When the serving model was swapped in. */
+  get loadedAt(): Date | undefined {
+    return this.swappedAt;
   }
 
   /** Loaded, warmed and not shutting down. */
@@ -47,13 +64,18 @@ export class ModelHolder {
     return this.isDraining;
   }
 
-  /** Marks the service as going away: readiness turns false, serving continues. */
+  /** Marks the variant as going away: readiness turns false, serving continues. */
   startDraining(): void {
     this.isDraining = true;
     if (this.model !== undefined) this.readyGauge(this.model).set(0);
   }
 
-  /** Loads the configured stable reference; concurrent calls share one reload. */
+  /** The file the reference names now (an alias may have moved since the last load). */
+  resolve(): Promise<ResolvedModelFile> {
+    return this.source.resolve(this.config.model.name, this.ref);
+  }
+
+  /** Loads the version the reference names; concurrent calls share one reload. */
   reload(): Promise<ReloadResult> {
     this.reloading ??= this.doReload().finally(() => {
       this.reloading = undefined;
@@ -68,8 +90,7 @@ export class ModelHolder {
   }
 
   private async doReload(): Promise<ReloadResult> {
-    const { name, stable } = this.config.model;
-    const file = await this.source.resolve(name, stable);
+    const file = await this.resolve();
     const previous = this.model;
     if (previous !== undefined && previous.version === file.version) {
       return { previousVersion: previous.version, version: previous.version, changed: false };
@@ -79,23 +100,30 @@ export class ModelHolder {
       batching: this.config.batching,
       observer: (m) => this.batchObserver(m.name, m.version),
     });
+    try {
+      this.check(next);
+    } catch (err) {
+      await next.close();
+      throw err;
+    }
     this.model = next;
-    this.metrics.modelInfo.labels(next.name, next.version, STABLE_VARIANT, next.sha256).set(1);
+    this.swappedAt = new Date();
+    this.metrics.modelInfo.labels(next.name, next.version, this.variant, next.sha256).set(1);
     this.readyGauge(next).set(this.isDraining ? 0 : 1);
     if (previous !== undefined) {
-      this.metrics.modelInfo.remove(previous.name, previous.version, STABLE_VARIANT, previous.sha256);
-      this.metrics.modelReady.remove(previous.name, previous.version, STABLE_VARIANT);
+      this.metrics.modelInfo.remove(previous.name, previous.version, this.variant, previous.sha256);
+      this.metrics.modelReady.remove(previous.name, previous.version, this.variant);
       await previous.close();
     }
     return { previousVersion: previous?.version, version: next.version, changed: true };
   }
 
   private readyGauge(model: LoadedModel) {
-    return this.metrics.modelReady.labels(model.name, model.version, STABLE_VARIANT);
+    return this.metrics.modelReady.labels(model.name, model.version, this.variant);
   }
 
   private batchObserver(name: string, version: string) {
-    const labels = [name, version, STABLE_VARIANT];
+    const labels = [name, version, this.variant];
     const duration = this.metrics.inferenceDuration.labels(...labels);
     const size = this.metrics.inferenceBatchSize.labels(...labels);
     const wait = this.metrics.inferenceQueueWait.labels(...labels);

@@ -101,8 +101,20 @@ export const METRICS = {
   shadowDropped: spec(
     "plinth_shadow_dropped_total",
     "counter",
-    "Shadow requests dropped because the shadow queue was full.",
+    "Shadow requests not compared: the shadow queue was full, or the candidate was unavailable or failed.",
     ["model", "model_version"],
+  ),
+  shadowScoringDuration: spec(
+    "plinth_shadow_scoring_duration_seconds",
+    "histogram",
+    "Time to score the same shadowed request on each variant (queue wait + run), in seconds.",
+    VARIANT_LABELS,
+  ),
+  modelReloads: spec(
+    "plinth_model_reloads_total",
+    "counter",
+    "Model reload attempts by variant and result (loaded, unchanged, failed); a failed reload leaves the old version serving.",
+    ["model", "variant", "result"],
   ),
   candidateCircuitOpen: spec(
     "plinth_candidate_circuit_open",
@@ -115,6 +127,37 @@ export const METRICS = {
     "counter",
     "Requests routed to the candidate that fell back to stable, by reason (load, error, timeout, circuit_open).",
     [...VARIANT_LABELS, "reason"],
+  ),
+  // Drift, prediction log and admin actions (service/drift, service/prediction-log, service/ops).
+  driftWindowSamples: spec(
+    "plinth_drift_window_samples",
+    "gauge",
+    "Live inputs currently in the variant's drift window (PSI is published from DRIFT_MIN_SAMPLES on).",
+    VARIANT_LABELS,
+  ),
+  driftStatus: spec(
+    "plinth_drift_status",
+    "gauge",
+    "Drift level of the variant's window against DRIFT_WARN_PSI / DRIFT_ALERT_PSI: 0 ok, 1 warn, 2 alert.",
+    VARIANT_LABELS,
+  ),
+  predictionLogRecords: spec(
+    "plinth_prediction_log_records_total",
+    "counter",
+    "Prediction log records by outcome: written, dropped_queue_full (queue at PREDICTION_LOG_QUEUE_MAX) or dropped_sink_error (the write failed).",
+    ["outcome"],
+  ),
+  predictionLogSinkErrors: spec(
+    "plinth_prediction_log_sink_errors_total",
+    "counter",
+    "Failed writes (batches) to the prediction log file; requests are unaffected.",
+    [],
+  ),
+  adminActions: spec(
+    "plinth_admin_actions_total",
+    "counter",
+    "Audited admin actions by action and result (ok, failed, denied).",
+    ["action", "result"],
   ),
 } as const;
 

@@ -47,6 +47,12 @@ export class ServiceMetrics {
   readonly predictions;
   readonly modelInfo;
   readonly modelReady;
+  readonly candidateFallbacks;
+  readonly candidateCircuitOpen;
+  readonly shadowComparisons;
+  readonly shadowDropped;
+  readonly shadowScoringDuration;
+  readonly modelReloads;
 
   constructor(options: MetricsOptions) {
     const r = [this.registry];
@@ -59,6 +65,12 @@ export class ServiceMetrics {
     this.predictions = counter(METRICS.predictions, r);
     this.modelInfo = gauge(METRICS.modelInfo, r);
     this.modelReady = gauge(METRICS.modelReady, r);
+    this.candidateFallbacks = counter(METRICS.candidateFallbacks, r);
+    this.candidateCircuitOpen = gauge(METRICS.candidateCircuitOpen, r);
+    this.shadowComparisons = counter(METRICS.shadowComparisons, r);
+    this.shadowDropped = counter(METRICS.shadowDropped, r);
+    this.shadowScoringDuration = histogram(METRICS.shadowScoringDuration, INFERENCE_SECONDS_BUCKETS, r);
+    this.modelReloads = counter(METRICS.modelReloads, r);
     if (options.processDefaults !== false) collectDefaultMetrics({ register: this.registry });
   }
 }

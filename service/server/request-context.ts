@@ -3,11 +3,14 @@
  * variant served it (set by the prediction routes, read by metrics).
  */
 import type { FastifyInstance } from "fastify";
+import type { Role } from "../auth/roles.js";
 
 export interface Principal {
   /** Rate-limit bucket and log name: `key:<identity>` or `jwt:<claim value>`. */
   readonly identity: string;
   readonly method: "api-key" | "jwt";
+  /** What the caller may do beyond predicting (service/auth/roles.ts). */
+  readonly roles: readonly Role[];
 }
 
 export interface ServedBy {

@@ -4,6 +4,7 @@
  */
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEBIAN_FASHION_MNIST_DIR } from "../data/fashion-mnist.js";
 import { DEFAULT_THRESHOLDS } from "../data/quality.js";
@@ -203,9 +204,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (
-  process.argv[1] !== undefined &&
-  path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)
-) {
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

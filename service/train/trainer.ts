@@ -65,11 +65,7 @@ export async function trainNetwork(
   const batch = Math.min(options.batchSize, count);
   const shardSize = Math.ceil(batch / options.shards);
   const engine: GradientEngine = await createGradientEngine(
-    arch,
-    data,
-    norm,
-    options.shards,
-    shardSize,
+    { arch, data, norm, shards: options.shards, shardSize },
     options.workers,
   );
   const adam = new Adam(arch.paramCount);

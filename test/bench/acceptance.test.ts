@@ -1,71 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { FixedRateResult } from "../../bench/load/fixed-rate.js";
-import type { SaturationResult } from "../../bench/load/saturation.js";
-import { parseBenchOptions, type BenchOptions } from "../../bench/options.js";
 import { acceptanceChecks } from "../../bench/report/acceptance.js";
-import type { BenchResults } from "../../bench/results.js";
 import { rssTrend } from "../../bench/stats/rss-trend.js";
-
-function saturation(requestsPerSecond: number, failed = 0): SaturationResult {
-  const ok = Math.round(requestsPerSecond * 10);
-  return { ok, non2xx: 0, failed, durationSeconds: 10, requestsPerSecond };
-}
-
-function fixedRate(ratePerSecond: number, p99Ms: number, failed = 0): FixedRateResult {
-  const sent = ratePerSecond * 10;
-  return {
-    ratePerSecond,
-    sent,
-    ok: sent - failed,
-    non2xx: 0,
-    failed,
-    achievedPerSecond: ratePerSecond,
-    latency: {
-      count: sent,
-      meanMs: p99Ms / 4,
-      p50Ms: p99Ms / 5,
-      p90Ms: p99Ms / 2,
-      p99Ms,
-      p999Ms: p99Ms,
-      maxMs: p99Ms,
-    },
-  };
-}
-
-const parsed = parseBenchOptions([]);
-if (parsed === "help") throw new Error("unexpected help");
-const options: BenchOptions = parsed;
-
-/** A run in which the service meets every target. */
-function goodRun(): BenchResults {
-  return {
-    machine: { date: "", cores: 2, cpuModel: "", memoryGiB: 24, platform: "", node: "v20", packages: {} },
-    options,
-    model: { name: "fashion-classifier", version: "1", architecture: "mlp" },
-    samplePng: "/x.png",
-    inferenceFloor: { singleRowUs: 30, batchCallUs: 112, batchPerRowUs: 3.5, batchSize: 32 },
-    servers: {
-      floor: { json: { saturation: saturation(5000) }, png: { saturation: saturation(8000) } },
-      service: {
-        json: { saturation: saturation(4500), fixedRate: fixedRate(2250, 3) },
-        png: { saturation: saturation(3200), fixedRate: fixedRate(1600, 6) },
-      },
-      peer: {
-        json: { saturation: saturation(900), fixedRate: fixedRate(2250, 800, 500) },
-        png: { saturation: saturation(700), fixedRate: fixedRate(1600, 900) },
-      },
-    },
-    serviceInference: { json: { perRowUs: 5, meanBatchSize: 12, rows: 45_000 } },
-    serviceRss: {
-      idleBytes: 120e6,
-      trend: rssTrend([
-        { atMs: 0, bytes: 150e6 },
-        { atMs: 1000, bytes: 160e6 },
-      ]),
-    },
-    failures: [],
-  };
-}
+import { fixedRate, goodRun, saturation } from "./fixtures.js";
 
 describe("acceptanceChecks", () => {
   it("passes every measured target of a good run, and marks the soak N/A without --soak", () => {

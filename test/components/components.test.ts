@@ -6,29 +6,22 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import type * as InferenceModule from "../../components/inference/index.js";
-import type { InferenceServiceArgs } from "../../components/inference/index.js";
-import type * as OAuth2ProxyModule from "../../components/oauth2-proxy/index.js";
+import { InferenceService, type InferenceServiceArgs } from "../../components/inference/index.js";
 import { plinthMocks } from "../../infra/render/mocks.js";
 import { subnetCidr } from "../../components/cluster/cidr.js";
 import { irsaTrustPolicy } from "../../components/cluster/irsa.js";
 import { serviceAccountId } from "../../components/mlflow/gcp.js";
-import { protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
+import { OAuth2Proxy, protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
 import { hardenedContainer, hardenedPodSpec, httpProbes } from "../../components/shared/workload.js";
 import { validateManifest } from "../support/k8s-models.js";
 
 const DIGEST = `ghcr.io/plinth-ml/plinth@sha256:${"a".repeat(64)}`;
 const resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } };
 
-// Loaded after setMocks (DESIGN.md, Known traps); type-only imports are erased at run time.
-let components: typeof InferenceModule;
-let oauth: typeof OAuth2ProxyModule;
 let provider: k8s.Provider;
 
 beforeAll(async () => {
   await pulumi.runtime.setMocks(plinthMocks, "plinth", "components", false);
-  components = await import("../../components/inference/index.js");
-  oauth = await import("../../components/oauth2-proxy/index.js");
   provider = new k8s.Provider("test-k8s", { kubeconfig: "{}" });
 });
 
@@ -114,7 +107,7 @@ describe("InferenceService argument errors", () => {
   it.each(cases)("rejects %s", (_title, rollout, extra, message) => {
     let caught: unknown;
     try {
-      new components.InferenceService(`bad-${_title.replace(/\W+/g, "-")}`, inferenceArgs(rollout, extra));
+      new InferenceService(`bad-${_title.replace(/\W+/g, "-")}`, inferenceArgs(rollout, extra));
     } catch (error) {
       caught = error;
     }
@@ -133,14 +126,14 @@ describe("OAuth2Proxy argument errors", () => {
     controllerPeer: { namespace: "ingress-nginx", podLabels: {} },
   };
   it("refuses an empty email-domain allowlist", () => {
-    expect(() => new oauth.OAuth2Proxy("no-domains", { ...base, provider, allowedEmailDomains: [] })).toThrow(
+    expect(() => new OAuth2Proxy("no-domains", { ...base, provider, allowedEmailDomains: [] })).toThrow(
       "allowedEmailDomains must not be empty: it would admit every account of the issuer",
     );
   });
   it("refuses a plain-http issuer", () => {
     expect(
       () =>
-        new oauth.OAuth2Proxy("http-issuer", {
+        new OAuth2Proxy("http-issuer", {
           ...base,
           provider,
           oidc: { ...base.oidc, issuerUrl: "http://login.example.com" },

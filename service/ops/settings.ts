@@ -1,0 +1,162 @@
+/**
+ * Settings of drift monitoring, the prediction log, the audit log and the admin surface: a fragment
+ * of the service's environment schema (service/config.ts spreads it in), so the variables are
+ * validated, reported by name and documented in the same place as every other setting.
+ */
+import { z } from "zod";
+
+export const OBSERVABILITY_ENV = {
+  DRIFT_WINDOW_SIZE: "DRIFT_WINDOW_SIZE",
+  DRIFT_MIN_SAMPLES: "DRIFT_MIN_SAMPLES",
+  DRIFT_INTERVAL_MS: "DRIFT_INTERVAL_MS",
+  DRIFT_WARN_PSI: "DRIFT_WARN_PSI",
+  DRIFT_ALERT_PSI: "DRIFT_ALERT_PSI",
+  DRIFT_HISTORY_PATH: "DRIFT_HISTORY_PATH",
+  DRIFT_HISTORY_MAX_BYTES: "DRIFT_HISTORY_MAX_BYTES",
+  PREDICTION_LOG_PATH: "PREDICTION_LOG_PATH",
+  PREDICTION_LOG_QUEUE_MAX: "PREDICTION_LOG_QUEUE_MAX",
+  PREDICTION_LOG_FLUSH_MS: "PREDICTION_LOG_FLUSH_MS",
+  PREDICTION_LOG_MAX_BYTES: "PREDICTION_LOG_MAX_BYTES",
+  AUDIT_LOG_PATH: "AUDIT_LOG_PATH",
+  OPS_SAMPLE_INTERVAL_MS: "OPS_SAMPLE_INTERVAL_MS",
+  OPS_OIDC_TRUST_HEADERS: "OPS_OIDC_TRUST_HEADERS",
+  OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "OPS_OIDC_ALLOWED_EMAIL_DOMAINS",
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const psi = z.coerce.number().positive().max(100);
+const optionalPath = z
+  .string()
+  .trim()
+  .transform((s) => (s === "" ? undefined : s))
+  .optional();
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** One schema field per variable, keyed by its name (spread into service/config.ts's schema). */
+export const observabilityEnvShape = {
+  DRIFT_WINDOW_SIZE: int(10, 1_000_000).default(1000),
+  DRIFT_MIN_SAMPLES: int(1, 1_000_000).default(200),
+  DRIFT_INTERVAL_MS: int(100, 3_600_000).default(15_000),
+  DRIFT_WARN_PSI: psi.default(0.1),
+  DRIFT_ALERT_PSI: psi.default(0.25),
+  DRIFT_HISTORY_PATH: optionalPath,
+  DRIFT_HISTORY_MAX_BYTES: int(1024, 1024 ** 3).default(1024 * 1024),
+  PREDICTION_LOG_PATH: optionalPath,
+  PREDICTION_LOG_QUEUE_MAX: int(1, 10_000_000).default(10_000),
+  PREDICTION_LOG_FLUSH_MS: int(10, 60_000).default(1000),
+  PREDICTION_LOG_MAX_BYTES: int(1024, 1024 ** 4).default(100 * 1024 * 1024),
+  AUDIT_LOG_PATH: optionalPath,
+  OPS_SAMPLE_INTERVAL_MS: int(100, 600_000).default(5000),
+  OPS_OIDC_TRUST_HEADERS: z.enum(["true", "false"]).default("false"),
+  OPS_OIDC_ALLOWED_EMAIL_DOMAINS: z
+    .string()
+    .transform((text, ctx) => {
+      const domains = text
+        .split(",")
+        .map((d) => d.trim().toLowerCase())
+        .filter((d) => d !== "");
+      const bad = domains.filter((d) => !DOMAIN.test(d));
+      if (bad.length > 0) {
+        ctx.addIssue({ code: "custom", message: `not a DNS domain: ${bad.join(", ")}` });
+        return z.NEVER;
+      }
+      return domains;
+    })
+    .default([]),
+};
+
+type ObservabilityEnv = z.infer<z.ZodObject<typeof observabilityEnvShape>>;
+
+export interface DriftSettings {
+  /** Live inputs (and predictions) per variant the PSI is computed over. */
+  readonly windowSize: number;
+  /** Fewer samples than this in the window: no PSI is published (too noisy to mean anything). */
+  readonly minSamples: number;
+  readonly intervalMs: number;
+  readonly warnPsi: number;
+  readonly alertPsi: number;
+  readonly historyPath: string | undefined;
+  readonly historyMaxBytes: number;
+}
+
+export interface ObservabilityConfig {
+  readonly drift: DriftSettings;
+  readonly predictionLog: {
+    readonly path: string | undefined;
+    readonly queueMax: number;
+    readonly flushMs: number;
+    readonly maxBytes: number;
+  };
+  readonly ops: {
+    readonly auditLogPath: string | undefined;
+    readonly sampleIntervalMs: number;
+    /** Trust oauth2-proxy's X-Auth-Request-Email; only behind a proxy that strips it from clients. */
+    readonly oidcTrustHeaders: boolean;
+    readonly oidcAllowedEmailDomains: readonly string[];
+  };
+}
+
+/** Cross-field checks and the typed result; problems are pushed to `issues`, each naming its variable. */
+export function observabilityConfig(v: ObservabilityEnv, issues: string[]): ObservabilityConfig {
+  const E = OBSERVABILITY_ENV;
+  if (v.DRIFT_WARN_PSI >= v.DRIFT_ALERT_PSI) {
+    issues.push(`${E.DRIFT_WARN_PSI}: must be below ${E.DRIFT_ALERT_PSI} (${v.DRIFT_ALERT_PSI})`);
+  }
+  if (v.DRIFT_MIN_SAMPLES > v.DRIFT_WINDOW_SIZE) {
+    issues.push(`${E.DRIFT_MIN_SAMPLES}: must not exceed ${E.DRIFT_WINDOW_SIZE} (${v.DRIFT_WINDOW_SIZE})`);
+  }
+  const trust = v.OPS_OIDC_TRUST_HEADERS === "true";
+  if (trust && v.OPS_OIDC_ALLOWED_EMAIL_DOMAINS.length === 0) {
+    issues.push(
+      `${E.OPS_OIDC_ALLOWED_EMAIL_DOMAINS}: required when ${E.OPS_OIDC_TRUST_HEADERS}=true (which email domains are admins?)`,
+    );
+  }
+  return {
+    drift: {
+      windowSize: v.DRIFT_WINDOW_SIZE,
+      minSamples: v.DRIFT_MIN_SAMPLES,
+      intervalMs: v.DRIFT_INTERVAL_MS,
+      warnPsi: v.DRIFT_WARN_PSI,
+      alertPsi: v.DRIFT_ALERT_PSI,
+      historyPath: v.DRIFT_HISTORY_PATH,
+      historyMaxBytes: v.DRIFT_HISTORY_MAX_BYTES,
+    },
+    predictionLog: {
+      path: v.PREDICTION_LOG_PATH,
+      queueMax: v.PREDICTION_LOG_QUEUE_MAX,
+      flushMs: v.PREDICTION_LOG_FLUSH_MS,
+      maxBytes: v.PREDICTION_LOG_MAX_BYTES,
+    },
+    ops: {
+      auditLogPath: v.AUDIT_LOG_PATH,
+      sampleIntervalMs: v.OPS_SAMPLE_INTERVAL_MS,
+      oidcTrustHeaders: trust,
+      oidcAllowedEmailDomains: v.OPS_OIDC_ALLOWED_EMAIL_DOMAINS,
+    },
+  };
+}
+
+export const OBSERVABILITY_ENV_DOCS: Readonly<Record<keyof typeof OBSERVABILITY_ENV, string>> = {
+  DRIFT_WINDOW_SIZE: "Live inputs per variant in the drift window (sliding). Default `1000`.",
+  DRIFT_MIN_SAMPLES: "Samples the window needs before drift is computed and published. Default `200`.",
+  DRIFT_INTERVAL_MS:
+    "How often the window is summarised into PSI gauges and a drift history entry. Default `15000`.",
+  DRIFT_WARN_PSI: "PSI at or above which drift is reported as `warn`. Default `0.1`.",
+  DRIFT_ALERT_PSI: "PSI at or above which drift is reported as `alert`. Default `0.25`.",
+  DRIFT_HISTORY_PATH:
+    "JSONL file the drift history is appended to; unset keeps the history in memory only.",
+  DRIFT_HISTORY_MAX_BYTES:
+    "Size at which the drift history file is rotated to `<path>.1` (one old file kept). Default `1048576`.",
+  PREDICTION_LOG_PATH: "JSONL file of every prediction (id, model, variant, label, confidence, latency, input digest); unset: off.",
+  PREDICTION_LOG_QUEUE_MAX:
+    "Records waiting to be written; beyond it records are dropped and counted, requests never wait. Default `10000`.",
+  PREDICTION_LOG_FLUSH_MS: "Interval of batched writes to the prediction log. Default `1000`.",
+  PREDICTION_LOG_MAX_BYTES:
+    "Size at which the prediction log is rotated to `<path>.1` (one old file kept). Default `104857600`.",
+  AUDIT_LOG_PATH: "JSONL file of admin actions (who, what, when, result); they are always logged as well.",
+  OPS_SAMPLE_INTERVAL_MS: "Interval of the traffic/latency samples behind the admin panel's charts. Default `5000`.",
+  OPS_OIDC_TRUST_HEADERS:
+    "`true` accepts oauth2-proxy's `X-Auth-Request-Email` for /ops and /admin; only behind oauth2-proxy. Default `false` (the header is ignored).",
+  OPS_OIDC_ALLOWED_EMAIL_DOMAINS:
+    "Comma-separated email domains whose oauth2-proxy users are admins; required with `OPS_OIDC_TRUST_HEADERS=true`.",
+};

@@ -1,0 +1,120 @@
+/**
+ * Shadow scoring: after stable has answered, the candidate scores a copy of the request off the
+ * response path, and the two predicted labels are compared row by row. The copy is queued with
+ * setImmediate, never awaited by the request; at most `queueMax` copies wait or run, further ones
+ * are dropped and counted, so a slow or stuck candidate cannot grow memory or delay stable.
+ */
+import { performance } from "node:perf_hooks";
+import type { LoadedModel } from "../inference/model.js";
+import type { ServiceMetrics } from "../metrics/registry.js";
+import { reencode } from "./reencode.js";
+import { SampleWindow } from "./sample-window.js";
+
+/** What stable did with a request, handed to the shadow after the response is decided. */
+export interface ShadowJob {
+  /** The rows, normalised for `stable`. */
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly stable: LoadedModel;
+  readonly stableProbs: Float32Array;
+  readonly stableSeconds: number;
+}
+
+const LATENCY_WINDOW = 1024;
+
+function argmax(values: Float32Array, start: number, width: number): number {
+  let best = 0;
+  for (let c = 1; c < width; c++) if (values[start + c]! > values[start + best]!) best = c;
+  return best;
+}
+
+export class ShadowMirror {
+  private pending = 0;
+  private idleWaiters: (() => void)[] = [];
+  private comparedRows = 0;
+  private agreedRows = 0;
+  private droppedRequests = 0;
+  readonly latency = { stable: new SampleWindow(LATENCY_WINDOW), candidate: new SampleWindow(LATENCY_WINDOW) };
+
+  constructor(
+    /** The candidate to compare with, or undefined while it cannot take traffic. */
+    private readonly candidate: () => LoadedModel | undefined,
+    private readonly queueMax: number,
+    private readonly metrics: ServiceMetrics,
+    private readonly modelName: string,
+  ) {}
+
+  get compared(): number {
+    return this.comparedRows;
+  }
+  get agreed(): number {
+    return this.agreedRows;
+  }
+  get dropped(): number {
+    return this.droppedRequests;
+  }
+
+  /** Queues a comparison; returns at once. */
+  offer(job: ShadowJob): void {
+    if (this.pending >= this.queueMax) {
+      this.drop(this.candidate());
+      return;
+    }
+    this.pending++;
+    setImmediate(() => void this.run(job));
+  }
+
+  /** Resolves once no comparison is queued or running. */
+  drain(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async run(job: ShadowJob): Promise<void> {
+    const candidate = this.candidate();
+    try {
+      if (candidate === undefined) {
+        this.drop(undefined);
+        return;
+      }
+      const started = performance.now();
+      const probs = await candidate.infer(reencode(job.data, job.stable, candidate), job.rows);
+      const seconds = (performance.now() - started) / 1000;
+      this.record(job, candidate, probs, seconds);
+    } catch {
+      this.drop(candidate);
+    } finally {
+      this.pending--;
+      if (this.pending === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+
+  private record(job: ShadowJob, candidate: LoadedModel, probs: Float32Array, seconds: number): void {
+    const width = candidate.labels.length;
+    let agreed = 0;
+    for (let r = 0; r < job.rows; r++) {
+      const mine = candidate.labels[argmax(probs, r * width, width)];
+      const theirs = job.stable.labels[argmax(job.stableProbs, r * job.stable.labels.length, job.stable.labels.length)];
+      if (mine === theirs) agreed++;
+    }
+    this.comparedRows += job.rows;
+    this.agreedRows += agreed;
+    const m = this.metrics;
+    if (agreed > 0) m.shadowComparisons.labels(this.modelName, candidate.version, "agree").inc(agreed);
+    if (agreed < job.rows)
+      m.shadowComparisons.labels(this.modelName, candidate.version, "disagree").inc(job.rows - agreed);
+    m.shadowScoringDuration.labels(this.modelName, job.stable.version, "stable").observe(job.stableSeconds);
+    m.shadowScoringDuration.labels(this.modelName, candidate.version, "candidate").observe(seconds);
+    this.latency.stable.add(job.stableSeconds * 1000);
+    this.latency.candidate.add(seconds * 1000);
+  }
+
+  private drop(candidate: LoadedModel | undefined): void {
+    this.droppedRequests++;
+    this.metrics.shadowDropped.labels(this.modelName, candidate?.version ?? "").inc();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The rollout's state as one plain object, for `/ops/summary`, the admin panel and the audit log.
+ * Everything here is JSON-serialisable; times are ISO-8601 strings.
+ */
+import type { RolloutStrategy } from "../config.js";
+import type { VariantName } from "../inference/model-holder.js";
+import type { CircuitState } from "./circuit.js";
+
+export type { RolloutStrategy, VariantName, CircuitState };
+
+/** Why a request routed to the candidate was answered by stable. */
+export const FALLBACK_REASONS = ["load", "error", "timeout", "circuit_open"] as const;
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
+
+export interface VariantSnapshot {
+  /** The configured version or alias (MODEL_STABLE / MODEL_CANDIDATE). */
+  ref: string;
+  /** The loaded version; null while nothing is loaded. */
+  version: string | null;
+  sha256: string | null;
+  /** When the loaded version was swapped in. */
+  loadedAt: string | null;
+  ready: boolean;
+}
+
+export type ReloadTrigger = "startup" | "api" | "watcher";
+export type ReloadOutcome = "loaded" | "unchanged" | "failed";
+
+/** One reload attempt of one variant; the audit log subscribes to these. */
+export interface ReloadEvent {
+  at: string;
+  variant: VariantName;
+  trigger: ReloadTrigger;
+  result: ReloadOutcome;
+  previousVersion: string | null;
+  /** The version serving for the variant after the attempt (the old one when it failed). */
+  version: string | null;
+  /** What the reference resolved to; null when resolving itself failed. */
+  attemptedVersion: string | null;
+  /** Present iff the attempt failed. */
+  error?: string;
+  /** Who asked, for trigger "api" (the principal's identity). */
+  by?: string;
+}
+
+export interface RolloutSnapshot {
+  model: string;
+  strategy: RolloutStrategy;
+  /** Percent of routed traffic; candidate is 0 unless the strategy is canary. */
+  weights: { stable: number; candidate: number };
+  /** 0 unless the strategy is shadow. */
+  shadowPercent: number;
+  stickyHeader: string;
+  color: "blue" | "green" | "none";
+  /** `candidate` is absent when none is configured. */
+  variants: { stable: VariantSnapshot; candidate?: VariantSnapshot };
+  /** The registry's aliases of the model (alias -> version); {} when the source has none. */
+  aliases: Record<string, string>;
+  circuit: {
+    state: CircuitState;
+    consecutiveFailures: number;
+    threshold: number;
+    openedAt: string | null;
+  };
+  fallbacks: { total: number; byReason: Record<FallbackReason, number> };
+  shadow: {
+    /** Rows scored by both variants. */
+    compared: number;
+    /** Rows on which both variants predicted the same label. */
+    agreed: number;
+    /** agreed / compared; null before the first comparison. */
+    agreement: number | null;
+    dropped: number;
+    /** p95 of per-request scoring time over the last compared requests. */
+    latencyP95MsByVariant: { stable: number | null; candidate: number | null };
+  };
+  lastReload: ReloadEvent | null;
+}

@@ -1,0 +1,240 @@
+/**
+ * The stable and the optional candidate model, each in its own {@link ModelHolder}, and their
+ * reloads: by request (`POST /reload-model`), at start, or by the alias watcher. Every reload
+ * attempt becomes a {@link ReloadEvent} (metric, last-reload summary, listeners such as the audit
+ * log). A failed reload never throws here: the old version keeps serving and the event says why.
+ */
+import { EventEmitter } from "node:events";
+import type { ServiceConfig } from "../config.js";
+import {
+  CANDIDATE_VARIANT,
+  ModelHolder,
+  STABLE_VARIANT,
+  type ModelSource,
+  type VariantName,
+} from "../inference/model-holder.js";
+import type { LoadedModel } from "../inference/model.js";
+import type { ServiceMetrics } from "../metrics/registry.js";
+import type { ReloadEvent, ReloadTrigger } from "./summary.js";
+
+export interface ReloadRequest {
+  /** Default: every configured variant. */
+  readonly variant?: VariantName | "all";
+  readonly trigger: ReloadTrigger;
+  readonly by?: string;
+}
+
+const RELOAD_EVENT = "reload";
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export class ModelVariants {
+  readonly stable: ModelHolder;
+  readonly candidate: ModelHolder | undefined;
+  private readonly events = new EventEmitter();
+  private last: ReloadEvent | null = null;
+  private aliasMap: Record<string, string> = {};
+  /** The last failure per variant, so the watcher reports a broken version once, not every poll. */
+  private readonly lastFailure = new Map<VariantName, string>();
+
+  constructor(
+    private readonly source: ModelSource,
+    private readonly config: Pick<ServiceConfig, "model" | "ort" | "batching">,
+    private readonly metrics: ServiceMetrics,
+  ) {
+    this.stable = new ModelHolder(source, STABLE_VARIANT, config.model.stable, config, metrics);
+    this.candidate =
+      config.model.candidate === undefined
+        ? undefined
+        : new ModelHolder(source, CANDIDATE_VARIANT, config.model.candidate, config, metrics, (m) =>
+            this.checkCandidate(m),
+          );
+  }
+
+  /** The stable model (the one /ready and /metadata describe). */
+  get current(): LoadedModel | undefined {
+    return this.stable.current;
+  }
+
+  /** Stable is loaded and the service is not shutting down; a missing candidate only falls back. */
+  get ready(): boolean {
+    return this.stable.ready;
+  }
+
+  get draining(): boolean {
+    return this.stable.draining;
+  }
+
+  get lastReload(): ReloadEvent | null {
+    return this.last;
+  }
+
+  /** The registry's aliases as of the last reload or watcher poll. */
+  get aliases(): Record<string, string> {
+    return { ...this.aliasMap };
+  }
+
+  holders(): ModelHolder[] {
+    return this.candidate === undefined ? [this.stable] : [this.stable, this.candidate];
+  }
+
+  holder(variant: VariantName): ModelHolder | undefined {
+    return variant === STABLE_VARIANT ? this.stable : this.candidate;
+  }
+
+  /** Subscribes to reload events; returns the unsubscribe function. */
+  onReload(listener: (event: ReloadEvent) => void): () => void {
+    this.events.on(RELOAD_EVENT, listener);
+    return () => this.events.off(RELOAD_EVENT, listener);
+  }
+
+  startDraining(): void {
+    for (const h of this.holders()) h.startDraining();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.holders().map((h) => h.close()));
+  }
+
+  /** Reloads the requested variants (stable first, so a candidate is checked against it). */
+  async reload(request: ReloadRequest): Promise<ReloadEvent[]> {
+    const which = request.variant ?? "all";
+    const targets = this.holders().filter((h) => which === "all" || h.variant === which);
+    const events: ReloadEvent[] = [];
+    for (const holder of targets) events.push(await this.reloadOne(holder, request));
+    await this.refreshAliases();
+    return events;
+  }
+
+  /**
+   * Loads every variant at start. Throws if stable cannot be loaded (the service cannot serve);
+   * a candidate that fails is reported and its traffic falls back to stable.
+   */
+  async loadAtStart(): Promise<ReloadEvent[]> {
+    const events = await this.reload({ trigger: "startup" });
+    const stable = events.find((e) => e.variant === STABLE_VARIANT)!;
+    if (stable.result === "failed") throw new Error(`stable model: ${stable.error}`);
+    return events;
+  }
+
+  /**
+   * One watcher pass: reloads each variant whose reference now names another version. A version
+   * that failed to load is not retried until the reference moves again (or a reload is asked for).
+   */
+  async poll(): Promise<ReloadEvent[]> {
+    const events: ReloadEvent[] = [];
+    for (const holder of this.holders()) {
+      let version: string;
+      try {
+        version = (await holder.resolve()).version;
+      } catch (err) {
+        const event = this.failed(holder, { trigger: "watcher" }, null, err);
+        if (this.noteFailure(holder.variant, event)) events.push(this.publish(event));
+        continue;
+      }
+      if (version === holder.current?.version) continue;
+      if (this.lastFailure.get(holder.variant) === version) continue;
+      const event = await this.attempt(holder, { trigger: "watcher" }, version);
+      if (event.result !== "failed" || this.noteFailure(holder.variant, event)) events.push(this.publish(event));
+    }
+    await this.refreshAliases();
+    return events;
+  }
+
+  private async reloadOne(holder: ModelHolder, request: ReloadRequest): Promise<ReloadEvent> {
+    let attempted: string | null = null;
+    try {
+      attempted = (await holder.resolve()).version;
+    } catch (err) {
+      return this.publish(this.failed(holder, request, null, err));
+    }
+    const event = await this.attempt(holder, request, attempted);
+    if (event.result === "failed") this.noteFailure(holder.variant, event);
+    return this.publish(event);
+  }
+
+  private async attempt(holder: ModelHolder, request: ReloadRequest, attempted: string): Promise<ReloadEvent> {
+    const previous = holder.current?.version ?? null;
+    try {
+      const result = await holder.reload();
+      this.lastFailure.delete(holder.variant);
+      return {
+        ...this.base(holder, request),
+        result: result.changed ? "loaded" : "unchanged",
+        previousVersion: previous,
+        version: result.version,
+        attemptedVersion: result.version,
+      };
+    } catch (err) {
+      return this.failed(holder, request, attempted, err);
+    }
+  }
+
+  private base(holder: ModelHolder, request: Pick<ReloadRequest, "trigger" | "by">) {
+    return {
+      at: new Date().toISOString(),
+      variant: holder.variant,
+      trigger: request.trigger,
+      ...(request.by === undefined ? {} : { by: request.by }),
+    };
+  }
+
+  private failed(
+    holder: ModelHolder,
+    request: Pick<ReloadRequest, "trigger" | "by">,
+    attempted: string | null,
+    err: unknown,
+  ): ReloadEvent {
+    const version = holder.current?.version ?? null;
+    return {
+      ...this.base(holder, request),
+      result: "failed",
+      previousVersion: version,
+      version,
+      attemptedVersion: attempted,
+      error: (err as Error).message,
+    };
+  }
+
+  /** Records a failure; true when it differs from the variant's previous one (worth reporting). */
+  private noteFailure(variant: VariantName, event: ReloadEvent): boolean {
+    const key = event.attemptedVersion ?? `unresolved: ${event.error}`;
+    const isNew = this.lastFailure.get(variant) !== key;
+    this.lastFailure.set(variant, key);
+    return isNew;
+  }
+
+  private publish(event: ReloadEvent): ReloadEvent {
+    this.last = event;
+    this.metrics.modelReloads.labels(this.config.model.name, event.variant, event.result).inc();
+    this.events.emit(RELOAD_EVENT, event);
+    return event;
+  }
+
+  private async refreshAliases(): Promise<void> {
+    if (this.source.getAliases === undefined) return;
+    try {
+      this.aliasMap = await this.source.getAliases(this.config.model.name);
+    } catch {
+      // Aliases are informational; resolving the references already reported any registry fault.
+    }
+  }
+
+  /** A candidate must take the same input and predict the same labels as stable, or routing and
+   *  shadow agreement would compare different things. */
+  private checkCandidate(candidate: LoadedModel): void {
+    const stable = this.stable.current;
+    if (stable === undefined) return;
+    if (!sameShape(candidate.metadata.input.shape, stable.metadata.input.shape)) {
+      throw new Error(
+        `candidate version ${candidate.version} takes input [${candidate.metadata.input.shape.join(",")}], ` +
+          `stable takes [${stable.metadata.input.shape.join(",")}]`,
+      );
+    }
+    if (candidate.labels.join("\n") !== stable.labels.join("\n")) {
+      throw new Error(`candidate version ${candidate.version} predicts other labels than stable`);
+    }
+  }
+}
