@@ -6,6 +6,8 @@
 #   Debian  prometheus             promtool, for `promtool check rules` / `test rules`
 #   Debian  chromium               headless browser for the admin panel test (playwright-core drives
 #                                  /usr/bin/chromium; it cannot download a browser of its own)
+#   PyPI    mlflow (.tools/mlflow-venv) the MLflow tracking server and Python client for the MLflow
+#                                  integration tests: exactly test/support/mlflow-requirements.txt
 #
 # Each tool is checked first and installed only when missing or at another version, so a second
 # run does nothing and needs no network.
@@ -16,28 +18,34 @@
 #            does not install it.
 set -euo pipefail
 
-# Python >= 3.11: the pinned wheels (numpy 2.4, onnxruntime 1.31) exist for 3.11 and later.
-install_bench_peer() {
-  local root venv requirements want have
+# A Python venv holding exactly the pins of a requirements file (every dependency listed, installed
+# with --no-deps), rebuilt from scratch when the pins change. Python >= 3.11: the pinned wheels
+# (numpy 2.4, onnxruntime 1.31, mlflow 3.17) exist for 3.11 and later.
+#   install_pinned_venv <venv dir under the repo> <requirements file under the repo> <label>
+install_pinned_venv() {
+  local root venv requirements label want have
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  venv="$root/.tools/bench-venv"
-  requirements="$root/bench/peer/requirements.txt"
+  venv="$root/$1"
+  requirements="$root/$2"
+  label=$3
   want=$(grep -Ev '^[[:space:]]*(#|$)' "$requirements" | LC_ALL=C sort -f)
   frozen() { "$venv/bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null | LC_ALL=C sort -f; }
   have=$([[ -x "$venv/bin/python" ]] && frozen || true)
   if [[ "$have" != "$want" ]]; then
     python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
-      { echo "install-test-tools: the bench peer needs python3 >= 3.11" >&2; return 1; }
-    echo "install-test-tools: creating $venv from bench/peer/requirements.txt" >&2
+      { echo "install-test-tools: the $label needs python3 >= 3.11" >&2; return 1; }
+    echo "install-test-tools: creating $venv from $2" >&2
     # A fresh venv each time the pins change, so no package left from an older pin survives.
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements"
     [[ "$(frozen)" == "$want" ]] ||
-      { echo "install-test-tools: $venv does not match bench/peer/requirements.txt" >&2; return 1; }
+      { echo "install-test-tools: $venv does not match $2" >&2; return 1; }
   fi
-  echo "install-test-tools: ok (bench peer venv, $(wc -l <<<"$want") Python packages pinned)" >&2
+  echo "install-test-tools: ok ($label venv, $(wc -l <<<"$want") Python packages pinned)" >&2
 }
+
+install_bench_peer() { install_pinned_venv .tools/bench-venv bench/peer/requirements.txt "bench peer"; }
 
 case "${1:-}" in
   "") ;;
@@ -72,3 +80,7 @@ if ((${#need_debian[@]})); then
   if command -v service >/dev/null 2>&1; then $SUDO service prometheus stop >/dev/null 2>&1 || true; fi
 fi
 echo "install-test-tools: ok (${#DEBIAN_PACKAGES[@]} Debian packages pinned)" >&2
+
+# The MLflow server the registry integration tests start (test/support/mlflow-server.ts).
+install_pinned_venv .tools/mlflow-venv test/support/mlflow-requirements.txt mlflow
+

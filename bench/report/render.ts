@@ -144,7 +144,7 @@ function memoryFigures(results: BenchResults): string[] {
     lines.push(
       `Service RSS: ${mb(rss.idleBytes)} idle after start, peak ${mb(rss.trend.peakBytes)} under load, ` +
         `${mb(rss.trend.earlyBytes)} early -> ${mb(rss.trend.lateBytes)} late in the load phases ` +
-        `(slope ${mb(rss.trend.slopeBytesPerMinute)}/min).`,
+        "(whether it stays flat is the soak's question: --soak 300).",
     );
   }
   const soak = results.soak;

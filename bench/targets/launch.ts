@@ -5,7 +5,7 @@
 import { performance } from "node:perf_hooks";
 import type { HttpTarget } from "../load/target.js";
 import { REPO_ROOT } from "../paths.js";
-import { startProcess, waitUntilReady, type ManagedProcess } from "../processes.js";
+import { startProcess, waitUntilReady, type ManagedProcess, type ProcessSpec } from "../processes.js";
 import type { Route, ServerName } from "../results.js";
 import type { Payloads } from "./payloads.js";
 
@@ -62,11 +62,9 @@ export function targetsFor(
   };
 }
 
-export interface LaunchSpec {
+/** A server process (run from the repository root) and how to tell it is ready. */
+export interface LaunchSpec extends Omit<ProcessSpec, "name" | "cwd"> {
   readonly name: ServerName;
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
   readonly port: number;
   /** Answers 200 once the server can take load. */
   readonly readyPath: string;
@@ -76,13 +74,7 @@ export interface LaunchSpec {
 /** Starts the server and waits until it is ready; a server that never gets ready is stopped. */
 export async function launch(spec: LaunchSpec): Promise<RunningServer> {
   const started = performance.now();
-  const proc = startProcess({
-    name: spec.name,
-    command: spec.command,
-    args: spec.args,
-    env: spec.env,
-    cwd: REPO_ROOT,
-  });
+  const proc = startProcess({ ...spec, cwd: REPO_ROOT });
   try {
     await waitUntilReady(proc, spec.port, spec.readyPath, STARTUP_TIMEOUT_MS);
   } catch (err) {

@@ -156,7 +156,7 @@ export function awsStorage(name: string, options: AwsStorageOptions, parent: pul
       { role: iamRole.id, policy: bucket.arn.apply((arn) => bucketPolicy(arn, write)) },
       { parent },
     );
-    return iamRole.arn.apply((arn) => ({ "eks.amazonaws.com/role-arn": arn }));
+    return iamRole.arn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn }));
   };
   return {
     backendStoreUri: postgresUri(options.password.result, db.address, true),

@@ -132,7 +132,7 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
       },
       { parent },
     );
-    return account.email.apply((email) => ({
+    return account.email.apply((email): Record<string, string> => ({
       "iam.gke.io/gcp-service-account": email,
     }));
   };

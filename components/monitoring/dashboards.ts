@@ -24,6 +24,17 @@ function timeseries(title: string, unit: string, targets: [expr: string, legend:
   return panel;
 }
 
+/** A panel of a histogram's percentiles, titled "<what> p50 / p95 ...". */
+function percentiles(what: string, unit: string, histogram: string, quantiles: number[], width = 12) {
+  const labels = quantiles.map((q) => `p${Math.round(q * 100)}`);
+  return timeseries(
+    `${what} ${labels.join(" / ")}`,
+    unit,
+    quantiles.map((q, index) => [quantile(q, histogram), labels[index]!]),
+    width,
+  );
+}
+
 const quantile = (q: number, histogram: string, by = "le") =>
   `histogram_quantile(${q}, sum by (${by}) (rate(${histogram}_bucket${RATE})))`;
 
@@ -76,13 +87,7 @@ export function inferenceDashboard(): Dashboard {
         ],
       ]),
     )
-    .withPanel(
-      timeseries("Latency p50 / p95 / p99", "s", [
-        [quantile(0.5, duration), "p50"],
-        [quantile(0.95, duration), "p95"],
-        [quantile(0.99, duration), "p99"],
-      ]),
-    )
+    .withPanel(percentiles("Latency", "s", duration, [0.5, 0.95, 0.99]))
     .withPanel(
       timeseries("Traffic per variant", "reqps", [
         [`sum by (variant, model_version) (rate(${requests}${RATE}))`, "{{variant}} {{model_version}}"],
@@ -146,28 +151,8 @@ export function inferenceDashboard(): Dashboard {
       ),
     )
     .withRow(new RowBuilder("Batching"))
-    .withPanel(
-      timeseries(
-        "Batch size p50 / p95",
-        "short",
-        [
-          [quantile(0.5, METRICS.inferenceBatchSize.name), "p50"],
-          [quantile(0.95, METRICS.inferenceBatchSize.name), "p95"],
-        ],
-        8,
-      ),
-    )
-    .withPanel(
-      timeseries(
-        "Queue wait p50 / p95",
-        "s",
-        [
-          [quantile(0.5, METRICS.inferenceQueueWait.name), "p50"],
-          [quantile(0.95, METRICS.inferenceQueueWait.name), "p95"],
-        ],
-        8,
-      ),
-    )
+    .withPanel(percentiles("Batch size", "short", METRICS.inferenceBatchSize.name, [0.5, 0.95], 8))
+    .withPanel(percentiles("Queue wait", "s", METRICS.inferenceQueueWait.name, [0.5, 0.95], 8))
     .withPanel(
       timeseries(
         "Inference time p95 and queue rejections",

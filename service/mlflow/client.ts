@@ -125,8 +125,9 @@ export class MlflowClient {
     signal?: AbortSignal,
   ): Promise<z.infer<T>> {
     const path = `${API}/${endpoint}`;
+    // MLflow reads GET parameters from the query string and every other method's from a JSON body.
     const options =
-      method === "GET" || method === "DELETE"
+      method === "GET"
         ? { query: payload as Record<string, string | number | undefined> | undefined, signal }
         : { body: payload ?? {}, signal };
     const raw = await this.http.json(method, path, options);
@@ -429,11 +430,15 @@ export class MlflowClient {
     await this.call(z.object({}), "POST", "registered-models/alias", { name, alias, version }, signal);
   }
 
+  /** Deletes an alias; MLflow answers success for an alias that does not exist. */
   async deleteAlias(name: string, alias: string, signal?: AbortSignal): Promise<void> {
     await this.call(z.object({}), "DELETE", "registered-models/alias", { name, alias }, signal);
   }
 
-  /** The version `alias` points at; undefined when the model has no such alias. */
+  /**
+   * The version `alias` points at; undefined when the model has no such alias. MLflow answers a
+   * missing alias with 400 INVALID_PARAMETER_VALUE (not 404), told apart by its message.
+   */
   async getVersionByAlias(name: string, alias: string, signal?: AbortSignal): Promise<ModelVersion | undefined> {
     try {
       const answer = await this.call(
@@ -445,8 +450,12 @@ export class MlflowClient {
       );
       return answer.model_version;
     } catch (err) {
-      if (err instanceof MlflowError && err.notFound) return undefined;
+      if (err instanceof MlflowError && (err.notFound || isMissingAlias(err))) return undefined;
       throw err;
     }
   }
+}
+
+function isMissingAlias(err: MlflowError): boolean {
+  return err.errorCode === "INVALID_PARAMETER_VALUE" && /alias .* not found/i.test(err.message);
 }

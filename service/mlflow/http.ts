@@ -152,7 +152,7 @@ export class MlflowHttp {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = { accept };
-    let body: BodyInit | undefined;
+    let body: Uint8Array | string | undefined;
     if (options.body instanceof Uint8Array) {
       headers["content-type"] = "application/octet-stream";
       body = options.body;

@@ -250,6 +250,21 @@ interface DecodedModel {
       rawData?: Uint8Array;
       floatData?: number[];
     }[];
+    node?: {
+      name?: string;
+      opType?: string;
+      input?: string[];
+      output?: string[];
+      attribute?: {
+        name?: string;
+        type?: number;
+        i?: number;
+        f?: number;
+        s?: Uint8Array;
+        ints?: number[];
+        floats?: number[];
+      }[];
+    }[];
   };
 }
 
@@ -277,6 +292,35 @@ export function readOnnxInitializers(bytes: Uint8Array): Map<string, OnnxInitial
     out.set(t.name, { name: t.name, dims: t.dims ?? [], data });
   }
   return out;
+}
+
+/**
+ * Reads the graph's nodes in order, with their INT(S), FLOAT(S) and STRING attributes (the subset
+ * {@link encodeOnnxModel} writes). Used to rebuild a TypeScript network from an ONNX file.
+ */
+export function readOnnxNodes(bytes: Uint8Array): OnnxNode[] {
+  return (decodeModel(bytes).graph?.node ?? []).map((n) => {
+    const intAttributes: Record<string, number | number[]> = {};
+    const floatAttributes: Record<string, number | number[]> = {};
+    const stringAttributes: Record<string, string> = {};
+    for (const a of n.attribute ?? []) {
+      const name = a.name ?? "";
+      if (a.type === AttributeType.INT) intAttributes[name] = a.i ?? 0;
+      else if (a.type === AttributeType.INTS) intAttributes[name] = a.ints ?? [];
+      else if (a.type === AttributeType.FLOAT) floatAttributes[name] = a.f ?? 0;
+      else if (a.type === AttributeType.FLOATS) floatAttributes[name] = a.floats ?? [];
+      else if (a.type === AttributeType.STRING) stringAttributes[name] = new TextDecoder().decode(a.s);
+    }
+    return {
+      opType: n.opType ?? "",
+      name: n.name ?? "",
+      inputs: n.input ?? [],
+      outputs: n.output ?? [],
+      intAttributes,
+      floatAttributes,
+      stringAttributes,
+    };
+  });
 }
 
 /** Reads the `metadata_props` map of an ONNX file. Throws a clear error on bytes that are not ONNX. */

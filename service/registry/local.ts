@@ -22,7 +22,14 @@ export interface ResolvedModel {
 }
 
 export type RegistryErrorCode =
-  "MODEL_NOT_FOUND" | "VERSION_NOT_FOUND" | "ALIAS_NOT_FOUND" | "INVALID_REFERENCE";
+  | "MODEL_NOT_FOUND"
+  | "VERSION_NOT_FOUND"
+  | "ALIAS_NOT_FOUND"
+  | "INVALID_REFERENCE"
+  /** A remote registry (MLflow) holds the version but it is not READY yet. */
+  | "VERSION_NOT_READY"
+  /** A downloaded model's sha256 differs from (or lacks) the version's recorded sha256. */
+  | "CHECKSUM_MISMATCH";
 
 export class RegistryError extends Error {
   override readonly name = "RegistryError";

@@ -30,27 +30,17 @@ const MODELS_VERSION = new RegExp(`^models:/(${NAME})/([1-9][0-9]{0,8})$`);
 export const MODEL_REFERENCE_FORMS =
   "models:/<name>@<alias>, models:/<name>/<version>, file:<dir>, or a bare alias or version";
 
-function invalid(text: string, why: string): RegistryError {
-  return new RegistryError(
-    "INVALID_REFERENCE",
-    `invalid model reference ${JSON.stringify(text)}: ${why} (expected ${MODEL_REFERENCE_FORMS})`,
-  );
-}
-
-/**
- * Parses a model reference; `defaultName` (MODEL_NAME) completes a bare alias or version.
- * Throws INVALID_REFERENCE naming the accepted forms.
- */
-export function parseModelReference(text: string, defaultName: string): ModelReference {
+/** The parsed reference, or why `text` is not one. */
+function parse(text: string, defaultName: string): ModelReference | string {
   if (text.startsWith("file:")) {
     let dir: string;
     try {
       // file:///abs/dir (RFC 8089) or file:relative/dir, file:/abs/dir (MLflow's loose form).
       dir = text.startsWith("file://") ? fileURLToPath(text) : text.slice("file:".length);
     } catch (err) {
-      throw invalid(text, (err as Error).message);
+      return (err as Error).message;
     }
-    if (dir === "") throw invalid(text, "no folder after file:");
+    if (dir === "") return "no folder after file:";
     return { kind: "file", dir: path.resolve(dir) };
   }
   if (text.startsWith("models:")) {
@@ -58,12 +48,33 @@ export function parseModelReference(text: string, defaultName: string): ModelRef
     if (byAlias !== null) return { kind: "alias", name: byAlias[1]!, alias: byAlias[2]! };
     const byVersion = MODELS_VERSION.exec(text);
     if (byVersion !== null) return { kind: "version", name: byVersion[1]!, version: byVersion[2]! };
-    throw invalid(text, "not models:/<name>@<alias> or models:/<name>/<version>");
+    return "not models:/<name>@<alias> or models:/<name>/<version>";
   }
-  if (!SHORT_REF.test(text)) throw invalid(text, "not an alias, a version number or a URI");
+  if (!SHORT_REF.test(text)) return "not an alias, a version number or a URI";
   return isVersionRef(text)
     ? { kind: "version", name: defaultName, version: text }
     : { kind: "alias", name: defaultName, alias: text };
+}
+
+/**
+ * Parses a model reference; `defaultName` (MODEL_NAME) completes a bare alias or version.
+ * Throws INVALID_REFERENCE naming the accepted forms.
+ */
+export function parseModelReference(text: string, defaultName: string): ModelReference {
+  const parsed = parse(text, defaultName);
+  if (typeof parsed === "string") {
+    throw new RegistryError(
+      "INVALID_REFERENCE",
+      `invalid model reference ${JSON.stringify(text)}: ${parsed} (expected ${MODEL_REFERENCE_FORMS})`,
+    );
+  }
+  return parsed;
+}
+
+/** Why `text` is not a model reference (for configuration messages), or undefined when it is one. */
+export function modelReferenceProblem(text: string): string | undefined {
+  const parsed = parse(text, "model");
+  return typeof parsed === "string" ? `${parsed} (expected ${MODEL_REFERENCE_FORMS})` : undefined;
 }
 
 /** The reference back in URI form, for logs and summaries. */

@@ -12,10 +12,12 @@ import type { ServiceConfig } from "../config.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { installErrorHandlers } from "../errors/handler.js";
-import { ModelHolder, type ModelSource } from "../inference/model-holder.js";
+import type { ModelSource } from "../inference/model-holder.js";
 import { installHttpMetrics } from "../metrics/http.js";
 import { ServiceMetrics } from "../metrics/registry.js";
 import { LocalRegistry, DEFAULT_REGISTRY_DIR } from "../registry/local.js";
+import { RolloutEngine } from "../rollout/engine.js";
+import type { ModelVariants } from "../rollout/variants.js";
 import type { RouteDeps } from "./deps.js";
 import { registerDocs } from "./docs.js";
 import { PredictionCounter } from "./predict-common.js";
@@ -29,7 +31,10 @@ import { sharedSchemas } from "./schemas.js";
 export interface Service {
   readonly app: FastifyInstance;
   readonly metrics: ServiceMetrics;
-  readonly models: ModelHolder;
+  /** The stable and candidate models (readiness, draining, reload events). */
+  readonly models: ModelVariants;
+  /** Routing, fallback, shadow, reloads and the rollout snapshot. */
+  readonly rollout: RolloutEngine;
   readonly config: ServiceConfig;
 }
 
@@ -63,7 +68,8 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     processDefaults: options.processMetrics ?? true,
   });
   const source = options.source ?? new LocalRegistry(config.model.registryDir ?? DEFAULT_REGISTRY_DIR);
-  const models = new ModelHolder(source, config, metrics);
+  const rollout = new RolloutEngine(config, source, metrics, app.log);
+  const models = rollout.variants;
   const authenticator = new Authenticator(config.auth);
   await authenticator.init();
 
@@ -101,7 +107,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   });
   await registerDocs(app);
 
-  const deps: RouteDeps = { config, models, predictions: new PredictionCounter(metrics) };
+  const deps: RouteDeps = { config, models, rollout, predictions: new PredictionCounter(metrics) };
   operationsRoutes(app, deps);
   predictRoute(app, deps);
   await predictImageRoute(app, deps);
@@ -113,6 +119,6 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     if (models.draining) reply.header("connection", "close");
     done();
   });
-  app.addHook("onClose", () => models.close());
-  return { app, metrics, models, config };
+  app.addHook("onClose", () => rollout.close());
+  return { app, metrics, models, rollout, config };
 }

@@ -15,18 +15,22 @@ export interface RunningService {
 }
 
 export async function startService(service: Service, log: FastifyBaseLogger): Promise<RunningService> {
-  const { app, config, models } = service;
+  const { app, config, models, rollout } = service;
   // libvips threads per image; the event loop and ONNX Runtime need the other core(s).
   sharp.concurrency(config.sharpConcurrency);
   const metrics = await startMetricsServer(service.metrics.registry, config.metricsHost, config.metricsPort);
   const url = await app.listen({ host: config.host, port: config.port });
   log.info({ metricsPort: metrics.port() }, "metrics served on the internal port");
-  const loaded = await models.reload();
-  const model = models.current!;
-  log.info(
-    { model: model.name, version: loaded.version, sha256: model.sha256, warmup: model.warmup },
-    "model loaded and warmed; ready",
-  );
+  await rollout.start();
+  for (const holder of models.holders()) {
+    const model = holder.current;
+    if (model === undefined) continue; // a candidate that failed to load was logged; its traffic falls back
+    log.info(
+      { variant: holder.variant, model: model.name, version: model.version, sha256: model.sha256, warmup: model.warmup },
+      "model loaded and warmed",
+    );
+  }
+  log.info({ strategy: config.rollout.strategy }, "ready");
   let closing: Promise<void> | undefined;
   const shutdown = () =>
     (closing ??= (async () => {

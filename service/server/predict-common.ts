@@ -1,14 +1,15 @@
 /**
- * The shared tail of every prediction route: score normalised rows on the serving model, count the
- * predictions, and shape the response.
+ * The shared tail of every prediction route: score normalised rows on the variant the rollout
+ * engine routed the request to, count the predictions, and shape the response.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { QueueFullError } from "../inference/batcher.js";
-import { STABLE_VARIANT, type ModelHolder } from "../inference/model-holder.js";
+import type { VariantName } from "../inference/model-holder.js";
 import type { LoadedModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
+import { FORCE_HEADER, type RolloutEngine, type Routed, type Scored } from "../rollout/engine.js";
 
 export interface Prediction {
   label: string;
@@ -18,7 +19,7 @@ export interface Prediction {
 
 export interface PredictResponse {
   prediction_id: string;
-  model: { name: string; version: string };
+  model: { name: string; version: string; variant: VariantName };
   predictions: Prediction[];
 }
 
@@ -33,14 +34,6 @@ export function notReady(): ApiError {
   );
 }
 
-/** The serving model, or a 503 when none is loaded yet (or the service is draining). */
-export function servingModel(holder: ModelHolder, request: FastifyRequest): LoadedModel {
-  const model = holder.current;
-  if (model === undefined) throw notReady();
-  request.servedBy = { variant: STABLE_VARIANT, version: model.version };
-  return model;
-}
-
 /** Scores rows; maps back-pressure to 503 OVERLOADED. */
 export async function infer(model: LoadedModel, data: Float32Array, rows: number): Promise<Float32Array> {
   try {
@@ -51,16 +44,19 @@ export async function infer(model: LoadedModel, data: Float32Array, rows: number
   }
 }
 
-/** Counts predictions by label; children are cached per model so a row costs an array index. */
+/**
+ * Counts predictions by label; children are cached per model (a loaded model serves one variant
+ * for its whole life) so a row costs an array index.
+ */
 export class PredictionCounter {
   private readonly byModel = new WeakMap<LoadedModel, { inc(): void }[]>();
   constructor(private readonly metrics: ServiceMetrics) {}
 
-  count(model: LoadedModel, classId: number): void {
+  count(model: LoadedModel, variant: VariantName, classId: number): void {
     let children = this.byModel.get(model);
     if (children === undefined) {
       children = model.labels.map((label) =>
-        this.metrics.predictions.labels(model.name, model.version, STABLE_VARIANT, label),
+        this.metrics.predictions.labels(model.name, model.version, variant, label),
       );
       this.byModel.set(model, children);
     }
@@ -75,49 +71,48 @@ function argmax(values: Float32Array, start: number, width: number): number {
 }
 
 /** Counts the top class of each row (for routes that return raw tensors). */
-export function countPredictions(
-  model: LoadedModel,
-  probs: Float32Array,
-  rows: number,
-  counter: PredictionCounter,
-): void {
+export function countPredictions(scored: Scored, rows: number, counter: PredictionCounter): void {
+  const { model, variant, probs } = scored;
   const width = model.labels.length;
-  for (let r = 0; r < rows; r++) counter.count(model, argmax(probs, r * width, width));
+  for (let r = 0; r < rows; r++) counter.count(model, variant, argmax(probs, r * width, width));
 }
 
 /** Top class of each row, its label and the row's probabilities. */
-export function toPredictions(
-  model: LoadedModel,
-  probs: Float32Array,
-  rows: number,
-  counter: PredictionCounter,
-): Prediction[] {
+export function toPredictions(scored: Scored, rows: number, counter: PredictionCounter): Prediction[] {
+  const { model, variant, probs } = scored;
   const width = model.labels.length;
   const out: Prediction[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
     const start = r * width;
     const best = argmax(probs, start, width);
     const probabilities = Array.from(probs.subarray(start, start + width));
-    counter.count(model, best);
+    counter.count(model, variant, best);
     out[r] = { label: model.labels[best]!, class_id: best, probabilities };
   }
   return out;
 }
 
-/** Runs rows through the model and sends the standard prediction response. */
+/** Response headers naming the prediction and the variant that answered. */
+export function predictionHeaders(request: FastifyRequest, reply: FastifyReply, scored: Scored): void {
+  reply.header("x-prediction-id", request.id);
+  reply.header(FORCE_HEADER, scored.variant);
+}
+
+/** Scores rows routed by the rollout engine and sends the standard prediction response. */
 export async function predict(
   request: FastifyRequest,
   reply: FastifyReply,
-  model: LoadedModel,
+  rollout: RolloutEngine,
+  routed: Routed,
   data: Float32Array,
   rows: number,
   counter: PredictionCounter,
 ): Promise<PredictResponse> {
-  const probs = await infer(model, data, rows);
-  reply.header("x-prediction-id", request.id);
+  const scored = await rollout.score(request, routed, data, rows);
+  predictionHeaders(request, reply, scored);
   return {
     prediction_id: request.id,
-    model: { name: model.name, version: model.version },
-    predictions: toPredictions(model, probs, rows, counter),
+    model: { name: scored.model.name, version: scored.model.version, variant: scored.variant },
+    predictions: toPredictions(scored, rows, counter),
   };
 }

@@ -6,9 +6,10 @@ import type { FastifyInstance } from "fastify";
 import type { Role } from "../auth/roles.js";
 
 export interface Principal {
-  /** Rate-limit bucket and log name: `key:<identity>` or `jwt:<claim value>`. */
+  /** Rate-limit bucket and log name: `key:<identity>`, `jwt:<claim value>` or `email:<address>`. */
   readonly identity: string;
-  readonly method: "api-key" | "jwt";
+  /** `oauth2-proxy`: the admin guard's trusted X-Auth-Request-Email (service/ops/admin-auth.ts). */
+  readonly method: "api-key" | "jwt" | "oauth2-proxy";
   /** What the caller may do beyond predicting (service/auth/roles.ts). */
   readonly roles: readonly Role[];
 }

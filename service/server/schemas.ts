@@ -32,8 +32,12 @@ export const predictResponseSchema = {
     prediction_id: { type: "string" },
     model: {
       type: "object",
-      required: ["name", "version"],
-      properties: { name: { type: "string" }, version: { type: "string" } },
+      required: ["name", "version", "variant"],
+      properties: {
+        name: { type: "string" },
+        version: { type: "string" },
+        variant: { type: "string", enum: ["stable", "candidate"], description: "The variant that answered." },
+      },
     },
     predictions: { type: "array", items: predictionSchema },
   },

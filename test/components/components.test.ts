@@ -6,6 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { HARDENED_CONTAINER_CONTEXT } from "../support/hardening.js";
 import { InferenceService, type InferenceServiceArgs } from "../../components/inference/index.js";
 import { plinthMocks } from "../../infra/render/mocks.js";
 import { subnetCidr } from "../../components/cluster/cidr.js";
@@ -150,14 +151,7 @@ describe("secure defaults", () => {
       resources,
       probes: httpProbes("http", "/ready", "/health"),
     });
-    expect(secure.securityContext).toEqual({
-      runAsNonRoot: true,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    });
+    expect(secure.securityContext).toEqual(HARDENED_CONTAINER_CONTEXT);
     const weakened = hardenedContainer({
       name: "c",
       image: DIGEST,

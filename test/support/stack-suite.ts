@@ -4,6 +4,7 @@
  * protection. Each stack test file renders once (in its own process) and calls this suite.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { HARDENED_CONTAINER_CONTEXT } from "./hardening.js";
 import { renderStackInProcess } from "../../infra/render/run.js";
 import type { Cloud, StackName } from "../../infra/render/types.js";
 import { validateManifest } from "./k8s-models.js";
@@ -155,14 +156,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         });
         expect(spec.automountServiceAccountToken, where).toBe(false);
         for (const container of spec.containers) {
-          expect(container.securityContext, where).toEqual({
-            runAsNonRoot: true,
-            readOnlyRootFilesystem: true,
-            allowPrivilegeEscalation: false,
-            privileged: false,
-            capabilities: { drop: ["ALL"] },
-            seccompProfile: { type: "RuntimeDefault" },
-          });
+          expect(container.securityContext, where).toEqual(HARDENED_CONTAINER_CONTEXT);
           expect(at(container, "resources.requests.cpu"), where).toBeTypeOf("string");
           expect(at(container, "resources.limits.memory"), where).toBeTypeOf("string");
           expect(String(container.image), where).toMatch(/@sha256:[a-f0-9]{64}$/);

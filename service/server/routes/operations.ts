@@ -2,6 +2,8 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
+import type { VariantName } from "../../inference/model-holder.js";
+import type { ReloadEvent } from "../../rollout/summary.js";
 import type { RouteDeps } from "../deps.js";
 import { notReady } from "../predict-common.js";
 import { apiKeySecurity, errorResponses } from "../schemas.js";
@@ -9,7 +11,7 @@ import { apiKeySecurity, errorResponses } from "../schemas.js";
 const PUBLIC = { public: true, rateLimit: false } as const;
 
 export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { models, config } = deps;
+  const { models, config, rollout } = deps;
 
   app.get(
     "/health",
@@ -71,6 +73,15 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
         metadata: model.metadata,
         warmup: model.warmup,
         deployment: { color: config.deploymentColor },
+        rollout: {
+          strategy: config.rollout.strategy,
+          candidateWeight: config.rollout.candidateWeight,
+          shadowPercent: config.rollout.shadowPercent,
+          candidate:
+            models.candidate === undefined
+              ? null
+              : { reference: models.candidate.ref, version: models.candidate.current?.version ?? null },
+        },
         batching: config.batching,
         limits: {
           maxRowsPerRequest: config.limits.maxRowsPerRequest,
@@ -80,41 +91,69 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.post(
+  app.post<{ Body: { variant?: VariantName | "all" } | undefined }>(
     "/reload-model",
     {
       schema: {
-        summary: "Reload the stable model reference from the registry (load and warm aside, then swap)",
+        summary: "Reload model variants from the registry (each loaded and warmed aside, then swapped)",
+        description:
+          "Re-resolves `MODEL_STABLE` and/or `MODEL_CANDIDATE`. A version that fails to load leaves the " +
+          "previous one serving (500 RELOAD_FAILED naming the variant). A reload of the candidate closes its circuit.",
         security: apiKeySecurity,
+        body: {
+          type: ["object", "null"],
+          additionalProperties: false,
+          properties: { variant: { type: "string", enum: ["stable", "candidate", "all"] } },
+        },
         response: {
           200: {
             type: "object",
-            properties: {
-              previous_version: { type: ["string", "null"] },
-              version: { type: "string" },
-              changed: { type: "boolean" },
-            },
+            properties: { results: { type: "array", items: reloadResultSchema } },
           },
-          ...errorResponses(401, 429, 500),
+          ...errorResponses(400, 401, 403, 429, 500),
         },
       },
     },
     async (request) => {
-      try {
-        const result = await models.reload();
-        request.log.info({ ...result, by: request.principal?.identity }, "model reload");
-        return {
-          previous_version: result.previousVersion ?? null,
-          version: result.version,
-          changed: result.changed,
-        };
-      } catch (err) {
-        request.log.error(
-          { err, by: request.principal?.identity },
-          "model reload failed; previous model keeps serving",
-        );
-        throw new ApiError(ErrorCode.RELOAD_FAILED, `reload failed: ${(err as Error).message}`);
+      const variant = request.body?.variant ?? "all";
+      if (variant === "candidate" && models.candidate === undefined) {
+        throw new ApiError(ErrorCode.INVALID_REQUEST, "variant: no candidate is configured");
       }
+      const by = request.principal?.identity;
+      const events = await rollout.reload({ variant, trigger: "api", ...(by === undefined ? {} : { by }) });
+      const failed = events.filter((e) => e.result === "failed");
+      if (failed.length > 0) {
+        throw new ApiError(
+          ErrorCode.RELOAD_FAILED,
+          `reload failed (the previous version keeps serving): ${failed.map((e) => `${e.variant}: ${e.error}`).join("; ")}`,
+        );
+      }
+      return { results: events.map(reloadResultJson) };
     },
   );
+}
+
+const reloadResultSchema = {
+  type: "object",
+  properties: {
+    variant: { type: "string" },
+    trigger: { type: "string" },
+    result: { type: "string", enum: ["loaded", "unchanged", "failed"] },
+    previous_version: { type: ["string", "null"] },
+    version: { type: ["string", "null"] },
+    attempted_version: { type: ["string", "null"] },
+    error: { type: "string" },
+  },
+} as const;
+
+function reloadResultJson(event: ReloadEvent) {
+  return {
+    variant: event.variant,
+    trigger: event.trigger,
+    result: event.result,
+    previous_version: event.previousVersion,
+    version: event.version,
+    attempted_version: event.attemptedVersion,
+    ...(event.error === undefined ? {} : { error: event.error }),
+  };
 }

@@ -7,7 +7,7 @@ import { ImageInputError } from "../../image/errors.js";
 import { imageToPixels } from "../../image/to-pixels.js";
 import { encodePixels } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
-import { predict, servingModel } from "../predict-common.js";
+import { predict } from "../predict-common.js";
 import { apiKeySecurity, errorResponses, predictResponseSchema } from "../schemas.js";
 
 export const IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "image/webp"];
@@ -65,16 +65,16 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
             `send ${IMAGE_CONTENT_TYPES.join(", ")} or multipart/form-data; JSON rows go to /predict`,
           );
         }
-        const model = servingModel(deps.models, request);
+        const routed = deps.rollout.route(request);
         let pixels: Uint8Array;
         try {
-          pixels = await imageToPixels(bytes, model.metadata.input.image, imageMaxPixels);
+          pixels = await imageToPixels(bytes, routed.model.metadata.input.image, imageMaxPixels);
         } catch (err) {
           if (err instanceof ImageInputError) throw new ApiError(PROBLEM_CODES[err.problem], err.message);
           throw err;
         }
-        const data = encodePixels(pixels, model, request.query.invert === "true");
-        return predict(request, reply, model, data, 1, deps.predictions);
+        const data = encodePixels(pixels, routed.model, request.query.invert === "true");
+        return predict(request, reply, deps.rollout, routed, data, 1, deps.predictions);
       },
     );
   });

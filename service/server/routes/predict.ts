@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { encodeJsonRows } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
-import { predict, servingModel } from "../predict-common.js";
+import { predict } from "../predict-common.js";
 import { apiKeySecurity, errorResponses, predictResponseSchema } from "../schemas.js";
 
 interface PredictBody {
@@ -29,9 +29,9 @@ export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      const model = servingModel(deps.models, request);
-      const { data, rows } = encodeJsonRows(request.body.inputs, model, maxRows);
-      return predict(request, reply, model, data, rows, deps.predictions);
+      const routed = deps.rollout.route(request);
+      const { data, rows } = encodeJsonRows(request.body.inputs, routed.model, maxRows);
+      return predict(request, reply, deps.rollout, routed, data, rows, deps.predictions);
     },
   );
 }

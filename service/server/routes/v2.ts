@@ -10,10 +10,11 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
+import type { VariantName } from "../../inference/model-holder.js";
 import type { LoadedModel } from "../../inference/model.js";
 import { encodeTensorData } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
-import { countPredictions, infer, servingModel } from "../predict-common.js";
+import { countPredictions, notReady, predictionHeaders } from "../predict-common.js";
 import { apiKeySecurity, errorResponses } from "../schemas.js";
 import { acceptBinaryTensors } from "./v2-binary.js";
 
@@ -111,19 +112,40 @@ const inferResponseSchema = {
   },
 } as const;
 
-/** The serving model if it is the one addressed; 404 otherwise. */
-function addressedModel(deps: RouteDeps, request: FastifyRequest<{ Params: ModelParams }>): LoadedModel {
-  const model = servingModel(deps.models, request);
+/**
+ * The variant a path addresses: any variant for `/v2/models/:name`, the one serving the version for
+ * `/versions/:version`; 404 for another model or a version that is not loaded.
+ */
+function addressedVariant(
+  deps: RouteDeps,
+  request: FastifyRequest<{ Params: ModelParams }>,
+): VariantName | undefined {
+  const stable = deps.models.current;
+  if (stable === undefined) throw notReady();
   const { name, version } = request.params;
-  if (name !== model.name)
+  if (name !== stable.name)
     throw new ApiError(ErrorCode.MODEL_NOT_FOUND, `model "${name.slice(0, 128)}" is not served here`);
-  if (version !== undefined && version !== model.version) {
+  if (version === undefined) return undefined;
+  const variant = deps.rollout.variantOfVersion(version);
+  if (variant === undefined) {
+    const serving = servedVersions(deps).join(", ");
     throw new ApiError(
       ErrorCode.MODEL_VERSION_NOT_FOUND,
-      `model "${name}" version "${version.slice(0, 64)}" is not loaded (serving ${model.version})`,
+      `model "${name}" version "${version.slice(0, 64)}" is not loaded (serving ${serving})`,
     );
   }
-  return model;
+  return variant;
+}
+
+/** Loaded versions, stable first. */
+function servedVersions(deps: RouteDeps): string[] {
+  return deps.models.holders().flatMap((h) => (h.current === undefined ? [] : [h.current.version]));
+}
+
+/** The model a metadata request describes: the addressed version's, else stable's. */
+function describedModel(deps: RouteDeps, request: FastifyRequest<{ Params: ModelParams }>): LoadedModel {
+  const variant = addressedVariant(deps, request) ?? "stable";
+  return deps.models.holder(variant)!.current!;
 }
 
 /** Checks the single input tensor against the model and returns `[rows, normalised data]`. */
@@ -221,10 +243,10 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
         },
       },
       async (request) => {
-        const model = addressedModel(deps, request);
+        const model = describedModel(deps, request);
         return {
           name: model.name,
-          versions: [model.version],
+          versions: request.params.version === undefined ? servedVersions(deps) : [model.version],
           platform: PLATFORM,
           inputs: [
             { name: model.metadata.input.name, datatype: "FP32", shape: [-1, ...model.metadata.input.shape] },
@@ -245,7 +267,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
         },
       },
       async (request, reply) => {
-        addressedModel(deps, request);
+        addressedVariant(deps, request);
         return reply.code(deps.models.ready ? 200 : 400).send({ ready: deps.models.ready });
       },
     );
@@ -263,7 +285,8 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
         },
       },
       async (request, reply) => {
-        const model = addressedModel(deps, request);
+        const routed = deps.rollout.route(request, addressedVariant(deps, request));
+        const model = routed.model;
         const outputName = model.metadata.output.name;
         for (const out of request.body.outputs ?? []) {
           if (out.name !== outputName) {
@@ -274,18 +297,19 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
           }
         }
         const [rows, data] = readInput(request.body, model, maxRows);
-        const probs = await infer(model, data, rows);
-        countPredictions(model, probs, rows, deps.predictions);
-        reply.header("x-prediction-id", request.id);
+        const scored = await deps.rollout.score(request, routed, data, rows);
+        countPredictions(scored, rows, deps.predictions);
+        predictionHeaders(request, reply, scored);
+        const { probs } = scored;
         return {
-          model_name: model.name,
-          model_version: model.version,
+          model_name: scored.model.name,
+          model_version: scored.model.version,
           id: request.body.id ?? request.id,
           outputs: [
             {
               name: outputName,
               datatype: "FP32",
-              shape: [rows, model.labels.length],
+              shape: [rows, scored.model.labels.length],
               data: Array.from(probs),
             },
           ],

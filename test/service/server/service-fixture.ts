@@ -30,7 +30,7 @@ export async function startTestService(
     ...env,
   });
   const service = await buildServer(config, { processMetrics: false });
-  await service.models.reload();
+  await service.rollout.start();
   return {
     ...service,
     registry,

@@ -1,0 +1,280 @@
+/**
+ * Live drift against the training baseline, per serving variant.
+ *
+ * On the request path `observe` only keeps a reference to the already-normalised input rows and
+ * their predicted classes (no copy, no arithmetic). Every DRIFT_INTERVAL_MS, `summarise` turns the
+ * pending rows into image features (service/drift/features.ts, the function the baseline was built
+ * with), drops each into its baseline quantile bin in a sliding window, and computes the PSI of
+ * every feature and of the predicted-class distribution. The largest is the drift score; it is
+ * exported as gauges and appended to the drift history with its level and trend.
+ *
+ * A variant's window belongs to one model version: when a reload changes the version, the window
+ * restarts with that version's baseline.json. A version without a baseline is not monitored.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { LoadedModel } from "../inference/model.js";
+import type { ObservabilityMetrics } from "../ops/metrics.js";
+import type { DriftSettings } from "../ops/settings.js";
+import { binIndex, type Baseline } from "./baseline.js";
+import { IMAGE_FEATURE_NAMES, imageFeatures } from "./features.js";
+import { trendOf, type DriftEntry, type DriftHistory, type DriftLevel } from "./history.js";
+import { psi } from "./psi.js";
+import { BinnedWindow } from "./window.js";
+
+/** The `feature` label value of the predicted-class PSI (as the metric catalog documents). */
+export const PREDICTION_FEATURE = "prediction";
+
+/** What drift needs of a model. */
+export type MonitoredModel = Pick<
+  LoadedModel,
+  "name" | "version" | "inputSize" | "labels" | "normScale" | "normShift" | "metadata"
+>;
+
+/** One scored request: its normalised input rows and the top class of each. */
+export interface ScoredRows {
+  readonly model: MonitoredModel;
+  readonly variant: string;
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly classes: ArrayLike<number>;
+}
+
+/** Reads a version's baseline.json; undefined when the version has none. */
+export type BaselineLoader = (model: { name: string; version: string }) => Promise<Baseline | undefined>;
+
+export type BaselineState = "loading" | "loaded" | "missing" | "failed";
+
+/** A variant's drift as the ops summary shows it. */
+export interface VariantDrift {
+  readonly variant: string;
+  readonly model: string;
+  readonly version: string;
+  readonly baseline: BaselineState;
+  readonly samples: number;
+  /** The newest history entry of this variant and version; undefined before the first one. */
+  readonly latest: DriftEntry | undefined;
+}
+
+export function levelOf(score: number, settings: Pick<DriftSettings, "warnPsi" | "alertPsi">): DriftLevel {
+  if (score >= settings.alertPsi) return "alert";
+  if (score >= settings.warnPsi) return "warn";
+  return "ok";
+}
+
+const LEVEL_VALUE: Readonly<Record<DriftLevel, number>> = { ok: 0, warn: 1, alert: 2 };
+const round = (v: number) => Number(v.toFixed(6));
+
+/** Baseline bins in IMAGE_FEATURE_NAMES order, or an error naming what does not fit. */
+function featureBins(baseline: Baseline, model: MonitoredModel) {
+  const bins = IMAGE_FEATURE_NAMES.map((name) => {
+    const found = baseline.features.find((f) => f.name === name);
+    if (found === undefined) throw new Error(`baseline has no bins for feature "${name}"`);
+    if (found.proportions.length !== found.edges.length + 1)
+      throw new Error(`baseline feature "${name}": ${found.edges.length} edges need ${found.edges.length + 1} proportions`);
+    return found;
+  });
+  if (baseline.predictions.proportions.length !== model.labels.length) {
+    throw new Error(
+      `baseline has ${baseline.predictions.proportions.length} class proportions, the model ${model.labels.length} labels`,
+    );
+  }
+  return bins;
+}
+
+/** The window and pending rows of one variant serving one model version. */
+class VariantWindow {
+  baseline: BaselineState = "loading";
+  private bins: ReturnType<typeof featureBins> | undefined;
+  private predictionBaseline: readonly number[] = [];
+  private window: BinnedWindow | undefined;
+  private pending: ScoredRows[] = [];
+  private pendingRows = 0;
+  private readonly pixels: Float32Array;
+  private readonly width: number;
+  private readonly height: number;
+
+  constructor(
+    readonly variant: string,
+    readonly model: MonitoredModel,
+    private readonly capacity: number,
+  ) {
+    ({ width: this.width, height: this.height } = model.metadata.input.image);
+    this.pixels = new Float32Array(this.width * this.height);
+  }
+
+  get samples(): number {
+    return this.window?.size ?? 0;
+  }
+
+  attach(baseline: Baseline): void {
+    this.bins = featureBins(baseline, this.model);
+    this.predictionBaseline = baseline.predictions.proportions;
+    this.window = new BinnedWindow(this.capacity, [
+      ...this.bins.map((f) => f.proportions.length),
+      this.model.labels.length,
+    ]);
+    this.baseline = "loaded";
+  }
+
+  /** Hot path: keeps a reference; older pending rows beyond the window size could never count. */
+  push(scored: ScoredRows): void {
+    if (this.baseline === "missing" || this.baseline === "failed") return;
+    this.pending.push(scored);
+    this.pendingRows += scored.rows;
+    while (this.pendingRows - this.pending[0]!.rows >= this.capacity) {
+      this.pendingRows -= this.pending.shift()!.rows;
+    }
+  }
+
+  /** Moves the pending rows into the window: features, bins, counts. */
+  drain(): void {
+    const window = this.window;
+    const bins = this.bins;
+    if (window === undefined || bins === undefined) return;
+    const { normScale, normShift } = this.model;
+    const size = this.width * this.height;
+    const sample = new Array<number>(bins.length + 1);
+    for (const scored of this.pending) {
+      for (let r = 0; r < scored.rows; r++) {
+        // The baseline was computed on raw 0..255 pixels: undo the model's normalisation.
+        const offset = r * size;
+        for (let i = 0; i < size; i++) this.pixels[i] = (scored.data[offset + i]! - normShift) / normScale;
+        const features = imageFeatures(this.pixels, this.width, this.height);
+        for (let f = 0; f < bins.length; f++) sample[f] = binIndex(bins[f]!.edges, features[f]!);
+        sample[bins.length] = scored.classes[r]!;
+        window.add(sample);
+      }
+    }
+    this.pending = [];
+    this.pendingRows = 0;
+  }
+
+  /** PSI per feature and of the predictions over the current window. */
+  psi(): { features: Record<string, number>; prediction: number } {
+    const window = this.window!;
+    const features: Record<string, number> = {};
+    this.bins!.forEach((f, d) => {
+      features[f.name] = round(psi(f.proportions, window.countsOf(d), window.size));
+    });
+    const prediction = round(psi(this.predictionBaseline, window.countsOf(this.bins!.length), window.size));
+    return { features, prediction };
+  }
+}
+
+export class DriftMonitor {
+  private readonly windows = new Map<string, VariantWindow>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly settings: DriftSettings,
+    private readonly loadBaseline: BaselineLoader,
+    private readonly metrics: ObservabilityMetrics,
+    readonly history: DriftHistory,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Request path: O(1), no feature work. */
+  observe(scored: ScoredRows): void {
+    let window = this.windows.get(scored.variant);
+    if (window === undefined || window.model.version !== scored.model.version || window.model.name !== scored.model.name) {
+      if (window !== undefined) this.removeGauges(window);
+      window = this.open(scored.variant, scored.model);
+    }
+    window.push(scored);
+  }
+
+  /** Summarises every variant's window now; returns the history entries appended. */
+  summarise(now: Date = new Date()): DriftEntry[] {
+    const appended: DriftEntry[] = [];
+    for (const window of this.windows.values()) {
+      if (window.baseline !== "loaded") continue;
+      window.drain();
+      const labels = [window.model.name, window.model.version, window.variant];
+      this.metrics.driftWindowSamples.labels(...labels).set(window.samples);
+      if (window.samples < this.settings.minSamples) continue;
+      const { features, prediction } = window.psi();
+      const score = Math.max(prediction, ...Object.values(features));
+      const level = levelOf(score, this.settings);
+      for (const [feature, value] of Object.entries(features)) {
+        this.metrics.driftPsi.labels(...labels, feature).set(value);
+      }
+      this.metrics.driftPsi.labels(...labels, PREDICTION_FEATURE).set(prediction);
+      this.metrics.driftScore.labels(...labels).set(score);
+      this.metrics.driftStatus.labels(...labels).set(LEVEL_VALUE[level]);
+      const previous = this.history.latest(window.variant, window.model.version);
+      const delta = previous === undefined ? null : round(score - previous.score);
+      const entry: DriftEntry = {
+        time: now.toISOString(),
+        model: window.model.name,
+        version: window.model.version,
+        variant: window.variant,
+        samples: window.samples,
+        score,
+        level,
+        trend: trendOf(delta),
+        delta,
+        predictionPsi: prediction,
+        features,
+      };
+      this.history.append(entry);
+      appended.push(entry);
+      if (level !== "ok" && previous?.level !== level) {
+        this.log.warn({ drift: { ...entry, features: undefined } }, `input drift ${level}: score ${score}`);
+      }
+    }
+    return appended;
+  }
+
+  /** Every monitored variant, for the ops summary. */
+  variants(): VariantDrift[] {
+    return [...this.windows.values()].map((w) => ({
+      variant: w.variant,
+      model: w.model.name,
+      version: w.model.version,
+      baseline: w.baseline,
+      samples: w.samples,
+      latest: this.history.latest(w.variant, w.model.version),
+    }));
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.summarise(), this.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private open(variant: string, model: MonitoredModel): VariantWindow {
+    const window = new VariantWindow(variant, model, this.settings.windowSize);
+    this.windows.set(variant, window);
+    if (model.inputSize !== model.metadata.input.image.width * model.metadata.input.image.height) {
+      window.baseline = "failed";
+      this.log.warn({ model: model.name, version: model.version }, "drift: input is not one image plane; not monitored");
+      return window;
+    }
+    this.loadBaseline(model)
+      .then((baseline) => {
+        if (baseline !== undefined) return window.attach(baseline);
+        window.baseline = "missing";
+        this.log.warn({ model: model.name, version: model.version }, "drift: no baseline.json; not monitored");
+      })
+      .catch((err: Error) => {
+        window.baseline = "failed";
+        this.log.error({ err, model: model.name, version: model.version }, "drift: baseline unusable; not monitored");
+      });
+    return window;
+  }
+
+  private removeGauges(window: VariantWindow): void {
+    const labels = [window.model.name, window.model.version, window.variant];
+    for (const feature of [...IMAGE_FEATURE_NAMES, PREDICTION_FEATURE]) {
+      this.metrics.driftPsi.remove(...labels, feature);
+    }
+    for (const gauge of [this.metrics.driftScore, this.metrics.driftWindowSamples, this.metrics.driftStatus]) {
+      gauge.remove(...labels);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The prediction log: one JSON line per predicted row (time, prediction id, model, version,
+ * variant, label, confidence, request latency, sha256 of the model input).
+ *
+ * A request only appends a small entry to an in-memory queue (bounded by PREDICTION_LOG_QUEUE_MAX;
+ * when it is full the entry is dropped and counted). Every PREDICTION_LOG_FLUSH_MS the queue is
+ * swapped out, digested and written in one append. A failed write drops that batch and is counted
+ * and logged; requests never wait for the log and never fail because of it.
+ */
+import { createHash } from "node:crypto";
+import type { FastifyBaseLogger } from "fastify";
+import type { JsonlFile } from "../ops/jsonl-file.js";
+import type { ObservabilityMetrics } from "../ops/metrics.js";
+
+/** A line of the prediction log. */
+export interface PredictionRecord {
+  readonly time: string;
+  /** The response's prediction_id (the request id). */
+  readonly id: string;
+  /** Row index within the request (requests may carry several rows). */
+  readonly row: number;
+  readonly model: string;
+  readonly version: string;
+  readonly variant: string;
+  readonly label: string;
+  readonly confidence: number;
+  /** Whole-request latency in milliseconds, as the HTTP duration histogram measures it. */
+  readonly latency_ms: number;
+  /** sha256 of the row's model input: `inputSize` float32 values, little-endian, normalised. */
+  readonly input_sha256: string;
+}
+
+/** What a request hands over: references only, no per-row work. */
+export interface PredictionEntry {
+  readonly timeMs: number;
+  readonly id: string;
+  readonly model: string;
+  readonly version: string;
+  readonly variant: string;
+  readonly labels: readonly string[];
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly classes: ArrayLike<number>;
+  readonly confidences: ArrayLike<number>;
+  readonly latencyMs: number;
+}
+
+/** Sink errors are logged at most this often; the counter records every one. */
+const ERROR_LOG_INTERVAL_MS = 60_000;
+
+export class PredictionLog {
+  private queue: PredictionEntry[] = [];
+  private queuedRows = 0;
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastErrorLoggedAt = -Infinity;
+  private readonly written;
+  private readonly droppedQueueFull;
+  private readonly droppedSinkError;
+
+  constructor(
+    private readonly file: JsonlFile,
+    private readonly queueMax: number,
+    private readonly flushMs: number,
+    private readonly metrics: ObservabilityMetrics,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.written = metrics.predictionLogRecords.labels("written");
+    this.droppedQueueFull = metrics.predictionLogRecords.labels("dropped_queue_full");
+    this.droppedSinkError = metrics.predictionLogRecords.labels("dropped_sink_error");
+  }
+
+  /** Request path: queues the entry or, at the bound, drops and counts it. Never throws, never waits. */
+  add(entry: PredictionEntry): void {
+    if (this.queuedRows + entry.rows > this.queueMax) {
+      this.droppedQueueFull.inc(entry.rows);
+      return;
+    }
+    this.queue.push(entry);
+    this.queuedRows += entry.rows;
+  }
+
+  /** Rows waiting to be written. */
+  get pending(): number {
+    return this.queuedRows;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.flushMs);
+    this.timer.unref();
+  }
+
+  /** Writes everything queued so far; resolves when written or dropped (never rejects). */
+  flush(): Promise<void> {
+    this.flushing ??= this.writeQueued().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    await this.flush();
+  }
+
+  private async writeQueued(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedRows = 0;
+    const records = batch.flatMap(toRecords);
+    try {
+      await this.file.append(records);
+      this.written.inc(records.length);
+    } catch (err) {
+      this.droppedSinkError.inc(records.length);
+      this.metrics.predictionLogSinkErrors.inc();
+      const now = Date.now();
+      if (now - this.lastErrorLoggedAt >= ERROR_LOG_INTERVAL_MS) {
+        this.lastErrorLoggedAt = now;
+        this.log.error(
+          { err, path: this.file.path, dropped: records.length },
+          "prediction log write failed; records dropped (requests are unaffected)",
+        );
+      }
+    }
+  }
+}
+
+function toRecords(entry: PredictionEntry): PredictionRecord[] {
+  const time = new Date(entry.timeMs).toISOString();
+  const size = entry.data.length / entry.rows;
+  const out: PredictionRecord[] = [];
+  for (let r = 0; r < entry.rows; r++) {
+    const row = entry.data.subarray(r * size, (r + 1) * size);
+    const classId = entry.classes[r]!;
+    out.push({
+      time,
+      id: entry.id,
+      row: r,
+      model: entry.model,
+      version: entry.version,
+      variant: entry.variant,
+      label: entry.labels[classId] ?? String(classId),
+      confidence: Number(entry.confidences[r]!.toFixed(6)),
+      latency_ms: Number(entry.latencyMs.toFixed(3)),
+      input_sha256: digest(row),
+    });
+  }
+  return out;
+}
+
+/** sha256 of float32 values, little-endian whatever the host order. */
+function digest(values: Float32Array): string {
+  const bytes = Buffer.allocUnsafe(values.length * 4);
+  for (let i = 0; i < values.length; i++) bytes.writeFloatLE(values[i]!, i * 4);
+  return createHash("sha256").update(bytes).digest("hex");
+}

@@ -1,0 +1,148 @@
+/**
+ * The service's model source over any {@link ModelRegistry}: turns a variant's reference
+ * (`models:/name@alias`, `models:/name/3`, `file:dir`, or a bare alias/version) into a verified
+ * model file on local disk.
+ *
+ * Until a reference has resolved once, a registry that cannot be reached (connection refused,
+ * timeout, 5xx) is retried with capped exponential backoff: a pod started before MLflow stays not
+ * ready and becomes ready once MLflow answers. After that, failures are returned to the caller at
+ * once, so a reload or an alias poll fails fast and the loaded version keeps serving.
+ */
+import { access } from "node:fs/promises";
+import path from "node:path";
+import type { ModelSource } from "../inference/model-holder.js";
+import { MlflowError } from "../mlflow/http.js";
+import { MODEL_FILE } from "./local.js";
+import { sha256File } from "./model-cache.js";
+import { formatModelReference, parseModelReference, type ModelReference } from "./model-uri.js";
+import { isVersionRef, RegistryError, type FetchedModel, type ModelRegistry } from "./registry.js";
+
+/** The subset of pino's logger the source uses. */
+export interface SourceLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface StartupRetry {
+  /** First delay after a failed attempt. Default 500 ms. */
+  readonly initialDelayMs: number;
+  /** Delays double up to this. Default 30 s. */
+  readonly maxDelayMs: number;
+}
+
+export interface RegistryModelSourceOptions {
+  readonly log?: SourceLogger;
+  readonly startupRetry?: Partial<StartupRetry>;
+}
+
+const DEFAULT_STARTUP_RETRY: StartupRetry = { initialDelayMs: 500, maxDelayMs: 30_000 };
+
+/** Failures that a later attempt may not repeat: the registry was not reached or answered 5xx. */
+export function isTransientRegistryError(err: unknown): boolean {
+  return err instanceof MlflowError && err.transient;
+}
+
+function describe(err: unknown): { code: string; message: string } {
+  if (err instanceof RegistryError) return { code: err.code, message: err.message };
+  if (err instanceof MlflowError) return { code: err.errorCode ?? err.failure.toUpperCase(), message: err.message };
+  return { code: "ERROR", message: (err as Error).message };
+}
+
+export class RegistryModelSource implements ModelSource {
+  private readonly retry: StartupRetry;
+  private readonly resolvedOnce = new Set<string>();
+  /** Last failure logged per reference, so a poll that keeps failing logs once, not every interval. */
+  private readonly lastFailure = new Map<string, string>();
+  private readonly closed = new AbortController();
+
+  constructor(
+    readonly registry: ModelRegistry,
+    private readonly options: RegistryModelSourceOptions = {},
+  ) {
+    this.retry = { ...DEFAULT_STARTUP_RETRY, ...options.startupRetry };
+  }
+
+  /** The version `ref` names now (for a `file:` reference, the version {@link resolve} would report). */
+  async resolveVersion(name: string, ref: string): Promise<string> {
+    const target = parseModelReference(ref, name);
+    if (target.kind === "file") return (await this.fileModel(name, target)).version;
+    return this.attempt(ref, () =>
+      this.registry.resolveVersion(target.name, target.kind === "alias" ? target.alias : target.version),
+    );
+  }
+
+  async resolve(name: string, ref: string): Promise<FetchedModel> {
+    const target = parseModelReference(ref, name);
+    if (target.kind === "file") return this.fileModel(name, target);
+    return this.attempt(ref, async () => {
+      const version = await this.registry.resolveVersion(
+        target.name,
+        target.kind === "alias" ? target.alias : target.version,
+      );
+      return this.registry.fetch(target.name, version);
+    });
+  }
+
+  /** Stops startup retries still waiting (service shutdown). */
+  close(): void {
+    this.closed.abort(new Error("model source closed"));
+  }
+
+  private async attempt<T>(ref: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await run();
+        this.resolvedOnce.add(ref);
+        if (this.lastFailure.delete(ref)) {
+          this.options.log?.info({ ref, registry: this.registry.location }, "model registry answers again");
+        }
+        return result;
+      } catch (err) {
+        const { code, message } = describe(err);
+        const retrying = !this.resolvedOnce.has(ref) && isTransientRegistryError(err) && !this.closed.signal.aborted;
+        const delayMs = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** (attempt - 1));
+        if (retrying || this.lastFailure.get(ref) !== message) {
+          const fields = { ref, registry: this.registry.location, code, err: message, ...(retrying ? { attempt, retryInMs: delayMs } : {}) };
+          if (retrying) this.options.log?.warn(fields, "model registry unreachable before the first load; not ready, retrying");
+          else this.options.log?.error(fields, `cannot resolve model ${ref}: ${message}`);
+        }
+        this.lastFailure.set(ref, message);
+        if (!retrying) throw err;
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.closed.signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(timer);
+              reject(this.closed.signal.reason as Error);
+            },
+            { once: true },
+          );
+        });
+      }
+    }
+  }
+
+  /**
+   * A folder holding model.onnx. Its version is the folder's name when that is a version number
+   * (a local registry version folder), otherwise `sha-<first 12 hex of the sha256>`, so replacing
+   * the file is seen as a new version by a reload. The model name is the configured one
+   * (MODEL_NAME), which loading checks against the file's own metadata.
+   */
+  private async fileModel(
+    name: string,
+    target: Extract<ModelReference, { kind: "file" }>,
+  ): Promise<FetchedModel> {
+    const modelPath = path.join(target.dir, MODEL_FILE);
+    try {
+      await access(modelPath);
+    } catch {
+      throw new RegistryError("VERSION_NOT_FOUND", `${formatModelReference(target)}: no ${MODEL_FILE} in ${target.dir}`);
+    }
+    const sha256 = await sha256File(modelPath);
+    const base = path.basename(target.dir);
+    const version = isVersionRef(base) ? base : `sha-${sha256.slice(0, 12)}`;
+    return { name, version, dir: target.dir, modelPath, sha256 };
+  }
+}

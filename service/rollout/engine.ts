@@ -1,0 +1,320 @@
+/**
+ * The rollout engine: decides which variant answers a request, runs it there with a fallback to
+ * stable, mirrors requests to the candidate in shadow mode, and keeps the candidate's circuit.
+ *
+ * A request goes `route` (pick a variant, before the body is encoded for its model) then `score`
+ * (run it). The model that runs is looked up again at submit time, so a swap between the two steps
+ * only means the rows are re-encoded for the new version: no request ever reaches a closed model.
+ */
+import { performance } from "node:perf_hooks";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
+import { hasRole } from "../auth/roles.js";
+import type { ServiceConfig } from "../config.js";
+import { ApiError } from "../errors/api-error.js";
+import { ErrorCode } from "../errors/codes.js";
+import {
+  CANDIDATE_VARIANT,
+  STABLE_VARIANT,
+  type ModelSource,
+  type VariantName,
+} from "../inference/model-holder.js";
+import type { LoadedModel } from "../inference/model.js";
+import type { ServiceMetrics } from "../metrics/registry.js";
+import { noteScored } from "../ops/scored.js";
+import { infer, notReady } from "../server/predict-common.js";
+import { routesToCandidate } from "./buckets.js";
+import { CandidateCircuit } from "./circuit.js";
+import { reencode } from "./reencode.js";
+import { ShadowMirror } from "./shadow.js";
+import {
+  FALLBACK_REASONS,
+  type FallbackReason,
+  type ReloadEvent,
+  type RolloutSnapshot,
+  type VariantSnapshot,
+} from "./summary.js";
+import { ModelVariants, type ReloadRequest } from "./variants.js";
+import { AliasWatcher } from "./watcher.js";
+
+/** Pins a request to a variant; honoured only for callers with the `force-variant` role. */
+export const FORCE_HEADER = "x-plinth-variant";
+
+/** Where a request was routed, and the model its rows are to be encoded for. */
+export interface Routed {
+  readonly variant: VariantName;
+  readonly model: LoadedModel;
+}
+
+/** Who actually answered (after any fallback) and the class probabilities. */
+export interface Scored {
+  readonly variant: VariantName;
+  readonly model: LoadedModel;
+  readonly probs: Float32Array;
+}
+
+export class RolloutEngine {
+  readonly variants: ModelVariants;
+  readonly circuit: CandidateCircuit;
+  readonly shadow: ShadowMirror | undefined;
+  private readonly watcher: AliasWatcher;
+  private readonly fallbackCounts = Object.fromEntries(FALLBACK_REASONS.map((r) => [r, 0])) as Record<
+    FallbackReason,
+    number
+  >;
+  /** The candidate version the circuit gauge is exported under. */
+  private circuitGaugeVersion: string | undefined;
+
+  constructor(
+    private readonly config: ServiceConfig,
+    source: ModelSource,
+    private readonly metrics: ServiceMetrics,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.variants = new ModelVariants(source, config, metrics);
+    const { rollout } = config;
+    this.circuit = new CandidateCircuit(rollout.circuitThreshold, (state) => {
+      this.log.warn({ state, threshold: rollout.circuitThreshold }, `candidate circuit ${state}`);
+      this.exportCircuit();
+    });
+    this.shadow =
+      rollout.strategy === "shadow"
+        ? new ShadowMirror(() => this.usableCandidate(), rollout.shadowQueueMax, metrics, config.model.name)
+        : undefined;
+    this.watcher = new AliasWatcher(this.variants, rollout.watchIntervalMs, (err) =>
+      this.log.error({ err }, "model watcher pass failed"),
+    );
+    this.variants.onReload((event) => this.afterReload(event));
+  }
+
+  /** Loads every variant (stable must load) and starts the alias watcher. */
+  async start(): Promise<ReloadEvent[]> {
+    const events = await this.variants.loadAtStart();
+    this.watcher.start();
+    return events;
+  }
+
+  reload(request: ReloadRequest): Promise<ReloadEvent[]> {
+    return this.variants.reload(request);
+  }
+
+  /**
+   * Picks the variant for a request: the pinned one (force header, or a v2 version path) for
+   * callers allowed to force, else the canary split, else stable. A candidate that cannot take the
+   * request (not loaded, circuit open) sends it to stable, counted as a fallback.
+   */
+  route(request: FastifyRequest, pinned?: VariantName): Routed {
+    const stable = this.variants.stable.current;
+    if (stable === undefined) throw notReady();
+    const variant = this.forcedVariant(request, pinned) ?? this.assign(request);
+    if (variant === CANDIDATE_VARIANT) {
+      const candidate = this.candidateOrFallback();
+      if (candidate !== undefined) return { variant, model: candidate };
+    }
+    return { variant: STABLE_VARIANT, model: stable };
+  }
+
+  /** Scores rows encoded for `routed.model`; a failing candidate is answered by stable. */
+  async score(request: FastifyRequest, routed: Routed, data: Float32Array, rows: number): Promise<Scored> {
+    if (routed.variant === CANDIDATE_VARIANT) {
+      const scored = await this.tryCandidate(request, routed.model, data, rows);
+      if (scored !== undefined) return this.served(request, scored.answer, scored.input, rows);
+    }
+    // Stable never unloads once loaded (a reload swaps, shutdown drains), so it is there.
+    const stable = this.variants.stable.current!;
+    const input = reencode(data, routed.model, stable);
+    const started = performance.now();
+    const probs = await infer(stable, input, rows);
+    if (this.shadow !== undefined && Math.random() * 100 < this.config.rollout.shadowPercent) {
+      const stableSeconds = (performance.now() - started) / 1000;
+      this.shadow.offer({ data: input, rows, stable, stableProbs: probs, stableSeconds });
+    }
+    return this.served(request, { variant: STABLE_VARIANT, model: stable, probs }, input, rows);
+  }
+
+  /** The variant serving `version`, for protocols that address a version explicitly. */
+  variantOfVersion(version: string): VariantName | undefined {
+    if (this.variants.stable.current?.version === version) return STABLE_VARIANT;
+    if (this.variants.candidate?.current?.version === version) return CANDIDATE_VARIANT;
+    return undefined;
+  }
+
+  snapshot(): RolloutSnapshot {
+    const { config, circuit, shadow } = this;
+    const { rollout } = config;
+    const candidate = this.variants.candidate;
+    const total = FALLBACK_REASONS.reduce((sum, r) => sum + this.fallbackCounts[r], 0);
+    const compared = shadow?.compared ?? 0;
+    return {
+      model: config.model.name,
+      strategy: rollout.strategy,
+      weights: { stable: 100 - rollout.candidateWeight, candidate: rollout.candidateWeight },
+      shadowPercent: rollout.shadowPercent,
+      stickyHeader: rollout.stickyHeader,
+      color: config.deploymentColor,
+      variants: {
+        stable: variantSnapshot(this.variants.stable),
+        ...(candidate === undefined ? {} : { candidate: variantSnapshot(candidate) }),
+      },
+      aliases: this.variants.aliases,
+      circuit: {
+        state: circuit.state,
+        consecutiveFailures: circuit.consecutiveFailures,
+        threshold: circuit.threshold,
+        openedAt: circuit.openedAt?.toISOString() ?? null,
+      },
+      fallbacks: { total, byReason: { ...this.fallbackCounts } },
+      shadow: {
+        compared,
+        agreed: shadow?.agreed ?? 0,
+        agreement: compared === 0 ? null : shadow!.agreed / compared,
+        dropped: shadow?.dropped ?? 0,
+        latencyP95MsByVariant: {
+          stable: shadow?.latency.stable.quantile(0.95) ?? null,
+          candidate: shadow?.latency.candidate.quantile(0.95) ?? null,
+        },
+      },
+      lastReload: this.variants.lastReload,
+    };
+  }
+
+  /** Stops the watcher, lets shadow comparisons finish, then releases the models. */
+  async close(): Promise<void> {
+    await this.watcher.stop();
+    await this.shadow?.drain();
+    await this.variants.close();
+  }
+
+  private forcedVariant(request: FastifyRequest, pinned: VariantName | undefined): VariantName | undefined {
+    const header = request.headers[FORCE_HEADER];
+    if (header === undefined && pinned === undefined) return undefined;
+    if (header !== undefined && header !== STABLE_VARIANT && header !== CANDIDATE_VARIANT) {
+      throw new ApiError(ErrorCode.INVALID_REQUEST, `${FORCE_HEADER} must be "stable" or "candidate"`);
+    }
+    const wanted = (header as VariantName | undefined) ?? pinned!;
+    // A pin to stable by version needs no role: it is what an unpinned request may get anyway.
+    if (header !== undefined || wanted === CANDIDATE_VARIANT) {
+      if (!hasRole(request.principal, "force-variant")) {
+        throw new ApiError(
+          ErrorCode.FORBIDDEN,
+          header !== undefined
+            ? `${FORCE_HEADER} needs the force-variant role`
+            : "addressing the candidate version needs the force-variant role",
+        );
+      }
+    }
+    if (wanted === CANDIDATE_VARIANT && this.variants.candidate === undefined) {
+      throw new ApiError(ErrorCode.INVALID_REQUEST, `${FORCE_HEADER}: no candidate is configured`);
+    }
+    return wanted;
+  }
+
+  /** Canary: sticky by the sticky header's value, else by the request (prediction) id. */
+  private assign(request: FastifyRequest): VariantName {
+    const { strategy, stickyHeader, candidateWeight } = this.config.rollout;
+    if (strategy !== "canary") return STABLE_VARIANT;
+    const sticky = request.headers[stickyHeader];
+    const key = typeof sticky === "string" && sticky !== "" ? sticky : request.id;
+    return routesToCandidate(key, candidateWeight) ? CANDIDATE_VARIANT : STABLE_VARIANT;
+  }
+
+  /** The candidate if it can take traffic now, else undefined (and the fallback counted). */
+  private candidateOrFallback(): LoadedModel | undefined {
+    const candidate = this.variants.candidate?.current;
+    if (candidate === undefined) this.fallback("load");
+    else if (this.circuit.isOpen) this.fallback("circuit_open");
+    else return candidate;
+    return undefined;
+  }
+
+  private usableCandidate(): LoadedModel | undefined {
+    return this.circuit.isOpen ? undefined : this.variants.candidate?.current;
+  }
+
+  private async tryCandidate(
+    request: FastifyRequest,
+    encodedFor: LoadedModel,
+    data: Float32Array,
+    rows: number,
+  ): Promise<{ answer: Scored; input: Float32Array } | undefined> {
+    const candidate = this.candidateOrFallback();
+    if (candidate === undefined) return undefined;
+    const input = reencode(data, encodedFor, candidate);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(resolve, this.config.rollout.candidateTimeoutMs, "timeout");
+    });
+    try {
+      const result = await Promise.race([candidate.infer(input, rows), timeout]);
+      if (result === "timeout") {
+        this.candidateFailed(request, "timeout", undefined);
+        return undefined;
+      }
+      this.circuit.success();
+      return { answer: { variant: CANDIDATE_VARIANT, model: candidate, probs: result }, input };
+    } catch (err) {
+      this.candidateFailed(request, "error", err);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private candidateFailed(request: FastifyRequest, reason: "error" | "timeout", err: unknown): void {
+    request.log.warn({ err, reason }, "candidate failed; answering with stable");
+    this.fallback(reason);
+    this.circuit.failure();
+  }
+
+  private fallback(reason: FallbackReason): void {
+    this.fallbackCounts[reason]++;
+    const version = this.variants.candidate?.current?.version ?? "";
+    this.metrics.candidateFallbacks
+      .labels(this.config.model.name, version, CANDIDATE_VARIANT, reason)
+      .inc();
+  }
+
+  /** Marks who answered (metrics) and hands the rows to drift and the prediction log. */
+  private served(request: FastifyRequest, scored: Scored, input: Float32Array, rows: number): Scored {
+    request.servedBy = { variant: scored.variant, version: scored.model.version };
+    noteScored(request, scored, input, rows);
+    return scored;
+  }
+
+  /** A reload of the candidate closes its circuit: a new version, or an operator's explicit retry. */
+  private afterReload(event: ReloadEvent): void {
+    const log = { ...event };
+    if (event.result === "failed") this.log.error(log, "model reload failed; the previous version keeps serving");
+    else if (event.result === "loaded") this.log.info(log, "model version swapped in");
+    if (event.variant !== CANDIDATE_VARIANT || event.result === "failed") return;
+    if (event.result === "loaded" || event.trigger === "api") this.circuit.reset();
+    this.exportCircuit();
+  }
+
+  /** `plinth_candidate_circuit_open` under the candidate's current version. */
+  private exportCircuit(): void {
+    const version = this.variants.candidate?.current?.version;
+    if (version === undefined) return;
+    const gauge = this.metrics.candidateCircuitOpen;
+    const name = this.config.model.name;
+    if (this.circuitGaugeVersion !== undefined && this.circuitGaugeVersion !== version) {
+      gauge.remove(name, this.circuitGaugeVersion, CANDIDATE_VARIANT);
+    }
+    this.circuitGaugeVersion = version;
+    gauge.labels(name, version, CANDIDATE_VARIANT).set(this.circuit.isOpen ? 1 : 0);
+  }
+}
+
+function variantSnapshot(holder: {
+  ref: string;
+  current: LoadedModel | undefined;
+  loadedAt: Date | undefined;
+  ready: boolean;
+}): VariantSnapshot {
+  return {
+    ref: holder.ref,
+    version: holder.current?.version ?? null,
+    sha256: holder.current?.sha256 ?? null,
+    loadedAt: holder.loadedAt?.toISOString() ?? null,
+    ready: holder.ready,
+  };
+}
