@@ -120,6 +120,9 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     controllerPeer,
     clients: [appPods],
     artifactAccess: config.cloud === "existing" ? [] : [serving, training],
+    // On an existing cluster the artifact volume must be ReadWriteMany for two replicas: production
+    // needs two (and such a storage class); staging runs one on ReadWriteOnce.
+    replicas: config.cloud === "existing" && !config.protect ? 1 : 2,
   });
   const identity = (access: ArtifactAccess) =>
     mlflow.artifactAccessAnnotations[`${access.namespace}/${access.serviceAccount}`] ??

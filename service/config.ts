@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { modelReferenceProblem } from "./registry/model-uri.js";
 import { isRole, ROLES, type Role } from "./auth/roles.js";
 import {
   OBSERVABILITY_ENV,
@@ -34,6 +35,9 @@ export const ENV = {
   CANDIDATE_CIRCUIT_THRESHOLD: "CANDIDATE_CIRCUIT_THRESHOLD",
   MODEL_WATCH_INTERVAL_MS: "MODEL_WATCH_INTERVAL_MS",
   PLINTH_REGISTRY_DIR: "PLINTH_REGISTRY_DIR",
+  MLFLOW_TRACKING_URI: "MLFLOW_TRACKING_URI",
+  MLFLOW_TRACKING_TOKEN: "MLFLOW_TRACKING_TOKEN",
+  MODEL_CACHE_DIR: "MODEL_CACHE_DIR",
   API_KEY_HASHES: "API_KEY_HASHES",
   API_KEYS: "API_KEYS",
   API_KEY_ROLES: "API_KEY_ROLES",
@@ -149,9 +153,11 @@ const bucketList = z.string().transform((text, ctx) => {
   return values;
 });
 
-const MODEL_REF = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a version number or an alias such as champion");
+/** A version, an alias, or a URI: models:/<name>@<alias>, models:/<name>/<version>, file:<dir>. */
+const MODEL_REF = z.string().superRefine((text, ctx) => {
+  const problem = modelReferenceProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 /** A percentage with at most two decimals: routing works in hundredths of a percent. */
 const percent = z.coerce
   .number()
@@ -191,6 +197,11 @@ const envSchema = z.object({
     .refine((n) => n === 0 || n >= 100, "expected 0 (off) or at least 100")
     .default(0),
   PLINTH_REGISTRY_DIR: optionalText,
+  MLFLOW_TRACKING_URI: optionalText.refine((s) => s === undefined || /^https?:\/\/[^/]/.test(s), {
+    message: "expected the MLflow tracking server's http(s):// URL",
+  }),
+  MLFLOW_TRACKING_TOKEN: optionalText,
+  MODEL_CACHE_DIR: optionalText,
   API_KEY_HASHES: identityPairs((v) =>
     SHA256_HEX.test(v) ? undefined : "expected a lowercase hex sha256",
   ).default([]),
@@ -200,7 +211,9 @@ const envSchema = z.object({
   API_KEY_ROLES: identityPairs((v) => {
     const names = v.split("+");
     const bad = names.filter((n) => !isRole(n));
-    return bad.length === 0 ? undefined : `unknown role "${bad[0]}" (roles: ${ROLES.join(", ")}; join with +)`;
+    return bad.length === 0
+      ? undefined
+      : `unknown role "${bad[0]}" (roles: ${ROLES.join(", ")}; join with +)`;
   }).default([]),
   JWT_HS256_SECRET: optionalText.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
     message: "must be at least 32 bytes (HS256 needs a 256-bit key)",
@@ -295,6 +308,11 @@ export interface ServiceConfig {
     /** Candidate version or alias; set iff the strategy is canary or shadow. */
     readonly candidate: string | undefined;
     readonly registryDir: string | undefined;
+    /** MLflow tracking server; when set, references resolve in MLflow's registry. */
+    readonly mlflowTrackingUri: string | undefined;
+    readonly mlflowTrackingToken: string | undefined;
+    /** Where MLflow versions are downloaded (default: a folder under the OS temp dir). */
+    readonly cacheDir: string | undefined;
   };
   readonly auth: {
     /** API keys by identity, hashed; plaintext keys from API_KEYS are hashed at load and dropped. */
@@ -491,6 +509,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       stable: v.MODEL_STABLE,
       candidate: v.MODEL_CANDIDATE,
       registryDir: v.PLINTH_REGISTRY_DIR,
+      mlflowTrackingUri: v.MLFLOW_TRACKING_URI,
+      mlflowTrackingToken: v.MLFLOW_TRACKING_TOKEN,
+      cacheDir: v.MODEL_CACHE_DIR,
     },
     auth: { apiKeys: keys, jwt },
     rollout,
@@ -529,9 +550,10 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   METRICS_PORT:
     "Port of the internal metrics server (`GET /metrics`); never the public port. Default `9464`.",
   MODEL_NAME: "Registered model to serve. Default `fashion-classifier`.",
-  MODEL_STABLE: "Version number or alias of the stable model. Default `champion`.",
+  MODEL_STABLE:
+    "Stable model: a version number or alias of `MODEL_NAME`, or `models:/<name>@<alias>`, `models:/<name>/<version>`, `file:<dir>`. Default `champion`.",
   MODEL_CANDIDATE:
-    "Version number or alias of the candidate model (e.g. `challenger`); required by canary and shadow, refused by single.",
+    "Candidate model, in the forms of `MODEL_STABLE` (e.g. `challenger`); required by canary and shadow, refused by single.",
   ROLLOUT_STRATEGY:
     "`single` (stable only), `canary` (split by `CANDIDATE_WEIGHT`) or `shadow` (candidate scores off the response path). Default `single`.",
   CANDIDATE_WEIGHT:
@@ -548,6 +570,11 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   MODEL_WATCH_INTERVAL_MS:
     "How often the registry aliases are polled; a changed version is loaded and swapped in. `0` disables. Default `0`.",
   PLINTH_REGISTRY_DIR: "Local model registry folder. Default: the registry's built-in `models/`.",
+  MLFLOW_TRACKING_URI:
+    "MLflow tracking server (`http(s)://...`). When set, model references resolve in MLflow's registry and versions are downloaded through its artifact proxy.",
+  MLFLOW_TRACKING_TOKEN: "Bearer token sent to MLflow, when it requires one.",
+  MODEL_CACHE_DIR:
+    "Where MLflow model versions are downloaded and verified. Default: `plinth-model-cache` in the OS temp folder.",
   API_KEY_HASHES: "API keys as `identity:sha256hex` pairs, comma-separated (the production form).",
   API_KEYS:
     "Plaintext API keys as `identity:key` pairs (local development; hashed at start, at least 16 characters).",

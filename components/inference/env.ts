@@ -1,20 +1,17 @@
 /**
  * The inference service's environment, written from the stack's rollout settings. Variable names
- * come from the service's own config module (service/config.ts); the rollout settings the
- * rollouts work adds (issue 4) are named by its issue text until service/config.ts exports them,
- * and the service's ENV wins as soon as it does.
+ * come from the service's own config module (service/config.ts).
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../service/config.js";
 
-/** Rollout settings of issue 4, by the names its issue text gives them. */
-const ROLLOUT_ENV = {
-  ROLLOUT_STRATEGY: "ROLLOUT_STRATEGY",
-  MODEL_CANDIDATE: "MODEL_CANDIDATE",
-  CANDIDATE_WEIGHT: "CANDIDATE_WEIGHT",
-  SHADOW_PERCENT: "SHADOW_PERCENT",
-  MLFLOW_TRACKING_URI: "MLFLOW_TRACKING_URI",
+/**
+ * Settings of issue 4 that service/config.ts does not export yet, named as its issue text names
+ * them (ops-panel trust of oauth2-proxy headers, drift thresholds). The service's ENV wins for any
+ * name it exports, so each entry here can go once it does.
+ */
+const PENDING_SERVICE_ENV = {
   OPS_OIDC_TRUST_HEADERS: "OPS_OIDC_TRUST_HEADERS",
   OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "OPS_OIDC_ALLOWED_EMAIL_DOMAINS",
   DRIFT_WARN_PSI: "DRIFT_WARN_PSI",
@@ -22,7 +19,7 @@ const ROLLOUT_ENV = {
 } as const;
 
 /** Every variable name the platform sets. */
-export const SERVICE_ENV = { ...ROLLOUT_ENV, ...ENV } as const;
+export const SERVICE_ENV = { ...PENDING_SERVICE_ENV, ...ENV } as const;
 
 export const API_PORT = 8080;
 export const METRICS_PORT = 9464;
@@ -71,6 +68,8 @@ export function serviceEnvironment(
       : []),
     plain(SERVICE_ENV.DEPLOYMENT_COLOR, variant.colour),
     plain(SERVICE_ENV.MLFLOW_TRACKING_URI, service.mlflowTrackingUri),
+    // The root filesystem is read-only: downloaded models go to the /tmp scratch volume.
+    plain(SERVICE_ENV.MODEL_CACHE_DIR, "/tmp/models"),
     // Only the protected Ingress routes /admin and /ops, and nginx overwrites these headers there
     // with oauth2-proxy's answer; the public Ingress never routes to those paths.
     plain(SERVICE_ENV.OPS_OIDC_TRUST_HEADERS, "true"),

@@ -4,6 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { ingressOnlyFrom } from "../shared/network-policy.js";
 import {
   hardenedContainer,
   hardenedPodSpec,
@@ -34,9 +35,19 @@ export interface JobContext {
   readonly opts: pulumi.CustomResourceOptions;
 }
 
+/** A hardened CronJob and a NetworkPolicy that admits nothing to its pods (jobs serve no traffic). */
 export function scheduledJob(context: JobContext, job: ScheduledJob): k8s.batch.v1.CronJob {
   const tmp = scratchVolume("tmp", "/tmp", "4Gi");
   const labels = { ...context.labels, "app.kubernetes.io/component": job.role };
+  const podSelector = { "app.kubernetes.io/name": context.app, "app.kubernetes.io/component": job.role };
+  ingressOnlyFrom(
+    `${context.name}-${job.role}-netpol`,
+    context.namespace,
+    podSelector,
+    labels,
+    [],
+    context.opts,
+  );
   const container = hardenedContainer({
     name: job.role,
     image: context.image,

@@ -51,6 +51,11 @@ export interface MlflowArgs {
   readonly clients: readonly Peer[];
   /** ServiceAccounts that need the artifact store directly, with workload identity. */
   readonly artifactAccess: readonly ArtifactAccess[];
+  /**
+   * Server replicas. With artifacts on a volume (`existing`), more than one needs a ReadWriteMany
+   * storage class; one replica uses ReadWriteOnce and the Recreate strategy. @default 2
+   */
+  readonly replicas?: number;
   /** @default "mlflow" */
   readonly namespace?: string;
 }
@@ -125,6 +130,9 @@ export class Mlflow extends pulumi.ComponentResource {
 
     const tmp = scratchVolume("tmp", "/tmp", "1Gi");
     const artifactsOnVolume = storage.artifactRoot === undefined;
+    const replicas = args.replicas ?? 2;
+    // A volume shared by several replicas must be ReadWriteMany; a single writer recreates in place.
+    const sharedVolume = artifactsOnVolume && replicas > 1;
     const artifactArgs = artifactsOnVolume
       ? ["--serve-artifacts", `--artifacts-destination=${ARTIFACT_VOLUME_PATH}`]
       : ["--no-serve-artifacts", pulumi.interpolate`--default-artifact-root=${storage.artifactRoot}`];
@@ -140,7 +148,7 @@ export class Mlflow extends pulumi.ComponentResource {
         {
           metadata: { name: `${app}-artifacts`, namespace: namespaceName, labels },
           spec: {
-            accessModes: ["ReadWriteOnce"],
+            accessModes: [sharedVolume ? "ReadWriteMany" : "ReadWriteOnce"],
             resources: { requests: { storage: `${args.database.storageGb * 5}Gi` } },
           },
         },
@@ -173,8 +181,6 @@ export class Mlflow extends pulumi.ComponentResource {
         ...(artifactsOnVolume ? [{ name: "artifacts", mountPath: ARTIFACT_VOLUME_PATH }] : []),
       ],
     });
-    // One replica with a volume (ReadWriteOnce); two behind managed storage.
-    const replicas = artifactsOnVolume ? 1 : 2;
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
@@ -182,9 +188,10 @@ export class Mlflow extends pulumi.ComponentResource {
         spec: {
           replicas,
           selector: { matchLabels: selector },
-          strategy: artifactsOnVolume
-            ? { type: "Recreate" }
-            : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          strategy:
+            artifactsOnVolume && !sharedVolume
+              ? { type: "Recreate" }
+              : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             metadata: { labels },
             spec: hardenedPodSpec({

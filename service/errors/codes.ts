@@ -45,6 +45,8 @@ export const ErrorCode = {
   OVERLOADED: "OVERLOADED",
   /** A reload failed; the previous model keeps serving. */
   RELOAD_FAILED: "RELOAD_FAILED",
+  /** The serving model's graph has an operator the saliency explainer cannot differentiate. */
+  EXPLAIN_UNSUPPORTED: "EXPLAIN_UNSUPPORTED",
   /** A fault on the server side. */
   INTERNAL: "INTERNAL",
 } as const;
@@ -74,6 +76,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_READY: 503,
   OVERLOADED: 503,
   RELOAD_FAILED: 500,
+  EXPLAIN_UNSUPPORTED: 501,
   INTERNAL: 500,
 };
 
@@ -92,7 +95,8 @@ export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
   UNAUTHENTICATED: "No API key or bearer token was presented.",
   INVALID_CREDENTIALS:
     "Unknown API key, or a token that is malformed, expired, wrongly signed or for another issuer/audience.",
-  FORBIDDEN: "The caller is authenticated but lacks the role the request needs (e.g. `force-variant`, `admin`).",
+  FORBIDDEN:
+    "The caller is authenticated but lacks the role the request needs (e.g. `force-variant`, `admin`).",
   RATE_LIMITED: "The caller's rate limit is exhausted; retry after `Retry-After` seconds.",
   NOT_FOUND: "No such route.",
   METHOD_NOT_ALLOWED: "The route does not accept this method.",
@@ -102,5 +106,7 @@ export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
     "The model is not loaded yet, or the service is shutting down; retry after `Retry-After` seconds.",
   OVERLOADED: "The inference queue or the event loop is saturated; retry after `Retry-After` seconds.",
   RELOAD_FAILED: "The requested reload failed; the previous model keeps serving.",
+  EXPLAIN_UNSUPPORTED:
+    "`/predict-image/explain` cannot explain this model: its graph uses an operator the saliency explainer does not support.",
   INTERNAL: "An unexpected server fault (logged with the request id).",
 };

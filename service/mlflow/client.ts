@@ -215,7 +215,13 @@ export class MlflowClient {
   }
 
   async getRun(runId: string, signal?: AbortSignal): Promise<Run> {
-    const answer = await this.call(z.object({ run: runSchema }), "GET", "runs/get", { run_id: runId }, signal);
+    const answer = await this.call(
+      z.object({ run: runSchema }),
+      "GET",
+      "runs/get",
+      { run_id: runId },
+      signal,
+    );
     return answer.run;
   }
 
@@ -243,7 +249,13 @@ export class MlflowClient {
 
   async updateRun(runId: string, status: RunStatus, signal?: AbortSignal): Promise<void> {
     const endTime = status === "RUNNING" || status === "SCHEDULED" ? undefined : Date.now();
-    await this.call(z.object({}), "POST", "runs/update", { run_id: runId, status, end_time: endTime }, signal);
+    await this.call(
+      z.object({}),
+      "POST",
+      "runs/update",
+      { run_id: runId, status, end_time: endTime },
+      signal,
+    );
   }
 
   // Artifacts (through the tracking server's proxy: `mlflow server --serve-artifacts`)
@@ -260,7 +272,11 @@ export class MlflowClient {
     await this.http.json("PUT", path, { body: bytes, signal });
   }
 
-  async downloadArtifact(artifactUri: string, relativePath: string, signal?: AbortSignal): Promise<Uint8Array> {
+  async downloadArtifact(
+    artifactUri: string,
+    relativePath: string,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
     const path = `${ARTIFACTS_API}/${artifactProxyPath(artifactUri, relativePath)}`;
     return this.http.bytes("GET", path, { signal });
   }
@@ -273,7 +289,13 @@ export class MlflowClient {
   ): Promise<{ path: string; isDir: boolean; size: number | undefined }[]> {
     const schema = z.object({
       files: z
-        .array(z.object({ path: z.string(), is_dir: z.boolean().default(false), file_size: z.coerce.number().optional() }))
+        .array(
+          z.object({
+            path: z.string(),
+            is_dir: z.boolean().default(false),
+            file_size: z.coerce.number().optional(),
+          }),
+        )
         .default([]),
     });
     const raw = await this.http.json("GET", ARTIFACTS_API, {
@@ -392,10 +414,22 @@ export class MlflowClient {
       if (mv.status === "READY") return mv;
       const endpoint = `GET ${API}/model-versions/get`;
       if (mv.status === "FAILED_REGISTRATION") {
-        throw new MlflowError(endpoint, "http", 200, undefined, `${name} version ${version} failed registration: ${mv.status_message ?? "no message"}`);
+        throw new MlflowError(
+          endpoint,
+          "http",
+          200,
+          undefined,
+          `${name} version ${version} failed registration: ${mv.status_message ?? "no message"}`,
+        );
       }
       if (Date.now() >= deadline) {
-        throw new MlflowError(endpoint, "timeout", undefined, undefined, `${name} version ${version} still ${mv.status}`);
+        throw new MlflowError(
+          endpoint,
+          "timeout",
+          undefined,
+          undefined,
+          `${name} version ${version} still ${mv.status}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
     }
@@ -439,7 +473,11 @@ export class MlflowClient {
    * The version `alias` points at; undefined when the model has no such alias. MLflow answers a
    * missing alias with 400 INVALID_PARAMETER_VALUE (not 404), told apart by its message.
    */
-  async getVersionByAlias(name: string, alias: string, signal?: AbortSignal): Promise<ModelVersion | undefined> {
+  async getVersionByAlias(
+    name: string,
+    alias: string,
+    signal?: AbortSignal,
+  ): Promise<ModelVersion | undefined> {
     try {
       const answer = await this.call(
         z.object({ model_version: modelVersionSchema }),

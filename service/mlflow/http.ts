@@ -47,7 +47,10 @@ export class MlflowError extends Error {
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`MLflow ${endpoint}: ${errorCode ?? (status === undefined ? failure : `HTTP ${status}`)}: ${detail}`, options);
+    super(
+      `MLflow ${endpoint}: ${errorCode ?? (status === undefined ? failure : `HTTP ${status}`)}: ${detail}`,
+      options,
+    );
   }
 
   /** True for failures a later attempt may not repeat: no answer, a timeout, 429 or a 5xx. */
@@ -145,7 +148,12 @@ export class MlflowHttp {
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  private async send(method: string, path: string, options: RequestOptions, accept: string): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    accept: string,
+  ): Promise<Response> {
     const endpoint = `${method} ${path}`;
     const url = new URL(this.baseUrl + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -187,7 +195,9 @@ export class MlflowHttp {
           timedOut ? "timeout" : "unreachable",
           undefined,
           undefined,
-          timedOut ? `no answer within ${this.timeoutMs} ms` : `cannot reach ${this.baseUrl} (${describeCause(err)})`,
+          timedOut
+            ? `no answer within ${this.timeoutMs} ms`
+            : `cannot reach ${this.baseUrl} (${describeCause(err)})`,
           { cause: err },
         );
       }

@@ -5,7 +5,8 @@
  * differs from the version's {@link SHA256_TAG} tag, or a version without that tag.
  */
 import { MlflowError } from "../mlflow/http.js";
-import { MlflowClient, tagsOf, type ModelVersion } from "../mlflow/client.js";
+import type { MlflowClient} from "../mlflow/client.js";
+import { tagsOf, type ModelVersion } from "../mlflow/client.js";
 import { MODEL_FILE } from "./local.js";
 import { ModelCache } from "./model-cache.js";
 import {
@@ -19,7 +20,11 @@ import {
 } from "./registry.js";
 
 /** Files a version may carry beside model.onnx; fetched when present. */
-export const COMPANION_FILES = ["baseline.json", "training_summary.json", "data_quality_report.json"] as const;
+export const COMPANION_FILES = [
+  "baseline.json",
+  "training_summary.json",
+  "data_quality_report.json",
+] as const;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -94,7 +99,10 @@ export class MlflowModelRegistry implements ModelRegistry {
     } catch (err) {
       if (!(err instanceof MlflowError && err.notFound)) throw err;
       if ((await this.client.getRegisteredModel(name)) === undefined) throw this.modelNotFound(name);
-      throw new RegistryError("VERSION_NOT_FOUND", `model ${JSON.stringify(name)} has no version ${version} in ${this.location}`);
+      throw new RegistryError(
+        "VERSION_NOT_FOUND",
+        `model ${JSON.stringify(name)} has no version ${version} in ${this.location}`,
+      );
     }
   }
 
@@ -113,6 +121,9 @@ export class MlflowModelRegistry implements ModelRegistry {
   }
 
   private modelNotFound(name: string): RegistryError {
-    return new RegistryError("MODEL_NOT_FOUND", `model ${JSON.stringify(name)} not found in ${this.location}`);
+    return new RegistryError(
+      "MODEL_NOT_FOUND",
+      `model ${JSON.stringify(name)} not found in ${this.location}`,
+    );
   }
 }

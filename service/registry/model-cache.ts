@@ -97,7 +97,8 @@ export class ModelCache {
         if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
       }
       const stored = await this.lookup(dir, sha256);
-      if (stored === undefined) throw new Error(`${what}: the cache entry ${dir} changed while it was written`);
+      if (stored === undefined)
+        throw new Error(`${what}: the cache entry ${dir} changed while it was written`);
       return stored;
     } finally {
       await rm(staging, { recursive: true, force: true });

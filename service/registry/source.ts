@@ -45,7 +45,8 @@ export function isTransientRegistryError(err: unknown): boolean {
 
 function describe(err: unknown): { code: string; message: string } {
   if (err instanceof RegistryError) return { code: err.code, message: err.message };
-  if (err instanceof MlflowError) return { code: err.errorCode ?? err.failure.toUpperCase(), message: err.message };
+  if (err instanceof MlflowError)
+    return { code: err.errorCode ?? err.failure.toUpperCase(), message: err.message };
   return { code: "ERROR", message: (err as Error).message };
 }
 
@@ -84,6 +85,11 @@ export class RegistryModelSource implements ModelSource {
     });
   }
 
+  /** The model's aliases in the registry (shown in the rollout summary). */
+  getAliases(name: string): Promise<Record<string, string>> {
+    return this.registry.getAliases(name);
+  }
+
   /** Stops startup retries still waiting (service shutdown). */
   close(): void {
     this.closed.abort(new Error("model source closed"));
@@ -100,17 +106,29 @@ export class RegistryModelSource implements ModelSource {
         return result;
       } catch (err) {
         const { code, message } = describe(err);
-        const retrying = !this.resolvedOnce.has(ref) && isTransientRegistryError(err) && !this.closed.signal.aborted;
+        const retrying =
+          !this.resolvedOnce.has(ref) && isTransientRegistryError(err) && !this.closed.signal.aborted;
         const delayMs = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** (attempt - 1));
         if (retrying || this.lastFailure.get(ref) !== message) {
-          const fields = { ref, registry: this.registry.location, code, err: message, ...(retrying ? { attempt, retryInMs: delayMs } : {}) };
-          if (retrying) this.options.log?.warn(fields, "model registry unreachable before the first load; not ready, retrying");
+          const fields = {
+            ref,
+            registry: this.registry.location,
+            code,
+            err: message,
+            ...(retrying ? { attempt, retryInMs: delayMs } : {}),
+          };
+          if (retrying)
+            this.options.log?.warn(
+              fields,
+              "model registry unreachable before the first load; not ready, retrying",
+            );
           else this.options.log?.error(fields, `cannot resolve model ${ref}: ${message}`);
         }
         this.lastFailure.set(ref, message);
         if (!retrying) throw err;
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, delayMs);
+          // Unref'd: a retry loop alone must not keep a stopping process alive.
+          const timer = setTimeout(resolve, delayMs).unref();
           this.closed.signal.addEventListener(
             "abort",
             () => {
@@ -138,7 +156,10 @@ export class RegistryModelSource implements ModelSource {
     try {
       await access(modelPath);
     } catch {
-      throw new RegistryError("VERSION_NOT_FOUND", `${formatModelReference(target)}: no ${MODEL_FILE} in ${target.dir}`);
+      throw new RegistryError(
+        "VERSION_NOT_FOUND",
+        `${formatModelReference(target)}: no ${MODEL_FILE} in ${target.dir}`,
+      );
     }
     const sha256 = await sha256File(modelPath);
     const base = path.basename(target.dir);

@@ -268,9 +268,7 @@ export class RolloutEngine {
   private fallback(reason: FallbackReason): void {
     this.fallbackCounts[reason]++;
     const version = this.variants.candidate?.current?.version ?? "";
-    this.metrics.candidateFallbacks
-      .labels(this.config.model.name, version, CANDIDATE_VARIANT, reason)
-      .inc();
+    this.metrics.candidateFallbacks.labels(this.config.model.name, version, CANDIDATE_VARIANT, reason).inc();
   }
 
   /** Marks who answered (metrics) and hands the rows to drift and the prediction log. */
@@ -283,7 +281,8 @@ export class RolloutEngine {
   /** A reload of the candidate closes its circuit: a new version, or an operator's explicit retry. */
   private afterReload(event: ReloadEvent): void {
     const log = { ...event };
-    if (event.result === "failed") this.log.error(log, "model reload failed; the previous version keeps serving");
+    if (event.result === "failed")
+      this.log.error(log, "model reload failed; the previous version keeps serving");
     else if (event.result === "loaded") this.log.info(log, "model version swapped in");
     if (event.variant !== CANDIDATE_VARIANT || event.result === "failed") return;
     if (event.result === "loaded" || event.trigger === "api") this.circuit.reset();

@@ -34,7 +34,10 @@ export class ShadowMirror {
   private comparedRows = 0;
   private agreedRows = 0;
   private droppedRequests = 0;
-  readonly latency = { stable: new SampleWindow(LATENCY_WINDOW), candidate: new SampleWindow(LATENCY_WINDOW) };
+  readonly latency = {
+    stable: new SampleWindow(LATENCY_WINDOW),
+    candidate: new SampleWindow(LATENCY_WINDOW),
+  };
 
   constructor(
     /** The candidate to compare with, or undefined while it cannot take traffic. */
@@ -98,7 +101,8 @@ export class ShadowMirror {
     let agreed = 0;
     for (let r = 0; r < job.rows; r++) {
       const mine = candidate.labels[argmax(probs, r * width, width)];
-      const theirs = job.stable.labels[argmax(job.stableProbs, r * job.stable.labels.length, job.stable.labels.length)];
+      const theirs =
+        job.stable.labels[argmax(job.stableProbs, r * job.stable.labels.length, job.stable.labels.length)];
       if (mine === theirs) agreed++;
     }
     this.comparedRows += job.rows;

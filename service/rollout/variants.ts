@@ -137,7 +137,8 @@ export class ModelVariants {
       if (version === holder.current?.version) continue;
       if (this.lastFailure.get(holder.variant) === version) continue;
       const event = await this.attempt(holder, { trigger: "watcher" }, version);
-      if (event.result !== "failed" || this.noteFailure(holder.variant, event)) events.push(this.publish(event));
+      if (event.result !== "failed" || this.noteFailure(holder.variant, event))
+        events.push(this.publish(event));
     }
     await this.refreshAliases();
     return events;
@@ -155,7 +156,11 @@ export class ModelVariants {
     return this.publish(event);
   }
 
-  private async attempt(holder: ModelHolder, request: ReloadRequest, attempted: string): Promise<ReloadEvent> {
+  private async attempt(
+    holder: ModelHolder,
+    request: ReloadRequest,
+    attempted: string,
+  ): Promise<ReloadEvent> {
     const previous = holder.current?.version ?? null;
     try {
       const result = await holder.reload();

@@ -14,8 +14,9 @@ import { ErrorCode } from "../errors/codes.js";
 import { installErrorHandlers } from "../errors/handler.js";
 import type { ModelSource } from "../inference/model-holder.js";
 import { installHttpMetrics } from "../metrics/http.js";
+import { installObservability, type Observability } from "../ops/install.js";
 import { ServiceMetrics } from "../metrics/registry.js";
-import { LocalRegistry, DEFAULT_REGISTRY_DIR } from "../registry/local.js";
+import { createModelSource } from "../registry/open.js";
 import { RolloutEngine } from "../rollout/engine.js";
 import type { ModelVariants } from "../rollout/variants.js";
 import type { RouteDeps } from "./deps.js";
@@ -36,12 +37,14 @@ export interface Service {
   /** Routing, fallback, shadow, reloads and the rollout snapshot. */
   readonly rollout: RolloutEngine;
   readonly config: ServiceConfig;
+  /** Drift, prediction log, audit log, ops summary, admin panel, explain (service/ops/install.ts). */
+  readonly observability: Observability;
 }
 
 export interface BuildOptions {
   /** A pino logger (main.ts); without one the server does not log (tests). */
   readonly logger?: FastifyBaseLogger;
-  /** Model source; defaults to the local registry at PLINTH_REGISTRY_DIR. */
+  /** Model source; defaults to MLflow (MLFLOW_TRACKING_URI) or the local registry (PLINTH_REGISTRY_DIR). */
   readonly source?: ModelSource;
   /** Collect Node.js/process default metrics (default true). */
   readonly processMetrics?: boolean;
@@ -67,7 +70,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     httpBucketsSeconds: config.httpLatencyBucketsSeconds,
     processDefaults: options.processMetrics ?? true,
   });
-  const source = options.source ?? new LocalRegistry(config.model.registryDir ?? DEFAULT_REGISTRY_DIR);
+  const source = options.source ?? createModelSource(config.model, app.log);
   const rollout = new RolloutEngine(config, source, metrics, app.log);
   const models = rollout.variants;
   const authenticator = new Authenticator(config.auth);
@@ -77,6 +80,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   decorateRequests(app);
   installErrorHandlers(app);
   installHttpMetrics(app, metrics);
+  const observability = installObservability(app, { config, metrics, source, authenticator });
 
   if (config.limits.maxEventLoopDelayMs > 0) {
     await app.register(underPressure, {
@@ -112,6 +116,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   predictRoute(app, deps);
   await predictImageRoute(app, deps);
   await v2Routes(app, deps);
+  await observability.registerRoutes(deps);
 
   // While draining, responses close their connection, so keep-alive clients cannot hold the
   // shutdown open until their idle timeout.
@@ -120,5 +125,5 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     done();
   });
   app.addHook("onClose", () => rollout.close());
-  return { app, metrics, models, rollout, config };
+  return { app, metrics, models, rollout, config, observability };
 }

@@ -22,15 +22,19 @@ export async function startService(service: Service, log: FastifyBaseLogger): Pr
   const url = await app.listen({ host: config.host, port: config.port });
   log.info({ metricsPort: metrics.port() }, "metrics served on the internal port");
   await rollout.start();
-  for (const holder of models.holders()) {
+  // Stable last: its line is the "ready" one. A candidate that failed to load was logged by the
+  // rollout engine, and its traffic falls back to stable.
+  for (const holder of [...models.holders()].reverse()) {
     const model = holder.current;
-    if (model === undefined) continue; // a candidate that failed to load was logged; its traffic falls back
+    if (model === undefined) continue;
+    const { variant } = holder;
     log.info(
-      { variant: holder.variant, model: model.name, version: model.version, sha256: model.sha256, warmup: model.warmup },
-      "model loaded and warmed",
+      { variant, model: model.name, version: model.version, sha256: model.sha256, warmup: model.warmup },
+      variant === "stable"
+        ? `model loaded and warmed; ready (${config.rollout.strategy})`
+        : "candidate loaded and warmed",
     );
   }
-  log.info({ strategy: config.rollout.strategy }, "ready");
   let closing: Promise<void> | undefined;
   const shutdown = () =>
     (closing ??= (async () => {

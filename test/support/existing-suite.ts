@@ -71,8 +71,12 @@ export function describeExistingCloud(
           "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
         ]),
       );
-      expect(at(mlflow, "spec.replicas")).toBe(1);
-      expect(at(mlflow, "spec.strategy.type")).toBe("Recreate");
+      // Production runs two replicas on a shared (ReadWriteMany) volume; staging one on ReadWriteOnce.
+      expect(at(mlflow, "spec.replicas")).toBe(expected.protect ? 2 : 1);
+      expect(at(mlflow, "spec.strategy.type")).toBe(expected.protect ? "RollingUpdate" : "Recreate");
+      expect(at(view.manifest("PersistentVolumeClaim", "mlflow-artifacts"), "spec.accessModes")).toEqual([
+        expected.protect ? "ReadWriteMany" : "ReadWriteOnce",
+      ]);
       expect(view.manifest("ServiceAccount", "plinth-inference").metadata.annotations).toEqual({});
       expect(view.one("kubernetes:core/v1:Secret", "mlflow-backend-store").secretInputs).toContain(
         "stringData",

@@ -256,6 +256,27 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       ]);
     });
 
+    it("isolates the CronJobs' pods: a NetworkPolicy admits nothing to them", () => {
+      const view = holder.view;
+      for (const role of ["drift-check", "retrain"]) {
+        const cronJob = view.manifest("CronJob", `plinth-inference-${role}`);
+        const policy = view.manifest("NetworkPolicy", `plinth-inference-${role}-netpol`);
+        expect(at(policy, "spec")).toEqual({
+          podSelector: {
+            matchLabels: {
+              "app.kubernetes.io/name": "plinth-inference",
+              "app.kubernetes.io/component": role,
+            },
+          },
+          policyTypes: ["Ingress"],
+          ingress: [],
+        });
+        expect(at(cronJob, "spec.jobTemplate.spec.template.metadata.labels")).toMatchObject(
+          at(policy, "spec.podSelector.matchLabels") as Record<string, string>,
+        );
+      }
+    });
+
     it("scales the inference service on CPU only", () => {
       for (const hpa of holder.view.manifests().filter((m) => m.kind === "HorizontalPodAutoscaler")) {
         expect((at(hpa, "spec.metrics") as unknown[]).length).toBe(1);

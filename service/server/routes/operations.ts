@@ -4,6 +4,7 @@ import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import type { VariantName } from "../../inference/model-holder.js";
 import type { ReloadEvent } from "../../rollout/summary.js";
+import { adminOnly } from "../../ops/admin-auth.js";
 import type { RouteDeps } from "../deps.js";
 import { notReady } from "../predict-common.js";
 import { apiKeySecurity, errorResponses } from "../schemas.js";
@@ -94,6 +95,8 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post<{ Body: { variant?: VariantName | "all" } | undefined }>(
     "/reload-model",
     {
+      // Admins only (admin-role key/JWT, or oauth2-proxy's user when trusted); refusals are audited.
+      ...adminOnly("reload-model"),
       schema: {
         summary: "Reload model variants from the registry (each loaded and warmed aside, then swapped)",
         description:

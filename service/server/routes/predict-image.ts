@@ -1,10 +1,10 @@
 /** `POST /predict-image`: a multipart upload or a raw image/png|jpeg|webp body. */
 import multipart from "@fastify/multipart";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import { ImageInputError } from "../../image/errors.js";
-import { imageToPixels } from "../../image/to-pixels.js";
+import { imageToPixels, type PixelTarget } from "../../image/to-pixels.js";
 import { encodePixels } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
 import { predict } from "../predict-common.js";
@@ -22,16 +22,50 @@ interface Query {
   invert?: "true" | "false";
 }
 
+/** Installs the raw-image and multipart body parsers on an encapsulated scope (image routes only). */
+export async function acceptImageUploads(scope: FastifyInstance, bodyLimitBytes: number): Promise<void> {
+  scope.addContentTypeParser(
+    IMAGE_CONTENT_TYPES,
+    { parseAs: "buffer", bodyLimit: bodyLimitBytes },
+    (_req, body, done) => done(null, body),
+  );
+  await scope.register(multipart, { limits: { fileSize: bodyLimitBytes, files: 1, fields: 4, parts: 5 } });
+}
+
+/** The uploaded image's bytes: the multipart file part or the raw body. */
+export async function uploadedImage(request: FastifyRequest): Promise<Buffer> {
+  if (request.isMultipart()) {
+    const file = await request.file();
+    if (file === undefined)
+      throw new ApiError(ErrorCode.INVALID_REQUEST, "the multipart body holds no file part");
+    return file.toBuffer();
+  }
+  if (Buffer.isBuffer(request.body)) return request.body;
+  throw new ApiError(
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    `send ${IMAGE_CONTENT_TYPES.join(", ")} or multipart/form-data; JSON rows go to /predict`,
+  );
+}
+
+/** Decodes an upload to the model's pixels; image problems become 400/415 API errors. */
+export async function uploadPixels(
+  bytes: Buffer,
+  target: PixelTarget,
+  maxPixels: number,
+): Promise<Uint8Array> {
+  try {
+    return await imageToPixels(bytes, target, maxPixels);
+  } catch (err) {
+    if (err instanceof ImageInputError) throw new ApiError(PROBLEM_CODES[err.problem], err.message);
+    throw err;
+  }
+}
+
 /** Registered in its own encapsulated context so the image body parsers apply to this route only. */
 export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
   await app.register(async (scope) => {
-    scope.addContentTypeParser(
-      IMAGE_CONTENT_TYPES,
-      { parseAs: "buffer", bodyLimit: bodyLimitBytes },
-      (_req, body, done) => done(null, body),
-    );
-    await scope.register(multipart, { limits: { fileSize: bodyLimitBytes, files: 1, fields: 4, parts: 5 } });
+    await acceptImageUploads(scope, bodyLimitBytes);
 
     scope.post<{ Querystring: Query }>(
       "/predict-image",
@@ -51,28 +85,9 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
         },
       },
       async (request, reply) => {
-        let bytes: Buffer;
-        if (request.isMultipart()) {
-          const file = await request.file();
-          if (file === undefined)
-            throw new ApiError(ErrorCode.INVALID_REQUEST, "the multipart body holds no file part");
-          bytes = await file.toBuffer();
-        } else if (Buffer.isBuffer(request.body)) {
-          bytes = request.body;
-        } else {
-          throw new ApiError(
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            `send ${IMAGE_CONTENT_TYPES.join(", ")} or multipart/form-data; JSON rows go to /predict`,
-          );
-        }
+        const bytes = await uploadedImage(request);
         const routed = deps.rollout.route(request);
-        let pixels: Uint8Array;
-        try {
-          pixels = await imageToPixels(bytes, routed.model.metadata.input.image, imageMaxPixels);
-        } catch (err) {
-          if (err instanceof ImageInputError) throw new ApiError(PROBLEM_CODES[err.problem], err.message);
-          throw err;
-        }
+        const pixels = await uploadPixels(bytes, routed.model.metadata.input.image, imageMaxPixels);
         const data = encodePixels(pixels, routed.model, request.query.invert === "true");
         return predict(request, reply, deps.rollout, routed, data, 1, deps.predictions);
       },

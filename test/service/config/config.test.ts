@@ -91,8 +91,8 @@ describe("loadConfig", () => {
     const hash = hashApiKey("another-key-0123456789");
     const c = loadConfig({ API_KEYS: "dev:0123456789abcdef", API_KEY_HASHES: `ci:${hash}` });
     expect(c.auth.apiKeys).toEqual([
-      { identity: "ci", sha256: hash },
-      { identity: "dev", sha256: hashApiKey("0123456789abcdef") },
+      { identity: "ci", sha256: hash, roles: [] },
+      { identity: "dev", sha256: hashApiKey("0123456789abcdef"), roles: [] },
     ]);
     expect(JSON.stringify(c)).not.toContain('0123456789abcdef"');
   });

@@ -50,9 +50,16 @@ export function fixtureMetadata(kind: "probabilities" | "logits"): ModelMetadata
   };
 }
 
-export function fixtureModelBytes(kind: "probabilities" | "logits" = "probabilities"): Uint8Array {
+/**
+ * `shift` moves every prediction to the next class(es): a row built by `rowForClass(k)` is
+ * classified as `(k + shift) % 10`. Two versions with different shifts disagree on every row.
+ */
+export function fixtureModelBytes(kind: "probabilities" | "logits" = "probabilities", shift = 0): Uint8Array {
   const weight = new Float32Array(10 * ROW_SIZE);
-  for (let c = 0; c < 10; c++) for (let i = c; i < ROW_SIZE; i += 10) weight[c * ROW_SIZE + i] = 1;
+  for (let c = 0; c < 10; c++) {
+    const source = (((c - shift) % 10) + 10) % 10;
+    for (let i = source; i < ROW_SIZE; i += 10) weight[c * ROW_SIZE + i] = 1;
+  }
   const gemmOut = kind === "logits" ? "probs" : "logits";
   return encodeOnnxModel({
     graphName: "fixture",

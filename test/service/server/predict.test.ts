@@ -22,7 +22,7 @@ describe("POST /predict", () => {
     const res = await post("/predict", { inputs: rowForClass(3) });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body.model).toEqual({ name: "fashion-classifier", version: "1" });
+    expect(body.model).toEqual({ name: "fashion-classifier", version: "1", variant: "stable" });
     expect(body.predictions).toHaveLength(1);
     expect(body.predictions[0].label).toBe(FIXTURE_LABELS[3]);
     expect(body.predictions[0].class_id).toBe(3);

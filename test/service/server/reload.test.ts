@@ -24,7 +24,18 @@ describe("POST /reload-model", () => {
   it("reports no change when the stable alias still points at the serving version", async () => {
     const res = await reload();
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ previous_version: "1", version: "1", changed: false });
+    expect(res.json()).toEqual({
+      results: [
+        {
+          variant: "stable",
+          trigger: "api",
+          result: "unchanged",
+          previous_version: "1",
+          version: "1",
+          attempted_version: "1",
+        },
+      ],
+    });
   });
 
   it("swaps to the version the alias now names, and serves it", async () => {
@@ -33,7 +44,16 @@ describe("POST /reload-model", () => {
     });
     await svc.registry.registry.setAlias(FIXTURE_NAME, "champion", version);
     const res = await reload();
-    expect(res.json()).toEqual({ previous_version: "1", version: "2", changed: true });
+    expect(res.json().results).toEqual([
+      {
+        variant: "stable",
+        trigger: "api",
+        result: "loaded",
+        previous_version: "1",
+        version: "2",
+        attempted_version: "2",
+      },
+    ]);
     const served = await predictClass(4);
     expect(served.model.version).toBe("2");
     expect(served.predictions[0]!.class_id).toBe(4);

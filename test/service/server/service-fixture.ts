@@ -15,12 +15,17 @@ export interface TestService extends Service {
   close(): Promise<void>;
 }
 
-/** `env` overrides the test defaults (two API keys, no event-loop shedding). */
+/**
+ * `env` overrides the test defaults (two API keys, no event-loop shedding); `prepare` may add
+ * versions and aliases to the registry before the service loads its models.
+ */
 export async function startTestService(
   env: Record<string, string> = {},
   kind: "probabilities" | "logits" = "probabilities",
+  prepare: (registry: FixtureRegistry) => Promise<void> = async () => undefined,
 ): Promise<TestService> {
   const registry = await fixtureRegistry(kind);
+  await prepare(registry);
   const config: ServiceConfig = loadConfig({
     API_KEYS: `tester:${API_KEY},other:${OTHER_KEY}`,
     PLINTH_REGISTRY_DIR: registry.dir,

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import sharp from "sharp";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseBaseline } from "../../../service/drift/baseline.js";
 import { IMAGE_FEATURE_NAMES } from "../../../service/drift/features.js";
 import { readModelMetadata } from "../../../service/model/onnx-format.js";
@@ -108,6 +109,68 @@ describe("npm run train (quick, on a small subset)", () => {
     expect(code).toBe(1);
     expect(errors.join("\n")).toMatch(
       /dataset not found: --data .*nowhere: no such directory\. Install the Debian package dataset-fashion-mnist/,
+    );
+  });
+});
+
+describe("npm run train on a labelled image folder", () => {
+  const folder = path.join(root, "images");
+  beforeAll(async () => {
+    // Two visually distinct classes: bright left half vs bright right half, with per-image noise.
+    for (const [label, bright] of [
+      ["left", (x: number) => x < 4],
+      ["right", (x: number) => x >= 4],
+    ] as const) {
+      mkdirSync(path.join(folder, label), { recursive: true });
+      for (let i = 0; i < 40; i++) {
+        const px = Buffer.from(
+          Array.from({ length: 64 }, (_, p) => (bright(p % 8) ? 200 : 20) + ((p * 31 + i * 17) % 40)),
+        );
+        await sharp(px, { raw: { width: 8, height: 8, channels: 1 } })
+          .png()
+          .toFile(path.join(folder, label, `${i}.png`));
+      }
+    }
+    writeFileSync(path.join(folder, "left", "broken.png"), "not an image at all");
+  });
+  const folderArgs = [
+    "--data",
+    folder,
+    "--image-size",
+    "8",
+    "--arch",
+    "mlp",
+    "--epochs",
+    "3",
+    "--workers",
+    "0",
+  ];
+  const gate = ["--min-samples", "20", "--min-per-label", "10"];
+
+  it("reports and skips an unreadable image, and trains on the rest", async () => {
+    const code = await main([...folderArgs, ...gate, ...dirs("folder")]);
+    expect(errors).toEqual([]);
+    expect(code).toBe(0);
+    expect(logs.join("\n")).toContain(`skipped unreadable image ${path.join(folder, "left", "broken.png")}`);
+    const summary = readJson(path.join(root, "folder", "out", "training_summary.json"));
+    expect(summary.dataset.skipped).toEqual([
+      { file: path.join(folder, "left", "broken.png"), reason: "not a PNG, JPEG or WebP image" },
+    ]);
+    expect(summary.parameters.trainSamples + summary.parameters.testSamples).toBe(80);
+    expect(summary.test.accuracy).toBe(1);
+    const meta = readModelMetadata(
+      new Uint8Array(readFileSync(path.join(root, "folder", "out", "model.onnx"))),
+      "m",
+    );
+    expect(meta.labels).toEqual(["left", "right"]);
+    expect(meta.input.shape).toEqual([1, 8, 8]);
+  });
+
+  it("stops with exit 1 naming the file under --on-bad-image fail", async () => {
+    const code = await main([...folderArgs, ...gate, "--on-bad-image", "fail", ...dirs("folder-fail")]);
+    expect(code).toBe(1);
+    expect(errors.join("\n")).toContain(
+      `unreadable image ${path.join(folder, "left", "broken.png")}: not a PNG, JPEG or WebP image`,
     );
   });
 });

@@ -1,0 +1,130 @@
+/**
+ * Wires drift monitoring, the prediction log, the audit log, the admin guard, the ops summary, the
+ * admin panel and the explain route into the server. Two steps, because fastify copies a scope's
+ * hooks when a child scope is registered: `installObservability` adds the hooks before any route
+ * exists; `registerRoutes` adds the routes and starts the background timers once the rollout
+ * engine is there.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Authenticator } from "../auth/authenticate.js";
+import type { ServiceConfig } from "../config.js";
+import { DriftHistory } from "../drift/history.js";
+import { DriftMonitor } from "../drift/monitor.js";
+import { Explainers } from "../explain/explainers.js";
+import type { ModelSource } from "../inference/model-holder.js";
+import type { ServiceMetrics } from "../metrics/registry.js";
+import { PredictionLog } from "../prediction-log/log.js";
+import type { ReloadEvent } from "../rollout/summary.js";
+import type { RouteDeps } from "../server/deps.js";
+import { adminRoutes } from "../server/routes/admin.js";
+import { explainRoute } from "../server/routes/explain.js";
+import { opsRoutes } from "../server/routes/ops.js";
+import { AdminGuard, installAdminGuard } from "./admin-auth.js";
+import { ModelArtifacts } from "./artifacts.js";
+import { AuditLog } from "./audit.js";
+import { JsonlFile } from "./jsonl-file.js";
+import { ObservabilityMetrics } from "./metrics.js";
+import { installScoredObservers } from "./scored.js";
+import { TrafficSampler } from "./traffic.js";
+
+export interface ObservabilityOptions {
+  readonly config: ServiceConfig;
+  readonly metrics: ServiceMetrics;
+  readonly source: ModelSource;
+  readonly authenticator: Authenticator;
+}
+
+/** The audit trail is small and must not rotate away: no size cap. */
+const AUDIT_MAX_BYTES = Number.POSITIVE_INFINITY;
+
+export class Observability {
+  readonly metrics: ObservabilityMetrics;
+  readonly artifacts: ModelArtifacts;
+  readonly drift: DriftMonitor;
+  /** Undefined when PREDICTION_LOG_PATH is unset. */
+  readonly predictionLog: PredictionLog | undefined;
+  readonly audit: AuditLog;
+  readonly guard: AdminGuard;
+  readonly traffic: TrafficSampler;
+
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly options: ObservabilityOptions,
+  ) {
+    const { drift, predictionLog, ops } = options.config.observability;
+    const log = app.log;
+    this.metrics = new ObservabilityMetrics(options.metrics.registry);
+    this.artifacts = new ModelArtifacts(options.source);
+    const historyFile =
+      drift.historyPath === undefined ? undefined : new JsonlFile(drift.historyPath, drift.historyMaxBytes);
+    const history = new DriftHistory(historyFile, (err) =>
+      log.error({ err, path: drift.historyPath }, "drift history write failed"),
+    );
+    this.drift = new DriftMonitor(drift, (m) => this.artifacts.baseline(m), this.metrics, history, log);
+    this.predictionLog =
+      predictionLog.path === undefined
+        ? undefined
+        : new PredictionLog(
+            new JsonlFile(predictionLog.path, predictionLog.maxBytes),
+            predictionLog.queueMax,
+            predictionLog.flushMs,
+            this.metrics,
+            log,
+          );
+    const auditFile = ops.auditLogPath === undefined ? undefined : new JsonlFile(ops.auditLogPath, AUDIT_MAX_BYTES);
+    this.audit = new AuditLog(auditFile, this.metrics, log);
+    this.guard = new AdminGuard(options.authenticator, ops, this.audit);
+    this.traffic = new TrafficSampler(options.metrics, ops.sampleIntervalMs);
+  }
+
+  /** Routes, the reload audit subscription, and the drift / log / traffic timers. */
+  async registerRoutes(deps: RouteDeps): Promise<void> {
+    const { app } = this;
+    const unsubscribe = deps.rollout.variants.onReload((event) => void this.auditReload(event));
+    opsRoutes(app, {
+      rollout: deps.rollout,
+      traffic: this.traffic,
+      drift: this.drift,
+      driftSettings: this.options.config.observability.drift,
+      artifacts: this.artifacts,
+      audit: this.audit,
+    });
+    await adminRoutes(app, this.options.config.observability.ops.oidcTrustHeaders);
+    await explainRoute(app, deps, new Explainers(this.artifacts));
+    this.drift.start();
+    this.predictionLog?.start();
+    this.traffic.start();
+    app.addHook("onClose", async () => {
+      unsubscribe();
+      this.drift.stop();
+      this.traffic.stop();
+      await this.predictionLog?.close();
+    });
+  }
+
+  /** Reloads asked for through the API are admin actions: audit who, what, when and the result. */
+  private auditReload(event: ReloadEvent): Promise<unknown> | undefined {
+    if (event.trigger !== "api") return undefined;
+    return this.audit.record({
+      who: event.by ?? "anonymous",
+      action: "reload-model",
+      result: event.result === "failed" ? "failed" : "ok",
+      detail: {
+        variant: event.variant,
+        outcome: event.result,
+        previousVersion: event.previousVersion,
+        version: event.version,
+        attemptedVersion: event.attemptedVersion,
+        ...(event.error === undefined ? {} : { error: event.error }),
+      },
+    }, new Date(event.at));
+  }
+}
+
+/** Creates the observability parts and installs their hooks; call before registering any route. */
+export function installObservability(app: FastifyInstance, options: ObservabilityOptions): Observability {
+  const observability = new Observability(app, options);
+  installAdminGuard(app, observability.guard);
+  installScoredObservers(app, { drift: observability.drift, predictionLog: observability.predictionLog });
+  return observability;
+}

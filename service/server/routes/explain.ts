@@ -1,0 +1,139 @@
+/**
+ * `POST /predict-image/explain`: the prediction for an uploaded image and a gradient x input
+ * saliency heatmap drawn over it (service/explain). JSON by default (the heatmap as base64 PNG and
+ * the saliency values at model resolution); the PNG itself with `Accept: image/png`.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError } from "../../errors/api-error.js";
+import { ErrorCode } from "../../errors/codes.js";
+import type { Explainers } from "../../explain/explainers.js";
+import { renderHeatmap } from "../../explain/heatmap.js";
+import { UnsupportedGraphError } from "../../explain/network-from-onnx.js";
+import { encodePixels } from "../../inference/preprocess.js";
+import type { RouteDeps } from "../deps.js";
+import { apiKeySecurity, errorResponses } from "../schemas.js";
+import { acceptImageUploads, uploadedImage, uploadPixels } from "./predict-image.js";
+
+interface Query {
+  invert?: "true" | "false";
+}
+
+/** Quality factor of `type` in an Accept header (0 when absent; `*` wildcards count). */
+export function acceptQuality(header: string | undefined, type: string): number {
+  if (header === undefined) return 0;
+  let best = 0;
+  for (const part of header.split(",")) {
+    const [range = "", ...params] = part.trim().toLowerCase().split(";");
+    const [main, sub] = range.trim().split("/");
+    if (!(range.trim() === type || (sub === "*" && type.startsWith(`${main}/`)) || range.trim() === "*/*")) continue;
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)).find((m) => m !== null);
+    best = Math.max(best, q === undefined ? 1 : Number(q![1]));
+  }
+  return best;
+}
+
+const wantsPng = (request: FastifyRequest) =>
+  acceptQuality(request.headers.accept, "image/png") > acceptQuality(request.headers.accept, "application/json");
+
+const explainResponseSchema = {
+  type: "object",
+  properties: {
+    prediction_id: { type: "string" },
+    model: {
+      type: "object",
+      properties: { name: { type: "string" }, version: { type: "string" }, variant: { type: "string" } },
+    },
+    prediction: {
+      type: "object",
+      properties: {
+        label: { type: "string" },
+        class_id: { type: "integer" },
+        probabilities: { type: "array", items: { type: "number" } },
+      },
+    },
+    saliency: {
+      type: "object",
+      description: "gradient x input per model pixel, row-major, scaled so the largest is 1",
+      properties: {
+        width: { type: "integer" },
+        height: { type: "integer" },
+        values: { type: "array", items: { type: "number" } },
+      },
+    },
+    heatmap: {
+      type: "object",
+      properties: {
+        content_type: { type: "string" },
+        width: { type: "integer" },
+        height: { type: "integer" },
+        base64: { type: "string" },
+      },
+    },
+  },
+} as const;
+
+export async function explainRoute(app: FastifyInstance, deps: RouteDeps, explainers: Explainers): Promise<void> {
+  const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
+  await app.register(async (scope) => {
+    await acceptImageUploads(scope, bodyLimitBytes);
+    scope.post<{ Querystring: Query }>(
+      "/predict-image/explain",
+      {
+        schema: {
+          summary: "Classify an image and explain the prediction with a saliency heatmap",
+          description:
+            "The same upload as `/predict-image`. The answer holds the prediction, the gradient x input saliency of " +
+            "the predicted class at the model's resolution, and a PNG heatmap of it over the image at the image's " +
+            "size (base64). Send `Accept: image/png` to get the PNG itself (prediction in `x-plinth-*` headers).",
+          security: apiKeySecurity,
+          querystring: { type: "object", properties: { invert: { type: "string", enum: ["true", "false"] } } },
+          response: { 200: explainResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 501, 503) },
+        },
+      },
+      async (request, reply) => {
+        const bytes = await uploadedImage(request);
+        const { variant, model } = deps.rollout.route(request);
+        request.servedBy = { variant, version: model.version };
+        const image = model.metadata.input.image;
+        const invert = request.query.invert === "true";
+        const pixels = await uploadPixels(bytes, image, imageMaxPixels);
+        let explainer;
+        try {
+          explainer = await explainers.for(model);
+        } catch (err) {
+          if (err instanceof UnsupportedGraphError)
+            throw new ApiError(ErrorCode.EXPLAIN_UNSUPPORTED, `model ${model.name} ${model.version}: ${err.message}`);
+          throw err;
+        }
+        const { classId, probabilities, saliency } = explainer.explain(encodePixels(pixels, model, invert));
+        const heatmap = await renderHeatmap(bytes, saliency, image.width, image.height, invert);
+        const label = model.labels[classId]!;
+        reply.header("x-prediction-id", request.id);
+        if (wantsPng(request)) {
+          return reply
+            .header("x-plinth-label", encodeURIComponent(label))
+            .header("x-plinth-class-id", String(classId))
+            .header("x-plinth-confidence", probabilities[classId]!.toFixed(6))
+            .type("image/png")
+            .send(heatmap.png);
+        }
+        return {
+          prediction_id: request.id,
+          model: { name: model.name, version: model.version, variant },
+          prediction: { label, class_id: classId, probabilities: Array.from(probabilities) },
+          saliency: {
+            width: image.width,
+            height: image.height,
+            values: Array.from(saliency, (v) => Number(v.toFixed(4))),
+          },
+          heatmap: {
+            content_type: "image/png",
+            width: heatmap.width,
+            height: heatmap.height,
+            base64: heatmap.png.toString("base64"),
+          },
+        };
+      },
+    );
+  });
+}

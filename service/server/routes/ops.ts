@@ -1,0 +1,26 @@
+/** `GET /ops/summary`: the operations summary, for admins (service/ops/summary.ts). */
+import type { FastifyInstance } from "fastify";
+import { adminOnly } from "../../ops/admin-auth.js";
+import { buildSummary, type SummarySources } from "../../ops/summary.js";
+import { apiKeySecurity, errorResponses } from "../schemas.js";
+
+export function opsRoutes(app: FastifyInstance, sources: SummarySources): void {
+  app.get(
+    "/ops/summary",
+    {
+      ...adminOnly(),
+      schema: {
+        summary: "Rollout, traffic, latency, drift, shadow agreement, circuit, reloads and training, in one object",
+        description:
+          "Needs the `admin` role (API key or JWT), or, with `OPS_OIDC_TRUST_HEADERS=true`, an oauth2-proxy " +
+          "`X-Auth-Request-Email` in `OPS_OIDC_ALLOWED_EMAIL_DOMAINS`.",
+        security: apiKeySecurity,
+        response: errorResponses(401, 403, 429),
+      },
+    },
+    async (_request, reply) => {
+      reply.header("cache-control", "no-store");
+      return buildSummary(sources);
+    },
+  );
+}

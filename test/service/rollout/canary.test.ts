@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { routesToCandidate } from "../../../service/rollout/buckets.js";
+import { errorCode, type TestService, startTestService } from "../server/service-fixture.js";
+import { rowForClass } from "../inference/fixture-model.js";
+import {
+  CANDIDATE_SHIFT,
+  metricValue,
+  OPS_HEADERS,
+  predictRow,
+  startRolloutService,
+  TESTER_HEADERS,
+} from "./rollout-fixture.js";
+
+const MODEL = "fashion-classifier";
+let svc: TestService;
+
+beforeAll(async () => {
+  svc = await startRolloutService({
+    ROLLOUT_STRATEGY: "canary",
+    CANDIDATE_WEIGHT: "50",
+    CANDIDATE_CIRCUIT_THRESHOLD: "3",
+    CANDIDATE_TIMEOUT_MS: "100",
+  });
+});
+afterAll(() => svc.close());
+
+const users = Array.from({ length: 60 }, (_, i) => `customer-${i}`);
+const asUser = (user: string) => ({ ...TESTER_HEADERS, "x-user-id": user });
+const forced = (variant: string) => ({ ...OPS_HEADERS, "x-plinth-variant": variant });
+
+describe("canary routing", () => {
+  it("sends each sticky key to the variant its bucket names, and keeps it there", async () => {
+    for (const round of [1, 2]) {
+      for (const user of users) {
+        const res = await predictRow(svc, 3, asUser(user));
+        const candidate = routesToCandidate(user, 50);
+        expect(res.status, `${user} round ${round}`).toBe(200);
+        expect(res.body.model).toEqual({
+          name: MODEL,
+          version: candidate ? "2" : "1",
+          variant: candidate ? "candidate" : "stable",
+        });
+        expect(res.variantHeader).toBe(candidate ? "candidate" : "stable");
+        expect(res.body.predictions[0]!.class_id).toBe(candidate ? 3 + CANDIDATE_SHIFT : 3);
+      }
+    }
+    const toCandidate = users.filter((u) => routesToCandidate(u, 50)).length;
+    expect(toCandidate).toBeGreaterThan(0);
+    expect(toCandidate).toBeLessThan(users.length);
+  });
+
+  it("labels request and prediction metrics with the variant and version that answered", async () => {
+    const route = { route: "/predict", method: "POST", status_code: "200" };
+    const toCandidate = users.filter((u) => routesToCandidate(u, 50)).length * 2;
+    const candidate = { ...route, variant: "candidate", model_version: "2" };
+    const stable = { ...route, variant: "stable", model_version: "1" };
+    expect(await metricValue(svc, "plinth_http_requests_total", candidate)).toBe(toCandidate);
+    expect(await metricValue(svc, "plinth_http_requests_total", stable)).toBe(users.length * 2 - toCandidate);
+    expect(
+      await metricValue(svc, "plinth_predictions_total", {
+        variant: "candidate",
+        model_version: "2",
+        label: "coat",
+      }),
+    ).toBe(toCandidate);
+    const inference = await svc.metrics.registry.getSingleMetricAsString("plinth_inference_batch_size");
+    expect(inference).toContain('model_version="2",variant="candidate"');
+  });
+
+  it("routes a request without a sticky key by its prediction id", async () => {
+    const variants = new Set<string>();
+    for (let i = 0; i < 40; i++) variants.add((await predictRow(svc, 1)).body.model.variant);
+    expect([...variants].sort()).toEqual(["candidate", "stable"]);
+  });
+});
+
+describe("the force header", () => {
+  const stableUser = users.find((u) => !routesToCandidate(u, 50))!;
+
+  it("is refused for a caller without the force-variant role", async () => {
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/predict",
+      headers: { ...TESTER_HEADERS, "x-plinth-variant": "candidate" },
+      payload: { inputs: rowForClass(2) },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(errorCode(res)).toBe("FORBIDDEN");
+    expect(res.json().error.message).toBe("x-plinth-variant needs the force-variant role");
+  });
+
+  it("pins a permitted caller to either variant, whatever its bucket", async () => {
+    const toCandidate = await predictRow(svc, 2, { ...forced("candidate"), "x-user-id": stableUser });
+    expect(toCandidate.body.model).toEqual({ name: MODEL, version: "2", variant: "candidate" });
+    const toStable = await predictRow(svc, 2, forced("stable"));
+    expect(toStable.body.model).toEqual({ name: MODEL, version: "1", variant: "stable" });
+  });
+
+  it("rejects a value other than stable or candidate", async () => {
+    const res = await predictRow(svc, 2, forced("green"));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: "INVALID_REQUEST",
+      message: 'x-plinth-variant must be "stable" or "candidate"',
+    });
+  });
+
+  it("pins by version on the v2 protocol, under the same permission", async () => {
+    const infer = (headers: Record<string, string>) =>
+      svc.app.inject({
+        method: "POST",
+        url: `/v2/models/${MODEL}/versions/2/infer`,
+        headers,
+        payload: { inputs: [{ name: "pixels", shape: [1, 784], datatype: "FP32", data: rowForClass(5) }] },
+      });
+    const refused = await infer(TESTER_HEADERS);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.message).toBe(
+      "addressing the candidate version needs the force-variant role",
+    );
+    const allowed = await infer(OPS_HEADERS);
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.json().model_version).toBe("2");
+    const metadata = await svc.app.inject({
+      method: "GET",
+      url: `/v2/models/${MODEL}`,
+      headers: TESTER_HEADERS,
+    });
+    expect(metadata.json().versions).toEqual(["1", "2"]);
+  });
+});
+
+describe("candidate failures", () => {
+  const candidateModel = () => svc.models.candidate!.current!;
+  const fallbacks = (reason: string) =>
+    metricValue(svc, "plinth_candidate_fallbacks_total", { model_version: "2", reason });
+
+  it("answers with stable when the candidate errors, and counts it", async () => {
+    const spy = vi.spyOn(candidateModel(), "infer").mockRejectedValue(new Error("session exploded"));
+    const res = await predictRow(svc, 7, forced("candidate"));
+    expect(res.status).toBe(200);
+    expect(res.body.model).toEqual({ name: MODEL, version: "1", variant: "stable" });
+    expect(res.variantHeader).toBe("stable");
+    expect(res.body.predictions[0]!.class_id).toBe(7);
+    expect(await fallbacks("error")).toBe(1);
+    expect(svc.rollout.snapshot().circuit).toMatchObject({ state: "closed", consecutiveFailures: 1 });
+    spy.mockRestore();
+  });
+
+  it("answers with stable when the candidate exceeds CANDIDATE_TIMEOUT_MS", async () => {
+    const spy = vi.spyOn(candidateModel(), "infer").mockReturnValue(new Promise(() => undefined));
+    const res = await predictRow(svc, 8, forced("candidate"));
+    expect(res.body.model.variant).toBe("stable");
+    expect(res.body.predictions[0]!.class_id).toBe(8);
+    expect(await fallbacks("timeout")).toBe(1);
+    expect(svc.rollout.snapshot().circuit.consecutiveFailures).toBe(2);
+    spy.mockRestore();
+  });
+
+  it("opens the circuit after CANDIDATE_CIRCUIT_THRESHOLD consecutive failures, until a reload", async () => {
+    const spy = vi.spyOn(candidateModel(), "infer").mockRejectedValue(new Error("still broken"));
+    await predictRow(svc, 1, forced("candidate"));
+    const open = svc.rollout.snapshot();
+    expect(open.circuit).toMatchObject({ state: "open", consecutiveFailures: 3, threshold: 3 });
+    expect(open.circuit.openedAt).not.toBeNull();
+    const circuitGauge = { model: MODEL, model_version: "2", variant: "candidate" };
+    expect(await metricValue(svc, "plinth_candidate_circuit_open", circuitGauge)).toBe(1);
+    spy.mockClear();
+
+    const bypassed = await predictRow(svc, 1, forced("candidate"));
+    expect(bypassed.body.model.variant).toBe("stable");
+    expect(spy).not.toHaveBeenCalled();
+    expect(await fallbacks("circuit_open")).toBe(1);
+    spy.mockRestore();
+
+    const reload = await svc.app.inject({
+      method: "POST",
+      url: "/reload-model",
+      headers: OPS_HEADERS,
+      payload: { variant: "candidate" },
+    });
+    expect(reload.statusCode).toBe(200);
+    expect(reload.json().results).toMatchObject([
+      { variant: "candidate", result: "unchanged", version: "2" },
+    ]);
+    expect(svc.rollout.snapshot().circuit).toEqual({
+      state: "closed",
+      consecutiveFailures: 0,
+      threshold: 3,
+      openedAt: null,
+    });
+    expect(await metricValue(svc, "plinth_candidate_circuit_open", circuitGauge)).toBe(0);
+    expect((await predictRow(svc, 1, forced("candidate"))).body.model.variant).toBe("candidate");
+    expect(svc.rollout.snapshot().fallbacks).toEqual({
+      total: 4,
+      byReason: { load: 0, error: 2, timeout: 1, circuit_open: 1 },
+    });
+  });
+});
+
+describe("a candidate that cannot be loaded", () => {
+  let broken: TestService;
+  beforeAll(async () => {
+    broken = await startRolloutService({
+      ROLLOUT_STRATEGY: "canary",
+      CANDIDATE_WEIGHT: "100",
+      MODEL_CANDIDATE: "9",
+    });
+  });
+  afterAll(() => broken.close());
+
+  it("does not stop the service: its traffic falls back to stable, counted with reason load", async () => {
+    const snapshot = broken.rollout.snapshot();
+    expect(snapshot.variants.candidate).toMatchObject({ ref: "9", version: null, ready: false });
+    expect(snapshot.lastReload).toMatchObject({ variant: "candidate", trigger: "startup", result: "failed" });
+    expect(snapshot.lastReload!.error).toContain("has no version 9");
+    const res = await predictRow(broken, 4);
+    expect(res.status).toBe(200);
+    expect(res.body.model).toEqual({ name: MODEL, version: "1", variant: "stable" });
+    expect(await metricValue(broken, "plinth_candidate_fallbacks_total", { reason: "load" })).toBe(1);
+    expect(
+      await metricValue(broken, "plinth_model_reloads_total", { variant: "candidate", result: "failed" }),
+    ).toBe(1);
+    expect((await broken.app.inject({ method: "GET", url: "/ready" })).statusCode).toBe(200);
+  });
+});
+
+describe("a single-strategy service", () => {
+  let single: TestService;
+  beforeAll(async () => {
+    single = await startTestService({
+      API_KEYS: `ops:${"ops-key-0123456789abcdef"}`,
+      API_KEY_ROLES: "ops:force-variant",
+    });
+  });
+  afterAll(() => single.close());
+
+  it("refuses to force a candidate it does not have", async () => {
+    const res = await predictRow(single, 1, forced("candidate"));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: "INVALID_REQUEST",
+      message: "x-plinth-variant: no candidate is configured",
+    });
+    expect((await predictRow(single, 1, forced("stable"))).body.model.variant).toBe("stable");
+  });
+});
