@@ -5,28 +5,20 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type * as random from "@pulumi/random";
 import { irsaRole, type AwsClusterContext } from "../cluster/index.js";
 import {
   DATABASE_NAME,
   DATABASE_USER,
   postgresUri,
   workloadIdentities,
-  type ArtifactAccess,
-  type DatabaseOptions,
   type IdentityFactory,
+  type ManagedStorageOptions,
   type MlflowStorage,
 } from "./types.js";
 
-export interface AwsStorageOptions {
+export interface AwsStorageOptions extends ManagedStorageOptions {
   readonly cluster: AwsClusterContext;
   readonly instanceClass: string;
-  readonly database: DatabaseOptions;
-  readonly password: random.RandomPassword;
-  readonly protect: boolean;
-  readonly namespace: string;
-  readonly serverServiceAccount: string;
-  readonly artifactAccess: readonly ArtifactAccess[];
 }
 
 function bucketPolicy(bucketArn: string, write: boolean): string {

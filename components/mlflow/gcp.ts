@@ -7,28 +7,20 @@
 import { createHash } from "node:crypto";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type * as random from "@pulumi/random";
 import type { GcpClusterContext } from "../cluster/index.js";
 import {
   DATABASE_NAME,
   DATABASE_USER,
   postgresUri,
   workloadIdentities,
-  type ArtifactAccess,
-  type DatabaseOptions,
   type IdentityFactory,
+  type ManagedStorageOptions,
   type MlflowStorage,
 } from "./types.js";
 
-export interface GcpStorageOptions {
+export interface GcpStorageOptions extends ManagedStorageOptions {
   readonly cluster: GcpClusterContext;
   readonly tier: string;
-  readonly database: DatabaseOptions;
-  readonly password: random.RandomPassword;
-  readonly protect: boolean;
-  readonly namespace: string;
-  readonly serverServiceAccount: string;
-  readonly artifactAccess: readonly ArtifactAccess[];
 }
 
 function database(name: string, options: GcpStorageOptions, parent: pulumi.Resource) {

@@ -1,5 +1,6 @@
 /** What each MLflow storage backend (aws, gcp, in-cluster) hands to the MLflow server. */
 import * as pulumi from "@pulumi/pulumi";
+import type * as random from "@pulumi/random";
 
 /** A ServiceAccount that needs the artifact store, and whether it may write (training) or only read (serving). */
 export interface ArtifactAccess {
@@ -11,6 +12,18 @@ export interface ArtifactAccess {
 export interface DatabaseOptions {
   readonly storageGb: number;
   readonly backupRetentionDays: number;
+}
+
+/** What every cloud backend (aws, gcp) needs besides its cluster context. */
+export interface ManagedStorageOptions {
+  readonly database: DatabaseOptions;
+  readonly password: random.RandomPassword;
+  /** Deletion protection on the database and `protect` on database and bucket. */
+  readonly protect: boolean;
+  /** Namespace and ServiceAccount of the MLflow server (read-write identity). */
+  readonly namespace: string;
+  readonly serverServiceAccount: string;
+  readonly artifactAccess: readonly ArtifactAccess[];
 }
 
 export interface MlflowStorage {

@@ -67,19 +67,42 @@ export function timeChart(svg, series, options = {}) {
   for (let i = 0; i <= 4; i++) {
     const v = (yMax * i) / 4;
     svg.appendChild(el("line", { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: "grid" }));
-    svg.appendChild(el("text", { x: PAD.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, formatTick(v)));
+    svg.appendChild(
+      el("text", { x: PAD.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, formatTick(v)),
+    );
   }
   svg.appendChild(el("text", { x: PAD.left, y: H - 6, class: "tick" }, timeLabel(t0)));
-  svg.appendChild(el("text", { x: W - PAD.right, y: H - 6, class: "tick", "text-anchor": "end" }, timeLabel(t1)));
+  svg.appendChild(
+    el("text", { x: W - PAD.right, y: H - 6, class: "tick", "text-anchor": "end" }, timeLabel(t1)),
+  );
 
-  for (const th of options.thresholds ?? []) {
+  // Labels alternate between the left and right ends so close thresholds stay readable.
+  (options.thresholds ?? []).forEach((th, i) => {
     svg.appendChild(
-      el("line", { x1: PAD.left, x2: W - PAD.right, y1: y(th.value), y2: y(th.value), class: "threshold", stroke: th.color }),
+      el("line", {
+        x1: PAD.left,
+        x2: W - PAD.right,
+        y1: y(th.value),
+        y2: y(th.value),
+        class: "threshold",
+        stroke: th.color,
+      }),
     );
+    const left = i % 2 === 0;
     svg.appendChild(
-      el("text", { x: W - PAD.right - 4, y: y(th.value) - 4, class: "tick", fill: th.color, "text-anchor": "end" }, th.label),
+      el(
+        "text",
+        {
+          x: left ? PAD.left + 4 : W - PAD.right - 4,
+          y: y(th.value) - 4,
+          class: "tick",
+          fill: th.color,
+          "text-anchor": left ? "start" : "end",
+        },
+        th.label,
+      ),
     );
-  }
+  });
 
   const base = times.map(() => 0);
   for (const s of series) {
@@ -94,11 +117,18 @@ export function timeChart(svg, series, options = {}) {
     if (defined.length === 0) continue;
     if (options.area || options.stacked) {
       const top = defined.map(([px, py]) => `${px},${py}`).join(" ");
-      const bottom = [...defined].reverse().map(([px, , pb]) => `${px},${pb}`).join(" ");
+      const bottom = [...defined]
+        .reverse()
+        .map(([px, , pb]) => `${px},${pb}`)
+        .join(" ");
       svg.appendChild(el("polygon", { points: `${top} ${bottom}`, fill: s.color, class: "area" }));
     }
     svg.appendChild(
-      el("polyline", { points: defined.map(([px, py]) => `${px},${py}`).join(" "), stroke: s.color, class: "line" }),
+      el("polyline", {
+        points: defined.map(([px, py]) => `${px},${py}`).join(" "),
+        stroke: s.color,
+        class: "line",
+      }),
     );
     if (defined.length === 1) {
       const [px, py] = defined[0];
@@ -106,7 +136,7 @@ export function timeChart(svg, series, options = {}) {
     }
   }
   let lx = PAD.left + 6;
-  for (const s of series) {
+  for (const s of series.filter((s) => s.points.some((p) => p.v !== null))) {
     svg.appendChild(el("rect", { x: lx, y: PAD.top - 2, width: 10, height: 10, rx: 2, fill: s.color }));
     const label = el("text", { x: lx + 14, y: PAD.top + 7, class: "legend" }, s.name);
     svg.appendChild(label);
@@ -138,7 +168,13 @@ export function ring(svg, fraction, { label, color, facts = [], emptyText }) {
       transform: `rotate(-90 ${cx} ${cy})`,
     }),
   );
-  svg.appendChild(el("text", { x: cx, y: cy + 8, class: "ring-value", "text-anchor": "middle" }, `${(fraction * 100).toFixed(1)}%`));
+  svg.appendChild(
+    el(
+      "text",
+      { x: cx, y: cy + 8, class: "ring-value", "text-anchor": "middle" },
+      `${(fraction * 100).toFixed(1)}%`,
+    ),
+  );
   svg.appendChild(el("text", { x: cx, y: cy + 30, class: "tick", "text-anchor": "middle" }, label));
   facts.forEach(([name, value], i) => {
     const fy = 58 + i * 34;

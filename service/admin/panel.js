@@ -37,11 +37,15 @@ async function call(method, url, body) {
   return { status: response.status, json };
 }
 
+let noticeTimer;
+/** Shows a message; "ok" messages fade after a while, errors stay until the next good poll. */
 function notice(text, kind = "info") {
   const box = $("notice");
+  window.clearTimeout(noticeTimer);
   box.textContent = text;
   box.className = `notice ${kind}`;
   box.hidden = text === "";
+  if (kind === "ok") noticeTimer = window.setTimeout(() => notice(""), 8000);
 }
 
 function text(id, value) {
@@ -49,7 +53,8 @@ function text(id, value) {
 }
 
 const pct = (v, digits = 2) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(digits)}%`);
-const ms = (v) => (v === null || v === undefined ? "–" : v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(1)} ms`);
+const ms = (v) =>
+  v === null || v === undefined ? "–" : v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(1)} ms`;
 const when = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "–");
 const TREND = { rising: "↗ rising", falling: "↘ falling", steady: "→ steady" };
 
@@ -139,7 +144,10 @@ function renderCharts(s) {
       ["compared", String(sh.compared)],
       ["agreed", String(sh.agreed)],
       ["dropped", String(sh.dropped)],
-      ["p95 stable / candidate", `${ms(sh.latencyP95MsByVariant.stable)} / ${ms(sh.latencyP95MsByVariant.candidate)}`],
+      [
+        "p95 stable / candidate",
+        `${ms(sh.latencyP95MsByVariant.stable)} / ${ms(sh.latencyP95MsByVariant.candidate)}`,
+      ],
     ],
   });
 }
@@ -147,6 +155,7 @@ function renderCharts(s) {
 function render(s) {
   const r = s.rollout;
   text("model", r.model);
+  $("reload-variant").querySelector('option[value="candidate"]').disabled = !r.variants.candidate;
   text("strategy", r.strategy);
   $("strategy").className = `badge ${r.strategy}`;
   $("color").hidden = r.color === "none";
@@ -180,7 +189,10 @@ function render(s) {
   text("agreement", pct(r.shadow.agreement, 1));
   text("agreement-sub", `${r.shadow.compared} compared · ${r.shadow.dropped} dropped`);
   text("circuit", r.circuit.state);
-  text("circuit-sub", `${r.circuit.consecutiveFailures}/${r.circuit.threshold} failures · ${r.fallbacks.total} fallbacks`);
+  text(
+    "circuit-sub",
+    `${r.circuit.consecutiveFailures}/${r.circuit.threshold} failures · ${r.fallbacks.total} fallbacks`,
+  );
   $("circuit-card").dataset.level = r.circuit.state === "open" ? "alert" : "ok";
 
   const lr = r.lastReload;
@@ -223,8 +235,18 @@ function render(s) {
   rows.replaceChildren();
   for (const a of [...s.audit].reverse()) {
     const tr2 = document.createElement("tr");
-    const detail = a.detail ? Object.entries(a.detail).map(([k, v]) => `${k}=${v}`).join(" ") : "";
-    for (const [value, cls] of [[when(a.time)], [a.who], [a.action], [a.result, `result-${a.result}`], [detail]]) {
+    const detail = a.detail
+      ? Object.entries(a.detail)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")
+      : "";
+    for (const [value, cls] of [
+      [when(a.time)],
+      [a.who],
+      [a.action],
+      [a.result, `result-${a.result}`],
+      [detail],
+    ]) {
       const td = document.createElement("td");
       td.textContent = value;
       if (cls) td.className = cls;
@@ -261,7 +283,7 @@ async function refresh() {
     const { status, json } = await call("GET", "/ops/summary");
     $("signout").hidden = !apiKey();
     if (status === 200) {
-      notice("");
+      if ($("notice").classList.contains("error")) notice("");
       $("main").hidden = false;
       render(json);
     } else if (status === 401) {

@@ -70,7 +70,9 @@ function featureBins(baseline: Baseline, model: MonitoredModel) {
     const found = baseline.features.find((f) => f.name === name);
     if (found === undefined) throw new Error(`baseline has no bins for feature "${name}"`);
     if (found.proportions.length !== found.edges.length + 1)
-      throw new Error(`baseline feature "${name}": ${found.edges.length} edges need ${found.edges.length + 1} proportions`);
+      throw new Error(
+        `baseline feature "${name}": ${found.edges.length} edges need ${found.edges.length + 1} proportions`,
+      );
     return found;
   });
   if (baseline.predictions.proportions.length !== model.labels.length) {
@@ -136,9 +138,13 @@ class VariantWindow {
     const sample = new Array<number>(bins.length + 1);
     for (const scored of this.pending) {
       for (let r = 0; r < scored.rows; r++) {
-        // The baseline was computed on raw 0..255 pixels: undo the model's normalisation.
+        // The baseline was computed on raw 0..255 pixels: undo the model's normalisation. float32
+        // leaves a black pixel at about +-1e-5 instead of 0, which would move it out of the "<= 0"
+        // bin that dominates the corner blocks: round to a thousandth of a pixel level.
         const offset = r * size;
-        for (let i = 0; i < size; i++) this.pixels[i] = (scored.data[offset + i]! - normShift) / normScale;
+        for (let i = 0; i < size; i++) {
+          this.pixels[i] = Math.round(((scored.data[offset + i]! - normShift) / normScale) * 1000) / 1000;
+        }
         const features = imageFeatures(this.pixels, this.width, this.height);
         for (let f = 0; f < bins.length; f++) sample[f] = binIndex(bins[f]!.edges, features[f]!);
         sample[bins.length] = scored.classes[r]!;
@@ -176,7 +182,11 @@ export class DriftMonitor {
   /** Request path: O(1), no feature work. */
   observe(scored: ScoredRows): void {
     let window = this.windows.get(scored.variant);
-    if (window === undefined || window.model.version !== scored.model.version || window.model.name !== scored.model.name) {
+    if (
+      window === undefined ||
+      window.model.version !== scored.model.version ||
+      window.model.name !== scored.model.name
+    ) {
       if (window !== undefined) this.removeGauges(window);
       window = this.open(scored.variant, scored.model);
     }
@@ -252,18 +262,27 @@ export class DriftMonitor {
     this.windows.set(variant, window);
     if (model.inputSize !== model.metadata.input.image.width * model.metadata.input.image.height) {
       window.baseline = "failed";
-      this.log.warn({ model: model.name, version: model.version }, "drift: input is not one image plane; not monitored");
+      this.log.warn(
+        { model: model.name, version: model.version },
+        "drift: input is not one image plane; not monitored",
+      );
       return window;
     }
     this.loadBaseline(model)
       .then((baseline) => {
         if (baseline !== undefined) return window.attach(baseline);
         window.baseline = "missing";
-        this.log.warn({ model: model.name, version: model.version }, "drift: no baseline.json; not monitored");
+        this.log.warn(
+          { model: model.name, version: model.version },
+          "drift: no baseline.json; not monitored",
+        );
       })
       .catch((err: Error) => {
         window.baseline = "failed";
-        this.log.error({ err, model: model.name, version: model.version }, "drift: baseline unusable; not monitored");
+        this.log.error(
+          { err, model: model.name, version: model.version },
+          "drift: baseline unusable; not monitored",
+        );
       });
     return window;
   }
@@ -273,7 +292,11 @@ export class DriftMonitor {
     for (const feature of [...IMAGE_FEATURE_NAMES, PREDICTION_FEATURE]) {
       this.metrics.driftPsi.remove(...labels, feature);
     }
-    for (const gauge of [this.metrics.driftScore, this.metrics.driftWindowSamples, this.metrics.driftStatus]) {
+    for (const gauge of [
+      this.metrics.driftScore,
+      this.metrics.driftWindowSamples,
+      this.metrics.driftStatus,
+    ]) {
       gauge.remove(...labels);
     }
   }

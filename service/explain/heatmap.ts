@@ -77,6 +77,10 @@ export async function renderHeatmap(
     .resize(width, height, { fit: "fill", kernel: "cubic" })
     .png()
     .toBuffer();
-  const png = await sharp(gray).composite([{ input: heat }]).removeAlpha().png().toBuffer();
+  const png = await sharp(gray)
+    .composite([{ input: heat }])
+    .removeAlpha()
+    .png()
+    .toBuffer();
   return { png, width, height };
 }

@@ -60,13 +60,18 @@ function layerOf(node: OnnxNode): { spec: LayerSpec; weight?: string; bias?: str
       };
     }
     case "Gemm":
-      if (ints(node, "transB")?.[0] !== 1 || !all(ints(node, "transA"), 0)) unsupported(node, "needs transB=1");
+      if (ints(node, "transB")?.[0] !== 1 || !all(ints(node, "transA"), 0))
+        unsupported(node, "needs transB=1");
       if (node.inputs.length !== 3) unsupported(node, "needs a weight and a bias");
       return { spec: { kind: "dense", outputs: 0 }, weight: node.inputs[1], bias: node.inputs[2] };
     case "Relu":
       return { spec: { kind: "relu" } };
     case "MaxPool":
-      if (!all(ints(node, "kernel_shape"), 2) || !all(ints(node, "strides"), 2) || !all(ints(node, "pads"), 0))
+      if (
+        !all(ints(node, "kernel_shape"), 2) ||
+        !all(ints(node, "strides"), 2) ||
+        !all(ints(node, "pads"), 0)
+      )
         unsupported(node, "needs a 2x2 window with stride 2");
       return { spec: { kind: "maxpool2" } };
     case "Flatten":
@@ -89,7 +94,8 @@ export function networkFromOnnx(bytes: Uint8Array, input: Shape): ExplainableNet
       unsupported(node, "the graph is not a single chain of layers");
     const layer = layerOf(node);
     const weight = layer.weight === undefined ? undefined : inits.get(layer.weight);
-    if (layer.weight !== undefined && weight === undefined) unsupported(node, `initializer ${layer.weight} missing`);
+    if (layer.weight !== undefined && weight === undefined)
+      unsupported(node, `initializer ${layer.weight} missing`);
     if (layer.spec.kind === "conv2d") layer.spec = { ...layer.spec, outChannels: weight!.dims[0]! };
     if (layer.spec.kind === "dense") layer.spec = { ...layer.spec, outputs: weight!.dims[0]! };
     return { ...layer, node };
@@ -99,7 +105,9 @@ export function networkFromOnnx(bytes: Uint8Array, input: Shape): ExplainableNet
   try {
     arch = buildArchitecture(input, [identity, ...layers.map((l) => l.spec)]);
   } catch (err) {
-    throw new UnsupportedGraphError(`the graph does not fit input ${input.c}x${input.h}x${input.w}: ${(err as Error).message}`);
+    throw new UnsupportedGraphError(
+      `the graph does not fit input ${input.c}x${input.h}x${input.w}: ${(err as Error).message}`,
+    );
   }
   const params = new Float32Array(arch.paramCount);
   const identityWeight = view(params, arch.layers[0]!.weight);
@@ -113,7 +121,10 @@ export function networkFromOnnx(bytes: Uint8Array, input: Shape): ExplainableNet
       if (name === undefined || slice === undefined) continue;
       const init = inits.get(name);
       if (init === undefined || init.data.length !== slice.length)
-        unsupported(l.node, `initializer ${name} has ${init?.data.length ?? "no"} values, ${slice.length} expected`);
+        unsupported(
+          l.node,
+          `initializer ${name} has ${init?.data.length ?? "no"} values, ${slice.length} expected`,
+        );
       params.set(init.data, slice.offset);
     }
   });

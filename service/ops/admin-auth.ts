@@ -50,7 +50,10 @@ export class AdminGuard {
     }
     const domain = match[1]!.toLowerCase();
     if (!this.settings.oidcAllowedEmailDomains.includes(domain)) {
-      throw new ApiError(ErrorCode.FORBIDDEN, `email domain ${domain} is not allowed to administer this service`);
+      throw new ApiError(
+        ErrorCode.FORBIDDEN,
+        `email domain ${domain} is not allowed to administer this service`,
+      );
     }
     return { identity: `email:${value!.toLowerCase()}`, method: "oauth2-proxy", roles: ["admin"] };
   }

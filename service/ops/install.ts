@@ -71,7 +71,8 @@ export class Observability {
             this.metrics,
             log,
           );
-    const auditFile = ops.auditLogPath === undefined ? undefined : new JsonlFile(ops.auditLogPath, AUDIT_MAX_BYTES);
+    const auditFile =
+      ops.auditLogPath === undefined ? undefined : new JsonlFile(ops.auditLogPath, AUDIT_MAX_BYTES);
     this.audit = new AuditLog(auditFile, this.metrics, log);
     this.guard = new AdminGuard(options.authenticator, ops, this.audit);
     this.traffic = new TrafficSampler(options.metrics, ops.sampleIntervalMs);
@@ -105,19 +106,22 @@ export class Observability {
   /** Reloads asked for through the API are admin actions: audit who, what, when and the result. */
   private auditReload(event: ReloadEvent): Promise<unknown> | undefined {
     if (event.trigger !== "api") return undefined;
-    return this.audit.record({
-      who: event.by ?? "anonymous",
-      action: "reload-model",
-      result: event.result === "failed" ? "failed" : "ok",
-      detail: {
-        variant: event.variant,
-        outcome: event.result,
-        previousVersion: event.previousVersion,
-        version: event.version,
-        attemptedVersion: event.attemptedVersion,
-        ...(event.error === undefined ? {} : { error: event.error }),
+    return this.audit.record(
+      {
+        who: event.by ?? "anonymous",
+        action: "reload-model",
+        result: event.result === "failed" ? "failed" : "ok",
+        detail: {
+          variant: event.variant,
+          outcome: event.result,
+          previousVersion: event.previousVersion,
+          version: event.version,
+          attemptedVersion: event.attemptedVersion,
+          ...(event.error === undefined ? {} : { error: event.error }),
+        },
       },
-    }, new Date(event.at));
+      new Date(event.at),
+    );
   }
 }
 

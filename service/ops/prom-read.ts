@@ -46,7 +46,10 @@ export async function mergedBuckets(histogram: Histogram<string>, filter: LabelF
 export function bucketDelta(later: Buckets, earlier: Buckets | undefined): Buckets {
   if (earlier === undefined) return later;
   const before = new Map(earlier.bounds.map((b, i) => [b, earlier.counts[i]!]));
-  return { bounds: later.bounds, counts: later.counts.map((c, i) => c - (before.get(later.bounds[i]!) ?? 0)) };
+  return {
+    bounds: later.bounds,
+    counts: later.counts.map((c, i) => c - (before.get(later.bounds[i]!) ?? 0)),
+  };
 }
 
 /**

@@ -143,18 +143,19 @@ export const OBSERVABILITY_ENV_DOCS: Readonly<Record<keyof typeof OBSERVABILITY_
     "How often the window is summarised into PSI gauges and a drift history entry. Default `15000`.",
   DRIFT_WARN_PSI: "PSI at or above which drift is reported as `warn`. Default `0.1`.",
   DRIFT_ALERT_PSI: "PSI at or above which drift is reported as `alert`. Default `0.25`.",
-  DRIFT_HISTORY_PATH:
-    "JSONL file the drift history is appended to; unset keeps the history in memory only.",
+  DRIFT_HISTORY_PATH: "JSONL file the drift history is appended to; unset keeps the history in memory only.",
   DRIFT_HISTORY_MAX_BYTES:
     "Size at which the drift history file is rotated to `<path>.1` (one old file kept). Default `1048576`.",
-  PREDICTION_LOG_PATH: "JSONL file of every prediction (id, model, variant, label, confidence, latency, input digest); unset: off.",
+  PREDICTION_LOG_PATH:
+    "JSONL file of every prediction (id, model, variant, label, confidence, latency, input digest); unset: off.",
   PREDICTION_LOG_QUEUE_MAX:
     "Records waiting to be written; beyond it records are dropped and counted, requests never wait. Default `10000`.",
   PREDICTION_LOG_FLUSH_MS: "Interval of batched writes to the prediction log. Default `1000`.",
   PREDICTION_LOG_MAX_BYTES:
     "Size at which the prediction log is rotated to `<path>.1` (one old file kept). Default `104857600`.",
   AUDIT_LOG_PATH: "JSONL file of admin actions (who, what, when, result); they are always logged as well.",
-  OPS_SAMPLE_INTERVAL_MS: "Interval of the traffic/latency samples behind the admin panel's charts. Default `5000`.",
+  OPS_SAMPLE_INTERVAL_MS:
+    "Interval of the traffic/latency samples behind the admin panel's charts. Default `5000`.",
   OPS_OIDC_TRUST_HEADERS:
     "`true` accepts oauth2-proxy's `X-Auth-Request-Email` for /ops and /admin; only behind oauth2-proxy. Default `false` (the header is ignored).",
   OPS_OIDC_ALLOWED_EMAIL_DOMAINS:

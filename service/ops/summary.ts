@@ -7,11 +7,7 @@
 import type { DriftEntry, DriftLevel, DriftTrend } from "../drift/history.js";
 import type { DriftMonitor } from "../drift/monitor.js";
 import type { RolloutSnapshot } from "../rollout/summary.js";
-import {
-  QUALITY_REPORT_FILE,
-  TRAINING_SUMMARY_FILE,
-  type ModelArtifacts,
-} from "./artifacts.js";
+import { QUALITY_REPORT_FILE, TRAINING_SUMMARY_FILE, type ModelArtifacts } from "./artifacts.js";
 import type { AuditLog, AuditRecord } from "./audit.js";
 import type { DriftSettings } from "./settings.js";
 import { trafficTotals, type TrafficPoint, type TrafficSampler } from "./traffic.js";
@@ -130,6 +126,11 @@ async function trainingSummary(
     gate:
       quality === undefined
         ? null
-        : { passed: q.passed === true, skipped: q.skipped === true, failed: named("fail"), warned: named("warn") },
+        : {
+            passed: q.passed === true,
+            skipped: q.skipped === true,
+            failed: named("fail"),
+            warned: named("warn"),
+          },
   };
 }

@@ -53,7 +53,10 @@ export async function sampleTraffic(metrics: ServiceMetrics, timeMs = Date.now()
   const http = await mergedBuckets(metrics.httpRequestDuration, onPredictionRoute);
   const inferenceByVariant = new Map<string, Buckets>();
   for (const variant of new Set([...requestsByVariant.keys()].filter((v) => v !== ""))) {
-    inferenceByVariant.set(variant, await mergedBuckets(metrics.inferenceDuration, (l) => l.variant === variant));
+    inferenceByVariant.set(
+      variant,
+      await mergedBuckets(metrics.inferenceDuration, (l) => l.variant === variant),
+    );
   }
   return { timeMs, requestsByVariant, errors, http, inferenceByVariant };
 }

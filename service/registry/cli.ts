@@ -8,7 +8,6 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { MlflowError } from "../mlflow/http.js";
 import { parseModelReference } from "./model-uri.js";
 import { openRegistry } from "./open.js";
 import { RegistryError, SHA256_TAG, type ModelRegistry } from "./registry.js";
@@ -145,13 +144,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.err(`registry: ${err.message}\nRun with --help for usage.`);
       return 2;
     }
-    const code =
-      err instanceof RegistryError
-        ? err.code
-        : err instanceof MlflowError
-          ? (err.errorCode ?? err.failure)
-          : "ERROR";
-    io.err(`registry: ${code}: ${(err as Error).message} (registry: ${registry.location})`);
+    // Registry errors name their registry already; MLflow transport errors name only the endpoint.
+    if (err instanceof RegistryError) io.err(`registry: ${err.code}: ${err.message}`);
+    else io.err(`registry: ${(err as Error).message} (registry: ${registry.location})`);
     return 1;
   }
 }

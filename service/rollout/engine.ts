@@ -280,10 +280,9 @@ export class RolloutEngine {
 
   /** A reload of the candidate closes its circuit: a new version, or an operator's explicit retry. */
   private afterReload(event: ReloadEvent): void {
-    const log = { ...event };
     if (event.result === "failed")
-      this.log.error(log, "model reload failed; the previous version keeps serving");
-    else if (event.result === "loaded") this.log.info(log, "model version swapped in");
+      this.log.error(event, "model reload failed; the previous version keeps serving");
+    else if (event.result === "loaded") this.log.info(event, "model version swapped in");
     if (event.variant !== CANDIDATE_VARIANT || event.result === "failed") return;
     if (event.result === "loaded" || event.trigger === "api") this.circuit.reset();
     this.exportCircuit();

@@ -145,7 +145,7 @@ export class ModelVariants {
   }
 
   private async reloadOne(holder: ModelHolder, request: ReloadRequest): Promise<ReloadEvent> {
-    let attempted: string | null = null;
+    let attempted: string;
     try {
       attempted = (await holder.resolve()).version;
     } catch (err) {

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { HARDENED_CONTAINER_CONTEXT } from "./hardening.js";
 import { renderStackInProcess } from "../../infra/render/run.js";
+import { loadConfig } from "../../service/config.js";
 import type { Cloud, StackName } from "../../infra/render/types.js";
 import { validateManifest } from "./k8s-models.js";
 import { at, StackView } from "./stack.js";
@@ -68,6 +69,35 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
           "kubernetes:core/v1:Namespace/plinth-ns",
         ].sort(),
       );
+    });
+
+    it("writes the expected number of Kubernetes objects of each kind", () => {
+      const view = holder.view;
+      const blueGreen = view.stack.outputs.rolloutStrategy === "blue-green";
+      const existing = cloud === "existing";
+      const inferenceDeployments = blueGreen ? 2 : 1;
+      const mlflowReplicas = existing && stack === "staging" ? 1 : 2;
+      const kinds: Record<string, number> = {};
+      for (const manifest of view.manifests()) kinds[manifest.kind] = (kinds[manifest.kind] ?? 0) + 1;
+      expect(kinds).toEqual({
+        Namespace: 6,
+        ClusterIssuer: 1,
+        Deployment: 2 + inferenceDeployments,
+        HorizontalPodAutoscaler: inferenceDeployments,
+        PodDisruptionBudget: 1 + (mlflowReplicas > 1 ? 1 : 0) + inferenceDeployments,
+        Service: 4 + (existing ? 1 : 0),
+        ServiceAccount: 3,
+        Secret: 5 + (existing ? 1 : 0),
+        ConfigMap: 1,
+        Ingress: 5,
+        NetworkPolicy: 6 + (existing ? 1 : 0),
+        CronJob: 2,
+        ServiceMonitor: 1,
+        PrometheusRule: 1,
+        ...(existing ? { StatefulSet: 1, PersistentVolumeClaim: 1 } : {}),
+      });
+      expect(view.counts()["kubernetes:helm.sh/v3:Release"]).toBe(3);
+      expect(view.counts()["random:index/randomPassword:RandomPassword"]).toBe(4);
     });
 
     it("names every child after its component and parents it to that component", () => {
@@ -274,6 +304,29 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         expect(at(cronJob, "spec.jobTemplate.spec.template.metadata.labels")).toMatchObject(
           at(policy, "spec.podSelector.matchLabels") as Record<string, string>,
         );
+      }
+    });
+
+    it("gives the inference service an environment its own config loader accepts", () => {
+      const deployments = holder.view
+        .manifests()
+        .filter((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth");
+      expect(deployments.length).toBeGreaterThanOrEqual(1);
+      for (const deployment of deployments) {
+        const env = at(deployment, "spec.template.spec.containers[0].env") as {
+          name: string;
+          value?: string;
+          valueFrom?: unknown;
+        }[];
+        expect(env.find((e) => e.name === "API_KEY_HASHES")?.valueFrom).toEqual({
+          secretKeyRef: { name: "plinth-inference-auth", key: "api-key-hashes" },
+        });
+        // The Secret's value has this shape (platform:<sha256 of the generated key>).
+        const values = Object.fromEntries(env.map((e) => [e.name, e.value ?? `platform:${"0".repeat(64)}`]));
+        const config = loadConfig(values);
+        expect(config.port).toBe(8080);
+        expect(config.metricsPort).toBe(9464);
+        expect(config.host).toBe("0.0.0.0");
       }
     });
 

@@ -25,7 +25,8 @@ export function acceptQuality(header: string | undefined, type: string): number 
   for (const part of header.split(",")) {
     const [range = "", ...params] = part.trim().toLowerCase().split(";");
     const [main, sub] = range.trim().split("/");
-    if (!(range.trim() === type || (sub === "*" && type.startsWith(`${main}/`)) || range.trim() === "*/*")) continue;
+    if (!(range.trim() === type || (sub === "*" && type.startsWith(`${main}/`)) || range.trim() === "*/*"))
+      continue;
     const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)).find((m) => m !== null);
     best = Math.max(best, q === undefined ? 1 : Number(q![1]));
   }
@@ -33,7 +34,8 @@ export function acceptQuality(header: string | undefined, type: string): number 
 }
 
 const wantsPng = (request: FastifyRequest) =>
-  acceptQuality(request.headers.accept, "image/png") > acceptQuality(request.headers.accept, "application/json");
+  acceptQuality(request.headers.accept, "image/png") >
+  acceptQuality(request.headers.accept, "application/json");
 
 const explainResponseSchema = {
   type: "object",
@@ -72,7 +74,11 @@ const explainResponseSchema = {
   },
 } as const;
 
-export async function explainRoute(app: FastifyInstance, deps: RouteDeps, explainers: Explainers): Promise<void> {
+export async function explainRoute(
+  app: FastifyInstance,
+  deps: RouteDeps,
+  explainers: Explainers,
+): Promise<void> {
   const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
   await app.register(async (scope) => {
     await acceptImageUploads(scope, bodyLimitBytes);
@@ -86,7 +92,10 @@ export async function explainRoute(app: FastifyInstance, deps: RouteDeps, explai
             "the predicted class at the model's resolution, and a PNG heatmap of it over the image at the image's " +
             "size (base64). Send `Accept: image/png` to get the PNG itself (prediction in `x-plinth-*` headers).",
           security: apiKeySecurity,
-          querystring: { type: "object", properties: { invert: { type: "string", enum: ["true", "false"] } } },
+          querystring: {
+            type: "object",
+            properties: { invert: { type: "string", enum: ["true", "false"] } },
+          },
           response: { 200: explainResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 501, 503) },
         },
       },
@@ -102,7 +111,10 @@ export async function explainRoute(app: FastifyInstance, deps: RouteDeps, explai
           explainer = await explainers.for(model);
         } catch (err) {
           if (err instanceof UnsupportedGraphError)
-            throw new ApiError(ErrorCode.EXPLAIN_UNSUPPORTED, `model ${model.name} ${model.version}: ${err.message}`);
+            throw new ApiError(
+              ErrorCode.EXPLAIN_UNSUPPORTED,
+              `model ${model.name} ${model.version}: ${err.message}`,
+            );
           throw err;
         }
         const { classId, probabilities, saliency } = explainer.explain(encodePixels(pixels, model, invert));

@@ -10,7 +10,8 @@ export function opsRoutes(app: FastifyInstance, sources: SummarySources): void {
     {
       ...adminOnly(),
       schema: {
-        summary: "Rollout, traffic, latency, drift, shadow agreement, circuit, reloads and training, in one object",
+        summary:
+          "Rollout, traffic, latency, drift, shadow agreement, circuit, reloads and training, in one object",
         description:
           "Needs the `admin` role (API key or JWT), or, with `OPS_OIDC_TRUST_HEADERS=true`, an oauth2-proxy " +
           "`X-Auth-Request-Email` in `OPS_OIDC_ALLOWED_EMAIL_DOMAINS`.",

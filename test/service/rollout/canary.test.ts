@@ -1,3 +1,4 @@
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { routesToCandidate } from "../../../service/rollout/buckets.js";
 import { errorCode, type TestService, startTestService } from "../server/service-fixture.js";
@@ -6,12 +7,23 @@ import {
   CANDIDATE_SHIFT,
   metricValue,
   OPS_HEADERS,
+  postReload,
   predictRow,
   startRolloutService,
   TESTER_HEADERS,
 } from "./rollout-fixture.js";
 
 const MODEL = "fashion-classifier";
+const JWT_SECRET = "an-hs256-secret-of-at-least-32-bytes!";
+
+function token(roles: unknown): Promise<string> {
+  return new SignJWT({ sub: "alice", roles })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer("https://issuer.test")
+    .setAudience("plinth")
+    .setExpirationTime("5m")
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
 let svc: TestService;
 
 beforeAll(async () => {
@@ -20,6 +32,10 @@ beforeAll(async () => {
     CANDIDATE_WEIGHT: "50",
     CANDIDATE_CIRCUIT_THRESHOLD: "3",
     CANDIDATE_TIMEOUT_MS: "100",
+    JWT_HS256_SECRET: JWT_SECRET,
+    JWT_ISSUER: "https://issuer.test",
+    JWT_AUDIENCE: "plinth",
+    DEPLOYMENT_COLOR: "green",
   });
 });
 afterAll(() => svc.close());
@@ -27,6 +43,52 @@ afterAll(() => svc.close());
 const users = Array.from({ length: 60 }, (_, i) => `customer-${i}`);
 const asUser = (user: string) => ({ ...TESTER_HEADERS, "x-user-id": user });
 const forced = (variant: string) => ({ ...OPS_HEADERS, "x-plinth-variant": variant });
+
+describe("the rollout snapshot", () => {
+  it("describes both variants, the split, the colour and the registry's aliases", async () => {
+    const sha = expect.stringMatching(/^[0-9a-f]{64}$/);
+    const time = expect.stringMatching(/^\d{4}-\d\d-\d\dT/);
+    expect(svc.rollout.snapshot()).toEqual({
+      model: MODEL,
+      strategy: "canary",
+      weights: { stable: 50, candidate: 50 },
+      shadowPercent: 0,
+      stickyHeader: "x-user-id",
+      color: "green",
+      variants: {
+        stable: { ref: "champion", version: "1", sha256: sha, loadedAt: time, ready: true },
+        candidate: { ref: "challenger", version: "2", sha256: sha, loadedAt: time, ready: true },
+      },
+      aliases: { champion: "1", challenger: "2" },
+      circuit: { state: "closed", consecutiveFailures: 0, threshold: 3, openedAt: null },
+      fallbacks: { total: 0, byReason: { load: 0, error: 0, timeout: 0, circuit_open: 0 } },
+      shadow: {
+        compared: 0,
+        agreed: 0,
+        agreement: null,
+        dropped: 0,
+        latencyP95MsByVariant: { stable: null, candidate: null },
+      },
+      lastReload: {
+        at: time,
+        variant: "candidate",
+        trigger: "startup",
+        result: "loaded",
+        previousVersion: null,
+        version: "2",
+        attemptedVersion: "2",
+      },
+    });
+    const metadata = await svc.app.inject({ method: "GET", url: "/metadata", headers: TESTER_HEADERS });
+    expect(metadata.json().rollout).toEqual({
+      strategy: "canary",
+      candidateWeight: 50,
+      shadowPercent: 0,
+      candidate: { reference: "challenger", version: "2" },
+    });
+    expect(metadata.json().deployment).toEqual({ color: "green" });
+  });
+});
 
 describe("canary routing", () => {
   it("sends each sticky key to the variant its bucket names, and keeps it there", async () => {
@@ -94,6 +156,22 @@ describe("the force header", () => {
     expect(toCandidate.body.model).toEqual({ name: MODEL, version: "2", variant: "candidate" });
     const toStable = await predictRow(svc, 2, forced("stable"));
     expect(toStable.body.model).toEqual({ name: MODEL, version: "1", variant: "stable" });
+  });
+
+  it("honours the roles claim of a JWT", async () => {
+    const bearer = async (roles: unknown) => ({
+      authorization: `Bearer ${await token(roles)}`,
+      "x-plinth-variant": "candidate",
+    });
+    const allowed = await predictRow(svc, 2, await bearer(["force-variant"]));
+    expect(allowed.body.model.variant).toBe("candidate");
+    const spaceSeparated = await predictRow(svc, 2, await bearer("reader force-variant"));
+    expect(spaceSeparated.body.model.variant).toBe("candidate");
+    for (const roles of [["admin"], "force-variants", undefined, [42]]) {
+      const refused = await predictRow(svc, 2, await bearer(roles));
+      expect(refused.status, JSON.stringify(roles)).toBe(403);
+      expect(refused.body.error!.code).toBe("FORBIDDEN");
+    }
   });
 
   it("rejects a value other than stable or candidate", async () => {
@@ -173,12 +251,7 @@ describe("candidate failures", () => {
     expect(await fallbacks("circuit_open")).toBe(1);
     spy.mockRestore();
 
-    const reload = await svc.app.inject({
-      method: "POST",
-      url: "/reload-model",
-      headers: OPS_HEADERS,
-      payload: { variant: "candidate" },
-    });
+    const reload = await postReload(svc, "candidate");
     expect(reload.statusCode).toBe(200);
     expect(reload.json().results).toMatchObject([
       { variant: "candidate", result: "unchanged", version: "2" },

@@ -74,6 +74,11 @@ export async function predictRow(
   };
 }
 
+/** POST /reload-model as the admin `ops` caller. */
+export function postReload(svc: TestService, variant: "stable" | "candidate" | "all") {
+  return svc.app.inject({ method: "POST", url: "/reload-model", headers: OPS_HEADERS, payload: { variant } });
+}
+
 /** The value of one counter/gauge series, or 0 when absent. */
 export async function metricValue(
   svc: TestService,

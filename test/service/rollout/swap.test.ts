@@ -7,6 +7,7 @@ import {
   CANDIDATE_SHIFT,
   metricValue,
   OPS_HEADERS,
+  postReload,
   publishBrokenVersion,
   publishVersion,
   startRolloutService,
@@ -73,8 +74,7 @@ describe("hot swap under constant load", () => {
     };
     const load = Array.from({ length: 12 }, (_, i) => worker(i));
 
-    const reload = (variant: string) =>
-      svc.app.inject({ method: "POST", url: "/reload-model", headers: OPS_HEADERS, payload: { variant } });
+    const reload = (variant: "stable" | "candidate" | "all") => postReload(svc, variant);
     const settle = async () => {
       // Let a batch of requests run on whatever is now serving.
       const target = outcomes.length + 60;

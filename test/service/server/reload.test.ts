@@ -1,11 +1,22 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureModelBytes, FIXTURE_NAME, rowForClass } from "../inference/fixture-model.js";
-import { errorCode, KEY_HEADERS, startTestService, type TestService } from "./service-fixture.js";
+import {
+  API_KEY,
+  errorCode,
+  KEY_HEADERS,
+  OTHER_KEY,
+  startTestService,
+  type TestService,
+} from "./service-fixture.js";
 
 let svc: TestService;
 beforeAll(async () => {
-  svc = await startTestService();
+  // Reloading is an admin action: `tester` holds the admin role, `other` holds none.
+  svc = await startTestService({
+    API_KEYS: `tester:${API_KEY},other:${OTHER_KEY}`,
+    API_KEY_ROLES: "tester:admin",
+  });
 });
 afterAll(() => svc.close());
 
@@ -81,6 +92,35 @@ describe("POST /reload-model", () => {
     const res = await svc.app.inject({ method: "POST", url: "/reload-model" });
     expect(res.statusCode).toBe(401);
     expect(errorCode(res)).toBe("UNAUTHENTICATED");
+  });
+
+  it("refuses a caller without the admin role", async () => {
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/reload-model",
+      headers: { "x-api-key": OTHER_KEY },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(errorCode(res)).toBe("FORBIDDEN");
+  });
+
+  it("refuses an unknown variant and a candidate that is not configured", async () => {
+    const bad = await svc.app.inject({
+      method: "POST",
+      url: "/reload-model",
+      headers: KEY_HEADERS,
+      payload: { variant: "green" },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(errorCode(bad)).toBe("INVALID_REQUEST");
+    const none = await svc.app.inject({
+      method: "POST",
+      url: "/reload-model",
+      headers: KEY_HEADERS,
+      payload: { variant: "candidate" },
+    });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().error.message).toBe("variant: no candidate is configured");
   });
 
   it("turns readiness false when draining, while predictions still complete", async () => {

@@ -1,0 +1,226 @@
+/**
+ * The admin panel in real headless Chromium (Debian `chromium`, installed by
+ * scripts/install-test-tools.sh, driven by playwright-core): it loads, signs in with an admin key,
+ * shows the versions and the charts, its reload button reloads (seen in the summary and the audit
+ * log), and oauth2-proxy's header is refused when untrusted and checked when trusted.
+ * The screenshot is kept at out/admin-panel.png.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBaseline } from "../../../service/drift/baseline.js";
+import type { AuditRecord } from "../../../service/ops/audit.js";
+import {
+  FIXTURE_LABELS,
+  FIXTURE_NAME,
+  rowForClass,
+  type FixtureRegistry,
+} from "../inference/fixture-model.js";
+import { OPS_HEADERS, predictRow, startRolloutService } from "../rollout/rollout-fixture.js";
+import type { TestService } from "../server/service-fixture.js";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const SCREENSHOT = path.join(ROOT, "out/admin-panel.png");
+const OPS_KEY = OPS_HEADERS["x-api-key"];
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** A baseline and training files for version 1, so the panel has drift and training to show. */
+async function versionFiles(r: FixtureRegistry): Promise<void> {
+  const count = 200;
+  const pixels = new Uint8Array(count * 784);
+  for (let i = 0; i < count; i++) pixels.set(rowForClass(i % 10), i * 784);
+  const baseline = buildBaseline(
+    { pixels, width: 28, height: 28, count },
+    Uint8Array.from({ length: count }, (_, i) => i % 10),
+    FIXTURE_LABELS,
+  );
+  const dir = path.join(r.dir, FIXTURE_NAME, "1");
+  await writeFile(path.join(dir, "baseline.json"), JSON.stringify(baseline));
+  await writeFile(
+    path.join(dir, "training_summary.json"),
+    JSON.stringify({
+      architecture:
+        "conv(1→12,3x3)-relu-maxpool-conv(12→24,3x3)-relu-maxpool-dense(1176→64)-relu-dense(64→10)",
+      test: { accuracy: 0.9071, macroF1: 0.9064 },
+      finishedAt: "2026-11-22T03:00:00.000Z",
+    }),
+  );
+  await writeFile(
+    path.join(dir, "data_quality_report.json"),
+    JSON.stringify({ passed: true, skipped: false, checks: [{ name: "schema", status: "pass" }] }),
+  );
+}
+
+/** Traffic in bursts, sampled between them, so every chart has a few points; the last burst drifts. */
+async function traffic(svc: TestService): Promise<void> {
+  let user = 0;
+  for (let burst = 0; burst < 6; burst++) {
+    const n = 20 + burst * 6;
+    for (let i = 0; i < n; i++) {
+      const cls = burst === 5 ? 1 : i % 10; // the last burst only ever shows trousers: drift
+      expect((await predictRow(svc, cls, { ...OPS_HEADERS, "x-user-id": `u${user++}` })).status).toBe(200);
+    }
+    await svc.observability.traffic.sample();
+    svc.observability.drift.summarise();
+  }
+}
+
+let browser: Browser;
+let dir: string;
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  dir = await mkdtemp(path.join(tmpdir(), "plinth-panel-"));
+  await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("admin panel, trusted headers off", () => {
+  let svc: TestService;
+  let url: string;
+  const audit = () => path.join(dir, "audit-off.jsonl");
+  beforeAll(async () => {
+    svc = await startRolloutService({
+      ROLLOUT_STRATEGY: "canary",
+      CANDIDATE_WEIGHT: "30",
+      DRIFT_WINDOW_SIZE: "60",
+      DRIFT_MIN_SAMPLES: "10",
+      AUDIT_LOG_PATH: audit(),
+      OPS_SAMPLE_INTERVAL_MS: "600000",
+    });
+    await versionFiles(svc.registry);
+    url = await svc.app.listen({ host: "127.0.0.1", port: 0 });
+    await traffic(svc);
+  }, 60_000);
+  afterAll(() => svc.close());
+
+  it("signs in with an admin key, shows versions and charts, and reloads from the button", async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    try {
+      const response = await page.goto(`${url}/admin?poll=1000`);
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()["content-security-policy"]).toContain("script-src 'self'");
+      await page.locator("#signin").waitFor({ state: "visible" });
+      await page.fill("#api-key", OPS_KEY);
+      await page.click("#signin-form button[type=submit]");
+      await page.locator("#main").waitFor({ state: "visible" });
+      expect(await page.textContent("#stable-version")).toBe("v1");
+      expect(await page.textContent("#candidate-version")).toBe("v2");
+      expect(await page.textContent("#stable-ref")).toBe("ref champion · alias champion");
+      expect(await page.textContent("#candidate-ref")).toBe("ref challenger · alias challenger");
+      expect(await page.textContent("#strategy")).toBe("canary");
+      expect(await page.textContent("#requests")).toBe("210");
+      expect(await page.textContent("#split-hint")).toBe("requests/s · weights 70% / 30%");
+      for (const chart of ["#chart-latency", "#chart-traffic", "#chart-drift"]) {
+        expect(await page.locator(`${chart} polyline`).count()).toBeGreaterThan(0);
+      }
+      expect(await page.locator("#chart-drift line.threshold").count()).toBe(2);
+      expect(await page.locator("#chart-agreement circle").count()).toBe(1); // shadow off: the empty ring
+
+      await page.selectOption("#reload-variant", "stable");
+      await page.click("#reload");
+      await page.locator("#notice.ok").waitFor();
+      expect(await page.textContent("#notice")).toBe("Reload done: stable: unchanged (v1)");
+      await page.locator("#audit-rows td.result-ok").first().waitFor();
+      expect(await page.textContent("#audit-rows tr:first-child td:nth-child(2)")).toBe("key:ops");
+
+      const records = (await readFile(audit(), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as AuditRecord);
+      expect(records.map((r) => [r.who, r.action, r.result, r.detail?.variant])).toEqual([
+        ["key:ops", "reload-model", "ok", "stable"],
+      ]);
+      expect(svc.rollout.snapshot().lastReload).toMatchObject({
+        trigger: "api",
+        variant: "stable",
+        by: "key:ops",
+      });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("refuses a forged X-Auth-Request-Email: the page asks for a key and shows no data", async () => {
+    const context = await browser.newContext({
+      extraHTTPHeaders: { "x-auth-request-email": "admin@example.com" },
+    });
+    try {
+      const page = await context.newPage();
+      const summary = page.waitForResponse((r) => r.url().endsWith("/ops/summary"));
+      await page.goto(`${url}/admin`);
+      expect((await summary).status()).toBe(401);
+      await page.locator("#signin").waitFor({ state: "visible" });
+      expect(await page.locator("#main").isHidden()).toBe(true);
+      expect(await page.textContent("#stable-version")).toBe("–");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("admin panel behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true)", () => {
+  let svc: TestService;
+  let url: string;
+  beforeAll(async () => {
+    svc = await startRolloutService({
+      ROLLOUT_STRATEGY: "shadow",
+      OPS_OIDC_TRUST_HEADERS: "true",
+      OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com",
+    });
+    url = await svc.app.listen({ host: "127.0.0.1", port: 0 });
+  }, 60_000);
+  afterAll(() => svc.close());
+
+  it("shows the panel to an allowed user without asking for a key", async () => {
+    const context = await browser.newContext({
+      extraHTTPHeaders: { "x-auth-request-email": "alice@example.com" },
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${url}/admin`);
+      await page.locator("#main").waitFor({ state: "visible" });
+      expect(await page.textContent("#stable-version")).toBe("v1");
+      expect(await page.textContent("#strategy")).toBe("shadow");
+      expect(await page.locator("#signin").isVisible()).toBe(false);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("refuses a user of another domain, page and data alike", async () => {
+    const context = await browser.newContext({
+      extraHTTPHeaders: { "x-auth-request-email": "mallory@evil.com" },
+    });
+    try {
+      const page = await context.newPage();
+      const response = await page.goto(`${url}/admin`);
+      expect(response?.status()).toBe(403);
+      expect(await response?.json()).toMatchObject({
+        error: {
+          code: "FORBIDDEN",
+          message: "email domain evil.com is not allowed to administer this service",
+        },
+      });
+      const data = await page.evaluate(async () => (await fetch("/ops/summary")).status);
+      expect(data).toBe(403);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * Who may read /ops/summary, load /admin and reload models: the authorisation matrix, and the
+ * audit records admin actions leave.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditRecord } from "../../../service/ops/audit.js";
+import { OPS_HEADERS, TESTER_HEADERS } from "../rollout/rollout-fixture.js";
+import { API_KEY, errorCode, startTestService, type TestService } from "../server/service-fixture.js";
+
+const OPS_KEY = OPS_HEADERS["x-api-key"];
+const SECRET = "s".repeat(40);
+const KEYS = {
+  API_KEYS: `tester:${API_KEY},ops:${OPS_KEY}`,
+  API_KEY_ROLES: "ops:admin",
+  JWT_HS256_SECRET: SECRET,
+  JWT_ISSUER: "https://issuer.example",
+  JWT_AUDIENCE: "plinth",
+};
+const EMAIL = "x-auth-request-email";
+
+function token(claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT({ sub: "alice", ...claims })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer(KEYS.JWT_ISSUER)
+    .setAudience(KEYS.JWT_AUDIENCE)
+    .setExpirationTime("5m")
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "plinth-audit-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function status(
+  svc: TestService,
+  url: string,
+  headers: Record<string, string>,
+  method: "GET" | "POST" = "GET",
+) {
+  const res = await svc.app.inject({ method, url, headers });
+  return res.statusCode === 200 ? [200] : [res.statusCode, errorCode(res), res.json().error.message];
+}
+
+describe("admin authorisation with OPS_OIDC_TRUST_HEADERS off (the default)", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ ...KEYS, AUDIT_LOG_PATH: path.join(dir, "off.jsonl") });
+  });
+  afterAll(() => svc.close());
+
+  it("answers /ops/summary only to callers with the admin role", async () => {
+    expect(await status(svc, "/ops/summary", {})).toEqual([
+      401,
+      "UNAUTHENTICATED",
+      "send an API key in x-api-key or a bearer token",
+    ]);
+    expect(await status(svc, "/ops/summary", TESTER_HEADERS)).toEqual([
+      403,
+      "FORBIDDEN",
+      "key:tester does not hold the admin role",
+    ]);
+    expect(await status(svc, "/ops/summary", { "x-api-key": "wrong-key-0123456789" })).toEqual([
+      401,
+      "INVALID_CREDENTIALS",
+      "unknown API key",
+    ]);
+    expect(await status(svc, "/ops/summary", OPS_HEADERS)).toEqual([200]);
+  });
+
+  it("accepts a JWT only when its roles claim holds admin", async () => {
+    const admin = { authorization: `Bearer ${await token({ roles: ["admin"] })}` };
+    const plain = { authorization: `Bearer ${await token({ roles: ["force-variant"] })}` };
+    expect(await status(svc, "/ops/summary", admin)).toEqual([200]);
+    expect(await status(svc, "/ops/summary", plain)).toEqual([
+      403,
+      "FORBIDDEN",
+      "jwt:alice does not hold the admin role",
+    ]);
+  });
+
+  it("ignores a forged X-Auth-Request-Email completely", async () => {
+    expect(await status(svc, "/ops/summary", { [EMAIL]: "admin@example.com" })).toEqual([
+      401,
+      "UNAUTHENTICATED",
+      "send an API key in x-api-key or a bearer token",
+    ]);
+    expect(await status(svc, "/ops/summary", { ...TESTER_HEADERS, [EMAIL]: "admin@example.com" })).toEqual([
+      403,
+      "FORBIDDEN",
+      "key:tester does not hold the admin role",
+    ]);
+    // The panel's page is a static shell either way; its data stays refused.
+    expect(await status(svc, "/admin", { [EMAIL]: "admin@example.com" })).toEqual([200]);
+  });
+
+  it("audits reloads: a refused one as denied, an admin's with its result", async () => {
+    expect(await status(svc, "/reload-model", TESTER_HEADERS, "POST")).toEqual([
+      403,
+      "FORBIDDEN",
+      "key:tester does not hold the admin role",
+    ]);
+    expect(await status(svc, "/reload-model", OPS_HEADERS, "POST")).toEqual([200]);
+    const records = (await readFile(path.join(dir, "off.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditRecord);
+    expect(records.map((r) => [r.who, r.action, r.result])).toEqual([
+      ["anonymous", "reload-model", "denied"],
+      ["key:ops", "reload-model", "ok"],
+    ]);
+    expect(records[0]!.detail).toEqual({ status: 403, reason: "key:tester does not hold the admin role" });
+    expect(records[1]!.detail).toEqual({
+      variant: "stable",
+      outcome: "unchanged",
+      previousVersion: "1",
+      version: "1",
+      attemptedVersion: "1",
+    });
+    expect(Date.parse(records[1]!.time)).not.toBeNaN();
+    const counted = (await svc.observability.metrics.adminActions.get()).values.map((v) => [
+      v.labels.action,
+      v.labels.result,
+      v.value,
+    ]);
+    expect(counted).toEqual([
+      ["reload-model", "denied", 1],
+      ["reload-model", "ok", 1],
+    ]);
+  });
+});
+
+describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({
+      ...KEYS,
+      OPS_OIDC_TRUST_HEADERS: "true",
+      OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com, corp.example.org",
+      AUDIT_LOG_PATH: path.join(dir, "on.jsonl"),
+    });
+  });
+  afterAll(() => svc.close());
+
+  it("admits oauth2-proxy users of the allowed domains", async () => {
+    expect(await status(svc, "/ops/summary", { [EMAIL]: "alice@example.com" })).toEqual([200]);
+    expect(await status(svc, "/ops/summary", { [EMAIL]: "Bob@CORP.example.org" })).toEqual([200]);
+    expect(await status(svc, "/admin", { [EMAIL]: "alice@example.com" })).toEqual([200]);
+  });
+
+  it("refuses other domains, look-alike domains and malformed addresses", async () => {
+    expect(await status(svc, "/ops/summary", { [EMAIL]: "mallory@evil.com" })).toEqual([
+      403,
+      "FORBIDDEN",
+      "email domain evil.com is not allowed to administer this service",
+    ]);
+    expect(await status(svc, "/ops/summary", { [EMAIL]: "mallory@example.com.evil.com" })).toEqual([
+      403,
+      "FORBIDDEN",
+      "email domain example.com.evil.com is not allowed to administer this service",
+    ]);
+    expect(await status(svc, "/ops/summary", { [EMAIL]: "a@b@example.com" })).toEqual([
+      403,
+      "FORBIDDEN",
+      "x-auth-request-email is not a single email address",
+    ]);
+    expect(await status(svc, "/admin", { [EMAIL]: "mallory@evil.com" })).toEqual([
+      403,
+      "FORBIDDEN",
+      "email domain evil.com is not allowed to administer this service",
+    ]);
+  });
+
+  it("still accepts an admin API key without the header", async () => {
+    expect(await status(svc, "/ops/summary", OPS_HEADERS)).toEqual([200]);
+    expect(await status(svc, "/ops/summary", TESTER_HEADERS)).toEqual([
+      403,
+      "FORBIDDEN",
+      "key:tester does not hold the admin role",
+    ]);
+  });
+
+  it("audits a proxy user's reload under their email", async () => {
+    expect(await status(svc, "/reload-model", { [EMAIL]: "mallory@evil.com" }, "POST")).toEqual([
+      403,
+      "FORBIDDEN",
+      "email domain evil.com is not allowed to administer this service",
+    ]);
+    expect(await status(svc, "/reload-model", { [EMAIL]: "alice@example.com" }, "POST")).toEqual([200]);
+    const records = (await readFile(path.join(dir, "on.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditRecord);
+    expect(records.map((r) => [r.who, r.action, r.result])).toEqual([
+      ["email:mallory@evil.com", "reload-model", "denied"],
+      ["email:alice@example.com", "reload-model", "ok"],
+    ]);
+  });
+});
