@@ -101,7 +101,7 @@ export class RegistryModelSource implements ModelSource {
         const result = await run();
         this.resolvedOnce.add(ref);
         if (this.lastFailure.delete(ref)) {
-          this.options.log?.info({ ref, registry: this.registry.location }, "model registry answers again");
+          this.options.log?.info({ ref, registry: this.registry.location }, "model reference resolves again");
         }
         return result;
       } catch (err) {
