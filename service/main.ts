@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pino from "pino";
+import { ROLES } from "./auth/roles.js";
 import { ConfigError, ENV, hashApiKey, loadConfig, type ServiceConfig } from "./config.js";
 import { buildServer } from "./server/build.js";
 import { exitOnSignals, startService } from "./server/lifecycle.js";
@@ -23,7 +24,8 @@ function readConfig(): ServiceConfig {
 
 /**
  * With no API key and no JWT configured, a fresh machine would refuse every request: generate a
- * key for this process, print it once, and keep only its hash.
+ * key for this process, print it once, and keep only its hash. Whoever started the process owns it,
+ * so the key carries every role (reload, the admin panel, forcing a variant).
  */
 function withLocalKey(config: ServiceConfig): ServiceConfig {
   if (config.auth.apiKeys.length > 0 || config.auth.jwt !== undefined) return config;
@@ -33,7 +35,7 @@ function withLocalKey(config: ServiceConfig): ServiceConfig {
       `  x-api-key: ${key}\n\n` +
       `  curl -H 'x-api-key: ${key}' http://${config.host}:${config.port}/metadata\n\n`,
   );
-  return { ...config, auth: { ...config.auth, apiKeys: [{ identity: "local", sha256: hashApiKey(key) }] } };
+  return { ...config, auth: { ...config.auth, apiKeys: [{ identity: "local", sha256: hashApiKey(key), roles: ROLES }] } };
 }
 
 const config = withLocalKey(readConfig());
