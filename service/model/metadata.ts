@@ -73,7 +73,9 @@ export function parseModelMetadata(json: string | undefined, source: string): Mo
   try {
     raw = JSON.parse(json);
   } catch (err) {
-    throw new Error(`${source}: "${METADATA_KEY}" is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${source}: "${METADATA_KEY}" is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const parsed = modelMetadataSchema.safeParse(raw);
   if (!parsed.success) {

@@ -9,6 +9,7 @@
  * once, so a reload or an alias poll fails fast and the loaded version keeps serving.
  */
 import { access } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import type { ModelSource } from "../inference/model-holder.js";
 import { MlflowError } from "../mlflow/http.js";
@@ -126,18 +127,8 @@ export class RegistryModelSource implements ModelSource {
         }
         this.lastFailure.set(ref, message);
         if (!retrying) throw err;
-        await new Promise<void>((resolve, reject) => {
-          // Unref'd: a retry loop alone must not keep a stopping process alive.
-          const timer = setTimeout(resolve, delayMs).unref();
-          this.closed.signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(timer);
-              reject(this.closed.signal.reason as Error);
-            },
-            { once: true },
-          );
-        });
+        // Unref'd: a retry loop alone must not keep a stopping process alive; close() ends it.
+        await sleep(delayMs, undefined, { signal: this.closed.signal, ref: false });
       }
     }
   }

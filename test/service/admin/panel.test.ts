@@ -5,20 +5,14 @@
  * log), and oauth2-proxy's header is refused when untrusted and checked when trusted.
  * The screenshot is kept at out/admin-panel.png.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBaseline } from "../../../service/drift/baseline.js";
 import type { AuditRecord } from "../../../service/ops/audit.js";
-import {
-  FIXTURE_LABELS,
-  FIXTURE_NAME,
-  rowForClass,
-  type FixtureRegistry,
-} from "../inference/fixture-model.js";
+import { writeVersionFiles } from "../ops/version-files.js";
 import { OPS_HEADERS, predictRow, startRolloutService } from "../rollout/rollout-fixture.js";
 import type { TestService } from "../server/service-fixture.js";
 
@@ -36,32 +30,14 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-/** A baseline and training files for version 1, so the panel has drift and training to show. */
-async function versionFiles(r: FixtureRegistry): Promise<void> {
-  const count = 200;
-  const pixels = new Uint8Array(count * 784);
-  for (let i = 0; i < count; i++) pixels.set(rowForClass(i % 10), i * 784);
-  const baseline = buildBaseline(
-    { pixels, width: 28, height: 28, count },
-    Uint8Array.from({ length: count }, (_, i) => i % 10),
-    FIXTURE_LABELS,
-  );
-  const dir = path.join(r.dir, FIXTURE_NAME, "1");
-  await writeFile(path.join(dir, "baseline.json"), JSON.stringify(baseline));
-  await writeFile(
-    path.join(dir, "training_summary.json"),
-    JSON.stringify({
-      architecture:
-        "conv(1→12,3x3)-relu-maxpool-conv(12→24,3x3)-relu-maxpool-dense(1176→64)-relu-dense(64→10)",
-      test: { accuracy: 0.9071, macroF1: 0.9064 },
-      finishedAt: "2026-11-22T03:00:00.000Z",
-    }),
-  );
-  await writeFile(
-    path.join(dir, "data_quality_report.json"),
-    JSON.stringify({ passed: true, skipped: false, checks: [{ name: "schema", status: "pass" }] }),
-  );
-}
+const TRAINING = {
+  trainingSummary: {
+    architecture: "conv(1→12,3x3)-relu-maxpool-conv(12→24,3x3)-relu-maxpool-dense(1176→64)-relu-dense(64→10)",
+    test: { accuracy: 0.9071, macroF1: 0.9064 },
+    finishedAt: "2026-11-22T03:00:00.000Z",
+  },
+  qualityReport: { passed: true, skipped: false, checks: [{ name: "schema", status: "pass" }] },
+};
 
 /** Traffic in bursts, sampled between them, so every chart has a few points; the last burst drifts. */
 async function traffic(svc: TestService): Promise<void> {
@@ -102,7 +78,7 @@ describe("admin panel, trusted headers off", () => {
       AUDIT_LOG_PATH: audit(),
       OPS_SAMPLE_INTERVAL_MS: "600000",
     });
-    await versionFiles(svc.registry);
+    await writeVersionFiles(svc.registry, "1", TRAINING);
     url = await svc.app.listen({ host: "127.0.0.1", port: 0 });
     await traffic(svc);
   }, 60_000);

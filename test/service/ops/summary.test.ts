@@ -1,11 +1,7 @@
 /** GET /ops/summary, field by field, on a canary and a shadow rollout of the fixture model. */
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBaseline } from "../../../service/drift/baseline.js";
 import type { OpsSummary } from "../../../service/ops/summary.js";
-import type { FixtureRegistry } from "../inference/fixture-model.js";
-import { FIXTURE_LABELS, FIXTURE_NAME, rowForClass } from "../inference/fixture-model.js";
+import { writeVersionFiles } from "./version-files.js";
 import { OPS_HEADERS, predictRow, startRolloutService } from "../rollout/rollout-fixture.js";
 import type { TestService } from "../server/service-fixture.js";
 
@@ -23,19 +19,6 @@ const QUALITY_REPORT = {
   ],
 };
 
-/** Baseline of the rows the tests send (rowForClass of every class), so live traffic matches it. */
-async function writeVersionFiles(r: FixtureRegistry): Promise<void> {
-  const count = 100;
-  const pixels = new Uint8Array(count * 784);
-  for (let i = 0; i < count; i++) pixels.set(rowForClass(i % 10), i * 784);
-  const predicted = Uint8Array.from({ length: count }, (_, i) => i % 10);
-  const baseline = buildBaseline({ pixels, width: 28, height: 28, count }, predicted, FIXTURE_LABELS);
-  const dir = path.join(r.dir, FIXTURE_NAME, "1");
-  await writeFile(path.join(dir, "baseline.json"), JSON.stringify(baseline));
-  await writeFile(path.join(dir, "training_summary.json"), JSON.stringify(TRAINING_SUMMARY));
-  await writeFile(path.join(dir, "data_quality_report.json"), JSON.stringify(QUALITY_REPORT));
-}
-
 async function summary(svc: TestService): Promise<OpsSummary> {
   const res = await svc.app.inject({ method: "GET", url: "/ops/summary", headers: OPS_HEADERS });
   expect(res.statusCode).toBe(200);
@@ -52,7 +35,10 @@ describe("ops summary of a canary", () => {
       DRIFT_WINDOW_SIZE: "40",
       DRIFT_MIN_SAMPLES: "5",
     });
-    await writeVersionFiles(svc.registry);
+    await writeVersionFiles(svc.registry, "1", {
+      trainingSummary: TRAINING_SUMMARY,
+      qualityReport: QUALITY_REPORT,
+    });
   });
   afterAll(() => svc.close());
 
