@@ -100,6 +100,33 @@ export function tagsOf(entity: { tags: readonly { key: string; value: string }[]
   return Object.fromEntries(entity.tags.map((t) => [t.key, t.value]));
 }
 
+/** The answer, or undefined when MLflow says the thing does not exist. */
+async function undefinedIfMissing<T>(
+  call: Promise<T>,
+  alsoMissing: (err: MlflowError) => boolean = () => false,
+): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof MlflowError && (err.notFound || alsoMissing(err))) return undefined;
+    throw err;
+  }
+}
+
+/** Gets a thing or creates it; a concurrent creator (RESOURCE_ALREADY_EXISTS) is read back. */
+async function getOrCreate<T>(get: () => Promise<T | undefined>, create: () => Promise<T>): Promise<T> {
+  const existing = await get();
+  if (existing !== undefined) return existing;
+  try {
+    return await create();
+  } catch (err) {
+    if (!(err instanceof MlflowError && err.errorCode === "RESOURCE_ALREADY_EXISTS")) throw err;
+    const created = await get();
+    if (created === undefined) throw err;
+    return created;
+  }
+}
+
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -152,19 +179,16 @@ export class MlflowClient {
   // Experiments
 
   async getExperimentByName(name: string, signal?: AbortSignal): Promise<Experiment | undefined> {
-    try {
-      const answer = await this.call(
+    const answer = await undefinedIfMissing(
+      this.call(
         z.object({ experiment: experimentSchema }),
         "GET",
         "experiments/get-by-name",
         { experiment_name: name },
         signal,
-      );
-      return answer.experiment;
-    } catch (err) {
-      if (err instanceof MlflowError && err.notFound) return undefined;
-      throw err;
-    }
+      ),
+    );
+    return answer?.experiment;
   }
 
   async createExperiment(name: string, signal?: AbortSignal): Promise<string> {
@@ -180,16 +204,10 @@ export class MlflowClient {
 
   /** The id of the experiment `name`, created when missing (a concurrent creator is tolerated). */
   async ensureExperiment(name: string, signal?: AbortSignal): Promise<string> {
-    const existing = await this.getExperimentByName(name, signal);
-    if (existing !== undefined) return existing.experiment_id;
-    try {
-      return await this.createExperiment(name, signal);
-    } catch (err) {
-      if (!(err instanceof MlflowError && err.errorCode === "RESOURCE_ALREADY_EXISTS")) throw err;
-      const created = await this.getExperimentByName(name, signal);
-      if (created === undefined) throw err;
-      return created.experiment_id;
-    }
+    return getOrCreate(
+      async () => (await this.getExperimentByName(name, signal))?.experiment_id,
+      () => this.createExperiment(name, signal),
+    );
   }
 
   // Runs
@@ -223,6 +241,24 @@ export class MlflowClient {
       signal,
     );
     return answer.run;
+  }
+
+  /** Every logged value of one metric of a run, in step order. */
+  async getMetricHistory(
+    runId: string,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ value: number; step: number }[]> {
+    const answer = await this.call(
+      z.object({
+        metrics: z.array(z.object({ value: z.number(), step: z.coerce.number().default(0) })).default([]),
+      }),
+      "GET",
+      "metrics/get-history",
+      { run_id: runId, metric_key: key, max_results: 25_000 },
+      signal,
+    );
+    return answer.metrics.sort((a, b) => a.step - b.step);
   }
 
   /** Logs metrics, params and tags, split into requests within MLflow's per-request limits. */
@@ -309,19 +345,16 @@ export class MlflowClient {
   // Registered models
 
   async getRegisteredModel(name: string, signal?: AbortSignal): Promise<RegisteredModel | undefined> {
-    try {
-      const answer = await this.call(
+    const answer = await undefinedIfMissing(
+      this.call(
         z.object({ registered_model: registeredModelSchema }),
         "GET",
         "registered-models/get",
         { name },
         signal,
-      );
-      return answer.registered_model;
-    } catch (err) {
-      if (err instanceof MlflowError && err.notFound) return undefined;
-      throw err;
-    }
+      ),
+    );
+    return answer?.registered_model;
   }
 
   async createRegisteredModel(name: string, signal?: AbortSignal): Promise<RegisteredModel> {
@@ -337,16 +370,10 @@ export class MlflowClient {
 
   /** The registered model `name`, created when missing (a concurrent creator is tolerated). */
   async ensureRegisteredModel(name: string, signal?: AbortSignal): Promise<RegisteredModel> {
-    const existing = await this.getRegisteredModel(name, signal);
-    if (existing !== undefined) return existing;
-    try {
-      return await this.createRegisteredModel(name, signal);
-    } catch (err) {
-      if (!(err instanceof MlflowError && err.errorCode === "RESOURCE_ALREADY_EXISTS")) throw err;
-      const created = await this.getRegisteredModel(name, signal);
-      if (created === undefined) throw err;
-      return created;
-    }
+    return getOrCreate(
+      () => this.getRegisteredModel(name, signal),
+      () => this.createRegisteredModel(name, signal),
+    );
   }
 
   // Model versions
@@ -478,19 +505,17 @@ export class MlflowClient {
     alias: string,
     signal?: AbortSignal,
   ): Promise<ModelVersion | undefined> {
-    try {
-      const answer = await this.call(
+    const answer = await undefinedIfMissing(
+      this.call(
         z.object({ model_version: modelVersionSchema }),
         "GET",
         "registered-models/alias",
         { name, alias },
         signal,
-      );
-      return answer.model_version;
-    } catch (err) {
-      if (err instanceof MlflowError && (err.notFound || isMissingAlias(err))) return undefined;
-      throw err;
-    }
+      ),
+      isMissingAlias,
+    );
+    return answer?.model_version;
   }
 }
 

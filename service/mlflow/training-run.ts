@@ -9,7 +9,7 @@ import type { JobResult } from "../train/job.js";
 import { MODEL_FILE } from "../registry/local.js";
 import { sha256Bytes } from "../registry/model-cache.js";
 import { SHA256_TAG } from "../registry/registry.js";
-import type { MlflowClient} from "./client.js";
+import type { MlflowClient } from "./client.js";
 import { tagsOf, type Metric, type ModelVersion } from "./client.js";
 
 /** Test metrics a challenger may be compared on, as logged to the run and tagged on the version. */

@@ -5,7 +5,7 @@
  * differs from the version's {@link SHA256_TAG} tag, or a version without that tag.
  */
 import { MlflowError } from "../mlflow/http.js";
-import type { MlflowClient} from "../mlflow/client.js";
+import type { MlflowClient } from "../mlflow/client.js";
 import { tagsOf, type ModelVersion } from "../mlflow/client.js";
 import { MODEL_FILE } from "./local.js";
 import { ModelCache } from "./model-cache.js";

@@ -9,6 +9,12 @@ import { parseArgs } from "node:util";
 import { DEBIAN_FASHION_MNIST_DIR } from "../data/fashion-mnist.js";
 import { DEFAULT_THRESHOLDS } from "../data/quality.js";
 import { DEFAULT_REGISTRY_DIR } from "../registry/local.js";
+import {
+  extractMlflowTrainArgs,
+  MLFLOW_TRAIN_HELP,
+  recordJob,
+  type MlflowTrainArgs,
+} from "../mlflow/train-cli.js";
 import { ARCHITECTURES, isArchitectureName } from "./architectures.js";
 import { QualityGateError, runTrainingJob, type JobOptions } from "./job.js";
 
@@ -181,18 +187,23 @@ export function parseTrainArgs(argv: string[], log: (line: string) => void): Job
 export async function main(argv: string[]): Promise<number> {
   const log = (line: string) => console.log(`[train] ${line}`);
   let opts: JobOptions | null;
+  let mlflow: MlflowTrainArgs | undefined;
   try {
-    opts = parseTrainArgs(argv, log);
+    const split = extractMlflowTrainArgs(argv, process.env);
+    mlflow = split.mlflow;
+    opts = parseTrainArgs(split.rest, log);
   } catch (err) {
     console.error(`train: ${(err as Error).message}\nRun with --help for usage.`);
     return 2;
   }
   if (opts === null) {
-    console.log(HELP);
+    console.log(HELP.replace("\n\nExit status", `\n\n${MLFLOW_TRAIN_HELP}\n\nExit status`));
     return 0;
   }
   try {
-    const result = await runTrainingJob(opts);
+    // With --mlflow the version is registered in MLflow, not in the local registry.
+    const result = await runTrainingJob(mlflow === undefined ? opts : { ...opts, register: false });
+    if (mlflow !== undefined) await recordJob(result, mlflow, opts);
     const { accuracy, macroF1 } = result.summary.test;
     log(
       `accuracy ${accuracy.toFixed(4)}, macro-F1 ${macroF1.toFixed(4)}, ${result.summary.durationSeconds} s`,

@@ -7,7 +7,8 @@
  *
  * One server for the whole file (its start is slow); the tests run in order and build on each other.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -24,12 +25,24 @@ import { openRegistry } from "../../../service/registry/open.js";
 import { RegistryError, SHA256_TAG } from "../../../service/registry/registry.js";
 import { RegistryModelSource } from "../../../service/registry/source.js";
 import { buildServer, type Service } from "../../../service/server/build.js";
-import { parseTrainArgs } from "../../../service/train/main.js";
-import { runTrainingJob, type JobResult } from "../../../service/train/job.js";
+import type { JobResult } from "../../../service/train/job.js";
 import { FIXTURE_NAME, fixtureModelBytes, rowForClass } from "../inference/fixture-model.js";
 import { MlflowServer, runPython } from "../../support/mlflow-server.js";
 
 const SLOW = 240_000;
+const TSX = path.resolve("node_modules/.bin/tsx");
+
+function runCommand(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ status: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: { ...process.env, ...env }, timeout: SLOW }, (err, stdout, stderr) => {
+      resolve({ status: err === null ? 0 : ((err as { code?: number }).code ?? 1), stdout: stdout + stderr });
+    });
+  });
+}
 const API_KEY = "mlflow-test-key-0123456789";
 
 let server: MlflowServer;
@@ -88,6 +101,7 @@ async function startService(options: {
   });
   const config = loadConfig({
     API_KEYS: `tester:${API_KEY}`,
+    API_KEY_ROLES: "tester:admin",
     MLFLOW_TRACKING_URI: server.url,
     MODEL_CACHE_DIR: path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`),
     MODEL_STABLE: `models:/${FIXTURE_NAME}@champion`,
@@ -150,9 +164,7 @@ describe("MlflowClient against the real server", () => {
     expect(tagsOf({ tags: got.data.params })).toEqual({ lr: "0.002", arch: "mlp" });
     expect(tagsOf({ tags: got.data.tags })).toMatchObject({ team: "vision" });
     // runs/get reports the latest value of each metric: step 1205.
-    expect(got.data.metrics).toEqual([
-      { key: "loss", value: 1 / 1205, step: 1205, timestamp: expect.any(Number) },
-    ]);
+    expect(got.data.metrics).toEqual([{ key: "loss", value: 1 / 1205, step: 1205 }]);
   });
 
   it("uploads and downloads artifacts byte for byte through the proxy, and lists them", async () => {
@@ -212,9 +224,18 @@ describe("the training job's MLflow record", () => {
       log: () => undefined,
     });
 
+  let cli: { status: number; stdout: string };
+
   beforeAll(async () => {
-    const opts = parseTrainArgs(
+    // The command a data scientist runs: npm run train -- --mlflow (here through tsx, as npm would).
+    const out = path.join(tmp, "train");
+    cli = await runCommand(
+      TSX,
       [
+        "service/train/main.ts",
+        "--mlflow",
+        "--experiment",
+        "training",
         "--arch",
         "mlp",
         "--limit",
@@ -228,22 +249,40 @@ describe("the training job's MLflow record", () => {
         "--min-per-label",
         "10",
         "--out",
-        path.join(tmp, "train"),
-        "--no-register",
+        out,
         "--name",
         NAME,
       ],
-      () => undefined,
-    )!;
-    job = await runTrainingJob(opts);
+      { MLFLOW_TRACKING_URI: server.url },
+    );
+    const read = (file: string) => readFile(path.join(out, file), "utf8");
+    job = {
+      summary: JSON.parse(await read("training_summary.json")) as JobResult["summary"],
+      quality: JSON.parse(await read("data_quality_report.json")) as JobResult["quality"],
+      files: {
+        "model.onnx": new Uint8Array(await readFile(path.join(out, "model.onnx"))),
+        "training_summary.json": await read("training_summary.json"),
+        "data_quality_report.json": await read("data_quality_report.json"),
+        "baseline.json": await read("baseline.json"),
+      },
+      version: undefined,
+    };
   }, SLOW);
 
-  it("logs params, per-epoch metrics and artifacts, registers a version tagged with the sha256, sets challenger", async () => {
-    const out = await record(job);
+  it("npm run train -- --mlflow logs params, per-epoch metrics and artifacts, registers a version tagged with the sha256, sets challenger", async () => {
+    expect(cli.status).toBe(0);
     const model = job.files["model.onnx"] as Uint8Array;
-    expect(out.sha256).toBe(sha256Bytes(model));
-    expect(out.aliasSet).toBe(true);
-    expect(out.aliasReason).toBe("the quality gate passed and there is no champion to beat");
+    const sha256 = sha256Bytes(model);
+    const registered = new RegExp(
+      `\\[train\\] registered ${NAME} version (\\d+) in MLflow \\(sha256 ${sha256.slice(0, 12)}…\\)`,
+    ).exec(cli.stdout);
+    expect(registered, cli.stdout).not.toBeNull();
+    const version = registered![1]!;
+    expect(cli.stdout).toContain(
+      `[train] set alias challenger -> ${version}: the quality gate passed and there is no champion to beat`,
+    );
+    const runId = /\[train\] MLflow run ([0-9a-f]{32}) in experiment "training"/.exec(cli.stdout)![1]!;
+    const out = { version, sha256, runId };
 
     const mv = await client.getModelVersion(NAME, out.version);
     expect(tagsOf(mv)).toMatchObject({
@@ -260,10 +299,15 @@ describe("the training job's MLflow record", () => {
       train_samples: "1500",
     });
     const metric = (key: string) => run.data.metrics.find((m) => m.key === key);
-    expect(metric("loss")).toMatchObject({ step: 2, value: job.summary.epochs[1]!.loss });
+    expect(await client.getMetricHistory(out.runId, "loss")).toEqual(
+      job.summary.epochs.map((e) => ({ step: e.epoch, value: e.loss })),
+    );
+    expect(await client.getMetricHistory(out.runId, "train_accuracy")).toEqual(
+      job.summary.epochs.map((e) => ({ step: e.epoch, value: e.trainAccuracy })),
+    );
     expect(metric("test_accuracy")?.value).toBe(job.summary.test.accuracy);
     const uri = await client.getModelVersionDownloadUri(NAME, out.version);
-    expect(await client.downloadArtifact(uri, "model.onnx")).toEqual(model);
+    expect(sha256Bytes(await client.downloadArtifact(uri, "model.onnx"))).toBe(out.sha256);
     for (const file of ["training_summary.json", "data_quality_report.json", "baseline.json"]) {
       expect(new TextDecoder().decode(await client.downloadArtifact(uri, file))).toBe(job.files[file]);
     }
@@ -416,7 +460,8 @@ print("VERSION", mv.version)
         url: "/ops/summary",
         headers: { "x-api-key": API_KEY },
       });
-      if (summary.statusCode === 200) expect(summary.body).toContain(message);
+      expect(summary.statusCode).toBe(200);
+      expect(summary.body).toContain(JSON.stringify(message));
       expect(await predictWith(svc, 3)).toEqual({ status: 200, version: v2, classId: 4 });
       await client.setAlias(FIXTURE_NAME, "champion", v2);
       await expect

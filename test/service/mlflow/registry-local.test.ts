@@ -11,7 +11,7 @@ import { LocalRegistry } from "../../../service/registry/local.js";
 import { LocalModelRegistry } from "../../../service/registry/local-model-registry.js";
 import { sha256Bytes } from "../../../service/registry/model-cache.js";
 import { openRegistry } from "../../../service/registry/open.js";
-import { RegistryError } from "../../../service/registry/registry.js";
+import type { RegistryError } from "../../../service/registry/registry.js";
 import { RegistryModelSource, type SourceLogger } from "../../../service/registry/source.js";
 import { MlflowModelRegistry } from "../../../service/registry/mlflow-model-registry.js";
 import { FIXTURE_NAME, fixtureModelBytes } from "../inference/fixture-model.js";
