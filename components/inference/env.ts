@@ -4,22 +4,35 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { ENV } from "../../service/config.js";
+import { ENV, hashApiKey } from "../../service/config.js";
+import { DRIFT_CHECK_ENV } from "../../service/drift/check-settings.js";
 
-/**
- * Settings of issue 4 that service/config.ts does not export yet, named as its issue text names
- * them (ops-panel trust of oauth2-proxy headers, drift thresholds). The service's ENV wins for any
- * name it exports, so each entry here can go once it does.
- */
-const PENDING_SERVICE_ENV = {
-  OPS_OIDC_TRUST_HEADERS: "OPS_OIDC_TRUST_HEADERS",
-  OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "OPS_OIDC_ALLOWED_EMAIL_DOMAINS",
-  DRIFT_WARN_PSI: "DRIFT_WARN_PSI",
-  DRIFT_ALERT_PSI: "DRIFT_ALERT_PSI",
+/** Every variable name the platform sets on the service: the service's own list (service/config.ts). */
+export const SERVICE_ENV = ENV;
+
+/** API-key identities the platform provisions: its own (smoke tests, promote CLI) and the drift check's. */
+export const PLATFORM_IDENTITY = "platform";
+export const DRIFT_CHECK_IDENTITY = "drift-check";
+
+/** Keys of the Secrets the service and the drift check read through `secretKeyRef`. */
+export const SECRET_KEYS = {
+  /** Auth Secret: API_KEY_HASHES, `identity:sha256` pairs. */
+  apiKeyHashes: "api-key-hashes",
+  /** Auth Secret: API_KEY_ROLES. Not secret, but its name reads as a credential to the policy pack. */
+  apiKeyRoles: "api-key-roles",
+  /** Drift-check Secret: the plaintext key the check authenticates with. */
+  apiKey: "api-key",
 } as const;
 
-/** Every variable name the platform sets. */
-export const SERVICE_ENV = { ...PENDING_SERVICE_ENV, ...ENV } as const;
+/** API_KEY_HASHES for `keys` (identity -> plaintext key): the service keeps only the hashes. */
+export function apiKeyHashes(keys: Readonly<Record<string, string>>): string {
+  return Object.entries(keys)
+    .map(([identity, key]) => `${identity}:${hashApiKey(key)}`)
+    .join(",");
+}
+
+/** API_KEY_ROLES: the drift check reads GET /ops/summary, which needs the admin role. */
+export const API_KEY_ROLES = `${DRIFT_CHECK_IDENTITY}:admin`;
 
 export const API_PORT = 8080;
 export const METRICS_PORT = 9464;
@@ -42,7 +55,7 @@ export interface ServiceSettings {
   readonly mlflowTrackingUri: string;
   readonly allowedEmailDomains: readonly string[];
   readonly drift: { readonly warnPsi: number; readonly alertPsi: number };
-  /** Secret holding API_KEY_HASHES (key "api-key-hashes"). */
+  /** Secret holding API_KEY_HASHES and API_KEY_ROLES (keys in {@link SECRET_KEYS}). */
   readonly authSecretName: pulumi.Input<string>;
 }
 
@@ -70,15 +83,46 @@ export function serviceEnvironment(
     plain(SERVICE_ENV.MLFLOW_TRACKING_URI, service.mlflowTrackingUri),
     // The root filesystem is read-only: downloaded models go to the /tmp scratch volume.
     plain(SERVICE_ENV.MODEL_CACHE_DIR, "/tmp/models"),
-    // Only the protected Ingress routes /admin and /ops, and nginx overwrites these headers there
-    // with oauth2-proxy's answer; the public Ingress never routes to those paths.
+    // Every pod of these Deployments sits behind the protected Ingress: only it routes /admin and
+    // /ops, and nginx overwrites these headers there with oauth2-proxy's answer; the public Ingress
+    // never routes to those paths. The NetworkPolicy admits the API port only from the ingress
+    // controller and the drift-check job (which sends an API key, never these headers), so no
+    // other pod can present a forged header.
     plain(SERVICE_ENV.OPS_OIDC_TRUST_HEADERS, "true"),
     plain(SERVICE_ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS, service.allowedEmailDomains.join(",")),
     plain(SERVICE_ENV.DRIFT_WARN_PSI, service.drift.warnPsi),
     plain(SERVICE_ENV.DRIFT_ALERT_PSI, service.drift.alertPsi),
-    {
-      name: SERVICE_ENV.API_KEY_HASHES,
-      valueFrom: { secretKeyRef: { name: service.authSecretName, key: "api-key-hashes" } },
-    },
+    fromSecret(SERVICE_ENV.API_KEY_HASHES, service.authSecretName, SECRET_KEYS.apiKeyHashes),
+    fromSecret(SERVICE_ENV.API_KEY_ROLES, service.authSecretName, SECRET_KEYS.apiKeyRoles),
   ];
+}
+
+/**
+ * The drift check's environment (service/drift/check-settings.ts): the in-cluster URL of the API
+ * Service and, from its own Secret, the key of the drift-check identity.
+ */
+export function driftCheckEnvironment(
+  serviceUrl: string,
+  credentialsSecretName: pulumi.Input<string>,
+): k8s.types.input.core.v1.EnvVar[] {
+  return [
+    { name: DRIFT_CHECK_ENV.DRIFT_CHECK_SERVICE_URL, value: serviceUrl },
+    fromSecret(DRIFT_CHECK_ENV.DRIFT_CHECK_API_KEY, credentialsSecretName, SECRET_KEYS.apiKey),
+  ];
+}
+
+/**
+ * The retraining job's environment: the training entrypoint (service/train/main.ts) registers the
+ * new version in MLflow when MLFLOW_TRACKING_URI is set; it reads nothing else from the environment.
+ */
+export function trainingEnvironment(service: ServiceSettings): k8s.types.input.core.v1.EnvVar[] {
+  return [{ name: SERVICE_ENV.MLFLOW_TRACKING_URI, value: service.mlflowTrackingUri }];
+}
+
+function fromSecret(
+  name: string,
+  secretName: pulumi.Input<string>,
+  key: string,
+): k8s.types.input.core.v1.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
 }

@@ -3,15 +3,14 @@
  * shadow run one Deployment (the service routes between stable and candidate itself); blue-green
  * runs two full Deployments and a Service that selects the active colour, both kept warm. Around
  * them: an API Service and a metrics Service, HPA on CPU, PDB, NetworkPolicy (API from the
- * ingress controller, metrics from Prometheus only), ServiceAccounts with workload identity, a
- * public Ingress of the API paths only, a protected Ingress for /admin and /ops, and CronJobs
- * for drift checks and retraining.
+ * ingress controller and the drift check, metrics from Prometheus only), ServiceAccounts with
+ * workload identity, a public Ingress of the API paths only, a protected Ingress for /admin and
+ * /ops, and CronJobs for drift checks and retraining.
  */
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hashApiKey } from "../../service/config.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
 import { selectorLabels, standardLabels } from "../shared/labels.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
@@ -24,13 +23,20 @@ import {
   type Weakening,
 } from "../shared/workload.js";
 import {
+  API_KEY_ROLES,
   API_PORT,
+  apiKeyHashes,
+  DRIFT_CHECK_IDENTITY,
+  driftCheckEnvironment,
   METRICS_PORT,
+  PLATFORM_IDENTITY,
+  SECRET_KEYS,
   serviceEnvironment,
+  trainingEnvironment,
   type ServiceSettings,
   type VariantSettings,
 } from "./env.js";
-import { scheduledJob } from "./jobs.js";
+import { jobPodSelector, scheduledJob } from "./jobs.js";
 import { PROTECTED_PATHS, PUBLIC_PATHS } from "./routes.js";
 
 export { PUBLIC_PATHS, PROTECTED_PATHS } from "./routes.js";
@@ -126,14 +132,38 @@ export class InferenceService extends pulumi.ComponentResource {
       { parent: this },
     );
     this.apiKey = pulumi.secret(key.result);
+    // The drift check's own identity: it holds the admin role (GET /ops/summary needs it), which
+    // the platform key, handed to smoke tests and the promote CLI, does not.
+    const driftCheckKey = new random.RandomPassword(
+      `${name}-drift-check-key`,
+      { length: 40, special: false },
+      { parent: this },
+    );
     const authSecret = new k8s.core.v1.Secret(
       `${name}-auth`,
       {
         metadata: { name: `${app}-auth`, namespace, labels },
         type: "Opaque",
         stringData: {
-          "api-key-hashes": pulumi.secret(key.result.apply((value) => `platform:${hashApiKey(value)}`)),
+          [SECRET_KEYS.apiKeyHashes]: pulumi.secret(
+            pulumi
+              .all([key.result, driftCheckKey.result])
+              .apply(([platform, driftCheck]) =>
+                apiKeyHashes({ [PLATFORM_IDENTITY]: platform, [DRIFT_CHECK_IDENTITY]: driftCheck }),
+              ),
+          ),
+          [SECRET_KEYS.apiKeyRoles]: API_KEY_ROLES,
         },
+      },
+      child,
+    );
+    // The plaintext key lives apart from the service's Secret: the serving pods never hold it.
+    const driftCheckSecret = new k8s.core.v1.Secret(
+      `${name}-drift-check-credentials`,
+      {
+        metadata: { name: `${app}-drift-check`, namespace, labels },
+        type: "Opaque",
+        stringData: { [SECRET_KEYS.apiKey]: pulumi.secret(driftCheckKey.result) },
       },
       child,
     );
@@ -215,13 +245,15 @@ export class InferenceService extends pulumi.ComponentResource {
       },
       child,
     );
+    const driftCheckRole = "drift-check";
+    const driftCheckPeer = { namespace, podLabels: jobPodSelector(app, driftCheckRole) };
     ingressOnlyFrom(
       `${name}-netpol`,
       namespace,
       podSelector,
       labels,
       [
-        { port: API_PORT, from: [args.controllerPeer] },
+        { port: API_PORT, from: [args.controllerPeer, driftCheckPeer] },
         { port: METRICS_PORT, from: [args.prometheusPeer] },
       ],
       child,
@@ -260,25 +292,12 @@ export class InferenceService extends pulumi.ComponentResource {
       opts: child,
       ...(args.weaken ? { weaken: args.weaken } : {}),
     };
-    const stableVersion = args.rollout.blueGreen
-      ? args.rollout.blueGreen[args.rollout.blueGreen.active].modelVersion
-      : args.rollout.stable.modelVersion;
-    const jobEnv = serviceEnvironment(settings, {
-      strategy: "single",
-      stable: stableVersion,
-      colour: "none",
-    });
+    const url = `http://${app}.${namespace}.svc.cluster.local`;
     scheduledJob(jobContext, {
-      role: "drift-check",
+      role: driftCheckRole,
       schedule: args.drift.schedule,
-      command: [
-        "node",
-        "--import",
-        "tsx",
-        "service/drift/check.ts",
-        `--service-url=http://${app}.${namespace}.svc.cluster.local`,
-      ],
-      env: jobEnv,
+      command: ["node", "--import", "tsx", "service/drift/check.ts"],
+      env: driftCheckEnvironment(url, driftCheckSecret.metadata.name),
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
       serviceAccountName: serving.metadata.name,
       deadlineSeconds: 600,
@@ -294,13 +313,13 @@ export class InferenceService extends pulumi.ComponentResource {
         `--name=${args.modelName}`,
         "--out=/tmp/train",
       ],
-      env: jobEnv,
+      env: trainingEnvironment(settings),
       resources: args.retrain.resources,
       serviceAccountName: training.metadata.name,
       deadlineSeconds: 4 * 3600,
     });
 
-    this.url = `http://${app}.${namespace}.svc.cluster.local`;
+    this.url = url;
     this.publicUrl = `https://${host}`;
     this.registerOutputs({ url: this.url, publicUrl: this.publicUrl, apiKey: this.apiKey });
   }

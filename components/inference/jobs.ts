@@ -35,11 +35,16 @@ export interface JobContext {
   readonly opts: pulumi.CustomResourceOptions;
 }
 
+/** Labels that select the pods of `app`'s scheduled job `role` (for NetworkPolicies). */
+export function jobPodSelector(app: string, role: string): Record<string, string> {
+  return { "app.kubernetes.io/name": app, "app.kubernetes.io/component": role };
+}
+
 /** A hardened CronJob and a NetworkPolicy that admits nothing to its pods (jobs serve no traffic). */
 export function scheduledJob(context: JobContext, job: ScheduledJob): k8s.batch.v1.CronJob {
   const tmp = scratchVolume("tmp", "/tmp", "4Gi");
   const labels = { ...context.labels, "app.kubernetes.io/component": job.role };
-  const podSelector = { "app.kubernetes.io/name": context.app, "app.kubernetes.io/component": job.role };
+  const podSelector = jobPodSelector(context.app, job.role);
   ingressOnlyFrom(
     `${context.name}-${job.role}-netpol`,
     context.namespace,

@@ -76,8 +76,9 @@ const signed = (value: number) => (value >= 0 ? `+${psi(value)}` : psi(value));
 /** The verdict on a summary fetched from `url`. */
 export function driftVerdict(summary: CheckedSummary, url: string): DriftVerdict {
   const { drift, rollout } = summary;
-  const version = rollout.variants.stable.version ?? "(none loaded)";
-  const subject = `drift of ${rollout.model} v${version} (stable) at ${url}`;
+  const version = rollout.variants.stable.version;
+  const stable = version === null ? "(stable, no version loaded)" : `v${version} (stable)`;
+  const subject = `drift of ${rollout.model} ${stable} at ${url}`;
   const thresholds = `warn ${drift.thresholds.warn}, alert ${drift.thresholds.alert}`;
   if (UNMONITORED_BASELINES.has(drift.baseline)) {
     return {
@@ -98,7 +99,9 @@ export function driftVerdict(summary: CheckedSummary, url: string): DriftVerdict
     };
   }
   const trend =
-    drift.trend === null ? "" : `, trend ${drift.trend}${drift.delta === null ? "" : ` (${signed(drift.delta)})`}`;
+    drift.trend === null
+      ? ""
+      : `, trend ${drift.trend}${drift.delta === null ? "" : ` (${signed(drift.delta)})`}`;
   const features = drift.topFeatures
     .slice(0, TOP_FEATURES)
     .map((f) => `${f.feature} ${psi(f.psi)}`)

@@ -23,7 +23,8 @@ const schema = z.object({
   DRIFT_CHECK_SERVICE_URL: required("the inference service's base URL").pipe(
     z.url({
       protocol: /^https?$/,
-      error: "expected the service's http(s):// base URL, e.g. http://plinth-inference.plinth.svc.cluster.local",
+      error:
+        "expected the service's http(s):// base URL, e.g. http://plinth-inference.plinth.svc.cluster.local",
     }),
   ),
   DRIFT_CHECK_API_KEY: required("an API key holding the admin role").min(
@@ -57,7 +58,9 @@ export class DriftCheckSettingsError extends Error {
  * Reads the settings; unset and blank variables count as unset. Throws a
  * {@link DriftCheckSettingsError} naming every bad variable (values are not echoed: one is a key).
  */
-export function loadDriftCheckSettings(env: Readonly<Record<string, string | undefined>>): DriftCheckSettings {
+export function loadDriftCheckSettings(
+  env: Readonly<Record<string, string | undefined>>,
+): DriftCheckSettings {
   const raw: Record<string, string> = {};
   for (const name of Object.values(DRIFT_CHECK_ENV)) {
     const value = env[name]?.trim();

@@ -13,7 +13,11 @@
  * baseline), 3 invalid settings.
  */
 import { checkedSummarySchema, driftVerdict, EXIT, type DriftVerdict } from "./check-report.js";
-import { DriftCheckSettingsError, loadDriftCheckSettings, type DriftCheckSettings } from "./check-settings.js";
+import {
+  DriftCheckSettingsError,
+  loadDriftCheckSettings,
+  type DriftCheckSettings,
+} from "./check-settings.js";
 
 const SUMMARY_PATH = "ops/summary";
 /** Most characters of a non-JSON error body quoted in the report. */

@@ -3,10 +3,13 @@
  * providers, CRD ordering, secrets, hardening, exposure, pinned charts, schema validity and
  * protection. Each stack test file renders once (in its own process) and calls this suite.
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HARDENED_CONTAINER_CONTEXT } from "./hardening.js";
 import { renderStackInProcess } from "../../infra/render/run.js";
-import { loadConfig } from "../../service/config.js";
+import { hashApiKey, loadConfig } from "../../service/config.js";
+import { loadDriftCheckSettings } from "../../service/drift/check-settings.js";
 import type { Cloud, StackName } from "../../infra/render/types.js";
 import { validateManifest } from "./k8s-models.js";
 import { at, StackView } from "./stack.js";
@@ -23,7 +26,30 @@ export const COMPONENT_TYPES: Record<string, string> = {
 const PUBLIC_PATHS = ["/predict", "/predict-image", "/v2", "/health", "/ready", "/docs", "/openapi.json"];
 const AUTH_URL = "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth";
 
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
 type Container = Record<string, unknown> & { name: string; securityContext: Record<string, unknown> };
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+
+/** The first container's env of a workload's pod template. */
+function containerEnv(object: unknown, podSpecPath: string): EnvVar[] {
+  return at(object, `${podSpecPath}.containers[0].env`) as EnvVar[];
+}
+
+/** An env list as the container sees it: every secretKeyRef read from the rendered Secret. */
+function resolveEnv(view: StackView, env: readonly EnvVar[], namespace: string): Record<string, string> {
+  return Object.fromEntries(
+    env.map((e) => {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref === undefined) return [e.name, e.value ?? ""];
+      const secret = view.manifest("Secret", ref.name);
+      expect(secret.metadata.namespace, `Secret ${ref.name}`).toBe(namespace);
+      const value = (secret.stringData as Record<string, string> | undefined)?.[ref.key];
+      expect(value, `Secret ${ref.name} key ${ref.key}`).toBeTypeOf("string");
+      return [e.name, value!];
+    }),
+  );
+}
 
 function podSpecs(view: StackView) {
   return view.manifests().flatMap((object) => {
@@ -87,7 +113,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         PodDisruptionBudget: 1 + (mlflowReplicas > 1 ? 1 : 0) + inferenceDeployments,
         Service: 4 + (existing ? 1 : 0),
         ServiceAccount: 3,
-        Secret: 5 + (existing ? 1 : 0),
+        Secret: 6 + (existing ? 1 : 0),
         ConfigMap: 1,
         Ingress: 5,
         NetworkPolicy: 6 + (existing ? 1 : 0),
@@ -97,7 +123,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         ...(existing ? { StatefulSet: 1, PersistentVolumeClaim: 1 } : {}),
       });
       expect(view.counts()["kubernetes:helm.sh/v3:Release"]).toBe(3);
-      expect(view.counts()["random:index/randomPassword:RandomPassword"]).toBe(4);
+      expect(view.counts()["random:index/randomPassword:RandomPassword"]).toBe(5);
     });
 
     it("names every child after its component and parents it to that component", () => {
@@ -256,7 +282,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       });
     });
 
-    it("admits the API port only from the ingress controller and the metrics port only from Prometheus", () => {
+    it("admits the API port only from the ingress controller and the drift check, the metrics port only from Prometheus", () => {
       const policy = holder.view.manifest("NetworkPolicy", "plinth-inference-netpol");
       expect(at(policy, "spec.policyTypes")).toEqual(["Ingress"]);
       expect(at(policy, "spec.ingress")).toEqual([
@@ -268,6 +294,15 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
                 matchLabels: {
                   "app.kubernetes.io/name": "ingress-nginx",
                   "app.kubernetes.io/component": "controller",
+                },
+              },
+            },
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "plinth" } },
+              podSelector: {
+                matchLabels: {
+                  "app.kubernetes.io/name": "plinth-inference",
+                  "app.kubernetes.io/component": "drift-check",
                 },
               },
             },
@@ -308,26 +343,69 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
     });
 
     it("gives the inference service an environment its own config loader accepts", () => {
-      const deployments = holder.view
+      const view = holder.view;
+      const deployments = view
         .manifests()
         .filter((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth");
       expect(deployments.length).toBeGreaterThanOrEqual(1);
       for (const deployment of deployments) {
-        const env = at(deployment, "spec.template.spec.containers[0].env") as {
-          name: string;
-          value?: string;
-          valueFrom?: unknown;
-        }[];
+        const env = containerEnv(deployment, "spec.template.spec");
         expect(env.find((e) => e.name === "API_KEY_HASHES")?.valueFrom).toEqual({
           secretKeyRef: { name: "plinth-inference-auth", key: "api-key-hashes" },
         });
-        // The Secret's value has this shape (platform:<sha256 of the generated key>).
-        const values = Object.fromEntries(env.map((e) => [e.name, e.value ?? `platform:${"0".repeat(64)}`]));
-        const config = loadConfig(values);
+        expect(env.find((e) => e.name === "API_KEY_ROLES")?.valueFrom).toEqual({
+          secretKeyRef: { name: "plinth-inference-auth", key: "api-key-roles" },
+        });
+        const config = loadConfig(resolveEnv(view, env, "plinth"));
         expect(config.port).toBe(8080);
         expect(config.metricsPort).toBe(9464);
         expect(config.host).toBe("0.0.0.0");
+        expect(config.auth.apiKeys.map((k) => [k.identity, k.roles])).toEqual([
+          ["platform", []],
+          ["drift-check", ["admin"]],
+        ]);
+        // Every pod of these Deployments is behind the protected Ingress (see the NetworkPolicy test).
+        expect(config.observability.ops.oidcTrustHeaders).toBe(true);
+        expect(config.observability.ops.oidcAllowedEmailDomains.length).toBeGreaterThan(0);
+        expect(config.observability.drift.warnPsi).toBeLessThan(config.observability.drift.alertPsi);
       }
+    });
+
+    it("runs the drift check from a file in the image, with the service's URL and an admin key from its own Secret", () => {
+      const view = holder.view;
+      const cronJob = view.manifest("CronJob", "plinth-inference-drift-check");
+      const podSpec = "spec.jobTemplate.spec.template.spec";
+      const command = at(cronJob, `${podSpec}.containers[0].command`) as string[];
+      expect(command).toEqual(["node", "--import", "tsx", "service/drift/check.ts"]);
+      expect(existsSync(`${REPO_ROOT}${command[3]}`), command[3]).toBe(true);
+      const env = containerEnv(cronJob, podSpec);
+      expect(env.find((e) => e.name === "DRIFT_CHECK_API_KEY")).toEqual({
+        name: "DRIFT_CHECK_API_KEY",
+        valueFrom: { secretKeyRef: { name: "plinth-inference-drift-check", key: "api-key" } },
+      });
+      const settings = loadDriftCheckSettings(resolveEnv(view, env, "plinth"));
+      expect(settings.serviceUrl).toBe("http://plinth-inference.plinth.svc.cluster.local");
+      expect(at(view.manifest("Service", "plinth-inference"), "spec.ports[0].port")).toBe(80);
+      // The key the check sends is the one the service knows as drift-check, with the admin role.
+      const deployment = view
+        .manifests()
+        .find((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth")!;
+      const service = loadConfig(resolveEnv(view, containerEnv(deployment, "spec.template.spec"), "plinth"));
+      expect(service.auth.apiKeys.find((k) => k.sha256 === hashApiKey(settings.apiKey))).toMatchObject({
+        identity: "drift-check",
+        roles: ["admin"],
+      });
+    });
+
+    it("gives the scheduled jobs only what they read, and no oauth2-proxy trust", () => {
+      const view = holder.view;
+      const podSpec = "spec.jobTemplate.spec.template.spec";
+      const driftCheck = containerEnv(view.manifest("CronJob", "plinth-inference-drift-check"), podSpec);
+      expect(driftCheck.map((e) => e.name)).toEqual(["DRIFT_CHECK_SERVICE_URL", "DRIFT_CHECK_API_KEY"]);
+      const retrain = containerEnv(view.manifest("CronJob", "plinth-inference-retrain"), podSpec);
+      expect(retrain).toEqual([
+        { name: "MLFLOW_TRACKING_URI", value: "http://mlflow.mlflow.svc.cluster.local:5000" },
+      ]);
     });
 
     it("scales the inference service on CPU only", () => {
