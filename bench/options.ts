@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly soakSeconds: number;
   readonly peer: boolean;
   readonly peerWorkers: number;
+  /** Run the shadow phase: /predict plain and with every request shadowed to a challenger. */
+  readonly shadow: boolean;
   /** Extra service settings (`--env NAME=VALUE`), applied over the bench's own. */
   readonly serviceEnv: Readonly<Record<string, string>>;
   readonly outDir: string;
@@ -33,6 +35,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --pipelining N     requests in flight per connection (default 1)
   --no-peer          skip the FastAPI peer
   --peer-workers N   uvicorn worker processes of the peer (default 1, like the one service process)
+  --no-shadow        skip the shadow phase (/predict with and without SHADOW_PERCENT=100)
   --env NAME=VALUE   a service setting (repeatable), e.g. --env BATCH_MAX_DELAY_MS=0.5
   --sample FILE      the 28x28 PNG to send (default: the first in samples/fashion-mnist)
   --out DIR          report folder (default out/bench)
@@ -84,6 +87,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
         pipelining: { type: "string" },
         "no-peer": { type: "boolean", default: false },
         "peer-workers": { type: "string" },
+        "no-shadow": { type: "boolean", default: false },
         env: { type: "string", multiple: true, default: [] },
         out: { type: "string" },
         sample: { type: "string" },
@@ -104,6 +108,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     soakSeconds: number("soak", v.soak, 0, 10, 24 * 3600),
     peer: !v["no-peer"],
     peerWorkers: integer("peer-workers", v["peer-workers"], 1, 1, 64),
+    shadow: !v["no-shadow"],
     serviceEnv: envPairs(v.env),
     outDir: path.resolve(v.out ?? DEFAULT_OUT_DIR),
     samplePath: v.sample === undefined ? undefined : path.resolve(v.sample),

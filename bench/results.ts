@@ -5,7 +5,7 @@ import type { FixedRateResult } from "./load/fixed-rate.js";
 import type { SaturationResult } from "./load/saturation.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
-import type { InferenceCost } from "./stats/prometheus-text.js";
+import type { InferenceCost, ShadowCounters } from "./stats/prometheus-text.js";
 import type { RssTrend } from "./stats/rss-trend.js";
 import type { ServiceDescription } from "./targets/service.js";
 
@@ -37,6 +37,26 @@ export interface SoakResult {
   readonly png: SaturationResult;
 }
 
+/** One run of the shadow phase: /predict figures and the service's shadow counters over each phase. */
+export interface ShadowLegResult extends RouteResult {
+  saturationCounters?: ShadowCounters;
+  fixedRateCounters?: ShadowCounters;
+}
+
+/**
+ * Shadow's cost on stable (issue 4): the service on a copy of the registry whose challenger alias
+ * points at the stable model registered again, run alone twice on /predict with the same load:
+ * plain (single) and shadowing requests to the challenger.
+ */
+export interface ShadowResult {
+  /** SHADOW_PERCENT of the shadowing run. */
+  readonly percent: number;
+  /** The challenger's version in the registry copy. */
+  readonly candidateVersion: string;
+  readonly plain: ShadowLegResult;
+  readonly shadow: ShadowLegResult;
+}
+
 export interface BenchResults {
   readonly machine: MachineInfo;
   readonly options: BenchOptions;
@@ -54,6 +74,8 @@ export interface BenchResults {
   readonly serviceInference: Partial<Record<Route, InferenceCost>>;
   serviceRss?: { readonly idleBytes: number; readonly trend: RssTrend };
   soak?: SoakResult;
+  /** Absent with --no-shadow, or when its registry could not be prepared. */
+  shadow?: ShadowResult;
   /** Phases that could not run, with why; their checks show N/A. */
   readonly failures: { readonly phase: string; readonly message: string }[];
 }

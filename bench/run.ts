@@ -18,14 +18,27 @@ import { describeMachine } from "./machine.js";
 import type { BenchOptions } from "./options.js";
 import { processTreeCpuSeconds, processTreeRssBytes } from "./proc.js";
 import { RssSampler } from "./rss.js";
-import { ROUTES, type BenchResults, type Route, type ServerName, type SoakResult } from "./results.js";
-import { inferenceCostBetween, inferenceCounters } from "./stats/prometheus-text.js";
+import {
+  ROUTES,
+  type BenchResults,
+  type Route,
+  type RouteResult,
+  type ShadowResult,
+  type SoakResult,
+} from "./results.js";
+import {
+  inferenceCostBetween,
+  inferenceCounters,
+  shadowCounters,
+  shadowCountersBetween,
+} from "./stats/prometheus-text.js";
 import { rssTimeline, rssTrend } from "./stats/rss-trend.js";
 import { defaultSamplePath, loadPayloads } from "./targets/payloads.js";
 import { startHttpFloor } from "./targets/floor.js";
 import { STARTUP_TIMEOUT_MS, type RunningServer } from "./targets/launch.js";
 import { peerVersions, startPeer } from "./targets/peer.js";
 import { describeService, scrapeMetrics, serviceLaunch, startService } from "./targets/service.js";
+import { prepareShadowRegistry, SHADOW_LEGS, SHADOW_PERCENT, shadowLegEnv } from "./targets/shadow.js";
 
 export type Log = (line: string) => void;
 
@@ -48,18 +61,19 @@ export function runTimeBoundSeconds(options: BenchOptions): number {
   const perServer =
     STARTUP_TIMEOUT_MS / 1000 + ROUTES.length * (w + d) + ROUTES.length * (d + graceSeconds(options) + 1);
   const servers = options.peer ? 3 : 2;
+  // The shadow phase: two more service runs on /predict alone.
+  const shadowLeg = STARTUP_TIMEOUT_MS / 1000 + (w + d) + (d + graceSeconds(options) + 1);
+  const shadow = options.shadow ? 2 * shadowLeg : 0;
   const floors = (2 * Math.min(FLOOR_BUDGET_MS, d * 1000)) / 1000;
-  return servers * perServer + floors + options.soakSeconds + 60;
+  return servers * perServer + shadow + floors + options.soakSeconds + 60;
 }
 
 export async function runBench(options: BenchOptions, log: Log): Promise<BenchResults> {
   const apiKey = randomBytes(24).toString("hex");
   const launch = await serviceLaunch(apiKey, options.serviceEnv);
   const { config } = launch;
-  const model = await new LocalRegistry(config.model.registryDir).resolve(
-    config.model.name,
-    config.model.stable,
-  );
+  const registry = new LocalRegistry(config.model.registryDir);
+  const model = await registry.resolve(config.model.name, config.model.stable);
   const modelBytes = await readFile(model.modelPath);
   const meta = readModelMetadata(modelBytes, model.modelPath);
   const payloads = await loadPayloads(options.samplePath ?? (await defaultSamplePath()), meta);
@@ -108,7 +122,13 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     );
   });
 
-  const saturate = async (server: RunningServer, route: Route, between?: () => Promise<void>) => {
+  /** Warm-up, then saturation into `into`; `between` runs after the warm-up (a metrics scrape). */
+  const saturate = async (
+    server: RunningServer,
+    route: Route,
+    between?: () => Promise<void>,
+    into: RouteResult = (results.servers[server.name][route] ??= {}),
+  ) => {
     if (options.warmupSeconds > 0) await runSaturation(server.targets[route], shape, options.warmupSeconds);
     await between?.();
     const serverCpu = processTreeCpuSeconds(server.process.pid);
@@ -117,9 +137,8 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
     const result = await runSaturation(server.targets[route], shape, options.durationSeconds);
     const seconds = (performance.now() - started) / 1000;
     const generatorUsed = process.cpuUsage(generatorCpu);
-    const routeResult = (results.servers[server.name][route] ??= {});
-    routeResult.saturation = result;
-    routeResult.saturationCpu = {
+    into.saturation = result;
+    into.saturationCpu = {
       server: (processTreeCpuSeconds(server.process.pid) - serverCpu) / seconds,
       generator: (generatorUsed.user + generatorUsed.system) / 1e6 / seconds,
     };
@@ -128,8 +147,12 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
 
   /** Fixed rates come from the service's saturation, so every server gets the same rate per route. */
   const fixedRates: Partial<Record<Route, number>> = {};
-  const atFixedRate = async (server: RunningServer, route: Route) => {
-    const rate = fixedRates[route];
+  const atFixedRate = async (
+    server: RunningServer,
+    route: Route,
+    rate = fixedRates[route],
+    into: RouteResult = (results.servers[server.name][route] ??= {}),
+  ) => {
     if (rate === undefined)
       throw new Error(`no fixed rate for ${route}: the service's saturation phase did not run`);
     const result = await runFixedRate(server.targets[route], {
@@ -138,20 +161,20 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       connections: options.connections,
       graceSeconds: graceSeconds(options),
     });
-    (results.servers[server.name][route] ??= {}).fixedRate = result;
+    into.fixedRate = result;
     log(
       `bench:   ${server.name} ${route} at ${Math.round(rate)} req/s: p99 ${result.latency.p99Ms.toFixed(2)} ms`,
     );
   };
 
-  /** Starts a server, runs `body` against it, and always stops it. */
+  /** Starts a server, runs `body` against it, and always stops it; `label` names its phases. */
   const withServer = async (
-    name: ServerName,
+    label: string,
     start: () => Promise<RunningServer>,
     body: (server: RunningServer) => Promise<void>,
   ) => {
     let server: RunningServer | undefined;
-    await phase(`${name}: start`, async () => {
+    await phase(`${label}: start`, async () => {
       server = await start();
     });
     if (server === undefined) return;
@@ -195,6 +218,57 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       }
     },
   );
+
+  /**
+   * Shadow's cost on stable: the service on a registry copy, on /predict alone, plain and then
+   * shadowing; both fixed-rate phases run at the same rate, from the plain run's saturation.
+   */
+  const measureShadow = async (registryDir: string, shadow: ShadowResult) => {
+    let rate: number | undefined;
+    for (const leg of SHADOW_LEGS) {
+      const legLaunch = await serviceLaunch(apiKey, {
+        ...options.serviceEnv,
+        ...shadowLegEnv(leg, registryDir),
+      });
+      const into = shadow[leg];
+      const scrape = async () => shadowCounters(await scrapeMetrics(legLaunch.metricsPort));
+      await withServer(
+        `shadow: ${leg} service`,
+        () => startService(legLaunch, apiKey, payloads),
+        async (service) => {
+          await phase(`shadow: ${leg} /predict saturation`, async () => {
+            // Counted from the end of the warm-up: `before` is scraped again there.
+            let before = await scrape();
+            await saturate(service, "json", async () => void (before = await scrape()), into);
+            into.saturationCounters = shadowCountersBetween(before, await scrape());
+            if (leg === "plain") rate = options.fixedRateShare * into.saturation!.requestsPerSecond;
+          });
+          await phase(`shadow: ${leg} /predict fixed rate`, async () => {
+            const before = await scrape();
+            await atFixedRate(service, "json", rate, into);
+            into.fixedRateCounters = shadowCountersBetween(before, await scrape());
+          });
+        },
+      );
+    }
+  };
+
+  if (options.shadow) {
+    await phase(`shadow: registry copy whose challenger is the stable model`, async () => {
+      const copy = await prepareShadowRegistry(registry.rootDir, model.name, modelBytes);
+      results.shadow = {
+        percent: SHADOW_PERCENT,
+        candidateVersion: copy.candidateVersion,
+        plain: {},
+        shadow: {},
+      };
+      try {
+        await measureShadow(copy.dir, results.shadow);
+      } finally {
+        await copy.remove();
+      }
+    });
+  }
 
   await withServer(
     "floor",

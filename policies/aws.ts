@@ -1,7 +1,7 @@
 /**
  * AWS: the MLflow artifact bucket, its Postgres (RDS), the EKS control plane, and IAM. Bucket
- * encryption, versioning and public-access blocks are separate resources in @pulumi/aws 7, so those
- * three are stack policies that look for the companion resource of each bucket.
+ * encryption, versioning and public-access blocks are separate resources in @pulumi/aws 7, as are EKS
+ * add-ons, so those are stack policies that look for the companion resource of each bucket or cluster.
  */
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType } from "@pulumi/policy";
@@ -13,13 +13,21 @@ const CIS_AWS = "CIS Amazon Web Services Foundations Benchmark";
 const CIS_EKS = "CIS Amazon EKS Benchmark";
 const BUCKET_TYPES = new Set(["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"]);
 
-/** A companion resource (encryption, versioning, access block) belongs to a bucket it depends on or names. */
-function companionsOf(bucket: PolicyResource, companions: PolicyResource[]): PolicyResource[] {
-  const bucketName = bucket.props.bucket;
+/**
+ * A companion resource (a bucket's encryption, versioning, access block; a cluster's add-on) belongs to
+ * the owner it depends on, or whose `ownerKey` property it names in its `companionKey` property.
+ */
+function companionsOf(
+  owner: PolicyResource,
+  companions: PolicyResource[],
+  ownerKey: string,
+  companionKey: string,
+): PolicyResource[] {
+  const ownerName = owner.props[ownerKey];
   return companions.filter(
     (companion) =>
-      companion.dependencies.includes(bucket) ||
-      (bucketName !== undefined && companion.props.bucket === bucketName),
+      companion.dependencies.includes(owner) ||
+      (ownerName !== undefined && companion.props[companionKey] === ownerName),
   );
 }
 
@@ -31,7 +39,7 @@ function forEachBucket(
 ): void {
   const companions = resources.filter((r) => companionTypes.includes(r.type));
   for (const bucket of resources.filter((r) => BUCKET_TYPES.has(r.type))) {
-    check(bucket, companionsOf(bucket, companions), `S3 bucket "${bucket.props.bucket ?? bucket.name}"`);
+    check(bucket, companionsOf(bucket, companions, "bucket", "bucket"), `S3 bucket "${bucket.props.bucket ?? bucket.name}"`);
   }
 }
 
@@ -334,6 +342,60 @@ export const eksEndpointRestricted: PlinthResourcePolicy = {
   }),
 };
 
+const VPC_CNI_FIX = 'configurationValues JSON.stringify({ enableNetworkPolicy: "true" })';
+
+/** Whether a vpc-cni add-on's configurationValues (a JSON document) turn its network-policy agent on. */
+function enablesNetworkPolicy(configurationValues: unknown): boolean {
+  if (typeof configurationValues !== "string") return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(configurationValues);
+  } catch {
+    return false;
+  }
+  if (parsed === null || typeof parsed !== "object") return false;
+  const enabled = (parsed as { enableNetworkPolicy?: unknown }).enableNetworkPolicy;
+  return enabled === "true" || enabled === true;
+}
+
+export const eksNetworkPolicyEnforced: PlinthStackPolicy = {
+  name: "eks-network-policy-enforced",
+  description:
+    "Every EKS cluster has the managed vpc-cni add-on with enableNetworkPolicy on, so its NetworkPolicies are enforced.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  metadata: {
+    protectsAgainst:
+      "NetworkPolicies accepted by the API server but never enforced: any pod reaching the inference API port directly and forging the X-Auth-Request-Email header it trusts behind oauth2-proxy.",
+    answers: [
+      `${CIS_EKS} (use network policies to isolate traffic)`,
+      "NSA/CISA Kubernetes Hardening Guidance (network separation with network policies)",
+      "anti-pattern: NetworkPolicies without an enforcing CNI",
+    ],
+  },
+  validateStack: (args, report) => {
+    const addons = args.resources.filter(
+      (r) => r.type === "aws:eks/addon:Addon" && r.props.addonName === "vpc-cni",
+    );
+    for (const cluster of args.resources.filter((r) => r.type === "aws:eks/cluster:Cluster")) {
+      const label = `EKS cluster "${cluster.props.name ?? cluster.name}"`;
+      const vpcCnis = companionsOf(cluster, addons, "name", "clusterName");
+      if (vpcCnis.length === 0) {
+        report(
+          `${label} has no vpc-cni add-on, so its NetworkPolicies are not enforced. Add an aws.eks.Addon with clusterName set to this cluster, addonName "vpc-cni" and ${VPC_CNI_FIX}.`,
+          cluster.urn,
+        );
+      }
+      for (const addon of vpcCnis.filter((a) => !enablesNetworkPolicy(a.props.configurationValues))) {
+        report(
+          `${label}'s vpc-cni add-on does not enable network policy, so its NetworkPolicies are not enforced. Set the add-on's ${VPC_CNI_FIX}.`,
+          addon.urn,
+        );
+      }
+    }
+  },
+};
+
 export const iamNoStaticAccessKeys: PlinthResourcePolicy = {
   name: "iam-no-static-access-keys",
   description: "No IAM access keys are created; workloads use IAM roles (IRSA).",
@@ -365,5 +427,6 @@ export const awsPolicies: PlinthPolicy[] = [
   eksSecretsEncryption,
   eksControlPlaneLogging,
   eksEndpointRestricted,
+  eksNetworkPolicyEnforced,
   iamNoStaticAccessKeys,
 ];

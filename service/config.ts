@@ -461,6 +461,14 @@ function rolloutConfig(v: EnvValues, issues: string[]): RolloutConfig {
   };
 }
 
+/** Variables that hold credentials: their values are never echoed in an error message. */
+const SECRET_ENV: ReadonlySet<string> = new Set([
+  ENV.API_KEYS,
+  ENV.API_KEY_HASHES,
+  ENV.JWT_HS256_SECRET,
+  ENV.MLFLOW_TRACKING_TOKEN,
+]);
+
 /**
  * Reads and validates the service settings. Unset and empty variables take their defaults.
  * Throws a {@link ConfigError} naming every bad variable.
@@ -476,7 +484,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? "(environment)");
-        return `${name}=${JSON.stringify(raw[name] ?? "")}: ${i.message}`;
+        // A credential's value never reaches a log: name the variable, not what it holds.
+        const shown = SECRET_ENV.has(name) ? "(value hidden)" : JSON.stringify(raw[name] ?? "");
+        return `${name}=${shown}: ${i.message}`;
       }),
     );
   }

@@ -1,11 +1,11 @@
 /**
- * The acceptance checks of issue 3 ("Speed"), computed from one run's results. Targets are here,
- * in one place, beside the figures they apply to.
+ * The acceptance checks of issue 3 ("Speed"), and of issue 4's shadow cost, computed from one
+ * run's results. Targets are here, in one place, beside the figures they apply to.
  */
 import type { FixedRateResult } from "../load/fixed-rate.js";
 import type { SaturationResult } from "../load/saturation.js";
 import { failureShare, MAX_FAILURE_SHARE, type ResponseCounts } from "../load/target.js";
-import type { BenchResults, Route, ServerName } from "../results.js";
+import type { BenchResults, Route, ServerName, ShadowResult } from "../results.js";
 import { DEFAULT_RSS_TREND } from "../stats/rss-trend.js";
 import { limitCheck, ratioCheck, type Check, type Figure } from "./checks.js";
 
@@ -17,6 +17,12 @@ export const TARGETS = {
   throughputVsPeer: { comparator: ">=", value: 3 },
   p99VsPeer: { comparator: "<", value: 1 },
   peakRss: { comparator: "<=", value: 250, unit: "MB" },
+  /**
+   * Shadow scores off the response path, but on the same event loop and cores: at half of
+   * saturation there is headroom for the extra inference, so stable's p99 should barely move. 1.5x
+   * allows for a noisy shared 2-core machine while still catching shadow work that delays responses.
+   */
+  shadowP99VsPlain: { comparator: "<=", value: 1.5 },
 } as const;
 
 const BYTES_PER_MB = 1e6;
@@ -60,6 +66,7 @@ export function acceptanceChecks(results: BenchResults): Check[] {
   const inference = results.serviceInference.json;
   const floor = results.inferenceFloor;
   const soak = results.soak;
+  const shadow = results.shadow;
 
   return [
     ratioCheck(
@@ -130,5 +137,16 @@ export function acceptanceChecks(results: BenchResults): Check[] {
           { value: soak.trend.growthBytes / BYTES_PER_MB, unit: "MB" },
           { comparator: "<=", value: Math.round(soak.trend.toleranceBytes / BYTES_PER_MB), unit: "MB" },
         ),
+    shadowCheck(shadow),
   ];
+}
+
+function shadowCheck(shadow: ShadowResult | undefined): Check {
+  const check = ratioCheck(
+    `JSON p99 with ${shadow?.percent ?? 100}% shadowed / plain, both at ${rateLabel(shadow?.plain.fixedRate)}`,
+    p99Of(shadow?.shadow.fixedRate),
+    p99Of(shadow?.plain.fixedRate),
+    TARGETS.shadowP99VsPlain,
+  );
+  return shadow === undefined ? { ...check, notes: ["no shadow phase in this run (--no-shadow)"] } : check;
 }

@@ -2,9 +2,19 @@
 import path from "node:path";
 import type { FixedRateResult } from "../load/fixed-rate.js";
 import { REPO_ROOT } from "../paths.js";
-import { ROUTES, SERVERS, type BenchResults, type Route, type ServerName } from "../results.js";
+import type { ResponseCounts } from "../load/target.js";
+import {
+  ROUTES,
+  SERVERS,
+  type BenchResults,
+  type Route,
+  type RouteResult,
+  type ServerName,
+  type ShadowLegResult,
+} from "../results.js";
+import type { ShadowCounters } from "../stats/prometheus-text.js";
 import type { Check } from "./checks.js";
-import { checksTable, formatNumber, markdownTable } from "./format.js";
+import { checksTable, formatNumber, formatRatio, markdownTable } from "./format.js";
 
 const SERVER_TITLES: Record<ServerName, string> = {
   floor: "HTTP floor (bare fastify)",
@@ -76,17 +86,22 @@ function fixedRateCells(result: FixedRateResult | undefined): string[] {
   ];
 }
 
+/** Requests of a route's phases that failed or were not 2xx. */
+function failedIn(r: RouteResult): number {
+  return (
+    (r.saturation?.non2xx ?? 0) +
+    (r.saturation?.failed ?? 0) +
+    (r.fixedRate?.non2xx ?? 0) +
+    (r.fixedRate?.failed ?? 0)
+  );
+}
+
 function httpFigures(results: BenchResults): string {
   const rows: string[][] = [];
   for (const server of SERVERS) {
     for (const route of ROUTES) {
       const r = results.servers[server][route];
       if (r === undefined) continue;
-      const failed =
-        (r.saturation?.non2xx ?? 0) +
-        (r.saturation?.failed ?? 0) +
-        (r.fixedRate?.non2xx ?? 0) +
-        (r.fixedRate?.failed ?? 0);
       rows.push([
         SERVER_TITLES[server],
         ROUTE_TITLES[route],
@@ -95,7 +110,7 @@ function httpFigures(results: BenchResults): string {
           ? "—"
           : `${r.saturationCpu.server.toFixed(2)} / ${r.saturationCpu.generator.toFixed(2)}`,
         ...fixedRateCells(r.fixedRate),
-        String(failed),
+        String(failedIn(r)),
       ]);
     }
   }
@@ -133,6 +148,55 @@ function floorFigures(results: BenchResults): string {
     ["PNG decode, the service's imageToPixels", us(image?.serviceUs)],
   ];
   return markdownTable(["operation", "mean time"], rows);
+}
+
+const requestsIn = (counts: ResponseCounts | undefined) =>
+  counts === undefined ? undefined : counts.ok + counts.non2xx + counts.failed;
+const count = (value: number) => Math.round(value).toLocaleString("en-US");
+const ratioOf = (measured: number | undefined, reference: number | undefined) =>
+  formatRatio(
+    measured !== undefined && reference !== undefined && reference > 0 ? measured / reference : undefined,
+  );
+
+function counterText(counters: ShadowCounters | undefined, requests: number | undefined): string {
+  if (counters === undefined) return "not measured";
+  const agreement =
+    counters.compared > 0 ? ` (${((100 * counters.agreed) / counters.compared).toFixed(1)}% agree)` : "";
+  const of = requests === undefined ? "" : `, for ${count(requests)} requests in the phase`;
+  return `${count(counters.compared)} compared${agreement} and ${count(counters.dropped)} dropped${of}`;
+}
+
+function shadowFigures(results: BenchResults): string[] {
+  const shadow = results.shadow;
+  if (shadow === undefined) return ["Not run in this run (--no-shadow)."];
+  const legs: [string, ShadowLegResult][] = [
+    ["plain (single)", shadow.plain],
+    [`shadow ${shadow.percent}% to v${shadow.candidateVersion}`, shadow.shadow],
+  ];
+  const { plain, shadow: shadowed } = shadow;
+  return [
+    `Both runs serve one copy of the registry, alone on the machine, with the HTTP phases' load; the ` +
+      `challenger is the stable model registered again, so the runs differ only by shadowing ` +
+      `(its agreement must be 100%).`,
+    "",
+    markdownTable(
+      ["run", "saturation", "fixed rate", "p50", "p99", "p99.9", "max", "failed"],
+      legs.map(([title, leg]) => [
+        title,
+        leg.saturation === undefined ? "—" : reqs(leg.saturation.requestsPerSecond),
+        ...fixedRateCells(leg.fixedRate),
+        String(failedIn(leg)),
+      ]),
+    ),
+    "",
+    `Shadow / plain: p50 ${ratioOf(shadowed.fixedRate?.latency.p50Ms, plain.fixedRate?.latency.p50Ms)}, ` +
+      `p99 ${ratioOf(shadowed.fixedRate?.latency.p99Ms, plain.fixedRate?.latency.p99Ms)} at the same fixed rate; ` +
+      `saturation throughput ${ratioOf(shadowed.saturation?.requestsPerSecond, plain.saturation?.requestsPerSecond)}.`,
+    `Shadow counters of the shadowing service: at the fixed rate ` +
+      `${counterText(shadowed.fixedRateCounters, requestsIn(shadowed.fixedRate))}; at saturation ` +
+      `${counterText(shadowed.saturationCounters, requestsIn(shadowed.saturation))} (the counters are ` +
+      `read at each phase's edges, so copies still queued there can fall on either side).`,
+  ];
 }
 
 function memoryFigures(results: BenchResults): string[] {
@@ -184,6 +248,10 @@ export function renderMarkdown(results: BenchResults, checks: readonly Check[]):
     "## Memory",
     "",
     ...memoryFigures(results),
+    "",
+    "## Shadow's cost on stable (/predict, JSON row)",
+    "",
+    ...shadowFigures(results),
   ];
   if (results.failures.length > 0) {
     sections.push(

@@ -1,19 +1,37 @@
 /**
- * Reads the service's inference histograms from its Prometheus text exposition, so the bench gets
- * the per-row inference cost the service itself measured around `session.run` under load.
+ * Reads the service's own metrics from its Prometheus text exposition: the inference histograms,
+ * so the bench gets the per-row inference cost the service measured around `session.run` under
+ * load, and the shadow counters, so it knows how much the shadow phase really compared.
  */
 import { METRICS } from "../../service/metrics/catalog.js";
 
-const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{.*\})?\s+(\S+)/;
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+const LABEL_PAIR = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-/** Sum of every sample of metric `name` (all label sets) in an exposition; 0 when absent. */
-export function sumSamples(exposition: string, name: string): number {
+function labelsOf(text: string | undefined): Map<string, string> {
+  return new Map(text === undefined ? [] : [...text.matchAll(LABEL_PAIR)].map((m) => [m[1]!, m[2]!]));
+}
+
+/**
+ * Sum of the samples of metric `name` in an exposition, over every label set that has all of
+ * `labels`; 0 when there is none.
+ */
+export function sumSamples(
+  exposition: string,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number {
+  const wanted = Object.entries(labels);
   let sum = 0;
   for (const line of exposition.split("\n")) {
     if (line.startsWith("#")) continue;
     const match = SAMPLE_LINE.exec(line);
     if (match === null || match[1] !== name) continue;
-    const value = Number(match[2]);
+    if (wanted.length > 0) {
+      const have = labelsOf(match[2]);
+      if (!wanted.every(([label, value]) => have.get(label) === value)) continue;
+    }
+    const value = Number(match[3]);
     if (Number.isFinite(value)) sum += value;
   }
   return sum;
@@ -54,5 +72,30 @@ export function inferenceCostBetween(
     perRowUs: ((after.seconds - before.seconds) * 1e6) / rows,
     meanBatchSize: rows / batches,
     rows,
+  };
+}
+
+/** Cumulative shadow counters: rows scored by both variants, of them agreeing, and shadow requests dropped. */
+export interface ShadowCounters {
+  readonly compared: number;
+  readonly agreed: number;
+  readonly dropped: number;
+}
+
+export function shadowCounters(exposition: string): ShadowCounters {
+  const comparisons = METRICS.shadowComparisons.name;
+  return {
+    compared: sumSamples(exposition, comparisons),
+    agreed: sumSamples(exposition, comparisons, { outcome: "agree" }),
+    dropped: sumSamples(exposition, METRICS.shadowDropped.name),
+  };
+}
+
+/** What the shadow counters rose by between two scrapes. */
+export function shadowCountersBetween(before: ShadowCounters, after: ShadowCounters): ShadowCounters {
+  return {
+    compared: after.compared - before.compared,
+    agreed: after.agreed - before.agreed,
+    dropped: after.dropped - before.dropped,
   };
 }

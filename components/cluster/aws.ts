@@ -2,7 +2,8 @@
  * The AWS half of Cluster: a VPC with private and public subnets in every zone (one NAT gateway
  * per zone), and an EKS cluster whose secrets are envelope-encrypted with a KMS key, with all
  * control-plane log types on, a private endpoint (public only for an allowlist), managed nodes in
- * the private subnets, the IRSA OIDC provider and the EBS CSI driver (for PersistentVolumes).
+ * the private subnets, the IRSA OIDC provider, the VPC CNI with NetworkPolicy enforcement and the
+ * EBS CSI driver (for PersistentVolumes).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -210,6 +211,21 @@ export function awsCluster(
     oidcIssuer: issuer,
   };
 
+  // EKS installs a self-managed VPC CNI whose network-policy agent is off, so NetworkPolicies (the
+  // platform's pod-to-pod boundaries, e.g. who may reach the inference port) would be accepted but
+  // not enforced. The managed add-on takes that CNI over with the agent on.
+  const vpcCni = new aws.eks.Addon(
+    `${name}-vpc-cni`,
+    {
+      clusterName: cluster.name,
+      addonName: "vpc-cni",
+      configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+      resolveConflictsOnCreate: "OVERWRITE",
+      resolveConflictsOnUpdate: "OVERWRITE",
+    },
+    opts,
+  );
+
   const nodeRole = new aws.iam.Role(
     `${name}-node-role`,
     { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") },
@@ -237,7 +253,8 @@ export function awsCluster(
       },
       updateConfig: { maxUnavailable: 1 },
     },
-    { parent, dependsOn: nodePolicies },
+    // Nodes join with the network-policy agent already configured, never with the default CNI.
+    { parent, dependsOn: [...nodePolicies, vpcCni] },
   );
 
   const ebsCsiRole = irsaRole(`${name}-ebs-csi`, context, "kube-system", "ebs-csi-controller-sa", parent);
@@ -258,5 +275,5 @@ export function awsCluster(
     cluster.certificateAuthority.data,
     options.region,
   );
-  return { kubeconfig, context, readiness: [nodes, ebsCsi] as pulumi.Resource[] };
+  return { kubeconfig, context, readiness: [vpcCni, nodes, ebsCsi] as pulumi.Resource[] };
 }

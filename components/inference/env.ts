@@ -112,8 +112,9 @@ export function driftCheckEnvironment(
 }
 
 /**
- * The retraining job's environment: the training entrypoint (service/train/main.ts) registers the
- * new version in MLflow when MLFLOW_TRACKING_URI is set; it reads nothing else from the environment.
+ * The retraining job's environment: of the environment, the training entrypoint
+ * (service/train/main.ts) reads only MLflow's tracking URI (and token), for `--mlflow`. None of the
+ * serving settings apply to it, least of all the trust of oauth2-proxy's headers.
  */
 export function trainingEnvironment(service: ServiceSettings): k8s.types.input.core.v1.EnvVar[] {
   return [{ name: SERVICE_ENV.MLFLOW_TRACKING_URI, value: service.mlflowTrackingUri }];

@@ -19,6 +19,7 @@ describe("acceptanceChecks", () => {
       ["PNG p99 / FastAPI peer p99, both at 1600 req/s", "PASS", 0.007],
       ["service peak RSS under load", "PASS", undefined],
       ["RSS growth over a soak (flat)", "N/A", undefined],
+      ["JSON p99 with 100% shadowed / plain, both at 2200 req/s", "PASS", 1.2],
     ]);
     expect(checks[6]!.notes).toEqual(["reference: 500 of 22500 requests failed or non-2xx"]);
     expect(checks[9]!.notes).toEqual(["no soak in this run: add --soak 300"]);
@@ -49,6 +50,41 @@ describe("acceptanceChecks", () => {
     expect(peerChecks.map((c) => c.verdict)).toEqual(["N/A", "N/A", "N/A", "N/A"]);
   });
 
+  it("fails shadowing that more than 1.5x stable's p99 at the same rate", () => {
+    const run = goodRun();
+    run.shadow!.shadow.fixedRate = fixedRate(2200, 4.8);
+    const shadow = acceptanceChecks(run).at(-1)!;
+    expect(shadow.measured).toEqual({ value: 4.8, unit: "ms" });
+    expect(shadow.reference).toEqual({ value: 3, unit: "ms" });
+    expect(shadow.ratio).toBeCloseTo(1.6, 6);
+    expect(shadow.target).toEqual({ comparator: "<=", value: 1.5 });
+    expect(shadow.verdict).toBe("FAIL");
+  });
+
+  it("fails the shadow check when shadowed requests failed, whatever their latency", () => {
+    const run = goodRun();
+    run.shadow!.shadow.fixedRate = fixedRate(2200, 3, 400);
+    const shadow = acceptanceChecks(run).at(-1)!;
+    expect(shadow.verdict).toBe("FAIL");
+    expect(shadow.notes).toEqual(["400 of 22000 requests failed or non-2xx"]);
+  });
+
+  it("marks the shadow check N/A, saying why, without a shadow phase or without its plain run", () => {
+    const skipped = { ...goodRun(), shadow: undefined };
+    const check = acceptanceChecks(skipped).at(-1)!;
+    expect([check.title, check.verdict, check.notes]).toEqual([
+      "JSON p99 with 100% shadowed / plain, both at half of saturation",
+      "N/A",
+      ["no shadow phase in this run (--no-shadow)"],
+    ]);
+    const noPlain = goodRun();
+    delete noPlain.shadow!.plain.fixedRate;
+    expect(acceptanceChecks(noPlain).at(-1)!).toMatchObject({
+      verdict: "N/A",
+      notes: ["reference not measured"],
+    });
+  });
+
   it("judges a soak by RSS growth after warm-up", () => {
     const run = goodRun();
     const leaking = Array.from({ length: 301 }, (_, t) => ({ atMs: t * 1000, bytes: 150e6 + 0.1e6 * t }));
@@ -59,7 +95,7 @@ describe("acceptanceChecks", () => {
       json: saturation(2000),
       png: saturation(1500),
     };
-    const soak = acceptanceChecks(run).at(-1)!;
+    const soak = acceptanceChecks(run).find((c) => c.title.startsWith("RSS growth"))!;
     expect(soak.title).toBe("RSS growth over the 300 s soak (flat)");
     expect(soak.measured?.value).toBeCloseTo(21, 6);
     expect(soak.verdict).toBe("FAIL");

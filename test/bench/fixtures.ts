@@ -71,6 +71,22 @@ export function goodRun(): BenchResults {
         { atMs: 1000, bytes: 160e6 },
       ]),
     },
+    shadow: {
+      percent: 100,
+      candidateVersion: "2",
+      plain: {
+        saturation: saturation(4400),
+        fixedRate: fixedRate(2200, 3),
+        saturationCounters: { compared: 0, agreed: 0, dropped: 0 },
+        fixedRateCounters: { compared: 0, agreed: 0, dropped: 0 },
+      },
+      shadow: {
+        saturation: saturation(3700),
+        fixedRate: fixedRate(2200, 3.6),
+        saturationCounters: { compared: 30_000, agreed: 30_000, dropped: 7000 },
+        fixedRateCounters: { compared: 22_000, agreed: 22_000, dropped: 0 },
+      },
+    },
     failures: [],
   };
 }

@@ -18,6 +18,7 @@ describe("parseBenchOptions", () => {
       soakSeconds: 0,
       peer: true,
       peerWorkers: 1,
+      shadow: true,
       serviceEnv: {},
     });
   });
@@ -35,6 +36,10 @@ describe("parseBenchOptions", () => {
       peer: false,
       serviceEnv: { BATCH_MAX_DELAY_MS: "0.5", LOG_LEVEL: "info" },
     });
+  });
+
+  it("skips the shadow phase with --no-shadow", () => {
+    expect(parse("--no-shadow")).toMatchObject({ shadow: false, peer: true });
   });
 
   it("answers help", () => {

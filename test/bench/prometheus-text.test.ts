@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { inferenceCostBetween, inferenceCounters, sumSamples } from "../../bench/stats/prometheus-text.js";
+import {
+  inferenceCostBetween,
+  inferenceCounters,
+  shadowCounters,
+  shadowCountersBetween,
+  sumSamples,
+} from "../../bench/stats/prometheus-text.js";
 import { METRICS } from "../../service/metrics/catalog.js";
 
 const duration = METRICS.inferenceDuration.name;
@@ -32,6 +38,19 @@ describe("sumSamples", () => {
     expect(sumSamples(text, "x_total")).toBe(5);
   });
 
+  it("keeps only the label sets that carry every requested label", () => {
+    const text = [
+      'c_total{model="m",outcome="agree"} 7',
+      'c_total{outcome="disagree",model="m"} 2',
+      'c_total{model="m",note="outcome=\\"agree\\""} 100',
+      'c_total{model="n",outcome="agree"} 1',
+      "c_total 1000",
+    ].join("\n");
+    expect(sumSamples(text, "c_total", { outcome: "agree" })).toBe(8);
+    expect(sumSamples(text, "c_total", { outcome: "agree", model: "m" })).toBe(7);
+    expect(sumSamples(text, "c_total", { outcome: "unknown" })).toBe(0);
+  });
+
   it("returns 0 for an absent metric and ignores non-numeric values", () => {
     expect(sumSamples("y 1\ny_sum NaN\n", "y_sum")).toBe(0);
     expect(sumSamples("y 1\n", "z")).toBe(0);
@@ -59,5 +78,29 @@ describe("inference cost from two scrapes", () => {
   it("is undefined when no row ran", () => {
     const same = inferenceCounters(exposition([1, 0], [10, 0], [1, 0]));
     expect(inferenceCostBetween(same, same)).toBeUndefined();
+  });
+});
+
+describe("shadow counters from two scrapes", () => {
+  const comparisons = METRICS.shadowComparisons.name;
+  const dropped = METRICS.shadowDropped.name;
+  const scrape = (agree: number, disagree: number, drops: number) =>
+    [
+      `# TYPE ${comparisons} counter`,
+      `${comparisons}{model="fashion-classifier",model_version="2",outcome="agree"} ${agree}`,
+      `${comparisons}{model="fashion-classifier",model_version="2",outcome="disagree"} ${disagree}`,
+      `${dropped}{model="fashion-classifier",model_version="2"} ${drops}`,
+      "",
+    ].join("\n");
+
+  it("reads compared (both outcomes), agreed and dropped from the catalog's counters", () => {
+    expect(shadowCounters(scrape(90, 10, 4))).toEqual({ compared: 100, agreed: 90, dropped: 4 });
+    expect(shadowCounters("")).toEqual({ compared: 0, agreed: 0, dropped: 0 });
+  });
+
+  it("subtracts the earlier scrape", () => {
+    expect(
+      shadowCountersBetween(shadowCounters(scrape(90, 10, 4)), shadowCounters(scrape(1090, 12, 54))),
+    ).toEqual({ compared: 1002, agreed: 1000, dropped: 50 });
   });
 });

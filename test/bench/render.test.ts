@@ -27,7 +27,7 @@ describe("the bench report", () => {
   });
 
   it("counts passing checks in the heading of the checks table", () => {
-    expect(lines).toContain("## Checks: 9 of 10 pass");
+    expect(lines).toContain("## Checks: 10 of 11 pass");
     expect(lines.find((l) => l.startsWith("| JSON /predict throughput"))).toMatch(
       /\| 4,500 req\/s +\| 5,000 req\/s +\| 0\.90x +\| >= 0\.8x +\| PASS +\|$/,
     );
@@ -40,6 +40,41 @@ describe("the bench report", () => {
     );
     expect(lines.filter((l) => l.startsWith("| FastAPI peer"))).toHaveLength(2);
     expect(lines.filter((l) => l.startsWith("| HTTP floor (bare fastify)"))).toHaveLength(2);
+  });
+
+  it("compares the plain and shadowing runs: latencies, ratios and the shadow counters", () => {
+    const section = markdown.slice(markdown.indexOf("## Shadow's cost on stable (/predict, JSON row)"));
+    const sectionLines = section.split("\n");
+    expect(sectionLines.find((l) => l.startsWith("| plain (single)"))).toMatch(
+      /^\| plain \(single\) +\| 4,400 req\/s \| 2,200 req\/s \(got 2,200 req\/s\) \| 0\.60 ms \| 3\.00 ms \| 3\.00 ms \| 3\.00 ms \| 0 +\|$/,
+    );
+    expect(sectionLines.find((l) => l.startsWith("| shadow 100% to v2"))).toMatch(
+      /^\| shadow 100% to v2 \| 3,700 req\/s \| 2,200 req\/s \(got 2,200 req\/s\) \| 0\.72 ms \| 3\.60 ms \| 3\.60 ms \| 3\.60 ms \| 0 +\|$/,
+    );
+    expect(sectionLines).toContain(
+      "Shadow / plain: p50 1.20x, p99 1.20x at the same fixed rate; saturation throughput 0.84x.",
+    );
+    expect(sectionLines).toContain(
+      "Shadow counters of the shadowing service: at the fixed rate 22,000 compared (100.0% agree) and " +
+        "0 dropped, for 22,000 requests in the phase; at saturation 30,000 compared (100.0% agree) and " +
+        "7,000 dropped, for 37,000 requests in the phase (the counters are read at each phase's edges, " +
+        "so copies still queued there can fall on either side).",
+    );
+  });
+
+  it("says when the shadow phase did not run, or measured nothing", () => {
+    const skipped = renderMarkdown({ ...goodRun(), shadow: undefined }, checks);
+    expect(skipped).toContain(
+      "## Shadow's cost on stable (/predict, JSON row)\n\nNot run in this run (--no-shadow).\n",
+    );
+    const failed = goodRun();
+    failed.shadow = { percent: 100, candidateVersion: "2", plain: {}, shadow: {} };
+    const text = renderMarkdown(failed, checks);
+    expect(text).toContain("Shadow / plain: p50 —, p99 — at the same fixed rate; saturation throughput —.");
+    expect(text).toContain(
+      "Shadow counters of the shadowing service: at the fixed rate not measured; at saturation not measured " +
+        "(the counters are read at each phase's edges, so copies still queued there can fall on either side).",
+    );
   });
 
   it("names the phases that did not run", () => {

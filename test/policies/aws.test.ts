@@ -153,6 +153,41 @@ describePolicy(policies.eksEndpointRestricted, [
   },
 ]);
 
+describePolicy(policies.eksNetworkPolicyEnforced, [
+  {
+    change: "no vpc-cni add-on",
+    stack: "aws",
+    remove: "Addon:vpc-cni",
+    reportedOn: "Cluster:eks",
+    message: `${EKS} has no vpc-cni add-on, so its NetworkPolicies are not enforced. Add an aws.eks.Addon with clusterName set to this cluster, addonName "vpc-cni" and configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+  },
+  {
+    change: "the vpc-cni add-on of another cluster",
+    stack: "aws",
+    resource: "Addon:vpc-cni",
+    path: ["clusterName"],
+    value: "other-eks",
+    reportedOn: "Cluster:eks",
+    message: `${EKS} has no vpc-cni add-on, so its NetworkPolicies are not enforced. Add an aws.eks.Addon with clusterName set to this cluster, addonName "vpc-cni" and configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+  },
+  {
+    change: 'enableNetworkPolicy "false"',
+    stack: "aws",
+    resource: "Addon:vpc-cni",
+    path: ["configurationValues"],
+    value: JSON.stringify({ enableNetworkPolicy: "false" }),
+    message: `${EKS}'s vpc-cni add-on does not enable network policy, so its NetworkPolicies are not enforced. Set the add-on's configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+  },
+  {
+    change: "no configurationValues",
+    stack: "aws",
+    resource: "Addon:vpc-cni",
+    path: ["configurationValues"],
+    value: undefined,
+    message: `${EKS}'s vpc-cni add-on does not enable network policy, so its NetworkPolicies are not enforced. Set the add-on's configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+  },
+]);
+
 describePolicy(policies.iamNoStaticAccessKeys, [
   {
     change: "an access key",

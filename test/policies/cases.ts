@@ -1,6 +1,7 @@
 /**
  * The shape of every policy test: the compliant fixture stack passes; changing one property (or
- * adding one forbidden resource) yields exactly one violation, on that resource, with that message.
+ * adding one forbidden resource, or removing one required resource) yields exactly one violation, on
+ * that resource (or the one named by reportedOn), with that message.
  */
 import { describe, expect, it } from "vitest";
 import type { PlinthPolicy } from "../../policies/lib/policy.js";
@@ -37,7 +38,12 @@ export interface OptionCase extends BaseCase {
   resource: string;
   option: Partial<Pick<PolicyTarget, "protect" | "dependencies">>;
 }
-export type PolicyCase = ChangeCase | AddCase | OptionCase;
+/** Remove the resource named `remove` ("Kind:name") that the policy requires; the finding is on another. */
+export interface RemoveCase extends BaseCase {
+  remove: string;
+  reportedOn: string;
+}
+export type PolicyCase = ChangeCase | AddCase | OptionCase | RemoveCase;
 
 function find(stack: PolicyTarget[], resource: string): PolicyTarget {
   const found = stack.find((t) => `${t.type.split(":").pop()}:${t.name}` === resource);
@@ -64,6 +70,9 @@ export function describePolicy(policy: PlinthPolicy, cases: PolicyCase[]): void 
       if ("add" in testCase) {
         subject = testCase.add;
         stack.push(subject);
+      } else if ("remove" in testCase) {
+        subject = find(stack, testCase.remove);
+        stack.splice(stack.indexOf(subject), 1);
       } else if ("option" in testCase) {
         subject = find(stack, testCase.resource);
         Object.assign(subject, testCase.option);

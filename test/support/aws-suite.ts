@@ -57,6 +57,22 @@ export function describeAwsCloud(stack: string, holder: { view: StackView }, exp
       ).toEqual(["sts.amazonaws.com"]);
     });
 
+    it("enforces NetworkPolicies through the managed VPC CNI add-on, before nodes and workloads", () => {
+      const view = holder.view;
+      expect(view.counts()["aws:eks/addon:Addon"]).toBe(2);
+      const vpcCni = view.one("aws:eks/addon:Addon", "plinth-vpc-cni");
+      expect(vpcCni.inputs).toMatchObject({
+        clusterName: "plinth-eks",
+        addonName: "vpc-cni",
+        resolveConflictsOnCreate: "OVERWRITE",
+        resolveConflictsOnUpdate: "OVERWRITE",
+      });
+      expect(JSON.parse(String(vpcCni.inputs.configurationValues))).toEqual({ enableNetworkPolicy: "true" });
+      expect(view.one("aws:eks/nodeGroup:NodeGroup", "plinth-nodes").dependencies).toContain(vpcCni.urn);
+      // Every NetworkPolicy goes through this provider, so none is created before enforcement is on.
+      expect(view.one("pulumi:providers:kubernetes", "plinth-k8s").dependencies).toContain(vpcCni.urn);
+    });
+
     it("keeps MLflow's database private, encrypted and backed up", () => {
       const db = holder.view.one("aws:rds/instance:Instance", "mlflow-db");
       expect(db.inputs).toMatchObject({

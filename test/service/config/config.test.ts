@@ -109,4 +109,19 @@ describe("loadConfig", () => {
   it("treats empty variables as unset", () => {
     expect(loadConfig({ PORT: "", JWT_ISSUER: "  " }).port).toBe(8080);
   });
+
+  // Regression: a malformed API_KEYS used to be echoed whole in the error, printing the key to the log.
+  it("never echoes a credential's value in a config error", () => {
+    const key = "supersecretkeyvalue-that-must-not-leak";
+    const issues = issuesOf({ API_KEYS: `no-colon-${key}`, JWT_HS256_SECRET: "short-secret", PORT: "http" });
+    expect(issues.join("\n")).not.toContain(key);
+    expect(issues.join("\n")).not.toContain("short-secret");
+    expect(issues).toContainEqual(
+      expect.stringMatching(/^API_KEYS=\(value hidden\): expected "identity:value" pairs/),
+    );
+    expect(issues).toContainEqual(
+      expect.stringMatching(/^JWT_HS256_SECRET=\(value hidden\): must be at least 32 bytes/),
+    );
+    expect(issues).toContainEqual(expect.stringMatching(/^PORT="http": /));
+  });
 });

@@ -5,18 +5,13 @@
  * (drift ok) and inverted (drift alert), as in drift-acceptance.test.ts.
  */
 import { execFile } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DriftEntry } from "../../../service/drift/history.js";
-import { API_KEY, KEY_HEADERS, startTestService, type TestService } from "../server/service-fixture.js";
+import { API_KEY, type TestService } from "../server/service-fixture.js";
+import { driftOf, invert, REPO_ROOT, samplePngs, startDriftService } from "./sample-traffic.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const SAMPLES = path.join(ROOT, "samples/fashion-mnist");
 const CHECK_KEY = "drift-check-key-0123456789abcdef";
 /** Each run starts node and tsx: seconds, not milliseconds, on a busy machine. */
 const RUN_TIMEOUT_MS = 60_000;
@@ -33,7 +28,7 @@ function runCheck(env: Record<string, string>): Promise<CheckRun> {
     execFile(
       process.execPath,
       ["--import", "tsx", "service/drift/check.ts"],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, timeout: RUN_TIMEOUT_MS },
+      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, timeout: RUN_TIMEOUT_MS },
       (err, stdout, stderr) => {
         const status = err === null ? 0 : typeof err.code === "number" ? err.code : null;
         resolve({ status, stdout, stderr });
@@ -50,36 +45,17 @@ let summaryUrl: string;
 let pngs: Buffer[];
 
 beforeAll(async () => {
-  svc = await startTestService({
-    PLINTH_REGISTRY_DIR: path.join(ROOT, "models"),
-    DRIFT_WINDOW_SIZE: "100",
-    DRIFT_MIN_SAMPLES: "100",
+  svc = await startDriftService({
     API_KEYS: `tester:${API_KEY},drift-check:${CHECK_KEY}`,
     API_KEY_ROLES: "drift-check:admin",
   });
   await svc.app.listen({ host: "127.0.0.1", port: 0 });
   baseUrl = origin(svc.app.server);
   summaryUrl = `${baseUrl}/ops/summary`;
-  const files = (await readdir(SAMPLES)).filter((f) => f.endsWith(".png")).sort();
-  pngs = await Promise.all(files.map((f) => readFile(path.join(SAMPLES, f))));
+  pngs = await samplePngs();
 }, 60_000);
 
 afterAll(() => svc?.close());
-
-/** Sends the images through /predict-image and summarises the drift window, as the interval timer would. */
-async function driftOf(images: Buffer[]): Promise<DriftEntry> {
-  for (const png of images) {
-    const res = await svc.app.inject({
-      method: "POST",
-      url: "/predict-image",
-      headers: { ...KEY_HEADERS, "content-type": "image/png" },
-      payload: png,
-    });
-    expect(res.statusCode).toBe(200);
-  }
-  const [entry] = svc.observability.drift.summarise();
-  return entry!;
-}
 
 const checkEnv = (over: Record<string, string> = {}) => ({
   DRIFT_CHECK_SERVICE_URL: baseUrl,
@@ -116,7 +92,7 @@ describe("drift check against the running service", () => {
   it(
     "exits 0 and reports score, level, top features and trend on the test-set images",
     async () => {
-      const entry = await driftOf(pngs);
+      const entry = await driftOf(svc, pngs);
       expect(entry.level).not.toBe("alert");
       const run = await runCheck(checkEnv());
       expect(run.stderr).toBe("");
@@ -135,8 +111,7 @@ describe("drift check against the running service", () => {
   it(
     "exits 1 at the alert level when the same images arrive inverted",
     async () => {
-      const inverted = await Promise.all(pngs.map((p) => sharp(p).negate({ alpha: false }).png().toBuffer()));
-      const entry = await driftOf(inverted);
+      const entry = await driftOf(svc, await invert(pngs));
       expect(entry.level).toBe("alert");
       expect(entry.delta).toBeGreaterThan(0);
       const run = await runCheck(checkEnv());

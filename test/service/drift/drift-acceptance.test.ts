@@ -4,46 +4,22 @@
  * is the sample test-set PNGs (samples/fashion-mnist) through POST /predict-image: as they are,
  * inverted and brightened.
  */
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DriftEntry } from "../../../service/drift/history.js";
-import { KEY_HEADERS, startTestService, type TestService } from "../server/service-fixture.js";
-
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const SAMPLES = path.join(ROOT, "samples/fashion-mnist");
+import type { TestService } from "../server/service-fixture.js";
+import { driftOf as driftIn, invert, samplePngs, startDriftService } from "./sample-traffic.js";
 
 let svc: TestService;
 let pngs: Buffer[];
 
 beforeAll(async () => {
-  svc = await startTestService({
-    PLINTH_REGISTRY_DIR: path.join(ROOT, "models"),
-    DRIFT_WINDOW_SIZE: "100",
-    DRIFT_MIN_SAMPLES: "100",
-  });
-  const files = (await readdir(SAMPLES)).filter((f) => f.endsWith(".png")).sort();
-  pngs = await Promise.all(files.map((f) => readFile(path.join(SAMPLES, f))));
+  svc = await startDriftService();
+  pngs = await samplePngs();
 }, 60_000);
 
 afterAll(() => svc?.close());
 
-/** Sends every sample through /predict-image and summarises the drift window. */
-async function driftOf(images: Buffer[]): Promise<DriftEntry> {
-  for (const png of images) {
-    const res = await svc.app.inject({
-      method: "POST",
-      url: "/predict-image",
-      headers: { ...KEY_HEADERS, "content-type": "image/png" },
-      payload: png,
-    });
-    expect(res.statusCode).toBe(200);
-  }
-  const [entry] = svc.observability.drift.summarise();
-  return entry!;
-}
+const driftOf = (images: Buffer[]) => driftIn(svc, images);
 
 describe("drift on the trained model", () => {
   it("stays below the alert threshold on the sample test-set images", async () => {
@@ -56,8 +32,7 @@ describe("drift on the trained model", () => {
   });
 
   it("rises past the alert threshold on the same images inverted", async () => {
-    const inverted = await Promise.all(pngs.map((p) => sharp(p).negate({ alpha: false }).png().toBuffer()));
-    const entry = await driftOf(inverted);
+    const entry = await driftOf(await invert(pngs));
     expect(entry.score).toBeGreaterThan(0.25);
     expect(entry.level).toBe("alert");
     expect(entry.trend).toBe("rising");
