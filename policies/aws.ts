@@ -39,7 +39,11 @@ function forEachBucket(
 ): void {
   const companions = resources.filter((r) => companionTypes.includes(r.type));
   for (const bucket of resources.filter((r) => BUCKET_TYPES.has(r.type))) {
-    check(bucket, companionsOf(bucket, companions, "bucket", "bucket"), `S3 bucket "${bucket.props.bucket ?? bucket.name}"`);
+    check(
+      bucket,
+      companionsOf(bucket, companions, "bucket", "bucket"),
+      `S3 bucket "${bucket.props.bucket ?? bucket.name}"`,
+    );
   }
 }
 
@@ -363,12 +367,12 @@ export const eksNetworkPolicyEnforced: PlinthStackPolicy = {
   description:
     "Every EKS cluster has the managed vpc-cni add-on with enableNetworkPolicy on, so its NetworkPolicies are enforced.",
   enforcementLevel: "mandatory",
-  severity: "critical",
+  severity: "high",
   metadata: {
     protectsAgainst:
       "NetworkPolicies accepted by the API server but never enforced: any pod reaching the inference API port directly and forging the X-Auth-Request-Email header it trusts behind oauth2-proxy.",
     answers: [
-      `${CIS_EKS} (use network policies to isolate traffic)`,
+      `${CIS_EKS} (network policy enforcement)`,
       "NSA/CISA Kubernetes Hardening Guidance (network separation with network policies)",
       "anti-pattern: NetworkPolicies without an enforcing CNI",
     ],

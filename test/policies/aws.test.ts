@@ -153,13 +153,16 @@ describePolicy(policies.eksEndpointRestricted, [
   },
 ]);
 
+const NO_VPC_CNI = `${EKS} has no vpc-cni add-on, so its NetworkPolicies are not enforced. Add an aws.eks.Addon with clusterName set to this cluster, addonName "vpc-cni" and configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`;
+const VPC_CNI_OFF = `${EKS}'s vpc-cni add-on does not enable network policy, so its NetworkPolicies are not enforced. Set the add-on's configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`;
+
 describePolicy(policies.eksNetworkPolicyEnforced, [
   {
     change: "no vpc-cni add-on",
     stack: "aws",
     remove: "Addon:vpc-cni",
     reportedOn: "Cluster:eks",
-    message: `${EKS} has no vpc-cni add-on, so its NetworkPolicies are not enforced. Add an aws.eks.Addon with clusterName set to this cluster, addonName "vpc-cni" and configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+    message: NO_VPC_CNI,
   },
   {
     change: "the vpc-cni add-on of another cluster",
@@ -168,7 +171,7 @@ describePolicy(policies.eksNetworkPolicyEnforced, [
     path: ["clusterName"],
     value: "other-eks",
     reportedOn: "Cluster:eks",
-    message: `${EKS} has no vpc-cni add-on, so its NetworkPolicies are not enforced. Add an aws.eks.Addon with clusterName set to this cluster, addonName "vpc-cni" and configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+    message: NO_VPC_CNI,
   },
   {
     change: 'enableNetworkPolicy "false"',
@@ -176,7 +179,7 @@ describePolicy(policies.eksNetworkPolicyEnforced, [
     resource: "Addon:vpc-cni",
     path: ["configurationValues"],
     value: JSON.stringify({ enableNetworkPolicy: "false" }),
-    message: `${EKS}'s vpc-cni add-on does not enable network policy, so its NetworkPolicies are not enforced. Set the add-on's configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+    message: VPC_CNI_OFF,
   },
   {
     change: "no configurationValues",
@@ -184,7 +187,7 @@ describePolicy(policies.eksNetworkPolicyEnforced, [
     resource: "Addon:vpc-cni",
     path: ["configurationValues"],
     value: undefined,
-    message: `${EKS}'s vpc-cni add-on does not enable network policy, so its NetworkPolicies are not enforced. Set the add-on's configurationValues JSON.stringify({ enableNetworkPolicy: "true" }).`,
+    message: VPC_CNI_OFF,
   },
 ]);
 
