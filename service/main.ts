@@ -35,7 +35,10 @@ function withLocalKey(config: ServiceConfig): ServiceConfig {
       `  x-api-key: ${key}\n\n` +
       `  curl -H 'x-api-key: ${key}' http://${config.host}:${config.port}/metadata\n\n`,
   );
-  return { ...config, auth: { ...config.auth, apiKeys: [{ identity: "local", sha256: hashApiKey(key), roles: ROLES }] } };
+  return {
+    ...config,
+    auth: { ...config.auth, apiKeys: [{ identity: "local", sha256: hashApiKey(key), roles: ROLES }] },
+  };
 }
 
 const config = withLocalKey(readConfig());
