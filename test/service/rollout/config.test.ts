@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../../service/config.js";
-
-function issuesOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configIssues as issuesOf } from "../../support/config-issues.js";
+import { loadConfig } from "../../../service/config.js";
 
 const KEYS = { API_KEYS: "ops:0123456789abcdef,app:fedcba9876543210" };
 
