@@ -131,17 +131,18 @@ export class ModelVariants {
         version = (await holder.resolve()).version;
       } catch (err) {
         const event = this.failed(holder, { trigger: "watcher" }, null, err);
-        if (this.noteFailure(holder.variant, event)) events.push(this.publish(event));
+        if (this.noteFailure(holder.variant, event)) events.push(event);
         continue;
       }
       if (version === holder.current?.version) continue;
       if (this.lastFailure.get(holder.variant) === version) continue;
       const event = await this.attempt(holder, { trigger: "watcher" }, version);
-      if (event.result !== "failed" || this.noteFailure(holder.variant, event))
-        events.push(this.publish(event));
+      if (event.result !== "failed" || this.noteFailure(holder.variant, event)) events.push(event);
     }
+    // Aliases first, events after: a listener that reads the snapshot on an event must see the
+    // aliases that caused it (regression: a flaky "champion: 1" right after the swap to 3).
     await this.refreshAliases();
-    return events;
+    return events.map((event) => this.publish(event));
   }
 
   private async reloadOne(holder: ModelHolder, request: ReloadRequest): Promise<ReloadEvent> {
