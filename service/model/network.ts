@@ -4,13 +4,14 @@
  * threads handle a single buffer).
  *
  * Parameter layouts are ONNX's, so export copies buffers unchanged:
- * - conv2d weight `[out, in, k, k]` (= `[out, in*k*k]`, the im2row column order), bias `[out]`;
+ * - conv2d weight `[out, in, k, k]` (= `[out, in*k*k]`, the row order of `im2col`), bias `[out]`;
  * - dense weight `[out, in]` (ONNX Gemm with transB=1), bias `[out]`.
  *
  * The forward pass here is used for training (it keeps every activation for backprop) and to
  * check the exported ONNX graph against the TypeScript model.
  */
 import { gemmAccumulate, mat } from "./gemm.js";
+import { im2col } from "./im2col.js";
 
 export type LayerSpec =
   | { kind: "conv2d"; outChannels: number; kernel: number; padding: number }
@@ -129,50 +130,14 @@ export function view(params: Float32Array, s: ParamSlice | undefined): Float32Ar
   return params.subarray(s.offset, s.offset + s.length);
 }
 
-/**
- * Fills `rows` (`[oh*ow, c*k*k]`) with the receptive field of each output position of one image `x`
- * (`[c, h, w]` at `xOff`); stride 1, zero padding. One contiguous row per position is the layout
- * the GEMM kernel reads fastest.
- */
-export function im2row(
-  x: Float32Array,
-  xOff: number,
-  input: Shape,
-  k: number,
-  pad: number,
-  output: Shape,
-  rows: Float32Array,
-): void {
-  const { c: channels, h, w } = input;
-  const K = channels * k * k;
-  let p = 0;
-  for (let oy = 0; oy < output.h; oy++) {
-    for (let ox = 0; ox < output.w; ox++, p++) {
-      let dst = p * K;
-      for (let c = 0; c < channels; c++) {
-        const xc = xOff + c * h * w;
-        for (let ky = 0; ky < k; ky++) {
-          const iy = oy + ky - pad;
-          const inRow = iy >= 0 && iy < h;
-          const src = xc + iy * w;
-          for (let kx = 0; kx < k; kx++, dst++) {
-            const ix = ox + kx - pad;
-            rows[dst] = inRow && ix >= 0 && ix < w ? x[src + ix]! : 0;
-          }
-        }
-      }
-    }
-  }
-}
-
 /** Per-layer buffers for one batch size, reused from step to step to keep the GC quiet. */
 export class Activations {
   /** `outputs[i]` is the output of layer i for the whole batch. */
   readonly outputs: Float32Array[];
   /** Argmax positions of each maxpool layer (index into its input), by layer index. */
   readonly poolArgmax: (Int32Array | undefined)[];
-  /** One im2row buffer sized for the largest conv layer. */
-  readonly rows: Float32Array;
+  /** One im2col buffer sized for the largest conv layer. */
+  readonly cols: Float32Array;
 
   constructor(
     readonly arch: Architecture,
@@ -184,13 +149,18 @@ export class Activations {
     this.poolArgmax = arch.layers.map((l) =>
       l.spec.kind === "maxpool2" ? new Int32Array(batch * shapeSize(l.output)) : undefined,
     );
-    let rowsSize = 0;
-    for (const l of arch.layers) {
-      if (l.spec.kind === "conv2d")
-        rowsSize = Math.max(rowsSize, l.input.c * l.spec.kernel ** 2 * l.output.h * l.output.w);
-    }
-    this.rows = new Float32Array(rowsSize);
+    this.cols = new Float32Array(largestCols(arch));
   }
+}
+
+/** Floats in the largest im2col buffer of the network's conv layers (0 without any). */
+export function largestCols(arch: Architecture): number {
+  let size = 0;
+  for (const l of arch.layers) {
+    if (l.spec.kind === "conv2d")
+      size = Math.max(size, l.input.c * l.spec.kernel ** 2 * l.output.h * l.output.w);
+  }
+  return size;
 }
 
 function convForward(
@@ -199,7 +169,7 @@ function convForward(
   x: Float32Array,
   y: Float32Array,
   n: number,
-  rows: Float32Array,
+  cols: Float32Array,
 ): void {
   const spec = layer.spec as Extract<LayerSpec, { kind: "conv2d" }>;
   const b = view(params, layer.bias);
@@ -209,11 +179,18 @@ function convForward(
   const inSize = shapeSize(layer.input);
   const weight = mat(params, layer.weight!.offset, K, 1);
   for (let i = 0; i < n; i++) {
-    im2row(x, i * inSize, layer.input, spec.kernel, spec.padding, layer.output, rows);
+    im2col(x, i * inSize, layer.input, spec.kernel, spec.padding, layer.output, cols);
     const yOff = i * O * P;
     for (let o = 0; o < O; o++) y.fill(b[o]!, yOff + o * P, yOff + (o + 1) * P);
-    // y[o, p] += W[o, :] · rows[p, :]
-    gemmAccumulate(O, P, K, weight, mat(rows, 0, 1, K), mat(y, yOff, P, 1));
+    // y[o, p] += W[o, :] · cols[:, p]
+    gemmAccumulate(O, P, K, weight, mat(cols, 0, P, 1), mat(y, yOff, P, 1));
+  }
+}
+
+function reluForward(x: Float32Array, y: Float32Array, length: number): void {
+  for (let i = 0; i < length; i++) {
+    const v = x[i]!;
+    y[i] = v > 0 ? v : 0;
   }
 }
 
@@ -271,16 +248,11 @@ export function forward(
     const out = acts.outputs[li] as Float32Array;
     switch (layer.spec.kind) {
       case "conv2d":
-        convForward(layer, params, cur, out, n, acts.rows);
+        convForward(layer, params, cur, out, n, acts.cols);
         break;
-      case "relu": {
-        const len = n * shapeSize(layer.output);
-        for (let i = 0; i < len; i++) {
-          const v = cur[i] as number;
-          out[i] = v > 0 ? v : 0;
-        }
+      case "relu":
+        reluForward(cur, out, n * shapeSize(layer.output));
         break;
-      }
       case "maxpool2":
         maxpoolForward(layer, cur, out, acts.poolArgmax[li] as Int32Array, n);
         break;

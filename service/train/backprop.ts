@@ -4,8 +4,9 @@
  * parameters.
  */
 import { gemmAccumulate, mat } from "../model/gemm.js";
+import { col2imAccumulate, im2col } from "../model/im2col.js";
 import {
-  im2row,
+  largestCols,
   shapeSize,
   view,
   type Activations,
@@ -17,18 +18,12 @@ import {
 /** Gradient buffers w.r.t. each layer's input, sized for one batch. */
 export class GradientWorkspace {
   readonly inputGrads: Float32Array[];
-  readonly drows: Float32Array;
+  /** The gradient w.r.t. one image's im2col buffer. */
+  readonly dcols: Float32Array;
 
   constructor(arch: Architecture, batch: number) {
     this.inputGrads = arch.layers.map((l) => new Float32Array(batch * shapeSize(l.input)));
-    this.drows = new Float32Array(
-      Math.max(
-        0,
-        ...arch.layers.map((l) =>
-          l.spec.kind === "conv2d" ? l.input.c * l.spec.kernel ** 2 * l.output.h * l.output.w : 0,
-        ),
-      ),
-    );
+    this.dcols = new Float32Array(largestCols(arch));
   }
 }
 
@@ -78,8 +73,8 @@ function convBackward(
   dy: Float32Array,
   dx: Float32Array | undefined,
   n: number,
-  rows: Float32Array,
-  drows: Float32Array,
+  cols: Float32Array,
+  dcols: Float32Array,
 ): void {
   const spec = layer.spec as Extract<LayerSpec, { kind: "conv2d" }>;
   const db = view(grads, layer.bias);
@@ -87,42 +82,26 @@ function convBackward(
   const K = layer.input.c * k * k;
   const P = layer.output.h * layer.output.w;
   const O = spec.outChannels;
-  const { c: C, h: H, w: W } = layer.input;
-  const inSize = C * H * W;
-  const weight = mat(params, layer.weight!.offset, K, 1);
-  const dWeight = mat(grads, layer.weight!.offset, K, 1);
+  const inSize = shapeSize(layer.input);
+  const weightOffset = layer.weight!.offset;
   for (let i = 0; i < n; i++) {
-    im2row(x, i * inSize, layer.input, k, spec.padding, layer.output, rows);
+    im2col(x, i * inSize, layer.input, k, spec.padding, layer.output, cols);
     const dyOff = i * O * P;
     for (let o = 0; o < O; o++) {
       let sb = 0;
       for (let p = dyOff + o * P, end = p + P; p < end; p++) sb += dy[p]!;
       db[o] = db[o]! + sb;
     }
-    // dW[o, kk] += sum_p dy[o, p] * rows[p, kk]
-    gemmAccumulate(O, K, P, mat(dy, dyOff, P, 1), mat(rows, 0, K, 1), dWeight);
+    // dW[o, r] += sum_p dy[o, p] * cols[r, p], computed as its transpose so that both large
+    // operands (cols and dy) are read along their rows.
+    gemmAccumulate(K, O, P, mat(cols, 0, P, 1), mat(dy, dyOff, 1, P), mat(grads, weightOffset, 1, K));
     if (dx === undefined) continue;
-    // drows[p, kk] = sum_o dy[o, p] * W[o, kk], then scatter-add the receptive fields (row2im).
-    drows.fill(0, 0, P * K);
-    gemmAccumulate(P, K, O, mat(dy, dyOff, 1, P), weight, mat(drows, 0, K, 1));
+    // dcols[r, p] = sum_o W[o, r] * dy[o, p], then each entry goes back to its input position.
+    dcols.fill(0, 0, K * P);
+    gemmAccumulate(K, P, O, mat(params, weightOffset, 1, K), mat(dy, dyOff, P, 1), mat(dcols, 0, P, 1));
     const dxOff = i * inSize;
     dx.fill(0, dxOff, dxOff + inSize);
-    let src = 0;
-    for (let oy = 0; oy < layer.output.h; oy++) {
-      for (let ox = 0; ox < layer.output.w; ox++) {
-        for (let c = 0; c < C; c++) {
-          const dc = dxOff + c * H * W;
-          for (let ky = 0; ky < k; ky++) {
-            const iy = oy + ky - spec.padding;
-            const inRow = iy >= 0 && iy < H;
-            for (let kx = 0; kx < k; kx++, src++) {
-              const ix = ox + kx - spec.padding;
-              if (inRow && ix >= 0 && ix < W) dx[dc + iy * W + ix] = dx[dc + iy * W + ix]! + drows[src]!;
-            }
-          }
-        }
-      }
-    }
+    col2imAccumulate(dcols, layer.input, k, spec.padding, layer.output, dx, dxOff);
   }
 }
 
@@ -169,7 +148,7 @@ export function backward(
     const dx = li === 0 ? undefined : (ws.inputGrads[li] as Float32Array);
     switch (layer.spec.kind) {
       case "conv2d":
-        convBackward(layer, params, grads, input, dy, dx, n, acts.rows, ws.drows);
+        convBackward(layer, params, grads, input, dy, dx, n, acts.cols, ws.dcols);
         break;
       case "dense":
         denseBackward(layer, params, grads, input, dy, dx, n);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gemmAccumulate, mat } from "../../../service/model/gemm.js";
+import { col2imAccumulate, im2col } from "../../../service/model/im2col.js";
 import {
   Activations,
   buildArchitecture,
@@ -37,6 +38,61 @@ describe("gemmAccumulate", () => {
         for (let i = 0; i < M * N; i++) expect(C[i]).toBeCloseTo(expected[i]! + 1, 4);
       }
     }
+  });
+
+  it("handles offsets, a transposed C, and products larger than the kernel memory so far", () => {
+    const rng = new Random(2);
+    // The second shape needs more than the first one's memory: the kernel grows it between calls.
+    for (const [M, N, K] of [
+      [3, 5, 2],
+      [108, 196, 24],
+      [24, 196, 108],
+    ] as const) {
+      const A = Float32Array.from({ length: 7 + M * K }, () => rng.normal());
+      const B = Float32Array.from({ length: 3 + K * N }, () => rng.normal());
+      // A given column-major at offset 7, B row-major at offset 3, C written transposed at offset 5.
+      const C = new Float32Array(5 + M * N);
+      gemmAccumulate(M, N, K, mat(A, 7, 1, M), mat(B, 3, N, 1), mat(C, 5, 1, M));
+      for (const [m, n] of [
+        [0, 0],
+        [M - 1, N - 1],
+        [M >> 1, N >> 1],
+      ] as const) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += A[7 + k * M + m]! * B[3 + k * N + n]!;
+        expect(C[5 + n * M + m]).toBeCloseTo(sum, 3);
+      }
+      expect(C.subarray(0, 5)).toEqual(new Float32Array(5));
+    }
+  });
+});
+
+describe("im2col", () => {
+  const input = { c: 2, h: 5, w: 4 };
+  const output = { c: 0, h: 5, w: 4 }; // 3x3, padding 1: same size
+  const x = Float32Array.from({ length: 40 }, (_, i) => i + 1);
+
+  it("lays out each shifted channel as one row, with zeros where the kernel leaves the image", () => {
+    const cols = new Float32Array(18 * 20).fill(Number.NaN);
+    im2col(x, 0, input, 3, 1, output, cols);
+    // Row (c=0, ky=1, kx=1) is channel 0 itself; row (c=1, ky=0, kx=0) is channel 1 shifted down-right.
+    expect(Array.from(cols.subarray(4 * 20, 5 * 20))).toEqual(Array.from(x.subarray(0, 20)));
+    expect(Array.from(cols.subarray(9 * 20, 9 * 20 + 8))).toEqual([0, 0, 0, 0, 0, 21, 22, 23]);
+    expect(cols.some(Number.isNaN)).toBe(false);
+  });
+
+  it("has col2imAccumulate as its exact adjoint: <im2col(x), d> = <x, col2im(d)>", () => {
+    const rng = new Random(3);
+    const cols = new Float32Array(18 * 20);
+    im2col(x, 0, input, 3, 1, output, cols);
+    const d = Float32Array.from({ length: cols.length }, () => rng.normal());
+    const dx = new Float32Array(40).fill(1);
+    col2imAccumulate(d, input, 3, 1, output, dx, 0);
+    let left = 0;
+    for (let i = 0; i < cols.length; i++) left += cols[i]! * d[i]!;
+    let right = 0;
+    for (let i = 0; i < 40; i++) right += x[i]! * (dx[i]! - 1);
+    expect(left).toBeCloseTo(right, 2);
   });
 });
 
