@@ -17,7 +17,7 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 const DURATION = /^\d+(ms|s|m|h|d|w|y)$/;
 /** A registry model version ("7") or alias ("champion"), as MLflow names them. */
-const MODEL_REF = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const MODEL_REF = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 const matching = (pattern: RegExp, what: string) => text(what).regex(pattern, { error: `expected ${what}` });
@@ -151,6 +151,54 @@ const candidate = z.strictObject({
 
 const colour = z.strictObject({ image: image.optional(), modelVersion: modelRef });
 
+/** Canary weights a release climbs, in order; the last one sends all traffic to the candidate. */
+export const DEFAULT_WEIGHT_LADDER = [10, 25, 50, 100] as const;
+
+/**
+ * What `npm run promote` requires of live metrics (Prometheus) before it writes a step. Every
+ * field has a default, so a stack states only what it tightens or loosens. A gate with too little
+ * data is inconclusive, and inconclusive blocks like a failure (only `--force` overrides, recorded
+ * in the audit log).
+ */
+const gates = z
+  .strictObject(
+    {
+      /** PromQL range every gate reads (rates, quantiles, worst drift). @default "10m" */
+      window: matching(DURATION, 'a Prometheus duration such as "10m"').default("10m"),
+      /**
+       * Fewest requests the candidate must have been offered in the window (shadow: rows compared)
+       * for a verdict; fewer is inconclusive. @default 500
+       */
+      minRequests: integer(1, 100_000_000).default(500),
+      /**
+       * Highest candidate error ratio: 5xx answers plus requests routed to the candidate that stable
+       * had to answer (load failure, run error, timeout, open circuit); in shadow, dropped copies.
+       * @default 0.01
+       */
+      maxErrorRate: between(0, 1).default(0.01),
+      /** Candidate p95 and p99 may exceed stable's by at most this factor... @default 1.2 */
+      maxLatencyRatio: between(1, 100).default(1.2),
+      /**
+       * ...or by at most this many seconds, whichever allows more: two millisecond-fast variants
+       * differ by scheduling noise, not by model. @default 0.005
+       */
+      latencyToleranceSeconds: between(0, 60).default(0.005),
+      /** Highest candidate drift score (largest PSI against its training baseline) in the window. @default 0.2 */
+      maxDriftScore: between(0, 10).default(0.2),
+      /** Lowest share of shadowed predictions equal to stable's. @default 0.95 */
+      minShadowAgreement: between(0, 1).default(0.95),
+      /** Canary weights in order; raising the weight goes to the next one. @default [10, 25, 50, 100] */
+      weightLadder: list(between(0.01, 100), "weights")
+        .refine((ladder) => ladder.every((w, i) => i === 0 || w > ladder[i - 1]!), {
+          error: "expected strictly increasing weights",
+        })
+        .refine((ladder) => ladder.at(-1) === 100, { error: "expected the last weight to be 100" })
+        .default([...DEFAULT_WEIGHT_LADDER]),
+    },
+    { error: "expected the promotion gates object" },
+  )
+  .prefault({});
+
 const rollout = z
   .strictObject(
     {
@@ -166,6 +214,8 @@ const rollout = z
           green: colour,
         })
         .optional(),
+      /** Promotion gates read by `npm run promote`; the deployed service does not use them. */
+      gates,
     },
     { error: "expected the rollout object" },
   )
@@ -349,6 +399,8 @@ function checkZones(
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 export type Cloud = ParsedStackConfig["cloud"];
+export type RolloutConfig = ParsedStackConfig["inference"]["rollout"];
+export type PromotionGates = RolloutConfig["gates"];
 
 /** Config keys that hold secrets: they must be set with `pulumi config set --secret`. */
 export const SECRET_KEYS = ["oidcClientSecret", "kubeconfig", "slackWebhookUrl"] as const;

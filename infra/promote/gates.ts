@@ -1,0 +1,298 @@
+/**
+ * The promotion gates: PromQL over the service's own metrics (names from the metric catalog),
+ * compared with the stack's thresholds. Three sets, by what is live:
+ *
+ * - `canary`: the candidate answers real traffic. Error ratio (5xx plus fallbacks to stable), p95
+ *   and p99 against stable's, the SLO quantile against the SLO threshold, and the drift score.
+ * - `shadow`: the candidate scores copies. Agreement with stable, dropped copies, and p95/p99 of
+ *   scoring the same requests on both variants.
+ * - `stable`: nothing but stable serves (single, blue-green): its error ratio and SLO latency.
+ *
+ * A gate with too little traffic, or a query with no value (empty vector, NaN), is inconclusive.
+ */
+import { SLO_ROUTES, type SloTargets } from "../../components/monitoring/rules.js";
+import type { PromotionGates } from "../config/schema.js";
+import { METRICS } from "../../service/metrics/catalog.js";
+import { PrometheusError } from "./prometheus.js";
+
+export type GateSet = "canary" | "shadow" | "stable";
+export type Verdict = "pass" | "fail" | "inconclusive";
+
+export interface GateResult {
+  readonly gate: string;
+  readonly verdict: Verdict;
+  /** The measured value (ratio or seconds), when there was one. */
+  readonly value: number | null;
+  /** The bound it was held to, in words: "<= 0.01". */
+  readonly threshold: string;
+  readonly detail: string;
+}
+
+export interface GateContext {
+  /** `model` label of per-model metrics: the stack's plinth:inference.modelName. */
+  readonly model: string;
+  /** Extra label matchers for every series, e.g. `namespace="plinth"`; "" for none. */
+  readonly selector: string;
+  readonly slo: SloTargets;
+  readonly gates: PromotionGates;
+}
+
+/** What the gates need of Prometheus. */
+export interface ScalarSource {
+  scalar(expr: string): Promise<number | undefined>;
+}
+
+const REQUESTS = METRICS.httpRequests.name;
+const DURATION = METRICS.httpRequestDuration.name;
+const FALLBACKS = METRICS.candidateFallbacks.name;
+const DRIFT = METRICS.driftScore.name;
+const COMPARISONS = METRICS.shadowComparisons.name;
+const DROPPED = METRICS.shadowDropped.name;
+const SHADOW_DURATION = METRICS.shadowScoringDuration.name;
+
+/** Label matchers: `{selector,extra...}`. */
+function series(name: string, context: GateContext, ...matchers: string[]): string {
+  return `${name}{${[context.selector, ...matchers].filter((m) => m !== "").join(",")}}`;
+}
+
+/** A counter's increase over the window, summed; `orZero` for counters born on first increment. */
+function increase(selector: string, window: string, orZero = false): string {
+  const expr = `sum(increase(${selector}[${window}]))`;
+  return orZero ? `(${expr} or vector(0))` : expr;
+}
+
+function quantile(q: number, buckets: string, window: string): string {
+  return `histogram_quantile(${q}, sum by (le) (rate(${buckets}[${window}])))`;
+}
+
+/** Numbers as people read them: 0.0123 -> "0.0123", 0.25 s -> "250 ms". */
+const ratio = (value: number) => String(Number(value.toPrecision(3)));
+const seconds = (value: number) => `${Number((value * 1000).toPrecision(3))} ms`;
+
+function judge(gate: string, value: number, ok: boolean, threshold: string, detail: string): GateResult {
+  return { gate, verdict: ok ? "pass" : "fail", value, threshold, detail };
+}
+
+function inconclusive(gate: string, threshold: string, detail: string): GateResult {
+  return { gate, verdict: "inconclusive", value: null, threshold, detail };
+}
+
+interface Query {
+  readonly gate: string;
+  readonly threshold: string;
+  /** Runs the gate's queries; the verdict. */
+  run(source: ScalarSource): Promise<GateResult>;
+}
+
+function errorRateGate(failures: string, attempts: string, what: string, context: GateContext): Query {
+  const { maxErrorRate } = context.gates;
+  const threshold = `<= ${ratio(maxErrorRate)}`;
+  return {
+    gate: "error-rate",
+    threshold,
+    async run(source) {
+      const [failed, total] = await Promise.all([source.scalar(failures), source.scalar(attempts)]);
+      if (failed === undefined || total === undefined || total === 0) {
+        return inconclusive("error-rate", threshold, `no ${what} in the window`);
+      }
+      const rate = failed / total;
+      return judge(
+        "error-rate",
+        rate,
+        rate <= maxErrorRate,
+        threshold,
+        `${ratio(failed)} of ${ratio(total)} ${what} failed`,
+      );
+    },
+  };
+}
+
+/** Candidate quantile against stable's: within the ratio or the absolute tolerance. */
+function latencyVsStableGate(q: number, candidate: string, stable: string, context: GateContext): Query {
+  const { maxLatencyRatio, latencyToleranceSeconds, window } = context.gates;
+  const gate = `p${Math.round(q * 100)}-vs-stable`;
+  const threshold = `<= max(stable x ${maxLatencyRatio}, stable + ${seconds(latencyToleranceSeconds)})`;
+  return {
+    gate,
+    threshold,
+    async run(source) {
+      const [cand, stab] = await Promise.all([
+        source.scalar(quantile(q, candidate, window)),
+        source.scalar(quantile(q, stable, window)),
+      ]);
+      if (cand === undefined || stab === undefined) {
+        return inconclusive(gate, threshold, `no ${cand === undefined ? "candidate" : "stable"} latency`);
+      }
+      const limit = Math.max(stab * maxLatencyRatio, stab + latencyToleranceSeconds);
+      return judge(
+        gate,
+        cand,
+        cand <= limit,
+        threshold,
+        `candidate ${seconds(cand)}, stable ${seconds(stab)}, limit ${seconds(limit)}`,
+      );
+    },
+  };
+}
+
+/** A variant's SLO quantile (e.g. p99) against the SLO's latency threshold. */
+function latencySloGate(variant: string, buckets: string, context: GateContext): Query {
+  const { latency, latencyThresholdSeconds } = context.slo;
+  const gate = `p${Number((latency * 100).toPrecision(5))}-vs-slo`;
+  const threshold = `<= ${seconds(latencyThresholdSeconds)}`;
+  return {
+    gate,
+    threshold,
+    async run(source) {
+      const value = await source.scalar(quantile(latency, buckets, context.gates.window));
+      if (value === undefined) return inconclusive(gate, threshold, `no ${variant} latency`);
+      return judge(gate, value, value <= latencyThresholdSeconds, threshold, `${variant} ${seconds(value)}`);
+    },
+  };
+}
+
+function driftGate(context: GateContext): Query {
+  const { maxDriftScore, window } = context.gates;
+  const threshold = `<= ${maxDriftScore}`;
+  const expr = `max(max_over_time(${series(DRIFT, context, `model="${context.model}"`, 'variant="candidate"')}[${window}]))`;
+  return {
+    gate: "drift",
+    threshold,
+    async run(source) {
+      const value = await source.scalar(expr);
+      if (value === undefined) {
+        return inconclusive(
+          "drift",
+          threshold,
+          "no candidate drift score (its version has no baseline.json, or too few inputs for a window)",
+        );
+      }
+      return judge("drift", value, value <= maxDriftScore, threshold, `worst drift score ${ratio(value)}`);
+    },
+  };
+}
+
+function agreementGate(context: GateContext): Query {
+  const { minShadowAgreement, window } = context.gates;
+  const threshold = `>= ${minShadowAgreement}`;
+  const model = `model="${context.model}"`;
+  const agreed = increase(series(COMPARISONS, context, model, 'outcome="agree"'), window, true);
+  const compared = increase(series(COMPARISONS, context, model), window);
+  return {
+    gate: "shadow-agreement",
+    threshold,
+    async run(source) {
+      const [agree, total] = await Promise.all([source.scalar(agreed), source.scalar(compared)]);
+      if (agree === undefined || total === undefined || total === 0) {
+        return inconclusive("shadow-agreement", threshold, "no shadow comparisons in the window");
+      }
+      const share = agree / total;
+      return judge(
+        "shadow-agreement",
+        share,
+        share >= minShadowAgreement,
+        threshold,
+        `${ratio(agree)} of ${ratio(total)} rows agreed`,
+      );
+    },
+  };
+}
+
+interface GatePlan {
+  /** How much traffic the verdicts rest on, and what it counts. */
+  readonly volume: string;
+  readonly volumeUnit: string;
+  readonly queries: readonly Query[];
+}
+
+function plan(set: GateSet, context: GateContext): GatePlan {
+  const { window } = context.gates;
+  const api = `route=~"${SLO_ROUTES}"`;
+  const model = `model="${context.model}"`;
+  const http = (variant: string, ...more: string[]) =>
+    series(REQUESTS, context, api, `variant="${variant}"`, ...more);
+  const httpBuckets = (variant: string) => series(`${DURATION}_bucket`, context, api, `variant="${variant}"`);
+  const fivexx = 'status_code=~"5.."';
+  if (set === "canary") {
+    const fallbacks = increase(series(FALLBACKS, context, model), window, true);
+    const attempts = `${increase(http("candidate"), window, true)} + ${fallbacks}`;
+    const failures = `${increase(http("candidate", fivexx), window, true)} + ${fallbacks}`;
+    return {
+      volume: attempts,
+      volumeUnit: "requests routed to the candidate",
+      queries: [
+        errorRateGate(failures, attempts, "requests routed to the candidate", context),
+        latencyVsStableGate(0.95, httpBuckets("candidate"), httpBuckets("stable"), context),
+        latencyVsStableGate(0.99, httpBuckets("candidate"), httpBuckets("stable"), context),
+        latencySloGate("candidate", httpBuckets("candidate"), context),
+        driftGate(context),
+      ],
+    };
+  }
+  if (set === "shadow") {
+    const scoring = (variant: string) =>
+      series(`${SHADOW_DURATION}_bucket`, context, model, `variant="${variant}"`);
+    const dropped = increase(series(DROPPED, context, model), window, true);
+    const scored = increase(
+      series(`${SHADOW_DURATION}_count`, context, model, 'variant="candidate"'),
+      window,
+      true,
+    );
+    return {
+      volume: increase(series(COMPARISONS, context, model), window, true),
+      volumeUnit: "rows compared in shadow",
+      queries: [
+        agreementGate(context),
+        errorRateGate(dropped, `${scored} + ${dropped}`, "shadow copies", context),
+        latencyVsStableGate(0.95, scoring("candidate"), scoring("stable"), context),
+        latencyVsStableGate(0.99, scoring("candidate"), scoring("stable"), context),
+        latencySloGate("candidate (shadow scoring)", scoring("candidate"), context),
+      ],
+    };
+  }
+  return {
+    volume: increase(http("stable"), window, true),
+    volumeUnit: "requests served by stable",
+    queries: [
+      errorRateGate(
+        increase(http("stable", fivexx), window, true),
+        increase(http("stable"), window, true),
+        "stable requests",
+        context,
+      ),
+      latencySloGate("stable", httpBuckets("stable"), context),
+    ],
+  };
+}
+
+/**
+ * Evaluates a gate set. Too little traffic makes every gate inconclusive: a quantile or a ratio
+ * over a handful of requests proves nothing either way.
+ */
+export async function evaluateGates(
+  set: GateSet,
+  context: GateContext,
+  source: ScalarSource,
+): Promise<GateResult[]> {
+  const { volume, volumeUnit, queries } = plan(set, context);
+  const { minRequests, window } = context.gates;
+  const allInconclusive = (detail: string) => queries.map((q) => inconclusive(q.gate, q.threshold, detail));
+  try {
+    const seen = (await source.scalar(volume)) ?? 0;
+    if (seen < minRequests) {
+      return allInconclusive(
+        `${ratio(seen)} ${volumeUnit} in ${window}, fewer than minRequests (${minRequests})`,
+      );
+    }
+    return await Promise.all(queries.map((q) => q.run(source)));
+  } catch (err) {
+    // No answer from Prometheus proves nothing about the candidate: inconclusive, which blocks.
+    if (err instanceof PrometheusError) return allInconclusive(err.message);
+    throw err;
+  }
+}
+
+/** Whether a step may go ahead: every gate passed, or `--force`. */
+export function gatesBlock(results: readonly GateResult[]): boolean {
+  return results.some((r) => r.verdict !== "pass");
+}

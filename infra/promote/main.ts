@@ -1,0 +1,230 @@
+/**
+ * `npm run promote -- --stack <stack> <step>`: checks that a release step is legal from the stack's
+ * current rollout, checks its gates against live metrics in Prometheus, writes the edit into
+ * Pulumi.<stack>.yaml, appends an audit line, and prints the `pulumi up` that applies it.
+ *
+ * Exit codes: 0 written (or the check passed), 1 blocked by a gate, 2 a usage, config or
+ * illegal-step error. Nothing is written unless every gate passed or --force was given.
+ */
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
+import { StackConfigError } from "../config/load.js";
+import { parsePromoteArgs, UsageError, USAGE, type PromoteArgs } from "./args.js";
+import { appendAudit, newEntry, readAudit, rollbackTarget, type AuditEntry } from "./audit.js";
+import { evaluateGates, gatesBlock, type GateResult, type ScalarSource } from "./gates.js";
+import { PrometheusClient, PrometheusError } from "./prometheus.js";
+import {
+  readStackFile,
+  renderRolloutEdit,
+  stackFilePath,
+  StackFileError,
+  validateStackText,
+  writeAtomically,
+  type StackFile,
+} from "./stack-file.js";
+import { describeRollout, gateTable } from "./summary.js";
+import {
+  IllegalStepError,
+  planRollback,
+  planStep,
+  stepFlag,
+  stripUndefined,
+  type Plan,
+} from "./transitions.js";
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const consoleOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Prometheus from the environment; without PROMETHEUS_URL every query fails, so every gate is inconclusive. */
+function metricsSource(env: NodeJS.ProcessEnv): { source: ScalarSource; where: string } {
+  const url = env.PROMETHEUS_URL;
+  if (!url) {
+    return {
+      where: "PROMETHEUS_URL not set",
+      source: {
+        scalar: () => Promise.reject(new PrometheusError("PROMETHEUS_URL is not set")),
+      },
+    };
+  }
+  const client = new PrometheusClient({
+    url,
+    ...(env.PROMETHEUS_BEARER_TOKEN ? { bearerToken: env.PROMETHEUS_BEARER_TOKEN } : {}),
+  });
+  return { where: url, source: client };
+}
+
+/** The plan, and for a rollback the id of the step it undoes. */
+async function planFor(
+  args: PromoteArgs,
+  file: StackFile,
+  auditPath: string,
+): Promise<Plan & { readonly reverts?: string }> {
+  const { step } = args;
+  if (step.kind === "rollback" || step.kind === "recheck") {
+    const newest = rollbackTarget(await readAudit(auditPath), args.stack);
+    if (step.kind === "rollback") {
+      return { ...planRollback(file.rollout, newest, auditPath), reverts: newest!.id };
+    }
+    if (newest === undefined) {
+      throw new IllegalStepError(
+        `no promote step recorded for this stack in ${auditPath}: nothing to recheck`,
+      );
+    }
+    if (!isDeepStrictEqual(stripUndefined(file.rollout), stripUndefined(newest.after))) {
+      throw new IllegalStepError(
+        `plinth:inference.rollout is not what the newest recorded step (${newest.step}, ${newest.id}) wrote: it was edited by hand since`,
+      );
+    }
+    return {
+      after: file.rollout,
+      gates: newest.gateSet ?? undefined,
+      note: `the gates of ${newest.step} (${newest.id}, ${newest.at}), measured again now`,
+    };
+  }
+  const { gates } = file.config.inference.rollout;
+  return planStep(file.rollout, step, { ladder: gates.weightLadder, skipLadder: args.skipLadder });
+}
+
+/** Evaluates the plan's gates (none: nothing to measure) and prints them. */
+async function runGates(
+  plan: Plan,
+  file: StackFile,
+  selector: string,
+  env: NodeJS.ProcessEnv,
+  output: Output,
+): Promise<GateResult[]> {
+  if (plan.gates === undefined) {
+    output.out(`  gates: none (${plan.note})`);
+    return [];
+  }
+  const { source, where } = metricsSource(env);
+  const { inference, monitoring } = file.config;
+  const gates = inference.rollout.gates;
+  const context = { model: inference.modelName, selector, slo: monitoring.slo, gates };
+  const results = await evaluateGates(plan.gates, context, source);
+  output.out(`  gates: ${plan.gates}, window ${gates.window}, ${where} (${plan.note})`);
+  for (const line of gateTable(results)) output.out(`    ${line}`);
+  return results;
+}
+
+/** Writes the validated stack file, then its audit line; a failed audit append restores the file. */
+async function writeStep(
+  args: PromoteArgs,
+  file: StackFile,
+  plan: Plan & { readonly reverts?: string },
+  results: readonly GateResult[],
+  forced: boolean,
+  auditPath: string,
+  env: NodeJS.ProcessEnv,
+): Promise<AuditEntry> {
+  const text = renderRolloutEdit(file, plan.after);
+  validateStackText(text, file.path);
+  await writeAtomically(file.path, text);
+  const entry = newEntry(
+    {
+      stack: args.stack,
+      kind: args.step.kind,
+      step: stepFlag(args.step),
+      before: file.rollout,
+      after: plan.after,
+      gateSet: plan.gates ?? null,
+      gates: results,
+      forced,
+      ...(args.reason === undefined ? {} : { reason: args.reason }),
+      ...(plan.reverts === undefined ? {} : { reverts: plan.reverts }),
+    },
+    env,
+  );
+  try {
+    await appendAudit(auditPath, entry);
+  } catch (err) {
+    await writeAtomically(file.path, file.text); // no step without its audit line
+    throw err;
+  }
+  return entry;
+}
+
+/** Runs one promote command; the exit code. */
+export async function promote(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  output: Output = consoleOutput,
+): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    output.out(USAGE);
+    return 0;
+  }
+  let args: PromoteArgs;
+  try {
+    args = parsePromoteArgs(argv, env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    output.err(`promote: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const filePath = stackFilePath(args.dir, args.stack);
+  const auditPath = resolve(args.dir, args.auditLog);
+  try {
+    const file = await readStackFile(filePath);
+    const plan = await planFor(args, file, auditPath);
+    const flag = stepFlag(args.step);
+    output.out(`promote ${flag} on stack ${args.stack} (${filePath})`);
+    output.out(`  before: ${describeRollout(file.rollout)}`);
+    if (args.step.kind !== "check" && args.step.kind !== "recheck") {
+      output.out(`  after:  ${describeRollout(plan.after)}`);
+    }
+
+    const results = await runGates(plan, file, args.selector, env, output);
+    const blocked = gatesBlock(results);
+    const forced = blocked && args.force;
+    if (blocked) {
+      const stopping = results.filter((r) => r.verdict !== "pass").map((r) => `${r.gate} ${r.verdict}`);
+      output.out(
+        forced
+          ? `  FORCED past ${stopping.join(", ")} (--force; recorded in the audit line)`
+          : `  BLOCKED by ${stopping.join(", ")}: nothing written. --force overrides and is recorded.`,
+      );
+      if (!forced) return 1;
+    }
+    if (args.step.kind === "check" || args.step.kind === "recheck") {
+      output.out(blocked ? "  check forced: exit 0" : "  check passed");
+      return 0;
+    }
+    if (args.dryRun) {
+      output.out(`  dry run: ${filePath} and ${auditPath} left unchanged`);
+      return 0;
+    }
+
+    const entry = await writeStep(args, file, plan, results, forced, auditPath, env);
+    output.out(`  wrote ${filePath}; audit ${entry.id} appended to ${auditPath}`);
+    output.out(`  next: commit both files, then apply:`);
+    output.out(`    pulumi up --stack ${args.stack}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof IllegalStepError) {
+      output.err(`promote: illegal step: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof StackConfigError) {
+      output.err(`promote: ${filePath}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof StackFileError) {
+      output.err(`promote: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await promote(process.argv.slice(2));
+}

@@ -1,0 +1,176 @@
+/**
+ * Acceptance: `promote --weight 100` against a real Prometheus scraping real plinth services under
+ * real traffic. Four canaries at 50%, one Prometheus job each:
+ *
+ * - healthy: the candidate is the same trained model under a new version -> every gate passes, the
+ *   stack file is written and the audit line holds the passing gates;
+ * - broken: ONNX Runtime refuses the candidate, so its traffic falls back to stable -> error-rate fails;
+ * - slow: the candidate answers correctly but tens of ms slower -> p95 against stable fails (p99
+ *   over a few dozen requests on a shared machine is too noisy to assert);
+ * - idle: no traffic -> every gate is inconclusive and blocks; --force writes, and says so in the audit.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEntry } from "../../infra/promote/audit.js";
+import type { GateResult } from "../../infra/promote/gates.js";
+import { promote } from "../../infra/promote/main.js";
+import { brokenModel, bundledVersion, slowModel } from "./candidate-models.js";
+import {
+  drive,
+  registryWith,
+  samplePngs,
+  startCanary,
+  startPrometheus,
+  writeTestStack,
+  type LivePrometheus,
+  type LiveService,
+} from "./live-stack.js";
+
+const WINDOW = "15s";
+const TRAFFIC_MS = 17_000;
+
+let registry: Awaited<ReturnType<typeof registryWith>>;
+let services: Record<"healthy" | "broken" | "slow" | "idle", LiveService>;
+let prometheus: LivePrometheus;
+let dir: string;
+const traffic: Record<string, Map<number, number>> = {};
+
+beforeAll(async () => {
+  const bundled = await bundledVersion();
+  const model = bundled["model.onnx"]!;
+  registry = await registryWith([
+    { files: bundled, alias: "champion" },
+    { files: bundled, alias: "healthy" },
+    { files: { ...bundled, "model.onnx": brokenModel(model) }, alias: "broken" },
+    { files: { ...bundled, "model.onnx": slowModel(model, 12, 64) }, alias: "slow" },
+  ]);
+  const [healthy, broken, slow, idle] = await Promise.all(
+    ["healthy", "broken", "slow", "healthy"].map((candidate) => startCanary(registry.dir, candidate)),
+  );
+  services = { healthy: healthy!, broken: broken!, slow: slow!, idle: idle! };
+  prometheus = await startPrometheus(
+    Object.fromEntries(Object.entries(services).map(([job, s]) => [job, s.metricsTarget])),
+  );
+  const images = await samplePngs();
+  const [h, b, s] = await Promise.all([
+    drive(services.healthy, images, { workers: 2, pauseMs: 40, durationMs: TRAFFIC_MS }),
+    drive(services.broken, images, { workers: 2, pauseMs: 40, durationMs: TRAFFIC_MS }),
+    drive(services.slow, images, { workers: 1, pauseMs: 60, durationMs: TRAFFIC_MS }),
+  ]);
+  Object.assign(traffic, { healthy: h, broken: b, slow: s });
+  await new Promise((r) => setTimeout(r, 1500)); // the last scrape
+  dir = await mkdtemp(path.join(tmpdir(), "plinth-promote-live-"));
+}, 90_000);
+
+afterAll(async () => {
+  await prometheus?.close();
+  await Promise.all(Object.values(services ?? {}).map((s) => s.close()));
+  await registry?.cleanup();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `promote --weight 100` on a fresh copy of the test stack, reading the given Prometheus job. */
+async function promoteTo100(job: string, ...extra: string[]) {
+  const stackDir = await mkdtemp(path.join(dir, `${job}-`));
+  const file = await writeTestStack(
+    stackDir,
+    "live",
+    {
+      window: WINDOW,
+      minRequests: 50,
+      maxErrorRate: 0.01,
+      maxLatencyRatio: 1.5,
+      latencyToleranceSeconds: 0.02,
+      maxDriftScore: 1,
+    },
+    { latencyThresholdSeconds: 0.1 },
+  );
+  const before = await readFile(file, "utf8");
+  const lines: string[] = [];
+  const code = await promote(
+    ["--stack", "live", "--dir", stackDir, "--selector", `job="${job}"`, "--weight", "100", ...extra],
+    { PROMETHEUS_URL: prometheus.url, USER: "release-tester" },
+    { out: (l) => lines.push(l), err: (l) => lines.push(l) },
+  );
+  const after = await readFile(file, "utf8");
+  const audit = await readFile(path.join(stackDir, "releases/audit.jsonl"), "utf8").catch(() => "");
+  const entries = audit
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditEntry);
+  return { code, output: lines.join("\n"), before, after, entries };
+}
+
+function verdicts(results: readonly GateResult[]): Record<string, string> {
+  return Object.fromEntries(results.map((r) => [r.gate, r.verdict]));
+}
+
+describe("promote gates against a real Prometheus and real services", () => {
+  it("served the traffic: every request answered 200, including those the broken candidate dropped", () => {
+    for (const job of ["healthy", "broken", "slow"]) {
+      expect([...traffic[job]!.keys()], job).toEqual([200]);
+      expect(traffic[job]!.get(200)!, job).toBeGreaterThan(100);
+    }
+  });
+
+  it("passes a healthy candidate and writes the step with its gate results", async () => {
+    const run = await promoteTo100("healthy");
+    expect(run.output).not.toContain("BLOCKED");
+    expect(run.code, run.output).toBe(0);
+    expect(run.after).toContain("candidate: { modelVersion: challenger, weight: 100 }");
+    expect(run.entries).toHaveLength(1);
+    const [entry] = run.entries;
+    expect(entry!.forced).toBe(false);
+    expect(entry!.who).toBe("release-tester");
+    expect(verdicts(entry!.gates)).toEqual({
+      "error-rate": "pass",
+      "p95-vs-stable": "pass",
+      "p99-vs-stable": "pass",
+      "p99-vs-slo": "pass",
+      drift: "pass",
+    });
+    expect(entry!.gates.find((g) => g.gate === "error-rate")!.value).toBe(0);
+  });
+
+  it("fails a candidate that cannot load: all its traffic fell back to stable", async () => {
+    const run = await promoteTo100("broken");
+    expect(run.code, run.output).toBe(1);
+    expect(run.after).toBe(run.before);
+    expect(run.entries).toEqual([]);
+    expect(run.output, run.output).toMatch(/FAIL +error-rate +1 +<= 0\.01/);
+    expect(run.output).toContain("BLOCKED by error-rate fail");
+  });
+
+  it("fails a slow candidate on latency against stable, with no errors", async () => {
+    const run = await promoteTo100("slow");
+    expect(run.code, run.output).toBe(1);
+    expect(run.after).toBe(run.before);
+    expect(run.output, run.output).toMatch(/PASS +error-rate +0 /);
+    expect(run.output, run.output).toMatch(/FAIL +p95-vs-stable /);
+  });
+
+  it("calls no traffic inconclusive and blocks; --force writes and records it", async () => {
+    const blocked = await promoteTo100("idle");
+    expect(blocked.code, blocked.output).toBe(1);
+    expect(blocked.after).toBe(blocked.before);
+    expect(blocked.output).toContain(
+      "0 requests routed to the candidate in 15s, fewer than minRequests (50)",
+    );
+    expect(blocked.output, blocked.output).toMatch(/INCONCLUSIVE +error-rate/);
+
+    const forced = await promoteTo100("idle", "--force", "--reason", "load test window");
+    expect(forced.code, forced.output).toBe(0);
+    expect(forced.output).toContain("FORCED past error-rate inconclusive");
+    expect(forced.after).toContain("weight: 100");
+    const [entry] = forced.entries;
+    expect(entry).toMatchObject({
+      forced: true,
+      reason: "load test window",
+      step: "--weight 100",
+      gateSet: "canary",
+    });
+    expect(new Set(entry!.gates.map((g) => g.verdict))).toEqual(new Set(["inconclusive"]));
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The pieces of the live gate test: real plinth services on loopback (fastify, onnxruntime,
+ * prom-client, their metrics listeners), a real Prometheus (Debian `prometheus`, installed by
+ * scripts/install-test-tools.sh) scraping them every second, and traffic from the sample images.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { parseDocument } from "yaml";
+import { loadConfig } from "../../service/config.js";
+import { LocalRegistry } from "../../service/registry/local.js";
+import { buildServer } from "../../service/server/build.js";
+import { startService } from "../../service/server/lifecycle.js";
+import { MODEL_NAME, type VersionFiles } from "./candidate-models.js";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+export const API_KEY = "promote-test-key-0123456789";
+
+/** A temporary local registry with `versions` registered in order and aliases set. */
+export async function registryWith(
+  versions: readonly { files: VersionFiles; alias: string }[],
+): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "plinth-promote-registry-"));
+  const registry = new LocalRegistry(dir);
+  for (const { files, alias } of versions) {
+    const version = await registry.registerVersion(MODEL_NAME, files);
+    await registry.setAlias(MODEL_NAME, alias, version);
+  }
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface LiveService {
+  readonly url: string;
+  readonly metricsTarget: string;
+  close(): Promise<void>;
+}
+
+/** The service as `npm start` runs it (listening API and metrics ports), in a canary. */
+export async function startCanary(registryDir: string, candidate: string): Promise<LiveService> {
+  const config = loadConfig({
+    API_KEYS: `tester:${API_KEY}`,
+    PLINTH_REGISTRY_DIR: registryDir,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    METRICS_PORT: "0",
+    MAX_EVENT_LOOP_DELAY_MS: "0",
+    RATE_LIMIT_MAX: "100000",
+    ROLLOUT_STRATEGY: "canary",
+    MODEL_STABLE: "champion",
+    MODEL_CANDIDATE: candidate,
+    CANDIDATE_WEIGHT: "50",
+    // A slow candidate must show up as latency, not as timeouts, on a machine busy with other tests.
+    CANDIDATE_TIMEOUT_MS: "30000",
+    // Warm-up runs a full batch: keep it small for the slow candidate.
+    BATCH_MAX_SIZE: "4",
+    DRIFT_WINDOW_SIZE: "100",
+    DRIFT_MIN_SAMPLES: "100",
+    DRIFT_INTERVAL_MS: "1000",
+  });
+  const service = await buildServer(config, { processMetrics: false });
+  const running = await startService(service, pino({ level: "silent" }));
+  return {
+    url: running.url,
+    metricsTarget: `127.0.0.1:${running.metrics.port()}`,
+    close: () => running.shutdown(),
+  };
+}
+
+/** The 100 sample test-set PNGs (the images the training baseline's test split came from). */
+export async function samplePngs(): Promise<Buffer[]> {
+  const dir = path.join(REPO, "samples/fashion-mnist");
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".png")).sort();
+  return Promise.all(files.map((f) => readFile(path.join(dir, f))));
+}
+
+/**
+ * Real traffic: `workers` loops each POSTing one sample image to /predict-image, then pausing `pauseMs`,
+ * until `durationMs` is over. Resolves to the status codes seen.
+ */
+export async function drive(
+  service: LiveService,
+  images: readonly Buffer[],
+  options: { workers: number; pauseMs: number; durationMs: number },
+): Promise<Map<number, number>> {
+  const statuses = new Map<number, number>();
+  const end = Date.now() + options.durationMs;
+  let next = 0;
+  const worker = async () => {
+    while (Date.now() < end) {
+      const image = images[next++ % images.length]!;
+      const res = await fetch(`${service.url}/predict-image`, {
+        method: "POST",
+        headers: { "content-type": "image/png", "x-api-key": API_KEY },
+        body: image,
+      });
+      await res.arrayBuffer();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, options.pauseMs));
+    }
+  };
+  await Promise.all(Array.from({ length: options.workers }, worker));
+  return statuses;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LivePrometheus {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The Debian prometheus binary, or a loud failure naming the installer. */
+function prometheusBinary(): string {
+  const probe = spawnSync("prometheus", ["--version"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    throw new Error(
+      "the `prometheus` binary is missing: run scripts/install-test-tools.sh (Debian package prometheus)",
+    );
+  }
+  return "prometheus";
+}
+
+/** Prometheus scraping each job's target every second, ready once every target is up. */
+export async function startPrometheus(jobs: Record<string, string>): Promise<LivePrometheus> {
+  const binary = prometheusBinary();
+  const dir = await mkdtemp(path.join(tmpdir(), "plinth-prometheus-"));
+  const config = {
+    global: { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" },
+    scrape_configs: Object.entries(jobs).map(([job, target]) => ({
+      job_name: job,
+      static_configs: [{ targets: [target] }],
+    })),
+  };
+  await writeFile(path.join(dir, "prometheus.yml"), JSON.stringify(config));
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      `--config.file=${path.join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${path.join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--log.level=warn",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const close = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${stderr}`);
+    const up = await fetch(`${url}/api/v1/query?query=${encodeURIComponent("sum(up)")}`)
+      .then((r) => r.json() as Promise<{ data?: { result?: { value: [number, string] }[] } }>)
+      .then((body) => Number(body.data?.result?.[0]?.value[1] ?? 0))
+      .catch(() => 0);
+    if (up === Object.keys(jobs).length) return { url, close };
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`prometheus did not scrape every target within 30 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Pulumi.<stack>.yaml for the test, in `dir`: the real staging file with a canary at 50% and
+ * gates sized for seconds of traffic instead of minutes.
+ */
+export async function writeTestStack(
+  dir: string,
+  stack: string,
+  gates: Record<string, unknown>,
+  slo: { latencyThresholdSeconds: number },
+): Promise<string> {
+  const document = parseDocument(await readFile(path.join(REPO, "Pulumi.staging.yaml"), "utf8"));
+  document.setIn(["config", "plinth:inference", "modelName"], MODEL_NAME);
+  document.setIn(["config", "plinth:inference", "rollout", "candidate", "weight"], 50);
+  for (const [key, value] of Object.entries(gates)) {
+    document.setIn(["config", "plinth:inference", "rollout", "gates", key], value);
+  }
+  document.setIn(
+    ["config", "plinth:monitoring", "slo", "latencyThresholdSeconds"],
+    slo.latencyThresholdSeconds,
+  );
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  await writeFile(file, document.toString());
+  return file;
+}
