@@ -3,7 +3,7 @@
  * black-body ramp (dark red to yellow-white) whose opacity follows the saliency, at the image's
  * own size, as a PNG.
  */
-import sharp from "sharp";
+import { loadSharp } from "../image/sharp.js";
 
 /** Colour stops of the ramp, saliency 0..1. */
 const RAMP: readonly (readonly [number, number, number, number])[] = [
@@ -59,6 +59,7 @@ export async function renderHeatmap(
   mapHeight: number,
   invert: boolean,
 ): Promise<Heatmap> {
+  const sharp = await loadSharp();
   const meta = await sharp(image).metadata();
   const fit = Math.min(1, MAX_HEATMAP_SIDE / Math.max(meta.width, meta.height));
   const width = Math.max(1, Math.round(meta.width * fit));

@@ -7,8 +7,8 @@
  * `limitInputPixels` enforces the same bound inside libvips. Transparent pixels are flattened
  * onto black, the background of the training images.
  */
-import sharp from "sharp";
 import { ImageInputError } from "./errors.js";
+import { loadSharp } from "./sharp.js";
 import { sniffImage } from "./sniff.js";
 
 export interface DecodeTarget {
@@ -30,6 +30,7 @@ export async function decodeToGray(bytes: Uint8Array, target: DecodeTarget): Pro
     );
   }
   if (sniffed.kind === "unknown") throw new ImageInputError("CORRUPT", "not a PNG, JPEG or WebP image");
+  const sharp = await loadSharp();
   let declared: { width?: number | undefined; height?: number | undefined };
   try {
     declared = await sharp(bytes).metadata();
