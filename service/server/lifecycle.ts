@@ -3,7 +3,7 @@
  * on SIGTERM (readiness false, in-flight requests finish, bounded exit).
  */
 import type { FastifyBaseLogger } from "fastify";
-import sharp from "sharp";
+import { setSharpConcurrency } from "../image/sharp.js";
 import { startMetricsServer, type MetricsServer } from "../metrics/server.js";
 import type { Service } from "./build.js";
 
@@ -17,7 +17,7 @@ export interface RunningService {
 export async function startService(service: Service, log: FastifyBaseLogger): Promise<RunningService> {
   const { app, config, models, rollout } = service;
   // libvips threads per image; the event loop and ONNX Runtime need the other core(s).
-  sharp.concurrency(config.sharpConcurrency);
+  setSharpConcurrency(config.sharpConcurrency);
   const metrics = await startMetricsServer(service.metrics.registry, config.metricsHost, config.metricsPort);
   const url = await app.listen({ host: config.host, port: config.port });
   log.info({ metricsPort: metrics.port() }, "metrics served on the internal port");
