@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
 import { LatencyHistogram, type LatencySummary } from "../stats/latency-histogram.js";
 import { OpenLoopSchedule } from "../stats/open-loop-schedule.js";
-import { loopbackOrigin, type HttpTarget, type ResponseCounts } from "./target.js";
+import { targetOrigin, type HttpTarget, type ResponseCounts } from "./target.js";
 
 export interface FixedRateOptions {
   readonly ratePerSecond: number;
@@ -36,7 +36,11 @@ export interface FixedRateResult extends ResponseCounts {
 export async function runFixedRate(target: HttpTarget, options: FixedRateOptions): Promise<FixedRateResult> {
   const schedule = new OpenLoopSchedule(options.ratePerSecond, options.durationSeconds * 1000);
   const histogram = new LatencyHistogram();
-  const pool = new Pool(loopbackOrigin(target.port), { connections: options.connections, pipelining: 1 });
+  const pool = new Pool(targetOrigin(target), {
+    connections: options.connections,
+    pipelining: 1,
+    ...(target.tls === undefined ? {} : { connect: { ca: target.tls.ca } }),
+  });
   let stopped = false;
   const pending = new Map<number, Promise<void>>();
   let ok = 0;

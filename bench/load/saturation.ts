@@ -4,7 +4,7 @@
  * latencies are not reported: a closed loop under-reports them (see OpenLoopSchedule).
  */
 import autocannon from "autocannon";
-import { loopbackOrigin, type HttpTarget, type LoadShape, type ResponseCounts } from "./target.js";
+import { targetOrigin, type HttpTarget, type LoadShape, type ResponseCounts } from "./target.js";
 
 export interface SaturationResult extends ResponseCounts {
   /** 2xx responses per second. */
@@ -19,7 +19,9 @@ export async function runSaturation(
   durationSeconds: number,
 ): Promise<SaturationResult> {
   const result = await autocannon({
-    url: loopbackOrigin(target.port) + target.path,
+    url: targetOrigin(target) + target.path,
+    // autocannon does not verify certificates; the name only keeps an IP address out of SNI.
+    ...(target.tls === undefined ? {} : { servername: "localhost", tlsOptions: { ca: target.tls.ca } }),
     method: target.method,
     headers: { ...target.headers },
     ...(target.body === undefined ? {} : { body: target.body }),

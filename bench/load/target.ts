@@ -12,6 +12,8 @@ export interface HttpTarget {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer;
+  /** HTTPS, trusting only this CA (PEM), e.g. through the local stack's nginx. */
+  readonly tls?: { readonly ca: string };
 }
 
 /** Load parameters shared by every saturation phase (floors, service, peer alike). */
@@ -22,9 +24,14 @@ export interface LoadShape {
   readonly pipelining: number;
 }
 
-export function loopbackOrigin(port: number): string {
+export function loopbackOrigin(port: number, scheme: "http" | "https" = "http"): string {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`not a TCP port: ${port}`);
-  return `http://${LOOPBACK}:${port}`;
+  return `${scheme}://${LOOPBACK}:${port}`;
+}
+
+/** The target's origin: https when it has a CA to trust. */
+export function targetOrigin(target: HttpTarget): string {
+  return loopbackOrigin(target.port, target.tls === undefined ? "http" : "https");
 }
 
 /** Outcome counts common to both kinds of load phase. */

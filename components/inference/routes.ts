@@ -5,10 +5,12 @@
  */
 import type { IngressPath } from "../shared/ingress.js";
 
-/** The public API: predictions, Open Inference Protocol v2, health, docs. */
+/** The public API: predictions, explanations, model metadata, Open Inference Protocol v2, health, docs. */
 export const PUBLIC_PATHS: readonly IngressPath[] = [
   { path: "/predict", pathType: "Exact" },
   { path: "/predict-image", pathType: "Exact" },
+  { path: "/predict-image/explain", pathType: "Exact" },
+  { path: "/metadata", pathType: "Exact" },
   { path: "/v2", pathType: "Prefix" },
   { path: "/health", pathType: "Exact" },
   { path: "/ready", pathType: "Exact" },
@@ -16,8 +18,9 @@ export const PUBLIC_PATHS: readonly IngressPath[] = [
   { path: "/openapi.json", pathType: "Exact" },
 ];
 
-/** Operator pages: only behind oauth2-proxy. */
+/** Operator pages and actions (the admin panel's reload button): only behind oauth2-proxy. */
 export const PROTECTED_PATHS: readonly IngressPath[] = [
   { path: "/admin", pathType: "Prefix" },
   { path: "/ops", pathType: "Prefix" },
+  { path: "/reload-model", pathType: "Exact" },
 ];

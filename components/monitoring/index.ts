@@ -16,6 +16,9 @@ import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertma
 import { dashboards } from "./dashboards.js";
 import { prometheusRuleGroups, type SloTargets } from "./rules.js";
 
+/** Linked from every alert the PrometheusRule carries. */
+export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/README.md";
+
 export { prometheusRuleGroups } from "./rules.js";
 export { dashboards, dashboardExpressions } from "./dashboards.js";
 
@@ -148,7 +151,7 @@ export class Monitoring extends pulumi.ComponentResource {
           groups: prometheusRuleGroups({
             slo: args.slo,
             driftAlertPsi: args.driftAlertPsi,
-            runbookBaseUrl: "https://github.com/plinth-ml/plinth/blob/main/README.md",
+            runbookBaseUrl: RUNBOOK_BASE_URL,
           }),
         },
       },

@@ -42,6 +42,24 @@ export interface OAuth2ProxyArgs {
 
 const HTTP_PORT = 4180;
 const METRICS_PORT = 44180;
+/**
+ * How the proxy keeps sessions and answers nginx, whatever the addresses: secure cookies, PKCE,
+ * an auth-only upstream (202) that returns the X-Auth-Request-* headers. The local stack
+ * (stack/local) runs the binary with the same flags.
+ */
+export const SESSION_FLAGS: readonly string[] = [
+  "--cookie-secure=true",
+  "--cookie-httponly=true",
+  "--cookie-samesite=lax",
+  "--cookie-expire=8h",
+  "--cookie-refresh=1h",
+  "--code-challenge-method=S256",
+  "--reverse-proxy=true",
+  "--set-xauthrequest=true",
+  "--upstream=static://202",
+  "--skip-provider-button=true",
+  "--silence-ping-logging=true",
+];
 /** Headers oauth2-proxy returns on /oauth2/auth and nginx forwards upstream (overwriting any the client sent). */
 export const AUTH_RESPONSE_HEADERS = ["X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups"];
 
@@ -110,17 +128,7 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
         `--redirect-url=https://${host}/oauth2/callback`,
         `--cookie-domain=.${args.domain}`,
         `--whitelist-domain=.${args.domain}`,
-        "--cookie-secure=true",
-        "--cookie-httponly=true",
-        "--cookie-samesite=lax",
-        "--cookie-expire=8h",
-        "--cookie-refresh=1h",
-        "--code-challenge-method=S256",
-        "--reverse-proxy=true",
-        "--set-xauthrequest=true",
-        "--upstream=static://202",
-        "--skip-provider-button=true",
-        "--silence-ping-logging=true",
+        ...SESSION_FLAGS,
       ],
       env: [
         { name: "OAUTH2_PROXY_CLIENT_SECRET", valueFrom: fromSecret("client-secret") },

@@ -23,7 +23,17 @@ export const COMPONENT_TYPES: Record<string, string> = {
   "plinth:inference:InferenceService": "plinth-inference",
 };
 
-const PUBLIC_PATHS = ["/predict", "/predict-image", "/v2", "/health", "/ready", "/docs", "/openapi.json"];
+const PUBLIC_PATHS = [
+  "/predict",
+  "/predict-image",
+  "/predict-image/explain",
+  "/metadata",
+  "/v2",
+  "/health",
+  "/ready",
+  "/docs",
+  "/openapi.json",
+];
 const AUTH_URL = "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -232,7 +242,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(ingress.metadata.annotations?.["nginx.ingress.kubernetes.io/auth-url"]).toBeUndefined();
     });
 
-    it("puts /admin, /ops, MLflow and Grafana behind oauth2-proxy, with TLS and HTTPS redirect everywhere", () => {
+    it("puts /admin, /ops, /reload-model, MLflow and Grafana behind oauth2-proxy, with TLS and HTTPS redirect everywhere", () => {
       const view = holder.view;
       const protectedIngresses = [
         "plinth-inference-admin-ingress",
@@ -251,6 +261,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect((at(admin, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path)).toEqual([
         "/admin",
         "/ops",
+        "/reload-model",
       ]);
       for (const ingress of view.manifests().filter((m) => m.kind === "Ingress")) {
         expect(ingress.metadata.annotations, ingress.metadata.name).toMatchObject({
@@ -262,7 +273,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         const isProtected = protectedIngresses.includes(ingress.metadata.name!);
         if (!isProtected)
           expect(
-            paths.filter((p) => ["/", "/admin", "/ops"].includes(p)),
+            paths.filter((p) => ["/", "/admin", "/ops", "/reload-model"].includes(p)),
             ingress.metadata.name,
           ).toEqual([]);
       }

@@ -15,20 +15,11 @@ import type { AuditRecord } from "../../../service/ops/audit.js";
 import { writeVersionFiles } from "../ops/version-files.js";
 import { OPS_HEADERS, predictRow, startRolloutService } from "../rollout/rollout-fixture.js";
 import type { TestService } from "../server/service-fixture.js";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../support/chromium.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const SCREENSHOT = path.join(ROOT, "out/admin-panel.png");
 const OPS_KEY = OPS_HEADERS["x-api-key"];
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const TRAINING = {
   trainingSummary: {
@@ -56,7 +47,7 @@ async function traffic(svc: TestService): Promise<void> {
 let browser: Browser;
 let dir: string;
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
   dir = await mkdtemp(path.join(tmpdir(), "plinth-panel-"));
   await mkdir(path.dirname(SCREENSHOT), { recursive: true });
 }, 60_000);

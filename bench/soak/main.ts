@@ -1,0 +1,132 @@
+/**
+ * `npm run soak`: the whole local stack under sustained load through nginx (TLS) at 70 % of its
+ * measured capacity for 10 minutes (see --help). Prints one line per minute and a verdict, writes
+ * out/soak/report.md and report.json (and the stack's log to out/soak/stack.log), and exits 1 when
+ * the soak fails: any error, an unstable p99, or RSS growth of 10 % or more.
+ */
+import { createWriteStream } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { describeMachine, type MachineInfo } from "../machine.js";
+import { REPO_ROOT } from "../paths.js";
+import type { LocalStack } from "../../stack/local/stack.js";
+import {
+  MAX_RSS_GROWTH_PERCENT,
+  P99_STABILITY_FACTOR,
+  runSoak,
+  type SoakOptions,
+  type SoakResult,
+} from "./run.js";
+
+const USAGE = `usage: npm run soak -- [options]
+
+  --minutes N            minutes at the soak rate (default 10)
+  --share F              share of the measured capacity to run at (default 0.7)
+  --capacity-seconds S   length of the capacity measurement (default 15)
+  --connections N        keep-alive connections of the load generator (default 32)
+  --out DIR              report folder (default out/soak)
+`;
+
+function numberOption(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    process.stderr.write(`soak: --${name} must be a number from ${min} to ${max}; got ${text}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: "string" },
+    share: { type: "string" },
+    "capacity-seconds": { type: "string" },
+    connections: { type: "string" },
+    out: { type: "string" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const options: SoakOptions = {
+  minutes: Math.round(numberOption("minutes", values.minutes, 10, 1, 240)),
+  share: numberOption("share", values.share, 0.7, 0.05, 1),
+  capacitySeconds: numberOption("capacity-seconds", values["capacity-seconds"], 15, 3, 300),
+  warmupSeconds: 5,
+  connections: Math.round(numberOption("connections", values.connections, 32, 1, 1024)),
+};
+const outDir = path.resolve(values.out ?? path.join(REPO_ROOT, "out", "soak"));
+
+const ms = (value: number) => value.toFixed(1);
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+function renderMarkdown(result: SoakResult, machine: MachineInfo): string {
+  const rows = result.minutes.map(
+    (m) =>
+      `| ${m.minute} | ${m.sent} | ${m.ok} | ${m.non2xx} | ${m.failed} | ${m.achievedPerSecond.toFixed(0)} | ` +
+      `${ms(m.latency.p50Ms)} | ${ms(m.latency.p99Ms)} | ${ms(m.latency.maxMs)} |`,
+  );
+  const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
+  return `# Soak through nginx (TLS): POST /predict
+
+${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · load average at the start ${machine.loadAverage.toFixed(2)} (other work shares the CPU) · node ${process.version}
+
+- capacity (closed loop, ${result.options.connections} connections, ${result.options.capacitySeconds} s): **${result.capacity.requestsPerSecond.toFixed(0)} req/s** (${result.capacity.non2xx + result.capacity.failed} errors)
+- soak: ${result.options.minutes} min at ${Math.round(result.options.share * 100)} % = **${result.ratePerSecond} req/s**, open loop, latency from the intended send time
+
+| check | value | limit | result |
+|---|---|---|---|
+| errors (non-2xx + failed) | ${result.errors} | 0 | ${verdict(result.errors === 0)} |
+| p99 stable (worst minute / median minute) | ${ms(result.p99.maxMs)} / ${ms(result.p99.medianMs)} ms | <= ${P99_STABILITY_FACTOR}x | ${verdict(result.p99.stable)} |
+| service RSS growth (late vs early window) | ${result.rss.growthPercent.toFixed(1)} % (${mb(result.rss.earlyBytes)} -> ${mb(result.rss.lateBytes)} MB) | < ${MAX_RSS_GROWTH_PERCENT} % | ${verdict(result.rss.growthPercent < MAX_RSS_GROWTH_PERCENT)} |
+
+| minute | sent | 2xx | non-2xx | failed | 2xx/s | p50 ms | p99 ms | max ms |
+|---|---|---|---|---|---|---|---|---|
+${rows.join("\n")}
+
+Service RSS peak ${mb(result.rss.peakBytes)} MB; slope ${mb(result.rss.slopeBytesPerMinute)} MB/min after warm-up.
+
+**${result.passed ? "PASS" : "FAIL"}**
+`;
+}
+
+await mkdir(outDir, { recursive: true });
+const stackLog = createWriteStream(path.join(outDir, "stack.log"));
+const progress = (line: string) => process.stderr.write(`soak: ${line}\n`);
+// Ctrl-C or SIGTERM mid-run stops the stack's processes (their own process groups) before exiting.
+let stack: LocalStack | undefined;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    progress(`${signal}, stopping the stack`);
+    void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+process.once("exit", () => stack?.kill());
+const machine = describeMachine();
+try {
+  const result = await runSoak(options, {
+    stackLog: (line) => stackLog.write(`${line}\n`),
+    progress,
+    onStarted: (started) => (stack = started),
+  });
+  const markdown = renderMarkdown(result, machine);
+  await writeFile(path.join(outDir, "report.md"), markdown);
+  await writeFile(path.join(outDir, "report.json"), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${markdown}\nreport: ${path.join(outDir, "report.md")}\n`);
+  process.exitCode = result.passed ? 0 : 1;
+} catch (err) {
+  process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  stackLog.end();
+}

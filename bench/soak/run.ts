@@ -1,0 +1,150 @@
+/**
+ * The soak: the whole local stack (stack/local), load through nginx over TLS on POST /predict.
+ * First the capacity (closed-loop saturation, after a discarded warm-up), then `minutes` one-minute
+ * open-loop phases at `share` of it, each with its own error counts and coordinated-omission
+ * corrected latency, while the service's RSS is sampled every second.
+ */
+import { readFile } from "node:fs/promises";
+import { readModelMetadata } from "../../service/model/onnx-format.js";
+import { LocalRegistry } from "../../service/registry/local.js";
+import { ENV, loadConfig } from "../../service/config.js";
+import { startLocalStack, type LocalStack } from "../../stack/local/stack.js";
+import type { LogSink } from "../../stack/local/process.js";
+import { runFixedRate, type FixedRateResult } from "../load/fixed-rate.js";
+import { runSaturation, type SaturationResult } from "../load/saturation.js";
+import type { HttpTarget, LoadShape } from "../load/target.js";
+import { RssSampler } from "../rss.js";
+import { median } from "../stats/quantile.js";
+import { rssTimeline, rssTrend, type RssTrend } from "../stats/rss-trend.js";
+import { defaultSamplePath, loadPayloads } from "../targets/payloads.js";
+
+export interface SoakOptions {
+  readonly minutes: number;
+  /** Share of the measured capacity the soak runs at. */
+  readonly share: number;
+  readonly capacitySeconds: number;
+  readonly warmupSeconds: number;
+  readonly connections: number;
+}
+
+/** A minute's p99 above this multiple of the median minute's p99 makes the latency unstable. */
+export const P99_STABILITY_FACTOR = 2;
+/** RSS growth (late window against early window, after warm-up) allowed over the soak. */
+export const MAX_RSS_GROWTH_PERCENT = 10;
+const RSS_SAMPLE_MS = 1000;
+const MINUTE_SECONDS = 60;
+const GRACE_SECONDS = 5;
+
+export interface SoakMinute extends FixedRateResult {
+  readonly minute: number;
+}
+
+export interface SoakResult {
+  readonly options: SoakOptions;
+  readonly capacity: SaturationResult;
+  readonly ratePerSecond: number;
+  readonly minutes: readonly SoakMinute[];
+  readonly errors: number;
+  readonly p99: { readonly medianMs: number; readonly maxMs: number; readonly stable: boolean };
+  readonly rss: RssTrend & { readonly growthPercent: number };
+  readonly rssTimeline: readonly { readonly fromMs: number; readonly peakBytes: number }[];
+  readonly passed: boolean;
+}
+
+/** POST /predict with one JSON row of the first bundled sample, through nginx. */
+async function predictTarget(stack: LocalStack): Promise<HttpTarget> {
+  // The model the stack's service serves: its defaults, from the bundled registry.
+  const { model: served } = loadConfig({});
+  const model = await new LocalRegistry(served.registryDir).resolve(served.name, served.stable);
+  const meta = readModelMetadata(await readFile(model.modelPath), model.modelPath);
+  const payloads = await loadPayloads(await defaultSamplePath(), meta);
+  return {
+    port: stack.ports.https,
+    method: "POST",
+    path: "/predict",
+    headers: { "content-type": "application/json", "x-api-key": stack.apiKey },
+    body: payloads.jsonRow,
+    tls: { ca: await readFile(stack.caFile, "utf8") },
+  };
+}
+
+export interface SoakHooks {
+  /** Where the stack's processes' log lines go. */
+  readonly stackLog: LogSink;
+  /** One line per step and per minute. */
+  readonly progress: (line: string) => void;
+  /** Called once the stack is up, so the caller can stop it on a signal. */
+  readonly onStarted: (stack: LocalStack) => void;
+}
+
+export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<SoakResult> {
+  const { progress } = hooks;
+  const stack = await startLocalStack({
+    log: hooks.stackLog,
+    accessLog: false,
+    // One identity sends everything: the rate limit must not be what is measured.
+    serviceEnv: { [ENV.RATE_LIMIT_MAX]: "100000000", [ENV.LOG_LEVEL]: "warn" },
+  });
+  hooks.onStarted(stack);
+  try {
+    const target = await predictTarget(stack);
+    const shape: LoadShape = { connections: options.connections, pipelining: 1 };
+    progress(
+      `warm-up ${options.warmupSeconds} s, then capacity ${options.capacitySeconds} s through ${stack.origin}`,
+    );
+    await runSaturation(target, shape, options.warmupSeconds);
+    const capacity = await runSaturation(target, shape, options.capacitySeconds);
+    const ratePerSecond = Math.max(1, Math.round(capacity.requestsPerSecond * options.share));
+    progress(`capacity ${capacity.requestsPerSecond.toFixed(0)} req/s; soak at ${ratePerSecond} req/s`);
+
+    const sampler = new RssSampler(stack.servicePid, RSS_SAMPLE_MS);
+    const minutes: SoakMinute[] = [];
+    try {
+      for (let minute = 1; minute <= options.minutes; minute++) {
+        const result = await runFixedRate(target, {
+          ratePerSecond,
+          durationSeconds: MINUTE_SECONDS,
+          connections: options.connections,
+          graceSeconds: GRACE_SECONDS,
+        });
+        minutes.push({ minute, ...result });
+        progress(
+          `minute ${minute}/${options.minutes}: ${result.ok} ok, ${result.non2xx} non-2xx, ` +
+            `${result.failed} failed, p99 ${result.latency.p99Ms.toFixed(1)} ms`,
+        );
+      }
+    } finally {
+      sampler.stop();
+    }
+    return summarise(options, capacity, ratePerSecond, minutes, sampler);
+  } finally {
+    await stack.stop();
+  }
+}
+
+function summarise(
+  options: SoakOptions,
+  capacity: SaturationResult,
+  ratePerSecond: number,
+  minutes: readonly SoakMinute[],
+  sampler: RssSampler,
+): SoakResult {
+  const errors = minutes.reduce((sum, m) => sum + m.non2xx + m.failed, 0);
+  const p99s = minutes.map((m) => m.latency.p99Ms);
+  const medianMs = median(p99s);
+  const maxMs = Math.max(...p99s);
+  const stable = maxMs <= medianMs * P99_STABILITY_FACTOR;
+  const trend = rssTrend(sampler.samples);
+  const growthPercent = (trend.growthBytes / trend.earlyBytes) * 100;
+  return {
+    options,
+    capacity,
+    ratePerSecond,
+    minutes,
+    errors,
+    p99: { medianMs, maxMs, stable },
+    rss: { ...trend, growthPercent },
+    rssTimeline: rssTimeline(sampler.samples, MINUTE_SECONDS * 1000),
+    passed: errors === 0 && stable && growthPercent < MAX_RSS_GROWTH_PERCENT,
+  };
+}

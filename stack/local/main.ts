@@ -1,0 +1,74 @@
+/**
+ * `npm run stack:local`: starts the local stack on its default loopback ports (or `--random-ports`),
+ * prints where everything is and how to sign in, streams every process's log with its name in
+ * front, and on Ctrl-C or SIGTERM stops everything and removes the temporary folder.
+ */
+import { parseArgs } from "node:util";
+import { ALLOWED_EMAIL_DOMAIN, DEFAULT_PORTS, startLocalStack, type LocalStack } from "./stack.js";
+
+const { values } = parseArgs({
+  options: {
+    "random-ports": { type: "boolean", default: false },
+    "no-access-log": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    "usage: npm run stack:local [-- --random-ports] [-- --no-access-log]\n" +
+      `default ports: ${JSON.stringify(DEFAULT_PORTS)}\n`,
+  );
+  process.exit(0);
+}
+
+function summary(stack: LocalStack): string {
+  const { users } = stack;
+  return `
+plinth local stack is up (Ctrl-C stops everything)
+
+  HTTPS (nginx, TLS)   ${stack.origin}            CA: ${stack.caFile}
+  HTTP                 http://127.0.0.1:${stack.ports.http}  -> 308 to HTTPS
+  admin panel          ${stack.origin}/admin      (sign in through oauth2-proxy)
+  API docs             ${stack.origin}/docs
+  Prometheus           ${stack.urls.prometheus}
+  MLflow               ${stack.urls.mlflow}
+  OIDC issuer          ${stack.urls.oidcIssuer}
+  nginx access log     ${stack.accessLogFile}
+
+  API key (x-api-key)  ${stack.apiKey}
+  admin user           ${users.allowed.email}  password ${users.allowed.password}  (domain ${ALLOWED_EMAIL_DOMAIN}: allowed)
+  other user           ${users.other.email}  password ${users.other.password}  (refused: 403)
+
+  curl --cacert ${stack.caFile} -H "x-api-key: ${stack.apiKey}" ${stack.origin}/v2/models/fashion-classifier
+`;
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+let stack: LocalStack | undefined;
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`\nstack:local: ${signal}, stopping every process\n`);
+  // During startup the processes are stopped as soon as startLocalStack returns (below).
+  if (stack !== undefined) void stack.stop().finally(() => process.exit(0));
+};
+process.once("SIGINT", () => shutdown("SIGINT"));
+process.once("SIGTERM", () => shutdown("SIGTERM"));
+process.once("exit", () => stack?.kill());
+
+try {
+  stack = await startLocalStack({
+    log,
+    accessLog: !values["no-access-log"],
+    ...(values["random-ports"] ? {} : { ports: DEFAULT_PORTS }),
+  });
+  if (stopping) {
+    await stack.stop();
+    process.exit(0);
+  }
+  process.stdout.write(summary(stack));
+} catch (err) {
+  process.stderr.write(`stack:local: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

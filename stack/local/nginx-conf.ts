@@ -1,0 +1,161 @@
+/**
+ * nginx.conf for the local stack, written from the same values the platform's Ingresses are:
+ * the public paths (PUBLIC_PATHS) go straight to the service; the protected paths
+ * (PROTECTED_PATHS) go through the external-auth annotations oauth2-proxy's `protect()` returns
+ * (auth-url, auth-signin, auth-response-headers), translated the way ingress-nginx translates
+ * them: an `auth_request` subrequest, a 302 to the sign-in URL on 401, and the response headers
+ * copied upstream over whatever the client sent. Anything else is a 404, as on the cluster, where
+ * no Ingress lists `/`. HTTP answers a 308 to HTTPS, as the controller's force-ssl-redirect does.
+ *
+ * One difference from the cluster: oauth2-proxy lives under /oauth2 on the same host instead of
+ * auth.<domain>, since loopback has one name.
+ */
+import { PROTECTED_PATHS, PUBLIC_PATHS } from "../../components/inference/routes.js";
+import { protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
+import type { IngressPath } from "../../components/shared/ingress.js";
+
+const ANNOTATION = "nginx.ingress.kubernetes.io/";
+
+export interface NginxConfOptions {
+  /** Folder for nginx's pid file and temp files (writable by its workers). */
+  readonly prefix: string;
+  /** Public host name in redirects. */
+  readonly host: string;
+  readonly httpsPort: number;
+  readonly httpPort: number;
+  readonly servicePort: number;
+  readonly oauth2ProxyPort: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Unprivileged user the workers run as when nginx starts as root. */
+  readonly workerUser?: string;
+  /** One line per request in <prefix>/access.log (off for load tests). nginx cannot open the
+   * supervisor's stdout: it is a socket, not a file or pipe. */
+  readonly accessLog: boolean;
+}
+
+/** `location` blocks matching an Ingress path with ingress-nginx's semantics. */
+function locations(ingressPath: IngressPath, body: string): string {
+  const { path, pathType } = ingressPath;
+  if (pathType === "Exact") return `location = ${path} {\n${body}}\n`;
+  // Prefix matches whole path elements: /admin and /admin/..., never /administrator.
+  return `location = ${path} {\n${body}}\nlocation ^~ ${path}/ {\n${body}}\n`;
+}
+
+function indent(lines: readonly string[], depth: number): string {
+  return lines.map((line) => `${"  ".repeat(depth)}${line}\n`).join("");
+}
+
+const PROXY_TO_SERVICE = [
+  "proxy_pass http://plinth_service;",
+  "proxy_http_version 1.1;",
+  'proxy_set_header Connection "";',
+  "proxy_set_header Host $http_host;",
+  "proxy_set_header X-Request-ID $request_id;",
+  "proxy_set_header X-Real-IP $remote_addr;",
+  "proxy_set_header X-Forwarded-For $remote_addr;",
+  "proxy_set_header X-Forwarded-Proto $scheme;",
+];
+
+/** The external-auth directives of one protected location, from the Ingress annotations. */
+function externalAuth(annotations: Record<string, string>): string[] {
+  const headers = (annotations[`${ANNOTATION}auth-response-headers`] ?? "").split(",").filter(Boolean);
+  return [
+    "auth_request /_external-auth;",
+    ...headers.flatMap((header) => {
+      const variable = `$authHeader_${header.toLowerCase().replace(/-/g, "_")}`;
+      const upstream = `$upstream_http_${header.toLowerCase().replace(/-/g, "_")}`;
+      // Always set, so a value the client sent is replaced (or removed, when the proxy sends none).
+      return [`auth_request_set ${variable} ${upstream};`, `proxy_set_header ${header} ${variable};`];
+    }),
+    "error_page 401 = @signin;",
+  ];
+}
+
+export function renderNginxConf(options: NginxConfOptions): string {
+  const origin = `https://${options.host}:${options.httpsPort}`;
+  // The auth-url is oauth2-proxy's /oauth2/auth; the sign-in keeps the page asked for in `rd`.
+  const annotations = protectedIngressAnnotations(
+    `http://127.0.0.1:${options.oauth2ProxyPort}/oauth2/auth`,
+    `${origin}/oauth2/start?rd=$request_uri`,
+  );
+  const authUrl = annotations[`${ANNOTATION}auth-url`];
+  const signinUrl = annotations[`${ANNOTATION}auth-signin`];
+  const publicBody = indent(PROXY_TO_SERVICE, 1);
+  const protectedBody = indent([...externalAuth(annotations), ...PROXY_TO_SERVICE], 1);
+  const routes = [
+    ...PUBLIC_PATHS.map((p) => locations(p, publicBody)),
+    ...PROTECTED_PATHS.map((p) => locations(p, protectedBody)),
+  ].join("");
+
+  return `# Written by stack/local/nginx-conf.ts for one run of the local stack.
+worker_processes 1;
+${options.workerUser ? `user ${options.workerUser};` : ""}
+pid ${options.prefix}/nginx.pid;
+error_log stderr notice;
+events { worker_connections 1024; }
+http {
+  server_tokens off;
+  ${options.accessLog ? `log_format plinth '$time_iso8601 $remote_addr "$request" $status $request_time';\n  access_log ${options.prefix}/access.log plinth;` : "access_log off;"}
+  client_body_temp_path ${options.prefix}/client_body;
+  proxy_temp_path ${options.prefix}/proxy;
+  fastcgi_temp_path ${options.prefix}/fastcgi;
+  uwsgi_temp_path ${options.prefix}/uwsgi;
+  scgi_temp_path ${options.prefix}/scgi;
+  client_max_body_size 5m;
+  upstream plinth_service { server 127.0.0.1:${options.servicePort}; keepalive 32; }
+  upstream oauth2_proxy { server 127.0.0.1:${options.oauth2ProxyPort}; keepalive 8; }
+
+  server {
+    listen 127.0.0.1:${options.httpPort};
+    location / { return 308 ${origin}$request_uri; }
+  }
+
+  server {
+    listen 127.0.0.1:${options.httpsPort} ssl http2;
+    ssl_certificate ${options.certFile};
+    ssl_certificate_key ${options.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
+
+    # oauth2-proxy's own Ingress: sign-in, callback, sign-out.
+    location /oauth2/ {
+      proxy_pass http://oauth2_proxy;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+    }
+
+    # auth-url: asked before every protected request, without its body.
+    location = /_external-auth {
+      internal;
+      proxy_pass ${authUrl};
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Original-Method $request_method;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Uri $request_uri;
+    }
+
+    # auth-signin: where a request without a session is sent.
+    location @signin {
+      return 302 ${signinUrl};
+    }
+
+${routes
+  .split("\n")
+  .map((line) => (line === "" ? "" : `    ${line}`))
+  .join("\n")}
+    location / {
+      default_type application/json;
+      return 404 '{"error":{"code":"NOT_FOUND","message":"No route for this path on the ingress.","requestId":"$request_id"}}';
+    }
+  }
+}
+`;
+}

@@ -1,0 +1,331 @@
+/**
+ * The whole system on loopback, end to end: the local stack (stack/local, the same code as
+ * `npm run stack:local`) on random ports, driven from outside as a user would: node's https with
+ * and without the run's CA, real headless Chromium signing in through oauth2-proxy and the OIDC
+ * provider, and Prometheus queried for the predictions made through nginx. The signed-in admin
+ * panel's screenshot is kept at out/e2e/local-stack-admin.png.
+ */
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import https from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RUNBOOK_BASE_URL } from "../../components/monitoring/index.js";
+import { PROTECTED_PATHS, PUBLIC_PATHS } from "../../components/inference/routes.js";
+import { productionRuleGroups } from "../../stack/local/prometheus-conf.js";
+import {
+  ALLOWED_EMAIL_DOMAIN,
+  OTHER_EMAIL_DOMAIN,
+  startLocalStack,
+  type LocalStack,
+} from "../../stack/local/stack.js";
+import { REPO_ROOT } from "../../stack/local/tools.js";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium.js";
+
+/** What a signed-in admin sees through the whole stack, kept for a look. */
+const SCREENSHOT = path.join(REPO_ROOT, "out", "e2e", "local-stack-admin.png");
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+let stack: LocalStack;
+let ca: string;
+const logLines: string[] = [];
+
+/** One request over TLS, trusting only the given CA (none: the system's store), never following redirects. */
+function call(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; ca?: string | null } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const trust = init.ca === undefined ? { ca } : init.ca === null ? {} : { ca: init.ca };
+    const request = https.request(
+      url,
+      { method: init.method ?? "GET", headers: init.headers ?? {}, ...trust, agent: false },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, body }));
+      },
+    );
+    request.on("error", reject);
+    request.end(init.body);
+  });
+}
+
+/** A plain-HTTP request (the redirect listener). */
+async function plainGet(url: string): Promise<Response> {
+  return fetch(url, { redirect: "manual" });
+}
+
+function predictBody(): string {
+  return JSON.stringify({ inputs: Array.from({ length: 784 }, (_, i) => (i * 7) % 256) });
+}
+
+async function promQuery(expr: string): Promise<number> {
+  const response = await fetch(`${stack.urls.prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const data = (await response.json()) as { data: { result: { value: [number, string] }[] } };
+  const first = data.data.result[0];
+  return first === undefined ? 0 : Number(first.value[1]);
+}
+
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after 30 s`);
+    await sleep(250);
+  }
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    log: (line) => {
+      logLines.push(line);
+      if (logLines.length > 400) logLines.shift();
+    },
+    scrapeIntervalSeconds: 1,
+  });
+  ca = await readFile(stack.caFile, "utf8");
+}, 240_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("TLS and redirects", () => {
+  it("serves HTTPS with the run's CA, and a client without that CA refuses the certificate", async () => {
+    const trusted = await call(`${stack.origin}/health`);
+    expect(trusted.status).toBe(200);
+    expect(trusted.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+    expect(trusted.headers.server).toBe("nginx");
+
+    const untrusted = call(`${stack.origin}/health`, { ca: null });
+    await expect(untrusted).rejects.toMatchObject({ code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" });
+
+    const cert = new X509Certificate(await readFile(stack.caFile));
+    expect(cert.ca).toBe(true);
+    expect(cert.subject).toBe("CN=plinth local stack CA");
+  });
+
+  it("redirects plain HTTP to the same path on HTTPS with 308", async () => {
+    const response = await plainGet(`http://127.0.0.1:${stack.ports.http}/predict?x=1`);
+    expect(response.status).toBe(308);
+    expect(response.headers.get("location")).toBe(`${stack.origin}/predict?x=1`);
+  });
+});
+
+describe("routing: the Ingress paths, nothing else", () => {
+  it("publishes every public path and answers 404 with the JSON envelope for paths no Ingress lists", async () => {
+    expect(PUBLIC_PATHS.map((p) => p.path)).toContain("/health");
+    expect((await call(`${stack.origin}/openapi.json`)).status).toBe(200);
+    // /metadata is public: it reaches the service, which asks for credentials like every API route.
+    const metadata = await call(`${stack.origin}/metadata`);
+    expect(metadata.status).toBe(401);
+    expect(JSON.parse(metadata.body)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
+    for (const path of ["/metrics", "/", "/administrator", "/healthz", "/predict-image/other"]) {
+      const answer = await call(`${stack.origin}${path}`);
+      expect(answer.status, path).toBe(404);
+      expect(JSON.parse(answer.body)).toMatchObject({
+        error: { code: "NOT_FOUND", message: "No route for this path on the ingress." },
+      });
+    }
+  });
+
+  it("sends a request without a session for any protected path to oauth2-proxy's sign-in (302)", async () => {
+    for (const { path } of PROTECTED_PATHS) {
+      const answer = await call(`${stack.origin}${path}`);
+      expect(answer.status, path).toBe(302);
+      expect(answer.headers.location).toBe(`${stack.origin}/oauth2/start?rd=${path}`);
+    }
+    const start = await call(`${stack.origin}/oauth2/start?rd=/admin`);
+    expect(start.status).toBe(302);
+    const authorize = new URL(String(start.headers.location));
+    expect(authorize.origin).toBe(stack.urls.oidcIssuer);
+    expect(authorize.searchParams.get("client_id")).toBe("plinth-local");
+    expect(authorize.searchParams.get("redirect_uri")).toBe(`${stack.origin}/oauth2/callback`);
+    expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
+  });
+
+  it("never lets a forged X-Auth-Request-Email reach an admin route", async () => {
+    const forged = { "x-auth-request-email": `ada@${ALLOWED_EMAIL_DOMAIN}` };
+    for (const path of ["/admin", "/admin/panel.js", "/ops/summary"]) {
+      const answer = await call(`${stack.origin}${path}`, { headers: forged });
+      expect(answer.status, path).toBe(302);
+      expect(answer.headers.location).toBe(`${stack.origin}/oauth2/start?rd=${path}`);
+      expect(answer.body).not.toContain("plinth · admin");
+    }
+    const reload = await call(`${stack.origin}/reload-model`, { method: "POST", headers: forged });
+    expect(reload.status).toBe(302);
+    expect(reload.headers.location).toBe(`${stack.origin}/oauth2/start?rd=/reload-model`);
+    // On the public paths the header authenticates nothing either.
+    const predict = await call(`${stack.origin}/predict`, {
+      method: "POST",
+      headers: { ...forged, "content-type": "application/json" },
+      body: predictBody(),
+    });
+    expect(predict.status).toBe(401);
+    expect(JSON.parse(predict.body)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
+  });
+});
+
+describe("predictions through nginx reach Prometheus", () => {
+  it("answers with a prediction_id, logs it, and Prometheus counts the predictions", async () => {
+    const before = await promQuery('sum(plinth_predictions_total{job="plinth-inference"})');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const answer = await call(`${stack.origin}/predict`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": stack.apiKey },
+        body: predictBody(),
+      });
+      expect(answer.status).toBe(200);
+      const body = JSON.parse(answer.body) as { prediction_id: string; predictions: { label: string }[] };
+      expect(body.prediction_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(answer.headers["x-prediction-id"]).toBe(body.prediction_id);
+      expect(body.predictions).toHaveLength(1);
+      ids.push(body.prediction_id);
+    }
+    const logged = await until(
+      "prediction log",
+      async () => (await readFile(stack.predictionLogFile, "utf8").catch(() => "")).trim().split("\n"),
+      (lines) => ids.every((id) => lines.some((line) => line.includes(id))),
+    );
+    expect(logged.filter((line) => ids.some((id) => line.includes(id)))).toHaveLength(3);
+    const after = await until(
+      "plinth_predictions_total in Prometheus",
+      () => promQuery('sum(plinth_predictions_total{job="plinth-inference"})'),
+      (value) => value >= before + 3,
+    );
+    expect(after - before).toBe(3);
+  });
+
+  it("loads the production stack's alert rules", async () => {
+    const response = await fetch(`${stack.urls.prometheus}/api/v1/rules`);
+    const data = (await response.json()) as {
+      data: { groups: { name: string; rules: { name: string; annotations?: { runbook_url?: string } }[] }[] };
+    };
+    const expected = await productionRuleGroups(REPO_ROOT);
+    // Prometheus lists groups by file order of its own choosing: compare as sorted sets.
+    const names = (groups: { name: string; rules: { name: string }[] }[]) =>
+      groups.flatMap((g) => g.rules.map((r) => `${g.name}/${r.name}`)).sort();
+    expect(names(data.data.groups)).toEqual(
+      names(
+        expected.map((g) => ({
+          name: g.name,
+          rules: g.rules.map((r) => ({ name: "alert" in r ? r.alert : r.record })),
+        })),
+      ),
+    );
+    const runbooks = data.data.groups.flatMap((g) =>
+      g.rules.flatMap((r) => r.annotations?.runbook_url ?? []),
+    );
+    expect(runbooks.length).toBeGreaterThan(0);
+    expect(runbooks.every((url) => url.startsWith(RUNBOOK_BASE_URL))).toBe(true);
+  });
+});
+
+describe("signing in through oauth2-proxy in Chromium", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    // Trust exactly this run's server key (Chromium has no flag for an extra CA); node's https
+    // checks the chain against the CA above.
+    const serverCert = new X509Certificate(await readFile(stack.caFile.replace(/ca\.pem$/, "server.pem")));
+    const spki = serverCert.publicKey.export({ type: "spki", format: "der" });
+    const pin = createHash("sha256").update(spki).digest("base64");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${pin}`],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function signIn(page: Page, email: string, password: string) {
+    const first = await page.goto(`${stack.origin}/admin`);
+    // Redirected by nginx to oauth2-proxy, then to the provider's login page.
+    expect(new URL(page.url()).origin).toBe(stack.urls.oidcIssuer);
+    expect(first?.status()).toBe(200);
+    await page.fill('input[name="email"]', email);
+    await page.fill('input[name="password"]', password);
+    const [callback] = await Promise.all([
+      page.waitForResponse((r) => r.url().startsWith(`${stack.origin}/oauth2/callback`)),
+      page.click('button[type="submit"]'),
+    ]);
+    return callback;
+  }
+
+  it("refuses a wrong password on the provider's login page", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${stack.origin}/admin`);
+    await page.fill('input[name="email"]', stack.users.allowed.email);
+    await page.fill('input[name="password"]', "not-the-password");
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST"),
+      page.click('button[type="submit"]'),
+    ]);
+    expect(answer.status()).toBe(401);
+    expect(await page.textContent('[role="alert"]')).toBe("Unknown email or wrong password.");
+    await page.close();
+  });
+
+  it("lets a user of the allowed domain in: /admin shows the served model", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const callback = await signIn(page, stack.users.allowed.email, stack.users.allowed.password);
+    expect(callback.status()).toBe(302);
+    await page.waitForURL(`${stack.origin}/admin`);
+    await page.locator("#main").waitFor({ state: "visible" });
+    expect(await page.title()).toBe("plinth · admin");
+    expect(await page.textContent("#stable-version")).toBe("v1");
+    expect(await page.textContent("#strategy")).toBe("single");
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    // Signed in by the proxy's header: the panel never asked for a key.
+    expect(await page.locator("#signin").isVisible()).toBe(false);
+    const cookies = await context.cookies(stack.origin);
+    const session = cookies.find((c) => c.name === "_oauth2_proxy");
+    expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: "Lax" });
+    // The session also opens the JSON API behind /ops, and a forged header cannot change who it
+    // is: nginx replaces it with the proxy's answer (a refused domain would get 403 here).
+    const summary = await page.evaluate(async (forged) => {
+      const response = await fetch("/ops/summary", { headers: { "x-auth-request-email": forged } });
+      return { status: response.status, body: (await response.json()) as { rollout: { strategy: string } } };
+    }, `mallory@${OTHER_EMAIL_DOMAIN}`);
+    expect(summary.status).toBe(200);
+    expect(summary.body.rollout.strategy).toBe("single");
+    await context.close();
+  });
+
+  it("refuses a user of another domain with oauth2-proxy's 403 page", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const callback = await signIn(page, stack.users.other.email, stack.users.other.password);
+    expect(callback.status()).toBe(403);
+    expect(page.url()).toMatch(new RegExp(`^${stack.origin}/oauth2/callback\\?`));
+    expect(await page.title()).toBe("403 Forbidden");
+    expect(await page.textContent("body")).toContain("You do not have permission to access this resource.");
+    expect(
+      logLines.some(
+        (line) =>
+          line.startsWith("[oauth2-proxy]") &&
+          line.includes(stack.users.other.email) &&
+          line.includes("Invalid authentication via OAuth2: unauthorized"),
+      ),
+    ).toBe(true);
+    expect((await context.cookies(stack.origin)).map((c) => c.name)).not.toContain("_oauth2_proxy");
+    // Still no way into /admin: the provider's session signs the user in again, and is refused again.
+    const again = await page.goto(`${stack.origin}/admin`);
+    expect(again?.status()).toBe(403);
+    expect(page.url()).toMatch(new RegExp(`^${stack.origin}/oauth2/callback\\?`));
+    await context.close();
+  });
+});
