@@ -11,7 +11,7 @@ import { Authenticator, installAuthentication } from "../auth/authenticate.js";
 import type { ServiceConfig } from "../config.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
-import { installErrorHandlers } from "../errors/handler.js";
+import { handleFrameworkError, installErrorHandlers } from "../errors/handler.js";
 import type { ModelSource } from "../inference/model-holder.js";
 import { installHttpMetrics } from "../metrics/http.js";
 import { installObservability, type Observability } from "../ops/install.js";
@@ -27,7 +27,7 @@ import { operationsRoutes } from "./routes/operations.js";
 import { predictImageRoute } from "./routes/predict-image.js";
 import { predictRoute } from "./routes/predict.js";
 import { v2Routes } from "./routes/v2.js";
-import { sharedSchemas } from "./schemas.js";
+import { documentCommonErrors, MAX_PATH_PARAM_LENGTH, sharedSchemas } from "./schemas.js";
 
 export interface Service {
   readonly app: FastifyInstance;
@@ -62,7 +62,11 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     return503OnClosing: true,
     forceCloseConnections: "idle",
     // No type coercion: a string or null where a number belongs is a 400, never silently converted.
-    ajv: { customOptions: { coerceTypes: false } },
+    // No silent stripping either: a member a schema forbids (additionalProperties: false) is a 400.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // The router's own refusals (undecodable path, oversized parameter) in the envelope as well.
+    frameworkErrors: handleFrameworkError,
   });
   // JSON, images and multipart only: text bodies get fastify's 415 instead of a parse attempt.
   app.removeContentTypeParser("text/plain");
@@ -77,6 +81,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   await authenticator.init();
 
   for (const schema of sharedSchemas) app.addSchema(schema);
+  app.addHook("onRoute", documentCommonErrors);
   decorateRequests(app);
   installErrorHandlers(app);
   installHttpMetrics(app, metrics);

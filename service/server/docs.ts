@@ -6,8 +6,28 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 
+interface DocumentedOperation {
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: { type?: string | string[] } }> };
+}
+
+/**
+ * @fastify/swagger marks every declared body as required; a JSON body whose schema admits null
+ * (`POST /reload-model`) is optional, and the document says so.
+ */
+export function markOptionalBodies<T extends { paths?: object }>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {}) as Record<string, DocumentedOperation>[]) {
+    for (const operation of Object.values(operations)) {
+      const type = operation.requestBody?.content?.["application/json"]?.schema?.type;
+      if (type !== undefined && [type].flat().includes("null")) operation.requestBody!.required = false;
+    }
+  }
+  return document;
+}
+
 export async function registerDocs(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
+    transformObject: (documents) =>
+      markOptionalBodies("openapiObject" in documents ? documents.openapiObject : documents.swaggerObject),
     openapi: {
       openapi: "3.1.0",
       info: {

@@ -2,14 +2,55 @@
  * JSON schemas shared by routes: they validate requests, drive fast-json-stringify serialisation
  * and generate the OpenAPI document.
  */
+import type { RouteOptions } from "fastify";
 import { errorEnvelopeSchema } from "../errors/api-error.js";
+
+/** Longest path parameter the router matches (fastify's `maxParamLength`); longer ones get 400. */
+export const MAX_PATH_PARAM_LENGTH = 100;
 
 /** Error responses documented on a route, all in the one envelope. */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
   return Object.fromEntries(statuses.map((s) => [s, { $ref: "ErrorEnvelope#" }]));
 }
 
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * The error statuses a route can answer whatever its handler does: 401 (auth) and 503
+ * (under-pressure) unless it is public, 429 unless it is exempt from rate limits; 400, 413 and 415
+ * when it takes a body (unparsable JSON, size limit, content type); 400 when it has parameters or
+ * a query string.
+ */
+export function commonErrorStatuses(route: RouteOptions): number[] {
+  const statuses = new Set<number>();
+  const config = route.config as { public?: boolean; rateLimit?: unknown } | undefined;
+  if (config?.public !== true) statuses.add(401).add(503);
+  if (config?.rateLimit !== false) statuses.add(429);
+  const methods = [route.method].flat();
+  if (methods.some((m) => BODY_METHODS.has(m))) statuses.add(400).add(413).add(415);
+  if (route.schema?.params !== undefined || route.schema?.querystring !== undefined) statuses.add(400);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+/**
+ * An onRoute hook: adds the common error statuses to every documented route's responses, so the
+ * OpenAPI document lists every status a route answers (the API fuzz test checks it).
+ */
+export function documentCommonErrors(route: RouteOptions): void {
+  const schema = route.schema as { hide?: boolean; response?: Record<string | number, unknown> } | undefined;
+  if (schema === undefined || schema.hide === true) return;
+  const response = { ...schema.response };
+  for (const status of commonErrorStatuses(route)) response[status] ??= { $ref: "ErrorEnvelope#" };
+  route.schema = { ...route.schema, response };
+}
+
 export const sharedSchemas = [errorEnvelopeSchema] as const;
+
+/**
+ * One row of the bundled model's input, 28x28 = 784 raw pixels, for request examples in the
+ * OpenAPI document (the API fuzz test sends them, so the examples reach the model).
+ */
+export const EXAMPLE_ROW: readonly number[] = Array.from({ length: 784 }, (_, i) => (i * 37) % 256);
 
 export const predictionSchema = {
   type: "object",

@@ -12,7 +12,7 @@ import { UnsupportedGraphError } from "../../explain/network-from-onnx.js";
 import { encodePixels } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
 import { apiKeySecurity, errorResponses } from "../schemas.js";
-import { acceptImageUploads, uploadedImage, uploadPixels } from "./predict-image.js";
+import { acceptImageUploads, documentImageUpload, uploadedImage, uploadPixels } from "./predict-image.js";
 
 interface Query {
   invert?: "true" | "false";
@@ -85,6 +85,7 @@ export async function explainRoute(
     scope.post<{ Querystring: Query }>(
       "/predict-image/explain",
       {
+        config: { swaggerTransform: documentImageUpload },
         schema: {
           summary: "Classify an image and explain the prediction with a saliency heatmap",
           description:
@@ -96,7 +97,16 @@ export async function explainRoute(
             type: "object",
             properties: { invert: { type: "string", enum: ["true", "false"] } },
           },
-          response: { 200: explainResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 501, 503) },
+          response: {
+            // JSON by default, the heatmap itself for `Accept: image/png`.
+            200: {
+              content: {
+                "application/json": { schema: explainResponseSchema },
+                "image/png": { schema: { type: "string", format: "binary" } },
+              },
+            },
+            ...errorResponses(400, 401, 413, 415, 429, 501, 503),
+          },
         },
       },
       async (request, reply) => {

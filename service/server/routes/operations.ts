@@ -58,7 +58,7 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         summary: "The serving model's metadata contract, warm-up measurements and service settings",
         security: apiKeySecurity,
-        response: errorResponses(401, 429, 503),
+        response: { 200: metadataResponseSchema, ...errorResponses(401, 429, 503) },
       },
     },
     async () => {
@@ -135,6 +135,46 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 }
+
+/** An object whose members are described elsewhere; serialised as they are. */
+const openObject = (description: string) =>
+  ({ type: "object", additionalProperties: true, description }) as const;
+
+const metadataResponseSchema = {
+  type: "object",
+  required: ["model", "metadata", "warmup", "deployment", "rollout", "batching", "limits"],
+  properties: {
+    model: {
+      type: "object",
+      required: ["name", "version", "sha256", "reference"],
+      properties: {
+        name: { type: "string" },
+        version: { type: "string" },
+        sha256: { type: "string" },
+        reference: { type: "string" },
+      },
+    },
+    metadata: openObject("The model contract stored in the ONNX file (service/model/metadata.ts)."),
+    warmup: {
+      type: "object",
+      properties: {
+        singleRowMs: { type: "number" },
+        fullBatchMs: { type: "number" },
+        fullBatchRows: { type: "integer" },
+        offloaded: { type: "boolean" },
+      },
+    },
+    deployment: { type: "object", properties: { color: { type: "string" } } },
+    rollout: openObject(
+      "Strategy, candidate weight, shadow percent and the candidate's reference and version.",
+    ),
+    batching: openObject("The micro-batcher's settings."),
+    limits: {
+      type: "object",
+      properties: { maxRowsPerRequest: { type: "integer" }, bodyLimitBytes: { type: "integer" } },
+    },
+  },
+} as const;
 
 const reloadResultSchema = {
   type: "object",

@@ -16,7 +16,16 @@ export function opsRoutes(app: FastifyInstance, sources: SummarySources): void {
           "Needs the `admin` role (API key or JWT), or, with `OPS_OIDC_TRUST_HEADERS=true`, an oauth2-proxy " +
           "`X-Auth-Request-Email` in `OPS_OIDC_ALLOWED_EMAIL_DOMAINS`.",
         security: apiKeySecurity,
-        response: errorResponses(401, 403, 429),
+        response: {
+          200: {
+            type: "object",
+            required: ["generatedAt", "rollout", "traffic", "drift", "training", "audit"],
+            // The members are described by OpsSummary (service/ops/summary.ts) and serialised as they are.
+            additionalProperties: true,
+            properties: { generatedAt: { type: "string", format: "date-time" } },
+          },
+          ...errorResponses(401, 403, 429),
+        },
       },
     },
     async (_request, reply) => {

@@ -1,5 +1,6 @@
 /** `POST /predict-image`: a multipart upload or a raw image/png|jpeg|webp body. */
 import multipart from "@fastify/multipart";
+import type { SwaggerTransform } from "@fastify/swagger";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
@@ -22,6 +23,21 @@ interface Query {
   invert?: "true" | "false";
 }
 
+/**
+ * The upload as the OpenAPI document shows it: a raw image body or a multipart file part. For the
+ * document only (a route's `config.swaggerTransform`): the route reads the body through its own
+ * parsers, and a JSON-schema body would make fastify validate the raw Buffer as a string.
+ */
+export const documentImageUpload: SwaggerTransform = ({ schema, url }) => {
+  const binary = { type: "string", format: "binary" };
+  const raw = Object.fromEntries(IMAGE_CONTENT_TYPES.map((type) => [type, { schema: binary }]));
+  const multipartForm = { type: "object", required: ["image"], properties: { image: binary } };
+  return {
+    schema: { ...schema, body: { content: { ...raw, "multipart/form-data": { schema: multipartForm } } } },
+    url,
+  };
+};
+
 /** Installs the raw-image and multipart body parsers on an encapsulated scope (image routes only). */
 export async function acceptImageUploads(scope: FastifyInstance, bodyLimitBytes: number): Promise<void> {
   scope.addContentTypeParser(
@@ -35,16 +51,30 @@ export async function acceptImageUploads(scope: FastifyInstance, bodyLimitBytes:
 /** The uploaded image's bytes: the multipart file part or the raw body. */
 export async function uploadedImage(request: FastifyRequest): Promise<Buffer> {
   if (request.isMultipart()) {
-    const file = await request.file();
-    if (file === undefined)
-      throw new ApiError(ErrorCode.INVALID_REQUEST, "the multipart body holds no file part");
-    return file.toBuffer();
+    try {
+      const file = await request.file();
+      if (file === undefined)
+        throw new ApiError(ErrorCode.INVALID_REQUEST, "the multipart body holds no file part");
+      return await file.toBuffer();
+    } catch (err) {
+      throw malformedMultipart(err);
+    }
   }
   if (Buffer.isBuffer(request.body)) return request.body;
   throw new ApiError(
     ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     `send ${IMAGE_CONTENT_TYPES.join(", ")} or multipart/form-data; JSON rows go to /predict`,
   );
+}
+
+/**
+ * busboy reports a malformed multipart body (no boundary in the content type, a broken part
+ * header) as a plain Error without a code; @fastify/multipart's own errors carry an `FST_` code
+ * the error handler maps. The former is the caller's fault, not ours.
+ */
+function malformedMultipart(err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof ApiError || "code" in err) return err;
+  return new ApiError(ErrorCode.INVALID_REQUEST, `malformed multipart body: ${err.message.slice(0, 120)}`);
 }
 
 /** Decodes an upload to the model's pixels; image problems become 400/415 API errors. */
@@ -70,6 +100,7 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
     scope.post<{ Querystring: Query }>(
       "/predict-image",
       {
+        config: { swaggerTransform: documentImageUpload },
         schema: {
           summary: "Classify an image",
           description:

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { encodeJsonRows } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
 import { predict } from "../predict-common.js";
-import { apiKeySecurity, errorResponses, predictResponseSchema } from "../schemas.js";
+import { apiKeySecurity, errorResponses, EXAMPLE_ROW, predictResponseSchema } from "../schemas.js";
 
 interface PredictBody {
   inputs: unknown[];
@@ -24,6 +24,7 @@ export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
           type: "object",
           required: ["inputs"],
           properties: { inputs: { type: "array", description: "A row of pixels, or an array of rows." } },
+          examples: [{ inputs: EXAMPLE_ROW }, { inputs: [EXAMPLE_ROW, EXAMPLE_ROW] }],
         },
         response: { 200: predictResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
       },

@@ -15,7 +15,7 @@ import type { LoadedModel } from "../../inference/model.js";
 import { encodeTensorData } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
 import { countPredictions, notReady, predictionHeaders } from "../predict-common.js";
-import { apiKeySecurity, errorResponses } from "../schemas.js";
+import { apiKeySecurity, errorResponses, EXAMPLE_ROW, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
 import { acceptBinaryTensors } from "./v2-binary.js";
 
 const SERVER_NAME = "plinth";
@@ -52,15 +52,40 @@ const tensorMetadata = {
   },
 } as const;
 
-const modelParamsSchema = {
+/**
+ * Path parameters of `/v2/models/:name` or, `versioned`, `.../versions/:version`; the served
+ * model's name is the documented example.
+ */
+function modelParamsSchema(modelName: string, versioned: boolean) {
+  const name = { type: "string", maxLength: MAX_PATH_PARAM_LENGTH, examples: [modelName] } as const;
+  const version = { type: "string", maxLength: MAX_PATH_PARAM_LENGTH } as const;
+  return versioned
+    ? { type: "object", required: ["name", "version"], properties: { name, version } }
+    : { type: "object", required: ["name"], properties: { name } };
+}
+
+const serverMetadataSchema = {
   type: "object",
-  required: ["name"],
-  properties: { name: { type: "string", maxLength: 256 }, version: { type: "string", maxLength: 64 } },
+  required: ["name", "version", "extensions"],
+  properties: {
+    name: { type: "string" },
+    version: { type: "string" },
+    extensions: { type: "array", items: { type: "string" } },
+  },
 } as const;
+
+/** `{ "live": true }`, `{ "ready": false }`: the protocol's health bodies. */
+function healthSchema(field: "live" | "ready") {
+  return { type: "object", required: [field], properties: { [field]: { type: "boolean" } } } as const;
+}
 
 const inferBodySchema = {
   type: "object",
   required: ["inputs"],
+  // The bundled model's input tensor, one row of raw pixels.
+  examples: [
+    { inputs: [{ name: "input", shape: [1, EXAMPLE_ROW.length], datatype: "UINT8", data: EXAMPLE_ROW }] },
+  ],
   properties: {
     id: { type: "string" },
     parameters: { type: "object" },
@@ -197,15 +222,25 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
   const health = { config: { public: true, rateLimit: false } } as const;
   const tags = ["open inference protocol v2"];
 
-  app.get("/v2", { schema: { tags, summary: "Server metadata", security: apiKeySecurity } }, async () => ({
-    name: SERVER_NAME,
-    version: SERVER_VERSION,
-    extensions: [],
-  }));
+  app.get(
+    "/v2",
+    {
+      schema: {
+        tags,
+        summary: "Server metadata",
+        security: apiKeySecurity,
+        response: { 200: serverMetadataSchema },
+      },
+    },
+    async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }),
+  );
 
   app.get(
     "/v2/health/live",
-    { ...health, schema: { tags, summary: "Server liveness (200 live)" } },
+    {
+      ...health,
+      schema: { tags, summary: "Server liveness (200 live)", response: { 200: healthSchema("live") } },
+    },
     async (_req, reply) => reply.code(200).send({ live: true }),
   );
 
@@ -213,12 +248,18 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
     "/v2/health/ready",
     {
       ...health,
-      schema: { tags, summary: "Server readiness (200 ready, 400 not ready, as the protocol specifies)" },
+      schema: {
+        tags,
+        summary: "Server readiness (200 ready, 400 not ready, as the protocol specifies)",
+        // 200 when ready, 400 when not, with the same body (the protocol's choice)
+        response: { 200: healthSchema("ready"), 400: healthSchema("ready") },
+      },
     },
     async (_req, reply) => reply.code(deps.models.ready ? 200 : 400).send({ ready: deps.models.ready }),
   );
 
   for (const base of ["/v2/models/:name", "/v2/models/:name/versions/:version"]) {
+    const params = modelParamsSchema(deps.config.model.name, base.endsWith(":version"));
     app.get<{ Params: ModelParams }>(
       base,
       {
@@ -226,7 +267,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
           tags,
           summary: "Model metadata",
           security: apiKeySecurity,
-          params: modelParamsSchema,
+          params,
           response: {
             200: {
               type: "object",
@@ -263,7 +304,13 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
           tags,
           summary: "Model readiness (200 ready, 400 not ready)",
           security: apiKeySecurity,
-          params: modelParamsSchema,
+          params,
+          // 400 is "not ready" or, for a malformed path parameter, the error envelope.
+          response: {
+            200: healthSchema("ready"),
+            400: { anyOf: [healthSchema("ready"), { $ref: "ErrorEnvelope#" }] },
+            ...errorResponses(404),
+          },
         },
       },
       async (request, reply) => {
@@ -279,7 +326,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
           tags,
           summary: "Inference with JSON tensors",
           security: apiKeySecurity,
-          params: modelParamsSchema,
+          params,
           body: inferBodySchema,
           response: { 200: inferResponseSchema, ...errorResponses(400, 401, 404, 413, 415, 429, 503) },
         },

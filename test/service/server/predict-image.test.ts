@@ -217,4 +217,19 @@ describe("POST /predict-image", () => {
     expect(res.statusCode).toBe(400);
     expect(errorCode(res)).toBe("INVALID_REQUEST");
   });
+  // Regression (API fuzzing): busboy's "Boundary not found" is a plain Error, which became 500 INTERNAL.
+  it.each(["/predict-image", "/predict-image/explain"])(
+    "refuses a multipart content type without a boundary on %s with 400",
+    async (url) => {
+      const res = await svc.app.inject({
+        method: "POST",
+        url,
+        headers: { ...KEY_HEADERS, "content-type": "multipart/form-data" },
+        payload: "",
+      });
+      expect(res.statusCode).toBe(400);
+      expect(errorCode(res)).toBe("INVALID_REQUEST");
+      expect(res.json().error.message).toBe("malformed multipart body: Multipart: Boundary not found");
+    },
+  );
 });

@@ -107,6 +107,38 @@ describe("errors outside the routes", () => {
     expect(res.json().error.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  // Regression (API fuzzing): a known path with an unserved method answered 404 NOT_FOUND.
+  it.each([
+    ["PUT", "/predict", "POST"],
+    ["GET", "/v2/models/fashion-classifier/infer", "POST"],
+    ["DELETE", "/health", "GET, HEAD"],
+    ["TRACE", "/v2/models/x/versions/1/ready", "GET, HEAD"],
+  ])("answers %s %s with 405 and Allow: %s", async (method, url, allow) => {
+    const res = await svc.app.inject({ method: method as "PUT", url, headers: KEY_HEADERS });
+    expect(res.statusCode).toBe(405);
+    expect(errorCode(res)).toBe("METHOD_NOT_ALLOWED");
+    expect(res.headers.allow).toBe(allow);
+    expect(res.json().error.message).toBe(`${method} ${url} is not served; allowed: ${allow}`);
+  });
+
+  // Regression (API fuzzing): fastify parses an unrouted request's body before the not-found
+  // handler runs, so QUERY without a content type answered 400 INVALID_REQUEST.
+  it("answers an unrouted request by its route, whatever is wrong with its body", async () => {
+    const query = await svc.app.inject({ method: "QUERY" as "GET", url: "/health", headers: KEY_HEADERS });
+    expect([query.statusCode, errorCode(query), query.headers.allow]).toEqual([
+      405,
+      "METHOD_NOT_ALLOWED",
+      "GET, HEAD",
+    ]);
+    const badJson = await svc.app.inject({
+      method: "POST",
+      url: "/nope",
+      headers: { ...KEY_HEADERS, "content-type": "application/json" },
+      payload: "{not json",
+    });
+    expect([badJson.statusCode, errorCode(badJson)]).toEqual([404, "NOT_FOUND"]);
+  });
+
   it("never serves /metrics on the public port", async () => {
     const res = await svc.app.inject({ method: "GET", url: "/metrics", headers: KEY_HEADERS });
     expect(res.statusCode).toBe(404);

@@ -123,6 +123,19 @@ describe("POST /reload-model", () => {
     expect(none.json().error.message).toBe("variant: no candidate is configured");
   });
 
+  // Regression (API fuzzing): ajv's removeAdditional stripped an unknown member and reloaded anyway.
+  it("refuses a member the body schema does not define", async () => {
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/reload-model",
+      headers: KEY_HEADERS,
+      payload: { variant: "all", force: true },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe("INVALID_REQUEST");
+    expect(res.json().error.message).toBe("body must NOT have additional properties");
+  });
+
   it("turns readiness false when draining, while predictions still complete", async () => {
     svc.models.startDraining();
     const ready = await svc.app.inject({ method: "GET", url: "/ready" });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROW_SIZE, rowForClass } from "../inference/fixture-model.js";
+import { MAX_PATH_PARAM_LENGTH } from "../../../service/server/schemas.js";
 import { errorCode, KEY_HEADERS, startTestService, type TestService } from "./service-fixture.js";
 
 let svc: TestService;
@@ -154,6 +155,37 @@ describe("Open Inference Protocol v2", () => {
     const res = await get("/v2/models/fashion-classifier/versions/2/ready");
     expect(res.statusCode).toBe(404);
     expect(errorCode(res)).toBe("MODEL_VERSION_NOT_FOUND");
+  });
+
+  // Regression (API fuzzing): the router answered these itself, outside the envelope (414 and 400
+  // with fastify's own body), and model readiness documented neither 404 nor 400.
+  it("answers an over-long path parameter or an undecodable path with 400 in the envelope", async () => {
+    const long = "m".repeat(MAX_PATH_PARAM_LENGTH + 1);
+    for (const url of [
+      `/v2/models/${long}`,
+      `/v2/models/${long}/ready`,
+      `/v2/models/x/versions/${long}/ready`,
+    ]) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(errorCode(res)).toBe("INVALID_REQUEST");
+      expect(res.json().error.message).toBe("a path parameter is longer than the service accepts");
+    }
+    const atLimit = await get(`/v2/models/${"m".repeat(MAX_PATH_PARAM_LENGTH)}`);
+    expect(errorCode(atLimit)).toBe("MODEL_NOT_FOUND");
+    const bad = await get("/v2/models/%zz");
+    expect(bad.statusCode).toBe(400);
+    expect(errorCode(bad)).toBe("INVALID_REQUEST");
+    expect(bad.json().error.message).toBe("the request path is not a valid URL (malformed percent-encoding)");
+  });
+
+  it("answers model readiness for an unknown model with 404 and documents it", async () => {
+    const res = await get("/v2/models/plinth/ready");
+    expect(res.statusCode).toBe(404);
+    expect(errorCode(res)).toBe("MODEL_NOT_FOUND");
+    const spec = (await get("/openapi.json", {})).json();
+    const ready = spec.paths["/v2/models/{name}/ready"].get.responses;
+    expect(Object.keys(ready).sort()).toEqual(["200", "400", "401", "404", "429", "503"]);
   });
 
   describe("binary tensor data extension (tritonclient's default)", () => {
