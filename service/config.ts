@@ -250,7 +250,7 @@ const envSchema = z.object({
   ORT_INTRA_OP_THREADS: int(1, 256).default(1),
   ORT_INTER_OP_THREADS: int(1, 256).default(1),
   INFERENCE_OFFLOAD: z.enum(["auto", "never", "always"]).default("auto"),
-  INFERENCE_OFFLOAD_THRESHOLD_MS: z.coerce.number().positive().max(10_000).default(2),
+  INFERENCE_OFFLOAD_THRESHOLD_MS: z.coerce.number().positive().max(10_000).default(5),
   BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   MAX_ROWS_PER_REQUEST: int(1, 100_000).default(64),
   IMAGE_MAX_PIXELS: int(1, 268_402_689).default(16_777_216),
@@ -611,7 +611,7 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   INFERENCE_OFFLOAD:
     "`auto` (measure at warm-up), `never` or `always` run inference in a worker thread. Default `auto`.",
   INFERENCE_OFFLOAD_THRESHOLD_MS:
-    "With `auto`: offload when a full batch takes longer than this. Default `2`.",
+    "With `auto`: offload when a full batch takes longer than this. Default `5`.",
   BODY_LIMIT_BYTES: "Largest request body; larger gets 413. Default `4194304`.",
   MAX_ROWS_PER_REQUEST: "Most rows in one request; more gets 400. Default `64`.",
   IMAGE_MAX_PIXELS:
