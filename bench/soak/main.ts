@@ -63,6 +63,7 @@ const options: SoakOptions = {
   share: numberOption("share", values.share, 0.7, 0.05, 1),
   capacitySeconds: numberOption("capacity-seconds", values["capacity-seconds"], 15, 3, 300),
   warmupSeconds: 5,
+  settleSeconds: 30,
   connections: Math.round(numberOption("connections", values.connections, 32, 1, 1024)),
 };
 const outDir = path.resolve(values.out ?? path.join(REPO_ROOT, "out", "soak"));
@@ -82,7 +83,7 @@ function renderMarkdown(result: SoakResult, machine: MachineInfo): string {
 ${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · load average at the start ${machine.loadAverage.toFixed(2)} (other work shares the CPU) · node ${process.version}
 
 - capacity (closed loop, ${result.options.connections} connections, ${result.options.capacitySeconds} s): **${result.capacity.requestsPerSecond.toFixed(0)} req/s** (${result.capacity.non2xx + result.capacity.failed} errors)
-- soak: ${result.options.minutes} min at ${Math.round(result.options.share * 100)} % = **${result.ratePerSecond} req/s**, open loop, latency from the intended send time
+- soak: ${result.options.minutes} min at ${Math.round(result.options.share * 100)} % = **${result.ratePerSecond} req/s** after ${result.options.settleSeconds} s of settling at that rate (not measured), open loop, latency from the intended send time
 
 | check | value | limit | result |
 |---|---|---|---|

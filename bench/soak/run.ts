@@ -1,7 +1,9 @@
 /**
  * The soak: the whole local stack (stack/local), load through nginx over TLS on POST /predict.
- * First the capacity (closed-loop saturation, after a discarded warm-up), then `minutes` one-minute
- * open-loop phases at `share` of it, each with its own error counts and coordinated-omission
+ * First the capacity (closed-loop saturation, after a discarded warm-up), then a discarded settle
+ * phase at the soak rate (so the switch from saturation to a fixed rate, with the queues and heap
+ * that saturation left, is not charged to the first minute), then `minutes` one-minute open-loop
+ * phases at `share` of it, each with its own error counts and coordinated-omission
  * corrected latency, while the service's RSS is sampled every second.
  */
 import { readFile } from "node:fs/promises";
@@ -24,6 +26,8 @@ export interface SoakOptions {
   readonly share: number;
   readonly capacitySeconds: number;
   readonly warmupSeconds: number;
+  /** Seconds at the soak rate after the capacity phase, not measured. */
+  readonly settleSeconds: number;
   readonly connections: number;
 }
 
@@ -95,18 +99,24 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
     await runSaturation(target, shape, options.warmupSeconds);
     const capacity = await runSaturation(target, shape, options.capacitySeconds);
     const ratePerSecond = Math.max(1, Math.round(capacity.requestsPerSecond * options.share));
-    progress(`capacity ${capacity.requestsPerSecond.toFixed(0)} req/s; soak at ${ratePerSecond} req/s`);
+    progress(
+      `capacity ${capacity.requestsPerSecond.toFixed(0)} req/s; soak at ${ratePerSecond} req/s ` +
+        `after ${options.settleSeconds} s of settling at that rate`,
+    );
+    const fixedRate = (durationSeconds: number): Promise<FixedRateResult> =>
+      runFixedRate(target, {
+        ratePerSecond,
+        durationSeconds,
+        connections: options.connections,
+        graceSeconds: GRACE_SECONDS,
+      });
+    await fixedRate(options.settleSeconds);
 
     const sampler = new RssSampler(stack.servicePid, RSS_SAMPLE_MS);
     const minutes: SoakMinute[] = [];
     try {
       for (let minute = 1; minute <= options.minutes; minute++) {
-        const result = await runFixedRate(target, {
-          ratePerSecond,
-          durationSeconds: MINUTE_SECONDS,
-          connections: options.connections,
-          graceSeconds: GRACE_SECONDS,
-        });
+        const result = await fixedRate(MINUTE_SECONDS);
         minutes.push({ minute, ...result });
         progress(
           `minute ${minute}/${options.minutes}: ${result.ok} ok, ${result.non2xx} non-2xx, ` +
