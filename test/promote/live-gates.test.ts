@@ -148,7 +148,9 @@ describe("promote gates against a real Prometheus and real services", () => {
     expect(run.code, run.output).toBe(1);
     expect(run.after).toBe(run.before);
     expect(run.output, run.output).toMatch(/PASS +error-rate +0 /);
-    expect(run.output, run.output).toMatch(/FAIL +p95-vs-stable /);
+    // Which tail quantile crosses the limit first depends on the machine's load; one of them must.
+    expect(run.output, run.output).toMatch(/FAIL +p9[59]-vs-stable /);
+    expect(run.output).toMatch(/BLOCKED by p9[59]-vs-stable fail/);
   });
 
   it("calls no traffic inconclusive and blocks; --force writes and records it", async () => {
