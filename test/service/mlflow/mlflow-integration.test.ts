@@ -394,6 +394,9 @@ print("VERSION", mv.version)
       await expect.poll(async () => (await predictWith(svc, 3)).version, POLL).toBe(v2);
       // Version 2 shifts every prediction by one class.
       expect(await predictWith(svc, 3)).toEqual({ status: 200, version: v2, classId: 4 });
+      // The reload event is published after the swap, once the aliases are refreshed (one more
+      // MLflow round trip): the new version can serve before the event is out.
+      await expect.poll(() => svc.rollout.snapshot().lastReload?.version, POLL).toBe(v2);
       expect(svc.rollout.snapshot().lastReload).toMatchObject({
         trigger: "watcher",
         result: "loaded",
