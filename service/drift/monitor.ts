@@ -21,6 +21,12 @@ import { trendOf, type DriftEntry, type DriftHistory, type DriftLevel } from "./
 import { psi } from "./psi.js";
 import { BinnedWindow } from "./window.js";
 
+/** Rows turned into features between two yields to the event loop (~1.5 ms of work). */
+export const DRAIN_SLICE_ROWS = 32;
+
+/** One turn of the event loop, after pending I/O (so requests run between drain slices). */
+const yieldToRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** The `feature` label value of the predicted-class PSI (as the metric catalog documents). */
 export const PREDICTION_FEATURE = "prediction";
 
@@ -128,15 +134,22 @@ class VariantWindow {
     }
   }
 
-  /** Moves the pending rows into the window: features, bins, counts. */
-  drain(): void {
+  /**
+   * Moves pending rows into the window (features, bins, counts), whole requests at a time, until
+   * at least `maxRows` rows have moved; returns whether rows are still pending.
+   */
+  drain(maxRows = Infinity): boolean {
     const window = this.window;
     const bins = this.bins;
-    if (window === undefined || bins === undefined) return;
+    if (window === undefined || bins === undefined) return false;
     const { normScale, normShift } = this.model;
     const size = this.width * this.height;
     const sample = new Array<number>(bins.length + 1);
-    for (const scored of this.pending) {
+    let taken = 0;
+    let moved = 0;
+    while (taken < this.pending.length && moved < maxRows) {
+      const scored = this.pending[taken++]!;
+      moved += scored.rows;
       for (let r = 0; r < scored.rows; r++) {
         // The baseline was computed on raw 0..255 pixels: undo the model's normalisation. float32
         // leaves a black pixel at about +-1e-5 instead of 0, which would move it out of the "<= 0"
@@ -151,8 +164,9 @@ class VariantWindow {
         window.add(sample);
       }
     }
-    this.pending = [];
-    this.pendingRows = 0;
+    this.pending.splice(0, taken);
+    this.pendingRows -= moved;
+    return this.pending.length > 0;
   }
 
   /** PSI per feature and of the predictions over the current window. */
@@ -170,6 +184,7 @@ class VariantWindow {
 export class DriftMonitor {
   private readonly windows = new Map<string, VariantWindow>();
   private timer: NodeJS.Timeout | undefined;
+  private summarising = false;
 
   constructor(
     private readonly settings: DriftSettings,
@@ -247,8 +262,27 @@ export class DriftMonitor {
     }));
   }
 
+  /**
+   * The timer's summary: the pending rows are turned into features in slices of
+   * {@link DRAIN_SLICE_ROWS}, yielding to requests between slices, then summarised. A window of
+   * 1,000 rows is ~45 ms of feature work on the 2-core machine: in one piece it stalled every
+   * request in flight once per interval (seen as p99 spikes in the soak).
+   */
+  async summariseInSlices(now?: Date): Promise<DriftEntry[]> {
+    if (this.summarising) return [];
+    this.summarising = true;
+    try {
+      for (const window of [...this.windows.values()]) {
+        while (window.drain(DRAIN_SLICE_ROWS)) await yieldToRequests();
+      }
+      return this.summarise(now);
+    } finally {
+      this.summarising = false;
+    }
+  }
+
   start(): void {
-    this.timer ??= setInterval(() => this.summarise(), this.settings.intervalMs);
+    this.timer ??= setInterval(() => void this.summariseInSlices(), this.settings.intervalMs);
     this.timer.unref();
   }
 

@@ -21,7 +21,7 @@ import type { OidcSettings, OidcUser } from "./oidc/provider.js";
 import { productionRuleGroups, renderPrometheusConf, renderRulesFile } from "./prometheus-conf.js";
 import { SupervisedProcess, httpOk, waitUntilReady, type ChildSpec, type LogSink } from "./process.js";
 import { createLocalTls } from "./tls.js";
-import { assertToolsInstalled, REPO_ROOT, TOOLS } from "./tools.js";
+import { assertToolsInstalled, MLFLOW_SERVER_ENV, REPO_ROOT, TOOLS } from "./tools.js";
 
 export interface StackPorts {
   /** nginx, TLS: the one address a user opens. */
@@ -260,7 +260,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         file("mlflow-artifacts"),
         "--serve-artifacts",
       ],
-      env: baseEnv(),
+      env: { ...baseEnv(), ...MLFLOW_SERVER_ENV },
     });
     const prometheus = start({
       name: "prometheus",

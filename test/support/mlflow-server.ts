@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { MLFLOW_SERVER_ENV } from "../../stack/local/tools.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -89,7 +90,7 @@ export class MlflowServer {
         cwd: this.dir,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, MLFLOW_TRACKING_URI: "" },
+        env: { ...process.env, ...MLFLOW_SERVER_ENV, MLFLOW_TRACKING_URI: "" },
       },
     );
     this.child = child;

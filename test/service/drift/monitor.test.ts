@@ -12,7 +12,7 @@ import { loadFashionMnist } from "../../../service/data/fashion-mnist.js";
 import type { DatasetSplits } from "../../../service/data/dataset.js";
 import { buildBaseline, type Baseline } from "../../../service/drift/baseline.js";
 import { DriftHistory, type DriftEntry } from "../../../service/drift/history.js";
-import { DriftMonitor, type MonitoredModel } from "../../../service/drift/monitor.js";
+import { DRAIN_SLICE_ROWS, DriftMonitor, type MonitoredModel } from "../../../service/drift/monitor.js";
 import { JsonlFile } from "../../../service/ops/jsonl-file.js";
 import { ObservabilityMetrics } from "../../../service/ops/metrics.js";
 import type { DriftSettings } from "../../../service/ops/settings.js";
@@ -168,6 +168,40 @@ describe("drift monitor", () => {
       level: second!.level,
     });
     expect(history.list("stable")).toHaveLength(3);
+  });
+
+  it("summarises in slices on the timer: same entry, requests served between slices, no row lost", async () => {
+    const time = new Date("2026-01-01T00:00:00Z");
+    const whole = monitorWith().monitor;
+    const sliced = monitorWith().monitor;
+    for (const monitor of [whole, sliced])
+      monitor.observe({ model: model("1"), variant: "stable", ...rows(0, 1) });
+    await settle();
+    for (const monitor of [whole, sliced]) {
+      for (let start = 1; start < 900; start += 9)
+        monitor.observe({ model: model("1"), variant: "stable", ...rows(start, 9) });
+    }
+    // Something else waiting on the event loop, like a request: it runs while the summary works.
+    let turns = 0;
+    const otherWork = (): void => {
+      turns++;
+      if (turns < 1000) setImmediate(otherWork);
+    };
+    setImmediate(otherWork);
+    const summary = sliced.summariseInSlices(time);
+    // A second timer tick while the first summary is still slicing does not start another one.
+    expect(await sliced.summariseInSlices(time)).toEqual([]);
+    // Rows observed mid-summary are kept: counted now or at the next summary.
+    sliced.observe({ model: model("1"), variant: "stable", ...rows(900, 100) });
+    whole.observe({ model: model("1"), variant: "stable", ...rows(900, 100) });
+    const [entry] = await summary;
+    // 900 rows in slices of whole 9-row requests, at least DRAIN_SLICE_ROWS rows each: a turn
+    // of other work between every two slices.
+    const slices = Math.ceil(900 / (Math.ceil(DRAIN_SLICE_ROWS / 9) * 9));
+    expect(turns).toBeGreaterThanOrEqual(slices - 1);
+    expect(turns).toBeLessThan(1000);
+    expect(entry).toEqual(whole.summarise(time)[0]);
+    expect(entry!.samples).toBe(1000);
   });
 
   it("publishes nothing until the window holds DRIFT_MIN_SAMPLES", async () => {
