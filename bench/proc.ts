@@ -54,3 +54,27 @@ export function processTreeRssBytes(pid: number): number {
 export function processTreeCpuSeconds(pid: number): number {
   return overTree(pid, cpuSeconds);
 }
+
+/** The whole machine's CPU seconds so far, from the first line of /proc/stat (all cores summed). */
+export interface MachineCpuSeconds {
+  /** user + nice + system + irq + softirq. */
+  readonly busy: number;
+  readonly idle: number;
+  /** Time the hypervisor ran someone else while this VM wanted the CPU. */
+  readonly steal: number;
+}
+
+export function machineCpuSeconds(): MachineCpuSeconds {
+  const fields = readFileSync("/proc/stat", "utf8")
+    .split("\n", 1)[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+  return {
+    busy: (user + nice + system + irq + softirq) / CLOCK_TICKS,
+    idle: (idle + iowait) / CLOCK_TICKS,
+    steal: steal / CLOCK_TICKS,
+  };
+}

@@ -7,6 +7,7 @@
  * corrected latency, while the service's RSS is sampled every second.
  */
 import { readFile } from "node:fs/promises";
+import { SCRAPE_INTERVAL_SECONDS } from "../../components/monitoring/rules.js";
 import { readModelMetadata } from "../../service/model/onnx-format.js";
 import { LocalRegistry } from "../../service/registry/local.js";
 import { ENV, loadConfig } from "../../service/config.js";
@@ -19,6 +20,8 @@ import { RssSampler } from "../rss.js";
 import { median } from "../stats/quantile.js";
 import { rssTimeline, rssTrend, type RssTrend } from "../stats/rss-trend.js";
 import { defaultSamplePath, loadPayloads } from "../targets/payloads.js";
+import { CpuSplit, type CpuShares } from "./cpu-split.js";
+import { relativeSpeedPercent, SpeedProbe } from "./speed-probe.js";
 
 export interface SoakOptions {
   readonly minutes: number;
@@ -41,11 +44,19 @@ const GRACE_SECONDS = 5;
 
 export interface SoakMinute extends FixedRateResult {
   readonly minute: number;
+  /** Where the CPU went during the minute (percent of one core). */
+  readonly cpu: CpuShares;
+  /** How fast the CPU ran against the capacity phase, in percent (bench/soak/speed-probe.ts). */
+  readonly speedPercent: number;
 }
 
 export interface SoakResult {
   readonly options: SoakOptions;
-  readonly capacity: SaturationResult;
+  readonly capacity: SaturationResult & {
+    readonly cpu: CpuShares;
+    /** Median time of the speed probe's fixed work during the capacity phase. */
+    readonly probeMicroseconds: number;
+  };
   readonly ratePerSecond: number;
   readonly minutes: readonly SoakMinute[];
   readonly errors: number;
@@ -86,6 +97,9 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
   const stack = await startLocalStack({
     log: hooks.stackLog,
     accessLog: false,
+    // Prometheus as production runs it (the local stack's default of 5 s is for quick tests): its
+    // rule evaluations share the cores with everything measured.
+    scrapeIntervalSeconds: SCRAPE_INTERVAL_SECONDS,
     // One identity sends everything: the rate limit must not be what is measured.
     serviceEnv: { [ENV.RATE_LIMIT_MAX]: "100000000", [ENV.LOG_LEVEL]: "warn" },
   });
@@ -96,8 +110,17 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
     progress(
       `warm-up ${options.warmupSeconds} s, then capacity ${options.capacitySeconds} s through ${stack.origin}`,
     );
+    const cpu = new CpuSplit(stack.pids);
+    const probe = new SpeedProbe();
     await runSaturation(target, shape, options.warmupSeconds);
-    const capacity = await runSaturation(target, shape, options.capacitySeconds);
+    const beforeCapacity = cpu.snapshot();
+    const saturation = await runSaturation(target, shape, options.capacitySeconds);
+    const afterCapacity = cpu.snapshot();
+    const capacity = {
+      ...saturation,
+      cpu: cpu.shares(beforeCapacity, afterCapacity),
+      probeMicroseconds: probe.medianBetween(beforeCapacity.atMs, afterCapacity.atMs),
+    };
     const ratePerSecond = Math.max(1, Math.round(capacity.requestsPerSecond * options.share));
     progress(
       `capacity ${capacity.requestsPerSecond.toFixed(0)} req/s; soak at ${ratePerSecond} req/s ` +
@@ -116,15 +139,23 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
     const minutes: SoakMinute[] = [];
     try {
       for (let minute = 1; minute <= options.minutes; minute++) {
+        const before = cpu.snapshot();
         const result = await fixedRate(MINUTE_SECONDS);
-        minutes.push({ minute, ...result });
+        const after = cpu.snapshot();
+        const speedPercent = relativeSpeedPercent(
+          capacity.probeMicroseconds,
+          probe.medianBetween(before.atMs, after.atMs),
+        );
+        minutes.push({ minute, ...result, cpu: cpu.shares(before, after), speedPercent });
         progress(
           `minute ${minute}/${options.minutes}: ${result.ok} ok, ${result.non2xx} non-2xx, ` +
-            `${result.failed} failed, p99 ${result.latency.p99Ms.toFixed(1)} ms`,
+            `${result.failed} failed, p99 ${result.latency.p99Ms.toFixed(1)} ms, ` +
+            `CPU speed ${speedPercent.toFixed(0)} %, service CPU ${minutes.at(-1)!.cpu.service!.toFixed(0)} %`,
         );
       }
     } finally {
       sampler.stop();
+      probe.stop();
     }
     return summarise(options, capacity, ratePerSecond, minutes, sampler);
   } finally {
@@ -134,7 +165,7 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
 
 function summarise(
   options: SoakOptions,
-  capacity: SaturationResult,
+  capacity: SoakResult["capacity"],
   ratePerSecond: number,
   minutes: readonly SoakMinute[],
   sampler: RssSampler,

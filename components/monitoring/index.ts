@@ -14,7 +14,7 @@ import { podSecurityNamespace } from "../shared/namespace.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
 import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertmanager.js";
 import { dashboards } from "./dashboards.js";
-import { prometheusRuleGroups, type SloTargets } from "./rules.js";
+import { prometheusRuleGroups, SCRAPE_INTERVAL_SECONDS, type SloTargets } from "./rules.js";
 
 /** Linked from every alert the PrometheusRule carries. */
 export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/README.md";
@@ -133,7 +133,7 @@ export class Monitoring extends pulumi.ComponentResource {
               port: args.target.port,
               path: "/metrics",
               scheme: "http",
-              interval: "15s",
+              interval: `${SCRAPE_INTERVAL_SECONDS}s`,
               scrapeTimeout: "10s",
             },
           ],

@@ -7,6 +7,12 @@
  */
 import { METRICS } from "../../service/metrics/catalog.js";
 
+/**
+ * How often Prometheus scrapes the service (the ServiceMonitor's interval). The rules' shortest
+ * window (5m) holds 20 scrapes at this interval; the local stack's soak scrapes at it too.
+ */
+export const SCRAPE_INTERVAL_SECONDS = 15;
+
 export interface SloTargets {
   /** Fraction of API requests that must not fail with a 5xx, e.g. 0.999. */
   readonly availability: number;

@@ -88,6 +88,8 @@ export interface LocalStack {
   readonly accessLogFile: string;
   /** The inference service's process id (for RSS). */
   readonly servicePid: number;
+  /** Every process the stack started, by name (service, mlflow, nginx, ...): for CPU accounting. */
+  readonly pids: Readonly<Record<string, number>>;
   /** Stops every process (reverse start order) and removes the temporary folder. */
   stop(): Promise<void>;
   /** Synchronous SIGKILL to every process group, for `process.on("exit")`. */
@@ -342,6 +344,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       predictionLogFile,
       accessLogFile: path.join(nginxPrefix, "access.log"),
       servicePid: service.pid,
+      pids: Object.fromEntries(running.map((proc) => [proc.spec.name, proc.pid])),
       stop,
       kill: () => running.forEach((proc) => proc.kill()),
     };

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { processTreeCpuSeconds, processTreeRssBytes } from "../../bench/proc.js";
+import { machineCpuSeconds, processTreeCpuSeconds, processTreeRssBytes } from "../../bench/proc.js";
+import { CPU_CONSUMERS, CpuSplit } from "../../bench/soak/cpu-split.js";
 
 describe("process tree figures from /proc", () => {
   it("reads this process's RSS and CPU time as Node itself reports them", () => {
@@ -30,5 +31,37 @@ describe("process tree figures from /proc", () => {
     await once(child, "exit");
     expect(processTreeRssBytes(child.pid!)).toBe(0);
     expect(processTreeCpuSeconds(child.pid!)).toBe(0);
+  });
+});
+
+describe("CPU split of a soak minute", () => {
+  it("charges a busy stack process to its name and reads the machine's totals", async () => {
+    // A stand-in "service" that spins for 600 ms, then idles.
+    const child = spawn(
+      process.execPath,
+      ["-e", "const end = Date.now() + 600; while (Date.now() < end); setTimeout(() => {}, 30000)"],
+      { stdio: "ignore" },
+    );
+    try {
+      const split = new CpuSplit({ service: child.pid! });
+      const machineBefore = machineCpuSeconds();
+      const before = split.snapshot();
+      await new Promise((r) => setTimeout(r, 900));
+      const shares = split.shares(before, split.snapshot());
+      const machineAfter = machineCpuSeconds();
+      expect(Object.keys(shares)).toEqual([...CPU_CONSUMERS]);
+      // 600 ms of spinning in a 900 ms interval, on a machine that other work may share.
+      expect(shares.service).toBeGreaterThan(25);
+      expect(shares.service).toBeLessThanOrEqual(101);
+      expect(shares.service).toBeGreaterThan(shares.nginx!);
+      expect(shares.nginx).toBe(0);
+      for (const value of Object.values(shares)) expect(value).toBeGreaterThanOrEqual(0);
+      expect(machineAfter.busy).toBeGreaterThan(machineBefore.busy);
+      expect(machineAfter.idle).toBeGreaterThanOrEqual(machineBefore.idle);
+      expect(machineAfter.steal).toBeGreaterThanOrEqual(machineBefore.steal);
+    } finally {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
   });
 });
