@@ -3,8 +3,13 @@
  * request `i` at its intended time from {@link OpenLoopSchedule} whether or not earlier requests
  * have answered, and records each 2xx latency from that intended time.
  *
- * Requests the pool cannot send yet (all connections busy) wait in undici's queue; that wait is
- * part of their latency, as it would be for a client. When the run ends, requests still in flight
+ * The pool may open enough connections for every request to stay in flight for
+ * {@link OPEN_LOOP_IN_FLIGHT_SECONDS} at the rate (Little's law), and never fewer than asked.
+ * Open loop means many independent clients: with a fixed 32 connections at 1,780 req/s, a mean
+ * latency above 18 ms (one GC pause and the batches queued behind it) left the generator unable to
+ * send as fast as the schedule, its own queue grew without bound and a transient stall became
+ * thousands of timeouts, with the service at 72 % CPU. Requests the pool cannot send yet still wait
+ * in undici's queue; that wait is part of their latency, as it would be for a client. When the run ends, requests still in flight
  * after the grace period are aborted, counted as failed, and recorded at the deadline (a lower
  * bound), so an overloaded server cannot hide its slowest requests by never answering them.
  */
@@ -15,10 +20,18 @@ import { LatencyHistogram, type LatencySummary } from "../stats/latency-histogra
 import { OpenLoopSchedule } from "../stats/open-loop-schedule.js";
 import { targetOrigin, type HttpTarget, type ResponseCounts } from "./target.js";
 
+/** How long every request may be in flight at the target rate before requests queue client-side. */
+export const OPEN_LOOP_IN_FLIGHT_SECONDS = 0.25;
+
+/** The connections an open-loop phase may open: `floor`, or more when the rate needs them. */
+export function openLoopConnections(ratePerSecond: number, floor: number): number {
+  return Math.max(floor, Math.ceil(ratePerSecond * OPEN_LOOP_IN_FLIGHT_SECONDS));
+}
+
 export interface FixedRateOptions {
   readonly ratePerSecond: number;
   readonly durationSeconds: number;
-  /** Keep-alive connections the generator may open (requests beyond them queue client-side). */
+  /** Keep-alive connections the generator may open at least ({@link openLoopConnections}). */
   readonly connections: number;
   /** How long to wait for stragglers after the last request was due. */
   readonly graceSeconds: number;
@@ -37,7 +50,7 @@ export async function runFixedRate(target: HttpTarget, options: FixedRateOptions
   const schedule = new OpenLoopSchedule(options.ratePerSecond, options.durationSeconds * 1000);
   const histogram = new LatencyHistogram();
   const pool = new Pool(targetOrigin(target), {
-    connections: options.connections,
+    connections: openLoopConnections(options.ratePerSecond, options.connections),
     pipelining: 1,
     ...(target.tls === undefined ? {} : { connect: { ca: target.tls.ca } }),
   });

@@ -1,6 +1,6 @@
 /** The bench report: one Markdown page (printed and written to report.md) and its JSON twin. */
 import path from "node:path";
-import type { FixedRateResult } from "../load/fixed-rate.js";
+import { OPEN_LOOP_IN_FLIGHT_SECONDS, type FixedRateResult } from "../load/fixed-rate.js";
 import { REPO_ROOT } from "../paths.js";
 import type { ResponseCounts } from "../load/target.js";
 import {
@@ -51,7 +51,9 @@ function header(results: BenchResults): string[] {
     `Load, identical for the HTTP floor, the service and the peer: ${o.connections} connections, ` +
       `pipelining ${o.pipelining}, ${o.durationSeconds} s per phase after ${o.warmupSeconds} s of warm-up; ` +
       `fixed-rate phases at ${o.fixedRateShare * 100}% of the service's saturation throughput on the route, ` +
-      `open loop, latency from each request's intended send time (coordinated omission corrected). ` +
+      `open loop (with more connections when the rate needs them: every request may stay in flight ` +
+      `${OPEN_LOOP_IN_FLIGHT_SECONDS * 1000} ms before requests queue in the generator), latency from each ` +
+      `request's intended send time (coordinated omission corrected). ` +
       `The load generator shares the machine's cores with the server under test; nothing is pinned.`,
     serviceLine(results),
     peer === undefined

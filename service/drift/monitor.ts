@@ -1,11 +1,12 @@
 /**
  * Live drift against the training baseline, per serving variant.
  *
- * On the request path `observe` only keeps a reference to the already-normalised input rows and
- * their predicted classes (no copy, no arithmetic). Every DRIFT_INTERVAL_MS, `summarise` turns the
- * pending rows into image features (service/drift/features.ts, the function the baseline was built
- * with), drops each into its baseline quantile bin in a sliding window, and computes the PSI of
- * every feature and of the predicted-class distribution. The largest is the drift score; it is
+ * On the request path `observe` copies the already-normalised input rows and their predicted
+ * classes into a fixed ring of pending rows (a memcpy, no arithmetic). Every DRIFT_INTERVAL_MS,
+ * `summariseInSlices` turns the pending rows into image features (service/drift/features.ts, the
+ * function the baseline was built with), a few dozen rows per turn of the event loop, drops each
+ * into its baseline quantile bin in a sliding window, and computes the PSI of every feature and of
+ * the predicted-class distribution. The largest is the drift score; it is
  * exported as gauges and appended to the drift history with its level and trend.
  *
  * A variant's window belongs to one model version: when a reload changes the version, the window
@@ -89,14 +90,68 @@ function featureBins(baseline: Baseline, model: MonitoredModel) {
   return bins;
 }
 
+/**
+ * Rows waiting for the next summary, copied into a fixed ring where the newest `capacity` rows win
+ * (older ones could never count in a window of that size). Requests' own buffers are never
+ * retained: kept until the summary, they outlived two scavenges, were promoted and then died in
+ * the old generation, and under load the full GCs that collected them held the event loop for
+ * 30-60 ms at a time. A copy of a 784-pixel row is a memcpy.
+ */
+class PendingRows {
+  private readonly pixels: Float32Array;
+  private readonly classes: Int32Array;
+  /** Slot of the oldest pending row. */
+  private head = 0;
+  count = 0;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly size: number,
+  ) {
+    this.pixels = new Float32Array(capacity * size);
+    this.classes = new Int32Array(capacity);
+  }
+
+  push(data: Float32Array, rows: number, classes: ArrayLike<number>): void {
+    const { capacity, size } = this;
+    for (let r = 0; r < rows; r++) {
+      let slot: number;
+      if (this.count === capacity) {
+        slot = this.head; // full: the oldest row gives way
+        this.head = (this.head + 1) % capacity;
+      } else {
+        slot = (this.head + this.count) % capacity;
+        this.count++;
+      }
+      this.pixels.set(data.subarray(r * size, (r + 1) * size), slot * size);
+      this.classes[slot] = classes[r]!;
+    }
+  }
+
+  /** The oldest row's slot, removed from the pending rows; read it before the next push. */
+  shift(): number {
+    const slot = this.head;
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    return slot;
+  }
+
+  rowAt(slot: number): Float32Array {
+    return this.pixels.subarray(slot * this.size, (slot + 1) * this.size);
+  }
+
+  classAt(slot: number): number {
+    return this.classes[slot]!;
+  }
+}
+
 /** The window and pending rows of one variant serving one model version. */
 class VariantWindow {
   baseline: BaselineState = "loading";
   private bins: ReturnType<typeof featureBins> | undefined;
   private predictionBaseline: readonly number[] = [];
   private window: BinnedWindow | undefined;
-  private pending: ScoredRows[] = [];
-  private pendingRows = 0;
+  private pending: PendingRows | undefined;
   private readonly pixels: Float32Array;
   private readonly width: number;
   private readonly height: number;
@@ -124,49 +179,40 @@ class VariantWindow {
     this.baseline = "loaded";
   }
 
-  /** Hot path: keeps a reference; older pending rows beyond the window size could never count. */
+  /** Hot path: copies the rows into the pending ring (the ring is allocated on first use). */
   push(scored: ScoredRows): void {
     if (this.baseline === "missing" || this.baseline === "failed") return;
-    this.pending.push(scored);
-    this.pendingRows += scored.rows;
-    while (this.pendingRows - this.pending[0]!.rows >= this.capacity) {
-      this.pendingRows -= this.pending.shift()!.rows;
-    }
+    this.pending ??= new PendingRows(this.capacity, this.width * this.height);
+    this.pending.push(scored.data, scored.rows, scored.classes);
   }
 
   /**
-   * Moves pending rows into the window (features, bins, counts), whole requests at a time, until
-   * at least `maxRows` rows have moved; returns whether rows are still pending.
+   * Moves up to `maxRows` pending rows, oldest first, into the window (features, bins, counts);
+   * returns whether rows are still pending.
    */
   drain(maxRows = Infinity): boolean {
     const window = this.window;
     const bins = this.bins;
-    if (window === undefined || bins === undefined) return false;
+    const pending = this.pending;
+    if (window === undefined || bins === undefined || pending === undefined) return false;
     const { normScale, normShift } = this.model;
     const size = this.width * this.height;
     const sample = new Array<number>(bins.length + 1);
-    let taken = 0;
-    let moved = 0;
-    while (taken < this.pending.length && moved < maxRows) {
-      const scored = this.pending[taken++]!;
-      moved += scored.rows;
-      for (let r = 0; r < scored.rows; r++) {
-        // The baseline was computed on raw 0..255 pixels: undo the model's normalisation. float32
-        // leaves a black pixel at about +-1e-5 instead of 0, which would move it out of the "<= 0"
-        // bin that dominates the corner blocks: round to a thousandth of a pixel level.
-        const offset = r * size;
-        for (let i = 0; i < size; i++) {
-          this.pixels[i] = Math.round(((scored.data[offset + i]! - normShift) / normScale) * 1000) / 1000;
-        }
-        const features = imageFeatures(this.pixels, this.width, this.height);
-        for (let f = 0; f < bins.length; f++) sample[f] = binIndex(bins[f]!.edges, features[f]!);
-        sample[bins.length] = scored.classes[r]!;
-        window.add(sample);
+    for (let moved = 0; moved < maxRows && pending.count > 0; moved++) {
+      const slot = pending.shift();
+      const row = pending.rowAt(slot);
+      // The baseline was computed on raw 0..255 pixels: undo the model's normalisation. float32
+      // leaves a black pixel at about +-1e-5 instead of 0, which would move it out of the "<= 0"
+      // bin that dominates the corner blocks: round to a thousandth of a pixel level.
+      for (let i = 0; i < size; i++) {
+        this.pixels[i] = Math.round(((row[i]! - normShift) / normScale) * 1000) / 1000;
       }
+      const features = imageFeatures(this.pixels, this.width, this.height);
+      for (let f = 0; f < bins.length; f++) sample[f] = binIndex(bins[f]!.edges, features[f]!);
+      sample[bins.length] = pending.classAt(slot);
+      window.add(sample);
     }
-    this.pending.splice(0, taken);
-    this.pendingRows -= moved;
-    return this.pending.length > 0;
+    return pending.count > 0;
   }
 
   /** PSI per feature and of the predictions over the current window. */
@@ -194,7 +240,7 @@ export class DriftMonitor {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** Request path: O(1), no feature work. */
+  /** Request path: a copy of the rows, no feature work. */
   observe(scored: ScoredRows): void {
     let window = this.windows.get(scored.variant);
     if (
@@ -273,7 +319,11 @@ export class DriftMonitor {
     this.summarising = true;
     try {
       for (const window of [...this.windows.values()]) {
-        while (window.drain(DRAIN_SLICE_ROWS)) await yieldToRequests();
+        // Bounded work per summary, however fast rows arrive between slices.
+        for (let budget = 2 * this.settings.windowSize; budget > 0; budget -= DRAIN_SLICE_ROWS) {
+          if (!window.drain(DRAIN_SLICE_ROWS)) break;
+          await yieldToRequests();
+        }
       }
       return this.summarise(now);
     } finally {

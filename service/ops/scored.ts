@@ -1,8 +1,9 @@
 /**
  * The bridge from the prediction path to drift monitoring and the prediction log. The code that
  * scores a request records references to what it scored (`noteScored`, no copying); once the
- * response has been sent, an onResponse hook hands them to the drift window and the prediction
- * log. So neither ever adds to a response's latency, and a failed request feeds neither.
+ * response has been sent, an onResponse hook hands them to the drift window (which copies the rows)
+ * and the prediction log (which digests them), so neither keeps the request's buffers, neither
+ * adds to a response's latency, and a failed request feeds neither.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { DriftMonitor } from "../drift/monitor.js";

@@ -2,12 +2,15 @@
  * The prediction log: one JSON line per predicted row (time, prediction id, model, version,
  * variant, label, confidence, request latency, sha256 of the model input).
  *
- * A request only appends a small entry to an in-memory queue (bounded by PREDICTION_LOG_QUEUE_MAX;
- * when it is full the entry is dropped and counted). Every PREDICTION_LOG_FLUSH_MS the queue is
- * swapped out, digested and written in one append. A failed write drops that batch and is counted
+ * A request appends a small entry to an in-memory queue (bounded by PREDICTION_LOG_QUEUE_MAX;
+ * when it is full the entry is dropped and counted), with its rows already digested: the queue
+ * never holds a request's input buffer, which would otherwise outlive the young generation and be
+ * collected by full GCs. Every PREDICTION_LOG_FLUSH_MS the queue is swapped out and written in one
+ * append. A failed write drops that batch and is counted
  * and logged; requests never wait for the log and never fail because of it.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
+import { endianness } from "node:os";
 import type { FastifyBaseLogger } from "fastify";
 import type { JsonlFile } from "../ops/jsonl-file.js";
 import type { ObservabilityMetrics } from "../ops/metrics.js";
@@ -30,7 +33,7 @@ export interface PredictionRecord {
   readonly input_sha256: string;
 }
 
-/** What a request hands over: references only, no per-row work. */
+/** What a request hands over. */
 export interface PredictionEntry {
   readonly timeMs: number;
   readonly id: string;
@@ -45,11 +48,16 @@ export interface PredictionEntry {
   readonly latencyMs: number;
 }
 
+/** A queued entry: the rows' digests in place of their values. */
+interface QueuedEntry extends Omit<PredictionEntry, "data"> {
+  readonly digests: readonly string[];
+}
+
 /** Sink errors are logged at most this often; the counter records every one. */
 const ERROR_LOG_INTERVAL_MS = 60_000;
 
 export class PredictionLog {
-  private queue: PredictionEntry[] = [];
+  private queue: QueuedEntry[] = [];
   private queuedRows = 0;
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -76,7 +84,8 @@ export class PredictionLog {
       this.droppedQueueFull.inc(entry.rows);
       return;
     }
-    this.queue.push(entry);
+    const { data, ...rest } = entry;
+    this.queue.push({ ...rest, digests: rowDigests(data, entry.rows) });
     this.queuedRows += entry.rows;
   }
 
@@ -130,12 +139,10 @@ export class PredictionLog {
   }
 }
 
-function toRecords(entry: PredictionEntry): PredictionRecord[] {
+function toRecords(entry: QueuedEntry): PredictionRecord[] {
   const time = new Date(entry.timeMs).toISOString();
-  const size = entry.data.length / entry.rows;
   const out: PredictionRecord[] = [];
   for (let r = 0; r < entry.rows; r++) {
-    const row = entry.data.subarray(r * size, (r + 1) * size);
     const classId = entry.classes[r]!;
     out.push({
       time,
@@ -147,15 +154,27 @@ function toRecords(entry: PredictionEntry): PredictionRecord[] {
       label: entry.labels[classId] ?? String(classId),
       confidence: Number(entry.confidences[r]!.toFixed(6)),
       latency_ms: Number(entry.latencyMs.toFixed(3)),
-      input_sha256: digest(row),
+      input_sha256: entry.digests[r]!,
     });
   }
   return out;
 }
 
+const LITTLE_ENDIAN_HOST = endianness() === "LE";
+
 /** sha256 of float32 values, little-endian whatever the host order. */
 function digest(values: Float32Array): string {
+  if (LITTLE_ENDIAN_HOST)
+    return hash("sha256", Buffer.from(values.buffer, values.byteOffset, values.byteLength));
   const bytes = Buffer.allocUnsafe(values.length * 4);
   for (let i = 0; i < values.length; i++) bytes.writeFloatLE(values[i]!, i * 4);
-  return createHash("sha256").update(bytes).digest("hex");
+  return hash("sha256", bytes);
+}
+
+/** The digest of each of `rows` equal-sized rows of `data`. */
+function rowDigests(data: Float32Array, rows: number): string[] {
+  const size = data.length / rows;
+  const out = new Array<string>(rows);
+  for (let r = 0; r < rows; r++) out[r] = digest(data.subarray(r * size, (r + 1) * size));
+  return out;
 }

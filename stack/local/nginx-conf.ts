@@ -16,6 +16,15 @@ import type { IngressPath } from "../../components/shared/ingress.js";
 
 const ANNOTATION = "nginx.ingress.kubernetes.io/";
 
+/**
+ * Connection limits as ingress-nginx sets them by default (`max-worker-connections` 16384,
+ * `upstream-keepalive-connections` 320), scaled to one worker on loopback: the soak's open-loop
+ * generator holds hundreds of client connections, and each proxied request also needs one to
+ * the service. With 1,024 and 32, a burst churned upstream connections instead of reusing them.
+ */
+const WORKER_CONNECTIONS = 4096;
+const UPSTREAM_KEEPALIVE = 320;
+
 export interface NginxConfOptions {
   /** Folder for nginx's pid file and temp files (writable by its workers). */
   readonly prefix: string;
@@ -93,7 +102,7 @@ worker_processes 1;
 ${options.workerUser ? `user ${options.workerUser};` : ""}
 pid ${options.prefix}/nginx.pid;
 error_log stderr notice;
-events { worker_connections 1024; }
+events { worker_connections ${WORKER_CONNECTIONS}; }
 http {
   server_tokens off;
   ${options.accessLog ? `log_format plinth '$time_iso8601 $remote_addr "$request" $status $request_time';\n  access_log ${options.prefix}/access.log plinth;` : "access_log off;"}
@@ -103,7 +112,7 @@ http {
   uwsgi_temp_path ${options.prefix}/uwsgi;
   scgi_temp_path ${options.prefix}/scgi;
   client_max_body_size 5m;
-  upstream plinth_service { server 127.0.0.1:${options.servicePort}; keepalive 32; }
+  upstream plinth_service { server 127.0.0.1:${options.servicePort}; keepalive ${UPSTREAM_KEEPALIVE}; }
   upstream oauth2_proxy { server 127.0.0.1:${options.oauth2ProxyPort}; keepalive 8; }
 
   server {

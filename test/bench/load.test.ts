@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { runFixedRate } from "../../bench/load/fixed-rate.js";
+import { openLoopConnections, runFixedRate } from "../../bench/load/fixed-rate.js";
 import { runSaturation } from "../../bench/load/saturation.js";
 import { LOOPBACK, type HttpTarget } from "../../bench/load/target.js";
 
@@ -68,6 +68,28 @@ describe("runFixedRate", () => {
     expect(result.latency.count).toBe(20);
     // The last request is due at 190 ms; the straggler, due at 20 ms, is cut off 300 ms after that.
     expect(result.latency.maxMs).toBeGreaterThanOrEqual(190 + 300 - 20 - 1);
+  });
+});
+
+describe("open-loop connections", () => {
+  it("opens enough connections for the rate, so a slow server does not turn the schedule into a queue", async () => {
+    expect(openLoopConnections(1780, 32)).toBe(445);
+    expect(openLoopConnections(100, 32)).toBe(32);
+    // Every answer takes 100 ms. Through the 4 connections asked for, 200 req/s would queue in the
+    // generator (40 req/s at most) and the last requests would wait ~2 s.
+    const target = await serve((_n, res) => {
+      setTimeout(() => res.end("{}"), 100);
+    });
+    const result = await runFixedRate(target, {
+      ratePerSecond: 200,
+      durationSeconds: 0.5,
+      connections: 4,
+      graceSeconds: 2,
+    });
+    expect(result.ok).toBe(100);
+    expect(result.failed).toBe(0);
+    expect(result.latency.p99Ms).toBeGreaterThanOrEqual(99);
+    expect(result.latency.p99Ms).toBeLessThan(400);
   });
 });
 

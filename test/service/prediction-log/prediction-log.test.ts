@@ -4,7 +4,11 @@ import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PredictionRecord } from "../../../service/prediction-log/log.js";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { JsonlFile } from "../../../service/ops/jsonl-file.js";
+import { ObservabilityMetrics } from "../../../service/ops/metrics.js";
+import { PredictionLog, type PredictionRecord } from "../../../service/prediction-log/log.js";
 import { rowForClass } from "../inference/fixture-model.js";
 import { KEY_HEADERS, startTestService, type TestService } from "../server/service-fixture.js";
 
@@ -74,6 +78,38 @@ describe("prediction log", () => {
     } finally {
       await svc.close();
     }
+  });
+
+  it("digests rows when they are queued: the request's input buffer is not kept until the flush", async () => {
+    const file = path.join(dir, "copy.jsonl");
+    const metrics = new ObservabilityMetrics(new Registry());
+    const log = new PredictionLog(new JsonlFile(file, 1e9), 100, 60_000, metrics, pino({ level: "silent" }));
+    const rows = [rowForClass(2), rowForClass(5)];
+    const data = Float32Array.from(rows.flat(), (p) => p / 255);
+    log.add({
+      timeMs: Date.parse("2026-01-01T00:00:00Z"),
+      id: "req-1",
+      model: "m",
+      version: "1",
+      variant: "stable",
+      labels: ["a", "b", "c", "d", "e", "f"],
+      data,
+      rows: 2,
+      classes: [2, 5],
+      confidences: [0.9, 0.8],
+      latencyMs: 1.5,
+    });
+    // The buffer is reused by the time the log is written.
+    data.fill(0);
+    await log.close();
+    const records = (await readFile(file, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as PredictionRecord);
+    expect(records.map((r) => [r.row, r.label, r.input_sha256])).toEqual([
+      [0, "c", expectedDigest(rows[0]!)],
+      [1, "f", expectedDigest(rows[1]!)],
+    ]);
   });
 
   it("does not log failed requests", async () => {
