@@ -13,6 +13,7 @@
  * after the grace period are aborted, counted as failed, and recorded at the deadline (a lower
  * bound), so an overloaded server cannot hide its slowest requests by never answering them.
  */
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
@@ -46,14 +47,62 @@ export interface FixedRateResult extends ResponseCounts {
   readonly latency: LatencySummary;
 }
 
-export async function runFixedRate(target: HttpTarget, options: FixedRateOptions): Promise<FixedRateResult> {
-  const schedule = new OpenLoopSchedule(options.ratePerSecond, options.durationSeconds * 1000);
-  const histogram = new LatencyHistogram();
-  const pool = new Pool(targetOrigin(target), {
-    connections: openLoopConnections(options.ratePerSecond, options.connections),
+/** Idle connections stay open this long (undici's default of 4 s would close them between bursts). */
+const IDLE_KEEP_ALIVE_MS = 120_000;
+
+/** A warm-up request unanswered after this long is given up (the phase itself will count it). */
+const WARM_TIMEOUT_MS = 10_000;
+
+/** A connection pool for open-loop phases against `target`, holding up to `connections`. */
+export function openLoopPool(target: HttpTarget, connections: number): Pool {
+  return new Pool(targetOrigin(target), {
+    connections,
     pipelining: 1,
+    keepAliveTimeout: IDLE_KEEP_ALIVE_MS,
+    keepAliveMaxTimeout: IDLE_KEEP_ALIVE_MS,
     ...(target.tls === undefined ? {} : { connect: { ca: target.tls.ca } }),
   });
+}
+
+/**
+ * Opens `count` connections of `pool` before anything is measured, by sending that many of the
+ * target's requests at once (answers discarded). Over TLS, connections opened on demand in the
+ * middle of a phase arrive exactly when the server is slowest: hundreds of handshakes at once on
+ * top of the stall that made them necessary.
+ */
+export async function warmConnections(pool: Pool, target: HttpTarget, count: number): Promise<void> {
+  await Promise.allSettled(
+    Array.from({ length: count }, () =>
+      pool
+        .request({
+          method: target.method,
+          path: target.path,
+          headers: target.headers,
+          body: target.body ?? null,
+          signal: AbortSignal.timeout(WARM_TIMEOUT_MS),
+        })
+        .then((response) => response.body.dump()),
+    ),
+  );
+}
+
+/**
+ * One open-loop phase. With `shared`, requests go through that pool (opened and warmed by the
+ * caller, kept across phases); otherwise the phase opens, warms and closes its own.
+ */
+export async function runFixedRate(
+  target: HttpTarget,
+  options: FixedRateOptions,
+  shared?: Pool,
+): Promise<FixedRateResult> {
+  const schedule = new OpenLoopSchedule(options.ratePerSecond, options.durationSeconds * 1000);
+  const histogram = new LatencyHistogram();
+  const connections = openLoopConnections(options.ratePerSecond, options.connections);
+  const pool = shared ?? openLoopPool(target, connections);
+  if (shared === undefined) await warmConnections(pool, target, connections);
+  const abort = new AbortController();
+  // Every request of the phase listens to the one signal.
+  setMaxListeners(0, abort.signal);
   let stopped = false;
   const pending = new Map<number, Promise<void>>();
   let ok = 0;
@@ -69,6 +118,7 @@ export async function runFixedRate(target: HttpTarget, options: FixedRateOptions
         path: target.path,
         headers: target.headers,
         body: target.body ?? null,
+        signal: abort.signal,
       })
       .then(async (response) => {
         await response.body.dump();
@@ -103,9 +153,10 @@ export async function runFixedRate(target: HttpTarget, options: FixedRateOptions
   const stragglers = [...pending.keys()];
   for (const index of stragglers) histogram.record(schedule.latencyMs(index, deadline));
   stopped = true;
-  // Destroying the pool rejects everything still queued or in flight.
-  await pool.destroy();
+  // Aborting rejects everything still queued or in flight (a shared pool stays open).
+  abort.abort();
   await Promise.allSettled([...pending.values()]);
+  if (shared === undefined) await pool.destroy();
 
   return {
     ratePerSecond: options.ratePerSecond,

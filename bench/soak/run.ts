@@ -13,7 +13,13 @@ import { LocalRegistry } from "../../service/registry/local.js";
 import { ENV, loadConfig } from "../../service/config.js";
 import { startLocalStack, type LocalStack } from "../../stack/local/stack.js";
 import type { LogSink } from "../../stack/local/process.js";
-import { runFixedRate, type FixedRateResult } from "../load/fixed-rate.js";
+import {
+  openLoopConnections,
+  openLoopPool,
+  runFixedRate,
+  warmConnections,
+  type FixedRateResult,
+} from "../load/fixed-rate.js";
 import { runSaturation, type SaturationResult } from "../load/saturation.js";
 import type { HttpTarget, LoadShape } from "../load/target.js";
 import { RssSampler } from "../rss.js";
@@ -126,13 +132,15 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
       `capacity ${capacity.requestsPerSecond.toFixed(0)} req/s; soak at ${ratePerSecond} req/s ` +
         `after ${options.settleSeconds} s of settling at that rate`,
     );
+    // One pool for the settle phase and every minute, its connections opened before anything runs.
+    const pool = openLoopPool(target, openLoopConnections(ratePerSecond, options.connections));
+    await warmConnections(pool, target, openLoopConnections(ratePerSecond, options.connections));
     const fixedRate = (durationSeconds: number): Promise<FixedRateResult> =>
-      runFixedRate(target, {
-        ratePerSecond,
-        durationSeconds,
-        connections: options.connections,
-        graceSeconds: GRACE_SECONDS,
-      });
+      runFixedRate(
+        target,
+        { ratePerSecond, durationSeconds, connections: options.connections, graceSeconds: GRACE_SECONDS },
+        pool,
+      );
     await fixedRate(options.settleSeconds);
 
     const sampler = new RssSampler(stack.servicePid, RSS_SAMPLE_MS);
@@ -156,6 +164,7 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
     } finally {
       sampler.stop();
       probe.stop();
+      await pool.destroy();
     }
     return summarise(options, capacity, ratePerSecond, minutes, sampler);
   } finally {

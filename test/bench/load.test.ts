@@ -52,8 +52,10 @@ describe("runFixedRate", () => {
   });
 
   it("counts requests unanswered after the grace period as failed and records them at the deadline", async () => {
+    // The phase first opens its connections with one request each (not counted).
+    const warmUp = openLoopConnections(100, 4);
     const target = await serve((n, res) => {
-      if (n === 2) return; // never answered
+      if (n === warmUp + 2) return; // never answered
       res.end("{}");
     });
     const result = await runFixedRate(target, {
