@@ -1,11 +1,10 @@
 /**
  * Dynamic micro-batching in front of a {@link BatchRunner}.
  *
- * Requests enqueue rows; when no run is in flight and either `maxBatchSize` rows are waiting or
- * the oldest row has waited `maxDelayMs`, every queued row starts, in batches of at most
- * `maxBatchSize` rows. While they run, arrivals accumulate, and the next flush takes them as soon
- * as the runs are done: under load batches grow by themselves, at low load a lone row waits at
- * most `maxDelayMs`. Rows beyond `queueMaxRows`
+ * Requests enqueue rows; a batch is started when the runner is free and either `maxBatchSize`
+ * rows are waiting or the oldest row has waited `maxDelayMs`. While a batch runs, arrivals
+ * accumulate, and the next batch takes them as soon as the runner is free: under load batches grow
+ * by themselves, at low load a lone row waits at most `maxDelayMs`. Rows beyond `queueMaxRows`
  * are refused at once ({@link QueueFullError}) so overload shows up as fast 503s instead of
  * ever-growing latency.
  */
@@ -27,9 +26,6 @@ export interface BatchObserver {
   rejected(rows: number): void;
 }
 
-/** Concatenation buffers kept for reuse (batches in flight at once beyond this allocate). */
-const MAX_POOLED_BUFFERS = 8;
-
 export class QueueFullError extends Error {
   override readonly name = "QueueFullError";
 }
@@ -47,15 +43,16 @@ export class MicroBatcher {
   private queuedRows = 0;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Concatenation buffers of batches of several requests, reused. */
-  private readonly buffers: Float32Array[] = [];
+  private readonly batchBuffer: Float32Array;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly runner: BatchRunner,
     private readonly options: BatcherOptions,
     private readonly observer: BatchObserver,
-  ) {}
+  ) {
+    this.batchBuffer = new Float32Array(options.maxBatchSize * options.inputSize);
+  }
 
   /** Rows waiting (not yet in a running batch). */
   get depth(): number {
@@ -126,62 +123,34 @@ export class MicroBatcher {
     }
   }
 
-  /**
-   * Starts every queued row now, in batches of at most maxBatchSize rows of whole requests, and
-   * takes the queue again once they are done. All of them start together because an in-process
-   * run happens in a setImmediate callback: one batch per flush was one batch per turn of the event
-   * loop, and when hundreds of connections bring more than a batch of requests into one turn, the
-   * queue grew while the CPU idled (mean queue wait 138 ms at 1,700 req/s over 400 connections,
-   * against 2.4 ms over 32).
-   */
+  /** Takes up to maxBatchSize rows of whole requests from the head of the queue and runs them. */
   private async flush(): Promise<void> {
     if (this.running || this.queue.length === 0) return;
     this.clearTimer();
-    this.running = true;
-    const runs: Promise<void>[] = [];
-    while (this.queue.length > 0) runs.push(this.runBatch(this.takeBatch()));
-    await Promise.all(runs);
-    this.running = false;
-    if (this.queue.length > 0) {
-      // Rows that arrived during the runs have waited at least one run: take them now.
-      void this.flush();
-    } else {
-      this.clearTimer();
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Takes whole requests from the head of the queue, up to maxBatchSize rows (at least one request). */
-  private takeBatch(): Pending[] {
+    const { maxBatchSize, inputSize, outputSize } = this.options;
     let take = 0;
     let rows = 0;
-    while (take < this.queue.length && rows + this.queue[take]!.rows <= this.options.maxBatchSize)
+    while (take < this.queue.length && rows + this.queue[take]!.rows <= maxBatchSize)
       rows += this.queue[take++]!.rows;
+    const batch = this.queue.slice(0, take);
+    this.queue = take === this.queue.length ? [] : this.queue.slice(take);
     this.queuedRows -= rows;
-    return this.queue.splice(0, take);
-  }
 
-  /** Runs one batch and settles its requests; never rejects (a failed run rejects its requests). */
-  private async runBatch(batch: readonly Pending[]): Promise<void> {
-    const { inputSize, outputSize } = this.options;
-    const rows = batch.reduce((sum, p) => sum + p.rows, 0);
     const now = performance.now();
     let input: Float32Array;
-    let buffer: Float32Array | undefined;
     if (batch.length === 1) {
       input = batch[0]!.input;
     } else {
-      buffer = this.buffers.pop() ?? new Float32Array(this.options.maxBatchSize * inputSize);
       let offset = 0;
       for (const p of batch) {
-        buffer.set(p.input, offset);
+        this.batchBuffer.set(p.input, offset);
         offset += p.input.length;
       }
-      input = buffer.subarray(0, rows * inputSize);
+      input = this.batchBuffer.subarray(0, rows * inputSize);
     }
     for (const p of batch) this.observer.queueWait((now - p.enqueuedAt) / 1000, p.rows);
+
+    this.running = true;
     try {
       const { output, seconds } = await this.runner.run(input, rows);
       this.observer.batch(rows, seconds);
@@ -194,8 +163,16 @@ export class MicroBatcher {
     } catch (err) {
       for (const p of batch) p.reject(err as Error);
     } finally {
-      // The runner has read the input by the time its run settles.
-      if (buffer !== undefined && this.buffers.length < MAX_POOLED_BUFFERS) this.buffers.push(buffer);
+      this.running = false;
+    }
+    if (this.queue.length > 0) {
+      // Rows that arrived during the run have waited at least one run: take them now.
+      void this.flush();
+    } else {
+      this.clearTimer();
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
     }
   }
 }

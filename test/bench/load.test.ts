@@ -1,7 +1,12 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { openLoopConnections, runFixedRate } from "../../bench/load/fixed-rate.js";
+import {
+  openLoopConnections,
+  openLoopPool,
+  runFixedRate,
+  warmConnections,
+} from "../../bench/load/fixed-rate.js";
 import { runSaturation } from "../../bench/load/saturation.js";
 import { LOOPBACK, type HttpTarget } from "../../bench/load/target.js";
 
@@ -92,6 +97,33 @@ describe("open-loop connections", () => {
     expect(result.failed).toBe(0);
     expect(result.latency.p99Ms).toBeGreaterThanOrEqual(99);
     expect(result.latency.p99Ms).toBeLessThan(400);
+  });
+});
+
+describe("a shared open-loop pool", () => {
+  it("opens its connections before the phases and reuses them across phases without closing", async () => {
+    const target = await serve((_n, res) => {
+      setTimeout(() => res.end("{}"), 20);
+    });
+    const sockets = new Set<unknown>();
+    server!.on("connection", (socket) => sockets.add(socket));
+    const pool = openLoopPool(target, 8);
+    try {
+      await warmConnections(pool, target, 8);
+      expect(sockets.size).toBe(8);
+      for (let phase = 0; phase < 2; phase++) {
+        const result = await runFixedRate(
+          target,
+          { ratePerSecond: 100, durationSeconds: 0.3, connections: 8, graceSeconds: 1 },
+          pool,
+        );
+        expect(result.ok).toBe(30);
+      }
+      // Both phases went over the warmed connections: none closed, none added.
+      expect(sockets.size).toBe(8);
+    } finally {
+      await pool.destroy();
+    }
   });
 });
 

@@ -54,36 +54,6 @@ describe("MicroBatcher", () => {
     expect(seen.waits).toBe(10);
   });
 
-  it("starts every queued row at once, in several batches, when more than a batch is waiting", async () => {
-    // Like ONNX Runtime in process: each run happens in its own setImmediate callback.
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const sizes: number[] = [];
-    const runner: BatchRunner = {
-      run: (input, rows) => {
-        sizes.push(rows);
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        return new Promise((resolve) =>
-          setImmediate(() => {
-            inFlight--;
-            resolve({ output: input.slice(0, rows * 2).map((v) => v * 10), seconds: 0.001 });
-          }),
-        );
-      },
-      dispose: async () => {},
-    };
-    const batcher = new MicroBatcher(runner, { ...options, queueMaxRows: 100 }, recorder().observer);
-    const ids = Array.from({ length: 10 }, (_, i) => i + 1);
-    const results = await Promise.all(ids.map((id) => batcher.submit(row(id), 1)));
-    expect(results.map((r) => [...r])).toEqual(ids.map((id) => [id * 10, -id * 10]));
-    // Ten rows in one tick, batches of at most 4: the first full batch starts at once; the six rows
-    // that arrive while it runs start together, as two batches in the same turn of the event loop
-    // (one batch per turn would queue them behind each other).
-    expect(sizes).toEqual([4, 4, 2]);
-    expect(maxInFlight).toBe(2);
-  });
-
   it("runs a lone row after maxDelayMs rather than waiting for company", async () => {
     const runner = new FakeRunner();
     const batcher = new MicroBatcher(runner, options, recorder().observer);
