@@ -77,7 +77,8 @@ function renderMarkdown(result: SoakResult, machine: MachineInfo): string {
   const rows = result.minutes.map(
     (m) =>
       `| ${m.minute} | ${m.sent} | ${m.ok} | ${m.non2xx} | ${m.failed} | ${m.achievedPerSecond.toFixed(0)} | ` +
-      `${ms(m.latency.p50Ms)} | ${ms(m.latency.p99Ms)} | ${ms(m.latency.maxMs)} | ${m.speedPercent.toFixed(0)} | ` +
+      `${ms(m.latency.p50Ms)} | ${ms(m.latency.p99Ms)} | ${ms(m.latency.maxMs)} | ` +
+      `${ms(m.generatorLag.p99Ms)} / ${ms(m.generatorLag.maxMs)} | ${m.speedPercent.toFixed(0)} | ` +
       `${cpuCells(m.cpu)} |`,
   );
   const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
@@ -94,12 +95,12 @@ ${machine.date} · ${machine.cpuModel} · ${machine.cores} cores · load average
 | p99 stable (worst minute / median minute) | ${ms(result.p99.maxMs)} / ${ms(result.p99.medianMs)} ms | <= ${P99_STABILITY_FACTOR}x | ${verdict(result.p99.stable)} |
 | service RSS growth (late vs early window) | ${result.rss.growthPercent.toFixed(1)} % (${mb(result.rss.earlyBytes)} -> ${mb(result.rss.lateBytes)} MB) | < ${MAX_RSS_GROWTH_PERCENT} % | ${verdict(result.rss.growthPercent < MAX_RSS_GROWTH_PERCENT)} |
 
-| minute | sent | 2xx | non-2xx | failed | 2xx/s | p50 ms | p99 ms | max ms | CPU speed % | ${CPU_CONSUMERS.map((n) => `CPU ${n} %`).join(" | ")} |
-|---|---|---|---|---|---|---|---|---|---|${CPU_CONSUMERS.map(() => "---").join("|")}|
+| minute | sent | 2xx | non-2xx | failed | 2xx/s | p50 ms | p99 ms | max ms | generator lag p99 / max ms | CPU speed % | ${CPU_CONSUMERS.map((n) => `CPU ${n} %`).join(" | ")} |
+|---|---|---|---|---|---|---|---|---|---|---|${CPU_CONSUMERS.map(() => "---").join("|")}|
 ${rows.join("\n")}
-| capacity | | | | | ${result.capacity.requestsPerSecond.toFixed(0)} | | | | 100 | ${cpuCells(result.capacity.cpu)} |
+| capacity | | | | | ${result.capacity.requestsPerSecond.toFixed(0)} | | | | | 100 | ${cpuCells(result.capacity.cpu)} |
 
-CPU speed: how fast a fixed piece of arithmetic ran in the load generator during the minute, against the capacity phase (100: as fast; 80: it took 25 % longer, so the same load is a larger share of what the machine could do). CPU columns: percent of one core (the machine has ${machine.cores * 100} %) used by the service, nginx, the load generator (this process), the rest of the stack (MLflow, Prometheus, oauth2-proxy, the OIDC provider), anything else on the machine, and steal (the hypervisor running another tenant while this VM waited).
+Generator lag: the load generator's own event-loop delay during the minute (a request due while it was blocked left late, and an answer that arrived was read late; both count as latency). CPU speed: how fast a fixed piece of arithmetic ran in the load generator during the minute, against the capacity phase (100: as fast; 80: it took 25 % longer, so the same load is a larger share of what the machine could do). CPU columns: percent of one core (the machine has ${machine.cores * 100} %) used by the service, nginx, the load generator (this process), the rest of the stack (MLflow, Prometheus, oauth2-proxy, the OIDC provider), anything else on the machine, and steal (the hypervisor running another tenant while this VM waited).
 
 Service RSS peak ${mb(result.rss.peakBytes)} MB; slope ${mb(result.rss.slopeBytesPerMinute)} MB/min after warm-up.
 

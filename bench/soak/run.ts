@@ -7,6 +7,7 @@
  * corrected latency, while the service's RSS is sampled every second.
  */
 import { readFile } from "node:fs/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { SCRAPE_INTERVAL_SECONDS } from "../../components/monitoring/rules.js";
 import { readModelMetadata } from "../../service/model/onnx-format.js";
 import { LocalRegistry } from "../../service/registry/local.js";
@@ -54,6 +55,11 @@ export interface SoakMinute extends FixedRateResult {
   readonly cpu: CpuShares;
   /** How fast the CPU ran against the capacity phase, in percent (bench/soak/speed-probe.ts). */
   readonly speedPercent: number;
+  /**
+   * The load generator's own event-loop delay (p99 and max, ms): while it is blocked, requests
+   * leave late and answers are read late, and both count as latency.
+   */
+  readonly generatorLag: { readonly p99Ms: number; readonly maxMs: number };
 }
 
 export interface SoakResult {
@@ -144,26 +150,32 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
     await fixedRate(options.settleSeconds);
 
     const sampler = new RssSampler(stack.servicePid, RSS_SAMPLE_MS);
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     const minutes: SoakMinute[] = [];
     try {
       for (let minute = 1; minute <= options.minutes; minute++) {
         const before = cpu.snapshot();
+        lag.reset();
         const result = await fixedRate(MINUTE_SECONDS);
         const after = cpu.snapshot();
+        const generatorLag = { p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 };
         const speedPercent = relativeSpeedPercent(
           capacity.probeMicroseconds,
           probe.medianBetween(before.atMs, after.atMs),
         );
-        minutes.push({ minute, ...result, cpu: cpu.shares(before, after), speedPercent });
+        minutes.push({ minute, ...result, cpu: cpu.shares(before, after), speedPercent, generatorLag });
         progress(
           `minute ${minute}/${options.minutes}: ${result.ok} ok, ${result.non2xx} non-2xx, ` +
             `${result.failed} failed, p99 ${result.latency.p99Ms.toFixed(1)} ms, ` +
-            `CPU speed ${speedPercent.toFixed(0)} %, service CPU ${minutes.at(-1)!.cpu.service!.toFixed(0)} %`,
+            `generator lag p99 ${generatorLag.p99Ms.toFixed(0)} ms, CPU speed ${speedPercent.toFixed(0)} %, ` +
+            `service CPU ${minutes.at(-1)!.cpu.service!.toFixed(0)} %`,
         );
       }
     } finally {
       sampler.stop();
       probe.stop();
+      lag.disable();
       await pool.destroy();
     }
     return summarise(options, capacity, ratePerSecond, minutes, sampler);
