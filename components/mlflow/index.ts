@@ -23,6 +23,7 @@ import { awsStorage } from "./aws.js";
 import { gcpStorage } from "./gcp.js";
 import { inClusterStorage } from "./in-cluster.js";
 import { accessKey, type ArtifactAccess, type DatabaseOptions, type MlflowStorage } from "./types.js";
+import { MLFLOW_SERVER_ENV } from "./server-env.js";
 
 export type { ArtifactAccess } from "./types.js";
 
@@ -172,6 +173,7 @@ export class Mlflow extends pulumi.ComponentResource {
           valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "uri" } },
         },
         { name: "HOME", value: "/tmp" },
+        ...Object.entries(MLFLOW_SERVER_ENV).map(([envName, value]) => ({ name: envName, value })),
       ],
       ports: [{ name: "http", containerPort: PORT }],
       resources: args.resources,

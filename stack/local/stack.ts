@@ -21,7 +21,8 @@ import type { OidcSettings, OidcUser } from "./oidc/provider.js";
 import { productionRuleGroups, renderPrometheusConf, renderRulesFile } from "./prometheus-conf.js";
 import { SupervisedProcess, httpOk, waitUntilReady, type ChildSpec, type LogSink } from "./process.js";
 import { createLocalTls } from "./tls.js";
-import { assertToolsInstalled, MLFLOW_SERVER_ENV, REPO_ROOT, TOOLS } from "./tools.js";
+import { assertToolsInstalled, REPO_ROOT, TOOLS } from "./tools.js";
+import { MLFLOW_SERVER_ENV } from "../../components/mlflow/server-env.js";
 
 export interface StackPorts {
   /** nginx, TLS: the one address a user opens. */

@@ -16,14 +16,6 @@ export const TOOLS = {
   openssl: "/usr/bin/openssl",
 } as const;
 
-/**
- * The MLflow server's environment: no job execution. MLflow 3 otherwise forks seven huey consumer
- * processes for its GenAI jobs, which plinth never uses; each imports MLflow, which together took
- * about two CPU cores for the first 20 s after start on the 2-core machine: load the soak and the
- * tests would have charged to plinth.
- */
-export const MLFLOW_SERVER_ENV = { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false" } as const;
-
 /** Throws one error listing every tool that is not installed. */
 export function assertToolsInstalled(names: readonly (keyof typeof TOOLS)[]): void {
   const missing = names.filter((name) => {

@@ -71,6 +71,10 @@ export function describeExistingCloud(
           "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
         ]),
       );
+      // No MLflow job consumers: plinth runs none of MLflow's GenAI jobs.
+      expect(at(mlflow, "spec.template.spec.containers[0].env")).toEqual(
+        expect.arrayContaining([{ name: "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", value: "false" }]),
+      );
       // Production runs two replicas on a shared (ReadWriteMany) volume; staging one on ReadWriteOnce.
       expect(at(mlflow, "spec.replicas")).toBe(expected.protect ? 2 : 1);
       expect(at(mlflow, "spec.strategy.type")).toBe(expected.protect ? "RollingUpdate" : "Recreate");

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { MLFLOW_SERVER_ENV } from "../../stack/local/tools.js";
+import { MLFLOW_SERVER_ENV } from "../../components/mlflow/server-env.js";
 
 const execFileAsync = promisify(execFile);
 
