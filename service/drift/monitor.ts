@@ -25,6 +25,13 @@ import { BinnedWindow } from "./window.js";
 /** Rows turned into features between two yields to the event loop (~1.5 ms of work). */
 export const DRAIN_SLICE_ROWS = 32;
 
+/**
+ * Rows one interval can contribute, at most (the newest win): 10,000 rows of 784 pixels are 31 MB,
+ * where a ring as large as the largest DRIFT_WINDOW_SIZE (1,000,000) would be 3 GB. A larger window
+ * fills over several intervals.
+ */
+export const MAX_PENDING_ROWS = 10_000;
+
 /** One turn of the event loop, after pending I/O (so requests run between drain slices). */
 const yieldToRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -182,7 +189,7 @@ class VariantWindow {
   /** Hot path: copies the rows into the pending ring (the ring is allocated on first use). */
   push(scored: ScoredRows): void {
     if (this.baseline === "missing" || this.baseline === "failed") return;
-    this.pending ??= new PendingRows(this.capacity, this.width * this.height);
+    this.pending ??= new PendingRows(Math.min(this.capacity, MAX_PENDING_ROWS), this.width * this.height);
     this.pending.push(scored.data, scored.rows, scored.classes);
   }
 

@@ -137,7 +137,8 @@ export function observabilityConfig(v: ObservabilityEnv, issues: string[]): Obse
 }
 
 export const OBSERVABILITY_ENV_DOCS: Readonly<Record<keyof typeof OBSERVABILITY_ENV, string>> = {
-  DRIFT_WINDOW_SIZE: "Live inputs per variant in the drift window (sliding). Default `1000`.",
+  DRIFT_WINDOW_SIZE:
+    "Live inputs per variant in the drift window (sliding); one interval adds at most its newest 10,000. Default `1000`.",
   DRIFT_MIN_SAMPLES: "Samples the window needs before drift is computed and published. Default `200`.",
   DRIFT_INTERVAL_MS:
     "How often the window is summarised into PSI gauges and a drift history entry. Default `15000`.",

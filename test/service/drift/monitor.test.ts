@@ -12,7 +12,12 @@ import { loadFashionMnist } from "../../../service/data/fashion-mnist.js";
 import type { DatasetSplits } from "../../../service/data/dataset.js";
 import { buildBaseline, type Baseline } from "../../../service/drift/baseline.js";
 import { DriftHistory, type DriftEntry } from "../../../service/drift/history.js";
-import { DRAIN_SLICE_ROWS, DriftMonitor, type MonitoredModel } from "../../../service/drift/monitor.js";
+import {
+  DRAIN_SLICE_ROWS,
+  DriftMonitor,
+  MAX_PENDING_ROWS,
+  type MonitoredModel,
+} from "../../../service/drift/monitor.js";
 import { JsonlFile } from "../../../service/ops/jsonl-file.js";
 import { ObservabilityMetrics } from "../../../service/ops/metrics.js";
 import type { DriftSettings } from "../../../service/ops/settings.js";
@@ -215,6 +220,17 @@ describe("drift monitor", () => {
     expect(entry!.samples).toBe(1000);
     expect(entry!.level).toBe("ok");
     expect(entry!.score).toBeLessThan(0.1);
+  });
+
+  it("counts at most the newest MAX_PENDING_ROWS rows of an interval, however large the window", async () => {
+    const { monitor } = monitorWith({ windowSize: 20_000, minSamples: 100 });
+    monitor.observe({ model: model("1"), variant: "stable", ...rows(0, 1) });
+    await settle();
+    monitor.observe({ model: model("1"), variant: "stable", ...rows(0, 6000) });
+    monitor.observe({ model: model("1"), variant: "stable", ...rows(0, 6000) });
+    const [entry] = monitor.summarise();
+    expect(MAX_PENDING_ROWS).toBe(10_000);
+    expect(entry!.samples).toBe(MAX_PENDING_ROWS);
   });
 
   it("publishes nothing until the window holds DRIFT_MIN_SAMPLES", async () => {
