@@ -36,18 +36,16 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** 100 requests over half a second, at least 4 connections. */
+const HALF_SECOND_AT_200 = { ratePerSecond: 200, durationSeconds: 0.5, connections: 4, graceSeconds: 2 };
+
 describe("runFixedRate", () => {
   it("sends rate x duration requests and counts 2xx and other statuses apart", async () => {
     const target = await serve((n, res) => {
       res.statusCode = n % 2 === 0 ? 200 : 503;
       res.end("{}");
     });
-    const result = await runFixedRate(target, {
-      ratePerSecond: 200,
-      durationSeconds: 0.5,
-      connections: 4,
-      graceSeconds: 2,
-    });
+    const result = await runFixedRate(target, HALF_SECOND_AT_200);
     expect(result.sent).toBe(100);
     expect(result.ok).toBe(50);
     expect(result.non2xx).toBe(50);
@@ -87,12 +85,7 @@ describe("open-loop connections", () => {
     const target = await serve((_n, res) => {
       setTimeout(() => res.end("{}"), 100);
     });
-    const result = await runFixedRate(target, {
-      ratePerSecond: 200,
-      durationSeconds: 0.5,
-      connections: 4,
-      graceSeconds: 2,
-    });
+    const result = await runFixedRate(target, HALF_SECOND_AT_200);
     expect(result.ok).toBe(100);
     expect(result.failed).toBe(0);
     expect(result.latency.p99Ms).toBeGreaterThanOrEqual(99);
