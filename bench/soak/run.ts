@@ -139,8 +139,9 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
         `after ${options.settleSeconds} s of settling at that rate`,
     );
     // One pool for the settle phase and every minute, its connections opened before anything runs.
-    const pool = openLoopPool(target, openLoopConnections(ratePerSecond, options.connections));
-    await warmConnections(pool, target, openLoopConnections(ratePerSecond, options.connections));
+    const connections = openLoopConnections(ratePerSecond, options.connections);
+    const pool = openLoopPool(target, connections);
+    await warmConnections(pool, target, connections);
     const fixedRate = (durationSeconds: number): Promise<FixedRateResult> =>
       runFixedRate(
         target,
