@@ -78,3 +78,24 @@ export function machineCpuSeconds(): MachineCpuSeconds {
     steal: steal / CLOCK_TICKS,
   };
 }
+
+/** Machine-wide TCP counters since boot (/proc/net/netstat, `TcpExt`). */
+export interface TcpCounters {
+  /** Connections dropped because a listener's accept queue was full. */
+  readonly listenOverflows: number;
+  /** SYNs sent again (a dropped connection attempt retries after 1 s, then 2 s more). */
+  readonly synRetransmits: number;
+}
+
+/** Reads {@link TcpCounters} from `/proc/net/netstat` text (a header line, then a value line). */
+export function tcpCounters(text: string = readFileSync("/proc/net/netstat", "utf8")): TcpCounters {
+  const lines = text.split("\n").filter((line) => line.startsWith("TcpExt:"));
+  const names = (lines[0] ?? "").split(/\s+/).slice(1);
+  const values = (lines[1] ?? "").split(/\s+/).slice(1).map(Number);
+  const counter = (name: string) => {
+    const index = names.indexOf(name);
+    if (index < 0 || !Number.isFinite(values[index])) throw new Error(`/proc/net/netstat: no TcpExt ${name}`);
+    return values[index]!;
+  };
+  return { listenOverflows: counter("ListenOverflows"), synRetransmits: counter("TCPSynRetrans") };
+}

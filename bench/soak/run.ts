@@ -1,12 +1,14 @@
 /**
  * The soak: the whole local stack (stack/local), load through nginx over TLS on POST /predict.
- * First the capacity (closed-loop saturation, after a discarded warm-up), then a discarded settle
- * phase at the soak rate (so the switch from saturation to a fixed rate, with the queues and heap
- * that saturation left, is not charged to the first minute), then `minutes` one-minute open-loop
- * phases at `share` of it, each with its own error counts and coordinated-omission
- * corrected latency, while the service's RSS is sampled every second.
+ * First a closed-loop estimate of the capacity (after a discarded warm-up), then the capacity
+ * itself: open-loop steps up from below the estimate, through the pool the soak uses
+ * (bench/load/capacity-search.ts). Then a discarded settle phase at the soak rate (so the switch
+ * to it, with the queues and heap the last step left, is not charged to the first minute), then
+ * `minutes` one-minute open-loop phases at `share` of the capacity, each with its own error counts
+ * and coordinated-omission corrected latency, while the service's RSS is sampled every second.
  */
 import { readFile } from "node:fs/promises";
+import type { Pool } from "undici";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { SCRAPE_INTERVAL_SECONDS } from "../../components/monitoring/rules.js";
 import { readModelMetadata } from "../../service/model/onnx-format.js";
@@ -21,8 +23,15 @@ import {
   warmConnections,
   type FixedRateResult,
 } from "../load/fixed-rate.js";
+import {
+  CAPACITY_STEP_SHARES,
+  searchCapacity,
+  type CapacitySearch,
+  type CapacityStep,
+} from "../load/capacity-search.js";
 import { runSaturation, type SaturationResult } from "../load/saturation.js";
 import type { HttpTarget, LoadShape } from "../load/target.js";
+import { tcpCounters, type TcpCounters } from "../proc.js";
 import { RssSampler } from "../rss.js";
 import { median } from "../stats/quantile.js";
 import { rssTimeline, rssTrend, type RssTrend } from "../stats/rss-trend.js";
@@ -34,7 +43,10 @@ export interface SoakOptions {
   readonly minutes: number;
   /** Share of the measured capacity the soak runs at. */
   readonly share: number;
+  /** Length of the closed-loop estimate. */
   readonly capacitySeconds: number;
+  /** Length of each open-loop capacity step. */
+  readonly stepSeconds: number;
   readonly warmupSeconds: number;
   /** Seconds at the soak rate after the capacity phase, not measured. */
   readonly settleSeconds: number;
@@ -60,15 +72,23 @@ export interface SoakMinute extends FixedRateResult {
    * leave late and answers are read late, and both count as latency.
    */
   readonly generatorLag: { readonly p99Ms: number; readonly maxMs: number };
+  /**
+   * Machine-wide TCP counters over the minute: connections dropped by a full accept queue, and the
+   * SYN retransmits that follow (each costs the request behind it 1 s, then 3 s).
+   */
+  readonly tcp: TcpCounters;
 }
 
 export interface SoakResult {
   readonly options: SoakOptions;
-  readonly capacity: SaturationResult & {
+  /** The closed-loop estimate the capacity steps start from. */
+  readonly estimate: SaturationResult & {
     readonly cpu: CpuShares;
-    /** Median time of the speed probe's fixed work during the capacity phase. */
+    /** Median time of the speed probe's fixed work during the estimate (the speed reference). */
     readonly probeMicroseconds: number;
   };
+  /** The open-loop capacity: the highest step that held, and every step run. */
+  readonly capacity: CapacitySearch;
   readonly ratePerSecond: number;
   readonly minutes: readonly SoakMinute[];
   readonly errors: number;
@@ -116,78 +136,132 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
     serviceEnv: { [ENV.RATE_LIMIT_MAX]: "100000000", [ENV.LOG_LEVEL]: "warn" },
   });
   hooks.onStarted(stack);
+  const probe = new SpeedProbe();
   try {
     const target = await predictTarget(stack);
     const shape: LoadShape = { connections: options.connections, pipelining: 1 };
     progress(
-      `warm-up ${options.warmupSeconds} s, then capacity ${options.capacitySeconds} s through ${stack.origin}`,
+      `warm-up ${options.warmupSeconds} s, then a closed-loop estimate ${options.capacitySeconds} s through ${stack.origin}`,
     );
     const cpu = new CpuSplit(stack.pids);
-    const probe = new SpeedProbe();
     await runSaturation(target, shape, options.warmupSeconds);
-    const beforeCapacity = cpu.snapshot();
+    const beforeEstimate = cpu.snapshot();
     const saturation = await runSaturation(target, shape, options.capacitySeconds);
-    const afterCapacity = cpu.snapshot();
-    const capacity = {
+    const afterEstimate = cpu.snapshot();
+    const estimate = {
       ...saturation,
-      cpu: cpu.shares(beforeCapacity, afterCapacity),
-      probeMicroseconds: probe.medianBetween(beforeCapacity.atMs, afterCapacity.atMs),
+      cpu: cpu.shares(beforeEstimate, afterEstimate),
+      probeMicroseconds: probe.medianBetween(beforeEstimate.atMs, afterEstimate.atMs),
     };
-    const ratePerSecond = Math.max(1, Math.round(capacity.requestsPerSecond * options.share));
-    progress(
-      `capacity ${capacity.requestsPerSecond.toFixed(0)} req/s; soak at ${ratePerSecond} req/s ` +
-        `after ${options.settleSeconds} s of settling at that rate`,
-    );
-    // One pool for the settle phase and every minute, its connections opened before anything runs.
-    const connections = openLoopConnections(ratePerSecond, options.connections);
-    const pool = openLoopPool(target, connections);
-    await warmConnections(pool, target, connections);
-    const fixedRate = (durationSeconds: number): Promise<FixedRateResult> =>
+
+    const phase = (pool: Pool, ratePerSecond: number, durationSeconds: number): Promise<FixedRateResult> =>
       runFixedRate(
         target,
         { ratePerSecond, durationSeconds, connections: options.connections, graceSeconds: GRACE_SECONDS },
         pool,
       );
-    await fixedRate(options.settleSeconds);
+    // The steps get a pool sized for the highest of them; the soak one sized for its own rate (a
+    // pool far larger than the rate needs leaves hundreds of connections to idle out at nginx's
+    // keep-alive timeout and be reopened together after the next stall).
+    const topRate = estimate.requestsPerSecond * Math.max(...CAPACITY_STEP_SHARES);
+    const capacity = await withWarmPool(target, openLoopConnections(topRate, options.connections), (pool) => {
+      progress(
+        `closed-loop estimate ${estimate.requestsPerSecond.toFixed(0)} req/s; open-loop steps of ` +
+          `${options.stepSeconds} s`,
+      );
+      return searchCapacity(
+        estimate.requestsPerSecond,
+        (rate) => phase(pool, rate, options.stepSeconds),
+        (step) => progress(describeStep(step)),
+      );
+    });
+    const ratePerSecond = Math.max(1, Math.round(capacity.ratePerSecond * options.share));
+    const connections = openLoopConnections(ratePerSecond, options.connections);
+    progress(
+      `capacity ${capacity.ratePerSecond} req/s; soak at ${ratePerSecond} req/s over ${connections} ` +
+        `connections, after ${options.settleSeconds} s of settling at that rate`,
+    );
+    return await withWarmPool(target, connections, async (pool) => {
+      const fixedRate = (durationSeconds: number) => phase(pool, ratePerSecond, durationSeconds);
+      await fixedRate(options.settleSeconds);
 
-    const sampler = new RssSampler(stack.servicePid, RSS_SAMPLE_MS);
-    const lag = monitorEventLoopDelay({ resolution: 10 });
-    lag.enable();
-    const minutes: SoakMinute[] = [];
-    try {
-      for (let minute = 1; minute <= options.minutes; minute++) {
-        const before = cpu.snapshot();
-        lag.reset();
-        const result = await fixedRate(MINUTE_SECONDS);
-        const after = cpu.snapshot();
-        const generatorLag = { p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 };
-        const speedPercent = relativeSpeedPercent(
-          capacity.probeMicroseconds,
-          probe.medianBetween(before.atMs, after.atMs),
-        );
-        minutes.push({ minute, ...result, cpu: cpu.shares(before, after), speedPercent, generatorLag });
-        progress(
-          `minute ${minute}/${options.minutes}: ${result.ok} ok, ${result.non2xx} non-2xx, ` +
-            `${result.failed} failed, p99 ${result.latency.p99Ms.toFixed(1)} ms, ` +
-            `generator lag p99 ${generatorLag.p99Ms.toFixed(0)} ms, CPU speed ${speedPercent.toFixed(0)} %, ` +
-            `service CPU ${minutes.at(-1)!.cpu.service!.toFixed(0)} %`,
-        );
+      const sampler = new RssSampler(stack.servicePid, RSS_SAMPLE_MS);
+      const lag = monitorEventLoopDelay({ resolution: 10 });
+      lag.enable();
+      const minutes: SoakMinute[] = [];
+      try {
+        for (let minute = 1; minute <= options.minutes; minute++) {
+          const before = cpu.snapshot();
+          const tcpBefore = tcpCounters();
+          lag.reset();
+          const result = await fixedRate(MINUTE_SECONDS);
+          const after = cpu.snapshot();
+          const tcpAfter = tcpCounters();
+          const tcp = {
+            listenOverflows: tcpAfter.listenOverflows - tcpBefore.listenOverflows,
+            synRetransmits: tcpAfter.synRetransmits - tcpBefore.synRetransmits,
+          };
+          const generatorLag = { p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 };
+          const speedPercent = relativeSpeedPercent(
+            estimate.probeMicroseconds,
+            probe.medianBetween(before.atMs, after.atMs),
+          );
+          minutes.push({
+            minute,
+            ...result,
+            cpu: cpu.shares(before, after),
+            speedPercent,
+            generatorLag,
+            tcp,
+          });
+          progress(
+            `minute ${minute}/${options.minutes}: ${result.ok} ok, ${result.non2xx} non-2xx, ` +
+              `${result.failed} failed, p99 ${result.latency.p99Ms.toFixed(1)} ms, ` +
+              `generator lag p99 ${generatorLag.p99Ms.toFixed(0)} ms, CPU speed ${speedPercent.toFixed(0)} %, ` +
+              `listen overflows ${tcp.listenOverflows}, ` +
+              `service CPU ${minutes.at(-1)!.cpu.service!.toFixed(0)} %`,
+          );
+        }
+      } finally {
+        sampler.stop();
+        lag.disable();
       }
-    } finally {
-      sampler.stop();
-      probe.stop();
-      lag.disable();
-      await pool.destroy();
-    }
-    return summarise(options, capacity, ratePerSecond, minutes, sampler);
+      return summarise(options, estimate, capacity, ratePerSecond, minutes, sampler);
+    });
   } finally {
+    probe.stop();
     await stack.stop();
   }
 }
 
+/** Runs `use` with a pool of `connections` opened and warmed first, and closes it after. */
+async function withWarmPool<T>(
+  target: HttpTarget,
+  connections: number,
+  use: (pool: Pool) => Promise<T>,
+): Promise<T> {
+  const pool = openLoopPool(target, connections);
+  try {
+    await warmConnections(pool, target, connections);
+    return await use(pool);
+  } finally {
+    await pool.destroy();
+  }
+}
+
+function describeStep(step: CapacityStep): string {
+  const { result } = step;
+  return (
+    `capacity step ${result.ratePerSecond} req/s (${Math.round(step.share * 100)} %): ` +
+    `${result.achievedPerSecond.toFixed(0)} answered/s, p99 ${result.latency.p99Ms.toFixed(1)} ms, ` +
+    (step.failure === undefined ? "holds" : `fails: ${step.failure}`)
+  );
+}
+
 function summarise(
   options: SoakOptions,
-  capacity: SoakResult["capacity"],
+  estimate: SoakResult["estimate"],
+  capacity: CapacitySearch,
   ratePerSecond: number,
   minutes: readonly SoakMinute[],
   sampler: RssSampler,
@@ -201,6 +275,7 @@ function summarise(
   const growthPercent = (trend.growthBytes / trend.earlyBytes) * 100;
   return {
     options,
+    estimate,
     capacity,
     ratePerSecond,
     minutes,

@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { setSharpConcurrency } from "../image/sharp.js";
 import { startMetricsServer, type MetricsServer } from "../metrics/server.js";
 import type { Service } from "./build.js";
+import { listenBacklog } from "./listen-backlog.js";
 
 export interface RunningService {
   readonly url: string;
@@ -19,7 +20,7 @@ export async function startService(service: Service, log: FastifyBaseLogger): Pr
   // libvips threads per image; the event loop and ONNX Runtime need the other core(s).
   setSharpConcurrency(config.sharpConcurrency);
   const metrics = await startMetricsServer(service.metrics.registry, config.metricsHost, config.metricsPort);
-  const url = await app.listen({ host: config.host, port: config.port });
+  const url = await app.listen({ host: config.host, port: config.port, backlog: listenBacklog() });
   log.info({ metricsPort: metrics.port() }, "metrics served on the internal port");
   await rollout.start();
   // Stable last: its line is the "ready" one. A candidate that failed to load was logged by the

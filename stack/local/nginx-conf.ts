@@ -41,6 +41,8 @@ export interface NginxConfOptions {
   /** One line per request in <prefix>/access.log (off for load tests). nginx cannot open the
    * supervisor's stdout: it is a socket, not a file or pipe. */
   readonly accessLog: boolean;
+  /** Accept-queue length of the HTTPS listener (ingress-nginx uses `net.core.somaxconn`). */
+  readonly backlog: number;
 }
 
 /** `location` blocks matching an Ingress path with ingress-nginx's semantics. */
@@ -121,7 +123,7 @@ http {
   }
 
   server {
-    listen 127.0.0.1:${options.httpsPort} ssl http2;
+    listen 127.0.0.1:${options.httpsPort} ssl http2 backlog=${options.backlog};
     ssl_certificate ${options.certFile};
     ssl_certificate_key ${options.keyFile};
     ssl_protocols TLSv1.2 TLSv1.3;

@@ -17,6 +17,7 @@ import path from "node:path";
 import { SESSION_FLAGS } from "../../components/oauth2-proxy/index.js";
 import { ENV } from "../../service/config.js";
 import { renderNginxConf } from "./nginx-conf.js";
+import { listenBacklog } from "../../service/server/listen-backlog.js";
 import type { OidcSettings, OidcUser } from "./oidc/provider.js";
 import { productionRuleGroups, renderPrometheusConf, renderRulesFile } from "./prometheus-conf.js";
 import { SupervisedProcess, httpOk, waitUntilReady, type ChildSpec, type LogSink } from "./process.js";
@@ -198,6 +199,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         certFile: tls.certFile,
         keyFile: tls.keyFile,
         accessLog: options.accessLog ?? true,
+        backlog: listenBacklog(),
         ...(asRoot ? { workerUser: "nobody nogroup" } : {}),
       }),
     );

@@ -1,7 +1,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { machineCpuSeconds, processTreeCpuSeconds, processTreeRssBytes } from "../../bench/proc.js";
+import {
+  machineCpuSeconds,
+  processTreeCpuSeconds,
+  processTreeRssBytes,
+  tcpCounters,
+} from "../../bench/proc.js";
 import { CPU_CONSUMERS, CpuSplit } from "../../bench/soak/cpu-split.js";
 
 describe("process tree figures from /proc", () => {
@@ -63,5 +68,30 @@ describe("CPU split of a soak minute", () => {
       child.kill("SIGKILL");
       await once(child, "exit");
     }
+  });
+});
+
+describe("TCP counters from /proc/net/netstat", () => {
+  const netstat = [
+    "TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPSynRetrans",
+    "TcpExt: 0 6664 6664 3539",
+    "IpExt: InNoRoutes ListenOverflows",
+    "IpExt: 0 99",
+  ].join("\n");
+
+  it("reads listen overflows and SYN retransmits from the TcpExt lines only", () => {
+    expect(tcpCounters(netstat)).toEqual({ listenOverflows: 6664, synRetransmits: 3539 });
+  });
+
+  it("names the counter a kernel does not report", () => {
+    expect(() => tcpCounters("TcpExt: ListenOverflows\nTcpExt: 1\n")).toThrow(
+      "/proc/net/netstat: no TcpExt TCPSynRetrans",
+    );
+  });
+
+  it("reads this machine's counters as non-negative integers", () => {
+    const counters = tcpCounters();
+    expect(Number.isInteger(counters.listenOverflows) && counters.listenOverflows >= 0).toBe(true);
+    expect(Number.isInteger(counters.synRetransmits) && counters.synRetransmits >= 0).toBe(true);
   });
 });

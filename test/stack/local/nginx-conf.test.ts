@@ -18,6 +18,7 @@ const conf = renderNginxConf({
   certFile: "/tmp/x/server.pem",
   keyFile: "/tmp/x/server.key",
   accessLog: false,
+  backlog: 4096,
 });
 
 /** The body of the `location <match>` block. */
@@ -28,6 +29,10 @@ function block(match: string): string {
 }
 
 describe("renderNginxConf", () => {
+  it("listens for HTTPS with the accept queue it is given (ingress-nginx uses net.core.somaxconn)", () => {
+    expect(conf).toContain("listen 127.0.0.1:8443 ssl http2 backlog=4096;");
+  });
+
   it("routes every public path to the service without auth", () => {
     for (const { path, pathType } of PUBLIC_PATHS) {
       const bodies = pathType === "Exact" ? [block(`= ${path}`)] : [block(`= ${path}`), block(`^~ ${path}/`)];
@@ -57,7 +62,6 @@ describe("renderNginxConf", () => {
   it("answers 404 for every other path and redirects HTTP to HTTPS with 308", () => {
     expect(block("/")).toContain("return 308 https://127.0.0.1:8443$request_uri;");
     expect(conf).toMatch(/location \/ \{\s+default_type application\/json;\s+return 404 /);
-    expect(conf).toContain("listen 127.0.0.1:8443 ssl http2;");
     expect(conf).toContain(
       'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;',
     );
