@@ -16,7 +16,7 @@
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
-import { Pool } from "undici";
+import { Pool, type Dispatcher } from "undici";
 import { LatencyHistogram, type LatencySummary } from "../stats/latency-histogram.js";
 import { OpenLoopSchedule } from "../stats/open-loop-schedule.js";
 import { targetOrigin, type HttpTarget, type ResponseCounts } from "./target.js";
@@ -48,10 +48,32 @@ export interface FixedRateResult extends ResponseCounts {
 }
 
 /** Idle connections stay open this long (undici's default of 4 s would close them between bursts). */
-const IDLE_KEEP_ALIVE_MS = 120_000;
+export const IDLE_KEEP_ALIVE_MS = 120_000;
+
+/** What an open-loop phase sends through: undici's Pool, or the soak's SpreadPool. */
+export interface RequestPool {
+  request(options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
+  destroy(): Promise<void>;
+}
 
 /** A warm-up request unanswered after this long is given up (the phase itself will count it). */
 const WARM_TIMEOUT_MS = 10_000;
+
+/** The target's request, as undici takes it. */
+export function targetRequest(target: HttpTarget, signal: AbortSignal): Dispatcher.RequestOptions {
+  return {
+    method: target.method,
+    path: target.path,
+    headers: target.headers,
+    body: target.body ?? null,
+    signal,
+  };
+}
+
+/** A warm-up request, given up after {@link WARM_TIMEOUT_MS} (the phase itself will count it). */
+export function warmRequest(target: HttpTarget): Dispatcher.RequestOptions {
+  return targetRequest(target, AbortSignal.timeout(WARM_TIMEOUT_MS));
+}
 
 /** A connection pool for open-loop phases against `target`, holding up to `connections`. */
 export function openLoopPool(target: HttpTarget, connections: number): Pool {
@@ -73,15 +95,7 @@ export function openLoopPool(target: HttpTarget, connections: number): Pool {
 export async function warmConnections(pool: Pool, target: HttpTarget, count: number): Promise<void> {
   await Promise.allSettled(
     Array.from({ length: count }, () =>
-      pool
-        .request({
-          method: target.method,
-          path: target.path,
-          headers: target.headers,
-          body: target.body ?? null,
-          signal: AbortSignal.timeout(WARM_TIMEOUT_MS),
-        })
-        .then((response) => response.body.dump()),
+      pool.request(warmRequest(target)).then((response) => response.body.dump()),
     ),
   );
 }
@@ -93,13 +107,19 @@ export async function warmConnections(pool: Pool, target: HttpTarget, count: num
 export async function runFixedRate(
   target: HttpTarget,
   options: FixedRateOptions,
-  shared?: Pool,
+  shared?: RequestPool,
 ): Promise<FixedRateResult> {
   const schedule = new OpenLoopSchedule(options.ratePerSecond, options.durationSeconds * 1000);
   const histogram = new LatencyHistogram();
   const connections = openLoopConnections(options.ratePerSecond, options.connections);
-  const pool = shared ?? openLoopPool(target, connections);
-  if (shared === undefined) await warmConnections(pool, target, connections);
+  let pool: RequestPool;
+  if (shared === undefined) {
+    const own = openLoopPool(target, connections);
+    await warmConnections(own, target, connections);
+    pool = own;
+  } else {
+    pool = shared;
+  }
   const abort = new AbortController();
   // Every request of the phase listens to the one signal.
   setMaxListeners(0, abort.signal);
@@ -113,13 +133,7 @@ export async function runFixedRate(
 
   const send = (index: number): void => {
     const request = pool
-      .request({
-        method: target.method,
-        path: target.path,
-        headers: target.headers,
-        body: target.body ?? null,
-        signal: abort.signal,
-      })
+      .request(targetRequest(target, abort.signal))
       .then(async (response) => {
         await response.body.dump();
         lastResponseMs = performance.now() - start;

@@ -8,7 +8,6 @@
  * and coordinated-omission corrected latency, while the service's RSS is sampled every second.
  */
 import { readFile } from "node:fs/promises";
-import type { Pool } from "undici";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { SCRAPE_INTERVAL_SECONDS } from "../../components/monitoring/rules.js";
 import { readModelMetadata } from "../../service/model/onnx-format.js";
@@ -16,13 +15,8 @@ import { LocalRegistry } from "../../service/registry/local.js";
 import { ENV, loadConfig } from "../../service/config.js";
 import { startLocalStack, type LocalStack } from "../../stack/local/stack.js";
 import type { LogSink } from "../../stack/local/process.js";
-import {
-  openLoopConnections,
-  openLoopPool,
-  runFixedRate,
-  warmConnections,
-  type FixedRateResult,
-} from "../load/fixed-rate.js";
+import { openLoopConnections, runFixedRate, type FixedRateResult } from "../load/fixed-rate.js";
+import { SpreadPool } from "../load/spread-pool.js";
 import {
   CAPACITY_STEP_SHARES,
   searchCapacity,
@@ -154,7 +148,11 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
       probeMicroseconds: probe.medianBetween(beforeEstimate.atMs, afterEstimate.atMs),
     };
 
-    const phase = (pool: Pool, ratePerSecond: number, durationSeconds: number): Promise<FixedRateResult> =>
+    const phase = (
+      pool: SpreadPool,
+      ratePerSecond: number,
+      durationSeconds: number,
+    ): Promise<FixedRateResult> =>
       runFixedRate(
         target,
         { ratePerSecond, durationSeconds, connections: options.connections, graceSeconds: GRACE_SECONDS },
@@ -234,15 +232,18 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
   }
 }
 
-/** Runs `use` with a pool of `connections` opened and warmed first, and closes it after. */
+/**
+ * Runs `use` with `connections` spread at random (bench/load/spread-pool.ts), each opened first, and
+ * closes them after.
+ */
 async function withWarmPool<T>(
   target: HttpTarget,
   connections: number,
-  use: (pool: Pool) => Promise<T>,
+  use: (pool: SpreadPool) => Promise<T>,
 ): Promise<T> {
-  const pool = openLoopPool(target, connections);
+  const pool = new SpreadPool(target, connections);
   try {
-    await warmConnections(pool, target, connections);
+    await pool.warm();
     return await use(pool);
   } finally {
     await pool.destroy();
