@@ -1,8 +1,8 @@
 /**
  * The soak: the whole local stack (stack/local), load through nginx over TLS on POST /predict.
  * First a closed-loop estimate of the capacity (after a discarded warm-up), then the capacity
- * itself: open-loop steps up from below the estimate, through the pool the soak uses
- * (bench/load/capacity-search.ts). Then a discarded settle phase at the soak rate (so the switch
+ * itself: open-loop steps up from below the estimate, with the generator the soak uses
+ * (bench/load/capacity-search.ts, bench/load/spread-pool.ts). Then a discarded settle phase at the soak rate (so the switch
  * to it, with the queues and heap the last step left, is not charged to the first minute), then
  * `minutes` one-minute open-loop phases at `share` of the capacity, each with its own error counts
  * and coordinated-omission corrected latency, while the service's RSS is sampled every second.
@@ -158,9 +158,8 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
         { ratePerSecond, durationSeconds, connections: options.connections, graceSeconds: GRACE_SECONDS },
         pool,
       );
-    // The steps get a pool sized for the highest of them; the soak one sized for its own rate (a
-    // pool far larger than the rate needs leaves hundreds of connections to idle out at nginx's
-    // keep-alive timeout and be reopened together after the next stall).
+    // The steps get connections for the highest of them; the soak its own, for its rate, so that
+    // each connection carries a request often enough that nginx never closes it as idle.
     const topRate = estimate.requestsPerSecond * Math.max(...CAPACITY_STEP_SHARES);
     const capacity = await withWarmPool(target, openLoopConnections(topRate, options.connections), (pool) => {
       progress(
