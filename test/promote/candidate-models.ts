@@ -10,7 +10,10 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
+import { createSession } from "../../service/inference/ort-session.js";
 import {
   encodeOnnxModel,
   readOnnxInitializers,
@@ -116,6 +119,44 @@ export function slowModel(model: Uint8Array, layers: number, channels: number): 
     }));
     return { nodes: [...prefix, ...rewired], initializers: [...weights, ...initializers] };
   });
+}
+
+/** Median seconds of one single-row run, with the service's own session settings. */
+async function secondsPerRow(model: Uint8Array, runs: number): Promise<number> {
+  const session = await createSession(model, { intraOpThreads: 1, interOpThreads: 1 });
+  try {
+    const feeds = { input: new ort.Tensor("float32", new Float32Array(28 * 28), [1, 1, 28, 28]) };
+    await session.run(feeds); // the first run allocates
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      await session.run(feeds);
+      times.push((performance.now() - started) / 1000);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * slowModel() with as many layers as this machine needs to add `addedSeconds` per row: a fixed
+ * layer count is ~20 ms slower on one machine and ~50 ms on another, so a latency gate test with a
+ * fixed margin would pass or fail by the machine. Measured on a few layers, then scaled.
+ */
+export async function calibratedSlowModel(
+  model: Uint8Array,
+  addedSeconds: number,
+  channels = 64,
+): Promise<{ model: Uint8Array; layers: number; addedSeconds: number }> {
+  const probeLayers = 16;
+  const [base, probe] = [
+    await secondsPerRow(model, 9),
+    await secondsPerRow(slowModel(model, probeLayers, channels), 9),
+  ];
+  const perLayer = Math.max((probe - base) / probeLayers, 1e-5);
+  const layers = Math.min(400, Math.max(probeLayers, Math.ceil(addedSeconds / perLayer)));
+  return { model: slowModel(model, layers, channels), layers, addedSeconds: layers * perLayer };
 }
 
 /** The bundled model with its first dense layer one input short: ONNX Runtime refuses the graph. */

@@ -5,9 +5,10 @@
  * - healthy: the candidate is the same trained model under a new version -> every gate passes, the
  *   stack file is written and the audit line holds the passing gates;
  * - broken: ONNX Runtime refuses the candidate, so its traffic falls back to stable -> error-rate fails;
- * - slow: the candidate answers correctly but ~40-60 ms slower (24 identity convolutions of 64
- *   channels in front of the model: well past the gate's +20 ms margin, which 12 of them, ~20 ms on
- *   a quiet machine, did not always cross) -> a tail-latency gate against stable fails;
+ * - slow: the candidate answers correctly but ~60 ms slower (identity convolutions in front of the
+ *   model, as many as this machine needs for 60 ms: 3x the gate's +20 ms margin; a fixed count
+ *   added 40-60 ms on one machine and only 20 on another, where the gate passed) -> a tail-latency
+ *   gate against stable fails;
  * - idle: no traffic -> every gate is inconclusive and blocks; --force writes, and says so in the audit.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -17,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../infra/promote/audit.js";
 import type { GateResult } from "../../infra/promote/gates.js";
 import { promote } from "../../infra/promote/main.js";
-import { brokenModel, bundledVersion, slowModel } from "./candidate-models.js";
+import { brokenModel, bundledVersion, calibratedSlowModel } from "./candidate-models.js";
 import {
   drive,
   registryWith,
@@ -31,21 +32,25 @@ import {
 
 const WINDOW = "15s";
 const TRAFFIC_MS = 17_000;
+/** What the slow candidate adds per row on a quiet machine: 3x the gate's 20 ms tolerance. */
+const SLOW_CANDIDATE_ADDED_SECONDS = 0.06;
 
 let registry: Awaited<ReturnType<typeof registryWith>>;
 let services: Record<"healthy" | "broken" | "slow" | "idle", LiveService>;
 let prometheus: LivePrometheus;
 let dir: string;
+let slowCandidate: Awaited<ReturnType<typeof calibratedSlowModel>>;
 const traffic: Record<string, Map<number, number>> = {};
 
 beforeAll(async () => {
   const bundled = await bundledVersion();
   const model = bundled["model.onnx"]!;
+  slowCandidate = await calibratedSlowModel(model, SLOW_CANDIDATE_ADDED_SECONDS);
   registry = await registryWith([
     { files: bundled, alias: "champion" },
     { files: bundled, alias: "healthy" },
     { files: { ...bundled, "model.onnx": brokenModel(model) }, alias: "broken" },
-    { files: { ...bundled, "model.onnx": slowModel(model, 24, 64) }, alias: "slow" },
+    { files: { ...bundled, "model.onnx": slowCandidate.model }, alias: "slow" },
   ]);
   const [healthy, broken, slow, idle] = await Promise.all(
     ["healthy", "broken", "slow", "healthy"].map((candidate) => startCanary(registry.dir, candidate)),
@@ -146,7 +151,8 @@ describe("promote gates against a real Prometheus and real services", () => {
 
   it("fails a slow candidate on latency against stable, with no errors", async () => {
     const run = await promoteTo100("slow");
-    expect(run.code, run.output).toBe(1);
+    const calibration = `slow candidate: ${slowCandidate.layers} layers, ~${Math.round(slowCandidate.addedSeconds * 1000)} ms added per row`;
+    expect(run.code, `${calibration}\n${run.output}`).toBe(1);
     expect(run.after).toBe(run.before);
     expect(run.output, run.output).toMatch(/PASS +error-rate +0 /);
     // Which tail quantile crosses the limit first depends on the machine's load; one of them must.
