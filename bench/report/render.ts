@@ -14,6 +14,7 @@ import {
 } from "../results.js";
 import type { ShadowCounters } from "../stats/prometheus-text.js";
 import type { Check } from "./checks.js";
+import { costSplit } from "./cost-split.js";
 import { checksTable, formatNumber, formatRatio, markdownTable } from "./format.js";
 
 const SERVER_TITLES: Record<ServerName, string> = {
@@ -152,6 +153,44 @@ function floorFigures(results: BenchResults): string {
   return markdownTable(["operation", "mean time"], rows);
 }
 
+/** The service's CPU per request at saturation, split, and the ceiling this model allows. */
+function costSplitFigures(results: BenchResults): string[] {
+  const rows = ROUTES.flatMap((route) => {
+    const split = costSplit(results, route);
+    if (split === undefined) return [];
+    return [
+      [
+        ROUTE_TITLES[route],
+        us(split.serviceUs),
+        us(split.floorUs),
+        us(split.inferenceUs),
+        route === "png" ? us(split.decodeUs) : "—",
+        us(split.restUs),
+        formatRatio(split.ceilingRatio),
+      ],
+    ];
+  });
+  if (rows.length === 0) return ["Not measured: a saturation phase or a floor did not run."];
+  return [
+    "Both servers run one event loop at ~1 core when saturated, so throughput ratios are ratios of CPU per request. " +
+      "The ceiling is the ratio an ideal service would reach that added nothing to the HTTP floor but the batch-32 " +
+      "inference floor (and the decode floor for images): a target above it needs a cheaper model or more cores.",
+    "",
+    markdownTable(
+      [
+        "body",
+        "service",
+        "HTTP floor",
+        "inference (service, per row)",
+        "image decode",
+        "plinth's own path",
+        "ceiling / floor",
+      ],
+      rows,
+    ),
+  ];
+}
+
 const requestsIn = (counts: ResponseCounts | undefined) =>
   counts === undefined ? undefined : counts.ok + counts.non2xx + counts.failed;
 const count = (value: number) => Math.round(value).toLocaleString("en-US");
@@ -242,6 +281,10 @@ export function renderMarkdown(results: BenchResults, checks: readonly Check[]):
     "## HTTP figures (saturation: closed loop, 2xx per second; latency: fixed rate, open loop)",
     "",
     httpFigures(results),
+    "",
+    "## CPU per request at saturation, and the ceiling this model allows",
+    "",
+    ...costSplitFigures(results),
     "",
     "## In-process costs (floors, and the service's own paths under load)",
     "",
