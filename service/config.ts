@@ -6,6 +6,7 @@
  * misconfigured pod fails its start with a message an operator can act on.
  */
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { modelReferenceProblem } from "./registry/model-uri.js";
 import { isRole, ROLES, type Role } from "./auth/roles.js";
@@ -52,6 +53,9 @@ export const ENV = {
   JWT_CLOCK_TOLERANCE_SECONDS: "JWT_CLOCK_TOLERANCE_SECONDS",
   RATE_LIMIT_MAX: "RATE_LIMIT_MAX",
   RATE_LIMIT_WINDOW_MS: "RATE_LIMIT_WINDOW_MS",
+  AUTH_FAILURE_LIMIT: "AUTH_FAILURE_LIMIT",
+  AUTH_FAILURE_WINDOW_MS: "AUTH_FAILURE_WINDOW_MS",
+  TRUST_PROXY: "TRUST_PROXY",
   BATCH_MAX_SIZE: "BATCH_MAX_SIZE",
   BATCH_MAX_DELAY_MS: "BATCH_MAX_DELAY_MS",
   QUEUE_MAX_ROWS: "QUEUE_MAX_ROWS",
@@ -153,6 +157,35 @@ const bucketList = z.string().transform((text, ctx) => {
   return values;
 });
 
+/** proxy-addr's names for address ranges, as fastify's trustProxy takes them. */
+const PROXY_RANGE_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+/** An address or CIDR (`10.0.0.0/8`, `fd00::/8`) or a range name; undefined when well-formed. */
+function proxyEntryProblem(entry: string): string | undefined {
+  if (PROXY_RANGE_NAMES.includes(entry)) return undefined;
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0)
+    return `${entry} is not an address, a CIDR or ${PROXY_RANGE_NAMES.join("/")}`;
+  if (prefix === undefined) return undefined;
+  const bits = Number(prefix);
+  const max = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && bits <= max ? undefined : `${entry} has a prefix outside 0-${max}`;
+}
+
+/** Comma-separated trusted proxies; empty trusts none. */
+const trustedProxyList = z.string().transform((text, ctx) => {
+  const entries = csv(text);
+  for (const entry of entries) {
+    const problem = proxyEntryProblem(entry);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: "custom", message: problem });
+      return z.NEVER;
+    }
+  }
+  return entries;
+});
+
 /** A version, an alias, or a URI: models:/<name>@<alias>, models:/<name>/<version>, file:<dir>. */
 const MODEL_REF = z.string().superRefine((text, ctx) => {
   const problem = modelReferenceProblem(text);
@@ -244,6 +277,9 @@ const envSchema = z.object({
   JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
   RATE_LIMIT_MAX: int(1, 100_000_000).default(6000),
   RATE_LIMIT_WINDOW_MS: int(100, 86_400_000).default(60_000),
+  AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_MS: int(1000, 86_400_000).default(300_000),
+  TRUST_PROXY: trustedProxyList.default(() => []),
   BATCH_MAX_SIZE: int(1, 1024).default(32),
   BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(1),
   QUEUE_MAX_ROWS: int(1, 1_000_000).default(2048),
@@ -318,7 +354,14 @@ export interface ServiceConfig {
     /** API keys by identity, hashed; plaintext keys from API_KEYS are hashed at load and dropped. */
     readonly apiKeys: readonly ApiKeyEntry[];
     readonly jwt: JwtConfig | undefined;
+    /** Failed authentications allowed per client address per window (0: no limit). */
+    readonly failureLimit: { readonly limit: number; readonly windowMs: number };
   };
+  /**
+   * Proxies whose X-Forwarded-For names the client address (fastify's trustProxy): addresses,
+   * CIDRs or proxy-addr's range names; empty trusts none.
+   */
+  readonly trustedProxies: readonly string[];
   readonly rollout: RolloutConfig;
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   readonly batching: {
@@ -523,7 +566,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       mlflowTrackingToken: v.MLFLOW_TRACKING_TOKEN,
       cacheDir: v.MODEL_CACHE_DIR,
     },
-    auth: { apiKeys: keys, jwt },
+    auth: {
+      apiKeys: keys,
+      jwt,
+      failureLimit: { limit: v.AUTH_FAILURE_LIMIT, windowMs: v.AUTH_FAILURE_WINDOW_MS },
+    },
+    trustedProxies: v.TRUST_PROXY,
     rollout,
     rateLimit: { max: v.RATE_LIMIT_MAX, windowMs: v.RATE_LIMIT_WINDOW_MS },
     batching: {
@@ -603,6 +651,11 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   JWT_CLOCK_TOLERANCE_SECONDS: "Allowed clock skew for `exp`/`nbf`. Default `5`.",
   RATE_LIMIT_MAX: "Requests per identity per window. Default `6000`.",
   RATE_LIMIT_WINDOW_MS: "Rate-limit window in milliseconds. Default `60000`.",
+  AUTH_FAILURE_LIMIT:
+    "Wrong keys or tokens allowed per client address per window; then 429 until it ends. `0` disables. Default `20`.",
+  AUTH_FAILURE_WINDOW_MS: "Window of `AUTH_FAILURE_LIMIT`, in milliseconds. Default `300000`.",
+  TRUST_PROXY:
+    "Proxies whose `X-Forwarded-For` names the client address (failed-auth limit, logs): addresses, CIDRs, `loopback`, `uniquelocal`. Default: none (the connection's address).",
   BATCH_MAX_SIZE: "Largest micro-batch passed to `session.run`. Default `32`.",
   BATCH_MAX_DELAY_MS: "Longest a row waits for a batch to fill, in ms (fractions allowed). Default `1`.",
   QUEUE_MAX_ROWS: "Rows allowed to wait; beyond it requests get 503 + Retry-After. Default `2048`.",

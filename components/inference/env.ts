@@ -90,6 +90,12 @@ export function serviceEnvironment(
     // other pod can present a forged header.
     plain(SERVICE_ENV.OPS_OIDC_TRUST_HEADERS, "true"),
     plain(SERVICE_ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS, service.allowedEmailDomains.join(",")),
+    // The client address for the failed-auth limit: the same NetworkPolicy means every private
+    // peer is the ingress controller (or the drift check, which sends no X-Forwarded-For), and
+    // ingress-nginx (use-forwarded-headers off) overwrites X-Forwarded-For with the address it saw.
+    // Without this, every client would share the controller's address and one caller's wrong keys
+    // would lock out all of them.
+    plain(SERVICE_ENV.TRUST_PROXY, "uniquelocal"),
     plain(SERVICE_ENV.DRIFT_WARN_PSI, service.drift.warnPsi),
     plain(SERVICE_ENV.DRIFT_ALERT_PSI, service.drift.alertPsi),
     fromSecret(SERVICE_ENV.API_KEY_HASHES, service.authSecretName, SECRET_KEYS.apiKeyHashes),

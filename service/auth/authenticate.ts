@@ -2,7 +2,9 @@
  * The authentication hook: every route except those marked `config: { public: true }` needs an
  * API key (`x-api-key: <key>` or `Authorization: Bearer <key>`) or a JWT
  * (`Authorization: Bearer <jwt>`). The caller's identity is attached to the request for the rate
- * limiter and the logs.
+ * limiter and the logs. Wrong keys and tokens are counted per client address
+ * ({@link AuthFailureLimiter}); past the limit, the address gets 429 without its credentials
+ * being looked at.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors as joseErrors } from "jose";
@@ -11,6 +13,7 @@ import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import type { Principal } from "../server/request-context.js";
 import { ApiKeyVerifier } from "./api-keys.js";
+import { AuthFailureLimiter } from "./failure-limit.js";
 import { JwtVerifier } from "./jwt.js";
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="plinth"' };
@@ -34,18 +37,43 @@ function tokenProblem(err: unknown): string {
 export class Authenticator {
   private readonly keys: ApiKeyVerifier;
   private readonly jwt: JwtVerifier | undefined;
+  private readonly failures: AuthFailureLimiter;
 
   constructor(config: ServiceConfig["auth"]) {
     this.keys = new ApiKeyVerifier(config.apiKeys);
     this.jwt = config.jwt === undefined ? undefined : new JwtVerifier(config.jwt);
+    this.failures = new AuthFailureLimiter(config.failureLimit);
   }
 
   async init(): Promise<void> {
     await this.jwt?.init();
   }
 
-  /** Resolves the caller or throws an ApiError (401). */
+  /**
+   * Resolves the caller or throws an ApiError: 401 for missing or wrong credentials, 429 when the
+   * client address has sent too many wrong ones. Only wrong credentials count: a request without
+   * any is a client that forgot them, not one guessing.
+   */
   async authenticate(request: FastifyRequest): Promise<Principal> {
+    const retryAfter = this.failures.blockedFor(request.ip);
+    if (retryAfter !== undefined) {
+      throw new ApiError(
+        ErrorCode.RATE_LIMITED,
+        `too many failed authentications from this address; retry in ${retryAfter} s`,
+        { "retry-after": String(retryAfter) },
+      );
+    }
+    try {
+      return await this.verify(request);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === ErrorCode.INVALID_CREDENTIALS) {
+        this.failures.recordFailure(request.ip);
+      }
+      throw err;
+    }
+  }
+
+  private async verify(request: FastifyRequest): Promise<Principal> {
     const apiKey = request.headers["x-api-key"];
     if (typeof apiKey === "string" && apiKey !== "") return this.byKey(apiKey);
     const authorization = request.headers.authorization;

@@ -65,6 +65,9 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     // No silent stripping either: a member a schema forbids (additionalProperties: false) is a 400.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // request.ip (failed-auth limit, rate-limit fallback, logs): the client as the ingress saw it,
+    // only when the deployment says how many proxies stand in front.
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     // The router's own refusals (undecodable path, oversized parameter) in the envelope as well.
     frameworkErrors: handleFrameworkError,
   });

@@ -235,6 +235,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         [ENV.METRICS_PORT]: String(ports.metrics),
         [ENV.API_KEYS]: `local:${apiKey}`,
         [ENV.OPS_OIDC_TRUST_HEADERS]: "true",
+        // nginx, on loopback, overwrites X-Forwarded-For with the client's address (as ingress-nginx).
+        [ENV.TRUST_PROXY]: "loopback",
         [ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS]: ALLOWED_EMAIL_DOMAIN,
         [ENV.PREDICTION_LOG_PATH]: predictionLogFile,
         [ENV.PREDICTION_LOG_FLUSH_MS]: "200",

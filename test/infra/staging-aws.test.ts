@@ -35,6 +35,8 @@ describe("staging on aws: rollout and protection", () => {
       METRICS_PORT: "9464",
       MLFLOW_TRACKING_URI: "http://mlflow.mlflow.svc.cluster.local:5000",
       OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "plinth.example.com",
+      // Failed authentications are counted per client, not per ingress controller.
+      TRUST_PROXY: "uniquelocal",
     });
     expect(env).not.toHaveProperty("SHADOW_PERCENT");
     expect(at(deployments[0], "spec.replicas")).toBe(2);

@@ -18,7 +18,12 @@ describe("loadConfig", () => {
     expect(c.port).toBe(8080);
     expect(c.metricsPort).toBe(9464);
     expect(c.model).toEqual({ name: "fashion-classifier", stable: "champion", registryDir: undefined });
-    expect(c.auth).toEqual({ apiKeys: [], jwt: undefined });
+    expect(c.auth).toEqual({
+      apiKeys: [],
+      jwt: undefined,
+      failureLimit: { limit: 20, windowMs: 300_000 },
+    });
+    expect(c.trustedProxies).toEqual([]);
     expect(c.batching).toEqual({ maxBatchSize: 32, maxDelayMs: 1, queueMaxRows: 2048 });
     expect(c.ort.intraOpThreads).toBe(1);
     expect(c.deploymentColor).toBe("none");
@@ -48,10 +53,24 @@ describe("loadConfig", () => {
     [{ JWT_ALGORITHMS: "HS256,none" }, "JWT_ALGORITHMS"],
     [{ MODEL_STABLE: "../etc" }, "MODEL_STABLE"],
     [{ INFERENCE_OFFLOAD: "sometimes" }, "INFERENCE_OFFLOAD"],
+    [{ AUTH_FAILURE_LIMIT: "-1" }, "AUTH_FAILURE_LIMIT"],
+    [{ AUTH_FAILURE_WINDOW_MS: "10" }, "AUTH_FAILURE_WINDOW_MS"],
+    [{ TRUST_PROXY: "ingress" }, "TRUST_PROXY"],
+    [{ TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
+    [{ TRUST_PROXY: "10.0.0.0/8/1" }, "TRUST_PROXY"],
+    [{ TRUST_PROXY: "fd00::/129" }, "TRUST_PROXY"],
   ])("%j is refused, naming %s", (env, name) => {
     const issues = issuesOf(env);
     expect(issues).toHaveLength(1);
     expect(issues[0]!.startsWith(`${name}=`)).toBe(true);
+  });
+
+  it("takes trusted proxies as addresses, CIDRs and range names", () => {
+    const c = loadConfig({ TRUST_PROXY: "uniquelocal, 10.0.0.0/8,192.0.2.7, fd00::/8,loopback" });
+    expect(c.trustedProxies).toEqual(["uniquelocal", "10.0.0.0/8", "192.0.2.7", "fd00::/8", "loopback"]);
+    expect(issuesOf({ TRUST_PROXY: "10.0.0.0/8,proxy.internal" })).toEqual([
+      expect.stringContaining("proxy.internal is not an address, a CIDR or loopback/linklocal/uniquelocal"),
+    ]);
   });
 
   it("reports every bad variable at once", () => {
