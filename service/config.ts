@@ -637,7 +637,7 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   API_KEYS:
     "Plaintext API keys as `identity:key` pairs (local development; hashed at start, at least 16 characters).",
   API_KEY_ROLES:
-    "Roles of API-key identities as `identity:role+role` pairs (roles: `admin`, `force-variant`).",
+    "Roles of API-key identities as `identity:role+role` pairs (roles: `admin`, `ops-read`, `force-variant`).",
   JWT_HS256_SECRET: "Shared secret for HS256 tokens, at least 32 bytes.",
   JWT_JWKS_FILE: "Path of a JWKS file with the RS256/ES256 public keys (selected by `kid`).",
   JWT_JWKS_URL: "URL of a JWKS endpoint (cached; refetched on an unknown `kid`).",
@@ -647,7 +647,7 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
     "Accepted algorithms (HS256, RS256, ES256). Default: HS256 with a secret, RS256+ES256 with a JWKS.",
   JWT_IDENTITY_CLAIM: "Claim naming the caller (rate-limit bucket). Default `sub`.",
   JWT_ROLES_CLAIM:
-    "Claim listing the caller's roles (array or space-separated; `admin`, `force-variant`). Default `roles`.",
+    "Claim listing the caller's roles (array or space-separated; `admin`, `ops-read`, `force-variant`). Default `roles`.",
   JWT_CLOCK_TOLERANCE_SECONDS: "Allowed clock skew for `exp`/`nbf`. Default `5`.",
   RATE_LIMIT_MAX: "Requests per identity per window. Default `6000`.",
   RATE_LIMIT_WINDOW_MS: "Rate-limit window in milliseconds. Default `60000`.",

@@ -31,8 +31,8 @@ export function apiKeyHashes(keys: Readonly<Record<string, string>>): string {
     .join(",");
 }
 
-/** API_KEY_ROLES: the drift check reads GET /ops/summary, which needs the admin role. */
-export const API_KEY_ROLES = `${DRIFT_CHECK_IDENTITY}:admin`;
+/** API_KEY_ROLES: the drift check reads GET /ops/summary and nothing else: the read-only role. */
+export const API_KEY_ROLES = `${DRIFT_CHECK_IDENTITY}:ops-read`;
 
 export const API_PORT = 8080;
 export const METRICS_PORT = 9464;

@@ -132,7 +132,7 @@ export class InferenceService extends pulumi.ComponentResource {
       { parent: this },
     );
     this.apiKey = pulumi.secret(key.result);
-    // The drift check's own identity: it holds the admin role (GET /ops/summary needs it), which
+    // The drift check's own identity: it holds the read-only ops role (GET /ops/summary), which
     // the platform key, handed to smoke tests and the promote CLI, does not.
     const driftCheckKey = new random.RandomPassword(
       `${name}-drift-check-key`,
@@ -173,6 +173,15 @@ export class InferenceService extends pulumi.ComponentResource {
       namespace,
       labels,
       args.servingIdentity,
+      child,
+    );
+    // The drift check only calls the service: no cloud identity, no API token.
+    const driftCheckAccount = this.serviceAccount(
+      `${name}-drift-check-sa`,
+      `${app}-drift-check`,
+      namespace,
+      labels,
+      {},
       child,
     );
     const training = this.serviceAccount(
@@ -299,7 +308,7 @@ export class InferenceService extends pulumi.ComponentResource {
       command: ["node", "--import", "tsx", "service/drift/check.ts"],
       env: driftCheckEnvironment(url, driftCheckSecret.metadata.name),
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-      serviceAccountName: serving.metadata.name,
+      serviceAccountName: driftCheckAccount.metadata.name,
       deadlineSeconds: 600,
     });
     scheduledJob(jobContext, {

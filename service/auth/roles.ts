@@ -4,9 +4,11 @@
  */
 import type { Principal } from "../server/request-context.js";
 
-export const ROLES = ["admin", "force-variant"] as const;
+export const ROLES = ["admin", "ops-read", "force-variant"] as const;
 /**
  * - `admin`: the operations endpoints and the admin panel.
+ * - `ops-read`: `GET /ops/summary` only, nothing that changes or reveals more (the drift check's
+ *   identity; a monitoring reader).
  * - `force-variant`: may pin a request to a model variant with `x-plinth-variant`.
  */
 export type Role = (typeof ROLES)[number];

@@ -1,6 +1,6 @@
 /**
  * Settings of the drift check (service/drift/check.ts): where the running service is, and the
- * admin API key it is asked with. Read from the environment and validated once; every problem is
+ * API key (ops-read role) it is asked with. Read from the environment and validated once; every problem is
  * reported by its variable's name. The platform (components/inference) writes this environment,
  * the key from a Kubernetes Secret.
  */
@@ -27,7 +27,7 @@ const schema = z.object({
         "expected the service's http(s):// base URL, e.g. http://plinth-inference.plinth.svc.cluster.local",
     }),
   ),
-  DRIFT_CHECK_API_KEY: required("an API key holding the admin role").min(
+  DRIFT_CHECK_API_KEY: required("an API key holding the ops-read (or admin) role").min(
     MIN_API_KEY_LENGTH,
     `an API key is at least ${MIN_API_KEY_LENGTH} characters`,
   ),

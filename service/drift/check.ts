@@ -1,7 +1,7 @@
 /**
  * The drift check: the platform's scheduled job (components/inference, CronJob "drift-check"), run
  * from the service's image as `node --import tsx service/drift/check.ts`. It asks the running
- * service for `GET /ops/summary` with an admin API key and prints a compact drift report of the
+ * service for `GET /ops/summary` with an API key holding the read-only `ops-read` role and prints a compact drift report of the
  * stable variant: score, level, top features by PSI, trend.
  *
  * Settings (service/drift/check-settings.ts): DRIFT_CHECK_SERVICE_URL, DRIFT_CHECK_API_KEY,

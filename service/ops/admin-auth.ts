@@ -12,7 +12,7 @@
  * because this guard authenticates them itself (it must accept the proxy's header without a key).
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
-import { hasRole } from "../auth/roles.js";
+import { hasRole, type Role } from "../auth/roles.js";
 import type { Authenticator } from "../auth/authenticate.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
@@ -21,6 +21,9 @@ import type { AuditLog } from "./audit.js";
 import type { ObservabilityConfig } from "./settings.js";
 
 export const OIDC_EMAIL_HEADER = "x-auth-request-email";
+const ADMIN: readonly Role[] = ["admin"];
+/** Reading the operations summary: admins, and the read-only role the drift check holds. */
+const OPS_READERS: readonly Role[] = ["admin", "ops-read"];
 /** A plain address: one @, no spaces, a dotted domain. Anything else from the proxy is refused. */
 const EMAIL = /^[^\s@",;<>]{1,64}@([a-z0-9-]+(?:\.[a-z0-9-]+)+)$/i;
 
@@ -31,13 +34,19 @@ export class AdminGuard {
     private readonly audit: AuditLog,
   ) {}
 
-  /** The admin principal of `request`; throws 401 (no/invalid credentials) or 403 (not an admin). */
-  async authorise(request: FastifyRequest): Promise<Principal> {
+  /**
+   * The principal of `request` if it holds one of `accepted` (oauth2-proxy users are admins);
+   * throws 401 (no/invalid credentials) or 403 (none of the roles).
+   */
+  async authorise(request: FastifyRequest, accepted: readonly Role[] = ADMIN): Promise<Principal> {
     const email = request.headers[OIDC_EMAIL_HEADER];
     if (this.settings.oidcTrustHeaders && email !== undefined) return this.byEmail(email);
     const principal = await this.authenticator.authenticate(request);
-    if (!hasRole(principal, "admin")) {
-      throw new ApiError(ErrorCode.FORBIDDEN, `${principal.identity} does not hold the admin role`);
+    if (!accepted.some((role) => hasRole(principal, role))) {
+      throw new ApiError(
+        ErrorCode.FORBIDDEN,
+        `${principal.identity} does not hold the ${accepted.join(" or ")} role`,
+      );
     }
     return principal;
   }
@@ -59,9 +68,9 @@ export class AdminGuard {
   }
 
   /** Sets `request.principal` or refuses the request; with `action`, a refusal is audited as denied. */
-  async check(request: FastifyRequest, action?: string): Promise<void> {
+  async check(request: FastifyRequest, action?: string, accepted: readonly Role[] = ADMIN): Promise<void> {
     try {
-      request.principal = await this.authorise(request);
+      request.principal = await this.authorise(request, accepted);
     } catch (err) {
       if (action !== undefined && err instanceof ApiError) {
         await this.audit.record({
@@ -100,6 +109,16 @@ export function installAdminGuard(app: FastifyInstance, guard: AdminGuard): void
  * authentication) and the guard as the route's onRequest hook; `action` audits refusals.
  */
 export function adminOnly(action?: string) {
-  const onRequest: onRequestAsyncHookHandler = (request) => request.server.adminGuard.check(request, action);
+  return guardedBy(ADMIN, action);
+}
+
+/** Route options for a read-only operations route: `admin` or `ops-read`. */
+export function opsReaders() {
+  return guardedBy(OPS_READERS);
+}
+
+function guardedBy(accepted: readonly Role[], action?: string) {
+  const onRequest: onRequestAsyncHookHandler = (request) =>
+    request.server.adminGuard.check(request, action, accepted);
   return { config: { public: true }, onRequest } as const;
 }

@@ -122,7 +122,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         HorizontalPodAutoscaler: inferenceDeployments,
         PodDisruptionBudget: 1 + (mlflowReplicas > 1 ? 1 : 0) + inferenceDeployments,
         Service: 4 + (existing ? 1 : 0),
-        ServiceAccount: 3,
+        ServiceAccount: 4,
         Secret: 6 + (existing ? 1 : 0),
         ConfigMap: 1,
         Ingress: 5,
@@ -373,7 +373,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         expect(config.host).toBe("0.0.0.0");
         expect(config.auth.apiKeys.map((k) => [k.identity, k.roles])).toEqual([
           ["platform", []],
-          ["drift-check", ["admin"]],
+          ["drift-check", ["ops-read"]],
         ]);
         // Every pod of these Deployments is behind the protected Ingress (see the NetworkPolicy test).
         expect(config.observability.ops.oidcTrustHeaders).toBe(true);
@@ -382,7 +382,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       }
     });
 
-    it("runs the drift check from a file in the image, with the service's URL and an admin key from its own Secret", () => {
+    it("runs the drift check from a file in the image, with the service's URL and a read-only key from its own Secret", () => {
       const view = holder.view;
       const cronJob = view.manifest("CronJob", "plinth-inference-drift-check");
       const podSpec = "spec.jobTemplate.spec.template.spec";
@@ -397,14 +397,14 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const settings = loadDriftCheckSettings(resolveEnv(view, env, "plinth"));
       expect(settings.serviceUrl).toBe("http://plinth-inference.plinth.svc.cluster.local");
       expect(at(view.manifest("Service", "plinth-inference"), "spec.ports[0].port")).toBe(80);
-      // The key the check sends is the one the service knows as drift-check, with the admin role.
+      // The key the check sends is the one the service knows as drift-check, with the read-only role.
       const deployment = view
         .manifests()
         .find((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth")!;
       const service = loadConfig(resolveEnv(view, containerEnv(deployment, "spec.template.spec"), "plinth"));
       expect(service.auth.apiKeys.find((k) => k.sha256 === hashApiKey(settings.apiKey))).toMatchObject({
         identity: "drift-check",
-        roles: ["admin"],
+        roles: ["ops-read"],
       });
     });
 
@@ -413,6 +413,15 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const podSpec = "spec.jobTemplate.spec.template.spec";
       const driftCheck = containerEnv(view.manifest("CronJob", "plinth-inference-drift-check"), podSpec);
       expect(driftCheck.map((e) => e.name)).toEqual(["DRIFT_CHECK_SERVICE_URL", "DRIFT_CHECK_API_KEY"]);
+      // Its own ServiceAccount: none of the serving pods' cloud identity, no API token.
+      const driftAccount = at(
+        view.manifest("CronJob", "plinth-inference-drift-check"),
+        `${podSpec}.serviceAccountName`,
+      );
+      expect(driftAccount).toBe("plinth-inference-drift-check");
+      const account = view.manifest("ServiceAccount", "plinth-inference-drift-check");
+      expect(at(account, "automountServiceAccountToken")).toBe(false);
+      expect(at(account, "metadata.annotations") ?? {}).toEqual({});
       const retrain = containerEnv(view.manifest("CronJob", "plinth-inference-retrain"), podSpec);
       const deployment = view
         .manifests()

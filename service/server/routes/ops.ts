@@ -1,6 +1,6 @@
-/** `GET /ops/summary`: the operations summary, for admins (service/ops/summary.ts). */
+/** `GET /ops/summary`: the operations summary, for admins and ops readers (service/ops/summary.ts). */
 import type { FastifyInstance } from "fastify";
-import { adminOnly } from "../../ops/admin-auth.js";
+import { opsReaders } from "../../ops/admin-auth.js";
 import { buildSummary, type SummarySources } from "../../ops/summary.js";
 import { apiKeySecurity, errorResponses } from "../schemas.js";
 
@@ -8,12 +8,12 @@ export function opsRoutes(app: FastifyInstance, sources: SummarySources): void {
   app.get(
     "/ops/summary",
     {
-      ...adminOnly(),
+      ...opsReaders(),
       schema: {
         summary:
           "Rollout, traffic, latency, drift, shadow agreement, circuit, reloads and training, in one object",
         description:
-          "Needs the `admin` role (API key or JWT), or, with `OPS_OIDC_TRUST_HEADERS=true`, an oauth2-proxy " +
+          "Needs the `admin` or the read-only `ops-read` role (API key or JWT), or, with `OPS_OIDC_TRUST_HEADERS=true`, an oauth2-proxy " +
           "`X-Auth-Request-Email` in `OPS_OIDC_ALLOWED_EMAIL_DOMAINS`.",
         security: apiKeySecurity,
         response: {

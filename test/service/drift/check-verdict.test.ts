@@ -101,7 +101,7 @@ describe("drift check settings", () => {
     [
       "a blank key (counts as unset)",
       { DRIFT_CHECK_API_KEY: "  " },
-      "DRIFT_CHECK_API_KEY: required: an API key holding the admin role",
+      "DRIFT_CHECK_API_KEY: required: an API key holding the ops-read (or admin) role",
     ],
   ])("refuses %s", (_what, over, issue) => {
     const env = { DRIFT_CHECK_SERVICE_URL: "http://svc", DRIFT_CHECK_API_KEY: KEY, ...over };

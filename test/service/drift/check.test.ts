@@ -47,7 +47,7 @@ let pngs: Buffer[];
 beforeAll(async () => {
   svc = await startDriftService({
     API_KEYS: `tester:${API_KEY},drift-check:${CHECK_KEY}`,
-    API_KEY_ROLES: "drift-check:admin",
+    API_KEY_ROLES: "drift-check:ops-read",
   });
   await svc.app.listen({ host: "127.0.0.1", port: 0 });
   baseUrl = origin(svc.app.server);
@@ -129,12 +129,12 @@ describe("drift check against the running service", () => {
   );
 
   it(
-    "exits 2 naming the URL and the status when the key lacks the admin role",
+    "exits 2 naming the URL and the status when the key holds neither the admin nor the ops-read role",
     async () => {
       const run = await runCheck(checkEnv({ DRIFT_CHECK_API_KEY: API_KEY }));
       expect(run.stdout).toBe("");
       expect(run.stderr).toBe(
-        `drift check: GET ${summaryUrl} answered 403 Forbidden: FORBIDDEN: key:tester does not hold the admin role\n`,
+        `drift check: GET ${summaryUrl} answered 403 Forbidden: FORBIDDEN: key:tester does not hold the admin or ops-read role\n`,
       );
       expect(run.status).toBe(2);
     },
@@ -202,7 +202,7 @@ describe("drift check without an answer to judge", () => {
       expect(run.stderr).toBe(
         "drift check: invalid drift check settings:\n" +
           "  DRIFT_CHECK_SERVICE_URL: required: the inference service's base URL\n" +
-          "  DRIFT_CHECK_API_KEY: required: an API key holding the admin role\n",
+          "  DRIFT_CHECK_API_KEY: required: an API key holding the ops-read (or admin) role\n",
       );
       expect(run.status).toBe(3);
     },

@@ -13,9 +13,10 @@ import { API_KEY, errorCode, startTestService, type TestService } from "../serve
 
 const OPS_KEY = OPS_HEADERS["x-api-key"];
 const SECRET = "s".repeat(40);
+const READER_HEADERS = { "x-api-key": "reader-key-0123456789abcdef" };
 const KEYS = {
-  API_KEYS: `tester:${API_KEY},ops:${OPS_KEY}`,
-  API_KEY_ROLES: "ops:admin",
+  API_KEYS: `tester:${API_KEY},ops:${OPS_KEY},reader:${READER_HEADERS["x-api-key"]}`,
+  API_KEY_ROLES: "ops:admin,reader:ops-read",
   JWT_HS256_SECRET: SECRET,
   JWT_ISSUER: "https://issuer.example",
   JWT_AUDIENCE: "plinth",
@@ -54,7 +55,7 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS off (the default)", ()
   });
   afterAll(() => svc.close());
 
-  it("answers /ops/summary only to callers with the admin role", async () => {
+  it("answers /ops/summary only to callers with the admin or the ops-read role", async () => {
     expect(await status(svc, "/ops/summary", {})).toEqual([
       401,
       "UNAUTHENTICATED",
@@ -63,7 +64,7 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS off (the default)", ()
     expect(await status(svc, "/ops/summary", TESTER_HEADERS)).toEqual([
       403,
       "FORBIDDEN",
-      "key:tester does not hold the admin role",
+      "key:tester does not hold the admin or ops-read role",
     ]);
     expect(await status(svc, "/ops/summary", { "x-api-key": "wrong-key-0123456789" })).toEqual([
       401,
@@ -80,7 +81,7 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS off (the default)", ()
     expect(await status(svc, "/ops/summary", plain)).toEqual([
       403,
       "FORBIDDEN",
-      "jwt:alice does not hold the admin role",
+      "jwt:alice does not hold the admin or ops-read role",
     ]);
   });
 
@@ -93,7 +94,7 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS off (the default)", ()
     expect(await status(svc, "/ops/summary", { ...TESTER_HEADERS, [EMAIL]: "admin@example.com" })).toEqual([
       403,
       "FORBIDDEN",
-      "key:tester does not hold the admin role",
+      "key:tester does not hold the admin or ops-read role",
     ]);
     // The panel's page is a static shell either way; its data stays refused.
     expect(await status(svc, "/admin", { [EMAIL]: "admin@example.com" })).toEqual([200]);
@@ -181,7 +182,7 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
     expect(await status(svc, "/ops/summary", TESTER_HEADERS)).toEqual([
       403,
       "FORBIDDEN",
-      "key:tester does not hold the admin role",
+      "key:tester does not hold the admin or ops-read role",
     ]);
   });
 
@@ -199,6 +200,30 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
     expect(records.map((r) => [r.who, r.action, r.result])).toEqual([
       ["email:mallory@evil.com", "reload-model", "denied"],
       ["email:alice@example.com", "reload-model", "ok"],
+    ]);
+  });
+});
+
+describe("the read-only ops-read role", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ ...KEYS, AUDIT_LOG_PATH: path.join(dir, "reader.jsonl") });
+  });
+  afterAll(() => svc.close());
+
+  it("lets the read-only role read the summary and nothing else", async () => {
+    expect(await status(svc, "/ops/summary", READER_HEADERS)).toEqual([200]);
+    expect(await status(svc, "/reload-model", READER_HEADERS, "POST")).toEqual([
+      403,
+      "FORBIDDEN",
+      "key:reader does not hold the admin role",
+    ]);
+    const reader = { authorization: `Bearer ${await token({ roles: ["ops-read"] })}` };
+    expect(await status(svc, "/ops/summary", reader)).toEqual([200]);
+    expect(await status(svc, "/reload-model", reader, "POST")).toEqual([
+      403,
+      "FORBIDDEN",
+      "jwt:alice does not hold the admin role",
     ]);
   });
 });

@@ -80,7 +80,7 @@ describe("rollout settings", () => {
     [
       "API_KEY_ROLES",
       "ops:admin+root",
-      /^API_KEY_ROLES="ops:admin\+root": identity "ops": unknown role "root" \(roles: admin, force-variant; join with \+\)$/,
+      /^API_KEY_ROLES="ops:admin\+root": identity "ops": unknown role "root" \(roles: admin, ops-read, force-variant; join with \+\)$/,
     ],
     ["JWT_ROLES_CLAIM", " ", null],
   ])("names %s in the error for %j", (name, value, pattern) => {
