@@ -14,6 +14,22 @@ export const ARCHITECTURES = {
     { kind: "dense", outputs: 64 },
     { kind: "relu" },
   ],
+  /**
+   * The default's layout with 8 and 16 feature maps instead of 12 and 24 (52,138 parameters against
+   * 78,714): about 56 % of its ONNX Runtime time per row. It needs more epochs for the same accuracy
+   * (7: 0.907, as the default at 4; at 4 it stays just under 0.90).
+   */
+  "cnn-small": [
+    { kind: "conv2d", outChannels: 8, kernel: 3, padding: 1 },
+    { kind: "relu" },
+    { kind: "maxpool2" },
+    { kind: "conv2d", outChannels: 16, kernel: 3, padding: 1 },
+    { kind: "relu" },
+    { kind: "maxpool2" },
+    { kind: "flatten" },
+    { kind: "dense", outputs: 64 },
+    { kind: "relu" },
+  ],
   /** A one-hidden-layer perceptron: fast, below the accuracy target; for quick runs and tests. */
   mlp: [{ kind: "flatten" }, { kind: "dense", outputs: 128 }, { kind: "relu" }],
 } as const satisfies Record<string, readonly LayerSpec[]>;

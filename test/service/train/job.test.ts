@@ -193,7 +193,9 @@ describe("parseTrainArgs", () => {
   it("rejects bad values with exit 2 and a message naming the flag", async () => {
     expect(await main(["--epochs", "0"])).toBe(2);
     expect(errors[0]).toBe('train: --epochs must be an integer >= 1, got "0"\nRun with --help for usage.');
-    expect(() => parseTrainArgs(["--arch", "vgg"], log)).toThrow('--arch must be one of cnn, mlp, got "vgg"');
+    expect(() => parseTrainArgs(["--arch", "vgg"], log)).toThrow(
+      '--arch must be one of cnn, cnn-small, mlp, got "vgg"',
+    );
     expect(() => parseTrainArgs(["--on-bad-image", "ignore"], log)).toThrow(
       '--on-bad-image must be skip or fail, got "ignore"',
     );
