@@ -37,6 +37,7 @@ import {
   type VariantSettings,
 } from "./env.js";
 import { jobPodSelector, scheduledJob } from "./jobs.js";
+import { retrainCommand } from "./retrain.js";
 import { PROTECTED_PATHS, PUBLIC_PATHS } from "./routes.js";
 
 export { PUBLIC_PATHS, PROTECTED_PATHS } from "./routes.js";
@@ -80,6 +81,10 @@ export interface InferenceServiceArgs {
   /** Emails of these domains may use /admin and /ops (via oauth2-proxy). */
   readonly allowedEmailDomains: readonly string[];
   readonly drift: { readonly schedule: string; readonly warnPsi: number; readonly alertPsi: number };
+  /**
+   * Scheduled retraining on the image's Fashion-MNIST, registered in MLflow as `challenger` when it
+   * beats `champion` (components/inference/retrain.ts).
+   */
   readonly retrain: { readonly schedule: string; readonly resources: Resources };
   /** Workload-identity annotations for the serving ServiceAccount (read access to artifacts). */
   readonly servingIdentity: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -314,14 +319,7 @@ export class InferenceService extends pulumi.ComponentResource {
     scheduledJob(jobContext, {
       role: "retrain",
       schedule: args.retrain.schedule,
-      command: [
-        "node",
-        "--import",
-        "tsx",
-        "service/train/main.ts",
-        `--name=${args.modelName}`,
-        "--out=/tmp/train",
-      ],
+      command: retrainCommand(args.modelName),
       env: trainingEnvironment(settings),
       resources: args.retrain.resources,
       serviceAccountName: training.metadata.name,

@@ -9,7 +9,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HARDENED_CONTAINER_CONTEXT } from "./hardening.js";
 import { renderStackInProcess } from "../../infra/render/run.js";
 import { hashApiKey, loadConfig } from "../../service/config.js";
+import { RETRAIN_EXPERIMENT, RETRAIN_OUT_DIR } from "../../components/inference/retrain.js";
+import { DEBIAN_FASHION_MNIST_DIR } from "../../service/data/fashion-mnist.js";
 import { loadDriftCheckSettings } from "../../service/drift/check-settings.js";
+import { extractMlflowTrainArgs } from "../../service/mlflow/train-cli.js";
+import { parseTrainArgs } from "../../service/train/main.js";
 import type { Cloud, StackName } from "../../infra/render/types.js";
 import { validateManifest } from "./k8s-models.js";
 import { at, StackView } from "./stack.js";
@@ -59,6 +63,16 @@ function resolveEnv(view: StackView, env: readonly EnvVar[], namespace: string):
       return [e.name, value!];
     }),
   );
+}
+
+/** The first inference Deployment (namespace plinth). */
+function servingDeployment(view: StackView) {
+  return view.manifests().find((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth")!;
+}
+
+/** The service's configuration as its own loader reads the serving Deployment's environment. */
+function servingConfig(view: StackView) {
+  return loadConfig(resolveEnv(view, containerEnv(servingDeployment(view), "spec.template.spec"), "plinth"));
 }
 
 function podSpecs(view: StackView) {
@@ -398,14 +412,66 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(settings.serviceUrl).toBe("http://plinth-inference.plinth.svc.cluster.local");
       expect(at(view.manifest("Service", "plinth-inference"), "spec.ports[0].port")).toBe(80);
       // The key the check sends is the one the service knows as drift-check, with the read-only role.
-      const deployment = view
-        .manifests()
-        .find((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth")!;
-      const service = loadConfig(resolveEnv(view, containerEnv(deployment, "spec.template.spec"), "plinth"));
+      const service = servingConfig(view);
       expect(service.auth.apiKeys.find((k) => k.sha256 === hashApiKey(settings.apiKey))).toMatchObject({
         identity: "drift-check",
         roles: ["ops-read"],
       });
+    });
+
+    it("retrains from the image's Fashion-MNIST into MLflow, with flags the training job accepts", () => {
+      const view = holder.view;
+      const cronJob = view.manifest("CronJob", "plinth-inference-retrain");
+      const podSpec = "spec.jobTemplate.spec.template.spec";
+      const command = at(cronJob, `${podSpec}.containers[0].command`) as string[];
+      expect(command.slice(0, 4)).toEqual(["node", "--import", "tsx", "service/train/main.ts"]);
+      expect(existsSync(`${REPO_ROOT}${command[3]}`), command[3]).toBe(true);
+      // Parsed by the training job's own parsers, with the CronJob's environment.
+      const env = Object.fromEntries(containerEnv(cronJob, podSpec).map((e) => [e.name, e.value]));
+      const { mlflow, rest } = extractMlflowTrainArgs(command.slice(4), env);
+      expect(mlflow).toMatchObject({
+        trackingUri: expect.stringMatching(/^http:\/\/mlflow\./),
+        experiment: RETRAIN_EXPERIMENT,
+        beatChampionOn: "accuracy",
+      });
+      // It registers the model the service serves.
+      const service = servingConfig(view);
+      const options = parseTrainArgs(rest, () => undefined)!;
+      expect(options).toMatchObject({
+        name: service.model.name,
+        outDir: RETRAIN_OUT_DIR,
+        dataDir: undefined,
+      });
+      expect(mlflow?.trackingUri).toBe(service.model.mlflowTrackingUri);
+      // MLflow's NetworkPolicy admits the job's pods.
+      const podLabels = at(cronJob, "spec.jobTemplate.spec.template.metadata.labels") as Record<
+        string,
+        string
+      >;
+      const mlflowHost = new URL(mlflow!.trackingUri).hostname.split(".");
+      const admitted = view
+        .manifests()
+        .filter((m) => m.kind === "NetworkPolicy" && m.metadata.namespace === mlflowHost[1])
+        .flatMap(
+          (m) => (at(m, "spec.ingress") as { from?: Record<string, { matchLabels?: object }>[] }[]) ?? [],
+        )
+        .flatMap((rule) => rule.from ?? [])
+        .some((peer) => {
+          const namespaces = peer.namespaceSelector?.matchLabels as Record<string, string> | undefined;
+          const sameNamespace =
+            namespaces === undefined
+              ? mlflowHost[1] === cronJob.metadata.namespace
+              : Object.keys(namespaces).length === 1 &&
+                namespaces["kubernetes.io/metadata.name"] === cronJob.metadata.namespace;
+          const pods = Object.entries(peer.podSelector?.matchLabels ?? {});
+          return sameNamespace && pods.every(([k, v]) => podLabels[k] === v);
+        });
+      expect(admitted, `no NetworkPolicy in ${mlflowHost[1]} admits ${JSON.stringify(podLabels)}`).toBe(true);
+      // The data: the default folder, where the image's dataset-fashion-mnist package puts it.
+      expect(DEBIAN_FASHION_MNIST_DIR).toBe("/usr/share/datasets/fashion-mnist");
+      // Its artifacts go to the job's /tmp scratch volume (the root filesystem is read-only).
+      const mounts = at(cronJob, `${podSpec}.containers[0].volumeMounts`) as { mountPath: string }[];
+      expect(RETRAIN_OUT_DIR.startsWith(`${mounts[0]!.mountPath}/`)).toBe(true);
     });
 
     it("gives the scheduled jobs only what they read, and no oauth2-proxy trust", () => {
@@ -423,10 +489,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(at(account, "automountServiceAccountToken")).toBe(false);
       expect(at(account, "metadata.annotations") ?? {}).toEqual({});
       const retrain = containerEnv(view.manifest("CronJob", "plinth-inference-retrain"), podSpec);
-      const deployment = view
-        .manifests()
-        .find((m) => m.kind === "Deployment" && m.metadata.namespace === "plinth")!;
-      const mlflow = containerEnv(deployment, "spec.template.spec").find(
+      const mlflow = containerEnv(servingDeployment(view), "spec.template.spec").find(
         (e) => e.name === "MLFLOW_TRACKING_URI",
       );
       expect(mlflow?.value).toMatch(/^http:\/\/mlflow\./);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { contextSources, execForm, isIgnored, parseDockerfile, type Stage } from "./dockerfile.js";
-import { ROOT, readJson } from "./workflow-files.js";
+import { datasetPin, ROOT, readJson } from "./workflow-files.js";
 
 const stages = parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
 const dockerignore = readFileSync(join(ROOT, ".dockerignore"), "utf8");
@@ -99,6 +99,16 @@ describe("Dockerfile", () => {
     // Nothing after USER runs as root again.
     const after = runtime.instructions.slice(runtime.instructions.indexOf(users[0]!));
     expect(after.filter((i) => i.keyword === "RUN")).toEqual([]);
+  });
+
+  it("carries the training data: dataset-fashion-mnist at the test-tools pin, installed as root, no apt lists left", () => {
+    const runs = of(runtime, "RUN").map((i) => i.args);
+    const install = runs.find((r) => r.includes("dataset-fashion-mnist"));
+    expect(install).toBeDefined();
+    expect(install).toContain(`apt-get install -y --no-install-recommends "${datasetPin()}"`);
+    expect(install).toMatch(/&& rm -rf \/var\/lib\/apt\/lists\/\*$/);
+    const index = (r: string | undefined) => runtime.instructions.findIndex((i) => i.args === r);
+    expect(index(install)).toBeLessThan(runtime.instructions.indexOf(of(runtime, "USER")[0]!));
   });
 
   it("bakes no model in and copies nothing wholesale", () => {

@@ -1,9 +1,8 @@
 /** retrain.yml: scheduled and on demand, the real training job, MLflow when configured, artifacts kept. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMPARABLE_METRICS } from "../../service/mlflow/training-run.js";
-import { ROOT, readWorkflow, stepUsing, type Job } from "./workflow-files.js";
+import { RETRAIN_EXPERIMENT } from "../../components/inference/retrain.js";
+import { datasetPin, readWorkflow, stepUsing, type Job } from "./workflow-files.js";
 
 const retrain = readWorkflow("retrain.yml");
 const job = retrain.doc.jobs!.train! as Job;
@@ -22,7 +21,10 @@ describe("retrain.yml", () => {
   it("trains with npm run train, tracking in MLflow only when MLFLOW_TRACKING_URI is set", () => {
     expect(runs).toContain('npm run --silent train -- "${args[@]}"');
     expect(runs).toContain("if [[ -n $MLFLOW_TRACKING_URI ]]; then");
-    expect(runs).toContain('args+=(--mlflow --experiment plinth-retrain --beat-champion "$BEAT_CHAMPION")');
+    // The experiment of the cluster's retrain CronJob too (components/inference/retrain.ts).
+    expect(runs).toContain(
+      `args+=(--mlflow --experiment ${RETRAIN_EXPERIMENT} --beat-champion "$BEAT_CHAMPION")`,
+    );
     expect(job.env).toMatchObject({ MLFLOW_TRACKING_URI: "${{ vars.MLFLOW_TRACKING_URI }}" });
   });
 
@@ -32,9 +34,7 @@ describe("retrain.yml", () => {
   });
 
   it("installs the dataset at the test-tools script's pin", () => {
-    const script = readFileSync(join(ROOT, "scripts/install-test-tools.sh"), "utf8");
-    const pin = /"(dataset-fashion-mnist=[^"]+)"/.exec(script)![1]!;
-    expect(runs).toContain(`"${pin}"`);
+    expect(runs).toContain(`"${datasetPin()}"`);
   });
 
   it("uploads the model, its reports and the log, even when training fails", () => {

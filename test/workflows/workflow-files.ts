@@ -75,6 +75,14 @@ export function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(join(ROOT, path), "utf8")) as T;
 }
 
+/** The dataset-fashion-mnist pin (`name=version`) of scripts/install-test-tools.sh: one source of truth. */
+export function datasetPin(): string {
+  const script = readFileSync(join(ROOT, "scripts/install-test-tools.sh"), "utf8");
+  const pin = /"(dataset-fashion-mnist=[^"]+)"/.exec(script)?.[1];
+  if (pin === undefined) throw new Error("scripts/install-test-tools.sh pins no dataset-fashion-mnist");
+  return pin;
+}
+
 export function packageScripts(): Record<string, string> {
   return readJson<{ scripts: Record<string, string> }>("package.json").scripts;
 }
