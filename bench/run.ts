@@ -38,7 +38,7 @@ import { startHttpFloor } from "./targets/floor.js";
 import { STARTUP_TIMEOUT_MS, type RunningServer } from "./targets/launch.js";
 import { peerVersions, startPeer } from "./targets/peer.js";
 import { describeService, scrapeMetrics, serviceLaunch, startService } from "./targets/service.js";
-import { prepareShadowRegistry, SHADOW_LEGS, SHADOW_PERCENT, shadowLegEnv } from "./targets/shadow.js";
+import { prepareShadowRegistry, SHADOW_PERCENT, SHADOW_RUN_ORDER, shadowLegEnv } from "./targets/shadow.js";
 
 export type Log = (line: string) => void;
 
@@ -220,12 +220,12 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
   );
 
   /**
-   * Shadow's cost on stable: the service on a registry copy, on /predict alone, plain and then
-   * shadowing; both fixed-rate phases run at the same rate, from the plain run's saturation.
+   * Shadow's cost on stable: the service on a registry copy, on /predict alone, shadowing and then
+   * plain; both fixed-rate phases run at the same rate, half of the shadowing run's saturation.
    */
   const measureShadow = async (registryDir: string, shadow: ShadowResult) => {
     let rate: number | undefined;
-    for (const leg of SHADOW_LEGS) {
+    for (const leg of SHADOW_RUN_ORDER) {
       const legLaunch = await serviceLaunch(apiKey, {
         ...options.serviceEnv,
         ...shadowLegEnv(leg, registryDir),
@@ -241,7 +241,8 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
             let before = await scrape();
             await saturate(service, "json", async () => void (before = await scrape()), into);
             into.saturationCounters = shadowCountersBetween(before, await scrape());
-            if (leg === "plain") rate = options.fixedRateShare * into.saturation!.requestsPerSecond;
+            if (leg === SHADOW_RUN_ORDER[0])
+              rate = options.fixedRateShare * into.saturation!.requestsPerSecond;
           });
           await phase(`shadow: ${leg} /predict fixed rate`, async () => {
             const before = await scrape();

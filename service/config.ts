@@ -372,7 +372,10 @@ export interface ServiceConfig {
   readonly ort: {
     readonly intraOpThreads: number;
     readonly interOpThreads: number;
-    /** `auto`: run in a worker thread when a max-size batch measured at warm-up exceeds the threshold. */
+    /**
+     * `auto`: run in a worker thread when a max-size batch measured at warm-up exceeds the
+     * threshold (a shadow candidate always: service/rollout/variants.ts).
+     */
     readonly offload: "auto" | "never" | "always";
     readonly offloadThresholdMs: number;
   };
@@ -662,7 +665,7 @@ export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
   ORT_INTRA_OP_THREADS: "ONNX Runtime intra-op threads. Default `1`.",
   ORT_INTER_OP_THREADS: "ONNX Runtime inter-op threads. Default `1`.",
   INFERENCE_OFFLOAD:
-    "`auto` (measure at warm-up), `never` or `always` run inference in a worker thread. Default `auto`.",
+    "`auto` (measure at warm-up; a shadow candidate always), `never` or `always` run inference in a worker thread. Default `auto`.",
   INFERENCE_OFFLOAD_THRESHOLD_MS:
     "With `auto`: offload when a full batch takes longer than this. Default `5`.",
   BODY_LIMIT_BYTES: "Largest request body; larger gets 413. Default `4194304`.",

@@ -218,7 +218,9 @@ function shadowFigures(results: BenchResults): string[] {
   return [
     `Both runs serve one copy of the registry, alone on the machine, with the HTTP phases' load; the ` +
       `challenger is the stable model registered again, so the runs differ only by shadowing ` +
-      `(its agreement must be 100%).`,
+      `(its agreement must be 100%). The shadowing run goes first: both fixed-rate phases run at half ` +
+      `of its saturation, the load every other fixed-rate phase gets, so its p99 shows what shadowing ` +
+      `adds to a response rather than how near saturation a second inference per request puts it.`,
     "",
     markdownTable(
       ["run", "saturation", "fixed rate", "p50", "p99", "p99.9", "max", "failed"],

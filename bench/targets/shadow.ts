@@ -15,6 +15,15 @@ export const CHALLENGER_ALIAS = "challenger";
 export const SHADOW_LEGS = ["plain", "shadow"] as const;
 export type ShadowLeg = (typeof SHADOW_LEGS)[number];
 
+/**
+ * The order the legs run in: shadowing first, because its saturation sets the rate both fixed-rate
+ * phases share (the bench's usual half of saturation). Shadowing costs each request a second
+ * inference, so half of plain's saturation would be 70-90 % of the shadowing service's own: the p99
+ * would then measure how close that run was to saturating, not what shadowing adds to a response.
+ * The capacity shadowing costs is reported apart, as the ratio of the two saturations.
+ */
+export const SHADOW_RUN_ORDER: readonly ShadowLeg[] = ["shadow", "plain"];
+
 export interface ShadowRegistry {
   readonly dir: string;
   /** The version the challenger alias points at. */

@@ -73,7 +73,7 @@ describe("acceptanceChecks", () => {
     const skipped = { ...goodRun(), shadow: undefined };
     const check = acceptanceChecks(skipped).at(-1)!;
     expect([check.title, check.verdict, check.notes]).toEqual([
-      "JSON p99 with 100% shadowed / plain, both at half of saturation",
+      "JSON p99 with 100% shadowed / plain, both at half of the shadowed saturation",
       "N/A",
       ["no shadow phase in this run (--no-shadow)"],
     ]);

@@ -7,7 +7,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceLaunch } from "../../bench/targets/service.js";
-import { prepareShadowRegistry, shadowLegEnv, type ShadowRegistry } from "../../bench/targets/shadow.js";
+import {
+  prepareShadowRegistry,
+  SHADOW_LEGS,
+  SHADOW_RUN_ORDER,
+  shadowLegEnv,
+  type ShadowRegistry,
+} from "../../bench/targets/shadow.js";
 import { DEFAULT_REGISTRY_DIR, LocalRegistry } from "../../service/registry/local.js";
 
 const NAME = "fashion-classifier";
@@ -25,6 +31,13 @@ beforeAll(async () => {
 });
 
 afterAll(() => copy?.remove());
+
+describe("the shadow phase's order", () => {
+  it("runs the shadowing service first (its saturation sets the shared rate), then plain", () => {
+    expect(SHADOW_RUN_ORDER).toEqual(["shadow", "plain"]);
+    expect([...SHADOW_RUN_ORDER].sort()).toEqual([...SHADOW_LEGS].sort());
+  });
+});
 
 describe("the shadow phase's registry copy", () => {
   it("points challenger at a new version holding the stable model, and keeps champion", async () => {

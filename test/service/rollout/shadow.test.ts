@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { loadConfig } from "../../../service/config.js";
+import { candidateOrt } from "../../../service/rollout/variants.js";
 import { startTestService, type TestService } from "../server/service-fixture.js";
 import {
   CANDIDATE_SHIFT,
@@ -38,6 +40,11 @@ async function answer(svc: TestService, cls: number) {
 }
 
 describe("shadow", () => {
+  it("scores the candidate in a worker thread, off the event loop that answers stable's requests", () => {
+    expect(shadow.models.candidate!.current!.warmup.offloaded).toBe(true);
+    expect(shadow.models.stable.current!.warmup.offloaded).toBe(false);
+  });
+
   it("never changes a response, though the candidate predicts other labels", async () => {
     for (const cls of CLASSES) {
       const withShadow = await answer(shadow, cls);
@@ -117,5 +124,25 @@ describe("shadow", () => {
     expect(
       await metricValue(shadow, "plinth_shadow_comparisons_total", { model_version: "3", outcome: "agree" }),
     ).toBe(2);
+  });
+});
+
+describe("where the candidate runs", () => {
+  const candidate = "challenger";
+  it.each([
+    ["shadow", "auto", "always"],
+    ["shadow", "never", "never"],
+    ["shadow", "always", "always"],
+    ["canary", "auto", "auto"],
+    ["canary", "never", "never"],
+  ])("with ROLLOUT_STRATEGY=%s and INFERENCE_OFFLOAD=%s: %s", (strategy, offload, expected) => {
+    const config = loadConfig({
+      ROLLOUT_STRATEGY: strategy,
+      MODEL_CANDIDATE: candidate,
+      INFERENCE_OFFLOAD: offload,
+      INFERENCE_OFFLOAD_THRESHOLD_MS: "7",
+    });
+    expect(candidateOrt(config)).toEqual({ ...config.ort, offload: expected });
+    expect(config.ort.offload).toBe(offload); // stable's own setting is untouched
   });
 });
