@@ -4,8 +4,8 @@
  *
  * - `canary`: the candidate answers real traffic. Error ratio (5xx plus fallbacks to stable), p95
  *   and p99 against stable's, the SLO quantile against the SLO threshold, and the drift score.
- * - `shadow`: the candidate scores copies. Agreement with stable, dropped copies, and p95/p99 of
- *   scoring the same requests on both variants.
+ * - `shadow`: the candidate scores copies. Agreement with stable, dropped copies, p95/p99 of
+ *   scoring the same requests on both variants, and the drift score of the copies it scored.
  * - `stable`: nothing but stable serves (single, blue-green): its error ratio and SLO latency.
  *
  * A gate with too little traffic, or a query with no value (empty vector, NaN), is inconclusive.
@@ -247,6 +247,7 @@ function plan(set: GateSet, context: GateContext): GatePlan {
         latencyVsStableGate(0.95, scoring("candidate"), scoring("stable"), context),
         latencyVsStableGate(0.99, scoring("candidate"), scoring("stable"), context),
         latencySloGate("candidate (shadow scoring)", scoring("candidate"), context),
+        driftGate(context),
       ],
     };
   }

@@ -11,7 +11,7 @@ import type { ServiceConfig } from "../config.js";
 import { DriftHistory } from "../drift/history.js";
 import { DriftMonitor } from "../drift/monitor.js";
 import { Explainers } from "../explain/explainers.js";
-import type { ModelSource } from "../inference/model-holder.js";
+import { CANDIDATE_VARIANT, type ModelSource } from "../inference/model-holder.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
 import { PredictionLog } from "../prediction-log/log.js";
 import type { ReloadEvent } from "../rollout/summary.js";
@@ -82,6 +82,10 @@ export class Observability {
   async registerRoutes(deps: RouteDeps): Promise<void> {
     const { app } = this;
     const unsubscribe = deps.rollout.variants.onReload((event) => void this.auditReload(event));
+    // A shadow candidate answers no one, so its drift is fed from the copies it scores.
+    const unsubscribeShadow = deps.rollout.shadow?.onScored((scored) =>
+      this.drift.observe({ ...scored, variant: CANDIDATE_VARIANT }),
+    );
     opsRoutes(app, {
       rollout: deps.rollout,
       traffic: this.traffic,
@@ -97,6 +101,7 @@ export class Observability {
     this.traffic.start();
     app.addHook("onClose", async () => {
       unsubscribe();
+      unsubscribeShadow?.();
       this.drift.stop();
       this.traffic.stop();
       await this.predictionLog?.close();

@@ -22,6 +22,16 @@ export interface ShadowJob {
 
 const LATENCY_WINDOW = 1024;
 
+/** Rows the candidate scored in shadow, as encoded for it, with its top class per row. */
+export interface ShadowScored {
+  readonly model: LoadedModel;
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly classes: Uint16Array;
+}
+
+export type ShadowListener = (scored: ShadowScored) => void;
+
 function argmax(values: Float32Array, start: number, width: number): number {
   let best = 0;
   for (let c = 1; c < width; c++) if (values[start + c]! > values[start + best]!) best = c;
@@ -34,6 +44,7 @@ export class ShadowMirror {
   private comparedRows = 0;
   private agreedRows = 0;
   private droppedRequests = 0;
+  private readonly listeners = new Set<ShadowListener>();
   readonly latency = {
     stable: new SampleWindow(LATENCY_WINDOW),
     candidate: new SampleWindow(LATENCY_WINDOW),
@@ -55,6 +66,15 @@ export class ShadowMirror {
   }
   get dropped(): number {
     return this.droppedRequests;
+  }
+
+  /**
+   * Calls `listener` with every copy the candidate scored (drift watches the candidate's inputs
+   * against its own training baseline this way, before it answers anyone); returns the unsubscribe.
+   */
+  onScored(listener: ShadowListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Queues a comparison; returns at once. */
@@ -81,9 +101,12 @@ export class ShadowMirror {
         return;
       }
       const started = performance.now();
-      const probs = await candidate.infer(reencode(job.data, job.stable, candidate), job.rows);
+      const input = reencode(job.data, job.stable, candidate);
+      const probs = await candidate.infer(input, job.rows);
       const seconds = (performance.now() - started) / 1000;
-      this.record(job, candidate, probs, seconds);
+      const classes = this.record(job, candidate, probs, seconds);
+      for (const listener of this.listeners)
+        listener({ model: candidate, data: input, rows: job.rows, classes });
     } catch {
       this.drop(candidate);
     } finally {
@@ -96,11 +119,14 @@ export class ShadowMirror {
     }
   }
 
-  private record(job: ShadowJob, candidate: LoadedModel, probs: Float32Array, seconds: number): void {
+  /** Counts agreement and latency; returns the candidate's top class per row. */
+  private record(job: ShadowJob, candidate: LoadedModel, probs: Float32Array, seconds: number): Uint16Array {
     const width = candidate.labels.length;
+    const classes = new Uint16Array(job.rows);
     let agreed = 0;
     for (let r = 0; r < job.rows; r++) {
-      const mine = candidate.labels[argmax(probs, r * width, width)];
+      classes[r] = argmax(probs, r * width, width);
+      const mine = candidate.labels[classes[r]!];
       const theirs =
         job.stable.labels[argmax(job.stableProbs, r * job.stable.labels.length, job.stable.labels.length)];
       if (mine === theirs) agreed++;
@@ -115,6 +141,7 @@ export class ShadowMirror {
     m.shadowScoringDuration.labels(this.modelName, candidate.version, "candidate").observe(seconds);
     this.latency.stable.add(job.stableSeconds * 1000);
     this.latency.candidate.add(seconds * 1000);
+    return classes;
   }
 
   private drop(candidate: LoadedModel | undefined): void {

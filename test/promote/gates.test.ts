@@ -178,6 +178,7 @@ describe("shadow gates", () => {
       [q(0.95, "stable"), 0.003],
       [q(0.99, "candidate"), 0.006],
       [q(0.99, "stable"), 0.004],
+      [/plinth_drift_score\{.*variant="candidate"/, 0.31],
     ]);
     const results = await evaluateGates("shadow", context, source);
     expect(results.map((r) => [r.gate, r.verdict, r.detail])).toEqual([
@@ -186,6 +187,8 @@ describe("shadow gates", () => {
       ["p95-vs-stable", "pass", "candidate 4 ms, stable 3 ms, limit 8 ms"],
       ["p99-vs-stable", "pass", "candidate 6 ms, stable 4 ms, limit 9 ms"],
       ["p99-vs-slo", "pass", "candidate (shadow scoring) 6 ms"],
+      // The candidate's inputs against its own baseline, from the copies it scored in shadow.
+      ["drift", "fail", "worst drift score 0.31"],
     ]);
     for (const expr of source.queries) {
       for (const name of metricNames(expr)) expect(METRIC_NAMES).toContain(baseMetricName(name));

@@ -3,7 +3,12 @@
  * `rowForClass(k)` as k, version 2 (alias challenger) as k + 1, so every response shows which
  * variant answered and shadow agreement is 0 between them.
  */
-import { fixtureModelBytes, FIXTURE_NAME, ROW_SIZE } from "../inference/fixture-model.js";
+import {
+  fixtureModelBytes,
+  FIXTURE_NAME,
+  ROW_SIZE,
+  type FixtureRegistry,
+} from "../inference/fixture-model.js";
 import { API_KEY, startTestService, type TestService } from "../server/service-fixture.js";
 
 export const OPS_KEY = "ops-key-0123456789abcdef";
@@ -19,7 +24,11 @@ const ROLLOUT_KEYS = {
 };
 
 /** Registers version 2 (shifted labels) as challenger before the service starts. */
-export async function startRolloutService(env: Record<string, string>): Promise<TestService> {
+export async function startRolloutService(
+  env: Record<string, string>,
+  /** Runs after the challenger is registered (e.g. to give it a drift baseline). */
+  prepareChallenger: (registry: FixtureRegistry, version: string) => Promise<void> = async () => undefined,
+): Promise<TestService> {
   return startTestService(
     { ...ROLLOUT_KEYS, MODEL_CANDIDATE: "challenger", ...env },
     "probabilities",
@@ -28,6 +37,7 @@ export async function startRolloutService(env: Record<string, string>): Promise<
         "model.onnx": fixtureModelBytes("probabilities", CANDIDATE_SHIFT),
       });
       await r.registry.setAlias(FIXTURE_NAME, "challenger", v2);
+      await prepareChallenger(r, v2);
     },
   );
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../../service/config.js";
 import { candidateOrt } from "../../../service/rollout/variants.js";
+import { writeVersionFiles } from "../ops/version-files.js";
 import { startTestService, type TestService } from "../server/service-fixture.js";
 import {
   CANDIDATE_SHIFT,
@@ -144,5 +145,38 @@ describe("where the candidate runs", () => {
     });
     expect(candidateOrt(config)).toEqual({ ...config.ort, offload: expected });
     expect(config.ort.offload).toBe(offload); // stable's own setting is untouched
+  });
+});
+
+describe("shadow drift", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startRolloutService(
+      { ROLLOUT_STRATEGY: "shadow", SHADOW_PERCENT: "100", DRIFT_MIN_SAMPLES: "10" },
+      (r, version) => writeVersionFiles(r, version, { trainingSummary: {}, qualityReport: {} }),
+    );
+  });
+  afterAll(() => svc?.close());
+
+  it("feeds the copies the candidate scored to its drift window, against its own baseline", async () => {
+    for (const cls of CLASSES) {
+      await predictRow(svc, cls, TESTER_HEADERS);
+      await svc.rollout.shadow!.drain();
+    }
+    const drift = svc.observability.drift;
+    const entries = drift.summarise();
+    const candidate = entries.find((e) => e.variant === "candidate");
+    expect(candidate).toMatchObject({ version: "2", samples: 10 });
+    // The same rows the baseline was built from: no drift to speak of.
+    expect(candidate!.level).toBe("ok");
+    expect(
+      drift
+        .variants()
+        .map((v) => [v.variant, v.version, v.baseline])
+        .sort(),
+    ).toEqual([
+      ["candidate", "2", "loaded"],
+      ["stable", "1", "missing"],
+    ]);
   });
 });
