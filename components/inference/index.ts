@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
-import { selectorLabels, standardLabels } from "../shared/labels.js";
+import { COLOUR_LABEL, selectorLabels, standardLabels } from "../shared/labels.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
 import {
   hardenedContainer,
@@ -210,7 +210,7 @@ export class InferenceService extends pulumi.ComponentResource {
       const selector =
         plan.variant.colour === "none"
           ? podSelector
-          : { ...podSelector, "plinth.dev/colour": plan.variant.colour };
+          : { ...podSelector, [COLOUR_LABEL]: plan.variant.colour };
       this.deployment(
         plan.role === "main" ? name : `${name}-${plan.role}`,
         deploymentName,
@@ -229,7 +229,7 @@ export class InferenceService extends pulumi.ComponentResource {
 
     this.activeColour = args.rollout.blueGreen?.active;
     const apiSelector = this.activeColour
-      ? { ...podSelector, "plinth.dev/colour": this.activeColour }
+      ? { ...podSelector, [COLOUR_LABEL]: this.activeColour }
       : podSelector;
     const service = new k8s.core.v1.Service(
       `${name}-service`,

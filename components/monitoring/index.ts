@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CHARTS, pinnedRelease } from "../shared/helm.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
-import { standardLabels } from "../shared/labels.js";
+import { COLOUR_LABEL, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
 import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertmanager.js";
@@ -128,6 +128,8 @@ export class Monitoring extends pulumi.ComponentResource {
         spec: {
           selector: { matchLabels: args.target.serviceLabels },
           namespaceSelector: { matchNames: [args.target.namespace] },
+          // Series carry each pod's blue-green colour, so promote can gate the idle colour.
+          podTargetLabels: [COLOUR_LABEL],
           endpoints: [
             {
               port: args.target.port,

@@ -18,3 +18,12 @@ export function standardLabels(
     ...extra,
   };
 }
+
+/** The pod label naming a blue-green Deployment's colour (`blue` or `green`). */
+export const COLOUR_LABEL = "plinth.dev/colour";
+
+/**
+ * The same label on scraped series: the ServiceMonitor copies it from each pod
+ * (`podTargetLabels`), and Prometheus turns the characters a label name cannot hold into `_`.
+ */
+export const COLOUR_METRIC_LABEL = COLOUR_LABEL.replace(/[^a-zA-Z0-9_]/g, "_");

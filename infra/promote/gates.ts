@@ -7,15 +7,18 @@
  * - `shadow`: the candidate scores copies. Agreement with stable, dropped copies, p95/p99 of
  *   scoring the same requests on both variants, and the drift score of the copies it scored.
  * - `stable`: nothing but stable serves (single, blue-green): its error ratio and SLO latency.
+ * - `blue-green`: before a switch, the idle colour's pods: all ready, all on the promised version,
+ *   no failed reload in the window (it has no traffic to measure).
  *
  * A gate with too little traffic, or a query with no value (empty vector, NaN), is inconclusive.
  */
 import { SLO_ROUTES, type SloTargets } from "../../components/monitoring/rules.js";
 import type { PromotionGates } from "../config/schema.js";
+import { COLOUR_METRIC_LABEL } from "../../components/shared/labels.js";
 import { METRICS } from "../../service/metrics/catalog.js";
 import { PrometheusError } from "./prometheus.js";
 
-export type GateSet = "canary" | "shadow" | "stable";
+export type GateSet = "canary" | "shadow" | "stable" | "blue-green";
 export type Verdict = "pass" | "fail" | "inconclusive";
 
 export interface GateResult {
@@ -35,6 +38,8 @@ export interface GateContext {
   readonly selector: string;
   readonly slo: SloTargets;
   readonly gates: PromotionGates;
+  /** blue-green: the idle colour a switch would send traffic to, and the version it must serve. */
+  readonly idle?: { readonly colour: "blue" | "green"; readonly modelVersion: string };
 }
 
 /** What the gates need of Prometheus. */
@@ -49,6 +54,9 @@ const DRIFT = METRICS.driftScore.name;
 const COMPARISONS = METRICS.shadowComparisons.name;
 const DROPPED = METRICS.shadowDropped.name;
 const SHADOW_DURATION = METRICS.shadowScoringDuration.name;
+const READY = METRICS.modelReady.name;
+const INFO = METRICS.modelInfo.name;
+const RELOADS = METRICS.modelReloads.name;
 
 /** Label matchers: `{selector,extra...}`. */
 function series(name: string, context: GateContext, ...matchers: string[]): string {
@@ -198,14 +206,92 @@ function agreementGate(context: GateContext): Query {
   };
 }
 
+/**
+ * The idle colour before a switch: it serves no traffic, so what can be known is whether its pods
+ * are up, on the version the switch promises, and loading cleanly. Its live traffic is gated after
+ * `pulumi up` by `--check-only`.
+ */
+function idleColourGates(context: GateContext): Query[] {
+  const { colour, modelVersion } = context.idle!;
+  const window = context.gates.window;
+  const pods = (name: string, ...more: string[]) =>
+    series(
+      name,
+      context,
+      `model="${context.model}"`,
+      'variant="stable"',
+      `${COLOUR_METRIC_LABEL}="${colour}"`,
+      ...more,
+    );
+  const scraped = `count(${pods(READY)})`;
+  const noPods = `no ${colour} pods scraped (the ServiceMonitor copies their ${COLOUR_METRIC_LABEL} label)`;
+  return [
+    {
+      gate: "idle-ready",
+      threshold: "all pods",
+      async run(source) {
+        const [total, ready] = await Promise.all([
+          source.scalar(scraped),
+          source.scalar(`sum(${pods(READY)})`),
+        ]);
+        if (total === undefined || total === 0 || ready === undefined)
+          return inconclusive("idle-ready", "all pods", noPods);
+        return judge(
+          "idle-ready",
+          ready / total,
+          ready === total,
+          "all pods",
+          `${ready} of ${total} ${colour} pods ready`,
+        );
+      },
+    },
+    {
+      gate: "idle-version",
+      threshold: `version ${modelVersion}`,
+      async run(source) {
+        const threshold = `version ${modelVersion}`;
+        const [total, serving] = await Promise.all([
+          source.scalar(scraped),
+          source.scalar(`count(${pods(INFO, `model_version="${modelVersion}"`)}) or vector(0)`),
+        ]);
+        if (total === undefined || total === 0 || serving === undefined)
+          return inconclusive("idle-version", threshold, noPods);
+        return judge(
+          "idle-version",
+          serving / total,
+          serving === total,
+          threshold,
+          `${serving} of ${total} ${colour} pods serve version ${modelVersion}`,
+        );
+      },
+    },
+    {
+      gate: "idle-reloads",
+      threshold: "0 failed",
+      async run(source) {
+        const failed = await source.scalar(increase(pods(RELOADS, 'result="failed"'), window, true));
+        if (failed === undefined) return inconclusive("idle-reloads", "0 failed", noPods);
+        return judge(
+          "idle-reloads",
+          failed,
+          failed === 0,
+          "0 failed",
+          `${ratio(failed)} failed reloads on ${colour} in ${window}`,
+        );
+      },
+    },
+  ];
+}
+
 interface GatePlan {
-  /** How much traffic the verdicts rest on, and what it counts. */
-  readonly volume: string;
-  readonly volumeUnit: string;
+  /** How much traffic the verdicts rest on, and what it counts; none for the idle colour. */
+  readonly volume?: string;
+  readonly volumeUnit?: string;
   readonly queries: readonly Query[];
 }
 
 function plan(set: GateSet, context: GateContext): GatePlan {
+  if (set === "blue-green") return { queries: idleColourGates(context) };
   const { window } = context.gates;
   const api = `route=~"${SLO_ROUTES}"`;
   const model = `model="${context.model}"`;
@@ -279,7 +365,7 @@ export async function evaluateGates(
   const { minRequests, window } = context.gates;
   const allInconclusive = (detail: string) => queries.map((q) => inconclusive(q.gate, q.threshold, detail));
   try {
-    const seen = (await source.scalar(volume)) ?? 0;
+    const seen = volume === undefined ? Infinity : ((await source.scalar(volume)) ?? 0);
     if (seen < minRequests) {
       return allInconclusive(
         `${ratio(seen)} ${volumeUnit} in ${window}, fewer than minRequests (${minRequests})`,

@@ -25,6 +25,7 @@ import {
 } from "./stack-file.js";
 import { describeRollout, gateTable } from "./summary.js";
 import {
+  activeColourOf,
   IllegalStepError,
   planRollback,
   planStep,
@@ -108,7 +109,9 @@ async function runGates(
   const { source, where } = metricsSource(env);
   const { inference, monitoring } = file.config;
   const gates = inference.rollout.gates;
-  const context = { model: inference.modelName, selector, slo: monitoring.slo, gates };
+  // A switch's gates look at the colour it makes active, before it is (the plan's `after`).
+  const idle = plan.gates === "blue-green" ? activeColourOf(plan.after) : undefined;
+  const context = { model: inference.modelName, selector, slo: monitoring.slo, gates, ...(idle && { idle }) };
   const results = await evaluateGates(plan.gates, context, source);
   output.out(`  gates: ${plan.gates}, window ${gates.window}, ${where} (${plan.note})`);
   for (const line of gateTable(results)) output.out(`    ${line}`);

@@ -6,7 +6,7 @@
  *   single --shadow v--> shadow --canary v--> canary --weight (next rung)--> canary ... 100
  *   single --canary v--> canary --promote (at 100)--> single (stable = v)
  *   shadow --promote--> single (stable = v)
- *   blue-green --switch colour--> blue-green
+ *   blue-green --switch colour--> blue-green (gated on that colour's pods: ready, on its version)
  *   canary --weight (lower)--> canary (ungated: it moves traffic back to stable)
  *   any audited step --rollback--> its recorded before-config (see audit.ts)
  */
@@ -243,8 +243,8 @@ export function planStep(
       }
       return {
         after: { ...rollout, blueGreen: { ...blueGreen, active: step.colour } },
-        gates: undefined,
-        note: `the idle colour serves no traffic, so there is nothing to measure before the switch; after \`pulumi up\`, \`--check-only\` gates ${step.colour}`,
+        gates: "blue-green",
+        note: `${step.colour} serves no traffic yet: its pods must be ready on version ${blueGreen[step.colour].modelVersion}; after \`pulumi up\`, \`--check-only\` gates its live traffic`,
       };
     }
   }
@@ -271,4 +271,13 @@ export function planRollback(
 /** The same object without undefined-valued keys (YAML has no undefined). */
 export function stripUndefined<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** The colour a blue-green rollout sends traffic to, and the version it serves: what a switch gates. */
+export function activeColourOf(
+  rollout: Rollout,
+): { colour: "blue" | "green"; modelVersion: string } | undefined {
+  const blueGreen = rollout.blueGreen;
+  if (blueGreen === undefined) return undefined;
+  return { colour: blueGreen.active, modelVersion: blueGreen[blueGreen.active].modelVersion };
 }

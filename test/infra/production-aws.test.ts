@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { describeAwsCloud } from "../support/aws-suite.js";
 import { describeCommonInvariants, renderOnce, statefulResources } from "../support/stack-suite.js";
 import { at } from "../support/stack.js";
+import { COLOUR_METRIC_LABEL } from "../../components/shared/labels.js";
 
 const holder = renderOnce("production", "aws");
 describeCommonInvariants("production", "aws", holder);
@@ -61,6 +62,11 @@ describe("production on aws: blue-green rollout and protection", () => {
       "plinth.dev/colour",
     );
     expect(view.stack.outputs.activeColour).toBe("blue");
+    // Scraped series carry each pod's colour (promote gates the idle colour before a switch).
+    expect(at(view.manifest("ServiceMonitor", "plinth-inference"), "spec.podTargetLabels")).toEqual([
+      "plinth.dev/colour",
+    ]);
+    expect(COLOUR_METRIC_LABEL).toBe("plinth_dev_colour");
   });
 
   it("uses Let's Encrypt's production directory and a private-only EKS endpoint", () => {

@@ -128,15 +128,34 @@ describe("steps that are written", () => {
     expect(entry!.gates.map((g) => g.verdict)).toEqual(Array(5).fill("inconclusive"));
   });
 
-  it("an ungated step writes without Prometheus: lowering the weight, a blue-green switch", async () => {
+  it("an ungated step writes without Prometheus: lowering the weight", async () => {
     expect((await run("--stack", "staging", "--weight", "10")).code).toBe(0);
-    const switched = await run("--stack", "production", "--switch", "green");
-    expect(switched.code).toBe(0);
-    expect(switched.out).toContain("gates: none (the idle colour serves no traffic");
-    expect(await stackText("production")).toContain("        active: green\n");
     expect((await audit()).map((e) => [e.stack, e.step, e.forced])).toEqual([
       ["staging", "--weight 10", false],
-      ["production", "--switch green", false],
+    ]);
+  });
+
+  it("a blue-green switch is gated on the idle colour's pods: blocked without Prometheus, written with --force", async () => {
+    const blocked = await run("--stack", "production", "--switch", "green");
+    expect(blocked.code).toBe(1);
+    expect(blocked.out).toContain(
+      "gates: blue-green, window 15m, PROMETHEUS_URL not set (green serves no traffic yet",
+    );
+    expect(blocked.out).toMatch(/INCONCLUSIVE +idle-ready +- +all pods +PROMETHEUS_URL is not set/);
+    expect(await stackText("production")).toBe(await original("production"));
+    const forced = await run(
+      "--stack",
+      "production",
+      "--switch",
+      "green",
+      "--force",
+      "--reason",
+      "first deploy",
+    );
+    expect(forced.code).toBe(0);
+    expect(await stackText("production")).toContain("        active: green\n");
+    expect((await audit()).map((e) => [e.stack, e.step, e.gateSet, e.forced])).toEqual([
+      ["production", "--switch green", "blue-green", true],
     ]);
   });
 
@@ -181,14 +200,14 @@ describe("checks write nothing", () => {
     expect(await audit()).toEqual([]);
   });
 
-  it("--recheck re-evaluates the newest recorded step's gates: none for a switch", async () => {
-    await run("--stack", "production", "--switch", "green");
+  it("--recheck re-evaluates the newest recorded step's gates: the colour a switch made active", async () => {
+    await run("--stack", "production", "--switch", "green", "--force");
     const result = await run("--stack", "production", "--recheck");
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1);
     expect(result.out).toMatch(
-      /gates: none \(the gates of --switch green \([0-9a-f-]{36}, .*\), measured again now\)/,
+      /gates: blue-green, window 15m, PROMETHEUS_URL not set \(the gates of --switch green \([0-9a-f-]{36}, .*\), measured again now\)/,
     );
-    expect(result.out).toContain("check passed");
+    expect(result.out).toMatch(/INCONCLUSIVE +idle-version +- +version 7 /);
   });
 
   it("--recheck of a forced canary step blocks again until the metrics pass", async () => {

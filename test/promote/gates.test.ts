@@ -196,6 +196,62 @@ describe("shadow gates", () => {
   });
 });
 
+describe("blue-green gates (before a switch, on the idle colour)", () => {
+  const idle = { ...context, idle: { colour: "green", modelVersion: "7" } } as const;
+  const colourPods = (metric: string) => new RegExp(`^(count|sum)\\(${metric}\\{.*plinth_dev_colour="green"`);
+  const pods = (total: number | undefined, ready: number, onVersion: number, failedReloads: number) =>
+    scripted([
+      [/^count\(plinth_model_info\{.*model_version="7".*\}\) or vector\(0\)$/, onVersion],
+      [new RegExp(`^count\\(plinth_model_ready\\{.*plinth_dev_colour="green"`), total],
+      [colourPods("plinth_model_ready"), ready],
+      [
+        /plinth_model_reloads_total\{.*result="failed".*plinth_dev_colour="green"|plinth_model_reloads_total\{.*plinth_dev_colour="green".*result="failed"/,
+        failedReloads,
+      ],
+    ]);
+
+  it("pass when every pod of the colour is ready, on the promised version, with no failed reload", async () => {
+    const source = pods(2, 2, 2, 0);
+    const results = await evaluateGates("blue-green", idle, source);
+    expect(results.map((r) => [r.gate, r.verdict, r.detail])).toEqual([
+      ["idle-ready", "pass", "2 of 2 green pods ready"],
+      ["idle-version", "pass", "2 of 2 green pods serve version 7"],
+      ["idle-reloads", "pass", "0 failed reloads on green in 10m"],
+    ]);
+    // No traffic volume is asked for: the idle colour has none, so minRequests does not apply.
+    expect(source.queries.some((q) => q.includes("plinth_http_requests_total"))).toBe(false);
+    for (const expr of source.queries) {
+      expect(expr).toContain('namespace="plinth"');
+      for (const name of metricNames(expr)) expect(METRIC_NAMES).toContain(baseMetricName(name));
+    }
+  });
+
+  it("fail a colour with a pod not ready, a pod on another version, a failed reload", async () => {
+    const results = await evaluateGates("blue-green", idle, pods(3, 2, 2, 1));
+    expect(results.map((r) => [r.gate, r.verdict, r.detail])).toEqual([
+      ["idle-ready", "fail", "2 of 3 green pods ready"],
+      ["idle-version", "fail", "2 of 3 green pods serve version 7"],
+      ["idle-reloads", "fail", "1 failed reloads on green in 10m"],
+    ]);
+  });
+
+  it("are inconclusive when no pod of the colour is scraped", async () => {
+    const results = await evaluateGates("blue-green", idle, pods(undefined, 0, 0, 0));
+    expect(results.slice(0, 2).map((r) => [r.gate, r.verdict, r.detail])).toEqual([
+      [
+        "idle-ready",
+        "inconclusive",
+        "no green pods scraped (the ServiceMonitor copies their plinth_dev_colour label)",
+      ],
+      [
+        "idle-version",
+        "inconclusive",
+        "no green pods scraped (the ServiceMonitor copies their plinth_dev_colour label)",
+      ],
+    ]);
+  });
+});
+
 describe("stable gates (single, blue-green: after pulumi up)", () => {
   it("hold stable's error ratio and SLO latency", async () => {
     const results = await evaluateGates(

@@ -1,6 +1,7 @@
 /** The release state machine: every legal step's result and gates, every illegal step's message. */
 import { describe, expect, it } from "vitest";
 import {
+  activeColourOf,
   IllegalStepError,
   planRollback,
   planStep,
@@ -102,10 +103,15 @@ describe("legal steps", () => {
     });
   });
 
-  it("--switch green changes only the active colour, ungated", () => {
+  it("--switch green changes only the active colour, gated on green's pods", () => {
     const plan = planStep(blueGreen, { kind: "switch", colour: "green" }, LADDER);
     expect(plan.after).toEqual({ ...blueGreen, blueGreen: { ...blueGreen.blueGreen!, active: "green" } });
-    expect(plan.gates).toBeUndefined();
+    expect(plan.gates).toBe("blue-green");
+    expect(activeColourOf(plan.after)).toEqual({
+      colour: "green",
+      modelVersion: blueGreen.blueGreen!.green.modelVersion,
+    });
+    expect(activeColourOf(single)).toBeUndefined();
   });
 
   it.each([
