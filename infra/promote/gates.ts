@@ -223,17 +223,16 @@ function idleColourGates(context: GateContext): Query[] {
       `${COLOUR_METRIC_LABEL}="${colour}"`,
       ...more,
     );
-  const scraped = `count(${pods(READY)})`;
+  // One count of the colour's scraped pods serves both gates that need it.
+  let scraped: Promise<number | undefined> | undefined;
+  const podCount = (source: ScalarSource) => (scraped ??= source.scalar(`count(${pods(READY)})`));
   const noPods = `no ${colour} pods scraped (the ServiceMonitor copies their ${COLOUR_METRIC_LABEL} label)`;
   return [
     {
       gate: "idle-ready",
       threshold: "all pods",
       async run(source) {
-        const [total, ready] = await Promise.all([
-          source.scalar(scraped),
-          source.scalar(`sum(${pods(READY)})`),
-        ]);
+        const [total, ready] = await Promise.all([podCount(source), source.scalar(`sum(${pods(READY)})`)]);
         if (total === undefined || total === 0 || ready === undefined)
           return inconclusive("idle-ready", "all pods", noPods);
         return judge(
@@ -251,7 +250,7 @@ function idleColourGates(context: GateContext): Query[] {
       async run(source) {
         const threshold = `version ${modelVersion}`;
         const [total, serving] = await Promise.all([
-          source.scalar(scraped),
+          podCount(source),
           source.scalar(`count(${pods(INFO, `model_version="${modelVersion}"`)}) or vector(0)`),
         ]);
         if (total === undefined || total === 0 || serving === undefined)

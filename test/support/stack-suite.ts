@@ -75,6 +75,39 @@ function servingConfig(view: StackView) {
   return loadConfig(resolveEnv(view, containerEnv(servingDeployment(view), "spec.template.spec"), "plinth"));
 }
 
+/**
+ * Whether a NetworkPolicy in `policyNamespace` has an ingress peer matching pods with `podLabels`
+ * in `podNamespace` (a peer without namespaceSelector means the policy's own namespace).
+ */
+function ingressAdmits(
+  view: StackView,
+  policyNamespace: string,
+  podNamespace: string,
+  podLabels: Readonly<Record<string, string>>,
+): boolean {
+  type Peer = {
+    namespaceSelector?: { matchLabels?: Record<string, string> };
+    podSelector?: { matchLabels?: Record<string, string> };
+  };
+  return view
+    .manifests()
+    .filter((m) => m.kind === "NetworkPolicy" && m.metadata.namespace === policyNamespace)
+    .flatMap((m) => (at(m, "spec.ingress") as { from?: Peer[] }[] | undefined) ?? [])
+    .flatMap((rule) => rule.from ?? [])
+    .some((peer) => {
+      const namespaces = peer.namespaceSelector?.matchLabels;
+      const inNamespace =
+        namespaces === undefined
+          ? policyNamespace === podNamespace
+          : Object.keys(namespaces).length === 1 &&
+            namespaces["kubernetes.io/metadata.name"] === podNamespace;
+      return (
+        inNamespace &&
+        Object.entries(peer.podSelector?.matchLabels ?? {}).every(([k, v]) => podLabels[k] === v)
+      );
+    });
+}
+
 function podSpecs(view: StackView) {
   return view.manifests().flatMap((object) => {
     const spec =
@@ -448,25 +481,11 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         string,
         string
       >;
-      const mlflowHost = new URL(mlflow!.trackingUri).hostname.split(".");
-      const admitted = view
-        .manifests()
-        .filter((m) => m.kind === "NetworkPolicy" && m.metadata.namespace === mlflowHost[1])
-        .flatMap(
-          (m) => (at(m, "spec.ingress") as { from?: Record<string, { matchLabels?: object }>[] }[]) ?? [],
-        )
-        .flatMap((rule) => rule.from ?? [])
-        .some((peer) => {
-          const namespaces = peer.namespaceSelector?.matchLabels as Record<string, string> | undefined;
-          const sameNamespace =
-            namespaces === undefined
-              ? mlflowHost[1] === cronJob.metadata.namespace
-              : Object.keys(namespaces).length === 1 &&
-                namespaces["kubernetes.io/metadata.name"] === cronJob.metadata.namespace;
-          const pods = Object.entries(peer.podSelector?.matchLabels ?? {});
-          return sameNamespace && pods.every(([k, v]) => podLabels[k] === v);
-        });
-      expect(admitted, `no NetworkPolicy in ${mlflowHost[1]} admits ${JSON.stringify(podLabels)}`).toBe(true);
+      const mlflowNamespace = new URL(mlflow!.trackingUri).hostname.split(".")[1]!;
+      expect(
+        ingressAdmits(view, mlflowNamespace, cronJob.metadata.namespace!, podLabels),
+        `no NetworkPolicy in ${mlflowNamespace} admits ${JSON.stringify(podLabels)}`,
+      ).toBe(true);
       // The data: the default folder, where the image's dataset-fashion-mnist package puts it.
       expect(DEBIAN_FASHION_MNIST_DIR).toBe("/usr/share/datasets/fashion-mnist");
       // Its artifacts go to the job's /tmp scratch volume (the root filesystem is read-only).
