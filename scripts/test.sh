@@ -4,7 +4,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-test-tools.sh || { echo "0 passed, 1 failed"; exit 1; }
+# A tool that cannot be installed says which and why (the line above its FAILED); the run stops, as
+# every suite below needs the tools.
+if ! bash scripts/install-test-tools.sh; then
+  echo "FAILED: install-test-tools (its message above names the tool and how to look it up)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 passed=0
 failed=0
