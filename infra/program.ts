@@ -51,14 +51,28 @@ function mlflowBackend(config: StackConfig, cluster: Cluster): MlflowBackend {
       tier: required(config.gcp, "gcp").databaseTier,
     };
   }
-  return { cloud: "existing", postgresImage: config.mlflow.postgresImage };
+  const storageClass = config.existingCluster?.storageClass;
+  return {
+    cloud: "existing",
+    postgresImage: config.mlflow.postgresImage,
+    ...(storageClass ? { storageClass } : {}),
+  };
 }
 
 /** Builds the whole stack; returns the stack outputs. */
 export function createPlinthStack(config: StackConfig): Record<string, pulumi.Input<unknown>> {
   const cluster = new Cluster(NAME, clusterArgs(config));
   const provider = cluster.provider;
-  const ingressTls = new IngressTls("ingress", { provider, cloud: config.cloud, acme: config.acme });
+  const existing = config.existingCluster ?? {};
+  const ingressTls = new IngressTls("ingress", {
+    provider,
+    cloud: config.cloud,
+    acme: config.acme,
+    reuse: {
+      ...(existing.ingressController ? { controller: existing.ingressController } : {}),
+      ...(existing.certManager ? { certManager: existing.certManager } : {}),
+    },
+  });
   const { ingress, controllerPeer } = ingressTls;
   const auth = new OAuth2Proxy("oauth2-proxy", {
     provider,
@@ -96,6 +110,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       authAnnotations,
       controllerPeer,
       replicas: config.protect ? 2 : 1,
+      ...(existing.monitoring ? { reuse: existing.monitoring } : {}),
     },
     { dependsOn: [appNamespace] },
   );

@@ -25,6 +25,15 @@ export interface IngressTlsArgs {
   readonly replicas?: number;
   /** Strict-Transport-Security max-age in seconds. @default 31536000 (one year) */
   readonly hstsMaxAgeSeconds?: number;
+  /**
+   * What an existing cluster already runs, reused instead of installed. The reused controller's
+   * own settings (HSTS, redirects, snippets) are its owners'; the policy pack still judges every
+   * Ingress plinth writes. @default {} (install ingress-nginx and cert-manager)
+   */
+  readonly reuse?: {
+    readonly controller?: { readonly className: string } & Peer;
+    readonly certManager?: { readonly clusterIssuer?: string };
+  };
 }
 
 export const INGRESS_NAMESPACE = "ingress-nginx";
@@ -114,54 +123,72 @@ export class IngressTls extends pulumi.ComponentResource {
       );
     }
     const child = { parent: this, provider: args.provider };
-    const nginxNamespace = podSecurityNamespace(`${name}-nginx-ns`, INGRESS_NAMESPACE, "baseline", child);
-    const certManagerNamespace = podSecurityNamespace(
-      `${name}-cert-manager-ns`,
-      CERT_MANAGER_NAMESPACE,
-      "restricted",
-      child,
-    );
+    const reuse = args.reuse ?? {};
+    const installed: pulumi.Resource[] = [];
+    if (reuse.controller === undefined) {
+      const nginxNamespace = podSecurityNamespace(`${name}-nginx-ns`, INGRESS_NAMESPACE, "baseline", child);
+      installed.push(
+        pinnedRelease(
+          `${name}-nginx`,
+          CHARTS.ingressNginx,
+          nginxNamespace.metadata.name,
+          ingressNginxValues(args),
+          child,
+        ),
+      );
+    }
+    if (reuse.certManager === undefined) {
+      const certManagerNamespace = podSecurityNamespace(
+        `${name}-cert-manager-ns`,
+        CERT_MANAGER_NAMESPACE,
+        "restricted",
+        child,
+      );
+      installed.push(
+        pinnedRelease(
+          `${name}-cert-manager`,
+          CHARTS.certManager,
+          certManagerNamespace.metadata.name,
+          certManagerValues(),
+          child,
+        ),
+      );
+    }
+    const className = reuse.controller?.className ?? INGRESS_CLASS;
 
-    const nginx = pinnedRelease(
-      `${name}-nginx`,
-      CHARTS.ingressNginx,
-      nginxNamespace.metadata.name,
-      ingressNginxValues(args),
-      child,
-    );
-    const certManager = pinnedRelease(
-      `${name}-cert-manager`,
-      CHARTS.certManager,
-      certManagerNamespace.metadata.name,
-      certManagerValues(),
-      child,
-    );
-
-    // The issuer needs cert-manager's CRDs and webhook, and the nginx class its solver uses.
-    const issuer = new k8s.apiextensions.CustomResource(
-      `${name}-issuer`,
-      {
-        apiVersion: "cert-manager.io/v1",
-        kind: "ClusterIssuer",
-        metadata: { name: "letsencrypt", labels: { "app.kubernetes.io/part-of": "plinth" } },
-        spec: {
-          acme: {
-            email: args.acme.email,
-            server: args.acme.server,
-            privateKeySecretRef: { name: "letsencrypt-account-key" },
-            solvers: [{ http01: { ingress: { ingressClassName: INGRESS_CLASS } } }],
+    // The issuer needs cert-manager's CRDs and webhook, and the class its solver uses. A cluster's
+    // own issuer is used as it is: plinth never overwrites an object it does not own.
+    const issuerName =
+      reuse.certManager?.clusterIssuer ??
+      new k8s.apiextensions.CustomResource(
+        `${name}-issuer`,
+        {
+          apiVersion: "cert-manager.io/v1",
+          kind: "ClusterIssuer",
+          metadata: { name: "letsencrypt", labels: { "app.kubernetes.io/part-of": "plinth" } },
+          spec: {
+            acme: {
+              email: args.acme.email,
+              server: args.acme.server,
+              privateKeySecretRef: { name: "letsencrypt-account-key" },
+              solvers: [{ http01: { ingress: { ingressClassName: className } } }],
+            },
           },
         },
-      },
-      { ...child, dependsOn: [certManager, nginx] },
-    );
+        { ...child, dependsOn: installed },
+      ).metadata.name;
 
-    this.clusterIssuerName = issuer.metadata.name;
-    this.ingress = { className: INGRESS_CLASS, clusterIssuer: this.clusterIssuerName };
-    this.controllerPeer = {
-      namespace: INGRESS_NAMESPACE,
-      podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
-    };
-    this.registerOutputs({ clusterIssuerName: this.clusterIssuerName, ingressClassName: INGRESS_CLASS });
+    this.clusterIssuerName = pulumi.output(issuerName);
+    this.ingress = { className, clusterIssuer: this.clusterIssuerName };
+    this.controllerPeer = reuse.controller
+      ? { namespace: reuse.controller.namespace, podLabels: reuse.controller.podLabels }
+      : {
+          namespace: INGRESS_NAMESPACE,
+          podLabels: {
+            "app.kubernetes.io/name": "ingress-nginx",
+            "app.kubernetes.io/component": "controller",
+          },
+        };
+    this.registerOutputs({ clusterIssuerName: this.clusterIssuerName, ingressClassName: className });
   }
 }

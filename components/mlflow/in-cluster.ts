@@ -19,6 +19,8 @@ import {
 
 export interface InClusterStorageOptions {
   readonly postgresImage: string;
+  /** StorageClass of the data volume. @default the cluster's default class */
+  readonly storageClass?: string;
   readonly database: DatabaseOptions;
   readonly password: random.RandomPassword;
   readonly protect: boolean;
@@ -115,6 +117,7 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
             metadata: { name: "data", labels },
             spec: {
               accessModes: ["ReadWriteOnce"],
+              ...(options.storageClass ? { storageClassName: options.storageClass } : {}),
               resources: { requests: { storage: `${options.database.storageGb}Gi` } },
             },
           },

@@ -30,7 +30,12 @@ export type { ArtifactAccess } from "./types.js";
 export type MlflowBackend =
   | { readonly cloud: "aws"; readonly cluster: AwsClusterContext; readonly instanceClass: string }
   | { readonly cloud: "gcp"; readonly cluster: GcpClusterContext; readonly tier: string }
-  | { readonly cloud: "existing"; readonly postgresImage: string };
+  | {
+      readonly cloud: "existing";
+      readonly postgresImage: string;
+      /** StorageClass of the database and artifact volumes. @default the cluster's default class */
+      readonly storageClass?: string;
+    };
 
 export interface MlflowArgs {
   readonly provider: k8s.Provider;
@@ -150,6 +155,9 @@ export class Mlflow extends pulumi.ComponentResource {
           metadata: { name: `${app}-artifacts`, namespace: namespaceName, labels },
           spec: {
             accessModes: [sharedVolume ? "ReadWriteMany" : "ReadWriteOnce"],
+            ...(args.backend.cloud === "existing" && args.backend.storageClass
+              ? { storageClassName: args.backend.storageClass }
+              : {}),
             resources: { requests: { storage: `${args.database.storageGb * 5}Gi` } },
           },
         },
@@ -285,6 +293,7 @@ export class Mlflow extends pulumi.ComponentResource {
         return inClusterStorage(name, {
           ...common,
           postgresImage: args.backend.postgresImage,
+          ...(args.backend.storageClass ? { storageClass: args.backend.storageClass } : {}),
           serverPodLabels,
           opts,
         });

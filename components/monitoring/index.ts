@@ -51,6 +51,27 @@ export interface MonitoringArgs {
   readonly namespace?: string;
   /** Prometheus replicas. @default 1 */
   readonly replicas?: number;
+  /**
+   * The Prometheus operator, Prometheus and Grafana an existing cluster already runs, reused
+   * instead of installing kube-prometheus-stack: plinth then writes only its ServiceMonitor,
+   * PrometheusRule, dashboard ConfigMaps and Grafana's Ingress, and leaves that namespace, its
+   * NetworkPolicies and its Alertmanager routing (`receivers`) to their owners.
+   * @default undefined (install kube-prometheus-stack)
+   */
+  readonly reuse?: ReusedMonitoring;
+}
+
+/** An existing cluster's monitoring, by where it runs and how plinth reaches it. */
+export interface ReusedMonitoring extends Peer {
+  /** In-cluster URL of Prometheus (promote gates). */
+  readonly prometheusUrl: string;
+  /** Labels that cluster's Prometheus selects ServiceMonitors and PrometheusRules by (e.g. `release: kps`). */
+  readonly selectorLabels?: Record<string, string>;
+  readonly grafana: {
+    readonly serviceName: string;
+    readonly port: number;
+    readonly podLabels: Record<string, string>;
+  };
 }
 
 const RELEASE_NAME = "kps";
@@ -63,68 +84,31 @@ export class Monitoring extends pulumi.ComponentResource {
   public readonly prometheusPeer: Peer;
   /** In-cluster Prometheus URL (promote CLI, Grafana). */
   public readonly prometheusUrl: string;
-  public readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** Grafana's admin password; undefined when the cluster's own Grafana is reused. */
+  public readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("plinth:monitoring:Monitoring", name, {}, opts);
     if (args.receivers.slackChannel && args.slackWebhookUrl === undefined) {
       throw new pulumi.ResourceError("receivers.slackChannel needs slackWebhookUrl", this);
     }
-    this.namespace = args.namespace ?? "monitoring";
+    const reuse = args.reuse;
+    this.namespace = reuse?.namespace ?? args.namespace ?? "monitoring";
     const child = { parent: this, provider: args.provider };
     const labels = standardLabels(name, "monitoring");
-    // node-exporter reads the host's /proc and /sys: this namespace cannot be restricted.
-    const namespace = podSecurityNamespace(`${name}-ns`, this.namespace, "privileged", child);
-    const inNamespace = { ...child, dependsOn: [namespace] };
+    const crLabels = { ...labels, ...reuse?.selectorLabels };
+    const installed = reuse === undefined ? this.install(name, args, labels) : undefined;
+    const inNamespace = { ...child, dependsOn: installed ? [installed.namespace] : [] };
+    this.grafanaAdminPassword = installed?.grafanaAdminPassword;
 
-    const adminPassword = new random.RandomPassword(
-      `${name}-grafana-admin`,
-      { length: 32, special: false },
-      { parent: this },
-    );
-    this.grafanaAdminPassword = pulumi.secret(adminPassword.result);
-    const grafanaSecret = new k8s.core.v1.Secret(
-      `${name}-grafana-admin`,
-      {
-        metadata: { name: GRAFANA_ADMIN_SECRET, namespace: this.namespace, labels },
-        type: "Opaque",
-        stringData: { "admin-user": "admin", "admin-password": this.grafanaAdminPassword },
-      },
-      inNamespace,
-    );
-    const secrets: pulumi.Resource[] = [grafanaSecret];
-    if (args.slackWebhookUrl !== undefined) {
-      secrets.push(
-        new k8s.core.v1.Secret(
-          `${name}-alertmanager-slack`,
-          {
-            metadata: { name: SLACK_SECRET, namespace: this.namespace, labels },
-            type: "Opaque",
-            stringData: { url: pulumi.secret(args.slackWebhookUrl) },
-          },
-          inNamespace,
-        ),
-      );
-    }
-
-    const release = pinnedRelease(
-      `${name}-kube-prometheus-stack`,
-      CHARTS.kubePrometheusStack,
-      this.namespace,
-      this.values(args),
-      {
-        ...child,
-        dependsOn: [namespace, ...secrets],
-      },
-    );
-
-    const crOptions = { ...child, dependsOn: [release] };
+    // The custom resources need the operator's CRDs: the release installs them, or the cluster has them.
+    const crOptions = { ...child, dependsOn: installed ? [installed.release] : [] };
     new k8s.apiextensions.CustomResource(
       `${name}-service-monitor`,
       {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
-        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels },
+        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels: crLabels },
         spec: {
           selector: { matchLabels: args.target.serviceLabels },
           namespaceSelector: { matchNames: [args.target.namespace] },
@@ -148,7 +132,7 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
-        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels },
+        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels: crLabels },
         spec: {
           groups: prometheusRuleGroups({
             slo: args.slo,
@@ -175,40 +159,88 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     }
 
-    const grafanaSelector = { "app.kubernetes.io/name": "grafana" };
-    ingressOnlyFrom(
-      `${name}-grafana-netpol`,
-      this.namespace,
-      grafanaSelector,
-      labels,
-      [{ port: GRAFANA_PORT, from: [args.controllerPeer] }],
-      inNamespace,
-    );
+    if (installed) {
+      ingressOnlyFrom(
+        `${name}-grafana-netpol`,
+        this.namespace,
+        { "app.kubernetes.io/name": "grafana" },
+        labels,
+        [{ port: GRAFANA_PORT, from: [args.controllerPeer] }],
+        inNamespace,
+      );
+    }
     tlsIngress(
       `${name}-grafana-ingress`,
       {
         namespace: this.namespace,
         host: `grafana.${args.domain}`,
         paths: [{ path: "/", pathType: "Prefix" }],
-        serviceName: "grafana",
-        servicePort: 80,
+        serviceName: reuse?.grafana.serviceName ?? "grafana",
+        servicePort: reuse?.grafana.port ?? 80,
         ingress: args.ingress,
         annotations: args.authAnnotations,
         labels,
         tlsSecretName: "grafana-tls",
       },
-      { ...child, dependsOn: [release] },
+      crOptions,
     );
 
-    this.prometheusPeer = {
-      namespace: this.namespace,
-      podLabels: { "app.kubernetes.io/name": "prometheus" },
-    };
-    this.prometheusUrl = `http://${RELEASE_NAME}-prometheus.${this.namespace}.svc.cluster.local:9090`;
+    this.prometheusPeer = reuse
+      ? { namespace: reuse.namespace, podLabels: reuse.podLabels }
+      : { namespace: this.namespace, podLabels: { "app.kubernetes.io/name": "prometheus" } };
+    this.prometheusUrl =
+      reuse?.prometheusUrl ?? `http://${RELEASE_NAME}-prometheus.${this.namespace}.svc.cluster.local:9090`;
     this.registerOutputs({
       prometheusUrl: this.prometheusUrl,
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
+  }
+
+  /** kube-prometheus-stack in its own namespace, with Grafana's admin secret and Alertmanager's Slack secret. */
+  private install(name: string, args: MonitoringArgs, labels: Record<string, string>) {
+    const child = { parent: this, provider: args.provider };
+    // node-exporter reads the host's /proc and /sys: this namespace cannot be restricted.
+    const namespace = podSecurityNamespace(`${name}-ns`, this.namespace, "privileged", child);
+    const inNamespace = { ...child, dependsOn: [namespace] };
+
+    const adminPassword = new random.RandomPassword(
+      `${name}-grafana-admin`,
+      { length: 32, special: false },
+      { parent: this },
+    );
+    const grafanaAdminPassword = pulumi.secret(adminPassword.result);
+    const grafanaSecret = new k8s.core.v1.Secret(
+      `${name}-grafana-admin`,
+      {
+        metadata: { name: GRAFANA_ADMIN_SECRET, namespace: this.namespace, labels },
+        type: "Opaque",
+        stringData: { "admin-user": "admin", "admin-password": grafanaAdminPassword },
+      },
+      inNamespace,
+    );
+    const secrets: pulumi.Resource[] = [grafanaSecret];
+    if (args.slackWebhookUrl !== undefined) {
+      secrets.push(
+        new k8s.core.v1.Secret(
+          `${name}-alertmanager-slack`,
+          {
+            metadata: { name: SLACK_SECRET, namespace: this.namespace, labels },
+            type: "Opaque",
+            stringData: { url: pulumi.secret(args.slackWebhookUrl) },
+          },
+          inNamespace,
+        ),
+      );
+    }
+
+    const release = pinnedRelease(
+      `${name}-kube-prometheus-stack`,
+      CHARTS.kubePrometheusStack,
+      this.namespace,
+      this.values(args),
+      { ...child, dependsOn: [namespace, ...secrets] },
+    );
+    return { namespace, release, grafanaAdminPassword };
   }
 
   private values(args: MonitoringArgs): Record<string, unknown> {

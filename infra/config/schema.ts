@@ -315,6 +315,56 @@ const monitoring = z.strictObject(
   { error: "expected the monitoring settings object" },
 );
 
+const labelMap = z
+  .record(text("a label key"), matching(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, "a label value"), {
+    error: "expected a map of pod labels",
+  })
+  .refine((labels) => Object.keys(labels).length > 0, { error: "expected at least one pod label" });
+const namespaceName = matching(DNS_LABEL, "a namespace name (lower-case letters, digits and '-')");
+/** Pods of a system the cluster already runs, which plinth's NetworkPolicies must admit. */
+const existingPods = { namespace: namespaceName, podLabels: labelMap };
+
+/**
+ * What an existing (brownfield) cluster already runs and plinth reuses instead of installing from
+ * its pinned charts. Each absent key means "install it", as on aws and gcp; a cluster whose
+ * ingress controller, cert-manager or Prometheus operator another team owns names it here, and
+ * plinth neither installs a second one nor touches the first.
+ */
+const existingCluster = z.strictObject(
+  {
+    /** The cluster's ingress controller: its IngressClass and its pods (NetworkPolicy peer). */
+    ingressController: z
+      .strictObject({ className: matching(DNS_LABEL, "an IngressClass name"), ...existingPods })
+      .optional(),
+    /** The cluster's cert-manager; plinth writes no ClusterIssuer when `clusterIssuer` names one. */
+    certManager: z
+      .strictObject({ clusterIssuer: matching(DNS_LABEL, "a ClusterIssuer name").optional() })
+      .optional(),
+    /**
+     * The cluster's Prometheus operator, Prometheus and Grafana (with its dashboard sidecar):
+     * plinth writes its ServiceMonitor, PrometheusRule and dashboard ConfigMaps for them.
+     */
+    monitoring: z
+      .strictObject({
+        ...existingPods,
+        /** In-cluster URL of the Prometheus the promote gates and Grafana read. */
+        prometheusUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
+        /** Labels that Prometheus selects ServiceMonitors and PrometheusRules by (e.g. `release: kps`). */
+        selectorLabels: labelMap.optional(),
+        /** The Grafana Service published at grafana.<domain> behind oauth2-proxy. */
+        grafana: z.strictObject({
+          serviceName: matching(DNS_LABEL, "a Service name"),
+          port: integer(1, 65535),
+          podLabels: labelMap,
+        }),
+      })
+      .optional(),
+    /** StorageClass of plinth's volumes (MLflow's artifacts and PostgreSQL); the cluster default if unset. */
+    storageClass: matching(DNS_LABEL, "a StorageClass name").optional(),
+  },
+  { error: "expected the existing-cluster settings object" },
+);
+
 /** The whole `plinth:` namespace. Secrets are plain strings here; the loader checks they are secret. */
 export const stackConfigSchema = z
   .strictObject({
@@ -327,6 +377,7 @@ export const stackConfigSchema = z
     inference,
     mlflow,
     monitoring,
+    existingCluster: existingCluster.optional(),
     /** Protect stateful resources (databases, buckets) from deletion; true in production. */
     protect: z.boolean({ error: "expected true or false" }),
     oidcClientSecret: text("the OIDC client secret"),
@@ -339,6 +390,9 @@ export const stackConfigSchema = z
     if (value.cloud === "gcp" && !value.gcp) needs("gcp", "required when cloud is gcp");
     if (value.cloud === "existing" && !value.kubeconfig)
       needs("kubeconfig", "required when cloud is existing");
+    if (value.cloud !== "existing" && value.existingCluster) {
+      needs("existingCluster", "only used when cloud is existing; remove it or set plinth:cloud to existing");
+    }
     if (value.monitoring.alertReceivers.slackChannel && !value.slackWebhookUrl) {
       needs("slackWebhookUrl", "required when monitoring.alertReceivers.slackChannel is set");
     }

@@ -1,0 +1,239 @@
+# shellcheck shell=bash
+# The Go-built test tools: the real Pulumi engine (CLI + Kubernetes provider), a Kubernetes control
+# plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and oauth2-proxy.
+# Sourced by scripts/install-test-tools.sh; the pins live in scripts/tools/pins.sh.
+#
+# Each tool builds from what the Go module proxy serves, through a wrapper module where the tool's
+# own go.mod carries `replace` directives (`go install module@version` refuses those): `go mod
+# init`, require the module at its pin, add the replacements, `go mod tidy`, `go build`. Binaries
+# go to the tool cache outside the clone, keyed by tool and version, so a fresh clone (CI's) finds
+# them built; a version change builds beside the old one.
+
+# go_toolchain: the Go binary (on PATH or Debian/upstream's /usr/local/go).
+go_toolchain() {
+  local go
+  go=$(command -v go || echo /usr/local/go/bin/go)
+  [[ -x "$go" ]] || { tools_fail "the Go toolchain (go) is needed to build the engine and control-plane tools"; return 1; }
+  echo "$go"
+}
+
+# go_wrapper_build <cache key> <binary name> <version check regex> <build function>
+# Runs the build function in a fresh wrapper dir when the cached binary is missing or does not
+# report the wanted version; prints where the binary is.
+go_tool() {
+  local key=$1 bin=$2 want=$3 build=$4 dir out started
+  dir="$(tools_cache_dir)/$key"
+  out="$dir/bin/$bin"
+  if [[ -x "$out" ]] && [[ "$(go_tool_version "$bin" "$out" 2>/dev/null)" =~ $want ]]; then
+    return 0
+  fi
+  started=$SECONDS
+  tools_log "building $bin ($key; a cold build takes minutes, cached afterwards)"
+  rm -rf "$dir/wrapper" "$dir/bin"
+  mkdir -p "$dir/wrapper" "$dir/bin"
+  (cd "$dir/wrapper" && "$build" "$dir/bin") >"$dir/build.log" 2>&1 ||
+    { tail -n 30 "$dir/build.log" >&2; tools_fail "building $bin failed (full log: $dir/build.log)"; return 1; }
+  [[ "$(go_tool_version "$bin" "$out" 2>/dev/null)" =~ $want ]] ||
+    { tools_fail "$out does not report version $want: $(go_tool_version "$bin" "$out" 2>&1 | head -n 1)"; return 1; }
+  rm -rf "$dir/wrapper"
+  tools_log "built $bin in $((SECONDS - started)) s"
+}
+
+# How each binary reports its version (the provider has no flag: its version is the file's stamp).
+go_tool_version() {
+  local bin=$1 path=$2
+  case "$bin" in
+    pulumi) "$path" version ;;
+    pulumi-resource-kubernetes) cat "$path.version" ;;
+    etcd) "$path" --version | head -n 1 ;;
+    kwok) "$path" --version ;;
+    oauth2-proxy) "$path" --version ;;
+    kube-*) "$path" --version ;;
+  esac
+}
+
+# go_module_dir MODULE@VERSION: downloads a module (verified against the checksum database) and
+# prints the folder it unpacked to.
+go_module_dir() {
+  local go
+  go=$(go_toolchain) || return 1
+  GOFLAGS=-mod=mod "$go" mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
+# A wrapper module: go.mod requiring the given module@version pairs, plus replacements.
+#   wrapper_module <requires...> -- <replacements...>
+wrapper_module() {
+  local go
+  go=$(go_toolchain) || return 1
+  "$go" mod init plinth.test/wrapper
+  local mode=require
+  for arg in "$@"; do
+    if [[ "$arg" == "--" ]]; then mode=replace; continue; fi
+    if [[ $mode == require ]]; then
+      "$go" mod edit -require="$arg"
+    else
+      "$go" mod edit -replace="$arg"
+    fi
+  done
+}
+
+build_pulumi() {
+  local out=$1 go
+  go=$(go_toolchain) || return 1
+  wrapper_module "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" -- \
+    "github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e"
+  cat >tools.go <<'EOF'
+//go:build tools
+
+package wrapper
+
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+EOF
+  "$go" mod tidy
+  "$go" build -trimpath -o "$out/pulumi" \
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+}
+
+# The provider's main embeds a schema that upstream generates at release time and does not ship in
+# the module: derive it from the module's schema.json with the version set (as its generate.go does).
+build_kubernetes_provider() {
+  local out=$1 go src
+  go=$(go_toolchain) || return 1
+  wrapper_module "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION" \
+    "github.com/pulumi/pulumi-kubernetes/sdk/v4@$PULUMI_KUBERNETES_PROVIDER_SDK_VERSION" --
+  src=$(go_module_dir "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION")
+  node -e '
+    const fs = require("node:fs");
+    const [src, version] = process.argv.slice(1);
+    const schema = JSON.parse(fs.readFileSync(src + "/cmd/pulumi-resource-kubernetes/schema.json", "utf8"));
+    schema.version = version;
+    fs.writeFileSync("schema-embed.json", JSON.stringify(schema));
+    const mapping = JSON.parse(fs.readFileSync(src + "/cmd/pulumi-resource-kubernetes/terraform-mapping.json", "utf8"));
+    fs.writeFileSync("terraform-mapping-embed.json", JSON.stringify(mapping));
+  ' "$src" "$PULUMI_KUBERNETES_VERSION"
+  cat >main.go <<'EOF'
+package main
+
+import (
+	_ "embed"
+
+	"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/provider"
+	"github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version"
+)
+
+//go:embed schema-embed.json
+var schema []byte
+
+//go:embed terraform-mapping-embed.json
+var terraformMapping []byte
+
+func main() { provider.Serve("kubernetes", version.Version, schema, terraformMapping) }
+EOF
+  "$go" mod tidy
+  "$go" build -trimpath -o "$out/pulumi-resource-kubernetes" \
+    -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" .
+  echo "$PULUMI_KUBERNETES_VERSION" >"$out/pulumi-resource-kubernetes.version"
+}
+
+# kube-apiserver, kube-controller-manager and kube-scheduler from k8s.io/kubernetes, whose go.mod
+# points every k8s.io staging module at its own tree: point each at the served module instead.
+build_kubernetes() {
+  local out=$1 go src staging=() ldflags
+  go=$(go_toolchain) || return 1
+  src=$(go_module_dir "k8s.io/kubernetes@v$KUBERNETES_VERSION")
+  mapfile -t staging < <(sed -n 's|^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*|\1|p' "$src/go.mod")
+  local replacements=()
+  for module in "${staging[@]}"; do replacements+=("$module=$module@v0.${KUBERNETES_VERSION#*.}"); done
+  wrapper_module "k8s.io/kubernetes@v$KUBERNETES_VERSION" -- "${replacements[@]}"
+  cat >tools.go <<'EOF'
+//go:build tools
+
+package wrapper
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+EOF
+  "$go" mod tidy
+  local major=${KUBERNETES_VERSION%%.*} minor=${KUBERNETES_VERSION#*.}
+  minor=${minor%%.*}
+  ldflags="-X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=$major -X k8s.io/component-base/version.gitMinor=$minor"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=v$KUBERNETES_VERSION"
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+    "$go" build -trimpath -o "$out/$cmd" -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$cmd"
+  done
+}
+
+build_etcd() {
+  local out=$1 go
+  go=$(go_toolchain) || return 1
+  wrapper_module "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" --
+  cat >main.go <<'EOF'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+  "$go" mod tidy
+  "$go" build -trimpath -o "$out/etcd" .
+}
+
+build_kwok() {
+  local out=$1 go
+  go=$(go_toolchain) || return 1
+  GOBIN=$out "$go" install -trimpath \
+    -ldflags "-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+}
+
+# oauth2-proxy: built inside its downloaded module with -mod=readonly (exactly its go.sum). Not `go
+# install`: that also asks the proxy for the module's version list, which it refuses for this module.
+build_oauth2_proxy() {
+  local out=$1 go dir module=github.com/oauth2-proxy/oauth2-proxy/v7
+  go=$(go_toolchain) || return 1
+  dir=$(go_module_dir "$module@v$OAUTH2_PROXY_VERSION")
+  [[ -d "$dir" ]] || { echo "could not download $module" >&2; return 1; }
+  (cd "$dir" && GOFLAGS=-mod=readonly "$go" build -trimpath \
+    -ldflags "-X $module/pkg/version.VERSION=v$OAUTH2_PROXY_VERSION" -o "$out/oauth2-proxy" .)
+}
+
+# The Prometheus operator's CRD manifests, from its module at the pin; prints their folder.
+prometheus_operator_crds() {
+  local go dir
+  go=$(go_toolchain) || return 1
+  dir=$(go_module_dir "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION")
+  [[ -f "$dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" ]] ||
+    { tools_fail "the Prometheus operator module v$PROMETHEUS_OPERATOR_VERSION has no CRD manifests"; return 1; }
+  echo "$dir/example/prometheus-operator-crd"
+}
+
+# A `pulumi` the machine already has at exactly the pinned version (a platform engineer's), or nothing.
+pulumi_on_path() {
+  local found
+  found=$(command -v pulumi 2>/dev/null) || return 0
+  [[ "$(readlink -f "$found")" == "$(tools_cache_dir)"/* ]] && return 0
+  [[ "$("$found" version 2>/dev/null)" == "v$PULUMI_VERSION" ]] && echo "$found"
+  return 0
+}
+
+# Every Go tool; `--engine` adds the Pulumi engine and the control plane.
+install_go_tools() {
+  go_tool "oauth2-proxy-$OAUTH2_PROXY_VERSION" oauth2-proxy "^oauth2-proxy v$OAUTH2_PROXY_VERSION " build_oauth2_proxy || return 1
+  if [[ -z "$(pulumi_on_path)" ]]; then
+    go_tool "pulumi-$PULUMI_VERSION" pulumi "^v$PULUMI_VERSION\$" build_pulumi || return 1
+  fi
+  go_tool "pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION-${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION##*-}" \
+    pulumi-resource-kubernetes "^$PULUMI_KUBERNETES_VERSION\$" build_kubernetes_provider || return 1
+  go_tool "etcd-$ETCD_VERSION" etcd "etcd Version: $ETCD_VERSION" build_etcd || return 1
+  go_tool "kubernetes-$KUBERNETES_VERSION" kube-apiserver "^Kubernetes v$KUBERNETES_VERSION\$" build_kubernetes || return 1
+  go_tool "kwok-$KWOK_VERSION" kwok "v$KWOK_VERSION" build_kwok || return 1
+  tools_log "ok (Go tools: oauth2-proxy $OAUTH2_PROXY_VERSION, pulumi $PULUMI_VERSION, kubernetes provider $PULUMI_KUBERNETES_VERSION, etcd $ETCD_VERSION, kubernetes $KUBERNETES_VERSION, kwok $KWOK_VERSION)"
+}

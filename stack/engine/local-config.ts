@@ -1,0 +1,36 @@
+/**
+ * The `local` stack: staging's config on the local control plane (`npm run cluster:local`) as a
+ * brownfield cluster, in one place for the real-engine tests, the mock render of the same stack
+ * and the engine-free policy run they are compared with.
+ *
+ * The local cluster cannot fetch Helm charts, so it plays a cluster whose ingress controller,
+ * cert-manager and Prometheus operator another team already runs (`plinth:existingCluster`):
+ * plinth reuses them by config, as it would on any brownfield cluster.
+ */
+
+/** The stack whose file the local stack starts from. */
+export const LOCAL_BASE_STACK = "staging" as const;
+
+/** The namespace, labels and class of the "already running" systems the local cluster plays. */
+export const BROWNFIELD = {
+  ingressController: {
+    className: "nginx",
+    namespace: "ingress-nginx",
+    podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+  },
+  certManager: { clusterIssuer: "local-ca" },
+  monitoring: {
+    namespace: "monitoring",
+    podLabels: { "app.kubernetes.io/name": "prometheus" },
+    prometheusUrl: "http://prometheus-operated.monitoring.svc.cluster.local:9090",
+    selectorLabels: { release: "kps" },
+    grafana: { serviceName: "grafana", port: 80, podLabels: { "app.kubernetes.io/name": "grafana" } },
+  },
+  storageClass: "plinth-local",
+} as const;
+
+/** `plinth:*` overrides (without the prefix) that turn the base stack into the local stack. */
+export const LOCAL_STACK_OVERRIDES: Record<string, unknown> = {
+  cloud: "existing",
+  existingCluster: BROWNFIELD,
+};
