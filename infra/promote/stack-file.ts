@@ -10,7 +10,7 @@ import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, parseDocument, type Document, type Node } from "yaml";
-import { parseStackConfig } from "../config/load.js";
+import { decodeConfigValue, parseStackConfig } from "../config/load.js";
 import { SECRET_KEYS, type ParsedStackConfig } from "../config/schema.js";
 import { RENDER_SECRETS } from "../render/stack-config.js";
 import type { Rollout } from "./transitions.js";
@@ -59,7 +59,9 @@ export function validateStackText(text: string, path: string): ParsedStackConfig
   const raw: Record<string, unknown> = {};
   for (const [fullKey, value] of Object.entries(config)) {
     const [namespace, key] = fullKey.split(":", 2);
-    if (namespace === "plinth" && key) raw[key] = value;
+    // The CLI writes top-level scalars back as strings (`plinth:protect: "false"` after any
+    // `pulumi config set`); they are decoded as the program decodes them.
+    if (namespace === "plinth" && key) raw[key] = typeof value === "string" ? decodeConfigValue(key, value) : value;
   }
   for (const key of SECRET_KEYS) raw[key] = RENDER_SECRETS[key];
   if (raw.cloud !== "existing") delete raw.kubeconfig;

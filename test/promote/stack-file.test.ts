@@ -131,6 +131,16 @@ describe("editing keeps everything else byte for byte", () => {
 });
 
 describe("validation before writing", () => {
+  it("reads a stack file as the Pulumi CLI rewrites it: top-level scalars quoted as strings", async () => {
+    // What `pulumi config set` leaves behind: every top-level scalar re-serialised as a string.
+    const staging = await repoFile("staging");
+    const rewritten = staging.text.replace("plinth:protect: false", 'plinth:protect: "false"');
+    expect(rewritten).not.toBe(staging.text);
+    expect(validateStackText(rewritten, staging.path).protect).toBe(false);
+    const wrong = staging.text.replace("plinth:protect: false", 'plinth:protect: "no"');
+    expect(() => validateStackText(wrong, staging.path)).toThrow("plinth:protect: expected true or false");
+  });
+
   it("rejects an edit the stack schema rejects, naming the config path", async () => {
     const staging = await repoFile("staging");
     const text = renderRolloutEdit(staging, { strategy: "canary", stable: { modelVersion: "champion" } });
