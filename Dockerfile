@@ -50,7 +50,7 @@ RUN groupadd --system --gid 10001 plinth \
        --shell /usr/sbin/nologin plinth
 
 # The training entrypoint (the platform's retrain CronJob) reads Fashion-MNIST from Debian's
-# dataset-fashion-mnist (about 30 MB), at the pin of scripts/install-test-tools.sh.
+# dataset-fashion-mnist (about 30 MB), at the pin of scripts/tools/pins.sh.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends "dataset-fashion-mnist=0.0~git20200523.55506a9-1" \
     && rm -rf /var/lib/apt/lists/*

@@ -65,7 +65,8 @@ debian_install() {
   [[ $(id -u) -eq 0 ]] || sudo=sudo
   for entry in "${DEBIAN_PACKAGES[@]}"; do
     read -r name op want <<<"$entry"
-    installed=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null | sed -n 's/^install ok installed //p')
+    # dpkg-query fails for a package never installed: that is "not installed", not an error.
+    installed=$({ dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true; } | sed -n 's/^install ok installed //p')
     if debian_satisfied "$op" "$want" "$installed"; then
       used+=("$name $installed")
       continue
@@ -74,14 +75,14 @@ debian_install() {
       $sudo apt-get update -qq || { tools_fail "apt-get update failed"; return 1; }
       updated=1
     fi
-    choice=$(debian_choose "$name" "$op" "$want" "$(apt-cache policy "$name" 2>/dev/null)") ||
+    choice=$(debian_choose "$name" "$op" "$want" "$(apt-cache policy "$name" 2>/dev/null || true)") ||
       { tools_fail "$choice"; return 1; }
     chosen+=("$choice")
     used+=("$name ${choice#*=}")
   done
   if ((${#chosen[@]})); then
     tools_log "installing ${chosen[*]}"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${chosen[@]}" >/dev/null ||
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${chosen[@]}" >/dev/null ||
       { tools_fail "apt-get install ${chosen[*]} failed (apt-cache policy NAME shows what the archive offers)"; return 1; }
     # The packages start daemons (prometheus on :9090, nginx on :80) where an init system runs
     # them; the tests start their own on free ports, so stop the packaged ones.

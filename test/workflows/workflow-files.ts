@@ -75,12 +75,12 @@ export function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(join(ROOT, path), "utf8")) as T;
 }
 
-/** The dataset-fashion-mnist pin (`name=version`) of scripts/install-test-tools.sh: one source of truth. */
+/** The dataset-fashion-mnist pin (`name=version`) of scripts/tools/pins.sh: one source of truth. */
 export function datasetPin(): string {
-  const script = readFileSync(join(ROOT, "scripts/install-test-tools.sh"), "utf8");
-  const pin = /"(dataset-fashion-mnist=[^"]+)"/.exec(script)?.[1];
-  if (pin === undefined) throw new Error("scripts/install-test-tools.sh pins no dataset-fashion-mnist");
-  return pin;
+  const pins = readFileSync(join(ROOT, "scripts/tools/pins.sh"), "utf8");
+  const version = /"dataset-fashion-mnist = ([^"\s]+)"/.exec(pins)?.[1];
+  if (version === undefined) throw new Error("scripts/tools/pins.sh pins no dataset-fashion-mnist exactly");
+  return `dataset-fashion-mnist=${version}`;
 }
 
 export function packageScripts(): Record<string, string> {
