@@ -6,6 +6,8 @@
 #           replaces their versions in place); scripts/tools/debian.sh
 #   PyPI    .tools/mlflow-venv  the MLflow server and client: exactly test/support/mlflow-requirements.txt
 #           .tools/fuzz-venv    schemathesis and tritonclient[http]: test/support/fuzz-requirements.txt
+#           .tools/models-venv  scikit-learn, skl2onnx, onnxruntime: the third-party models the serving
+#                               tests make (test/support/third-party-models-requirements.txt)
 #   Go      .tools/bin/         oauth2-proxy; the Pulumi CLI and its Kubernetes provider; etcd,
 #                               kube-apiserver, kube-controller-manager, kube-scheduler and kwok for
 #                               the local control plane; scripts/tools/go-tools.sh
@@ -47,6 +49,8 @@ install_pinned_venv() {
     [[ "$(frozen)" == "$want" ]] || { rm -rf "$venv"; tools_fail "the $label venv does not match $2"; return 1; }
   fi
   mkdir -p "$root/.tools"
+  # An older checkout kept the venv itself here: ln would put the link inside it.
+  [[ -L "$root/.tools/$name" || ! -e "$root/.tools/$name" ]] || rm -rf "$root/.tools/$name"
   ln -sfn "$venv" "$root/.tools/$name"
   tools_log "ok ($label venv, $(wc -l <<<"$want") Python packages pinned)"
 }
@@ -59,10 +63,11 @@ link_go_tools() {
   mkdir -p "$root/.tools/bin"
   for bin in "$cache/oauth2-proxy-$OAUTH2_PROXY_VERSION/bin/oauth2-proxy" \
     "${pulumi:-$cache/pulumi-$PULUMI_VERSION/bin/pulumi}" \
-    "$cache"/pulumi-resource-kubernetes-"$PULUMI_KUBERNETES_VERSION"-*/bin/pulumi-resource-kubernetes \
+    "$cache/$(kubernetes_provider_key)/bin/pulumi-resource-kubernetes" \
     "$cache/etcd-$ETCD_VERSION/bin/etcd" \
-    "$cache/kubernetes-$KUBERNETES_VERSION"/bin/kube-* \
+    "$cache/kubernetes-$KUBERNETES_VERSION"/bin/{kube-apiserver,kube-controller-manager,kube-scheduler} \
     "$cache/kwok-$KWOK_VERSION/bin/kwok"; do
+    [[ -x "$bin" ]] || { tools_fail "$bin is missing after its build"; return 1; }
     ln -sfn "$bin" "$root/.tools/bin/$(basename "$bin")"
   done
 }
@@ -80,6 +85,7 @@ started=$SECONDS
 debian_install
 install_pinned_venv mlflow-venv test/support/mlflow-requirements.txt mlflow
 install_pinned_venv fuzz-venv test/support/fuzz-requirements.txt "fuzz and v2 client"
+install_pinned_venv models-venv test/support/third-party-models-requirements.txt "third-party model makers"
 install_go_tools
 link_go_tools
 crds=$(prometheus_operator_crds)

@@ -9,15 +9,36 @@
 # go to the tool cache outside the clone, keyed by tool and version, so a fresh clone (CI's) finds
 # them built; a version change builds beside the old one.
 
-# go_toolchain: the Go binary (on PATH or Debian/upstream's /usr/local/go).
+GO_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# go_toolchain: a Go binary of at least GO_MIN_VERSION (the machine's, or /usr/local/go's); where
+# there is none, the pinned GO_VERSION from the Go module proxy, which serves Go toolchains as the
+# module golang.org/toolchain (what `GOTOOLCHAIN` downloads), unpacked into the tools cache.
 go_toolchain() {
-  local go
-  go=$(command -v go || echo /usr/local/go/bin/go)
-  [[ -x "$go" ]] || { tools_fail "the Go toolchain (go) is needed to build the engine and control-plane tools"; return 1; }
-  echo "$go"
+  local go dir zip version
+  for go in "$(command -v go 2>/dev/null)" /usr/local/go/bin/go "$(tools_cache_dir)/go-$GO_VERSION/bin/go"; do
+    [[ -n "$go" && -x "$go" ]] || continue
+    version=$(GOTOOLCHAIN=local "$go" env GOVERSION 2>/dev/null) || continue
+    if printf '%s\n%s\n' "go$GO_MIN_VERSION" "$version" | sort -V -C; then
+      echo "$go"
+      return 0
+    fi
+  done
+  dir="$(tools_cache_dir)/go-$GO_VERSION"
+  zip="$(tools_cache_dir)/go-$GO_VERSION.zip"
+  tools_log "no Go >= $GO_MIN_VERSION here: fetching go$GO_VERSION from the Go module proxy" >&2
+  mkdir -p "$(tools_cache_dir)"
+  curl -fsSL -o "$zip" "${GOPROXY%%,*}/golang.org/toolchain/@v/v0.0.1-go$GO_VERSION.linux-amd64.zip" ||
+    { tools_fail "could not fetch go$GO_VERSION from the Go module proxy"; return 1; }
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  python3 -m zipfile -e "$zip" "$dir.tmp" && rm -f "$zip"
+  rm -rf "$dir" && mv "$dir.tmp/golang.org/toolchain@v0.0.1-go$GO_VERSION.linux-amd64" "$dir" && rm -rf "$dir.tmp"
+  # zipfile keeps no file modes.
+  chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*
+  echo "$dir/bin/go"
 }
 
-# go_wrapper_build <cache key> <binary name> <version check regex> <build function>
+# go_tool <cache key> <binary name> <version check regex> <build function>
 # Runs the build function in a fresh wrapper dir when the cached binary is missing or does not
 # report the wanted version; prints where the binary is.
 go_tool() {
@@ -31,7 +52,11 @@ go_tool() {
   tools_log "building $bin ($key; a cold build takes minutes, cached afterwards)"
   rm -rf "$dir/wrapper" "$dir/bin"
   mkdir -p "$dir/wrapper" "$dir/bin"
-  (cd "$dir/wrapper" && "$build" "$dir/bin") >"$dir/build.log" 2>&1 ||
+  # A fresh bash with -e: in a function called as `x || ...` bash ignores -e, so a failed step of
+  # the build would go on to the next one (and a failed link could still stamp a version).
+  (cd "$dir/wrapper" && bash -euo pipefail -c \
+    'for f in lib pins go-tools; do source "$1/$f.sh"; done; "$2" "$3"' _ "$GO_TOOLS_DIR" "$build" "$dir/bin") \
+    >"$dir/build.log" 2>&1 ||
     { tail -n 30 "$dir/build.log" >&2; tools_fail "building $bin failed (full log: $dir/build.log)"; return 1; }
   [[ "$(go_tool_version "$bin" "$out" 2>/dev/null)" =~ $want ]] ||
     { tools_fail "$out does not report version $want: $(go_tool_version "$bin" "$out" 2>&1 | head -n 1)"; return 1; }
@@ -224,14 +249,18 @@ pulumi_on_path() {
   return 0
 }
 
+# The provider's cache key: the SDK version it is stamped with and the module commit it is built from.
+kubernetes_provider_key() {
+  echo "pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION-${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION##*-}"
+}
+
 # Every Go tool; `--engine` adds the Pulumi engine and the control plane.
 install_go_tools() {
   go_tool "oauth2-proxy-$OAUTH2_PROXY_VERSION" oauth2-proxy "^oauth2-proxy v$OAUTH2_PROXY_VERSION " build_oauth2_proxy || return 1
   if [[ -z "$(pulumi_on_path)" ]]; then
     go_tool "pulumi-$PULUMI_VERSION" pulumi "^v$PULUMI_VERSION\$" build_pulumi || return 1
   fi
-  go_tool "pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION-${PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION##*-}" \
-    pulumi-resource-kubernetes "^$PULUMI_KUBERNETES_VERSION\$" build_kubernetes_provider || return 1
+  go_tool "$(kubernetes_provider_key)" pulumi-resource-kubernetes "^$PULUMI_KUBERNETES_VERSION\$" build_kubernetes_provider || return 1
   go_tool "etcd-$ETCD_VERSION" etcd "etcd Version: $ETCD_VERSION" build_etcd || return 1
   go_tool "kubernetes-$KUBERNETES_VERSION" kube-apiserver "^Kubernetes v$KUBERNETES_VERSION\$" build_kubernetes || return 1
   go_tool "kwok-$KWOK_VERSION" kwok "v$KWOK_VERSION" build_kwok || return 1

@@ -13,6 +13,11 @@ PULUMI_KUBERNETES_VERSION=$(_npm_pin @pulumi/kubernetes)
 # requires the SDK module at v4.24.0 (upstream replaces it with its own tree).
 PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 PULUMI_KUBERNETES_PROVIDER_SDK_VERSION=v4.24.0
+# Go: the oldest that builds every tool below (pulumi 3.248's go.mod says 1.25), and the one
+# fetched from the Go module proxy where the machine has none that old.
+GO_MIN_VERSION=1.25.0
+GO_VERSION=1.26.8
+GOPROXY=${GOPROXY:-https://proxy.golang.org}
 KUBERNETES_VERSION=1.34.2
 ETCD_VERSION=3.6.5
 KWOK_VERSION=0.8.0
