@@ -31,7 +31,8 @@ export interface IngressTlsArgs {
    * Ingress plinth writes. @default {} (install ingress-nginx and cert-manager)
    */
   readonly reuse?: {
-    readonly controller?: { readonly className: string } & Peer;
+    /** Only ingress-nginx: the oauth2-proxy protection is its auth annotations. */
+    readonly controller?: { readonly implementation: "ingress-nginx"; readonly className: string } & Peer;
     readonly certManager?: { readonly clusterIssuer?: string };
   };
 }
@@ -165,7 +166,12 @@ export class IngressTls extends pulumi.ComponentResource {
         {
           apiVersion: "cert-manager.io/v1",
           kind: "ClusterIssuer",
-          metadata: { name: "letsencrypt", labels: { "app.kubernetes.io/part-of": "plinth" } },
+          // On a cluster with its own cert-manager, "letsencrypt" may well exist already: plinth's
+          // own issuer then gets a name no one else uses, so it never adopts or deletes theirs.
+          metadata: {
+            name: reuse.certManager ? "plinth-letsencrypt" : "letsencrypt",
+            labels: { "app.kubernetes.io/part-of": "plinth" },
+          },
           spec: {
             acme: {
               email: args.acme.email,

@@ -66,7 +66,7 @@ export interface ReusedMonitoring extends Peer {
   /** In-cluster URL of Prometheus (promote gates). */
   readonly prometheusUrl: string;
   /** Labels that cluster's Prometheus selects ServiceMonitors and PrometheusRules by (e.g. `release: kps`). */
-  readonly selectorLabels?: Record<string, string>;
+  readonly selectorLabels: Record<string, string>;
   readonly grafana: {
     readonly serviceName: string;
     readonly port: number;

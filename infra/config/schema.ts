@@ -332,9 +332,20 @@ const existingPods = { namespace: namespaceName, podLabels: labelMap };
  */
 const existingCluster = z.strictObject(
   {
-    /** The cluster's ingress controller: its IngressClass and its pods (NetworkPolicy peer). */
+    /**
+     * The cluster's ingress controller: its IngressClass and its pods (NetworkPolicy peer). It must
+     * be ingress-nginx: plinth puts its admin routes behind oauth2-proxy with ingress-nginx's
+     * auth annotations, which any other controller ignores (leaving those routes open).
+     */
     ingressController: z
-      .strictObject({ className: matching(DNS_LABEL, "an IngressClass name"), ...existingPods })
+      .strictObject({
+        implementation: z.literal("ingress-nginx", {
+          error:
+            'expected "ingress-nginx": plinth protects its admin routes with ingress-nginx auth annotations, which other controllers ignore',
+        }),
+        className: matching(DNS_LABEL, "an IngressClass name"),
+        ...existingPods,
+      })
       .optional(),
     /** The cluster's cert-manager; plinth writes no ClusterIssuer when `clusterIssuer` names one. */
     certManager: z
@@ -349,8 +360,12 @@ const existingCluster = z.strictObject(
         ...existingPods,
         /** In-cluster URL of the Prometheus the promote gates and Grafana read. */
         prometheusUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
-        /** Labels that Prometheus selects ServiceMonitors and PrometheusRules by (e.g. `release: kps`). */
-        selectorLabels: labelMap.optional(),
+        /**
+         * Labels that Prometheus selects ServiceMonitors and PrometheusRules by (kube-prometheus-stack's
+         * default: `release: <its release name>`). Required: without them the objects are silently
+         * ignored, and with them no metrics, alerts or promotion gates.
+         */
+        selectorLabels: labelMap,
         /** The Grafana Service published at grafana.<domain> behind oauth2-proxy. */
         grafana: z.strictObject({
           serviceName: matching(DNS_LABEL, "a Service name"),

@@ -61,7 +61,8 @@ export function validateStackText(text: string, path: string): ParsedStackConfig
     const [namespace, key] = fullKey.split(":", 2);
     // The CLI writes top-level scalars back as strings (`plinth:protect: "false"` after any
     // `pulumi config set`); they are decoded as the program decodes them.
-    if (namespace === "plinth" && key) raw[key] = typeof value === "string" ? decodeConfigValue(key, value) : value;
+    if (namespace === "plinth" && key)
+      raw[key] = typeof value === "string" ? decodeConfigValue(key, value) : value;
   }
   for (const key of SECRET_KEYS) raw[key] = RENDER_SECRETS[key];
   if (raw.cloud !== "existing") delete raw.kubeconfig;

@@ -14,6 +14,7 @@ export const LOCAL_BASE_STACK = "staging" as const;
 /** The namespace, labels and class of the "already running" systems the local cluster plays. */
 export const BROWNFIELD = {
   ingressController: {
+    implementation: "ingress-nginx",
     className: "nginx",
     namespace: "ingress-nginx",
     podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },

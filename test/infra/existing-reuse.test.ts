@@ -126,7 +126,12 @@ describe("plinth:existingCluster errors name their config path", () => {
       cloud: "existing",
       config: {
         existingCluster: {
-          ingressController: { className: "Nginx!", namespace: "ingress-nginx", podLabels: {} },
+          ingressController: {
+            implementation: "traefik",
+            className: "Nginx!",
+            namespace: "ingress-nginx",
+            podLabels: {},
+          },
           monitoring: { ...BROWNFIELD.monitoring, prometheusUrl: "ftp://x", colour: "red" },
           storageClass: "",
         },
