@@ -3,9 +3,9 @@
  * links its cached builds there), then PATH. A missing one is an error naming every missing program
  * and the script that installs them, never a silently smaller cluster.
  */
-import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { isExecutable } from "../shared/executable.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -30,15 +30,6 @@ export interface LocateOptions {
 
 export const INSTALL_HINT =
   "run `bash scripts/install-test-tools.sh` (it builds and links them into .tools/bin)";
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The absolute path of every control-plane program; throws one error listing all that are missing. */
 export function locateClusterBinaries(options: LocateOptions = {}): ClusterBinaries {

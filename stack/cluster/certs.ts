@@ -11,19 +11,16 @@
  *
  * Keys are written 0600; the folder goes away when the cluster stops.
  */
-import { execFile } from "node:child_process";
 import { generateKeyPair, randomBytes } from "node:crypto";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import { createCa, issueCertificate } from "../shared/openssl-ca.js";
 
-const execFileAsync = promisify(execFile);
 const generateKeyPairAsync = promisify(generateKeyPair);
 
-const OPENSSL = "/usr/bin/openssl";
 /** Long enough for a week-long `cluster:local`, short enough that a leaked file soon means nothing. */
-const VALID_DAYS = "30";
-const P256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc"];
+const VALID_DAYS = 30;
 
 /** The first address of the Service range: what `kubernetes.default.svc` resolves to in a pod. */
 export const KUBERNETES_SERVICE_IP = "10.96.0.1";
@@ -62,84 +59,23 @@ export interface ClusterCredentials {
   readonly tokens: Readonly<Record<ClusterClient, string>>;
 }
 
-async function openssl(args: readonly string[], cwd: string): Promise<void> {
-  try {
-    await execFileAsync(OPENSSL, [...args], { cwd });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`local cluster: openssl ${args[0]} failed: ${e.stderr?.trim() || e.message}`, {
-      cause: err,
-    });
-  }
-}
-
-async function createCa(dir: string): Promise<void> {
-  await openssl(
-    [
-      "req",
-      "-x509",
-      ...P256,
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      VALID_DAYS,
-      "-subj",
-      "/CN=plinth-local-cluster-ca",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-    ],
-    dir,
-  );
-}
+const CERT_OPTIONS = { validDays: VALID_DAYS, errorContext: "local cluster" } as const;
 
 async function createApiserverCert(dir: string): Promise<void> {
-  await openssl(
-    ["req", ...P256, "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver"],
-    dir,
-  );
-  const names = [
-    "IP:127.0.0.1",
-    `IP:${KUBERNETES_SERVICE_IP}`,
-    "DNS:localhost",
-    "DNS:kubernetes",
-    "DNS:kubernetes.default",
-    "DNS:kubernetes.default.svc",
-    "DNS:kubernetes.default.svc.cluster.local",
-  ];
-  await writeFile(
-    path.join(dir, "apiserver.ext"),
-    [
-      "basicConstraints=critical,CA:FALSE",
-      "keyUsage=critical,digitalSignature",
-      "extendedKeyUsage=serverAuth",
-      `subjectAltName=${names.join(",")}`,
-      "",
-    ].join("\n"),
-  );
-  await openssl(
-    [
-      "x509",
-      "-req",
-      "-in",
-      "apiserver.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      VALID_DAYS,
-      "-extfile",
-      "apiserver.ext",
-      "-out",
-      "apiserver.pem",
+  await issueCertificate(dir, {
+    ...CERT_OPTIONS,
+    name: "apiserver",
+    commonName: "kube-apiserver",
+    sans: [
+      "IP:127.0.0.1",
+      `IP:${KUBERNETES_SERVICE_IP}`,
+      "DNS:localhost",
+      "DNS:kubernetes",
+      "DNS:kubernetes.default",
+      "DNS:kubernetes.default.svc",
+      "DNS:kubernetes.default.svc.cluster.local",
     ],
-    dir,
-  );
+  });
 }
 
 async function createServiceAccountKeys(dir: string): Promise<void> {
@@ -173,12 +109,14 @@ export async function createClusterCredentials(dir: string): Promise<ClusterCred
     ]),
   ) as Record<ClusterClient, string>;
   await Promise.all([
-    createCa(dir).then(() => createApiserverCert(dir)),
+    createCa(dir, {
+      ...CERT_OPTIONS,
+      commonName: "plinth-local-cluster-ca",
+      keyUsage: ["keyCertSign", "cRLSign", "digitalSignature"],
+    }).then(() => createApiserverCert(dir)),
     createServiceAccountKeys(dir),
     writeFile(file("tokens.csv"), tokenAuthFile(tokens), { mode: 0o600 }),
   ]);
-  // openssl writes keys with the process umask: only the owner may read them.
-  await Promise.all([chmod(file("ca.key"), 0o600), chmod(file("apiserver.key"), 0o600)]);
   return {
     caFile: file("ca.pem"),
     caKeyFile: file("ca.key"),

@@ -9,10 +9,10 @@
  * process `exit` handler.
  */
 import { spawn } from "node:child_process";
-import { accessSync, closeSync, constants, openSync, readSync, fstatSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
+import { closeSync, openSync, readSync, fstatSync } from "node:fs";
+import { isExecutable } from "../shared/executable.js";
+import { killProcessGroup, STOP_GRACE_MS, stopProcessGroup } from "../shared/process-group.js";
 
-const STOP_GRACE_MS = 5000;
 const SETPRIV = "/usr/bin/setpriv";
 const TAIL_BYTES = 16 * 1024;
 
@@ -26,14 +26,7 @@ export interface ProcessSpec {
   readonly cwd: string;
 }
 
-const canSetParentDeathSignal = (() => {
-  try {
-    accessSync(SETPRIV, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const canSetParentDeathSignal = isExecutable(SETPRIV);
 
 export class ClusterProcess {
   readonly pid: number;
@@ -114,26 +107,12 @@ export class ClusterProcess {
   }
 
   /** SIGTERM to the process group; SIGKILL if it still runs after the grace period. */
-  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
-    if (this.hasExited) return;
-    signalGroup(this.pid, "SIGTERM");
-    const exited = await Promise.race([this.exited.then(() => true), sleep(graceMs, false)]);
-    if (!exited) {
-      signalGroup(this.pid, "SIGKILL");
-      await this.exited;
-    }
+  stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    return stopProcessGroup(this, graceMs);
   }
 
   /** Synchronous last resort, for process exit: SIGKILL to the group. */
   kill(): void {
-    if (!this.hasExited) signalGroup(this.pid, "SIGKILL");
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
+    killProcessGroup(this);
   }
 }

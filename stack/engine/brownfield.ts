@@ -182,9 +182,14 @@ async function publishIngressAddresses(api: KubeApi): Promise<number> {
   return written;
 }
 
+/** Consecutive failed rounds of the ingress status loop before it gives up and reports. */
+const MAX_FAILURES_IN_A_ROW = 20;
+
 export interface Brownfield {
   /** Ingress addresses written so far. */
   readonly ingressesPublished: () => number;
+  /** The error that stopped the ingress status loop, if it stopped. */
+  readonly failure: () => unknown;
   /** Stops the ingress status loop; rejects with its first error, if it had one. */
   stop(): Promise<void>;
 }
@@ -201,18 +206,22 @@ export async function prepareBrownfield(
   let published = 0;
   let failure: unknown;
   let running = true;
+  // A busy API server may time a request out now and then; only a run of failures is one.
+  let failuresInARow = 0;
   const loop = (async () => {
     while (running && failure === undefined) {
       try {
         published += await publishIngressAddresses(api);
+        failuresInARow = 0;
       } catch (error) {
-        failure = error;
+        if (++failuresInARow >= MAX_FAILURES_IN_A_ROW) failure = error;
       }
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
     }
   })();
   return {
     ingressesPublished: () => published,
+    failure: () => failure,
     async stop() {
       running = false;
       await loop;

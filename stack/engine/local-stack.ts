@@ -12,6 +12,8 @@ import { LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "./local-config.js";
 import { installProviderPlugin, prepareEngineRun, REPO_ROOT, type EngineRun } from "./tools.js";
 
 export const LOCAL_STACK = "local";
+/** Longest a single CLI command may run before it is stopped. */
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /** The base stack's other secrets, with local values (nothing reads them on the local cluster). */
 const LOCAL_SECRETS = {
   oidcClientSecret: "local-oidc-client-secret",
@@ -85,10 +87,24 @@ function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...engine.env, ...options.env };
-    const child = spawn(engine.cli, args, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    // Its own process group: on a timeout the CLI and every plugin it started are stopped together
+    // (SIGINT, as the CLI stops its plugins, then SIGKILL), so none outlives the test's cluster.
+    const child = spawn(engine.cli, args, { cwd, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs ?? 15 * 60_000);
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    let killer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      stderr += `\n[plinth] pulumi ${args[0]} timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms; stopping it\n`;
+      signalGroup("SIGINT");
+      killer = setTimeout(() => signalGroup("SIGKILL"), 10_000);
+    }, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk;
       options.log?.(chunk.toString().trimEnd());
@@ -100,6 +116,7 @@ function runCli(
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
+      clearTimeout(killer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
     child.stdin.end(options.stdin ?? "");

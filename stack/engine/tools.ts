@@ -6,19 +6,11 @@
  * the install script, never a silently skipped run.
  */
 import { execFileSync } from "node:child_process";
-import {
-  accessSync,
-  constants,
-  linkSync,
-  mkdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
+import { linkSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { isExecutable } from "../shared/executable.js";
 import { randomSdkVersion } from "./random-provider/version.js";
 import {
   LANGUAGE_HOST_SHIM,
@@ -46,15 +38,6 @@ export function pulumiCliCandidates(env: NodeJS.ProcessEnv = process.env): strin
     path.join(REPO_ROOT, ".tools", "bin", "pulumi"),
     path.join(cache, `pulumi-${pulumiVersion()}`, "bin", "pulumi"),
   ];
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The Pulumi CLI's path; throws, naming the install script, when it is not installed. */

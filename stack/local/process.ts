@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
+import { killProcessGroup, stopProcessGroup } from "../shared/process-group.js";
 
-const STOP_GRACE_MS = 5000;
 /** Last output kept for error messages, whatever the log sink does with it. */
 const TAIL_LINES = 40;
 
@@ -81,27 +81,13 @@ export class SupervisedProcess {
   }
 
   /** SIGTERM to the process group; SIGKILL if it is still running after the grace period. */
-  async stop(): Promise<void> {
-    if (this.hasExited) return;
-    signalGroup(this.pid, "SIGTERM");
-    const exited = await Promise.race([this.exited.then(() => true), sleep(STOP_GRACE_MS, false)]);
-    if (!exited) {
-      signalGroup(this.pid, "SIGKILL");
-      await this.exited;
-    }
+  stop(): Promise<void> {
+    return stopProcessGroup(this);
   }
 
   /** Synchronous last resort for process exit: SIGKILL to the group. */
   kill(): void {
-    if (!this.hasExited) signalGroup(this.pid, "SIGKILL");
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
+    killProcessGroup(this);
   }
 }
 
