@@ -13,7 +13,7 @@
  * restarts with that version's baseline.json. A version without a baseline is not monitored.
  */
 import type { FastifyBaseLogger } from "fastify";
-import type { LoadedModel } from "../inference/model.js";
+import type { PlinthModel } from "../inference/model.js";
 import type { ObservabilityMetrics } from "../ops/metrics.js";
 import type { DriftSettings } from "../ops/settings.js";
 import { binIndex, type Baseline } from "./baseline.js";
@@ -40,7 +40,7 @@ export const PREDICTION_FEATURE = "prediction";
 
 /** What drift needs of a model. */
 export type MonitoredModel = Pick<
-  LoadedModel,
+  PlinthModel,
   "name" | "version" | "inputSize" | "labels" | "normScale" | "normShift" | "metadata"
 >;
 

@@ -2,17 +2,17 @@
  * One saliency explainer per loaded model version, built on first use from the version's ONNX
  * file (read through the model source) and kept as long as that model object lives.
  */
-import type { LoadedModel } from "../inference/model.js";
+import type { PlinthModel } from "../inference/model.js";
 import type { ModelArtifacts } from "../ops/artifacts.js";
 import { networkFromOnnx } from "./network-from-onnx.js";
 import { SaliencyExplainer } from "./saliency.js";
 
 export class Explainers {
-  private readonly byModel = new WeakMap<LoadedModel, Promise<SaliencyExplainer>>();
+  private readonly byModel = new WeakMap<PlinthModel, Promise<SaliencyExplainer>>();
 
   constructor(private readonly artifacts: ModelArtifacts) {}
 
-  for(model: LoadedModel): Promise<SaliencyExplainer> {
+  for(model: PlinthModel): Promise<SaliencyExplainer> {
     let explainer = this.byModel.get(model);
     if (explainer === undefined) {
       explainer = this.build(model);
@@ -23,7 +23,7 @@ export class Explainers {
     return explainer;
   }
 
-  private async build(model: LoadedModel): Promise<SaliencyExplainer> {
+  private async build(model: PlinthModel): Promise<SaliencyExplainer> {
     const bytes = await this.artifacts.modelBytes(model);
     const [c, h, w] = model.metadata.input.shape;
     const shape = model.metadata.input.shape.length === 3 ? { c: c!, h: h!, w: w! } : { c: 1, h: 1, w: c! };

@@ -6,7 +6,8 @@
  */
 import type { ServiceConfig } from "../config.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
-import { LoadedModel, type ResolvedModelFile } from "./model.js";
+import { loadModel, type LoadedModel } from "./load-model.js";
+import type { ResolvedModelFile } from "./model.js";
 
 /** Where model versions come from: the local registry today, MLflow later (issue 5). */
 export interface ModelSource {
@@ -95,7 +96,7 @@ export class ModelHolder {
     if (previous !== undefined && previous.version === file.version) {
       return { previousVersion: previous.version, version: previous.version, changed: false };
     }
-    const next = await LoadedModel.load(file, {
+    const next = await loadModel(file, {
       ort: this.config.ort,
       batching: this.config.batching,
       observer: (m) => this.batchObserver(m.name, m.version),

@@ -1,15 +1,19 @@
 /**
- * A loaded, warmed model version: its metadata contract, its runner (in-process or worker thread,
- * decided by measurement at warm-up) and its micro-batcher.
+ * A loaded, warmed plinth model version (one with `plinth.metadata`): its metadata, its runner
+ * (in-process or worker thread, decided by measurement at warm-up) and its micro-batcher, which
+ * serve the convenience endpoints (raw pixels, images, labels). Models without plinth metadata are
+ * GraphModels (graph-model.ts).
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { ServiceConfig } from "../config.js";
 import { inputSize, type ModelMetadata } from "../model/metadata.js";
 import { readModelMetadata } from "../model/onnx-format.js";
+import { readContract, type ModelContract } from "../serving/contract.js";
 import { MicroBatcher, type BatchObserver } from "./batcher.js";
 import { createSession, InProcessRunner, type GraphIo } from "./ort-session.js";
 import type { BatchRunner } from "./runner.js";
+import { medianMs, type WarmupReport } from "./warmup.js";
 import { WorkerRunner } from "./worker-runner.js";
 
 /** A model file located by a model source (the local registry today; MLflow later). */
@@ -26,29 +30,13 @@ export interface LoadOptions {
   readonly observer: (model: { name: string; version: string }) => BatchObserver;
 }
 
-/** Warm-up measurements, kept for /metadata and the offload decision. */
-export interface WarmupReport {
-  readonly singleRowMs: number;
-  readonly fullBatchMs: number;
-  readonly fullBatchRows: number;
-  readonly offloaded: boolean;
-}
-
-const WARMUP_RUNS = 5;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 async function measure(runner: BatchRunner, size: number, rows: number): Promise<number> {
   const input = new Float32Array(size * rows);
-  const times: number[] = [];
-  for (let i = 0; i < WARMUP_RUNS; i++) times.push((await runner.run(input, rows)).seconds * 1000);
-  return median(times);
+  return medianMs(async () => (await runner.run(input, rows)).seconds * 1000);
 }
 
-export class LoadedModel {
+export class PlinthModel {
+  readonly kind = "plinth";
   readonly inputSize: number;
   readonly labels: readonly string[];
   /** `x' = x * normScale + normShift`, the metadata's `(x * scale - mean) / std` folded. */
@@ -62,6 +50,8 @@ export class LoadedModel {
     readonly name: string,
     readonly version: string,
     readonly metadata: ModelMetadata,
+    /** The graph's own tensors (the contract every model has; metadata adds to it). */
+    readonly contract: ModelContract,
     readonly sha256: string,
     readonly warmup: WarmupReport,
     private readonly runner: BatchRunner,
@@ -77,8 +67,12 @@ export class LoadedModel {
   }
 
   /** Loads, checks and warms a model; throws an error naming the file on any problem. */
-  static async load(file: ResolvedModelFile, options: LoadOptions): Promise<LoadedModel> {
-    const bytes = new Uint8Array(await readFile(file.modelPath));
+  static async load(
+    file: ResolvedModelFile,
+    options: LoadOptions,
+    fileBytes?: Uint8Array,
+  ): Promise<PlinthModel> {
+    const bytes = fileBytes ?? new Uint8Array(await readFile(file.modelPath));
     const metadata = readModelMetadata(bytes, file.modelPath);
     if (metadata.name !== file.name) {
       throw new Error(
@@ -98,6 +92,13 @@ export class LoadedModel {
         `${file.modelPath}: graph has inputs [${session.inputNames.join(", ")}] and outputs [${session.outputNames.join(", ")}], ` +
           `metadata names input "${io.inputName}" and output "${io.outputName}"`,
       );
+    }
+    let contract: ModelContract;
+    try {
+      contract = readContract(session, file.modelPath);
+    } catch (err) {
+      await session.release();
+      throw err;
     }
     const size = inputSize(metadata);
     const inProcess = new InProcessRunner(session, io);
@@ -143,7 +144,7 @@ export class LoadedModel {
       },
       options.observer({ name: file.name, version: file.version }),
     );
-    return new LoadedModel(file.name, file.version, metadata, sha256, warmup, runner, batcher);
+    return new PlinthModel(file.name, file.version, metadata, contract, sha256, warmup, runner, batcher);
   }
 
   /** Rows waiting for a batch. */

@@ -28,14 +28,12 @@ export function createSession(model: Uint8Array, settings: OrtSettings): Promise
   });
 }
 
-/** Runs one batch synchronously in native code; returns the output and the run's own duration. */
-export async function runBatch(
+/** Runs a session once; returns its outputs and the run's own duration in seconds. */
+export async function timedRun(
   session: ort.InferenceSession,
-  io: GraphIo,
-  input: Float32Array,
-  rows: number,
-): Promise<BatchResult> {
-  const feeds = { [io.inputName]: new ort.Tensor("float32", input, [rows, ...io.inputShape]) };
+  feeds: ort.InferenceSession.FeedsType,
+  outputNames: readonly string[],
+): Promise<{ results: ort.InferenceSession.ReturnType; seconds: number }> {
   // onnxruntime-node defers the synchronous native run() to a setImmediate callback. An immediate
   // queued just before it runs just before it (immediates are FIFO), so `started` is taken right
   // before the native call, and the await resumes right after it: the measured time is the run
@@ -44,8 +42,19 @@ export async function runBatch(
   setImmediate(() => {
     started = performance.now();
   });
-  const results = await session.run(feeds, [io.outputName]);
-  const seconds = (performance.now() - started) / 1000;
+  const results = await session.run(feeds, outputNames);
+  return { results, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Runs one batch synchronously in native code; returns the output and the run's own duration. */
+export async function runBatch(
+  session: ort.InferenceSession,
+  io: GraphIo,
+  input: Float32Array,
+  rows: number,
+): Promise<BatchResult> {
+  const feeds = { [io.inputName]: new ort.Tensor("float32", input, [rows, ...io.inputShape]) };
+  const { results, seconds } = await timedRun(session, feeds, [io.outputName]);
   const tensor = results[io.outputName];
   if (tensor === undefined || tensor.type !== "float32") {
     throw new Error(`model output ${io.outputName} missing or not float32`);

@@ -5,10 +5,10 @@
  */
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
-import type { LoadedModel } from "./model.js";
+import type { PlinthModel } from "./model.js";
 
 /** The part of a loaded model preprocessing needs. */
-export type InputSpec = Pick<LoadedModel, "inputSize" | "normScale" | "normShift" | "pixelMin" | "pixelMax">;
+export type InputSpec = Pick<PlinthModel, "inputSize" | "normScale" | "normShift" | "pixelMin" | "pixelMax">;
 
 export interface EncodedRows {
   readonly data: Float32Array;

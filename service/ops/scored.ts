@@ -7,12 +7,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { DriftMonitor } from "../drift/monitor.js";
-import type { LoadedModel } from "../inference/model.js";
+import type { PlinthModel } from "../inference/model.js";
 import type { PredictionLog } from "../prediction-log/log.js";
 
 /** What a request was answered with. */
 export interface ScoredRequest {
-  readonly model: LoadedModel;
+  readonly model: PlinthModel;
   readonly variant: string;
   /** The rows as encoded (normalised) for `model`. */
   readonly data: Float32Array;
@@ -30,7 +30,7 @@ declare module "fastify" {
 /** Records what answered `request` (references only). */
 export function noteScored(
   request: FastifyRequest,
-  answer: { readonly model: LoadedModel; readonly variant: string; readonly probs: Float32Array },
+  answer: { readonly model: PlinthModel; readonly variant: string; readonly probs: Float32Array },
   data: Float32Array,
   rows: number,
 ): void {

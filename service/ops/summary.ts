@@ -6,7 +6,7 @@
  */
 import type { DriftEntry, DriftLevel, DriftTrend } from "../drift/history.js";
 import type { DriftMonitor } from "../drift/monitor.js";
-import type { RolloutSnapshot } from "../rollout/summary.js";
+import type { RolloutSnapshot, VariantSnapshot } from "../rollout/summary.js";
 import { QUALITY_REPORT_FILE, TRAINING_SUMMARY_FILE, type ModelArtifacts } from "./artifacts.js";
 import type { AuditLog, AuditRecord } from "./audit.js";
 import type { DriftSettings } from "./settings.js";
@@ -66,15 +66,23 @@ export async function buildSummary(sources: SummarySources, now = new Date()): P
     generatedAt: now.toISOString(),
     rollout,
     traffic: { ...trafficTotals(sample), series: sources.traffic.series() },
-    drift: driftSummary(sources),
+    drift: driftSummary(sources, rollout.variants.stable),
     training:
       stableVersion === null ? null : await trainingSummary(sources.artifacts, rollout.model, stableVersion),
     audit: sources.audit.recent().slice(-AUDIT_RECORDS),
   };
 }
 
-function driftSummary({ drift, driftSettings }: SummarySources): DriftSummary {
+/** What the summary says of a stable version drift cannot monitor at all. */
+export const DRIFT_NEEDS_METADATA =
+  "not monitored: the model has no plinth metadata (drift needs its image input)";
+
+function driftSummary(
+  { drift, driftSettings }: SummarySources,
+  stableVersion: VariantSnapshot,
+): DriftSummary {
   const stable = drift.variants().find((v) => v.variant === "stable");
+  const monitorable = stableVersion.plinthMetadata !== false;
   const latest: DriftEntry | undefined = stable?.latest;
   const topFeatures = Object.entries(latest?.features ?? {})
     .map(([feature, psi]) => ({ feature, psi }))
@@ -87,7 +95,7 @@ function driftSummary({ drift, driftSettings }: SummarySources): DriftSummary {
     delta: latest?.delta ?? null,
     predictionPsi: latest?.predictionPsi ?? null,
     samples: stable?.samples ?? 0,
-    baseline: stable?.baseline ?? "no traffic yet",
+    baseline: monitorable ? (stable?.baseline ?? "no traffic yet") : DRIFT_NEEDS_METADATA,
     thresholds: { warn: driftSettings.warnPsi, alert: driftSettings.alertPsi },
     topFeatures,
     history: drift.history

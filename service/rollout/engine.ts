@@ -18,7 +18,9 @@ import {
   type ModelSource,
   type VariantName,
 } from "../inference/model-holder.js";
-import type { LoadedModel } from "../inference/model.js";
+import type { GraphModel } from "../inference/graph-model.js";
+import { requirePlinthModel, type LoadedModel } from "../inference/load-model.js";
+import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
 import { noteScored } from "../ops/scored.js";
 import { infer, notReady } from "../server/predict-common.js";
@@ -40,16 +42,29 @@ import { AliasWatcher } from "./watcher.js";
 export const FORCE_HEADER = "x-plinth-variant";
 
 /** Where a request was routed, and the model its rows are to be encoded for. */
-export interface Routed {
+export interface Routed<M extends LoadedModel = LoadedModel> {
   readonly variant: VariantName;
-  readonly model: LoadedModel;
+  readonly model: M;
 }
 
 /** Who actually answered (after any fallback) and the class probabilities. */
 export interface Scored {
   readonly variant: VariantName;
-  readonly model: LoadedModel;
+  readonly model: PlinthModel;
   readonly probs: Float32Array;
+}
+
+/** Who answered a graph model's request (after any fallback) and what its run returned. */
+export interface Answered<T> {
+  readonly variant: VariantName;
+  readonly model: GraphModel;
+  readonly result: T;
+}
+
+/** The model as a graph model; a plinth model here means stable and candidate differ in kind. */
+function asGraphModel(model: LoadedModel): GraphModel {
+  if (model.kind === "graph") return model;
+  throw new Error(`model ${model.name} version ${model.version} has plinth metadata; expected a graph model`);
 }
 
 export class RolloutEngine {
@@ -113,14 +128,32 @@ export class RolloutEngine {
     return { variant: STABLE_VARIANT, model: stable };
   }
 
+  /** {@link route}, for a feature that needs a plinth model (`feature` names it in the refusal). */
+  routePlinth(request: FastifyRequest, feature: string, pinned?: VariantName): Routed<PlinthModel> {
+    const { variant, model } = this.route(request, pinned);
+    return { variant, model: requirePlinthModel(model, feature) };
+  }
+
   /** Scores rows encoded for `routed.model`; a failing candidate is answered by stable. */
-  async score(request: FastifyRequest, routed: Routed, data: Float32Array, rows: number): Promise<Scored> {
+  async score(
+    request: FastifyRequest,
+    routed: Routed<PlinthModel>,
+    data: Float32Array,
+    rows: number,
+  ): Promise<Scored> {
     if (routed.variant === CANDIDATE_VARIANT) {
-      const scored = await this.tryCandidate(request, routed.model, data, rows);
-      if (scored !== undefined) return this.served(request, scored.answer, scored.input, rows);
+      const tried = await this.tryCandidate(request, async (loaded) => {
+        const model = requirePlinthModel(loaded, "scoring rows");
+        const input = reencode(data, routed.model, model);
+        return { model, input, probs: await model.infer(input, rows) };
+      });
+      if (tried !== undefined) {
+        const answer = { variant: CANDIDATE_VARIANT, model: tried.model, probs: tried.probs };
+        return this.served(request, answer, tried.input, rows);
+      }
     }
     // Stable never unloads once loaded (a reload swaps, shutdown drains), so it is there.
-    const stable = this.variants.stable.current!;
+    const stable = requirePlinthModel(this.variants.stable.current!, "scoring rows");
     const input = reencode(data, routed.model, stable);
     const started = performance.now();
     const probs = await infer(stable, input, rows);
@@ -129,6 +162,32 @@ export class RolloutEngine {
       this.shadow.offer({ data: input, rows, stable, stableProbs: probs, stableSeconds });
     }
     return this.served(request, { variant: STABLE_VARIANT, model: stable, probs }, input, rows);
+  }
+
+  /**
+   * Runs a graph model's request (checked against `routed.model`'s contract) on the routed variant;
+   * a failing candidate is answered by stable. Drift, the prediction log and shadow scoring need
+   * plinth metadata, so these requests feed none of them.
+   */
+  async runGraph<T>(
+    request: FastifyRequest,
+    routed: Routed<GraphModel>,
+    run: (model: GraphModel) => Promise<T>,
+  ): Promise<Answered<T>> {
+    let answer: Answered<T> | undefined;
+    if (routed.variant === CANDIDATE_VARIANT) {
+      const tried = await this.tryCandidate(request, async (loaded) => {
+        const model = asGraphModel(loaded);
+        return { model, result: await run(model) };
+      });
+      if (tried !== undefined) answer = { variant: CANDIDATE_VARIANT, ...tried };
+    }
+    if (answer === undefined) {
+      const stable = asGraphModel(this.variants.stable.current!);
+      answer = { variant: STABLE_VARIANT, model: stable, result: await run(stable) };
+    }
+    request.servedBy = { variant: answer.variant, version: answer.model.version };
+    return answer;
   }
 
   /** The variant serving `version`, for protocols that address a version explicitly. */
@@ -226,31 +285,33 @@ export class RolloutEngine {
     return undefined;
   }
 
-  private usableCandidate(): LoadedModel | undefined {
-    return this.circuit.isOpen ? undefined : this.variants.candidate?.current;
+  private usableCandidate(): PlinthModel | undefined {
+    const candidate = this.circuit.isOpen ? undefined : this.variants.candidate?.current;
+    return candidate?.kind === "plinth" ? candidate : undefined;
   }
 
-  private async tryCandidate(
+  /**
+   * Runs `attempt` on the candidate within the candidate timeout; undefined (the fallback and the
+   * circuit counted) when the candidate cannot take it, fails or is late.
+   */
+  private async tryCandidate<R>(
     request: FastifyRequest,
-    encodedFor: LoadedModel,
-    data: Float32Array,
-    rows: number,
-  ): Promise<{ answer: Scored; input: Float32Array } | undefined> {
+    attempt: (candidate: LoadedModel) => Promise<R>,
+  ): Promise<R | undefined> {
     const candidate = this.candidateOrFallback();
     if (candidate === undefined) return undefined;
-    const input = reencode(data, encodedFor, candidate);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(resolve, this.config.rollout.candidateTimeoutMs, "timeout");
     });
     try {
-      const result = await Promise.race([candidate.infer(input, rows), timeout]);
+      const result = await Promise.race([attempt(candidate), timeout]);
       if (result === "timeout") {
         this.candidateFailed(request, "timeout", undefined);
         return undefined;
       }
       this.circuit.success();
-      return { answer: { variant: CANDIDATE_VARIANT, model: candidate, probs: result }, input };
+      return result;
     } catch (err) {
       this.candidateFailed(request, "error", err);
       return undefined;
@@ -314,5 +375,6 @@ function variantSnapshot(holder: {
     sha256: holder.current?.sha256 ?? null,
     loadedAt: holder.loadedAt?.toISOString() ?? null,
     ready: holder.ready,
+    plinthMetadata: holder.current === undefined ? null : holder.current.kind === "plinth",
   };
 }

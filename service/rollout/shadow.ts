@@ -5,7 +5,7 @@
  * are dropped and counted, so a slow or stuck candidate cannot grow memory or delay stable.
  */
 import { performance } from "node:perf_hooks";
-import type { LoadedModel } from "../inference/model.js";
+import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
 import { reencode } from "./reencode.js";
 import { SampleWindow } from "./sample-window.js";
@@ -15,7 +15,7 @@ export interface ShadowJob {
   /** The rows, normalised for `stable`. */
   readonly data: Float32Array;
   readonly rows: number;
-  readonly stable: LoadedModel;
+  readonly stable: PlinthModel;
   readonly stableProbs: Float32Array;
   readonly stableSeconds: number;
 }
@@ -24,7 +24,7 @@ const LATENCY_WINDOW = 1024;
 
 /** Rows the candidate scored in shadow, as encoded for it, with its top class per row. */
 export interface ShadowScored {
-  readonly model: LoadedModel;
+  readonly model: PlinthModel;
   readonly data: Float32Array;
   readonly rows: number;
   readonly classes: Uint16Array;
@@ -52,7 +52,7 @@ export class ShadowMirror {
 
   constructor(
     /** The candidate to compare with, or undefined while it cannot take traffic. */
-    private readonly candidate: () => LoadedModel | undefined,
+    private readonly candidate: () => PlinthModel | undefined,
     private readonly queueMax: number,
     private readonly metrics: ServiceMetrics,
     private readonly modelName: string,
@@ -120,7 +120,7 @@ export class ShadowMirror {
   }
 
   /** Counts agreement and latency; returns the candidate's top class per row. */
-  private record(job: ShadowJob, candidate: LoadedModel, probs: Float32Array, seconds: number): Uint16Array {
+  private record(job: ShadowJob, candidate: PlinthModel, probs: Float32Array, seconds: number): Uint16Array {
     const width = candidate.labels.length;
     const classes = new Uint16Array(job.rows);
     let agreed = 0;
@@ -144,7 +144,7 @@ export class ShadowMirror {
     return classes;
   }
 
-  private drop(candidate: LoadedModel | undefined): void {
+  private drop(candidate: PlinthModel | undefined): void {
     this.droppedRequests++;
     this.metrics.shadowDropped.labels(this.modelName, candidate?.version ?? "").inc();
   }

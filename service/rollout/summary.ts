@@ -21,6 +21,8 @@ export interface VariantSnapshot {
   /** When the loaded version was swapped in. */
   loadedAt: string | null;
   ready: boolean;
+  /** Whether the loaded version has plinth metadata (drift, explain, /predict need it); null while nothing is loaded. */
+  plinthMetadata: boolean | null;
 }
 
 export type ReloadTrigger = "startup" | "api" | "watcher";

@@ -13,7 +13,8 @@ import {
   type ModelSource,
   type VariantName,
 } from "../inference/model-holder.js";
-import type { LoadedModel } from "../inference/model.js";
+import type { LoadedModel } from "../inference/load-model.js";
+import { contractDifference } from "../serving/contract.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
 import type { ReloadEvent, ReloadTrigger } from "./summary.js";
 
@@ -246,11 +247,25 @@ export class ModelVariants {
     }
   }
 
-  /** A candidate must take the same input and predict the same labels as stable, or routing and
-   *  shadow agreement would compare different things. */
+  /** A candidate must take the same input and predict the same labels as stable (a graph model:
+   *  the same tensors), or routing, fallback and shadow agreement would compare different things. */
   private checkCandidate(candidate: LoadedModel): void {
     const stable = this.stable.current;
     if (stable === undefined) return;
+    if (candidate.kind !== stable.kind) {
+      const kind = (m: LoadedModel) =>
+        m.kind === "plinth" ? "has plinth metadata" : "has no plinth metadata";
+      throw new Error(`candidate version ${candidate.version} ${kind(candidate)}, stable ${kind(stable)}`);
+    }
+    if (candidate.kind === "graph") {
+      const difference = contractDifference(candidate.contract, stable.contract);
+      if (difference !== undefined)
+        throw new Error(
+          `candidate version ${candidate.version} has other tensors than stable: ${difference}`,
+        );
+      return;
+    }
+    if (stable.kind !== "plinth") return;
     if (!sameShape(candidate.metadata.input.shape, stable.metadata.input.shape)) {
       throw new Error(
         `candidate version ${candidate.version} takes input [${candidate.metadata.input.shape.join(",")}], ` +

@@ -7,7 +7,7 @@ import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { QueueFullError } from "../inference/batcher.js";
 import type { VariantName } from "../inference/model-holder.js";
-import type { LoadedModel } from "../inference/model.js";
+import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
 import { FORCE_HEADER, type RolloutEngine, type Routed, type Scored } from "../rollout/engine.js";
 
@@ -35,7 +35,7 @@ export function notReady(): ApiError {
 }
 
 /** Scores rows; maps back-pressure to 503 OVERLOADED. */
-export async function infer(model: LoadedModel, data: Float32Array, rows: number): Promise<Float32Array> {
+export async function infer(model: PlinthModel, data: Float32Array, rows: number): Promise<Float32Array> {
   try {
     return await model.infer(data, rows);
   } catch (err) {
@@ -49,10 +49,10 @@ export async function infer(model: LoadedModel, data: Float32Array, rows: number
  * for its whole life) so a row costs an array index.
  */
 export class PredictionCounter {
-  private readonly byModel = new WeakMap<LoadedModel, { inc(): void }[]>();
+  private readonly byModel = new WeakMap<PlinthModel, { inc(): void }[]>();
   constructor(private readonly metrics: ServiceMetrics) {}
 
-  count(model: LoadedModel, variant: VariantName, classId: number): void {
+  count(model: PlinthModel, variant: VariantName, classId: number): void {
     let children = this.byModel.get(model);
     if (children === undefined) {
       children = model.labels.map((label) =>
@@ -93,9 +93,13 @@ export function toPredictions(scored: Scored, rows: number, counter: PredictionC
 }
 
 /** Response headers naming the prediction and the variant that answered. */
-export function predictionHeaders(request: FastifyRequest, reply: FastifyReply, scored: Scored): void {
+export function predictionHeaders(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  answer: { readonly variant: VariantName },
+): void {
   reply.header("x-prediction-id", request.id);
-  reply.header(FORCE_HEADER, scored.variant);
+  reply.header(FORCE_HEADER, answer.variant);
 }
 
 /** Scores rows routed by the rollout engine and sends the standard prediction response. */
@@ -103,7 +107,7 @@ export async function predict(
   request: FastifyRequest,
   reply: FastifyReply,
   rollout: RolloutEngine,
-  routed: Routed,
+  routed: Routed<PlinthModel>,
   data: Float32Array,
   rows: number,
   counter: PredictionCounter,

@@ -111,7 +111,7 @@ export async function explainRoute(
       },
       async (request, reply) => {
         const bytes = await uploadedImage(request);
-        const { variant, model } = deps.rollout.route(request);
+        const { variant, model } = deps.rollout.routePlinth(request, "/predict-image/explain");
         request.servedBy = { variant, version: model.version };
         const image = model.metadata.input.image;
         const invert = request.query.invert === "true";

@@ -71,8 +71,11 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
           sha256: model.sha256,
           reference: config.model.stable,
         },
-        metadata: model.metadata,
-        warmup: model.warmup,
+        // A model without plinth metadata has only its graph's contract (and no warm-up report when
+        // an input declares no shape); /predict, /predict-image, explain and drift then refuse it.
+        metadata: model.kind === "plinth" ? model.metadata : null,
+        contract: model.contract,
+        warmup: model.warmup ?? null,
         deployment: { color: config.deploymentColor },
         rollout: {
           strategy: config.rollout.strategy,
@@ -154,9 +157,15 @@ const metadataResponseSchema = {
         reference: { type: "string" },
       },
     },
-    metadata: openObject("The model contract stored in the ONNX file (service/model/metadata.ts)."),
+    metadata: {
+      ...openObject(
+        "plinth's metadata stored in the ONNX file (service/model/metadata.ts); null without it.",
+      ),
+      type: ["object", "null"],
+    },
+    contract: openObject("The graph's own inputs and outputs: name, datatype, shape (-1: dynamic)."),
     warmup: {
-      type: "object",
+      type: ["object", "null"],
       properties: {
         singleRowMs: { type: "number" },
         fullBatchMs: { type: "number" },

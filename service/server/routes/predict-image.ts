@@ -117,7 +117,7 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
       },
       async (request, reply) => {
         const bytes = await uploadedImage(request);
-        const routed = deps.rollout.route(request);
+        const routed = deps.rollout.routePlinth(request, "/predict-image");
         const pixels = await uploadPixels(bytes, routed.model.metadata.input.image, imageMaxPixels);
         const data = encodePixels(pixels, routed.model, request.query.invert === "true");
         return predict(request, reply, deps.rollout, routed, data, 1, deps.predictions);

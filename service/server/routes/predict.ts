@@ -30,7 +30,7 @@ export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      const routed = deps.rollout.route(request);
+      const routed = deps.rollout.routePlinth(request, "/predict");
       const { data, rows } = encodeJsonRows(request.body.inputs, routed.model, maxRows);
       return predict(request, reply, deps.rollout, routed, data, rows, deps.predictions);
     },

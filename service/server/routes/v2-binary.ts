@@ -9,33 +9,30 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
+import { isV2Datatype } from "../../serving/datatypes.js";
+import { decodeBinaryTensor } from "../../serving/tensor-codec.js";
 
 const HEADER_LENGTH = "inference-header-content-length";
 
 interface BinaryInput {
+  name?: unknown;
   datatype?: unknown;
   data?: unknown;
   parameters?: { binary_data_size?: unknown } & Record<string, unknown>;
 }
 
-/** Decodes `bytes` of a tensor of `datatype` into numbers; only the datatypes the model accepts. */
-function decodeTensor(bytes: Buffer, datatype: unknown, index: number): number[] {
-  if (datatype === "UINT8") return Array.from(bytes);
-  if (datatype === "FP32") {
-    if (bytes.length % 4 !== 0) {
-      throw new ApiError(
-        ErrorCode.INVALID_SHAPE,
-        `inputs[${index}]: ${bytes.length} bytes is not a whole number of FP32 values`,
-      );
-    }
-    const out = new Array<number>(bytes.length / 4);
-    for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
-    return out;
+/** Decodes `bytes` of a binary input into the values its JSON form would hold. */
+function decodeTensor(bytes: Buffer, input: BinaryInput, index: number): unknown[] {
+  const where =
+    typeof input.name === "string" ? `input ${JSON.stringify(input.name.slice(0, 64))}` : `inputs[${index}]`;
+  const datatype = String(input.datatype);
+  if (!isV2Datatype(datatype)) {
+    throw new ApiError(
+      ErrorCode.INVALID_REQUEST,
+      `${where}: binary data of datatype ${datatype.slice(0, 16)}, which is not a protocol datatype`,
+    );
   }
-  throw new ApiError(
-    ErrorCode.INVALID_REQUEST,
-    `inputs[${index}]: binary data of datatype ${String(datatype).slice(0, 16)} not supported`,
-  );
+  return decodeBinaryTensor(bytes, datatype, where);
 }
 
 /** Splits the JSON header from the binary tail and moves each binary tensor into its `data`. */
@@ -53,7 +50,7 @@ function attachBinaryTensors(request: FastifyRequest, body: Buffer, parsed: unkn
         `inputs[${index}]: binary_data_size ${String(size)} exceeds the body`,
       );
     }
-    input.data = decodeTensor(body.subarray(offset, offset + (size as number)), input.datatype, index);
+    input.data = decodeTensor(body.subarray(offset, offset + (size as number)), input, index);
     delete input.parameters!.binary_data_size;
     offset += size as number;
   }

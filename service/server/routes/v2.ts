@@ -2,17 +2,24 @@
  * The Open Inference Protocol (KServe v2 / Triton) REST API over the serving model:
  * https://github.com/kserve/open-inference-protocol/blob/main/specification/protocol/inference_rest.md
  *
- * Tensors carry raw pixels (FP32 or UINT8, as /predict); the service applies the model's
+ * A model without plinth metadata is served by its graph's own contract: its input and output
+ * names, datatypes and shapes (service/serving/). A plinth model keeps its convenience contract:
+ * tensors carry raw pixels (FP32 or UINT8, as /predict) and the service applies the model's
  * normalisation. Tensors come as JSON (flat or nested `data`) or, for inputs, in the binary tensor
  * extension (v2-binary.ts); outputs are always JSON.
  * Errors use the service's envelope, whose `error` member the protocol's clients read as the message.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import type { VariantName } from "../../inference/model-holder.js";
-import type { LoadedModel } from "../../inference/model.js";
+import type { GraphModel } from "../../inference/graph-model.js";
+import type { LoadedModel } from "../../inference/load-model.js";
+import type { PlinthModel } from "../../inference/model.js";
 import { encodeTensorData } from "../../inference/preprocess.js";
+import type { Routed } from "../../rollout/engine.js";
+import { checkRequest } from "../../serving/request-tensors.js";
+import { outputTensors } from "../../serving/tensor-codec.js";
 import type { RouteDeps } from "../deps.js";
 import { countPredictions, notReady, predictionHeaders } from "../predict-common.js";
 import { apiKeySecurity, errorResponses, EXAMPLE_ROW, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
@@ -130,7 +137,8 @@ const inferResponseSchema = {
           name: { type: "string" },
           datatype: { type: "string" },
           shape: { type: "array", items: { type: "integer" } },
-          data: { type: "array", items: { type: "number" } },
+          // Numbers, or strings (BYTES) and booleans (BOOL) for graph models.
+          data: { type: "array", items: { type: ["number", "string", "boolean"] } },
         },
       },
     },
@@ -173,8 +181,18 @@ function describedModel(deps: RouteDeps, request: FastifyRequest<{ Params: Model
   return deps.models.holder(variant)!.current!;
 }
 
+/** The tensors a model takes and gives: a graph model's own, a plinth model's raw-pixel contract. */
+function modelTensors(model: LoadedModel) {
+  if (model.kind === "graph") return model.contract;
+  const { input, output } = model.metadata;
+  return {
+    inputs: [{ name: input.name, datatype: "FP32", shape: [-1, ...input.shape] }],
+    outputs: [{ name: output.name, datatype: "FP32", shape: [-1, model.labels.length] }],
+  };
+}
+
 /** Checks the single input tensor against the model and returns `[rows, normalised data]`. */
-function readInput(body: InferRequest, model: LoadedModel, maxRows: number): [number, Float32Array] {
+function readInput(body: InferRequest, model: PlinthModel, maxRows: number): [number, Float32Array] {
   if (body.inputs.length !== 1) {
     throw new ApiError(
       ErrorCode.INVALID_REQUEST,
@@ -208,6 +226,27 @@ function readInput(body: InferRequest, model: LoadedModel, maxRows: number): [nu
   if (rows > maxRows)
     throw new ApiError(ErrorCode.BATCH_TOO_LARGE, `${rows} rows, at most ${maxRows} per request`);
   return [rows, encodeTensorData(input.data, rows * model.inputSize, model, `inputs[0].data`)];
+}
+
+/** A graph model's request: checked against its contract, run, its outputs returned as they are. */
+async function inferGraph(
+  request: FastifyRequest<{ Params: ModelParams; Body: InferRequest }>,
+  reply: FastifyReply,
+  deps: RouteDeps,
+  routed: Routed<GraphModel>,
+) {
+  const { inputs, outputs } = request.body;
+  const checked = checkRequest(inputs, outputs, routed.model.contract, deps.config.limits.maxRowsPerRequest);
+  const answer = await deps.rollout.runGraph(request, routed, (model) =>
+    model.run(checked.feeds, checked.outputs, checked.rows),
+  );
+  predictionHeaders(request, reply, answer);
+  return {
+    model_name: answer.model.name,
+    model_version: answer.model.version,
+    id: request.body.id ?? request.id,
+    outputs: outputTensors(answer.result, checked.outputs),
+  };
 }
 
 export async function v2Routes(root: FastifyInstance, deps: RouteDeps): Promise<void> {
@@ -289,10 +328,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
           name: model.name,
           versions: request.params.version === undefined ? servedVersions(deps) : [model.version],
           platform: PLATFORM,
-          inputs: [
-            { name: model.metadata.input.name, datatype: "FP32", shape: [-1, ...model.metadata.input.shape] },
-          ],
-          outputs: [{ name: model.metadata.output.name, datatype: "FP32", shape: [-1, model.labels.length] }],
+          ...modelTensors(model),
         };
       },
     );
@@ -333,6 +369,9 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
       },
       async (request, reply) => {
         const routed = deps.rollout.route(request, addressedVariant(deps, request));
+        if (routed.model.kind === "graph") {
+          return inferGraph(request, reply, deps, { variant: routed.variant, model: routed.model });
+        }
         const model = routed.model;
         const outputName = model.metadata.output.name;
         for (const out of request.body.outputs ?? []) {
@@ -344,7 +383,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
           }
         }
         const [rows, data] = readInput(request.body, model, maxRows);
-        const scored = await deps.rollout.score(request, routed, data, rows);
+        const scored = await deps.rollout.score(request, { variant: routed.variant, model }, data, rows);
         countPredictions(scored, rows, deps.predictions);
         predictionHeaders(request, reply, scored);
         const { probs } = scored;

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LoadedModel, softmaxRows, type LoadOptions } from "../../../service/inference/model.js";
+import { PlinthModel, softmaxRows, type LoadOptions } from "../../../service/inference/model.js";
 import { fixtureRegistry, FIXTURE_NAME, rowForClass, type FixtureRegistry } from "./fixture-model.js";
 
 const quiet = { batch: () => {}, queueWait: () => {}, rejected: () => {} };
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 async function scores(registry: FixtureRegistry, opts: LoadOptions) {
-  const model = await LoadedModel.load(await registry.registry.resolve(FIXTURE_NAME, "champion"), opts);
+  const model = await PlinthModel.load(await registry.registry.resolve(FIXTURE_NAME, "champion"), opts);
   try {
     const out = await Promise.all([0, 4, 9].map((c) => model.infer(normalised(c), 1)));
     return { model, out: out.map((o) => [...o]) };
@@ -32,7 +32,7 @@ async function scores(registry: FixtureRegistry, opts: LoadOptions) {
   }
 }
 
-describe("LoadedModel", () => {
+describe("PlinthModel", () => {
   it("applies softmax to a logits model, matching the graph-softmax model", async () => {
     const a = await scores(probs, options("never"));
     const b = await scores(logits, options("never"));
@@ -61,12 +61,12 @@ describe("LoadedModel", () => {
   it("refuses a file that is not an ONNX model, naming it", async () => {
     const version = await probs.registry.registerVersion(FIXTURE_NAME, { "model.onnx": "garbage" });
     const file = await probs.registry.resolve(FIXTURE_NAME, version);
-    await expect(LoadedModel.load(file, options("never"))).rejects.toThrow(file.modelPath);
+    await expect(PlinthModel.load(file, options("never"))).rejects.toThrow(file.modelPath);
   });
 
   it("refuses a model whose metadata names another model", async () => {
     const file = await probs.registry.resolve(FIXTURE_NAME, "champion");
-    await expect(LoadedModel.load({ ...file, name: "other-model" }, options("never"))).rejects.toThrow(
+    await expect(PlinthModel.load({ ...file, name: "other-model" }, options("never"))).rejects.toThrow(
       /metadata names model "fashion-classifier", registry says "other-model"/,
     );
   });
@@ -74,7 +74,7 @@ describe("LoadedModel", () => {
   it("refuses a missing file", async () => {
     const missing = path.join(probs.dir, "nope.onnx");
     await expect(
-      LoadedModel.load({ name: FIXTURE_NAME, version: "9", modelPath: missing }, options("never")),
+      PlinthModel.load({ name: FIXTURE_NAME, version: "9", modelPath: missing }, options("never")),
     ).rejects.toThrow(/ENOENT/);
   });
 });

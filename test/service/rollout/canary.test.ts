@@ -1,5 +1,6 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { requirePlinthModel } from "../../../service/inference/load-model.js";
 import { routesToCandidate } from "../../../service/rollout/buckets.js";
 import { errorCode, type TestService, startTestService } from "../server/service-fixture.js";
 import { rowForClass } from "../inference/fixture-model.js";
@@ -56,8 +57,22 @@ describe("the rollout snapshot", () => {
       stickyHeader: "x-user-id",
       color: "green",
       variants: {
-        stable: { ref: "champion", version: "1", sha256: sha, loadedAt: time, ready: true },
-        candidate: { ref: "challenger", version: "2", sha256: sha, loadedAt: time, ready: true },
+        stable: {
+          ref: "champion",
+          version: "1",
+          sha256: sha,
+          loadedAt: time,
+          ready: true,
+          plinthMetadata: true,
+        },
+        candidate: {
+          ref: "challenger",
+          version: "2",
+          sha256: sha,
+          loadedAt: time,
+          ready: true,
+          plinthMetadata: true,
+        },
       },
       aliases: { champion: "1", challenger: "2" },
       circuit: { state: "closed", consecutiveFailures: 0, threshold: 3, openedAt: null },
@@ -209,7 +224,7 @@ describe("the force header", () => {
 });
 
 describe("candidate failures", () => {
-  const candidateModel = () => svc.models.candidate!.current!;
+  const candidateModel = () => requirePlinthModel(svc.models.candidate!.current!, "the test");
   const fallbacks = (reason: string) =>
     metricValue(svc, "plinth_candidate_fallbacks_total", { model_version: "2", reason });
 

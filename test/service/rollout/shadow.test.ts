@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../../service/config.js";
+import { requirePlinthModel } from "../../../service/inference/load-model.js";
 import { candidateOrt } from "../../../service/rollout/variants.js";
 import { writeVersionFiles } from "../ops/version-files.js";
 import { startTestService, type TestService } from "../server/service-fixture.js";
@@ -42,8 +43,8 @@ async function answer(svc: TestService, cls: number) {
 
 describe("shadow", () => {
   it("scores the candidate in a worker thread, off the event loop that answers stable's requests", () => {
-    expect(shadow.models.candidate!.current!.warmup.offloaded).toBe(true);
-    expect(shadow.models.stable.current!.warmup.offloaded).toBe(false);
+    expect(shadow.models.candidate!.current!.warmup!.offloaded).toBe(true);
+    expect(shadow.models.stable.current!.warmup!.offloaded).toBe(false);
   });
 
   it("never changes a response, though the candidate predicts other labels", async () => {
@@ -82,7 +83,7 @@ describe("shadow", () => {
   });
 
   it("drops and counts what exceeds SHADOW_QUEUE_MAX while the candidate is busy", async () => {
-    const candidate = shadow.models.candidate!.current!;
+    const candidate = requirePlinthModel(shadow.models.candidate!.current!, "the test");
     let release!: (probs: Float32Array) => void;
     const spy = vi
       .spyOn(candidate, "infer")
@@ -102,7 +103,9 @@ describe("shadow", () => {
   });
 
   it("a failing candidate costs the response nothing and counts as a drop", async () => {
-    const spy = vi.spyOn(shadow.models.candidate!.current!, "infer").mockRejectedValue(new Error("boom"));
+    const spy = vi
+      .spyOn(requirePlinthModel(shadow.models.candidate!.current!, "the test"), "infer")
+      .mockRejectedValue(new Error("boom"));
     const before = shadow.rollout.snapshot().shadow.dropped;
     expect(await answer(shadow, 6)).toEqual(await answer(plain, 6));
     await shadow.rollout.shadow!.drain();

@@ -122,7 +122,7 @@ describe("hot swap under constant load", () => {
   it("runs a request routed before a swap and scored after it on the new version", async () => {
     const request = { id: "req-1", headers: {}, principal: null, log: { warn: () => undefined } };
     const asRequest = request as unknown as Parameters<typeof svc.rollout.route>[0];
-    const routed = svc.rollout.route(asRequest, "stable");
+    const routed = svc.rollout.routePlinth(asRequest, "the test", "stable");
     const encoded = Float32Array.from(rowForClass(6), (v) => v / 255);
     const next = await publishVersion(svc, "champion", 4);
     await svc.rollout.reload({ variant: "stable", trigger: "api" });

@@ -91,6 +91,7 @@ describe("response schemas keep what the routes send", () => {
     const body = (await svc.app.inject({ method: "GET", url: "/metadata", headers: KEY_HEADERS })).json();
     expect(Object.keys(body).sort()).toEqual([
       "batching",
+      "contract",
       "deployment",
       "limits",
       "metadata",

@@ -1,0 +1,118 @@
+/**
+ * A loaded, warmed model served by its graph's own contract: any ONNX model, with or without
+ * plinth metadata's enrichment. Requests arrive as whole tensors (several inputs of any served
+ * type), so each runs the session once as it is, in process; there is no micro-batching or worker
+ * offload for these (plinth models keep both, model.ts).
+ */
+import type { InferenceSession, Tensor } from "onnxruntime-node";
+import { DYNAMIC, readContract, type ModelContract, type TensorSpec } from "../serving/contract.js";
+import { toOrtTensor } from "../serving/tensor-codec.js";
+import type { BatchObserver } from "./batcher.js";
+import type { LoadOptions, ResolvedModelFile } from "./model.js";
+import { createSession, timedRun } from "./ort-session.js";
+import { medianMs, type WarmupReport } from "./warmup.js";
+
+const ZERO = { BOOL: false, BYTES: "" } as const;
+
+/** `rows` rows of zeros (false, "") for every input, or undefined when a shape is not declared. */
+function zeroFeeds(contract: ModelContract, rows: number): Record<string, Tensor> | undefined {
+  const feeds: Record<string, Tensor> = {};
+  for (const spec of contract.inputs) {
+    if (spec.shape.length === 0) return undefined;
+    const shape = spec.shape.map((d, i) => (d !== DYNAMIC ? d : i === 0 ? rows : 1));
+    const count = shape.reduce((a, b) => a * b, 1);
+    const zero = spec.datatype === "BOOL" || spec.datatype === "BYTES" ? ZERO[spec.datatype] : 0;
+    feeds[spec.name] = toOrtTensor(spec.datatype, new Array<unknown>(count).fill(zero), shape, "warm-up");
+  }
+  return feeds;
+}
+
+export class GraphModel {
+  readonly kind = "graph";
+  private running = 0;
+  private idle: (() => void) | undefined;
+
+  private constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly contract: ModelContract,
+    readonly sha256: string,
+    /** Undefined when an input declares no shape, or the graph refused the guessed size of a dynamic dimension. */
+    readonly warmup: WarmupReport | undefined,
+    private readonly session: InferenceSession,
+    private readonly observer: BatchObserver,
+  ) {}
+
+  /** Loads and warms `bytes` (the file's); throws an error naming the file on any problem. */
+  static async load(
+    file: ResolvedModelFile,
+    bytes: Uint8Array,
+    sha256: string,
+    options: LoadOptions,
+  ): Promise<GraphModel> {
+    const failed = (stage: string) => (err: unknown) => {
+      throw new Error(`${file.modelPath}: ${stage}: ${(err as Error).message}`, { cause: err });
+    };
+    const session = await createSession(bytes, options.ort).catch(failed("ONNX Runtime cannot load it"));
+    try {
+      const contract = readContract(session, file.modelPath);
+      const warmup = await GraphModel.warm(session, contract, options.batching.maxBatchSize).catch(
+        failed("warm-up on rows of zeros failed"),
+      );
+      const observer = options.observer({ name: file.name, version: file.version });
+      return new GraphModel(file.name, file.version, contract, sha256, warmup, session, observer);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  /** One row, then a full batch when the batch dimension is dynamic, of zeros. */
+  private static async warm(
+    session: InferenceSession,
+    contract: ModelContract,
+    maxRows: number,
+  ): Promise<WarmupReport | undefined> {
+    const names = contract.outputs.map((o) => o.name);
+    const batched = contract.inputs.every((s) => s.shape[0] === DYNAMIC);
+    const fullRows = batched ? maxRows : 1;
+    const single = zeroFeeds(contract, 1);
+    const full = zeroFeeds(contract, fullRows);
+    if (single === undefined || full === undefined) return undefined;
+    const timed = (feeds: Record<string, Tensor>) => async () =>
+      (await timedRun(session, feeds, names)).seconds * 1000;
+    try {
+      const singleRowMs = await medianMs(timed(single));
+      const fullBatchMs = await medianMs(timed(full));
+      return { singleRowMs, fullBatchMs, fullBatchRows: fullRows, offloaded: false };
+    } catch (err) {
+      // A dynamic dimension other than the batch was guessed as 1 (an image model's height and
+      // width, say), which the graph may not accept: no warm-up then, rather than no model.
+      const guessed = contract.inputs.some((spec) => spec.shape.some((d, i) => i > 0 && d === DYNAMIC));
+      if (guessed) return undefined;
+      throw err;
+    }
+  }
+
+  /** Runs the graph on checked feeds; resolves to the requested outputs, by name. */
+  async run(feeds: Record<string, Tensor>, outputs: readonly TensorSpec[], rows: number) {
+    this.running++;
+    try {
+      const { results, seconds } = await timedRun(
+        this.session,
+        feeds,
+        outputs.map((o) => o.name),
+      );
+      this.observer.batch(rows, seconds);
+      return results;
+    } finally {
+      if (--this.running === 0) this.idle?.();
+    }
+  }
+
+  /** Waits for running requests, then releases the session. */
+  async close(): Promise<void> {
+    if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.session.release();
+  }
+}
