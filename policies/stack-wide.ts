@@ -2,6 +2,7 @@
  * Stack-wide invariants: rules about the resource graph rather than one resource's fields — stateful
  * resources protected from deletion (production), custom resources ordered after their CRDs.
  */
+import { CRDS_FROM_CLUSTER_ANNOTATION } from "../components/shared/labels.js";
 import type { PolicyResource } from "@pulumi/policy";
 import { configOf } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthStackPolicy } from "./lib/policy.js";
@@ -99,13 +100,16 @@ export const customResourcesAfterCrds: PlinthStackPolicy = {
     protectsAgainst:
       "A first `pulumi up` on a fresh cluster failing (or a ClusterIssuer never being created) because the CRD did not exist yet.",
     answers: ["anti-pattern: custom resources racing their CRDs"],
-    configured: "crdGroups (default cert-manager.io, monitoring.coreos.com)",
+    configured: `crdGroups (default cert-manager.io, monitoring.coreos.com); a resource annotated ${CRDS_FROM_CLUSTER_ANNOTATION}: cluster (plinth writes it when plinth:existingCluster reuses the cluster's operator) is exempt`,
   },
   validateStack: (args, report) => {
     const { crdGroups } = configOf<{ crdGroups: string[] }>(crdConfig, args);
     for (const resource of args.resources) {
       const group = /^kubernetes:([^/]+)\//.exec(resource.type)?.[1];
       if (!group || !crdGroups.includes(group)) continue;
+      const annotations = (resource.props as { metadata?: { annotations?: Record<string, unknown> } })
+        .metadata?.annotations;
+      if (annotations?.[CRDS_FROM_CLUSTER_ANNOTATION] === "cluster") continue;
       const afterRelease = [...dependencyClosure(resource)].some(
         (d) => d.type === "kubernetes:helm.sh/v3:Release",
       );

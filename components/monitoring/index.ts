@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CHARTS, pinnedRelease } from "../shared/helm.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
-import { COLOUR_LABEL, standardLabels } from "../shared/labels.js";
+import { COLOUR_LABEL, CRDS_FROM_CLUSTER_ANNOTATION, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
 import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertmanager.js";
@@ -97,6 +97,8 @@ export class Monitoring extends pulumi.ComponentResource {
     const child = { parent: this, provider: args.provider };
     const labels = standardLabels(name, "monitoring");
     const crLabels = { ...labels, ...reuse?.selectorLabels };
+    // On a reused operator the CRDs are the cluster's: said on each object, for the policy pack.
+    const crAnnotations = reuse ? { [CRDS_FROM_CLUSTER_ANNOTATION]: "cluster" } : undefined;
     const installed = reuse === undefined ? this.install(name, args, labels) : undefined;
     const inNamespace = { ...child, dependsOn: installed ? [installed.namespace] : [] };
     this.grafanaAdminPassword = installed?.grafanaAdminPassword;
@@ -108,7 +110,12 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
-        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels: crLabels },
+        metadata: {
+          name: "plinth-inference",
+          namespace: args.target.namespace,
+          labels: crLabels,
+          ...(crAnnotations ? { annotations: crAnnotations } : {}),
+        },
         spec: {
           selector: { matchLabels: args.target.serviceLabels },
           namespaceSelector: { matchNames: [args.target.namespace] },
@@ -132,7 +139,12 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
-        metadata: { name: "plinth-inference", namespace: args.target.namespace, labels: crLabels },
+        metadata: {
+          name: "plinth-inference",
+          namespace: args.target.namespace,
+          labels: crLabels,
+          ...(crAnnotations ? { annotations: crAnnotations } : {}),
+        },
         spec: {
           groups: prometheusRuleGroups({
             slo: args.slo,

@@ -27,3 +27,11 @@ export const COLOUR_LABEL = "plinth.dev/colour";
  * (`podTargetLabels`), and Prometheus turns the characters a label name cannot hold into `_`.
  */
 export const COLOUR_METRIC_LABEL = COLOUR_LABEL.replace(/[^a-zA-Z0-9_]/g, "_");
+
+/**
+ * The annotation plinth writes on a custom resource whose CRD the cluster already has (an existing
+ * cluster's Prometheus operator, reused by config): no release of the stack installs that CRD, so
+ * the pack's custom-resources-after-crds has nothing to make it wait for. Per object, and visible in
+ * every preview, unlike switching an API group off in the pack config.
+ */
+export const CRDS_FROM_CLUSTER_ANNOTATION = "plinth.dev/crds-from";

@@ -19,8 +19,8 @@ const LOCAL_SECRETS = {
   oidcClientSecret: "local-oidc-client-secret",
   slackWebhookUrl: "https://hooks.slack.com/services/local/plinth/test",
 };
-/** The policy pack's config for the local stack (its CRDs come from the cluster, not a release). */
-export const LOCAL_PACK_CONFIG = path.join(REPO_ROOT, "policies", "config", "local.json");
+/** The policy pack's config for the local stack: its base stack's. */
+export const LOCAL_PACK_CONFIG = path.join(REPO_ROOT, "policies", "config", `${LOCAL_BASE_STACK}.json`);
 
 /** The Kubernetes provider the test-tools script builds at the @pulumi/kubernetes version (one pin). */
 const KUBERNETES_PROVIDER = path.join(REPO_ROOT, ".tools", "bin", "pulumi-resource-kubernetes");

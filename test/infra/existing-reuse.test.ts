@@ -5,6 +5,7 @@
  * config is the local stack's (stack/engine/local-config.ts), which the real engine applies too.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { CRDS_FROM_CLUSTER_ANNOTATION } from "../../components/shared/labels.js";
 import { renderStack, RenderError } from "../../infra/render/index.js";
 import { BROWNFIELD, LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "../../stack/engine/local-config.js";
 import { at, StackView } from "../support/stack.js";
@@ -67,6 +68,9 @@ describe("an existing cluster with its own ingress controller, cert-manager and 
 
   it("labels the ServiceMonitor and PrometheusRule for the cluster's Prometheus and scrapes from its pods", () => {
     for (const kind of ["ServiceMonitor", "PrometheusRule"]) {
+      expect(view.manifest(kind, "plinth-inference").metadata.annotations).toEqual({
+        [CRDS_FROM_CLUSTER_ANNOTATION]: "cluster",
+      });
       expect(view.manifest(kind, "plinth-inference").metadata.labels).toMatchObject(
         BROWNFIELD.monitoring.selectorLabels,
       );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluatePolicies } from "../../policies/runner/evaluate.js";
+import { CRDS_FROM_CLUSTER_ANNOTATION } from "../../components/shared/labels.js";
 import * as policies from "../../policies/stack-wide.js";
 import { describePolicy } from "./cases.js";
 import { awsStack } from "./fixtures/clouds.js";
@@ -60,5 +61,36 @@ describe("custom-resources-after-crds ordering", () => {
     stack.push(namespace);
     rule.dependencies = [namespace.urn];
     expect(await evaluatePolicies([policies.customResourcesAfterCrds], stack)).toEqual([]);
+  });
+});
+
+describe("custom-resources-after-crds on a cluster that has the CRDs", () => {
+  const unordered = (annotations?: Record<string, string>) => {
+    const stack = kubernetesStack();
+    const rule = stack.find((t) => t.name === "slo")!;
+    rule.dependencies = [];
+    const metadata = (rule.props["metadata"] ?? {}) as Record<string, unknown>;
+    rule.props = { ...rule.props, metadata: { ...metadata, ...(annotations ? { annotations } : {}) } };
+    return stack;
+  };
+
+  it("exempts a custom resource that says its CRD is the cluster's", async () => {
+    const stack = unordered({ [CRDS_FROM_CLUSTER_ANNOTATION]: "cluster" });
+    expect(await evaluatePolicies([policies.customResourcesAfterCrds], stack)).toEqual([]);
+  });
+
+  it("still reports one that says nothing, or anything else", async () => {
+    const cases: (Record<string, string> | undefined)[] = [
+      undefined,
+      { [CRDS_FROM_CLUSTER_ANNOTATION]: "release" },
+      { other: "cluster" },
+    ];
+    for (const annotations of cases) {
+      const found = await evaluatePolicies([policies.customResourcesAfterCrds], unordered(annotations));
+      expect(
+        found.map((v) => v.policy),
+        JSON.stringify(annotations),
+      ).toEqual(["custom-resources-after-crds"]);
+    }
   });
 });
