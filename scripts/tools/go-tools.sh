@@ -232,8 +232,7 @@ build_oauth2_proxy() {
 
 # The Prometheus operator's CRD manifests, from its module at the pin; prints their folder.
 prometheus_operator_crds() {
-  local go dir
-  go=$(go_toolchain) || return 1
+  local dir
   dir=$(go_module_dir "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION")
   [[ -f "$dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" ]] ||
     { tools_fail "the Prometheus operator module v$PROMETHEUS_OPERATOR_VERSION has no CRD manifests"; return 1; }

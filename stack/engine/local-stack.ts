@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from
 import path from "node:path";
 import { parse, stringify } from "yaml";
 import { LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "./local-config.js";
+import { installedSdkVersion } from "./sdk-version.js";
 import { installProviderPlugin, prepareEngineRun, REPO_ROOT, type EngineRun } from "./tools.js";
 
 export const LOCAL_STACK = "local";
@@ -24,13 +25,6 @@ export const LOCAL_PACK_CONFIG = path.join(REPO_ROOT, "policies", "config", `${L
 
 /** The Kubernetes provider the test-tools script builds at the @pulumi/kubernetes version (one pin). */
 const KUBERNETES_PROVIDER = path.join(REPO_ROOT, ".tools", "bin", "pulumi-resource-kubernetes");
-
-function kubernetesSdkVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
-    dependencies: Record<string, string>;
-  };
-  return manifest.dependencies["@pulumi/kubernetes"]!;
-}
 
 /** What the project folder links to: everything but the stack files, state and scratch output. */
 const NOT_LINKED = /^(\.git|\.tools|out|Pulumi\..+\.yaml)$/;
@@ -130,7 +124,7 @@ function runCli(
 export async function createLocalStackProject(options: LocalStackOptions): Promise<LocalStackProject> {
   const dir = path.join(options.workDir, "project");
   const engine = prepareEngineRun({ workDir: path.join(options.workDir, "engine") });
-  installProviderPlugin(engine, "kubernetes", kubernetesSdkVersion(), KUBERNETES_PROVIDER);
+  installProviderPlugin(engine, "kubernetes", installedSdkVersion("@pulumi/kubernetes"), KUBERNETES_PROVIDER);
   mkdirSync(dir, { recursive: true });
   for (const entry of readdirSync(REPO_ROOT)) {
     if (!NOT_LINKED.test(entry)) symlinkSync(path.join(REPO_ROOT, entry), path.join(dir, entry));

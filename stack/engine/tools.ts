@@ -6,12 +6,12 @@
  * the install script, never a silently skipped run.
  */
 import { execFileSync } from "node:child_process";
-import { linkSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { linkSync, mkdirSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { isExecutable } from "../shared/executable.js";
-import { randomSdkVersion } from "./random-provider/version.js";
+import { installedSdkVersion } from "./sdk-version.js";
 import {
   LANGUAGE_HOST_SHIM,
   languageHostShim,
@@ -22,13 +22,9 @@ import {
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** The CLI version: the @pulumi/pulumi version package.json pins (scripts/tools/pins.sh does the same). */
+/** The CLI version: the @pulumi/pulumi version the program runs with (scripts/tools/pins.sh agrees). */
 export function pulumiVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
-    dependencies: Record<string, string>;
-  };
-  const pin = manifest.dependencies["@pulumi/pulumi"] ?? "";
-  return pin.replace(/^[\^~=v]+/, "");
+  return installedSdkVersion("@pulumi/pulumi");
 }
 
 /** Where the install script leaves the CLI: linked from .tools/bin, built in the tools cache. */
@@ -152,6 +148,6 @@ export function prepareEngineRun(options: EngineRunOptions): EngineRun {
       ...(linked.hardLinked ? { PULUMI_IGNORE_AMBIENT_PLUGINS: "true" } : {}),
     },
   };
-  installProviderPlugin(run, "random", randomSdkVersion(), randomShim);
+  installProviderPlugin(run, "random", installedSdkVersion("@pulumi/random"), randomShim);
   return run;
 }

@@ -7,11 +7,13 @@
  */
 import pulumiProvider from "@pulumi/pulumi/provider/index.js";
 import { randomProvider } from "./provider.js";
-import { randomSdkVersion } from "./version.js";
+import { installedSdkVersion } from "../sdk-version.js";
 
-pulumiProvider.main(randomProvider(randomSdkVersion()), process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(
-    `pulumi-resource-random (plinth): ${error instanceof Error ? error.stack : String(error)}\n`,
-  );
-  process.exit(1);
-});
+pulumiProvider
+  .main(randomProvider(installedSdkVersion("@pulumi/random")), process.argv.slice(2))
+  .catch((error: unknown) => {
+    process.stderr.write(
+      `pulumi-resource-random (plinth): ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exit(1);
+  });
