@@ -2,12 +2,14 @@
 # Installs every third-party tool the test suite uses, pinned, idempotently. The test command runs
 # this first; nothing in the suite may rely on a tool installed by hand. Pins: scripts/tools/pins.sh.
 #
-#   Debian  dataset-fashion-mnist, prometheus (exact), chromium, nginx (a minimum: bookworm-security
-#           replaces their versions in place); scripts/tools/debian.sh
-#   PyPI    .tools/mlflow-venv  the MLflow server and client: exactly test/support/mlflow-requirements.txt
+#   Debian  dataset-fashion-mnist, prometheus, libgomp1 (exact), chromium, nginx (a minimum:
+#           bookworm-security replaces their versions in place); scripts/tools/debian.sh
+#   PyPI    .tools/mlflow-venv  the MLflow server and client, and onnx, onnxruntime, skl2onnx for
+#                               mlflow.onnx: exactly test/support/mlflow-requirements.txt
 #           .tools/fuzz-venv    schemathesis and tritonclient[http]: test/support/fuzz-requirements.txt
-#           .tools/models-venv  scikit-learn, skl2onnx, onnxruntime: the third-party models the serving
-#                               tests make (test/support/third-party-models-requirements.txt)
+#           .tools/models-venv  scikit-learn, skl2onnx, XGBoost, LightGBM, onnxmltools, onnxruntime:
+#                               the third-party models the serving tests make
+#                               (test/support/third-party-models-requirements.txt)
 #   Go      .tools/bin/         oauth2-proxy; the Pulumi CLI and its Kubernetes provider; etcd,
 #                               kube-apiserver, kube-controller-manager, kube-scheduler and kwok for
 #                               the local control plane; scripts/tools/go-tools.sh

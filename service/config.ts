@@ -5,77 +5,22 @@
  * `process.env`. `loadConfig` reports every bad variable at once, each by its name, so a
  * misconfigured pod fails its start with a message an operator can act on.
  */
-import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { hashApiKey } from "./contract/api-key.js";
+import { ENV, type EnvName } from "./contract/service-env.js";
 import { modelReferenceProblem } from "./registry/model-uri.js";
-import { isRole, ROLES, type Role } from "./auth/roles.js";
 import {
-  OBSERVABILITY_ENV,
-  OBSERVABILITY_ENV_DOCS,
-  observabilityConfig,
-  observabilityEnvShape,
-  type ObservabilityConfig,
-} from "./ops/settings.js";
+  MODEL_NAME_PATTERN,
+  parseModelRepository,
+  type RepositoryModel,
+} from "./registry/model-repository-setting.js";
+import { isRole, ROLES, type Role } from "./auth/roles.js";
+import { OBSERVABILITY_SETTINGS, observabilityConfig, type ObservabilityConfig } from "./ops/settings.js";
+import { schemaShape, secretNames, settingDocs, type SettingsTable } from "./settings-table.js";
 
-/** The environment variable names, for the platform (Deployment env) and for docs. */
-export const ENV = {
-  HOST: "HOST",
-  PORT: "PORT",
-  METRICS_HOST: "METRICS_HOST",
-  METRICS_PORT: "METRICS_PORT",
-  MODEL_NAME: "MODEL_NAME",
-  MODEL_STABLE: "MODEL_STABLE",
-  MODEL_CANDIDATE: "MODEL_CANDIDATE",
-  ROLLOUT_STRATEGY: "ROLLOUT_STRATEGY",
-  CANDIDATE_WEIGHT: "CANDIDATE_WEIGHT",
-  SHADOW_PERCENT: "SHADOW_PERCENT",
-  SHADOW_QUEUE_MAX: "SHADOW_QUEUE_MAX",
-  STICKY_HEADER: "STICKY_HEADER",
-  CANDIDATE_TIMEOUT_MS: "CANDIDATE_TIMEOUT_MS",
-  CANDIDATE_CIRCUIT_THRESHOLD: "CANDIDATE_CIRCUIT_THRESHOLD",
-  MODEL_WATCH_INTERVAL_MS: "MODEL_WATCH_INTERVAL_MS",
-  PLINTH_REGISTRY_DIR: "PLINTH_REGISTRY_DIR",
-  MLFLOW_TRACKING_URI: "MLFLOW_TRACKING_URI",
-  MLFLOW_TRACKING_TOKEN: "MLFLOW_TRACKING_TOKEN",
-  MODEL_CACHE_DIR: "MODEL_CACHE_DIR",
-  API_KEY_HASHES: "API_KEY_HASHES",
-  API_KEYS: "API_KEYS",
-  API_KEY_ROLES: "API_KEY_ROLES",
-  JWT_HS256_SECRET: "JWT_HS256_SECRET",
-  JWT_JWKS_FILE: "JWT_JWKS_FILE",
-  JWT_JWKS_URL: "JWT_JWKS_URL",
-  JWT_ISSUER: "JWT_ISSUER",
-  JWT_AUDIENCE: "JWT_AUDIENCE",
-  JWT_ALGORITHMS: "JWT_ALGORITHMS",
-  JWT_IDENTITY_CLAIM: "JWT_IDENTITY_CLAIM",
-  JWT_ROLES_CLAIM: "JWT_ROLES_CLAIM",
-  JWT_CLOCK_TOLERANCE_SECONDS: "JWT_CLOCK_TOLERANCE_SECONDS",
-  RATE_LIMIT_MAX: "RATE_LIMIT_MAX",
-  RATE_LIMIT_WINDOW_MS: "RATE_LIMIT_WINDOW_MS",
-  AUTH_FAILURE_LIMIT: "AUTH_FAILURE_LIMIT",
-  AUTH_FAILURE_WINDOW_MS: "AUTH_FAILURE_WINDOW_MS",
-  TRUST_PROXY: "TRUST_PROXY",
-  BATCH_MAX_SIZE: "BATCH_MAX_SIZE",
-  BATCH_MAX_DELAY_MS: "BATCH_MAX_DELAY_MS",
-  QUEUE_MAX_ROWS: "QUEUE_MAX_ROWS",
-  ORT_INTRA_OP_THREADS: "ORT_INTRA_OP_THREADS",
-  ORT_INTER_OP_THREADS: "ORT_INTER_OP_THREADS",
-  INFERENCE_OFFLOAD: "INFERENCE_OFFLOAD",
-  INFERENCE_OFFLOAD_THRESHOLD_MS: "INFERENCE_OFFLOAD_THRESHOLD_MS",
-  BODY_LIMIT_BYTES: "BODY_LIMIT_BYTES",
-  MAX_ROWS_PER_REQUEST: "MAX_ROWS_PER_REQUEST",
-  IMAGE_MAX_PIXELS: "IMAGE_MAX_PIXELS",
-  SHARP_CONCURRENCY: "SHARP_CONCURRENCY",
-  MAX_EVENT_LOOP_DELAY_MS: "MAX_EVENT_LOOP_DELAY_MS",
-  HTTP_LATENCY_BUCKETS_SECONDS: "HTTP_LATENCY_BUCKETS_SECONDS",
-  SHUTDOWN_TIMEOUT_MS: "SHUTDOWN_TIMEOUT_MS",
-  LOG_LEVEL: "LOG_LEVEL",
-  DEPLOYMENT_COLOR: "DEPLOYMENT_COLOR",
-  ...OBSERVABILITY_ENV,
-} as const;
-
-export type EnvName = keyof typeof ENV;
+/** The names and the key hash are the contract's (the platform imports them from there). */
+export { ENV, hashApiKey, type EnvName };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const IDENTITY = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -88,11 +33,6 @@ export interface ApiKeyEntry {
   readonly sha256: string;
   /** Roles from API_KEY_ROLES; none when absent. */
   readonly roles?: readonly Role[];
-}
-
-/** Hex sha256 of an API key: the only form in which a key is kept in memory. */
-export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex");
 }
 
 // --- field parsers -----------------------------------------------------------------------------
@@ -202,102 +142,280 @@ export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
 
 const DEFAULT_HTTP_BUCKETS = "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5";
 
-/** One schema field per environment variable, keyed by the variable's name. */
-const envSchema = z.object({
-  HOST: z.string().trim().min(1).default("127.0.0.1"),
-  PORT: int(0, 65535).default(8080),
-  METRICS_HOST: z.string().trim().min(1).default("127.0.0.1"),
-  METRICS_PORT: int(0, 65535).default(9464),
-  MODEL_NAME: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "expected a model name like fashion-classifier")
-    .default("fashion-classifier"),
-  MODEL_STABLE: MODEL_REF.default("champion"),
-  MODEL_CANDIDATE: MODEL_REF.optional(),
-  ROLLOUT_STRATEGY: z.enum(ROLLOUT_STRATEGIES).default("single"),
-  CANDIDATE_WEIGHT: percent.optional(),
-  SHADOW_PERCENT: percent.optional(),
-  SHADOW_QUEUE_MAX: int(1, 100_000).default(64),
-  STICKY_HEADER: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "expected an HTTP header name")
-    .default("x-user-id"),
-  CANDIDATE_TIMEOUT_MS: int(1, 600_000).default(1000),
-  CANDIDATE_CIRCUIT_THRESHOLD: int(1, 1_000_000).default(5),
-  MODEL_WATCH_INTERVAL_MS: int(0, 86_400_000)
-    .refine((n) => n === 0 || n >= 100, "expected 0 (off) or at least 100")
-    .default(0),
-  PLINTH_REGISTRY_DIR: optionalText,
-  MLFLOW_TRACKING_URI: optionalText.refine((s) => s === undefined || /^https?:\/\/[^/]/.test(s), {
-    message: "expected the MLflow tracking server's http(s):// URL",
-  }),
-  MLFLOW_TRACKING_TOKEN: optionalText,
-  MODEL_CACHE_DIR: optionalText,
-  API_KEY_HASHES: identityPairs((v) =>
-    SHA256_HEX.test(v) ? undefined : "expected a lowercase hex sha256",
-  ).default([]),
-  API_KEYS: identityPairs((v) =>
-    v.length >= 16 ? undefined : "an API key must be at least 16 characters",
-  ).default([]),
-  API_KEY_ROLES: identityPairs((v) => {
-    const names = v.split("+");
-    const bad = names.filter((n) => !isRole(n));
-    return bad.length === 0
-      ? undefined
-      : `unknown role "${bad[0]}" (roles: ${ROLES.join(", ")}; join with +)`;
-  }).default([]),
-  JWT_HS256_SECRET: optionalText.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
-    message: "must be at least 32 bytes (HS256 needs a 256-bit key)",
-  }),
-  JWT_JWKS_FILE: optionalText,
-  JWT_JWKS_URL: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s), {
-    message: "expected an http(s) URL",
-  }),
-  JWT_ISSUER: optionalText,
-  JWT_AUDIENCE: optionalText,
-  JWT_ALGORITHMS: z
-    .string()
-    .transform((text, ctx) => {
-      const algs = csv(text);
-      const bad = algs.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
-      if (bad.length > 0 || algs.length === 0) {
-        ctx.addIssue({
-          code: "custom",
-          message: `expected a list of ${JWT_ALGORITHMS.join(", ")}; got ${text}`,
-        });
+/**
+ * One declaration per variable, keyed by the contract's names (a missing or unknown name does not
+ * compile): its parser and default, its README line, and whether its value is a credential.
+ */
+const SETTINGS = {
+  HOST: {
+    schema: z.string().trim().min(1).default("127.0.0.1"),
+    doc: "Public HTTP listen address. Default `127.0.0.1`; `0.0.0.0` in a container.",
+  },
+  PORT: { schema: int(0, 65535).default(8080), doc: "Public HTTP port. Default `8080`." },
+  METRICS_HOST: {
+    schema: z.string().trim().min(1).default("127.0.0.1"),
+    doc: "Listen address of the internal metrics server. Default `127.0.0.1`.",
+  },
+  METRICS_PORT: {
+    schema: int(0, 65535).default(9464),
+    doc: "Port of the internal metrics server (`GET /metrics`); never the public port. Default `9464`.",
+  },
+  MODEL_NAME: {
+    schema: z
+      .string()
+      .regex(MODEL_NAME_PATTERN, "expected a model name like fashion-classifier")
+      .default("fashion-classifier"),
+    doc: "Registered model to serve. Default `fashion-classifier`.",
+  },
+  MODEL_STABLE: {
+    schema: MODEL_REF.default("champion"),
+    doc: "Stable model: a version number or alias of `MODEL_NAME`, or `models:/<name>@<alias>`, `models:/<name>/<version>`, `file:<dir>`. Default `champion`.",
+  },
+  MODEL_CANDIDATE: {
+    schema: MODEL_REF.optional(),
+    doc: "Candidate model, in the forms of `MODEL_STABLE` (e.g. `challenger`); required by canary and shadow, refused by single.",
+  },
+  ROLLOUT_STRATEGY: {
+    schema: z.enum(ROLLOUT_STRATEGIES).default("single"),
+    doc: "`single` (stable only), `canary` (split by `CANDIDATE_WEIGHT`) or `shadow` (candidate scores off the response path). Default `single`.",
+  },
+  CANDIDATE_WEIGHT: {
+    schema: percent.optional(),
+    doc: "Canary only: percent (0-100, two decimals) of sticky keys routed to the candidate. Raising it only moves keys to the candidate. Default `0`.",
+  },
+  SHADOW_PERCENT: {
+    schema: percent.optional(),
+    doc: "Shadow only: percent (0-100) of requests the candidate also scores. Default `100`.",
+  },
+  SHADOW_QUEUE_MAX: {
+    schema: int(1, 100_000).default(64),
+    doc: "Shadow requests allowed to wait for the candidate; beyond it they are dropped and counted. Default `64`.",
+  },
+  STICKY_HEADER: {
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "expected an HTTP header name")
+      .default("x-user-id"),
+    doc: "Request header whose value keeps a caller on one variant in a canary; without it each request is routed by its prediction id. Default `x-user-id`.",
+  },
+  CANDIDATE_TIMEOUT_MS: {
+    schema: int(1, 600_000).default(1000),
+    doc: "Longest a routed request waits for the candidate before it is answered by stable. Default `1000`.",
+  },
+  CANDIDATE_CIRCUIT_THRESHOLD: {
+    schema: int(1, 1_000_000).default(5),
+    doc: "Consecutive candidate failures that open its circuit (all traffic to stable) until the next reload. Default `5`.",
+  },
+  MODEL_WATCH_INTERVAL_MS: {
+    schema: int(0, 86_400_000)
+      .refine((n) => n === 0 || n >= 100, "expected 0 (off) or at least 100")
+      .default(0),
+    doc: "How often the registry aliases are polled; a changed version is loaded and swapped in. `0` disables. Default `0`.",
+  },
+  MODEL_REPOSITORY: {
+    schema: z
+      .string()
+      .transform((text, ctx) => {
+        const models = parseModelRepository(text);
+        if (typeof models !== "string") return models;
+        ctx.addIssue({ code: "custom", message: models });
         return z.NEVER;
-      }
-      return [...new Set(algs)] as JwtAlgorithm[];
-    })
-    .optional(),
-  JWT_IDENTITY_CLAIM: z.string().trim().min(1).default("sub"),
-  JWT_ROLES_CLAIM: z.string().trim().min(1).default("roles"),
-  JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(5),
-  RATE_LIMIT_MAX: int(1, 100_000_000).default(6000),
-  RATE_LIMIT_WINDOW_MS: int(100, 86_400_000).default(60_000),
-  AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
-  AUTH_FAILURE_WINDOW_MS: int(1000, 86_400_000).default(300_000),
-  TRUST_PROXY: trustedProxyList.default(() => []),
-  BATCH_MAX_SIZE: int(1, 1024).default(32),
-  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(1),
-  QUEUE_MAX_ROWS: int(1, 1_000_000).default(2048),
-  ORT_INTRA_OP_THREADS: int(1, 256).default(1),
-  ORT_INTER_OP_THREADS: int(1, 256).default(1),
-  INFERENCE_OFFLOAD: z.enum(["auto", "never", "always"]).default("auto"),
-  INFERENCE_OFFLOAD_THRESHOLD_MS: z.coerce.number().positive().max(10_000).default(5),
-  BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
-  MAX_ROWS_PER_REQUEST: int(1, 100_000).default(64),
-  IMAGE_MAX_PIXELS: int(1, 268_402_689).default(16_777_216),
-  SHARP_CONCURRENCY: int(1, 64).default(1),
-  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
-  HTTP_LATENCY_BUCKETS_SECONDS: bucketList.default(() => bucketList.parse(DEFAULT_HTTP_BUCKETS)),
-  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DEPLOYMENT_COLOR: z.enum(["blue", "green", "none"]).default("none"),
-  ...observabilityEnvShape,
-});
+      })
+      .default(() => []),
+    doc: "Models served beside `MODEL_NAME` by the same process, as `name=reference` pairs (references in the forms of `MODEL_STABLE`, e.g. `iris=models:/iris@champion,churn=file:/models/churn`); each has a stable variant only, per-model readiness and metrics, and the `/v2/repository` endpoints load and unload it. Default: none (one model per process).",
+  },
+  PLINTH_REGISTRY_DIR: {
+    schema: optionalText,
+    doc: "Local model registry folder. Default: the registry's built-in `models/`.",
+  },
+  MLFLOW_TRACKING_URI: {
+    schema: optionalText.refine((s) => s === undefined || /^https?:\/\/[^/]/.test(s), {
+      message: "expected the MLflow tracking server's http(s):// URL",
+    }),
+    doc: "MLflow tracking server (`http(s)://...`). When set, model references resolve in MLflow's registry and versions are downloaded through its artifact proxy.",
+  },
+  MLFLOW_TRACKING_TOKEN: {
+    schema: optionalText,
+    doc: "Bearer token sent to MLflow, when it requires one.",
+    secret: true,
+  },
+  MODEL_CACHE_DIR: {
+    schema: optionalText,
+    doc: "Where MLflow model versions are downloaded and verified. Default: `plinth-model-cache` in the OS temp folder.",
+  },
+  MODEL_ALLOW_UNTAGGED: {
+    schema: z.enum(["true", "false"]).default("false"),
+    doc: "`true` serves MLflow versions without the `plinth.model_sha256` tag (e.g. logged with `mlflow.onnx.log_model`) unverified: the sha256 is computed on download and a warning names the version. A tag that is present is always checked. Default `false` (such versions are refused).",
+  },
+  API_KEY_HASHES: {
+    schema: identityPairs((v) =>
+      SHA256_HEX.test(v) ? undefined : "expected a lowercase hex sha256",
+    ).default([]),
+    doc: "API keys as `identity:sha256hex` pairs, comma-separated (the production form).",
+    secret: true,
+  },
+  API_KEYS: {
+    schema: identityPairs((v) =>
+      v.length >= 16 ? undefined : "an API key must be at least 16 characters",
+    ).default([]),
+    doc: "Plaintext API keys as `identity:key` pairs (local development; hashed at start, at least 16 characters).",
+    secret: true,
+  },
+  API_KEY_ROLES: {
+    schema: identityPairs((v) => {
+      const names = v.split("+");
+      const bad = names.filter((n) => !isRole(n));
+      return bad.length === 0
+        ? undefined
+        : `unknown role "${bad[0]}" (roles: ${ROLES.join(", ")}; join with +)`;
+    }).default([]),
+    doc: "Roles of API-key identities as `identity:role+role` pairs (roles: `admin`, `ops-read`, `force-variant`).",
+  },
+  JWT_HS256_SECRET: {
+    schema: optionalText.refine((s) => s === undefined || Buffer.byteLength(s) >= 32, {
+      message: "must be at least 32 bytes (HS256 needs a 256-bit key)",
+    }),
+    doc: "Shared secret for HS256 tokens, at least 32 bytes.",
+    secret: true,
+  },
+  JWT_JWKS_FILE: {
+    schema: optionalText,
+    doc: "Path of a JWKS file with the RS256/ES256 public keys (selected by `kid`).",
+  },
+  JWT_JWKS_URL: {
+    schema: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s), {
+      message: "expected an http(s) URL",
+    }),
+    doc: "URL of a JWKS endpoint (cached; refetched on an unknown `kid`).",
+  },
+  JWT_ISSUER: { schema: optionalText, doc: "Required `iss` of tokens; required when JWT is configured." },
+  JWT_AUDIENCE: { schema: optionalText, doc: "Required `aud` of tokens; required when JWT is configured." },
+  JWT_ALGORITHMS: {
+    schema: z
+      .string()
+      .transform((text, ctx) => {
+        const algs = csv(text);
+        const bad = algs.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+        if (bad.length > 0 || algs.length === 0) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected a list of ${JWT_ALGORITHMS.join(", ")}; got ${text}`,
+          });
+          return z.NEVER;
+        }
+        return [...new Set(algs)] as JwtAlgorithm[];
+      })
+      .optional(),
+    doc: "Accepted algorithms (HS256, RS256, ES256). Default: HS256 with a secret, RS256+ES256 with a JWKS.",
+  },
+  JWT_IDENTITY_CLAIM: {
+    schema: z.string().trim().min(1).default("sub"),
+    doc: "Claim naming the caller (rate-limit bucket). Default `sub`.",
+  },
+  JWT_ROLES_CLAIM: {
+    schema: z.string().trim().min(1).default("roles"),
+    doc: "Claim listing the caller's roles (array or space-separated; `admin`, `ops-read`, `force-variant`). Default `roles`.",
+  },
+  JWT_CLOCK_TOLERANCE_SECONDS: {
+    schema: int(0, 300).default(5),
+    doc: "Allowed clock skew for `exp`/`nbf`. Default `5`.",
+  },
+  RATE_LIMIT_MAX: {
+    schema: int(1, 100_000_000).default(6000),
+    doc: "Requests per identity per window. Default `6000`.",
+  },
+  RATE_LIMIT_WINDOW_MS: {
+    schema: int(100, 86_400_000).default(60_000),
+    doc: "Rate-limit window in milliseconds. Default `60000`.",
+  },
+  AUTH_FAILURE_LIMIT: {
+    schema: int(0, 1_000_000).default(20),
+    doc: "Wrong keys or tokens allowed per client address per window; then 429 until it ends. `0` disables. Default `20`.",
+  },
+  AUTH_FAILURE_WINDOW_MS: {
+    schema: int(1000, 86_400_000).default(300_000),
+    doc: "Window of `AUTH_FAILURE_LIMIT`, in milliseconds. Default `300000`.",
+  },
+  TRUST_PROXY: {
+    schema: trustedProxyList.default(() => []),
+    doc: "Proxies whose `X-Forwarded-For` names the client address (failed-auth limit, logs): addresses, CIDRs, `loopback`, `uniquelocal`. Default: none (the connection's address).",
+  },
+  BATCH_MAX_SIZE: {
+    schema: int(1, 1024).default(32),
+    doc: "Largest micro-batch passed to `session.run`. Default `32`.",
+  },
+  BATCH_MAX_DELAY_MS: {
+    schema: z.coerce.number().min(0).max(1000).default(1),
+    doc: "Longest a row waits for a batch to fill, in ms (fractions allowed). Default `1`.",
+  },
+  QUEUE_MAX_ROWS: {
+    schema: int(1, 1_000_000).default(2048),
+    doc: "Rows allowed to wait; beyond it requests get 503 + Retry-After. Default `2048`.",
+  },
+  ORT_INTRA_OP_THREADS: {
+    schema: int(1, 256).default(1),
+    doc: "ONNX Runtime intra-op threads. Default `1`.",
+  },
+  ORT_INTER_OP_THREADS: {
+    schema: int(1, 256).default(1),
+    doc: "ONNX Runtime inter-op threads. Default `1`.",
+  },
+  INFERENCE_OFFLOAD: {
+    schema: z.enum(["auto", "never", "always"]).default("auto"),
+    doc: "`auto` (measure at warm-up; a shadow candidate always), `never` or `always` run inference in a worker thread. Default `auto`.",
+  },
+  INFERENCE_OFFLOAD_THRESHOLD_MS: {
+    schema: z.coerce.number().positive().max(10_000).default(5),
+    doc: "With `auto`: offload when a full batch takes longer than this. Default `5`.",
+  },
+  BODY_LIMIT_BYTES: {
+    schema: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+    doc: "Largest request body; larger gets 413. Default `4194304`.",
+  },
+  MAX_ROWS_PER_REQUEST: {
+    schema: int(1, 100_000).default(64),
+    doc: "Most rows in one request; more gets 400. Default `64`.",
+  },
+  IMAGE_MAX_PIXELS: {
+    schema: int(1, 268_402_689).default(16_777_216),
+    doc: "Largest image (width x height, from its header) decoded; larger gets 400. Default `16777216`.",
+  },
+  SHARP_CONCURRENCY: {
+    schema: int(1, 64).default(1),
+    doc: "libvips threads per sharp operation. Default `1`.",
+  },
+  MAX_EVENT_LOOP_DELAY_MS: {
+    schema: int(0, 60_000).default(1000),
+    doc: "Event-loop delay beyond which requests get 503 (under-pressure); 0 disables. Default `1000`.",
+  },
+  HTTP_LATENCY_BUCKETS_SECONDS: {
+    schema: bucketList.default(() => bucketList.parse(DEFAULT_HTTP_BUCKETS)),
+    doc: `Buckets of the HTTP duration histogram. Default \`${DEFAULT_HTTP_BUCKETS}\`.`,
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    schema: int(100, 600_000).default(10_000),
+    doc: "After SIGTERM, the longest the process waits for in-flight requests. Default `10000`.",
+  },
+  LOG_LEVEL: {
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    doc: "pino level: fatal, error, warn, info, debug, trace, silent. Default `info`.",
+  },
+  DEPLOYMENT_COLOR: {
+    schema: z.enum(["blue", "green", "none"]).default("none"),
+    doc: "`blue`, `green` or `none`: the blue-green colour, reported by `/metadata`. Default `none`.",
+  },
+  ...OBSERVABILITY_SETTINGS,
+} satisfies SettingsTable<EnvName>;
+
+const envSchema = z.object(schemaShape(SETTINGS));
+
+/** Documentation of each variable, in the contract's order (the README settings table). */
+export const ENV_DOCS: Readonly<Record<EnvName, string>> = settingDocs(SETTINGS, Object.values(ENV));
+
+/** Variables that hold credentials: their values are never echoed in an error message. */
+const SECRET_ENV = secretNames(SETTINGS);
 
 type EnvValues = z.infer<typeof envSchema>;
 
@@ -349,6 +467,10 @@ export interface ServiceConfig {
     readonly mlflowTrackingToken: string | undefined;
     /** Where MLflow versions are downloaded (default: a folder under the OS temp dir). */
     readonly cacheDir: string | undefined;
+    /** Serve MLflow versions without the sha256 tag, unverified (MODEL_ALLOW_UNTAGGED). */
+    readonly allowUntagged: boolean;
+    /** Models served beside the default one (MODEL_REPOSITORY); empty: one model per process. */
+    readonly repository: readonly RepositoryModel[];
   };
   readonly auth: {
     /** API keys by identity, hashed; plaintext keys from API_KEYS are hashed at load and dropped. */
@@ -507,14 +629,6 @@ function rolloutConfig(v: EnvValues, issues: string[]): RolloutConfig {
   };
 }
 
-/** Variables that hold credentials: their values are never echoed in an error message. */
-const SECRET_ENV: ReadonlySet<string> = new Set([
-  ENV.API_KEYS,
-  ENV.API_KEY_HASHES,
-  ENV.JWT_HS256_SECRET,
-  ENV.MLFLOW_TRACKING_TOKEN,
-]);
-
 /**
  * Reads and validates the service settings. Unset and empty variables take their defaults.
  * Throws a {@link ConfigError} naming every bad variable.
@@ -553,6 +667,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (v.MAX_ROWS_PER_REQUEST > v.QUEUE_MAX_ROWS) {
     issues.push(`${ENV.MAX_ROWS_PER_REQUEST}: must not exceed ${ENV.QUEUE_MAX_ROWS} (${v.QUEUE_MAX_ROWS})`);
   }
+  if (v.MODEL_REPOSITORY.some((m) => m.name === v.MODEL_NAME)) {
+    issues.push(
+      `${ENV.MODEL_REPOSITORY}: model "${v.MODEL_NAME}" is ${ENV.MODEL_NAME}, served already (by ${ENV.MODEL_STABLE}); list only the other models`,
+    );
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   return {
@@ -568,6 +687,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       mlflowTrackingUri: v.MLFLOW_TRACKING_URI,
       mlflowTrackingToken: v.MLFLOW_TRACKING_TOKEN,
       cacheDir: v.MODEL_CACHE_DIR,
+      allowUntagged: v.MODEL_ALLOW_UNTAGGED === "true",
+      repository: v.MODEL_REPOSITORY,
     },
     auth: {
       apiKeys: keys,
@@ -602,84 +723,3 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     observability,
   };
 }
-
-/** Documentation of each variable (README settings table); kept beside the schema it describes. */
-export const ENV_DOCS: Readonly<Record<EnvName, string>> = {
-  HOST: "Public HTTP listen address. Default `127.0.0.1`; `0.0.0.0` in a container.",
-  PORT: "Public HTTP port. Default `8080`.",
-  METRICS_HOST: "Listen address of the internal metrics server. Default `127.0.0.1`.",
-  METRICS_PORT:
-    "Port of the internal metrics server (`GET /metrics`); never the public port. Default `9464`.",
-  MODEL_NAME: "Registered model to serve. Default `fashion-classifier`.",
-  MODEL_STABLE:
-    "Stable model: a version number or alias of `MODEL_NAME`, or `models:/<name>@<alias>`, `models:/<name>/<version>`, `file:<dir>`. Default `champion`.",
-  MODEL_CANDIDATE:
-    "Candidate model, in the forms of `MODEL_STABLE` (e.g. `challenger`); required by canary and shadow, refused by single.",
-  ROLLOUT_STRATEGY:
-    "`single` (stable only), `canary` (split by `CANDIDATE_WEIGHT`) or `shadow` (candidate scores off the response path). Default `single`.",
-  CANDIDATE_WEIGHT:
-    "Canary only: percent (0-100, two decimals) of sticky keys routed to the candidate. Raising it only moves keys to the candidate. Default `0`.",
-  SHADOW_PERCENT: "Shadow only: percent (0-100) of requests the candidate also scores. Default `100`.",
-  SHADOW_QUEUE_MAX:
-    "Shadow requests allowed to wait for the candidate; beyond it they are dropped and counted. Default `64`.",
-  STICKY_HEADER:
-    "Request header whose value keeps a caller on one variant in a canary; without it each request is routed by its prediction id. Default `x-user-id`.",
-  CANDIDATE_TIMEOUT_MS:
-    "Longest a routed request waits for the candidate before it is answered by stable. Default `1000`.",
-  CANDIDATE_CIRCUIT_THRESHOLD:
-    "Consecutive candidate failures that open its circuit (all traffic to stable) until the next reload. Default `5`.",
-  MODEL_WATCH_INTERVAL_MS:
-    "How often the registry aliases are polled; a changed version is loaded and swapped in. `0` disables. Default `0`.",
-  PLINTH_REGISTRY_DIR: "Local model registry folder. Default: the registry's built-in `models/`.",
-  MLFLOW_TRACKING_URI:
-    "MLflow tracking server (`http(s)://...`). When set, model references resolve in MLflow's registry and versions are downloaded through its artifact proxy.",
-  MLFLOW_TRACKING_TOKEN: "Bearer token sent to MLflow, when it requires one.",
-  MODEL_CACHE_DIR:
-    "Where MLflow model versions are downloaded and verified. Default: `plinth-model-cache` in the OS temp folder.",
-  API_KEY_HASHES: "API keys as `identity:sha256hex` pairs, comma-separated (the production form).",
-  API_KEYS:
-    "Plaintext API keys as `identity:key` pairs (local development; hashed at start, at least 16 characters).",
-  API_KEY_ROLES:
-    "Roles of API-key identities as `identity:role+role` pairs (roles: `admin`, `ops-read`, `force-variant`).",
-  JWT_HS256_SECRET: "Shared secret for HS256 tokens, at least 32 bytes.",
-  JWT_JWKS_FILE: "Path of a JWKS file with the RS256/ES256 public keys (selected by `kid`).",
-  JWT_JWKS_URL: "URL of a JWKS endpoint (cached; refetched on an unknown `kid`).",
-  JWT_ISSUER: "Required `iss` of tokens; required when JWT is configured.",
-  JWT_AUDIENCE: "Required `aud` of tokens; required when JWT is configured.",
-  JWT_ALGORITHMS:
-    "Accepted algorithms (HS256, RS256, ES256). Default: HS256 with a secret, RS256+ES256 with a JWKS.",
-  JWT_IDENTITY_CLAIM: "Claim naming the caller (rate-limit bucket). Default `sub`.",
-  JWT_ROLES_CLAIM:
-    "Claim listing the caller's roles (array or space-separated; `admin`, `ops-read`, `force-variant`). Default `roles`.",
-  JWT_CLOCK_TOLERANCE_SECONDS: "Allowed clock skew for `exp`/`nbf`. Default `5`.",
-  RATE_LIMIT_MAX: "Requests per identity per window. Default `6000`.",
-  RATE_LIMIT_WINDOW_MS: "Rate-limit window in milliseconds. Default `60000`.",
-  AUTH_FAILURE_LIMIT:
-    "Wrong keys or tokens allowed per client address per window; then 429 until it ends. `0` disables. Default `20`.",
-  AUTH_FAILURE_WINDOW_MS: "Window of `AUTH_FAILURE_LIMIT`, in milliseconds. Default `300000`.",
-  TRUST_PROXY:
-    "Proxies whose `X-Forwarded-For` names the client address (failed-auth limit, logs): addresses, CIDRs, `loopback`, `uniquelocal`. Default: none (the connection's address).",
-  BATCH_MAX_SIZE: "Largest micro-batch passed to `session.run`. Default `32`.",
-  BATCH_MAX_DELAY_MS: "Longest a row waits for a batch to fill, in ms (fractions allowed). Default `1`.",
-  QUEUE_MAX_ROWS: "Rows allowed to wait; beyond it requests get 503 + Retry-After. Default `2048`.",
-  ORT_INTRA_OP_THREADS: "ONNX Runtime intra-op threads. Default `1`.",
-  ORT_INTER_OP_THREADS: "ONNX Runtime inter-op threads. Default `1`.",
-  INFERENCE_OFFLOAD:
-    "`auto` (measure at warm-up; a shadow candidate always), `never` or `always` run inference in a worker thread. Default `auto`.",
-  INFERENCE_OFFLOAD_THRESHOLD_MS:
-    "With `auto`: offload when a full batch takes longer than this. Default `5`.",
-  BODY_LIMIT_BYTES: "Largest request body; larger gets 413. Default `4194304`.",
-  MAX_ROWS_PER_REQUEST: "Most rows in one request; more gets 400. Default `64`.",
-  IMAGE_MAX_PIXELS:
-    "Largest image (width x height, from its header) decoded; larger gets 400. Default `16777216`.",
-  SHARP_CONCURRENCY: "libvips threads per sharp operation. Default `1`.",
-  MAX_EVENT_LOOP_DELAY_MS:
-    "Event-loop delay beyond which requests get 503 (under-pressure); 0 disables. Default `1000`.",
-  HTTP_LATENCY_BUCKETS_SECONDS: `Buckets of the HTTP duration histogram. Default \`${DEFAULT_HTTP_BUCKETS}\`.`,
-  SHUTDOWN_TIMEOUT_MS:
-    "After SIGTERM, the longest the process waits for in-flight requests. Default `10000`.",
-  LOG_LEVEL: "pino level: fatal, error, warn, info, debug, trace, silent. Default `info`.",
-  DEPLOYMENT_COLOR:
-    "`blue`, `green` or `none`: the blue-green colour, reported by `/metadata`. Default `none`.",
-  ...OBSERVABILITY_ENV_DOCS,
-};

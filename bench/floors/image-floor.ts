@@ -29,7 +29,12 @@ export async function measureImageFloor(
     const sharpTiming = await timedLoop(() => sharp(png).greyscale().raw().toBuffer(), perDecoder, 20);
     const fastPngTiming = await timedLoop(async () => fastPngDecode(png), perDecoder, 50);
     const serviceTiming = await timedLoop(
-      () => imageToPixels(png, size, size.width * size.height),
+      () =>
+        imageToPixels(
+          png,
+          { ...size, channels: 1, resize: "fill", background: "black" },
+          size.width * size.height,
+        ),
       perDecoder,
       50,
     );

@@ -3,7 +3,7 @@
  * so the bench gets the per-row inference cost the service measured around `session.run` under
  * load, and the shadow counters, so it knows how much the shadow phase really compared.
  */
-import { METRICS } from "../../service/metrics/catalog.js";
+import { METRICS } from "../../service/contract/metrics.js";
 
 const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const LABEL_PAIR = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;

@@ -1,13 +1,15 @@
 /**
  * The inference service's environment, written from the stack's rollout settings. Variable names
- * come from the service's own config module (service/config.ts).
+ * come from the service's contract with the platform (service/contract), the names the service's
+ * config reads.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { ENV, hashApiKey } from "../../service/config.js";
-import { DRIFT_CHECK_ENV } from "../../service/drift/check-settings.js";
+import { hashApiKey } from "../../service/contract/api-key.js";
+import { DRIFT_CHECK_ENV } from "../../service/contract/drift-check-env.js";
+import { ENV } from "../../service/contract/service-env.js";
 
-/** Every variable name the platform sets on the service: the service's own list (service/config.ts). */
+/** Every variable name the platform sets on the service: the service's own list (service/contract). */
 export const SERVICE_ENV = ENV;
 
 /** API-key identities the platform provisions: its own (smoke tests, promote CLI) and the drift check's. */
@@ -104,7 +106,7 @@ export function serviceEnvironment(
 }
 
 /**
- * The drift check's environment (service/drift/check-settings.ts): the in-cluster URL of the API
+ * The drift check's environment (read by service/drift/check-settings.ts): the in-cluster URL of the API
  * Service and, from its own Secret, the key of the drift-check identity.
  */
 export function driftCheckEnvironment(

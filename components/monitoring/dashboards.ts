@@ -6,7 +6,7 @@ import { DashboardBuilder, RowBuilder, type Dashboard } from "@grafana/grafana-f
 import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanel } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TimeseriesPanel } from "@grafana/grafana-foundation-sdk/timeseries";
-import { METRICS } from "../../service/metrics/catalog.js";
+import { METRICS } from "../../service/contract/metrics.js";
 
 /** kube-prometheus-stack provisions its Prometheus datasource with this uid. */
 export const DATASOURCE = { type: "prometheus", uid: "prometheus" };

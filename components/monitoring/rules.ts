@@ -5,7 +5,7 @@
  * 6h), for availability (5xx) and for latency (requests slower than the threshold). Every metric
  * name comes from the service's metric catalog.
  */
-import { METRICS } from "../../service/metrics/catalog.js";
+import { METRICS } from "../../service/contract/metrics.js";
 
 /**
  * How often Prometheus scrapes the service (the ServiceMonitor's interval). The rules' shortest

@@ -15,7 +15,7 @@
 import { SLO_ROUTES, type SloTargets } from "../../components/monitoring/rules.js";
 import type { PromotionGates } from "../config/schema.js";
 import { COLOUR_METRIC_LABEL } from "../../components/shared/labels.js";
-import { METRICS } from "../../service/metrics/catalog.js";
+import { METRICS } from "../../service/contract/metrics.js";
 import { PrometheusError } from "./prometheus.js";
 
 export type GateSet = "canary" | "shadow" | "stable" | "blue-green";

@@ -30,6 +30,7 @@ DEBIAN_PACKAGES=(
   "prometheus = 2.42.0+ds-5+deb12u1"                   # promtool check/test rules, the stack's Prometheus
   "chromium >= 150"                                    # bookworm-security; headless admin-panel tests
   "nginx >= 1.22.1-9"                                  # bookworm-security; the local stack's TLS edge
+  "libgomp1 = 12.2.0-14+deb12u1"                       # OpenMP runtime LightGBM's wheel links (models venv)
 )
 
 # The Prometheus operator's CRDs (ServiceMonitor, PrometheusRule) the local control plane installs

@@ -1,20 +1,21 @@
 /**
- * The authentication hook: every route except those marked `config: { public: true }` needs an
- * API key (`x-api-key: <key>` or `Authorization: Bearer <key>`) or a JWT
- * (`Authorization: Bearer <jwt>`). The caller's identity is attached to the request for the rate
- * limiter and the logs. Wrong keys and tokens are counted per client address
- * ({@link AuthFailureLimiter}); past the limit, the address gets 429 without its credentials
- * being looked at.
+ * Who is calling: an API key (`x-api-key: <key>` or `Authorization: Bearer <key>`), a JWT
+ * (`Authorization: Bearer <jwt>`) or, where a route accepts it, a user named by oauth2-proxy
+ * (./proxy-users.ts). The auth hook (./hook.ts) asks for the credentials a route's declaration
+ * accepts. Wrong keys and tokens are counted per client address ({@link AuthFailureLimiter}); past
+ * the limit, the address gets 429 without its API credentials being looked at.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import { errors as joseErrors } from "jose";
 import type { ServiceConfig } from "../config.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
-import type { Principal } from "../server/request-context.js";
+import type { Principal } from "./principal.js";
 import { ApiKeyVerifier } from "./api-keys.js";
 import { AuthFailureLimiter } from "./failure-limit.js";
 import { JwtVerifier } from "./jwt.js";
+import { ProxyUsers, type ProxyUserSettings } from "./proxy-users.js";
+import type { Access } from "./route-auth.js";
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="plinth"' };
 /** A compact JWS: three base64url segments. */
@@ -38,15 +39,33 @@ export class Authenticator {
   private readonly keys: ApiKeyVerifier;
   private readonly jwt: JwtVerifier | undefined;
   private readonly failures: AuthFailureLimiter;
+  private readonly proxyUsers: ProxyUsers;
 
-  constructor(config: ServiceConfig["auth"]) {
+  constructor(config: ServiceConfig["auth"], proxyUsers: ProxyUserSettings) {
     this.keys = new ApiKeyVerifier(config.apiKeys);
     this.jwt = config.jwt === undefined ? undefined : new JwtVerifier(config.jwt);
     this.failures = new AuthFailureLimiter(config.failureLimit);
+    this.proxyUsers = new ProxyUsers(proxyUsers);
   }
 
   async init(): Promise<void> {
     await this.jwt?.init();
+  }
+
+  /**
+   * The caller by the credentials `access` accepts: a trusted oauth2-proxy user first (the proxy
+   * vouches for every request it forwards), then API credentials. Undefined when the request
+   * presents none of them and the route admits anonymous requests; otherwise as
+   * {@link authenticate}, and 403 for a proxy user who is refused.
+   */
+  async identify(request: FastifyRequest, access: Access): Promise<Principal | undefined> {
+    if (access.accepts.includes("oauth2-proxy")) {
+      const user = this.proxyUsers.identify(request);
+      if (user !== undefined) return user;
+    }
+    if (!access.accepts.includes("api")) return undefined;
+    if (access.anonymous && !presentsApiCredentials(request)) return undefined;
+    return this.authenticate(request);
   }
 
   /**
@@ -104,10 +123,10 @@ export class Authenticator {
   }
 }
 
-/** Installs the hook on the root instance; it runs before the per-route rate limiter. */
-export function installAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
-  app.addHook("onRequest", async (request) => {
-    if (request.is404 || request.routeOptions.config.public === true) return;
-    request.principal = await authenticator.authenticate(request);
-  });
+function presentsApiCredentials(request: FastifyRequest): boolean {
+  const apiKey = request.headers["x-api-key"];
+  const authorization = request.headers.authorization;
+  return (
+    (typeof apiKey === "string" && apiKey !== "") || (authorization !== undefined && authorization !== "")
+  );
 }

@@ -2,7 +2,7 @@
  * Roles a caller may hold, defined once for API keys (API_KEY_ROLES) and JWTs (the claim named by
  * JWT_ROLES_CLAIM). A caller without a role gets the prediction API only.
  */
-import type { Principal } from "../server/request-context.js";
+import type { Principal } from "./principal.js";
 
 export const ROLES = ["admin", "ops-read", "force-variant"] as const;
 /**

@@ -2,16 +2,10 @@
  * Settings of the drift check (service/drift/check.ts): where the running service is, and the
  * API key (ops-read role) it is asked with. Read from the environment and validated once; every problem is
  * reported by its variable's name. The platform (components/inference) writes this environment,
- * the key from a Kubernetes Secret.
+ * the key from a Kubernetes Secret; the names are the contract's (service/contract/drift-check-env.ts).
  */
 import { z } from "zod";
-
-/** The variable names, for the platform's CronJob env and for the check's messages. */
-export const DRIFT_CHECK_ENV = {
-  DRIFT_CHECK_SERVICE_URL: "DRIFT_CHECK_SERVICE_URL",
-  DRIFT_CHECK_API_KEY: "DRIFT_CHECK_API_KEY",
-  DRIFT_CHECK_TIMEOUT_MS: "DRIFT_CHECK_TIMEOUT_MS",
-} as const;
+import { DRIFT_CHECK_ENV } from "../contract/drift-check-env.js";
 
 /** The service accepts API keys of at least this many characters (service/config.ts, API_KEYS). */
 const MIN_API_KEY_LENGTH = 16;
@@ -19,6 +13,7 @@ const MIN_API_KEY_LENGTH = 16;
 const required = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `required: ${what}` : undefined) });
 
+/** One field per contract name: a name without a parser, or a parser without a name, does not compile. */
 const schema = z.object({
   DRIFT_CHECK_SERVICE_URL: required("the inference service's base URL").pipe(
     z.url({
@@ -37,7 +32,7 @@ const schema = z.object({
     .min(100, "expected at least 100 ms")
     .max(600_000, "expected at most 600000 ms (10 minutes)")
     .default(10_000),
-});
+} satisfies Record<keyof typeof DRIFT_CHECK_ENV, z.ZodType>);
 
 export interface DriftCheckSettings {
   /** The service's base URL; the check asks `<url>/ops/summary`. */

@@ -45,6 +45,8 @@ export const ErrorCode = {
   OVERLOADED: "OVERLOADED",
   /** A reload failed; the previous model keeps serving. */
   RELOAD_FAILED: "RELOAD_FAILED",
+  /** A model repository load failed; the model stays unavailable. */
+  MODEL_LOAD_FAILED: "MODEL_LOAD_FAILED",
   /** The serving model's graph has an operator the saliency explainer cannot differentiate. */
   EXPLAIN_UNSUPPORTED: "EXPLAIN_UNSUPPORTED",
   /** A fault on the server side. */
@@ -76,6 +78,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_READY: 503,
   OVERLOADED: 503,
   RELOAD_FAILED: 500,
+  MODEL_LOAD_FAILED: 500,
   EXPLAIN_UNSUPPORTED: 501,
   INTERNAL: 500,
 };
@@ -100,12 +103,15 @@ export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
   RATE_LIMITED: "The caller's rate limit is exhausted; retry after `Retry-After` seconds.",
   NOT_FOUND: "No such route.",
   METHOD_NOT_ALLOWED: "The route does not accept this method.",
-  MODEL_NOT_FOUND: "The service does not serve a model of that name.",
+  MODEL_NOT_FOUND:
+    "The service does not serve a model of that name, or that model is not loaded (unloaded, or its load failed).",
   MODEL_VERSION_NOT_FOUND: "That version of the model is not loaded.",
   NOT_READY:
     "The model is not loaded yet, or the service is shutting down; retry after `Retry-After` seconds.",
   OVERLOADED: "The inference queue or the event loop is saturated; retry after `Retry-After` seconds.",
   RELOAD_FAILED: "The requested reload failed; the previous model keeps serving.",
+  MODEL_LOAD_FAILED:
+    "`POST /v2/repository/models/{name}/load` could not load an unloaded model; it stays unavailable (the message says why).",
   EXPLAIN_UNSUPPORTED:
     "`/predict-image/explain` cannot explain this model: its graph uses an operator the saliency explainer does not support.",
   INTERNAL: "An unexpected server fault (logged with the request id).",

@@ -4,7 +4,7 @@
  * an all-black reference image this attributes the logit to the pixels that are actually lit, so
  * the map lies on the garment, brightest where the model looked hardest.
  */
-import { backward, GradientWorkspace } from "../train/backprop.js";
+import { backward, GradientWorkspace } from "../model/backprop.js";
 import { Activations, forward, softmaxRows } from "../model/network.js";
 import type { ExplainableNetwork } from "./network-from-onnx.js";
 

@@ -1,11 +1,12 @@
 /**
  * The general image decoder shared by training (labelled image folders) and serving (uploads):
- * PNG, JPEG or WebP bytes -> `width x height` 8-bit grayscale pixels, row-major.
+ * PNG, JPEG or WebP bytes -> `width x height` 8-bit pixels, row-major, 1 channel (grey) or 3
+ * interleaved (RGB).
  *
  * Decompression bombs are refused twice: the declared dimensions are read from the header
  * (sharp's metadata(), no pixel decoding) and compared with `maxPixels` first, and sharp's
  * `limitInputPixels` enforces the same bound inside libvips. Transparent pixels are flattened
- * onto black, the background of the training images.
+ * onto the model's background (black for the training images).
  */
 import { ImageInputError } from "./errors.js";
 import { loadSharp } from "./sharp.js";
@@ -18,10 +19,25 @@ export interface DecodeTarget {
   maxPixels: number;
 }
 
+export interface ImageDecodeTarget extends DecodeTarget {
+  /** 1: greyscale; 3: RGB, interleaved (HWC). */
+  channels: 1 | 3;
+  /** sharp's fit: `fill` stretches, `contain` letterboxes onto the background, `cover` crops the centre. */
+  resize: "fill" | "contain" | "cover";
+  /** Transparency and letterbox bars take this colour. */
+  background: "black" | "white";
+}
+
 /** 4096 x 4096: far above any sensible upload for a 28x28 model, far below a bomb. */
 export const DEFAULT_MAX_INPUT_PIXELS = 4096 * 4096;
 
-export async function decodeToGray(bytes: Uint8Array, target: DecodeTarget): Promise<Uint8Array> {
+/** Greyscale, stretched, on black: what training and the bundled model use. */
+export function decodeToGray(bytes: Uint8Array, target: DecodeTarget): Promise<Uint8Array> {
+  return decodeImage(bytes, { ...target, channels: 1, resize: "fill", background: "black" });
+}
+
+/** `width * height * channels` bytes, row-major, channels interleaved. */
+export async function decodeImage(bytes: Uint8Array, target: ImageDecodeTarget): Promise<Uint8Array> {
   const sniffed = sniffImage(bytes);
   if (sniffed.kind === "other") {
     throw new ImageInputError(
@@ -47,13 +63,15 @@ export async function decodeToGray(bytes: Uint8Array, target: DecodeTarget): Pro
     );
   }
   try {
+    const background = target.background === "white" ? "#ffffff" : "#000000";
     const { data, info } = await sharp(bytes, { limitInputPixels: target.maxPixels, failOn: "error" })
-      .flatten({ background: "#000000" })
-      .toColourspace("b-w")
-      .resize(target.width, target.height, { fit: "fill" })
+      .flatten({ background })
+      .toColourspace(target.channels === 1 ? "b-w" : "srgb")
+      .resize(target.width, target.height, { fit: target.resize, background })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 1 || data.length !== target.width * target.height) {
+    const expected = target.width * target.height * target.channels;
+    if (info.channels !== target.channels || data.length !== expected) {
       throw new Error(`decoder produced ${info.channels} channels, ${data.length} bytes`);
     }
     return new Uint8Array(data.buffer, data.byteOffset, data.length);

@@ -5,9 +5,11 @@
  * offload for these (plinth models keep both, model.ts).
  */
 import type { InferenceSession, Tensor } from "onnxruntime-node";
+import { bindModelConfig, type ConfiguredIo } from "../serving/configured-io.js";
 import { DYNAMIC, readContract, type ModelContract, type TensorSpec } from "../serving/contract.js";
 import { toOrtTensor } from "../serving/tensor-codec.js";
 import type { BatchObserver } from "./batcher.js";
+import type { FoundModelConfig } from "./model-config-file.js";
 import type { LoadOptions, ResolvedModelFile } from "./model.js";
 import { createSession, timedRun } from "./ort-session.js";
 import { medianMs, type WarmupReport } from "./warmup.js";
@@ -39,16 +41,27 @@ export class GraphModel {
     readonly sha256: string,
     /** Undefined when an input declares no shape, or the graph refused the guessed size of a dynamic dimension. */
     readonly warmup: WarmupReport | undefined,
+    /** The model configuration bound to the graph; undefined: served over the Open Inference Protocol only. */
+    readonly io: ConfiguredIo | undefined,
     private readonly session: InferenceSession,
     private readonly observer: BatchObserver,
   ) {}
 
-  /** Loads and warms `bytes` (the file's); throws an error naming the file on any problem. */
+  /** Class names for prediction counts: the configuration's, else none. */
+  get labels(): readonly string[] {
+    return this.io?.labels ?? [];
+  }
+
+  /**
+   * Loads and warms `bytes` (the file's), bound to its configuration when it has one; throws an
+   * error naming the file (or the configuration file and field) on any problem.
+   */
   static async load(
     file: ResolvedModelFile,
     bytes: Uint8Array,
     sha256: string,
     options: LoadOptions,
+    found?: FoundModelConfig,
   ): Promise<GraphModel> {
     const failed = (stage: string) => (err: unknown) => {
       throw new Error(`${file.modelPath}: ${stage}: ${(err as Error).message}`, { cause: err });
@@ -56,11 +69,12 @@ export class GraphModel {
     const session = await createSession(bytes, options.ort).catch(failed("ONNX Runtime cannot load it"));
     try {
       const contract = readContract(session, file.modelPath);
+      const io = found === undefined ? undefined : bindModelConfig(found.config, contract, found.source);
       const warmup = await GraphModel.warm(session, contract, options.batching.maxBatchSize).catch(
         failed("warm-up on rows of zeros failed"),
       );
       const observer = options.observer({ name: file.name, version: file.version });
-      return new GraphModel(file.name, file.version, contract, sha256, warmup, session, observer);
+      return new GraphModel(file.name, file.version, contract, sha256, warmup, io, session, observer);
     } catch (err) {
       await session.release();
       throw err;

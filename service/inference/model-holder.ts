@@ -2,10 +2,12 @@
  * Holds the serving model of one variant (stable or candidate) and replaces it safely: a reload
  * loads and warms the new version aside, swaps it in with one assignment (requests already holding
  * the old model finish on it), and only then drains and releases the old one. A failed load leaves
- * the old version serving.
+ * the old version serving. Each load's memory footprint is kept and exported per model and variant
+ * (load-footprint.ts).
  */
 import type { ServiceConfig } from "../config.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
+import { measureLoad, type LoadFootprint } from "./load-footprint.js";
 import { loadModel, type LoadedModel } from "./load-model.js";
 import type { ResolvedModelFile } from "./model.js";
 
@@ -31,6 +33,7 @@ export type ModelCheck = (model: LoadedModel) => void;
 
 export class ModelHolder {
   private model: LoadedModel | undefined;
+  private modelFootprint: LoadFootprint | undefined;
   private swappedAt: Date | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private isDraining = false;
@@ -53,6 +56,11 @@ export class ModelHolder {
   /** When the serving model was swapped in. */
   get loadedAt(): Date | undefined {
     return this.swappedAt;
+  }
+
+  /** What loading the serving model cost in memory; undefined before the first load. */
+  get footprint(): LoadFootprint | undefined {
+    return this.modelFootprint;
   }
 
   /** Loaded, warmed and not shutting down. */
@@ -84,10 +92,11 @@ export class ModelHolder {
     return this.reloading;
   }
 
+  /** Drains and releases the serving model (shutdown, or the model's unload from the repository). */
   async close(): Promise<void> {
     this.startDraining();
     await this.reloading?.catch(() => undefined);
-    await this.model?.close();
+    await this.release();
   }
 
   private async doReload(): Promise<ReloadResult> {
@@ -96,11 +105,13 @@ export class ModelHolder {
     if (previous !== undefined && previous.version === file.version) {
       return { previousVersion: previous.version, version: previous.version, changed: false };
     }
-    const next = await loadModel(file, {
-      ort: this.config.ort,
-      batching: this.config.batching,
-      observer: (m) => this.batchObserver(m.name, m.version),
-    });
+    const { loaded: next, footprint } = await measureLoad(file.modelPath, () =>
+      loadModel(file, {
+        ort: this.config.ort,
+        batching: this.config.batching,
+        observer: (m) => this.batchObserver(m.name, m.version),
+      }),
+    );
     try {
       this.check(next);
     } catch (err) {
@@ -108,15 +119,38 @@ export class ModelHolder {
       throw err;
     }
     this.model = next;
+    this.modelFootprint = footprint;
     this.swappedAt = new Date();
     this.metrics.modelInfo.labels(next.name, next.version, this.variant, next.sha256).set(1);
     this.readyGauge(next).set(this.isDraining ? 0 : 1);
+    this.exportFootprint(next, footprint);
     if (previous !== undefined) {
-      this.metrics.modelInfo.remove(previous.name, previous.version, this.variant, previous.sha256);
-      this.metrics.modelReady.remove(previous.name, previous.version, this.variant);
+      this.removeGauges(previous);
       await previous.close();
     }
     return { previousVersion: previous?.version, version: next.version, changed: true };
+  }
+
+  /** Releases the serving model (unload): its gauges go with it, so no stale series remain. */
+  private async release(): Promise<void> {
+    const model = this.model;
+    if (model === undefined) return;
+    this.removeGauges(model);
+    await model.close();
+  }
+
+  private exportFootprint(model: LoadedModel, footprint: LoadFootprint): void {
+    const labels = [model.name, model.version, this.variant] as const;
+    this.metrics.modelFileBytes.labels(...labels).set(footprint.onnxFileBytes);
+    this.metrics.modelLoadRssDelta.labels(...labels).set(footprint.rssDeltaAtLoadBytes);
+  }
+
+  private removeGauges(model: LoadedModel): void {
+    const labels = [model.name, model.version, this.variant] as const;
+    this.metrics.modelInfo.remove(...labels, model.sha256);
+    this.metrics.modelReady.remove(...labels);
+    this.metrics.modelFileBytes.remove(...labels);
+    this.metrics.modelLoadRssDelta.remove(...labels);
   }
 
   private readyGauge(model: LoadedModel) {

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { ServiceConfig } from "../config.js";
 import { inputSize, type ModelMetadata } from "../model/metadata.js";
+import { modelConfigFromMetadata, type ModelConfig } from "../model/model-config.js";
 import { readModelMetadata } from "../model/onnx-format.js";
 import { readContract, type ModelContract } from "../serving/contract.js";
 import { MicroBatcher, type BatchObserver } from "./batcher.js";
@@ -44,6 +45,8 @@ export class PlinthModel {
   readonly normShift: number;
   readonly pixelMin: number;
   readonly pixelMax: number;
+  /** The model configuration the metadata implies (what the trainer writes as model-config.json). */
+  readonly config: ModelConfig;
   private readonly softmax: boolean;
 
   private constructor(
@@ -64,6 +67,7 @@ export class PlinthModel {
     this.normShift = -mean / std;
     [this.pixelMin, this.pixelMax] = metadata.input.pixelRange;
     this.softmax = metadata.output.kind === "logits";
+    this.config = modelConfigFromMetadata(metadata);
   }
 
   /** Loads, checks and warms a model; throws an error naming the file on any problem. */

@@ -1,10 +1,10 @@
 /**
- * The service's prom-client registry, built from the metric catalog (service/metrics/catalog.ts),
+ * The service's prom-client registry, built from the metric catalog (service/contract/metrics.ts),
  * plus the process defaults. Hot paths go through {@link LabelledCache} so a request costs a Map
  * lookup, not prom-client's per-call label hashing.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { METRICS, type MetricSpec } from "./catalog.js";
+import { METRICS, type MetricSpec } from "../contract/metrics.js";
 
 /** Micro-batch sizes up to 1024 rows. */
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -47,6 +47,8 @@ export class ServiceMetrics {
   readonly predictions;
   readonly modelInfo;
   readonly modelReady;
+  readonly modelFileBytes;
+  readonly modelLoadRssDelta;
   readonly candidateFallbacks;
   readonly candidateCircuitOpen;
   readonly shadowComparisons;
@@ -65,6 +67,8 @@ export class ServiceMetrics {
     this.predictions = counter(METRICS.predictions, r);
     this.modelInfo = gauge(METRICS.modelInfo, r);
     this.modelReady = gauge(METRICS.modelReady, r);
+    this.modelFileBytes = gauge(METRICS.modelFileBytes, r);
+    this.modelLoadRssDelta = gauge(METRICS.modelLoadRssDelta, r);
     this.candidateFallbacks = counter(METRICS.candidateFallbacks, r);
     this.candidateCircuitOpen = gauge(METRICS.candidateCircuitOpen, r);
     this.shadowComparisons = counter(METRICS.shadowComparisons, r);

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseBaseline, type Baseline } from "../drift/baseline.js";
+import { readOptional } from "../files/read-optional.js";
 import type { ModelSource } from "../inference/model-holder.js";
 
 export const BASELINE_FILE = "baseline.json";
@@ -62,14 +63,5 @@ export class ModelArtifacts {
       this.cache.set(key, entry);
     }
     return entry;
-  }
-}
-
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
   }
 }

@@ -1,12 +1,12 @@
 /**
- * Wires drift monitoring, the prediction log, the audit log, the admin guard, the ops summary, the
+ * Wires drift monitoring, the prediction log, the audit log (refused admin actions too), the ops summary, the
  * admin panel and the explain route into the server. Two steps, because fastify copies a scope's
  * hooks when a child scope is registered: `installObservability` adds the hooks before any route
  * exists; `registerRoutes` adds the routes and starts the background timers once the rollout
  * engine is there.
  */
 import type { FastifyInstance } from "fastify";
-import type { Authenticator } from "../auth/authenticate.js";
+import type { RefusalListener } from "../auth/hook.js";
 import type { ServiceConfig } from "../config.js";
 import { DriftHistory } from "../drift/history.js";
 import { DriftMonitor } from "../drift/monitor.js";
@@ -16,14 +16,15 @@ import type { ServiceMetrics } from "../metrics/registry.js";
 import { PredictionLog } from "../prediction-log/log.js";
 import type { ReloadEvent } from "../rollout/summary.js";
 import type { RouteDeps } from "../server/deps.js";
+import type { RepositoryAction } from "../serving/model-repository.js";
 import { adminRoutes } from "../server/routes/admin.js";
 import { explainRoute } from "../server/routes/explain.js";
 import { opsRoutes } from "../server/routes/ops.js";
-import { AdminGuard, installAdminGuard } from "./admin-auth.js";
 import { ModelArtifacts } from "./artifacts.js";
 import { AuditLog } from "./audit.js";
 import { JsonlFile } from "./jsonl-file.js";
 import { ObservabilityMetrics } from "./metrics.js";
+import { auditRefusals } from "./refusal-audit.js";
 import { installScoredObservers } from "./scored.js";
 import { TrafficSampler } from "./traffic.js";
 
@@ -31,7 +32,6 @@ export interface ObservabilityOptions {
   readonly config: ServiceConfig;
   readonly metrics: ServiceMetrics;
   readonly source: ModelSource;
-  readonly authenticator: Authenticator;
 }
 
 /** The audit trail is small and must not rotate away: no size cap. */
@@ -44,7 +44,8 @@ export class Observability {
   /** Undefined when PREDICTION_LOG_PATH is unset. */
   readonly predictionLog: PredictionLog | undefined;
   readonly audit: AuditLog;
-  readonly guard: AdminGuard;
+  /** The auth hook's refusals of admin actions, audited as denied. */
+  readonly refusals: RefusalListener;
   readonly traffic: TrafficSampler;
 
   constructor(
@@ -74,7 +75,7 @@ export class Observability {
     const auditFile =
       ops.auditLogPath === undefined ? undefined : new JsonlFile(ops.auditLogPath, AUDIT_MAX_BYTES);
     this.audit = new AuditLog(auditFile, this.metrics, log);
-    this.guard = new AdminGuard(options.authenticator, ops, this.audit);
+    this.refusals = auditRefusals(this.audit, ops.oidcTrustHeaders);
     this.traffic = new TrafficSampler(options.metrics, ops.sampleIntervalMs);
   }
 
@@ -82,6 +83,9 @@ export class Observability {
   async registerRoutes(deps: RouteDeps): Promise<void> {
     const { app } = this;
     const unsubscribe = deps.rollout.variants.onReload((event) => void this.auditReload(event));
+    const unsubscribeRepository = deps.dataPlane.onRepositoryAction(
+      (action) => void this.auditRepository(action),
+    );
     // A shadow candidate answers no one, so its drift is fed from the copies it scores.
     const unsubscribeShadow = deps.rollout.shadow?.onScored((scored) =>
       this.drift.observe({ ...scored, variant: CANDIDATE_VARIANT }),
@@ -94,13 +98,14 @@ export class Observability {
       artifacts: this.artifacts,
       audit: this.audit,
     });
-    await adminRoutes(app, this.options.config.observability.ops.oidcTrustHeaders);
+    await adminRoutes(app);
     await explainRoute(app, deps, new Explainers(this.artifacts));
     this.drift.start();
     this.predictionLog?.start();
     this.traffic.start();
     app.addHook("onClose", async () => {
       unsubscribe();
+      unsubscribeRepository();
       unsubscribeShadow?.();
       this.drift.stop();
       this.traffic.stop();
@@ -128,12 +133,32 @@ export class Observability {
       new Date(event.at),
     );
   }
+
+  /** Loads and unloads of the model repository (POST /v2/repository/models/...), likewise. */
+  private auditRepository(action: RepositoryAction): Promise<unknown> {
+    return this.audit.record(
+      {
+        who: action.by ?? "anonymous",
+        action: `repository-${action.action}`,
+        result: action.result,
+        detail: {
+          model: action.model,
+          version: action.version,
+          ...(action.error === undefined ? {} : { error: action.error }),
+        },
+      },
+      new Date(action.at),
+    );
+  }
 }
 
 /** Creates the observability parts and installs their hooks; call before registering any route. */
 export function installObservability(app: FastifyInstance, options: ObservabilityOptions): Observability {
   const observability = new Observability(app, options);
-  installAdminGuard(app, observability.guard);
-  installScoredObservers(app, { drift: observability.drift, predictionLog: observability.predictionLog });
+  installScoredObservers(app, {
+    drift: observability.drift,
+    driftModel: options.config.model.name,
+    predictionLog: observability.predictionLog,
+  });
   return observability;
 }

@@ -3,7 +3,7 @@
  * from the metric catalog into the service's registry (so they are scraped with everything else).
  */
 import { Counter, Gauge, type Registry } from "prom-client";
-import { METRICS, type MetricSpec } from "../metrics/catalog.js";
+import { METRICS, type MetricSpec } from "../contract/metrics.js";
 
 const options = (spec: MetricSpec, registry: Registry) => ({
   name: spec.name,

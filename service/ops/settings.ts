@@ -1,27 +1,15 @@
 /**
  * Settings of drift monitoring, the prediction log, the audit log and the admin surface: a fragment
- * of the service's environment schema (service/config.ts spreads it in), so the variables are
- * validated, reported by name and documented in the same place as every other setting.
+ * of the service's settings table (service/config.ts spreads it in), so the variables are
+ * validated, reported by name and documented in the same place as every other setting. Their
+ * names are the contract's (service/contract/service-env.ts).
  */
 import { z } from "zod";
+import { OBSERVABILITY_ENV, type ObservabilityEnvName } from "../contract/service-env.js";
+import type { SchemaShape, SettingsTable } from "../settings-table.js";
 
-export const OBSERVABILITY_ENV = {
-  DRIFT_WINDOW_SIZE: "DRIFT_WINDOW_SIZE",
-  DRIFT_MIN_SAMPLES: "DRIFT_MIN_SAMPLES",
-  DRIFT_INTERVAL_MS: "DRIFT_INTERVAL_MS",
-  DRIFT_WARN_PSI: "DRIFT_WARN_PSI",
-  DRIFT_ALERT_PSI: "DRIFT_ALERT_PSI",
-  DRIFT_HISTORY_PATH: "DRIFT_HISTORY_PATH",
-  DRIFT_HISTORY_MAX_BYTES: "DRIFT_HISTORY_MAX_BYTES",
-  PREDICTION_LOG_PATH: "PREDICTION_LOG_PATH",
-  PREDICTION_LOG_QUEUE_MAX: "PREDICTION_LOG_QUEUE_MAX",
-  PREDICTION_LOG_FLUSH_MS: "PREDICTION_LOG_FLUSH_MS",
-  PREDICTION_LOG_MAX_BYTES: "PREDICTION_LOG_MAX_BYTES",
-  AUDIT_LOG_PATH: "AUDIT_LOG_PATH",
-  OPS_SAMPLE_INTERVAL_MS: "OPS_SAMPLE_INTERVAL_MS",
-  OPS_OIDC_TRUST_HEADERS: "OPS_OIDC_TRUST_HEADERS",
-  OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "OPS_OIDC_ALLOWED_EMAIL_DOMAINS",
-} as const;
+/** This group's names (the contract's object, not a copy). */
+export { OBSERVABILITY_ENV };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const psi = z.coerce.number().positive().max(100);
@@ -32,40 +20,87 @@ const optionalPath = z
   .optional();
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
-/** One schema field per variable, keyed by its name (spread into service/config.ts's schema). */
-export const observabilityEnvShape = {
-  DRIFT_WINDOW_SIZE: int(10, 1_000_000).default(1000),
-  DRIFT_MIN_SAMPLES: int(1, 1_000_000).default(200),
-  DRIFT_INTERVAL_MS: int(100, 3_600_000).default(15_000),
-  DRIFT_WARN_PSI: psi.default(0.1),
-  DRIFT_ALERT_PSI: psi.default(0.25),
-  DRIFT_HISTORY_PATH: optionalPath,
-  DRIFT_HISTORY_MAX_BYTES: int(1024, 1024 ** 3).default(1024 * 1024),
-  PREDICTION_LOG_PATH: optionalPath,
-  PREDICTION_LOG_QUEUE_MAX: int(1, 10_000_000).default(10_000),
-  PREDICTION_LOG_FLUSH_MS: int(10, 60_000).default(1000),
-  PREDICTION_LOG_MAX_BYTES: int(1024, 1024 ** 4).default(100 * 1024 * 1024),
-  AUDIT_LOG_PATH: optionalPath,
-  OPS_SAMPLE_INTERVAL_MS: int(100, 600_000).default(5000),
-  OPS_OIDC_TRUST_HEADERS: z.enum(["true", "false"]).default("false"),
-  OPS_OIDC_ALLOWED_EMAIL_DOMAINS: z
-    .string()
-    .transform((text, ctx) => {
-      const domains = text
-        .split(",")
-        .map((d) => d.trim().toLowerCase())
-        .filter((d) => d !== "");
-      const bad = domains.filter((d) => !DOMAIN.test(d));
-      if (bad.length > 0) {
-        ctx.addIssue({ code: "custom", message: `not a DNS domain: ${bad.join(", ")}` });
-        return z.NEVER;
-      }
-      return domains;
-    })
-    .default([]),
-};
+const emailDomains = z
+  .string()
+  .transform((text, ctx) => {
+    const domains = text
+      .split(",")
+      .map((d) => d.trim().toLowerCase())
+      .filter((d) => d !== "");
+    const bad = domains.filter((d) => !DOMAIN.test(d));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: "custom", message: `not a DNS domain: ${bad.join(", ")}` });
+      return z.NEVER;
+    }
+    return domains;
+  })
+  .default([]);
 
-type ObservabilityEnv = z.infer<z.ZodObject<typeof observabilityEnvShape>>;
+/** One declaration per variable (service/config.ts spreads the table into its own). */
+export const OBSERVABILITY_SETTINGS = {
+  DRIFT_WINDOW_SIZE: {
+    schema: int(10, 1_000_000).default(1000),
+    doc: "Live inputs per variant in the drift window (sliding); one interval adds at most its newest 10,000. Default `1000`.",
+  },
+  DRIFT_MIN_SAMPLES: {
+    schema: int(1, 1_000_000).default(200),
+    doc: "Samples the window needs before drift is computed and published. Default `200`.",
+  },
+  DRIFT_INTERVAL_MS: {
+    schema: int(100, 3_600_000).default(15_000),
+    doc: "How often the window is summarised into PSI gauges and a drift history entry. Default `15000`.",
+  },
+  DRIFT_WARN_PSI: {
+    schema: psi.default(0.1),
+    doc: "PSI at or above which drift is reported as `warn`. Default `0.1`.",
+  },
+  DRIFT_ALERT_PSI: {
+    schema: psi.default(0.25),
+    doc: "PSI at or above which drift is reported as `alert`. Default `0.25`.",
+  },
+  DRIFT_HISTORY_PATH: {
+    schema: optionalPath,
+    doc: "JSONL file the drift history is appended to; unset keeps the history in memory only.",
+  },
+  DRIFT_HISTORY_MAX_BYTES: {
+    schema: int(1024, 1024 ** 3).default(1024 * 1024),
+    doc: "Size at which the drift history file is rotated to `<path>.1` (one old file kept). Default `1048576`.",
+  },
+  PREDICTION_LOG_PATH: {
+    schema: optionalPath,
+    doc: "JSONL file of every prediction (id, model, variant, label, confidence, latency, input digest); unset: off.",
+  },
+  PREDICTION_LOG_QUEUE_MAX: {
+    schema: int(1, 10_000_000).default(10_000),
+    doc: "Records waiting to be written; beyond it records are dropped and counted, requests never wait. Default `10000`.",
+  },
+  PREDICTION_LOG_FLUSH_MS: {
+    schema: int(10, 60_000).default(1000),
+    doc: "Interval of batched writes to the prediction log. Default `1000`.",
+  },
+  PREDICTION_LOG_MAX_BYTES: {
+    schema: int(1024, 1024 ** 4).default(100 * 1024 * 1024),
+    doc: "Size at which the prediction log is rotated to `<path>.1` (one old file kept). Default `104857600`.",
+  },
+  AUDIT_LOG_PATH: {
+    schema: optionalPath,
+    doc: "JSONL file of admin actions (who, what, when, result); they are always logged as well.",
+  },
+  OPS_SAMPLE_INTERVAL_MS: {
+    schema: int(100, 600_000).default(5000),
+    doc: "Interval of the traffic/latency samples behind the admin panel's charts. Default `5000`.",
+  },
+  OPS_OIDC_TRUST_HEADERS: {
+    schema: z.enum(["true", "false"]).default("false"),
+    doc: "`true` accepts oauth2-proxy's `X-Auth-Request-Email` for /ops and /admin; only behind oauth2-proxy. Default `false` (the header is ignored).",
+  },
+  OPS_OIDC_ALLOWED_EMAIL_DOMAINS: {
+    schema: emailDomains,
+    doc: "Comma-separated email domains whose oauth2-proxy users are admins; required with `OPS_OIDC_TRUST_HEADERS=true`.",
+  },
+} satisfies SettingsTable<ObservabilityEnvName>;
+
+type ObservabilityEnv = z.infer<z.ZodObject<SchemaShape<typeof OBSERVABILITY_SETTINGS>>>;
 
 export interface DriftSettings {
   /** Live inputs (and predictions) per variant the PSI is computed over. */
@@ -135,30 +170,3 @@ export function observabilityConfig(v: ObservabilityEnv, issues: string[]): Obse
     },
   };
 }
-
-export const OBSERVABILITY_ENV_DOCS: Readonly<Record<keyof typeof OBSERVABILITY_ENV, string>> = {
-  DRIFT_WINDOW_SIZE:
-    "Live inputs per variant in the drift window (sliding); one interval adds at most its newest 10,000. Default `1000`.",
-  DRIFT_MIN_SAMPLES: "Samples the window needs before drift is computed and published. Default `200`.",
-  DRIFT_INTERVAL_MS:
-    "How often the window is summarised into PSI gauges and a drift history entry. Default `15000`.",
-  DRIFT_WARN_PSI: "PSI at or above which drift is reported as `warn`. Default `0.1`.",
-  DRIFT_ALERT_PSI: "PSI at or above which drift is reported as `alert`. Default `0.25`.",
-  DRIFT_HISTORY_PATH: "JSONL file the drift history is appended to; unset keeps the history in memory only.",
-  DRIFT_HISTORY_MAX_BYTES:
-    "Size at which the drift history file is rotated to `<path>.1` (one old file kept). Default `1048576`.",
-  PREDICTION_LOG_PATH:
-    "JSONL file of every prediction (id, model, variant, label, confidence, latency, input digest); unset: off.",
-  PREDICTION_LOG_QUEUE_MAX:
-    "Records waiting to be written; beyond it records are dropped and counted, requests never wait. Default `10000`.",
-  PREDICTION_LOG_FLUSH_MS: "Interval of batched writes to the prediction log. Default `1000`.",
-  PREDICTION_LOG_MAX_BYTES:
-    "Size at which the prediction log is rotated to `<path>.1` (one old file kept). Default `104857600`.",
-  AUDIT_LOG_PATH: "JSONL file of admin actions (who, what, when, result); they are always logged as well.",
-  OPS_SAMPLE_INTERVAL_MS:
-    "Interval of the traffic/latency samples behind the admin panel's charts. Default `5000`.",
-  OPS_OIDC_TRUST_HEADERS:
-    "`true` accepts oauth2-proxy's `X-Auth-Request-Email` for /ops and /admin; only behind oauth2-proxy. Default `false` (the header is ignored).",
-  OPS_OIDC_ALLOWED_EMAIL_DOMAINS:
-    "Comma-separated email domains whose oauth2-proxy users are admins; required with `OPS_OIDC_TRUST_HEADERS=true`.",
-};

@@ -29,7 +29,9 @@ export type RegistryErrorCode =
   /** A remote registry (MLflow) holds the version but it is not READY yet. */
   | "VERSION_NOT_READY"
   /** A downloaded model's sha256 differs from (or lacks) the version's recorded sha256. */
-  | "CHECKSUM_MISMATCH";
+  | "CHECKSUM_MISMATCH"
+  /** A version stored in a form the service does not serve (an MLflow model without an ONNX flavor, external tensor data). */
+  | "UNSUPPORTED_MODEL";
 
 export class RegistryError extends Error {
   override readonly name = "RegistryError";

@@ -20,6 +20,8 @@ export interface RegistrySettings {
   readonly mlflowTrackingToken?: string | undefined;
   /** MODEL_CACHE_DIR: where MLflow versions are downloaded. */
   readonly cacheDir?: string | undefined;
+  /** MODEL_ALLOW_UNTAGGED: serve MLflow versions without the sha256 tag, unverified. */
+  readonly allowUntagged?: boolean | undefined;
   /** Per-request timeout towards MLflow. */
   readonly mlflowTimeoutMs?: number | undefined;
 }
@@ -35,11 +37,17 @@ export function mlflowClient(settings: RegistrySettings & { mlflowTrackingUri: s
 
 /**
  * The registry at `location` (`file:<dir>`, `http(s)://...`), or, without one, the one the
- * settings select. Throws naming the location when it is neither form.
+ * settings select. Throws naming the location when it is neither form. `log` receives the
+ * warning about a version served unverified (MODEL_ALLOW_UNTAGGED).
  */
-export function openRegistry(settings: RegistrySettings, location?: string): ModelRegistry {
+export function openRegistry(
+  settings: RegistrySettings,
+  location?: string,
+  log?: SourceLogger,
+): ModelRegistry {
   if (location !== undefined) {
-    if (/^https?:\/\//.test(location)) return openRegistry({ ...settings, mlflowTrackingUri: location });
+    if (/^https?:\/\//.test(location))
+      return openRegistry({ ...settings, mlflowTrackingUri: location }, undefined, log);
     if (location.startsWith("file:")) {
       const dir = location.startsWith("file://") ? fileURLToPath(location) : location.slice("file:".length);
       return new LocalModelRegistry(new LocalRegistry(dir));
@@ -52,6 +60,7 @@ export function openRegistry(settings: RegistrySettings, location?: string): Mod
     return new MlflowModelRegistry(
       mlflowClient({ ...settings, mlflowTrackingUri: settings.mlflowTrackingUri }),
       new ModelCache(settings.cacheDir),
+      { allowUntagged: settings.allowUntagged, log },
     );
   }
   return new LocalModelRegistry(new LocalRegistry(settings.registryDir));
@@ -59,5 +68,5 @@ export function openRegistry(settings: RegistrySettings, location?: string): Mod
 
 /** The service's model source for its settings. */
 export function createModelSource(settings: RegistrySettings, log?: SourceLogger): RegistryModelSource {
-  return new RegistryModelSource(openRegistry(settings), { log });
+  return new RegistryModelSource(openRegistry(settings, undefined, log), { log });
 }

@@ -5,10 +5,12 @@
  * A request goes `route` (pick a variant, before the body is encoded for its model) then `score`
  * (run it). The model that runs is looked up again at submit time, so a swap between the two steps
  * only means the rows are re-encoded for the new version: no request ever reaches a closed model.
+ *
+ * The engine knows requests only as {@link ServingRequest}s and writes nothing to them: who answered
+ * and what was scored come back as return values, which the protocol adapter records (response
+ * headers, HTTP metrics, drift, the prediction log).
  */
 import { performance } from "node:perf_hooks";
-import type { FastifyBaseLogger, FastifyRequest } from "fastify";
-import { hasRole } from "../auth/roles.js";
 import type { ServiceConfig } from "../config.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
@@ -22,8 +24,13 @@ import type { GraphModel } from "../inference/graph-model.js";
 import { requirePlinthModel, type LoadedModel } from "../inference/load-model.js";
 import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
-import { noteScored } from "../ops/scored.js";
-import { infer, notReady } from "../server/predict-common.js";
+import { inferRows, notReady } from "../serving/availability.js";
+import {
+  FORCE_VARIANT_ROLE,
+  holdsRole,
+  type ServingLog,
+  type ServingRequest,
+} from "../serving/serving-request.js";
 import { routesToCandidate } from "./buckets.js";
 import { CandidateCircuit } from "./circuit.js";
 import { reencode } from "./reencode.js";
@@ -47,10 +54,14 @@ export interface Routed<M extends LoadedModel = LoadedModel> {
   readonly model: M;
 }
 
-/** Who actually answered (after any fallback) and the class probabilities. */
+/** Who actually answered (after any fallback), what it was given and the class probabilities. */
 export interface Scored {
   readonly variant: VariantName;
   readonly model: PlinthModel;
+  /** The rows as encoded (normalised) for `model`. */
+  readonly data: Float32Array;
+  readonly rows: number;
+  /** `rows * labels.length` class probabilities. */
   readonly probs: Float32Array;
 }
 
@@ -83,12 +94,15 @@ export class RolloutEngine {
     private readonly config: ServiceConfig,
     source: ModelSource,
     private readonly metrics: ServiceMetrics,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: ServingLog,
   ) {
     this.variants = new ModelVariants(source, config, metrics);
     const { rollout } = config;
     this.circuit = new CandidateCircuit(rollout.circuitThreshold, (state) => {
-      this.log.warn({ state, threshold: rollout.circuitThreshold }, `candidate circuit ${state}`);
+      this.log.warn(
+        { model: config.model.name, state, threshold: rollout.circuitThreshold },
+        `candidate circuit ${state}`,
+      );
       this.exportCircuit();
     });
     this.shadow =
@@ -117,7 +131,7 @@ export class RolloutEngine {
    * callers allowed to force, else the canary split, else stable. A candidate that cannot take the
    * request (not loaded, circuit open) sends it to stable, counted as a fallback.
    */
-  route(request: FastifyRequest, pinned?: VariantName): Routed {
+  route(request: ServingRequest, pinned?: VariantName): Routed {
     const stable = this.variants.stable.current;
     if (stable === undefined) throw notReady();
     const variant = this.forcedVariant(request, pinned) ?? this.assign(request);
@@ -129,14 +143,14 @@ export class RolloutEngine {
   }
 
   /** {@link route}, for a feature that needs a plinth model (`feature` names it in the refusal). */
-  routePlinth(request: FastifyRequest, feature: string, pinned?: VariantName): Routed<PlinthModel> {
+  routePlinth(request: ServingRequest, feature: string, pinned?: VariantName): Routed<PlinthModel> {
     const { variant, model } = this.route(request, pinned);
     return { variant, model: requirePlinthModel(model, feature) };
   }
 
   /** Scores rows encoded for `routed.model`; a failing candidate is answered by stable. */
   async score(
-    request: FastifyRequest,
+    request: ServingRequest,
     routed: Routed<PlinthModel>,
     data: Float32Array,
     rows: number,
@@ -148,20 +162,21 @@ export class RolloutEngine {
         return { model, input, probs: await model.infer(input, rows) };
       });
       if (tried !== undefined) {
-        const answer = { variant: CANDIDATE_VARIANT, model: tried.model, probs: tried.probs };
-        return this.served(request, answer, tried.input, rows);
+        const { model, input, probs } = tried;
+        return { variant: CANDIDATE_VARIANT, model, data: input, rows, probs };
       }
     }
-    // Stable never unloads once loaded (a reload swaps, shutdown drains), so it is there.
+    // Stable is there: it is released only after its requests finish (a reload swaps, an unload or
+    // shutdown drains first).
     const stable = requirePlinthModel(this.variants.stable.current!, "scoring rows");
     const input = reencode(data, routed.model, stable);
     const started = performance.now();
-    const probs = await infer(stable, input, rows);
+    const probs = await inferRows(stable, input, rows);
     if (this.shadow !== undefined && Math.random() * 100 < this.config.rollout.shadowPercent) {
       const stableSeconds = (performance.now() - started) / 1000;
       this.shadow.offer({ data: input, rows, stable, stableProbs: probs, stableSeconds });
     }
-    return this.served(request, { variant: STABLE_VARIANT, model: stable, probs }, input, rows);
+    return { variant: STABLE_VARIANT, model: stable, data: input, rows, probs };
   }
 
   /**
@@ -170,24 +185,19 @@ export class RolloutEngine {
    * plinth metadata, so these requests feed none of them.
    */
   async runGraph<T>(
-    request: FastifyRequest,
+    request: ServingRequest,
     routed: Routed<GraphModel>,
     run: (model: GraphModel) => Promise<T>,
   ): Promise<Answered<T>> {
-    let answer: Answered<T> | undefined;
     if (routed.variant === CANDIDATE_VARIANT) {
       const tried = await this.tryCandidate(request, async (loaded) => {
         const model = asGraphModel(loaded);
         return { model, result: await run(model) };
       });
-      if (tried !== undefined) answer = { variant: CANDIDATE_VARIANT, ...tried };
+      if (tried !== undefined) return { variant: CANDIDATE_VARIANT, ...tried };
     }
-    if (answer === undefined) {
-      const stable = asGraphModel(this.variants.stable.current!);
-      answer = { variant: STABLE_VARIANT, model: stable, result: await run(stable) };
-    }
-    request.servedBy = { variant: answer.variant, version: answer.model.version };
-    return answer;
+    const stable = asGraphModel(this.variants.stable.current!);
+    return { variant: STABLE_VARIANT, model: stable, result: await run(stable) };
   }
 
   /** The variant serving `version`, for protocols that address a version explicitly. */
@@ -243,7 +253,7 @@ export class RolloutEngine {
     await this.variants.close();
   }
 
-  private forcedVariant(request: FastifyRequest, pinned: VariantName | undefined): VariantName | undefined {
+  private forcedVariant(request: ServingRequest, pinned: VariantName | undefined): VariantName | undefined {
     const header = request.headers[FORCE_HEADER];
     if (header === undefined && pinned === undefined) return undefined;
     if (header !== undefined && header !== STABLE_VARIANT && header !== CANDIDATE_VARIANT) {
@@ -252,7 +262,7 @@ export class RolloutEngine {
     const wanted = (header as VariantName | undefined) ?? pinned!;
     // A pin to stable by version needs no role: it is what an unpinned request may get anyway.
     if (header !== undefined || wanted === CANDIDATE_VARIANT) {
-      if (!hasRole(request.principal, "force-variant")) {
+      if (!holdsRole(request, FORCE_VARIANT_ROLE)) {
         throw new ApiError(
           ErrorCode.FORBIDDEN,
           header !== undefined
@@ -268,7 +278,7 @@ export class RolloutEngine {
   }
 
   /** Canary: sticky by the sticky header's value, else by the request (prediction) id. */
-  private assign(request: FastifyRequest): VariantName {
+  private assign(request: ServingRequest): VariantName {
     const { strategy, stickyHeader, candidateWeight } = this.config.rollout;
     if (strategy !== "canary") return STABLE_VARIANT;
     const sticky = request.headers[stickyHeader];
@@ -295,7 +305,7 @@ export class RolloutEngine {
    * circuit counted) when the candidate cannot take it, fails or is late.
    */
   private async tryCandidate<R>(
-    request: FastifyRequest,
+    request: ServingRequest,
     attempt: (candidate: LoadedModel) => Promise<R>,
   ): Promise<R | undefined> {
     const candidate = this.candidateOrFallback();
@@ -320,7 +330,7 @@ export class RolloutEngine {
     }
   }
 
-  private candidateFailed(request: FastifyRequest, reason: "error" | "timeout", err: unknown): void {
+  private candidateFailed(request: ServingRequest, reason: "error" | "timeout", err: unknown): void {
     request.log.warn({ err, reason }, "candidate failed; answering with stable");
     this.fallback(reason);
     this.circuit.failure();
@@ -332,18 +342,13 @@ export class RolloutEngine {
     this.metrics.candidateFallbacks.labels(this.config.model.name, version, CANDIDATE_VARIANT, reason).inc();
   }
 
-  /** Marks who answered (metrics) and hands the rows to drift and the prediction log. */
-  private served(request: FastifyRequest, scored: Scored, input: Float32Array, rows: number): Scored {
-    request.servedBy = { variant: scored.variant, version: scored.model.version };
-    noteScored(request, scored, input, rows);
-    return scored;
-  }
-
   /** A reload of the candidate closes its circuit: a new version, or an operator's explicit retry. */
   private afterReload(event: ReloadEvent): void {
+    // The model's name: a process may serve several (MODEL_REPOSITORY).
+    const fields = { model: this.config.model.name, ...event };
     if (event.result === "failed")
-      this.log.error(event, "model reload failed; the previous version keeps serving");
-    else if (event.result === "loaded") this.log.info(event, "model version swapped in");
+      this.log.error(fields, "model reload failed; the previous version keeps serving");
+    else if (event.result === "loaded") this.log.info(fields, "model version swapped in");
     if (event.variant !== CANDIDATE_VARIANT || event.result === "failed") return;
     if (event.result === "loaded" || event.trigger === "api") this.circuit.reset();
     this.exportCircuit();

@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
+import { argmax } from "../serving/top-class.js";
 import { reencode } from "./reencode.js";
 import { SampleWindow } from "./sample-window.js";
 
@@ -31,12 +32,6 @@ export interface ShadowScored {
 }
 
 export type ShadowListener = (scored: ShadowScored) => void;
-
-function argmax(values: Float32Array, start: number, width: number): number {
-  let best = 0;
-  for (let c = 1; c < width; c++) if (values[start + c]! > values[start + best]!) best = c;
-  return best;
-}
 
 export class ShadowMirror {
   private pending = 0;

@@ -7,7 +7,9 @@ import { randomUUID } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import underPressure from "@fastify/under-pressure";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { Authenticator, installAuthentication } from "../auth/authenticate.js";
+import { Authenticator } from "../auth/authenticate.js";
+import { installAuthentication } from "../auth/hook.js";
+import { exemptFromPressure } from "../auth/route-auth.js";
 import type { ServiceConfig } from "../config.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
@@ -17,11 +19,13 @@ import { installHttpMetrics } from "../metrics/http.js";
 import { installObservability, type Observability } from "../ops/install.js";
 import { ServiceMetrics } from "../metrics/registry.js";
 import { createModelSource } from "../registry/open.js";
-import { RolloutEngine } from "../rollout/engine.js";
+import type { RolloutEngine } from "../rollout/engine.js";
 import type { ModelVariants } from "../rollout/variants.js";
+import { DataPlane } from "../serving/data-plane.js";
+import { ModelRepository } from "../serving/model-repository.js";
+import { PredictionCounter } from "../serving/prediction-counter.js";
 import type { RouteDeps } from "./deps.js";
 import { registerDocs } from "./docs.js";
-import { PredictionCounter } from "./predict-common.js";
 import { decorateRequests } from "./request-context.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { predictImageRoute } from "./routes/predict-image.js";
@@ -32,9 +36,11 @@ import { documentCommonErrors, MAX_PATH_PARAM_LENGTH, sharedSchemas } from "./sc
 export interface Service {
   readonly app: FastifyInstance;
   readonly metrics: ServiceMetrics;
-  /** The stable and candidate models (readiness, draining, reload events). */
+  /** The serving core: every model the process serves; `start()` loads them. */
+  readonly dataPlane: DataPlane;
+  /** The default model's stable and candidate (readiness, draining, reload events). */
   readonly models: ModelVariants;
-  /** Routing, fallback, shadow, reloads and the rollout snapshot. */
+  /** The default model's routing, fallback, shadow, reloads and rollout snapshot. */
   readonly rollout: RolloutEngine;
   readonly config: ServiceConfig;
   /** Drift, prediction log, audit log, ops summary, admin panel, explain (service/ops/install.ts). */
@@ -78,9 +84,11 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     processDefaults: options.processMetrics ?? true,
   });
   const source = options.source ?? createModelSource(config.model, app.log);
-  const rollout = new RolloutEngine(config, source, metrics, app.log);
+  const predictions = new PredictionCounter(metrics);
+  const dataPlane = new DataPlane(config, new ModelRepository(config, source, metrics, app.log), predictions);
+  const rollout = dataPlane.defaultEngine;
   const models = rollout.variants;
-  const authenticator = new Authenticator(config.auth);
+  const authenticator = new Authenticator(config.auth, config.observability.ops);
   await authenticator.init();
 
   for (const schema of sharedSchemas) app.addSchema(schema);
@@ -88,22 +96,23 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   decorateRequests(app);
   installErrorHandlers(app);
   installHttpMetrics(app, metrics);
-  const observability = installObservability(app, { config, metrics, source, authenticator });
+  const observability = installObservability(app, { config, metrics, source });
 
   if (config.limits.maxEventLoopDelayMs > 0) {
     await app.register(underPressure, {
       maxEventLoopDelay: config.limits.maxEventLoopDelayMs,
-      // Liveness and readiness must answer under load, or the orchestrator kills a busy pod. A
-      // rejected promise reaches the error handler, hence the envelope.
+      // Liveness and readiness must answer under load, or the orchestrator kills a busy pod, and
+      // operators must reach an overloaded service: both follow from the routes' auth declarations.
+      // A rejected promise reaches the error handler, hence the envelope.
       pressureHandler: (request) =>
-        request.routeOptions.config.public === true
+        exemptFromPressure(request.routeOptions.config)
           ? undefined
           : Promise.reject(
               new ApiError(ErrorCode.OVERLOADED, "event loop saturated", { "retry-after": "1" }),
             ),
     });
   }
-  installAuthentication(app, authenticator);
+  installAuthentication(app, authenticator, observability.refusals);
   await app.register(rateLimit, {
     global: true,
     max: config.rateLimit.max,
@@ -119,7 +128,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   });
   await registerDocs(app);
 
-  const deps: RouteDeps = { config, models, rollout, predictions: new PredictionCounter(metrics) };
+  const deps: RouteDeps = { config, dataPlane, models, rollout, predictions };
   operationsRoutes(app, deps);
   predictRoute(app, deps);
   await predictImageRoute(app, deps);
@@ -132,6 +141,6 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     if (models.draining) reply.header("connection", "close");
     done();
   });
-  app.addHook("onClose", () => rollout.close());
-  return { app, metrics, models, rollout, config, observability };
+  app.addHook("onClose", () => dataPlane.close());
+  return { app, metrics, dataPlane, models, rollout, config, observability };
 }

@@ -4,7 +4,33 @@
  */
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, RouteOptions } from "fastify";
+import { routeAccess } from "../auth/route-auth.js";
+
+/** The schemes API credentials are sent in (components.securitySchemes below). */
+const API_SCHEMES = ["apiKey", "bearer"] as const;
+
+/**
+ * An onRoute hook: a documented route's security comes from its auth declaration, never from its
+ * schema. API routes get one requirement per scheme and role (OpenAPI 3.1 lets a non-OAuth scheme
+ * name the roles an operation needs; alternatives are OR-ed), public ones none; `x-plinth-auth`
+ * carries the whole declaration, including what OpenAPI cannot say (oauth2-proxy users).
+ */
+export function documentAccess(route: RouteOptions): void {
+  const schema = route.schema as { hide?: boolean; security?: unknown } | undefined;
+  if (schema === undefined || schema.hide === true) return;
+  const access = routeAccess(route.config);
+  const { security: _ignored, ...rest } = schema;
+  const api = access !== "public" && access.accepts.includes("api");
+  const roles = access === "public" ? [] : access.roles;
+  const security =
+    roles.length === 0
+      ? API_SCHEMES.map((scheme) => ({ [scheme]: [] as string[] }))
+      : roles.flatMap((role) => API_SCHEMES.map((scheme) => ({ [scheme]: [role] })));
+  const documented: Record<string, unknown> = { ...rest, "x-plinth-auth": access };
+  if (api) documented.security = security;
+  route.schema = documented;
+}
 
 interface DocumentedOperation {
   requestBody?: { required?: boolean; content?: Record<string, { schema?: { type?: string | string[] } }> };
@@ -25,6 +51,8 @@ export function markOptionalBodies<T extends { paths?: object }>(document: T): T
 }
 
 export async function registerDocs(app: FastifyInstance): Promise<void> {
+  // Before swagger's own onRoute hook, which collects the routes it documents.
+  app.addHook("onRoute", documentAccess);
   await app.register(swagger, {
     transformObject: (documents) =>
       markOptionalBodies("openapiObject" in documents ? documents.openapiObject : documents.swaggerObject),
@@ -47,10 +75,12 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
   });
   app.addHook("onRoute", (route) => {
     // swagger-ui's own routes (the page and its static files) are public documentation.
-    if (route.url.startsWith("/docs")) route.config = { ...route.config, public: true, rateLimit: false };
+    if (route.url.startsWith("/docs")) route.config = { ...route.config, auth: "public", rateLimit: false };
   });
   await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
-  app.get("/openapi.json", { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () =>
-    app.swagger(),
+  app.get(
+    "/openapi.json",
+    { config: { auth: "public", rateLimit: false }, schema: { hide: true } },
+    async () => app.swagger(),
   );
 }

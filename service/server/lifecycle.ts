@@ -6,7 +6,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { setSharpConcurrency } from "../image/sharp.js";
 import { startMetricsServer, type MetricsServer } from "../metrics/server.js";
 import type { Service } from "./build.js";
-import { listenBacklog } from "./listen-backlog.js";
+import { listenBacklog } from "../contract/listen-backlog.js";
 
 export interface RunningService {
   readonly url: string;
@@ -16,13 +16,14 @@ export interface RunningService {
 }
 
 export async function startService(service: Service, log: FastifyBaseLogger): Promise<RunningService> {
-  const { app, config, models, rollout } = service;
+  const { app, config, models, dataPlane } = service;
   // libvips threads per image; the event loop and ONNX Runtime need the other core(s).
   setSharpConcurrency(config.sharpConcurrency);
   const metrics = await startMetricsServer(service.metrics.registry, config.metricsHost, config.metricsPort);
   const url = await app.listen({ host: config.host, port: config.port, backlog: listenBacklog() });
   log.info({ metricsPort: metrics.port() }, "metrics served on the internal port");
-  await rollout.start();
+  // The default model, then any MODEL_REPOSITORY models (each logged by the repository).
+  await dataPlane.start();
   // Stable last: its line is the "ready" one. A candidate that failed to load was logged by the
   // rollout engine, and its traffic falls back to stable.
   for (const holder of [...models.holders()].reverse()) {
@@ -39,7 +40,7 @@ export async function startService(service: Service, log: FastifyBaseLogger): Pr
   let closing: Promise<void> | undefined;
   const shutdown = () =>
     (closing ??= (async () => {
-      models.startDraining();
+      dataPlane.startDraining();
       await app.close(); // refuses new requests with 503, waits for in-flight ones, then closes the models
       await metrics.close();
     })());

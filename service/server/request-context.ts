@@ -3,16 +3,8 @@
  * variant served it (set by the prediction routes, read by metrics).
  */
 import type { FastifyInstance } from "fastify";
-import type { Role } from "../auth/roles.js";
-
-export interface Principal {
-  /** Rate-limit bucket and log name: `key:<identity>`, `jwt:<claim value>` or `email:<address>`. */
-  readonly identity: string;
-  /** `oauth2-proxy`: the admin guard's trusted X-Auth-Request-Email (service/ops/admin-auth.ts). */
-  readonly method: "api-key" | "jwt" | "oauth2-proxy";
-  /** What the caller may do beyond predicting (service/auth/roles.ts). */
-  readonly roles: readonly Role[];
-}
+import type { Principal } from "../auth/principal.js";
+import type { RouteAuth } from "../auth/route-auth.js";
 
 export interface ServedBy {
   readonly variant: string;
@@ -25,8 +17,11 @@ declare module "fastify" {
     servedBy: ServedBy | null;
   }
   interface FastifyContextConfig {
-    /** Routes open without credentials (health, readiness, docs). */
-    public?: boolean;
+    /**
+     * Who may call the route, read by the one auth hook (service/auth/route-auth.ts). Absent: an
+     * authenticated API caller with any role.
+     */
+    auth?: RouteAuth;
   }
 }
 

@@ -3,6 +3,7 @@
  * and generate the OpenAPI document.
  */
 import type { RouteOptions } from "fastify";
+import { accessErrorStatuses, exemptFromPressure } from "../auth/route-auth.js";
 import { errorEnvelopeSchema } from "../errors/api-error.js";
 
 /** Longest path parameter the router matches (fastify's `maxParamLength`); longer ones get 400. */
@@ -16,15 +17,15 @@ export function errorResponses(...statuses: number[]): Record<number, unknown> {
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
- * The error statuses a route can answer whatever its handler does: 401 (auth) and 503
- * (under-pressure) unless it is public, 429 unless it is exempt from rate limits; 400, 413 and 415
- * when it takes a body (unparsable JSON, size limit, content type); 400 when it has parameters or
- * a query string.
+ * The error statuses a route can answer whatever its handler does: those of its auth declaration
+ * (401, 403, 429: service/auth/route-auth.ts), 503 unless under-pressure exempts it (by the same
+ * declaration), 429 unless it is exempt from rate limits; 400, 413 and 415 when it takes a body
+ * (unparsable JSON, size limit, content type); 400 when it has parameters or a query string.
  */
 export function commonErrorStatuses(route: RouteOptions): number[] {
-  const statuses = new Set<number>();
-  const config = route.config as { public?: boolean; rateLimit?: unknown } | undefined;
-  if (config?.public !== true) statuses.add(401).add(503);
+  const config = route.config as { auth?: unknown; rateLimit?: unknown } | undefined;
+  const statuses = new Set<number>(accessErrorStatuses(config));
+  if (!exemptFromPressure(config)) statuses.add(503);
   if (config?.rateLimit !== false) statuses.add(429);
   const methods = [route.method].flat();
   if (methods.some((m) => BODY_METHODS.has(m))) statuses.add(400).add(413).add(415);
@@ -52,16 +53,22 @@ export const sharedSchemas = [errorEnvelopeSchema] as const;
  */
 export const EXAMPLE_ROW: readonly number[] = Array.from({ length: 784 }, (_, i) => (i * 37) % 256);
 
+/** One row's answer: a classifier's label, class id and probabilities, or a regression's value(s). */
 export const predictionSchema = {
   type: "object",
-  required: ["label", "class_id", "probabilities"],
   properties: {
-    label: { type: "string" },
-    class_id: { type: "integer" },
+    label: { type: "string", description: "Classification: the top class's name." },
+    class_id: { type: "integer", description: "Classification: the top class's index." },
     probabilities: {
       type: "array",
       items: { type: "number" },
-      description: "Class probabilities, index = class id (labels in GET /metadata).",
+      description: "Classification: class probabilities, index = class id (labels in GET /metadata).",
+    },
+    value: { type: "number", description: "Regression with one value a row." },
+    values: {
+      type: "array",
+      items: { type: "number" },
+      description: "Regression with several values a row.",
     },
   },
 } as const;
@@ -83,5 +90,3 @@ export const predictResponseSchema = {
     predictions: { type: "array", items: predictionSchema },
   },
 } as const;
-
-export const apiKeySecurity: { [scheme: string]: string[] }[] = [{ apiKey: [] }, { bearer: [] }];

@@ -5,7 +5,8 @@
  */
 import type { Normalization } from "./normalization.js";
 import { Activations, forward, shapeSize, type Architecture } from "../model/network.js";
-import { backward, GradientWorkspace, softmaxCrossEntropy } from "./backprop.js";
+import { backward, GradientWorkspace } from "../model/backprop.js";
+import { softmaxCrossEntropy } from "./loss.js";
 
 /** The training images as the gradient code sees them (possibly views of SharedArrayBuffers). */
 export interface TrainingData {

@@ -12,6 +12,7 @@ import { DEBIAN_FASHION_MNIST_DIR, isIdxDir, loadFashionMnist } from "../data/fa
 import { loadImageFolder, type BadImagePolicy } from "../data/image-folder.js";
 import { failedChecks, runQualityGate, type QualityReport, type QualityThresholds } from "../data/quality.js";
 import { buildBaseline } from "../drift/baseline.js";
+import { modelConfigFromMetadata, MODEL_CONFIG_FILE } from "../model/model-config.js";
 import { LocalRegistry, MODEL_FILE } from "../registry/local.js";
 import { trainAndEvaluate, type PipelineOptions, type TrainingSummary } from "./pipeline.js";
 
@@ -123,6 +124,8 @@ export async function runTrainingJob(opts: JobOptions): Promise<JobResult> {
   };
   const files = {
     [MODEL_FILE]: model.onnx,
+    // What the service reads for any model; for plinth's own it repeats the embedded metadata.
+    [MODEL_CONFIG_FILE]: json(modelConfigFromMetadata(model.metadata)),
     [SUMMARY_FILE]: json(summary),
     [QUALITY_REPORT_FILE]: json(quality),
     [BASELINE_FILE]: json(baseline),

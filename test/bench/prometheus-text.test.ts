@@ -6,7 +6,7 @@ import {
   shadowCountersBetween,
   sumSamples,
 } from "../../bench/stats/prometheus-text.js";
-import { METRICS } from "../../service/metrics/catalog.js";
+import { METRICS } from "../../service/contract/metrics.js";
 
 const duration = METRICS.inferenceDuration.name;
 const batch = METRICS.inferenceBatchSize.name;

@@ -10,7 +10,7 @@ import {
   inferenceDashboard,
 } from "../../components/monitoring/dashboards.js";
 import { prometheusRuleGroups } from "../../components/monitoring/rules.js";
-import { METRICS, METRIC_NAMES } from "../../service/metrics/catalog.js";
+import { METRICS, METRIC_NAMES } from "../../service/contract/metrics.js";
 import { baseMetricName, metricNames } from "../support/promql.js";
 
 const groups = prometheusRuleGroups({

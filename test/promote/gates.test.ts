@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluateGates, gatesBlock, type GateContext, type ScalarSource } from "../../infra/promote/gates.js";
 import { PrometheusError } from "../../infra/promote/prometheus.js";
-import { METRIC_NAMES } from "../../service/metrics/catalog.js";
+import { METRIC_NAMES } from "../../service/contract/metrics.js";
 import { baseMetricName, metricNames } from "../support/promql.js";
 
 const context: GateContext = {

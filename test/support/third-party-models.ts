@@ -1,6 +1,6 @@
 /**
  * Third-party ONNX models made at test time the way a team makes them (scikit-learn + skl2onnx,
- * onnx.helper), with onnxruntime-in-Python's outputs on the same inputs as the reference: the
+ * XGBoost and LightGBM + onnxmltools, onnx.helper), with onnxruntime-in-Python's outputs on the same inputs as the reference: the
  * generator is test/support/third-party-models.py, run in .tools/models-venv (exactly
  * test/support/third-party-models-requirements.txt, installed by scripts/install-test-tools.sh).
  * The models land in a local registry folder the service can serve from (PLINTH_REGISTRY_DIR).
@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { MODEL_CONFIG_FILE } from "../../service/model/model-config.js";
 import { runProgram } from "./fuzz-venv.js";
 import { REPO_ROOT } from "./service-process.js";
 
@@ -40,11 +41,13 @@ export function modelsVenvPython(): string {
 }
 
 /**
- * Makes every model into `<registryDir>/<name>/1/model.onnx` (alias champion -> 1) and returns the
- * cases by model name.
+ * Makes every model into `<registryDir>/<name>/1/model.onnx` (with its model-config.json when the
+ * team wrote one; alias champion -> 1) and returns the cases by model name, and the generator's
+ * folder (`<madeDir>/rgb-cnn/pixels.rgb` is the colour model's reference picture).
  */
 export async function makeThirdPartyModels(workDir: string): Promise<{
   registryDir: string;
+  madeDir: string;
   cases: Map<string, ModelCase>;
 }> {
   const made = path.join(workDir, "made");
@@ -59,10 +62,12 @@ export async function makeThirdPartyModels(workDir: string): Promise<{
     const version = path.join(registryDir, name, "1");
     await mkdir(version, { recursive: true });
     await rename(path.join(made, name, "model.onnx"), path.join(version, "model.onnx"));
+    const config = path.join(made, name, MODEL_CONFIG_FILE);
+    if (existsSync(config)) await rename(config, path.join(version, MODEL_CONFIG_FILE));
     await writeFile(path.join(registryDir, name, "aliases.json"), JSON.stringify({ champion: "1" }));
     cases.set(name, JSON.parse(await readFile(path.join(made, name, "case.json"), "utf8")) as ModelCase);
   }
-  return { registryDir, cases };
+  return { registryDir, madeDir: made, cases };
 }
 
 /** The models the generator makes (its main() in the same order). */
@@ -72,5 +77,8 @@ export const MODEL_NAMES = [
   "diabetes-ridge",
   "diabetes-forest",
   "iris-mixed",
+  "iris-xgboost",
+  "diabetes-lightgbm",
   "all-types",
+  "rgb-cnn",
 ] as const;

@@ -178,6 +178,7 @@ describe("the pins (scripts/tools/pins.sh)", () => {
     const p = pins();
     expect(p.get("prometheus")).toEqual(["=", "2.42.0+ds-5+deb12u1"]);
     expect(p.get("dataset-fashion-mnist")).toEqual(["=", "0.0~git20200523.55506a9-1"]);
+    expect(p.get("libgomp1")).toEqual(["=", "12.2.0-14+deb12u1"]);
     for (const [name, [op]] of p) expect(["=", ">="], name).toContain(op);
   });
 });
@@ -234,6 +235,7 @@ describe("debian_install under set -euo pipefail, with apt stood in for", () => 
     prometheus: policy("prometheus", "2.42.0+ds-5+deb12u1", ["2.42.0+ds-5+deb12u1"]),
     chromium: CHROMIUM_2026_12_03,
     nginx: policy("nginx", "1.22.1-9+deb12u11", ["1.22.1-9+deb12u11", "1.22.1-9+deb12u9"]),
+    libgomp1: policy("libgomp1", "12.2.0-14+deb12u1", ["12.2.0-14+deb12u1"]),
   };
 
   it("installs every package on a fresh machine at the archive's version, and prints the versions used", () => {
@@ -241,7 +243,7 @@ describe("debian_install under set -euo pipefail, with apt stood in for", () => 
     expect(r.ok, r.out).toBe(true);
     expect(r.aptCalls).toEqual([
       "update -qq",
-      "install -y -qq --no-install-recommends dataset-fashion-mnist=0.0~git20200523.55506a9-1 prometheus=2.42.0+ds-5+deb12u1 chromium=156.0.8078.114-1~deb12u1 nginx=1.22.1-9+deb12u11",
+      "install -y -qq --no-install-recommends dataset-fashion-mnist=0.0~git20200523.55506a9-1 prometheus=2.42.0+ds-5+deb12u1 chromium=156.0.8078.114-1~deb12u1 nginx=1.22.1-9+deb12u11 libgomp1=12.2.0-14+deb12u1",
     ]);
     expect(r.out).toContain("chromium 156.0.8078.114-1~deb12u1");
   });
@@ -253,13 +255,14 @@ describe("debian_install under set -euo pipefail, with apt stood in for", () => 
         prometheus: "2.42.0+ds-5+deb12u1",
         chromium: "157.0.1-1~deb12u1",
         nginx: "1.22.1-9+deb12u12",
+        libgomp1: "12.2.0-14+deb12u1",
       },
       policies: {},
     });
     expect(r.ok, r.out).toBe(true);
     expect(r.aptCalls).toEqual([]);
     expect(r.out).toContain(
-      "ok (Debian: dataset-fashion-mnist 0.0~git20200523.55506a9-1, prometheus 2.42.0+ds-5+deb12u1, chromium 157.0.1-1~deb12u1, nginx 1.22.1-9+deb12u12)",
+      "ok (Debian: dataset-fashion-mnist 0.0~git20200523.55506a9-1, prometheus 2.42.0+ds-5+deb12u1, chromium 157.0.1-1~deb12u1, nginx 1.22.1-9+deb12u12, libgomp1 12.2.0-14+deb12u1)",
     );
   });
 

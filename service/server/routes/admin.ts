@@ -1,16 +1,16 @@
 /**
  * `GET /admin`: the admin panel, a static page and its script and stylesheet (service/admin/).
  * The page holds no data: everything it shows comes from `GET /ops/summary` and every action goes
- * to an admin-guarded endpoint, each authorised on the server per request. When the service sits
- * behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true) and the proxy names a user, the page itself is
- * refused to users outside the allowed domains as well.
+ * to an admin endpoint, each authorised on the server per request. So the page is served to a
+ * request without credentials (it asks for a key), but when the service sits behind oauth2-proxy
+ * (OPS_OIDC_TRUST_HEADERS=true) and the proxy names a user, that user must be an admin.
  *
  * A strict Content-Security-Policy (own scripts only, no inline code, no third-party origins)
  * keeps an injected script from reading the API key the page holds in sessionStorage.
  */
 import { readFile } from "node:fs/promises";
-import type { FastifyInstance, onRequestAsyncHookHandler } from "fastify";
-import { OIDC_EMAIL_HEADER } from "../../ops/admin-auth.js";
+import type { FastifyInstance } from "fastify";
+import type { AccessRule } from "../../auth/route-auth.js";
 
 const ASSETS_DIR = new URL("../../admin/", import.meta.url);
 const ASSETS = {
@@ -31,26 +31,20 @@ export const ADMIN_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-export async function adminRoutes(app: FastifyInstance, trustProxyHeaders: boolean): Promise<void> {
-  // Behind oauth2-proxy, users it names must also pass the guard to get the page.
-  const proxiedUser: onRequestAsyncHookHandler = async (request) => {
-    if (trustProxyHeaders && request.headers[OIDC_EMAIL_HEADER] !== undefined) {
-      await request.server.adminGuard.check(request);
-    }
-  };
+/** The page's access: anonymous allowed (a static shell), a user oauth2-proxy names must be an admin. */
+const PANEL_PAGE: AccessRule = { accepts: ["oauth2-proxy"], roles: ["admin"], anonymous: true };
+
+export async function adminRoutes(app: FastifyInstance): Promise<void> {
   for (const [url, [file, type]] of Object.entries(ASSETS)) {
     const body = await readFile(new URL(file, ASSETS_DIR));
-    app.get(
-      url,
-      { config: { public: true }, onRequest: proxiedUser, schema: { hide: true } },
-      async (_request, reply) =>
-        reply
-          .type(type)
-          .header("content-security-policy", ADMIN_CSP)
-          .header("x-content-type-options", "nosniff")
-          .header("referrer-policy", "no-referrer")
-          .header("cache-control", "no-cache")
-          .send(body),
+    app.get(url, { config: { auth: PANEL_PAGE }, schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type(type)
+        .header("content-security-policy", ADMIN_CSP)
+        .header("x-content-type-options", "nosniff")
+        .header("referrer-policy", "no-referrer")
+        .header("cache-control", "no-cache")
+        .send(body),
     );
   }
 }

@@ -11,7 +11,7 @@ import { renderHeatmap } from "../../explain/heatmap.js";
 import { UnsupportedGraphError } from "../../explain/network-from-onnx.js";
 import { encodePixels } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
-import { apiKeySecurity, errorResponses } from "../schemas.js";
+import { errorResponses } from "../schemas.js";
 import { acceptImageUploads, documentImageUpload, uploadedImage, uploadPixels } from "./predict-image.js";
 
 interface Query {
@@ -92,7 +92,6 @@ export async function explainRoute(
             "The same upload as `/predict-image`. The answer holds the prediction, the gradient x input saliency of " +
             "the predicted class at the model's resolution, and a PNG heatmap of it over the image at the image's " +
             "size (base64). Send `Accept: image/png` to get the PNG itself (prediction in `x-plinth-*` headers).",
-          security: apiKeySecurity,
           querystring: {
             type: "object",
             properties: { invert: { type: "string", enum: ["true", "false"] } },
@@ -113,7 +112,7 @@ export async function explainRoute(
         const bytes = await uploadedImage(request);
         const { variant, model } = deps.rollout.routePlinth(request, "/predict-image/explain");
         request.servedBy = { variant, version: model.version };
-        const image = model.metadata.input.image;
+        const image = model.config.input.image!;
         const invert = request.query.invert === "true";
         const pixels = await uploadPixels(bytes, image, imageMaxPixels);
         let explainer;

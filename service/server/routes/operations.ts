@@ -1,18 +1,19 @@
-/** Liveness, readiness, model metadata and reload. */
+/**
+ * Liveness, readiness, the default model's metadata and reload: thin adapters over the data plane
+ * (service/serving/data-plane.ts) and the default model's rollout engine.
+ */
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import type { VariantName } from "../../inference/model-holder.js";
 import type { ReloadEvent } from "../../rollout/summary.js";
-import { adminOnly } from "../../ops/admin-auth.js";
 import type { RouteDeps } from "../deps.js";
-import { notReady } from "../predict-common.js";
-import { apiKeySecurity, errorResponses } from "../schemas.js";
+import { errorResponses } from "../schemas.js";
 
-const PUBLIC = { public: true, rateLimit: false } as const;
+const PUBLIC = { auth: "public", rateLimit: false } as const;
 
 export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { models, config, rollout } = deps;
+  const { models, rollout, dataPlane } = deps;
 
   app.get(
     "/health",
@@ -46,9 +47,8 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async () => {
-      const model = models.current;
-      if (!models.ready || model === undefined) throw notReady();
-      return { status: "ready", model: model.name, version: model.version };
+      const { name, version } = dataPlane.readyModel();
+      return { status: "ready", model: name, version };
     },
   );
 
@@ -57,55 +57,22 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
     {
       schema: {
         summary: "The serving model's metadata contract, warm-up measurements and service settings",
-        security: apiKeySecurity,
         response: { 200: metadataResponseSchema, ...errorResponses(401, 429, 503) },
       },
     },
-    async () => {
-      const model = models.current;
-      if (model === undefined) throw notReady();
-      return {
-        model: {
-          name: model.name,
-          version: model.version,
-          sha256: model.sha256,
-          reference: config.model.stable,
-        },
-        // A model without plinth metadata has only its graph's contract (and no warm-up report when
-        // an input declares no shape); /predict, /predict-image, explain and drift then refuse it.
-        metadata: model.kind === "plinth" ? model.metadata : null,
-        contract: model.contract,
-        warmup: model.warmup ?? null,
-        deployment: { color: config.deploymentColor },
-        rollout: {
-          strategy: config.rollout.strategy,
-          candidateWeight: config.rollout.candidateWeight,
-          shadowPercent: config.rollout.shadowPercent,
-          candidate:
-            models.candidate === undefined
-              ? null
-              : { reference: models.candidate.ref, version: models.candidate.current?.version ?? null },
-        },
-        batching: config.batching,
-        limits: {
-          maxRowsPerRequest: config.limits.maxRowsPerRequest,
-          bodyLimitBytes: config.limits.bodyLimitBytes,
-        },
-      };
-    },
+    async () => dataPlane.describeDefaultModel(),
   );
 
   app.post<{ Body: { variant?: VariantName | "all" } | undefined }>(
     "/reload-model",
     {
       // Admins only (admin-role key/JWT, or oauth2-proxy's user when trusted); refusals are audited.
-      ...adminOnly("reload-model"),
+      config: { auth: { accepts: ["api", "oauth2-proxy"], roles: ["admin"], audit: "reload-model" } },
       schema: {
         summary: "Reload model variants from the registry (each loaded and warmed aside, then swapped)",
         description:
           "Re-resolves `MODEL_STABLE` and/or `MODEL_CANDIDATE`. A version that fails to load leaves the " +
           "previous one serving (500 RELOAD_FAILED naming the variant). A reload of the candidate closes its circuit.",
-        security: apiKeySecurity,
         body: {
           type: ["object", "null"],
           additionalProperties: false,
@@ -160,6 +127,12 @@ const metadataResponseSchema = {
     metadata: {
       ...openObject(
         "plinth's metadata stored in the ONNX file (service/model/metadata.ts); null without it.",
+      ),
+      type: ["object", "null"],
+    },
+    configuration: {
+      ...openObject(
+        "The model configuration (docs/model-configuration.md): task, labels, image preprocessing, features; null when the model is served over the Open Inference Protocol only.",
       ),
       type: ["object", "null"],
     },

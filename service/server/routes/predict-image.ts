@@ -7,9 +7,11 @@ import { ErrorCode } from "../../errors/codes.js";
 import { ImageInputError } from "../../image/errors.js";
 import { imageToPixels, type PixelTarget } from "../../image/to-pixels.js";
 import { encodePixels } from "../../inference/preprocess.js";
+import { encodeImage, type ConfiguredIo } from "../../serving/configured-io.js";
 import type { RouteDeps } from "../deps.js";
 import { predict } from "../predict-common.js";
-import { apiKeySecurity, errorResponses, predictResponseSchema } from "../schemas.js";
+import { predictConfigured } from "../predict-configured.js";
+import { errorResponses, predictResponseSchema } from "../schemas.js";
 
 export const IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "image/webp"];
 
@@ -107,7 +109,6 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
             "Send the image as the raw body (`Content-Type: image/png`, `image/jpeg` or `image/webp`) or as the file " +
             "part of a `multipart/form-data` upload. It is decoded to the model's input size in grayscale. " +
             "`invert=true` negates it first (for dark garments on a light background).",
-          security: apiKeySecurity,
           querystring: {
             type: "object",
             properties: { invert: { type: "string", enum: ["true", "false"] } },
@@ -117,10 +118,45 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
       },
       async (request, reply) => {
         const bytes = await uploadedImage(request);
-        const routed = deps.rollout.routePlinth(request, "/predict-image");
-        const pixels = await uploadPixels(bytes, routed.model.metadata.input.image, imageMaxPixels);
-        const data = encodePixels(pixels, routed.model, request.query.invert === "true");
-        return predict(request, reply, deps.rollout, routed, data, 1, deps.predictions);
+        const invert = request.query.invert === "true";
+        const routed = deps.rollout.route(request);
+        if (routed.model.kind === "graph") {
+          const graph = { variant: routed.variant, model: routed.model };
+          // Decoded once per geometry: a model answering in place of the routed one (stable after
+          // a candidate's fallback) may want another size.
+          const decoded = new Map<string, Promise<Uint8Array>>();
+          const encode = async (io: ConfiguredIo, name: string) => {
+            const target = io.image?.preprocessing;
+            if (target === undefined) return encodeImage(io, name, new Uint8Array(0), invert);
+            const key = JSON.stringify(target);
+            let pixels = decoded.get(key);
+            if (pixels === undefined)
+              decoded.set(key, (pixels = uploadPixels(bytes, target, imageMaxPixels)));
+            return encodeImage(io, name, await pixels, invert);
+          };
+          const { predictions } = deps;
+          return predictConfigured(
+            request,
+            reply,
+            deps.rollout,
+            graph,
+            "/predict-image",
+            encode,
+            predictions,
+          );
+        }
+        const model = routed.model;
+        const pixels = await uploadPixels(bytes, model.config.input.image!, imageMaxPixels);
+        const data = encodePixels(pixels, model, invert);
+        return predict(
+          request,
+          reply,
+          deps.rollout,
+          { variant: routed.variant, model },
+          data,
+          1,
+          deps.predictions,
+        );
       },
     );
   });

@@ -1,13 +1,19 @@
-/** `POST /predict`: JSON rows of raw pixels. */
+/**
+ * `POST /predict`: JSON rows of values (`inputs`), or one object of named feature values per row
+ * (`instances`) for a model whose configuration names its features.
+ */
 import type { FastifyInstance } from "fastify";
+import { ApiError } from "../../errors/api-error.js";
+import { ErrorCode } from "../../errors/codes.js";
 import { encodeJsonRows } from "../../inference/preprocess.js";
+import { encodeInstances, encodeRows } from "../../serving/configured-io.js";
 import type { RouteDeps } from "../deps.js";
 import { predict } from "../predict-common.js";
-import { apiKeySecurity, errorResponses, EXAMPLE_ROW, predictResponseSchema } from "../schemas.js";
+import { predictConfigured } from "../predict-configured.js";
+import { errorResponses, EXAMPLE_ROW, predictResponseSchema } from "../schemas.js";
 
-interface PredictBody {
-  inputs: unknown[];
-}
+type PredictBody =
+  { inputs: unknown[]; instances?: undefined } | { instances: unknown[]; inputs?: undefined };
 
 export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
   const maxRows = deps.config.limits.maxRowsPerRequest;
@@ -15,24 +21,56 @@ export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
     "/predict",
     {
       schema: {
-        summary: "Classify one or more rows of raw pixels",
+        summary: "Score one or more rows",
         description:
-          "`inputs` is one row (a flat array of the model's input size, e.g. 784 pixels in [0, 255]) " +
-          `or an array of up to ${maxRows} such rows. The service applies the model's normalisation.`,
-        security: apiKeySecurity,
+          "`inputs` is one row (a flat array of the model's row size, e.g. 784 pixels in [0, 255] for the " +
+          `bundled model) or an array of up to ${maxRows} such rows. A model whose configuration names its ` +
+          'features also takes `instances`: `[{"<feature>": value, ...}, ...]`. The service applies the ' +
+          "model's preprocessing. A classifier answers a label, a class id and the class probabilities per " +
+          "row; a regression a `value` (or `values`) per row.",
         body: {
           type: "object",
-          required: ["inputs"],
-          properties: { inputs: { type: "array", description: "A row of pixels, or an array of rows." } },
+          properties: {
+            inputs: { type: "array", description: "A row of values, or an array of rows." },
+            instances: {
+              type: "array",
+              description: "One object of feature values per row.",
+              items: { type: "object" },
+            },
+          },
+          oneOf: [{ required: ["inputs"] }, { required: ["instances"] }],
           examples: [{ inputs: EXAMPLE_ROW }, { inputs: [EXAMPLE_ROW, EXAMPLE_ROW] }],
         },
         response: { 200: predictResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {
-      const routed = deps.rollout.routePlinth(request, "/predict");
-      const { data, rows } = encodeJsonRows(request.body.inputs, routed.model, maxRows);
-      return predict(request, reply, deps.rollout, routed, data, rows, deps.predictions);
+      const body = request.body;
+      const routed = deps.rollout.route(request);
+      if (routed.model.kind === "graph") {
+        const graph = { variant: routed.variant, model: routed.model };
+        return predictConfigured(
+          request,
+          reply,
+          deps.rollout,
+          graph,
+          "/predict",
+          (io, name) =>
+            body.instances !== undefined
+              ? encodeInstances(io, name, body.instances, maxRows)
+              : encodeRows(io, name, body.inputs, maxRows),
+          deps.predictions,
+        );
+      }
+      const plinth = { variant: routed.variant, model: routed.model };
+      if (body.instances !== undefined) {
+        throw new ApiError(
+          ErrorCode.INVALID_REQUEST,
+          `model "${plinth.model.name}" takes rows of pixels, not named features: send them as "inputs"`,
+        );
+      }
+      const { data, rows } = encodeJsonRows(body.inputs, plinth.model, maxRows);
+      return predict(request, reply, deps.rollout, plinth, data, rows, deps.predictions);
     },
   );
 }

@@ -1,53 +1,28 @@
 /**
- * The Open Inference Protocol (KServe v2 / Triton) REST API over the serving model:
+ * The Open Inference Protocol (KServe v2 / Triton) REST API: thin HTTP adapters over the serving
+ * core's data plane (service/serving/data-plane.ts), which holds the models and answers for them:
  * https://github.com/kserve/open-inference-protocol/blob/main/specification/protocol/inference_rest.md
  *
  * A model without plinth metadata is served by its graph's own contract: its input and output
  * names, datatypes and shapes (service/serving/). A plinth model keeps its convenience contract:
  * tensors carry raw pixels (FP32 or UINT8, as /predict) and the service applies the model's
  * normalisation. Tensors come as JSON (flat or nested `data`) or, for inputs, in the binary tensor
- * extension (v2-binary.ts); outputs are always JSON.
+ * extension (v2-binary.ts); outputs are always JSON. Each adapter records on the fastify request
+ * what the core reports: who answered (headers, HTTP metrics) and what a plinth model scored.
  * Errors use the service's envelope, whose `error` member the protocol's clients read as the message.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ApiError } from "../../errors/api-error.js";
-import { ErrorCode } from "../../errors/codes.js";
-import type { VariantName } from "../../inference/model-holder.js";
-import type { GraphModel } from "../../inference/graph-model.js";
-import type { LoadedModel } from "../../inference/load-model.js";
-import type { PlinthModel } from "../../inference/model.js";
-import { encodeTensorData } from "../../inference/preprocess.js";
-import type { Routed } from "../../rollout/engine.js";
-import { checkRequest } from "../../serving/request-tensors.js";
-import { outputTensors } from "../../serving/tensor-codec.js";
+import type { FastifyInstance } from "fastify";
+import { noteScored } from "../../ops/scored.js";
+import type { InferRequest } from "../../serving/v2-messages.js";
 import type { RouteDeps } from "../deps.js";
-import { countPredictions, notReady, predictionHeaders } from "../predict-common.js";
-import { apiKeySecurity, errorResponses, EXAMPLE_ROW, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
+import { markAnswered } from "../predict-common.js";
+import { errorResponses, EXAMPLE_ROW, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
 import { acceptBinaryTensors } from "./v2-binary.js";
-
-const SERVER_NAME = "plinth";
-const SERVER_VERSION = "0.1.0";
-const PLATFORM = "onnxruntime_onnx";
-const ACCEPTED_DATATYPES = new Set(["FP32", "UINT8"]);
+import { repositoryRoutes } from "./v2-repository.js";
 
 interface ModelParams {
   name: string;
   version?: string;
-}
-
-interface RequestInput {
-  name: string;
-  shape: number[];
-  datatype: string;
-  data: unknown[];
-  parameters?: Record<string, unknown>;
-}
-
-interface InferRequest {
-  id?: string;
-  parameters?: Record<string, unknown>;
-  inputs: RequestInput[];
-  outputs?: { name: string; parameters?: Record<string, unknown> }[];
 }
 
 const tensorMetadata = {
@@ -145,120 +120,18 @@ const inferResponseSchema = {
   },
 } as const;
 
-/**
- * The variant a path addresses: any variant for `/v2/models/:name`, the one serving the version for
- * `/versions/:version`; 404 for another model or a version that is not loaded.
- */
-function addressedVariant(
-  deps: RouteDeps,
-  request: FastifyRequest<{ Params: ModelParams }>,
-): VariantName | undefined {
-  const stable = deps.models.current;
-  if (stable === undefined) throw notReady();
-  const { name, version } = request.params;
-  if (name !== stable.name)
-    throw new ApiError(ErrorCode.MODEL_NOT_FOUND, `model "${name.slice(0, 128)}" is not served here`);
-  if (version === undefined) return undefined;
-  const variant = deps.rollout.variantOfVersion(version);
-  if (variant === undefined) {
-    const serving = servedVersions(deps).join(", ");
-    throw new ApiError(
-      ErrorCode.MODEL_VERSION_NOT_FOUND,
-      `model "${name}" version "${version.slice(0, 64)}" is not loaded (serving ${serving})`,
-    );
-  }
-  return variant;
-}
-
-/** Loaded versions, stable first. */
-function servedVersions(deps: RouteDeps): string[] {
-  return deps.models.holders().flatMap((h) => (h.current === undefined ? [] : [h.current.version]));
-}
-
-/** The model a metadata request describes: the addressed version's, else stable's. */
-function describedModel(deps: RouteDeps, request: FastifyRequest<{ Params: ModelParams }>): LoadedModel {
-  const variant = addressedVariant(deps, request) ?? "stable";
-  return deps.models.holder(variant)!.current!;
-}
-
-/** The tensors a model takes and gives: a graph model's own, a plinth model's raw-pixel contract. */
-function modelTensors(model: LoadedModel) {
-  if (model.kind === "graph") return model.contract;
-  const { input, output } = model.metadata;
-  return {
-    inputs: [{ name: input.name, datatype: "FP32", shape: [-1, ...input.shape] }],
-    outputs: [{ name: output.name, datatype: "FP32", shape: [-1, model.labels.length] }],
-  };
-}
-
-/** Checks the single input tensor against the model and returns `[rows, normalised data]`. */
-function readInput(body: InferRequest, model: PlinthModel, maxRows: number): [number, Float32Array] {
-  if (body.inputs.length !== 1) {
-    throw new ApiError(
-      ErrorCode.INVALID_REQUEST,
-      `the model has one input, "${model.metadata.input.name}"; got ${body.inputs.length} inputs`,
-    );
-  }
-  const input = body.inputs[0]!;
-  if (input.name !== model.metadata.input.name) {
-    throw new ApiError(
-      ErrorCode.INVALID_REQUEST,
-      `unknown input "${input.name.slice(0, 64)}"; the model's input is "${model.metadata.input.name}"`,
-    );
-  }
-  if (!ACCEPTED_DATATYPES.has(input.datatype)) {
-    throw new ApiError(
-      ErrorCode.INVALID_REQUEST,
-      `input datatype ${input.datatype.slice(0, 16)} not supported; send FP32 or UINT8 raw pixels`,
-    );
-  }
-  const [rows, ...rest] = input.shape;
-  const perRow = rest.reduce((a, b) => a * b, 1);
-  const expected = model.metadata.input.shape;
-  const sameAsModel = rest.length === expected.length && rest.every((d, i) => d === expected[i]);
-  if (rows === undefined || (!sameAsModel && !(rest.length === 1 && perRow === model.inputSize))) {
-    throw new ApiError(
-      ErrorCode.INVALID_SHAPE,
-      `input shape [${input.shape.join(",")}]: expected [N,${expected.join(",")}] or [N,${model.inputSize}]`,
-    );
-  }
-  if (rows === 0) throw new ApiError(ErrorCode.EMPTY_BATCH, "input shape has a batch of 0 rows");
-  if (rows > maxRows)
-    throw new ApiError(ErrorCode.BATCH_TOO_LARGE, `${rows} rows, at most ${maxRows} per request`);
-  return [rows, encodeTensorData(input.data, rows * model.inputSize, model, `inputs[0].data`)];
-}
-
-/** A graph model's request: checked against its contract, run, its outputs returned as they are. */
-async function inferGraph(
-  request: FastifyRequest<{ Params: ModelParams; Body: InferRequest }>,
-  reply: FastifyReply,
-  deps: RouteDeps,
-  routed: Routed<GraphModel>,
-) {
-  const { inputs, outputs } = request.body;
-  const checked = checkRequest(inputs, outputs, routed.model.contract, deps.config.limits.maxRowsPerRequest);
-  const answer = await deps.rollout.runGraph(request, routed, (model) =>
-    model.run(checked.feeds, checked.outputs, checked.rows),
-  );
-  predictionHeaders(request, reply, answer);
-  return {
-    model_name: answer.model.name,
-    model_version: answer.model.version,
-    id: request.body.id ?? request.id,
-    outputs: outputTensors(answer.result, checked.outputs),
-  };
-}
-
 export async function v2Routes(root: FastifyInstance, deps: RouteDeps): Promise<void> {
   await root.register(async (app) => {
     acceptBinaryTensors(app);
     registerV2(app, deps);
   });
+  // The repository extension exists when the process serves several models (MODEL_REPOSITORY).
+  if (deps.dataPlane.repository.multiModel) repositoryRoutes(root, deps.dataPlane);
 }
 
 function registerV2(app: FastifyInstance, deps: RouteDeps): void {
-  const maxRows = deps.config.limits.maxRowsPerRequest;
-  const health = { config: { public: true, rateLimit: false } } as const;
+  const { dataPlane } = deps;
+  const health = { config: { auth: "public", rateLimit: false } } as const;
   const tags = ["open inference protocol v2"];
 
   app.get(
@@ -267,11 +140,10 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         tags,
         summary: "Server metadata",
-        security: apiKeySecurity,
         response: { 200: serverMetadataSchema },
       },
     },
-    async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }),
+    async () => dataPlane.serverMetadata(),
   );
 
   app.get(
@@ -280,7 +152,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
       ...health,
       schema: { tags, summary: "Server liveness (200 live)", response: { 200: healthSchema("live") } },
     },
-    async (_req, reply) => reply.code(200).send({ live: true }),
+    async (_req, reply) => reply.code(200).send({ live: dataPlane.live() }),
   );
 
   app.get(
@@ -294,7 +166,10 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
         response: { 200: healthSchema("ready"), 400: healthSchema("ready") },
       },
     },
-    async (_req, reply) => reply.code(deps.models.ready ? 200 : 400).send({ ready: deps.models.ready }),
+    async (_req, reply) => {
+      const ready = dataPlane.ready();
+      return reply.code(ready ? 200 : 400).send({ ready });
+    },
   );
 
   for (const base of ["/v2/models/:name", "/v2/models/:name/versions/:version"]) {
@@ -305,7 +180,6 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
         schema: {
           tags,
           summary: "Model metadata",
-          security: apiKeySecurity,
           params,
           response: {
             200: {
@@ -322,15 +196,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
           },
         },
       },
-      async (request) => {
-        const model = describedModel(deps, request);
-        return {
-          name: model.name,
-          versions: request.params.version === undefined ? servedVersions(deps) : [model.version],
-          platform: PLATFORM,
-          ...modelTensors(model),
-        };
-      },
+      async (request) => dataPlane.modelMetadata(request.params.name, request.params.version),
     );
 
     app.get<{ Params: ModelParams }>(
@@ -338,8 +204,7 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
       {
         schema: {
           tags,
-          summary: "Model readiness (200 ready, 400 not ready)",
-          security: apiKeySecurity,
+          summary: "Model readiness (200 ready, 400 not ready; 404 not loaded, 503 loading)",
           params,
           // 400 is "not ready" or, for a malformed path parameter, the error envelope.
           response: {
@@ -350,8 +215,8 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
         },
       },
       async (request, reply) => {
-        addressedVariant(deps, request);
-        return reply.code(deps.models.ready ? 200 : 400).send({ ready: deps.models.ready });
+        const ready = dataPlane.modelReady(request.params.name, request.params.version);
+        return reply.code(ready ? 200 : 400).send({ ready });
       },
     );
 
@@ -361,45 +226,17 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
         schema: {
           tags,
           summary: "Inference with JSON tensors",
-          security: apiKeySecurity,
           params,
           body: inferBodySchema,
           response: { 200: inferResponseSchema, ...errorResponses(400, 401, 404, 413, 415, 429, 503) },
         },
       },
       async (request, reply) => {
-        const routed = deps.rollout.route(request, addressedVariant(deps, request));
-        if (routed.model.kind === "graph") {
-          return inferGraph(request, reply, deps, { variant: routed.variant, model: routed.model });
-        }
-        const model = routed.model;
-        const outputName = model.metadata.output.name;
-        for (const out of request.body.outputs ?? []) {
-          if (out.name !== outputName) {
-            throw new ApiError(
-              ErrorCode.INVALID_REQUEST,
-              `unknown output "${out.name.slice(0, 64)}"; the model's output is "${outputName}"`,
-            );
-          }
-        }
-        const [rows, data] = readInput(request.body, model, maxRows);
-        const scored = await deps.rollout.score(request, { variant: routed.variant, model }, data, rows);
-        countPredictions(scored, rows, deps.predictions);
-        predictionHeaders(request, reply, scored);
-        const { probs } = scored;
-        return {
-          model_name: scored.model.name,
-          model_version: scored.model.version,
-          id: request.body.id ?? request.id,
-          outputs: [
-            {
-              name: outputName,
-              datatype: "FP32",
-              shape: [rows, scored.model.labels.length],
-              data: Array.from(probs),
-            },
-          ],
-        };
+        const { name, version } = request.params;
+        const outcome = await dataPlane.infer(request, name, version, request.body);
+        markAnswered(request, reply, outcome.answer);
+        if (outcome.scored !== undefined) noteScored(request, outcome.scored);
+        return outcome.response;
       },
     );
   }

@@ -17,7 +17,13 @@ describe("loadConfig", () => {
     expect(c.host).toBe("127.0.0.1");
     expect(c.port).toBe(8080);
     expect(c.metricsPort).toBe(9464);
-    expect(c.model).toEqual({ name: "fashion-classifier", stable: "champion", registryDir: undefined });
+    expect(c.model).toEqual({
+      name: "fashion-classifier",
+      stable: "champion",
+      registryDir: undefined,
+      allowUntagged: false,
+      repository: [],
+    });
     expect(c.auth).toEqual({
       apiKeys: [],
       jwt: undefined,
@@ -53,6 +59,7 @@ describe("loadConfig", () => {
     [{ JWT_ALGORITHMS: "HS256,none" }, "JWT_ALGORITHMS"],
     [{ MODEL_STABLE: "../etc" }, "MODEL_STABLE"],
     [{ INFERENCE_OFFLOAD: "sometimes" }, "INFERENCE_OFFLOAD"],
+    [{ MODEL_ALLOW_UNTAGGED: "yes" }, "MODEL_ALLOW_UNTAGGED"],
     [{ AUTH_FAILURE_LIMIT: "-1" }, "AUTH_FAILURE_LIMIT"],
     [{ AUTH_FAILURE_WINDOW_MS: "10" }, "AUTH_FAILURE_WINDOW_MS"],
     [{ TRUST_PROXY: "ingress" }, "TRUST_PROXY"],
@@ -63,6 +70,12 @@ describe("loadConfig", () => {
     const issues = issuesOf(env);
     expect(issues).toHaveLength(1);
     expect(issues[0]!.startsWith(`${name}=`)).toBe(true);
+  });
+
+  it("serves untagged MLflow versions only when MODEL_ALLOW_UNTAGGED is true", () => {
+    expect(loadConfig({ MODEL_ALLOW_UNTAGGED: "true" }).model.allowUntagged).toBe(true);
+    expect(loadConfig({ MODEL_ALLOW_UNTAGGED: "false" }).model.allowUntagged).toBe(false);
+    expect(loadConfig({ MODEL_ALLOW_UNTAGGED: " " }).model.allowUntagged).toBe(false);
   });
 
   it("takes trusted proxies as addresses, CIDRs and range names", () => {

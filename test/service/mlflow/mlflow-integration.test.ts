@@ -440,7 +440,11 @@ print("VERSION", mv.version)
     expect(err).toBeInstanceOf(RegistryError);
     expect(err.code).toBe("CHECKSUM_MISMATCH");
     expect(err.message).toBe(
-      `${FIXTURE_NAME} version ${untagged.version} in MLflow ${server.url} has no plinth.model_sha256 tag (the sha256 hex of its model.onnx); refusing an unverifiable model`,
+      `${FIXTURE_NAME} version ${untagged.version} in MLflow ${server.url} has no plinth.model_sha256 tag (the sha256 hex of its model.onnx, or of the ONNX file its MLmodel names); refusing an unverifiable model. ` +
+        `Either tag the version with its file's sha256, e.g. with MLflow's Python client: ` +
+        `MlflowClient().set_model_version_tag("${FIXTURE_NAME}", "${untagged.version}", "plinth.model_sha256", ` +
+        `hashlib.sha256(open(os.path.join(mlflow.artifacts.download_artifacts("models:/${FIXTURE_NAME}/${untagged.version}"), "model.onnx"), "rb").read()).hexdigest()); ` +
+        `or set MODEL_ALLOW_UNTAGGED=true to serve versions without the tag unverified (the sha256 is then computed on download and logged)`,
     );
   });
 

@@ -8,7 +8,8 @@ import {
   forward,
   type LayerSpec,
 } from "../../../service/model/network.js";
-import { backward, GradientWorkspace, softmaxCrossEntropy } from "../../../service/train/backprop.js";
+import { backward, GradientWorkspace } from "../../../service/model/backprop.js";
+import { softmaxCrossEntropy } from "../../../service/train/loss.js";
 import { Random } from "../../../service/train/random.js";
 import { initParams } from "../../../service/train/trainer.js";
 

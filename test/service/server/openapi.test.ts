@@ -75,14 +75,17 @@ describe("OpenAPI responses", () => {
     expect(operation("POST /v2/models/{name}/infer").requestBody?.required).toBe(true);
   });
 
-  it("derives the common statuses from a route's exposure, body and parameters", () => {
+  it("derives the common statuses from a route's auth declaration, body and parameters", () => {
     const route = (config: object, method: string, schema: object = {}) =>
       commonErrorStatuses({ method, url: "/x", handler: () => undefined, config, schema } as never);
-    expect(route({ public: true, rateLimit: false }, "GET")).toEqual([]);
-    expect(route({ public: true }, "GET")).toEqual([429]);
+    expect(route({ auth: "public", rateLimit: false }, "GET")).toEqual([]);
+    expect(route({ auth: "public" }, "GET")).toEqual([429]);
     expect(route({}, "GET")).toEqual([401, 429, 503]);
     expect(route({}, "POST")).toEqual([400, 401, 413, 415, 429, 503]);
-    expect(route({ public: true, rateLimit: false }, "GET", { params: {} })).toEqual([400]);
+    expect(route({ auth: "public", rateLimit: false }, "GET", { params: {} })).toEqual([400]);
+    // An operators' route: a role to refuse, never shed under pressure.
+    const admin = { auth: { accepts: ["api", "oauth2-proxy"], roles: ["admin"] } };
+    expect(route(admin, "GET")).toEqual([401, 403, 429]);
   });
 });
 
@@ -91,6 +94,7 @@ describe("response schemas keep what the routes send", () => {
     const body = (await svc.app.inject({ method: "GET", url: "/metadata", headers: KEY_HEADERS })).json();
     expect(Object.keys(body).sort()).toEqual([
       "batching",
+      "configuration",
       "contract",
       "deployment",
       "limits",
@@ -108,6 +112,12 @@ describe("response schemas keep what the routes send", () => {
       "schemaVersion",
       "training",
     ]);
+    // The bundled model's configuration is its metadata's: a 28x28 greyscale classifier.
+    expect(body.configuration).toMatchObject({
+      task: "classification",
+      labels: body.metadata.labels,
+      input: { image: { width: 28, height: 28, channels: 1, layout: "NCHW" } },
+    });
     expect(body.rollout).toEqual({
       strategy: "single",
       candidateWeight: 0,

@@ -35,7 +35,7 @@ export async function startTestService(
     ...env,
   });
   const service = await buildServer(config, { processMetrics: false });
-  await service.rollout.start();
+  await service.dataPlane.start();
   return {
     ...service,
     registry,

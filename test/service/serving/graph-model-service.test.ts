@@ -5,26 +5,12 @@
  * (/predict, /predict-image, explain, drift) say so instead of failing.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { encodeOnnxModel } from "../../../service/model/onnx-format.js";
 import { DRIFT_NEEDS_METADATA } from "../../../service/ops/summary.js";
+import { matmulModel } from "../inference/matmul-model.js";
 import { OPS_HEADERS, OPS_KEY } from "../rollout/rollout-fixture.js";
 import { API_KEY, errorCode, startTestService, type TestService } from "../server/service-fixture.js";
 
 const MODEL = "tabular";
-
-/** `y = x W`: a float graph with no plinth metadata, batch dimension symbolic. */
-function matmulModel(weights: number[], outputName = "y"): Uint8Array {
-  return encodeOnnxModel({
-    graphName: "matmul",
-    producerName: "plinth-test",
-    producerVersion: "1",
-    inputs: [{ name: "x", shape: ["N", 3] }],
-    outputs: [{ name: outputName, shape: ["N", 2] }],
-    nodes: [{ opType: "MatMul", name: "matmul", inputs: ["x", "w"], outputs: [outputName] }],
-    initializers: [{ name: "w", dims: [3, 2], data: Float32Array.from(weights) }],
-    metadataProps: {},
-  });
-}
 
 const STABLE_WEIGHTS = [1, 0, 0, 1, 0, 0];
 const CANDIDATE_WEIGHTS = [2, 0, 0, 2, 1, 1];

@@ -1,10 +1,11 @@
 /**
  * Backpropagation for {@link Architecture}: given the activations of a forward pass and the loss
  * gradient w.r.t. the logits, accumulates parameter gradients into one flat buffer laid out like the
- * parameters.
+ * parameters. Model code, not training code: the trainer (service/train/gradient.ts) follows a
+ * loss's gradient with it, and serving's explainer (service/explain/saliency.ts) a logit's.
  */
-import { gemmAccumulate, mat } from "../model/gemm.js";
-import { col2imAccumulate, im2col } from "../model/im2col.js";
+import { gemmAccumulate, mat } from "./gemm.js";
+import { col2imAccumulate, im2col } from "./im2col.js";
 import {
   largestCols,
   shapeSize,
@@ -13,7 +14,7 @@ import {
   type Architecture,
   type Layer,
   type LayerSpec,
-} from "../model/network.js";
+} from "./network.js";
 
 /** Gradient buffers w.r.t. each layer's input, sized for one batch. */
 export class GradientWorkspace {
@@ -25,44 +26,6 @@ export class GradientWorkspace {
     this.inputGrads = arch.layers.map((l) => new Float32Array(batch * shapeSize(l.input)));
     this.dcols = new Float32Array(largestCols(arch));
   }
-}
-
-/**
- * Softmax cross-entropy: writes `(softmax(logits) - onehot(label)) / denominator` into `dLogits`
- * and returns the summed loss and the number of correct predictions of the `n` rows.
- */
-export function softmaxCrossEntropy(
-  logits: Float32Array,
-  labels: Uint8Array,
-  n: number,
-  classes: number,
-  denominator: number,
-  dLogits: Float32Array,
-): { loss: number; correct: number } {
-  let loss = 0;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    const r = i * classes;
-    let max = -Infinity;
-    let best = 0;
-    for (let c = 0; c < classes; c++) {
-      const v = logits[r + c] as number;
-      if (v > max) {
-        max = v;
-        best = c;
-      }
-    }
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp((logits[r + c] as number) - max);
-    const label = labels[i] as number;
-    loss += Math.log(sum) - ((logits[r + label] as number) - max);
-    if (best === label) correct++;
-    for (let c = 0; c < classes; c++) {
-      const p = Math.exp((logits[r + c] as number) - max) / sum;
-      dLogits[r + c] = (p - (c === label ? 1 : 0)) / denominator;
-    }
-  }
-  return { loss, correct };
 }
 
 function convBackward(

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LISTEN_BACKLOG, listenBacklog } from "../../../service/server/listen-backlog.js";
+import { DEFAULT_LISTEN_BACKLOG, listenBacklog } from "../../../service/contract/listen-backlog.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "backlog-"));
 function somaxconn(text: string): string {

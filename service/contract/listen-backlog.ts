@@ -3,7 +3,8 @@
  * ingress-nginx sets it for its own listeners. Node and nginx default to 511; a burst of new
  * connections beyond it (an ingress opening hundreds of upstream connections after a stall) has
  * its SYNs dropped, and every dropped connection waits for a retransmit: 1 s, then 3 s. In the soak
- * that was p99 2-3 s in minutes with no error and no CPU to spare anywhere.
+ * that was p99 2-3 s in minutes with no error and no CPU to spare anywhere. In the contract
+ * because the platform's local edge (stack/local) listens with the same backlog as the service.
  */
 import { readFileSync } from "node:fs";
 

@@ -1,8 +1,9 @@
 /**
  * The metric catalog: the one source of truth for every metric name the inference service exports,
  * its type, help text and label names. The service builds its prom-client registry from this
- * object; the platform's PrometheusRules, Grafana dashboards and the promote CLI import the names
- * from here, so a renamed metric breaks the build instead of silently breaking an alert.
+ * object (service/metrics/registry.ts); the platform's PrometheusRules, Grafana dashboards and the
+ * promote CLI import the names from here, so a renamed metric breaks the build instead of silently
+ * breaking an alert. Part of the contract with the platform: it imports nothing.
  *
  * Names follow Prometheus conventions (`promtool check metrics` clean): snake_case, a unit suffix,
  * `_total` on counters. Label values are always bounded (route templates, model versions, label
@@ -76,6 +77,18 @@ export const METRICS = {
     "plinth_model_ready",
     "gauge",
     "1 when the variant's model is loaded and warmed, else 0.",
+    VARIANT_LABELS,
+  ),
+  modelFileBytes: spec(
+    "plinth_model_file_bytes",
+    "gauge",
+    "Size of the loaded variant's ONNX file, in bytes.",
+    VARIANT_LABELS,
+  ),
+  modelLoadRssDelta: spec(
+    "plinth_model_load_rss_delta_bytes",
+    "gauge",
+    "Process resident set size after the variant's load minus before it, in bytes: an estimate of its memory (other allocations and garbage collection during the load count too).",
     VARIANT_LABELS,
   ),
   // Rollout metrics (exported by the rollouts work, issue 4; the platform's alerts and dashboards

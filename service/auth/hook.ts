@@ -1,0 +1,59 @@
+/**
+ * The one auth hook: for every route it reads the declaration (`config.auth`,
+ * ./route-auth.ts), identifies the caller by the credentials the route accepts and checks the
+ * roles it requires. No route runs a guard of its own. It runs on the root instance, before the
+ * per-route rate limiter, so the limiter's bucket is the authenticated identity.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError } from "../errors/api-error.js";
+import { ErrorCode } from "../errors/codes.js";
+import type { Principal } from "./principal.js";
+import type { Authenticator } from "./authenticate.js";
+import { checkDeclaration, routeAccess, type Access } from "./route-auth.js";
+
+/** Told of each refusal on a route whose declaration names an audited action. */
+export type RefusalListener = (request: FastifyRequest, action: string, error: ApiError) => Promise<void>;
+
+/**
+ * The caller `access` admits (null: an anonymous request the route admits); throws 401 when it
+ * presents no credential the route accepts, 403 when it holds none of the required roles.
+ */
+function authorise(principal: Principal | undefined, access: Access): Principal | null {
+  if (principal === undefined) {
+    if (access.anonymous) return null;
+    // Reached only by a route that accepts oauth2-proxy users alone; API routes answer in identify.
+    throw new ApiError(ErrorCode.UNAUTHENTICATED, "sign in through oauth2-proxy");
+  }
+  if (access.roles.length > 0 && !access.roles.some((role) => principal.roles.includes(role))) {
+    throw new ApiError(
+      ErrorCode.FORBIDDEN,
+      `${principal.identity} does not hold the ${access.roles.join(" or ")} role`,
+    );
+  }
+  return principal;
+}
+
+/**
+ * Installs the hook on the root instance, and an onRoute check that refuses a malformed
+ * declaration when its route is registered.
+ */
+export function installAuthentication(
+  app: FastifyInstance,
+  authenticator: Authenticator,
+  onRefused?: RefusalListener,
+): void {
+  app.addHook("onRoute", checkDeclaration);
+  app.addHook("onRequest", async (request) => {
+    if (request.is404) return;
+    const access = routeAccess(request.routeOptions.config);
+    if (access === "public") return;
+    try {
+      request.principal = authorise(await authenticator.identify(request, access), access);
+    } catch (err) {
+      if (access.audit !== undefined && onRefused !== undefined && err instanceof ApiError) {
+        await onRefused(request, access.audit, err);
+      }
+      throw err;
+    }
+  });
+}
