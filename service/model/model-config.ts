@@ -76,7 +76,10 @@ const inputSchema = z
      */
     features: z.array(z.string().min(1)).min(1).optional(),
     /** The values `/predict`'s raw rows may hold, `[min, max]`. Default: any finite number. */
-    valueRange: z.tuple([z.number(), z.number()]).optional(),
+    valueRange: z
+      .tuple([z.number(), z.number()])
+      .refine(([min, max]) => min <= max, { message: "[min, max] with min <= max" })
+      .optional(),
   })
   .strict()
   .refine((input) => input.image === undefined || input.features === undefined, {

@@ -157,7 +157,7 @@ export function installObservability(app: FastifyInstance, options: Observabilit
   const observability = new Observability(app, options);
   installScoredObservers(app, {
     drift: observability.drift,
-    driftModel: options.config.model.name,
+    otherModels: new Set(options.config.model.repository.map((m) => m.name)),
     predictionLog: observability.predictionLog,
   });
   return observability;

@@ -1,6 +1,7 @@
 /**
  * The prediction log: one JSON line per predicted row (time, prediction id, model, version,
- * variant, label, confidence, request latency, sha256 of the model input).
+ * variant, label and confidence or a regression's value, request latency, sha256 of the model
+ * input).
  *
  * A request appends a small entry to an in-memory queue (bounded by PREDICTION_LOG_QUEUE_MAX;
  * when it is full the entry is dropped and counted), with its rows already digested: the queue
@@ -25,33 +26,47 @@ export interface PredictionRecord {
   readonly model: string;
   readonly version: string;
   readonly variant: string;
-  readonly label: string;
-  readonly confidence: number;
+  /** Classification: the top class's name and probability. */
+  readonly label?: string;
+  readonly confidence?: number;
+  /** Regression: the row's value (or values). */
+  readonly value?: number | readonly number[];
   /** Whole-request latency in milliseconds, as the HTTP duration histogram measures it. */
   readonly latency_ms: number;
-  /** sha256 of the row's model input: `inputSize` float32 values, little-endian, normalised. */
+  /**
+   * sha256 of the row's model input: for plinth's models `inputSize` float32 values,
+   * little-endian, normalised; for a configured model its input tensors' row (serving/row-digests.ts).
+   */
   readonly input_sha256: string;
 }
 
-/** What a request hands over. */
-export interface PredictionEntry {
+interface EntryBase {
   readonly timeMs: number;
   readonly id: string;
   readonly model: string;
   readonly version: string;
   readonly variant: string;
-  readonly labels: readonly string[];
-  readonly data: Float32Array;
   readonly rows: number;
-  readonly classes: ArrayLike<number>;
-  readonly confidences: ArrayLike<number>;
   readonly latencyMs: number;
 }
 
+/** The rows' model input: normalised float rows (digested when queued), or their digests. */
+type RowsInput = { readonly data: Float32Array } | { readonly digests: readonly string[] };
+
+/** What answered each row: a class and its probability, or a regression's value(s). */
+type RowsAnswer =
+  | {
+      readonly labels: readonly string[];
+      readonly classes: ArrayLike<number>;
+      readonly confidences: ArrayLike<number>;
+    }
+  | { readonly values: readonly (number | readonly number[])[] };
+
+/** What a request hands over. */
+export type PredictionEntry = EntryBase & RowsInput & RowsAnswer;
+
 /** A queued entry: the rows' digests in place of their values. */
-interface QueuedEntry extends Omit<PredictionEntry, "data"> {
-  readonly digests: readonly string[];
-}
+type QueuedEntry = EntryBase & RowsAnswer & { readonly digests: readonly string[] };
 
 /** Sink errors are logged at most this often; the counter records every one. */
 const ERROR_LOG_INTERVAL_MS = 60_000;
@@ -84,8 +99,10 @@ export class PredictionLog {
       this.droppedQueueFull.inc(entry.rows);
       return;
     }
-    const { data, ...rest } = entry;
-    this.queue.push({ ...rest, digests: rowDigests(data, entry.rows) });
+    if ("data" in entry) {
+      const { data, ...rest } = entry;
+      this.queue.push({ ...rest, digests: rowDigests(data, entry.rows) });
+    } else this.queue.push(entry);
     this.queuedRows += entry.rows;
   }
 
@@ -143,16 +160,24 @@ function toRecords(entry: QueuedEntry): PredictionRecord[] {
   const time = new Date(entry.timeMs).toISOString();
   const out: PredictionRecord[] = [];
   for (let r = 0; r < entry.rows; r++) {
-    const classId = entry.classes[r]!;
-    out.push({
+    const base = {
       time,
       id: entry.id,
       row: r,
       model: entry.model,
       version: entry.version,
       variant: entry.variant,
-      label: entry.labels[classId] ?? String(classId),
-      confidence: Number(entry.confidences[r]!.toFixed(6)),
+    };
+    const answer =
+      "values" in entry
+        ? { value: entry.values[r]! }
+        : {
+            label: entry.labels[entry.classes[r]!] ?? String(entry.classes[r]!),
+            confidence: Number(entry.confidences[r]!.toFixed(6)),
+          };
+    out.push({
+      ...base,
+      ...answer,
       latency_ms: Number(entry.latencyMs.toFixed(3)),
       input_sha256: entry.digests[r]!,
     });

@@ -18,6 +18,7 @@ import {
   type EncodedFeeds,
 } from "../serving/configured-io.js";
 import type { PredictionCounter } from "../serving/prediction-counter.js";
+import { noteConfiguredScored } from "../ops/scored.js";
 import { markAnswered } from "./predict-common.js";
 
 /** Encodes a request for a model's configuration (throws a 400 naming what is wrong). */
@@ -58,9 +59,11 @@ export async function predictConfigured(
     const io = model === routed.model ? routedIo : configuredIo(model, route);
     const { feeds, rows } = model === routed.model ? encoded : await encode(io, model.name);
     const results = await model.run(feeds, predictionOutputs(io), rows);
-    return toConfiguredPredictions(io, results, rows);
+    return { feeds, rows, predictions: toConfiguredPredictions(io, results, rows) };
   });
-  const { model, variant, result } = answered;
+  const { model, variant } = answered;
+  const { feeds, rows, predictions: result } = answered.result;
+  noteConfiguredScored(request, { model, variant, feeds, rows, predictions: result });
   for (const prediction of result) {
     if ("class_id" in prediction) counter.count(model, variant, prediction.class_id);
   }

@@ -176,6 +176,14 @@ function imageInput(
   const expected = layout === "NCHW" ? [channels, height, width] : [height, width, channels];
   const actual = target.shape.slice(1);
   const fits = target.shape.length === 4 && actual.every((d, i) => d === DYNAMIC || d === expected[i]);
+  const batch = target.shape[0];
+  if (batch !== undefined && batch !== DYNAMIC && batch !== 1) {
+    refuse(
+      source,
+      "input.image",
+      `input "${target.name}" has a fixed batch of ${batch}; an image request is one row`,
+    );
+  }
   if (!fits) {
     refuse(
       source,
@@ -205,7 +213,9 @@ export function bindModelConfig(config: ModelConfig, contract: ModelContract, so
   }
   const features = config.input.features;
   let rows: RowLayout | undefined;
-  if (features !== undefined) rows = featureLayout(features, target, contract, source);
+  // A raw model serves over the Open Inference Protocol only: its features bind nothing.
+  if (features !== undefined && config.task !== "raw")
+    rows = featureLayout(features, target, contract, source);
   else if (target !== undefined && NUMBER_TYPES.has(target.datatype) && config.input.image === undefined) {
     const width = rowWidth(target);
     if (width !== undefined) rows = { kind: "packed", input: target, width };
@@ -220,7 +230,7 @@ export function bindModelConfig(config: ModelConfig, contract: ModelContract, so
     task: config.task,
     labels,
     rows,
-    features,
+    features: config.task === "raw" ? undefined : features,
     image:
       config.input.image === undefined ? undefined : imageInput(config.input.image, target, contract, source),
     output,
@@ -235,7 +245,21 @@ export interface EncodedFeeds {
   readonly rows: number;
 }
 
-function checkRowCount(count: number, maxRows: number, where: string): void {
+/** The rows a request must hold when the graph fixes its batch dimension (an export without dynamic axes). */
+function fixedBatch(layout: RowLayout): number | undefined {
+  const first = layout.kind === "packed" ? layout.input : layout.inputs[0]!;
+  const batch = first.shape[0];
+  return batch === undefined || batch === DYNAMIC ? undefined : batch;
+}
+
+function checkRowCount(count: number, maxRows: number, where: string, layout: RowLayout): void {
+  const fixed = fixedBatch(layout);
+  if (fixed !== undefined && count !== fixed && count > 0) {
+    throw new ApiError(
+      ErrorCode.INVALID_SHAPE,
+      `${where}: ${count} rows; this model's graph takes exactly ${fixed} row${fixed === 1 ? "" : "s"} a request (its batch dimension is fixed)`,
+    );
+  }
   if (count === 0) throw new ApiError(ErrorCode.EMPTY_BATCH, `${where}: no rows`);
   if (count > maxRows)
     throw new ApiError(ErrorCode.BATCH_TOO_LARGE, `${where}: ${count} rows, at most ${maxRows} per request`);
@@ -298,7 +322,7 @@ export function encodeRows(
   const layout = rowLayoutOrRefuse(io, name);
   const width = layout.kind === "packed" ? layout.width : layout.inputs.length;
   const rows = inputs.length > 0 && !Array.isArray(inputs[0]) ? [inputs] : (inputs as unknown[][]);
-  checkRowCount(rows.length, maxRows, "inputs");
+  checkRowCount(rows.length, maxRows, "inputs", layout);
   rows.forEach((row, r) => {
     const where = rows.length === 1 && row === inputs ? "inputs" : `inputs[${r}]`;
     if (!Array.isArray(row))
@@ -325,7 +349,7 @@ export function encodeInstances(
     );
   }
   const layout = rowLayoutOrRefuse(io, name);
-  checkRowCount(instances.length, maxRows, "instances");
+  checkRowCount(instances.length, maxRows, "instances", layout);
   const known = new Set(features);
   const rows = instances.map((instance, r) => {
     const where = `instances[${r}]`;

@@ -13,6 +13,8 @@ import type { RolloutEngine } from "../rollout/engine.js";
 import { notReady } from "./availability.js";
 import type { ModelMemory, ModelState, RepositoryIndexEntry } from "./v2-messages.js";
 
+const LOAD_FAILED = "failed to load";
+
 /** A request's hold on a loaded model: the engine to run it on; `release` once it is answered. */
 export interface ModelLease {
   readonly engine: RolloutEngine;
@@ -69,6 +71,15 @@ export class ServedModel {
     if (engine === undefined) return this.unavailableReason;
     if (engine.variants.current === undefined) return "loading";
     return engine.variants.ready ? "" : "the service is shutting down";
+  }
+
+  /**
+   * {@link reason} as any caller may see it: a load error names files and registry hosts, so it is
+   * for operators (POST /v2/repository/index); callers learn that the load failed.
+   */
+  get callerReason(): string {
+    const reason = this.reason;
+    return reason.startsWith(LOAD_FAILED) ? `${LOAD_FAILED} (operators: POST /v2/repository/index)` : reason;
   }
 
   get ready(): boolean {
@@ -128,7 +139,7 @@ export class ServedModel {
     if (engine === undefined || this.unloading) {
       throw new ApiError(
         ErrorCode.MODEL_NOT_FOUND,
-        `model ${shownName(this.name)} is not loaded: ${this.reason}`,
+        `model ${shownName(this.name)} is not loaded: ${this.callerReason}`,
       );
     }
     if (engine.variants.current === undefined) throw notReady();
@@ -177,7 +188,7 @@ export class ServedModel {
       if (!this.isDefault) {
         await engine.close();
         this.engine = undefined;
-        this.unavailableReason = `failed to load: ${(err as Error).message}`;
+        this.unavailableReason = `${LOAD_FAILED}: ${(err as Error).message}`;
       }
       throw err;
     } finally {

@@ -9,6 +9,7 @@
  * the same inputs (floats within 1e-5, relative above 1; integers, booleans and strings exactly).
  * The same classifier converted with ZipMap is refused at load, naming the converter option.
  */
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -240,6 +241,7 @@ async function post(service: ServiceProcess, route: string, body: unknown, conte
 }
 
 interface PredictBody {
+  prediction_id: string;
   model: { name: string; version: string; variant: string };
   predictions: { label?: string; class_id?: number; probabilities?: number[]; value?: number }[];
 }
@@ -273,11 +275,15 @@ function output(name: string, output: string): V2Tensor {
 
 describe("models served by the model configuration their team wrote (model-config.json)", () => {
   const services = new Map<string, ServiceProcess>();
+  /** Each model's prediction log (PREDICTION_LOG_PATH), flushed every 20 ms. */
+  const logOf = (name: string) => path.join(workDir, `${name}.predictions.jsonl`);
   const serve = async (name: string) => {
     const started = await startServiceProcess({
       API_KEYS: `third-party:${API_KEY}`,
       PLINTH_REGISTRY_DIR: registryDir,
       MODEL_NAME: name,
+      PREDICTION_LOG_PATH: logOf(name),
+      PREDICTION_LOG_FLUSH_MS: "20",
     });
     services.set(name, started);
     return started;
@@ -285,6 +291,20 @@ describe("models served by the model configuration their team wrote (model-confi
   afterAll(async () => {
     await Promise.all([...services.values()].map((s) => s.stop()));
   });
+  /** The first `count` records of a model's prediction log, once written. */
+  const predictionLog = async (name: string, count: number) => {
+    for (let waited = 0; ; waited += 20) {
+      const text = await readFile(logOf(name), "utf8").catch(() => "");
+      const lines = text.split("\n").filter((l) => l !== "");
+      if (lines.length >= count)
+        return lines
+          .slice(0, count)
+          .map((l) => JSON.parse(l) as Record<string, unknown> & { confidence: number });
+      if (waited > 5_000)
+        throw new Error(`${name}: ${lines.length} of ${count} prediction log records after 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
 
   it("classifies iris instances by feature name (one packed input) as onnxruntime in Python does", async () => {
     const service = await serve("iris-forest");
@@ -303,6 +323,22 @@ describe("models served by the model configuration their team wrote (model-confi
     const asRows = await post(service, "/predict", { inputs: rowsOf(cases.get("iris-forest")!.inputs[0]!) });
     expect(asRows.status).toBe(200);
     expect(asRows.body.predictions).toEqual(res.body.predictions);
+    // Each row is in the prediction log, its input digested as float32 little-endian bytes: the
+    // same row hashes the same whether it came as instances or as rows.
+    const records = await predictionLog("iris-forest", 2 * instances.length);
+    const first = rowsOf(cases.get("iris-forest")!.inputs[0]!)[0] as number[];
+    const digest = createHash("sha256")
+      .update(Buffer.from(Float32Array.from(first).buffer))
+      .digest("hex");
+    expect(records[0]).toMatchObject({
+      id: res.body.prediction_id,
+      row: 0,
+      model: "iris-forest",
+      version: "1",
+    });
+    expect(records[0]).toMatchObject({ label: res.body.predictions[0]!.label, input_sha256: digest });
+    expect(records[0]!.confidence).toBeCloseTo(Math.max(...res.body.predictions[0]!.probabilities!), 5);
+    expect(records[instances.length]).toMatchObject({ id: asRows.body.prediction_id, input_sha256: digest });
   }, 120_000);
 
   it("refuses malformed instances and rows with a 400 naming the row and the feature", async () => {
@@ -346,6 +382,9 @@ describe("models served by the model configuration their team wrote (model-confi
       output("diabetes-ridge", "variable").data as number[],
     );
     expect(res.body.predictions[0]).not.toHaveProperty("label");
+    const records = await predictionLog("diabetes-ridge", res.body.predictions.length);
+    expect(records.map((r) => r.value)).toEqual(res.body.predictions.map((p) => p.value));
+    expect(records[0]).not.toHaveProperty("label");
   }, 120_000);
 
   it("fills one input per column (a string column and four floats) from instances", async () => {

@@ -107,7 +107,7 @@ export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): 
           summary: "Classify an image",
           description:
             "Send the image as the raw body (`Content-Type: image/png`, `image/jpeg` or `image/webp`) or as the file " +
-            "part of a `multipart/form-data` upload. It is decoded to the model's input size in grayscale. " +
+            "part of a `multipart/form-data` upload. It is decoded to the model's input geometry (size, 1 or 3 channels, resize mode: its model configuration). " +
             "`invert=true` negates it first (for dark garments on a light background).",
           querystring: {
             type: "object",

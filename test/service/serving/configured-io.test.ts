@@ -132,7 +132,7 @@ describe("bindModelConfig", () => {
       'input.name: the graph has no input "pixels"; its inputs are "input"',
     ],
     [
-      { task: "raw", input: { features: ["a", "b", "c"] } },
+      { task: "classification", input: { features: ["a", "b", "c"] } },
       'input.features: 3 features, but input "input" has shape [-1,4]',
     ],
     [
@@ -209,7 +209,41 @@ describe("the encoders", () => {
     expect(apiError(() => encodeRows(io, "m", ["a"], 8)).message).toBe("inputs: expected 2 values, got 1");
   });
 
+  it("answers a 400 naming the fixed batch of a graph exported without dynamic axes", () => {
+    const fixed: ModelContract = {
+      ...CLASSIFIER,
+      inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
+    };
+    const io = bindModelConfig(config({ task: "classification" }), fixed, SOURCE);
+    expect(encodeRows(io, "m", [0, 1, 2, 3], 8).rows).toBe(1);
+    expect(
+      apiError(() =>
+        encodeRows(
+          io,
+          "m",
+          [
+            [0, 1, 2, 3],
+            [0, 1, 2, 3],
+          ],
+          8,
+        ),
+      ).message,
+    ).toBe("inputs: 2 rows; this model's graph takes exactly 1 row a request (its batch dimension is fixed)");
+  });
+
+  it("binds no features for a raw model, so an MLflow column signature never refuses a /v2-only model", () => {
+    const io = bindModelConfig(
+      config({ task: "raw", input: { features: ["a", "b", "c"] } }),
+      CLASSIFIER,
+      SOURCE,
+    );
+    expect(io.features).toBeUndefined();
+  });
+
   it("checks the configured value range", () => {
+    expect(() => config({ task: "raw", input: { valueRange: [255, 0] } })).toThrow(
+      "input.valueRange: [min, max] with min <= max",
+    );
     const io = bindModelConfig(
       config({ task: "classification", input: { valueRange: [0, 1] } }),
       CLASSIFIER,

@@ -135,7 +135,10 @@ describe("several models in one process", () => {
     const broken = await ready("broken");
     expect(broken.statusCode).toBe(404);
     expect(errorCode(broken)).toBe("MODEL_NOT_FOUND");
-    expect(broken.json().error.message).toContain('model "broken" is not loaded: failed to load:');
+    // The load error (file paths, registry hosts) is for operators (the repository index), not callers.
+    expect(broken.json().error.message).toBe(
+      'model "broken" is not loaded: failed to load (operators: POST /v2/repository/index)',
+    );
     expect(errorCode(await ready("nope"))).toBe("MODEL_NOT_FOUND");
   });
 
