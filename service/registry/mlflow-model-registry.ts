@@ -70,6 +70,8 @@ export function untaggedRefusal(what: string, name: string, version: string): Re
 
 export class MlflowModelRegistry implements ModelRegistry {
   private readonly allowUntagged: boolean;
+  /** sha256 of each untagged version's model as this process downloaded it (name NUL version). */
+  private readonly untaggedDigests = new Map<string, string>();
 
   constructor(
     readonly client: MlflowClient,
@@ -130,7 +132,13 @@ export class MlflowModelRegistry implements ModelRegistry {
         (await this.cache.store(dir, tag, await this.download(mv, what, tag), what));
       return { name, version, dir: cached.dir, modelPath: cached.modelPath, sha256: tag };
     }
-    // Untagged: nothing vouches for a cached copy, so the version is downloaded on every fetch.
+    // Untagged: nothing but this process vouches for a cached copy: the sha256 it computed when it
+    // downloaded the version, so a poll or reload re-downloads nothing and warns once.
+    const key = `${name}\u0000${version}`;
+    const known = this.untaggedDigests.get(key);
+    const reused = known === undefined ? undefined : await this.cache.lookup(dir, known);
+    if (reused !== undefined)
+      return { name, version, dir: reused.dir, modelPath: reused.modelPath, sha256: known! };
     const files = await this.download(mv, what);
     const sha256 = sha256Bytes(files[MODEL_FILE]!);
     this.options.log?.warn(
@@ -138,6 +146,7 @@ export class MlflowModelRegistry implements ModelRegistry {
       `${what} has no ${SHA256_TAG} tag: serving it unverified (${ALLOW_UNTAGGED_SETTING}=true); sha256 of its model computed on download: ${sha256}`,
     );
     const stored = await this.cache.store(dir, sha256, files, what);
+    this.untaggedDigests.set(key, sha256);
     return { name, version, dir: stored.dir, modelPath: stored.modelPath, sha256 };
   }
 

@@ -159,7 +159,8 @@ describe("a model logged with mlflow.onnx.log_model, without plinth's sha256 tag
     let cacheDir: string;
 
     beforeAll(async () => {
-      const env = serviceEnv({ MODEL_ALLOW_UNTAGGED: "true" });
+      // The alias watcher polls every 100 ms: each pass resolves the version again.
+      const env = serviceEnv({ MODEL_ALLOW_UNTAGGED: "true", MODEL_WATCH_INTERVAL_MS: "100" });
       cacheDir = env.MODEL_CACHE_DIR!;
       service = await startServiceProcess(env, 120_000);
     }, SLOW);
@@ -178,6 +179,12 @@ describe("a model logged with mlflow.onnx.log_model, without plinth's sha256 tag
         sha256,
         msg: `${NAME} version ${registered[NAME].version} in MLflow ${server.url} has no ${SHA256_TAG} tag: serving it unverified (MODEL_ALLOW_UNTAGGED=true); sha256 of its model computed on download: ${sha256}`,
       });
+    });
+
+    it("downloads and warns once: the watcher's passes reuse what this process hashed", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const warnings = logLines(service.output.join("")).filter((l) => l.setting === "MODEL_ALLOW_UNTAGGED");
+      expect(warnings).toHaveLength(1);
     });
 
     it("caches the ONNX file the MLmodel names as model.onnx, with MLmodel beside it", async () => {
