@@ -101,6 +101,24 @@ describe("canary gates", () => {
     );
   });
 
+  it("reads failures above attempts (two extrapolated queries) as every request failed, a rate of 1", async () => {
+    const results = await evaluateGates(
+      "canary",
+      context,
+      scripted([
+        [/status_code=~"5\.\."/, 295],
+        [/plinth_http_requests_total.*variant="candidate"/, 290],
+        [/histogram_quantile|plinth_drift_score/, 0.01],
+      ]),
+    );
+    const errorRate = results.find((r) => r.gate === "error-rate")!;
+    expect([errorRate.verdict, errorRate.value, errorRate.detail]).toEqual([
+      "fail",
+      1,
+      "290 of 290 requests routed to the candidate failed",
+    ]);
+  });
+
   it("fail errors, latency against stable and the SLO, and drift, each on its own threshold", async () => {
     const results = await evaluateGates(
       "canary",
