@@ -218,16 +218,20 @@ describe.each(SERVED)("%s, served with no plinth metadata", (name) => {
     expect(res.body.error.message).toContain("needs plinth's own model metadata");
   });
 
-  it.skipIf(CONFIGURED.has(name))(
-    "without a model configuration, /predict says where the model is served",
-    async () => {
-      const res = await post(service, "/predict", { inputs: [0, 0, 0, 0] });
-      expect(res.status).toBe(400);
-      expect(res.body.error.message).toContain(`/predict is not available for model "${name}" version 1`);
-      expect(res.body.error.message).toContain("it has no model configuration (model-config.json");
-      expect(res.body.error.message).toContain(`/v2/models/${name}/infer`);
-    },
-  );
+  it("reports its model configuration in /metadata; without one, /predict says where it is served", async () => {
+    const metadata = await fetch(`${service.url}/metadata`, { headers: { "x-api-key": API_KEY } });
+    const { configuration } = (await metadata.json()) as { configuration: { task: string } | null };
+    if (CONFIGURED.has(name)) {
+      expect(configuration?.task).toMatch(/^(classification|regression)$/);
+      return;
+    }
+    expect(configuration).toBeNull();
+    const res = await post(service, "/predict", { inputs: [0, 0, 0, 0] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain(`/predict is not available for model "${name}" version 1`);
+    expect(res.body.error.message).toContain("it has no model configuration (model-config.json");
+    expect(res.body.error.message).toContain(`/v2/models/${name}/infer`);
+  });
 });
 
 /** POSTs JSON (or raw bytes with their content type) with the test's key. */
