@@ -247,7 +247,7 @@ const SETTINGS = {
   },
   MODEL_ALLOW_UNTAGGED: {
     schema: z.enum(["true", "false"]).default("false"),
-    doc: "`true` serves MLflow versions without the `plinth.model_sha256` tag (e.g. logged with `mlflow.onnx.log_model`) unverified: the sha256 is computed on download and a warning names the version. A tag that is present is always checked. Default `false` (such versions are refused).",
+    doc: "`true` serves MLflow versions without the `plinth.model_sha256` tag (e.g. logged with `mlflow.onnx.log_model`) unverified, and tagged versions whose configuration file (`model-config.json`, else `MLmodel`) has no `plinth.model_config_sha256` tag with that file unverified: the sha256 is computed on download and a warning names the version. A tag that is present is always checked. Default `false` (such versions are refused).",
   },
   API_KEY_HASHES: {
     schema: identityPairs((v) =>
@@ -348,7 +348,7 @@ const SETTINGS = {
   },
   BATCH_MAX_DELAY_MS: {
     schema: z.coerce.number().min(0).max(1000).default(1),
-    doc: "Longest a row waits for a batch to fill, in ms (fractions allowed). Default `1`.",
+    doc: "Longest a row of plinth's own models waits for a batch to fill, in ms (fractions allowed; `0`: the next turn of the event loop). Other models: their configuration's `batching.maxDelayMs` (docs/model-configuration.md). Default `1`.",
   },
   QUEUE_MAX_ROWS: {
     schema: int(1, 1_000_000).default(2048),

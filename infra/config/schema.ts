@@ -166,8 +166,9 @@ const gates = z
       /** PromQL range every gate reads (rates, quantiles, worst drift). @default "10m" */
       window: matching(DURATION, 'a Prometheus duration such as "10m"').default("10m"),
       /**
-       * Fewest requests the candidate must have been offered in the window (shadow: rows compared)
-       * for a verdict; fewer is inconclusive. @default 500
+       * Fewest requests the candidate must have been offered in the window (shadow: rows compared,
+       * or copies scored for a candidate without label agreement) for a verdict; fewer is
+       * inconclusive. @default 500
        */
       minRequests: integer(1, 100_000_000).default(500),
       /**

@@ -25,8 +25,9 @@ export interface AuditEntry {
   readonly before: Rollout;
   readonly after: Rollout;
   readonly gateSet: GateSet | null;
+  /** Every gate's result, including those that did not apply to the candidate ("not-applicable", with why). */
   readonly gates: readonly GateResult[];
-  /** True when --force wrote the step although a gate failed or was inconclusive. */
+  /** True when --force wrote the step although a gate failed or was inconclusive (not-applicable never blocks). */
   readonly forced: boolean;
   /** --reason, when given. */
   readonly reason?: string;

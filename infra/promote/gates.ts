@@ -11,15 +11,21 @@
  *   no failed reload in the window (it has no traffic to measure).
  *
  * A gate with too little traffic, or a query with no value (empty vector, NaN), is inconclusive.
+ * Capabilities (`plinth_model_capability` per variant, 0 not supported): shadow agreement compares
+ * both variants' predicted labels, so it is not applicable (not blocking) when either lacks it, and
+ * the shadow's traffic is then the copies scored. Drift measures the candidate: not applicable when
+ * neither variant supports it, a failure (only --force promotes) when stable does and the candidate
+ * does not, since promoting it ends drift monitoring. A service that exports no capabilities is
+ * judged as before.
  */
 import { SLO_ROUTES, type SloTargets } from "../../components/monitoring/rules.js";
 import type { PromotionGates } from "../config/schema.js";
 import { COLOUR_METRIC_LABEL } from "../../components/shared/labels.js";
-import { METRICS } from "../../service/contract/metrics.js";
+import { METRICS, type ModelCapabilityLabel } from "../../service/contract/metrics.js";
 import { PrometheusError } from "./prometheus.js";
 
 export type GateSet = "canary" | "shadow" | "stable" | "blue-green";
-export type Verdict = "pass" | "fail" | "inconclusive";
+export type Verdict = "pass" | "fail" | "inconclusive" | "not-applicable";
 
 export interface GateResult {
   readonly gate: string;
@@ -57,6 +63,7 @@ const SHADOW_DURATION = METRICS.shadowScoringDuration.name;
 const READY = METRICS.modelReady.name;
 const INFO = METRICS.modelInfo.name;
 const RELOADS = METRICS.modelReloads.name;
+const CAPABILITY = METRICS.modelCapability.name;
 
 /** Label matchers: `{selector,extra...}`. */
 function series(name: string, context: GateContext, ...matchers: string[]): string {
@@ -85,11 +92,93 @@ function inconclusive(gate: string, threshold: string, detail: string): GateResu
   return { gate, verdict: "inconclusive", value: null, threshold, detail };
 }
 
+/**
+ * What a gate measures that a model may not support (service/serving/capabilities.ts). `of`:
+ * `both`, the gate compares the two variants, so it measures nothing unless both support it;
+ * `candidate`, it measures the candidate alone, and a candidate without it over a stable with it
+ * gives up `lost` (a failure, so only --force promotes it).
+ */
+type Capability = {
+  readonly label: ModelCapabilityLabel;
+  /** In words: "drift". */
+  readonly what: string;
+  /** Why a model lacks it, in short; the service's /metadata `capabilities` has the full reason. */
+  readonly lacking: string;
+} & ({ readonly of: "both" } | { readonly of: "candidate"; readonly lost: string });
+
+const DRIFT_CAPABILITY: Capability = {
+  label: "drift",
+  what: "drift",
+  lacking: "no training baseline for its inputs",
+  of: "candidate",
+  lost: "promoting it ends drift monitoring",
+};
+const AGREEMENT_CAPABILITY: Capability = {
+  label: "shadow_agreement",
+  what: "shadow agreement",
+  lacking: "no predicted label to compare",
+  of: "both",
+};
+
+type Variant = "stable" | "candidate";
+const VARIANTS: readonly Variant[] = ["stable", "candidate"];
+
+/** Per variant: its plinth_model_capability, true 1, false 0, undefined no series (an older service). */
+type Support = Readonly<Record<Variant, boolean | undefined>>;
+
+/** The variants known not to support it (series 0); a missing series is not a lack. */
+function lackingVariants(support: Support): Variant[] {
+  return VARIANTS.filter((v) => support[v] === false);
+}
+
+/** `["candidate"]` -> `candidate of "m" does not support`; both -> `neither stable nor candidate of "m" supports`. */
+function lackedBy(variants: readonly Variant[], model: string): string {
+  return variants.length === 1
+    ? `${variants[0]} of "${model}" does not support`
+    : `neither stable nor candidate of "${model}" supports`;
+}
+
 interface Query {
   readonly gate: string;
   readonly threshold: string;
+  /** The capability without which the gate does not apply (see Capability's `of`). */
+  readonly needs?: Capability;
   /** Runs the gate's queries; the verdict. */
   run(source: ScalarSource): Promise<GateResult>;
+}
+
+/**
+ * The verdict of a gate whose capability is lacking, or undefined when the gate is to be measured:
+ * not applicable when the engine cannot measure it (`both`: either variant lacks it; `candidate`:
+ * the candidate lacks it and stable does not support it either), a failure when a candidate
+ * lacking it would replace a stable that supports it. A missing series is judged as before the gauge.
+ */
+function capabilityVerdict(query: Query, support: Support, context: GateContext): GateResult | undefined {
+  const capability = query.needs;
+  if (capability === undefined) return undefined;
+  const { what, lacking } = capability;
+  const lackers = lackingVariants(support);
+  const result = (verdict: Verdict, detail: string): GateResult => ({
+    gate: query.gate,
+    verdict,
+    value: null,
+    threshold: query.threshold,
+    detail,
+  });
+  if (capability.of === "candidate") {
+    if (support.candidate !== false) return undefined;
+    if (support.stable === true) {
+      return result(
+        "fail",
+        `candidate of "${context.model}" does not support ${what}, stable does: ${capability.lost}; --force to accept (audited)`,
+      );
+    }
+  }
+  if (lackers.length === 0) return undefined;
+  return result(
+    "not-applicable",
+    `${lackedBy(lackers, context.model)} ${what} (${lacking}: /metadata capabilities)`,
+  );
 }
 
 function errorRateGate(failures: string, attempts: string, what: string, context: GateContext): Query {
@@ -169,6 +258,7 @@ function driftGate(context: GateContext): Query {
   return {
     gate: "drift",
     threshold,
+    needs: DRIFT_CAPABILITY,
     async run(source) {
       const value = await source.scalar(expr);
       if (value === undefined) {
@@ -192,6 +282,7 @@ function agreementGate(context: GateContext): Query {
   return {
     gate: "shadow-agreement",
     threshold,
+    needs: AGREEMENT_CAPABILITY,
     async run(source) {
       const [agree, total] = await Promise.all([source.scalar(agreed), source.scalar(compared)]);
       if (agree === undefined || total === undefined || total === 0) {
@@ -285,10 +376,17 @@ function idleColourGates(context: GateContext): Query[] {
   ];
 }
 
+/** How much traffic the verdicts rest on, and what it counts. */
+interface Volume {
+  readonly expr: string;
+  readonly unit: string;
+}
+
 interface GatePlan {
-  /** How much traffic the verdicts rest on, and what it counts; none for the idle colour. */
-  readonly volume?: string;
-  readonly volumeUnit?: string;
+  /** None for the idle colour. */
+  readonly volume?: Volume;
+  /** The volume instead when either variant lacks `capability`; the unit gets which one does. */
+  readonly volumeWithout?: Volume & { readonly capability: Capability };
   readonly queries: readonly Query[];
 }
 
@@ -306,8 +404,7 @@ function plan(set: GateSet, context: GateContext): GatePlan {
     const attempts = `${increase(http("candidate"), window, true)} + ${fallbacks}`;
     const failures = `${increase(http("candidate", fivexx), window, true)} + ${fallbacks}`;
     return {
-      volume: attempts,
-      volumeUnit: "requests routed to the candidate",
+      volume: { expr: attempts, unit: "requests routed to the candidate" },
       queries: [
         errorRateGate(failures, attempts, "requests routed to the candidate", context),
         latencyVsStableGate(0.95, httpBuckets("candidate"), httpBuckets("stable"), context),
@@ -326,12 +423,22 @@ function plan(set: GateSet, context: GateContext): GatePlan {
       window,
       true,
     );
+    const copies = `${scored} + ${dropped}`;
     return {
-      volume: increase(series(COMPARISONS, context, model), window, true),
-      volumeUnit: "rows compared in shadow",
+      volume: {
+        expr: increase(series(COMPARISONS, context, model), window, true),
+        unit: "rows compared in shadow",
+      },
+      // Without predicted labels on both sides nothing is compared: the copies the candidate was
+      // given are the traffic.
+      volumeWithout: {
+        capability: AGREEMENT_CAPABILITY,
+        expr: copies,
+        unit: "shadow copies scored or dropped",
+      },
       queries: [
         agreementGate(context),
-        errorRateGate(dropped, `${scored} + ${dropped}`, "shadow copies", context),
+        errorRateGate(dropped, copies, "shadow copies", context),
         latencyVsStableGate(0.95, scoring("candidate"), scoring("stable"), context),
         latencyVsStableGate(0.99, scoring("candidate"), scoring("stable"), context),
         latencySloGate("candidate (shadow scoring)", scoring("candidate"), context),
@@ -340,8 +447,7 @@ function plan(set: GateSet, context: GateContext): GatePlan {
     };
   }
   return {
-    volume: increase(http("stable"), window, true),
-    volumeUnit: "requests served by stable",
+    volume: { expr: increase(http("stable"), window, true), unit: "requests served by stable" },
     queries: [
       errorRateGate(
         increase(http("stable", fivexx), window, true),
@@ -355,33 +461,96 @@ function plan(set: GateSet, context: GateContext): GatePlan {
 }
 
 /**
+ * Each of `wanted`'s plinth_model_capability on stable and on the candidate: supported when 1 on
+ * some pod, lacking when 0 on every pod, undefined when the service exports no such series (older
+ * than the gauge).
+ */
+async function capabilitySupport(
+  wanted: readonly Capability[],
+  context: GateContext,
+  source: ScalarSource,
+): Promise<Map<Capability, Support>> {
+  const unique = [...new Set(wanted)];
+  const gauge = (c: Capability, variant: Variant) =>
+    source.scalar(
+      `max(${series(CAPABILITY, context, `model="${context.model}"`, `variant="${variant}"`, `capability="${c.label}"`)})`,
+    );
+  const known = (value: number | undefined) => (value === undefined ? undefined : value > 0);
+  const values = await Promise.all(
+    unique.map(async (c): Promise<Support> => {
+      const [stable, candidate] = await Promise.all(VARIANTS.map((v) => gauge(c, v)));
+      return { stable: known(stable), candidate: known(candidate) };
+    }),
+  );
+  return new Map(unique.map((c, i) => [c, values[i]!]));
+}
+
+/** `(the candidate has no shadow agreement)`, `(neither variant has shadow agreement)`. */
+function withoutUnit(unit: string, lackers: readonly Variant[], what: string): string {
+  return lackers.length === 1
+    ? `${unit} (the ${lackers[0]} has no ${what})`
+    : `${unit} (neither variant has ${what})`;
+}
+
+/**
  * Evaluates a gate set. Too little traffic makes every gate inconclusive: a quantile or a ratio
- * over a handful of requests proves nothing either way.
+ * over a handful of requests proves nothing either way. A gate of a capability the engine cannot
+ * measure is not applicable, and one whose capability stable has and the candidate lacks fails,
+ * with or without traffic.
  */
 export async function evaluateGates(
   set: GateSet,
   context: GateContext,
   source: ScalarSource,
 ): Promise<GateResult[]> {
-  const { volume, volumeUnit, queries } = plan(set, context);
+  const { volume, volumeWithout, queries } = plan(set, context);
   const { minRequests, window } = context.gates;
-  const allInconclusive = (detail: string) => queries.map((q) => inconclusive(q.gate, q.threshold, detail));
   try {
-    const seen = volume === undefined ? Infinity : ((await source.scalar(volume)) ?? 0);
+    const wanted = [
+      ...queries.flatMap((q) => q.needs ?? []),
+      ...(volumeWithout ? [volumeWithout.capability] : []),
+    ];
+    const support = await capabilitySupport(wanted, context, source);
+    const decided = (q: Query) =>
+      q.needs === undefined ? undefined : capabilityVerdict(q, support.get(q.needs)!, context);
+    const judged = (verdict: (q: Query) => GateResult | Promise<GateResult>) =>
+      Promise.all(queries.map((q) => decided(q) ?? verdict(q)));
+    // Nothing compared (either variant lacks the capability): the traffic is what volumeWithout counts.
+    const lackers = volumeWithout ? lackingVariants(support.get(volumeWithout.capability)!) : [];
+    const counted =
+      volumeWithout && lackers.length > 0
+        ? {
+            expr: volumeWithout.expr,
+            unit: withoutUnit(volumeWithout.unit, lackers, volumeWithout.capability.what),
+          }
+        : volume;
+    const seen = counted === undefined ? Infinity : ((await source.scalar(counted.expr)) ?? 0);
     if (seen < minRequests) {
-      return allInconclusive(
-        `${ratio(seen)} ${volumeUnit} in ${window}, fewer than minRequests (${minRequests})`,
-      );
+      const detail = `${ratio(seen)} ${counted!.unit} in ${window}, fewer than minRequests (${minRequests})`;
+      return await judged((q) => inconclusive(q.gate, q.threshold, detail));
     }
-    return await Promise.all(queries.map((q) => q.run(source)));
+    return await judged((q) => q.run(source));
   } catch (err) {
     // No answer from Prometheus proves nothing about the candidate: inconclusive, which blocks.
-    if (err instanceof PrometheusError) return allInconclusive(err.message);
+    if (err instanceof PrometheusError)
+      return queries.map((q) => inconclusive(q.gate, q.threshold, err.message));
     throw err;
   }
 }
 
-/** Whether a step may go ahead: every gate passed, or `--force`. */
+/** Whether a verdict stops a step: a failure, or no verdict at all; not a gate that does not apply. */
+export function verdictBlocks(verdict: Verdict): boolean {
+  switch (verdict) {
+    case "pass":
+    case "not-applicable":
+      return false;
+    case "fail":
+    case "inconclusive":
+      return true;
+  }
+}
+
+/** Whether a step may not go ahead (without `--force`): some gate failed or was inconclusive. */
 export function gatesBlock(results: readonly GateResult[]): boolean {
-  return results.some((r) => r.verdict !== "pass");
+  return results.some((r) => verdictBlocks(r.verdict));
 }

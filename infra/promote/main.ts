@@ -4,7 +4,8 @@
  * Pulumi.<stack>.yaml, appends an audit line, and prints the `pulumi up` that applies it.
  *
  * Exit codes: 0 written (or the check passed), 1 blocked by a gate, 2 a usage, config or
- * illegal-step error. Nothing is written unless every gate passed or --force was given.
+ * illegal-step error. Nothing is written unless every gate passed or did not apply (a capability
+ * the models do not support, see gates.ts), or --force was given.
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +13,7 @@ import { isDeepStrictEqual } from "node:util";
 import { StackConfigError } from "../config/load.js";
 import { parsePromoteArgs, UsageError, USAGE, type PromoteArgs } from "./args.js";
 import { appendAudit, newEntry, readAudit, rollbackTarget, type AuditEntry } from "./audit.js";
-import { evaluateGates, gatesBlock, type GateResult, type ScalarSource } from "./gates.js";
+import { evaluateGates, gatesBlock, verdictBlocks, type GateResult, type ScalarSource } from "./gates.js";
 import { PrometheusClient, PrometheusError } from "./prometheus.js";
 import {
   readStackFile,
@@ -115,6 +116,10 @@ async function runGates(
   const results = await evaluateGates(plan.gates, context, source);
   output.out(`  gates: ${plan.gates}, window ${gates.window}, ${where} (${plan.note})`);
   for (const line of gateTable(results)) output.out(`    ${line}`);
+  const notApplicable = results.filter((r) => r.verdict === "not-applicable").map((r) => r.gate);
+  if (notApplicable.length > 0) {
+    output.out(`  not applicable to these models (not blocking): ${notApplicable.join(", ")}`);
+  }
   return results;
 }
 
@@ -189,7 +194,7 @@ export async function promote(
     const blocked = gatesBlock(results);
     const forced = blocked && args.force;
     if (blocked) {
-      const stopping = results.filter((r) => r.verdict !== "pass").map((r) => `${r.gate} ${r.verdict}`);
+      const stopping = results.filter((r) => verdictBlocks(r.verdict)).map((r) => `${r.gate} ${r.verdict}`);
       output.out(
         forced
           ? `  FORCED past ${stopping.join(", ")} (--force; recorded in the audit line)`

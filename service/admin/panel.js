@@ -139,7 +139,12 @@ function renderCharts(s) {
   ring($("chart-agreement"), sh.agreement, {
     label: "agreement",
     color: sh.agreement === null || sh.agreement >= 0.9 ? COLORS.p95 : COLORS.warn,
-    emptyText: s.rollout.strategy === "shadow" ? "no comparisons yet" : "shadow is off",
+    emptyText:
+      s.rollout.strategy !== "shadow"
+        ? "shadow is off"
+        : sh.agreementUnsupported
+          ? "agreement not defined for this model (no labels)"
+          : "no comparisons yet",
     facts: [
       ["compared", String(sh.compared)],
       ["agreed", String(sh.agreed)],

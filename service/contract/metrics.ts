@@ -79,6 +79,12 @@ export const METRICS = {
     "1 when the variant's model is loaded and warmed, else 0.",
     VARIANT_LABELS,
   ),
+  modelCapability: spec(
+    "plinth_model_capability",
+    "gauge",
+    "1 when the loaded variant's model supports the capability (predict, predict_image, explain, drift, shadow_agreement), else 0; the reason is in /metadata capabilities.",
+    [...VARIANT_LABELS, "capability"],
+  ),
   modelFileBytes: spec(
     "plinth_model_file_bytes",
     "gauge",
@@ -175,6 +181,9 @@ export const METRICS = {
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
+
+/** The `capability` label values of plinth_model_capability: what a loaded model may support. */
+export type ModelCapabilityLabel = "predict" | "predict_image" | "explain" | "drift" | "shadow_agreement";
 
 /** Every exported metric name, for checks that dashboards and rules name only real metrics. */
 export const METRIC_NAMES: readonly string[] = Object.values(METRICS).map((m) => m.name);

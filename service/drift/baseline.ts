@@ -5,6 +5,7 @@
  * bin; and the distribution of predicted classes on the test set.
  */
 import { z } from "zod";
+import { formatZodIssues } from "../errors/zod-issues.js";
 import { IMAGE_FEATURE_NAMES, imageFeatures } from "./features.js";
 
 export const featureBinsSchema = z.object({
@@ -105,9 +106,7 @@ export function parseBaseline(json: string, source: string): Baseline {
   }
   const parsed = baselineSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(
-      `${source}: invalid baseline: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
-    );
+    throw new Error(`${source}: invalid baseline: ${formatZodIssues(parsed.error)}`);
   }
   return parsed.data;
 }

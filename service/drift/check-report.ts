@@ -33,7 +33,10 @@ type CheckedDrift = Pick<
   | "baseline"
   | "thresholds"
   | "topFeatures"
->;
+> & {
+  /** Absent from a service older than this check. */
+  readonly unsupported?: DriftSummary["unsupported"];
+};
 
 /** What the check reads of the summary; the rest of the answer is ignored. */
 export interface CheckedSummary {
@@ -57,6 +60,7 @@ export const checkedSummarySchema: z.ZodType<CheckedSummary> = z.object({
     predictionPsi: z.number().nullable(),
     samples: z.number().int().nonnegative(),
     baseline: z.string(),
+    unsupported: z.string().nullable().optional(),
     thresholds: z.object({ warn: z.number(), alert: z.number() }),
     topFeatures: z.array(z.object({ feature: z.string(), psi: z.number() })),
   }),
@@ -80,6 +84,9 @@ export function driftVerdict(summary: CheckedSummary, url: string): DriftVerdict
   const stable = version === null ? "(stable, no version loaded)" : `v${version} (stable)`;
   const subject = `drift of ${rollout.model} ${stable} at ${url}`;
   const thresholds = `warn ${drift.thresholds.warn}, alert ${drift.thresholds.alert}`;
+  if (typeof drift.unsupported === "string") {
+    return { status: EXIT.unavailable, lines: [`${subject}: NOT MONITORED`, drift.unsupported] };
+  }
   if (UNMONITORED_BASELINES.has(drift.baseline)) {
     return {
       status: EXIT.unavailable,

@@ -10,7 +10,7 @@
  *
  * Exit status: 0 drift ok or warn (or no score yet), 1 drift at the alert level, 2 no verdict (the
  * service cannot be reached, answers an error or an unexpected body, or the version has no
- * baseline), 3 invalid settings.
+ * baseline or cannot be monitored at all, e.g. a model without plinth metadata), 3 invalid settings.
  */
 import { checkedSummarySchema, driftVerdict, EXIT, type DriftVerdict } from "./check-report.js";
 import {

@@ -16,6 +16,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { PlinthModel } from "../inference/model.js";
 import type { ObservabilityMetrics } from "../ops/metrics.js";
 import type { DriftSettings } from "../ops/settings.js";
+import { driftUnsupported } from "../serving/capabilities.js";
 import { binIndex, type Baseline } from "./baseline.js";
 import { IMAGE_FEATURE_NAMES, imageFeatures } from "./features.js";
 import { trendOf, type DriftEntry, type DriftHistory, type DriftLevel } from "./history.js";
@@ -351,12 +352,10 @@ export class DriftMonitor {
   private open(variant: string, model: MonitoredModel): VariantWindow {
     const window = new VariantWindow(variant, model, this.settings.windowSize);
     this.windows.set(variant, window);
-    if (model.inputSize !== model.metadata.input.image.width * model.metadata.input.image.height) {
+    const unsupported = driftUnsupported(model);
+    if (unsupported !== undefined) {
       window.baseline = "failed";
-      this.log.warn(
-        { model: model.name, version: model.version },
-        "drift: input is not one image plane; not monitored",
-      );
+      this.log.warn({ model: model.name, version: model.version }, `drift: ${unsupported}; not monitored`);
       return window;
     }
     this.loadBaseline(model)

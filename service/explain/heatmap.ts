@@ -1,7 +1,8 @@
 /**
  * Draws a saliency map over the uploaded image: the image in dimmed grayscale, the map in a
  * black-body ramp (dark red to yellow-white) whose opacity follows the saliency, at the image's
- * own size, as a PNG.
+ * own size, as a PNG. The image is drawn upright, its EXIF orientation applied, as the decoder
+ * gives it to the model (image/decode.ts): the saliency is the upright picture's.
  */
 import { loadSharp } from "../image/sharp.js";
 
@@ -60,11 +61,12 @@ export async function renderHeatmap(
   invert: boolean,
 ): Promise<Heatmap> {
   const sharp = await loadSharp();
-  const meta = await sharp(image).metadata();
-  const fit = Math.min(1, MAX_HEATMAP_SIDE / Math.max(meta.width, meta.height));
-  const width = Math.max(1, Math.round(meta.width * fit));
-  const height = Math.max(1, Math.round(meta.height * fit));
-  let base = sharp(image).flatten({ background: "#000000" }).greyscale();
+  // The upright picture's size: a phone photo stored sideways (orientation 5-8) has width and height swapped.
+  const upright = (await sharp(image).metadata()).autoOrient;
+  const fit = Math.min(1, MAX_HEATMAP_SIDE / Math.max(upright.width, upright.height));
+  const width = Math.max(1, Math.round(upright.width * fit));
+  const height = Math.max(1, Math.round(upright.height * fit));
+  let base = sharp(image).autoOrient().flatten({ background: "#000000" }).greyscale();
   if (invert) base = base.negate({ alpha: false });
   const gray = await base
     .resize(width, height, { fit: "fill" })

@@ -5,8 +5,10 @@
  *
  * Decompression bombs are refused twice: the declared dimensions are read from the header
  * (sharp's metadata(), no pixel decoding) and compared with `maxPixels` first, and sharp's
- * `limitInputPixels` enforces the same bound inside libvips. Transparent pixels are flattened
- * onto the model's background (black for the training images).
+ * `limitInputPixels` enforces the same bound inside libvips. The EXIF orientation is applied
+ * first (a phone photo stored sideways with orientation 6 comes out upright), then transparent
+ * pixels are flattened onto the model's background (black for the training images) and the image
+ * is resized.
  */
 import { ImageInputError } from "./errors.js";
 import { loadSharp } from "./sharp.js";
@@ -65,6 +67,8 @@ export async function decodeImage(bytes: Uint8Array, target: ImageDecodeTarget):
   try {
     const background = target.background === "white" ? "#ffffff" : "#000000";
     const { data, info } = await sharp(bytes, { limitInputPixels: target.maxPixels, failOn: "error" })
+      // Before the resize: the target size is the upright picture's.
+      .autoOrient()
       .flatten({ background })
       .toColourspace(target.channels === 1 ? "b-w" : "srgb")
       .resize(target.width, target.height, { fit: target.resize, background })

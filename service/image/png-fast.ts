@@ -98,8 +98,9 @@ function unfilter(raw: Buffer, rowBytes: number, height: number, bpp: number): v
 /**
  * Decodes an 8-bit grayscale or RGB, non-interlaced PNG (check {@link fastPathApplies} first) to
  * `width * height` gray bytes, row-major. Returns undefined when the general decoder must decide
- * the pixels: an embedded ICC profile (colour management), or an RGB image with any non-neutral
- * pixel (its luminance is libvips' to compute, so training and serving agree exactly).
+ * the pixels: an embedded ICC profile (colour management), EXIF data (its orientation), or an RGB
+ * image with any non-neutral pixel (its luminance is libvips' to compute, so training and serving
+ * agree exactly).
  */
 export function decodeSmallPng(bytes: Uint8Array, h: PngHeader): Uint8Array | undefined {
   const { width, height } = h;
@@ -115,7 +116,8 @@ export function decodeSmallPng(bytes: Uint8Array, h: PngHeader): Uint8Array | un
       throw corrupt("chunk CRC mismatch");
     const name = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
     if (name === "IDAT") idat.push(bytes.subarray(at + 8, at + 8 + length));
-    else if (name === "iCCP") return undefined;
+    // Colour management, or an EXIF orientation to apply: the general decoder's to do.
+    else if (name === "iCCP" || name === "eXIf") return undefined;
     else if (name === "IEND") {
       ended = true;
       break;

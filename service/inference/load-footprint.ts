@@ -3,7 +3,9 @@
  * profiler: the size of its ONNX file (exact), and the process's resident set size after the load
  * minus before it (an estimate: ONNX Runtime's arena, the session, a worker thread, but also
  * anything else the process allocated or the garbage collector freed meanwhile, so it may even be
- * negative). Loads are serialised by the model repository so that each delta is mostly its own.
+ * negative). The model repository runs its own loads one at a time (start, API loads, retries), so
+ * another of those never inflates a delta; an alias-watcher swap or POST /reload-model may still
+ * overlap one (serving/model-repository.ts).
  */
 import { stat } from "node:fs/promises";
 

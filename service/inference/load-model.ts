@@ -31,8 +31,13 @@ export async function loadModel(file: ResolvedModelFile, options: LoadOptions): 
     // Two descriptions of one model must agree, or one of them would be silently ignored.
     if (found !== undefined && !isDeepStrictEqual(found.config, model.config)) {
       await model.close();
+      // plinth's models batch by the service's BATCH_* settings: a `batching` member is not theirs.
+      const why =
+        found.config.batching !== undefined
+          ? `: "batching" configures models served by their graph; plinth's own models batch by BATCH_MAX_DELAY_MS`
+          : "";
       throw new Error(
-        `${found.source} disagrees with the "${METADATA_KEY}" embedded in ${file.modelPath}; ` +
+        `${found.source} disagrees with the "${METADATA_KEY}" embedded in ${file.modelPath}${why}; ` +
           `remove the file, or write it from the metadata (the trainer does)`,
       );
     }

@@ -3,10 +3,13 @@
  * loads and warms the new version aside, swaps it in with one assignment (requests already holding
  * the old model finish on it), and only then drains and releases the old one. A failed load leaves
  * the old version serving. Each load's memory footprint is kept and exported per model and variant
- * (load-footprint.ts).
+ * (load-footprint.ts), and so is what the model supports (capabilities.ts), so the promotion gates
+ * read whether drift and shadow agreement apply to a candidate instead of guessing.
  */
 import type { ServiceConfig } from "../config.js";
+import type { ModelCapabilityLabel } from "../contract/metrics.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
+import { capabilitiesOf, type ModelCapabilities } from "../serving/capabilities.js";
 import { measureLoad, type LoadFootprint } from "./load-footprint.js";
 import { loadModel, type LoadedModel } from "./load-model.js";
 import type { ResolvedModelFile } from "./model.js";
@@ -27,6 +30,15 @@ export interface ReloadResult {
   readonly version: string;
   readonly changed: boolean;
 }
+
+/** The `capability` label of each of capabilitiesOf's answers. */
+const CAPABILITY_LABELS: { readonly [K in keyof ModelCapabilities]: ModelCapabilityLabel } = {
+  predict: "predict",
+  predictImage: "predict_image",
+  explain: "explain",
+  drift: "drift",
+  shadowAgreement: "shadow_agreement",
+};
 
 /** Refuses a freshly loaded model before it is swapped in (e.g. a candidate unlike stable). */
 export type ModelCheck = (model: LoadedModel) => void;
@@ -124,6 +136,7 @@ export class ModelHolder {
     this.metrics.modelInfo.labels(next.name, next.version, this.variant, next.sha256).set(1);
     this.readyGauge(next).set(this.isDraining ? 0 : 1);
     this.exportFootprint(next, footprint);
+    this.exportCapabilities(next);
     if (previous !== undefined) {
       this.removeGauges(previous);
       await previous.close();
@@ -145,12 +158,25 @@ export class ModelHolder {
     this.metrics.modelLoadRssDelta.labels(...labels).set(footprint.rssDeltaAtLoadBytes);
   }
 
+  /** One series per capability: 1 supported, 0 not (why: /metadata capabilities). */
+  private exportCapabilities(model: LoadedModel): void {
+    const labels = [model.name, model.version, this.variant] as const;
+    const capabilities = capabilitiesOf(model);
+    for (const [key, capability] of Object.entries(CAPABILITY_LABELS)) {
+      const { supported } = capabilities[key as keyof ModelCapabilities];
+      this.metrics.modelCapability.labels(...labels, capability).set(supported ? 1 : 0);
+    }
+  }
+
   private removeGauges(model: LoadedModel): void {
     const labels = [model.name, model.version, this.variant] as const;
     this.metrics.modelInfo.remove(...labels, model.sha256);
     this.metrics.modelReady.remove(...labels);
     this.metrics.modelFileBytes.remove(...labels);
     this.metrics.modelLoadRssDelta.remove(...labels);
+    for (const capability of Object.values(CAPABILITY_LABELS)) {
+      this.metrics.modelCapability.remove(...labels, capability);
+    }
   }
 
   private readyGauge(model: LoadedModel) {

@@ -47,6 +47,7 @@ export class ServiceMetrics {
   readonly predictions;
   readonly modelInfo;
   readonly modelReady;
+  readonly modelCapability;
   readonly modelFileBytes;
   readonly modelLoadRssDelta;
   readonly candidateFallbacks;
@@ -67,6 +68,7 @@ export class ServiceMetrics {
     this.predictions = counter(METRICS.predictions, r);
     this.modelInfo = gauge(METRICS.modelInfo, r);
     this.modelReady = gauge(METRICS.modelReady, r);
+    this.modelCapability = gauge(METRICS.modelCapability, r);
     this.modelFileBytes = gauge(METRICS.modelFileBytes, r);
     this.modelLoadRssDelta = gauge(METRICS.modelLoadRssDelta, r);
     this.candidateFallbacks = counter(METRICS.candidateFallbacks, r);

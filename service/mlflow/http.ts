@@ -121,6 +121,13 @@ export class MlflowHttp {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new Error(`MLflow tracking URI ${JSON.stringify(options.trackingUri)}: expected http(s)://`);
     }
+    // fetch refuses such a URL, and every message naming the server would carry the secret.
+    if (url.username !== "" || url.password !== "") {
+      throw new Error(
+        `MLflow tracking URI ${url.protocol}//${url.host}: holds credentials (user:secret@); ` +
+          "remove them and give the token as MLFLOW_TRACKING_TOKEN",
+      );
+    }
     this.baseUrl = url.href.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };

@@ -1,14 +1,15 @@
 /**
  * Records a finished training job in MLflow: one run with the parameters, per-epoch metrics, test
  * metrics and every artifact (model.onnx, summary, quality report, baseline) under `model/`; a new
- * version of the registered model whose source is that folder, tagged with the model's sha256;
+ * version of the registered model whose source is that folder, tagged with the sha256 of the model
+ * and of its model-config.json (registry/integrity.ts);
  * and the challenger alias, moved only when the quality gate passed and, when asked, only when the
  * new version beats champion on the chosen test metric.
  */
 import type { JobResult } from "../train/job.js";
 import { MODEL_FILE } from "../registry/local.js";
+import { integrityTags } from "../registry/integrity.js";
 import { sha256Bytes } from "../registry/model-cache.js";
-import { SHA256_TAG } from "../registry/registry.js";
 import type { MlflowClient } from "./client.js";
 import { tagsOf, type Metric, type ModelVersion } from "./client.js";
 
@@ -143,7 +144,7 @@ export async function recordTrainingInMlflow(
     tags: { "plinth.model": name, "mlflow.source.name": "npm run train" },
   });
   const runId = run.info.run_id;
-  log(`MLflow run ${runId} in experiment ${JSON.stringify(opts.experiment)} at ${client.trackingUri}`);
+  log(`MLflow run ${runId} in experiment ${JSON.stringify(opts.experiment)} at ${client.trackingUri}`); // credentials are refused in the URI (mlflow/http.ts)
   try {
     await client.logBatch(runId, {
       params: params(result),
@@ -161,7 +162,8 @@ export async function recordTrainingInMlflow(
     const created = await client.createModelVersion(name, `${run.info.artifact_uri}/${ARTIFACT_DIR}`, {
       runId,
       tags: {
-        [SHA256_TAG]: sha256,
+        // plinth.model_sha256 and plinth.model_config_sha256: what the service verifies on download.
+        ...integrityTags(result.files),
         [VERSION_TAGS.gate]: gateStatus(result),
         [VERSION_TAGS.testAccuracy]: String(result.summary.test.accuracy),
         [VERSION_TAGS.testMacroF1]: String(result.summary.test.macroF1),

@@ -6,6 +6,7 @@
  * everything needed to preprocess inputs and to label outputs, with no side files.
  */
 import { z } from "zod";
+import { formatZodIssues } from "../errors/zod-issues.js";
 
 /** The `metadata_props` key that holds the JSON-encoded {@link ModelMetadata}. */
 export const METADATA_KEY = "plinth.metadata";
@@ -79,8 +80,7 @@ export function parseModelMetadata(json: string | undefined, source: string): Mo
   }
   const parsed = modelMetadataSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new Error(`${source}: invalid model metadata: ${issues.join("; ")}`);
+    throw new Error(`${source}: invalid model metadata: ${formatZodIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -11,6 +11,7 @@
  * ({@link modelConfigFromMetadata}), which the trainer also writes out as this file.
  */
 import { z } from "zod";
+import { formatZodIssues } from "../errors/zod-issues.js";
 import type { ModelMetadata } from "./metadata.js";
 
 /** The file name of a version's configuration, beside model.onnx. */
@@ -95,6 +96,26 @@ const outputSchema = z
   })
   .strict();
 
+const batchingSchema = z
+  .object({
+    /**
+     * Join concurrent requests into one run. Unset: only when the first dimension of every input
+     * and every output of the graph is the same named one ("N" everywhere), which says each output
+     * row is its input row's. `true`: whenever every first dimension is dynamic; the configuration
+     * vouches that rows are independent (an output whose rows are not, e.g. NonZero's `[K,2]` or a
+     * top-k over the batch, would then mix callers' values). `false`: never.
+     * @default unset (the named-dimension rule)
+     */
+    enabled: z.boolean().optional(),
+    /**
+     * How long a request waits for others to join it, in milliseconds. 0 runs it on the next turn
+     * of the event loop and joins what arrived meanwhile or while a run was busy, so a lone request
+     * waits for nothing. @default 0
+     */
+    maxDelayMs: z.number().min(0).max(100).default(0),
+  })
+  .strict();
+
 export const modelConfigSchema = z
   .object({
     /** Format version of this file. */
@@ -108,6 +129,12 @@ export const modelConfigSchema = z
     labels: z.array(z.string().min(1)).min(2).optional(),
     input: inputSchema.default({}),
     output: outputSchema.default({ kind: "probabilities" }),
+    /**
+     * Dynamic batching of a model served by its graph (BATCH_MAX_SIZE and QUEUE_MAX_ROWS still
+     * bound it). Default: on when the graph names one batch dimension everywhere, no delay.
+     * plinth's own models batch by BATCH_MAX_DELAY_MS instead.
+     */
+    batching: batchingSchema.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -138,8 +165,7 @@ export class ModelConfigError extends Error {
 export function parseModelConfig(raw: unknown, source: string): ModelConfig {
   const parsed = modelConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new ModelConfigError(`${source}: invalid model configuration: ${issues.join("; ")}`);
+    throw new ModelConfigError(`${source}: invalid model configuration: ${formatZodIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -1,9 +1,9 @@
 /**
- * Wires drift monitoring, the prediction log, the audit log (refused admin actions too), the ops summary, the
- * admin panel and the explain route into the server. Two steps, because fastify copies a scope's
- * hooks when a child scope is registered: `installObservability` adds the hooks before any route
- * exists; `registerRoutes` adds the routes and starts the background timers once the rollout
- * engine is there.
+ * Drift monitoring, the prediction log, the audit log (refused admin actions too), the ops summary's
+ * sources and the explainers. Two steps, because fastify copies a scope's hooks when a child scope
+ * is registered: `installObservability` adds the hooks before any route exists; `start` subscribes
+ * to the rollout engine and starts the background timers. The routes over these parts are HTTP
+ * adapters composed with the others (service/server/http.ts).
  */
 import type { FastifyInstance } from "fastify";
 import type { RefusalListener } from "../auth/hook.js";
@@ -15,11 +15,9 @@ import { CANDIDATE_VARIANT, type ModelSource } from "../inference/model-holder.j
 import type { ServiceMetrics } from "../metrics/registry.js";
 import { PredictionLog } from "../prediction-log/log.js";
 import type { ReloadEvent } from "../rollout/summary.js";
+import type { SummarySources } from "./summary.js";
 import type { RouteDeps } from "../server/deps.js";
 import type { RepositoryAction } from "../serving/model-repository.js";
-import { adminRoutes } from "../server/routes/admin.js";
-import { explainRoute } from "../server/routes/explain.js";
-import { opsRoutes } from "../server/routes/ops.js";
 import { ModelArtifacts } from "./artifacts.js";
 import { AuditLog } from "./audit.js";
 import { JsonlFile } from "./jsonl-file.js";
@@ -47,6 +45,8 @@ export class Observability {
   /** The auth hook's refusals of admin actions, audited as denied. */
   readonly refusals: RefusalListener;
   readonly traffic: TrafficSampler;
+  /** The explain route's explainers, one per served plinth model version. */
+  readonly explainers: Explainers;
 
   constructor(
     private readonly app: FastifyInstance,
@@ -77,10 +77,23 @@ export class Observability {
     this.audit = new AuditLog(auditFile, this.metrics, log);
     this.refusals = auditRefusals(this.audit, ops.oidcTrustHeaders);
     this.traffic = new TrafficSampler(options.metrics, ops.sampleIntervalMs);
+    this.explainers = new Explainers(this.artifacts);
   }
 
-  /** Routes, the reload audit subscription, and the drift / log / traffic timers. */
-  async registerRoutes(deps: RouteDeps): Promise<void> {
+  /** What `GET /ops/summary` reads. */
+  summarySources(deps: RouteDeps): SummarySources {
+    return {
+      rollout: deps.rollout,
+      traffic: this.traffic,
+      drift: this.drift,
+      driftSettings: this.options.config.observability.drift,
+      artifacts: this.artifacts,
+      audit: this.audit,
+    };
+  }
+
+  /** The reload and repository audit subscriptions, and the drift / log / traffic timers. */
+  start(deps: RouteDeps): void {
     const { app } = this;
     const unsubscribe = deps.rollout.variants.onReload((event) => void this.auditReload(event));
     const unsubscribeRepository = deps.dataPlane.onRepositoryAction(
@@ -90,16 +103,6 @@ export class Observability {
     const unsubscribeShadow = deps.rollout.shadow?.onScored((scored) =>
       this.drift.observe({ ...scored, variant: CANDIDATE_VARIANT }),
     );
-    opsRoutes(app, {
-      rollout: deps.rollout,
-      traffic: this.traffic,
-      drift: this.drift,
-      driftSettings: this.options.config.observability.drift,
-      artifacts: this.artifacts,
-      audit: this.audit,
-    });
-    await adminRoutes(app);
-    await explainRoute(app, deps, new Explainers(this.artifacts));
     this.drift.start();
     this.predictionLog?.start();
     this.traffic.start();

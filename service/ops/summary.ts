@@ -25,6 +25,11 @@ export interface DriftSummary {
   readonly predictionPsi: number | null;
   readonly samples: number;
   readonly baseline: string;
+  /**
+   * Why drift cannot monitor the stable version at all (service/serving/capabilities.ts), naming
+   * the model; null when it can (the baseline state then says whether it does).
+   */
+  readonly unsupported: string | null;
   readonly thresholds: { readonly warn: number; readonly alert: number };
   readonly topFeatures: readonly { feature: string; psi: number }[];
   readonly history: readonly { time: string; variant: string; score: number; level: DriftLevel }[];
@@ -83,6 +88,7 @@ function driftSummary(
 ): DriftSummary {
   const stable = drift.variants().find((v) => v.variant === "stable");
   const monitorable = stableVersion.plinthMetadata !== false;
+  const support = stableVersion.capabilities?.drift;
   const latest: DriftEntry | undefined = stable?.latest;
   const topFeatures = Object.entries(latest?.features ?? {})
     .map(([feature, psi]) => ({ feature, psi }))
@@ -96,6 +102,7 @@ function driftSummary(
     predictionPsi: latest?.predictionPsi ?? null,
     samples: stable?.samples ?? 0,
     baseline: monitorable ? (stable?.baseline ?? "no traffic yet") : DRIFT_NEEDS_METADATA,
+    unsupported: support?.supported === false ? support.reason! : null,
     thresholds: { warn: driftSettings.warnPsi, alert: driftSettings.alertPsi },
     topFeatures,
     history: drift.history

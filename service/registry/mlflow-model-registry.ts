@@ -10,9 +10,20 @@
  *     refused, and so is one whose tensors sit in external files (`save_as_external_data`).
  *
  * `fetch` downloads the files through the artifact proxy into the local cache and refuses a model
- * whose sha256 differs from the version's {@link SHA256_TAG} tag. A version without the tag is
- * refused too, unless the registry is told to accept untagged versions (MODEL_ALLOW_UNTAGGED): it
- * then serves them unverified, with the sha256 computed on download and a warning naming the version.
+ * whose sha256 differs from the version's {@link SHA256_TAG} tag, or whose configuration file
+ * (model-config.json, else MLmodel: what decides its labels and preprocessing) differs from its
+ * {@link CONFIG_SHA256_TAG} tag, or is missing while the tag names one (integrity.ts). A tag that
+ * is present is always checked. A version without the model tag is refused too, and so is a
+ * tagged version whose configuration file no tag covers (tagged by hand with the model's digest
+ * only), unless the registry is told to accept untagged versions (MODEL_ALLOW_UNTAGGED): it then
+ * serves what no tag covers unverified, with the sha256 computed on download and a warning naming
+ * the version. The exception is a plinth model (model.onnx carrying plinth.metadata) its model tag
+ * verifies: the loader checks its configuration file against that metadata (integrity.ts,
+ * {@link checkedAgainstMetadata}), so the versions plinth's trainer registered before it tagged
+ * configurations serve as they did, without a warning.
+ *
+ * The registry's address ({@link location}, the cache folder's name) never carries the tracking
+ * URI's credentials or query string ({@link registryAddress}).
  */
 import { MODEL_CONFIG_FILE, ModelConfigError } from "../model/model-config.js";
 import { MlflowError } from "../mlflow/http.js";
@@ -20,10 +31,21 @@ import type { MlflowClient } from "../mlflow/client.js";
 import { tagsOf, type ModelVersion } from "../mlflow/client.js";
 import { MODEL_FILE } from "./local.js";
 import { MLMODEL_FILE, onnxModelFileOf } from "./mlflow-model-file.js";
-import { checksumMismatch, ModelCache, sha256Bytes } from "./model-cache.js";
+import {
+  checkedAgainstMetadata,
+  CONFIG_FILES,
+  configFileOf,
+  configMismatch,
+  digestsOf,
+  modelMismatch,
+  sha256Bytes,
+  type VersionDigests,
+} from "./integrity.js";
+import { ModelCache } from "./model-cache.js";
 import { externalDataFiles } from "./onnx-external-data.js";
 import {
   aliasNotFound,
+  CONFIG_SHA256_TAG,
   isVersionRef,
   RegistryError,
   SHA256_TAG,
@@ -45,33 +67,101 @@ export const ALLOW_UNTAGGED_SETTING = "MODEL_ALLOW_UNTAGGED";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/**
+ * The tracking URI as it may be shown: without the userinfo (`user:token@`) and without the query
+ * string and fragment, which may hold credentials too. Unchanged when it has none of them.
+ */
+export function registryAddress(trackingUri: string): string {
+  return trackingUri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1").replace(/[?#].*$/s, "");
+}
+
 export interface MlflowRegistryOptions {
   /**
-   * Serve versions without the {@link SHA256_TAG} tag, unverified (MODEL_ALLOW_UNTAGGED). A tag
-   * that is present is always checked. Default false: such versions are refused.
+   * Serve versions without the {@link SHA256_TAG} tag, and the configuration file of versions
+   * without the {@link CONFIG_SHA256_TAG} tag, unverified (MODEL_ALLOW_UNTAGGED). A tag that is
+   * present is always checked. Default false: such versions are refused, but for the
+   * configuration of a plinth model its tag verifies, which the loader checks against the model's
+   * metadata.
    */
   readonly allowUntagged?: boolean;
   /** Where the warning about an unverified version goes. */
   readonly log?: { warn(obj: object, msg: string): void };
 }
 
-/** The refusal of a version without the tag, naming both ways out. */
-export function untaggedRefusal(what: string, name: string, version: string): RegistryError {
-  const file = `os.path.join(mlflow.artifacts.download_artifacts("models:/${name}/${version}"), "${MODEL_FILE}")`;
+/** The Python statement that tags `name` `version` with the sha256 of its `file` as MLflow serves it. */
+function tagStatement(name: string, version: string, tag: string, file: string): string {
+  const path = `os.path.join(mlflow.artifacts.download_artifacts("models:/${name}/${version}"), "${file}")`;
+  return (
+    `MlflowClient().set_model_version_tag("${name}", "${version}", "${tag}", ` +
+    `hashlib.sha256(open(${path}, "rb").read()).hexdigest())`
+  );
+}
+
+/**
+ * The refusal of a version without the model tag, naming both ways out; with `configFile` (the
+ * version's configuration file), the statement to tag it goes with the model's.
+ */
+export function untaggedRefusal(
+  what: string,
+  name: string,
+  version: string,
+  configFile?: string,
+): RegistryError {
+  const statements = [tagStatement(name, version, SHA256_TAG, MODEL_FILE)];
+  if (configFile !== undefined) statements.push(tagStatement(name, version, CONFIG_SHA256_TAG, configFile));
   return new RegistryError(
     "CHECKSUM_MISMATCH",
     `${what} has no ${SHA256_TAG} tag (the sha256 hex of its ${MODEL_FILE}, or of the ONNX file its MLmodel names); ` +
-      `refusing an unverifiable model. Either tag the version with its file's sha256, e.g. with MLflow's Python client: ` +
-      `MlflowClient().set_model_version_tag("${name}", "${version}", "${SHA256_TAG}", ` +
-      `hashlib.sha256(open(${file}, "rb").read()).hexdigest()); ` +
+      `refusing an unverifiable model. Either tag the version with ` +
+      (configFile === undefined
+        ? "its file's sha256"
+        : `the sha256 of its ${MODEL_FILE} and of its ${configFile}`) +
+      `, e.g. with MLflow's Python client: ${statements.join("; ")}; ` +
       `or set ${ALLOW_UNTAGGED_SETTING}=true to serve versions without the tag unverified (the sha256 is then computed on download and logged)`,
   );
 }
 
+/** The refusal of a tagged version whose configuration file no tag covers. */
+function untaggedConfigRefusal(
+  what: string,
+  name: string,
+  version: string,
+  configFile: string,
+): RegistryError {
+  return new RegistryError(
+    "CHECKSUM_MISMATCH",
+    `${what} has a ${SHA256_TAG} tag but no ${CONFIG_SHA256_TAG} tag for its ${configFile} (the configuration ` +
+      `the service reads: labels, preprocessing); refusing a model whose configuration is unverifiable. Either tag ` +
+      `the version with the file's sha256, e.g. with MLflow's Python client: ${tagStatement(name, version, CONFIG_SHA256_TAG, configFile)}; ` +
+      `or set ${ALLOW_UNTAGGED_SETTING}=true to serve what no tag covers unverified (the sha256 is then computed on download and logged)`,
+  );
+}
+
+/** The tag's sha256 hex, undefined when the version lacks it; a malformed one refuses the version. */
+function digestTag(
+  tags: Readonly<Record<string, string>>,
+  tag: string,
+  what: string,
+  of: string,
+): string | undefined {
+  const value = tags[tag];
+  if (value !== undefined && !SHA256_HEX.test(value)) {
+    throw new RegistryError(
+      "CHECKSUM_MISMATCH",
+      `${what} has a malformed ${tag} tag ${JSON.stringify(value)} (expected the sha256 hex of ${of}); refusing an unverifiable model`,
+    );
+  }
+  return value;
+}
+
 export class MlflowModelRegistry implements ModelRegistry {
   private readonly allowUntagged: boolean;
-  /** sha256 of each untagged version's model as this process downloaded it (name NUL version). */
-  private readonly untaggedDigests = new Map<string, string>();
+  /**
+   * The digests of each version this process served with something no tag covers (name NUL
+   * version), as it computed them on download: a cached copy is reused only when it still hashes
+   * to them, so a poll or reload re-downloads nothing and warns once.
+   */
+  private readonly computedDigests = new Map<string, VersionDigests>();
 
   constructor(
     readonly client: MlflowClient,
@@ -82,7 +172,7 @@ export class MlflowModelRegistry implements ModelRegistry {
   }
 
   get location(): string {
-    return `MLflow ${this.client.trackingUri}`;
+    return `MLflow ${registryAddress(this.client.trackingUri)}`;
   }
 
   async listVersions(name: string): Promise<VersionInfo[]> {
@@ -117,37 +207,54 @@ export class MlflowModelRegistry implements ModelRegistry {
     if (mv.status !== "READY") {
       throw new RegistryError("VERSION_NOT_READY", `${what} is ${mv.status}, not READY`);
     }
-    const tag = tagsOf(mv)[SHA256_TAG];
-    if (tag !== undefined && !SHA256_HEX.test(tag)) {
-      throw new RegistryError(
-        "CHECKSUM_MISMATCH",
-        `${what} has a malformed ${SHA256_TAG} tag ${JSON.stringify(tag)} (expected the sha256 hex of its ${MODEL_FILE}); refusing an unverifiable model`,
+    const tags = tagsOf(mv);
+    const modelTag = digestTag(tags, SHA256_TAG, what, `its ${MODEL_FILE}`);
+    const configTag = digestTag(tags, CONFIG_SHA256_TAG, what, `its ${CONFIG_FILES.join(" or ")}`);
+    if (modelTag === undefined && !this.allowUntagged) {
+      const uri = await this.client.getModelVersionDownloadUri(mv.name, mv.version);
+      throw untaggedRefusal(what, name, version, await this.configFileIn(uri));
+    }
+    const dir = this.cache.versionDir(registryAddress(this.client.trackingUri), name, version);
+    const key = `${name}\u0000${version}`;
+    // What the tags vouch for, completed by what this process computed itself for the rest.
+    const known = this.computedDigests.get(key);
+    const model = modelTag ?? known?.model;
+    if (model !== undefined) {
+      const cached = await this.cache.lookup(dir, { model, config: configTag ?? known?.config ?? null });
+      if (cached !== undefined)
+        return { name, version, dir: cached.dir, modelPath: cached.modelPath, sha256: model };
+    }
+    const files = await this.download(mv, what, modelTag, configTag);
+    const actual = digestsOf(files);
+    const configFile = configFileOf(files);
+    const untaggedConfig = configTag === undefined && configFile !== undefined;
+    // Beside a plinth model its tag verifies, the loader refuses a configuration that disagrees
+    // with the model's metadata: the file is checked at load, not served unverified.
+    const unverifiedConfig =
+      untaggedConfig && !(modelTag !== undefined && checkedAgainstMetadata(files[MODEL_FILE]!));
+    if (modelTag !== undefined && unverifiedConfig && !this.allowUntagged) {
+      throw untaggedConfigRefusal(what, name, version, configFile);
+    }
+    const expected: VersionDigests = { model: modelTag ?? actual.model, config: configTag ?? actual.config };
+    const fields = { model: name, version, registry: this.location, setting: ALLOW_UNTAGGED_SETTING };
+    if (modelTag === undefined) {
+      this.options.log?.warn(
+        {
+          ...fields,
+          sha256: actual.model,
+          ...(configFile === undefined ? {} : { configFile, configSha256: actual.config }),
+        },
+        `${what} has no ${SHA256_TAG} tag: serving it unverified (${ALLOW_UNTAGGED_SETTING}=true); sha256 of its model computed on download: ${actual.model}`,
+      );
+    } else if (unverifiedConfig) {
+      this.options.log?.warn(
+        { ...fields, configFile, configSha256: actual.config },
+        `${what} has no ${CONFIG_SHA256_TAG} tag: serving its ${configFile} unverified (${ALLOW_UNTAGGED_SETTING}=true); sha256 computed on download: ${actual.config}`,
       );
     }
-    if (tag === undefined && !this.allowUntagged) throw untaggedRefusal(what, name, version);
-    const dir = this.cache.versionDir(this.client.trackingUri, name, version);
-    if (tag !== undefined) {
-      const cached =
-        (await this.cache.lookup(dir, tag)) ??
-        (await this.cache.store(dir, tag, await this.download(mv, what, tag), what));
-      return { name, version, dir: cached.dir, modelPath: cached.modelPath, sha256: tag };
-    }
-    // Untagged: nothing but this process vouches for a cached copy: the sha256 it computed when it
-    // downloaded the version, so a poll or reload re-downloads nothing and warns once.
-    const key = `${name}\u0000${version}`;
-    const known = this.untaggedDigests.get(key);
-    const reused = known === undefined ? undefined : await this.cache.lookup(dir, known);
-    if (reused !== undefined)
-      return { name, version, dir: reused.dir, modelPath: reused.modelPath, sha256: known! };
-    const files = await this.download(mv, what);
-    const sha256 = sha256Bytes(files[MODEL_FILE]!);
-    this.options.log?.warn(
-      { model: name, version, registry: this.location, sha256, setting: ALLOW_UNTAGGED_SETTING },
-      `${what} has no ${SHA256_TAG} tag: serving it unverified (${ALLOW_UNTAGGED_SETTING}=true); sha256 of its model computed on download: ${sha256}`,
-    );
-    const stored = await this.cache.store(dir, sha256, files, what);
-    this.untaggedDigests.set(key, sha256);
-    return { name, version, dir: stored.dir, modelPath: stored.modelPath, sha256 };
+    const stored = await this.cache.store(dir, expected, files, what);
+    if (modelTag === undefined || untaggedConfig) this.computedDigests.set(key, expected);
+    return { name, version, dir: stored.dir, modelPath: stored.modelPath, sha256: expected.model };
   }
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {
@@ -176,17 +283,29 @@ export class MlflowModelRegistry implements ModelRegistry {
 
   /**
    * The version's files by their cache names: model.onnx (the file an MLmodel's onnx flavor names,
-   * else model.onnx itself), MLmodel when there is one, and the companions present. The model is
-   * checked against `sha256` (when the version has a tag) before anything reads it.
+   * else model.onnx itself), MLmodel when there is one, and the companions present. The
+   * configuration file is checked against `configSha256` before anything parses it (an MLmodel
+   * names the ONNX file), and the model against `modelSha256` before anything reads it.
    */
   private async download(
     mv: ModelVersion,
     what: string,
-    sha256?: string,
+    modelSha256: string | undefined,
+    configSha256: string | undefined,
   ): Promise<Record<string, Uint8Array>> {
     const uri = await this.client.getModelVersionDownloadUri(mv.name, mv.version);
     const files: Record<string, Uint8Array> = {};
-    const mlmodel = await this.optionalArtifact(uri, MLMODEL_FILE);
+    for (const file of [MLMODEL_FILE, ...COMPANION_FILES]) {
+      const bytes = await this.optionalArtifact(uri, file);
+      if (bytes !== undefined) files[file] = bytes;
+    }
+    if (configSha256 !== undefined) {
+      const configFile = configFileOf(files);
+      const actual = configFile === undefined ? null : sha256Bytes(files[configFile]!);
+      const mismatch = configMismatch(what, configSha256, actual, configFile);
+      if (mismatch !== undefined) throw mismatch;
+    }
+    const mlmodel = files[MLMODEL_FILE];
     let modelFile: string = MODEL_FILE;
     if (mlmodel !== undefined) {
       try {
@@ -195,12 +314,11 @@ export class MlflowModelRegistry implements ModelRegistry {
         if (!(err instanceof ModelConfigError)) throw err;
         throw new RegistryError("UNSUPPORTED_MODEL", err.message);
       }
-      files[MLMODEL_FILE] = mlmodel;
     }
     const model = await this.client.downloadArtifact(uri, modelFile);
-    if (sha256 !== undefined) {
-      const actual = sha256Bytes(model);
-      if (actual !== sha256) throw checksumMismatch(what, sha256, actual);
+    if (modelSha256 !== undefined) {
+      const mismatch = modelMismatch(what, modelSha256, sha256Bytes(model));
+      if (mismatch !== undefined) throw mismatch;
     }
     let external: string[];
     try {
@@ -220,11 +338,13 @@ export class MlflowModelRegistry implements ModelRegistry {
       );
     }
     files[MODEL_FILE] = model;
-    for (const file of COMPANION_FILES) {
-      const bytes = await this.optionalArtifact(uri, file);
-      if (bytes !== undefined) files[file] = bytes;
-    }
     return files;
+  }
+
+  /** The configuration file the version carries (downloaded to find out), or undefined. */
+  private async configFileIn(uri: string): Promise<string | undefined> {
+    for (const file of CONFIG_FILES) if ((await this.optionalArtifact(uri, file)) !== undefined) return file;
+    return undefined;
   }
 
   /** An artifact's bytes, or undefined when the version's folder has no such file. */

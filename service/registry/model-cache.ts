@@ -1,40 +1,42 @@
 /**
  * The local cache of downloaded model versions: `<root>/<registry>/<name>/<version>/model.onnx`
- * plus the version's other files. A version is assembled in a temporary folder, its model checked
- * against the expected sha256, and only then renamed into place, so the cache never holds a
- * half-written or unverified model; a cached model is re-hashed before every use.
+ * plus the version's other files. A version is assembled in a temporary folder, its model and its
+ * configuration file checked against the expected digests (integrity.ts), and only then renamed
+ * into place, so the cache never holds a half-written or unverified version; a cached model and
+ * configuration are re-hashed before every use (a configuration file added to a cached version
+ * that had none counts as a change too).
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import {
+  CONFIG_FILES,
+  configFileOf,
+  digestMismatch,
+  digestsOf,
+  sha256File,
+  type VersionDigests,
+} from "./integrity.js";
 import { MODEL_FILE } from "./local.js";
-import { RegistryError, SHA256_TAG } from "./registry.js";
+
+export { sha256Bytes, sha256File } from "./integrity.js";
 
 /** Default cache root when MODEL_CACHE_DIR is not set. */
 export const DEFAULT_CACHE_DIR = path.join(os.tmpdir(), "plinth-model-cache");
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
-export function sha256Bytes(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === "ENOENT";
 }
 
-/** Refusal of a model whose bytes are not the ones the registry vouches for. */
-export function checksumMismatch(what: string, expected: string, actual: string): RegistryError {
-  return new RegistryError(
-    "CHECKSUM_MISMATCH",
-    `${what}: sha256 of ${MODEL_FILE} is ${actual} but the version's ${SHA256_TAG} tag says ${expected}; refusing it`,
-  );
+/** sha256 of `file`, or undefined when it does not exist. */
+async function sha256IfPresent(file: string): Promise<string | undefined> {
+  try {
+    return await sha256File(file);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
 }
 
 export interface CachedVersion {
@@ -54,31 +56,37 @@ export class ModelCache {
     return path.join(this.root, encodeURIComponent(registryKey), name, version);
   }
 
-  /** The cached version when its model.onnx hashes to `sha256`; undefined when absent or different. */
-  async lookup(dir: string, sha256: string): Promise<CachedVersion | undefined> {
+  /**
+   * The cached version when its model.onnx and its configuration file hash to `expected` (and it
+   * has no configuration file when `expected.config` is null); undefined when absent or different.
+   */
+  async lookup(dir: string, expected: VersionDigests): Promise<CachedVersion | undefined> {
     const modelPath = path.join(dir, MODEL_FILE);
-    try {
-      if ((await sha256File(modelPath)) === sha256) return { dir, modelPath };
-    } catch (err) {
-      if (!isMissing(err)) throw err;
+    if ((await sha256IfPresent(modelPath)) !== expected.model) return undefined;
+    let config: string | null = null;
+    for (const file of CONFIG_FILES) {
+      const digest = await sha256IfPresent(path.join(dir, file));
+      if (digest === undefined) continue;
+      config = digest;
+      break;
     }
-    return undefined;
+    return config === expected.config ? { dir, modelPath } : undefined;
   }
 
   /**
-   * Stores a downloaded version after checking its model against `sha256`; replaces a stale
-   * entry. `files` must hold model.onnx. Throws CHECKSUM_MISMATCH (and stores nothing) on a mismatch.
+   * Stores a downloaded version after checking its model and configuration file against
+   * `expected`; replaces a stale entry. `files` must hold model.onnx. Throws CHECKSUM_MISMATCH (and
+   * stores nothing) on a mismatch.
    */
   async store(
     dir: string,
-    sha256: string,
+    expected: VersionDigests,
     files: Readonly<Record<string, Uint8Array>>,
     what: string,
   ): Promise<CachedVersion> {
-    const model = files[MODEL_FILE];
-    if (model === undefined) throw new Error(`${what}: no ${MODEL_FILE} to cache`);
-    const actual = sha256Bytes(model);
-    if (actual !== sha256) throw checksumMismatch(what, sha256, actual);
+    if (files[MODEL_FILE] === undefined) throw new Error(`${what}: no ${MODEL_FILE} to cache`);
+    const mismatch = digestMismatch(what, expected, digestsOf(files), configFileOf(files));
+    if (mismatch !== undefined) throw mismatch;
     await mkdir(path.dirname(dir), { recursive: true });
     const staging = `${dir}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
     const stale = `${staging}-stale`;
@@ -96,7 +104,7 @@ export class ModelCache {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== "ENOTEMPTY" && code !== "EEXIST") throw err;
       }
-      const stored = await this.lookup(dir, sha256);
+      const stored = await this.lookup(dir, expected);
       if (stored === undefined)
         throw new Error(`${what}: the cache entry ${dir} changed while it was written`);
       return stored;

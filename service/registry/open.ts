@@ -20,7 +20,7 @@ export interface RegistrySettings {
   readonly mlflowTrackingToken?: string | undefined;
   /** MODEL_CACHE_DIR: where MLflow versions are downloaded. */
   readonly cacheDir?: string | undefined;
-  /** MODEL_ALLOW_UNTAGGED: serve MLflow versions without the sha256 tag, unverified. */
+  /** MODEL_ALLOW_UNTAGGED: serve what no integrity tag covers in an MLflow version, unverified. */
   readonly allowUntagged?: boolean | undefined;
   /** Per-request timeout towards MLflow. */
   readonly mlflowTimeoutMs?: number | undefined;

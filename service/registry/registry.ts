@@ -9,6 +9,11 @@ export { RegistryError, type RegistryErrorCode } from "./local.js";
 
 /** The version tag holding the sha256 (hex) of the version's model.onnx. */
 export const SHA256_TAG = "plinth.model_sha256";
+/**
+ * The version tag holding the sha256 (hex) of the configuration file the service reads beside
+ * model.onnx (model-config.json, else MLmodel: registry/integrity.ts); set when the version has one.
+ */
+export const CONFIG_SHA256_TAG = "plinth.model_config_sha256";
 
 export interface VersionInfo {
   readonly version: string;

@@ -7,6 +7,11 @@
  * timeout, 5xx) is retried with capped exponential backoff: a pod started before MLflow stays not
  * ready and becomes ready once MLflow answers. After that, failures are returned to the caller at
  * once, so a reload or an alias poll fails fast and the loaded version keeps serving.
+ *
+ * The waiting is for the process's default model, whose readiness is the pod's. A model served
+ * beside it (MODEL_REPOSITORY) resolves through {@link withoutRegistryWait}: an unreachable
+ * registry fails its load at once with a {@link RegistryUnreachableError}, and the model
+ * repository reports it and retries on its own schedule (serving/model-repository.ts).
  */
 import { access } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -37,11 +42,41 @@ export interface RegistryModelSourceOptions {
   readonly startupRetry?: Partial<StartupRetry>;
 }
 
-const DEFAULT_STARTUP_RETRY: StartupRetry = { initialDelayMs: 500, maxDelayMs: 30_000 };
+export const DEFAULT_STARTUP_RETRY: StartupRetry = { initialDelayMs: 500, maxDelayMs: 30_000 };
+
+/** The wait before attempt `attempt + 1` (attempt 1 is the first): doubling, capped. */
+export function backoffDelayMs(policy: StartupRetry, attempt: number): number {
+  return Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
+}
 
 /** Failures that a later attempt may not repeat: the registry was not reached or answered 5xx. */
 export function isTransientRegistryError(err: unknown): boolean {
-  return err instanceof MlflowError && err.transient;
+  return (err instanceof MlflowError && err.transient) || err instanceof RegistryUnreachableError;
+}
+
+/** A reference's registry did not answer (no connection, a timeout, 429 or 5xx): worth retrying later. */
+export class RegistryUnreachableError extends Error {
+  override readonly name = "RegistryUnreachableError";
+  constructor(
+    /** The registry, as {@link ModelRegistry.location} names it (`MLflow http://...`). */
+    readonly location: string,
+    /** The reference in URI form (`models:/iris@champion`). */
+    readonly reference: string,
+    cause: unknown,
+  ) {
+    super(`model registry ${location} could not be reached for ${reference}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+/**
+ * `source` for a model whose first load must not wait for an unreachable registry: a
+ * {@link RegistryModelSource} then fails at once with a {@link RegistryUnreachableError}. Other
+ * sources never wait, and are returned as they are.
+ */
+export function withoutRegistryWait(source: ModelSource): ModelSource {
+  return source instanceof RegistryModelSource ? source.failingFast() : source;
 }
 
 function describe(err: unknown): { code: string; message: string } {
@@ -53,6 +88,7 @@ function describe(err: unknown): { code: string; message: string } {
 
 export class RegistryModelSource implements ModelSource {
   private readonly retry: StartupRetry;
+  /** References (in URI form: a bare alias names a model only with MODEL_NAME) that resolved once. */
   private readonly resolvedOnce = new Set<string>();
   /** Last failure logged per reference, so a poll that keeps failing logs once, not every interval. */
   private readonly lastFailure = new Map<string, string>();
@@ -69,21 +105,24 @@ export class RegistryModelSource implements ModelSource {
   async resolveVersion(name: string, ref: string): Promise<string> {
     const target = parseModelReference(ref, name);
     if (target.kind === "file") return (await this.fileModel(name, target)).version;
-    return this.attempt(ref, () =>
+    return this.attempt(ref, target, true, () =>
       this.registry.resolveVersion(target.name, target.kind === "alias" ? target.alias : target.version),
     );
   }
 
-  async resolve(name: string, ref: string): Promise<FetchedModel> {
-    const target = parseModelReference(ref, name);
-    if (target.kind === "file") return this.fileModel(name, target);
-    return this.attempt(ref, async () => {
-      const version = await this.registry.resolveVersion(
-        target.name,
-        target.kind === "alias" ? target.alias : target.version,
-      );
-      return this.registry.fetch(target.name, version);
-    });
+  resolve(name: string, ref: string): Promise<FetchedModel> {
+    return this.fetchReference(name, ref, true);
+  }
+
+  /**
+   * This source without the startup wait ({@link withoutRegistryWait}): a registry that cannot be
+   * reached fails the call at once with a {@link RegistryUnreachableError}.
+   */
+  failingFast(): ModelSource {
+    return {
+      resolve: (name, ref) => this.fetchReference(name, ref, false),
+      getAliases: (name) => this.getAliases(name),
+    };
   }
 
   /** The model's aliases in the registry (shown in the rollout summary). */
@@ -96,21 +135,43 @@ export class RegistryModelSource implements ModelSource {
     this.closed.abort(new Error("model source closed"));
   }
 
-  private async attempt<T>(ref: string, run: () => Promise<T>): Promise<T> {
+  private async fetchReference(name: string, ref: string, wait: boolean): Promise<FetchedModel> {
+    const target = parseModelReference(ref, name);
+    if (target.kind === "file") return this.fileModel(name, target);
+    return this.attempt(ref, target, wait, async () => {
+      const version = await this.registry.resolveVersion(
+        target.name,
+        target.kind === "alias" ? target.alias : target.version,
+      );
+      return this.registry.fetch(target.name, version);
+    });
+  }
+
+  /**
+   * Runs `run` for `ref` (naming `target`); `wait`: retry an unreachable registry until `ref` has
+   * resolved once, else fail at once with a {@link RegistryUnreachableError}.
+   */
+  private async attempt<T>(
+    ref: string,
+    target: Exclude<ModelReference, { kind: "file" }>,
+    wait: boolean,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const key = formatModelReference(target);
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await run();
-        this.resolvedOnce.add(ref);
-        if (this.lastFailure.delete(ref)) {
+        this.resolvedOnce.add(key);
+        if (this.lastFailure.delete(key)) {
           this.options.log?.info({ ref, registry: this.registry.location }, "model reference resolves again");
         }
         return result;
       } catch (err) {
         const { code, message } = describe(err);
-        const retrying =
-          !this.resolvedOnce.has(ref) && isTransientRegistryError(err) && !this.closed.signal.aborted;
-        const delayMs = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** (attempt - 1));
-        if (retrying || this.lastFailure.get(ref) !== message) {
+        const transient = isTransientRegistryError(err);
+        const retrying = wait && transient && !this.resolvedOnce.has(key) && !this.closed.signal.aborted;
+        const delayMs = backoffDelayMs(this.retry, attempt);
+        if (retrying || this.lastFailure.get(key) !== message) {
           const fields = {
             ref,
             registry: this.registry.location,
@@ -125,8 +186,9 @@ export class RegistryModelSource implements ModelSource {
             );
           else this.options.log?.error(fields, `cannot resolve model ${ref}: ${message}`);
         }
-        this.lastFailure.set(ref, message);
-        if (!retrying) throw err;
+        this.lastFailure.set(key, message);
+        if (!retrying)
+          throw !wait && transient ? new RegistryUnreachableError(this.registry.location, key, err) : err;
         // Unref'd: a retry loop alone must not keep a stopping process alive; close() ends it.
         await sleep(delayMs, undefined, { signal: this.closed.signal, ref: false });
       }

@@ -25,6 +25,7 @@ import { requirePlinthModel, type LoadedModel } from "../inference/load-model.js
 import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
 import { inferRows, notReady } from "../serving/availability.js";
+import { capabilitiesOf, explainableModel } from "../serving/capabilities.js";
 import {
   FORCE_VARIANT_ROLE,
   holdsRole,
@@ -34,7 +35,7 @@ import {
 import { routesToCandidate } from "./buckets.js";
 import { CandidateCircuit } from "./circuit.js";
 import { reencode } from "./reencode.js";
-import { ShadowMirror } from "./shadow.js";
+import { graphShadowJob, plinthShadowJob, ShadowMirror, type GraphLabels } from "./shadow.js";
 import {
   FALLBACK_REASONS,
   type FallbackReason,
@@ -148,6 +149,12 @@ export class RolloutEngine {
     return { variant, model: requirePlinthModel(model, feature) };
   }
 
+  /** {@link route}, for explain: a model explain does not support is a 400 saying why (its capabilities). */
+  routeExplainable(request: ServingRequest, pinned?: VariantName): Routed<PlinthModel> {
+    const { variant, model } = this.route(request, pinned);
+    return { variant, model: explainableModel(model) };
+  }
+
   /** Scores rows encoded for `routed.model`; a failing candidate is answered by stable. */
   async score(
     request: ServingRequest,
@@ -172,22 +179,26 @@ export class RolloutEngine {
     const input = reencode(data, routed.model, stable);
     const started = performance.now();
     const probs = await inferRows(stable, input, rows);
-    if (this.shadow !== undefined && Math.random() * 100 < this.config.rollout.shadowPercent) {
+    if (this.shadow !== undefined && this.shadowsThis()) {
       const stableSeconds = (performance.now() - started) / 1000;
-      this.shadow.offer({ data: input, rows, stable, stableProbs: probs, stableSeconds });
+      this.shadow.offer(plinthShadowJob(stable, input, rows, probs, stableSeconds));
     }
     return { variant: STABLE_VARIANT, model: stable, data: input, rows, probs };
   }
 
   /**
    * Runs a graph model's request (checked against `routed.model`'s contract) on the routed variant;
-   * a failing candidate is answered by stable. Drift, the prediction log and shadow scoring need
-   * plinth metadata, so these requests feed none of them.
+   * a failing candidate is answered by stable. With the shadow strategy, a request stable answered
+   * is run again on the candidate off the response path (`run` must be safe to call twice); rows
+   * are compared when `labelsOf` finds predicted labels in both answers (a model configured as a
+   * classification), else only latency and drops are measured. Drift needs plinth metadata, so
+   * these requests do not feed it.
    */
   async runGraph<T>(
     request: ServingRequest,
     routed: Routed<GraphModel>,
     run: (model: GraphModel) => Promise<T>,
+    labelsOf?: GraphLabels<T>,
   ): Promise<Answered<T>> {
     if (routed.variant === CANDIDATE_VARIANT) {
       const tried = await this.tryCandidate(request, async (loaded) => {
@@ -197,7 +208,13 @@ export class RolloutEngine {
       if (tried !== undefined) return { variant: CANDIDATE_VARIANT, ...tried };
     }
     const stable = asGraphModel(this.variants.stable.current!);
-    return { variant: STABLE_VARIANT, model: stable, result: await run(stable) };
+    const started = performance.now();
+    const result = await run(stable);
+    if (this.shadow !== undefined && this.shadowsThis()) {
+      const stableSeconds = (performance.now() - started) / 1000;
+      this.shadow.offer(graphShadowJob(stable, result, stableSeconds, run, labelsOf));
+    }
+    return { variant: STABLE_VARIANT, model: stable, result };
   }
 
   /** The variant serving `version`, for protocols that address a version explicitly. */
@@ -236,6 +253,7 @@ export class RolloutEngine {
         compared,
         agreed: shadow?.agreed ?? 0,
         agreement: compared === 0 ? null : shadow!.agreed / compared,
+        agreementUnsupported: this.agreementUnsupported(),
         dropped: shadow?.dropped ?? 0,
         latencyP95MsByVariant: {
           stable: shadow?.latency.stable.quantile(0.95) ?? null,
@@ -244,6 +262,18 @@ export class RolloutEngine {
       },
       lastReload: this.variants.lastReload,
     };
+  }
+
+  /**
+   * Why shadow agreement is not defined for the loaded versions (stable's reason first, then the
+   * candidate's), or null when both answer with predicted labels.
+   */
+  private agreementUnsupported(): string | null {
+    for (const model of [this.variants.stable.current, this.variants.candidate?.current]) {
+      const support = model === undefined ? undefined : capabilitiesOf(model).shadowAgreement;
+      if (support?.supported === false) return support.reason!;
+    }
+    return null;
   }
 
   /** Stops the watcher, lets shadow comparisons finish, then releases the models. */
@@ -295,9 +325,14 @@ export class RolloutEngine {
     return undefined;
   }
 
-  private usableCandidate(): PlinthModel | undefined {
-    const candidate = this.circuit.isOpen ? undefined : this.variants.candidate?.current;
-    return candidate?.kind === "plinth" ? candidate : undefined;
+  /** The candidate while it can take traffic (loaded, circuit closed); the shadow job checks its kind. */
+  private usableCandidate(): LoadedModel | undefined {
+    return this.circuit.isOpen ? undefined : this.variants.candidate?.current;
+  }
+
+  /** Whether this request (answered by stable) gets a shadow copy: SHADOW_PERCENT of them. */
+  private shadowsThis(): boolean {
+    return Math.random() * 100 < this.config.rollout.shadowPercent;
   }
 
   /**
@@ -381,5 +416,6 @@ function variantSnapshot(holder: {
     loadedAt: holder.loadedAt?.toISOString() ?? null,
     ready: holder.ready,
     plinthMetadata: holder.current === undefined ? null : holder.current.kind === "plinth",
+    capabilities: holder.current === undefined ? null : capabilitiesOf(holder.current),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { RolloutStrategy } from "../config.js";
 import type { VariantName } from "../inference/model-holder.js";
+import type { ModelCapabilities } from "../serving/capabilities.js";
 import type { CircuitState } from "./circuit.js";
 
 export type { RolloutStrategy, VariantName, CircuitState };
@@ -23,6 +24,8 @@ export interface VariantSnapshot {
   ready: boolean;
   /** Whether the loaded version has plinth metadata (drift, explain, /predict need it); null while nothing is loaded. */
   plinthMetadata: boolean | null;
+  /** What the loaded version supports (service/serving/capabilities.ts); null while nothing is loaded. */
+  capabilities: ModelCapabilities | null;
 }
 
 export type ReloadTrigger = "startup" | "api" | "watcher";
@@ -70,8 +73,14 @@ export interface RolloutSnapshot {
     compared: number;
     /** Rows on which both variants predicted the same label. */
     agreed: number;
-    /** agreed / compared; null before the first comparison. */
+    /** agreed / compared; null before the first comparison, and always when agreementUnsupported says why. */
     agreement: number | null;
+    /**
+     * Why agreement is not defined for the loaded versions (a model whose answers carry no
+     * predicted label: regression, raw, unconfigured), naming the model; null when it is.
+     * Latency and drops are measured either way.
+     */
+    agreementUnsupported: string | null;
     dropped: number;
     /** p95 of per-request scoring time over the last compared requests. */
     latencyP95MsByVariant: { stable: number | null; candidate: number | null };

@@ -1,22 +1,15 @@
 /**
- * Assembles the public HTTP server: error envelope, metrics, event-loop protection, auth, rate
- * limits, docs and routes. `buildServer` does not listen or load the model: the caller (main.ts, a
+ * Builds the service: the serving core (data plane, model repository) and the fastify server its
+ * HTTP plugins are composed into (service/server/http.ts). `buildServer` does not listen or load the model: the caller (main.ts, a
  * test) decides when, so tests drive it with `app.inject()`.
  */
 import { randomUUID } from "node:crypto";
-import rateLimit from "@fastify/rate-limit";
-import underPressure from "@fastify/under-pressure";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Authenticator } from "../auth/authenticate.js";
-import { installAuthentication } from "../auth/hook.js";
-import { exemptFromPressure } from "../auth/route-auth.js";
 import type { ServiceConfig } from "../config.js";
-import { ApiError } from "../errors/api-error.js";
-import { ErrorCode } from "../errors/codes.js";
-import { handleFrameworkError, installErrorHandlers } from "../errors/handler.js";
+import { handleFrameworkError } from "../errors/handler.js";
 import type { ModelSource } from "../inference/model-holder.js";
-import { installHttpMetrics } from "../metrics/http.js";
-import { installObservability, type Observability } from "../ops/install.js";
+import type { Observability } from "../ops/install.js";
 import { ServiceMetrics } from "../metrics/registry.js";
 import { createModelSource } from "../registry/open.js";
 import type { RolloutEngine } from "../rollout/engine.js";
@@ -25,13 +18,8 @@ import { DataPlane } from "../serving/data-plane.js";
 import { ModelRepository } from "../serving/model-repository.js";
 import { PredictionCounter } from "../serving/prediction-counter.js";
 import type { RouteDeps } from "./deps.js";
-import { registerDocs } from "./docs.js";
-import { decorateRequests } from "./request-context.js";
-import { operationsRoutes } from "./routes/operations.js";
-import { predictImageRoute } from "./routes/predict-image.js";
-import { predictRoute } from "./routes/predict.js";
-import { v2Routes } from "./routes/v2.js";
-import { documentCommonErrors, MAX_PATH_PARAM_LENGTH, sharedSchemas } from "./schemas.js";
+import { composeHttp } from "./http.js";
+import { MAX_PATH_PARAM_LENGTH } from "./schemas.js";
 
 export interface Service {
   readonly app: FastifyInstance;
@@ -90,57 +78,9 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   const models = rollout.variants;
   const authenticator = new Authenticator(config.auth, config.observability.ops);
   await authenticator.init();
-
-  for (const schema of sharedSchemas) app.addSchema(schema);
-  app.addHook("onRoute", documentCommonErrors);
-  decorateRequests(app);
-  installErrorHandlers(app);
-  installHttpMetrics(app, metrics);
-  const observability = installObservability(app, { config, metrics, source });
-
-  if (config.limits.maxEventLoopDelayMs > 0) {
-    await app.register(underPressure, {
-      maxEventLoopDelay: config.limits.maxEventLoopDelayMs,
-      // Liveness and readiness must answer under load, or the orchestrator kills a busy pod, and
-      // operators must reach an overloaded service: both follow from the routes' auth declarations.
-      // A rejected promise reaches the error handler, hence the envelope.
-      pressureHandler: (request) =>
-        exemptFromPressure(request.routeOptions.config)
-          ? undefined
-          : Promise.reject(
-              new ApiError(ErrorCode.OVERLOADED, "event loop saturated", { "retry-after": "1" }),
-            ),
-    });
-  }
-  installAuthentication(app, authenticator, observability.refusals);
-  await app.register(rateLimit, {
-    global: true,
-    max: config.rateLimit.max,
-    timeWindow: config.rateLimit.windowMs,
-    // Runs per route after the root's auth hook: the bucket is the authenticated identity.
-    keyGenerator: (request) => request.principal?.identity ?? request.ip,
-    enableDraftSpec: true,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(
-        ErrorCode.RATE_LIMITED,
-        `rate limit of ${context.max} requests per ${context.after} exceeded`,
-      ),
-  });
-  await registerDocs(app);
-
   const deps: RouteDeps = { config, dataPlane, models, rollout, predictions };
-  operationsRoutes(app, deps);
-  predictRoute(app, deps);
-  await predictImageRoute(app, deps);
-  await v2Routes(app, deps);
-  await observability.registerRoutes(deps);
-
-  // While draining, responses close their connection, so keep-alive clients cannot hold the
-  // shutdown open until their idle timeout.
-  app.addHook("onSend", (_request, reply, _payload, done) => {
-    if (models.draining) reply.header("connection", "close");
-    done();
-  });
+  const observability = await composeHttp(app, { deps, metrics, source, authenticator });
+  observability.start(deps);
   app.addHook("onClose", () => dataPlane.close());
   return { app, metrics, dataPlane, models, rollout, config, observability };
 }

@@ -10,6 +10,7 @@ import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import type { GraphModel } from "../inference/graph-model.js";
 import type { RolloutEngine, Routed } from "../rollout/engine.js";
+import { labelsOfPredictions } from "../rollout/shadow.js";
 import {
   predictionOutputs,
   toConfiguredPredictions,
@@ -55,18 +56,22 @@ export async function predictConfigured(
 ): Promise<ConfiguredResponse> {
   const routedIo = configuredIo(routed.model, route);
   const encoded = await encode(routedIo, routed.model.name);
-  const answered = await rollout.runGraph(request, routed, async (model) => {
-    const io = model === routed.model ? routedIo : configuredIo(model, route);
-    const { feeds, rows } = model === routed.model ? encoded : await encode(io, model.name);
-    const results = await model.run(feeds, predictionOutputs(io), rows);
-    return { feeds, rows, predictions: toConfiguredPredictions(io, results, rows) };
-  });
+  const answered = await rollout.runGraph(
+    request,
+    routed,
+    async (model) => {
+      const io = model === routed.model ? routedIo : configuredIo(model, route);
+      const { feeds, rows } = model === routed.model ? encoded : await encode(io, model.name);
+      const results = await model.run(feeds, predictionOutputs(io), rows);
+      return { feeds, rows, predictions: toConfiguredPredictions(io, results, rows) };
+    },
+    // Shadow agreement: a classification's labels, as the response gives them.
+    (_model, answer) => labelsOfPredictions(answer.predictions),
+  );
   const { model, variant } = answered;
   const { feeds, rows, predictions: result } = answered.result;
   noteConfiguredScored(request, { model, variant, feeds, rows, predictions: result });
-  for (const prediction of result) {
-    if ("class_id" in prediction) counter.count(model, variant, prediction.class_id);
-  }
+  counter.countPredictions(model, variant, result);
   markAnswered(request, reply, answered);
   return {
     prediction_id: request.id,

@@ -4,7 +4,7 @@
  * configuration that does not fit its graph (a feature count, an image size, an output the graph
  * lacks) refuses the model with a message naming the file and the field, before it serves.
  */
-import type { Tensor } from "onnxruntime-node";
+import { Tensor } from "onnxruntime-node";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import {
@@ -15,6 +15,7 @@ import {
 } from "../model/model-config.js";
 import { DYNAMIC, shapeText, type ModelContract, type TensorSpec } from "./contract.js";
 import type { V2Datatype } from "./datatypes.js";
+import { toHalfBits } from "./float16.js";
 import { fromOrtTensor, toOrtTensor } from "./tensor-codec.js";
 
 const FLOAT_TYPES: ReadonlySet<V2Datatype> = new Set(["FP16", "FP32", "FP64"]);
@@ -278,11 +279,14 @@ function checkRange(io: ConfiguredIo, values: readonly unknown[], where: string)
   }
 }
 
+/** Names the value of row `row`, column `column` in the request's own terms, for refusals. */
+type CellSite = (row: number, column: number) => string;
+
 /** Row-major rows -> the feeds of `layout` (one tensor, or one `[N,1]` tensor per column). */
 function feedsOfRows(
   layout: RowLayout,
   rows: readonly (readonly unknown[])[],
-  where: string,
+  site: CellSite,
 ): Record<string, Tensor> {
   if (layout.kind === "packed") {
     const flat = rows.flat();
@@ -290,6 +294,7 @@ function feedsOfRows(
       rows.length,
       ...layout.input.shape.slice(1).map((d) => (d === DYNAMIC ? layout.width : d)),
     ];
+    const where = (i: number) => site(Math.floor(i / layout.width), i % layout.width);
     return { [layout.input.name]: toOrtTensor(layout.input.datatype, flat, shape, where) };
   }
   const feeds: Record<string, Tensor> = {};
@@ -298,7 +303,7 @@ function feedsOfRows(
       spec.datatype,
       rows.map((row) => row[c]),
       [rows.length, 1],
-      `${where} column "${spec.name}"`,
+      (r) => site(r, c),
     );
   });
   return feeds;
@@ -331,7 +336,10 @@ export function encodeRows(
       throw new ApiError(ErrorCode.INVALID_SHAPE, `${where}: expected ${width} values, got ${row.length}`);
     checkRange(io, row, where);
   });
-  return { feeds: feedsOfRows(layout, rows, "inputs"), rows: rows.length };
+  const single = rows.length === 1 && rows[0] === inputs;
+  const feature = (c: number) => (io.features === undefined ? "" : ` (feature "${io.features[c]}")`);
+  const site: CellSite = (r, c) => `${single ? `inputs[${c}]` : `inputs[${r}][${c}]`}${feature(c)}`;
+  return { feeds: feedsOfRows(layout, rows, site), rows: rows.length };
 }
 
 /** `/predict`'s `instances`: one object of feature values per row. */
@@ -371,7 +379,8 @@ export function encodeInstances(
     checkRange(io, row, where);
     return row;
   });
-  return { feeds: feedsOfRows(layout, rows, "instances"), rows: rows.length };
+  const site: CellSite = (r, c) => `instances[${r}]: feature "${features[c]}"`;
+  return { feeds: feedsOfRows(layout, rows, site), rows: rows.length };
 }
 
 /**
@@ -393,7 +402,13 @@ export function encodeImage(
   const { input, preprocessing } = io.image;
   const { width, height, channels, layout, colorOrder, scale, mean, std } = preprocessing;
   const plane = width * height;
-  const values = new Array<number>(plane * channels);
+  if (pixels.length !== plane * channels) {
+    throw new Error(
+      `model "${name}": ${pixels.length} decoded bytes for a ${width}x${height}x${channels} image input`,
+    );
+  }
+  // Written straight into the typed array ONNX Runtime takes (binding allows float inputs only).
+  const { type, data, store } = floatTensorData(input.datatype, plane * channels);
   for (let c = 0; c < channels; c++) {
     // The decoder gives RGB; a BGR model's channel 0 is the decoder's channel 2.
     const from = colorOrder === "BGR" && channels === 3 ? 2 - c : c;
@@ -402,11 +417,25 @@ export function encodeImage(
     for (let p = 0; p < plane; p++) {
       const raw = pixels[p * channels + from]!;
       const x = ((invert ? 255 - raw : raw) * scale - m) / s;
-      values[layout === "NCHW" ? c * plane + p : p * channels + c] = x;
+      data[layout === "NCHW" ? c * plane + p : p * channels + c] = store(x);
     }
   }
   const shape = layout === "NCHW" ? [1, channels, height, width] : [1, height, width, channels];
-  return { feeds: { [input.name]: toOrtTensor(input.datatype, values, shape, "image") }, rows: 1 };
+  return { feeds: { [input.name]: new Tensor(type, data, shape) }, rows: 1 };
+}
+
+/** A float input's elements as ONNX Runtime holds them: FP16 as half-precision bit patterns. */
+function floatTensorData(datatype: V2Datatype, length: number) {
+  switch (datatype) {
+    case "FP16":
+      return { type: "float16", data: new Uint16Array(length), store: toHalfBits } as const;
+    case "FP64":
+      return { type: "float64", data: new Float64Array(length), store: (x: number) => x } as const;
+    case "FP32":
+      return { type: "float32", data: new Float32Array(length), store: (x: number) => x } as const;
+    default:
+      throw new Error(`an image input is FP16, FP32 or FP64, not ${datatype}`);
+  }
 }
 
 // --- results -> predictions ----------------------------------------------------------------------
@@ -443,6 +472,20 @@ export function toConfiguredPredictions(
     out.push({ label: io.labels?.[best] ?? String(best), class_id: best, probabilities });
   }
   return out;
+}
+
+/**
+ * A configured classification's predictions in a run's results (the Open Inference Protocol's
+ * answer), when the run returned its answering output; else undefined.
+ */
+export function classificationsInResults(
+  io: ConfiguredIo | undefined,
+  results: Readonly<Record<string, Tensor>>,
+  rows: number,
+): ConfiguredPrediction[] | undefined {
+  if (io?.task !== "classification" || io.output === undefined || results[io.output.name] === undefined)
+    return undefined;
+  return toConfiguredPredictions(io, results, rows);
 }
 
 /** The outputs a run needs for `/predict`. */

@@ -1,7 +1,8 @@
 /**
  * A model's serving contract, read from the ONNX graph itself (onnxruntime's input and output
  * metadata): tensor names, element types and shapes, a dynamic dimension as -1. Every model has
- * one; plinth's own `plinth.metadata` only adds to it.
+ * one; plinth's own `plinth.metadata` only adds to it. The graph's own dimensions (a symbolic one by
+ * its name, e.g. "N") are kept beside the shape for batching, out of what is serialised or compared.
  */
 import type { InferenceSession } from "onnxruntime-node";
 import { v2DatatypeOf, type V2Datatype } from "./datatypes.js";
@@ -11,6 +12,13 @@ export interface TensorSpec {
   readonly datatype: V2Datatype;
   /** Dimensions; -1 is dynamic (a symbolic or unnamed dimension, e.g. the batch). */
   readonly shape: readonly number[];
+  /**
+   * The graph's dimensions as ONNX Runtime reports them: a number when fixed, a symbolic dimension's
+   * name (`"N"`), or `""` for an unnamed dynamic one. Only on specs read from a session
+   * ({@link readContract}); not enumerable, so JSON (/metadata, the v2 metadata) and comparisons
+   * see `shape` alone, with -1 for dynamic.
+   */
+  readonly dims?: readonly (number | string)[];
 }
 
 export interface ModelContract {
@@ -43,11 +51,18 @@ function tensorSpec(
   if (datatype === undefined) {
     throw new Error(`${source}: ${role} "${value.name}" has element type ${value.type}, which is not served`);
   }
-  return {
+  const spec: TensorSpec = {
     name: value.name,
     datatype,
     shape: value.shape.map((d) => (typeof d === "number" && d >= 0 ? d : DYNAMIC)),
   };
+  return Object.defineProperty(spec, "dims", { value: [...value.shape], enumerable: false });
+}
+
+/** The name of `spec`'s first dimension when it is a symbolic one (`"N"`), else undefined. */
+export function batchDimName(spec: TensorSpec): string | undefined {
+  const first = spec.dims?.[0];
+  return typeof first === "string" && first !== "" ? first : undefined;
 }
 
 /** The contract of a loaded session; throws, naming `source`, for a graph plinth cannot serve. */

@@ -16,7 +16,9 @@ import { STABLE_VARIANT, type VariantName } from "../inference/model-holder.js";
 import type { LoadedModel } from "../inference/load-model.js";
 import type { PlinthModel } from "../inference/model.js";
 import type { RolloutEngine, Routed, Scored } from "../rollout/engine.js";
+import { labelsOfResults } from "../rollout/shadow.js";
 import { notReady } from "./availability.js";
+import { classificationsInResults } from "./configured-io.js";
 import { describeDefaultModel } from "./default-model-description.js";
 import type { ModelRepository, RepositoryListener } from "./model-repository.js";
 import {
@@ -209,9 +211,16 @@ export class DataPlane {
   ): Promise<InferOutcome> {
     const { maxRowsPerRequest } = this.config.limits;
     const checked = checkRequest(body.inputs, body.outputs, routed.model.contract, maxRowsPerRequest);
-    const answer = await engine.runGraph(request, routed, (model) =>
-      model.run(checked.feeds, checked.outputs, checked.rows),
+    const answer = await engine.runGraph(
+      request,
+      routed,
+      (model) => model.run(checked.feeds, checked.outputs, checked.rows),
+      // Shadow agreement: a configured classification's labels, when the request asked for its output.
+      (model, results) => labelsOfResults(model, results, checked.rows),
     );
+    // Predictions are counted whichever protocol asked: a configured classification's rows here too.
+    const classified = classificationsInResults(answer.model.io, answer.result, checked.rows);
+    if (classified !== undefined) this.predictions.countPredictions(answer.model, answer.variant, classified);
     const response = {
       model_name: answer.model.name,
       model_version: answer.model.version,

@@ -1,11 +1,12 @@
 /**
  * What `GET /metadata` tells about the default model (MODEL_NAME) and how it is served: its
- * identity, plinth metadata, model configuration and graph contract, warm-up timings, deployment
- * colour, rollout, batching and request limits.
+ * identity, plinth metadata, model configuration and graph contract, capabilities, warm-up
+ * timings, deployment colour, rollout, batching and request limits.
  */
 import type { ServiceConfig } from "../config.js";
 import type { RolloutEngine } from "../rollout/engine.js";
 import { notReady } from "./availability.js";
+import { capabilitiesOf } from "./capabilities.js";
 
 /** The description of the default model's stable version; 503 while none is loaded. */
 export function describeDefaultModel(config: ServiceConfig, engine: RolloutEngine) {
@@ -26,6 +27,8 @@ export function describeDefaultModel(config: ServiceConfig, engine: RolloutEngin
     // the metadata); null: the Open Inference Protocol only.
     configuration: model.kind === "plinth" ? model.config : (model.io?.config ?? null),
     contract: model.contract,
+    // What the endpoints, explain, drift and shadow agreement can do with it, and why not.
+    capabilities: capabilitiesOf(model),
     warmup: model.warmup ?? null,
     deployment: { color: config.deploymentColor },
     rollout: {
@@ -37,7 +40,9 @@ export function describeDefaultModel(config: ServiceConfig, engine: RolloutEngin
           ? null
           : { reference: variants.candidate.ref, version: variants.candidate.current?.version ?? null },
     },
-    batching: config.batching,
+    // A graph model's own batching (its configuration's delay, whether its requests are joined and
+    // why not); plinth's models batch by the service's BATCH_* settings.
+    batching: model.kind === "graph" ? model.batching : config.batching,
     limits: {
       maxRowsPerRequest: config.limits.maxRowsPerRequest,
       bodyLimitBytes: config.limits.bodyLimitBytes,

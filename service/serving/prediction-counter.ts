@@ -4,6 +4,7 @@
  */
 import type { VariantName } from "../inference/model-holder.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
+import type { ConfiguredPrediction } from "./configured-io.js";
 import { argmax } from "./top-class.js";
 
 /** A loaded model as prediction counts see it (a plinth model, or a configured classifier). */
@@ -38,6 +39,17 @@ export class PredictionCounter {
       this.byModel.set(model, children);
     }
     children[classId]!.inc();
+  }
+
+  /** Counts a configured classification's predictions (a regression's have no class: not counted). */
+  countPredictions(
+    model: CountedModel,
+    variant: VariantName,
+    predictions: readonly ConfiguredPrediction[],
+  ): void {
+    for (const prediction of predictions) {
+      if ("class_id" in prediction) this.count(model, variant, prediction.class_id);
+    }
   }
 
   /** Counts the top class of each row (for answers that return the raw probability tensor). */

@@ -5,7 +5,9 @@
  *
  * The state is read from the engine rather than kept beside it, so it cannot disagree with what
  * actually serves: LOADING until the stable variant has a version, READY while it serves,
- * UNAVAILABLE once unloaded, failed, being unloaded or shutting down.
+ * UNAVAILABLE once unloaded, failed, being unloaded or shutting down. A model whose registry could
+ * not be reached is UNAVAILABLE until the repository's next attempt (model-repository.ts), and
+ * answers 503 with Retry-After meanwhile, since it will serve once the registry answers.
  */
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
@@ -14,6 +16,14 @@ import { notReady } from "./availability.js";
 import type { ModelMemory, ModelState, RepositoryIndexEntry } from "./v2-messages.js";
 
 const LOAD_FAILED = "failed to load";
+const OPERATORS_SEE = "(operators: POST /v2/repository/index)";
+
+/** The repository's next attempt to load a model whose registry could not be reached. */
+export interface PendingRetry {
+  readonly at: Date;
+  /** 1 for the first retry. */
+  readonly attempt: number;
+}
 
 /** A request's hold on a loaded model: the engine to run it on; `release` once it is answered. */
 export interface ModelLease {
@@ -30,6 +40,7 @@ export class ServedModel {
   private started = false;
   /** Why the model is UNAVAILABLE while it has no engine. */
   private unavailableReason = "";
+  private pendingRetry: PendingRetry | undefined;
   private unloading = false;
   private firstLoadSettled = false;
   private inFlight = 0;
@@ -68,7 +79,11 @@ export class ServedModel {
   get reason(): string {
     if (this.unloading) return "unloading: waiting for its in-flight requests";
     const engine = this.engine;
-    if (engine === undefined) return this.unavailableReason;
+    if (engine === undefined) {
+      const retry = this.pendingRetry;
+      if (retry === undefined) return this.unavailableReason;
+      return `${this.unavailableReason}; next attempt at ${retry.at.toISOString()} (retry ${retry.attempt})`;
+    }
     if (engine.variants.current === undefined) return "loading";
     return engine.variants.ready ? "" : "the service is shutting down";
   }
@@ -78,8 +93,14 @@ export class ServedModel {
    * for operators (POST /v2/repository/index); callers learn that the load failed.
    */
   get callerReason(): string {
+    if (this.waitingToRetry) return `its model registry could not be reached; retrying ${OPERATORS_SEE}`;
     const reason = this.reason;
-    return reason.startsWith(LOAD_FAILED) ? `${LOAD_FAILED} (operators: POST /v2/repository/index)` : reason;
+    return reason.startsWith(LOAD_FAILED) ? `${LOAD_FAILED} ${OPERATORS_SEE}` : reason;
+  }
+
+  /** Notes the repository's next attempt after the registry could not be reached; undefined: none. */
+  retrying(next: PendingRetry | undefined): void {
+    this.pendingRetry = next;
   }
 
   get ready(): boolean {
@@ -117,7 +138,7 @@ export class ServedModel {
 
   /**
    * The engine for one request, counted in flight until `release`: 404 while the model is not
-   * loaded (unloaded, failed, being unloaded), 503 while it is loading.
+   * loaded (unloaded, failed, being unloaded), 503 while it is loading or waits to retry its registry.
    */
   acquire(): ModelLease {
     const engine = this.servingEngine();
@@ -136,6 +157,10 @@ export class ServedModel {
   /** The engine of a model with a stable version (metadata, readiness); 404 or 503 as {@link acquire}. */
   servingEngine(): RolloutEngine {
     const engine = this.engine;
+    if (this.waitingToRetry) {
+      const seconds = (this.pendingRetry!.at.getTime() - Date.now()) / 1000;
+      throw notReady(`model ${shownName(this.name)} is not ready: ${this.callerReason}`, seconds);
+    }
     if (engine === undefined || this.unloading) {
       throw new ApiError(
         ErrorCode.MODEL_NOT_FOUND,
@@ -209,7 +234,12 @@ export class ServedModel {
       );
     }
     const engine = this.engine;
-    if (engine === undefined) return;
+    if (engine === undefined) {
+      // A model waiting to retry its registry stops waiting: the operator wants it unloaded.
+      if (this.pendingRetry !== undefined) this.unavailableReason = "unloaded";
+      this.pendingRetry = undefined;
+      return;
+    }
     this.unloading = true;
     try {
       await this.whenIdle();
@@ -229,6 +259,11 @@ export class ServedModel {
   /** Shutdown: the HTTP layer has drained requests; release the variants. */
   async close(): Promise<void> {
     await this.engine?.close();
+  }
+
+  /** Unloaded after its registry could not be reached, with the repository's next attempt pending. */
+  private get waitingToRetry(): boolean {
+    return this.engine === undefined && this.pendingRetry !== undefined;
   }
 
   private whenIdle(): Promise<void> {

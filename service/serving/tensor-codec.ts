@@ -34,15 +34,19 @@ const INT_ARRAYS = {
   UINT32: Uint32Array,
 } as const;
 
-function badValue(where: string, index: number, expected: string, value: unknown): ApiError {
+/**
+ * Where a tensor's values came from, for refusals: a tensor name (an element is then `data[i]` of
+ * it), or a function naming element `i` in the request's own terms (a row and a feature).
+ */
+export type ValueSite = string | ((index: number) => string);
+
+function badValue(where: ValueSite, index: number, expected: string, value: unknown): ApiError {
   const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 20)) : String(value);
-  return new ApiError(
-    ErrorCode.INVALID_VALUE,
-    `${where}: data[${index}]: expected ${expected}, got ${shown}`,
-  );
+  const site = typeof where === "string" ? `${where}: data[${index}]` : where(index);
+  return new ApiError(ErrorCode.INVALID_VALUE, `${site}: expected ${expected}, got ${shown}`);
 }
 
-function integers(datatype: keyof typeof INT_RANGES, values: readonly unknown[], where: string) {
+function integers(datatype: keyof typeof INT_RANGES, values: readonly unknown[], where: ValueSite) {
   const [min, max] = INT_RANGES[datatype];
   const out = new INT_ARRAYS[datatype](values.length);
   for (let i = 0; i < values.length; i++) {
@@ -54,7 +58,7 @@ function integers(datatype: keyof typeof INT_RANGES, values: readonly unknown[],
   return out;
 }
 
-function bigIntegers(datatype: keyof typeof INT64_RANGES, values: readonly unknown[], where: string) {
+function bigIntegers(datatype: keyof typeof INT64_RANGES, values: readonly unknown[], where: ValueSite) {
   const [min, max] = INT64_RANGES[datatype];
   const out = datatype === "INT64" ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -70,7 +74,7 @@ function bigIntegers(datatype: keyof typeof INT64_RANGES, values: readonly unkno
 function floats<T extends Float32Array | Float64Array | Uint16Array>(
   out: T,
   values: readonly unknown[],
-  where: string,
+  where: ValueSite,
   encode: (v: number) => number = (v) => v,
 ): T {
   for (let i = 0; i < values.length; i++) {
@@ -86,7 +90,7 @@ export function toOrtTensor(
   datatype: V2Datatype,
   values: readonly unknown[],
   shape: readonly number[],
-  where: string,
+  where: ValueSite,
 ): Tensor {
   const dims = [...shape];
   switch (datatype) {

@@ -23,7 +23,7 @@ import { MlflowClient, tagsOf } from "../../service/mlflow/client.js";
 import { MlflowModelRegistry } from "../../service/registry/mlflow-model-registry.js";
 import { modelConfigFromMlmodel } from "../../service/registry/mlflow-model-file.js";
 import { ModelCache } from "../../service/registry/model-cache.js";
-import { RegistryError, SHA256_TAG } from "../../service/registry/registry.js";
+import { CONFIG_SHA256_TAG, RegistryError, SHA256_TAG } from "../../service/registry/registry.js";
 import { fuzzVenvProgram, runProgram } from "../support/fuzz-venv.js";
 import { MlflowServer, runPython, VENV_PYTHON } from "../support/mlflow-server.js";
 import { REPO_ROOT, startServiceProcess, type ServiceProcess } from "../support/service-process.js";
@@ -277,13 +277,15 @@ describe("a model logged with mlflow.onnx.log_model, without plinth's sha256 tag
   it(
     "serves without the setting once the data scientist tags the version as the refusal says",
     async () => {
-      const snippet = /e\.g\. with MLflow's Python client: (.*?\.hexdigest\(\)\))/.exec(refusal)?.[1];
+      // The statements that tag the ONNX file and the MLmodel (the configuration the service reads).
+      const snippet = /e\.g\. with MLflow's Python client: (.*\.hexdigest\(\)\)); or set/.exec(refusal)?.[1];
       expect(snippet, refusal).toBeDefined();
       await runPython(`import hashlib, os, mlflow\nfrom mlflow import MlflowClient\n${snippet}`, {
         MLFLOW_TRACKING_URI: server.url,
       });
       const tags = tagsOf(await client.getModelVersion(NAME, registered[NAME].version));
       expect(tags[SHA256_TAG]).toBe(await sha256Of(artifact(NAME, "model.onnx")));
+      expect(tags[CONFIG_SHA256_TAG]).toBe(await sha256Of(artifact(NAME, "MLmodel")));
       const service = await startServiceProcess(serviceEnv(), 120_000);
       try {
         const res = await infer(service);

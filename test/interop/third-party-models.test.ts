@@ -26,6 +26,11 @@ import {
 
 /** Models whose team wrote a model-config.json (test/support/third-party-models.py MODEL_CONFIGS). */
 const CONFIGURED = new Set(["iris-forest", "diabetes-ridge", "iris-mixed", "rgb-cnn"]);
+/**
+ * Models whose requests are batched: a configuration that vouches for independent rows
+ * (`batching.enabled`), or a graph with one named batch dimension ("N") on every input and output.
+ */
+const BATCHED = new Set(["iris-forest", "iris-mixed", "rgb-cnn", "all-types"]);
 const IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
 const IRIS_LABELS = ["setosa", "versicolor", "virginica"];
 /** A 1x1 black PNG. */
@@ -220,7 +225,13 @@ describe.each(SERVED)("%s, served with no plinth metadata", (name) => {
 
   it("reports its model configuration in /metadata; without one, /predict says where it is served", async () => {
     const metadata = await fetch(`${service.url}/metadata`, { headers: { "x-api-key": API_KEY } });
-    const { configuration } = (await metadata.json()) as { configuration: { task: string } | null };
+    const { configuration, batching } = (await metadata.json()) as {
+      configuration: { task: string } | null;
+      batching: { enabled: boolean; unbatched?: string };
+    };
+    // The converters leave the batch dimension unnamed: batched only where the configuration vouches.
+    if (BATCHED.has(name)) expect(batching).toMatchObject({ enabled: true, maxDelayMs: 0 });
+    else expect(batching.unbatched).toMatch(/not one named batch dimension|fixed first dimension/);
     if (CONFIGURED.has(name)) {
       expect(configuration?.task).toMatch(/^(classification|regression)$/);
       return;
@@ -402,7 +413,7 @@ describe("models served by the model configuration their team wrote (model-confi
     expect(res.body.predictions.map((p) => p.label)).toEqual(output("iris-mixed", "label").data);
     const badRegion = await post(service, "/predict", { instances: [{ ...instances[0], region: 3 }] });
     expect(badRegion.status).toBe(400);
-    expect(badRegion.body.error.message).toContain('column "region"');
+    expect(badRegion.body.error.message).toBe('instances[0]: feature "region": expected a string, got 3');
   }, 120_000);
 
   it("classifies a 24x32 colour PNG (BGR, NHWC, per-channel mean and std) as onnxruntime in Python does", async () => {

@@ -1,10 +1,17 @@
 /**
  * The gates' PromQL and verdicts, against a scripted source: which metric names and labels each
  * gate reads (the catalog's, and the service's variant labels), and how values, missing values and
- * thresholds become pass, fail and inconclusive.
+ * thresholds become pass, fail and inconclusive, and what plinth_model_capability of stable and of
+ * the candidate (1, 0, no series) makes of the drift and agreement gates and of the shadow's volume.
  */
 import { describe, expect, it } from "vitest";
-import { evaluateGates, gatesBlock, type GateContext, type ScalarSource } from "../../infra/promote/gates.js";
+import {
+  evaluateGates,
+  gatesBlock,
+  verdictBlocks,
+  type GateContext,
+  type ScalarSource,
+} from "../../infra/promote/gates.js";
 import { PrometheusError } from "../../infra/promote/prometheus.js";
 import { METRIC_NAMES } from "../../service/contract/metrics.js";
 import { baseMetricName, metricNames } from "../support/promql.js";
@@ -42,8 +49,23 @@ function scripted(rules: [RegExp, number | undefined][]): ScalarSource & { queri
 const q = (quantile: number, variant: string) =>
   new RegExp(`^histogram_quantile\\(${quantile}, .*variant="${variant}"`);
 
-/** A healthy canary: 1000 candidate requests, 2 5xx, 3 fallbacks, latency close to stable. */
-const healthyCanary: [RegExp, number | undefined][] = [
+type Rule = [RegExp, number | undefined];
+type Gauge = number | undefined;
+
+/** plinth_model_capability of stable and of the candidate: 1 supported, 0 not, undefined no series (an older service). */
+const capability = (label: string, stable: Gauge, candidate: Gauge): Rule[] =>
+  (
+    [
+      ["stable", stable],
+      ["candidate", candidate],
+    ] as const
+  ).map(([variant, value]) => [
+    new RegExp(`^max\\(plinth_model_capability\\{.*variant="${variant}",capability="${label}"\\}\\)$`),
+    value,
+  ]);
+
+/** A healthy canary of a plinth model: 1000 candidate requests, 2 5xx, 3 fallbacks, latency close to stable. */
+const canaryTraffic: Rule[] = [
   [/status_code=~"5\.\."/, 5],
   [/plinth_http_requests_total.*variant="candidate"/, 1000],
   [q(0.95, "candidate"), 0.02],
@@ -51,6 +73,29 @@ const healthyCanary: [RegExp, number | undefined][] = [
   [q(0.99, "candidate"), 0.05],
   [q(0.99, "stable"), 0.045],
   [/plinth_drift_score/, 0.08],
+];
+const healthyCanary: Rule[] = [...capability("drift", 1, 1), ...canaryTraffic];
+
+/** A canary of `requests` requests, none failed, with the given drift capabilities. */
+const quietCanary = (stable: Gauge, candidate: Gauge, requests: number) =>
+  scripted([
+    ...capability("drift", stable, candidate),
+    [/status_code/, 0],
+    [/plinth_http_requests_total/, requests],
+  ]);
+
+/** Shadow scoring latency of the candidate and stable: p95 4 ms / 3 ms, p99 6 ms / 4 ms. */
+const shadowLatency: Rule[] = [
+  [q(0.95, "candidate"), 0.004],
+  [q(0.95, "stable"), 0.003],
+  [q(0.99, "candidate"), 0.006],
+  [q(0.99, "stable"), 0.004],
+];
+/** The latency gates' results on shadowLatency. */
+const shadowLatencyPasses = [
+  ["p95-vs-stable", "pass", "candidate 4 ms, stable 3 ms, limit 8 ms"],
+  ["p99-vs-stable", "pass", "candidate 6 ms, stable 4 ms, limit 9 ms"],
+  ["p99-vs-slo", "pass", "candidate (shadow scoring) 6 ms"],
 ];
 
 describe("canary gates", () => {
@@ -99,6 +144,11 @@ describe("canary gates", () => {
     expect(source.queries).toContain(
       'max(max_over_time(plinth_drift_score{namespace="plinth",model="fashion-mnist",variant="candidate"}[10m]))',
     );
+    for (const variant of ["stable", "candidate"]) {
+      expect(source.queries).toContain(
+        `max(plinth_model_capability{namespace="plinth",model="fashion-mnist",variant="${variant}",capability="drift"})`,
+      );
+    }
   });
 
   it("reads failures above attempts (two extrapolated queries) as every request failed, a rate of 1", async () => {
@@ -106,6 +156,7 @@ describe("canary gates", () => {
       "canary",
       context,
       scripted([
+        ...capability("drift", 1, 1),
         [/status_code=~"5\.\."/, 295],
         [/plinth_http_requests_total.*variant="candidate"/, 290],
         [/histogram_quantile|plinth_drift_score/, 0.01],
@@ -124,6 +175,7 @@ describe("canary gates", () => {
       "canary",
       context,
       scripted([
+        ...capability("drift", 1, 1),
         [/status_code=~"5\.\."/, 30],
         [/plinth_http_requests_total.*variant="candidate"/, 1000],
         [q(0.95, "candidate"), 0.03],
@@ -160,16 +212,30 @@ describe("canary gates", () => {
   });
 
   it("are all inconclusive below minRequests, without running the other queries", async () => {
-    const source = scripted([
-      [/status_code/, 0],
-      [/plinth_http_requests_total/, 99],
-    ]);
+    const source = quietCanary(1, 1, 99);
     const results = await evaluateGates("canary", context, source);
     expect(new Set(results.map((r) => r.detail))).toEqual(
       new Set(["99 requests routed to the candidate in 10m, fewer than minRequests (100)"]),
     );
     expect(results.every((r) => r.verdict === "inconclusive" && r.value === null)).toBe(true);
-    expect(source.queries).toHaveLength(1);
+    expect(source.queries).toHaveLength(3); // stable's and the candidate's drift capability, then the volume
+  });
+
+  it("judge a plinth candidate's drift the same whether its service exports capabilities or not", async () => {
+    const supported = await evaluateGates("canary", context, scripted(healthyCanary));
+    const olderService = await evaluateGates(
+      "canary",
+      context,
+      scripted([...capability("drift", undefined, undefined), ...canaryTraffic]),
+    );
+    expect(olderService).toEqual(supported);
+    expect(supported.at(-1)).toMatchObject({ gate: "drift", verdict: "pass", value: 0.08 });
+    const noScore = await evaluateGates(
+      "canary",
+      context,
+      scripted([[/plinth_drift_score/, undefined], ...healthyCanary]),
+    );
+    expect(noScore.at(-1)!.verdict).toBe("inconclusive");
   });
 
   it("turn an unreachable Prometheus into inconclusive gates that name the problem", async () => {
@@ -184,33 +250,217 @@ describe("canary gates", () => {
   });
 });
 
+describe("the drift gate, by what stable and the candidate support", () => {
+  const measured = ["pass", 0.08, "worst drift score 0.08"] as const;
+  const CANDIDATE_LACKS =
+    'candidate of "fashion-mnist" does not support drift (no training baseline for its inputs: /metadata capabilities)';
+  const NEITHER =
+    'neither stable nor candidate of "fashion-mnist" supports drift (no training baseline for its inputs: /metadata capabilities)';
+  const LOST =
+    'candidate of "fashion-mnist" does not support drift, stable does: promoting it ends drift monitoring; --force to accept (audited)';
+
+  it.each([
+    ["both support it: measured", 1, 1, ...measured],
+    ["stable only: fails, promoting it would end drift monitoring", 1, 0, "fail", null, LOST],
+    ["the candidate only: measured (it gains drift)", 0, 1, ...measured],
+    ["neither: not applicable", 0, 0, "not-applicable", null, NEITHER],
+    ["no series (an older service): measured, as before the gauge", undefined, undefined, ...measured],
+    [
+      "no stable series, candidate 0: not applicable, as before",
+      undefined,
+      0,
+      "not-applicable",
+      null,
+      CANDIDATE_LACKS,
+    ],
+    ["stable 1, no candidate series: measured", 1, undefined, ...measured],
+  ] as const)("%s", async (_, stable, candidate, verdict, value, detail) => {
+    const source = scripted([...capability("drift", stable, candidate), ...canaryTraffic]);
+    const results = await evaluateGates("canary", context, source);
+    expect(results.at(-1)).toEqual({ gate: "drift", verdict, value, threshold: "<= 0.2", detail });
+    expect(results.slice(0, -1).every((r) => r.verdict === "pass")).toBe(true);
+    // Only the lost capability blocks (so only --force promotes it); not-applicable does not.
+    expect(gatesBlock(results)).toBe(verdict === "fail");
+    // Without the candidate's support no drift score is asked for.
+    expect(source.queries.some((expr) => expr.includes("plinth_drift_score"))).toBe(verdict === "pass");
+  });
+
+  it("fails a candidate that loses drift with too little traffic too, where the rest is inconclusive", async () => {
+    const source = quietCanary(1, 0, 12);
+    const results = await evaluateGates("canary", context, source);
+    expect(results.map((r) => [r.gate, r.verdict])).toEqual([
+      ["error-rate", "inconclusive"],
+      ["p95-vs-stable", "inconclusive"],
+      ["p99-vs-stable", "inconclusive"],
+      ["p99-vs-slo", "inconclusive"],
+      ["drift", "fail"],
+    ]);
+    expect(results.at(-1)!.detail).toBe(LOST);
+  });
+});
+
 describe("shadow gates", () => {
   it("measure agreement, dropped copies and scoring latency of the same requests", async () => {
     const source = scripted([
+      ...capability("shadow_agreement", 1, 1),
+      ...capability("drift", 1, 1),
       [/outcome="agree"/, 940],
       [/^sum\(increase\(plinth_shadow_comparisons_total/, 1000],
       [/^\(sum\(increase\(plinth_shadow_comparisons_total/, 1000],
       [/^\(sum\(increase\(plinth_shadow_dropped_total[^+]*$/, 4],
       [/plinth_shadow_scoring_duration_seconds_count/, 1000],
-      [q(0.95, "candidate"), 0.004],
-      [q(0.95, "stable"), 0.003],
-      [q(0.99, "candidate"), 0.006],
-      [q(0.99, "stable"), 0.004],
+      ...shadowLatency,
       [/plinth_drift_score\{.*variant="candidate"/, 0.31],
     ]);
     const results = await evaluateGates("shadow", context, source);
     expect(results.map((r) => [r.gate, r.verdict, r.detail])).toEqual([
       ["shadow-agreement", "fail", "940 of 1000 rows agreed"],
       ["error-rate", "pass", "4 of 1000 shadow copies failed"],
-      ["p95-vs-stable", "pass", "candidate 4 ms, stable 3 ms, limit 8 ms"],
-      ["p99-vs-stable", "pass", "candidate 6 ms, stable 4 ms, limit 9 ms"],
-      ["p99-vs-slo", "pass", "candidate (shadow scoring) 6 ms"],
+      ...shadowLatencyPasses,
       // The candidate's inputs against its own baseline, from the copies it scored in shadow.
       ["drift", "fail", "worst drift score 0.31"],
     ]);
     for (const expr of source.queries) {
       for (const name of metricNames(expr)) expect(METRIC_NAMES).toContain(baseMetricName(name));
     }
+  });
+
+  /** A regression on both sides: no predicted labels, no training baseline; `copies` scored or dropped. */
+  const regressionShadow = (copies: number) =>
+    scripted([
+      ...capability("shadow_agreement", 0, 0),
+      ...capability("drift", 0, 0),
+      [/^\(sum\(increase\(plinth_shadow_dropped_total[^+]*$/, 3],
+      [/plinth_shadow_scoring_duration_seconds_count.*\+.*plinth_shadow_dropped_total/, copies],
+      ...shadowLatency,
+    ]);
+  const NO_AGREEMENT =
+    'neither stable nor candidate of "fashion-mnist" supports shadow agreement (no predicted label to compare: /metadata capabilities)';
+  const NO_DRIFT =
+    'neither stable nor candidate of "fashion-mnist" supports drift (no training baseline for its inputs: /metadata capabilities)';
+
+  it("count the copies a regression candidate scored, and judge all but agreement and drift", async () => {
+    const source = regressionShadow(300);
+    const results = await evaluateGates("shadow", context, source);
+    expect(results.map((r) => [r.gate, r.verdict, r.detail])).toEqual([
+      ["shadow-agreement", "not-applicable", NO_AGREEMENT],
+      ["error-rate", "pass", "3 of 300 shadow copies failed"],
+      ...shadowLatencyPasses,
+      ["drift", "not-applicable", NO_DRIFT],
+    ]);
+    expect(gatesBlock(results)).toBe(false);
+    // Nothing is compared, so rows compared are never asked for; the volume is the copies.
+    expect(source.queries.some((expr) => expr.includes("plinth_shadow_comparisons_total"))).toBe(false);
+    expect(source.queries).toContain(
+      '(sum(increase(plinth_shadow_scoring_duration_seconds_count{namespace="plinth",model="fashion-mnist",variant="candidate"}[10m])) or vector(0)) + (sum(increase(plinth_shadow_dropped_total{namespace="plinth",model="fashion-mnist"}[10m])) or vector(0))',
+    );
+  });
+
+  it("are inconclusive on too few copies, except the gates that do not apply", async () => {
+    const source = regressionShadow(40);
+    const results = await evaluateGates("shadow", context, source);
+    const few =
+      "40 shadow copies scored or dropped (neither variant has shadow agreement) in 10m, fewer than minRequests (100)";
+    expect(results.map((r) => [r.gate, r.verdict, r.detail])).toEqual([
+      ["shadow-agreement", "not-applicable", NO_AGREEMENT],
+      ["error-rate", "inconclusive", few],
+      ["p95-vs-stable", "inconclusive", few],
+      ["p99-vs-stable", "inconclusive", few],
+      ["p99-vs-slo", "inconclusive", few],
+      ["drift", "not-applicable", NO_DRIFT],
+    ]);
+    expect(gatesBlock(results)).toBe(true);
+    expect(source.queries).toHaveLength(5); // two capabilities of two variants, then the volume
+  });
+});
+
+describe("the shadow agreement gate and volume, by what stable and the candidate support", () => {
+  /** A shadow where `compared` rows were compared (99% agreeing) and `copies` scored or dropped (4 dropped). */
+  const shadow = (stable: Gauge, candidate: Gauge, compared: number, copies: number) =>
+    scripted([
+      ...capability("shadow_agreement", stable, candidate),
+      ...capability("drift", 1, 1),
+      [/outcome="agree"/, compared * 0.99],
+      [/^\(?sum\(increase\(plinth_shadow_comparisons_total/, compared],
+      [/^\(sum\(increase\(plinth_shadow_dropped_total[^+]*$/, 4],
+      [/plinth_shadow_scoring_duration_seconds_count.*\+.*plinth_shadow_dropped_total/, copies],
+      ...shadowLatency,
+      [/plinth_drift_score\{.*variant="candidate"/, 0.05],
+    ]);
+  const lacks = (who: string) =>
+    `${who} "fashion-mnist" ${who.startsWith("neither") ? "supports" : "does not support"} shadow agreement (no predicted label to compare: /metadata capabilities)`;
+  const ROWS_VOLUME = /^\(sum\(increase\(plinth_shadow_comparisons_total/;
+
+  it.each([
+    ["both support it", 1, 1],
+    ["no series (an older service)", undefined, undefined],
+  ] as const)("%s: agreement is measured on the rows compared", async (_, stable, candidate) => {
+    const source = shadow(stable, candidate, 1000, 1000);
+    const results = await evaluateGates("shadow", context, source);
+    expect(results[0]).toMatchObject({
+      gate: "shadow-agreement",
+      verdict: "pass",
+      detail: "990 of 1000 rows agreed",
+    });
+    expect(gatesBlock(results)).toBe(false);
+    expect(source.queries.some((expr) => ROWS_VOLUME.test(expr))).toBe(true);
+    // Rows compared below minRequests: inconclusive, however many copies were scored.
+    const few = await evaluateGates("shadow", context, shadow(stable, candidate, 40, 1000));
+    expect(few[0]!.detail).toBe("40 rows compared in shadow in 10m, fewer than minRequests (100)");
+  });
+
+  // The engine compares rows only when both answers carry predicted labels (service/rollout/shadow.ts):
+  // with either side lacking them no row is compared, and the copies the candidate scored are the traffic.
+  it.each([
+    ["stable only (a regression candidate)", 1, 0, lacks("candidate of"), "the candidate has no"],
+    ["the candidate only (a regression stable)", 0, 1, lacks("stable of"), "the stable has no"],
+    ["neither", 0, 0, lacks("neither stable nor candidate of"), "neither variant has"],
+    ["candidate 0, no stable series", undefined, 0, lacks("candidate of"), "the candidate has no"],
+    ["stable 0, no candidate series", 0, undefined, lacks("stable of"), "the stable has no"],
+  ] as const)(
+    "%s: agreement does not apply, the copies scored are the volume",
+    async (_, stable, candidate, detail, unit) => {
+      const source = shadow(stable, candidate, 0, 800);
+      const results = await evaluateGates("shadow", context, source);
+      expect(results.map((r) => [r.gate, r.verdict, r.detail])).toEqual([
+        ["shadow-agreement", "not-applicable", detail],
+        ["error-rate", "pass", "4 of 800 shadow copies failed"],
+        ...shadowLatencyPasses,
+        ["drift", "pass", "worst drift score 0.05"],
+      ]);
+      expect(gatesBlock(results)).toBe(false);
+      expect(source.queries.some((expr) => expr.includes("plinth_shadow_comparisons_total"))).toBe(false);
+      const few = await evaluateGates("shadow", context, shadow(stable, candidate, 0, 40));
+      expect(few[1]!.detail).toBe(
+        `40 shadow copies scored or dropped (${unit} shadow agreement) in 10m, fewer than minRequests (100)`,
+      );
+      expect(few[0]!.verdict).toBe("not-applicable");
+    },
+  );
+
+  it("fails drift in shadow too when stable has it and the candidate does not", async () => {
+    const source = scripted([
+      ...capability("shadow_agreement", 1, 1),
+      ...capability("drift", 1, 0),
+      [/outcome="agree"/, 990],
+      [/^\(?sum\(increase\(plinth_shadow_comparisons_total/, 1000],
+      [/^\(sum\(increase\(plinth_shadow_dropped_total[^+]*$/, 0],
+      [/plinth_shadow_scoring_duration_seconds_count/, 1000],
+      [/histogram_quantile/, 0.004],
+    ]);
+    const results = await evaluateGates("shadow", context, source);
+    expect(results.at(-1)).toMatchObject({ gate: "drift", verdict: "fail", value: null });
+    expect(results.slice(0, -1).every((r) => r.verdict === "pass")).toBe(true);
+    expect(gatesBlock(results)).toBe(true);
+  });
+});
+
+describe("verdicts", () => {
+  it("block on fail and inconclusive, never on pass or not-applicable", () => {
+    expect(verdictBlocks("pass")).toBe(false);
+    expect(verdictBlocks("not-applicable")).toBe(false);
+    expect(verdictBlocks("fail")).toBe(true);
+    expect(verdictBlocks("inconclusive")).toBe(true);
   });
 });
 

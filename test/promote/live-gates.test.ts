@@ -11,26 +11,24 @@
  *   gate against stable fails;
  * - idle: no traffic -> every gate is inconclusive and blocks; --force writes, and says so in the audit.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuditEntry } from "../../infra/promote/audit.js";
 import type { GateResult } from "../../infra/promote/gates.js";
-import { promote } from "../../infra/promote/main.js";
 import { brokenModel, bundledVersion, calibratedSlowModel } from "./candidate-models.js";
 import {
   drive,
+  promoteLive,
   registryWith,
   samplePngs,
   startCanary,
   startPrometheus,
-  writeTestStack,
+  stopLive,
   type LivePrometheus,
   type LiveService,
 } from "./live-stack.js";
 
-const WINDOW = "15s";
 const TRAFFIC_MS = 17_000;
 /** What the slow candidate adds per row on a quiet machine: 3x the gate's 20 ms tolerance. */
 const SLOW_CANDIDATE_ADDED_SECONDS = 0.06;
@@ -70,43 +68,17 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "plinth-promote-live-"));
 }, 90_000);
 
-afterAll(async () => {
-  await prometheus?.close();
-  await Promise.all(Object.values(services ?? {}).map((s) => s.close()));
-  await registry?.cleanup();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stopLive({ prometheus, services, registry, dir }));
 
 /** Runs `promote --weight 100` on a fresh copy of the test stack, reading the given Prometheus job. */
-async function promoteTo100(job: string, ...extra: string[]) {
-  const stackDir = await mkdtemp(path.join(dir, `${job}-`));
-  const file = await writeTestStack(
-    stackDir,
-    "live",
-    {
-      window: WINDOW,
-      minRequests: 50,
-      maxErrorRate: 0.01,
-      maxLatencyRatio: 1.5,
-      latencyToleranceSeconds: 0.02,
-      maxDriftScore: 1,
-    },
-    { latencyThresholdSeconds: 0.1 },
-  );
-  const before = await readFile(file, "utf8");
-  const lines: string[] = [];
-  const code = await promote(
-    ["--stack", "live", "--dir", stackDir, "--selector", `job="${job}"`, "--weight", "100", ...extra],
-    { PROMETHEUS_URL: prometheus.url, USER: "release-tester" },
-    { out: (l) => lines.push(l), err: (l) => lines.push(l) },
-  );
-  const after = await readFile(file, "utf8");
-  const audit = await readFile(path.join(stackDir, "releases/audit.jsonl"), "utf8").catch(() => "");
-  const entries = audit
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as AuditEntry);
-  return { code, output: lines.join("\n"), before, after, entries };
+function promoteTo100(job: string, ...extra: string[]) {
+  return promoteLive({
+    dir,
+    job,
+    prometheusUrl: prometheus.url,
+    gates: { maxDriftScore: 1 },
+    argv: ["--weight", "100", ...extra],
+  });
 }
 
 function verdicts(results: readonly GateResult[]): Record<string, string> {

@@ -11,6 +11,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { parseDocument } from "yaml";
+import type { AuditEntry } from "../../infra/promote/audit.js";
+import { promote } from "../../infra/promote/main.js";
 import { loadConfig } from "../../service/config.js";
 import { LocalRegistry } from "../../service/registry/local.js";
 import { buildServer } from "../../service/server/build.js";
@@ -20,15 +22,16 @@ import { MODEL_NAME, type VersionFiles } from "./candidate-models.js";
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const API_KEY = "promote-test-key-0123456789";
 
-/** A temporary local registry with `versions` registered in order and aliases set. */
+/** A temporary local registry with `versions` of `model` registered in order and aliases set. */
 export async function registryWith(
   versions: readonly { files: VersionFiles; alias: string }[],
+  model = MODEL_NAME,
 ): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), "plinth-promote-registry-"));
   const registry = new LocalRegistry(dir);
   for (const { files, alias } of versions) {
-    const version = await registry.registerVersion(MODEL_NAME, files);
-    await registry.setAlias(MODEL_NAME, alias, version);
+    const version = await registry.registerVersion(model, files);
+    await registry.setAlias(model, alias, version);
   }
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -39,8 +42,11 @@ export interface LiveService {
   close(): Promise<void>;
 }
 
-/** The service as `npm start` runs it (listening API and metrics ports), in a canary. */
-export async function startCanary(registryDir: string, candidate: string): Promise<LiveService> {
+/** The service as `npm start` runs it (listening API and metrics ports), with `env`'s rollout. */
+export async function startLiveService(
+  registryDir: string,
+  env: Record<string, string>,
+): Promise<LiveService> {
   const config = loadConfig({
     API_KEYS: `tester:${API_KEY}`,
     PLINTH_REGISTRY_DIR: registryDir,
@@ -49,6 +55,20 @@ export async function startCanary(registryDir: string, candidate: string): Promi
     METRICS_PORT: "0",
     MAX_EVENT_LOOP_DELAY_MS: "0",
     RATE_LIMIT_MAX: "100000",
+    ...env,
+  });
+  const service = await buildServer(config, { processMetrics: false });
+  const running = await startService(service, pino({ level: "silent" }));
+  return {
+    url: running.url,
+    metricsTarget: `127.0.0.1:${running.metrics.port()}`,
+    close: () => running.shutdown(),
+  };
+}
+
+/** The bundled model's service in a canary at 50 %. */
+export function startCanary(registryDir: string, candidate: string): Promise<LiveService> {
+  return startLiveService(registryDir, {
     ROLLOUT_STRATEGY: "canary",
     MODEL_STABLE: "champion",
     MODEL_CANDIDATE: candidate,
@@ -61,13 +81,6 @@ export async function startCanary(registryDir: string, candidate: string): Promi
     DRIFT_MIN_SAMPLES: "100",
     DRIFT_INTERVAL_MS: "1000",
   });
-  const service = await buildServer(config, { processMetrics: false });
-  const running = await startService(service, pino({ level: "silent" }));
-  return {
-    url: running.url,
-    metricsTarget: `127.0.0.1:${running.metrics.port()}`,
-    close: () => running.shutdown(),
-  };
 }
 
 /** The 100 sample test-set PNGs (the images the training baseline's test split came from). */
@@ -78,24 +91,32 @@ export async function samplePngs(): Promise<Buffer[]> {
 }
 
 /**
- * Real traffic: `workers` loops each POSTing one sample image to /predict-image, then pausing `pauseMs`,
- * until `durationMs` is over. Resolves to the status codes seen.
+ * Real traffic: `workers` loops each POSTing one body (by default a sample image to /predict-image),
+ * then pausing `pauseMs`, until `durationMs` is over or `requests` were sent. Resolves to the
+ * status codes seen.
  */
 export async function drive(
   service: LiveService,
-  images: readonly Buffer[],
-  options: { workers: number; pauseMs: number; durationMs: number },
+  bodies: readonly Buffer[],
+  options: {
+    workers: number;
+    pauseMs: number;
+    durationMs: number;
+    requests?: number;
+    route?: { path: string; contentType: string };
+  },
 ): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   const end = Date.now() + options.durationMs;
+  const { path: route, contentType } = options.route ?? { path: "/predict-image", contentType: "image/png" };
   let next = 0;
   const worker = async () => {
-    while (Date.now() < end) {
-      const image = images[next++ % images.length]!;
-      const res = await fetch(`${service.url}/predict-image`, {
+    while (Date.now() < end && next < (options.requests ?? Infinity)) {
+      const body = bodies[next++ % bodies.length]!;
+      const res = await fetch(`${service.url}${route}`, {
         method: "POST",
-        headers: { "content-type": "image/png", "x-api-key": API_KEY },
-        body: image,
+        headers: { "content-type": contentType, "x-api-key": API_KEY },
+        body,
       });
       await res.arrayBuffer();
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -184,18 +205,26 @@ export async function startPrometheus(jobs: Record<string, string>): Promise<Liv
 }
 
 /**
- * Pulumi.<stack>.yaml for the test, in `dir`: the real staging file with a canary at 50% and
- * gates sized for seconds of traffic instead of minutes.
+ * Pulumi.<stack>.yaml for the test, in `dir`: the real staging file with a canary at 50% (or the
+ * candidate in shadow, scoring every request) and gates sized for seconds of traffic instead of minutes.
  */
 export async function writeTestStack(
   dir: string,
   stack: string,
   gates: Record<string, unknown>,
   slo: { latencyThresholdSeconds: number },
+  rollout: { model: string; strategy: "canary" | "shadow" } = { model: MODEL_NAME, strategy: "canary" },
 ): Promise<string> {
   const document = parseDocument(await readFile(path.join(REPO, "Pulumi.staging.yaml"), "utf8"));
-  document.setIn(["config", "plinth:inference", "modelName"], MODEL_NAME);
-  document.setIn(["config", "plinth:inference", "rollout", "candidate", "weight"], 50);
+  const inference = ["config", "plinth:inference"];
+  document.setIn([...inference, "modelName"], rollout.model);
+  if (rollout.strategy === "canary") {
+    document.setIn([...inference, "rollout", "candidate", "weight"], 50);
+  } else {
+    document.setIn([...inference, "rollout", "strategy"], "shadow");
+    document.deleteIn([...inference, "rollout", "candidate", "weight"]);
+    document.setIn([...inference, "rollout", "candidate", "shadowPercent"], 100);
+  }
   for (const [key, value] of Object.entries(gates)) {
     document.setIn(["config", "plinth:inference", "rollout", "gates", key], value);
   }
@@ -206,4 +235,75 @@ export async function writeTestStack(
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   await writeFile(file, document.toString());
   return file;
+}
+
+export interface PromoteRun {
+  readonly code: number;
+  /** Everything printed, stdout and stderr. */
+  readonly output: string;
+  /** The stack file before and after. */
+  readonly before: string;
+  readonly after: string;
+  readonly entries: readonly AuditEntry[];
+}
+
+/** Gates sized for seconds of traffic on a machine busy with other tests; a test adds its own. */
+export const LIVE_GATES = {
+  window: "15s",
+  minRequests: 50,
+  maxErrorRate: 0.01,
+  maxLatencyRatio: 1.5,
+  latencyToleranceSeconds: 0.02,
+} as const;
+
+/**
+ * Runs `npm run promote -- --stack live <argv>` on a fresh test stack (writeTestStack, with
+ * LIVE_GATES and `gates`, SLO latency 100 ms) in a new folder under `dir`, reading Prometheus job
+ * `job` only.
+ */
+export async function promoteLive(options: {
+  readonly dir: string;
+  readonly job: string;
+  readonly prometheusUrl: string;
+  readonly gates: Record<string, unknown>;
+  readonly rollout?: Parameters<typeof writeTestStack>[4];
+  readonly argv: readonly string[];
+}): Promise<PromoteRun> {
+  const { job } = options;
+  const stackDir = await mkdtemp(path.join(options.dir, `${job}-`));
+  const gates = { ...LIVE_GATES, ...options.gates };
+  const file = await writeTestStack(
+    stackDir,
+    "live",
+    gates,
+    { latencyThresholdSeconds: 0.1 },
+    options.rollout,
+  );
+  const before = await readFile(file, "utf8");
+  const lines: string[] = [];
+  const code = await promote(
+    ["--stack", "live", "--dir", stackDir, "--selector", `job="${job}"`, ...options.argv],
+    { PROMETHEUS_URL: options.prometheusUrl, USER: "release-tester" },
+    { out: (l) => lines.push(l), err: (l) => lines.push(l) },
+  );
+  const after = await readFile(file, "utf8");
+  const audit = await readFile(path.join(stackDir, "releases/audit.jsonl"), "utf8").catch(() => "");
+  const entries = audit
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditEntry);
+  return { code, output: lines.join("\n"), before, after, entries };
+}
+
+/** Stops what a live test started, whichever parts it got to. */
+export async function stopLive(parts: {
+  readonly prometheus?: LivePrometheus;
+  readonly services?: Record<string, LiveService>;
+  readonly registry?: { cleanup(): Promise<void> };
+  readonly dir?: string;
+}): Promise<void> {
+  await parts.prometheus?.close();
+  await Promise.all(Object.values(parts.services ?? {}).map((s) => s.close()));
+  await parts.registry?.cleanup();
+  if (parts.dir) await rm(parts.dir, { recursive: true, force: true });
 }

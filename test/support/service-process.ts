@@ -11,6 +11,12 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export interface ServiceProcess {
   /** Base URL of the public port, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
+  /** Base URL of the internal metrics server (METRICS_PORT), e.g. `http://127.0.0.1:41235`. */
+  readonly metricsUrl: string;
+  /** The process's exit code once it has exited (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** Sends `signal` to the process (e.g. SIGTERM, to watch the shutdown without waiting for it). */
+  kill(signal: NodeJS.Signals): void;
   /** Everything the process wrote so far (pino JSON lines and stderr). */
   readonly output: string[];
   /** SIGTERM, then SIGKILL if the process has not exited after `graceMs`. */
@@ -32,19 +38,31 @@ export async function startServiceProcess(
   });
   const output: string[] = [];
   child.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   try {
-    const url = await readyUrl(child, output, timeoutMs);
-    return { url, output, stop: (graceMs = 10_000) => stop(child, exited, graceMs) };
+    const { url, metricsUrl } = await readyUrls(child, output, timeoutMs);
+    return {
+      url,
+      metricsUrl,
+      output,
+      exited,
+      kill: (signal) => child.kill(signal),
+      stop: (graceMs = 10_000) => stop(child, exited, graceMs),
+    };
   } catch (err) {
     await stop(child, exited, 0);
     throw err;
   }
 }
 
-function readyUrl(child: ChildProcess, output: string[], timeoutMs: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
+function readyUrls(
+  child: ChildProcess,
+  output: string[],
+  timeoutMs: number,
+): Promise<{ url: string; metricsUrl: string }> {
+  return new Promise((resolve, reject) => {
     let url: string | undefined;
+    let metricsUrl: string | undefined;
     let buffered = "";
     const timer = setTimeout(
       () => reject(new Error(`service not ready after ${timeoutMs} ms:\n${output.join("")}`)),
@@ -61,16 +79,22 @@ function readyUrl(child: ChildProcess, output: string[], timeoutMs: number): Pro
       for (const line of lines) {
         output.push(`${line}\n`);
         url ??= /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
-        if (url !== undefined && line.includes("model loaded and warmed; ready")) {
+        const metricsPort = /"metricsPort":(\d+)/.exec(line)?.[1];
+        if (metricsPort !== undefined) metricsUrl ??= `http://127.0.0.1:${metricsPort}`;
+        if (
+          url !== undefined &&
+          metricsUrl !== undefined &&
+          line.includes("model loaded and warmed; ready")
+        ) {
           clearTimeout(timer);
-          resolve(url);
+          resolve({ url, metricsUrl });
         }
       }
     });
   });
 }
 
-async function stop(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+async function stop(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill(graceMs > 0 ? "SIGTERM" : "SIGKILL");
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);

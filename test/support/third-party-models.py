@@ -252,6 +252,8 @@ MODEL_CONFIGS = {
         "task": "classification",
         "labels": ["setosa", "versicolor", "virginica"],
         "input": {"features": IRIS_FEATURES},
+        # A tree ensemble scores each row alone; skl2onnx leaves the batch dimension unnamed.
+        "batching": {"enabled": True},
     },
     "diabetes-ridge": {
         "schemaVersion": 1,
@@ -263,6 +265,7 @@ MODEL_CONFIGS = {
         "task": "classification",
         "labels": ["setosa", "versicolor", "virginica"],
         "input": {"features": ["region", *IRIS_FEATURES]},
+        "batching": {"enabled": True},
     },
     "rgb-cnn": {
         "schemaVersion": 1,

@@ -9,8 +9,8 @@
  * keeps an injected script from reading the API key the page holds in sessionStorage.
  */
 import { readFile } from "node:fs/promises";
-import type { FastifyInstance } from "fastify";
 import type { AccessRule } from "../../auth/route-auth.js";
+import { httpAdapter } from "../named-plugin.js";
 
 const ASSETS_DIR = new URL("../../admin/", import.meta.url);
 const ASSETS = {
@@ -34,7 +34,7 @@ export const ADMIN_CSP = [
 /** The page's access: anonymous allowed (a static shell), a user oauth2-proxy names must be an admin. */
 const PANEL_PAGE: AccessRule = { accepts: ["oauth2-proxy"], roles: ["admin"], anonymous: true };
 
-export async function adminRoutes(app: FastifyInstance): Promise<void> {
+export const adminPanelPlugin = httpAdapter("plinth-admin-panel", async (app) => {
   for (const [url, [file, type]] of Object.entries(ASSETS)) {
     const body = await readFile(new URL(file, ASSETS_DIR));
     app.get(url, { config: { auth: PANEL_PAGE }, schema: { hide: true } }, async (_request, reply) =>
@@ -47,4 +47,4 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
         .send(body),
     );
   }
-}
+});

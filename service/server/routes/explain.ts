@@ -3,7 +3,7 @@
  * saliency heatmap drawn over it (service/explain). JSON by default (the heatmap as base64 PNG and
  * the saliency values at model resolution); the PNG itself with `Accept: image/png`.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import type { Explainers } from "../../explain/explainers.js";
@@ -11,8 +11,9 @@ import { renderHeatmap } from "../../explain/heatmap.js";
 import { UnsupportedGraphError } from "../../explain/network-from-onnx.js";
 import { encodePixels } from "../../inference/preprocess.js";
 import type { RouteDeps } from "../deps.js";
+import { httpAdapter } from "../named-plugin.js";
 import { errorResponses } from "../schemas.js";
-import { acceptImageUploads, documentImageUpload, uploadedImage, uploadPixels } from "./predict-image.js";
+import { acceptImageUploads, imageUploadOptions, uploadedImage, uploadPixels } from "./predict-image.js";
 
 interface Query {
   invert?: "true" | "false";
@@ -74,87 +75,81 @@ const explainResponseSchema = {
   },
 } as const;
 
-export async function explainRoute(
-  app: FastifyInstance,
-  deps: RouteDeps,
-  explainers: Explainers,
-): Promise<void> {
+/** What the explain route needs: the route dependencies and the explainers of the served models. */
+export interface ExplainDeps extends RouteDeps {
+  readonly explainers: Explainers;
+}
+
+/** Encapsulated, so the image body parsers apply to this route only. */
+export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (scope, deps) => {
   const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
-  await app.register(async (scope) => {
-    await acceptImageUploads(scope, bodyLimitBytes);
-    scope.post<{ Querystring: Query }>(
-      "/predict-image/explain",
-      {
-        config: { swaggerTransform: documentImageUpload },
-        schema: {
-          summary: "Classify an image and explain the prediction with a saliency heatmap",
-          description:
-            "The same upload as `/predict-image`. The answer holds the prediction, the gradient x input saliency of " +
-            "the predicted class at the model's resolution, and a PNG heatmap of it over the image at the image's " +
-            "size (base64). Send `Accept: image/png` to get the PNG itself (prediction in `x-plinth-*` headers).",
-          querystring: {
-            type: "object",
-            properties: { invert: { type: "string", enum: ["true", "false"] } },
-          },
-          response: {
-            // JSON by default, the heatmap itself for `Accept: image/png`.
-            200: {
-              content: {
-                "application/json": { schema: explainResponseSchema },
-                "image/png": { schema: { type: "string", format: "binary" } },
-              },
-            },
-            ...errorResponses(400, 401, 413, 415, 429, 501, 503),
+  const { explainers } = deps;
+  await acceptImageUploads(scope, bodyLimitBytes);
+  scope.post<{ Querystring: Query }>(
+    "/predict-image/explain",
+    imageUploadOptions({
+      summary: "Classify an image and explain the prediction with a saliency heatmap",
+      description:
+        "The same upload as `/predict-image`. The answer holds the prediction, the gradient x input saliency of " +
+        "the predicted class at the model's resolution, and a PNG heatmap of it over the image at the image's " +
+        "size (base64). Send `Accept: image/png` to get the PNG itself (prediction in `x-plinth-*` headers).",
+      response: {
+        // JSON by default, the heatmap itself for `Accept: image/png`.
+        200: {
+          content: {
+            "application/json": { schema: explainResponseSchema },
+            "image/png": { schema: { type: "string", format: "binary" } },
           },
         },
+        ...errorResponses(400, 401, 413, 415, 429, 501, 503),
       },
-      async (request, reply) => {
-        const bytes = await uploadedImage(request);
-        const { variant, model } = deps.rollout.routePlinth(request, "/predict-image/explain");
-        request.servedBy = { variant, version: model.version };
-        const image = model.config.input.image!;
-        const invert = request.query.invert === "true";
-        const pixels = await uploadPixels(bytes, image, imageMaxPixels);
-        let explainer;
-        try {
-          explainer = await explainers.for(model);
-        } catch (err) {
-          if (err instanceof UnsupportedGraphError)
-            throw new ApiError(
-              ErrorCode.EXPLAIN_UNSUPPORTED,
-              `model ${model.name} ${model.version}: ${err.message}`,
-            );
-          throw err;
-        }
-        const { classId, probabilities, saliency } = explainer.explain(encodePixels(pixels, model, invert));
-        const heatmap = await renderHeatmap(bytes, saliency, image.width, image.height, invert);
-        const label = model.labels[classId]!;
-        reply.header("x-prediction-id", request.id);
-        if (wantsPng(request)) {
-          return reply
-            .header("x-plinth-label", encodeURIComponent(label))
-            .header("x-plinth-class-id", String(classId))
-            .header("x-plinth-confidence", probabilities[classId]!.toFixed(6))
-            .type("image/png")
-            .send(heatmap.png);
-        }
-        return {
-          prediction_id: request.id,
-          model: { name: model.name, version: model.version, variant },
-          prediction: { label, class_id: classId, probabilities: Array.from(probabilities) },
-          saliency: {
-            width: image.width,
-            height: image.height,
-            values: Array.from(saliency, (v) => Number(v.toFixed(4))),
-          },
-          heatmap: {
-            content_type: "image/png",
-            width: heatmap.width,
-            height: heatmap.height,
-            base64: heatmap.png.toString("base64"),
-          },
-        };
-      },
-    );
-  });
-}
+    }),
+    async (request, reply) => {
+      const bytes = await uploadedImage(request);
+      const { variant, model } = deps.rollout.routeExplainable(request);
+      request.servedBy = { variant, version: model.version };
+      const image = model.config.input.image!;
+      const invert = request.query.invert === "true";
+      const pixels = await uploadPixels(bytes, image, imageMaxPixels);
+      let explainer;
+      try {
+        explainer = await explainers.for(model);
+      } catch (err) {
+        if (err instanceof UnsupportedGraphError)
+          throw new ApiError(
+            ErrorCode.EXPLAIN_UNSUPPORTED,
+            `model ${model.name} ${model.version}: ${err.message}`,
+          );
+        throw err;
+      }
+      const { classId, probabilities, saliency } = explainer.explain(encodePixels(pixels, model, invert));
+      const heatmap = await renderHeatmap(bytes, saliency, image.width, image.height, invert);
+      const label = model.labels[classId]!;
+      reply.header("x-prediction-id", request.id);
+      if (wantsPng(request)) {
+        return reply
+          .header("x-plinth-label", encodeURIComponent(label))
+          .header("x-plinth-class-id", String(classId))
+          .header("x-plinth-confidence", probabilities[classId]!.toFixed(6))
+          .type("image/png")
+          .send(heatmap.png);
+      }
+      return {
+        prediction_id: request.id,
+        model: { name: model.name, version: model.version, variant },
+        prediction: { label, class_id: classId, probabilities: Array.from(probabilities) },
+        saliency: {
+          width: image.width,
+          height: image.height,
+          values: Array.from(saliency, (v) => Number(v.toFixed(4))),
+        },
+        heatmap: {
+          content_type: "image/png",
+          width: heatmap.width,
+          height: heatmap.height,
+          base64: heatmap.png.toString("base64"),
+        },
+      };
+    },
+  );
+});

@@ -2,17 +2,17 @@
  * Liveness, readiness, the default model's metadata and reload: thin adapters over the data plane
  * (service/serving/data-plane.ts) and the default model's rollout engine.
  */
-import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import type { VariantName } from "../../inference/model-holder.js";
 import type { ReloadEvent } from "../../rollout/summary.js";
 import type { RouteDeps } from "../deps.js";
+import { httpAdapter } from "../named-plugin.js";
 import { errorResponses } from "../schemas.js";
 
 const PUBLIC = { auth: "public", rateLimit: false } as const;
 
-export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export const operationsPlugin = httpAdapter<RouteDeps>("plinth-operations", async (app, deps) => {
   const { models, rollout, dataPlane } = deps;
 
   app.get(
@@ -104,15 +104,28 @@ export function operationsRoutes(app: FastifyInstance, deps: RouteDeps): void {
       return { results: events.map(reloadResultJson) };
     },
   );
-}
+});
 
 /** An object whose members are described elsewhere; serialised as they are. */
 const openObject = (description: string) =>
   ({ type: "object", additionalProperties: true, description }) as const;
 
+/** One capability of the model (service/serving/capabilities.ts). */
+const supportSchema = {
+  type: "object",
+  required: ["supported"],
+  properties: {
+    supported: { type: "boolean" },
+    reason: {
+      type: "string",
+      description: "Why not, naming the model and what it lacks; absent when supported.",
+    },
+  },
+} as const;
+
 const metadataResponseSchema = {
   type: "object",
-  required: ["model", "metadata", "warmup", "deployment", "rollout", "batching", "limits"],
+  required: ["model", "metadata", "capabilities", "warmup", "deployment", "rollout", "batching", "limits"],
   properties: {
     model: {
       type: "object",
@@ -137,6 +150,19 @@ const metadataResponseSchema = {
       type: ["object", "null"],
     },
     contract: openObject("The graph's own inputs and outputs: name, datatype, shape (-1: dynamic)."),
+    capabilities: {
+      type: "object",
+      description:
+        "What the service can do with this model: /predict, /predict-image, explain, drift monitoring and shadow agreement.",
+      required: ["predict", "predictImage", "explain", "drift", "shadowAgreement"],
+      properties: {
+        predict: supportSchema,
+        predictImage: supportSchema,
+        explain: supportSchema,
+        drift: supportSchema,
+        shadowAgreement: supportSchema,
+      },
+    },
     warmup: {
       type: ["object", "null"],
       properties: {
@@ -150,7 +176,30 @@ const metadataResponseSchema = {
     rollout: openObject(
       "Strategy, candidate weight, shadow percent and the candidate's reference and version.",
     ),
-    batching: openObject("The micro-batcher's settings."),
+    batching: {
+      type: "object",
+      properties: {
+        enabled: {
+          type: "boolean",
+          description: "Models served by their graph only: whether concurrent requests are joined now.",
+        },
+        unbatched: {
+          type: "string",
+          description:
+            "Why its requests run one at a time (the graph's dimensions, its configuration, or a run whose output was not per row); absent while batched.",
+        },
+        maxBatchSize: { type: "integer", description: "BATCH_MAX_SIZE." },
+        maxDelayMs: {
+          type: "number",
+          description:
+            "BATCH_MAX_DELAY_MS for plinth's models; the configuration's batching.maxDelayMs for others.",
+        },
+        queueMaxRows: { type: "integer", description: "QUEUE_MAX_ROWS." },
+      },
+      required: ["maxBatchSize", "maxDelayMs", "queueMaxRows"],
+      description:
+        "How the model's requests are batched; for a model served by its graph also whether they are joined, and why not.",
+    },
     limits: {
       type: "object",
       properties: { maxRowsPerRequest: { type: "integer" }, bodyLimitBytes: { type: "integer" } },

@@ -1,8 +1,8 @@
 /** `GET /ops/summary`: the operations summary, for admins and ops readers (service/ops/summary.ts). */
-import type { FastifyInstance } from "fastify";
+import { httpAdapter } from "../named-plugin.js";
 import { buildSummary, type SummarySources } from "../../ops/summary.js";
 
-export function opsRoutes(app: FastifyInstance, sources: SummarySources): void {
+export const opsSummaryPlugin = httpAdapter<SummarySources>("plinth-ops-summary", async (app, sources) => {
   app.get(
     "/ops/summary",
     {
@@ -20,7 +20,26 @@ export function opsRoutes(app: FastifyInstance, sources: SummarySources): void {
             required: ["generatedAt", "rollout", "traffic", "drift", "training", "audit"],
             // The members are described by OpsSummary (service/ops/summary.ts) and serialised as they are.
             additionalProperties: true,
-            properties: { generatedAt: { type: "string", format: "date-time" } },
+            properties: {
+              generatedAt: { type: "string", format: "date-time" },
+              rollout: {
+                type: "object",
+                additionalProperties: true,
+                properties: { shadow: shadowSummarySchema },
+              },
+              drift: {
+                type: "object",
+                additionalProperties: true,
+                properties: {
+                  baseline: { type: "string" },
+                  unsupported: {
+                    type: ["string", "null"],
+                    description:
+                      "Why drift cannot monitor the stable version at all (e.g. no plinth metadata), naming the model; null when it can.",
+                  },
+                },
+              },
+            },
           },
           // 401, 403 and 429 follow from the auth declaration (server/schemas.ts).
         },
@@ -31,4 +50,29 @@ export function opsRoutes(app: FastifyInstance, sources: SummarySources): void {
       return buildSummary(sources);
     },
   );
-}
+});
+
+/** The rollout's shadow section (RolloutSnapshot["shadow"], service/rollout/summary.ts). */
+const shadowSummarySchema = {
+  type: "object",
+  additionalProperties: true,
+  properties: {
+    compared: { type: "integer", description: "Rows scored by both variants and compared." },
+    agreed: { type: "integer" },
+    agreement: {
+      type: ["number", "null"],
+      description:
+        "agreed / compared; null before the first comparison, and when agreementUnsupported says why.",
+    },
+    agreementUnsupported: {
+      type: ["string", "null"],
+      description:
+        "Why agreement is not defined for the loaded versions (answers without predicted labels: a regression, raw or unconfigured model), naming the model; null when it is.",
+    },
+    dropped: { type: "integer" },
+    latencyP95MsByVariant: {
+      type: "object",
+      properties: { stable: { type: ["number", "null"] }, candidate: { type: ["number", "null"] } },
+    },
+  },
+} as const;

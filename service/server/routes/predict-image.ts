@@ -9,6 +9,7 @@ import { imageToPixels, type PixelTarget } from "../../image/to-pixels.js";
 import { encodePixels } from "../../inference/preprocess.js";
 import { encodeImage, type ConfiguredIo } from "../../serving/configured-io.js";
 import type { RouteDeps } from "../deps.js";
+import { httpAdapter } from "../named-plugin.js";
 import { predict } from "../predict-common.js";
 import { predictConfigured } from "../predict-configured.js";
 import { errorResponses, predictResponseSchema } from "../schemas.js";
@@ -93,71 +94,68 @@ export async function uploadPixels(
   }
 }
 
-/** Registered in its own encapsulated context so the image body parsers apply to this route only. */
-export async function predictImageRoute(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
-  await app.register(async (scope) => {
-    await acceptImageUploads(scope, bodyLimitBytes);
-
-    scope.post<{ Querystring: Query }>(
-      "/predict-image",
-      {
-        config: { swaggerTransform: documentImageUpload },
-        schema: {
-          summary: "Classify an image",
-          description:
-            "Send the image as the raw body (`Content-Type: image/png`, `image/jpeg` or `image/webp`) or as the file " +
-            "part of a `multipart/form-data` upload. It is decoded to the model's input geometry (size, 1 or 3 channels, resize mode: its model configuration). " +
-            "`invert=true` negates it first (for dark garments on a light background).",
-          querystring: {
-            type: "object",
-            properties: { invert: { type: "string", enum: ["true", "false"] } },
-          },
-          response: { 200: predictResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
-        },
-      },
-      async (request, reply) => {
-        const bytes = await uploadedImage(request);
-        const invert = request.query.invert === "true";
-        const routed = deps.rollout.route(request);
-        if (routed.model.kind === "graph") {
-          const graph = { variant: routed.variant, model: routed.model };
-          // Decoded once per geometry: a model answering in place of the routed one (stable after
-          // a candidate's fallback) may want another size.
-          const decoded = new Map<string, Promise<Uint8Array>>();
-          const encode = async (io: ConfiguredIo, name: string) => {
-            const target = io.image?.preprocessing;
-            if (target === undefined) return encodeImage(io, name, new Uint8Array(0), invert);
-            const key = JSON.stringify(target);
-            let pixels = decoded.get(key);
-            if (pixels === undefined)
-              decoded.set(key, (pixels = uploadPixels(bytes, target, imageMaxPixels)));
-            return encodeImage(io, name, await pixels, invert);
-          };
-          const { predictions } = deps;
-          return predictConfigured(
-            request,
-            reply,
-            deps.rollout,
-            graph,
-            "/predict-image",
-            encode,
-            predictions,
-          );
-        }
-        const model = routed.model;
-        const pixels = await uploadPixels(bytes, model.config.input.image!, imageMaxPixels);
-        const data = encodePixels(pixels, model, invert);
-        return predict(
-          request,
-          reply,
-          deps.rollout,
-          { variant: routed.variant, model },
-          data,
-          1,
-          deps.predictions,
-        );
-      },
-    );
-  });
+/** What both image routes share: the upload's documentation and the `invert` query. */
+export function imageUploadOptions<Response extends object>(schema: {
+  summary: string;
+  description: string;
+  response: Response;
+}) {
+  return {
+    config: { swaggerTransform: documentImageUpload },
+    schema: {
+      ...schema,
+      querystring: { type: "object", properties: { invert: { type: "string", enum: ["true", "false"] } } },
+    },
+  } as const;
 }
+
+/** Encapsulated, so the image body parsers apply to this route only. */
+export const predictImagePlugin = httpAdapter<RouteDeps>("plinth-predict-image", async (scope, deps) => {
+  const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
+  await acceptImageUploads(scope, bodyLimitBytes);
+
+  scope.post<{ Querystring: Query }>(
+    "/predict-image",
+    imageUploadOptions({
+      summary: "Classify an image",
+      description:
+        "Send the image as the raw body (`Content-Type: image/png`, `image/jpeg` or `image/webp`) or as the file " +
+        "part of a `multipart/form-data` upload. It is decoded to the model's input geometry (size, 1 or 3 channels, resize mode: its model configuration). " +
+        "`invert=true` negates it first (for dark garments on a light background).",
+      response: { 200: predictResponseSchema, ...errorResponses(400, 401, 413, 415, 429, 503) },
+    }),
+    async (request, reply) => {
+      const bytes = await uploadedImage(request);
+      const invert = request.query.invert === "true";
+      const routed = deps.rollout.route(request);
+      if (routed.model.kind === "graph") {
+        const graph = { variant: routed.variant, model: routed.model };
+        // Decoded once per geometry: a model answering in place of the routed one (stable after
+        // a candidate's fallback) may want another size.
+        const decoded = new Map<string, Promise<Uint8Array>>();
+        const encode = async (io: ConfiguredIo, name: string) => {
+          const target = io.image?.preprocessing;
+          if (target === undefined) return encodeImage(io, name, new Uint8Array(0), invert);
+          const key = JSON.stringify(target);
+          let pixels = decoded.get(key);
+          if (pixels === undefined) decoded.set(key, (pixels = uploadPixels(bytes, target, imageMaxPixels)));
+          return encodeImage(io, name, await pixels, invert);
+        };
+        const { predictions } = deps;
+        return predictConfigured(request, reply, deps.rollout, graph, "/predict-image", encode, predictions);
+      }
+      const model = routed.model;
+      const pixels = await uploadPixels(bytes, model.config.input.image!, imageMaxPixels);
+      const data = encodePixels(pixels, model, invert);
+      return predict(
+        request,
+        reply,
+        deps.rollout,
+        { variant: routed.variant, model },
+        data,
+        1,
+        deps.predictions,
+      );
+    },
+  );
+});

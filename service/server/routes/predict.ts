@@ -2,12 +2,12 @@
  * `POST /predict`: JSON rows of values (`inputs`), or one object of named feature values per row
  * (`instances`) for a model whose configuration names its features.
  */
-import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import { encodeJsonRows } from "../../inference/preprocess.js";
 import { encodeInstances, encodeRows } from "../../serving/configured-io.js";
 import type { RouteDeps } from "../deps.js";
+import { httpAdapter } from "../named-plugin.js";
 import { predict } from "../predict-common.js";
 import { predictConfigured } from "../predict-configured.js";
 import { errorResponses, EXAMPLE_ROW, predictResponseSchema } from "../schemas.js";
@@ -15,7 +15,7 @@ import { errorResponses, EXAMPLE_ROW, predictResponseSchema } from "../schemas.j
 type PredictBody =
   { inputs: unknown[]; instances?: undefined } | { instances: unknown[]; inputs?: undefined };
 
-export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
+export const predictPlugin = httpAdapter<RouteDeps>("plinth-predict", async (app, deps) => {
   const maxRows = deps.config.limits.maxRowsPerRequest;
   app.post<{ Body: PredictBody }>(
     "/predict",
@@ -73,4 +73,4 @@ export function predictRoute(app: FastifyInstance, deps: RouteDeps): void {
       return predict(request, reply, deps.rollout, plinth, data, rows, deps.predictions);
     },
   );
-}
+});

@@ -9,8 +9,8 @@
  * service/ops/install.ts from the repository's reports); the index is operations information, for
  * admins and the read-only operations role.
  */
-import type { FastifyInstance } from "fastify";
-import type { DataPlane } from "../../serving/data-plane.js";
+import type { RouteDeps } from "../deps.js";
+import { httpAdapter } from "../named-plugin.js";
 import { errorResponses, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
 
 const tags = ["open inference protocol v2: model repository"];
@@ -53,60 +53,63 @@ const actionBody = {
   properties: { parameters: { type: "object", maxProperties: 0 } },
 } as const;
 
-export function repositoryRoutes(app: FastifyInstance, dataPlane: DataPlane): void {
-  app.post<{ Body: { ready?: boolean } | null }>(
-    "/v2/repository/index",
-    {
-      config: OPS_READERS,
-      schema: {
-        tags,
-        summary: "The models of the repository with their state (READY, LOADING, UNAVAILABLE) and reason",
-        body: {
-          type: ["object", "null"],
-          additionalProperties: false,
-          properties: { ready: { type: "boolean", description: "true: only the READY models." } },
+export const v2RepositoryPlugin = httpAdapter<RouteDeps>(
+  "plinth-v2-repository",
+  async (app, { dataPlane }) => {
+    app.post<{ Body: { ready?: boolean } | null }>(
+      "/v2/repository/index",
+      {
+        config: OPS_READERS,
+        schema: {
+          tags,
+          summary: "The models of the repository with their state (READY, LOADING, UNAVAILABLE) and reason",
+          body: {
+            type: ["object", "null"],
+            additionalProperties: false,
+            properties: { ready: { type: "boolean", description: "true: only the READY models." } },
+          },
+          response: { 200: { type: "array", items: indexEntrySchema } },
         },
-        response: { 200: { type: "array", items: indexEntrySchema } },
       },
-    },
-    async (request) => dataPlane.repositoryIndex(request.body?.ready === true),
-  );
+      async (request) => dataPlane.repositoryIndex(request.body?.ready === true),
+    );
 
-  app.post<{ Params: { name: string } }>(
-    "/v2/repository/models/:name/load",
-    {
-      config: ADMIN_ACTION("repository-load"),
-      schema: {
-        tags,
-        summary: "Load a model of the repository (a loaded one re-resolves its reference and swaps)",
-        description:
-          "Resolves the model's reference (MODEL_REPOSITORY, or MODEL_STABLE for the default model), loads and " +
-          "warms it, then serves it. A model that is already loaded is reloaded as POST /reload-model does. " +
-          "500 MODEL_LOAD_FAILED when it cannot be loaded (it stays UNAVAILABLE), 500 RELOAD_FAILED when a " +
-          "reload fails (the previous version keeps serving).",
-        params: modelParams,
-        body: actionBody,
-        response: { 200: indexEntrySchema, ...errorResponses(404, 500) },
+    app.post<{ Params: { name: string } }>(
+      "/v2/repository/models/:name/load",
+      {
+        config: ADMIN_ACTION("repository-load"),
+        schema: {
+          tags,
+          summary: "Load a model of the repository (a loaded one re-resolves its reference and swaps)",
+          description:
+            "Resolves the model's reference (MODEL_REPOSITORY, or MODEL_STABLE for the default model), loads and " +
+            "warms it, then serves it. A model that is already loaded is reloaded as POST /reload-model does. " +
+            "500 MODEL_LOAD_FAILED when it cannot be loaded (it stays UNAVAILABLE), 500 RELOAD_FAILED when a " +
+            "reload fails (the previous version keeps serving).",
+          params: modelParams,
+          body: actionBody,
+          response: { 200: indexEntrySchema, ...errorResponses(404, 500) },
+        },
       },
-    },
-    async (request) => dataPlane.load(request.params.name, request.principal?.identity),
-  );
+      async (request) => dataPlane.load(request.params.name, request.principal?.identity),
+    );
 
-  app.post<{ Params: { name: string } }>(
-    "/v2/repository/models/:name/unload",
-    {
-      config: ADMIN_ACTION("repository-unload"),
-      schema: {
-        tags,
-        summary: "Unload a model of the repository once its in-flight requests finish",
-        description:
-          "New requests to the model get 404 at once; requests already running finish, then its versions are " +
-          "released. The default model (MODEL_NAME) cannot be unloaded (400). Unloading an unloaded model does nothing.",
-        params: modelParams,
-        body: actionBody,
-        response: { 200: indexEntrySchema, ...errorResponses(404) },
+    app.post<{ Params: { name: string } }>(
+      "/v2/repository/models/:name/unload",
+      {
+        config: ADMIN_ACTION("repository-unload"),
+        schema: {
+          tags,
+          summary: "Unload a model of the repository once its in-flight requests finish",
+          description:
+            "New requests to the model get 404 at once; requests already running finish, then its versions are " +
+            "released. The default model (MODEL_NAME) cannot be unloaded (400). Unloading an unloaded model does nothing.",
+          params: modelParams,
+          body: actionBody,
+          response: { 200: indexEntrySchema, ...errorResponses(404) },
+        },
       },
-    },
-    async (request) => dataPlane.unload(request.params.name, request.principal?.identity),
-  );
-}
+      async (request) => dataPlane.unload(request.params.name, request.principal?.identity),
+    );
+  },
+);

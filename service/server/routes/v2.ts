@@ -11,14 +11,13 @@
  * what the core reports: who answered (headers, HTTP metrics) and what a plinth model scored.
  * Errors use the service's envelope, whose `error` member the protocol's clients read as the message.
  */
-import type { FastifyInstance } from "fastify";
 import { noteScored } from "../../ops/scored.js";
 import type { InferRequest } from "../../serving/v2-messages.js";
 import type { RouteDeps } from "../deps.js";
+import { httpAdapter } from "../named-plugin.js";
 import { markAnswered } from "../predict-common.js";
 import { errorResponses, EXAMPLE_ROW, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
 import { acceptBinaryTensors } from "./v2-binary.js";
-import { repositoryRoutes } from "./v2-repository.js";
 
 interface ModelParams {
   name: string;
@@ -120,16 +119,9 @@ const inferResponseSchema = {
   },
 } as const;
 
-export async function v2Routes(root: FastifyInstance, deps: RouteDeps): Promise<void> {
-  await root.register(async (app) => {
-    acceptBinaryTensors(app);
-    registerV2(app, deps);
-  });
-  // The repository extension exists when the process serves several models (MODEL_REPOSITORY).
-  if (deps.dataPlane.repository.multiModel) repositoryRoutes(root, deps.dataPlane);
-}
-
-function registerV2(app: FastifyInstance, deps: RouteDeps): void {
+/** Encapsulated, so the binary tensor body parser applies to these routes only. */
+export const v2Plugin = httpAdapter<RouteDeps>("plinth-v2", async (app, deps) => {
+  acceptBinaryTensors(app);
   const { dataPlane } = deps;
   const health = { config: { auth: "public", rateLimit: false } } as const;
   const tags = ["open inference protocol v2"];
@@ -204,7 +196,8 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
       {
         schema: {
           tags,
-          summary: "Model readiness (200 ready, 400 not ready; 404 not loaded, 503 loading)",
+          summary:
+            "Model readiness (200 ready, 400 not ready; 404 not loaded, 503 loading or waiting for its registry)",
           params,
           // 400 is "not ready" or, for a malformed path parameter, the error envelope.
           response: {
@@ -240,4 +233,4 @@ function registerV2(app: FastifyInstance, deps: RouteDeps): void {
       },
     );
   }
-}
+});

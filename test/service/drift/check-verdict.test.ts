@@ -155,6 +155,20 @@ describe("drift check verdict", () => {
     });
   });
 
+  it("gives no verdict (exit 2) for a model drift cannot monitor, with the service's reason", () => {
+    const unsupported = 'model "iris" version 7 has no plinth metadata: drift needs the training baseline';
+    const verdict = driftVerdict(
+      summary({ baseline: "not monitored", unsupported, score: null, level: null, samples: 0 }),
+      URL,
+    );
+    expect(verdict).toEqual({
+      status: EXIT.unavailable,
+      lines: [`drift of fashion-classifier v7 (stable) at ${URL}: NOT MONITORED`, unsupported],
+    });
+    // A monitored model's summary says null (an older service says nothing): the usual verdict.
+    expect(driftVerdict(summary({ unsupported: null }), URL).status).toBe(EXIT.ok);
+  });
+
   it("reports no score yet (exit 0) while the baseline loads and before any version is loaded", () => {
     const verdict = driftVerdict(
       summary({ baseline: "loading", score: null, level: null, samples: 40 }, null),

@@ -170,4 +170,16 @@ describe("MlflowHttp", () => {
     );
     expect(() => new MlflowHttp({ trackingUri: "file:///tmp/mlruns" })).toThrow("expected http(s)://");
   });
+
+  it("refuses a tracking URI holding credentials, without repeating them", () => {
+    let message = "";
+    try {
+      new MlflowHttp({ trackingUri: "https://alice:s3cret-token@mlflow.example:5000/prefix" });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe(
+      "MLflow tracking URI https://mlflow.example:5000: holds credentials (user:secret@); remove them and give the token as MLFLOW_TRACKING_TOKEN",
+    );
+  });
 });

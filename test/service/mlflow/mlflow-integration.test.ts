@@ -11,8 +11,6 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../service/config.js";
 import { MlflowClient, tagsOf } from "../../../service/mlflow/client.js";
@@ -28,6 +26,7 @@ import { buildServer, type Service } from "../../../service/server/build.js";
 import type { JobResult } from "../../../service/train/job.js";
 import { FIXTURE_NAME, fixtureModelBytes, rowForClass } from "../inference/fixture-model.js";
 import { MlflowServer, runPython } from "../../support/mlflow-server.js";
+import { capturedLog } from "./mlflow-suite.js";
 
 const SLOW = 240_000;
 const TSX = path.resolve("node_modules/.bin/tsx");
@@ -91,14 +90,7 @@ interface RunningService extends Service {
 async function startService(options: {
   awaitStart: boolean;
 }): Promise<{ svc: RunningService; started: Promise<unknown> }> {
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n"))
-        if (line !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { logger: log, logs } = capturedLog();
   const config = loadConfig({
     API_KEYS: `tester:${API_KEY}`,
     API_KEY_ROLES: "tester:admin",
@@ -110,7 +102,6 @@ async function startService(options: {
     PORT: "0",
     METRICS_PORT: "0",
   });
-  const log = pino({ level: "info" }, sink);
   const source = new RegistryModelSource(openRegistry(config.model), {
     log,
     startupRetry: { initialDelayMs: 200, maxDelayMs: 1000 },

@@ -89,6 +89,7 @@ describe("ops summary of a canary", () => {
       predictionPsi: entry!.predictionPsi,
       samples: answered.stable,
       baseline: "loaded",
+      unsupported: null,
       thresholds: { warn: 0.1, alert: 0.25 },
       topFeatures: expect.any(Array),
       history: [{ time: entry!.time, variant: "stable", score: entry!.score, level: entry!.level }],

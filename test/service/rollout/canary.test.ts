@@ -45,6 +45,15 @@ const users = Array.from({ length: 60 }, (_, i) => `customer-${i}`);
 const asUser = (user: string) => ({ ...TESTER_HEADERS, "x-user-id": user });
 const forced = (variant: string) => ({ ...OPS_HEADERS, "x-plinth-variant": variant });
 
+/** A plinth model's capabilities: everything. */
+const ALL_SUPPORTED = {
+  predict: { supported: true },
+  predictImage: { supported: true },
+  explain: { supported: true },
+  drift: { supported: true },
+  shadowAgreement: { supported: true },
+};
+
 describe("the rollout snapshot", () => {
   it("describes both variants, the split, the colour and the registry's aliases", async () => {
     const sha = expect.stringMatching(/^[0-9a-f]{64}$/);
@@ -64,6 +73,7 @@ describe("the rollout snapshot", () => {
           loadedAt: time,
           ready: true,
           plinthMetadata: true,
+          capabilities: ALL_SUPPORTED,
         },
         candidate: {
           ref: "challenger",
@@ -72,6 +82,7 @@ describe("the rollout snapshot", () => {
           loadedAt: time,
           ready: true,
           plinthMetadata: true,
+          capabilities: ALL_SUPPORTED,
         },
       },
       aliases: { champion: "1", challenger: "2" },
@@ -81,6 +92,7 @@ describe("the rollout snapshot", () => {
         compared: 0,
         agreed: 0,
         agreement: null,
+        agreementUnsupported: null,
         dropped: 0,
         latencyP95MsByVariant: { stable: null, candidate: null },
       },

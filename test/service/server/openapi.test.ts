@@ -94,6 +94,7 @@ describe("response schemas keep what the routes send", () => {
     const body = (await svc.app.inject({ method: "GET", url: "/metadata", headers: KEY_HEADERS })).json();
     expect(Object.keys(body).sort()).toEqual([
       "batching",
+      "capabilities",
       "configuration",
       "contract",
       "deployment",

@@ -2,6 +2,7 @@
  * Builds the real service (fastify, onnxruntime, prom-client) over a temporary registry holding the
  * fixture model, for tests that drive it with `app.inject()`.
  */
+import { afterAll, beforeAll } from "vitest";
 import { loadConfig, type ServiceConfig } from "../../../service/config.js";
 import { buildServer, type Service } from "../../../service/server/build.js";
 import { fixtureRegistry, type FixtureRegistry } from "../inference/fixture-model.js";
@@ -44,6 +45,18 @@ export async function startTestService(
       await registry.cleanup();
     },
   };
+}
+
+/** A test service started before the suite's tests and closed after them, read through the getter. */
+export function testServiceForSuite(...args: Parameters<typeof startTestService>): () => TestService {
+  let svc: TestService | undefined;
+  beforeAll(async () => {
+    svc = await startTestService(...args);
+  }, 60_000);
+  afterAll(async () => {
+    await svc?.close();
+  });
+  return () => svc!;
 }
 
 /** Asserts the error envelope and returns its code. */

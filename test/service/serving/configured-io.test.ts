@@ -197,9 +197,22 @@ describe("the encoders", () => {
       columns,
       SOURCE,
     );
-    expect(apiError(() => encodeInstances(io, "m", [{ region: 1, size: 2 }], 8)).message).toContain(
-      'instances column "region"',
+    expect(apiError(() => encodeInstances(io, "m", [{ region: 1, size: 2 }], 8)).message).toBe(
+      'instances[0]: feature "region": expected a string, got 1',
     );
+    expect(
+      apiError(() =>
+        encodeRows(
+          io,
+          "m",
+          [
+            ["a", 1],
+            ["b", "big"],
+          ],
+          8,
+        ),
+      ).message,
+    ).toBe('inputs[1][1] (feature "size"): expected a number, got "big"');
     expect(
       apiError(() => encodeInstances(io, "m", new Array(9).fill({ region: "a", size: 1 }), 8)).message,
     ).toBe("instances: 9 rows, at most 8 per request");

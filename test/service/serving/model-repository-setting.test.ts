@@ -3,10 +3,10 @@
  * variable and the bad item; unset, the service is one model per process as before (no repository
  * endpoints, no protocol extension).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../service/config.js";
 import { configIssues } from "../../support/config-issues.js";
-import { KEY_HEADERS, startTestService, type TestService } from "../server/service-fixture.js";
+import { KEY_HEADERS, testServiceForSuite } from "../server/service-fixture.js";
 
 describe("MODEL_REPOSITORY", () => {
   it("reads name=reference pairs in every reference form", () => {
@@ -53,19 +53,17 @@ describe("MODEL_REPOSITORY", () => {
 });
 
 describe("one model per process (MODEL_REPOSITORY unset)", () => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startTestService();
-  }, 60_000);
-  afterAll(async () => {
-    await svc?.close();
-  });
+  const service = testServiceForSuite();
 
   it("has no repository endpoints and advertises no extension", async () => {
-    const index = await svc.app.inject({ method: "POST", url: "/v2/repository/index", headers: KEY_HEADERS });
+    const index = await service().app.inject({
+      method: "POST",
+      url: "/v2/repository/index",
+      headers: KEY_HEADERS,
+    });
     expect(index.statusCode).toBe(404);
     expect(
-      (await svc.app.inject({ method: "GET", url: "/v2", headers: KEY_HEADERS })).json().extensions,
+      (await service().app.inject({ method: "GET", url: "/v2", headers: KEY_HEADERS })).json().extensions,
     ).toEqual([]);
   });
 });
