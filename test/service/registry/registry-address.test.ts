@@ -13,6 +13,8 @@ import { ModelCache } from "../../../service/registry/model-cache.js";
 import { RegistryError } from "../../../service/registry/registry.js";
 
 const SECRET_URI = "https://alice:s3cr3t-token@mlflow.example.com:5000/mlflow?token=q-s3cr3t#frag";
+/** What MlflowHttp accepts (credentials in the userinfo are refused at once): a token in the query. */
+const QUERY_SECRET_URI = "https://mlflow.example.com:5000/mlflow?token=q-s3cr3t#frag";
 
 describe("registryAddress", () => {
   it.each([
@@ -31,6 +33,12 @@ describe("registryAddress", () => {
 });
 
 describe("an MLflow registry whose tracking URI holds credentials", () => {
+  it("is refused at once when they are in the userinfo, naming the host only", () => {
+    expect(() => new MlflowClient({ trackingUri: SECRET_URI })).toThrow(
+      "MLflow tracking URI https://mlflow.example.com:5000: holds credentials (user:secret@)",
+    );
+  });
+
   let tmp: string;
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(tmpdir(), "plinth-registry-address-"));
@@ -49,7 +57,7 @@ describe("an MLflow registry whose tracking URI holds credentials", () => {
     );
   const registry = () =>
     new MlflowModelRegistry(
-      new MlflowClient({ trackingUri: SECRET_URI, fetch: notFound, retry: { attempts: 1 } }),
+      new MlflowClient({ trackingUri: QUERY_SECRET_URI, fetch: notFound, retry: { attempts: 1 } }),
       new ModelCache(tmp),
     );
 
@@ -70,7 +78,7 @@ describe("an MLflow registry whose tracking URI holds credentials", () => {
       expect(err).toBeInstanceOf(RegistryError);
       const message = (err as RegistryError).message;
       expect(message).toContain("not found in MLflow https://mlflow.example.com:5000/mlflow");
-      expect(message).not.toMatch(/alice|s3cr3t/);
+      expect(message).not.toMatch(/s3cr3t/);
     }
   });
 });
