@@ -3,6 +3,8 @@
  * and services (VPC-native), Cloud NAT for egress from private nodes, and a regional private GKE
  * cluster with Workload Identity, shielded nodes, Dataplane V2 (network policy enforcement), a
  * release channel and master authorised networks; nodes run as a least-privilege service account.
+ * A private cluster's control plane reaches nodes only on 443 and 10250, so a firewall rule opens
+ * the admission-webhook port (WEBHOOK_PORT) from the master CIDR to the nodes.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -34,8 +36,26 @@ export interface GcpClusterContext {
   readonly project: string;
   readonly region: string;
   readonly network: pulumi.Output<string>;
-  /** `<project>.svc.id.goog`: the Workload Identity pool. */
-  readonly workloadPool: string;
+  /**
+   * The cluster's Workload Identity pool, read from the cluster: IAM bindings naming it wait for
+   * the cluster that creates the pool. Build members with `workloadIdentityMember`.
+   */
+  readonly workloadPool: pulumi.Output<string>;
+}
+
+/** The port ingress-nginx's admission webhook listens on; the control plane must reach it. */
+const WEBHOOK_PORT = 8443;
+
+/**
+ * The Workload Identity member of a Kubernetes ServiceAccount:
+ * `serviceAccount:<pool>[<namespace>/<name>]`, where pool is the cluster's output.
+ */
+export function workloadIdentityMember(
+  workloadPool: pulumi.Input<string>,
+  namespace: string,
+  serviceAccount: string,
+): pulumi.Output<string> {
+  return pulumi.interpolate`serviceAccount:${workloadPool}[${namespace}/${serviceAccount}]`;
 }
 
 /** The roles GKE nodes need to ship logs and metrics and pull images; nothing else. */
@@ -114,7 +134,8 @@ export function gcpCluster(
       ),
   );
 
-  const workloadPool = `${project}.svc.id.goog`;
+  // GKE names a project's Workload Identity pool `<project>.svc.id.goog`; this is the one place
+  // that spells it. Everything else reads the pool from the cluster's output.
   const cluster = new gcp.container.Cluster(
     `${name}-gke`,
     {
@@ -141,7 +162,7 @@ export function gcpCluster(
         })),
       },
       masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
-      workloadIdentityConfig: { workloadPool },
+      workloadIdentityConfig: { workloadPool: `${project}.svc.id.goog` },
       datapathProvider: "ADVANCED_DATAPATH",
       releaseChannel: { channel: options.releaseChannel },
       enableShieldedNodes: true,
@@ -171,12 +192,31 @@ export function gcpCluster(
     },
     { parent, dependsOn: nodeRoles },
   );
+  // Admission webhooks (ingress-nginx) listen on 8443, which GKE's own rules do not open to the
+  // control plane: without this every Ingress create times out.
+  new gcp.compute.Firewall(
+    `${name}-master-webhooks`,
+    {
+      project,
+      network: network.id,
+      description: `GKE control plane of ${name} to admission webhooks on the nodes`,
+      direction: "INGRESS",
+      sourceRanges: [options.masterCidr],
+      allows: [{ protocol: "tcp", ports: [String(WEBHOOK_PORT)] }],
+      targetServiceAccounts: [nodeAccount.email],
+    },
+    { parent, dependsOn: [cluster, network] },
+  );
 
   const kubeconfig = gkeKubeconfig(
     cluster.name,
     cluster.endpoint,
     cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? ""),
   );
+  const workloadPool = cluster.workloadIdentityConfig.apply((config) => {
+    if (!config?.workloadPool) throw new Error(`GKE cluster ${name}-gke reports no Workload Identity pool`);
+    return config.workloadPool;
+  });
   const context: GcpClusterContext = { project, region, network: network.id, workloadPool };
   return { kubeconfig, context, readiness: [nodePool] as pulumi.Resource[] };
 }

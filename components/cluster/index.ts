@@ -11,6 +11,7 @@ import type { AwsClusterContext } from "./irsa.js";
 
 export type { AwsClusterContext } from "./irsa.js";
 export type { GcpClusterContext } from "./gcp.js";
+export { workloadIdentityMember } from "./gcp.js";
 export { irsaRole, irsaTrustPolicy } from "./irsa.js";
 
 export type ClusterArgs =

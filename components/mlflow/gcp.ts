@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import type { GcpClusterContext } from "../cluster/index.js";
+import { workloadIdentityMember, type GcpClusterContext } from "../cluster/index.js";
 import {
   DATABASE_NAME,
   DATABASE_USER,
@@ -54,6 +54,8 @@ function database(name: string, options: GcpStorageOptions, parent: pulumi.Resou
         backupConfiguration: {
           enabled: true,
           pointInTimeRecoveryEnabled: true,
+          // Explicit, and below retainedBackups (the schema checks it): the API refuses otherwise.
+          transactionLogRetentionDays: options.database.transactionLogRetentionDays,
           backupRetentionSettings: {
             retainedBackups: options.database.backupRetentionDays,
             retentionUnit: "COUNT",
@@ -120,7 +122,7 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
       {
         serviceAccountId: account.name,
         role: "roles/iam.workloadIdentityUser",
-        member: `serviceAccount:${workloadPool}[${namespace}/${serviceAccount}]`,
+        member: workloadIdentityMember(workloadPool, namespace, serviceAccount),
       },
       { parent },
     );

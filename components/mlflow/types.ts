@@ -12,6 +12,11 @@ export interface ArtifactAccess {
 export interface DatabaseOptions {
   readonly storageGb: number;
   readonly backupRetentionDays: number;
+  /**
+   * Cloud SQL only: days of transaction logs kept for point-in-time recovery; must be less than
+   * `backupRetentionDays` (the backups retained). Ignored by RDS and the in-cluster database.
+   */
+  readonly transactionLogRetentionDays: number;
 }
 
 /** What every cloud backend (aws, gcp) needs besides its cluster context. */

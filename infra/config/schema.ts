@@ -271,7 +271,18 @@ const mlflow = z.strictObject(
     image,
     /** In-cluster PostgreSQL for the `existing` cloud (managed databases are used elsewhere). */
     postgresImage: image,
-    database: z.strictObject({ storageGb: integer(10, 16384), backupRetentionDays: integer(1, 35) }),
+    database: z.strictObject({
+      storageGb: integer(10, 16384),
+      /** Automated backups kept: RDS retention in days; Cloud SQL `retainedBackups` (one a day). */
+      backupRetentionDays: integer(1, 35),
+      /**
+       * Cloud SQL only: days of transaction logs kept for point-in-time recovery (1-7 on the
+       * Enterprise edition the instance uses). Cloud SQL refuses a value not less than the backups
+       * retained, so it must stay below `backupRetentionDays`; checked below.
+       * @default 7 (Cloud SQL's own default for Enterprise edition)
+       */
+      transactionLogRetentionDays: integer(1, 7).default(7),
+    }),
     resources,
   },
   { error: "expected the MLflow settings object" },
@@ -431,6 +442,22 @@ export const stackConfigSchema = z
         code: "custom",
         path: ["gcp", "nodePool", "minNodes"],
         message: "must not exceed maxNodes",
+      });
+    }
+    // Cloud SQL rejects point-in-time recovery whose log retention is not below the backups kept
+    // ("backup retention should be > transaction log retention"). Checked wherever the gcp section
+    // is set, since a stack is rendered for gcp whenever it has one.
+    const { backupRetentionDays, transactionLogRetentionDays } = value.mlflow.database;
+    if (value.gcp && transactionLogRetentionDays >= backupRetentionDays) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["mlflow", "database", "transactionLogRetentionDays"],
+        message:
+          `${transactionLogRetentionDays} must be less than plinth:mlflow.database.backupRetentionDays ` +
+          `(${backupRetentionDays}): Cloud SQL keeps no transaction logs beyond its retained backups; ` +
+          (backupRetentionDays > 1
+            ? `set it to at most ${backupRetentionDays - 1} or keep more backups`
+            : "keep at least 2 backups"),
       });
     }
     const { drift } = value.inference;

@@ -36,6 +36,9 @@ const COMPUTED: Record<string, (name: string, inputs: State) => State> = {
     endpoint: "172.16.0.2",
     masterAuth: { clusterCaCertificate: FAKE_CA },
     selfLink: `https://container.googleapis.com/v1/projects/mock/locations/mock/clusters/${name}`,
+    // Deliberately unlike the `<project>...` pool the program asks for: a render then shows
+    // whether Workload Identity members are built from the cluster's output or from config.
+    workloadIdentityConfig: { workloadPool: `${name}.workload-pool.mock` },
   }),
   "gcp:sql/databaseInstance:DatabaseInstance": (name) => ({
     privateIpAddress: "10.60.0.3",

@@ -287,6 +287,29 @@ const cases: [string, Record<string, unknown>, string][] = [
     "plinth:mlflow.database.backupRetentionDays: expected an integer between 1 and 35",
   ],
   [
+    "PITR logs beyond the Enterprise edition's 7 days",
+    { mlflow: { database: { transactionLogRetentionDays: 8, backupRetentionDays: 14 } } },
+    "plinth:mlflow.database.transactionLogRetentionDays: expected an integer between 1 and 7",
+  ],
+  [
+    "PITR logs kept as long as the backups",
+    { mlflow: { database: { transactionLogRetentionDays: 3 } } },
+    "plinth:mlflow.database.transactionLogRetentionDays: 3 must be less than plinth:mlflow.database.backupRetentionDays (3): " +
+      "Cloud SQL keeps no transaction logs beyond its retained backups; set it to at most 2 or keep more backups",
+  ],
+  [
+    "default PITR logs (7 days) against 3 backups",
+    { mlflow: { database: { transactionLogRetentionDays: null } } },
+    "plinth:mlflow.database.transactionLogRetentionDays: 7 must be less than plinth:mlflow.database.backupRetentionDays (3): " +
+      "Cloud SQL keeps no transaction logs beyond its retained backups; set it to at most 2 or keep more backups",
+  ],
+  [
+    "one backup leaves no room for PITR logs",
+    { mlflow: { database: { backupRetentionDays: 1, transactionLogRetentionDays: 1 } } },
+    "plinth:mlflow.database.transactionLogRetentionDays: 1 must be less than plinth:mlflow.database.backupRetentionDays (1): " +
+      "Cloud SQL keeps no transaction logs beyond its retained backups; keep at least 2 backups",
+  ],
+  [
     "bad retention",
     { monitoring: { retention: "a month" } },
     'plinth:monitoring.retention: expected a Prometheus duration such as "15d"',
@@ -349,6 +372,24 @@ describe("stack config errors", () => {
     const { values } = readStackFile("production");
     expect(
       problems({ ...values, oidcClientSecret: "x", slackWebhookUrl: RENDER_SECRETS.slackWebhookUrl }),
+    ).toEqual([]);
+  });
+
+  it("defaults PITR log retention to Cloud SQL's 7 days, and checks it only against a gcp section", () => {
+    const { values } = readStackFile("production");
+    const production = parseStackConfig(
+      { ...values, oidcClientSecret: "x", slackWebhookUrl: RENDER_SECRETS.slackWebhookUrl },
+      isSecret,
+    );
+    expect(production.mlflow.database).toEqual({
+      storageGb: 100,
+      backupRetentionDays: 14,
+      transactionLogRetentionDays: 7,
+    });
+    expect(parseStackConfig(stagingWith({}), isSecret).mlflow.database.transactionLogRetentionDays).toBe(2);
+    // An aws-only stack never builds Cloud SQL: its RDS backups are not held to the Cloud SQL rule.
+    expect(
+      problems(stagingWith({ gcp: null, mlflow: { database: { transactionLogRetentionDays: null } } })),
     ).toEqual([]);
   });
 

@@ -10,6 +10,7 @@ describeGcpCloud("production", holder, {
   zones: ["europe-west1-b", "europe-west1-c", "europe-west1-d"],
   releaseChannel: "STABLE",
   masterAuthorizedCidrs: ["203.0.113.0/24", "198.51.100.0/24"],
+  masterCidr: "172.16.0.16/28",
   protect: true,
 });
 

@@ -57,6 +57,12 @@ export function describeAwsCloud(stack: string, holder: { view: StackView }, exp
       ).toEqual(["sts.amazonaws.com"]);
     });
 
+    it("creates no GCP resources: no GKE webhook firewall and no Workload Identity bindings", () => {
+      const types = holder.view.resources.map((r) => r.type);
+      expect(types).not.toContain("gcp:compute/firewall:Firewall");
+      expect(types.filter((t) => t.startsWith("gcp:"))).toEqual([]);
+    });
+
     it("enforces NetworkPolicies through the managed VPC CNI add-on, before nodes and workloads", () => {
       const view = holder.view;
       expect(view.counts()["aws:eks/addon:Addon"]).toBe(2);

@@ -7,8 +7,13 @@ export interface GcpExpectations {
   readonly zones: readonly string[];
   readonly releaseChannel: string;
   readonly masterAuthorizedCidrs: readonly string[];
+  /** The configured `plinth:gcp.masterCidr`. */
+  readonly masterCidr: string;
   readonly protect: boolean;
 }
+
+/** The Workload Identity pool the mock runtime reports for the cluster (unlike the project's). */
+const MOCK_POOL = "plinth-gke.workload-pool.mock";
 
 export function describeGcpCloud(stack: string, holder: { view: StackView }, expected: GcpExpectations) {
   describe(`${stack} on gcp: cloud resources`, () => {
@@ -19,7 +24,7 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
         nodeLocations: expected.zones,
         networkingMode: "VPC_NATIVE",
         ipAllocationPolicy: { clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" },
-        privateClusterConfig: { enablePrivateNodes: true },
+        privateClusterConfig: { enablePrivateNodes: true, masterIpv4CidrBlock: expected.masterCidr },
         workloadIdentityConfig: { workloadPool: `${expected.project}.svc.id.goog` },
         datapathProvider: "ADVANCED_DATAPATH",
         releaseChannel: { channel: expected.releaseChannel },
@@ -54,6 +59,52 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
         "roles/monitoring.viewer",
         "roles/stackdriver.resourceMetadata.writer",
       ]);
+    });
+
+    it("derives every Workload Identity member from the cluster's pool output, so bindings wait for it", () => {
+      const view = holder.view;
+      const cluster = view.one("gcp:container/cluster:Cluster", "plinth-gke");
+      const bindings = view
+        .ofType("gcp:serviceaccount/iAMMember:IAMMember")
+        .filter((m) => m.inputs.role === "roles/iam.workloadIdentityUser");
+      expect(bindings).toHaveLength(3);
+      for (const binding of bindings) {
+        expect(String(binding.inputs.member)).toMatch(/^serviceAccount:plinth-gke\.workload-pool\.mock\[/);
+        expect(String(binding.inputs.member)).not.toContain(expected.project);
+        expect(binding.dependencies).toContain(cluster.urn);
+      }
+    });
+
+    it("opens only tcp 8443 from the master CIDR to the nodes, for admission webhooks", () => {
+      const view = holder.view;
+      const firewalls = view.ofType("gcp:compute/firewall:Firewall");
+      expect(firewalls.map((f) => f.name)).toEqual(["plinth-master-webhooks"]);
+      const firewall = firewalls[0]!;
+      const nodes = at(
+        view.one("gcp:container/nodePool:NodePool", "plinth-nodes").inputs,
+        "nodeConfig.serviceAccount",
+      );
+      expect(nodes).toBe(`plinth-gke-nodes@${expected.project}.iam.gserviceaccount.com`);
+      expect(firewall.inputs).toEqual(
+        expect.objectContaining({
+          project: expected.project,
+          network: "plinth-vpc-id",
+          direction: "INGRESS",
+          sourceRanges: [expected.masterCidr],
+          allows: [{ protocol: "tcp", ports: ["8443"] }],
+          targetServiceAccounts: [nodes],
+        }),
+      );
+      expect(firewall.inputs.sourceTags).toBeUndefined();
+      expect(firewall.inputs.targetTags).toBeUndefined();
+      expect(firewall.inputs.denies).toBeUndefined();
+      expect(firewall.parent).toBe(view.one("plinth:cluster:Cluster", "plinth").urn);
+      expect(firewall.dependencies).toEqual(
+        expect.arrayContaining([
+          view.one("gcp:container/cluster:Cluster", "plinth-gke").urn,
+          view.one("gcp:compute/network:Network", "plinth-vpc").urn,
+        ]),
+      );
     });
 
     it("keeps Cloud SQL on private IP only, TLS-only, with backups and point-in-time recovery", () => {
@@ -93,15 +144,9 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
         .ofType("gcp:serviceaccount/iAMMember:IAMMember")
         .map((m) => [m.inputs.role, m.inputs.member]);
       expect(members.sort()).toEqual([
-        ["roles/iam.workloadIdentityUser", `serviceAccount:${expected.project}.svc.id.goog[mlflow/mlflow]`],
-        [
-          "roles/iam.workloadIdentityUser",
-          `serviceAccount:${expected.project}.svc.id.goog[plinth/plinth-inference-training]`,
-        ],
-        [
-          "roles/iam.workloadIdentityUser",
-          `serviceAccount:${expected.project}.svc.id.goog[plinth/plinth-inference]`,
-        ],
+        ["roles/iam.workloadIdentityUser", `serviceAccount:${MOCK_POOL}[mlflow/mlflow]`],
+        ["roles/iam.workloadIdentityUser", `serviceAccount:${MOCK_POOL}[plinth/plinth-inference-training]`],
+        ["roles/iam.workloadIdentityUser", `serviceAccount:${MOCK_POOL}[plinth/plinth-inference]`],
       ]);
       expect(
         view.one("gcp:storage/bucketIAMMember:BucketIAMMember", "mlflow-plinth-inference").inputs.role,
