@@ -7,8 +7,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
-import { ApiError } from "../errors/api-error.js";
-import { ErrorCode } from "../errors/codes.js";
 import { METADATA_KEY } from "../model/metadata.js";
 import { readOnnxMetadataProps } from "../model/onnx-format.js";
 import { GraphModel } from "./graph-model.js";
@@ -45,23 +43,4 @@ export async function loadModel(file: ResolvedModelFile, options: LoadOptions): 
   }
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   return GraphModel.load(file, bytes, sha256, options, found);
-}
-
-/**
- * The model as a plinth model, for a feature that needs plinth metadata (`feature`, e.g.
- * "explain"); else a 400 saying so and what the model does serve.
- */
-export function requirePlinthModel(model: LoadedModel, feature: string): PlinthModel {
-  if (model.kind === "plinth") return model;
-  const task = model.io?.task;
-  const served =
-    task === undefined || task === "raw"
-      ? `score it with its own tensors at /v2/models/${model.name}/infer`
-      : `it serves /predict${model.io?.image === undefined ? "" : ", /predict-image"} and /v2/models/${model.name}/infer`;
-  throw new ApiError(
-    ErrorCode.INVALID_REQUEST,
-    `${feature} is not available for model "${model.name}" version ${model.version}: ${feature} needs plinth's ` +
-      `own model metadata ("${METADATA_KEY}" in the ONNX file, written by plinth's trainer), which this model ` +
-      `does not carry; ${served}`,
-  );
 }

@@ -21,11 +21,11 @@ import {
   type VariantName,
 } from "../inference/model-holder.js";
 import type { GraphModel } from "../inference/graph-model.js";
-import { requirePlinthModel, type LoadedModel } from "../inference/load-model.js";
+import type { LoadedModel } from "../inference/load-model.js";
 import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
-import { inferRows, notReady } from "../serving/availability.js";
-import { capabilitiesOf, explainableModel } from "../serving/capabilities.js";
+import { notReady } from "../serving/availability.js";
+import { capabilitiesOf, explainableModel, requirePlinthModel } from "../serving/capabilities.js";
 import {
   FORCE_VARIANT_ROLE,
   holdsRole,
@@ -178,7 +178,7 @@ export class RolloutEngine {
     const stable = requirePlinthModel(this.variants.stable.current!, "scoring rows");
     const input = reencode(data, routed.model, stable);
     const started = performance.now();
-    const probs = await inferRows(stable, input, rows);
+    const probs = await stable.infer(input, rows);
     if (this.shadow !== undefined && this.shadowsThis()) {
       const stableSeconds = (performance.now() - started) / 1000;
       this.shadow.offer(plinthShadowJob(stable, input, rows, probs, stableSeconds));

@@ -6,7 +6,6 @@
  */
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
-import type { PlinthModel } from "../inference/model.js";
 
 /**
  * 503 NOT_READY. `message` says why when it is known (a model waiting for its registry), and
@@ -18,12 +17,4 @@ export function notReady(
 ): ApiError {
   const retryAfter = String(Math.max(1, Math.ceil(retryAfterSeconds)));
   return new ApiError(ErrorCode.NOT_READY, message, { "retry-after": retryAfter });
-}
-
-/**
- * Scores normalised rows. Back-pressure needs no translation: a full queue rejects with
- * QueueFullError, already a 503 OVERLOADED with Retry-After (inference/batcher.ts).
- */
-export function inferRows(model: PlinthModel, data: Float32Array, rows: number): Promise<Float32Array> {
-  return model.infer(data, rows);
 }

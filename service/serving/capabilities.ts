@@ -115,17 +115,31 @@ export function capabilitiesOf(model: LoadedModel): ModelCapabilities {
   return {
     predict: graphPredict(model, "/predict"),
     predictImage: graphPredict(model, "/predict-image"),
-    explain: no(
-      `${EXPLAIN_ROUTE} is not available for ${named(model)}: explain needs plinth's own model metadata ` +
-        `("${METADATA_KEY}" in the ONNX file, written by plinth's trainer), which this model does not carry; ` +
-        servedInstead(model),
-    ),
+    explain: no(needsPlinthMetadata(model, EXPLAIN_ROUTE, "explain")),
     drift: no(
       `${named(model)} has no plinth metadata: drift needs the training baseline (baseline.json of the ` +
         "image features and predicted classes) that plinth's trainer writes, so this model is not monitored",
     ),
     shadowAgreement: graphShadowAgreement(model),
   };
+}
+
+/** Why `feature` (served at `what`) is not available for a graph model: it needs plinth metadata. */
+function needsPlinthMetadata(model: GraphModel, what: string, feature: string): string {
+  return (
+    `${what} is not available for ${named(model)}: ${feature} needs plinth's own model metadata ` +
+    `("${METADATA_KEY}" in the ONNX file, written by plinth's trainer), which this model does not carry; ` +
+    servedInstead(model)
+  );
+}
+
+/**
+ * The model as a plinth model, for a feature that needs plinth metadata (`feature`, e.g. "scoring
+ * rows"); else a 400 saying so and what the model does serve.
+ */
+export function requirePlinthModel(model: LoadedModel, feature: string): PlinthModel {
+  if (model.kind === "plinth") return model;
+  throw new ApiError(ErrorCode.INVALID_REQUEST, needsPlinthMetadata(model, feature, feature));
 }
 
 /** The model, when explain supports it; else the 400 saying why. */

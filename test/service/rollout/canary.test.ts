@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { requirePlinthModel } from "../../../service/inference/load-model.js";
+import { requirePlinthModel } from "../../../service/serving/capabilities.js";
 import { routesToCandidate } from "../../../service/rollout/buckets.js";
 import { errorCode, type TestService, startTestService } from "../server/service-fixture.js";
 import { rowForClass } from "../inference/fixture-model.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../../service/config.js";
-import { requirePlinthModel } from "../../../service/inference/load-model.js";
+import { requirePlinthModel } from "../../../service/serving/capabilities.js";
 import { candidateOrt } from "../../../service/rollout/variants.js";
 import { writeVersionFiles } from "../ops/version-files.js";
 import { startTestService, type TestService } from "../server/service-fixture.js";

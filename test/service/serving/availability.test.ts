@@ -1,7 +1,7 @@
 /**
  * A full inference queue answers 503 OVERLOADED with Retry-After on the plinth model's /predict:
  * the batcher's QueueFullError is that ApiError itself (inference/batcher.ts), which the serving
- * core passes on as it is (serving/availability.ts, inferRows).
+ * core passes on as it is.
  */
 import { expect, it } from "vitest";
 import { rowForClass } from "../inference/fixture-model.js";
