@@ -74,5 +74,5 @@ USER 10001:10001
 EXPOSE 8080 9464
 
 # No HEALTHCHECK: Kubernetes ignores it. Health is checked by the Deployment's startup,
-# readiness and liveness probes, against the service's /v2/health/live and /v2/health/ready.
+# readiness and liveness probes, against the service's /ready/pod and /health (service/contract/probe-paths.ts).
 ENTRYPOINT ["node", "--import", "tsx", "service/main.ts"]

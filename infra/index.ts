@@ -1,12 +1,16 @@
 /**
  * Entry point of the Pulumi program (Pulumi.yaml `main`). Reads and validates the stack config,
  * builds the stack and exports its outputs. A config error stops the run before any resource is
- * registered, listing every bad key.
+ * registered, listing every bad key; so does an API allowlist this run cannot deploy through
+ * (a placeholder, a documentation range, a private endpoint from a GitHub-hosted runner).
  */
+import { assertDeployTarget } from "./config/deploy-target.js";
 import { readStackConfig } from "./config/load.js";
 import { createPlinthStack } from "./program.js";
 
-const outputs = createPlinthStack(readStackConfig());
+const config = readStackConfig();
+assertDeployTarget(config, process.env);
+const outputs = createPlinthStack(config);
 
 export const cloud = outputs.cloud;
 export const kubeconfig = outputs.kubeconfig;

@@ -2,12 +2,22 @@
  * The plinth program: composes the components for one stack from its validated config.
  * infra/index.ts runs it under the Pulumi engine; infra/render runs it under the mock runtime.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { Cluster, type ClusterArgs } from "../components/cluster/index.js";
-import { InferenceService, metricsServiceLabels, METRICS_PORT_NAME } from "../components/inference/index.js";
+import {
+  InferenceService,
+  metricsServiceLabels,
+  METRICS_PORT_NAME,
+  mlflowClientPods,
+} from "../components/inference/index.js";
 import { IngressTls } from "../components/ingress-tls/index.js";
-import { Mlflow, type ArtifactAccess, type MlflowBackend } from "../components/mlflow/index.js";
-import { Monitoring } from "../components/monitoring/index.js";
+import { Mlflow, type MlflowBackend } from "../components/mlflow/index.js";
+import {
+  MANAGED_CLUSTER_TARGETS,
+  Monitoring,
+  SELF_MANAGED_CLUSTER_TARGETS,
+  type ClusterScrapeTargets,
+} from "../components/monitoring/index.js";
 import { OAuth2Proxy } from "../components/oauth2-proxy/index.js";
 import { podSecurityNamespace } from "../components/shared/namespace.js";
 import type { StackConfig } from "./config/load.js";
@@ -25,9 +35,23 @@ function clusterArgs(config: StackConfig): ClusterArgs {
       return { cloud: "aws", aws: required(config.aws, "aws"), protect: config.protect };
     case "gcp":
       return { cloud: "gcp", gcp: required(config.gcp, "gcp"), protect: config.protect };
-    case "existing":
-      return { cloud: "existing", kubeconfig: required(config.secrets.kubeconfig, "kubeconfig") };
+    case "existing": {
+      const storageClass = config.existingCluster?.storageClass;
+      return {
+        cloud: "existing",
+        kubeconfig: required(config.secrets.kubeconfig, "kubeconfig"),
+        ...(storageClass ? { storageClass } : {}),
+      };
+    }
   }
+}
+
+/** What the installed kube-prometheus-stack scrapes of the cluster itself (plinth:existingCluster.controlPlane). */
+function clusterTargets(config: StackConfig): ClusterScrapeTargets {
+  if (config.cloud === "existing" && config.existingCluster?.controlPlane === "self-managed") {
+    return SELF_MANAGED_CLUSTER_TARGETS;
+  }
+  return MANAGED_CLUSTER_TARGETS[config.cloud];
 }
 
 /** The schema guarantees these per cloud; this narrows the type without a cast. */
@@ -51,11 +75,12 @@ function mlflowBackend(config: StackConfig, cluster: Cluster): MlflowBackend {
       tier: required(config.gcp, "gcp").databaseTier,
     };
   }
-  const storageClass = config.existingCluster?.storageClass;
+  const { storageClass, artifactStorageClass } = config.existingCluster ?? {};
   return {
     cloud: "existing",
     postgresImage: config.mlflow.postgresImage,
     ...(storageClass ? { storageClass } : {}),
+    ...(artifactStorageClass ? { artifactStorageClass } : {}),
   };
 }
 
@@ -68,6 +93,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     provider,
     cloud: config.cloud,
     acme: config.acme,
+    ...(existing.ingressClass ? { ingressClass: existing.ingressClass } : {}),
     reuse: {
       ...(existing.ingressController ? { controller: existing.ingressController } : {}),
       ...(existing.certManager ? { certManager: existing.certManager } : {}),
@@ -96,6 +122,8 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       provider,
       retention: config.monitoring.retention,
       storageGb: config.monitoring.storageGb,
+      ...(cluster.storageClass ? { storageClass: cluster.storageClass } : {}),
+      clusterTargets: clusterTargets(config),
       receivers: config.monitoring.alertReceivers,
       ...(config.secrets.slackWebhookUrl ? { slackWebhookUrl: config.secrets.slackWebhookUrl } : {}),
       slo: config.monitoring.slo,
@@ -115,13 +143,6 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     { dependsOn: [appNamespace] },
   );
 
-  const appPods = { namespace: APP_NAMESPACE, podLabels: { "app.kubernetes.io/part-of": "plinth" } };
-  const serving: ArtifactAccess = { namespace: APP_NAMESPACE, serviceAccount: INFERENCE, write: false };
-  const training: ArtifactAccess = {
-    namespace: APP_NAMESPACE,
-    serviceAccount: `${INFERENCE}-training`,
-    write: true,
-  };
   const mlflow = new Mlflow("mlflow", {
     provider,
     image: config.mlflow.image,
@@ -133,15 +154,11 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     ingress,
     authAnnotations,
     controllerPeer,
-    clients: [appPods],
-    artifactAccess: config.cloud === "existing" ? [] : [serving, training],
+    clients: mlflowClientPods(INFERENCE, APP_NAMESPACE),
     // On an existing cluster the artifact volume must be ReadWriteMany for two replicas: production
     // needs two (and such a storage class); staging runs one on ReadWriteOnce.
     replicas: config.cloud === "existing" && !config.protect ? 1 : 2,
   });
-  const identity = (access: ArtifactAccess) =>
-    mlflow.artifactAccessAnnotations[`${access.namespace}/${access.serviceAccount}`] ??
-    pulumi.output<Record<string, string>>({});
 
   const { inference: settings } = config;
   const inference = new InferenceService(
@@ -159,8 +176,6 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
       drift: settings.drift,
       retrain: settings.retrain,
-      servingIdentity: identity(serving),
-      trainingIdentity: identity(training),
       domain: config.domain,
       ingress,
       authAnnotations,

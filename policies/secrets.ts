@@ -41,6 +41,57 @@ export const configMapNoSecretValues: PlinthResourcePolicy = {
 
 /** `--client-secret=...`-style flags carrying a value inline. */
 const FLAG_WITH_VALUE = /^--?([A-Za-z0-9_.-]+)=(.+)$/;
+/**
+ * The names `text` references as `$(VAR)`, read as the kubelet expands command, args and env values
+ * (k8s.io/kubernetes third_party/forked/golang/expansion): left to right, `$$` is one literal `$`,
+ * so `$$(VAR)` stays text while `$$$(VAR)` is a `$` followed by a reference.
+ */
+export function variableReferences(text: string): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== "$") continue;
+    const next = text[i + 1];
+    if (next === "$") {
+      i++;
+    } else if (next === "(") {
+      const close = text.indexOf(")", i + 2);
+      if (close < 0) break;
+      names.push(text.slice(i + 2, close));
+      i = close;
+    }
+  }
+  return names;
+}
+
+interface EnvLike {
+  readonly env?: readonly { name: string; value?: string; valueFrom?: { secretKeyRef?: unknown } }[];
+  readonly envFrom?: readonly { secretRef?: unknown }[];
+}
+
+/**
+ * The container's variables whose value comes from a Secret: `env[].valueFrom.secretKeyRef`; when
+ * `envFrom` takes a whole Secret, every name not set in plain text by `env`; and a variable whose
+ * value references one of those declared before it (`ALIAS=$(PASSWORD)`: the kubelet expands it).
+ */
+function secretVariable(container: EnvLike): (name: string) => boolean {
+  const fromSecret = new Set<string>();
+  const plain = new Set<string>();
+  const wholeSecret = (container.envFrom ?? []).some((source) => source.secretRef !== undefined);
+  const isSecret = (name: string) => fromSecret.has(name) || (wholeSecret && !plain.has(name));
+  for (const variable of container.env ?? []) {
+    const viaSecret =
+      variable.valueFrom?.secretKeyRef !== undefined ||
+      (variable.value !== undefined && variableReferences(variable.value).some(isSecret));
+    if (viaSecret) {
+      fromSecret.add(variable.name);
+      plain.delete(variable.name);
+    } else {
+      plain.add(variable.name);
+      fromSecret.delete(variable.name);
+    }
+  }
+  return isSecret;
+}
 
 export const containerNoPlaintextSecrets: PlinthResourcePolicy = {
   name: "container-no-plaintext-secrets",
@@ -63,13 +114,23 @@ export const containerNoPlaintextSecrets: PlinthResourcePolicy = {
         );
       }
     });
+    const isSecret = secretVariable(container);
     for (const field of ["command", "args"] as const) {
       (container[field] ?? []).forEach((argument, i) => {
+        // The kubelet expands $(VAR) into argv, readable in /proc and `ps` on the node: a Secret's
+        // value referenced there is as exposed as one written inline.
+        const expanded = variableReferences(argument).filter(isSecret);
+        if (expanded.length > 0) {
+          report(
+            `${describe} expands the Secret-backed variable ${expanded.join(", ")} into its command line (${path}.${field}[${i}]), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
+          );
+          return;
+        }
         const flag = FLAG_WITH_VALUE.exec(argument);
         const inline = flag && isSecretLikeKey(flag[1]!) && !flag[2]!.startsWith("$(");
         if (inline || secretValueKind(argument)) {
           report(
-            `${describe} passes a credential on the command line (${path}.${field}[${i}]). Pass it as an env var from valueFrom.secretKeyRef (referenced as $(VAR)) or a mounted Secret file.`,
+            `${describe} passes a credential on the command line (${path}.${field}[${i}]). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,
           );
         }
       });

@@ -2,10 +2,14 @@
 # Installs every third-party tool the test suite uses, pinned, idempotently. The test command runs
 # this first; nothing in the suite may rely on a tool installed by hand. Pins: scripts/tools/pins.sh.
 #
-#   Debian  dataset-fashion-mnist, prometheus, libgomp1 (exact), chromium, nginx (a minimum:
-#           bookworm-security replaces their versions in place); scripts/tools/debian.sh
-#   PyPI    .tools/mlflow-venv  the MLflow server and client, and onnx, onnxruntime, skl2onnx for
-#                               mlflow.onnx: exactly test/support/mlflow-requirements.txt
+#   Debian  dataset-fashion-mnist, prometheus, libgomp1 (exact), chromium, nginx, postgresql-15
+#           (a minimum: bookworm-security replaces their versions in place; PostgreSQL is the MLflow
+#           tests' backend store); scripts/tools/debian.sh
+#   PyPI    .tools/mlflow-venv  the MLflow server and client with every pin of plinth's MLflow
+#                               image (components/mlflow/image/requirements.txt: psycopg, boto3,
+#                               google-cloud-storage), onnx, onnxruntime, skl2onnx for mlflow.onnx,
+#                               and local S3 and GCS stand-ins (moto[server], gcp-storage-emulator):
+#                               exactly test/support/mlflow-requirements.txt
 #           .tools/fuzz-venv    schemathesis and tritonclient[http]: test/support/fuzz-requirements.txt
 #           .tools/models-venv  scikit-learn, skl2onnx, XGBoost, LightGBM, onnxmltools, onnxruntime:
 #                               the third-party models the serving tests make

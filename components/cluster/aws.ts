@@ -2,14 +2,45 @@
  * The AWS half of Cluster: a VPC with private and public subnets in every zone (one NAT gateway
  * per zone), and an EKS cluster whose secrets are envelope-encrypted with a KMS key, with all
  * control-plane log types on, a private endpoint (public only for an allowlist), managed nodes in
- * the private subnets, the IRSA OIDC provider, the VPC CNI with NetworkPolicy enforcement and the
- * EBS CSI driver (for PersistentVolumes).
+ * the private subnets, the IRSA OIDC provider, the VPC CNI with NetworkPolicy enforcement, the
+ * EBS CSI driver (for PersistentVolumes; its IRSA role), metrics-server (the HPA's metrics API: EKS
+ * ships none) and EKS access entries with their access policies for the operators config names.
+ *
+ * Physical names that must be unique in the account carry the stack (`plinth-staging-eks` and its
+ * log group `/aws/eks/plinth-staging-eks/cluster`), so staging and production can share an
+ * account: see `stackScopedName`. Everything else is auto-named by Pulumi (a random suffix).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { subnetCidr } from "./cidr.js";
+import { stackScopedName } from "./physical-names.js";
 import { eksKubeconfig } from "./kubeconfig.js";
 import { irsaRole, type AwsClusterContext } from "./irsa.js";
+import { EKS_ACCESS_POLICIES, type ClusterAccessPolicy } from "./eks-access-policies.js";
+
+export { EKS_ACCESS_POLICIES, type ClusterAccessPolicy };
+
+/** An IAM principal (role or user) given access to the cluster through an EKS access entry. */
+export interface ClusterAccess {
+  /** `arn:aws:iam::<account>:role/<name>` (or `user/<name>`). */
+  readonly principalArn: string;
+  /** The EKS access policy associated with the entry: without one, the entry grants nothing. */
+  readonly policy: ClusterAccessPolicy;
+  /**
+   * Namespaces the policy applies in; cluster-wide when absent. `cluster-admin` and `admin-view`
+   * are cluster-wide only.
+   * @default undefined (the whole cluster)
+   */
+  readonly namespaces?: readonly string[];
+}
+
+/** The ARN of an EKS access policy (they live in the `aws` partition's `cluster-access-policy/` path). */
+export function eksAccessPolicyArn(policy: ClusterAccessPolicy): string {
+  return `arn:aws:eks::aws:cluster-access-policy/${EKS_ACCESS_POLICIES[policy].name}`;
+}
+
+/** The StorageClass the EBS CSI driver provisions plinth's volumes from (gp3, encrypted). */
+export const EBS_STORAGE_CLASS = "gp3-encrypted";
 
 export interface AwsClusterOptions {
   readonly region: string;
@@ -26,7 +57,30 @@ export interface AwsClusterOptions {
     readonly desiredSize: number;
     readonly diskSizeGb: number;
   };
+  /**
+   * IAM principals given access to the cluster, each with one access policy. The identity that
+   * creates the cluster is cluster admin besides (bootstrapClusterCreatorAdminPermissions).
+   * @default []
+   */
+  readonly clusterAccess?: readonly ClusterAccess[];
+  /**
+   * What makes the account-unique physical names (the cluster, its log group) unique per stack.
+   * @default pulumi.getStack()
+   */
+  readonly stack?: string;
 }
+
+/** `arn:aws:iam::123456789012:role/ops` -> `123456789012-role-ops`: a principal in a logical name. */
+function principalSlug(principalArn: string): string {
+  return principalArn
+    .replace(/^arn:[^:]+:iam::/, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+/** EKS limit on cluster names. */
+const MAX_CLUSTER_NAME = 100;
 
 /** Every control-plane log type EKS offers. */
 export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
@@ -151,7 +205,23 @@ export function awsCluster(
       parent,
     );
   }
-  const clusterName = `${name}-eks`;
+  const principals = new Set<string>();
+  for (const [index, access] of (options.clusterAccess ?? []).entries()) {
+    if (principals.has(access.principalArn)) {
+      throw new pulumi.ResourceError(
+        `clusterAccess[${index}]: ${access.principalArn} is listed twice; EKS takes one access entry per principal`,
+        parent,
+      );
+    }
+    principals.add(access.principalArn);
+    if (access.namespaces !== undefined && !EKS_ACCESS_POLICIES[access.policy].namespaced) {
+      throw new pulumi.ResourceError(
+        `clusterAccess[${index}]: ${access.policy} is cluster-wide; remove namespaces or choose admin, edit or view`,
+        parent,
+      );
+    }
+  }
+  const clusterName = stackScopedName([name, options.stack ?? pulumi.getStack(), "eks"], MAX_CLUSTER_NAME);
   const opts = { parent };
   const { vpc, privateSubnetIds } = network(name, options, clusterName, parent);
 
@@ -257,8 +327,10 @@ export function awsCluster(
     { parent, dependsOn: [...nodePolicies, vpcCni] },
   );
 
+  // The EBS CSI controller creates, attaches and deletes volumes through its own IRSA role; the
+  // add-on waits for the role's policy so its first volume is not refused.
   const ebsCsiRole = irsaRole(`${name}-ebs-csi`, context, "kube-system", "ebs-csi-controller-sa", parent);
-  new aws.iam.RolePolicyAttachment(
+  const ebsCsiPolicy = new aws.iam.RolePolicyAttachment(
     `${name}-ebs-csi-policy`,
     { role: ebsCsiRole.name, policyArn: `${MANAGED_POLICY}service-role/AmazonEBSCSIDriverPolicy` },
     opts,
@@ -266,8 +338,40 @@ export function awsCluster(
   const ebsCsi = new aws.eks.Addon(
     `${name}-ebs-csi`,
     { clusterName: cluster.name, addonName: "aws-ebs-csi-driver", serviceAccountRoleArn: ebsCsiRole.arn },
+    { parent, dependsOn: [nodes, ebsCsiPolicy] },
+  );
+  // EKS runs no metrics-server, so without it the HPA reads no CPU and never scales. The community
+  // add-on is AWS-built and versioned with the cluster, like the other add-ons here.
+  const metricsServer = new aws.eks.Addon(
+    `${name}-metrics-server`,
+    { clusterName: cluster.name, addonName: "metrics-server" },
     { parent, dependsOn: [nodes] },
   );
+
+  // An access entry alone authenticates a principal and authorises nothing: the association with an
+  // access policy is what grants access (no RBAC binding names these principals).
+  // Named by principal, not by position: reordering the list replaces nothing.
+  for (const access of options.clusterAccess ?? []) {
+    const entryName = `${name}-access-${principalSlug(access.principalArn)}`;
+    const entry = new aws.eks.AccessEntry(
+      entryName,
+      { clusterName: cluster.name, principalArn: access.principalArn, type: "STANDARD" },
+      opts,
+    );
+    new aws.eks.AccessPolicyAssociation(
+      `${entryName}-${access.policy}`,
+      {
+        clusterName: entry.clusterName,
+        principalArn: entry.principalArn,
+        policyArn: eksAccessPolicyArn(access.policy),
+        accessScope:
+          access.namespaces === undefined
+            ? { type: "cluster" }
+            : { type: "namespace", namespaces: [...access.namespaces] },
+      },
+      opts,
+    );
+  }
 
   const kubeconfig = eksKubeconfig(
     cluster.name,
@@ -275,5 +379,9 @@ export function awsCluster(
     cluster.certificateAuthority.data,
     options.region,
   );
-  return { kubeconfig, context, readiness: [vpcCni, nodes, ebsCsi] as pulumi.Resource[] };
+  return {
+    kubeconfig,
+    context,
+    readiness: [vpcCni, nodes, ebsCsi, metricsServer] as pulumi.Resource[],
+  };
 }

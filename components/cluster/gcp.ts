@@ -5,12 +5,22 @@
  * release channel and master authorised networks; nodes run as a least-privilege service account.
  * A private cluster's control plane reaches nodes only on 443 and 10250, so a firewall rule opens
  * the admission-webhook port (WEBHOOK_PORT) from the master CIDR to the nodes.
+ *
+ * Physical names carry the stack (`plinth-staging-gke`, `plinth-production-gke-nodes`), so two
+ * stacks can share one GCP project: see `stackScopedName`. Logical (Pulumi) names do not change.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "./kubeconfig.js";
+import { stackScopedName } from "./physical-names.js";
 
 export interface GcpClusterOptions {
+  /**
+   * What makes physical names unique within the project (the cluster, the node service account):
+   * lower-cased, anything but letters and digits becoming '-'.
+   * @default pulumi.getStack()
+   */
+  readonly stack?: string;
   readonly project: string;
   readonly region: string;
   /** At least two zones of the region; the node pool spans them. */
@@ -25,7 +35,9 @@ export interface GcpClusterOptions {
   readonly masterAuthorizedCidrs: readonly string[];
   readonly nodePool: {
     readonly machineType: string;
+    /** Nodes per zone the pool starts with and never goes below (GKE counts per zone). */
     readonly minNodes: number;
+    /** Most nodes per zone. */
     readonly maxNodes: number;
     readonly diskSizeGb: number;
   };
@@ -35,7 +47,20 @@ export interface GcpClusterOptions {
 export interface GcpClusterContext {
   readonly project: string;
   readonly region: string;
+  /**
+   * The VPC's id. It resolves once the cluster exists, so anything built on it (a private services
+   * access peering) waits for the GKE peering: GCP runs one peering operation per network at a time.
+   */
   readonly network: pulumi.Output<string>;
+  /**
+   * Resources that create VPC peerings on `network` (the private cluster's control-plane peering).
+   * A new peering on the network (servicenetworking.Connection) must `dependsOn` them: created
+   * together, one fails with "There is a peering operation in progress"; destroyed in reverse, the
+   * dependency keeps the two removals apart as well.
+   */
+  readonly peerings: readonly pulumi.Resource[];
+  /** `<name>-<stack>`: the prefix of every physical name of this stack (see `stackScopedName`). */
+  readonly scope: string;
   /**
    * The cluster's Workload Identity pool, read from the cluster: IAM bindings naming it wait for
    * the cluster that creates the pool. Build members with `workloadIdentityMember`.
@@ -57,6 +82,10 @@ export function workloadIdentityMember(
 ): pulumi.Output<string> {
   return pulumi.interpolate`serviceAccount:${workloadPool}[${namespace}/${serviceAccount}]`;
 }
+
+/** GCP limits on the names set here. */
+const MAX_CLUSTER_NAME = 40;
+const MAX_ACCOUNT_ID = 30;
 
 /** The roles GKE nodes need to ship logs and metrics and pull images; nothing else. */
 export const NODE_ROLES = [
@@ -81,6 +110,7 @@ export function gcpCluster(
   }
   const opts = { parent };
   const { project, region } = options;
+  const scope = stackScopedName([name, options.stack ?? pulumi.getStack()], MAX_CLUSTER_NAME - 4);
   const network = new gcp.compute.Network(
     `${name}-vpc`,
     { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" },
@@ -122,7 +152,11 @@ export function gcpCluster(
 
   const nodeAccount = new gcp.serviceaccount.Account(
     `${name}-nodes`,
-    { project, accountId: `${name}-gke-nodes`, displayName: `GKE nodes of ${name}` },
+    {
+      project,
+      accountId: stackScopedName([scope, "gke-nodes"], MAX_ACCOUNT_ID),
+      displayName: `GKE nodes of ${scope}`,
+    },
     opts,
   );
   const nodeRoles = NODE_ROLES.map(
@@ -140,7 +174,7 @@ export function gcpCluster(
     `${name}-gke`,
     {
       project,
-      name: `${name}-gke`,
+      name: stackScopedName([scope, "gke"], MAX_CLUSTER_NAME),
       location: region,
       nodeLocations: [...options.zones],
       network: network.id,
@@ -178,6 +212,10 @@ export function gcpCluster(
       project,
       cluster: cluster.name,
       location: region,
+      // Without an initial count the pool is created empty, and the autoscaler does not raise a
+      // pool to its minimum until pods are pending that nothing else schedules: the Helm releases
+      // then wait on a cluster with no nodes. Per zone, like the autoscaling bounds.
+      initialNodeCount: options.nodePool.minNodes,
       autoscaling: { minNodeCount: options.nodePool.minNodes, maxNodeCount: options.nodePool.maxNodes },
       management: { autoRepair: true, autoUpgrade: true },
       nodeConfig: {
@@ -190,7 +228,8 @@ export function gcpCluster(
         metadata: { "disable-legacy-endpoints": "true" },
       },
     },
-    { parent, dependsOn: nodeRoles },
+    // GKE replaces a pool whose initial count changes; later minNodes edits change the autoscaler only.
+    { parent, dependsOn: nodeRoles, ignoreChanges: ["initialNodeCount"] },
   );
   // Admission webhooks (ingress-nginx) listen on 8443, which GKE's own rules do not open to the
   // control plane: without this every Ingress create times out.
@@ -217,6 +256,13 @@ export function gcpCluster(
     if (!config?.workloadPool) throw new Error(`GKE cluster ${name}-gke reports no Workload Identity pool`);
     return config.workloadPool;
   });
-  const context: GcpClusterContext = { project, region, network: network.id, workloadPool };
+  const context: GcpClusterContext = {
+    project,
+    region,
+    network: pulumi.all([network.id, cluster.id]).apply(([id]) => id),
+    peerings: [cluster],
+    scope,
+    workloadPool,
+  };
   return { kubeconfig, context, readiness: [nodePool] as pulumi.Resource[] };
 }

@@ -1,18 +1,31 @@
 /**
  * Cluster: the Kubernetes cluster plinth runs on and the explicit Kubernetes provider every other
  * component uses. `aws` builds a VPC and EKS, `gcp` a VPC and private GKE, `existing` takes a
- * kubeconfig from config. The kubeconfig output is always a secret.
+ * kubeconfig from config. The kubeconfig output is always a secret. `storageClass` names the class
+ * plinth's volumes are provisioned from: on EKS one this component creates (gp3, encrypted, the
+ * cluster's default: EKS has had no default class since 1.30), on GKE its built-in `standard-rwo`.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { awsCluster, type AwsClusterOptions } from "./aws.js";
+import { awsCluster, EBS_STORAGE_CLASS, type AwsClusterOptions } from "./aws.js";
 import { gcpCluster, type GcpClusterContext, type GcpClusterOptions } from "./gcp.js";
 import type { AwsClusterContext } from "./irsa.js";
 
 export type { AwsClusterContext } from "./irsa.js";
 export type { GcpClusterContext } from "./gcp.js";
 export { workloadIdentityMember } from "./gcp.js";
+export { stackScopedName } from "./physical-names.js";
 export { irsaRole, irsaTrustPolicy } from "./irsa.js";
+export {
+  EBS_STORAGE_CLASS,
+  EKS_ACCESS_POLICIES,
+  eksAccessPolicyArn,
+  type ClusterAccess,
+  type ClusterAccessPolicy,
+} from "./aws.js";
+
+/** GKE's built-in default StorageClass (pd-balanced through the Compute Engine PD CSI driver). */
+export const GKE_STORAGE_CLASS = "standard-rwo";
 
 export type ClusterArgs =
   | {
@@ -34,6 +47,8 @@ export type ClusterArgs =
       readonly cloud: "existing";
       /** Its kubeconfig, as a secret. */
       readonly kubeconfig: pulumi.Input<string>;
+      /** StorageClass of plinth's volumes. @default undefined (the cluster's default class) */
+      readonly storageClass?: string;
     };
 
 export class Cluster extends pulumi.ComponentResource {
@@ -46,6 +61,11 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly aws?: AwsClusterContext;
   /** Project, network and Workload Identity pool; set only for gcp. */
   public readonly gcp?: GcpClusterContext;
+  /**
+   * The StorageClass every PersistentVolumeClaim of plinth names; undefined leaves the claim to the
+   * cluster's default class (an existing cluster with no class configured).
+   */
+  public readonly storageClass: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("plinth:cluster:Cluster", name, {}, opts);
@@ -70,6 +90,31 @@ export class Cluster extends pulumi.ComponentResource {
       { kubeconfig: this.kubeconfig, enableServerSideApply: true, deleteUnreachable: false },
       { parent: this, dependsOn: readiness },
     );
+    if (args.cloud === "aws") {
+      // EKS has marked no StorageClass default since 1.30 (and its gp2 class uses the in-tree
+      // driver): a claim without a class stays Pending. This one is the default for everyone's
+      // claims, and plinth's name it explicitly.
+      const storageClass = new k8s.storage.v1.StorageClass(
+        `${name}-storage-class`,
+        {
+          metadata: {
+            name: EBS_STORAGE_CLASS,
+            annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+          },
+          provisioner: "ebs.csi.aws.com",
+          parameters: { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4" },
+          volumeBindingMode: "WaitForFirstConsumer",
+          allowVolumeExpansion: true,
+          reclaimPolicy: "Delete",
+        },
+        { parent: this, provider: this.provider },
+      );
+      this.storageClass = storageClass.metadata.name;
+    } else if (args.cloud === "gcp") {
+      this.storageClass = pulumi.output(GKE_STORAGE_CLASS);
+    } else {
+      this.storageClass = args.storageClass === undefined ? undefined : pulumi.output(args.storageClass);
+    }
     this.registerOutputs({ kubeconfig: this.kubeconfig, provider: this.provider });
   }
 }

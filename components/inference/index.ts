@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
 import { COLOUR_LABEL, selectorLabels, standardLabels } from "../shared/labels.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
@@ -86,10 +87,6 @@ export interface InferenceServiceArgs {
    * beats `champion` (components/inference/retrain.ts).
    */
   readonly retrain: { readonly schedule: string; readonly resources: Resources };
-  /** Workload-identity annotations for the serving ServiceAccount (read access to artifacts). */
-  readonly servingIdentity: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Workload-identity annotations for the training ServiceAccount (write access to artifacts). */
-  readonly trainingIdentity: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** The API is published at api.<domain>. */
   readonly domain: string;
   readonly ingress: IngressClassRef;
@@ -99,6 +96,24 @@ export interface InferenceServiceArgs {
   readonly prometheusPeer: Peer;
   /** Hardenings to switch off, by name (reported by the policy pack). @default [] */
   readonly weaken?: readonly Weakening[];
+}
+
+/** The role label of the retrain CronJob's pods. */
+const RETRAIN_ROLE = "retrain";
+
+/**
+ * The pods of an InferenceService named `name` in `namespace` that talk to MLflow: the serving pods
+ * (they download versions) and the retrain job (it uploads them). MLflow admits only these: its
+ * artifact proxy writes to the bucket for any client it admits.
+ */
+export function mlflowClientPods(
+  name: string,
+  namespace: string,
+): { namespace: string; podLabels: Record<string, string> }[] {
+  return [
+    { namespace, podLabels: selectorLabels(name, "inference") },
+    { namespace, podLabels: jobPodSelector(name, RETRAIN_ROLE) },
+  ];
 }
 
 /** Labels of the metrics Service: what the ServiceMonitor selects. */
@@ -172,31 +187,16 @@ export class InferenceService extends pulumi.ComponentResource {
       },
       child,
     );
-    const serving = this.serviceAccount(
-      `${name}-serving-sa`,
-      app,
-      namespace,
-      labels,
-      args.servingIdentity,
-      child,
-    );
-    // The drift check only calls the service: no cloud identity, no API token.
+    // No cloud identity anywhere: models and training artifacts go through MLflow's artifact proxy.
+    const serving = this.serviceAccount(`${name}-serving-sa`, app, namespace, labels, child);
     const driftCheckAccount = this.serviceAccount(
       `${name}-drift-check-sa`,
       `${app}-drift-check`,
       namespace,
       labels,
-      {},
       child,
     );
-    const training = this.serviceAccount(
-      `${name}-training-sa`,
-      `${app}-training`,
-      namespace,
-      labels,
-      args.trainingIdentity,
-      child,
-    );
+    const training = this.serviceAccount(`${name}-training-sa`, `${app}-training`, namespace, labels, child);
 
     const settings: ServiceSettings = {
       modelName: args.modelName,
@@ -317,7 +317,7 @@ export class InferenceService extends pulumi.ComponentResource {
       deadlineSeconds: 600,
     });
     scheduledJob(jobContext, {
-      role: "retrain",
+      role: RETRAIN_ROLE,
       schedule: args.retrain.schedule,
       command: retrainCommand(args.modelName),
       env: trainingEnvironment(settings),
@@ -380,12 +380,11 @@ export class InferenceService extends pulumi.ComponentResource {
     name: string,
     namespace: string,
     labels: Record<string, string>,
-    annotations: pulumi.Input<Record<string, pulumi.Input<string>>>,
     opts: pulumi.CustomResourceOptions,
   ) {
     return new k8s.core.v1.ServiceAccount(
       resourceName,
-      { metadata: { name, namespace, labels, annotations }, automountServiceAccountToken: false },
+      { metadata: { name, namespace, labels }, automountServiceAccountToken: false },
       opts,
     );
   }
@@ -418,7 +417,10 @@ export class InferenceService extends pulumi.ComponentResource {
         { name: METRICS_PORT_NAME, containerPort: METRICS_PORT },
       ],
       resources: args.resources,
-      probes: httpProbes("http", "/ready", "/health"),
+      // Startup and readiness: the pod's (every model serves or awaits its first version, which
+      // answers 503 saying why), so a first `pulumi up` on an empty registry completes; /ready
+      // itself stays "predictions can be served now".
+      probes: httpProbes("http", PROBE_PATHS.podReady, PROBE_PATHS.live),
       volumeMounts: [tmp.mount],
       ...(args.weaken ? { weaken: args.weaken } : {}),
     });

@@ -3,6 +3,7 @@
  * public API paths one by one and never `/`, so no client can reach /admin or /ops (or any
  * future route) without going through the protected Ingress and oauth2-proxy.
  */
+import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import type { IngressPath } from "../shared/ingress.js";
 
 /** The public API: predictions, explanations, model metadata, Open Inference Protocol v2, health, docs. */
@@ -12,8 +13,9 @@ export const PUBLIC_PATHS: readonly IngressPath[] = [
   { path: "/predict-image/explain", pathType: "Exact" },
   { path: "/metadata", pathType: "Exact" },
   { path: "/v2", pathType: "Prefix" },
-  { path: "/health", pathType: "Exact" },
-  { path: "/ready", pathType: "Exact" },
+  { path: PROBE_PATHS.live, pathType: "Exact" },
+  // Not PROBE_PATHS.podReady: the kubelet's view, of no use to clients.
+  { path: PROBE_PATHS.ready, pathType: "Exact" },
   { path: "/docs", pathType: "Prefix" },
   { path: "/openapi.json", pathType: "Exact" },
 ];

@@ -26,6 +26,14 @@ export interface IngressTlsArgs {
   /** Strict-Transport-Security max-age in seconds. @default 31536000 (one year) */
   readonly hstsMaxAgeSeconds?: number;
   /**
+   * The IngressClass of the controller plinth installs (unused with `reuse.controller`). Mark it the
+   * cluster's default only on a cluster plinth owns: a second default makes the API server refuse
+   * every Ingress that names no class.
+   * @default { name: "nginx", default: true } on aws and gcp, { name: "plinth-nginx", default: false } on
+   * existing (a stock ingress-nginx already there has class "nginx" and its controller value)
+   */
+  readonly ingressClass?: { readonly name?: string; readonly default?: boolean };
+  /**
    * What an existing cluster already runs, reused instead of installed. The reused controller's
    * own settings (HSTS, redirects, snippets) are its owners'; the policy pack still judges every
    * Ingress plinth writes. @default {} (install ingress-nginx and cert-manager)
@@ -40,6 +48,20 @@ export interface IngressTlsArgs {
 export const INGRESS_NAMESPACE = "ingress-nginx";
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 export const INGRESS_CLASS = "nginx";
+/**
+ * The class on an existing cluster: not "nginx", whose controller value (k8s.io/ingress-nginx) a
+ * stock ingress-nginx already there would share, and two controllers of one value both serve every
+ * Ingress of either class.
+ */
+export const EXISTING_INGRESS_CLASS = "plinth-nginx";
+
+/** The IngressClass of the installed controller: plinth's default class only where plinth owns the cluster. */
+function installedClass(args: IngressTlsArgs): { name: string; isDefault: boolean } {
+  return {
+    name: args.ingressClass?.name ?? (args.cloud === "existing" ? EXISTING_INGRESS_CLASS : INGRESS_CLASS),
+    isDefault: args.ingressClass?.default ?? args.cloud !== "existing",
+  };
+}
 
 /** Annotations for the controller's Service per cloud: a network load balancer on AWS. */
 function loadBalancerAnnotations(cloud: IngressTlsArgs["cloud"]): Record<string, string> {
@@ -55,11 +77,18 @@ function loadBalancerAnnotations(cloud: IngressTlsArgs["cloud"]): Record<string,
 /** ingress-nginx chart values: HSTS, HTTPS redirect, no snippets, no server tokens. */
 export function ingressNginxValues(args: IngressTlsArgs): Record<string, unknown> {
   const replicas = args.replicas ?? 2;
+  const { name, isDefault } = installedClass(args);
   return {
     controller: {
       replicaCount: replicas,
-      ingressClassResource: { name: INGRESS_CLASS, default: true, enabled: true },
-      ingressClass: INGRESS_CLASS,
+      ingressClassResource: {
+        name,
+        default: isDefault,
+        enabled: true,
+        // The controller claims only its own class (never Ingresses another controller serves).
+        controllerValue: name === INGRESS_CLASS ? "k8s.io/ingress-nginx" : `k8s.io/${name}`,
+      },
+      ingressClass: name,
       allowSnippetAnnotations: false,
       config: {
         "ssl-redirect": "true",
@@ -155,7 +184,7 @@ export class IngressTls extends pulumi.ComponentResource {
         ),
       );
     }
-    const className = reuse.controller?.className ?? INGRESS_CLASS;
+    const className = reuse.controller?.className ?? installedClass(args).name;
 
     // The issuer needs cert-manager's CRDs and webhook, and the class its solver uses. A cluster's
     // own issuer is used as it is: plinth never overwrites an object it does not own.

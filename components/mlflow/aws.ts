@@ -1,17 +1,16 @@
 /**
  * MLflow storage on AWS: a private, encrypted, versioned S3 bucket (public access blocked, TLS
  * required) and a private, encrypted PostgreSQL RDS instance with backups, reached only from the
- * VPC. Pods reach the bucket through IRSA roles scoped to the bucket; there are no access keys.
+ * VPC. Only the MLflow server reaches the bucket (an IRSA role scoped to it, no access keys); every
+ * client reads and writes artifacts through the server's artifact proxy.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { irsaRole, type AwsClusterContext } from "../cluster/index.js";
+import { irsaRole, stackScopedName, type AwsClusterContext } from "../cluster/index.js";
 import {
   DATABASE_NAME,
   DATABASE_USER,
   postgresUri,
-  workloadIdentities,
-  type IdentityFactory,
   type ManagedStorageOptions,
   type MlflowStorage,
 } from "./types.js";
@@ -21,8 +20,9 @@ export interface AwsStorageOptions extends ManagedStorageOptions {
   readonly instanceClass: string;
 }
 
-function bucketPolicy(bucketArn: string, write: boolean): string {
-  const objectActions = write ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject"];
+/** The server's access: list, read, write and delete objects (MLflow's proxy does all four). */
+function bucketPolicy(bucketArn: string): string {
+  const objectActions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
@@ -128,7 +128,10 @@ function database(name: string, options: AwsStorageOptions, parent: pulumi.Resou
       deletionProtection: options.protect,
       multiAz: options.protect,
       skipFinalSnapshot: !options.protect,
-      ...(options.protect ? { finalSnapshotIdentifier: `${name}-db-final` } : {}),
+      // Snapshot names are per account and region: the stack keeps staging and production apart.
+      ...(options.protect
+        ? { finalSnapshotIdentifier: stackScopedName([name, pulumi.getStack(), "db-final"], 255) }
+        : {}),
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
       performanceInsightsEnabled: true,
@@ -141,19 +144,24 @@ function database(name: string, options: AwsStorageOptions, parent: pulumi.Resou
 export function awsStorage(name: string, options: AwsStorageOptions, parent: pulumi.Resource): MlflowStorage {
   const bucket = artifactBucket(name, options.protect, parent);
   const db = database(name, options, parent);
-  const roleFor: IdentityFactory = (role, namespace, serviceAccount, write) => {
-    const iamRole = irsaRole(`${name}-${role}`, options.cluster, namespace, serviceAccount, parent);
-    new aws.iam.RolePolicy(
-      `${name}-${role}`,
-      { role: iamRole.id, policy: bucket.arn.apply((arn) => bucketPolicy(arn, write)) },
-      { parent },
-    );
-    return iamRole.arn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn }));
-  };
+  const role = irsaRole(
+    `${name}-server`,
+    options.cluster,
+    options.namespace,
+    options.serverServiceAccount,
+    parent,
+  );
+  new aws.iam.RolePolicy(
+    `${name}-server`,
+    { role: role.id, policy: bucket.arn.apply((arn) => bucketPolicy(arn)) },
+    { parent },
+  );
   return {
     backendStoreUri: postgresUri(options.password.result, db.address, true),
-    artifactRoot: pulumi.interpolate`s3://${bucket.bucket}/artifacts`,
-    ...workloadIdentities(options, roleFor),
+    artifactBucket: pulumi.interpolate`s3://${bucket.bucket}/artifacts`,
+    serverAnnotations: role.arn.apply((arn): Record<string, string> => ({
+      "eks.amazonaws.com/role-arn": arn,
+    })),
     readiness: [db],
   };
 }

@@ -1,19 +1,17 @@
 /**
  * MLflow storage on GCP: a GCS bucket with uniform bucket-level access, public access prevention
  * and versioning, and a Cloud SQL PostgreSQL instance on private IP only (private services access
- * peering), TLS required, with backups and point-in-time recovery. Pods reach the bucket through
- * GKE Workload Identity (a Google service account per Kubernetes ServiceAccount); no keys.
+ * peering), TLS required, with backups and point-in-time recovery. Only the MLflow server reaches
+ * the bucket (a Google service account bound by GKE Workload Identity, no keys); every client reads
+ * and writes artifacts through the server's artifact proxy.
  */
-import { createHash } from "node:crypto";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { workloadIdentityMember, type GcpClusterContext } from "../cluster/index.js";
+import { stackScopedName, workloadIdentityMember, type GcpClusterContext } from "../cluster/index.js";
 import {
   DATABASE_NAME,
   DATABASE_USER,
   postgresUri,
-  workloadIdentities,
-  type IdentityFactory,
   type ManagedStorageOptions,
   type MlflowStorage,
 } from "./types.js";
@@ -30,10 +28,19 @@ function database(name: string, options: GcpStorageOptions, parent: pulumi.Resou
     { project, network, purpose: "VPC_PEERING", addressType: "INTERNAL", prefixLength: 16 },
     { parent },
   );
+  // One peering operation per network at a time: this one waits for (and on destroy goes before)
+  // GKE's control-plane peering. ABANDON: Cloud SQL holds the connection for days after its
+  // instance is deleted, so deleting it fails ("Producer services ... are still using this
+  // connection"); the peering then goes with the network.
   const peering = new gcp.servicenetworking.Connection(
     `${name}-db-peering`,
-    { network, service: "servicenetworking.googleapis.com", reservedPeeringRanges: [peeringRange.name] },
-    { parent },
+    {
+      network,
+      service: "servicenetworking.googleapis.com",
+      reservedPeeringRanges: [peeringRange.name],
+      deletionPolicy: "ABANDON",
+    },
+    { parent, dependsOn: [...options.cluster.peerings] },
   );
   const instance = new gcp.sql.DatabaseInstance(
     `${name}-db`,
@@ -66,10 +73,23 @@ function database(name: string, options: GcpStorageOptions, parent: pulumi.Resou
     },
     { parent, protect: options.protect, dependsOn: [peering] },
   );
-  new gcp.sql.Database(`${name}-db`, { project, instance: instance.name, name: DATABASE_NAME }, { parent });
+  // ABANDON: PostgreSQL refuses to drop a role that owns objects (MLflow's tables) and a database
+  // with open connections, so deleting them through the API blocks `pulumi destroy`; both go with
+  // the instance, and with deletion protection (production) the instance itself is kept.
+  new gcp.sql.Database(
+    `${name}-db`,
+    { project, instance: instance.name, name: DATABASE_NAME, deletionPolicy: "ABANDON" },
+    { parent },
+  );
   new gcp.sql.User(
     `${name}-db`,
-    { project, instance: instance.name, name: DATABASE_USER, password: options.password.result },
+    {
+      project,
+      instance: instance.name,
+      name: DATABASE_USER,
+      password: options.password.result,
+      deletionPolicy: "ABANDON",
+    },
     { parent },
   );
   return instance;
@@ -77,8 +97,7 @@ function database(name: string, options: GcpStorageOptions, parent: pulumi.Resou
 
 /** Google service account ids are 6-30 characters: long names keep a prefix and a stable hash. */
 export function serviceAccountId(text: string): string {
-  if (text.length <= 30) return text;
-  return `${text.slice(0, 23).replace(/-+$/, "")}-${createHash("sha256").update(text).digest("hex").slice(0, 6)}`;
+  return stackScopedName([text], 30);
 }
 
 export function gcpStorage(name: string, options: GcpStorageOptions, parent: pulumi.Resource): MlflowStorage {
@@ -87,7 +106,8 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
     `${name}-artifacts`,
     {
       project,
-      name: `${project}-${name}-artifacts`,
+      // Bucket names are global; the stack scope keeps staging and production apart in one project.
+      name: stackScopedName([project, options.cluster.scope, name, "artifacts"], 63),
       location: region.toUpperCase(),
       uniformBucketLevelAccess: true,
       publicAccessPrevention: "enforced",
@@ -98,42 +118,40 @@ export function gcpStorage(name: string, options: GcpStorageOptions, parent: pul
   );
   const db = database(name, options, parent);
 
-  const identityFor: IdentityFactory = (role, namespace, serviceAccount, write) => {
-    const account = new gcp.serviceaccount.Account(
-      `${name}-${role}`,
-      {
-        project,
-        accountId: serviceAccountId(`${name}-${role}`),
-        displayName: `${namespace}/${serviceAccount} (MLflow artifacts)`,
-      },
-      { parent },
-    );
-    new gcp.storage.BucketIAMMember(
-      `${name}-${role}`,
-      {
-        bucket: bucket.name,
-        role: write ? "roles/storage.objectAdmin" : "roles/storage.objectViewer",
-        member: pulumi.interpolate`serviceAccount:${account.email}`,
-      },
-      { parent },
-    );
-    new gcp.serviceaccount.IAMMember(
-      `${name}-${role}-workload-identity`,
-      {
-        serviceAccountId: account.name,
-        role: "roles/iam.workloadIdentityUser",
-        member: workloadIdentityMember(workloadPool, namespace, serviceAccount),
-      },
-      { parent },
-    );
-    return account.email.apply((email): Record<string, string> => ({
-      "iam.gke.io/gcp-service-account": email,
-    }));
-  };
+  const role = "server";
+  const account = new gcp.serviceaccount.Account(
+    `${name}-${role}`,
+    {
+      project,
+      accountId: serviceAccountId(`${options.cluster.scope}-${name}-${role}`),
+      displayName: `${options.namespace}/${options.serverServiceAccount} (MLflow artifacts)`,
+    },
+    { parent },
+  );
+  new gcp.storage.BucketIAMMember(
+    `${name}-${role}`,
+    {
+      bucket: bucket.name,
+      role: "roles/storage.objectAdmin",
+      member: pulumi.interpolate`serviceAccount:${account.email}`,
+    },
+    { parent },
+  );
+  new gcp.serviceaccount.IAMMember(
+    `${name}-${role}-workload-identity`,
+    {
+      serviceAccountId: account.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: workloadIdentityMember(workloadPool, options.namespace, options.serverServiceAccount),
+    },
+    { parent },
+  );
   return {
     backendStoreUri: postgresUri(options.password.result, db.privateIpAddress, true),
-    artifactRoot: pulumi.interpolate`gs://${bucket.name}/artifacts`,
-    ...workloadIdentities(options, identityFor),
+    artifactBucket: pulumi.interpolate`gs://${bucket.name}/artifacts`,
+    serverAnnotations: account.email.apply((email): Record<string, string> => ({
+      "iam.gke.io/gcp-service-account": email,
+    })),
     readiness: [db],
   };
 }

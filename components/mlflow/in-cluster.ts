@@ -141,7 +141,6 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
       false,
     ),
     serverAnnotations: pulumi.output<Record<string, string>>({}),
-    accessAnnotations: {},
     readiness: [statefulSet],
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Mlflow: the MLflow tracking server and model registry. The server is plain Kubernetes objects
  * (Deployment, Service, ServiceAccount, PDB, NetworkPolicy, protected Ingress); its backend store
- * is managed PostgreSQL (RDS or Cloud SQL) and its artifacts a private bucket reached by workload
- * identity, or, on an `existing` cluster, an in-cluster PostgreSQL and a proxied volume.
+ * is managed PostgreSQL (RDS or Cloud SQL) and its artifacts a private bucket only the server
+ * reaches (workload identity), or, on an `existing` cluster, an in-cluster PostgreSQL and a volume.
+ * Artifacts are always proxied by the server, so clients hold no storage identity.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,10 +23,9 @@ import {
 import { awsStorage } from "./aws.js";
 import { gcpStorage } from "./gcp.js";
 import { inClusterStorage } from "./in-cluster.js";
-import { accessKey, type ArtifactAccess, type DatabaseOptions, type MlflowStorage } from "./types.js";
+import { BACKEND_STORE_URI_ENV, clusterHosts, mlflowServerArgs } from "./server-args.js";
 import { MLFLOW_SERVER_ENV } from "./server-env.js";
-
-export type { ArtifactAccess } from "./types.js";
+import type { DatabaseOptions, MlflowStorage } from "./types.js";
 
 export type MlflowBackend =
   | { readonly cloud: "aws"; readonly cluster: AwsClusterContext; readonly instanceClass: string }
@@ -35,6 +35,12 @@ export type MlflowBackend =
       readonly postgresImage: string;
       /** StorageClass of the database and artifact volumes. @default the cluster's default class */
       readonly storageClass?: string;
+      /**
+       * StorageClass of the artifact volume alone: it is ReadWriteMany with more than one replica,
+       * which block-storage classes cannot bind (name EFS, Filestore, NFS, CephFS...).
+       * @default storageClass
+       */
+      readonly artifactStorageClass?: string;
     };
 
 export interface MlflowArgs {
@@ -53,10 +59,8 @@ export interface MlflowArgs {
   /** Annotations that put the UI's Ingress behind oauth2-proxy. */
   readonly authAnnotations: Record<string, string>;
   readonly controllerPeer: Peer;
-  /** In-cluster clients of the tracking API (the inference service, the training job). */
+  /** In-cluster clients of the tracking API and its artifact proxy (the inference service, the training job). */
   readonly clients: readonly Peer[];
-  /** ServiceAccounts that need the artifact store directly, with workload identity. */
-  readonly artifactAccess: readonly ArtifactAccess[];
   /**
    * Server replicas. With artifacts on a volume (`existing`), more than one needs a ReadWriteMany
    * storage class; one replica uses ReadWriteOnce and the Recreate strategy. @default 2
@@ -72,8 +76,6 @@ const ARTIFACT_VOLUME_PATH = "/mlflow/artifacts";
 export class Mlflow extends pulumi.ComponentResource {
   /** In-cluster URL of the tracking server and registry. */
   public readonly trackingUri: string;
-  /** ServiceAccount annotations (workload identity) per `<namespace>/<serviceAccount>` of artifactAccess. */
-  public readonly artifactAccessAnnotations: Record<string, pulumi.Output<Record<string, string>>>;
   public readonly backendStoreUri: pulumi.Output<string>;
 
   constructor(name: string, args: MlflowArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -83,7 +85,10 @@ export class Mlflow extends pulumi.ComponentResource {
     const labels = standardLabels(app, "tracking-server");
     const selector = selectorLabels(app, "tracking-server");
     const serviceAccountName = app;
-    this.trackingUri = `http://${app}.${namespaceName}.svc.cluster.local:${PORT}`;
+    const publicHost = `mlflow.${args.domain}`;
+    const hosts = clusterHosts({ service: app, namespace: namespaceName, port: PORT, publicHost });
+    // The Service's full DNS name: the first Host the server answers.
+    this.trackingUri = `http://${hosts.allowedHosts[0]}`;
 
     const child = { parent: this, provider: args.provider };
     const namespace = podSecurityNamespace(`${name}-ns`, namespaceName, "restricted", child);
@@ -103,12 +108,6 @@ export class Mlflow extends pulumi.ComponentResource {
       selector,
       inNamespace,
     );
-    for (const access of args.artifactAccess) {
-      if (args.backend.cloud !== "existing" && !storage.accessAnnotations[accessKey(access)]) {
-        throw new pulumi.ResourceError(`no workload identity was created for ${accessKey(access)}`, this);
-      }
-    }
-    this.artifactAccessAnnotations = storage.accessAnnotations;
     this.backendStoreUri = storage.backendStoreUri;
 
     const secret = new k8s.core.v1.Secret(
@@ -135,13 +134,10 @@ export class Mlflow extends pulumi.ComponentResource {
     );
 
     const tmp = scratchVolume("tmp", "/tmp", "1Gi");
-    const artifactsOnVolume = storage.artifactRoot === undefined;
+    const artifactsOnVolume = storage.artifactBucket === undefined;
     const replicas = args.replicas ?? 2;
     // A volume shared by several replicas must be ReadWriteMany; a single writer recreates in place.
     const sharedVolume = artifactsOnVolume && replicas > 1;
-    const artifactArgs = artifactsOnVolume
-      ? ["--serve-artifacts", `--artifacts-destination=${ARTIFACT_VOLUME_PATH}`]
-      : ["--no-serve-artifacts", pulumi.interpolate`--default-artifact-root=${storage.artifactRoot}`];
     const volumes = [
       tmp.volume,
       ...(artifactsOnVolume
@@ -155,8 +151,9 @@ export class Mlflow extends pulumi.ComponentResource {
           metadata: { name: `${app}-artifacts`, namespace: namespaceName, labels },
           spec: {
             accessModes: [sharedVolume ? "ReadWriteMany" : "ReadWriteOnce"],
-            ...(args.backend.cloud === "existing" && args.backend.storageClass
-              ? { storageClassName: args.backend.storageClass }
+            ...(args.backend.cloud === "existing" &&
+            (args.backend.artifactStorageClass ?? args.backend.storageClass)
+              ? { storageClassName: args.backend.artifactStorageClass ?? args.backend.storageClass }
               : {}),
             resources: { requests: { storage: `${args.database.storageGb * 5}Gi` } },
           },
@@ -168,16 +165,16 @@ export class Mlflow extends pulumi.ComponentResource {
       name: "mlflow",
       image: args.image,
       command: ["mlflow", "server"],
-      args: [
-        "--host=0.0.0.0",
-        `--port=${PORT}`,
-        "--workers=2",
-        "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
-        ...artifactArgs,
-      ],
+      args: mlflowServerArgs({
+        host: "0.0.0.0",
+        port: PORT,
+        workers: 2,
+        artifactsDestination: storage.artifactBucket ?? ARTIFACT_VOLUME_PATH,
+        ...hosts,
+      }),
       env: [
         {
-          name: "MLFLOW_BACKEND_STORE_URI",
+          name: BACKEND_STORE_URI_ENV,
           valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "uri" } },
         },
         { name: "HOME", value: "/tmp" },
@@ -249,7 +246,7 @@ export class Mlflow extends pulumi.ComponentResource {
       `${name}-ingress`,
       {
         namespace: namespaceName,
-        host: `mlflow.${args.domain}`,
+        host: publicHost,
         paths: [{ path: "/", pathType: "Prefix" }],
         serviceName: service.metadata.name,
         servicePort: "http",
@@ -278,7 +275,6 @@ export class Mlflow extends pulumi.ComponentResource {
       protect: args.protect,
       namespace,
       serverServiceAccount,
-      artifactAccess: args.artifactAccess,
     };
     switch (args.backend.cloud) {
       case "aws":

@@ -95,10 +95,17 @@ export function inferenceDashboard(): Dashboard {
     )
     .withRow(new RowBuilder("Model"))
     .withPanel(
+      // From plinth_model_state, not plinth_model_ready: a variant awaiting its first version, or
+      // failing to load one, has no loaded model and so no plinth_model_ready series at all.
       timeseries(
-        "Model ready",
+        "Model state (1 while in it)",
         "short",
-        [[`min by (variant, model_version) (${METRICS.modelReady.name})`, "{{variant}} {{model_version}}"]],
+        [
+          [
+            `max by (model, variant, state) (${METRICS.modelState.name}) == 1`,
+            "{{model}} {{variant}}: {{state}}",
+          ],
+        ],
         8,
       ),
     )

@@ -3,6 +3,11 @@
  * service's metrics port, the PrometheusRule of SLO and model alerts, Grafana dashboards as
  * sidecar ConfigMaps and Grafana's Ingress behind oauth2-proxy. The ServiceMonitor and the
  * PrometheusRule depend on the release, which installs their CRDs.
+ *
+ * On a managed control plane (EKS, GKE) the chart scrapes only what the cloud lets it reach: no
+ * controller-manager, scheduler or etcd (and none of their rules, which would fire forever), no
+ * kube-proxy where its metrics are not reachable, no CoreDNS where the cluster runs kube-dns.
+ * Grafana's NetworkPolicy admits Prometheus to its metrics port, as every plinth policy does.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -17,10 +22,47 @@ import { dashboards } from "./dashboards.js";
 import { prometheusRuleGroups, SCRAPE_INTERVAL_SECONDS, type SloTargets } from "./rules.js";
 
 /** Linked from every alert the PrometheusRule carries. */
-export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/README.md";
+export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/docs/alerts.md";
 
 export { prometheusRuleGroups } from "./rules.js";
 export { dashboards, dashboardExpressions } from "./dashboards.js";
+
+/**
+ * The cluster's own components kube-prometheus-stack scrapes. Each one not reachable must be off:
+ * the chart would otherwise report it down (KubeControllerManagerDown, KubeSchedulerDown,
+ * KubeProxyDown, etcd and TargetDown alerts) for as long as the cluster runs.
+ */
+export interface ClusterScrapeTargets {
+  /**
+   * kube-controller-manager, kube-scheduler and etcd, and their alerting and recording rules. A
+   * managed control plane (EKS, GKE, AKS...) runs them out of the cluster's reach.
+   */
+  readonly controlPlane: boolean;
+  /**
+   * kube-proxy's metrics on each node (:10249) and its rules. EKS's kube-proxy add-on binds them to
+   * 127.0.0.1; GKE with Dataplane V2 runs no kube-proxy.
+   */
+  readonly kubeProxy: boolean;
+  /** CoreDNS's metrics (:9153). EKS runs CoreDNS; GKE runs kube-dns, which has no such port. */
+  readonly coreDns: boolean;
+}
+
+/** What a cloud's managed cluster lets kube-prometheus-stack scrape. */
+export const MANAGED_CLUSTER_TARGETS = {
+  aws: { controlPlane: false, kubeProxy: false, coreDns: true },
+  gcp: { controlPlane: false, kubeProxy: false, coreDns: false },
+  existing: { controlPlane: false, kubeProxy: false, coreDns: true },
+} as const satisfies Record<string, ClusterScrapeTargets>;
+
+/** A cluster whose control plane runs on its own nodes (kubeadm and the like), fully scraped. */
+export const SELF_MANAGED_CLUSTER_TARGETS: ClusterScrapeTargets = {
+  controlPlane: true,
+  kubeProxy: true,
+  coreDns: true,
+};
+
+/** Grafana's container port: the Ingress's backend and the chart's ServiceMonitor target. */
+export const GRAFANA_PORT = 3000;
 
 export interface MonitoringArgs {
   readonly provider: k8s.Provider;
@@ -28,6 +70,13 @@ export interface MonitoringArgs {
   readonly retention: string;
   /** Prometheus volume size in GiB. */
   readonly storageGb: number;
+  /** StorageClass of Prometheus's volume. @default undefined (the cluster's default class) */
+  readonly storageClass?: pulumi.Input<string>;
+  /**
+   * The cluster components kube-prometheus-stack scrapes, with their default rules.
+   * @default MANAGED_CLUSTER_TARGETS.existing (a managed control plane)
+   */
+  readonly clusterTargets?: ClusterScrapeTargets;
   readonly receivers: AlertReceivers;
   /** Slack webhook URL (secret); required when receivers.slackChannel is set. */
   readonly slackWebhookUrl?: pulumi.Input<string>;
@@ -76,7 +125,6 @@ export interface ReusedMonitoring extends Peer {
 
 const RELEASE_NAME = "kps";
 const GRAFANA_ADMIN_SECRET = "grafana-admin";
-const GRAFANA_PORT = 3000;
 
 export class Monitoring extends pulumi.ComponentResource {
   public readonly namespace: string;
@@ -177,7 +225,8 @@ export class Monitoring extends pulumi.ComponentResource {
         this.namespace,
         { "app.kubernetes.io/name": "grafana" },
         labels,
-        [{ port: GRAFANA_PORT, from: [args.controllerPeer] }],
+        // The UI from the ingress controller; /metrics from Prometheus (the chart's ServiceMonitor).
+        [{ port: GRAFANA_PORT, from: [args.controllerPeer, this.installedPrometheusPeer()] }],
         inNamespace,
       );
     }
@@ -199,13 +248,18 @@ export class Monitoring extends pulumi.ComponentResource {
 
     this.prometheusPeer = reuse
       ? { namespace: reuse.namespace, podLabels: reuse.podLabels }
-      : { namespace: this.namespace, podLabels: { "app.kubernetes.io/name": "prometheus" } };
+      : this.installedPrometheusPeer();
     this.prometheusUrl =
       reuse?.prometheusUrl ?? `http://${RELEASE_NAME}-prometheus.${this.namespace}.svc.cluster.local:9090`;
     this.registerOutputs({
       prometheusUrl: this.prometheusUrl,
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
+  }
+
+  /** The Prometheus pods the operator of the installed chart runs. */
+  private installedPrometheusPeer(): Peer {
+    return { namespace: this.namespace, podLabels: { "app.kubernetes.io/name": "prometheus" } };
   }
 
   /** kube-prometheus-stack in its own namespace, with Grafana's admin secret and Alertmanager's Slack secret. */
@@ -256,8 +310,10 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 
   private values(args: MonitoringArgs): Record<string, unknown> {
+    const targets = args.clusterTargets ?? MANAGED_CLUSTER_TARGETS.existing;
     return {
       fullnameOverride: RELEASE_NAME,
+      ...clusterScrapeValues(targets),
       prometheus: {
         prometheusSpec: {
           replicas: args.replicas ?? 1,
@@ -269,6 +325,7 @@ export class Monitoring extends pulumi.ComponentResource {
           storageSpec: {
             volumeClaimTemplate: {
               spec: {
+                ...(args.storageClass !== undefined ? { storageClassName: args.storageClass } : {}),
                 accessModes: ["ReadWriteOnce"],
                 resources: { requests: { storage: `${args.storageGb}Gi` } },
               },
@@ -301,4 +358,29 @@ export class Monitoring extends pulumi.ComponentResource {
       },
     };
   }
+}
+
+/**
+ * kube-prometheus-stack values that switch the cluster components' ServiceMonitors (and Services)
+ * and their default rules on or off. The chart gates most of those rules on the component's
+ * `enabled` too; they are set explicitly so the render shows it.
+ */
+export function clusterScrapeValues(targets: ClusterScrapeTargets): Record<string, unknown> {
+  const { controlPlane, kubeProxy, coreDns } = targets;
+  return {
+    kubeControllerManager: { enabled: controlPlane },
+    kubeScheduler: { enabled: controlPlane },
+    kubeEtcd: { enabled: controlPlane },
+    kubeProxy: { enabled: kubeProxy },
+    coreDns: { enabled: coreDns },
+    defaultRules: {
+      rules: {
+        etcd: controlPlane,
+        kubeControllerManager: controlPlane,
+        kubeSchedulerAlerting: controlPlane,
+        kubeSchedulerRecording: controlPlane,
+        kubeProxy,
+      },
+    },
+  };
 }

@@ -5,7 +5,18 @@
  * 6h), for availability (5xx) and for latency (requests slower than the threshold). Every metric
  * name comes from the service's metric catalog.
  */
-import { METRICS } from "../../service/contract/metrics.js";
+import { METRICS, type ModelStateLabel } from "../../service/contract/metrics.js";
+
+/**
+ * plinth_model_state values in which a variant cannot serve and should not stay: a page. Not
+ * awaiting_version (a fresh stack's normal state, its own warning), nor unloaded (an operator's act).
+ */
+const NOT_READY_STATES: readonly ModelStateLabel[] = [
+  "loading",
+  "registry_unreachable",
+  "load_failed",
+  "draining",
+];
 
 /**
  * How often Prometheus scrapes the service (the ServiceMonitor's interval). The rules' shortest
@@ -118,6 +129,7 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
   const by = "by (model, model_version, variant)";
   const disagreementMax = options.shadowDisagreementMax ?? 0.1;
   const comparisons = METRICS.shadowComparisons.name;
+  const state = METRICS.modelState.name;
   return [
     { name: "plinth-slo-recordings", rules: [...recordings("errors", slo), ...recordings("slow", slo)] },
     {
@@ -166,14 +178,26 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
       rules: [
         {
           alert: "PlinthModelNotReady",
-          expr: `min ${by} (${METRICS.modelReady.name}) < 1`,
+          expr: `max by (model, variant) (${state}{state=~"${NOT_READY_STATES.join("|")}"}) > 0`,
           for: "5m",
           labels: { severity: "critical" },
           annotations: {
-            summary: "A model variant is not loaded and warmed.",
-            description:
-              "plinth_model_ready has been 0 for 5 minutes: the variant cannot serve (failed load, missing version or alias).",
+            summary: "A model variant cannot serve.",
+            description: `For 5 minutes the variant has been in one of ${NOT_READY_STATES.join(", ")}: its requests answer 503; /ready names the reason.`,
             runbook_url: runbook("model-not-ready"),
+          },
+        },
+        {
+          // A fresh stack's normal state until the first version is registered: a ticket, not a page.
+          alert: "PlinthModelAwaitingVersion",
+          expr: `max by (model, variant) (${state}{state="awaiting_version"}) > 0`,
+          for: "30m",
+          labels: { severity: "warning" },
+          annotations: {
+            summary: "The registry holds no version for a model's configured reference.",
+            description:
+              "For 30 minutes the variant's alias or version has not existed (or not been READY) in the registry: the service polls for it and answers 503 NOT_READY for this model until it does.",
+            runbook_url: runbook("model-awaiting-version"),
           },
         },
         {

@@ -16,7 +16,7 @@ export const CHARTS = {
     version: "4.13.3",
     repo: "https://kubernetes.github.io/ingress-nginx",
   },
-  certManager: { chart: "cert-manager", version: "v1.18.2", repo: "https://charts.jetstack.io" },
+  certManager: { chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io" },
   kubePrometheusStack: {
     chart: "kube-prometheus-stack",
     version: "77.12.0",

@@ -5,6 +5,10 @@
  * with its config path (`plinth:inference.rollout.candidate.weight: ...`).
  */
 import { z } from "zod";
+import {
+  EKS_ACCESS_POLICIES,
+  EKS_ACCESS_POLICY_NAMES,
+} from "../../components/cluster/eks-access-policies.js";
 import { CPU_PATTERN, MEMORY_PATTERN, cpuCores, memoryBytes } from "./quantity.js";
 
 const IMAGE_BY_DIGEST =
@@ -40,10 +44,21 @@ const list = <T extends z.ZodType>(item: T, what: string, min = 1) =>
 
 const image = matching(IMAGE_BY_DIGEST, "an image pinned by digest (registry/name@sha256:<64 hex>)");
 const cidr = matching(IPV4_CIDR, "an IPv4 CIDR such as 10.0.0.0/16");
+/**
+ * What the stack files hold in an API allowlist until an organisation sets its own ranges: valid
+ * config (the credential-free render carries it into the rendered allowlists as it is), refused by
+ * the engine entry point's deploy check (infra/config/deploy-target.ts) with what to set, before
+ * any resource reaches a provider.
+ */
+export const ALLOWLIST_PLACEHOLDER = "SET-PER-ORGANISATION";
 /** CIDRs allowed to reach a cluster's API server: never the whole internet. */
-const allowlistCidr = cidr.refine((value) => !value.endsWith("/0"), {
-  error: "a /0 range opens the API server to the internet; list the office and CI ranges instead",
-});
+const allowlistCidr = text("an IPv4 CIDR such as 10.0.0.0/16")
+  .refine((value) => value === ALLOWLIST_PLACEHOLDER || IPV4_CIDR.test(value), {
+    error: "expected an IPv4 CIDR such as 10.0.0.0/16",
+  })
+  .refine((value) => !value.endsWith("/0"), {
+    error: "a /0 range opens the API server to the internet; list the office and CI ranges instead",
+  });
 const modelRef = matching(MODEL_REF, "a model version or alias (letters, digits, '.', '_', '-')");
 
 const cpu = matching(CPU_PATTERN, 'a CPU quantity such as "500m" or "2"');
@@ -85,12 +100,37 @@ const acme = z.strictObject(
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const GCP_REGION = /^[a-z]+-[a-z]+\d$/;
 
+/** "a, b or c". */
+const alternatives = (names: readonly string[]) => `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
+const NAMESPACED_ACCESS = EKS_ACCESS_POLICY_NAMES.filter((policy) => EKS_ACCESS_POLICIES[policy].namespaced);
+const clusterAccess = z
+  .strictObject(
+    {
+      principalArn: matching(
+        /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/,
+        "an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins",
+      ),
+      policy: z.enum(EKS_ACCESS_POLICY_NAMES, { error: `expected ${alternatives(EKS_ACCESS_POLICY_NAMES)}` }),
+      namespaces: list(matching(DNS_LABEL, "a namespace name"), "namespaces").optional(),
+    },
+    { error: "expected { principalArn, policy, namespaces? }" },
+  )
+  .superRefine((value, ctx) => {
+    if (value.namespaces && !EKS_ACCESS_POLICIES[value.policy].namespaced) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["namespaces"],
+        message: `${value.policy} is cluster-wide; remove namespaces or choose ${alternatives(NAMESPACED_ACCESS)}`,
+      });
+    }
+  });
+
 const aws = z.strictObject(
   {
     region: matching(AWS_REGION, "an AWS region such as eu-west-1"),
     zones: list(text("an availability zone"), "availability zones", 2),
     vpcCidr: cidr,
-    kubernetesVersion: matching(/^1\.\d{2}$/, 'a Kubernetes minor version such as "1.33"'),
+    kubernetesVersion: matching(/^1\.\d{2}$/, 'a Kubernetes minor version such as "1.35"'),
     /** Empty: the EKS endpoint is private only. Otherwise the public endpoint admits only these. */
     publicEndpointCidrs: z.array(allowlistCidr, { error: "expected a list of CIDRs" }),
     nodeGroup: z.strictObject({
@@ -104,6 +144,27 @@ const aws = z.strictObject(
       /^db\.[a-z0-9]+\.[a-z0-9]+$/,
       "an RDS instance class such as db.t4g.medium",
     ),
+    /**
+     * IAM principals given access to the cluster (EKS access entries), each with one access policy,
+     * cluster-wide or in some namespaces. The identity that creates the cluster is cluster admin
+     * besides. @default []
+     */
+    clusterAccess: z
+      .array(clusterAccess, { error: "expected a list of { principalArn, policy, namespaces? }" })
+      .superRefine((entries, ctx) => {
+        const seen = new Set<string>();
+        entries.forEach((entry, index) => {
+          if (seen.has(entry.principalArn)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [index, "principalArn"],
+              message: "listed twice: EKS takes one access entry per principal; give it one policy",
+            });
+          }
+          seen.add(entry.principalArn);
+        });
+      })
+      .default([]),
   },
   { error: "expected the AWS settings object" },
 );
@@ -342,55 +403,112 @@ const existingPods = { namespace: namespaceName, podLabels: labelMap };
  * ingress controller, cert-manager or Prometheus operator another team owns names it here, and
  * plinth neither installs a second one nor touches the first.
  */
-const existingCluster = z.strictObject(
-  {
-    /**
-     * The cluster's ingress controller: its IngressClass and its pods (NetworkPolicy peer). It must
-     * be ingress-nginx: plinth puts its admin routes behind oauth2-proxy with ingress-nginx's
-     * auth annotations, which any other controller ignores (leaving those routes open).
-     */
-    ingressController: z
-      .strictObject({
-        implementation: z.literal("ingress-nginx", {
-          error:
-            'expected "ingress-nginx": plinth protects its admin routes with ingress-nginx auth annotations, which other controllers ignore',
-        }),
-        className: matching(DNS_LABEL, "an IngressClass name"),
-        ...existingPods,
-      })
-      .optional(),
-    /** The cluster's cert-manager; plinth writes no ClusterIssuer when `clusterIssuer` names one. */
-    certManager: z
-      .strictObject({ clusterIssuer: matching(DNS_LABEL, "a ClusterIssuer name").optional() })
-      .optional(),
-    /**
-     * The cluster's Prometheus operator, Prometheus and Grafana (with its dashboard sidecar):
-     * plinth writes its ServiceMonitor, PrometheusRule and dashboard ConfigMaps for them.
-     */
-    monitoring: z
-      .strictObject({
-        ...existingPods,
-        /** In-cluster URL of the Prometheus the promote gates and Grafana read. */
-        prometheusUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
-        /**
-         * Labels that Prometheus selects ServiceMonitors and PrometheusRules by (kube-prometheus-stack's
-         * default: `release: <its release name>`). Required: without them the objects are silently
-         * ignored, and with them no metrics, alerts or promotion gates.
-         */
-        selectorLabels: labelMap,
-        /** The Grafana Service published at grafana.<domain> behind oauth2-proxy. */
-        grafana: z.strictObject({
-          serviceName: matching(DNS_LABEL, "a Service name"),
-          port: integer(1, 65535),
-          podLabels: labelMap,
-        }),
-      })
-      .optional(),
-    /** StorageClass of plinth's volumes (MLflow's artifacts and PostgreSQL); the cluster default if unset. */
-    storageClass: matching(DNS_LABEL, "a StorageClass name").optional(),
-  },
-  { error: "expected the existing-cluster settings object" },
-);
+const existingCluster = z
+  .strictObject(
+    {
+      /**
+       * The cluster's ingress controller: its IngressClass and its pods (NetworkPolicy peer). It must
+       * be ingress-nginx: plinth puts its admin routes behind oauth2-proxy with ingress-nginx's
+       * auth annotations, which any other controller ignores (leaving those routes open).
+       */
+      ingressController: z
+        .strictObject({
+          implementation: z.literal("ingress-nginx", {
+            error:
+              'expected "ingress-nginx": plinth protects its admin routes with ingress-nginx auth annotations, which other controllers ignore',
+          }),
+          className: matching(DNS_LABEL, "an IngressClass name"),
+          ...existingPods,
+        })
+        .optional(),
+      /** The cluster's cert-manager; plinth writes no ClusterIssuer when `clusterIssuer` names one. */
+      certManager: z
+        .strictObject({ clusterIssuer: matching(DNS_LABEL, "a ClusterIssuer name").optional() })
+        .optional(),
+      /**
+       * The cluster's Prometheus operator, Prometheus and Grafana (with its dashboard sidecar):
+       * plinth writes its ServiceMonitor, PrometheusRule and dashboard ConfigMaps for them.
+       */
+      monitoring: z
+        .strictObject({
+          ...existingPods,
+          /** In-cluster URL of the Prometheus the promote gates and Grafana read. */
+          prometheusUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }),
+          /**
+           * Labels that Prometheus selects ServiceMonitors and PrometheusRules by (kube-prometheus-stack's
+           * default: `release: <its release name>`). Required: without them the objects are silently
+           * ignored, and with them no metrics, alerts or promotion gates.
+           */
+          selectorLabels: labelMap,
+          /** The Grafana Service published at grafana.<domain> behind oauth2-proxy. */
+          grafana: z.strictObject({
+            serviceName: matching(DNS_LABEL, "a Service name"),
+            port: integer(1, 65535),
+            podLabels: labelMap,
+          }),
+        })
+        .optional(),
+      /** StorageClass of plinth's volumes (MLflow's artifacts and PostgreSQL, Prometheus); the cluster default if unset. */
+      storageClass: matching(DNS_LABEL, "a StorageClass name").optional(),
+      /**
+       * Who runs the control plane. `managed` (EKS, GKE, AKS and other hosted clusters): the
+       * kube-prometheus-stack plinth installs scrapes no controller-manager, scheduler, etcd or
+       * kube-proxy, which such clusters keep out of reach (and whose alerts would fire forever).
+       * `self-managed` (kubeadm and the like): it scrapes all four. Only used when plinth installs
+       * kube-prometheus-stack (no `monitoring` key). @default "managed"
+       */
+      controlPlane: z
+        .enum(["managed", "self-managed"], { error: "expected managed or self-managed" })
+        .optional(),
+      /**
+       * Whether the cluster serves the resource metrics API (metrics.k8s.io, from metrics-server or
+       * another adapter) the inference HorizontalPodAutoscaler reads CPU from. Hosted clusters
+       * other than EKS ship it, and a second metrics-server would fight the first over the
+       * cluster-wide APIService, so plinth installs none here. `none` is accepted only with a fixed
+       * replica count (inference.replicas.min equal to max): the HPA could not scale.
+       * @default "provided"
+       */
+      metricsApi: z.enum(["provided", "none"], { error: "expected provided or none" }).optional(),
+      /**
+       * StorageClass of MLflow's artifact volume alone. With more than one MLflow replica (production)
+       * the volume is ReadWriteMany, which block-storage classes (the usual default) cannot bind: name
+       * a shared-filesystem class here (EFS, Filestore, NFS, CephFS). @default storageClass
+       */
+      artifactStorageClass: matching(DNS_LABEL, "a StorageClass name").optional(),
+      /**
+       * The IngressClass of the ingress-nginx plinth installs when `ingressController` is not set.
+       * Never the cluster's default unless asked: an existing cluster's default class belongs to its
+       * owners, and two defaults make the API server refuse every Ingress without a class.
+       * @default { name: "plinth-nginx", default: false }
+       */
+      ingressClass: z
+        .strictObject({
+          // Defaulted by the component (components/ingress-tls: "plinth-nginx" on existing).
+          name: matching(DNS_LABEL, "an IngressClass name").optional(),
+          default: z.boolean({ error: "expected true or false" }).default(false),
+        })
+        .optional(),
+    },
+    { error: "expected the existing-cluster settings object" },
+  )
+  .superRefine((value, ctx) => {
+    if (value.monitoring && value.controlPlane) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["controlPlane"],
+        message:
+          "chooses what the kube-prometheus-stack plinth installs scrapes, and monitoring reuses the cluster's instead; remove one",
+      });
+    }
+    if (value.ingressController && value.ingressClass) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ingressClass"],
+        message:
+          "configures the ingress-nginx plinth installs, and ingressController reuses the cluster's instead; remove one",
+      });
+    }
+  });
 
 /** The whole `plinth:` namespace. Secrets are plain strings here; the loader checks they are secret. */
 export const stackConfigSchema = z
@@ -458,6 +576,21 @@ export const stackConfigSchema = z
           (backupRetentionDays > 1
             ? `set it to at most ${backupRetentionDays - 1} or keep more backups`
             : "keep at least 2 backups"),
+      });
+    }
+    const { replicas } = value.inference;
+    if (
+      value.cloud === "existing" &&
+      value.existingCluster?.metricsApi === "none" &&
+      replicas.min < replicas.max
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["existingCluster", "metricsApi"],
+        message:
+          `none: the inference HorizontalPodAutoscaler scales plinth:inference.replicas between ${replicas.min} and ${replicas.max} ` +
+          "on CPU from the metrics API (metrics.k8s.io), which this cluster does not serve; install metrics-server " +
+          "and set provided, or set plinth:inference.replicas.min equal to max",
       });
     }
     const { drift } = value.inference;

@@ -17,6 +17,7 @@ interface RegisterResourceRequest {
   getProvider(): string;
   getProtect(): boolean;
   getDependenciesList(): string[];
+  getIgnorechangesList(): string[];
   getObject(): Parameters<typeof runtimeRpc.deserializeProperties>[0];
 }
 interface RegisterResourceResponse {
@@ -79,6 +80,7 @@ export function recordRegistrations(): RenderedResource[] {
           ...(req.getParent() ? { parent: req.getParent() } : {}),
           ...(providerUrn(req.getProvider()) ? { provider: providerUrn(req.getProvider()) } : {}),
           dependencies: [...new Set(req.getDependenciesList())],
+          ...(req.getIgnorechangesList().length > 0 ? { ignoreChanges: req.getIgnorechangesList() } : {}),
           secretInputs: [...new Set(secretPaths.map((path) => path.split(/[.[]/, 1)[0] ?? path))],
           secretPaths,
         });

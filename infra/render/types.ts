@@ -19,6 +19,8 @@ export interface RenderedResource {
   provider?: string;
   /** URNs from dependsOn and from the outputs this resource's inputs were computed from. */
   dependencies: string[];
+  /** Input properties later changes of which the engine ignores (the `ignoreChanges` option); absent when none. */
+  ignoreChanges?: string[];
   /** Top-level input keys that were secret (or held a secret somewhere inside). */
   secretInputs: string[];
   /** Every secret value's path inside inputs, e.g. `stringData.cookie-secret`. */

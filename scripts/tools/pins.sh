@@ -31,6 +31,7 @@ DEBIAN_PACKAGES=(
   "chromium >= 150"                                    # bookworm-security; headless admin-panel tests
   "nginx >= 1.22.1-9"                                  # bookworm-security; the local stack's TLS edge
   "libgomp1 = 12.2.0-14+deb12u1"                       # OpenMP runtime LightGBM's wheel links (models venv)
+  "postgresql-15 >= 15.18-0+deb12u1"                   # bookworm-security; the MLflow tests' backend store
 )
 
 # The Prometheus operator's CRDs (ServiceMonitor, PrometheusRule) the local control plane installs

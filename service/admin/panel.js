@@ -64,6 +64,15 @@ function aliasesOf(aliases, version) {
     .map(([a]) => a);
 }
 
+/** What a variant without a loaded version shows (its `state`, as plinth_model_state's). */
+const STATE_TEXT = {
+  loading: "loading…",
+  awaiting_version: "awaiting first version",
+  registry_unreachable: "registry unreachable",
+  load_failed: "load failed",
+  draining: "shutting down",
+};
+
 function renderVariant(prefix, variant, aliases) {
   const card = $(`${prefix}-version`).closest(".card");
   if (!variant) {
@@ -73,10 +82,16 @@ function renderVariant(prefix, variant, aliases) {
     return;
   }
   card.classList.remove("idle");
-  text(`${prefix}-version`, variant.version === null ? "loading…" : `v${variant.version}`);
-  const names = variant.version === null ? [] : aliasesOf(aliases, variant.version);
+  const loaded = variant.version !== null;
+  text(`${prefix}-version`, loaded ? `v${variant.version}` : (STATE_TEXT[variant.state] ?? variant.state));
+  // Not loading and nothing loaded (awaiting its first version, a failed load): say so in colour.
+  if (loaded || variant.state === "loading") delete card.dataset.level;
+  else card.dataset.level = "warn";
+  const names = loaded ? aliasesOf(aliases, variant.version) : [];
   const alias = names.length > 0 ? ` · alias ${names.join(", ")}` : "";
-  text(`${prefix}-ref`, `ref ${variant.ref}${alias}${variant.ready ? "" : " · not ready"}`);
+  // The reason names the registry and what to do (register a version, set the alias).
+  const why = variant.reason ? ` · ${variant.reason}` : "";
+  text(`${prefix}-ref`, `ref ${variant.ref}${alias}${variant.ready ? "" : " · not ready"}${why}`);
 }
 
 function dl(id, rows) {

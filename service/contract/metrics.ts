@@ -79,6 +79,12 @@ export const METRICS = {
     "1 when the variant's model is loaded and warmed, else 0.",
     VARIANT_LABELS,
   ),
+  modelState: spec(
+    "plinth_model_state",
+    "gauge",
+    "One series per state of each configured model variant, 1 for the state it is in, else 0: loading, ready, awaiting_version (the registry holds no version for its reference yet: live, answering 503 NOT_READY with the reason), registry_unreachable, load_failed, unloaded (by the repository API) or draining; the reason is in /ready, /ready/pod and /ops/summary.",
+    ["model", "variant", "state"],
+  ),
   modelCapability: spec(
     "plinth_model_capability",
     "gauge",
@@ -184,6 +190,18 @@ export type MetricKey = keyof typeof METRICS;
 
 /** The `capability` label values of plinth_model_capability: what a loaded model may support. */
 export type ModelCapabilityLabel = "predict" | "predict_image" | "explain" | "drift" | "shadow_agreement";
+
+/** The `state` label values of plinth_model_state: where a configured model variant stands. */
+export const MODEL_STATES = [
+  "loading",
+  "ready",
+  "awaiting_version",
+  "registry_unreachable",
+  "load_failed",
+  "unloaded",
+  "draining",
+] as const;
+export type ModelStateLabel = (typeof MODEL_STATES)[number];
 
 /** Every exported metric name, for checks that dashboards and rules name only real metrics. */
 export const METRIC_NAMES: readonly string[] = Object.values(METRICS).map((m) => m.name);

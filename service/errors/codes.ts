@@ -43,7 +43,7 @@ export const ErrorCode = {
   NOT_READY: "NOT_READY",
   /** The inference queue or the event loop is saturated; see Retry-After. */
   OVERLOADED: "OVERLOADED",
-  /** A reload failed; the previous model keeps serving. */
+  /** A reload failed; whatever served before keeps serving (the message says what, per variant). */
   RELOAD_FAILED: "RELOAD_FAILED",
   /** A model repository load failed; the model stays unavailable. */
   MODEL_LOAD_FAILED: "MODEL_LOAD_FAILED",
@@ -109,7 +109,8 @@ export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
   NOT_READY:
     "The model is not loaded yet, or the service is shutting down; retry after `Retry-After` seconds.",
   OVERLOADED: "The inference queue or the event loop is saturated; retry after `Retry-After` seconds.",
-  RELOAD_FAILED: "The requested reload failed; the previous model keeps serving.",
+  RELOAD_FAILED:
+    "The requested reload failed; whatever served before keeps serving (the message names it per variant).",
   MODEL_LOAD_FAILED:
     "`POST /v2/repository/models/{name}/load` could not load an unloaded model; it stays unavailable (the message says why).",
   EXPLAIN_UNSUPPORTED:

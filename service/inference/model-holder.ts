@@ -7,8 +7,9 @@
  * read whether drift and shadow agreement apply to a candidate instead of guessing.
  */
 import type { ServiceConfig } from "../config.js";
-import type { ModelCapabilityLabel } from "../contract/metrics.js";
+import type { ModelCapabilityLabel, ModelStateLabel } from "../contract/metrics.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
+import { AwaitingVersionError, isTransientRegistryError } from "../registry/source.js";
 import { capabilitiesOf, type ModelCapabilities } from "../serving/capabilities.js";
 import { measureLoad, type LoadFootprint } from "./load-footprint.js";
 import { loadModel, type LoadedModel } from "./load-model.js";
@@ -49,6 +50,8 @@ export class ModelHolder {
   private swappedAt: Date | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private isDraining = false;
+  /** Why nothing is loaded yet: the last first-load attempt's failure; undefined once a version serves. */
+  private firstLoadFailure: Error | undefined;
 
   constructor(
     private readonly source: ModelSource,
@@ -78,6 +81,47 @@ export class ModelHolder {
   /** Loaded, warmed and not shutting down. */
   get ready(): boolean {
     return this.model !== undefined && !this.isDraining;
+  }
+
+  /**
+   * Where the variant stands: `ready` once a version serves (a later failed reload keeps it
+   * serving), else `awaiting_version` (its registry holds no version for the reference yet),
+   * `registry_unreachable`, `load_failed` (a version exists and did not load), or `loading` before
+   * the first attempt has an outcome; `draining` once shutdown has begun.
+   */
+  get state(): ModelStateLabel {
+    if (this.isDraining) return "draining";
+    if (this.model !== undefined) return "ready";
+    const failure = this.firstLoadFailure;
+    if (failure === undefined) return "loading";
+    if (failure instanceof AwaitingVersionError) return "awaiting_version";
+    return isTransientRegistryError(failure) ? "registry_unreachable" : "load_failed";
+  }
+
+  /** Awaiting its first version: the registry's answer, where, and what to do; else undefined. */
+  get awaiting(): AwaitingVersionError | undefined {
+    const failure = this.firstLoadFailure;
+    return this.model === undefined && failure instanceof AwaitingVersionError ? failure : undefined;
+  }
+
+  /** Why no version serves (`variant (ref): ...`); undefined while one does or the first load is running. */
+  get notLoadedReason(): string | undefined {
+    const failure = this.firstLoadFailure;
+    if (this.model !== undefined || failure === undefined) return undefined;
+    const why =
+      failure instanceof AwaitingVersionError ? failure.reason : `failed to load: ${failure.message}`;
+    return `${this.variant} (${this.ref}) ${why}`;
+  }
+
+  /**
+   * Records why a load or resolve failed while no version serves yet (state, reasons); ignored once
+   * one serves, since it keeps serving. A transient registry failure while awaiting keeps the
+   * variant awaiting: the registry answered before, and nothing was there.
+   */
+  noteFailure(err: unknown): void {
+    if (this.model !== undefined) return;
+    if (this.firstLoadFailure instanceof AwaitingVersionError && isTransientRegistryError(err)) return;
+    this.firstLoadFailure = err instanceof Error ? err : new Error(String(err));
   }
 
   /** True once shutdown has begun. */
@@ -131,6 +175,7 @@ export class ModelHolder {
       throw err;
     }
     this.model = next;
+    this.firstLoadFailure = undefined;
     this.modelFootprint = footprint;
     this.swappedAt = new Date();
     this.metrics.modelInfo.labels(next.name, next.version, this.variant, next.sha256).set(1);

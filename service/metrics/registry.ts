@@ -4,7 +4,7 @@
  * lookup, not prom-client's per-call label hashing.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { METRICS, type MetricSpec } from "../contract/metrics.js";
+import { METRICS, MODEL_STATES, type MetricSpec, type ModelStateLabel } from "../contract/metrics.js";
 
 /** Micro-batch sizes up to 1024 rows. */
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -47,6 +47,8 @@ export class ServiceMetrics {
   readonly predictions;
   readonly modelInfo;
   readonly modelReady;
+  /** plinth_model_state: set at each scrape from {@link collectModelStates}'s function. */
+  readonly modelState;
   readonly modelCapability;
   readonly modelFileBytes;
   readonly modelLoadRssDelta;
@@ -56,6 +58,7 @@ export class ServiceMetrics {
   readonly shadowDropped;
   readonly shadowScoringDuration;
   readonly modelReloads;
+  private modelStates: (() => readonly ModelVariantState[]) | undefined;
 
   constructor(options: MetricsOptions) {
     const r = [this.registry];
@@ -68,6 +71,20 @@ export class ServiceMetrics {
     this.predictions = counter(METRICS.predictions, r);
     this.modelInfo = gauge(METRICS.modelInfo, r);
     this.modelReady = gauge(METRICS.modelReady, r);
+    const states = () => this.modelStates;
+    this.modelState = new Gauge({
+      name: METRICS.modelState.name,
+      help: METRICS.modelState.help,
+      labelNames: METRICS.modelState.labelNames,
+      registers: r,
+      collect() {
+        const current = states();
+        if (current === undefined) return;
+        this.reset();
+        for (const { model, variant, state } of current())
+          for (const s of MODEL_STATES) this.labels(model, variant, s).set(s === state ? 1 : 0);
+      },
+    });
     this.modelCapability = gauge(METRICS.modelCapability, r);
     this.modelFileBytes = gauge(METRICS.modelFileBytes, r);
     this.modelLoadRssDelta = gauge(METRICS.modelLoadRssDelta, r);
@@ -79,6 +96,21 @@ export class ServiceMetrics {
     this.modelReloads = counter(METRICS.modelReloads, r);
     if (options.processDefaults !== false) collectDefaultMetrics({ register: this.registry });
   }
+
+  /**
+   * Where plinth_model_state reads each configured variant's state at a scrape: derived from what
+   * serves, so the metric cannot disagree with /ready and /ready/pod.
+   */
+  collectModelStates(states: () => readonly ModelVariantState[]): void {
+    this.modelStates = states;
+  }
+}
+
+/** One configured model variant's state, as plinth_model_state exports it. */
+export interface ModelVariantState {
+  readonly model: string;
+  readonly variant: string;
+  readonly state: ModelStateLabel;
 }
 
 /**

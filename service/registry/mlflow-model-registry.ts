@@ -274,6 +274,14 @@ export class MlflowModelRegistry implements ModelRegistry {
     } catch (err) {
       if (!(err instanceof MlflowError && err.notFound)) throw err;
       if ((await this.client.getRegisteredModel(name)) === undefined) throw this.modelNotFound(name);
+      // A registered model without any version is "no such model" to the registry contract
+      // (listVersions), as in the local registry: nothing was registered yet, not a wrong number.
+      if ((await this.client.searchModelVersions(name)).length === 0) {
+        throw new RegistryError(
+          "MODEL_NOT_FOUND",
+          `model ${JSON.stringify(name)} has no versions in ${this.location}`,
+        );
+      }
       throw new RegistryError(
         "VERSION_NOT_FOUND",
         `model ${JSON.stringify(name)} has no version ${version} in ${this.location}`,
@@ -294,9 +302,10 @@ export class MlflowModelRegistry implements ModelRegistry {
     configSha256: string | undefined,
   ): Promise<Record<string, Uint8Array>> {
     const uri = await this.client.getModelVersionDownloadUri(mv.name, mv.version);
+    const present = await this.filesIn(uri);
     const files: Record<string, Uint8Array> = {};
     for (const file of [MLMODEL_FILE, ...COMPANION_FILES]) {
-      const bytes = await this.optionalArtifact(uri, file);
+      const bytes = await this.optionalArtifact(uri, file, present);
       if (bytes !== undefined) files[file] = bytes;
     }
     if (configSha256 !== undefined) {
@@ -314,6 +323,14 @@ export class MlflowModelRegistry implements ModelRegistry {
         if (!(err instanceof ModelConfigError)) throw err;
         throw new RegistryError("UNSUPPORTED_MODEL", err.message);
       }
+    }
+    // Known from the listing: in front of a bucket the proxy answers a missing file with a 500,
+    // which would read as MLflow being down and be retried for ever.
+    if (!modelFile.includes("/") && !present.has(modelFile)) {
+      throw new RegistryError(
+        "UNSUPPORTED_MODEL",
+        `${what}: its folder has no ${modelFile} (it holds: ${[...present].sort().join(", ") || "nothing"})`,
+      );
     }
     const model = await this.client.downloadArtifact(uri, modelFile);
     if (modelSha256 !== undefined) {
@@ -343,15 +360,34 @@ export class MlflowModelRegistry implements ModelRegistry {
 
   /** The configuration file the version carries (downloaded to find out), or undefined. */
   private async configFileIn(uri: string): Promise<string | undefined> {
-    for (const file of CONFIG_FILES) if ((await this.optionalArtifact(uri, file)) !== undefined) return file;
+    const present = await this.filesIn(uri);
+    for (const file of CONFIG_FILES)
+      if ((await this.optionalArtifact(uri, file, present)) !== undefined) return file;
     return undefined;
   }
 
-  /** An artifact's bytes, or undefined when the version's folder has no such file. */
-  private async optionalArtifact(uri: string, file: string): Promise<Uint8Array | undefined> {
+  /**
+   * The names of the files directly in the version's folder, listed once: a missing file is known
+   * from the listing, never from a failed download. The artifact proxy answers a download of a
+   * missing file with 404 only when its destination is a folder: in front of a bucket (s3://,
+   * gs://, the cloud stacks) it answers 500 (INTERNAL_ERROR, the store's 404 in the message).
+   */
+  private async filesIn(uri: string): Promise<ReadonlySet<string>> {
+    const listed = await this.client.listArtifacts(uri);
+    return new Set(listed.filter((f) => !f.isDir).map((f) => f.path.split("/").at(-1)!));
+  }
+
+  /** An artifact's bytes, or undefined when the version's folder (`present`) has no such file. */
+  private async optionalArtifact(
+    uri: string,
+    file: string,
+    present: ReadonlySet<string>,
+  ): Promise<Uint8Array | undefined> {
+    if (!present.has(file)) return undefined;
     try {
       return await this.client.downloadArtifact(uri, file);
     } catch (err) {
+      // Removed between the listing and the download.
       if (err instanceof MlflowError && err.notFound) return undefined;
       throw err;
     }

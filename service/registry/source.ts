@@ -12,6 +12,11 @@
  * beside it (MODEL_REPOSITORY) resolves through {@link withoutRegistryWait}: an unreachable
  * registry fails its load at once with a {@link RegistryUnreachableError}, and the model
  * repository reports it and retries on its own schedule (serving/model-repository.ts).
+ *
+ * A registry that answers but holds no version for a reference yet (no such model, no version,
+ * the alias not set) is not retried here either: the failure becomes an {@link AwaitingVersionError}
+ * (the same code and message, plus where and what to do), and the variant awaits its first version,
+ * live and polled by its watcher (rollout/watcher.ts), instead of stopping the process.
  */
 import { access } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -68,6 +73,55 @@ export class RegistryUnreachableError extends Error {
       cause,
     });
   }
+}
+
+/**
+ * The registry answered and holds no version a reference names yet: the model is not registered
+ * or has no version (MODEL_NOT_FOUND), the alias is not set (ALIAS_NOT_FOUND), or the version is
+ * still being registered (VERSION_NOT_READY). A steady state on a fresh stack, never a crash: the
+ * variant is live and awaits its first version (rollout/watcher.ts polls for it). A version number
+ * the model does not have while it has others is not one of these: that reference is wrong.
+ */
+export class AwaitingVersionError extends RegistryError {
+  constructor(
+    /** The registry, as {@link ModelRegistry.location} names it (no credentials). */
+    readonly location: string,
+    /** The reference in URI form (`models:/iris@champion`). */
+    readonly reference: string,
+    /** What to do about it: register a version, set the alias. */
+    readonly action: string,
+    cause: RegistryError,
+  ) {
+    super(cause.code, cause.message);
+  }
+
+  /**
+   * The registry holds no version of the model at all (a fresh registry): the one wait through
+   * which a pod may take traffic. An alias or version missing on a model that has versions is more
+   * likely a wrong reference, and a rollout must stall on it rather than replace serving pods.
+   */
+  get modelUnregistered(): boolean {
+    return this.code === "MODEL_NOT_FOUND";
+  }
+
+  /** The whole story in one line, for /ready, a 503's message, the panel and the logs. */
+  get reason(): string {
+    return `awaiting its first version: ${this.reference} names no version in ${this.location} yet (${this.code}: ${this.message}); ${this.action}`;
+  }
+}
+
+const AWAITING_CODES: ReadonlySet<string> = new Set([
+  "MODEL_NOT_FOUND",
+  "ALIAS_NOT_FOUND",
+  "VERSION_NOT_READY",
+]);
+
+/** What makes `target` name a version: register one (with that number), point the alias at it. */
+function awaitingAction(target: Exclude<ModelReference, { kind: "file" }>): string {
+  const model = JSON.stringify(target.name);
+  return target.kind === "alias"
+    ? `register a version of model ${model} and set its alias ${JSON.stringify(target.alias)} to it`
+    : `register version ${target.version} of model ${model}`;
 }
 
 /**
@@ -166,7 +220,11 @@ export class RegistryModelSource implements ModelSource {
           this.options.log?.info({ ref, registry: this.registry.location }, "model reference resolves again");
         }
         return result;
-      } catch (err) {
+      } catch (caught) {
+        const err =
+          caught instanceof RegistryError && AWAITING_CODES.has(caught.code)
+            ? new AwaitingVersionError(this.registry.location, key, awaitingAction(target), caught)
+            : caught;
         const { code, message } = describe(err);
         const transient = isTransientRegistryError(err);
         const retrying = wait && transient && !this.resolvedOnce.has(key) && !this.closed.signal.aborted;
@@ -184,6 +242,8 @@ export class RegistryModelSource implements ModelSource {
               fields,
               "model registry unreachable before the first load; not ready, retrying",
             );
+          else if (err instanceof AwaitingVersionError && !this.resolvedOnce.has(key))
+            this.options.log?.warn(fields, `model ${ref}: ${err.reason}`);
           else this.options.log?.error(fields, `cannot resolve model ${ref}: ${message}`);
         }
         this.lastFailure.set(key, message);

@@ -17,6 +17,7 @@ import { ErrorCode } from "../errors/codes.js";
 import {
   CANDIDATE_VARIANT,
   STABLE_VARIANT,
+  type ModelHolder,
   type ModelSource,
   type VariantName,
 } from "../inference/model-holder.js";
@@ -134,13 +135,27 @@ export class RolloutEngine {
    */
   route(request: ServingRequest, pinned?: VariantName): Routed {
     const stable = this.variants.stable.current;
-    if (stable === undefined) throw notReady();
+    if (stable === undefined) throw this.notReady();
     const variant = this.forcedVariant(request, pinned) ?? this.assign(request);
     if (variant === CANDIDATE_VARIANT) {
       const candidate = this.candidateOrFallback();
       if (candidate !== undefined) return { variant, model: candidate };
     }
     return { variant: STABLE_VARIANT, model: stable };
+  }
+
+  /**
+   * The 503 NOT_READY of a model whose stable variant serves no version: why (loading, awaiting its
+   * first version naming the registry and what to do, failed), and Retry-After the next poll.
+   */
+  notReady(): ApiError {
+    const { stable } = this.variants;
+    const model = JSON.stringify(this.config.model.name);
+    if (stable.draining) return notReady(`model ${model} is not ready: the service is shutting down`);
+    const reason = stable.notLoadedReason ?? `stable (${stable.ref}) is loading`;
+    const next = stable.awaiting === undefined ? undefined : this.watcher.nextFirstVersionPoll;
+    const seconds = next === undefined ? 1 : (next.getTime() - Date.now()) / 1000;
+    return notReady(`model ${model} is not ready: ${reason}`, seconds);
   }
 
   /** {@link route}, for a feature that needs a plinth model (`feature` names it in the refusal). */
@@ -381,8 +396,19 @@ export class RolloutEngine {
   private afterReload(event: ReloadEvent): void {
     // The model's name: a process may serve several (MODEL_REPOSITORY).
     const fields = { model: this.config.model.name, ...event };
-    if (event.result === "failed")
-      this.log.error(fields, "model reload failed; the previous version keeps serving");
+    const awaiting = this.variants.holder(event.variant)?.awaiting;
+    if (event.result === "failed" && awaiting !== undefined)
+      this.log.warn(
+        { ...fields, registry: awaiting.location, reference: awaiting.reference },
+        `${event.variant} ${awaiting.reason}; live, polling the registry`,
+      );
+    else if (event.result === "failed")
+      this.log.error(
+        fields,
+        event.version === null
+          ? "model reload failed; no version serves yet"
+          : "model reload failed; the previous version keeps serving",
+      );
     else if (event.result === "loaded") this.log.info(fields, "model version swapped in");
     if (event.variant !== CANDIDATE_VARIANT || event.result === "failed") return;
     if (event.result === "loaded" || event.trigger === "api") this.circuit.reset();
@@ -403,14 +429,11 @@ export class RolloutEngine {
   }
 }
 
-function variantSnapshot(holder: {
-  ref: string;
-  current: LoadedModel | undefined;
-  loadedAt: Date | undefined;
-  ready: boolean;
-}): VariantSnapshot {
+function variantSnapshot(holder: ModelHolder): VariantSnapshot {
   return {
     ref: holder.ref,
+    state: holder.state,
+    reason: holder.notLoadedReason ?? null,
     version: holder.current?.version ?? null,
     sha256: holder.current?.sha256 ?? null,
     loadedAt: holder.loadedAt?.toISOString() ?? null,

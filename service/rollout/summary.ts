@@ -3,6 +3,7 @@
  * Everything here is JSON-serialisable; times are ISO-8601 strings.
  */
 import type { RolloutStrategy } from "../config.js";
+import type { ModelStateLabel } from "../contract/metrics.js";
 import type { VariantName } from "../inference/model-holder.js";
 import type { ModelCapabilities } from "../serving/capabilities.js";
 import type { CircuitState } from "./circuit.js";
@@ -16,6 +17,13 @@ export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 export interface VariantSnapshot {
   /** The configured version or alias (MODEL_STABLE / MODEL_CANDIDATE). */
   ref: string;
+  /**
+   * Where the variant stands (plinth_model_state's `state`): ready, loading, awaiting_version (its
+   * registry holds no version for `ref` yet), registry_unreachable, load_failed, draining.
+   */
+  state: ModelStateLabel;
+  /** Why no version serves: the registry's answer, where, and what to do; null while one serves or loads. */
+  reason: string | null;
   /** The loaded version; null while nothing is loaded. */
   version: string | null;
   sha256: string | null;
@@ -46,6 +54,21 @@ export interface ReloadEvent {
   error?: string;
   /** Who asked, for trigger "api" (the principal's identity). */
   by?: string;
+}
+
+/**
+ * What failed reloads mean for traffic, one clause per variant: `stable: <error> (version 3 keeps
+ * serving)`, or `(no version serves yet)` when the variant had none to keep.
+ */
+export function describeFailedReloads(events: readonly ReloadEvent[]): string {
+  return events
+    .filter((event) => event.result === "failed")
+    .map((event) => `${event.variant}: ${event.error} (${servingAfterFailure(event)})`)
+    .join("; ");
+}
+
+function servingAfterFailure(event: ReloadEvent): string {
+  return event.version === null ? "no version serves yet" : `version ${event.version} keeps serving`;
 }
 
 export interface RolloutSnapshot {

@@ -128,23 +128,44 @@ export class ModelVariants {
   }
 
   /**
-   * Loads every variant at start. Throws if stable cannot be loaded (the service cannot serve);
-   * a candidate that fails is reported and its traffic falls back to stable.
+   * Loads every variant at start. Throws if stable cannot be loaded (the service cannot serve),
+   * unless its registry holds no version for it yet: it then awaits its first version (the
+   * watcher polls for it). A candidate that fails is reported and its traffic falls back to stable.
    */
   async loadAtStart(): Promise<ReloadEvent[]> {
     const events = await this.reload({ trigger: "startup" });
     const stable = events.find((e) => e.variant === STABLE_VARIANT)!;
-    if (stable.result === "failed") throw new Error(`stable model: ${stable.error}`);
+    if (stable.result === "failed" && this.stable.awaiting === undefined)
+      throw new Error(`stable model ${this.stable.ref}: ${stable.error}`);
     return events;
   }
 
   /**
-   * One watcher pass: reloads each variant whose reference now names another version. A version
-   * that failed to load is not retried until the reference moves again (or a reload is asked for).
+   * Some variant serves no version yet: it awaits its first, or its first failed to load (the
+   * watcher then polls for a new one with backoff, whatever its interval, so registering a fixed
+   * version, or moving the alias to one, needs no restart).
    */
-  async poll(): Promise<ReloadEvent[]> {
+  get awaitingFirstVersion(): boolean {
+    return this.withoutVersion().length > 0;
+  }
+
+  /** A watcher pass over the variants that serve no version yet only. */
+  pollAwaiting(): Promise<ReloadEvent[]> {
+    return this.poll(this.withoutVersion());
+  }
+
+  private withoutVersion(): ModelHolder[] {
+    return this.holders().filter((h) => h.current === undefined && !h.draining);
+  }
+
+  /**
+   * One watcher pass: reloads each variant (of `holders`, default all) whose reference now names
+   * another version. A version that failed to load is not retried until the reference moves again
+   * (or a reload is asked for).
+   */
+  async poll(holders: readonly ModelHolder[] = this.holders()): Promise<ReloadEvent[]> {
     const events: ReloadEvent[] = [];
-    for (const holder of this.holders()) {
+    for (const holder of holders) {
       let version: string;
       try {
         version = (await holder.resolve()).version;
@@ -169,7 +190,9 @@ export class ModelVariants {
     try {
       attempted = (await holder.resolve()).version;
     } catch (err) {
-      return this.publish(this.failed(holder, request, null, err));
+      const event = this.failed(holder, request, null, err);
+      this.noteFailure(holder.variant, event);
+      return this.publish(event);
     }
     const event = await this.attempt(holder, request, attempted);
     if (event.result === "failed") this.noteFailure(holder.variant, event);
@@ -212,6 +235,7 @@ export class ModelVariants {
     attempted: string | null,
     err: unknown,
   ): ReloadEvent {
+    holder.noteFailure(err);
     const version = holder.current?.version ?? null;
     return {
       ...this.base(holder, request),

@@ -74,6 +74,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   const source = options.source ?? createModelSource(config.model, app.log);
   const predictions = new PredictionCounter(metrics);
   const dataPlane = new DataPlane(config, new ModelRepository(config, source, metrics, app.log), predictions);
+  metrics.collectModelStates(() => dataPlane.variantStates());
   const rollout = dataPlane.defaultEngine;
   const models = rollout.variants;
   const authenticator = new Authenticator(config.auth, config.observability.ops);

@@ -24,6 +24,13 @@ export async function startService(service: Service, log: FastifyBaseLogger): Pr
   log.info({ metricsPort: metrics.port() }, "metrics served on the internal port");
   // The default model, then any MODEL_REPOSITORY models (each logged by the repository).
   await dataPlane.start();
+  // The start did not stop: a stable variant without a version awaits its first one.
+  if (models.current === undefined) {
+    log.warn(
+      { variant: "stable", state: models.stable.state, reason: models.stable.notLoadedReason },
+      "live, not ready: the model awaits its first version; polling the registry (GET /ready says why)",
+    );
+  }
   // Stable last: its line is the "ready" one. A candidate that failed to load was logged by the
   // rollout engine, and its traffic falls back to stable.
   for (const holder of [...models.holders()].reverse()) {

@@ -9,6 +9,7 @@
  * in the {@link InferOutcome}; the core never writes to the request.
  */
 import type { ServiceConfig } from "../config.js";
+import type { ModelStateLabel } from "../contract/metrics.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import type { GraphModel } from "../inference/graph-model.js";
@@ -29,7 +30,7 @@ import {
 } from "./pixel-tensors.js";
 import type { PredictionCounter } from "./prediction-counter.js";
 import { checkRequest } from "./request-tensors.js";
-import { shownName, type ServedModel } from "./served-model.js";
+import { shownName, type ServedModel, type VariantState } from "./served-model.js";
 import type { ServingRequest } from "./serving-request.js";
 import { outputTensors } from "./tensor-codec.js";
 import type {
@@ -45,6 +46,23 @@ const SERVER_VERSION = "0.1.0";
 const PLATFORM = "onnxruntime_onnx";
 /** The protocol extension the repository endpoints implement (advertised only when they exist). */
 const REPOSITORY_EXTENSION = "model_repository";
+
+/** GET /ready/pod's answer: whether the pod may take traffic, and each model's part in it. */
+export interface PodReadiness {
+  readonly ready: boolean;
+  /** `ready` (every model serves), `awaiting_version` (some await their first version), `not_ready`. */
+  readonly status: "ready" | "awaiting_version" | "not_ready";
+  readonly models: readonly {
+    readonly name: string;
+    readonly state: RepositoryIndexEntry["state"];
+    readonly podReady: boolean;
+    readonly variants: readonly VariantState[];
+    /** Why the model is not READY, as callers may see it; "" when it is. */
+    readonly reason: string;
+    /** Why the model keeps the pod out of its Service; "" when it does not. */
+    readonly podReason: string;
+  }[];
+}
 
 /** What an inference produced, and what the adapter records of it. */
 export interface InferOutcome {
@@ -87,11 +105,41 @@ export class DataPlane {
     return { name: SERVER_NAME, version: SERVER_VERSION, extensions };
   }
 
-  /** The default model's name and stable version, when the service is ready; else 503. */
+  /**
+   * The default model's name and stable version, when the service is ready; else 503 saying why
+   * (loading, awaiting its first version: which registry and what to do, shutting down).
+   */
   readyModel(): { readonly name: string; readonly version: string } {
     const model = this.defaultEngine.variants.current;
-    if (!this.ready() || model === undefined) throw notReady();
+    if (model === undefined) throw this.defaultEngine.notReady();
+    if (!this.ready()) throw notReady();
     return { name: model.name, version: model.version };
+  }
+
+  /**
+   * Whether the pod may take traffic (GET /ready/pod, the kubelet's readiness): every model serves
+   * or awaits the first version of a model its registry does not hold at all (and answers 503
+   * saying so); a repository model an operator loaded or unloaded through the API no longer counts
+   * (ServedModel.podReady). Unlike {@link ready}, such a pod is ready here: its explicit 503s and
+   * admin panel must reach people, and a first deployment on an empty registry must complete.
+   */
+  podReadiness(): PodReadiness {
+    const models = this.repository.list().map((m) => ({
+      name: m.name,
+      state: m.state,
+      podReady: m.podReady,
+      variants: m.variantStates,
+      reason: m.callerReason,
+      podReason: m.podReason,
+    }));
+    const ready = models.every((m) => m.podReady);
+    const awaiting = models.some((m) => m.variants.some((v) => v.state === "awaiting_version"));
+    return { ready, status: !ready ? "not_ready" : awaiting ? "awaiting_version" : "ready", models };
+  }
+
+  /** Each configured model variant's state (plinth_model_state). */
+  variantStates(): { model: string; variant: string; state: ModelStateLabel }[] {
+    return this.repository.list().flatMap((m) => m.variantStates.map((v) => ({ model: m.name, ...v })));
   }
 
   /** GET /metadata: the default model and how it is served; 503 while it is not loaded. */

@@ -219,6 +219,8 @@ export class ModelRepository {
       return;
     }
     this.stopRetrying(model);
+    // A model awaiting its first version was reported by its engine; its watcher polls for it.
+    if (model.loadedEngine?.variants.current === undefined) return;
     this.log.info(
       { model: model.name, version: model.indexEntry().version, memory: model.memory },
       "repository model loaded and warmed",

@@ -7,11 +7,18 @@
  * actually serves: LOADING until the stable variant has a version, READY while it serves,
  * UNAVAILABLE once unloaded, failed, being unloaded or shutting down. A model whose registry could
  * not be reached is UNAVAILABLE until the repository's next attempt (model-repository.ts), and
- * answers 503 with Retry-After meanwhile, since it will serve once the registry answers.
+ * answers 503 with Retry-After meanwhile, since it will serve once the registry answers. A model
+ * whose registry answers but holds no version for it yet is UNAVAILABLE too, awaiting its first
+ * version: its engine runs and polls the registry (rollout/watcher.ts), and it answers 503 naming
+ * the registry and what to do until that version is loaded.
  */
+import type { ModelStateLabel } from "../contract/metrics.js";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
+import { STABLE_VARIANT, type VariantName } from "../inference/model-holder.js";
 import type { RolloutEngine } from "../rollout/engine.js";
+import { describeFailedReloads } from "../rollout/summary.js";
+import { ENV } from "../contract/service-env.js";
 import { notReady } from "./availability.js";
 import type { ModelMemory, ModelState, RepositoryIndexEntry } from "./v2-messages.js";
 
@@ -31,6 +38,12 @@ export interface ModelLease {
   release(): void;
 }
 
+/** One variant's state (plinth_model_state, GET /ready/pod). */
+export interface VariantState {
+  readonly variant: VariantName;
+  readonly state: ModelStateLabel;
+}
+
 /** Model names in messages: bounded, since an unknown one comes from the request path. */
 export const shownName = (name: string) => JSON.stringify(name.slice(0, 128));
 
@@ -42,6 +55,14 @@ export class ServedModel {
   private unavailableReason = "";
   private pendingRetry: PendingRetry | undefined;
   private unloading = false;
+  /** Unloaded through the repository API (not failed): the operator's choice. */
+  private unloaded = false;
+  /**
+   * An operator has loaded or unloaded it through the repository API since the process started:
+   * its state is theirs to watch (the index), and no longer holds the pod's readiness, so a
+   * failed API load of one model never takes a serving pod out of its Service.
+   */
+  private operated = false;
   private firstLoadSettled = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
@@ -71,8 +92,48 @@ export class ServedModel {
   get state(): ModelState {
     const engine = this.engine;
     if (engine === undefined || this.unloading) return "UNAVAILABLE";
-    if (engine.variants.current === undefined) return "LOADING";
+    if (engine.variants.current === undefined)
+      return engine.variants.stable.awaiting === undefined ? "LOADING" : "UNAVAILABLE";
     return engine.variants.ready ? "READY" : "UNAVAILABLE";
+  }
+
+  /** Each configured variant's state; a model without an engine reports its stable variant's. */
+  get variantStates(): VariantState[] {
+    const engine = this.engine;
+    if (engine !== undefined && !this.unloading)
+      return engine.variants.holders().map((h) => ({ variant: h.variant, state: h.state }));
+    const state: ModelStateLabel = this.waitingToRetry
+      ? "registry_unreachable"
+      : this.unloaded || this.unloading
+        ? "unloaded"
+        : "load_failed";
+    return [{ variant: STABLE_VARIANT, state }];
+  }
+
+  /**
+   * Whether this model lets the pod take traffic (GET /ready/pod): every variant serves, or awaits
+   * the first version of a model its registry does not hold at all (a fresh stack: it answers 503
+   * naming why, which people must see). Starting, loading, an alias or version missing on a model
+   * that has versions (a wrong reference, most likely), a failed load of a version that exists, an
+   * unreachable registry or shutting down: not, so a rollout stalls on it while the pods it would
+   * replace keep serving. A model an operator loaded or unloaded through the API since the start
+   * does not hold it (the index says how that went); shutting down still does.
+   */
+  get podReady(): boolean {
+    return this.podReason === "";
+  }
+
+  /** Why this model keeps the pod out of its Service (naming the variants that do); "" when it does not. */
+  get podReason(): string {
+    if (this.variantStates.some((v) => v.state === "draining")) return "the service is shutting down";
+    if (this.operated) return "";
+    const engine = this.engine;
+    if (engine === undefined || this.unloading) return this.callerReason || "loading";
+    return engine.variants
+      .holders()
+      .filter((h) => h.state !== "ready" && h.awaiting?.modelUnregistered !== true)
+      .map((h) => (h.awaiting === undefined ? `${h.variant} ${h.state}` : h.notLoadedReason!))
+      .join("; ");
   }
 
   /** Why the model is not READY; "" when it is. */
@@ -84,7 +145,10 @@ export class ServedModel {
       if (retry === undefined) return this.unavailableReason;
       return `${this.unavailableReason}; next attempt at ${retry.at.toISOString()} (retry ${retry.attempt})`;
     }
-    if (engine.variants.current === undefined) return "loading";
+    const { stable } = engine.variants;
+    // A load attempt that failed ends with the engine gone (above); until then it is loading.
+    if (engine.variants.current === undefined)
+      return stable.awaiting === undefined ? "loading" : stable.notLoadedReason!;
     return engine.variants.ready ? "" : "the service is shutting down";
   }
 
@@ -167,24 +231,24 @@ export class ServedModel {
         `model ${shownName(this.name)} is not loaded: ${this.callerReason}`,
       );
     }
-    if (engine.variants.current === undefined) throw notReady();
+    if (engine.variants.current === undefined) throw engine.notReady();
     return engine;
   }
 
   /**
    * Loads the model: starts its engine (stable must load), or, when it is already serving,
    * re-resolves its references and swaps in what changed (as POST /reload-model does). Throws
-   * MODEL_LOAD_FAILED (nothing serves) or RELOAD_FAILED (the previous version keeps serving).
+   * MODEL_LOAD_FAILED (nothing serves) or RELOAD_FAILED (saying, per variant, what still serves).
    */
   async load(by: string | undefined): Promise<void> {
+    if (!this.isDefault) this.operated = true;
     if (this.engine !== undefined && this.started) {
       const events = await this.engine.reload({ trigger: "api", ...(by === undefined ? {} : { by }) });
       const failed = events.filter((e) => e.result === "failed");
       if (failed.length > 0) {
         throw new ApiError(
           ErrorCode.RELOAD_FAILED,
-          `model ${shownName(this.name)}: reload failed (the previous version keeps serving): ` +
-            failed.map((e) => `${e.variant}: ${e.error}`).join("; "),
+          `model ${shownName(this.name)}: reload failed: ${describeFailedReloads(failed)}`,
         );
       }
       return;
@@ -202,10 +266,11 @@ export class ServedModel {
   /**
    * Loads the variants and starts the alias watcher (at process start, or a load of an unloaded
    * model). A model other than the default that fails is left UNAVAILABLE, naming why; the error
-   * is rethrown as it is (the default model's failure stops the process).
+   * is rethrown; the default model's, naming its setting, stops the process.
    */
   async start(): Promise<void> {
     const engine = (this.engine ??= this.createEngine());
+    this.unloaded = false;
     try {
       await engine.start();
       this.started = true;
@@ -214,8 +279,12 @@ export class ServedModel {
         await engine.close();
         this.engine = undefined;
         this.unavailableReason = `${LOAD_FAILED}: ${(err as Error).message}`;
+        throw err;
       }
-      throw err;
+      // The process stops: say which setting holds the reference that could not be served.
+      throw new Error(`${(err as Error).message} (the reference is set by ${ENV.MODEL_STABLE})`, {
+        cause: err,
+      });
     } finally {
       this.firstLoadSettled = true;
     }
@@ -233,10 +302,13 @@ export class ServedModel {
           "since /predict, /predict-image, /ready and /metadata serve it; only MODEL_REPOSITORY models unload",
       );
     }
+    this.operated = true;
     const engine = this.engine;
     if (engine === undefined) {
-      // A model waiting to retry its registry stops waiting: the operator wants it unloaded.
-      if (this.pendingRetry !== undefined) this.unavailableReason = "unloaded";
+      // A model waiting to retry its registry stops waiting, and a failed one stops holding the
+      // pod's readiness (GET /ready/pod): the operator wants it unloaded.
+      this.unavailableReason = "unloaded";
+      this.unloaded = true;
       this.pendingRetry = undefined;
       return;
     }
@@ -248,6 +320,7 @@ export class ServedModel {
       this.engine = undefined;
       this.started = false;
       this.unloading = false;
+      this.unloaded = true;
       this.unavailableReason = "unloaded";
     }
   }

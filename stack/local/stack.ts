@@ -24,6 +24,7 @@ import { SupervisedProcess, httpOk, waitUntilReady, type ChildSpec, type LogSink
 import { createLocalTls } from "./tls.js";
 import { assertToolsInstalled, REPO_ROOT, TOOLS } from "./tools.js";
 import { MLFLOW_SERVER_ENV } from "../../components/mlflow/server-env.js";
+import { BACKEND_STORE_URI_ENV, mlflowServerArgs } from "../../components/mlflow/server-args.js";
 
 export interface StackPorts {
   /** nginx, TLS: the one address a user opens. */
@@ -255,19 +256,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       command: TOOLS.mlflow,
       args: [
         "server",
-        "--host",
-        HOST,
-        "--port",
-        String(ports.mlflow),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        `sqlite:///${file("mlflow.db")}`,
-        "--artifacts-destination",
-        file("mlflow-artifacts"),
-        "--serve-artifacts",
+        ...mlflowServerArgs({
+          host: HOST,
+          port: ports.mlflow,
+          workers: 1,
+          artifactsDestination: file("mlflow-artifacts"),
+        }),
       ],
-      env: { ...baseEnv(), ...MLFLOW_SERVER_ENV },
+      env: { ...baseEnv(), ...MLFLOW_SERVER_ENV, [BACKEND_STORE_URI_ENV]: `sqlite:///${file("mlflow.db")}` },
     });
     const prometheus = start({
       name: "prometheus",

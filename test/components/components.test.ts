@@ -44,8 +44,6 @@ function inferenceArgs(
     allowedEmailDomains: ["example.com"],
     drift: { schedule: "*/15 * * * *", warnPsi: 0.1, alertPsi: 0.2 },
     retrain: { schedule: "0 3 * * 0", resources },
-    servingIdentity: {},
-    trainingIdentity: {},
     domain: "ml.example.com",
     ingress: { className: "nginx", clusterIssuer: "letsencrypt" },
     authAnnotations: {},

@@ -102,13 +102,27 @@ const TESTS = [
   ),
   unitTest(
     "1m",
-    { [`plinth_model_ready{${MODEL},model_version="3",variant="candidate"}`]: "1x5 0x10 1x10" },
+    {
+      // A first version that fails to load for 10 minutes, then loads; stable serves throughout.
+      [`plinth_model_state{${MODEL},variant="candidate",state="load_failed"}`]: "0x5 1x10 0x10",
+      [`plinth_model_state{${MODEL},variant="candidate",state="ready"}`]: "0x15 1x10",
+      [`plinth_model_state{${MODEL},variant="stable",state="ready"}`]: "1x25",
+      [`plinth_model_state{${MODEL},variant="stable",state="load_failed"}`]: "0x25",
+      // Awaiting its first version throughout: not a page (the alerts expected are exactly these).
+      ['plinth_model_state{model="churn",variant="stable",state="awaiting_version"}']: "1x25",
+    },
     "PlinthModelNotReady",
-    [
-      { at: "3m" },
-      { at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "candidate" } },
-      { at: "22m" },
-    ],
+    [{ at: "3m" }, { at: "12m", labels: { model: "fashion-mnist", variant: "candidate" } }, { at: "22m" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      // An empty registry for an hour, then the first version: never a page, a warning after 30m.
+      [`plinth_model_state{${MODEL},variant="stable",state="awaiting_version"}`]: "1x60 0x20",
+      [`plinth_model_state{${MODEL},variant="stable",state="ready"}`]: "0x60 1x20",
+    },
+    "PlinthModelAwaitingVersion",
+    [{ at: "20m" }, { at: "45m", labels: { model: "fashion-mnist", variant: "stable" } }, { at: "70m" }],
   ),
   unitTest(
     "1m",
@@ -182,9 +196,9 @@ describe("PrometheusRule under promtool", () => {
   it("fails a unit test that expects an alert where none fires (the harness can fail)", () => {
     const wrong = unitTest(
       "1m",
-      { [`plinth_model_ready{${MODEL},model_version="3",variant="stable"}`]: "1x20" },
+      { [`plinth_model_state{${MODEL},variant="stable",state="ready"}`]: "1x20" },
       "PlinthModelNotReady",
-      [{ at: "12m", labels: { model: "fashion-mnist", model_version: "3", variant: "stable" } }],
+      [{ at: "12m", labels: { model: "fashion-mnist", variant: "stable" } }],
     );
     const result = promtoolTest([wrong]);
     expect(result.status).not.toBe(0);

@@ -18,6 +18,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_ENV } from "../../components/inference/env.js";
+import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import { renderStack } from "../../infra/render/index.js";
 import { allPolicies } from "../../policies/all.js";
 import { evaluatePolicies, type PackConfig } from "../../policies/runner/evaluate.js";
@@ -78,7 +79,17 @@ interface Meta {
 type Deployment = Meta & {
   spec: {
     replicas: number;
-    template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
+    template: {
+      spec: {
+        containers: {
+          name: string;
+          env?: { name: string; value?: string }[];
+          startupProbe?: { httpGet?: { path: string } };
+          readinessProbe?: { httpGet?: { path: string } };
+          livenessProbe?: { httpGet?: { path: string } };
+        }[];
+      };
+    };
   };
   status?: { availableReplicas?: number; readyReplicas?: number };
 };
@@ -164,6 +175,19 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     for (const d of deployments) {
       expect(d.status?.availableReplicas, `${d.metadata.namespace}/${d.metadata.name}`).toBe(d.spec.replicas);
     }
+    // This fresh stack's registry is its own new MLflow, empty: the inference pods would await their
+    // first version. Their startup and readiness probes ask the pod-readiness route, which is 200
+    // while a model awaits its first version (its 503s say why), so this first `up` completes on a
+    // real kubelet too (kwok runs no container); /ready, 503 until a version is registered, is not
+    // what gates it (issue #18).
+    const inference = deployments.find((d) => d.metadata.name === "plinth-inference")!;
+    const server = inference.spec.template.spec.containers.find((c) => c.name === "inference")!;
+    expect(server.env?.find((e) => e.name === SERVICE_ENV.MLFLOW_TRACKING_URI)?.value).toMatch(
+      /^http:\/\/mlflow\./,
+    );
+    expect(
+      [server.startupProbe, server.readinessProbe, server.livenessProbe].map((p) => p?.httpGet?.path),
+    ).toEqual([PROBE_PATHS.podReady, PROBE_PATHS.podReady, PROBE_PATHS.live]);
     // Every plinth namespace enforces the restricted Pod Security level, and every pod in it was admitted and runs.
     for (const namespace of PLINTH_NAMESPACES) {
       const ns = await cluster.api.get<Meta>(`/api/v1/namespaces/${namespace}`);

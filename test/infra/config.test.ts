@@ -3,31 +3,11 @@
  * and expects exactly the line the program prints for it.
  */
 import { describe, expect, it } from "vitest";
-import { decodeConfigValue, parseStackConfig, StackConfigError } from "../../infra/config/load.js";
-import { deepMerge, readStackFile, RENDER_SECRETS } from "../../infra/render/stack-config.js";
+import { decodeConfigValue, parseStackConfig } from "../../infra/config/load.js";
+import { readStackFile, RENDER_SECRETS } from "../../infra/render/stack-config.js";
+import { configProblems, isSecret, stagingWith } from "../support/stack-config-problems.js";
 
-const SECRET_KEYS = new Set(["oidcClientSecret", "kubeconfig", "slackWebhookUrl"]);
-const isSecret = (key: string) => SECRET_KEYS.has(key);
-
-function stagingWith(override: Record<string, unknown>): Record<string, unknown> {
-  const { values } = readStackFile("staging");
-  const base = {
-    ...values,
-    oidcClientSecret: RENDER_SECRETS.oidcClientSecret,
-    slackWebhookUrl: RENDER_SECRETS.slackWebhookUrl,
-  };
-  return deepMerge(base, override) as Record<string, unknown>;
-}
-
-function problems(raw: Record<string, unknown>, secret = isSecret): readonly string[] {
-  try {
-    parseStackConfig(raw, secret);
-  } catch (error) {
-    if (error instanceof StackConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 const cases: [string, Record<string, unknown>, string][] = [
   ["unknown cloud", { cloud: "azure" }, "plinth:cloud: expected aws, gcp or existing"],
@@ -66,7 +46,7 @@ const cases: [string, Record<string, unknown>, string][] = [
   [
     "bad Kubernetes version",
     { aws: { kubernetesVersion: "latest" } },
-    'plinth:aws.kubernetesVersion: expected a Kubernetes minor version such as "1.33"',
+    'plinth:aws.kubernetesVersion: expected a Kubernetes minor version such as "1.35"',
   ],
   [
     "API endpoint open to the internet",
@@ -273,7 +253,7 @@ const cases: [string, Record<string, unknown>, string][] = [
   ],
   [
     "MLflow image by tag",
-    { mlflow: { image: "ghcr.io/mlflow/mlflow:v3.4.0" } },
+    { mlflow: { image: "ghcr.io/plinth-ml/mlflow:3.17.2" } },
     "plinth:mlflow.image: expected an image pinned by digest (registry/name@sha256:<64 hex>)",
   ],
   [

@@ -88,7 +88,7 @@ describe("production on aws: blue-green rollout and protection", () => {
     ]);
     expect(view.resources.filter((r) => r.protect).length).toBe(3);
     expect(view.one("aws:rds/instance:Instance", "mlflow-db").inputs.finalSnapshotIdentifier).toBe(
-      "mlflow-db-final",
+      "mlflow-production-db-final",
     );
   });
 

@@ -1,5 +1,6 @@
 /** The production stack rendered for GCP (plinth:cloud overridden): protected, regional database. */
 import { describe, expect, it } from "vitest";
+import { ALLOWLIST_PLACEHOLDER } from "../../infra/config/schema.js";
 import { describeGcpCloud } from "../support/gcp-suite.js";
 import { describeCommonInvariants, renderOnce, statefulResources } from "../support/stack-suite.js";
 
@@ -9,7 +10,7 @@ describeGcpCloud("production", holder, {
   project: "plinth-ml-production",
   zones: ["europe-west1-b", "europe-west1-c", "europe-west1-d"],
   releaseChannel: "STABLE",
-  masterAuthorizedCidrs: ["203.0.113.0/24", "198.51.100.0/24"],
+  masterAuthorizedCidrs: [ALLOWLIST_PLACEHOLDER],
   masterCidr: "172.16.0.16/28",
   protect: true,
 });

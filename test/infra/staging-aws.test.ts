@@ -1,5 +1,6 @@
 /** The staging stack on AWS (its configured cloud): canary rollout, nothing protected. */
 import { describe, expect, it } from "vitest";
+import { ALLOWLIST_PLACEHOLDER } from "../../infra/config/schema.js";
 import { describeCommonInvariants, renderOnce, statefulResources } from "../support/stack-suite.js";
 import { at } from "../support/stack.js";
 import { describeAwsCloud } from "../support/aws-suite.js";
@@ -8,7 +9,7 @@ const holder = renderOnce("staging", "aws");
 describeCommonInvariants("staging", "aws", holder);
 describeAwsCloud("staging", holder, {
   zones: ["eu-west-1a", "eu-west-1b"],
-  publicEndpointCidrs: ["203.0.113.0/24"],
+  publicEndpointCidrs: [ALLOWLIST_PLACEHOLDER],
   protect: false,
 });
 

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ALLOWLIST_PLACEHOLDER } from "../../infra/config/schema.js";
 import { describeGcpCloud } from "../support/gcp-suite.js";
 import { describeCommonInvariants, renderOnce } from "../support/stack-suite.js";
 
@@ -11,7 +12,7 @@ describeGcpCloud("staging", holder, {
   project: "plinth-ml-staging",
   zones: ["europe-west1-b", "europe-west1-c"],
   releaseChannel: "REGULAR",
-  masterAuthorizedCidrs: ["203.0.113.0/24"],
+  masterAuthorizedCidrs: [ALLOWLIST_PLACEHOLDER],
   masterCidr: "172.16.0.0/28",
   protect: false,
 });

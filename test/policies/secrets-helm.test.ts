@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import * as helm from "../../policies/helm.js";
 import { isSecretLikeKey } from "../../policies/lib/values.js";
 import * as secrets from "../../policies/secrets.js";
-import { describePolicy } from "./cases.js";
+import { evaluatePolicies } from "../../policies/runner/evaluate.js";
+import { describePolicy, STACK_FIXTURES } from "./cases.js";
+import { setPath } from "./fixtures/target.js";
 
 const SERVER = ["spec", "template", "spec", "containers", 0];
 const server = 'Deployment "inference" container "server"';
@@ -53,9 +55,78 @@ describePolicy(secrets.containerNoPlaintextSecrets, [
     resource: "Deployment:inference",
     path: [...SERVER, "args", 1],
     value: "--cookie-secret=0123456789abcdef",
-    message: `${server} passes a credential on the command line (spec.template.spec.containers[0].args[1]). Pass it as an env var from valueFrom.secretKeyRef (referenced as $(VAR)) or a mounted Secret file.`,
+    message: `${server} passes a credential on the command line (spec.template.spec.containers[0].args[1]). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,
+  },
+  {
+    change: "a Secret-backed variable expanded into the command line",
+    stack: "kubernetes",
+    resource: "Deployment:inference",
+    path: [...SERVER, "args", 1],
+    value: "--token=$(PLINTH_API_TOKEN)",
+    message: `${server} expands the Secret-backed variable PLINTH_API_TOKEN into its command line (spec.template.spec.containers[0].args[1]), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
+  },
+  {
+    change: "a Secret-backed variable in a secret-named flag, which the old rule let through",
+    stack: "kubernetes",
+    resource: "Deployment:inference",
+    path: [...SERVER, "args", 0],
+    value: "--password=$(PLINTH_API_TOKEN)",
+    message: `${server} expands the Secret-backed variable PLINTH_API_TOKEN into its command line (spec.template.spec.containers[0].args[0]), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
+  },
+  {
+    change: "an escaped dollar before a reference ($$ is one '$', then $(VAR) expands)",
+    stack: "kubernetes",
+    resource: "Deployment:inference",
+    path: [...SERVER, "args", 1],
+    value: "--token=$$$(PLINTH_API_TOKEN)",
+    message: `${server} expands the Secret-backed variable PLINTH_API_TOKEN into its command line (spec.template.spec.containers[0].args[1]), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
   },
 ]);
+
+describe("container-no-plaintext-secrets: $(VAR) in argv", () => {
+  it.each([
+    ["a plain variable", "--model=$(PLINTH_MODEL_NAME)"],
+    ["an escaped reference the kubelet leaves as text", "--literal=$$(PLINTH_API_TOKEN)"],
+    ["an undefined name (the kubelet leaves it as text)", "--x=$(NOT_DEFINED)"],
+  ])("raises nothing for %s", async (_name, argument) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const deployment = stack.find((t) => t.name === "inference" && t.type.endsWith("Deployment"))!;
+    setPath(deployment.props, [...SERVER, "args", 1], argument);
+    expect(await evaluatePolicies([secrets.containerNoPlaintextSecrets], stack, {})).toEqual([]);
+  });
+
+  it("follows a variable that references a Secret-backed one declared before it", async () => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const deployment = stack.find((t) => t.name === "inference" && t.type.endsWith("Deployment"))!;
+    const props = deployment.props as { spec: { template: { spec: { containers: { env: unknown[] }[] } } } };
+    props.spec.template.spec.containers[0]!.env.push(
+      { name: "ALIAS", value: "$(PLINTH_API_TOKEN)" },
+      { name: "PLAIN", value: "$$(PLINTH_API_TOKEN)" },
+    );
+    setPath(deployment.props, [...SERVER, "args", 1], "--token=$(ALIAS)");
+    setPath(deployment.props, [...SERVER, "args", 2], "--literal=$(PLAIN)");
+    const found = await evaluatePolicies([secrets.containerNoPlaintextSecrets], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      `${server} expands the Secret-backed variable ALIAS into its command line (spec.template.spec.containers[0].args[1]), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
+    ]);
+  });
+
+  it("reads references as the kubelet does", () => {
+    expect(secrets.variableReferences("$(A) $$(B) $$$(C) $$$$(D) $(E")).toEqual(["A", "C"]);
+    expect(secrets.variableReferences("no references, $ alone, $x")).toEqual([]);
+  });
+
+  it("treats every name not set in plain text as Secret-backed when envFrom takes a whole Secret", async () => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const deployment = stack.find((t) => t.name === "inference" && t.type.endsWith("Deployment"))!;
+    setPath(deployment.props, [...SERVER, "envFrom"], [{ secretRef: { name: "database" } }]);
+    setPath(deployment.props, [...SERVER, "args", 1], "--db=$(DATABASE_URL)");
+    const found = await evaluatePolicies([secrets.containerNoPlaintextSecrets], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      `${server} expands the Secret-backed variable DATABASE_URL into its command line (spec.template.spec.containers[0].args[1]), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
+    ]);
+  });
+});
 
 describePolicy(helm.helmChartVersionPinned, [
   {

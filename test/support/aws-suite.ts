@@ -1,5 +1,6 @@
 /** AWS-specific assertions of a rendered stack: VPC, EKS, IRSA, RDS and S3, by value. */
 import { describe, expect, it } from "vitest";
+import { expectProxiedArtifacts } from "./mlflow-rendered.js";
 import { at, type StackView } from "./stack.js";
 
 export interface AwsExpectations {
@@ -65,10 +66,11 @@ export function describeAwsCloud(stack: string, holder: { view: StackView }, exp
 
     it("enforces NetworkPolicies through the managed VPC CNI add-on, before nodes and workloads", () => {
       const view = holder.view;
-      expect(view.counts()["aws:eks/addon:Addon"]).toBe(2);
+      // vpc-cni, aws-ebs-csi-driver and metrics-server (test/infra/eks-platform.test.ts).
+      expect(view.counts()["aws:eks/addon:Addon"]).toBe(3);
       const vpcCni = view.one("aws:eks/addon:Addon", "plinth-vpc-cni");
       expect(vpcCni.inputs).toMatchObject({
-        clusterName: "plinth-eks",
+        clusterName: `plinth-${stack}-eks`,
         addonName: "vpc-cni",
         resolveConflictsOnCreate: "OVERWRITE",
         resolveConflictsOnUpdate: "OVERWRITE",
@@ -125,31 +127,29 @@ export function describeAwsCloud(stack: string, holder: { view: StackView }, exp
       ).toContain('"aws:SecureTransport":"false"');
     });
 
-    it("reaches the bucket through IRSA roles bound to one ServiceAccount each, never access keys", () => {
+    it("gives the bucket to the MLflow server alone (IRSA, no keys); clients go through its artifact proxy", () => {
       const view = holder.view;
       expect(view.resources.filter((r) => r.type.startsWith("aws:iam/accessKey"))).toEqual([]);
-      const role = view.one("aws:iam/role:Role", "mlflow-plinth-inference");
-      const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as {
+      const roles = view.ofType("aws:iam/role:Role").filter((r) => r.name.startsWith("mlflow"));
+      expect(roles.map((r) => r.name)).toEqual(["mlflow-server"]);
+      const trust = JSON.parse(String(roles[0]!.inputs.assumeRolePolicy)) as {
         Statement: { Condition: { StringEquals: Record<string, string> } }[];
       };
       expect(Object.values(trust.Statement[0]!.Condition.StringEquals)).toEqual([
-        "system:serviceaccount:plinth:plinth-inference",
+        "system:serviceaccount:mlflow:mlflow",
         "sts.amazonaws.com",
       ]);
-      const readPolicy = JSON.parse(
-        String(view.one("aws:iam/rolePolicy:RolePolicy", "mlflow-plinth-inference").inputs.policy),
+      const policy = JSON.parse(
+        String(view.one("aws:iam/rolePolicy:RolePolicy", "mlflow-server").inputs.policy),
       ) as { Statement: { Action: string[] }[] };
-      expect(readPolicy.Statement[1]!.Action).toEqual(["s3:GetObject"]);
-      const sa = view.manifest("ServiceAccount", "plinth-inference");
-      expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toContain("mlflow-plinth-inference");
-      const mlflowArgs = at(
-        view.manifest("Deployment", "mlflow"),
-        "spec.template.spec.containers[0].args",
-      ) as string[];
-      expect(mlflowArgs).toContain("--no-serve-artifacts");
-      expect(mlflowArgs.find((a) => a.startsWith("--default-artifact-root="))).toMatch(
-        /^--default-artifact-root=s3:\/\/.+\/artifacts$/,
-      );
+      expect(policy.Statement[1]!.Action).toEqual(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]);
+      expect(
+        view.manifest("ServiceAccount", "mlflow").metadata.annotations?.["eks.amazonaws.com/role-arn"],
+      ).toContain("mlflow-server");
+      for (const client of ["plinth-inference", "plinth-inference-training"]) {
+        expect(view.manifest("ServiceAccount", client).metadata.annotations ?? {}).toEqual({});
+      }
+      expectProxiedArtifacts(view, /^s3:\/\/.+\/artifacts$/);
     });
   });
 }

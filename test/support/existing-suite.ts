@@ -1,5 +1,6 @@
 /** Assertions for the `existing` cloud: no cloud resources, in-cluster PostgreSQL, proxied artifacts. */
 import { describe, expect, it } from "vitest";
+import { expectProxiedArtifacts } from "./mlflow-rendered.js";
 import { at, type StackView } from "./stack.js";
 
 export function describeExistingCloud(
@@ -64,13 +65,7 @@ export function describeExistingCloud(
     it("serves artifacts from a volume through the MLflow server, so clients need no storage identity", () => {
       const view = holder.view;
       const mlflow = view.manifest("Deployment", "mlflow");
-      expect(at(mlflow, "spec.template.spec.containers[0].args")).toEqual(
-        expect.arrayContaining([
-          "--serve-artifacts",
-          "--artifacts-destination=/mlflow/artifacts",
-          "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)",
-        ]),
-      );
+      expectProxiedArtifacts(view, /^\/mlflow\/artifacts$/);
       // No MLflow job consumers: plinth runs none of MLflow's GenAI jobs.
       expect(at(mlflow, "spec.template.spec.containers[0].env")).toEqual(
         expect.arrayContaining([{ name: "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", value: "false" }]),
@@ -81,7 +76,7 @@ export function describeExistingCloud(
       expect(at(view.manifest("PersistentVolumeClaim", "mlflow-artifacts"), "spec.accessModes")).toEqual([
         expected.protect ? "ReadWriteMany" : "ReadWriteOnce",
       ]);
-      expect(view.manifest("ServiceAccount", "plinth-inference").metadata.annotations).toEqual({});
+      expect(view.manifest("ServiceAccount", "plinth-inference").metadata.annotations ?? {}).toEqual({});
       expect(view.one("kubernetes:core/v1:Secret", "mlflow-backend-store").secretInputs).toContain(
         "stringData",
       );

@@ -1,5 +1,6 @@
 /** GCP-specific assertions of a rendered stack: VPC, private GKE, Workload Identity, Cloud SQL and GCS. */
 import { describe, expect, it } from "vitest";
+import { expectProxiedArtifacts } from "./mlflow-rendered.js";
 import { at, type StackView } from "./stack.js";
 
 export interface GcpExpectations {
@@ -67,7 +68,7 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
       const bindings = view
         .ofType("gcp:serviceaccount/iAMMember:IAMMember")
         .filter((m) => m.inputs.role === "roles/iam.workloadIdentityUser");
-      expect(bindings).toHaveLength(3);
+      expect(bindings).toHaveLength(1); // the MLflow server: clients go through its artifact proxy
       for (const binding of bindings) {
         expect(String(binding.inputs.member)).toMatch(/^serviceAccount:plinth-gke\.workload-pool\.mock\[/);
         expect(String(binding.inputs.member)).not.toContain(expected.project);
@@ -84,7 +85,7 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
         view.one("gcp:container/nodePool:NodePool", "plinth-nodes").inputs,
         "nodeConfig.serviceAccount",
       );
-      expect(nodes).toBe(`plinth-gke-nodes@${expected.project}.iam.gserviceaccount.com`);
+      expect(nodes).toBe(`plinth-${stack}-gke-nodes@${expected.project}.iam.gserviceaccount.com`);
       expect(firewall.inputs).toEqual(
         expect.objectContaining({
           project: expected.project,
@@ -125,6 +126,9 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
         view.one("gcp:servicenetworking/connection:Connection", "mlflow-db-peering").urn,
       );
       expect(view.one("gcp:sql/user:User", "mlflow-db").secretInputs).toContain("password");
+      // Dropping a role that owns MLflow's tables fails in PostgreSQL: destroy must not try.
+      expect(view.one("gcp:sql/user:User", "mlflow-db").inputs.deletionPolicy).toBe("ABANDON");
+      expect(view.one("gcp:sql/database:Database", "mlflow-db").inputs.deletionPolicy).toBe("ABANDON");
     });
 
     it("keeps the artifact bucket uniform-access, public-access-prevented and versioned", () => {
@@ -138,28 +142,27 @@ export function describeGcpCloud(stack: string, holder: { view: StackView }, exp
       expect(bucket.protect).toBe(expected.protect);
     });
 
-    it("binds each ServiceAccount to its own Google service account through Workload Identity", () => {
+    it("gives the bucket to the MLflow server alone (Workload Identity, no keys); clients go through its proxy", () => {
       const view = holder.view;
       const members = view
         .ofType("gcp:serviceaccount/iAMMember:IAMMember")
         .map((m) => [m.inputs.role, m.inputs.member]);
-      expect(members.sort()).toEqual([
+      expect(members).toEqual([
         ["roles/iam.workloadIdentityUser", `serviceAccount:${MOCK_POOL}[mlflow/mlflow]`],
-        ["roles/iam.workloadIdentityUser", `serviceAccount:${MOCK_POOL}[plinth/plinth-inference-training]`],
-        ["roles/iam.workloadIdentityUser", `serviceAccount:${MOCK_POOL}[plinth/plinth-inference]`],
       ]);
-      expect(
-        view.one("gcp:storage/bucketIAMMember:BucketIAMMember", "mlflow-plinth-inference").inputs.role,
-      ).toBe("roles/storage.objectViewer");
-      expect(
-        view.one("gcp:storage/bucketIAMMember:BucketIAMMember", "mlflow-plinth-inference-training").inputs
-          .role,
-      ).toBe("roles/storage.objectAdmin");
-      const annotation = view.manifest("ServiceAccount", "plinth-inference").metadata.annotations?.[
+      const bucketMembers = view.ofType("gcp:storage/bucketIAMMember:BucketIAMMember");
+      expect(bucketMembers.map((m) => [m.name, m.inputs.role])).toEqual([
+        ["mlflow-server", "roles/storage.objectAdmin"],
+      ]);
+      const annotation = view.manifest("ServiceAccount", "mlflow").metadata.annotations?.[
         "iam.gke.io/gcp-service-account"
       ];
       expect(annotation).toMatch(new RegExp(`@${expected.project}\\.iam\\.gserviceaccount\\.com$`));
+      for (const client of ["plinth-inference", "plinth-inference-training"]) {
+        expect(view.manifest("ServiceAccount", client).metadata.annotations ?? {}).toEqual({});
+      }
       expect(view.resources.filter((r) => r.type === "gcp:serviceaccount/key:Key")).toEqual([]);
+      expectProxiedArtifacts(view, /^gs:\/\/.+\/artifacts$/);
     });
   });
 }

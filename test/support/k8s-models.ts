@@ -13,6 +13,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { CronJob } from "kubernetes-models/batch/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { StorageClass } from "kubernetes-models/storage.k8s.io/v1";
 import {
   ConfigMap,
   Namespace,
@@ -32,6 +33,7 @@ const MODELS: Record<string, ModelClass> = {
   "networking.k8s.io/v1/Ingress": Ingress,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "storage.k8s.io/v1/StorageClass": StorageClass,
   "v1/ConfigMap": ConfigMap,
   "v1/Namespace": Namespace,
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,

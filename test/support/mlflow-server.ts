@@ -1,18 +1,32 @@
 /**
  * A real MLflow tracking server for integration tests: the pinned `mlflow` from
- * .tools/mlflow-venv (scripts/install-test-tools.sh), on 127.0.0.1 with a sqlite backend store and
- * a local artifact root served through the artifact proxy. `stop()` and `start()` again keep the
- * port and the stores, so tests can take MLflow away and bring it back.
+ * .tools/mlflow-venv (scripts/install-test-tools.sh; the pins of plinth's MLflow image), on
+ * 127.0.0.1, started as the cluster starts it: the command line of
+ * components/mlflow/server-args.ts (artifacts proxied, `mlflow-artifacts:` URIs), the backend-store
+ * URI only in MLFLOW_BACKEND_STORE_URI, the store a fresh database in its own PostgreSQL
+ * (test/support/postgres.ts) as on every stack. Artifacts go to a local folder by default, or to
+ * `s3://`/`gs://` destinations with the environment that reaches them.
+ *
+ * `stop()` and `start()` again keep the port and the stores (PostgreSQL keeps running), so tests
+ * can take MLflow away and bring it back; `dispose()` ends both and removes them.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import {
+  BACKEND_STORE_URI_ENV,
+  mlflowServerArgs,
+  type MlflowServerOptions as ServerArgs,
+} from "../../components/mlflow/server-args.js";
 import { MLFLOW_SERVER_ENV } from "../../components/mlflow/server-env.js";
+import { freePort } from "./ports.js";
+import { Postgres } from "./postgres.js";
+
+export { freePort };
 
 const execFileAsync = promisify(execFile);
 
@@ -21,19 +35,25 @@ export const MLFLOW_VENV = path.join(ROOT, ".tools", "mlflow-venv");
 export const MLFLOW_BIN = path.join(MLFLOW_VENV, "bin", "mlflow");
 export const VENV_PYTHON = path.join(MLFLOW_VENV, "bin", "python");
 
-/** MLflow's first start creates the sqlite schema (dozens of migrations): allow for a slow machine. */
+/** MLflow's first start creates its schema (dozens of migrations): allow for a slow machine. */
 export const MLFLOW_START_TIMEOUT_MS = 180_000;
 
-/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/** The database each server's PostgreSQL holds for it. */
+const DATABASE = "mlflow";
+
+export interface MlflowServerOptions {
+  /**
+   * `--artifacts-destination`: a folder (default: `artifacts/` in the server's temporary folder),
+   * `s3://bucket/prefix` or `gs://bucket/prefix`.
+   */
+  readonly artifactsDestination?: string;
+  /** More environment for the server: what reaches the destination (endpoint, credentials). */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * `--allowed-hosts` and `--cors-allowed-origins`, given the server's port (default: MLflow's,
+   * localhost and private IPs, which the tests' clients on 127.0.0.1 use).
+   */
+  readonly hosts?: (port: number) => Pick<ServerArgs<string>, "allowedHosts" | "corsAllowedOrigins">;
 }
 
 export class MlflowServer {
@@ -43,27 +63,47 @@ export class MlflowServer {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    readonly postgres: Postgres,
+    private readonly options: MlflowServerOptions,
   ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The folder the artifact proxy stores artifacts in, when the destination is the default. */
   get artifactsDir(): string {
     return path.join(this.dir, "artifacts");
   }
 
-  /** Creates the stores in a temporary folder and starts the server. */
-  static async start(): Promise<MlflowServer> {
+  /** `--artifacts-destination`. */
+  get artifactsDestination(): string {
+    return this.options.artifactsDestination ?? this.artifactsDir;
+  }
+
+  /** The backend store: this server's database (MLFLOW_BACKEND_STORE_URI). */
+  get backendStoreUri(): string {
+    return this.postgres.uri(DATABASE);
+  }
+
+  /** Starts a PostgreSQL with a fresh database and a server on it, the stores in temporary folders. */
+  static async start(options: MlflowServerOptions = {}): Promise<MlflowServer> {
     if (!existsSync(MLFLOW_BIN)) {
       throw new Error(`${MLFLOW_BIN} is missing: run scripts/install-test-tools.sh (npm run test:tools)`);
     }
-    const server = new MlflowServer(
-      await mkdtemp(path.join(os.tmpdir(), "plinth-mlflow-")),
-      await freePort(),
-    );
-    await server.start();
-    return server;
+    const dir = await mkdtemp(path.join(os.tmpdir(), "plinth-mlflow-"));
+    let postgres: Postgres | undefined;
+    try {
+      postgres = await Postgres.start();
+      await postgres.createDatabase(DATABASE);
+      const server = new MlflowServer(dir, await freePort(), postgres, options);
+      await server.start();
+      return server;
+    } catch (err) {
+      await postgres?.dispose();
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   async start(): Promise<void> {
@@ -73,24 +113,26 @@ export class MlflowServer {
       MLFLOW_BIN,
       [
         "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(this.port),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        `sqlite:///${path.join(this.dir, "mlflow.db")}`,
-        "--artifacts-destination",
-        this.artifactsDir,
-        "--serve-artifacts",
+        ...mlflowServerArgs({
+          host: "127.0.0.1",
+          port: this.port,
+          workers: 1,
+          artifactsDestination: this.artifactsDestination,
+          ...this.options.hosts?.(this.port),
+        }),
       ],
       // Its own process group, so stop() ends the server and every worker it forked.
       {
         cwd: this.dir,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, ...MLFLOW_SERVER_ENV, MLFLOW_TRACKING_URI: "" },
+        env: {
+          ...process.env,
+          ...MLFLOW_SERVER_ENV,
+          ...this.options.env,
+          [BACKEND_STORE_URI_ENV]: this.backendStoreUri,
+          MLFLOW_TRACKING_URI: "",
+        },
       },
     );
     this.child = child;
@@ -147,9 +189,10 @@ export class MlflowServer {
     }
   }
 
-  /** Stops the server and removes its stores. */
+  /** Stops the server and its PostgreSQL, and removes their stores. */
   async dispose(): Promise<void> {
     await this.stop();
+    await this.postgres.dispose();
     await rm(this.dir, { recursive: true, force: true });
   }
 

@@ -23,13 +23,20 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** The log line that says the stable model is loaded and warmed. */
+export const READY_LOG = "model loaded and warmed; ready";
+/** The log line that says the process is live and its model awaits its first version. */
+export const AWAITING_LOG = "live, not ready: the model awaits its first version";
+
 /**
  * Starts the service and resolves once the stable model is loaded and warmed (the "ready" log
- * line); rejects with the process output when it exits first or takes longer than `timeoutMs`.
+ * line; `until` names another, e.g. {@link AWAITING_LOG}); rejects with the process output when it
+ * exits first or takes longer than `timeoutMs`.
  */
 export async function startServiceProcess(
   env: Record<string, string>,
   timeoutMs = 60_000,
+  until: string = READY_LOG,
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "service/main.ts"], {
     cwd: REPO_ROOT,
@@ -40,7 +47,7 @@ export async function startServiceProcess(
   child.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   try {
-    const { url, metricsUrl } = await readyUrls(child, output, timeoutMs);
+    const { url, metricsUrl } = await readyUrls(child, output, timeoutMs, until);
     return {
       url,
       metricsUrl,
@@ -59,6 +66,7 @@ function readyUrls(
   child: ChildProcess,
   output: string[],
   timeoutMs: number,
+  until: string,
 ): Promise<{ url: string; metricsUrl: string }> {
   return new Promise((resolve, reject) => {
     let url: string | undefined;
@@ -81,11 +89,7 @@ function readyUrls(
         url ??= /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
         const metricsPort = /"metricsPort":(\d+)/.exec(line)?.[1];
         if (metricsPort !== undefined) metricsUrl ??= `http://127.0.0.1:${metricsPort}`;
-        if (
-          url !== undefined &&
-          metricsUrl !== undefined &&
-          line.includes("model loaded and warmed; ready")
-        ) {
+        if (url !== undefined && metricsUrl !== undefined && line.includes(until)) {
           clearTimeout(timer);
           resolve({ url, metricsUrl });
         }

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HARDENED_CONTAINER_CONTEXT } from "./hardening.js";
 import { renderStackInProcess } from "../../infra/render/run.js";
 import { hashApiKey, loadConfig } from "../../service/config.js";
+import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import { RETRAIN_EXPERIMENT, RETRAIN_OUT_DIR } from "../../components/inference/retrain.js";
 import { DEBIAN_FASHION_MNIST_DIR } from "../../service/data/fashion-mnist.js";
 import { loadDriftCheckSettings } from "../../service/drift/check-settings.js";
@@ -16,7 +17,8 @@ import { extractMlflowTrainArgs } from "../../service/mlflow/train-cli.js";
 import { parseTrainArgs } from "../../service/train/main.js";
 import type { Cloud, StackName } from "../../infra/render/types.js";
 import { validateManifest } from "./k8s-models.js";
-import { at, StackView } from "./stack.js";
+import { expectClusterHosts } from "./mlflow-rendered.js";
+import { at, INGRESS_CONTROLLER_PEER, StackView } from "./stack.js";
 
 export const COMPONENT_TYPES: Record<string, string> = {
   "plinth:cluster:Cluster": "plinth",
@@ -178,6 +180,8 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         ServiceMonitor: 1,
         PrometheusRule: 1,
         ...(existing ? { StatefulSet: 1, PersistentVolumeClaim: 1 } : {}),
+        // EKS has no default StorageClass: the Cluster writes an encrypted gp3 one.
+        ...(cloud === "aws" ? { StorageClass: 1 } : {}),
       });
       expect(view.counts()["kubernetes:helm.sh/v3:Release"]).toBe(3);
       expect(view.counts()["random:index/randomPassword:RandomPassword"]).toBe(5);
@@ -221,7 +225,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
     it("pins every Helm chart to an exact version", () => {
       const releases = holder.view.ofType("kubernetes:helm.sh/v3:Release");
       expect(releases.map((r) => [r.inputs.chart, r.inputs.version]).sort()).toEqual([
-        ["cert-manager", "v1.18.2"],
+        ["cert-manager", "v1.21.1"],
         ["ingress-nginx", "4.13.3"],
         ["kube-prometheus-stack", "77.12.0"],
       ]);
@@ -279,6 +283,20 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
             expect(container.livenessProbe, where).toBeDefined();
           }
         }
+      }
+    });
+
+    it("gates the inference pods on the pod-readiness route, liveness on /health (issue #18)", () => {
+      const servers = podSpecs(holder.view).flatMap(({ object, spec }) =>
+        object.kind === "Deployment" ? spec.containers.filter((c) => c.name === "inference") : [],
+      );
+      expect(servers.length).toBeGreaterThanOrEqual(1);
+      for (const server of servers) {
+        expect(
+          ["startupProbe", "readinessProbe", "livenessProbe"].map((probe) =>
+            at(server, `${probe}.httpGet.path`),
+          ),
+        ).toEqual([PROBE_PATHS.podReady, PROBE_PATHS.podReady, PROBE_PATHS.live]);
       }
     });
 
@@ -346,15 +364,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(at(policy, "spec.ingress")).toEqual([
         {
           from: [
-            {
-              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
-              podSelector: {
-                matchLabels: {
-                  "app.kubernetes.io/name": "ingress-nginx",
-                  "app.kubernetes.io/component": "controller",
-                },
-              },
-            },
+            INGRESS_CONTROLLER_PEER,
             {
               namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "plinth" } },
               podSelector: {
@@ -476,6 +486,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         dataDir: undefined,
       });
       expect(mlflow?.trackingUri).toBe(service.model.mlflowTrackingUri);
+      expectClusterHosts(view, service.model.mlflowTrackingUri!);
       // MLflow's NetworkPolicy admits the job's pods.
       const podLabels = at(cronJob, "spec.jobTemplate.spec.template.metadata.labels") as Record<
         string,
@@ -504,6 +515,18 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         `${podSpec}.serviceAccountName`,
       );
       expect(driftAccount).toBe("plinth-inference-drift-check");
+      // MLflow admits the pods that use it (serving, retrain), not the drift check: its artifact
+      // proxy writes to the bucket for any client it admits.
+      const driftPods = at(
+        view.manifest("CronJob", "plinth-inference-drift-check"),
+        "spec.jobTemplate.spec.template.metadata.labels",
+      ) as Record<string, string>;
+      expect(ingressAdmits(view, "mlflow", "plinth", driftPods)).toBe(false);
+      const servingPods = at(servingDeployment(view), "spec.template.metadata.labels") as Record<
+        string,
+        string
+      >;
+      expect(ingressAdmits(view, "mlflow", "plinth", servingPods)).toBe(true);
       const account = view.manifest("ServiceAccount", "plinth-inference-drift-check");
       expect(at(account, "automountServiceAccountToken")).toBe(false);
       expect(at(account, "metadata.annotations") ?? {}).toEqual({});

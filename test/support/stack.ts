@@ -52,3 +52,14 @@ export function at(value: unknown, path: string): unknown {
     return (node as Record<string | number, unknown>)[key];
   }, value);
 }
+
+/** The NetworkPolicy peer of the ingress-nginx controller plinth installs, as rendered. */
+export const INGRESS_CONTROLLER_PEER = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+  podSelector: {
+    matchLabels: {
+      "app.kubernetes.io/name": "ingress-nginx",
+      "app.kubernetes.io/component": "controller",
+    },
+  },
+};

@@ -1,11 +1,15 @@
 /**
- * Liveness, readiness, the default model's metadata and reload: thin adapters over the data plane
+ * Liveness, readiness (the default model's, and the pod's), the default model's metadata and reload: thin adapters over the data plane
  * (service/serving/data-plane.ts) and the default model's rollout engine.
  */
+import { MODEL_STATES } from "../../contract/metrics.js";
+import { PROBE_PATHS } from "../../contract/probe-paths.js";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
 import type { VariantName } from "../../inference/model-holder.js";
-import type { ReloadEvent } from "../../rollout/summary.js";
+import { describeFailedReloads, type ReloadEvent } from "../../rollout/summary.js";
+import { notReady } from "../../serving/availability.js";
+import { shownName } from "../../serving/served-model.js";
 import type { RouteDeps } from "../deps.js";
 import { httpAdapter } from "../named-plugin.js";
 import { errorResponses } from "../schemas.js";
@@ -16,7 +20,7 @@ export const operationsPlugin = httpAdapter<RouteDeps>("plinth-operations", asyn
   const { models, rollout, dataPlane } = deps;
 
   app.get(
-    "/health",
+    PROBE_PATHS.live,
     {
       config: PUBLIC,
       schema: {
@@ -28,11 +32,15 @@ export const operationsPlugin = httpAdapter<RouteDeps>("plinth-operations", asyn
   );
 
   app.get(
-    "/ready",
+    PROBE_PATHS.ready,
     {
       config: PUBLIC,
       schema: {
         summary: "Readiness: the model is loaded and warmed, and the service is not shutting down",
+        description:
+          "503 NOT_READY names why: loading, shutting down, or awaiting its first version (the registry, " +
+          "reached, holds no version for the reference yet: the message names the model, the registry and " +
+          "what to do, e.g. register a version and set its alias). Kubernetes probes `/ready/pod` instead.",
         response: {
           200: {
             type: "object",
@@ -49,6 +57,54 @@ export const operationsPlugin = httpAdapter<RouteDeps>("plinth-operations", asyn
     async () => {
       const { name, version } = dataPlane.readyModel();
       return { status: "ready", model: name, version };
+    },
+  );
+
+  app.get(
+    PROBE_PATHS.podReady,
+    {
+      config: PUBLIC,
+      schema: {
+        summary: "Pod readiness (the kubelet's): every model serves or awaits its registry's first version",
+        description:
+          "200 while every model serves or awaits the first version of a model its registry does not hold at all, " +
+          "as on a fresh stack (it then answers 503 NOT_READY naming why, which must reach people, so the pod takes " +
+          "traffic); `status` says which. 503 NOT_READY while a model starts, loads, misses an alias or version of a " +
+          "model that has versions (a wrong reference), failed to load a version that exists, cannot reach its " +
+          "registry yet, or the service shuts down, so a rollout stalls on such a pod while the pods it would " +
+          "replace keep serving. A MODEL_REPOSITORY model an operator loaded or unloaded " +
+          "through `/v2/repository` since the start no longer counts. `/ready` keeps meaning: predictions can be " +
+          "served now.",
+        response: {
+          200: {
+            type: "object",
+            required: ["status", "models"],
+            properties: {
+              status: { type: "string", enum: ["ready", "awaiting_version"] },
+              models: { type: "array", items: podModelSchema },
+            },
+          },
+          ...errorResponses(503),
+        },
+      },
+    },
+    async () => {
+      const readiness = dataPlane.podReadiness();
+      if (!readiness.ready) {
+        const waiting = readiness.models.filter((m) => !m.podReady);
+        throw notReady(
+          `not ready to take traffic: ${waiting.map((m) => `model ${shownName(m.name)}: ${m.podReason}`).join("; ")}`,
+        );
+      }
+      return {
+        status: readiness.status,
+        models: readiness.models.map(({ name, state, variants, reason }) => ({
+          name,
+          state,
+          variants,
+          reason,
+        })),
+      };
     },
   );
 
@@ -96,15 +152,34 @@ export const operationsPlugin = httpAdapter<RouteDeps>("plinth-operations", asyn
       const events = await rollout.reload({ variant, trigger: "api", ...(by === undefined ? {} : { by }) });
       const failed = events.filter((e) => e.result === "failed");
       if (failed.length > 0) {
-        throw new ApiError(
-          ErrorCode.RELOAD_FAILED,
-          `reload failed (the previous version keeps serving): ${failed.map((e) => `${e.variant}: ${e.error}`).join("; ")}`,
-        );
+        throw new ApiError(ErrorCode.RELOAD_FAILED, `reload failed: ${describeFailedReloads(failed)}`);
       }
       return { results: events.map(reloadResultJson) };
     },
   );
 });
+
+/** One model's part in pod readiness. */
+const podModelSchema = {
+  type: "object",
+  required: ["name", "state", "variants", "reason"],
+  properties: {
+    name: { type: "string" },
+    state: { type: "string", enum: ["READY", "LOADING", "UNAVAILABLE"] },
+    variants: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["variant", "state"],
+        properties: {
+          variant: { type: "string", enum: ["stable", "candidate"] },
+          state: { type: "string", enum: [...MODEL_STATES], description: "As plinth_model_state's `state`." },
+        },
+      },
+    },
+    reason: { type: "string", description: 'Why the model is not READY; "" when it is.' },
+  },
+} as const;
 
 /** An object whose members are described elsewhere; serialised as they are. */
 const openObject = (description: string) =>

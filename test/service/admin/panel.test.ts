@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../../service/ops/audit.js";
 import { writeVersionFiles } from "../ops/version-files.js";
 import { OPS_HEADERS, predictRow, startRolloutService } from "../rollout/rollout-fixture.js";
-import type { TestService } from "../server/service-fixture.js";
+import { API_KEY, startTestService, type TestService } from "../server/service-fixture.js";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../support/chromium.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -188,6 +188,36 @@ describe("admin panel behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true)", () => 
       expect(data).toBe(403);
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe("admin panel, the model awaiting its first version (issue #18)", () => {
+  let svc: TestService;
+  let url: string;
+  beforeAll(async () => {
+    // The registry holds version 1, but no alias "newest": nothing to load yet.
+    svc = await startTestService({ MODEL_STABLE: "newest", API_KEY_ROLES: "tester:admin" });
+    url = await svc.app.listen({ host: "127.0.0.1", port: 0 });
+  }, 60_000);
+  afterAll(() => svc.close());
+
+  it("says the stable variant awaits its first version, the registry and what to do", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${url}/admin?poll=1000`);
+      await page.locator("#signin").waitFor({ state: "visible" });
+      await page.fill("#api-key", API_KEY);
+      await page.click("#signin-form button[type=submit]");
+      await page.locator("#main").waitFor({ state: "visible" });
+      expect(await page.textContent("#stable-version")).toBe("awaiting first version");
+      expect(await page.locator(".card.variant.stable[data-level=warn]").count()).toBe(1);
+      const ref = await page.textContent("#stable-ref");
+      expect(ref).toContain("ref newest · not ready · stable (newest) awaiting its first version");
+      expect(ref).toContain(`names no version in ${svc.registry.dir} yet`);
+      expect(ref).toContain('set its alias "newest" to it');
+    } finally {
+      await page.close();
     }
   });
 });

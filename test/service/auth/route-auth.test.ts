@@ -214,6 +214,7 @@ describe("the service's routes", () => {
       "/health",
       "/openapi.json",
       "/ready",
+      "/ready/pod",
       "/v2/health/live",
       "/v2/health/ready",
     ]);

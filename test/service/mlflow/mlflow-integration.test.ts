@@ -1,5 +1,5 @@
 /**
- * plinth against a real MLflow tracking server (the pinned mlflow from .tools/mlflow-venv, sqlite
+ * plinth against a real MLflow tracking server (the pinned mlflow from .tools/mlflow-venv, PostgreSQL
  * backend, local artifacts through the artifact proxy): the TypeScript client, the training job's
  * MLflow record and its challenger rule, the service following champion as a data scientist moves
  * it with MLflow's own Python client, the registry command, and the faults (corrupt artifact,
@@ -8,7 +8,7 @@
  * One server for the whole file (its start is slow); the tests run in order and build on each other.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,7 +26,7 @@ import { buildServer, type Service } from "../../../service/server/build.js";
 import type { JobResult } from "../../../service/train/job.js";
 import { FIXTURE_NAME, fixtureModelBytes, rowForClass } from "../inference/fixture-model.js";
 import { MlflowServer, runPython } from "../../support/mlflow-server.js";
-import { capturedLog } from "./mlflow-suite.js";
+import { capturedLog, jobFromFolder } from "./mlflow-suite.js";
 
 const SLOW = 240_000;
 const TSX = path.resolve("node_modules/.bin/tsx");
@@ -246,18 +246,7 @@ describe("the training job's MLflow record", () => {
       ],
       { MLFLOW_TRACKING_URI: server.url },
     );
-    const read = (file: string) => readFile(path.join(out, file), "utf8");
-    job = {
-      summary: JSON.parse(await read("training_summary.json")) as JobResult["summary"],
-      quality: JSON.parse(await read("data_quality_report.json")) as JobResult["quality"],
-      files: {
-        "model.onnx": new Uint8Array(await readFile(path.join(out, "model.onnx"))),
-        "training_summary.json": await read("training_summary.json"),
-        "data_quality_report.json": await read("data_quality_report.json"),
-        "baseline.json": await read("baseline.json"),
-      },
-      version: undefined,
-    };
+    job = await jobFromFolder(out);
   }, SLOW);
 
   it("npm run train -- --mlflow logs params, per-epoch metrics and artifacts, registers a version tagged with the sha256, sets challenger", async () => {

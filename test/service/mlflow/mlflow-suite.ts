@@ -3,16 +3,18 @@
  * of it and a temporary folder, started before the file's tests and removed after them; versions
  * registered as plinth's tools register them; a pino logger whose lines the test can read.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll } from "vitest";
 import { MlflowClient } from "../../../service/mlflow/client.js";
+import type { JobResult } from "../../../service/train/job.js";
 import { MlflowServer } from "../../support/mlflow-server.js";
 
-/** MLflow's first start creates its sqlite schema: slow on a busy machine. */
+/** MLflow's first start creates its schema in a fresh PostgreSQL database: slow on a busy machine. */
 export const MLFLOW_SUITE_TIMEOUT_MS = 240_000;
 
 export interface MlflowSuite {
@@ -81,4 +83,25 @@ export function capturedLog(): { readonly logger: pino.Logger; readonly logs: Re
     },
   });
   return { logger: pino({ level: "info" }, sink), logs };
+}
+
+/**
+ * A training output folder (the bundled model's registry folder, or a `npm run train` output) as
+ * the training job hands it to its MLflow record; `model-config.json` when the folder has one.
+ */
+export async function jobFromFolder(dir: string): Promise<JobResult> {
+  const read = (file: string) => readFile(path.join(dir, file), "utf8");
+  const config = path.join(dir, "model-config.json");
+  return {
+    summary: JSON.parse(await read("training_summary.json")) as JobResult["summary"],
+    quality: JSON.parse(await read("data_quality_report.json")) as JobResult["quality"],
+    files: {
+      "model.onnx": new Uint8Array(await readFile(path.join(dir, "model.onnx"))),
+      ...(existsSync(config) ? { "model-config.json": await readFile(config, "utf8") } : {}),
+      "training_summary.json": await read("training_summary.json"),
+      "data_quality_report.json": await read("data_quality_report.json"),
+      "baseline.json": await read("baseline.json"),
+    },
+    version: undefined,
+  };
 }

@@ -12,7 +12,11 @@ import { LocalModelRegistry } from "../../../service/registry/local-model-regist
 import { sha256Bytes } from "../../../service/registry/model-cache.js";
 import { openRegistry } from "../../../service/registry/open.js";
 import type { RegistryError } from "../../../service/registry/registry.js";
-import { RegistryModelSource, type SourceLogger } from "../../../service/registry/source.js";
+import {
+  AwaitingVersionError,
+  RegistryModelSource,
+  type SourceLogger,
+} from "../../../service/registry/source.js";
 import { MlflowModelRegistry } from "../../../service/registry/mlflow-model-registry.js";
 import { FIXTURE_NAME, fixtureModelBytes } from "../inference/fixture-model.js";
 
@@ -154,22 +158,27 @@ describe("RegistryModelSource over the local registry", () => {
     );
   });
 
-  it("reports a missing alias once per distinct failure, at error level, and fails without retrying", async () => {
+  it("reports a missing alias once per distinct failure, as awaiting a first version, and fails without retrying", async () => {
     const s = source();
     for (let i = 0; i < 3; i++) {
       const err = (await s.resolve(FIXTURE_NAME, "challenger").catch((e: unknown) => e)) as RegistryError;
+      expect(err).toBeInstanceOf(AwaitingVersionError);
       expect(err.code).toBe("ALIAS_NOT_FOUND");
     }
+    // Never resolved: the registry holds no version for it yet, a steady state (warn, not error).
     expect(logs).toEqual([
       {
-        level: "error",
+        level: "warn",
         obj: {
           ref: "challenger",
           registry: dir,
           code: "ALIAS_NOT_FOUND",
           err: `model "${FIXTURE_NAME}" has no alias "challenger"`,
         },
-        msg: `cannot resolve model challenger: model "${FIXTURE_NAME}" has no alias "challenger"`,
+        msg:
+          `model challenger: awaiting its first version: models:/${FIXTURE_NAME}@challenger names no version in ${dir} yet ` +
+          `(ALIAS_NOT_FOUND: model "${FIXTURE_NAME}" has no alias "challenger"); ` +
+          `register a version of model "${FIXTURE_NAME}" and set its alias "challenger" to it`,
       },
     ]);
     await local.setAlias(FIXTURE_NAME, "challenger", "2");

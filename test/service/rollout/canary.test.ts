@@ -68,6 +68,8 @@ describe("the rollout snapshot", () => {
       variants: {
         stable: {
           ref: "champion",
+          state: "ready",
+          reason: null,
           version: "1",
           sha256: sha,
           loadedAt: time,
@@ -77,6 +79,8 @@ describe("the rollout snapshot", () => {
         },
         candidate: {
           ref: "challenger",
+          state: "ready",
+          reason: null,
           version: "2",
           sha256: sha,
           loadedAt: time,
