@@ -5,7 +5,12 @@
  */
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType } from "@pulumi/policy";
-import type { PolicyResource } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ReportViolation,
+  ResourceValidation,
+  ResourceValidationArgs,
+} from "@pulumi/policy";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
 
@@ -146,13 +151,42 @@ export const s3BucketPublicAccessBlock: PlinthStackPolicy = {
     ),
 };
 
-function rdsLabel(props: { identifier?: string }, name: string): string {
-  return `RDS instance "${props.identifier ?? name}"`;
+/** The RDS types, Aurora's included: an instance, an Aurora cluster, an Aurora cluster's instance. */
+const RDS_INSTANCE = "aws:rds/instance:Instance";
+const AURORA_CLUSTER = "aws:rds/cluster:Cluster";
+const AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance";
+export const RDS_TYPES = [RDS_INSTANCE, AURORA_CLUSTER, AURORA_INSTANCE] as const;
+
+/** How a finding names an RDS resource, by type. */
+function rdsLabel(type: string, props: Record<string, unknown>, name: string): string {
+  if (type === AURORA_CLUSTER) return `Aurora cluster "${String(props.clusterIdentifier ?? name)}"`;
+  const identifier = String(props.identifier ?? name);
+  return type === AURORA_INSTANCE ? `Aurora instance "${identifier}"` : `RDS instance "${identifier}"`;
+}
+
+/**
+ * A validation of the RDS resources of `types` that hold the setting the check reads: storage
+ * encryption, backups and deletion protection live on an instance or an Aurora cluster (its
+ * instances have none), public accessibility on an instance or an Aurora instance.
+ */
+function validateRds(
+  types: readonly string[],
+  check: (
+    db: Record<string, unknown>,
+    label: string,
+    args: ResourceValidationArgs,
+    report: ReportViolation,
+  ) => void,
+): ResourceValidation {
+  return (args, report) => {
+    if (!types.includes(args.type)) return args.notApplicable(`Policy only applies to ${types.join(", ")}`);
+    check(args.props, rdsLabel(args.type, args.props, args.name), args, report);
+  };
 }
 
 export const rdsStorageEncrypted: PlinthResourcePolicy = {
   name: "rds-storage-encrypted",
-  description: "RDS instances encrypt their storage.",
+  description: "RDS instances and Aurora clusters encrypt their storage.",
   enforcementLevel: "mandatory",
   severity: "high",
   metadata: {
@@ -160,26 +194,26 @@ export const rdsStorageEncrypted: PlinthResourcePolicy = {
       "The MLflow registry (who trained what, with which data) readable from unencrypted volumes and snapshots.",
     answers: [`${CIS_AWS} (RDS: encryption at rest)`],
   },
-  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+  validateResource: validateRds([RDS_INSTANCE, AURORA_CLUSTER], (db, label, _args, report) => {
     if (db.storageEncrypted !== true)
       report(
-        `${rdsLabel(db, args.name)} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`,
+        `${label} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`,
       );
   }),
 };
 
 export const rdsNotPublic: PlinthResourcePolicy = {
   name: "rds-not-publicly-accessible",
-  description: "RDS instances are not publicly accessible.",
+  description: "RDS and Aurora instances are not publicly accessible.",
   enforcementLevel: "mandatory",
   severity: "critical",
   metadata: {
     protectsAgainst: "The database answering on a public address, one weak password away from the internet.",
     answers: [`${CIS_AWS} (RDS: no public access)`],
   },
-  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+  validateResource: validateRds([RDS_INSTANCE, AURORA_INSTANCE], (db, label, _args, report) => {
     if (db.publiclyAccessible === true)
-      report(`${rdsLabel(db, args.name)} is publicly accessible. Set publiclyAccessible to false.`);
+      report(`${label} is publicly accessible. Set publiclyAccessible to false.`);
   }),
 };
 
@@ -197,7 +231,7 @@ const backupConfig = {
 export const rdsBackups: PlinthResourcePolicy = {
   name: "rds-backups",
   description:
-    "RDS instances keep automated backups for at least the configured number of days (7 by default).",
+    "RDS instances and Aurora clusters keep automated backups for at least the configured number of days (7 by default).",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: backupConfig,
@@ -210,11 +244,13 @@ export const rdsBackups: PlinthResourcePolicy = {
     ],
     configured: "minBackupRetentionDays (default 7)",
   },
-  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+  validateResource: validateRds([RDS_INSTANCE, AURORA_CLUSTER], (db, label, args, report) => {
     const { minBackupRetentionDays } = configOf<{ minBackupRetentionDays: number }>(backupConfig, args);
-    if ((db.backupRetentionPeriod ?? 0) < minBackupRetentionDays) {
+    // Aurora always backs up, for one day unless told more.
+    const days = Number(db.backupRetentionPeriod ?? (args.type === AURORA_CLUSTER ? 1 : 0));
+    if (days < minBackupRetentionDays) {
       report(
-        `${rdsLabel(db, args.name)} keeps backups for ${db.backupRetentionPeriod ?? 0} days. Set backupRetentionPeriod to at least ${minBackupRetentionDays}.`,
+        `${label} keeps backups for ${days} days. Set backupRetentionPeriod to at least ${minBackupRetentionDays}.`,
       );
     }
   }),
@@ -234,7 +270,7 @@ export const deletionProtectionConfig = {
 export const rdsDeletionProtection: PlinthResourcePolicy = {
   name: "rds-deletion-protection",
   description:
-    "RDS instances have deletion protection and keep a final snapshot (required in production via pack config).",
+    "RDS instances and Aurora clusters have deletion protection and keep a final snapshot (required in production via pack config).",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: deletionProtectionConfig,
@@ -247,13 +283,12 @@ export const rdsDeletionProtection: PlinthResourcePolicy = {
     ],
     configured: "required: true by default, false in policies/config/staging.json",
   },
-  validateResource: validateResourceOfType(aws.rds.Instance, (db, args, report) => {
+  validateResource: validateRds([RDS_INSTANCE, AURORA_CLUSTER], (db, label, args, report) => {
     if (!configOf<{ required: boolean }>(deletionProtectionConfig, args).required) return;
-    if (db.deletionProtection !== true)
-      report(`${rdsLabel(db, args.name)} can be deleted. Set deletionProtection to true.`);
+    if (db.deletionProtection !== true) report(`${label} can be deleted. Set deletionProtection to true.`);
     if (db.skipFinalSnapshot === true)
       report(
-        `${rdsLabel(db, args.name)} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`,
+        `${label} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`,
       );
   }),
 };

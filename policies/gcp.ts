@@ -89,9 +89,15 @@ export const cloudSqlBackups: PlinthResourcePolicy = {
       report(
         `${sqlLabel(db, args.name)} takes no automated backups. Set settings.backupConfiguration.enabled to true.`,
       );
-    if (backup?.pointInTimeRecoveryEnabled !== true) {
+    // MySQL recovers to a point in time from its binary log; PostgreSQL and SQL Server from their
+    // transaction logs, switched on by pointInTimeRecoveryEnabled.
+    const mysql = String(db.databaseVersion ?? "")
+      .toUpperCase()
+      .startsWith("MYSQL");
+    const field = mysql ? "binaryLogEnabled" : "pointInTimeRecoveryEnabled";
+    if (backup?.[field] !== true) {
       report(
-        `${sqlLabel(db, args.name)} has no point-in-time recovery. Set settings.backupConfiguration.pointInTimeRecoveryEnabled to true.`,
+        `${sqlLabel(db, args.name)} has no point-in-time recovery. Set settings.backupConfiguration.${field} to true.`,
       );
     }
   }),
@@ -124,6 +130,14 @@ export const cloudSqlDeletionProtection: PlinthResourcePolicy = {
 };
 
 /** Every GKE cluster check: the field to read, the fix, and what the finding says. */
+/**
+ * An Autopilot cluster: GKE always runs it with Workload Identity, Shielded GKE Nodes and Dataplane
+ * V2 (NetworkPolicy enforcement), whatever those fields say.
+ */
+function autopilot(cluster: Record<string, unknown>): boolean {
+  return cluster.enableAutopilot === true;
+}
+
 function gkePolicy(
   name: string,
   description: string,
@@ -171,7 +185,7 @@ export const gkeWorkloadIdentity = gkePolicy(
   },
   (c) => {
     const config = c.workloadIdentityConfig as { workloadPool?: string } | undefined;
-    return config?.workloadPool
+    return config?.workloadPool || autopilot(c)
       ? undefined
       : 'has no Workload Identity. Set workloadIdentityConfig.workloadPool to "<project>.svc.id.goog".';
   },
@@ -186,7 +200,7 @@ export const gkeShieldedNodes = gkePolicy(
     answers: [`${CIS_GKE} (Shielded GKE Nodes)`],
   },
   (c) =>
-    c.enableShieldedNodes === true
+    c.enableShieldedNodes === true || autopilot(c)
       ? undefined
       : "does not require Shielded Nodes. Set enableShieldedNodes to true.",
 );
@@ -202,7 +216,7 @@ export const gkeNetworkPolicy = gkePolicy(
   },
   (c) => {
     const policy = c.networkPolicy as { enabled?: boolean } | undefined;
-    return c.datapathProvider === "ADVANCED_DATAPATH" || policy?.enabled === true
+    return c.datapathProvider === "ADVANCED_DATAPATH" || policy?.enabled === true || autopilot(c)
       ? undefined
       : 'does not enforce NetworkPolicies. Set datapathProvider to "ADVANCED_DATAPATH" (or networkPolicy.enabled to true).';
   },
@@ -257,12 +271,17 @@ export const gkeMasterAuthorizedNetworks = gkePolicy(
     ],
   },
   (c) => {
-    const config = c.masterAuthorizedNetworksConfig as { cidrBlocks?: { cidrBlock: string }[] } | undefined;
+    const config = c.masterAuthorizedNetworksConfig as
+      { cidrBlocks?: { cidrBlock: string }[]; gcpPublicCidrsAccessEnabled?: boolean } | undefined;
     const blocks = (config?.cidrBlocks ?? []).map((b) => b.cidrBlock);
     if (!config || blocks.length === 0)
       return "admits any network to its control plane. Set masterAuthorizedNetworksConfig.cidrBlocks to the office and CI ranges.";
-    if (blocks.includes("0.0.0.0/0"))
-      return "admits 0.0.0.0/0 to its control plane. Remove it from masterAuthorizedNetworksConfig.cidrBlocks.";
+    const open = blocks.find((block) => block.trim().endsWith("/0"));
+    if (open)
+      return `admits ${open} to its control plane. Remove it from masterAuthorizedNetworksConfig.cidrBlocks.`;
+    // Every Google Cloud public address, any customer's VM or function included.
+    if (config.gcpPublicCidrsAccessEnabled === true)
+      return "admits every Google Cloud public IP address to its control plane. Set masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled to false.";
     return undefined;
   },
 );

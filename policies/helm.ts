@@ -2,10 +2,9 @@
  * Helm: third-party charts are installed from exact, reviewed versions over an authenticated
  * transport, and credentials are passed to them by reference to a Secret, not inline in values.
  */
-import * as k8s from "@pulumi/kubernetes";
-import { validateResourceOfType } from "@pulumi/policy";
+import { validateHelmCharts } from "./lib/helm-charts.js";
 import type { PlinthPolicy, PlinthResourcePolicy } from "./lib/policy.js";
-import { isSecretLikeKey, leaves, secretValueKind } from "./lib/values.js";
+import { envEntries, isIndirectValue, isSecretLikeKey, leaves, secretValueKind } from "./lib/values.js";
 
 /** A full semantic version; ranges (^1.2, ~1, 1.x, >=1) and empty versions are not pinned. */
 const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
@@ -23,10 +22,10 @@ export const helmChartVersionPinned: PlinthResourcePolicy = {
       "NSA/CISA Kubernetes Hardening Guidance (supply chain)",
     ],
   },
-  validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
+  validateResource: validateHelmCharts((release, _args, report) => {
     if (!EXACT_SEMVER.test(release.version ?? "")) {
       report(
-        `Helm release "${release.name ?? args.name}" (chart ${release.chart}) is not pinned: version ${JSON.stringify(release.version ?? null)}. Set version to the exact chart version, e.g. "4.12.1".`,
+        `${release.label} (chart ${release.chart}) is not pinned: version ${JSON.stringify(release.version ?? null)}. Set version to the exact chart version, e.g. "4.12.1".`,
       );
     }
   }),
@@ -42,11 +41,11 @@ export const helmRepositoryHttps: PlinthResourcePolicy = {
       "A chart fetched over plain HTTP being replaced in transit; charts loaded from whatever a local path happens to contain.",
     answers: ["anti-pattern: charts from unauthenticated sources"],
   },
-  validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
-    const source = release.repositoryOpts?.repo ?? release.chart;
+  validateResource: validateHelmCharts((release, _args, report) => {
+    const source = release.repository ?? release.chart;
     if (!/^(https|oci):\/\//.test(source)) {
       report(
-        `Helm release "${release.name ?? args.name}" loads chart ${JSON.stringify(release.chart)} from ${JSON.stringify(source)}. Set repositoryOpts.repo to the chart's https:// repository (or chart to an oci:// reference).`,
+        `${release.label} loads chart ${JSON.stringify(release.chart)} from ${JSON.stringify(source)}. Set repositoryOpts.repo to the chart's https:// repository (or chart to an oci:// reference).`,
       );
     }
   }),
@@ -65,15 +64,28 @@ export const helmValuesNoInlineCredentials: PlinthResourcePolicy = {
       "anti-pattern: passwords in Helm values",
     ],
   },
-  validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
+  validateResource: validateHelmCharts((release, _args, report) => {
+    const fix =
+      "Create a Kubernetes Secret from a Pulumi secret and point the chart's existingSecret (or *File / *SecretRef) setting at it instead.";
     for (const leaf of leaves(release.values)) {
       if (typeof leaf.value !== "string" || leaf.value === "") continue;
       const kind = secretValueKind(leaf.value);
       if (kind || isSecretLikeKey(leaf.key)) {
-        report(
-          `Helm release "${release.name ?? args.name}" sets values.${leaf.path} ${kind ? `to ${kind}` : "inline"}. Create a Kubernetes Secret from a Pulumi secret and point the chart's existingSecret (or *File / *SecretRef) setting at it instead.`,
-        );
+        report(`${release.label} sets values.${leaf.path} ${kind ? `to ${kind}` : "inline"}. ${fix}`);
       }
+    }
+    // Environment lists in values ({ name: DB_PASSWORD, value: ... }, as charts' extraEnv take
+    // them): the secret-like name is one key, the literal another.
+    for (const variable of envEntries(release.values)) {
+      if (
+        !isSecretLikeKey(variable.name) ||
+        secretValueKind(variable.value) ||
+        isIndirectValue(variable.value)
+      )
+        continue;
+      report(
+        `${release.label} sets the environment variable ${variable.name} inline (values.${variable.path}.value). Set values.${variable.path}.valueFrom.secretKeyRef to a Kubernetes Secret made from a Pulumi secret instead.`,
+      );
     }
   }),
 };

@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
 import type { PolicyResource } from "@pulumi/policy";
 import type { Unwrap } from "@pulumi/pulumi";
+import { isOperatorPath, OPERATOR_PATHS } from "../service/contract/operator-paths.js";
 import { objectName } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
@@ -20,6 +21,19 @@ const OWASP_AUTH = "OWASP Top 10 (A01 Broken Access Control)";
 
 function annotationsOf(props: Record<string, unknown>): Record<string, string> {
   return (props.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
+}
+
+/**
+ * Whether a certificate for `name` covers `host` (RFC 6125): the same name, or a wildcard
+ * `*.example.com` standing for exactly one leftmost label (api.example.com, not a.b.example.com,
+ * nor example.com itself).
+ */
+export function certificateCovers(name: string, host: string): boolean {
+  const [certName, hostName] = [name.toLowerCase(), host.toLowerCase()];
+  if (certName === hostName) return true;
+  if (!certName.startsWith("*.")) return false;
+  const dot = hostName.indexOf(".");
+  return dot > 0 && hostName.slice(dot + 1) === certName.slice(2);
 }
 
 export const ingressTlsCertManager: PlinthResourcePolicy = {
@@ -62,7 +76,7 @@ export const ingressTlsCertManager: PlinthResourcePolicy = {
         report(
           `Ingress "${name}" spec.rules[${i}] has no host, so it cannot be covered by TLS. Set spec.rules[${i}].host.`,
         );
-      } else if (!tlsHosts.has(rule.host)) {
+      } else if (![...tlsHosts].some((tlsHost) => certificateCovers(tlsHost, rule.host!))) {
         report(
           `Ingress "${name}" serves host "${rule.host}" without TLS. Add "${rule.host}" to spec.tls[].hosts.`,
         );
@@ -88,7 +102,9 @@ export const ingressSslRedirect: PlinthResourcePolicy = {
     const annotations = annotationsOf(args.props);
     const redirect = annotations[`${NGINX}/ssl-redirect`];
     const forced = annotations[`${NGINX}/force-ssl-redirect`];
-    if (redirect === "false" || forced === "false" || (redirect !== "true" && forced !== "true")) {
+    // ingress-nginx redirects when force-ssl-redirect is true whatever ssl-redirect says, and with
+    // ssl-redirect true on a TLS host whatever force-ssl-redirect says (its nginx.tmpl).
+    if (!annotationTrue(forced) && !annotationTrue(redirect)) {
       report(
         `Ingress "${objectName(args.props, args.name)}" does not redirect HTTP to HTTPS. Set metadata.annotations["${NGINX}/force-ssl-redirect"] to "true".`,
       );
@@ -154,10 +170,25 @@ function routesOf(spec: IngressSpec | undefined): Route[] {
   return routes;
 }
 
+/**
+ * oauth2-proxy guards the Ingress: nginx asks it (auth-url), sends strangers to sign in
+ * (auth-signin), and overwrites X-Auth-Request-Email with its answer (auth-response-headers):
+ * without that last one, a signed-in user could send the header and be whoever they name.
+ */
 function hasOauth2ProxyAuth(annotations: Record<string, string>): boolean {
+  const forwarded = (annotations[`${NGINX}/auth-response-headers`] ?? "")
+    .split(",")
+    .map((header) => header.trim().toLowerCase());
   return Boolean(
-    annotations[AUTH_URL]?.includes("/oauth2/auth") && annotations[AUTH_SIGNIN]?.includes("/oauth2/start"),
+    annotations[AUTH_URL]?.includes("/oauth2/auth") &&
+    annotations[AUTH_SIGNIN]?.includes("/oauth2/start") &&
+    forwarded.includes("x-auth-request-email"),
   );
+}
+
+/** ingress-nginx reads annotation booleans as Go's strconv.ParseBool does. */
+function annotationTrue(value: string | undefined): boolean {
+  return value !== undefined && ["1", "t", "T", "TRUE", "true", "True"].includes(value.trim());
 }
 
 function ingressesOf(resources: PolicyResource[]): PolicyResource[] {
@@ -169,8 +200,9 @@ const adminConfig = {
     protectedPathPrefixes: {
       type: "array" as const,
       items: { type: "string" as const },
-      description: "Path prefixes that only signed-in operators may reach.",
-      default: ["/admin", "/ops"],
+      description:
+        "Path prefixes that only signed-in operators may reach (default: the inference service's operator routes).",
+      default: OPERATOR_PATHS.map(({ path }) => path),
     },
     protectedBackendPattern: {
       type: "string" as const,
@@ -201,8 +233,7 @@ function protectedReason(route: Route, config: AdminConfig): string | undefined 
 
 export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
   name: "admin-paths-behind-oauth2-proxy",
-  description:
-    "Admin routes (/admin, /ops, MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url and auth-signin annotations.",
+  description: `Admin routes (the inference service's operator routes ${OPERATOR_PATHS.map(({ path }) => path).join(", ")}; MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url and auth-signin annotations.`,
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: adminConfig,
@@ -243,6 +274,52 @@ const catchAllConfig = {
 /** "/", "" and regex wildcards such as "/.*" or "/(.*)" match every request path. */
 const CATCH_ALL_PATH = /^\/?(\(?\.\*\)?)?$/;
 
+/** Characters that make a path a pattern rather than a literal. */
+const REGEX_SYNTAX = /[.*+?()[\]{}|^$\\]/;
+
+/** Operator request paths to test a route against: each operator path, and one below it when it has any. */
+function operatorSamples(): string[] {
+  return OPERATOR_PATHS.flatMap(({ path, exact }) => (exact ? [path] : [path, `${path}/x`]));
+}
+
+/**
+ * Hosts on which ingress-nginx reads every path as a regular expression: `use-regex` on any
+ * Ingress of a host applies to all the host's paths, whichever Ingress writes them.
+ */
+function hostsWithRegexPaths(ingresses: PolicyResource[]): Set<string> {
+  const hosts = new Set<string>();
+  for (const ingress of ingresses) {
+    // rewrite-target turns on regex paths for the host as use-regex does (ingress-nginx's
+    // enforceRegexModifier).
+    const annotations = annotationsOf(ingress.props);
+    if (!annotationTrue(annotations[`${NGINX}/use-regex`]) && !annotations[`${NGINX}/rewrite-target`])
+      continue;
+    for (const route of routesOf(ingress.props.spec)) hosts.add(route.host);
+  }
+  return hosts;
+}
+
+/**
+ * Whether ingress-nginx sends `requestPath` to `route`'s backend: as a case-insensitive regular
+ * expression anchored at the start on a regex host (an invalid one is taken to match), else Exact
+ * as equality, Prefix by path segments, ImplementationSpecific as a plain string prefix.
+ */
+function nginxMatches(route: Route, requestPath: string, regexHost: boolean): boolean {
+  if (regexHost) {
+    try {
+      return new RegExp(`^${route.path}`, "i").test(requestPath);
+    } catch {
+      return true;
+    }
+  }
+  if (route.pathType === "Exact") return requestPath === route.path;
+  if (route.pathType === "Prefix") {
+    const prefix = route.path.replace(/\/+$/, "");
+    return prefix === "" || requestPath === prefix || requestPath.startsWith(`${prefix}/`);
+  }
+  return requestPath.startsWith(route.path);
+}
+
 export const noCatchAllToInference: PlinthStackPolicy = {
   name: "no-catch-all-to-inference",
   description:
@@ -259,15 +336,50 @@ export const noCatchAllToInference: PlinthStackPolicy = {
   validateStack: (args, report) => {
     const { inferenceBackendPattern } = configOf<{ inferenceBackendPattern: string }>(catchAllConfig, args);
     const inference = new RegExp(inferenceBackendPattern);
-    for (const ingress of ingressesOf(args.resources)) {
-      if (hasOauth2ProxyAuth(annotationsOf(ingress.props))) continue;
+    const ingresses = ingressesOf(args.resources);
+    const regexHosts = hostsWithRegexPaths(ingresses);
+    for (const ingress of ingresses) {
+      const annotations = annotationsOf(ingress.props);
+      if (hasOauth2ProxyAuth(annotations)) continue;
+      const name = objectName(ingress.props, ingress.name);
+      const rewrite = annotations[`${NGINX}/rewrite-target`];
       for (const route of routesOf(ingress.props.spec)) {
-        if (!inference.test(route.service) || route.pathType === "Exact" || !CATCH_ALL_PATH.test(route.path))
+        if (!inference.test(route.service)) continue;
+        if (route.pathType !== "Exact" && CATCH_ALL_PATH.test(route.path)) {
+          report(
+            `Ingress "${name}" sends every path on host ${route.host} to the inference Service "${route.service}" (${route.at}, path ${literal(route.path)}). Route only the public API prefixes (e.g. /predict, /v2) with pathType "Prefix".`,
+            ingress.urn,
+          );
           continue;
-        report(
-          `Ingress "${objectName(ingress.props, ingress.name)}" sends every path on host ${route.host} to the inference Service "${route.service}" (${route.at}, path ${literal(route.path)}). Route only the public API prefixes (e.g. /predict, /v2) with pathType "Prefix".`,
-          ingress.urn,
-        );
+        }
+        if (
+          rewrite?.includes("$") ||
+          (rewrite !== undefined && isOperatorPath(rewrite.split("?")[0]!.replace(/\/+$/, "") || "/"))
+        ) {
+          report(
+            `Ingress "${name}" rewrites ${route.at} (path ${literal(route.path)}) to ${literal(rewrite)} for the inference Service "${route.service}": a public path can be rewritten onto an operator route (${OPERATOR_PATHS.map((p) => p.path).join(", ")}). Remove metadata.annotations["${NGINX}/rewrite-target"] or make it a fixed path.`,
+            ingress.urn,
+          );
+          continue;
+        }
+        const regex = regexHosts.has(route.host);
+        if (regex && REGEX_SYNTAX.test(route.path)) {
+          // Which request paths a regular expression matches cannot be listed: on a host that routes
+          // to the inference service publicly, only literal paths can be shown to avoid its
+          // operator routes.
+          report(
+            `Ingress "${name}" ${route.at} (path ${literal(route.path)}) is a regular expression on host ${route.host}, which routes to the inference Service "${route.service}" without oauth2-proxy: it may match an operator route. Use literal paths (pathType Exact or Prefix) for the public API.`,
+            ingress.urn,
+          );
+          continue;
+        }
+        const reached = operatorSamples().filter((sample) => nginxMatches(route, sample, regex));
+        if (reached.length > 0) {
+          report(
+            `Ingress "${name}" ${route.at} (path ${literal(route.path)}, ${regex ? "a regular expression: use-regex is on for this host" : `pathType ${route.pathType}`}) sends the operator route${reached.length > 1 ? "s" : ""} ${reached.join(", ")} to the inference Service "${route.service}" without oauth2-proxy. Narrow the path to the public API, or move the route to the protected Ingress.`,
+            ingress.urn,
+          );
+        }
       }
     }
   },

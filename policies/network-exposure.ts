@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
 import {
-  WORKLOAD_TYPES,
+  isWorkloadType,
   containersOf,
   describeContainer,
   namespaceOf,
@@ -14,6 +14,7 @@ import {
   selects,
   validatePods,
 } from "./lib/kubernetes.js";
+import { helmChartOf, isHelmChart } from "./lib/helm-charts.js";
 import type { LabelSelector } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
@@ -130,14 +131,14 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
           );
         }
       }
-      if (
-        resource.type === "kubernetes:helm.sh/v3:Release" &&
-        resource.props.chart !== config.ingressControllerChart
-      ) {
-        for (const leaf of leaves(resource.props.values)) {
-          if (leaf.key === "type" && EXPOSING_SERVICE_TYPES.has(String(leaf.value))) {
+      if (isHelmChart(resource.type)) {
+        const chart = helmChartOf(resource.type, resource.props, resource.name);
+        if (chart.chart === config.ingressControllerChart) continue;
+        // Whatever the key (type, serviceType, service.kind, ...): no other setting takes these values.
+        for (const leaf of leaves(chart.values)) {
+          if (EXPOSING_SERVICE_TYPES.has(String(leaf.value))) {
             report(
-              `Helm release "${resource.props.name ?? resource.name}" (chart ${resource.props.chart}) asks for a ${leaf.value} Service. Set values.${leaf.path} to "ClusterIP".`,
+              `${chart.label} (chart ${chart.chart}) asks for a ${leaf.value} Service. Set values.${leaf.path} to "ClusterIP".`,
               resource.urn,
             );
           }
@@ -165,9 +166,10 @@ export const networkPolicyForEveryWorkload: PlinthStackPolicy = {
   validateStack: (args, report) => {
     const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
     for (const resource of args.resources) {
-      if (!WORKLOAD_TYPES.includes(resource.type)) continue;
+      if (!isWorkloadType(resource.type)) continue;
       const pod = podOf(resource.type, resource.props, resource.name);
-      if (!pod) continue;
+      // A patch changes a workload managed elsewhere: its NetworkPolicies are that owner's.
+      if (!pod || pod.patch) continue;
       const covered = policies.some(
         (policy) =>
           restrictsIngress(policy.props.spec?.policyTypes) &&
@@ -184,7 +186,13 @@ export const networkPolicyForEveryWorkload: PlinthStackPolicy = {
   },
 };
 
-const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
+/** A label selector that selects everything: present, with no label and no expression. */
+function selectsEverything(selector: LabelSelector | undefined): boolean {
+  if (!selector) return false;
+  return (
+    Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0
+  );
+}
 
 export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
   name: "networkpolicy-no-allow-all-ingress",
@@ -205,9 +213,20 @@ export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
         );
       }
       (rule.from ?? []).forEach((peer, j) => {
-        if (peer.ipBlock && OPEN_CIDRS.has(peer.ipBlock.cidr)) {
+        const where = `spec.ingress[${i}].from[${j}]`;
+        // Any /0 is every address, whatever its base address says.
+        if (peer.ipBlock && peer.ipBlock.cidr.trim().endsWith("/0")) {
           report(
-            `NetworkPolicy "${name}" spec.ingress[${i}].from[${j}] admits ${peer.ipBlock.cidr}. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.`,
+            `NetworkPolicy "${name}" ${where} admits ${peer.ipBlock.cidr}. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.`,
+          );
+        } else if (
+          selectsEverything(peer.namespaceSelector) &&
+          (!peer.podSelector || selectsEverything(peer.podSelector))
+        ) {
+          // An empty namespaceSelector selects every namespace; alone (or with an empty
+          // podSelector) it admits every pod of the cluster.
+          report(
+            `NetworkPolicy "${name}" ${where} admits every pod in every namespace (an empty namespaceSelector${peer.podSelector ? " and an empty podSelector" : ""}). Set ${where}.namespaceSelector.matchLabels to the allowed namespace ("kubernetes.io/metadata.name": <name>) and a podSelector for the allowed pods.`,
           );
         }
       });

@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
 import { objectName, validateContainers } from "./lib/kubernetes.js";
 import type { PlinthPolicy, PlinthResourcePolicy } from "./lib/policy.js";
-import { isSecretLikeKey, secretValueKind } from "./lib/values.js";
+import { embeddedCredentials, isSecretLikeKey, secretValueKind } from "./lib/values.js";
 
 const NSA_CISA_SECRETS = "NSA/CISA Kubernetes Hardening Guidance (secrets management)";
 const CIS_K8S_SECRETS =
@@ -24,15 +24,32 @@ export const configMapNoSecretValues: PlinthResourcePolicy = {
   },
   validateResource: validateResourceOfType(k8s.core.v1.ConfigMap, (configMap, args, report) => {
     const name = objectName(args.props, args.name);
-    for (const [key, value] of Object.entries(configMap.data ?? {})) {
+    const move = (field: string, key: string) =>
+      `Move it to a Kubernetes Secret created from a Pulumi secret and remove ${field}["${key}"].`;
+    const entries: [field: "data" | "binaryData", key: string, value: string][] = [
+      ...Object.entries(configMap.data ?? {}).map(
+        ([key, value]) => ["data", key, value] as ["data", string, string],
+      ),
+      // binaryData is base64: judged on what it decodes to, as a pod reading it sees it.
+      ...Object.entries(configMap.binaryData ?? {}).map(
+        ([key, value]) =>
+          ["binaryData", key, Buffer.from(value, "base64").toString("utf8")] as [
+            "binaryData",
+            string,
+            string,
+          ],
+      ),
+    ];
+    for (const [field, key, value] of entries) {
       const kind = secretValueKind(value);
+      const embedded = embeddedCredentials(value);
       if (kind) {
-        report(
-          `ConfigMap "${name}" data["${key}"] holds ${kind}. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["${key}"].`,
-        );
+        report(`ConfigMap "${name}" ${field}["${key}"] holds ${kind}. ${move(field, key)}`);
       } else if (isSecretLikeKey(key) && value !== "") {
+        report(`ConfigMap "${name}" ${field}["${key}"] looks like a credential. ${move(field, key)}`);
+      } else if (embedded.length > 0) {
         report(
-          `ConfigMap "${name}" data["${key}"] looks like a credential. Move it to a Kubernetes Secret created from a Pulumi secret and remove data["${key}"].`,
+          `ConfigMap "${name}" ${field}["${key}"] is a configuration file that sets ${embedded.join(", ")} in plain text. Mount those settings from a Kubernetes Secret (or let the program read them from env vars set by valueFrom.secretKeyRef) and remove them from ${field}["${key}"].`,
         );
       }
     }
@@ -41,6 +58,32 @@ export const configMapNoSecretValues: PlinthResourcePolicy = {
 
 /** `--client-secret=...`-style flags carrying a value inline. */
 const FLAG_WITH_VALUE = /^--?([A-Za-z0-9_.-]+)=(.+)$/;
+/** `--client-secret` alone: its value is the next argument. */
+const BARE_FLAG = /^--?([A-Za-z0-9_.-]+)$/;
+
+/**
+ * A flag's value as the program receives it: `$(VAR)` of a variable set in plain text replaced by
+ * that text (the kubelet expands it), other references left as they are.
+ */
+function expandPlain(value: string, plainValues: ReadonlyMap<string, string>): string {
+  return value.replace(/\$\(([^)]*)\)/g, (reference, name: string) => plainValues.get(name) ?? reference);
+}
+
+/**
+ * A literal credential as a flag's value: not another flag, not a file path (`--token
+ * /run/secrets/token` names where the secret is), not a reference left for the kubelet (a
+ * Secret-backed one is the expansion rule's), not a number or a boolean (`--token-ttl 3600`), not
+ * empty.
+ */
+function isLiteralFlagValue(value: string): boolean {
+  return (
+    value !== "" &&
+    !value.startsWith("-") &&
+    !value.startsWith("/") &&
+    variableReferences(value).length === 0 &&
+    !/^(\d+|true|false)$/i.test(value)
+  );
+}
 /**
  * The names `text` references as `$(VAR)`, read as the kubelet expands command, args and env values
  * (k8s.io/kubernetes third_party/forked/golang/expansion): left to right, `$$` is one literal `$`,
@@ -115,6 +158,27 @@ export const containerNoPlaintextSecrets: PlinthResourcePolicy = {
       }
     });
     const isSecret = secretVariable(container);
+    const plainValues = new Map(
+      (container.env ?? []).flatMap((variable) =>
+        variable.value !== undefined && variable.valueFrom === undefined
+          ? [[variable.name, variable.value] as const]
+          : [],
+      ),
+    );
+    // The kubelet runs command then args as one argv: a flag at the end of one takes its value
+    // from the start of the other.
+    const argv = (["command", "args"] as const).flatMap((field) =>
+      (container[field] ?? []).map((argument, i) => ({ argument, where: `${path}.${field}[${i}]` })),
+    );
+    argv.forEach(({ argument, where }, k) => {
+      const flag = BARE_FLAG.exec(argument);
+      const next = argv[k + 1]?.argument;
+      if (!flag || !isSecretLikeKey(flag[1]!) || next === undefined) return;
+      if (!isLiteralFlagValue(expandPlain(next, plainValues))) return;
+      report(
+        `${describe} passes a credential on the command line (${where} and the argument after it). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,
+      );
+    });
     for (const field of ["command", "args"] as const) {
       (container[field] ?? []).forEach((argument, i) => {
         // The kubelet expands $(VAR) into argv, readable in /proc and `ps` on the node: a Secret's
@@ -127,7 +191,9 @@ export const containerNoPlaintextSecrets: PlinthResourcePolicy = {
           return;
         }
         const flag = FLAG_WITH_VALUE.exec(argument);
-        const inline = flag && isSecretLikeKey(flag[1]!) && !flag[2]!.startsWith("$(");
+        // `--password=$(X)` with X set in plain text is the literal itself.
+        const inline =
+          flag && isSecretLikeKey(flag[1]!) && isLiteralFlagValue(expandPlain(flag[2]!, plainValues));
         if (inline || secretValueKind(argument)) {
           report(
             `${describe} passes a credential on the command line (${path}.${field}[${i}]). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,

@@ -4,6 +4,7 @@
  */
 import { CRDS_FROM_CLUSTER_ANNOTATION } from "../components/shared/labels.js";
 import type { PolicyResource } from "@pulumi/policy";
+import { isHelmChart } from "./lib/helm-charts.js";
 import { configOf } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthStackPolicy } from "./lib/policy.js";
 
@@ -20,11 +21,16 @@ const protectConfig = {
       description: "Resource types that hold data which cannot be recreated.",
       default: [
         "aws:rds/instance:Instance",
+        "aws:rds/cluster:Cluster",
         "aws:s3/bucket:Bucket",
         "aws:s3/bucketV2:BucketV2",
         "aws:kms/key:Key",
+        "aws:ebs/volume:Volume",
+        "aws:efs/fileSystem:FileSystem",
         "gcp:sql/databaseInstance:DatabaseInstance",
         "gcp:storage/bucket:Bucket",
+        "gcp:kms/cryptoKey:CryptoKey",
+        "gcp:compute/disk:Disk",
         "kubernetes:apps/v1:StatefulSet",
         "kubernetes:core/v1:PersistentVolumeClaim",
       ],
@@ -110,12 +116,12 @@ export const customResourcesAfterCrds: PlinthStackPolicy = {
       const annotations = (resource.props as { metadata?: { annotations?: Record<string, unknown> } })
         .metadata?.annotations;
       if (annotations?.[CRDS_FROM_CLUSTER_ANNOTATION] === "cluster") continue;
-      const afterRelease = [...dependencyClosure(resource)].some(
-        (d) => d.type === "kubernetes:helm.sh/v3:Release",
-      );
+      // A helm.sh/v4 Chart (or v3 Chart) orders what depends on it after all of its objects, its
+      // CRDs included, as a v3 Release does.
+      const afterRelease = [...dependencyClosure(resource)].some((d) => isHelmChart(d.type));
       if (!afterRelease) {
         report(
-          `${resource.type} "${resource.name}" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release>] } in its resource options.`,
+          `${resource.type} "${resource.name}" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.`,
           resource.urn,
         );
       }

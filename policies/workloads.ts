@@ -8,7 +8,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
 import type { PolicyResource } from "@pulumi/policy";
 import {
-  LONG_RUNNING_TYPES,
+  isLongRunning,
+  leftOut,
   containersOf,
   describeContainer,
   namespaceOf,
@@ -40,7 +41,7 @@ export const podRunAsNonRoot: PlinthResourcePolicy = {
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const podContext = pod.spec.securityContext ?? {};
     const nonRoot = container.securityContext?.runAsNonRoot ?? podContext.runAsNonRoot;
-    if (nonRoot !== true) {
+    if (nonRoot !== true && !leftOut(pod, nonRoot)) {
       report(
         `${describe} may run as root. Set ${pod.specPath}.securityContext.runAsNonRoot (or ${path}.securityContext.runAsNonRoot) to true.`,
       );
@@ -81,8 +82,9 @@ export const containerNoPrivilegeEscalation: PlinthResourcePolicy = {
       "setuid binaries or file capabilities letting a process gain more privileges than its parent (no_new_privs unset).",
     answers: [PSS_RESTRICTED, CIS_K8S_POLICIES],
   },
-  validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
-    if (container.securityContext?.allowPrivilegeEscalation !== false) {
+  validateResource: validateContainers(({ container, path }, describe, pod, report) => {
+    const allowed = container.securityContext?.allowPrivilegeEscalation;
+    if (allowed !== false && !leftOut(pod, allowed)) {
       report(
         `${describe} allows privilege escalation. Set ${path}.securityContext.allowPrivilegeEscalation to false.`,
       );
@@ -103,9 +105,9 @@ export const containerDropAllCapabilities: PlinthResourcePolicy = {
       "The container runtime's default capability set (NET_RAW, CHOWN, SETUID, ...) enabling ARP/DNS spoofing and privilege changes inside the pod.",
     answers: [PSS_RESTRICTED, NSA_CISA, CIS_K8S_POLICIES],
   },
-  validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
+  validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const capabilities = container.securityContext?.capabilities;
-    if (!(capabilities?.drop ?? []).includes("ALL")) {
+    if (!(capabilities?.drop ?? []).includes("ALL") && !leftOut(pod, capabilities?.drop)) {
       report(
         `${describe} does not drop all capabilities. Set ${path}.securityContext.capabilities.drop to ["ALL"].`,
       );
@@ -129,8 +131,9 @@ export const containerReadOnlyRootFilesystem: PlinthResourcePolicy = {
       "An attacker persisting tools or modifying binaries inside a running container; writable paths must be explicit emptyDir volumes.",
     answers: [NSA_CISA, "anti-pattern: containers mutated at runtime (not immutable)"],
   },
-  validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
-    if (container.securityContext?.readOnlyRootFilesystem !== true) {
+  validateResource: validateContainers(({ container, path }, describe, pod, report) => {
+    const readOnly = container.securityContext?.readOnlyRootFilesystem;
+    if (readOnly !== true && !leftOut(pod, readOnly)) {
       report(
         `${describe} has a writable root filesystem. Set ${path}.securityContext.readOnlyRootFilesystem to true and mount an emptyDir where it must write.`,
       );
@@ -153,7 +156,7 @@ export const podSeccompRuntimeDefault: PlinthResourcePolicy = {
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const type =
       container.securityContext?.seccompProfile?.type ?? pod.spec.securityContext?.seccompProfile?.type;
-    if (!type || !ALLOWED_SECCOMP.has(type)) {
+    if ((!type || !ALLOWED_SECCOMP.has(type)) && !leftOut(pod, type)) {
       const where = container.securityContext?.seccompProfile
         ? `${path}.securityContext`
         : `${pod.specPath}.securityContext`;
@@ -218,10 +221,12 @@ export const containerResources: PlinthResourcePolicy = {
       "One workload starving its neighbours or the node (noisy neighbour, OOM of unrelated pods) and the scheduler placing pods blindly.",
     answers: [NSA_CISA, "anti-pattern: BestEffort pods in production"],
   },
-  validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
+  validateResource: validateContainers(({ container, path, list }, describe, pod, report) => {
+    // The API refuses resources on ephemeral (debug) containers: they take the pod's.
+    if (list === "ephemeralContainers") return;
     for (const field of RESOURCE_FIELDS) {
       const [bound, resource] = field.split(".") as ["requests" | "limits", "cpu" | "memory"];
-      if (container.resources?.[bound]?.[resource] === undefined) {
+      if (container.resources?.[bound]?.[resource] === undefined && !pod.patch) {
         report(`${describe} has no ${field}. Set ${path}.resources.${field}.`);
       }
     }
@@ -231,7 +236,7 @@ export const containerResources: PlinthResourcePolicy = {
 export const containerHealthProbes: PlinthResourcePolicy = {
   name: "container-health-probes",
   description:
-    "Long-running containers (Deployments, StatefulSets, DaemonSets) must have readiness and liveness probes.",
+    "Long-running containers (Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers) must have readiness and liveness probes.",
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
@@ -243,10 +248,13 @@ export const containerHealthProbes: PlinthResourcePolicy = {
     ],
   },
   validateResource: validatePods((pod, args, report) => {
-    if (!LONG_RUNNING_TYPES.has(args.type)) return args.notApplicable("Jobs and CronJobs run to completion");
-    for (const view of containersOf(pod).filter((v) => !v.init)) {
+    if (!isLongRunning(args.type))
+      return args.notApplicable("Jobs, CronJobs and bare Pods run to completion");
+    // Main containers only: init containers run to completion, and the API refuses probes on
+    // ephemeral ones.
+    for (const view of containersOf(pod).filter((v) => v.list === "containers")) {
       for (const probe of ["readinessProbe", "livenessProbe"] as const) {
-        if (!view.container[probe]) {
+        if (!view.container[probe] && !pod.patch) {
           report(`${describeContainer(pod, view)} has no ${probe}. Set ${view.path}.${probe}.`);
         }
       }
@@ -283,7 +291,8 @@ export const imagePinnedByDigest: PlinthResourcePolicy = {
       "anti-pattern: mutable image tags",
     ],
   },
-  validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
+  validateResource: validateContainers(({ container, path }, describe, pod, report) => {
+    if (leftOut(pod, container.image)) return;
     const image = container.image ?? "";
     if (!DIGEST.test(parseImage(image).digest ?? "")) {
       report(
@@ -306,7 +315,8 @@ export const imageNoLatestTag: PlinthResourcePolicy = {
       "anti-pattern: :latest",
     ],
   },
-  validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
+  validateResource: validateContainers(({ container, path }, describe, pod, report) => {
+    if (leftOut(pod, container.image)) return;
     const image = container.image ?? "";
     const { tag, digest } = parseImage(image);
     if (tag === "latest" || (!tag && !digest)) {
@@ -346,6 +356,7 @@ export const imageFromAllowedRegistry: PlinthResourcePolicy = {
   validateResource: validatePods((pod, args, report) => {
     const { allowedRegistries } = configOf<{ allowedRegistries: string[] }>(registryConfig, args);
     for (const view of containersOf(pod)) {
+      if (leftOut(pod, view.container.image)) continue;
       const image = view.container.image ?? "";
       const { repository } = parseImage(image);
       if (!allowedRegistries.some((prefix) => repository === prefix || repository.startsWith(`${prefix}/`))) {
@@ -357,30 +368,81 @@ export const imageFromAllowedRegistry: PlinthResourcePolicy = {
   }),
 };
 
-export const pdbAllowsEviction: PlinthResourcePolicy = {
+/** `"30%"` as 30; undefined for an integer or anything else. */
+function percentOf(value: unknown): number | undefined {
+  const match = typeof value === "string" ? /^(\d+)%$/.exec(value) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Pods a budget keeps available out of `replicas` (the eviction API rounds percentages up); for
+ * maxUnavailable, replicas minus what may go (a percentage above 0% always lets one go).
+ */
+function keptAvailable(
+  spec: { minAvailable?: unknown; maxUnavailable?: unknown },
+  replicas: number,
+): number | undefined {
+  const { minAvailable, maxUnavailable } = spec;
+  if (typeof minAvailable === "number") return minAvailable;
+  const minPercent = percentOf(minAvailable);
+  if (minPercent !== undefined) return Math.ceil((minPercent * replicas) / 100);
+  if (typeof maxUnavailable === "number") return replicas - maxUnavailable;
+  const maxPercent = percentOf(maxUnavailable);
+  if (maxPercent !== undefined) return replicas - Math.ceil((maxPercent * replicas) / 100);
+  return undefined;
+}
+
+export const pdbAllowsEviction: PlinthStackPolicy = {
   name: "pdb-allows-eviction",
-  description: "PodDisruptionBudgets must allow at least one pod to be evicted.",
+  description:
+    "PodDisruptionBudgets must allow at least one pod to be evicted, judged against the replicas of the workloads they select.",
   enforcementLevel: "mandatory",
   severity: "medium",
   metadata: {
     protectsAgainst:
-      "Node drains and cluster upgrades blocked forever by a budget that never permits an eviction.",
+      "Node drains and cluster upgrades blocked forever by a budget that never permits an eviction: maxUnavailable 0, minAvailable 100%, or a minAvailable that equals the replicas it selects.",
     answers: ["Kubernetes documentation: specifying a disruption budget", "anti-pattern: maxUnavailable 0"],
   },
-  validateResource: validateResourceOfType(k8s.policy.v1.PodDisruptionBudget, (pdb, args, report) => {
-    const name = objectName(args.props, args.name);
-    const { maxUnavailable, minAvailable } = pdb.spec ?? {};
-    if (maxUnavailable === 0 || maxUnavailable === "0%") {
-      report(
-        `PodDisruptionBudget "${name}" allows no evictions. Set spec.maxUnavailable to 1 (or a percentage above 0%).`,
+  validateStack: (args, report) => {
+    const workloads = replicatedWorkloads(args.resources);
+    for (const pdb of args.resources.filter((r) =>
+      /^kubernetes:policy\/v1\w*:PodDisruptionBudget$/.test(r.type),
+    )) {
+      const name = objectName(pdb.props, pdb.name);
+      const spec = (pdb.props.spec ?? {}) as {
+        minAvailable?: unknown;
+        maxUnavailable?: unknown;
+        selector?: LabelSelector;
+      };
+      if (spec.maxUnavailable === 0 || percentOf(spec.maxUnavailable) === 0) {
+        report(
+          `PodDisruptionBudget "${name}" allows no evictions. Set spec.maxUnavailable to 1 (or a percentage above 0%).`,
+          pdb.urn,
+        );
+        continue;
+      }
+      if ((percentOf(spec.minAvailable) ?? 0) >= 100) {
+        report(
+          `PodDisruptionBudget "${name}" allows no evictions. Set spec.minAvailable below 100% or use spec.maxUnavailable: 1.`,
+          pdb.urn,
+        );
+        continue;
+      }
+      // One budget counts every pod it selects: blue and green of 2 replicas each are 4 pods.
+      const selected = workloads.filter(
+        ({ pod }) => namespaceOf(pdb.props) === pod.namespace && selects(spec.selector, pod.labels),
       );
+      const replicas = selected.reduce((sum, workload) => sum + workload.minReplicas, 0);
+      const kept = selected.length === 0 ? undefined : keptAvailable(spec, replicas);
+      if (kept !== undefined && kept >= replicas) {
+        const what = selected.map(({ pod, source }) => `${pod.kind} "${pod.name}" (${source})`).join(", ");
+        report(
+          `PodDisruptionBudget "${name}" keeps ${kept} of the ${replicas} pods of ${what} available: no eviction is ever allowed. Set spec.maxUnavailable to 1 instead.`,
+          pdb.urn,
+        );
+      }
     }
-    if (minAvailable === "100%") {
-      report(
-        `PodDisruptionBudget "${name}" allows no evictions. Set spec.minAvailable below 100% or use spec.maxUnavailable: 1.`,
-      );
-    }
-  }),
+  },
 };
 
 export const hpaCpuOnly: PlinthResourcePolicy = {
@@ -398,9 +460,11 @@ export const hpaCpuOnly: PlinthResourcePolicy = {
     (hpa, args, report) => {
       const name = objectName(args.props, args.name);
       (hpa.spec?.metrics ?? []).forEach((metric, i) => {
-        if (metric.type !== "Resource" || metric.resource?.name !== "cpu") {
-          const what =
-            metric.type === "Resource" ? `resource ${metric.resource?.name}` : `${metric.type} metric`;
+        // CPU of the pod (Resource) or of one of its containers (ContainerResource): both CPU.
+        const resource = metric.type === "ContainerResource" ? metric.containerResource : metric.resource;
+        const isResource = metric.type === "Resource" || metric.type === "ContainerResource";
+        if (!isResource || resource?.name !== "cpu") {
+          const what = isResource ? `resource ${resource?.name}` : `${metric.type} metric`;
           report(
             `HorizontalPodAutoscaler "${name}" scales on ${what}. Set spec.metrics[${i}] to { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }.`,
           );
@@ -410,6 +474,10 @@ export const hpaCpuOnly: PlinthResourcePolicy = {
   ),
 };
 
+/** The Deployments among {@link replicatedWorkloads}. */
+const deploymentsWithReplicas = (resources: PolicyResource[]) =>
+  replicatedWorkloads(resources).filter((workload) => workload.pod.kind === "Deployment");
+
 interface ReplicatedDeployment {
   resource: PolicyResource;
   pod: PodView;
@@ -417,17 +485,24 @@ interface ReplicatedDeployment {
   source: string;
 }
 
-/** Each Deployment with its minimum replica count: its HPA's minReplicas when one scales it, else spec.replicas. */
-function deploymentsWithReplicas(resources: PolicyResource[]): ReplicatedDeployment[] {
-  const hpas = resources.filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+/** Kinds whose replica count a PodDisruptionBudget weighs (the scale subresource's kinds). */
+const REPLICATED_KINDS = new Set(["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]);
+
+/**
+ * Each replicated workload (not a patch) with its minimum replica count: its HPA's minReplicas
+ * when one scales it, else spec.replicas.
+ */
+function replicatedWorkloads(resources: PolicyResource[]): ReplicatedDeployment[] {
+  const hpas = resources.filter((r) =>
+    /^kubernetes:autoscaling\/v\d+\w*:HorizontalPodAutoscaler$/.test(r.type),
+  );
   return resources.flatMap((resource) => {
-    if (resource.type !== "kubernetes:apps/v1:Deployment") return [];
     const pod = podOf(resource.type, resource.props, resource.name);
-    if (!pod) return [];
+    if (!pod || pod.patch || !REPLICATED_KINDS.has(pod.kind)) return [];
     const hpa = hpas.find((candidate) => {
       const target = candidate.props.spec?.scaleTargetRef;
       const sameNamespace = namespaceOf(candidate.props) === pod.namespace;
-      const byName = target?.kind === "Deployment" && target?.name === pod.name;
+      const byName = target?.kind === pod.kind && target?.name === pod.name;
       return sameNamespace && (byName || candidate.dependencies.includes(resource));
     });
     if (hpa) {

@@ -3,6 +3,7 @@
  * public API paths one by one and never `/`, so no client can reach /admin or /ops (or any
  * future route) without going through the protected Ingress and oauth2-proxy.
  */
+import { OPERATOR_PATHS } from "../../service/contract/operator-paths.js";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import type { IngressPath } from "../shared/ingress.js";
 
@@ -21,8 +22,7 @@ export const PUBLIC_PATHS: readonly IngressPath[] = [
 ];
 
 /** Operator pages and actions (the admin panel's reload button): only behind oauth2-proxy. */
-export const PROTECTED_PATHS: readonly IngressPath[] = [
-  { path: "/admin", pathType: "Prefix" },
-  { path: "/ops", pathType: "Prefix" },
-  { path: "/reload-model", pathType: "Exact" },
-];
+export const PROTECTED_PATHS: readonly IngressPath[] = OPERATOR_PATHS.map(({ path, exact }) => ({
+  path,
+  pathType: exact ? "Exact" : "Prefix",
+}));

@@ -3,6 +3,7 @@
  * cannot drift from the code that enforces them (a test fails when the committed file is stale).
  */
 import type { PolicyTopic } from "../all.js";
+import { workloadCoverage } from "../lib/kubernetes.js";
 import type { PlinthPolicy } from "../lib/policy.js";
 
 function cell(text: string): string {
@@ -49,6 +50,8 @@ export function renderCatalog(topics: PolicyTopic[]): string {
     "",
     `${all.length} policies, ${mandatory} mandatory. Standards are named as their authors name them; "anti-pattern" names a failure the rule exists to prevent.`,
     "Per-stack settings come from `policies/config/<stack>.json` (the `--policy-pack-config` file).",
+    "",
+    workloadCoverage(),
     "",
     "| policy | topic | level | severity | invariant |",
     "|---|---|---|---|---|",

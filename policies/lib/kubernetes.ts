@@ -11,25 +11,62 @@ export type Container = Unwrap<k8s.types.input.core.v1.Container>;
 export type LabelSelector = Unwrap<k8s.types.input.meta.v1.LabelSelector>;
 type ObjectMeta = Unwrap<k8s.types.input.meta.v1.ObjectMeta>;
 
-/** Where each workload kind keeps its pod template, as a property path from the resource's inputs. */
-const POD_TEMPLATE_PATHS: Record<string, string[]> = {
-  "kubernetes:apps/v1:Deployment": ["spec", "template"],
-  "kubernetes:apps/v1:StatefulSet": ["spec", "template"],
-  "kubernetes:apps/v1:DaemonSet": ["spec", "template"],
-  "kubernetes:apps/v1:ReplicaSet": ["spec", "template"],
-  "kubernetes:batch/v1:Job": ["spec", "template"],
-  "kubernetes:batch/v1:CronJob": ["spec", "jobTemplate", "spec", "template"],
+/**
+ * What counts as a pod template, for every policy: each kind the Kubernetes API serves that carries
+ * one (in any of its API groups and versions: apps/v1, apps/v1beta2, extensions/v1beta1, batch/v1,
+ * batch/v1beta1, core/v1), where it keeps it as a property path from the resource's inputs, and
+ * whether it runs continuously. A kind's server-side-apply `<Kind>Patch` carries the same template,
+ * partially: see {@link PodView.patch}.
+ */
+const TEMPLATE_KINDS: Readonly<
+  Record<string, { readonly path: readonly string[]; readonly longRunning: boolean }>
+> = {
+  Deployment: { path: ["spec", "template"], longRunning: true },
+  StatefulSet: { path: ["spec", "template"], longRunning: true },
+  DaemonSet: { path: ["spec", "template"], longRunning: true },
+  ReplicaSet: { path: ["spec", "template"], longRunning: true },
+  ReplicationController: { path: ["spec", "template"], longRunning: true },
+  Job: { path: ["spec", "template"], longRunning: false },
+  CronJob: { path: ["spec", "jobTemplate", "spec", "template"], longRunning: false },
+  PodTemplate: { path: ["template"], longRunning: false },
 };
-const POD_TYPE = "kubernetes:core/v1:Pod";
+/** The API groups that serve those kinds (core is the Pulumi provider's name for the "" group). */
+const WORKLOAD_GROUPS = new Set(["apps", "extensions", "batch", "core"]);
+/** `kubernetes:<group>/<version>:<Kind>[Patch]`. */
+const RESOURCE_TYPE = /^kubernetes:([^/:]+)\/([^:]+):([A-Za-z]+?)(Patch)?$/;
+
+/** The workload kind a resource type names, and whether it is a server-side-apply patch; undefined otherwise. */
+export function workloadKind(type: string): { kind: string; patch: boolean } | undefined {
+  const match = RESOURCE_TYPE.exec(type);
+  if (!match || !WORKLOAD_GROUPS.has(match[1]!)) return undefined;
+  const kind = match[3]!;
+  const known = kind === "Pod" ? match[1] === "core" : Object.hasOwn(TEMPLATE_KINDS, kind);
+  return known ? { kind, patch: match[4] !== undefined } : undefined;
+}
+
+/** A resource type that carries a pod (a pod template, or a Pod), patches included. */
+export function isWorkloadType(type: string): boolean {
+  return workloadKind(type) !== undefined;
+}
 
 /** Kinds that run continuously and so need readiness/liveness probes (Jobs and CronJobs run to completion). */
-export const LONG_RUNNING_TYPES = new Set([
-  "kubernetes:apps/v1:Deployment",
-  "kubernetes:apps/v1:StatefulSet",
-  "kubernetes:apps/v1:DaemonSet",
-]);
+export function isLongRunning(type: string): boolean {
+  const workload = workloadKind(type);
+  return workload !== undefined && TEMPLATE_KINDS[workload.kind]?.longRunning === true;
+}
 
-export const WORKLOAD_TYPES = [...Object.keys(POD_TEMPLATE_PATHS), POD_TYPE];
+/** What the workload policies read, for the catalog: built from the tables above, so it cannot drift. */
+export function workloadCoverage(): string {
+  const kinds = Object.keys(TEMPLATE_KINDS);
+  const longRunning = kinds.filter((kind) => TEMPLATE_KINDS[kind]!.longRunning);
+  return [
+    `Workload policies read every pod: Pod and each kind that carries a pod template (${kinds.join(", ")}), in any API version of the ${[...WORKLOAD_GROUPS].join(", ")} groups, and each kind's server-side-apply \`<Kind>Patch\`.`,
+    "They judge every container of the three lists (initContainers, containers, ephemeralContainers); the API refuses resources and probes on ephemeral containers, so those two rules skip them.",
+    `Probes are asked of the main containers of long-running kinds only (${longRunning.join(", ")}).`,
+    "A patch is judged on the fields it sets: a field it leaves out keeps the live object's value, which the pack cannot see.",
+    "Known limits: custom resources that embed a pod spec under their own shape (Argo Rollouts, Knative Services) are not read, nor the pods a helm.sh/v3 Release creates: the pack sees its values, not its objects (a v3 or v4 Chart registers each object, and those are read).",
+  ].join(" ");
+}
 
 /** A workload's pod: its spec, labels, and the path of `spec` written the way a user edits it. */
 export interface PodView {
@@ -39,13 +76,31 @@ export interface PodView {
   labels: Record<string, string>;
   spec: PodSpec;
   specPath: string;
+  /**
+   * A server-side-apply patch (`DeploymentPatch`, ...): it sets only some fields of an object
+   * managed elsewhere, so a field it leaves out keeps whatever value the object has. Policies judge
+   * what a patch sets, never what it leaves out (see {@link leftOut}).
+   */
+  patch: boolean;
 }
+
+/** Which list of the pod spec a container is in. */
+export type ContainerList = "initContainers" | "containers" | "ephemeralContainers";
 
 export interface ContainerView {
   container: Container;
   /** e.g. `spec.template.spec.containers[0]` */
   path: string;
+  list: ContainerList;
   init: boolean;
+}
+
+/**
+ * A field a patch leaves out: not judged, since the object keeps its current value there. For a
+ * whole object, any field left unset is judged (the API's default applies).
+ */
+export function leftOut(pod: PodView, value: unknown): boolean {
+  return pod.patch && value === undefined;
 }
 
 function at(value: unknown, path: string[]): unknown {
@@ -79,45 +134,54 @@ export function podOf(
   props: Record<string, unknown>,
   resourceName: string,
 ): PodView | undefined {
-  const name = objectName(props, resourceName);
-  const namespace = namespaceOf(props);
-  if (type === POD_TYPE) {
+  const workload = workloadKind(type);
+  if (!workload) return undefined;
+  const base = {
+    kind: workload.patch ? `${workload.kind}Patch` : workload.kind,
+    name: objectName(props, resourceName),
+    namespace: namespaceOf(props),
+    patch: workload.patch,
+  };
+  if (workload.kind === "Pod") {
     const spec = props.spec as PodSpec | undefined;
     if (!spec) return undefined;
-    return { kind: "Pod", name, namespace, labels: metadataOf(props).labels ?? {}, spec, specPath: "spec" };
+    return { ...base, labels: metadataOf(props).labels ?? {}, spec, specPath: "spec" };
   }
-  const templatePath = POD_TEMPLATE_PATHS[type];
-  if (!templatePath) return undefined;
-  const template = at(props, templatePath) as { metadata?: ObjectMeta; spec?: PodSpec } | undefined;
+  const templatePath = TEMPLATE_KINDS[workload.kind]!.path;
+  const template = at(props, [...templatePath]) as { metadata?: ObjectMeta; spec?: PodSpec } | undefined;
   if (!template?.spec) return undefined;
   return {
-    kind: kindOf(type),
-    name,
-    namespace,
+    ...base,
     labels: template.metadata?.labels ?? {},
     spec: template.spec,
     specPath: [...templatePath, "spec"].join("."),
   };
 }
 
-/** Init containers first, then the main containers, each with the path a fix must edit. */
+/**
+ * What counts as a container, for every policy: every entry of the pod's three container lists,
+ * init containers first, then the main ones, then ephemeral (debug) containers, each with the path
+ * a fix must edit.
+ */
 export function containersOf(pod: PodView): ContainerView[] {
-  const init = (pod.spec.initContainers ?? []).map((container, i) => ({
-    container,
-    path: `${pod.specPath}.initContainers[${i}]`,
-    init: true,
-  }));
-  const main = (pod.spec.containers ?? []).map((container, i) => ({
-    container,
-    path: `${pod.specPath}.containers[${i}]`,
-    init: false,
-  }));
-  return [...init, ...main];
+  const lists: ContainerList[] = ["initContainers", "containers", "ephemeralContainers"];
+  return lists.flatMap((list) =>
+    ((pod.spec[list] ?? []) as Container[]).map((container, i) => ({
+      container,
+      path: `${pod.specPath}.${list}[${i}]`,
+      list,
+      init: list === "initContainers",
+    })),
+  );
 }
 
 /** `Deployment "inference" container "server"`: how a finding names what it is about. */
 export function describeContainer(pod: PodView, view: ContainerView): string {
-  const role = view.init ? "init container" : "container";
+  const role = {
+    initContainers: "init container",
+    containers: "container",
+    ephemeralContainers: "ephemeral container",
+  }[view.list];
   return `${pod.kind} "${pod.name}" ${role} "${view.container.name}"`;
 }
 

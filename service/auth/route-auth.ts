@@ -10,6 +10,7 @@
  * - an {@link AccessRule}: which credentials the route accepts and which roles it requires, e.g.
  *   `{ accepts: ["api", "oauth2-proxy"], roles: ["admin"], audit: "reload-model" }`.
  */
+import { isOperatorPath, OPERATOR_PATHS } from "../contract/operator-paths.js";
 import { isRole, type Role } from "./roles.js";
 
 /**
@@ -121,6 +122,13 @@ export function checkDeclaration(route: { method: string | string[]; url: string
     !accepts.every((c) => (CREDENTIALS as readonly unknown[]).includes(c))
   ) {
     throw new Error(`${where}: config.auth.accepts must list some of ${CREDENTIALS.join(", ")}`);
+  }
+  // oauth2-proxy's header is trusted only where the protected Ingress alone routes (and overwrites
+  // it): on any other path a client on the public host could send it.
+  if (accepts.includes("oauth2-proxy") && !isOperatorPath(route.url)) {
+    throw new Error(
+      `${where}: accepts oauth2-proxy users, but only the operator paths (${OPERATOR_PATHS.map((p) => p.path).join(", ")}, service/contract/operator-paths.ts) are routed behind oauth2-proxy; accept "api" only, or add the path there`,
+    );
   }
   const roles = rule.roles ?? [];
   if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string" && isRole(r))) {

@@ -1,4 +1,7 @@
 import * as policies from "../../policies/aws.js";
+import { describe, expect, it } from "vitest";
+import { evaluatePolicies, type PolicyTarget } from "../../policies/runner/evaluate.js";
+import { statefulResourcesProtected } from "../../policies/stack-wide.js";
 import { describePolicy } from "./cases.js";
 import { target } from "./fixtures/target.js";
 
@@ -200,3 +203,80 @@ describePolicy(policies.iamNoStaticAccessKeys, [
       'IAM access key "mlflow-key" for user "mlflow" is a static credential. Remove it and grant the workload an IAM role through IRSA (a ServiceAccount annotated eks.amazonaws.com/role-arn).',
   },
 ]);
+
+describe("Aurora: the RDS policies read clusters and their instances", () => {
+  const AURORA = 'Aurora cluster "plinth-mlflow-aurora"';
+  const compliantCluster = {
+    clusterIdentifier: "plinth-mlflow-aurora",
+    engine: "aurora-postgresql",
+    storageEncrypted: true,
+    backupRetentionPeriod: 14,
+    deletionProtection: true,
+    skipFinalSnapshot: false,
+    finalSnapshotIdentifier: "plinth-mlflow-aurora-final",
+  };
+  const aurora = (cluster: Record<string, unknown>, instance: Record<string, unknown> = {}) => [
+    target(
+      "aws:rds/cluster:Cluster",
+      "mlflow-aurora",
+      { ...compliantCluster, ...cluster },
+      { protect: true },
+    ),
+    target("aws:rds/clusterInstance:ClusterInstance", "mlflow-aurora-1", {
+      identifier: "plinth-mlflow-aurora-1",
+      clusterIdentifier: "plinth-mlflow-aurora",
+      instanceClass: "db.r6g.large",
+      engine: "aurora-postgresql",
+      publiclyAccessible: false,
+      ...instance,
+    }),
+  ];
+  const rds = [
+    policies.rdsStorageEncrypted,
+    policies.rdsNotPublic,
+    policies.rdsBackups,
+    policies.rdsDeletionProtection,
+  ];
+  const messages = async (targets: PolicyTarget[]) =>
+    (await evaluatePolicies(rds, targets, {})).map((v) => v.message);
+
+  it("raises nothing for a compliant Aurora cluster", async () => {
+    expect(await messages(aurora({}))).toEqual([]);
+  });
+
+  it("reports each setting where Aurora keeps it", async () => {
+    expect(
+      await messages(
+        aurora(
+          {
+            storageEncrypted: false,
+            backupRetentionPeriod: undefined,
+            deletionProtection: false,
+            skipFinalSnapshot: true,
+          },
+          { publiclyAccessible: true },
+        ),
+      ),
+    ).toEqual([
+      `${AURORA} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`,
+      'Aurora instance "plinth-mlflow-aurora-1" is publicly accessible. Set publiclyAccessible to false.',
+      `${AURORA} keeps backups for 1 days. Set backupRetentionPeriod to at least 7.`,
+      `${AURORA} can be deleted. Set deletionProtection to true.`,
+      `${AURORA} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`,
+    ]);
+  });
+
+  it("requires protect on an Aurora cluster, an EBS volume and a GCP KMS key", async () => {
+    const targets = [
+      target("aws:rds/cluster:Cluster", "aurora", compliantCluster),
+      target("aws:ebs/volume:Volume", "data", { availabilityZone: "eu-west-1a", size: 100, encrypted: true }),
+      target("gcp:kms/cryptoKey:CryptoKey", "artifacts", { keyRing: "projects/p/locations/l/keyRings/r" }),
+    ];
+    const found = await evaluatePolicies([statefulResourcesProtected], targets, {});
+    expect(found.map((v) => v.message)).toEqual([
+      'aws:rds/cluster:Cluster "aurora" is not protected. Pass { protect: true } in its resource options (the plinth:protect stack setting).',
+      'aws:ebs/volume:Volume "data" is not protected. Pass { protect: true } in its resource options (the plinth:protect stack setting).',
+      'gcp:kms/cryptoKey:CryptoKey "artifacts" is not protected. Pass { protect: true } in its resource options (the plinth:protect stack setting).',
+    ]);
+  });
+});

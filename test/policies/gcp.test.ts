@@ -1,6 +1,8 @@
 import * as policies from "../../policies/gcp.js";
-import { describePolicy } from "./cases.js";
-import { target } from "./fixtures/target.js";
+import { describe, expect, it } from "vitest";
+import { evaluatePolicies } from "../../policies/runner/evaluate.js";
+import { describePolicy, STACK_FIXTURES } from "./cases.js";
+import { setPath, target } from "./fixtures/target.js";
 
 const BUCKET = 'GCS bucket "plinth-artifacts"';
 const DB = 'Cloud SQL instance "plinth-mlflow"';
@@ -64,7 +66,46 @@ describePolicy(policies.cloudSqlBackups, [
     value: undefined,
     message: `${DB} has no point-in-time recovery. Set settings.backupConfiguration.pointInTimeRecoveryEnabled to true.`,
   },
+  {
+    change: "MySQL without its binary log (its point-in-time recovery)",
+    stack: "gcp",
+    resource: "DatabaseInstance:mlflow-db",
+    path: ["databaseVersion"],
+    value: "MYSQL_8_0",
+    message: `${DB} has no point-in-time recovery. Set settings.backupConfiguration.binaryLogEnabled to true.`,
+  },
 ]);
+
+describe("cloudsql-backups: point-in-time recovery per engine", () => {
+  it("raises nothing for MySQL with its binary log on", async () => {
+    const stack = STACK_FIXTURES.gcp();
+    const db = stack.find((t) => t.name === "mlflow-db" && t.type.endsWith("DatabaseInstance"))!;
+    setPath(db.props, ["databaseVersion"], "MYSQL_8_0");
+    setPath(db.props, ["settings", "backupConfiguration", "pointInTimeRecoveryEnabled"], undefined);
+    setPath(db.props, ["settings", "backupConfiguration", "binaryLogEnabled"], true);
+    expect(await evaluatePolicies([policies.cloudSqlBackups], stack, {})).toEqual([]);
+  });
+});
+
+describe("GKE Autopilot", () => {
+  it("has Workload Identity, Shielded Nodes and Dataplane V2 whatever the fields say", async () => {
+    const stack = STACK_FIXTURES.gcp();
+    const cluster = stack.find((t) => t.name === "gke" && t.type.endsWith("Cluster"))!;
+    for (const field of [
+      "workloadIdentityConfig",
+      "enableShieldedNodes",
+      "datapathProvider",
+      "networkPolicy",
+    ])
+      setPath(cluster.props, [field], undefined);
+    const checks = [policies.gkeWorkloadIdentity, policies.gkeShieldedNodes, policies.gkeNetworkPolicy];
+    expect((await evaluatePolicies(checks, stack, {})).map((v) => v.policy).sort()).toEqual(
+      ["gke-network-policy-enforced", "gke-shielded-nodes", "gke-workload-identity"].sort(),
+    );
+    setPath(cluster.props, ["enableAutopilot"], true);
+    expect(await evaluatePolicies(checks, stack, {})).toEqual([]);
+  });
+});
 
 describePolicy(policies.cloudSqlDeletionProtection, [
   {
@@ -155,6 +196,18 @@ describePolicy(policies.gkeMasterAuthorizedNetworks, [
     ["masterAuthorizedNetworksConfig", "cidrBlocks", "0", "cidrBlock"],
     "0.0.0.0/0",
     "admits 0.0.0.0/0 to its control plane. Remove it from masterAuthorizedNetworksConfig.cidrBlocks.",
+  ),
+  gke(
+    "a /0 with another base address",
+    ["masterAuthorizedNetworksConfig", "cidrBlocks", "0", "cidrBlock"],
+    "10.0.0.0/0",
+    "admits 10.0.0.0/0 to its control plane. Remove it from masterAuthorizedNetworksConfig.cidrBlocks.",
+  ),
+  gke(
+    "every Google Cloud public address",
+    ["masterAuthorizedNetworksConfig", "gcpPublicCidrsAccessEnabled"],
+    true,
+    "admits every Google Cloud public IP address to its control plane. Set masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled to false.",
   ),
 ]);
 

@@ -1,5 +1,8 @@
 import * as policies from "../../policies/ingress-auth.js";
-import { describePolicy } from "./cases.js";
+import { describe, expect, it } from "vitest";
+import { evaluatePolicies, type PolicyTarget } from "../../policies/runner/evaluate.js";
+import { describePolicy, STACK_FIXTURES } from "./cases.js";
+import { setPath } from "./fixtures/target.js";
 
 const PUBLIC = "Ingress:public";
 const ADMIN = "Ingress:admin";
@@ -65,15 +68,34 @@ describePolicy(policies.ingressSslRedirect, [
       'Ingress "public" does not redirect HTTP to HTTPS. Set metadata.annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] to "true".',
   },
   {
-    change: "ssl-redirect switched off next to force-ssl-redirect",
+    change: "force-ssl-redirect switched off, ssl-redirect never set",
     stack: "kubernetes",
     resource: ADMIN,
-    path: annotation("nginx.ingress.kubernetes.io/ssl-redirect"),
+    path: annotation("nginx.ingress.kubernetes.io/force-ssl-redirect"),
     value: "false",
     message:
       'Ingress "admin" does not redirect HTTP to HTTPS. Set metadata.annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] to "true".',
   },
 ]);
+
+describe("ingress-ssl-redirect: what ingress-nginx redirects", () => {
+  it.each([
+    [
+      "force-ssl-redirect true beside ssl-redirect false (force wins)",
+      { "force-ssl-redirect": "true", "ssl-redirect": "false" },
+    ],
+    [
+      "ssl-redirect true beside force-ssl-redirect false (a TLS host)",
+      { "force-ssl-redirect": "false", "ssl-redirect": "true" },
+    ],
+  ])("raises nothing for %s", async (_name, values) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const ingress = stack.find((t) => t.name === "admin")!;
+    for (const [key, value] of Object.entries(values))
+      setPath(ingress.props, annotation(`nginx.ingress.kubernetes.io/${key}`), value);
+    expect(await evaluatePolicies([policies.ingressSslRedirect], stack, {})).toEqual([]);
+  });
+});
 
 describePolicy(policies.ingressNoSnippetAnnotations, [
   {
@@ -159,3 +181,150 @@ describePolicy(policies.noCatchAllToInference, [
       'Ingress "public" sends every path on host * to the inference Service "inference" (spec.defaultBackend, path "/"). Route only the public API prefixes (e.g. /predict, /v2) with pathType "Prefix".',
   },
 ]);
+
+describe("no-catch-all-to-inference: paths read as ingress-nginx reads them", () => {
+  const publicWith = (
+    paths: { path: string; pathType: string }[],
+    annotations: Record<string, string> = {},
+  ) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const ingress = stack.find((t) => t.name === "public")!;
+    setPath(
+      ingress.props,
+      ["spec", "rules", 0, "http", "paths"],
+      paths.map((p) => ({ ...p, backend: { service: { name: "inference", port: { name: "http" } } } })),
+    );
+    for (const [key, value] of Object.entries(annotations))
+      setPath(ingress.props, ["metadata", "annotations", `nginx.ingress.kubernetes.io/${key}`], value);
+    return stack;
+  };
+  const messages = async (stack: PolicyTarget[]) =>
+    (await evaluatePolicies([policies.noCatchAllToInference], stack, {})).map((v) => v.message);
+
+  it("reports a regex path on a public host: which paths it matches cannot be listed", async () => {
+    for (const flag of ["true", "True", "1"]) {
+      expect(
+        await messages(
+          publicWith([{ path: "/(predict|ops/summary)", pathType: "ImplementationSpecific" }], {
+            "use-regex": flag,
+          }),
+        ),
+      ).toEqual([
+        'Ingress "public" spec.rules[0].http.paths[0] (path "/(predict|ops/summary)") is a regular expression on host api.ml.example.com, which routes to the inference Service "inference" without oauth2-proxy: it may match an operator route. Use literal paths (pathType Exact or Prefix) for the public API.',
+      ]);
+    }
+  });
+
+  it("takes any rewrite-target on the host as turning its paths into regexes", async () => {
+    const stack = publicWith([{ path: "/.*", pathType: "Exact" }]);
+    const other = stack.find((t) => t.name === "admin")!;
+    setPath(
+      other.props,
+      ["metadata", "annotations", "nginx.ingress.kubernetes.io/rewrite-target"],
+      "/static",
+    );
+    setPath(other.props, ["spec", "rules", 0, "host"], "api.ml.example.com");
+    expect(await messages(stack)).toEqual([
+      'Ingress "public" spec.rules[0].http.paths[0] (path "/.*") is a regular expression on host api.ml.example.com, which routes to the inference Service "inference" without oauth2-proxy: it may match an operator route. Use literal paths (pathType Exact or Prefix) for the public API.',
+    ]);
+  });
+
+  it("reports a fixed rewrite onto an operator route", async () => {
+    expect(
+      await messages(
+        publicWith([{ path: "/predict", pathType: "Prefix" }], { "rewrite-target": "/ops/summary" }),
+      ),
+    ).toEqual([
+      'Ingress "public" rewrites spec.rules[0].http.paths[0] (path "/predict") to "/ops/summary" for the inference Service "inference": a public path can be rewritten onto an operator route (/admin, /ops, /reload-model). Remove metadata.annotations["nginx.ingress.kubernetes.io/rewrite-target"] or make it a fixed path.',
+    ]);
+  });
+
+  it("reads a Prefix path as a regex once use-regex is on anywhere on the host", async () => {
+    const stack = publicWith([{ path: "/re", pathType: "Prefix" }]);
+    expect(await messages(stack)).toEqual([]);
+    // Another Ingress of the same host turns use-regex on: "/re" now matches /reload-model.
+    const other = stack.find((t) => t.name === "admin")!;
+    setPath(other.props, ["metadata", "annotations", "nginx.ingress.kubernetes.io/use-regex"], "true");
+    setPath(other.props, ["spec", "rules", 0, "host"], "api.ml.example.com");
+    expect(await messages(stack)).toEqual([
+      'Ingress "public" spec.rules[0].http.paths[0] (path "/re", a regular expression: use-regex is on for this host) sends the operator route /reload-model to the inference Service "inference" without oauth2-proxy. Narrow the path to the public API, or move the route to the protected Ingress.',
+    ]);
+  });
+
+  it("reads an ImplementationSpecific path as nginx's plain prefix", async () => {
+    expect(await messages(publicWith([{ path: "/ad", pathType: "ImplementationSpecific" }]))).toEqual([
+      'Ingress "public" spec.rules[0].http.paths[0] (path "/ad", pathType ImplementationSpecific) sends the operator routes /admin, /admin/x to the inference Service "inference" without oauth2-proxy. Narrow the path to the public API, or move the route to the protected Ingress.',
+    ]);
+  });
+
+  it("reports a rewrite that can map a public path onto an operator route", async () => {
+    expect(
+      await messages(
+        publicWith([{ path: "/api(/|$)(.*)", pathType: "ImplementationSpecific" }], {
+          "use-regex": "true",
+          "rewrite-target": "/$2",
+        }),
+      ),
+    ).toEqual([
+      'Ingress "public" rewrites spec.rules[0].http.paths[0] (path "/api(/|$)(.*)") to "/$2" for the inference Service "inference": a public path can be rewritten onto an operator route (/admin, /ops, /reload-model). Remove metadata.annotations["nginx.ingress.kubernetes.io/rewrite-target"] or make it a fixed path.',
+    ]);
+  });
+
+  it.each([
+    [
+      "the public API by Prefix and Exact",
+      [
+        { path: "/predict", pathType: "Exact" },
+        { path: "/v2", pathType: "Prefix" },
+      ],
+      {},
+    ],
+    ["a Prefix that only shares letters with an operator route", [{ path: "/adm", pathType: "Prefix" }], {}],
+    ["literal public paths on a regex host", [{ path: "/v2", pathType: "Prefix" }], { "use-regex": "true" }],
+    ["a fixed rewrite", [{ path: "/classify", pathType: "Exact" }], { "rewrite-target": "/predict" }],
+  ])("raises nothing for %s", async (_name, paths, annotations) => {
+    expect(await messages(publicWith(paths, annotations))).toEqual([]);
+  });
+});
+
+describe("ingress-tls-cert-manager: a wildcard certificate", () => {
+  it("covers one label below its domain, and nothing else", () => {
+    expect(policies.certificateCovers("*.ml.example.com", "api.ml.example.com")).toBe(true);
+    expect(policies.certificateCovers("*.ML.example.com", "Api.ml.example.com")).toBe(true);
+    expect(policies.certificateCovers("*.ml.example.com", "a.b.ml.example.com")).toBe(false);
+    expect(policies.certificateCovers("*.ml.example.com", "ml.example.com")).toBe(false);
+    expect(policies.certificateCovers("*.ml.example.com", "api.ml.example.org")).toBe(false);
+    expect(policies.certificateCovers("api.ml.example.com", "api.ml.example.com")).toBe(true);
+  });
+
+  it("raises nothing for a host its wildcard covers, and names a host it does not", async () => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const ingress = stack.find((t) => t.name === "public")!;
+    const host = (ingress.props as { spec: { rules: { host: string }[] } }).spec.rules[0]!.host;
+    const parent = host.slice(host.indexOf(".") + 1);
+    setPath(ingress.props, ["spec", "tls", 0, "hosts"], [`*.${parent}`]);
+    expect(await evaluatePolicies([policies.ingressTlsCertManager], stack, {})).toEqual([]);
+    setPath(ingress.props, ["spec", "tls", 0, "hosts"], [`*.other.${parent}`]);
+    const found = await evaluatePolicies([policies.ingressTlsCertManager], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      `Ingress "public" serves host "${host}" without TLS. Add "${host}" to spec.tls[].hosts.`,
+    ]);
+  });
+});
+
+describe("admin-paths-behind-oauth2-proxy: what makes oauth2-proxy's header trustworthy", () => {
+  it("requires auth-response-headers to carry X-Auth-Request-Email, which nginx then overwrites", async () => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const admin = stack.find((t) => t.name === "admin")!;
+    expect(await evaluatePolicies([policies.adminPathsBehindOauth2Proxy], stack, {})).toEqual([]);
+    setPath(
+      admin.props,
+      ["metadata", "annotations", "nginx.ingress.kubernetes.io/auth-response-headers"],
+      "X-Auth-Request-User",
+    );
+    const found = await evaluatePolicies([policies.adminPathsBehindOauth2Proxy], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      expect.stringMatching(/^Ingress "admin" exposes .* without oauth2-proxy\./),
+    ]);
+  });
+});

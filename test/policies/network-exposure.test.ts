@@ -1,5 +1,8 @@
 import * as policies from "../../policies/network-exposure.js";
-import { describePolicy } from "./cases.js";
+import { describe, expect, it } from "vitest";
+import { evaluatePolicies } from "../../policies/runner/evaluate.js";
+import { describePolicy, STACK_FIXTURES } from "./cases.js";
+import { setPath } from "./fixtures/target.js";
 
 describePolicy(policies.serviceNoNodePort, [
   {
@@ -63,7 +66,39 @@ describePolicy(policies.onlyIngressControllerLoadBalancer, [
     message:
       'Helm release "kube-prometheus-stack" (chart kube-prometheus-stack) asks for a LoadBalancer Service. Set values.prometheus.service.type to "ClusterIP".',
   },
+  {
+    change: "a chart's values asking for a NodePort under serviceType",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "serviceType"],
+    value: "NodePort",
+    message:
+      'Helm release "kube-prometheus-stack" (chart kube-prometheus-stack) asks for a NodePort Service. Set values.grafana.serviceType to "ClusterIP".',
+  },
+  {
+    change: "a chart's values asking for a LoadBalancer under service.kind",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "prometheus", "service"],
+    value: { kind: "LoadBalancer", port: 9090 },
+    message:
+      'Helm release "kube-prometheus-stack" (chart kube-prometheus-stack) asks for a LoadBalancer Service. Set values.prometheus.service.kind to "ClusterIP".',
+  },
 ]);
+
+describe("only-ingress-controller-load-balancer: helm.sh/v4 Charts", () => {
+  it("reads a v4 Chart's values as a v3 Release's", async () => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const release = stack.find((t) => t.name === "kube-prometheus-stack")!;
+    release.type = "kubernetes:helm.sh/v4:Chart";
+    expect(await evaluatePolicies([policies.onlyIngressControllerLoadBalancer], stack, {})).toEqual([]);
+    setPath(release.props, ["values", "grafana", "service"], { type: "LoadBalancer" });
+    const found = await evaluatePolicies([policies.onlyIngressControllerLoadBalancer], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      'Helm chart "kube-prometheus-stack" (chart kube-prometheus-stack) asks for a LoadBalancer Service. Set values.grafana.service.type to "ClusterIP".',
+    ]);
+  });
+});
 
 describePolicy(policies.networkPolicyForEveryWorkload, [
   {
@@ -127,4 +162,51 @@ describePolicy(policies.networkPolicyNoAllowAllIngress, [
     message:
       'NetworkPolicy "inference" spec.ingress[0].from[0] admits 0.0.0.0/0. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.',
   },
+  {
+    change: "a /0 written with another base address",
+    stack: "kubernetes",
+    resource: "NetworkPolicy:inference",
+    path: ["spec", "ingress", 0, "from", 0],
+    value: { ipBlock: { cidr: "10.0.0.0/0" } },
+    message:
+      'NetworkPolicy "inference" spec.ingress[0].from[0] admits 10.0.0.0/0. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.',
+  },
+  {
+    change: "an empty namespaceSelector alone",
+    stack: "kubernetes",
+    resource: "NetworkPolicy:inference",
+    path: ["spec", "ingress", 0, "from", 0],
+    value: { namespaceSelector: {} },
+    message:
+      'NetworkPolicy "inference" spec.ingress[0].from[0] admits every pod in every namespace (an empty namespaceSelector). Set spec.ingress[0].from[0].namespaceSelector.matchLabels to the allowed namespace ("kubernetes.io/metadata.name": <name>) and a podSelector for the allowed pods.',
+  },
+  {
+    change: "an empty namespaceSelector with an empty podSelector (empty lists spelled out)",
+    stack: "kubernetes",
+    resource: "NetworkPolicy:inference",
+    path: ["spec", "ingress", 0, "from", 0],
+    value: { namespaceSelector: { matchLabels: {}, matchExpressions: [] }, podSelector: {} },
+    message:
+      'NetworkPolicy "inference" spec.ingress[0].from[0] admits every pod in every namespace (an empty namespaceSelector and an empty podSelector). Set spec.ingress[0].from[0].namespaceSelector.matchLabels to the allowed namespace ("kubernetes.io/metadata.name": <name>) and a podSelector for the allowed pods.',
+  },
 ]);
+
+describe("networkpolicy-no-allow-all-ingress: peers that name someone", () => {
+  it.each([
+    [
+      "pods of any namespace carrying a label",
+      { namespaceSelector: {}, podSelector: { matchLabels: { app: "prometheus" } } },
+    ],
+    [
+      "every pod of a named namespace",
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+    ],
+    ["pods of this namespace only", { podSelector: {} }],
+    ["a /8", { ipBlock: { cidr: "10.0.0.0/8" } }],
+  ])("raises nothing for %s", async (_name, peer) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const policy = stack.find((t) => t.name === "inference" && t.type.endsWith("NetworkPolicy"))!;
+    setPath(policy.props, ["spec", "ingress", 0, "from", 0], peer);
+    expect(await evaluatePolicies([policies.networkPolicyNoAllowAllIngress], stack, {})).toEqual([]);
+  });
+});

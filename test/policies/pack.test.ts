@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
+import { RDS_TYPES } from "../../policies/aws.js";
+import { isHelmChart } from "../../policies/lib/helm-charts.js";
 import { allPolicies, policyTopics } from "../../policies/all.js";
 import { renderCatalog } from "../../policies/catalog/generate.js";
 import { STACKS, loadPackConfig } from "../../policies/runner/stack.js";
@@ -40,14 +42,25 @@ describe("the pack", () => {
     for (const cls of [
       k8s.core.v1.Service,
       k8s.networking.v1.Ingress,
-      k8s.helm.v3.Release,
-      aws.rds.Instance,
       aws.eks.Cluster,
       gcp.container.Cluster,
       gcp.sql.DatabaseInstance,
     ]) {
       expect(tokens).toContain((cls as unknown as { __pulumiType: string }).__pulumiType);
     }
+    // Helm policies read every chart installation, by the SDK's own tokens (policies/lib/helm-charts.ts).
+    for (const cls of [k8s.helm.v3.Release, k8s.helm.v3.Chart, k8s.helm.v4.Chart]) {
+      const token = (cls as unknown as { __pulumiType: string }).__pulumiType;
+      expect(token).toMatch(/^kubernetes:helm\.sh\//);
+      expect(isHelmChart(token), token).toBe(true);
+    }
+    expect(isHelmChart("kubernetes:core/v1:ConfigMap")).toBe(false);
+    // RDS policies read instances, Aurora clusters and Aurora instances by the SDK's own tokens.
+    expect(
+      [aws.rds.Instance, aws.rds.Cluster, aws.rds.ClusterInstance].map(
+        (cls) => (cls as unknown as { __pulumiType: string }).__pulumiType,
+      ),
+    ).toEqual([...RDS_TYPES]);
   });
 
   it("can be imported without starting the policy analyzer", () => {

@@ -32,7 +32,7 @@ describePolicy(policies.customResourcesAfterCrds, [
     resource: "ClusterIssuer:letsencrypt",
     option: { dependencies: [] },
     message:
-      'kubernetes:cert-manager.io/v1:ClusterIssuer "letsencrypt" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release>] } in its resource options.',
+      'kubernetes:cert-manager.io/v1:ClusterIssuer "letsencrypt" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.',
   },
 ]);
 
@@ -60,6 +60,15 @@ describe("custom-resources-after-crds ordering", () => {
     };
     stack.push(namespace);
     rule.dependencies = [namespace.urn];
+    expect(await evaluatePolicies([policies.customResourcesAfterCrds], stack)).toEqual([]);
+  });
+});
+
+describe("custom-resources-after-crds with helm.sh/v4 Charts", () => {
+  it("accepts a custom resource that depends on the v4 Chart installing its CRD", async () => {
+    const stack = kubernetesStack();
+    for (const release of stack.filter((t) => t.type === "kubernetes:helm.sh/v3:Release"))
+      release.type = "kubernetes:helm.sh/v4:Chart";
     expect(await evaluatePolicies([policies.customResourcesAfterCrds], stack)).toEqual([]);
   });
 });

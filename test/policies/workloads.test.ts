@@ -1,7 +1,9 @@
 import * as policies from "../../policies/workloads.js";
 import { parseImage } from "../../policies/workloads.js";
 import { describe, expect, it } from "vitest";
-import { describePolicy } from "./cases.js";
+import { evaluatePolicies } from "../../policies/runner/evaluate.js";
+import { describePolicy, STACK_FIXTURES } from "./cases.js";
+import { setPath } from "./fixtures/target.js";
 import { DIGEST } from "./fixtures/kubernetes.js";
 
 const DEPLOYMENT = "Deployment:inference";
@@ -230,7 +232,74 @@ describePolicy(policies.pdbAllowsEviction, [
     message:
       'PodDisruptionBudget "inference" allows no evictions. Set spec.minAvailable below 100% or use spec.maxUnavailable: 1.',
   },
+  {
+    change: "minAvailable equal to the replicas it selects",
+    stack: "kubernetes",
+    resource: "PodDisruptionBudget:inference",
+    path: ["spec"],
+    value: { minAvailable: 2, selector: { matchLabels: { "app.kubernetes.io/name": "inference" } } },
+    message:
+      'PodDisruptionBudget "inference" keeps 2 of the 2 pods of Deployment "inference" (HorizontalPodAutoscaler "inference" spec.minReplicas) available: no eviction is ever allowed. Set spec.maxUnavailable to 1 instead.',
+  },
+  {
+    change: "a minAvailable percentage that rounds up to every replica",
+    stack: "kubernetes",
+    resource: "PodDisruptionBudget:inference",
+    path: ["spec"],
+    value: { minAvailable: "60%", selector: { matchLabels: { "app.kubernetes.io/name": "inference" } } },
+    message:
+      'PodDisruptionBudget "inference" keeps 2 of the 2 pods of Deployment "inference" (HorizontalPodAutoscaler "inference" spec.minReplicas) available: no eviction is ever allowed. Set spec.maxUnavailable to 1 instead.',
+  },
 ]);
+
+describe("pdb-allows-eviction: the budget's effect on what it selects", () => {
+  const withPdb = (spec: Record<string, unknown>) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const pdb = stack.find((t) => t.name === "inference" && t.type.endsWith("PodDisruptionBudget"))!;
+    setPath(pdb.props, ["spec"], {
+      ...spec,
+      selector: { matchLabels: { "app.kubernetes.io/name": "inference" } },
+    });
+    return stack;
+  };
+
+  it.each([
+    ["minAvailable below the replicas", { minAvailable: 1 }],
+    ["a minAvailable percentage that leaves one to evict", { minAvailable: "50%" }],
+    ["a maxUnavailable percentage (rounded up to one pod)", { maxUnavailable: "10%" }],
+  ])("raises nothing for %s", async (_name, spec) => {
+    expect(await evaluatePolicies([policies.pdbAllowsEviction], withPdb(spec), {})).toEqual([]);
+  });
+
+  it("counts every pod a budget selects: blue and green of 2 replicas leave 2 to evict", async () => {
+    const stack = withPdb({ minAvailable: 2 });
+    const blue = stack.find((t) => t.name === "inference" && t.type.endsWith("Deployment"))!;
+    const green = { ...structuredClone(blue), name: "inference-green", urn: `${blue.urn}-green` };
+    setPath(green.props, ["metadata", "name"], "inference-green");
+    stack.push(green);
+    expect(await evaluatePolicies([policies.pdbAllowsEviction], stack, {})).toEqual([]);
+    setPath(
+      stack.find((t) => t.name === "inference" && t.type.endsWith("PodDisruptionBudget"))!.props,
+      ["spec", "minAvailable"],
+      4,
+    );
+    const found = await evaluatePolicies([policies.pdbAllowsEviction], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      'PodDisruptionBudget "inference" keeps 4 of the 4 pods of Deployment "inference" (HorizontalPodAutoscaler "inference" spec.minReplicas), Deployment "inference-green" (spec.replicas) available: no eviction is ever allowed. Set spec.maxUnavailable to 1 instead.',
+    ]);
+  });
+
+  it("weighs a StatefulSet's replicas too", async () => {
+    const stack = withPdb({ minAvailable: 3 });
+    const deployment = stack.find((t) => t.name === "inference" && t.type.endsWith("Deployment"))!;
+    deployment.type = "kubernetes:apps/v1:StatefulSet";
+    setPath(deployment.props, ["spec", "replicas"], 3);
+    const found = await evaluatePolicies([policies.pdbAllowsEviction], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      'PodDisruptionBudget "inference" keeps 3 of the 3 pods of StatefulSet "inference" (spec.replicas) available: no eviction is ever allowed. Set spec.maxUnavailable to 1 instead.',
+    ]);
+  });
+});
 
 describePolicy(policies.hpaCpuOnly, [
   {
@@ -242,7 +311,39 @@ describePolicy(policies.hpaCpuOnly, [
     message:
       'HorizontalPodAutoscaler "inference" scales on resource memory. Set spec.metrics[0] to { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }.',
   },
+  {
+    change: "one container's memory (ContainerResource)",
+    stack: "kubernetes",
+    resource: "HorizontalPodAutoscaler:inference",
+    path: ["spec", "metrics", 0],
+    value: {
+      type: "ContainerResource",
+      containerResource: {
+        name: "memory",
+        container: "server",
+        target: { type: "Utilization", averageUtilization: 70 },
+      },
+    },
+    message:
+      'HorizontalPodAutoscaler "inference" scales on resource memory. Set spec.metrics[0] to { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }.',
+  },
 ]);
+
+describe("hpa-cpu-only: CPU however it is measured", () => {
+  it("raises nothing for one container's CPU (ContainerResource)", async () => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const hpa = stack.find((t) => t.name === "inference" && t.type.endsWith("HorizontalPodAutoscaler"))!;
+    setPath(hpa.props, ["spec", "metrics", 0], {
+      type: "ContainerResource",
+      containerResource: {
+        name: "cpu",
+        container: "server",
+        target: { type: "Utilization", averageUtilization: 70 },
+      },
+    });
+    expect(await evaluatePolicies([policies.hpaCpuOnly], stack, {})).toEqual([]);
+  });
+});
 
 describePolicy(policies.pdbForReplicatedDeployments, [
   {

@@ -15,9 +15,10 @@ import { errorResponses, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
 
 const tags = ["open inference protocol v2: model repository"];
 
-const ADMIN_ACTION = (audit: string) =>
-  ({ auth: { accepts: ["api", "oauth2-proxy"], roles: ["admin"], audit } }) as const;
-const OPS_READERS = { auth: { accepts: ["api", "oauth2-proxy"], roles: ["admin", "ops-read"] } } as const;
+// API credentials only: these routes are under /v2, which the public Ingress routes, so a user
+// named by oauth2-proxy's header could be forged there (service/contract/operator-paths.ts).
+const ADMIN_ACTION = (audit: string) => ({ auth: { accepts: ["api"], roles: ["admin"], audit } }) as const;
+const OPS_READERS = { auth: { accepts: ["api"], roles: ["admin", "ops-read"] } } as const;
 
 const indexEntrySchema = {
   type: "object",

@@ -58,8 +58,11 @@ describe("a route's declaration", () => {
   });
 
   it("is checked at registration: the retired `public: true`, unknown roles, credentials or members", () => {
-    const check = (cfg: object) => () => checkDeclaration({ method: "GET", url: "/x", config: cfg });
-    expect(check({ public: true })).toThrow("GET /x: config.public is retired");
+    const check =
+      (cfg: object, url = "/ops/x") =>
+      () =>
+        checkDeclaration({ method: "GET", url, config: cfg });
+    expect(check({ public: true })).toThrow("GET /ops/x: config.public is retired");
     expect(check({ auth: "open" })).toThrow('config.auth must be "public" or an access rule');
     expect(check({ auth: { roles: ["root"] } })).toThrow("config.auth.roles");
     expect(check({ auth: { accepts: [] } })).toThrow("config.auth.accepts");
@@ -69,6 +72,16 @@ describe("a route's declaration", () => {
     expect(check({ auth: { audit: "" } })).toThrow("config.auth.audit");
     for (const ok of [{}, { auth: "public" }, { auth: ADMIN_ACTION }, { auth: { anonymous: true } }]) {
       expect(check(ok)).not.toThrow();
+    }
+    // oauth2-proxy's header is trusted only on the paths the protected Ingress alone routes.
+    for (const url of ["/v2/repository/index", "/predict", "/administrator", "/reload-model/x"]) {
+      expect(check({ auth: ADMIN_ACTION }, url)).toThrow(
+        `GET ${url}: accepts oauth2-proxy users, but only the operator paths (/admin, /ops, /reload-model, service/contract/operator-paths.ts) are routed behind oauth2-proxy`,
+      );
+      expect(check({ auth: { accepts: ["api"], roles: ["admin"] } }, url)).not.toThrow();
+    }
+    for (const url of ["/admin", "/admin/panel.js", "/ops/summary", "/reload-model"]) {
+      expect(check({ auth: ADMIN_ACTION }, url)).not.toThrow();
     }
   });
 
@@ -107,9 +120,9 @@ async function hookedApp(trustProxyHeaders: boolean): Promise<FastifyInstance> {
   app.get("/undeclared", who);
   app.get("/rate-limit-only", { config: { rateLimit: false } }, who);
   app.get("/public", { config: { auth: "public" } }, who);
-  app.post("/admin-action", { config: { auth: ADMIN_ACTION } }, who);
+  app.post("/ops/admin-action", { config: { auth: ADMIN_ACTION } }, who);
   app.get(
-    "/page",
+    "/admin/page",
     { config: { auth: { accepts: ["oauth2-proxy"], roles: ["admin"], anonymous: true } } },
     who,
   );
@@ -144,27 +157,30 @@ describe("the auth hook", () => {
   });
 
   it("refuses an admin action to a key without the role and to a proxy user not allowed", async () => {
-    expect(await call("POST", "/admin-action")).toEqual([401, "UNAUTHENTICATED"]);
-    expect(await call("POST", "/admin-action", TESTER)).toEqual([403, "FORBIDDEN"]);
-    expect(await call("POST", "/admin-action", REFUSED_USER)).toEqual([403, "FORBIDDEN"]);
-    expect(await call("POST", "/admin-action", { [EMAIL]: "not-an-address" })).toEqual([403, "FORBIDDEN"]);
-    expect(await call("POST", "/admin-action", ADMIN)).toEqual([200, "key:ops"]);
-    expect(await call("POST", "/admin-action", ALLOWED_USER)).toEqual([200, "email:alice@example.com"]);
+    expect(await call("POST", "/ops/admin-action")).toEqual([401, "UNAUTHENTICATED"]);
+    expect(await call("POST", "/ops/admin-action", TESTER)).toEqual([403, "FORBIDDEN"]);
+    expect(await call("POST", "/ops/admin-action", REFUSED_USER)).toEqual([403, "FORBIDDEN"]);
+    expect(await call("POST", "/ops/admin-action", { [EMAIL]: "not-an-address" })).toEqual([
+      403,
+      "FORBIDDEN",
+    ]);
+    expect(await call("POST", "/ops/admin-action", ADMIN)).toEqual([200, "key:ops"]);
+    expect(await call("POST", "/ops/admin-action", ALLOWED_USER)).toEqual([200, "email:alice@example.com"]);
   });
 
   it("serves an anonymous page to nobody, yet checks the proxy user it names and ignores API keys", async () => {
-    expect(await call("GET", "/page")).toEqual([200, null]);
-    expect(await call("GET", "/page", WRONG)).toEqual([200, null]);
-    expect(await call("GET", "/page", ALLOWED_USER)).toEqual([200, "email:alice@example.com"]);
-    expect(await call("GET", "/page", REFUSED_USER)).toEqual([403, "FORBIDDEN"]);
+    expect(await call("GET", "/admin/page")).toEqual([200, null]);
+    expect(await call("GET", "/admin/page", WRONG)).toEqual([200, null]);
+    expect(await call("GET", "/admin/page", ALLOWED_USER)).toEqual([200, "email:alice@example.com"]);
+    expect(await call("GET", "/admin/page", REFUSED_USER)).toEqual([403, "FORBIDDEN"]);
   });
 
   it("ignores oauth2-proxy's header entirely when it is not trusted", async () => {
     const untrusted = await hookedApp(false);
     try {
-      const res = await untrusted.inject({ method: "POST", url: "/admin-action", headers: ALLOWED_USER });
+      const res = await untrusted.inject({ method: "POST", url: "/ops/admin-action", headers: ALLOWED_USER });
       expect([res.statusCode, errorCode(res)]).toEqual([401, "UNAUTHENTICATED"]);
-      const page = await untrusted.inject({ method: "GET", url: "/page", headers: REFUSED_USER });
+      const page = await untrusted.inject({ method: "GET", url: "/admin/page", headers: REFUSED_USER });
       expect([page.statusCode, page.json()]).toEqual([200, { who: null }]);
     } finally {
       await untrusted.close();

@@ -277,6 +277,34 @@ describe("a canary candidate awaiting its first version", () => {
   });
 });
 
+describe("the repository API behind the public Ingress", () => {
+  it("refuses a forged oauth2-proxy header even where the platform trusts the proxy's headers", async () => {
+    // As the cluster runs the service: the header is trusted, but /v2 is routed by the public
+    // Ingress, where nothing overwrites it (service/contract/operator-paths.ts).
+    const { service } = await serve(
+      {
+        MODEL_REPOSITORY: `${IRIS}=models:/${IRIS}@champion`,
+        OPS_OIDC_TRUST_HEADERS: "true",
+        OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com",
+      },
+      async (r) => {
+        await publish(r, FIXTURE_NAME, "champion", fixtureModelBytes("probabilities"));
+        await publish(r, IRIS, "champion", matmulModel([2, 0, 0, 2, 1, 1]));
+      },
+    );
+    expect((await get(service, `/v2/models/${IRIS}/ready`)).statusCode).toBe(200);
+    const forged = { "x-auth-request-email": "mallory@example.com" };
+    const unload = await service.app.inject({
+      method: "POST",
+      url: `/v2/repository/models/${IRIS}/unload`,
+      headers: forged,
+    });
+    expect(unload.statusCode).toBe(401);
+    expect(unload.json<{ error: { code: string } }>().error.code).toBe("UNAUTHENTICATED");
+    expect((await get(service, `/v2/models/${IRIS}/ready`)).statusCode).toBe(200);
+  });
+});
+
 describe("a MODEL_REPOSITORY model awaiting its first version", () => {
   it("is UNAVAILABLE naming why, answers 503, keeps the pod ready, and loads once registered", async () => {
     const { service, registry } = await serve(
