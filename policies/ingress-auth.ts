@@ -233,7 +233,7 @@ function protectedReason(route: Route, config: AdminConfig): string | undefined 
 
 export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
   name: "admin-paths-behind-oauth2-proxy",
-  description: `Admin routes (the inference service's operator routes ${OPERATOR_PATHS.map(({ path }) => path).join(", ")}; MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url and auth-signin annotations.`,
+  description: `Admin routes (the inference service's operator routes ${OPERATOR_PATHS.map(({ path }) => path).join(", ")}; MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url, auth-signin and auth-response-headers (with X-Auth-Request-Email) annotations.`,
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: adminConfig,
