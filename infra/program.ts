@@ -36,11 +36,12 @@ function clusterArgs(config: StackConfig): ClusterArgs {
     case "gcp":
       return { cloud: "gcp", gcp: required(config.gcp, "gcp"), protect: config.protect };
     case "existing": {
-      const storageClass = config.existingCluster?.storageClass;
+      const { storageClass, apiServerCidrs } = config.existingCluster ?? {};
       return {
         cloud: "existing",
         kubeconfig: required(config.secrets.kubeconfig, "kubeconfig"),
         ...(storageClass ? { storageClass } : {}),
+        ...(apiServerCidrs ? { apiServerCidrs } : {}),
       };
     }
   }
@@ -93,6 +94,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     provider,
     cloud: config.cloud,
     acme: config.acme,
+    apiServerSources: cluster.apiServerSources,
     ...(existing.ingressClass ? { ingressClass: existing.ingressClass } : {}),
     reuse: {
       ...(existing.ingressController ? { controller: existing.ingressController } : {}),
@@ -137,6 +139,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       ingress,
       authAnnotations,
       controllerPeer,
+      apiServerSources: cluster.apiServerSources,
       replicas: config.protect ? 2 : 1,
       ...(existing.monitoring ? { reuse: existing.monitoring } : {}),
     },

@@ -11,6 +11,7 @@ import type {
   ResourceValidation,
   ResourceValidationArgs,
 } from "@pulumi/policy";
+import { CLOUD_RESOURCES_ONLY } from "./lib/helm-charts.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
 
@@ -19,21 +20,70 @@ const CIS_EKS = "CIS Amazon EKS Benchmark";
 const BUCKET_TYPES = new Set(["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"]);
 
 /**
- * A companion resource (a bucket's encryption, versioning, access block; a cluster's add-on) belongs to
- * the owner it depends on, or whose `ownerKey` property it names in its `companionKey` property.
+ * How a companion resource is matched to its owner, for the catalog: by the property that names it,
+ * never by dependency edges alone when they lead to several owners.
  */
+function companionMatching(property: string, ownerName: string, owner: string): string {
+  return `A companion belongs to the ${owner} its ${property} property names: the one that property was computed from when the engine reports per-property dependencies; else the one whose ${ownerName} input equals its value (a ${ownerName} known to differ rules it out); else, when the value names no ${owner} the policy can see (an id of an autonamed ${owner}), the ${owner} it depends on, if its dependencies lead to exactly one.`;
+}
+
+/** A bucket rule's `covers`: the buckets, the companion resources read for each, and what they must say. */
+function bucketCovers(companions: string, requirement: string): string {
+  return `Stack-wide: every ${[...BUCKET_TYPES].join(" and ")}, with its ${companions} resources; ${requirement} ${companionMatching("bucket", "bucket", "bucket")}`;
+}
+
+/** What no bucket rule reads. */
+const BUCKET_LIMITS =
+  "Directory buckets (aws:s3/directoryBucket:DirectoryBucket) are not read. A companion whose bucket value names no bucket the policy can see and whose dependencies lead to several buckets counts for none of them, so its own bucket is reported too (the engine's per-property dependencies avoid this; the engine-free runner has none).";
+
+/** The cluster every EKS rule reads. */
+const EKS_CLUSTER = "aws:eks/cluster:Cluster";
+
+/** A non-empty string, or undefined. */
+function nameOf(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * Whether a companion resource (a bucket's encryption, versioning, access block; a cluster's add-on)
+ * configures `owner`, one of `owners`: by what its `companionKey` property names, never by dependency
+ * edges alone when they lead to several owners (a config for bucket b with dependsOn [a, b] is b's).
+ *  1. The engine's per-property dependencies: the owner(s) the property was computed from.
+ *  2. The property's value against the owner's `ownerKey` input (an S3 bucket's and an EKS cluster's
+ *     id is that name): equal is this owner; different, when the owner's name is known, is not.
+ *  3. When the value names no owner the policy can see (an id of an autonamed owner, a value unknown
+ *     in preview): the dependency edges, if they lead to exactly one owner.
+ */
+function configures(
+  companion: PolicyResource,
+  owner: PolicyResource,
+  owners: PolicyResource[],
+  ownerKey: string,
+  companionKey: string,
+): boolean {
+  const computedFrom = (companion.propertyDependencies?.[companionKey] ?? []).filter((r) =>
+    owners.includes(r),
+  );
+  if (computedFrom.length > 0) return computedFrom.includes(owner);
+  const named = nameOf(companion.props[companionKey]);
+  if (named !== undefined) {
+    const ownerName = nameOf(owner.props[ownerKey]);
+    if (ownerName !== undefined) return named === ownerName;
+    if (owners.some((other) => nameOf(other.props[ownerKey]) === named)) return false;
+  }
+  const dependedOn = companion.dependencies.filter((r) => owners.includes(r));
+  return dependedOn.length === 1 && dependedOn[0] === owner;
+}
+
+/** The companions (of one kind) that configure `owner`, one of `owners`: see {@link configures}. */
 function companionsOf(
   owner: PolicyResource,
+  owners: PolicyResource[],
   companions: PolicyResource[],
   ownerKey: string,
   companionKey: string,
 ): PolicyResource[] {
-  const ownerName = owner.props[ownerKey];
-  return companions.filter(
-    (companion) =>
-      companion.dependencies.includes(owner) ||
-      (ownerName !== undefined && companion.props[companionKey] === ownerName),
-  );
+  return companions.filter((companion) => configures(companion, owner, owners, ownerKey, companionKey));
 }
 
 /** Runs `check` for each bucket with the companion resources of `companionTypes` attached to it. */
@@ -43,10 +93,11 @@ function forEachBucket(
   check: (bucket: PolicyResource, companions: PolicyResource[], label: string) => void,
 ): void {
   const companions = resources.filter((r) => companionTypes.includes(r.type));
-  for (const bucket of resources.filter((r) => BUCKET_TYPES.has(r.type))) {
+  const buckets = resources.filter((r) => BUCKET_TYPES.has(r.type));
+  for (const bucket of buckets) {
     check(
       bucket,
-      companionsOf(bucket, companions, "bucket", "bucket"),
+      companionsOf(bucket, buckets, companions, "bucket", "bucket"),
       `S3 bucket "${bucket.props.bucket ?? bucket.name}"`,
     );
   }
@@ -61,6 +112,13 @@ export const s3BucketEncryption: PlinthStackPolicy = {
     protectsAgainst:
       "Model artifacts and training data readable from disks or backups without a key; no audit trail of key use without KMS.",
     answers: [`${CIS_AWS} (S3: encryption at rest)`],
+    covers: bucketCovers(
+      "BucketServerSideEncryptionConfiguration (or ...V2)",
+      "one of their rules[].applyServerSideEncryptionByDefault.sseAlgorithm must be aws:kms, aws:kms:dsse or AES256.",
+    ),
+    limits: `The bucket's deprecated inline serverSideEncryptionConfiguration is not read, so a bucket encrypted that way is reported. The key is not judged (aws:kms with the AWS-managed key passes), nor bucket policies that refuse unencrypted uploads. ${BUCKET_LIMITS}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateStack: (args, report) =>
     forEachBucket(
@@ -95,6 +153,13 @@ export const s3BucketVersioning: PlinthStackPolicy = {
     protectsAgainst:
       "A registered model version's artifacts being overwritten or deleted with no way back (mistake or ransomware).",
     answers: [`${CIS_AWS} (S3: versioning and MFA delete)`, "anti-pattern: mutable model artifacts"],
+    covers: bucketCovers(
+      "BucketVersioning (or ...V2)",
+      'one of them must set versioningConfiguration.status to "Enabled".',
+    ),
+    limits: `MFA delete and object lock are not required, and the bucket's deprecated inline versioning is not read (such a bucket is reported). ${BUCKET_LIMITS}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateStack: (args, report) =>
     forEachBucket(
@@ -126,6 +191,13 @@ export const s3BucketPublicAccessBlock: PlinthStackPolicy = {
   metadata: {
     protectsAgainst: "A bucket policy or ACL (added later, by anyone) making model artifacts or data public.",
     answers: [`${CIS_AWS} (S3: block public access)`, "anti-pattern: public S3 buckets"],
+    covers: bucketCovers(
+      "BucketPublicAccessBlock",
+      `there must be at least one, and each of ${BLOCK_FLAGS.join(", ")} must be true on one of them.`,
+    ),
+    limits: `The account-wide aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock is not accepted in place of a bucket's own block. Bucket policies, ACLs and ownership controls are not read. ${BUCKET_LIMITS}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateStack: (args, report) =>
     forEachBucket(
@@ -156,6 +228,10 @@ const RDS_INSTANCE = "aws:rds/instance:Instance";
 const AURORA_CLUSTER = "aws:rds/cluster:Cluster";
 const AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance";
 export const RDS_TYPES = [RDS_INSTANCE, AURORA_CLUSTER, AURORA_INSTANCE] as const;
+/** For the catalog: the resources that hold encryption, backups and deletion protection. */
+const RDS_INSTANCES_AND_CLUSTERS = `${RDS_INSTANCE} and ${AURORA_CLUSTER} (an Aurora cluster)`;
+/** For the catalog: what those rules do not read. */
+const RDS_CLUSTER_HOLDS_IT = `${AURORA_INSTANCE} is not read (its Aurora cluster holds the setting), nor DocumentDB, Neptune or aws:rds/globalCluster:GlobalCluster.`;
 
 /** How a finding names an RDS resource, by type. */
 function rdsLabel(type: string, props: Record<string, unknown>, name: string): string {
@@ -193,6 +269,10 @@ export const rdsStorageEncrypted: PlinthResourcePolicy = {
     protectsAgainst:
       "The MLflow registry (who trained what, with which data) readable from unencrypted volumes and snapshots.",
     answers: [`${CIS_AWS} (RDS: encryption at rest)`],
+    covers: `${RDS_INSTANCES_AND_CLUSTERS}: storageEncrypted must be true.`,
+    limits: `kmsKeyId is not required (the AWS-managed key passes). A read replica (replicateSourceDb) must set storageEncrypted as well. ${RDS_CLUSTER_HOLDS_IT}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateRds([RDS_INSTANCE, AURORA_CLUSTER], (db, label, _args, report) => {
     if (db.storageEncrypted !== true)
@@ -210,6 +290,11 @@ export const rdsNotPublic: PlinthResourcePolicy = {
   metadata: {
     protectsAgainst: "The database answering on a public address, one weak password away from the internet.",
     answers: [`${CIS_AWS} (RDS: no public access)`],
+    covers: `${RDS_INSTANCE} and ${AURORA_INSTANCE} (an Aurora cluster's instance): publiclyAccessible must not be true; unset is private, as the provider defaults it.`,
+    limits:
+      "Security groups, route tables and RDS Proxy endpoints are not read, nor DocumentDB, Neptune or other database services.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateRds([RDS_INSTANCE, AURORA_INSTANCE], (db, label, _args, report) => {
     if (db.publiclyAccessible === true)
@@ -243,14 +328,21 @@ export const rdsBackups: PlinthResourcePolicy = {
       "anti-pattern: databases without backups",
     ],
     configured: "minBackupRetentionDays (default 7)",
+    covers: `${RDS_INSTANCES_AND_CLUSTERS}: backupRetentionPeriod must be at least minBackupRetentionDays; unset counts as the provider's default, 0 days (backups off: the provider sends 0 when it creates an instance) for an instance and 1 day for an Aurora cluster.`,
+    limits: `Whether automated backups are kept after the instance is deleted (deleteAutomatedBackups) or copied to another region or account is not judged. An instance restored from a snapshot or created as a read replica (replicateSourceDb) with backupRetentionPeriod unset takes RDS's own retention, not the provider's 0, but is still counted at 0 days. ${RDS_CLUSTER_HOLDS_IT}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateRds([RDS_INSTANCE, AURORA_CLUSTER], (db, label, args, report) => {
     const { minBackupRetentionDays } = configOf<{ minBackupRetentionDays: number }>(backupConfig, args);
-    // Aurora always backs up, for one day unless told more.
-    const days = Number(db.backupRetentionPeriod ?? (args.type === AURORA_CLUSTER ? 1 : 0));
+    // The provider's defaults: Aurora always backs up, for one day unless told more; an instance is
+    // created with the 0 the provider documents and sends (not the RDS API's own default of 1).
+    const unset = db.backupRetentionPeriod === undefined || db.backupRetentionPeriod === null;
+    const days = unset ? (args.type === AURORA_CLUSTER ? 1 : 0) : Number(db.backupRetentionPeriod);
     if (days < minBackupRetentionDays) {
+      const kept = `${days} ${days === 1 ? "day" : "days"}${unset ? " (the default)" : ""}`;
       report(
-        `${label} keeps backups for ${days} days. Set backupRetentionPeriod to at least ${minBackupRetentionDays}.`,
+        `${label} keeps backups for ${kept}. Set backupRetentionPeriod to at least ${minBackupRetentionDays}.`,
       );
     }
   }),
@@ -282,6 +374,10 @@ export const rdsDeletionProtection: PlinthResourcePolicy = {
       "anti-pattern: deletable production databases",
     ],
     configured: "required: true by default, false in policies/config/staging.json",
+    covers: `${RDS_INSTANCES_AND_CLUSTERS}, when required is true: deletionProtection must be true and skipFinalSnapshot must not be true.`,
+    limits: `finalSnapshotIdentifier is not required, and a stack whose pack config sets required to false is not checked at all. ${RDS_CLUSTER_HOLDS_IT}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateRds([RDS_INSTANCE, AURORA_CLUSTER], (db, label, args, report) => {
     if (!configOf<{ required: boolean }>(deletionProtectionConfig, args).required) return;
@@ -305,6 +401,11 @@ export const eksSecretsEncryption: PlinthResourcePolicy = {
       `${CIS_EKS} (encrypt Kubernetes secrets with KMS)`,
       "NSA/CISA Kubernetes Hardening Guidance (encrypt secrets at rest)",
     ],
+    covers: `${EKS_CLUSTER}: encryptionConfig.resources must include "secrets" and encryptionConfig.provider.keyArn must be set.`,
+    limits:
+      "The key itself is not judged (its key policy, rotation, or who may use it). Clusters not declared in the stack are not read.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
     const encryption = cluster.encryptionConfig;
@@ -337,6 +438,11 @@ export const eksControlPlaneLogging: PlinthResourcePolicy = {
     protectsAgainst: "No record of who did what to the cluster when investigating an incident.",
     answers: [`${CIS_EKS} (enable audit logs)`, "NSA/CISA Kubernetes Hardening Guidance (audit logging)"],
     configured: "requiredLogTypes (default api, audit, authenticator)",
+    covers: `${EKS_CLUSTER}: enabledClusterLogTypes must include every entry of requiredLogTypes.`,
+    limits:
+      "The CloudWatch log group's retention and encryption are not judged, and controllerManager and scheduler logs are not required unless requiredLogTypes names them.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
     const { requiredLogTypes } = configOf<{ requiredLogTypes: string[] }>(loggingConfig, args);
@@ -363,6 +469,10 @@ export const eksEndpointRestricted: PlinthResourcePolicy = {
       `${CIS_EKS} (restrict control-plane endpoint access)`,
       "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)",
     ],
+    covers: `${EKS_CLUSTER}: vpcConfig.endpointPrivateAccess must be true; unless vpcConfig.endpointPublicAccess is false, vpcConfig.publicAccessCidrs must be set and must not contain ${OPEN_CIDR}.`,
+    limits: `Only ${OPEN_CIDR} itself counts as open: wide ranges that add up to it (0.0.0.0/1 and 128.0.0.0/1) pass. Who may call the API (access entries, the aws-auth ConfigMap) is not judged.`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
     const vpc = cluster.vpcConfig;
@@ -411,14 +521,20 @@ export const eksNetworkPolicyEnforced: PlinthStackPolicy = {
       "NSA/CISA Kubernetes Hardening Guidance (network separation with network policies)",
       "anti-pattern: NetworkPolicies without an enforcing CNI",
     ],
+    covers: `Stack-wide: every ${EKS_CLUSTER} must have an aws:eks/addon:Addon with addonName vpc-cni, and each such add-on's configurationValues JSON must set enableNetworkPolicy to "true" or true. ${companionMatching("clusterName", "name", "cluster")}`,
+    limits:
+      "Another enforcing CNI (Cilium, Calico) and the self-managed vpc-cni that EKS installs by default are not recognised, so such a cluster is reported, as is one whose add-on names it by a value the policy cannot see while depending on several clusters. Whether NetworkPolicies exist is judged by the network-exposure rules.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateStack: (args, report) => {
     const addons = args.resources.filter(
       (r) => r.type === "aws:eks/addon:Addon" && r.props.addonName === "vpc-cni",
     );
-    for (const cluster of args.resources.filter((r) => r.type === "aws:eks/cluster:Cluster")) {
+    const clusters = args.resources.filter((r) => r.type === EKS_CLUSTER);
+    for (const cluster of clusters) {
       const label = `EKS cluster "${cluster.props.name ?? cluster.name}"`;
-      const vpcCnis = companionsOf(cluster, addons, "name", "clusterName");
+      const vpcCnis = companionsOf(cluster, clusters, addons, "name", "clusterName");
       if (vpcCnis.length === 0) {
         report(
           `${label} has no vpc-cni add-on, so its NetworkPolicies are not enforced. Add an aws.eks.Addon with clusterName set to this cluster, addonName "vpc-cni" and ${VPC_CNI_FIX}.`,
@@ -447,6 +563,11 @@ export const iamNoStaticAccessKeys: PlinthResourcePolicy = {
       `${CIS_AWS} (IAM: avoid long-lived access keys)`,
       "anti-pattern: static cloud keys in Kubernetes Secrets",
     ],
+    covers: "aws:iam/accessKey:AccessKey: every one in the stack is reported.",
+    limits:
+      "Keys created outside the stack, console login profiles and service-specific credentials are not seen. Access key ids pasted into ConfigMaps, env values or Helm values are the secrets and Helm rules' (AKIA/ASIA ids).",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(aws.iam.AccessKey, (key, args, report) => {
     report(

@@ -5,11 +5,17 @@
 import * as gcp from "@pulumi/gcp";
 import { validateResourceOfType } from "@pulumi/policy";
 import { deletionProtectionConfig } from "./aws.js";
+import { CLOUD_RESOURCES_ONLY } from "./lib/helm-charts.js";
 import { configOf } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy } from "./lib/policy.js";
 
 const CIS_GCP = "CIS Google Cloud Platform Foundation Benchmark";
 const CIS_GKE = "CIS Google Kubernetes Engine (GKE) Benchmark";
+/** For the catalog: the resources the Cloud SQL and GKE rules read, and what the GKE rules do not. */
+const CLOUD_SQL = "gcp:sql/databaseInstance:DatabaseInstance";
+const GKE_CLUSTER = "gcp:container/cluster:Cluster";
+const GKE_NODE_POOLS_NOT_READ =
+  "Node pools are read neither in the cluster's nodePools nor as gcp:container/nodePool:NodePool resources.";
 
 export const gcsUniformAccess: PlinthResourcePolicy = {
   name: "gcs-uniform-bucket-level-access",
@@ -19,6 +25,11 @@ export const gcsUniformAccess: PlinthResourcePolicy = {
   metadata: {
     protectsAgainst: "Individual objects made public or shared through ACLs that IAM reviews never see.",
     answers: [`${CIS_GCP} (Cloud Storage: uniform bucket-level access)`],
+    covers: "gcp:storage/bucket:Bucket: uniformBucketLevelAccess must be true.",
+    limits:
+      "An organisation policy that enforces uniform access is not seen, so a bucket that relies on it is reported. ACL resources (gcp:storage/bucketACL, objectACL) are not read.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(gcp.storage.Bucket, (bucket, args, report) => {
     if (bucket.uniformBucketLevelAccess !== true)
@@ -37,6 +48,12 @@ export const gcsPublicAccessPrevention: PlinthResourcePolicy = {
     protectsAgainst:
       "An allUsers / allAuthenticatedUsers grant, added later by anyone, publishing model artifacts or data.",
     answers: [`${CIS_GCP} (Cloud Storage: buckets not anonymously or publicly accessible)`],
+    covers:
+      'gcp:storage/bucket:Bucket: publicAccessPrevention must be "enforced"; "inherited" (the default, which follows the organisation policy) is reported.',
+    limits:
+      "Bucket IAM bindings (allUsers, allAuthenticatedUsers) are not read: the rule relies on enforced prevention refusing them. An organisation policy that enforces prevention is not seen.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(gcp.storage.Bucket, (bucket, args, report) => {
     if (bucket.publicAccessPrevention !== "enforced") {
@@ -59,6 +76,11 @@ export const cloudSqlPrivateIp: PlinthResourcePolicy = {
   metadata: {
     protectsAgainst: "The database answering on a public address, one weak password away from the internet.",
     answers: [`${CIS_GCP} (Cloud SQL: no public IPs)`],
+    covers: `${CLOUD_SQL}, read replicas included: settings.ipConfiguration.ipv4Enabled must be false (unset counts as true, as the API defaults it) and settings.ipConfiguration.privateNetwork must be set.`,
+    limits:
+      "An instance reached only through Private Service Connect (pscConfig) has no privateNetwork and is reported. authorizedNetworks and the SSL mode are not judged.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
     const ip = db.settings?.ipConfiguration;
@@ -73,6 +95,11 @@ export const cloudSqlPrivateIp: PlinthResourcePolicy = {
   }),
 };
 
+/** A Cloud SQL read replica: an instance that names the primary it replicates. */
+function isReadReplica(db: { masterInstanceName?: unknown }): boolean {
+  return typeof db.masterInstanceName === "string" && db.masterInstanceName !== "";
+}
+
 export const cloudSqlBackups: PlinthResourcePolicy = {
   name: "cloudsql-backups",
   description: "Cloud SQL instances take automated backups with point-in-time recovery.",
@@ -82,8 +109,15 @@ export const cloudSqlBackups: PlinthResourcePolicy = {
     protectsAgainst:
       "Losing the model registry to a bad migration or deletion with no point-in-time recovery.",
     answers: [`${CIS_GCP} (Cloud SQL: automated backups)`],
+    covers: `${CLOUD_SQL} that is not a read replica (masterInstanceName unset or empty): settings.backupConfiguration.enabled must be true, and binaryLogEnabled (databaseVersion MYSQL_*) or else pointInTimeRecoveryEnabled (PostgreSQL, SQL Server) must be true.`,
+    limits:
+      "Read replicas (masterInstanceName set) are exempt, as Cloud SQL backs up only their primary; the primary is judged only when it is declared in the stack, and an instance counts as a replica on masterInstanceName alone. Retention (backupRetentionSettings, transactionLogRetentionDays) and backup location are not judged.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
+    // A read replica has no backups or transaction logs of its own: its primary's protect it.
+    if (isReadReplica(db)) return;
     const backup = db.settings?.backupConfiguration;
     if (backup?.enabled !== true)
       report(
@@ -116,6 +150,11 @@ export const cloudSqlDeletionProtection: PlinthResourcePolicy = {
       "anti-pattern: deletable production databases",
     ],
     configured: "required: true by default, false in policies/config/staging.json",
+    covers: `${CLOUD_SQL}, read replicas included, when required is true: deletionProtection (Pulumi's guard) must not be false, and settings.deletionProtectionEnabled (the Cloud SQL API's) must be true.`,
+    limits:
+      "Whether backups survive the instance (settings.retainBackupsOnDelete, finalBackupConfig) is not judged, and a stack whose pack config sets required to false is not checked at all.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(gcp.sql.DatabaseInstance, (db, args, report) => {
     if (!configOf<{ required: boolean }>(deletionProtectionConfig, args).required) return;
@@ -165,6 +204,10 @@ export const gkePrivateNodes = gkePolicy(
   {
     protectsAgainst: "Nodes (kubelet, NodePorts, SSH) reachable from the internet.",
     answers: [`${CIS_GKE} (private nodes)`, "NSA/CISA Kubernetes Hardening Guidance (network separation)"],
+    covers: `${GKE_CLUSTER}: privateClusterConfig.enablePrivateNodes must be true, Autopilot clusters included.`,
+    limits: `A node pool's networkConfig.enablePrivateNodes is not read, so a pool that turns public IPs back on passes. ${GKE_NODE_POOLS_NOT_READ}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   (c) => {
     const config = c.privateClusterConfig as { enablePrivateNodes?: boolean } | undefined;
@@ -182,6 +225,10 @@ export const gkeWorkloadIdentity = gkePolicy(
     protectsAgainst:
       "Pods using the node's service account (and its broad scopes) or static keys instead of a per-workload identity.",
     answers: [`${CIS_GKE} (Workload Identity)`, "anti-pattern: service-account keys mounted into pods"],
+    covers: `${GKE_CLUSTER}: workloadIdentityConfig.workloadPool must be set, unless enableAutopilot is true.`,
+    limits: `A node pool's nodeConfig.workloadMetadataConfig.mode is not read, so a pool that exposes the node's metadata server (GCE_METADATA) passes. ${GKE_NODE_POOLS_NOT_READ}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   (c) => {
     const config = c.workloadIdentityConfig as { workloadPool?: string } | undefined;
@@ -198,9 +245,14 @@ export const gkeShieldedNodes = gkePolicy(
   {
     protectsAgainst: "Boot-level rootkits and node impersonation to the control plane.",
     answers: [`${CIS_GKE} (Shielded GKE Nodes)`],
+    covers: `${GKE_CLUSTER}: enableShieldedNodes must not be false, unless enableAutopilot is true; unset passes, as the provider defaults it to true.`,
+    limits: `A node pool's shieldedInstanceConfig (secure boot, integrity monitoring) is not read. ${GKE_NODE_POOLS_NOT_READ}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
+  // The provider turns Shielded Nodes on unless told otherwise: only an explicit false turns them off.
   (c) =>
-    c.enableShieldedNodes === true || autopilot(c)
+    c.enableShieldedNodes !== false || autopilot(c)
       ? undefined
       : "does not require Shielded Nodes. Set enableShieldedNodes to true.",
 );
@@ -213,12 +265,23 @@ export const gkeNetworkPolicy = gkePolicy(
     protectsAgainst:
       "NetworkPolicy objects silently ignored because the cluster has no enforcement, leaving pod networking flat.",
     answers: [`${CIS_GKE} (network policy enforcement)`],
+    covers: `${GKE_CLUSTER}: datapathProvider must be ADVANCED_DATAPATH (Dataplane V2), or else networkPolicy.enabled must be true and addonsConfig.networkPolicyConfig.disabled must be false (the add-on is disabled when unset, as the provider defaults it), unless enableAutopilot is true.`,
+    limits:
+      "networkPolicy.provider is not judged (GKE's only provider is Calico), and the node pools' own state is not read. Whether NetworkPolicies exist is judged by the network-exposure rules.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   (c) => {
+    if (c.datapathProvider === "ADVANCED_DATAPATH" || autopilot(c)) return undefined;
+    // Without Dataplane V2, Calico enforces NetworkPolicies only when both the cluster's networkPolicy
+    // and the master's network-policy add-on are on; the add-on is disabled unless disabled is false.
     const policy = c.networkPolicy as { enabled?: boolean } | undefined;
-    return c.datapathProvider === "ADVANCED_DATAPATH" || policy?.enabled === true || autopilot(c)
-      ? undefined
-      : 'does not enforce NetworkPolicies. Set datapathProvider to "ADVANCED_DATAPATH" (or networkPolicy.enabled to true).';
+    const addons = c.addonsConfig as { networkPolicyConfig?: { disabled?: boolean } } | undefined;
+    if (policy?.enabled !== true)
+      return 'does not enforce NetworkPolicies. Set datapathProvider to "ADVANCED_DATAPATH" (or networkPolicy.enabled to true and addonsConfig.networkPolicyConfig.disabled to false).';
+    if (addons?.networkPolicyConfig?.disabled !== false)
+      return 'enables networkPolicy but not the network-policy add-on it needs, so NetworkPolicies are not enforced. Set addonsConfig.networkPolicyConfig.disabled to false (or datapathProvider to "ADVANCED_DATAPATH").';
+    return undefined;
   },
 );
 
@@ -229,6 +292,10 @@ export const gkeNoLegacyAbac = gkePolicy(
   {
     protectsAgainst: "Attribute-based authorisation granting broad, unaudited permissions that bypass RBAC.",
     answers: [`${CIS_GKE} (legacy authorization disabled)`],
+    covers: `${GKE_CLUSTER}: enableLegacyAbac must not be true.`,
+    limits: "RBAC itself is not judged: broad ClusterRoleBindings (cluster-admin to a large group) pass.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   (c) => (c.enableLegacyAbac === true ? "enables legacy ABAC. Set enableLegacyAbac to false." : undefined),
 );
@@ -241,6 +308,11 @@ export const gkeNoBasicAuth = gkePolicy(
     protectsAgainst:
       "Static, non-revocable control-plane credentials (a password or a client certificate) that outlive the people holding them.",
     answers: [`${CIS_GKE} (basic authentication and client certificates disabled)`],
+    covers: `${GKE_CLUSTER}: masterAuth.username and masterAuth.password must be unset, and masterAuth.clientCertificateConfig.issueClientCertificate must not be true.`,
+    limits:
+      "Other static credentials for the API server (long-lived service-account token Secrets, kubeconfigs holding them) are not seen.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   (c) => {
     const auth = c.masterAuth as
@@ -269,6 +341,11 @@ export const gkeMasterAuthorizedNetworks = gkePolicy(
       `${CIS_GKE} (control plane authorized networks)`,
       "NSA/CISA Kubernetes Hardening Guidance (control plane hardening)",
     ],
+    covers: `${GKE_CLUSTER}: masterAuthorizedNetworksConfig must be set with at least one cidrBlocks entry, no entry may end in /0, and gcpPublicCidrsAccessEnabled must not be true.`,
+    limits:
+      "Only /0 counts as open: other wide ranges pass. The DNS-based control-plane endpoint (controlPlaneEndpointsConfig.dnsEndpointConfig.allowExternalTraffic), which authorised networks do not restrict, is not read.",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   (c) => {
     const config = c.masterAuthorizedNetworksConfig as
@@ -298,6 +375,11 @@ export const gcpNoServiceAccountKeys: PlinthResourcePolicy = {
       `${CIS_GCP} (IAM: no user-managed service account keys)`,
       "anti-pattern: static cloud keys in Kubernetes Secrets",
     ],
+    covers: "gcp:serviceaccount/key:Key: every one in the stack is reported.",
+    limits:
+      "Storage HMAC keys (gcp:storage/hmacKey:HmacKey), API keys and keys created outside the stack are not seen. A key pasted into a ConfigMap, an env value or Helm values is the secrets and Helm rules' (GCP service-account key JSON).",
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
   },
   validateResource: validateResourceOfType(gcp.serviceaccount.Key, (key, args, report) => {
     report(

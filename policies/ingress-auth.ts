@@ -8,6 +8,7 @@ import { validateResourceOfType } from "@pulumi/policy";
 import type { PolicyResource } from "@pulumi/policy";
 import type { Unwrap } from "@pulumi/pulumi";
 import { isOperatorPath, OPERATOR_PATHS } from "../service/contract/operator-paths.js";
+import { chartObjectsChecked } from "./lib/helm-charts.js";
 import { objectName } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
@@ -18,6 +19,20 @@ const NGINX = "nginx.ingress.kubernetes.io";
 const AUTH_URL = `${NGINX}/auth-url`;
 const AUTH_SIGNIN = `${NGINX}/auth-signin`;
 const OWASP_AUTH = "OWASP Top 10 (A01 Broken Access Control)";
+
+/** For the catalog: the Ingresses every rule here reads (validateResourceOfType and ingressesOf alike). */
+const INGRESS_V1 = "Ingress of networking.k8s.io/v1 (`kubernetes:networking.k8s.io/v1:Ingress`)";
+/** For the catalog: what no rule here reads. */
+const NOT_INGRESS_V1 =
+  "Gateway API objects (Gateway, HTTPRoute), Ingresses of networking.k8s.io/v1beta1 or extensions/v1beta1, and IngressPatch are not read.";
+/** For the catalog: the controller the annotation rules assume. */
+const INGRESS_NGINX_ONLY =
+  "spec.ingressClassName is not read: every Ingress is judged as ingress-nginx would serve it.";
+/** For the catalog: what {@link hasOauth2ProxyAuth} requires. */
+const OAUTH2_PROXY_ANNOTATIONS =
+  "the three oauth2-proxy annotations (nginx.ingress.kubernetes.io/auth-url containing /oauth2/auth, auth-signin containing /oauth2/start, auth-response-headers listing X-Auth-Request-Email)";
+const OPERATOR_PATH_LIST = OPERATOR_PATHS.map(({ path }) => path).join(", ");
+const INGRESSES_IN_CHARTS = chartObjectsChecked("Ingresses");
 
 function annotationsOf(props: Record<string, unknown>): Record<string, string> {
   return (props.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
@@ -48,6 +63,10 @@ export const ingressTlsCertManager: PlinthResourcePolicy = {
       "NSA/CISA Kubernetes Hardening Guidance (encrypt traffic in transit)",
       "anti-pattern: manually rotated certificates",
     ],
+    covers: `${INGRESS_V1}: metadata.annotations must name cert-manager.io/cluster-issuer or cert-manager.io/issuer; spec.tls must have at least one entry, each with a secretName; every spec.rules[].host must be listed in spec.tls[].hosts, exactly or under a wildcard that stands for one leftmost label (RFC 6125), case-insensitively. A rule without a host is reported.`,
+    limits: `The named issuer is not checked to exist, and the annotation is required even where a cert-manager Certificate is written separately (kubernetes.io/tls-acme is not accepted in its place). spec.defaultBackend is not judged. ${NOT_INGRESS_V1}`,
+    charts: INGRESSES_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateResourceOfType(k8s.networking.v1.Ingress, (ingress, args, report) => {
     const name = objectName(args.props, args.name);
@@ -97,6 +116,10 @@ export const ingressSslRedirect: PlinthResourcePolicy = {
       "NSA/CISA Kubernetes Hardening Guidance (encrypt traffic in transit)",
       "OWASP Transport Layer Security Cheat Sheet",
     ],
+    covers: `${INGRESS_V1}: the annotation nginx.ingress.kubernetes.io/force-ssl-redirect or ssl-redirect must be true as Go's strconv.ParseBool reads it (1, t, T, TRUE, true, True; surrounding spaces are trimmed).`,
+    limits: `The controller's settings are not read: ingress-nginx already redirects TLS hosts when its ConfigMap's ssl-redirect is on (its default), yet an Ingress without either annotation is reported. ssl-redirect passes even on an Ingress without TLS, where nginx does not redirect (ingress-tls-cert-manager reports the missing TLS), and HSTS is not judged. ${INGRESS_NGINX_ONLY} ${NOT_INGRESS_V1}`,
+    charts: INGRESSES_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateResourceOfType(k8s.networking.v1.Ingress, (_ingress, args, report) => {
     const annotations = annotationsOf(args.props);
@@ -127,6 +150,10 @@ export const ingressNoSnippetAnnotations: PlinthResourcePolicy = {
       "Kubernetes security advisory CVE-2021-25742 (ingress-nginx custom snippets)",
       "ingress-nginx documentation: allow-snippet-annotations",
     ],
+    covers: `${INGRESS_V1}: no metadata.annotations key may be nginx.ingress.kubernetes.io/ followed by lowercase letters and dashes ending in snippet (configuration-snippet, server-snippet, auth-snippet, stream-snippet, modsecurity-snippet, ...).`,
+    limits: `Only the default annotation prefix is read: a controller started with another --annotations-prefix is not covered. Snippets in the controller's own ConfigMap or Helm values (http-snippet, main-snippet) are not judged, nor annotations whose values have been used to inject configuration (auth-url, auth-tls-match-cn, mirror-target in the 2025 ingress-nginx advisories). ${NOT_INGRESS_V1}`,
+    charts: INGRESSES_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateResourceOfType(k8s.networking.v1.Ingress, (_ingress, args, report) => {
     for (const key of Object.keys(annotationsOf(args.props))) {
@@ -242,6 +269,10 @@ export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
       "Anyone on the internet reaching model management (MLflow), dashboards or the service's admin panel; forged identity headers reaching an unauthenticated admin route.",
     answers: [OWASP_AUTH, "anti-pattern: admin UI exposed without authentication"],
     configured: "protectedPathPrefixes, protectedBackendPattern, protectedHostPattern",
+    covers: `Stack-wide: every ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}. Each of its routes (spec.rules[].http.paths[] with a Service backend, and spec.defaultBackend as host \`*\` and path \`/\`) is reported when its path equals or lies below a protectedPathPrefixes entry, its Service name matches protectedBackendPattern, or its host matches protectedHostPattern.`,
+    limits: `Paths are compared literally, not as nginx matches them: a regular-expression path, or an ImplementationSpecific prefix shorter than a protected one (\`/adm\`), is not matched here (no-catch-all-to-inference applies nginx's matching to the inference Service). auth-url is only checked to contain \`/oauth2/auth\`, not to reach plinth's oauth2-proxy, and resource backends (backend.resource) are not read. ${NOT_INGRESS_V1}`,
+    charts: INGRESSES_IN_CHARTS,
+    chartReach: "objects",
   },
   validateStack: (args, report) => {
     const config = configOf<AdminConfig>(adminConfig, args);
@@ -332,6 +363,10 @@ export const noCatchAllToInference: PlinthStackPolicy = {
       "A catch-all `/` on the public host also exposing the service's /admin and /ops routes, where a client could forge X-Auth-Request-Email because oauth2-proxy never saw the request.",
     answers: [OWASP_AUTH, "anti-pattern: catch-all route to a service that also serves admin paths"],
     configured: "inferenceBackendPattern",
+    covers: `Stack-wide: every route to a Service whose name matches inferenceBackendPattern, on each ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}. Reported: a path other than Exact that is empty, \`/\`, \`/.*\` or \`/(.*)\` (spec.defaultBackend included); a rewrite-target annotation containing \`$\` or naming an operator path; a path with regular-expression syntax on a host where any Ingress sets use-regex or rewrite-target; and any other path that ingress-nginx's matching (Exact, Prefix by path segment, ImplementationSpecific as a string prefix, regular expressions case-insensitively from the start) sends ${OPERATOR_PATH_LIST}, or a path below a prefix among them, to.`,
+    limits: `Only the operator paths of service/contract/operator-paths.ts are tried, with one sample path below each prefix. Whether a host reads paths as regular expressions is learned from this stack's Ingresses only, not from the controller's configuration or objects a helm.sh/v3 Release creates. ${INGRESS_NGINX_ONLY} ${NOT_INGRESS_V1}`,
+    charts: INGRESSES_IN_CHARTS,
+    chartReach: "objects",
   },
   validateStack: (args, report) => {
     const { inferenceBackendPattern } = configOf<{ inferenceBackendPattern: string }>(catchAllConfig, args);

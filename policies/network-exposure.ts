@@ -5,6 +5,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
 import {
+  EVERY_CONTAINER,
+  PATCH_JUDGED_ON_WHAT_IT_SETS,
+  POD_RESOURCES,
+  POD_SPECS_NOT_READ,
   isWorkloadType,
   containersOf,
   describeContainer,
@@ -14,7 +18,8 @@ import {
   selects,
   validatePods,
 } from "./lib/kubernetes.js";
-import { helmChartOf, isHelmChart } from "./lib/helm-charts.js";
+import { familiesAdmittingThePublic } from "./lib/addresses.js";
+import { chartObjectsChecked, HELM_CHART_TYPES, helmChartOf, isHelmChart } from "./lib/helm-charts.js";
 import type { LabelSelector } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
@@ -31,6 +36,11 @@ export const serviceNoNodePort: PlinthResourcePolicy = {
     protectsAgainst:
       "A port opened on every node's address, bypassing the ingress controller's TLS, authentication and rate limits.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: NodePort as a shortcut to expose a service"],
+    covers: "core/v1 Service (any Service resource of that type): spec.type must not be NodePort.",
+    limits:
+      "A LoadBalancer Service opens node ports too; which Service may be one is only-ingress-controller-load-balancer's. A ServicePatch is not read, nor a Service type a Helm release's values ask for (only-ingress-controller-load-balancer reads those).",
+    charts: chartObjectsChecked("Services"),
+    chartReach: "objects",
   },
   validateResource: validateResourceOfType(k8s.core.v1.Service, (service, args, report) => {
     if (service.spec?.type === "NodePort") {
@@ -50,6 +60,11 @@ export const serviceNoExternalIps: PlinthResourcePolicy = {
     protectsAgainst:
       "Intercepting traffic for arbitrary IPs cluster-wide by claiming them as a Service's external IPs (CVE-2020-8554).",
     answers: ["Kubernetes security advisory CVE-2020-8554 (man-in-the-middle via externalIPs)"],
+    covers: "core/v1 Service: spec.externalIPs must be absent or empty.",
+    limits:
+      "A ServicePatch is not read. The cluster-wide defence (the DenyServiceExternalIPs admission plugin) is not something the pack can see.",
+    charts: chartObjectsChecked("Services"),
+    chartReach: "objects",
   },
   validateResource: validateResourceOfType(k8s.core.v1.Service, (service, args, report) => {
     if ((service.spec?.externalIPs ?? []).length > 0) {
@@ -69,6 +84,10 @@ export const containerNoHostPorts: PlinthResourcePolicy = {
     protectsAgainst:
       "Pods reachable on the node's address outside Services, NetworkPolicies and the ingress path.",
     answers: ['Kubernetes Pod Security Standards, profile "baseline"', NSA_CISA_NETWORK],
+    covers: `${EVERY_CONTAINER}: ports[].hostPort must be unset or 0.`,
+    limits: `A pod on the host network binds node ports without any hostPort: that is pod-no-host-namespaces's. ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: chartObjectsChecked("pods"),
+    chartReach: "objects",
   },
   validateResource: validatePods((pod, _args, report) => {
     for (const view of containersOf(pod)) {
@@ -83,13 +102,19 @@ export const containerNoHostPorts: PlinthResourcePolicy = {
   }),
 };
 
+/** ingress-nginx's chart labels its controller's pods and its Service with these. */
+const INGRESS_CONTROLLER_LABELS = {
+  "app.kubernetes.io/name": "ingress-nginx",
+  "app.kubernetes.io/component": "controller",
+};
+
 const loadBalancerConfig = {
   properties: {
     ingressControllerLabels: {
       type: "object" as const,
       description:
         "Labels that mark the ingress controller's Service, the only one allowed to be a LoadBalancer.",
-      default: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+      default: INGRESS_CONTROLLER_LABELS,
     },
     ingressControllerChart: {
       type: "string" as const,
@@ -114,6 +139,13 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
       "A second public entry point (a Grafana, MLflow or Prometheus Service exposed directly) with no TLS and no oauth2-proxy in front.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: one load balancer per service"],
     configured: "ingressControllerLabels, ingressControllerChart",
+    covers:
+      "core/v1 Service of type LoadBalancer, judged by metadata.labels against the configured controller labels; and the values of every Helm chart installation but the configured controller chart, where any value at any depth equal to LoadBalancer or NodePort is reported, whatever its key (type, serviceType, service.kind...).",
+    limits:
+      "The controller is recognised by labels and a chart name, which anyone writing the stack can set. A ServicePatch is not read; values inside YAML strings, valueYamlFiles or a chart's defaults are not read.",
+    charts:
+      "helm.sh/v3 Release: its values are read (a LoadBalancer or NodePort anywhere in them), not the Services it renders. helm.sh/v3 and v4 Chart: its values, and each Service it renders.",
+    chartReach: "inputs-and-objects",
   },
   validateStack: (args, report) => {
     const config = configOf<{
@@ -162,6 +194,10 @@ export const networkPolicyForEveryWorkload: PlinthStackPolicy = {
     protectsAgainst:
       "Flat pod networking: any compromised pod reaching the inference API, MLflow or the database directly, bypassing the ingress and oauth2-proxy.",
     answers: [NSA_CISA_NETWORK, 'CIS Kubernetes Benchmark, "Policies" section (network policies)'],
+    covers: `${POD_RESOURCES}, except patches (the patched object's owner writes its policies): the pod template's labels must be selected, in the workload's namespace, by a networking.k8s.io/v1 NetworkPolicy whose podSelector matches them (matchLabels and In, NotIn, Exists, DoesNotExist) and whose policyTypes include Ingress or are unset.`,
+    limits: `What the selecting policy admits is networkpolicy-no-allow-all-ingress's. NetworkPolicies that exist only in the cluster are not seen, so a workload they cover is reported. ${POD_SPECS_NOT_READ}`,
+    charts: `${chartObjectsChecked("workloads")} The namespaces a Release installs into are networkpolicy-deny-by-default-in-chart-namespaces's.`,
+    chartReach: "objects",
   },
   validateStack: (args, report) => {
     const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
@@ -186,6 +222,21 @@ export const networkPolicyForEveryWorkload: PlinthStackPolicy = {
   },
 };
 
+/**
+ * A namespace created tomorrow carries only its name label: a selector that matches it (empty,
+ * `NotIn`, `Exists` on the name label, `DoesNotExist` on another) admits every namespace.
+ */
+const UNNAMED_NAMESPACE = { "kubernetes.io/metadata.name": "\u0000any-namespace" };
+
+function admitsEveryNamespace(selector: LabelSelector | undefined): boolean {
+  return selector !== undefined && selects(selector, UNNAMED_NAMESPACE);
+}
+
+/** No podSelector, or one matching a pod with no labels at all, admits every pod of the namespaces. */
+function admitsEveryPod(selector: LabelSelector | undefined): boolean {
+  return selector === undefined || selects(selector, {});
+}
+
 /** A label selector that selects everything: present, with no label and no expression. */
 function selectsEverything(selector: LabelSelector | undefined): boolean {
   if (!selector) return false;
@@ -194,19 +245,91 @@ function selectsEverything(selector: LabelSelector | undefined): boolean {
   );
 }
 
+/** The internet-facing pods: the only ones a rule may open to every source, and only on these ports. */
+interface PublicEdge {
+  namespace: string;
+  podLabels: Record<string, string>;
+  ports: number[];
+}
+
+const allowAllConfig = {
+  properties: {
+    publicEdge: {
+      type: "object" as const,
+      description:
+        "The ingress controller's pods (namespace and labels) and public ports: a rule on those pods whose ports are all public may admit every source (the load balancer preserves client addresses). Labels must not be empty; the ports are HTTP's and HTTPS's only.",
+      properties: {
+        namespace: { type: "string" as const, minLength: 1 },
+        podLabels: {
+          type: "object" as const,
+          minProperties: 1,
+          additionalProperties: { type: "string" as const },
+        },
+        ports: { type: "array" as const, minItems: 1, items: { enum: [80, 443] } },
+      },
+      required: ["namespace", "podLabels", "ports"],
+      additionalProperties: false,
+      default: { namespace: "ingress-nginx", podLabels: INGRESS_CONTROLLER_LABELS, ports: [80, 443] },
+    },
+  },
+};
+
+type IngressRule = { ports?: { port?: number | string; endPort?: number }[] };
+
+/**
+ * Whether `rule` only opens the public edge's public ports: the policy selects nothing but pods
+ * carrying the controller's labels in its namespace, and every port is a listed number (no named
+ * port, no range, no rule without ports, which would open every port).
+ */
+function opensOnlyPublicEdge(
+  namespace: string,
+  podSelector: LabelSelector | undefined,
+  rule: IngressRule,
+  edge: PublicEdge,
+): boolean {
+  // Empty labels would exempt every pod of the namespace: the schema refuses them, and so does this.
+  if (namespace !== edge.namespace || Object.keys(edge.podLabels).length === 0) return false;
+  const labels = podSelector?.matchLabels ?? {};
+  if (!Object.entries(edge.podLabels).every(([key, value]) => labels[key] === value)) return false;
+  const ports = rule.ports ?? [];
+  return (
+    ports.length > 0 &&
+    ports.every((p) => typeof p.port === "number" && p.endPort === undefined && edge.ports.includes(p.port))
+  );
+}
+
 export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
   name: "networkpolicy-no-allow-all-ingress",
-  description: "NetworkPolicy ingress rules must name their peers; no rule may admit every source.",
+  description:
+    "NetworkPolicy ingress rules must name their peers; no rule may admit every source, except on the ingress controller's public ports.",
   enforcementLevel: "mandatory",
   severity: "high",
+  configSchema: allowAllConfig,
   metadata: {
     protectsAgainst:
       "A NetworkPolicy that exists but admits everything (an ingress rule without `from`, or 0.0.0.0/0), giving false assurance.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: allow-all NetworkPolicy"],
+    configured: "publicEdge",
+    covers:
+      "networking.k8s.io/v1 NetworkPolicy spec.ingress rules: a rule without from (or with an empty one); an ipBlock of any /0, IPv4 or IPv6, whatever its base address; a rule's ipBlocks that together, their except holes taken out, cover every public IPv4 or IPv6 address (0.0.0.0/1 plus 128.0.0.0/1, with or without the private, CGNAT, loopback and link-local ranges cut out); a peer whose namespaceSelector matches a namespace carrying only its name label (empty, NotIn, Exists on kubernetes.io/metadata.name, DoesNotExist on another label) with no podSelector or one that matches an unlabelled pod. Exempt: a rule on the configured public edge (its namespace, podSelector.matchLabels carrying the controller's non-empty labels) whose ports are all listed numeric ports, which the config schema limits to 80 and 443.",
+    limits:
+      "Egress rules are not judged. Each rule is judged alone: two rules, or two policies selecting the same pods, each admitting half the address space pass, as does a rule admitting most but not all of the internet. A namespaceSelector on a label every namespace of one cluster happens to carry is taken as narrow. A NetworkPolicyPatch and CNI-specific policy kinds (CiliumNetworkPolicy, Calico NetworkPolicy) are not read.",
+    charts: chartObjectsChecked("NetworkPolicies"),
+    chartReach: "objects",
   },
   validateResource: validateResourceOfType(k8s.networking.v1.NetworkPolicy, (policy, args, report) => {
     const name = objectName(args.props, args.name);
+    const { publicEdge } = configOf<{ publicEdge: PublicEdge }>(allowAllConfig, args);
     (policy.spec?.ingress ?? []).forEach((rule, i) => {
+      if (
+        opensOnlyPublicEdge(
+          namespaceOf(args.props),
+          policy.spec?.podSelector as LabelSelector,
+          rule,
+          publicEdge,
+        )
+      )
+        return;
       if (!rule.from || rule.from.length === 0) {
         report(
           `NetworkPolicy "${name}" spec.ingress[${i}] admits every source. Set spec.ingress[${i}].from to the allowed podSelector/namespaceSelector peers.`,
@@ -219,19 +342,64 @@ export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
           report(
             `NetworkPolicy "${name}" ${where} admits ${peer.ipBlock.cidr}. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.`,
           );
-        } else if (
-          selectsEverything(peer.namespaceSelector) &&
-          (!peer.podSelector || selectsEverything(peer.podSelector))
-        ) {
-          // An empty namespaceSelector selects every namespace; alone (or with an empty
-          // podSelector) it admits every pod of the cluster.
+        } else if (admitsEveryNamespace(peer.namespaceSelector) && admitsEveryPod(peer.podSelector)) {
           report(
-            `NetworkPolicy "${name}" ${where} admits every pod in every namespace (an empty namespaceSelector${peer.podSelector ? " and an empty podSelector" : ""}). Set ${where}.namespaceSelector.matchLabels to the allowed namespace ("kubernetes.io/metadata.name": <name>) and a podSelector for the allowed pods.`,
+            `NetworkPolicy "${name}" ${where} admits every pod in every namespace (a namespaceSelector that matches any namespace${peer.podSelector ? " and a podSelector that matches any pod" : ""}). Set ${where}.namespaceSelector.matchLabels to the allowed namespace ("kubernetes.io/metadata.name": <name>) and a podSelector for the allowed pods.`,
           );
         }
       });
+      // Blocks that each look narrow can still add up to the whole internet (0.0.0.0/1 +
+      // 128.0.0.0/1, with or without the private ranges cut out).
+      const blocks = (rule.from ?? []).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock] : []));
+      if (blocks.some((block) => block.cidr.trim().endsWith("/0"))) return;
+      for (const family of familiesAdmittingThePublic(blocks)) {
+        report(
+          `NetworkPolicy "${name}" spec.ingress[${i}] admits every public ${family === "ipv4" ? "IPv4" : "IPv6"} address through its ipBlocks together (${blocks.map((b) => b.cidr).join(", ")}). Replace them with narrower CIDRs or pod/namespace selectors.`,
+        );
+      }
     });
   }),
+};
+
+export const networkPolicyDenyByDefaultInChartNamespaces: PlinthStackPolicy = {
+  name: "networkpolicy-deny-by-default-in-chart-namespaces",
+  description:
+    "Every namespace a Helm chart installs into has a NetworkPolicy denying ingress to all its pods, so no pod the chart runs is reachable unless another policy admits someone to it.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst:
+      "Chart pods the pack cannot see (a helm.sh/v3 Release renders inside the provider) open to every pod of the cluster: any compromised pod silencing alerts through Alertmanager's API, reading Prometheus or calling a webhook.",
+    answers: [NSA_CISA_NETWORK, "anti-pattern: third-party charts left on flat pod networking"],
+    covers: `Every ${HELM_CHART_TYPES}, by its namespace input ("default" when unset): the stack must hold a networking.k8s.io/v1 NetworkPolicy in that namespace whose podSelector is empty (no matchLabels, no matchExpressions), whose policyTypes include Ingress or are unset, and which has no ingress rules.`,
+    limits:
+      "It proves the namespace is isolated, not that each pod of the chart admits only its clients: those rules are the components' (judged in test/infra/chart-network-policies.test.ts). A policy that exists only in the cluster is not seen. Pods on the host network (node-exporter) are outside NetworkPolicy. Objects a chart's templates place in other namespaces are not followed.",
+    charts:
+      "helm.sh/v3 Release and helm.sh/v3 and v4 Chart alike: the installation's namespace input and the stack's NetworkPolicies are read, not the pods the chart runs.",
+    chartReach: "inputs",
+  },
+  validateStack: (args, report) => {
+    const isolated = new Set(
+      args.resources
+        .filter(
+          (r) =>
+            r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" &&
+            restrictsIngress(r.props.spec?.policyTypes) &&
+            selectsEverything(r.props.spec?.podSelector as LabelSelector | undefined) &&
+            // Rules on a namespace-wide policy admit their peers to every pod: not a default deny.
+            ((r.props.spec?.ingress as unknown[] | undefined) ?? []).length === 0,
+        )
+        .map((r) => namespaceOf(r.props)),
+    );
+    for (const resource of args.resources.filter((r) => isHelmChart(r.type))) {
+      const chart = helmChartOf(resource.type, resource.props, resource.name);
+      if (isolated.has(chart.namespace)) continue;
+      report(
+        `${chart.label} (chart ${chart.chart}) installs into namespace "${chart.namespace}", where no NetworkPolicy denies ingress to every pod. Add a NetworkPolicy in "${chart.namespace}" with spec.podSelector {}, policyTypes ["Ingress"] and no ingress rules, then one per pod the chart runs admitting only its clients.`,
+        resource.urn,
+      );
+    }
+  },
 };
 
 export const networkExposurePolicies: PlinthPolicy[] = [
@@ -241,4 +409,5 @@ export const networkExposurePolicies: PlinthPolicy[] = [
   onlyIngressControllerLoadBalancer,
   networkPolicyForEveryWorkload,
   networkPolicyNoAllowAllIngress,
+  networkPolicyDenyByDefaultInChartNamespaces,
 ];

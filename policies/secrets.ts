@@ -4,9 +4,27 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
-import { objectName, validateContainers } from "./lib/kubernetes.js";
+import {
+  ARGV_FLAG_SPELLINGS,
+  argvCredentials,
+  expandSegments,
+  holdsCredentialText,
+  kubeletSegments,
+  variableReferences,
+} from "./lib/argv.js";
+import type { Segment } from "./lib/argv.js";
+import { chartObjectsChecked } from "./lib/helm-charts.js";
+import { EVERY_CONTAINER, objectName, validateContainers } from "./lib/kubernetes.js";
 import type { PlinthPolicy, PlinthResourcePolicy } from "./lib/policy.js";
-import { embeddedCredentials, isSecretLikeKey, secretValueKind } from "./lib/values.js";
+import {
+  embeddedCredentials,
+  isCredentialText,
+  isSecretLikeKey,
+  CREDENTIAL_TEXT,
+  SECRET_KEY_SPELLINGS,
+  SECRET_VALUE_SHAPES,
+  secretValueKind,
+} from "./lib/values.js";
 
 const NSA_CISA_SECRETS = "NSA/CISA Kubernetes Hardening Guidance (secrets management)";
 const CIS_K8S_SECRETS =
@@ -21,6 +39,11 @@ export const configMapNoSecretValues: PlinthResourcePolicy = {
     protectsAgainst:
       "Credentials readable by every identity allowed to read ConfigMaps, printed by `kubectl describe`, and stored unencrypted in etcd and in Pulumi state.",
     answers: [NSA_CISA_SECRETS, "anti-pattern: secrets in ConfigMaps"],
+    covers: `ConfigMap of core/v1 (\`kubernetes:core/v1:ConfigMap\`): each data entry, and each binaryData entry decoded from base64 as UTF-8. An entry is reported when its value holds ${SECRET_VALUE_SHAPES}; when its key is ${SECRET_KEY_SPELLINGS} and its value is ${CREDENTIAL_TEXT}; or when it is a configuration file (a JSON object, or several lines of YAML, INI or properties) that sets such a key to such text.`,
+    limits:
+      'Credentials under innocent keys and without one of those shapes are missed, as are settings in other file formats (TOML tables, XML) or other encodings (base64 or compressed text inside data). A secret-named key set to true or false passes, as does a value spelled as references only (`${A}${B}`); a key that describes a secret (`TOKEN_EXPIRY_SECONDS: "3600"`) is not secret-like. ConfigMapPatch is not read, and Secrets are not judged (stringData is where credentials belong).',
+    charts: chartObjectsChecked("ConfigMaps"),
+    chartReach: "objects",
   },
   validateResource: validateResourceOfType(k8s.core.v1.ConfigMap, (configMap, args, report) => {
     const name = objectName(args.props, args.name);
@@ -45,7 +68,7 @@ export const configMapNoSecretValues: PlinthResourcePolicy = {
       const embedded = embeddedCredentials(value);
       if (kind) {
         report(`ConfigMap "${name}" ${field}["${key}"] holds ${kind}. ${move(field, key)}`);
-      } else if (isSecretLikeKey(key) && value !== "") {
+      } else if (isSecretLikeKey(key) && isCredentialText(value)) {
         report(`ConfigMap "${name}" ${field}["${key}"] looks like a credential. ${move(field, key)}`);
       } else if (embedded.length > 0) {
         report(
@@ -56,84 +79,65 @@ export const configMapNoSecretValues: PlinthResourcePolicy = {
   }),
 };
 
-/** `--client-secret=...`-style flags carrying a value inline. */
-const FLAG_WITH_VALUE = /^--?([A-Za-z0-9_.-]+)=(.+)$/;
-/** `--client-secret` alone: its value is the next argument. */
-const BARE_FLAG = /^--?([A-Za-z0-9_.-]+)$/;
-
-/**
- * A flag's value as the program receives it: `$(VAR)` of a variable set in plain text replaced by
- * that text (the kubelet expands it), other references left as they are.
- */
-function expandPlain(value: string, plainValues: ReadonlyMap<string, string>): string {
-  return value.replace(/\$\(([^)]*)\)/g, (reference, name: string) => plainValues.get(name) ?? reference);
-}
-
-/**
- * A literal credential as a flag's value: not another flag, not a file path (`--token
- * /run/secrets/token` names where the secret is), not a reference left for the kubelet (a
- * Secret-backed one is the expansion rule's), not a number or a boolean (`--token-ttl 3600`), not
- * empty.
- */
-function isLiteralFlagValue(value: string): boolean {
-  return (
-    value !== "" &&
-    !value.startsWith("-") &&
-    !value.startsWith("/") &&
-    variableReferences(value).length === 0 &&
-    !/^(\d+|true|false)$/i.test(value)
-  );
-}
-/**
- * The names `text` references as `$(VAR)`, read as the kubelet expands command, args and env values
- * (k8s.io/kubernetes third_party/forked/golang/expansion): left to right, `$$` is one literal `$`,
- * so `$$(VAR)` stays text while `$$$(VAR)` is a `$` followed by a reference.
- */
-export function variableReferences(text: string): string[] {
-  const names: string[] = [];
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] !== "$") continue;
-    const next = text[i + 1];
-    if (next === "$") {
-      i++;
-    } else if (next === "(") {
-      const close = text.indexOf(")", i + 2);
-      if (close < 0) break;
-      names.push(text.slice(i + 2, close));
-      i = close;
-    }
-  }
-  return names;
-}
+export { variableReferences };
 
 interface EnvLike {
   readonly env?: readonly { name: string; value?: string; valueFrom?: { secretKeyRef?: unknown } }[];
   readonly envFrom?: readonly { secretRef?: unknown }[];
 }
 
+/** A container's variables as the kubelet resolves them. */
+interface ContainerVariables {
+  /**
+   * Whether a name is Secret-backed once every variable is set (what command and args see):
+   * `env[].valueFrom.secretKeyRef`; when `envFrom` takes a whole Secret, every name env does not
+   * set otherwise; and a variable whose value references one of those declared before it
+   * (`ALIAS=$(PASSWORD)`: the kubelet expands it).
+   */
+  isSecret(name: string): boolean;
+  /** Each env[] value as the kubelet expands it (undefined without a value). */
+  envValues: (readonly Segment[] | undefined)[];
+  /** A command or args item as the kubelet expands it, with every variable set. */
+  read(argument: string): readonly Segment[];
+}
+
 /**
- * The container's variables whose value comes from a Secret: `env[].valueFrom.secretKeyRef`; when
- * `envFrom` takes a whole Secret, every name not set in plain text by `env`; and a variable whose
- * value references one of those declared before it (`ALIAS=$(PASSWORD)`: the kubelet expands it).
+ * The container's variables in declaration order, as the kubelet sets them: a value's `$(VAR)` of
+ * a variable declared before it with a value of its own is replaced by that variable's expanded
+ * text; a reference to a Secret-backed variable, to one set by valueFrom or envFrom, or to a name
+ * not set yet stays a reference (its value is not in the pod spec).
  */
-function secretVariable(container: EnvLike): (name: string) => boolean {
+function containerVariables(container: EnvLike): ContainerVariables {
   const fromSecret = new Set<string>();
   const plain = new Set<string>();
+  /** Variables set by a value of their own, not Secret-backed: their expanded text. */
+  const expanded = new Map<string, readonly Segment[]>();
   const wholeSecret = (container.envFrom ?? []).some((source) => source.secretRef !== undefined);
   const isSecret = (name: string) => fromSecret.has(name) || (wholeSecret && !plain.has(name));
-  for (const variable of container.env ?? []) {
+  const envValues = (container.env ?? []).map((variable) => {
+    const value =
+      variable.value === undefined
+        ? undefined
+        : expandSegments(kubeletSegments(variable.value), (name) => expanded.get(name));
     const viaSecret =
       variable.valueFrom?.secretKeyRef !== undefined ||
-      (variable.value !== undefined && variableReferences(variable.value).some(isSecret));
+      (value ?? []).some((segment) => "reference" in segment && isSecret(segment.reference));
+    expanded.delete(variable.name);
     if (viaSecret) {
       fromSecret.add(variable.name);
       plain.delete(variable.name);
     } else {
       plain.add(variable.name);
       fromSecret.delete(variable.name);
+      if (value !== undefined && variable.valueFrom === undefined) expanded.set(variable.name, value);
     }
-  }
-  return isSecret;
+    return value;
+  });
+  return {
+    isSecret,
+    envValues,
+    read: (argument) => expandSegments(kubeletSegments(argument), (name) => expanded.get(name)),
+  };
 }
 
 export const containerNoPlaintextSecrets: PlinthResourcePolicy = {
@@ -146,61 +150,54 @@ export const containerNoPlaintextSecrets: PlinthResourcePolicy = {
     protectsAgainst:
       "Credentials visible in the pod spec to anyone who can read Deployments, in `ps` output on the node, and in Pulumi state and diffs in clear text.",
     answers: [NSA_CISA_SECRETS, CIS_K8S_SECRETS, "anti-pattern: secrets in plain environment variables"],
+    covers: `${EVERY_CONTAINER}. Values are read as the kubelet expands them (\`$$\` is a literal \`$\`; \`$(VAR)\` of a variable set earlier by a value of its own becomes that variable's expanded text, in env in declaration order, in command and args with every variable set). env[].value is reported when it holds ${SECRET_VALUE_SHAPES}, or when the variable's name is ${SECRET_KEY_SPELLINGS} and a literal part of the expanded value is ${CREDENTIAL_TEXT}; a value made only of references to Secret-backed, valueFrom, envFrom or unset variables has no literal part. command then args are read as one argv, after expansion: ${ARGV_FLAG_SPELLINGS} is reported; so is any argument with one of those value shapes, and any \`$(VAR)\` that names a Secret-backed variable (env valueFrom.secretKeyRef, every name an envFrom secretRef may set that env does not set in plain text, or a variable whose value references one of those).`,
+    limits: `A value that is true or false or a reference spelling is not taken for a credential, nor is a flag value that is a path starting with /, another flag or an unexpanded reference. A secret-named variable set by valueFrom.configMapKeyRef (or referencing one) is not reported: its value is the ConfigMap's, judged by configmap-no-secret-values only by its key there. A shell string (\`sh -c "app --password=..."\`) is one argument: only the value shapes above are found inside it, and short flags (\`-p VALUE\`) and positional credentials are not recognised. Files mounted from ConfigMaps are configmap-no-secret-values's, and envFrom configMapRef values are not read here.`,
+    charts: chartObjectsChecked("pods"),
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
+    const variables = containerVariables(container);
     (container.env ?? []).forEach((variable, i) => {
       if (variable.value === undefined || variable.value === "") return;
       const kind = secretValueKind(variable.value);
-      if (kind || isSecretLikeKey(variable.name)) {
+      // Judged as the container receives it: `$(VAR)` of a plain variable is its text, a value made
+      // only of references to values kept elsewhere (a Secret, valueFrom, envFrom) holds none.
+      const literal = isSecretLikeKey(variable.name) && holdsCredentialText(variables.envValues[i] ?? []);
+      if (kind || literal) {
         report(
           `${describe} sets ${variable.name} ${kind ? `to ${kind}` : "in plain text"}. Replace ${path}.env[${i}].value with valueFrom.secretKeyRef { name, key } of a Secret.`,
         );
       }
     });
-    const isSecret = secretVariable(container);
-    const plainValues = new Map(
-      (container.env ?? []).flatMap((variable) =>
-        variable.value !== undefined && variable.valueFrom === undefined
-          ? [[variable.name, variable.value] as const]
-          : [],
-      ),
-    );
     // The kubelet runs command then args as one argv: a flag at the end of one takes its value
     // from the start of the other.
     const argv = (["command", "args"] as const).flatMap((field) =>
       (container[field] ?? []).map((argument, i) => ({ argument, where: `${path}.${field}[${i}]` })),
     );
-    argv.forEach(({ argument, where }, k) => {
-      const flag = BARE_FLAG.exec(argument);
-      const next = argv[k + 1]?.argument;
-      if (!flag || !isSecretLikeKey(flag[1]!) || next === undefined) return;
-      if (!isLiteralFlagValue(expandPlain(next, plainValues))) return;
+    const found = argvCredentials(
+      argv.map(({ argument }) => argument),
+      variables.read,
+    );
+    for (const { index } of found.filter(({ form }) => form === "pair")) {
       report(
-        `${describe} passes a credential on the command line (${where} and the argument after it). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,
+        `${describe} passes a credential on the command line (${argv[index]!.where} and the argument after it). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,
       );
-    });
-    for (const field of ["command", "args"] as const) {
-      (container[field] ?? []).forEach((argument, i) => {
-        // The kubelet expands $(VAR) into argv, readable in /proc and `ps` on the node: a Secret's
-        // value referenced there is as exposed as one written inline.
-        const expanded = variableReferences(argument).filter(isSecret);
-        if (expanded.length > 0) {
-          report(
-            `${describe} expands the Secret-backed variable ${expanded.join(", ")} into its command line (${path}.${field}[${i}]), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
-          );
-          return;
-        }
-        const flag = FLAG_WITH_VALUE.exec(argument);
-        // `--password=$(X)` with X set in plain text is the literal itself.
-        const inline =
-          flag && isSecretLikeKey(flag[1]!) && isLiteralFlagValue(expandPlain(flag[2]!, plainValues));
-        if (inline || secretValueKind(argument)) {
-          report(
-            `${describe} passes a credential on the command line (${path}.${field}[${i}]). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,
-          );
-        }
-      });
     }
+    argv.forEach(({ argument, where }, k) => {
+      // The kubelet expands $(VAR) into argv, readable in /proc and `ps` on the node: a Secret's
+      // value referenced there is as exposed as one written inline.
+      const expanded = variableReferences(argument).filter(variables.isSecret);
+      if (expanded.length > 0) {
+        report(
+          `${describe} expands the Secret-backed variable ${expanded.join(", ")} into its command line (${where}), where the kubelet puts the value in argv. Let the program read the variable from its environment, or read a mounted Secret file.`,
+        );
+      } else if (found.some(({ index, form }) => index === k && form !== "pair")) {
+        // `--password=$(X)` with X set in plain text is the literal itself.
+        report(
+          `${describe} passes a credential on the command line (${where}). Let the program read it from an env var set by valueFrom.secretKeyRef, or from a mounted Secret file.`,
+        );
+      }
+    });
   }),
 };
 

@@ -4,20 +4,26 @@
  * Each applies to every pod-bearing kind: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
  * CronJob and bare Pods.
  */
-import * as k8s from "@pulumi/kubernetes";
-import { validateResourceOfType } from "@pulumi/policy";
 import type { PolicyResource } from "@pulumi/policy";
+import { chartObjectsChecked } from "./lib/helm-charts.js";
 import {
+  EVERY_CONTAINER,
   isLongRunning,
+  LONG_RUNNING_KINDS,
   leftOut,
   containersOf,
   describeContainer,
   namespaceOf,
   objectName,
+  PATCH_JUDGED_ON_WHAT_IT_SETS,
+  PATCH_NOT_JUDGED,
+  POD_RESOURCES,
+  POD_SPECS_NOT_READ,
   podOf,
   selects,
   validateContainers,
   validatePods,
+  WINDOWS_PODS_JUDGED_ALIKE,
 } from "./lib/kubernetes.js";
 import type { LabelSelector, PodView } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
@@ -27,6 +33,8 @@ const PSS_RESTRICTED = 'Kubernetes Pod Security Standards, profile "restricted"'
 const PSS_BASELINE = 'Kubernetes Pod Security Standards, profile "baseline"';
 const NSA_CISA = "NSA/CISA Kubernetes Hardening Guidance (pod security)";
 const CIS_K8S_POLICIES = 'CIS Kubernetes Benchmark, "Policies" section (pod security)';
+/** What every pod and container rule here can check inside Helm charts. */
+const PODS_IN_CHARTS = chartObjectsChecked("pods");
 
 export const podRunAsNonRoot: PlinthResourcePolicy = {
   name: "pod-run-as-non-root",
@@ -37,6 +45,10 @@ export const podRunAsNonRoot: PlinthResourcePolicy = {
     protectsAgainst:
       "A process escaping its container as root, or writing to root-owned host paths mounted into it; root in the container is root on the node's kernel.",
     answers: [PSS_RESTRICTED, NSA_CISA, CIS_K8S_POLICIES],
+    covers: `${EVERY_CONTAINER}: the container's securityContext.runAsNonRoot must be true and its runAsUser must not be 0, each falling back to the pod's spec.securityContext when the container leaves it unset.`,
+    limits: `The image's own USER is not read: with runAsNonRoot true and no runAsUser, it is the kubelet that refuses a root image at start. runAsGroup 0, supplementalGroups and windowsOptions.runAsUserName are not judged. ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const podContext = pod.spec.securityContext ?? {};
@@ -64,6 +76,10 @@ export const containerNotPrivileged: PlinthResourcePolicy = {
     protectsAgainst:
       "A privileged container has every device and capability of the node: one compromise is a node compromise.",
     answers: [PSS_BASELINE, NSA_CISA, CIS_K8S_POLICIES],
+    covers: `${EVERY_CONTAINER}: securityContext.privileged must not be true (unset is not privileged).`,
+    limits: `Only the privileged flag is read: added capabilities and host namespaces are judged by their own rules, and windowsOptions.hostProcess (a Windows host-process container) is not read. ${POD_SPECS_NOT_READ}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, _pod, report) => {
     if (container.securityContext?.privileged === true) {
@@ -81,6 +97,10 @@ export const containerNoPrivilegeEscalation: PlinthResourcePolicy = {
     protectsAgainst:
       "setuid binaries or file capabilities letting a process gain more privileges than its parent (no_new_privs unset).",
     answers: [PSS_RESTRICTED, CIS_K8S_POLICIES],
+    covers: `${EVERY_CONTAINER}: the container's securityContext.allowPrivilegeEscalation must be false; unset counts as allowed, as it does for the kubelet (there is no pod-level field).`,
+    limits: `${WINDOWS_PODS_JUDGED_ALIKE} ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const allowed = container.securityContext?.allowPrivilegeEscalation;
@@ -104,6 +124,10 @@ export const containerDropAllCapabilities: PlinthResourcePolicy = {
     protectsAgainst:
       "The container runtime's default capability set (NET_RAW, CHOWN, SETUID, ...) enabling ARP/DNS spoofing and privilege changes inside the pod.",
     answers: [PSS_RESTRICTED, NSA_CISA, CIS_K8S_POLICIES],
+    covers: `${EVERY_CONTAINER}: securityContext.capabilities.drop must contain "ALL", and capabilities.add may contain only NET_BIND_SERVICE.`,
+    limits: `Capability names are compared exactly as written: "all" does not count as dropping ALL, and "CAP_NET_BIND_SERVICE" counts as an added capability. ${WINDOWS_PODS_JUDGED_ALIKE} ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const capabilities = container.securityContext?.capabilities;
@@ -130,6 +154,10 @@ export const containerReadOnlyRootFilesystem: PlinthResourcePolicy = {
     protectsAgainst:
       "An attacker persisting tools or modifying binaries inside a running container; writable paths must be explicit emptyDir volumes.",
     answers: [NSA_CISA, "anti-pattern: containers mutated at runtime (not immutable)"],
+    covers: `${EVERY_CONTAINER}: securityContext.readOnlyRootFilesystem must be true.`,
+    limits: `Volumes are not judged: what a container may write through its mounted volumes (emptyDir, persistent volumes, a writable volume mounted over its binaries) is not checked. ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const readOnly = container.securityContext?.readOnlyRootFilesystem;
@@ -152,6 +180,10 @@ export const podSeccompRuntimeDefault: PlinthResourcePolicy = {
     protectsAgainst:
       "Unfiltered system calls from a compromised container reaching kernel attack surface (Unconfined is the kubelet default).",
     answers: [PSS_RESTRICTED, CIS_K8S_POLICIES],
+    covers: `${EVERY_CONTAINER}: the container's securityContext.seccompProfile.type, or the pod's spec.securityContext.seccompProfile.type when the container sets none, must be RuntimeDefault or Localhost.`,
+    limits: `The deprecated seccomp annotations (seccomp.security.alpha.kubernetes.io/...) are not read, so a pod relying on them is reported; a Localhost profile's content is not seen. ${WINDOWS_PODS_JUDGED_ALIKE} ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     const type =
@@ -176,6 +208,10 @@ export const podNoHostNamespaces: PlinthResourcePolicy = {
     protectsAgainst:
       "A pod seeing and signalling node processes, sniffing node traffic, or reaching node-local services bound to localhost.",
     answers: [PSS_BASELINE, NSA_CISA, CIS_K8S_POLICIES],
+    covers: `The pod spec of ${POD_RESOURCES}: spec.hostNetwork, spec.hostPID and spec.hostIPC must not be true.`,
+    limits: `Host ports are judged by container-no-host-ports, not here; spec.hostUsers (user namespaces) is not required to be false. ${POD_SPECS_NOT_READ}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validatePods((pod, _args, report) => {
     for (const field of ["hostNetwork", "hostPID", "hostIPC"] as const) {
@@ -197,6 +233,10 @@ export const podNoHostPathVolumes: PlinthResourcePolicy = {
     protectsAgainst:
       "Reading node credentials (kubelet keys, container runtime socket) or writing to the node's filesystem from a pod.",
     answers: [PSS_BASELINE, NSA_CISA],
+    covers: `The pod spec of ${POD_RESOURCES}: no entry of spec.volumes may have a hostPath.`,
+    limits: `Node paths reached another way are not seen: a PersistentVolume of type hostPath or local claimed through a PersistentVolumeClaim, or a CSI driver that mounts node directories. ${POD_SPECS_NOT_READ}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validatePods((pod, _args, report) => {
     (pod.spec.volumes ?? []).forEach((volume, i) => {
@@ -220,6 +260,10 @@ export const containerResources: PlinthResourcePolicy = {
     protectsAgainst:
       "One workload starving its neighbours or the node (noisy neighbour, OOM of unrelated pods) and the scheduler placing pods blindly.",
     answers: [NSA_CISA, "anti-pattern: BestEffort pods in production"],
+    covers: `Every init and main container of ${POD_RESOURCES}: resources.requests.cpu, requests.memory, limits.cpu and limits.memory must each be set. Ephemeral containers are skipped (the API refuses resources on them).`,
+    limits: `Only presence is judged, not the values. Defaults a namespace LimitRange would fill in are not seen, so such a container is reported, and pod-level spec.resources is not read. ${PATCH_NOT_JUDGED}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path, list }, describe, pod, report) => {
     // The API refuses resources on ephemeral (debug) containers: they take the pod's.
@@ -246,6 +290,10 @@ export const containerHealthProbes: PlinthResourcePolicy = {
       "Kubernetes documentation: configure liveness, readiness and startup probes",
       "anti-pattern: rollouts without readiness gates",
     ],
+    covers: `The main containers (spec.containers) of ${LONG_RUNNING_KINDS}, in any API version: each must have a readinessProbe and a livenessProbe.`,
+    limits: `Jobs, CronJobs, PodTemplates and bare Pods are exempt, and so are init containers (native sidecars with restartPolicy Always included, although they run for the pod's life) and ephemeral containers. A startupProbe does not stand in for either probe, and a probe's settings are not judged. ${PATCH_NOT_JUDGED}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validatePods((pod, args, report) => {
     if (!isLongRunning(args.type))
@@ -262,17 +310,47 @@ export const containerHealthProbes: PlinthResourcePolicy = {
   }),
 };
 
-/** `registry/name[:tag][@sha256:digest]` split into its parts; Docker Hub names get their implicit registry. */
+/**
+ * Docker Hub's registry under each name an image may give it: docker.io (what runtimes write),
+ * index.docker.io (its legacy name, which runtimes rewrite to docker.io) and registry-1.docker.io (the
+ * host that serves its registry API).
+ */
+const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+
+/**
+ * An image name (no tag or digest) as the repository a container runtime pulls, normalised as
+ * distribution/reference does for containerd, CRI-O and Docker: the first path component is a registry
+ * host only if the name has another component and it contains "." or ":", is "localhost", or is not
+ * all lower case; anything else is on Docker Hub. Docker Hub's hosts all become docker.io, and a
+ * one-component Docker Hub path is an official image under library/. A host that merely begins with
+ * docker.io (docker.io.evil.com) is a host of its own.
+ */
+function normaliseRepository(name: string): string {
+  const slash = name.indexOf("/");
+  const first = slash === -1 ? "" : name.slice(0, slash);
+  const isHost =
+    slash !== -1 &&
+    (first.includes(".") || first.includes(":") || first === "localhost" || first !== first.toLowerCase());
+  const host = isHost ? first : "docker.io";
+  const path = isHost ? name.slice(slash + 1) : name;
+  if (!DOCKER_HUB_HOSTS.has(host)) return `${host}/${path}`;
+  return `docker.io/${path.includes("/") ? path : `library/${path}`}`;
+}
+
+/** An allowedRegistries prefix with a Docker Hub host spelt docker.io, as repositories are. */
+function normaliseRegistryPrefix(prefix: string): string {
+  const [first = "", ...rest] = prefix.split("/");
+  return DOCKER_HUB_HOSTS.has(first) ? ["docker.io", ...rest].join("/") : prefix;
+}
+
+/** `registry/name[:tag][@sha256:digest]` split into its parts, the repository normalised as a runtime pulls it. */
 export function parseImage(image: string): { repository: string; tag?: string; digest?: string } {
   const [withoutDigest = "", digest] = image.split("@", 2);
   const lastSlash = withoutDigest.lastIndexOf("/");
   const colon = withoutDigest.indexOf(":", lastSlash + 1);
   const name = colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
   const tag = colon === -1 ? undefined : withoutDigest.slice(colon + 1);
-  const first = name.split("/")[0] ?? "";
-  const hasRegistry =
-    name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
-  const repository = hasRegistry ? name : `docker.io/${name.includes("/") ? name : `library/${name}`}`;
+  const repository = normaliseRepository(name);
   return { repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
@@ -290,6 +368,10 @@ export const imagePinnedByDigest: PlinthResourcePolicy = {
       "NSA/CISA Kubernetes Hardening Guidance (supply chain: trusted, verified images)",
       "anti-pattern: mutable image tags",
     ],
+    covers: `${EVERY_CONTAINER}: image must end in @sha256: and 64 lowercase hex digits; a tag may stand before the digest.`,
+    limits: `The digest is not checked against the registry, the tag or a signature, and other digest algorithms (sha512) are reported. ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     if (leftOut(pod, container.image)) return;
@@ -314,6 +396,10 @@ export const imageNoLatestTag: PlinthResourcePolicy = {
       "Kubernetes documentation, configuration best practices: avoid the :latest tag in production",
       "anti-pattern: :latest",
     ],
+    covers: `${EVERY_CONTAINER}: an image whose tag is latest, or that has neither a tag nor a digest, is reported.`,
+    limits: `Other moving tags (stable, main, a bare major version) are not recognised; an image with a digest and no tag passes (image-pinned-by-digest judges digests). ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validateContainers(({ container, path }, describe, pod, report) => {
     if (leftOut(pod, container.image)) return;
@@ -352,14 +438,19 @@ export const imageFromAllowedRegistry: PlinthResourcePolicy = {
       "anti-pattern: images from personal Docker Hub accounts",
     ],
     configured: "allowedRegistries: repository prefixes (registry host, optionally with an organisation)",
+    covers: `${EVERY_CONTAINER}: the image's repository, normalised as container runtimes do (a name with no registry host is on Docker Hub; Docker Hub's hosts docker.io, index.docker.io and registry-1.docker.io are all docker.io; a one-component Docker Hub name is under library/), must equal a prefix in allowedRegistries (its Docker Hub host spelt docker.io likewise) or start with that prefix and a slash.`,
+    limits: `Hosts are compared exactly as written: another spelling of an allowed host (upper case, an explicit :443, a registry mirror or pull-through cache) is reported. A prefix that is a bare host (the defaults ghcr.io and quay.io) admits every organisation on it, and the image's content and signature are not checked. ${PATCH_JUDGED_ON_WHAT_IT_SETS}`,
+    charts: PODS_IN_CHARTS,
+    chartReach: "objects",
   },
   validateResource: validatePods((pod, args, report) => {
     const { allowedRegistries } = configOf<{ allowedRegistries: string[] }>(registryConfig, args);
+    const prefixes = allowedRegistries.map(normaliseRegistryPrefix);
     for (const view of containersOf(pod)) {
       if (leftOut(pod, view.container.image)) continue;
       const image = view.container.image ?? "";
       const { repository } = parseImage(image);
-      if (!allowedRegistries.some((prefix) => repository === prefix || repository.startsWith(`${prefix}/`))) {
+      if (!prefixes.some((prefix) => repository === prefix || repository.startsWith(`${prefix}/`))) {
         report(
           `${describeContainer(pod, view)} image ${literal(image)} is not from an allowed registry (${allowedRegistries.join(", ")}). Set ${view.path}.image to an image from one of them, or add its registry to allowedRegistries in the pack config.`,
         );
@@ -367,6 +458,40 @@ export const imageFromAllowedRegistry: PlinthResourcePolicy = {
     }
   }),
 };
+
+/**
+ * The PodDisruptionBudget types every budget rule reads, with what an empty selector ({}) selects in
+ * each: every pod of the budget's namespace in policy/v1, none in policy/v1beta1. A missing selector
+ * selects nothing in either.
+ */
+const PDB_EMPTY_SELECTOR_SELECTS_ALL: Readonly<Record<string, boolean>> = {
+  "kubernetes:policy/v1:PodDisruptionBudget": true,
+  "kubernetes:policy/v1beta1:PodDisruptionBudget": false,
+};
+
+/** For the catalog: the budgets read, said the same way by every budget rule. */
+const PDBS_READ =
+  "PodDisruptionBudget of policy/v1 or policy/v1beta1 (an empty selector selects every pod of its namespace in v1 and none in v1beta1, as the API does)";
+
+/** The budgets among `resources`, of the types in {@link PDB_EMPTY_SELECTOR_SELECTS_ALL}. */
+function podDisruptionBudgets(resources: PolicyResource[]): PolicyResource[] {
+  return resources.filter((r) => Object.hasOwn(PDB_EMPTY_SELECTOR_SELECTS_ALL, r.type));
+}
+
+/** Whether budget `pdb` selects pods labelled `labels` (in its namespace; the caller compares namespaces). */
+function budgetSelects(pdb: PolicyResource, labels: Record<string, string>): boolean {
+  const selector = pdb.props.spec?.selector as LabelSelector | undefined;
+  const empty =
+    selector !== undefined &&
+    selector !== null &&
+    Object.keys(selector.matchLabels ?? {}).length === 0 &&
+    (selector.matchExpressions ?? []).length === 0;
+  if (empty) return PDB_EMPTY_SELECTOR_SELECTS_ALL[pdb.type] === true;
+  return selects(selector ?? undefined, labels);
+}
+
+/** Kinds whose replica count a PodDisruptionBudget weighs (the scale subresource's kinds). */
+const REPLICATED_KINDS = new Set(["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]);
 
 /** `"30%"` as 30; undefined for an integer or anything else. */
 function percentOf(value: unknown): number | undefined {
@@ -402,18 +527,16 @@ export const pdbAllowsEviction: PlinthStackPolicy = {
     protectsAgainst:
       "Node drains and cluster upgrades blocked forever by a budget that never permits an eviction: maxUnavailable 0, minAvailable 100%, or a minAvailable that equals the replicas it selects.",
     answers: ["Kubernetes documentation: specifying a disruption budget", "anti-pattern: maxUnavailable 0"],
+    covers: `Stack-wide: every ${PDBS_READ}. maxUnavailable 0 or "0%" and a minAvailable percentage of 100 or more are always reported; otherwise the budget is weighed against the workloads of kinds ${[...REPLICATED_KINDS].join(", ")} (any API version, patches excluded) in its namespace whose pod-template labels its selector selects, each counted at its HorizontalPodAutoscaler's minReplicas (an HPA of any autoscaling version targeting it by kind and name, or depending on it) or else spec.replicas (default 1).`,
+    limits: `Pods of other kinds (bare Pods, Jobs, DaemonSets) and of \`<Kind>Patch\` resources are not counted, so a budget that selects only those is judged on maxUnavailable 0 and minAvailable 100% alone. Replicas are counted at the autoscaler's minimum, not at what it may scale to. A PodDisruptionBudgetPatch is not read.`,
+    charts: chartObjectsChecked("PodDisruptionBudgets and workloads"),
+    chartReach: "objects",
   },
   validateStack: (args, report) => {
     const workloads = replicatedWorkloads(args.resources);
-    for (const pdb of args.resources.filter((r) =>
-      /^kubernetes:policy\/v1\w*:PodDisruptionBudget$/.test(r.type),
-    )) {
+    for (const pdb of podDisruptionBudgets(args.resources)) {
       const name = objectName(pdb.props, pdb.name);
-      const spec = (pdb.props.spec ?? {}) as {
-        minAvailable?: unknown;
-        maxUnavailable?: unknown;
-        selector?: LabelSelector;
-      };
+      const spec = (pdb.props.spec ?? {}) as { minAvailable?: unknown; maxUnavailable?: unknown };
       if (spec.maxUnavailable === 0 || percentOf(spec.maxUnavailable) === 0) {
         report(
           `PodDisruptionBudget "${name}" allows no evictions. Set spec.maxUnavailable to 1 (or a percentage above 0%).`,
@@ -430,7 +553,7 @@ export const pdbAllowsEviction: PlinthStackPolicy = {
       }
       // One budget counts every pod it selects: blue and green of 2 replicas each are 4 pods.
       const selected = workloads.filter(
-        ({ pod }) => namespaceOf(pdb.props) === pod.namespace && selects(spec.selector, pod.labels),
+        ({ pod }) => namespaceOf(pdb.props) === pod.namespace && budgetSelects(pdb, pod.labels),
       );
       const replicas = selected.reduce((sum, workload) => sum + workload.minReplicas, 0);
       const kept = selected.length === 0 ? undefined : keptAvailable(spec, replicas);
@@ -445,6 +568,27 @@ export const pdbAllowsEviction: PlinthStackPolicy = {
   },
 };
 
+/**
+ * The HorizontalPodAutoscaler versions whose spec.metrics can name what to scale on, with the CPU
+ * metric each spells (v2beta1 gives its target as targetAverageUtilization). autoscaling/v1 has no
+ * metrics: it scales on CPU alone.
+ */
+const HPA_CPU_METRIC: Readonly<Record<string, string>> = {
+  "kubernetes:autoscaling/v2:HorizontalPodAutoscaler":
+    '{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }',
+  "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler":
+    '{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }',
+  "kubernetes:autoscaling/v2beta1:HorizontalPodAutoscaler":
+    '{ type: "Resource", resource: { name: "cpu", targetAverageUtilization: <percent> } }',
+};
+
+/** One spec.metrics entry, as autoscaling/v2, v2beta2 and v2beta1 all spell its type and resource name. */
+interface HpaMetric {
+  type?: string;
+  resource?: { name?: string };
+  containerResource?: { name?: string };
+}
+
 export const hpaCpuOnly: PlinthResourcePolicy = {
   name: "hpa-cpu-only",
   description: "HorizontalPodAutoscalers scale on CPU utilisation only.",
@@ -454,24 +598,31 @@ export const hpaCpuOnly: PlinthResourcePolicy = {
     protectsAgainst:
       "Scaling on memory for a Node.js/ONNX service whose heap and model memory never shrink: replicas scale up and never scale down.",
     answers: ["anti-pattern: autoscaling on memory for runtimes that do not return memory"],
+    covers:
+      "HorizontalPodAutoscaler of autoscaling/v2, v2beta2 or v2beta1 (`kubernetes:autoscaling/<version>:HorizontalPodAutoscaler`): every entry of spec.metrics must be of type Resource or ContainerResource with the resource name cpu. autoscaling/v1 passes: it can only scale on CPU.",
+    limits:
+      "HorizontalPodAutoscalerPatch is not read, nor scalers outside the HPA API (KEDA ScaledObject, VerticalPodAutoscaler). An HPA with no metrics passes (the API then scales on 80% CPU), and the target's type and value are not judged.",
+    charts: chartObjectsChecked("HorizontalPodAutoscalers"),
+    chartReach: "objects",
   },
-  validateResource: validateResourceOfType(
-    k8s.autoscaling.v2.HorizontalPodAutoscaler,
-    (hpa, args, report) => {
-      const name = objectName(args.props, args.name);
-      (hpa.spec?.metrics ?? []).forEach((metric, i) => {
-        // CPU of the pod (Resource) or of one of its containers (ContainerResource): both CPU.
-        const resource = metric.type === "ContainerResource" ? metric.containerResource : metric.resource;
-        const isResource = metric.type === "Resource" || metric.type === "ContainerResource";
-        if (!isResource || resource?.name !== "cpu") {
-          const what = isResource ? `resource ${resource?.name}` : `${metric.type} metric`;
-          report(
-            `HorizontalPodAutoscaler "${name}" scales on ${what}. Set spec.metrics[${i}] to { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }.`,
-          );
-        }
-      });
-    },
-  ),
+  validateResource: (args, report) => {
+    const cpuMetric = HPA_CPU_METRIC[args.type];
+    if (!cpuMetric)
+      return args.notApplicable("Policy only applies to autoscaling/v2, v2beta2 and v2beta1 HPAs");
+    const name = objectName(args.props, args.name);
+    const metrics = (args.props.spec?.metrics ?? []) as HpaMetric[];
+    metrics.forEach((metric, i) => {
+      // CPU of the pod (Resource) or of one of its containers (ContainerResource): both CPU.
+      const resource = metric.type === "ContainerResource" ? metric.containerResource : metric.resource;
+      const isResource = metric.type === "Resource" || metric.type === "ContainerResource";
+      if (!isResource || resource?.name !== "cpu") {
+        const what = isResource ? `resource ${resource?.name}` : `${metric.type} metric`;
+        report(
+          `HorizontalPodAutoscaler "${name}" scales on ${what}. Set spec.metrics[${i}] to ${cpuMetric}.`,
+        );
+      }
+    });
+  },
 };
 
 /** The Deployments among {@link replicatedWorkloads}. */
@@ -484,9 +635,6 @@ interface ReplicatedDeployment {
   minReplicas: number;
   source: string;
 }
-
-/** Kinds whose replica count a PodDisruptionBudget weighs (the scale subresource's kinds). */
-const REPLICATED_KINDS = new Set(["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]);
 
 /**
  * Each replicated workload (not a patch) with its minimum replica count: its HPA's minReplicas
@@ -532,15 +680,18 @@ export const pdbForReplicatedDeployments: PlinthStackPolicy = {
       "Kubernetes documentation: disruptions and PodDisruptionBudgets",
       "anti-pattern: replicas without a disruption budget",
     ],
+    covers: `Stack-wide: every Deployment (any API version, not a DeploymentPatch) whose HorizontalPodAutoscaler minReplicas, or else spec.replicas (default 1), is above 1 must have its pod-template labels selected by a ${PDBS_READ} in its namespace.`,
+    limits:
+      "StatefulSets, ReplicaSets and ReplicationControllers with several replicas are not required to have a budget. A PodDisruptionBudgetPatch does not count, and a budget that allows no eviction still counts here (pdb-allows-eviction reports it).",
+    charts: chartObjectsChecked("Deployments and PodDisruptionBudgets"),
+    chartReach: "objects",
   },
   validateStack: (args, report) => {
-    const pdbs = args.resources.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget");
+    const pdbs = podDisruptionBudgets(args.resources);
     for (const { resource, pod, minReplicas } of deploymentsWithReplicas(args.resources)) {
       if (minReplicas <= 1) continue;
       const covered = pdbs.some(
-        (pdb) =>
-          namespaceOf(pdb.props) === pod.namespace &&
-          selects(pdb.props.spec?.selector as LabelSelector, pod.labels),
+        (pdb) => namespaceOf(pdb.props) === pod.namespace && budgetSelects(pdb, pod.labels),
       );
       if (!covered) {
         report(
@@ -575,6 +726,12 @@ export const workloadMinReplicas: PlinthStackPolicy = {
     protectsAgainst: "A single replica in production: every restart, eviction or node failure is an outage.",
     answers: ["anti-pattern: single points of failure in production"],
     configured: "minReplicas: 1 by default, 2 in policies/config/production.json",
+    covers:
+      "Stack-wide: every Deployment (any API version, not a DeploymentPatch): the spec.minReplicas of a HorizontalPodAutoscaler targeting it (by scaleTargetRef kind and name in its namespace, or by depending on it), or else its spec.replicas (default 1), must be at least minReplicas.",
+    limits:
+      "StatefulSets and other replicated kinds are not judged. Where the replicas run is not judged: without topologySpreadConstraints or anti-affinity, two replicas may share one node.",
+    charts: chartObjectsChecked("Deployments"),
+    chartReach: "objects",
   },
   validateStack: (args, report) => {
     const { minReplicas } = configOf<{ minReplicas: number }>(replicasConfig, args);

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsCluster, EBS_STORAGE_CLASS, type AwsClusterOptions } from "./aws.js";
 import { gcpCluster, type GcpClusterContext, type GcpClusterOptions } from "./gcp.js";
 import type { AwsClusterContext } from "./irsa.js";
+import type { Peer, Source } from "../shared/network-policy.js";
 
 export type { AwsClusterContext } from "./irsa.js";
 export type { GcpClusterContext } from "./gcp.js";
@@ -23,6 +24,24 @@ export {
   type ClusterAccess,
   type ClusterAccessPolicy,
 } from "./aws.js";
+
+/**
+ * Where the API server of a cluster plinth did not build may call admission webhooks from, by
+ * address: the private ranges, which hold kubeadm control-plane nodes. Where the CNI applies
+ * ipBlocks to pods (Calico, the VPC CNI) they hold the pods too. Narrow it with
+ * existingCluster.apiServerCidrs.
+ */
+export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] as const;
+
+/**
+ * Hosted control planes (GKE, AKS) call in-cluster webhooks through konnectivity: the connection
+ * reaches the webhook pod from a konnectivity-agent pod in kube-system, which an ipBlock cannot
+ * name under Cilium (GKE Dataplane V2). GKE labels those pods `k8s-app`, AKS `app`.
+ */
+const KONNECTIVITY_AGENTS: Record<"gke" | "aks", Peer> = {
+  gke: { namespace: "kube-system", podLabels: { "k8s-app": "konnectivity-agent" } },
+  aks: { namespace: "kube-system", podLabels: { app: "konnectivity-agent" } },
+};
 
 /** GKE's built-in default StorageClass (pd-balanced through the Compute Engine PD CSI driver). */
 export const GKE_STORAGE_CLASS = "standard-rwo";
@@ -49,6 +68,8 @@ export type ClusterArgs =
       readonly kubeconfig: pulumi.Input<string>;
       /** StorageClass of plinth's volumes. @default undefined (the cluster's default class) */
       readonly storageClass?: string;
+      /** Where its API server calls admission webhooks from. @default PRIVATE_RANGES */
+      readonly apiServerCidrs?: readonly string[];
     };
 
 export class Cluster extends pulumi.ComponentResource {
@@ -66,10 +87,19 @@ export class Cluster extends pulumi.ComponentResource {
    * cluster's default class (an existing cluster with no class configured).
    */
   public readonly storageClass: pulumi.Output<string> | undefined;
+  /**
+   * Where the API server calls admission webhooks from, which the webhooks' NetworkPolicies admit:
+   * on EKS the VPC (the control plane's network interfaces sit in its subnets, beside the nodes and
+   * the pods, so every pod is admitted too), on GKE the control plane's /28 and the konnectivity
+   * agents, on an existing cluster its configured CIDRs (else the private ranges) and the
+   * konnectivity agents of GKE and AKS.
+   */
+  public readonly apiServerSources: readonly Source[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("plinth:cluster:Cluster", name, {}, opts);
     this.cloud = args.cloud;
+    this.apiServerSources = apiServerSources(args);
     let readiness: pulumi.Resource[] = [];
     if (args.cloud === "aws") {
       const built = awsCluster(name, args.aws, args.protect, this);
@@ -116,5 +146,20 @@ export class Cluster extends pulumi.ComponentResource {
       this.storageClass = args.storageClass === undefined ? undefined : pulumi.output(args.storageClass);
     }
     this.registerOutputs({ kubeconfig: this.kubeconfig, provider: this.provider });
+  }
+}
+
+function apiServerSources(args: ClusterArgs): readonly Source[] {
+  switch (args.cloud) {
+    case "aws":
+      return [{ cidr: args.aws.vpcCidr }];
+    case "gcp":
+      return [{ cidr: args.gcp.masterCidr }, KONNECTIVITY_AGENTS.gke];
+    case "existing":
+      return [
+        ...(args.apiServerCidrs ?? PRIVATE_RANGES).map((cidr) => ({ cidr })),
+        KONNECTIVITY_AGENTS.gke,
+        KONNECTIVITY_AGENTS.aks,
+      ];
   }
 }

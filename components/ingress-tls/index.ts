@@ -2,13 +2,22 @@
  * IngressTls: ingress-nginx (the cluster's only LoadBalancer Service) and cert-manager from pinned
  * charts, and an ACME ClusterIssuer (HTTP-01 through nginx). The controller sends HSTS and
  * redirects HTTP to HTTPS everywhere; snippets are disabled so no Ingress can inject nginx config.
+ * Each chart's namespace denies ingress to every pod but these: the controller's 80 and 443 to
+ * anyone, and the two admission webhooks to where the API server calls from (on EKS that is the
+ * VPC, which holds the pods as well).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS, pinnedRelease } from "../shared/helm.js";
+import { CHARTS, pinnedRelease, type PinnedChart } from "../shared/helm.js";
 import type { IngressClassRef } from "../shared/ingress.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
-import type { Peer } from "../shared/network-policy.js";
+import {
+  ANYONE,
+  chartNamespacePolicies,
+  type ChartPods,
+  type Peer,
+  type Source,
+} from "../shared/network-policy.js";
 
 export interface IngressTlsArgs {
   /** Provider of the target cluster. */
@@ -21,6 +30,11 @@ export interface IngressTlsArgs {
     /** ACME directory URL (Let's Encrypt staging for staging stacks). */
     readonly server: string;
   };
+  /**
+   * Where the API server calls admission webhooks from (Cluster.apiServerSources): the webhooks of
+   * the charts plinth installs admit only these. Required (non-empty) unless both charts are reused.
+   */
+  readonly apiServerSources: readonly Source[];
   /** Controller replicas. @default 2 */
   readonly replicas?: number;
   /** Strict-Transport-Security max-age in seconds. @default 31536000 (one year) */
@@ -61,6 +75,42 @@ function installedClass(args: IngressTlsArgs): { name: string; isDefault: boolea
     name: args.ingressClass?.name ?? (args.cloud === "existing" ? EXISTING_INGRESS_CLASS : INGRESS_CLASS),
     isDefault: args.ingressClass?.default ?? args.cloud !== "existing",
   };
+}
+
+/** The ports ingress-nginx's controller pods listen on (chart defaults). */
+export const CONTROLLER_PORTS = { http: 80, https: 443, webhook: 8443 } as const;
+/** cert-manager's webhook port (the chart's `webhook.securePort`). */
+const CERT_MANAGER_WEBHOOK_PORT = 10250;
+
+const CONTROLLER_POD_LABELS = {
+  "app.kubernetes.io/name": "ingress-nginx",
+  "app.kubernetes.io/component": "controller",
+};
+
+/** Who reaches the pods of the ingress-nginx chart: anyone on 80/443, the API server on the webhook. */
+export function ingressNginxPods(apiServer: readonly Source[]): ChartPods[] {
+  return [
+    {
+      name: "controller",
+      podLabels: CONTROLLER_POD_LABELS,
+      rules: [
+        { port: CONTROLLER_PORTS.http, from: ANYONE },
+        { port: CONTROLLER_PORTS.https, from: ANYONE },
+        { port: CONTROLLER_PORTS.webhook, from: apiServer },
+      ],
+    },
+  ];
+}
+
+/** Who reaches the pods of the cert-manager chart: the API server on the webhook, no one else. */
+export function certManagerPods(apiServer: readonly Source[]): ChartPods[] {
+  return [
+    {
+      name: "webhook",
+      podLabels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook" },
+      rules: [{ port: CERT_MANAGER_WEBHOOK_PORT, from: apiServer }],
+    },
+  ];
 }
 
 /** Annotations for the controller's Service per cloud: a network load balancer on AWS. */
@@ -114,12 +164,7 @@ export function ingressNginxValues(args: IngressTlsArgs): Record<string, unknown
           maxSkew: 1,
           topologyKey: "topology.kubernetes.io/zone",
           whenUnsatisfiable: "ScheduleAnyway",
-          labelSelector: {
-            matchLabels: {
-              "app.kubernetes.io/name": "ingress-nginx",
-              "app.kubernetes.io/component": "controller",
-            },
-          },
+          labelSelector: { matchLabels: CONTROLLER_POD_LABELS },
         },
       ],
     },
@@ -154,34 +199,33 @@ export class IngressTls extends pulumi.ComponentResource {
     }
     const child = { parent: this, provider: args.provider };
     const reuse = args.reuse ?? {};
+    if (
+      (reuse.controller === undefined || reuse.certManager === undefined) &&
+      args.apiServerSources.length === 0
+    ) {
+      throw new pulumi.ResourceError(
+        "apiServerSources: the charts' admission webhooks need the CIDRs the API server calls from",
+        this,
+      );
+    }
+    const labels = { "app.kubernetes.io/part-of": "plinth" };
     const installed: pulumi.Resource[] = [];
     if (reuse.controller === undefined) {
-      const nginxNamespace = podSecurityNamespace(`${name}-nginx-ns`, INGRESS_NAMESPACE, "baseline", child);
       installed.push(
-        pinnedRelease(
-          `${name}-nginx`,
-          CHARTS.ingressNginx,
-          nginxNamespace.metadata.name,
-          ingressNginxValues(args),
-          child,
-        ),
+        this.installChart(`${name}-nginx`, INGRESS_NAMESPACE, "baseline", labels, child, {
+          pin: CHARTS.ingressNginx,
+          values: ingressNginxValues(args),
+          pods: ingressNginxPods(args.apiServerSources),
+        }),
       );
     }
     if (reuse.certManager === undefined) {
-      const certManagerNamespace = podSecurityNamespace(
-        `${name}-cert-manager-ns`,
-        CERT_MANAGER_NAMESPACE,
-        "restricted",
-        child,
-      );
       installed.push(
-        pinnedRelease(
-          `${name}-cert-manager`,
-          CHARTS.certManager,
-          certManagerNamespace.metadata.name,
-          certManagerValues(),
-          child,
-        ),
+        this.installChart(`${name}-cert-manager`, CERT_MANAGER_NAMESPACE, "restricted", labels, child, {
+          pin: CHARTS.certManager,
+          values: certManagerValues(),
+          pods: certManagerPods(args.apiServerSources),
+        }),
       );
     }
     const className = reuse.controller?.className ?? installedClass(args).name;
@@ -199,14 +243,16 @@ export class IngressTls extends pulumi.ComponentResource {
           // own issuer then gets a name no one else uses, so it never adopts or deletes theirs.
           metadata: {
             name: reuse.certManager ? "plinth-letsencrypt" : "letsencrypt",
-            labels: { "app.kubernetes.io/part-of": "plinth" },
+            labels,
           },
           spec: {
             acme: {
               email: args.acme.email,
               server: args.acme.server,
               privateKeySecretRef: { name: "letsencrypt-account-key" },
-              solvers: [{ http01: { ingress: { ingressClassName: className } } }],
+              // A ClusterIP solver Service: the default NodePort would open each solver on every
+              // node's address, around the controller and the namespace's NetworkPolicies.
+              solvers: [{ http01: { ingress: { ingressClassName: className, serviceType: "ClusterIP" } } }],
             },
           },
         },
@@ -217,13 +263,22 @@ export class IngressTls extends pulumi.ComponentResource {
     this.ingress = { className, clusterIssuer: this.clusterIssuerName };
     this.controllerPeer = reuse.controller
       ? { namespace: reuse.controller.namespace, podLabels: reuse.controller.podLabels }
-      : {
-          namespace: INGRESS_NAMESPACE,
-          podLabels: {
-            "app.kubernetes.io/name": "ingress-nginx",
-            "app.kubernetes.io/component": "controller",
-          },
-        };
+      : { namespace: INGRESS_NAMESPACE, podLabels: CONTROLLER_POD_LABELS };
     this.registerOutputs({ clusterIssuerName: this.clusterIssuerName, ingressClassName: className });
+  }
+
+  /** A pinned chart in its own namespace, whose pods admit only `chart.pods`' rules. */
+  private installChart(
+    name: string,
+    namespace: string,
+    podSecurity: "baseline" | "restricted",
+    labels: Record<string, string>,
+    child: pulumi.CustomResourceOptions,
+    chart: { pin: PinnedChart; values: Record<string, unknown>; pods: ChartPods[] },
+  ): pulumi.Resource {
+    const created = podSecurityNamespace(`${name}-ns`, namespace, podSecurity, child);
+    const inNamespace = { ...child, dependsOn: [created] };
+    chartNamespacePolicies(name, namespace, chart.pods, labels, inNamespace);
+    return pinnedRelease(name, chart.pin, namespace, chart.values, inNamespace);
   }
 }

@@ -7,7 +7,7 @@
  * On a managed control plane (EKS, GKE) the chart scrapes only what the cloud lets it reach: no
  * controller-manager, scheduler or etcd (and none of their rules, which would fire forever), no
  * kube-proxy where its metrics are not reachable, no CoreDNS where the cluster runs kube-dns.
- * Grafana's NetworkPolicy admits Prometheus to its metrics port, as every plinth policy does.
+ * The installed chart's namespace denies ingress to every pod but what chart-pods.ts admits.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,8 +16,9 @@ import { CHARTS, pinnedRelease } from "../shared/helm.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
 import { COLOUR_LABEL, CRDS_FROM_CLUSTER_ANNOTATION, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
-import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
+import { chartNamespacePolicies, type Peer, type Source } from "../shared/network-policy.js";
 import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertmanager.js";
+import { ALERTMANAGER_REPLICAS, installedPrometheusPeer, kubePrometheusStackPods } from "./chart-pods.js";
 import { dashboards } from "./dashboards.js";
 import { prometheusRuleGroups, SCRAPE_INTERVAL_SECONDS, type SloTargets } from "./rules.js";
 
@@ -26,6 +27,7 @@ export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/d
 
 export { prometheusRuleGroups } from "./rules.js";
 export { dashboards, dashboardExpressions } from "./dashboards.js";
+export { GRAFANA_PORT } from "./chart-pods.js";
 
 /**
  * The cluster's own components kube-prometheus-stack scrapes. Each one not reachable must be off:
@@ -61,9 +63,6 @@ export const SELF_MANAGED_CLUSTER_TARGETS: ClusterScrapeTargets = {
   coreDns: true,
 };
 
-/** Grafana's container port: the Ingress's backend and the chart's ServiceMonitor target. */
-export const GRAFANA_PORT = 3000;
-
 export interface MonitoringArgs {
   readonly provider: k8s.Provider;
   /** Prometheus retention, e.g. "15d". */
@@ -96,6 +95,11 @@ export interface MonitoringArgs {
   readonly ingress: IngressClassRef;
   readonly authAnnotations: Record<string, string>;
   readonly controllerPeer: Peer;
+  /**
+   * Where the API server calls admission webhooks from (Cluster.apiServerSources): the installed
+   * operator's webhook admits only these. Required (non-empty) unless `reuse` is set.
+   */
+  readonly apiServerSources: readonly Source[];
   /** @default "monitoring" */
   readonly namespace?: string;
   /** Prometheus replicas. @default 1 */
@@ -141,6 +145,12 @@ export class Monitoring extends pulumi.ComponentResource {
       throw new pulumi.ResourceError("receivers.slackChannel needs slackWebhookUrl", this);
     }
     const reuse = args.reuse;
+    if (reuse === undefined && args.apiServerSources.length === 0) {
+      throw new pulumi.ResourceError(
+        "apiServerSources: the operator's admission webhook needs the CIDRs the API server calls from",
+        this,
+      );
+    }
     this.namespace = reuse?.namespace ?? args.namespace ?? "monitoring";
     const child = { parent: this, provider: args.provider };
     const labels = standardLabels(name, "monitoring");
@@ -220,15 +230,12 @@ export class Monitoring extends pulumi.ComponentResource {
     }
 
     if (installed) {
-      ingressOnlyFrom(
-        `${name}-grafana-netpol`,
-        this.namespace,
-        { "app.kubernetes.io/name": "grafana" },
-        labels,
-        // The UI from the ingress controller; /metrics from Prometheus (the chart's ServiceMonitor).
-        [{ port: GRAFANA_PORT, from: [args.controllerPeer, this.installedPrometheusPeer()] }],
-        inNamespace,
-      );
+      const pods = kubePrometheusStackPods({
+        namespace: this.namespace,
+        controller: args.controllerPeer,
+        apiServerSources: args.apiServerSources,
+      });
+      chartNamespacePolicies(name, this.namespace, pods, labels, inNamespace);
     }
     tlsIngress(
       `${name}-grafana-ingress`,
@@ -248,18 +255,13 @@ export class Monitoring extends pulumi.ComponentResource {
 
     this.prometheusPeer = reuse
       ? { namespace: reuse.namespace, podLabels: reuse.podLabels }
-      : this.installedPrometheusPeer();
+      : installedPrometheusPeer(this.namespace);
     this.prometheusUrl =
       reuse?.prometheusUrl ?? `http://${RELEASE_NAME}-prometheus.${this.namespace}.svc.cluster.local:9090`;
     this.registerOutputs({
       prometheusUrl: this.prometheusUrl,
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
-  }
-
-  /** The Prometheus pods the operator of the installed chart runs. */
-  private installedPrometheusPeer(): Peer {
-    return { namespace: this.namespace, podLabels: { "app.kubernetes.io/name": "prometheus" } };
   }
 
   /** kube-prometheus-stack in its own namespace, with Grafana's admin secret and Alertmanager's Slack secret. */
@@ -314,6 +316,9 @@ export class Monitoring extends pulumi.ComponentResource {
     return {
       fullnameOverride: RELEASE_NAME,
       ...clusterScrapeValues(targets),
+      // The operator serves its admission webhook itself (chart-pods.ts admits the API server to
+      // it); a separate webhook Deployment would be a pod no NetworkPolicy admits anyone to.
+      prometheusOperator: { admissionWebhooks: { deployment: { enabled: false } } },
       prometheus: {
         prometheusSpec: {
           replicas: args.replicas ?? 1,
@@ -337,6 +342,7 @@ export class Monitoring extends pulumi.ComponentResource {
       alertmanager: {
         config: alertmanagerConfig(args.receivers),
         alertmanagerSpec: {
+          replicas: ALERTMANAGER_REPLICAS,
           secrets: args.slackWebhookUrl !== undefined ? [SLACK_SECRET] : [],
           resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
         },

@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { ChartPods, Peer } from "./network-policy.js";
 
 /** Where an IngressTls installation lives: its class and its certificate issuer. */
 export interface IngressClassRef {
@@ -12,6 +13,19 @@ export interface IngressClassRef {
   readonly className: string;
   /** cert-manager ClusterIssuer that signs the certificates. */
   readonly clusterIssuer: pulumi.Input<string>;
+}
+
+/**
+ * cert-manager's HTTP-01 solver pods, which it starts beside each Ingress it issues a certificate
+ * for: the ACME server's challenge (and cert-manager's self-check) reach them through the ingress
+ * controller. A namespace that denies ingress by default must admit them, or no certificate is issued.
+ */
+export function acmeSolverPods(controller: Peer): ChartPods {
+  return {
+    name: "acme-solver",
+    podLabels: { "acme.cert-manager.io/http01-solver": "true" },
+    rules: [{ port: 8089, from: [controller] }],
+  };
 }
 
 export interface IngressPath {

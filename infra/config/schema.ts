@@ -448,6 +448,16 @@ const existingCluster = z
           }),
         })
         .optional(),
+      /**
+       * CIDRs the cluster's API server calls admission webhooks from (its control-plane nodes, or the
+       * network a hosted control plane reaches pods from). The webhooks of the charts plinth installs
+       * (ingress-nginx, cert-manager, the Prometheus operator) admit only these.
+       * @default the private ranges 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16
+       */
+      apiServerCidrs: z
+        .array(cidr, { error: "expected a list of IPv4 CIDRs" })
+        .min(1, { error: "expected at least one CIDR" })
+        .optional(),
       /** StorageClass of plinth's volumes (MLflow's artifacts and PostgreSQL, Prometheus); the cluster default if unset. */
       storageClass: matching(DNS_LABEL, "a StorageClass name").optional(),
       /**

@@ -3,6 +3,8 @@
  * cannot drift from the code that enforces them (a test fails when the committed file is stale).
  */
 import type { PolicyTopic } from "../all.js";
+import { CHART_REACH, helmChartVisibility } from "../lib/helm-charts.js";
+import type { ChartReach } from "../lib/helm-charts.js";
 import { workloadCoverage } from "../lib/kubernetes.js";
 import type { PlinthPolicy } from "../lib/policy.js";
 
@@ -26,9 +28,22 @@ function entry(policy: PlinthPolicy, topic: PolicyTopic): string {
     `- **Checks:** ${scopeOf(policy)}, in [\`${topic.module}.ts\`](${topic.module}.ts)`,
     `- **Protects against:** ${metadata.protectsAgainst}`,
     `- **Answers:** ${metadata.answers.join("; ")}`,
+    `- **Covers:** ${metadata.covers}`,
+    `- **Known limits:** ${metadata.limits}`,
+    `- **Inside Helm charts:** ${metadata.charts}`,
   ];
   if (metadata.configured) lines.push(`- **Pack config:** ${metadata.configured}`);
   return lines.join("\n");
+}
+
+/** One line per reach (CHART_REACH's order) naming the invariants that have it; empty groups are left out. */
+function chartReachGroups(policies: PlinthPolicy[]): string[] {
+  return (Object.keys(CHART_REACH) as ChartReach[]).flatMap((reach) => {
+    const names = policies
+      .filter((p) => p.metadata.chartReach === reach)
+      .map((p) => `[\`${p.name}\`](#${p.name})`);
+    return names.length > 0 ? [`- **${CHART_REACH[reach]}:** ${names.join(", ")}`] : [];
+  });
 }
 
 export function renderCatalog(topics: PolicyTopic[]): string {
@@ -52,6 +67,10 @@ export function renderCatalog(topics: PolicyTopic[]): string {
     "Per-stack settings come from `policies/config/<stack>.json` (the `--policy-pack-config` file).",
     "",
     workloadCoverage(),
+    "",
+    `**What the pack can see inside Helm charts.** ${helmChartVisibility()}`,
+    "",
+    ...chartReachGroups(all),
     "",
     "| policy | topic | level | severity | invariant |",
     "|---|---|---|---|---|",

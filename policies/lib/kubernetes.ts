@@ -55,16 +55,39 @@ export function isLongRunning(type: string): boolean {
   return workload !== undefined && TEMPLATE_KINDS[workload.kind]?.longRunning === true;
 }
 
+const KIND_NAMES = Object.keys(TEMPLATE_KINDS);
+const GROUP_NAMES = [...WORKLOAD_GROUPS].join(", ");
+
+/**
+ * The pod-bearing resources every pod policy reads, as a policy's catalog entry names them (its
+ * `covers`): built from the tables above, so it cannot drift.
+ */
+export const POD_RESOURCES = `Pod and ${KIND_NAMES.join(", ")} (any API version of the ${GROUP_NAMES} groups), each with its server-side-apply \`<Kind>Patch\``;
+/** The containers every container policy reads. */
+export const EVERY_CONTAINER = `Every container (initContainers, containers, ephemeralContainers) of ${POD_RESOURCES}`;
+/** The kinds that must have probes (see {@link isLongRunning}). */
+export const LONG_RUNNING_KINDS = KIND_NAMES.filter((kind) => TEMPLATE_KINDS[kind]!.longRunning).join(", ");
+
+const EMBEDDED_POD_SPECS =
+  "pod specs that custom resources embed under their own shape (Argo Rollouts, Knative Services) are not read";
+/** A policy's `limits`, shared: pod specs the pack does not find. */
+export const POD_SPECS_NOT_READ = `${EMBEDDED_POD_SPECS[0]!.toUpperCase()}${EMBEDDED_POD_SPECS.slice(1)}.`;
+/** The same, for a rule that skips a field a patch leaves out (see {@link leftOut}). */
+export const PATCH_JUDGED_ON_WHAT_IT_SETS = `A \`<Kind>Patch\` is judged only on the fields it sets; ${EMBEDDED_POD_SPECS}.`;
+/** The same, for a rule that requires fields no patch has to set. */
+export const PATCH_NOT_JUDGED = `A \`<Kind>Patch\` is never judged by this rule, even for a container it adds; ${EMBEDDED_POD_SPECS}.`;
+/** A policy's `limits`, shared: Pod Security Standards controls that exempt Windows pods. */
+export const WINDOWS_PODS_JUDGED_ALIKE =
+  "spec.os.name is not read: Windows pods, which the Pod Security Standards exempt from this control, are judged alike.";
+
 /** What the workload policies read, for the catalog: built from the tables above, so it cannot drift. */
 export function workloadCoverage(): string {
-  const kinds = Object.keys(TEMPLATE_KINDS);
-  const longRunning = kinds.filter((kind) => TEMPLATE_KINDS[kind]!.longRunning);
   return [
-    `Workload policies read every pod: Pod and each kind that carries a pod template (${kinds.join(", ")}), in any API version of the ${[...WORKLOAD_GROUPS].join(", ")} groups, and each kind's server-side-apply \`<Kind>Patch\`.`,
+    `Workload policies read every pod: ${POD_RESOURCES}.`,
     "They judge every container of the three lists (initContainers, containers, ephemeralContainers); the API refuses resources and probes on ephemeral containers, so those two rules skip them.",
-    `Probes are asked of the main containers of long-running kinds only (${longRunning.join(", ")}).`,
+    `Probes are asked of the main containers of long-running kinds only (${LONG_RUNNING_KINDS}).`,
     "A patch is judged on the fields it sets: a field it leaves out keeps the live object's value, which the pack cannot see.",
-    "Known limits: custom resources that embed a pod spec under their own shape (Argo Rollouts, Knative Services) are not read, nor the pods a helm.sh/v3 Release creates: the pack sees its values, not its objects (a v3 or v4 Chart registers each object, and those are read).",
+    `Known limits: ${POD_SPECS_NOT_READ} Nor are the pods a helm.sh/v3 Release creates: the pack sees its inputs, not its objects (a v3 or v4 Chart registers each object, and those are read).`,
   ].join(" ");
 }
 

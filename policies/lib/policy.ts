@@ -10,6 +10,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import type { ChartReach } from "./helm-charts.js";
 
 /** Why a policy exists, written for an auditor. Read by the catalog generator. */
 export interface PolicyMetadata {
@@ -24,6 +25,25 @@ export interface PolicyMetadata {
   levelReason?: string;
   /** Settings taken from the pack config (per stack), shown in the catalog. */
   configured?: string;
+  /**
+   * The resource shapes the rule reads, exactly: Pulumi types or Kubernetes kinds and API versions,
+   * the fields it judges, and the spellings it understands. True of the code, one to four sentences.
+   * Shared wording (the same pods for every workload rule) comes from one constant in policies/lib.
+   */
+  covers: string;
+  /**
+   * What the rule does not see or judge (its known false negatives) and its deliberate exemptions,
+   * specifically; never "none" unless that was verified. One to four sentences.
+   */
+  limits: string;
+  /**
+   * What the rule can check inside Helm charts: a helm.sh/v3 Release's inputs only (its objects are
+   * rendered inside the provider), the objects a helm.sh/v3 or v4 Chart registers, or nothing
+   * (cloud resources). Built from the helpers in policies/lib/helm-charts.ts where the wording is shared.
+   */
+  charts: string;
+  /** The same, as the group the catalog lists the rule under (CHART_REACH in policies/lib/helm-charts.ts). */
+  chartReach: ChartReach;
 }
 
 export type PlinthResourcePolicy = ResourceValidationPolicy & { metadata: PolicyMetadata };

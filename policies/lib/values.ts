@@ -7,7 +7,10 @@ export interface Leaf {
   value: unknown;
 }
 
-/** Every scalar (non-object, non-array) value under `root`, depth first. */
+/**
+ * Every scalar (non-object, non-array) value of an object key under `root`, depth first. Scalar list
+ * items (`extraArgs: ["--x"]`) are not leaves: {@link stringLists} gives those lists whole.
+ */
 export function leaves(root: unknown, prefix = ""): Leaf[] {
   if (Array.isArray(root)) return root.flatMap((item, i) => leaves(item, `${prefix}[${i}]`));
   if (root === null || typeof root !== "object") return [];
@@ -15,6 +18,25 @@ export function leaves(root: unknown, prefix = ""): Leaf[] {
     const path = prefix ? `${prefix}.${key}` : key;
     return value !== null && typeof value === "object" ? leaves(value, path) : [{ path, key, value }];
   });
+}
+
+/** A list in free-form values that holds strings, e.g. a chart's `extraArgs`. */
+export interface StringList {
+  /** Path of the list itself, e.g. `controller.extraArgs`. */
+  path: string;
+  items: readonly unknown[];
+}
+
+/** Every list under `root` with at least one string item, depth first (lists inside list items too). */
+export function stringLists(root: unknown, prefix = ""): StringList[] {
+  if (Array.isArray(root)) {
+    const own = root.some((item) => typeof item === "string") ? [{ path: prefix, items: root }] : [];
+    return [...own, ...root.flatMap((item, i) => stringLists(item, `${prefix}[${i}]`))];
+  }
+  if (root === null || typeof root !== "object") return [];
+  return Object.entries(root as Record<string, unknown>).flatMap(([key, value]) =>
+    stringLists(value, prefix ? `${prefix}.${key}` : key),
+  );
 }
 
 /** An environment entry in free-form values: `{ name, value }` with a literal string value. */
@@ -42,7 +64,7 @@ export function envEntries(root: unknown, prefix = ""): EnvEntry[] {
 
 /** Key names that, by convention, hold credentials. Matched on word boundaries of camelCase, snake and kebab case. */
 const SECRET_KEY_WORDS =
-  /(^|[^a-z])(password|passwd|secret|token|apikey|api_key|api-key|privatekey|private_key|private-key|credentials?|accesskey|access_key)($|[^a-z])/i;
+  /(^|[^a-z])(password|passwd|passphrase|secret|token|apikey|api_key|api-key|privatekey|private_key|private-key|credentials?|accesskey|access_key)($|[^a-z])/i;
 
 /**
  * Keys that name where a secret is (a file, a Secret's name, a key inside it), or a setting about
@@ -50,15 +72,14 @@ const SECRET_KEY_WORDS =
  * AWS_SECRET_KEY or MINIO_SECRET_KEY it is the credential itself.
  */
 const REFERENCE_KEY =
-  /(^existing_)|(_(file|path|dir|ref|name|header|mount|url|uri|endpoint|ttl|lifetime|expiry|timeout|length|stdin|connector|interval(_[a-z]+)?))$|((password|token|user)_key)$/i;
+  /(^existing_)|(_(file|path|dir|ref|name|header|mount|url|uri|endpoint|ttl|lifetime|expiry|timeout|length|stdin|connector|interval(_[a-z]+)?|(milli)?seconds|ms|minutes|hours|days|count|size|enabled|required))$|((password|passphrase|token|user)_key)$/i;
 
 /**
  * Credential words glued to a prefix, as environment variables often spell them (PGPASSWORD,
- * MYSQLPASSWD, CLIENTSECRET), and the short `pass` only as the last word (DB_PASS, never BYPASS or
- * PASS_THROUGH).
+ * MYSQLPASSWD, CLIENTSECRET, GPGPASSPHRASE), and the short `pass` only as the last word (DB_PASS,
+ * never BYPASS or PASS_THROUGH).
  */
-const SECRET_KEY_GLUED =
-  /([a-z0-9](password|passwd|secret|apikey|passphrase)\d*$)|((^|_)pass$)|(.+_pwd$)|(^passphrase$)/i;
+const SECRET_KEY_GLUED = /([a-z0-9](password|passwd|secret|apikey|passphrase)\d*$)|((^|_)pass$)|(.+_pwd$)/i;
 
 /**
  * What counts as a secret-like name, for every policy: credential words on camelCase, snake and
@@ -73,22 +94,41 @@ export function isSecretLikeKey(key: string): boolean {
 /** `key: value`, `key = value` and `"key": "value"` lines of a configuration file. */
 const CONFIG_ASSIGNMENT =
   /^\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'#\s,{}[\]][^"'#,]*?)["']?\s*,?\s*$/;
-/** Values that name where a credential comes from rather than hold one. */
+/**
+ * Values that name where a credential comes from rather than hold one: one or more references with
+ * nothing but spaces between them (`${USER}${PASS}`, never `${A}hunter2${B}`), or a placeholder.
+ */
 export const isIndirectValue = (value: string) => INDIRECT_VALUE.test(value.trim());
-const INDIRECT_VALUE =
-  /^(\$\{.*\}|\$\(.*\)|\$[A-Za-z_][A-Za-z0-9_]*|\$__(file|env)\{.*\}|%\(.*\)s|\{\{.*\}\}|null|~|none|true|false|<.*>|\*+)$/i;
+/** One reference; each stops at its own closer, so literal text between two is not swallowed. */
+const REFERENCE = String.raw`\$\{[^{}]*\}|\$\([^()]*\)|\$__(?:file|env)\{[^{}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%\([^()]*\)s|\{\{(?:(?!\}\})[\s\S])*\}\}`;
+const INDIRECT_VALUE = new RegExp(
+  String.raw`^((?:${REFERENCE})(?:\s*(?:${REFERENCE}))*|null|~|none|true|false|<[^<>]*>|\*+)$`,
+  "i",
+);
+
+/**
+ * Text that may hold a credential, for every policy: not empty or blank, not true or false in any
+ * case (a switch: REQUIRE_API_KEY=true), and not a reference or placeholder ({@link isIndirectValue}).
+ * Digits are a credential like any text (DB_PASSWORD=123456); a count or a lifetime is told apart by
+ * its name (TOKEN_EXPIRY_SECONDS, TOKEN_TTL: see REFERENCE_KEY), not by its value.
+ */
+export function isCredentialText(value: string): boolean {
+  const text = value.trim();
+  return text !== "" && !/^(true|false)$/i.test(text) && !isIndirectValue(text);
+}
 
 /**
  * The secret-like keys a configuration file (YAML, INI, properties, JSON, one setting per line)
  * sets to a literal: `password: hunter2` in a mounted `app.yaml` is as readable as a ConfigMap key.
- * A reference (`${DB_PASSWORD}`, `{{ .Values.x }}`, an env var) or an empty value is not one.
+ * A value {@link isCredentialText} refuses (a reference, a boolean, empty) is not one.
  */
 export function embeddedCredentials(text: string): string[] {
   const json = jsonObject(text);
   if (json !== undefined) {
     return leaves(json)
-      .filter(({ key, value }) => typeof value === "string" && value.trim() !== "" && isSecretLikeKey(key))
-      .filter(({ value }) => !isIndirectValue(String(value)))
+      .filter(
+        ({ key, value }) => typeof value === "string" && isSecretLikeKey(key) && isCredentialText(value),
+      )
       .map(({ key }) => key);
   }
   if (!text.includes("\n")) return [];
@@ -97,7 +137,7 @@ export function embeddedCredentials(text: string): string[] {
     const match = CONFIG_ASSIGNMENT.exec(line);
     if (!match) continue;
     const [, key = "", value = ""] = match;
-    if (isSecretLikeKey(key) && value.trim() !== "" && !isIndirectValue(value)) found.push(key);
+    if (isSecretLikeKey(key) && isCredentialText(value)) found.push(key);
   }
   return found;
 }
@@ -110,6 +150,22 @@ const SECRET_VALUE_PATTERNS: { pattern: RegExp; what: string }[] = [
   { pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, what: "a URL with an embedded password" },
   { pattern: /https:\/\/hooks\.slack\.com\/services\//, what: "a Slack webhook URL" },
 ];
+
+/** The values {@link secretValueKind} recognises, as a policy's catalog entry names them. */
+export const SECRET_VALUE_SHAPES = SECRET_VALUE_PATTERNS.map(({ what }, i, all) =>
+  i === all.length - 1 ? `or ${what}` : what,
+).join(", ");
+
+/** The names {@link isSecretLikeKey} accepts and refuses, as a policy's catalog entry names them. */
+export const SECRET_KEY_SPELLINGS =
+  "secret-like (password, passwd, passphrase, secret, token, api key, private key, credential(s) or access key as a word on camelCase, snake_case or kebab-case boundaries; password, passwd, passphrase, secret or apikey glued to a prefix, as in PGPASSWORD, CLIENTSECRET or GPGPASSPHRASE; pass or pwd as the last word, as in DB_PASS or MYSQL_PWD; not a name that says where a secret is or describes it, such as `*_file`, `*_path`, `*_name`, `*_ref`, `*_url`, `*_endpoint`, `*_ttl`, `*_length`, `*_seconds`, `*_count`, `*_enabled`, `existing*` or `passwordKey`)";
+
+/** The values {@link isIndirectValue} reads as references, as a policy's catalog entry names them. */
+export const INDIRECT_VALUE_SPELLINGS =
+  "`${VAR}`, `$(VAR)`, `$VAR`, `$__file{...}`, `$__env{...}`, `%(...)s` or `{{ ... }}` alone or several with only spaces between them, `<...>`, `***`, null, ~, none, true or false";
+
+/** What {@link isCredentialText} accepts, as a policy's catalog entry names it. */
+export const CREDENTIAL_TEXT = `text that may be a credential, digits included: not blank and not a reference or placeholder (${INDIRECT_VALUE_SPELLINGS}; any case)`;
 
 export function secretValueKind(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;

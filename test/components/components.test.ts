@@ -12,6 +12,8 @@ import { plinthMocks } from "../../infra/render/mocks.js";
 import { subnetCidr } from "../../components/cluster/cidr.js";
 import { irsaTrustPolicy } from "../../components/cluster/irsa.js";
 import { serviceAccountId } from "../../components/mlflow/gcp.js";
+import { IngressTls } from "../../components/ingress-tls/index.js";
+import { Monitoring } from "../../components/monitoring/index.js";
 import { OAuth2Proxy, protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
 import { hardenedContainer, hardenedPodSpec, httpProbes } from "../../components/shared/workload.js";
 import { validateManifest } from "../support/k8s-models.js";
@@ -138,6 +140,49 @@ describe("OAuth2Proxy argument errors", () => {
           oidc: { ...base.oidc, issuerUrl: "http://login.example.com" },
         }),
     ).toThrow("oidc.issuerUrl must be https; got http://login.example.com");
+  });
+});
+
+describe("chart webhooks need the API server's addresses", () => {
+  const acme = { email: "ops@example.com", server: "https://acme-v02.api.letsencrypt.org/directory" };
+  it("IngressTls refuses to install ingress-nginx or cert-manager with no apiServerSources", () => {
+    expect(
+      () => new IngressTls("no-sources", { provider, cloud: "existing", acme, apiServerSources: [] }),
+    ).toThrow("apiServerSources: the charts' admission webhooks need the CIDRs the API server calls from");
+  });
+  it("IngressTls needs none when both charts are the cluster's", () => {
+    const reuse = {
+      controller: {
+        implementation: "ingress-nginx" as const,
+        className: "nginx",
+        namespace: "ingress-nginx",
+        podLabels: { app: "nginx" },
+      },
+      certManager: { clusterIssuer: "ca" },
+    };
+    expect(
+      () => new IngressTls("all-reused", { provider, cloud: "existing", acme, apiServerSources: [], reuse }),
+    ).not.toThrow();
+  });
+  it("Monitoring refuses to install kube-prometheus-stack with no apiServerSources", () => {
+    const peer = { namespace: "ingress-nginx", podLabels: { app: "nginx" } };
+    expect(
+      () =>
+        new Monitoring("no-sources", {
+          provider,
+          retention: "15d",
+          storageGb: 10,
+          receivers: {},
+          slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
+          driftAlertPsi: 0.2,
+          target: { namespace: "plinth", serviceLabels: { a: "b" }, port: "metrics" },
+          domain: "ml.example.com",
+          ingress: { className: "nginx", clusterIssuer: "letsencrypt" },
+          authAnnotations: {},
+          controllerPeer: peer,
+          apiServerSources: [],
+        }),
+    ).toThrow("apiServerSources: the operator's admission webhook needs the CIDRs the API server calls from");
   });
 });
 

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { evaluatePolicies, type PolicyTarget } from "../../policies/runner/evaluate.js";
 import { statefulResourcesProtected } from "../../policies/stack-wide.js";
 import { describePolicy } from "./cases.js";
+import { awsStack } from "./fixtures/clouds.js";
 import { target } from "./fixtures/target.js";
+import type { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 
 const BUCKET = 'S3 bucket "plinth-artifacts"';
 const DB = 'RDS instance "plinth-mlflow"';
@@ -20,6 +22,131 @@ describePolicy(policies.s3BucketEncryption, [
     message: `${BUCKET} has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`,
   },
 ]);
+
+const NOT_ENCRYPTED = (bucket: string) =>
+  `S3 bucket "${bucket}" has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`;
+
+describe("S3 bucket rules: a companion resource belongs to the bucket its bucket property names", () => {
+  const ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration";
+  /** The fixture stack plus a second bucket, "plinth-other" (or unnamed), protected and blocked alike. */
+  const twoBuckets = (otherProps: Record<string, unknown> = { bucket: "plinth-other" }) => {
+    const stack = awsStack();
+    const artifacts = stack.find((t) => t.type === "aws:s3/bucket:Bucket")!;
+    const other = target("aws:s3/bucket:Bucket", "other", otherProps, { protect: true });
+    stack.push(other);
+    const encryption = stack.find((t) => t.type === ENCRYPTION)!;
+    return { stack, artifacts, other, encryption };
+  };
+  const encryptionFindings = async (stack: PolicyTarget[]) =>
+    (await evaluatePolicies([policies.s3BucketEncryption], stack, {})).map((v) => ({
+      urn: v.urn,
+      message: v.message,
+    }));
+
+  it("reports a bucket that another bucket's encryption merely depends on (dependsOn: [a, b])", async () => {
+    const { stack, artifacts, other, encryption } = twoBuckets();
+    encryption.props.bucket = "plinth-other";
+    encryption.dependencies = [artifacts.urn, other.urn];
+    expect(await encryptionFindings(stack)).toEqual([
+      { urn: artifacts.urn, message: NOT_ENCRYPTED("plinth-artifacts") },
+    ]);
+  });
+
+  it("does not count a configuration naming a bucket outside the stack for the bucket it depends on", async () => {
+    const stack = awsStack();
+    const artifacts = stack.find((t) => t.type === "aws:s3/bucket:Bucket")!;
+    const encryption = stack.find((t) => t.type === ENCRYPTION)!;
+    encryption.props.bucket = "someone-elses-bucket";
+    expect(await encryptionFindings(stack)).toEqual([
+      { urn: artifacts.urn, message: NOT_ENCRYPTED("plinth-artifacts") },
+    ]);
+  });
+
+  it("counts a configuration whose edges lead to two buckets and whose bucket names neither for none", async () => {
+    // Autonamed buckets referenced by id: the policy sees neither name, and the edges do not say which.
+    const { stack, artifacts, other, encryption } = twoBuckets({});
+    delete artifacts.props.bucket;
+    encryption.props.bucket = "other-id";
+    encryption.dependencies = [artifacts.urn, other.urn];
+    expect(await encryptionFindings(stack)).toEqual([
+      { urn: artifacts.urn, message: NOT_ENCRYPTED("artifacts") },
+      { urn: other.urn, message: NOT_ENCRYPTED("other") },
+    ]);
+  });
+
+  it.each([
+    [
+      "a configuration linked by the bucket's name only (no dependency edge)",
+      (t: ReturnType<typeof twoBuckets>) => {
+        t.encryption.dependencies = [];
+      },
+    ],
+    [
+      "a configuration for an autonamed bucket by id (a value the policy cannot see), depending on it alone",
+      (t: ReturnType<typeof twoBuckets>) => {
+        delete t.artifacts.props.bucket;
+        t.encryption.props.bucket = "artifacts-id";
+        t.encryption.dependencies = [t.artifacts.urn];
+      },
+    ],
+    [
+      "a configuration naming its bucket that also depends on another bucket",
+      (t: ReturnType<typeof twoBuckets>) => {
+        t.encryption.dependencies = [t.artifacts.urn, t.other.urn];
+      },
+    ],
+  ])("raises nothing on the artifacts bucket for %s", async (_name, change) => {
+    const shape = twoBuckets();
+    change(shape);
+    const found = await encryptionFindings(shape.stack);
+    expect(found.filter((v) => v.urn === shape.artifacts.urn)).toEqual([]);
+  });
+
+  it("follows the engine's per-property dependencies of bucket when it reports them", () => {
+    // The engine reports which resources each input was computed from (PolicyResource.propertyDependencies).
+    const resource = (type: string, name: string, props: Record<string, unknown>): PolicyResource =>
+      ({
+        type,
+        name,
+        urn: `urn:pulumi:test::plinth::${type}::${name}`,
+        props,
+        opts: { protect: true, ignoreChanges: [], aliases: [], additionalSecretOutputs: [] },
+        dependencies: [],
+        propertyDependencies: {},
+        isType: () => false,
+        asType: () => undefined,
+      }) as unknown as PolicyResource;
+    const a = resource("aws:s3/bucket:Bucket", "a", {});
+    const b = resource("aws:s3/bucket:Bucket", "b", {});
+    const config = resource(ENCRYPTION, "b-encryption", {
+      bucket: "b-id",
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
+    });
+    config.dependencies = [a, b];
+    config.propertyDependencies = { bucket: [b] };
+    const reported: (string | undefined)[] = [];
+    const args = { resources: [a, b, config], getConfig: () => ({}) } as unknown as StackValidationArgs;
+    void policies.s3BucketEncryption.validateStack(args, (_message, urn) => reported.push(urn));
+    expect(reported).toEqual([a.urn]);
+  });
+
+  it("matches versioning and public access blocks the same way", async () => {
+    const { stack, artifacts, other } = twoBuckets();
+    for (const companion of stack.filter((t) => /BucketVersioning|BucketPublicAccessBlock/.test(t.type))) {
+      companion.props.bucket = "plinth-other";
+      companion.dependencies = [artifacts.urn, other.urn];
+    }
+    const found = await evaluatePolicies(
+      [policies.s3BucketVersioning, policies.s3BucketPublicAccessBlock],
+      stack,
+      {},
+    );
+    expect(found.map((v) => [v.policy, v.urn])).toEqual([
+      ["s3-bucket-versioning", artifacts.urn],
+      ["s3-bucket-public-access-block", artifacts.urn],
+    ]);
+  });
+});
 
 describePolicy(policies.s3BucketVersioning, [
   {
@@ -93,6 +220,32 @@ describePolicy(policies.rdsBackups, [
     value: 10,
     config: { minBackupRetentionDays: 14 },
     message: `${DB} keeps backups for 10 days. Set backupRetentionPeriod to at least 14.`,
+  },
+  {
+    // The provider documents 0 as the default and sends it on create: backups off.
+    change: "backupRetentionPeriod unset on an instance",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["backupRetentionPeriod"],
+    value: undefined,
+    message: `${DB} keeps backups for 0 days (the default). Set backupRetentionPeriod to at least 7.`,
+  },
+  {
+    change: "backupRetentionPeriod unset on an instance, in a stack that asks for 1 day (staging)",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["backupRetentionPeriod"],
+    value: undefined,
+    config: { minBackupRetentionDays: 1 },
+    message: `${DB} keeps backups for 0 days (the default). Set backupRetentionPeriod to at least 1.`,
+  },
+  {
+    change: "one day of backups",
+    stack: "aws",
+    resource: "Instance:mlflow-db",
+    path: ["backupRetentionPeriod"],
+    value: 1,
+    message: `${DB} keeps backups for 1 day. Set backupRetentionPeriod to at least 7.`,
   },
 ]);
 
@@ -194,6 +347,30 @@ describePolicy(policies.eksNetworkPolicyEnforced, [
   },
 ]);
 
+describe("eks-network-policy-enforced: an add-on belongs to the cluster its clusterName names", () => {
+  it("reports a cluster that another cluster's vpc-cni add-on merely depends on", async () => {
+    const stack = awsStack();
+    const cluster = stack.find((t) => t.type === "aws:eks/cluster:Cluster")!;
+    const addon = stack.find((t) => t.type === "aws:eks/addon:Addon")!;
+    addon.props.clusterName = "other-eks";
+    addon.dependencies = [cluster.urn];
+    const found = await evaluatePolicies([policies.eksNetworkPolicyEnforced], stack, {});
+    expect(found.map((v) => ({ urn: v.urn, message: v.message }))).toEqual([
+      { urn: cluster.urn, message: NO_VPC_CNI },
+    ]);
+  });
+
+  it("raises nothing for an add-on naming its cluster by an id the policy cannot see, depending on it alone", async () => {
+    const stack = awsStack();
+    const cluster = stack.find((t) => t.type === "aws:eks/cluster:Cluster")!;
+    const addon = stack.find((t) => t.type === "aws:eks/addon:Addon")!;
+    delete cluster.props.name;
+    addon.props.clusterName = "eks-id";
+    addon.dependencies = [cluster.urn];
+    expect(await evaluatePolicies([policies.eksNetworkPolicyEnforced], stack, {})).toEqual([]);
+  });
+});
+
 describePolicy(policies.iamNoStaticAccessKeys, [
   {
     change: "an access key",
@@ -244,6 +421,17 @@ describe("Aurora: the RDS policies read clusters and their instances", () => {
     expect(await messages(aurora({}))).toEqual([]);
   });
 
+  it("raises nothing for an Aurora cluster left at its 1-day default where 1 day is enough", async () => {
+    const found = await evaluatePolicies(
+      [policies.rdsBackups],
+      aurora({ backupRetentionPeriod: undefined }),
+      {
+        "rds-backups": { minBackupRetentionDays: 1 },
+      },
+    );
+    expect(found).toEqual([]);
+  });
+
   it("reports each setting where Aurora keeps it", async () => {
     expect(
       await messages(
@@ -260,7 +448,7 @@ describe("Aurora: the RDS policies read clusters and their instances", () => {
     ).toEqual([
       `${AURORA} is not encrypted. Set storageEncrypted to true (and kmsKeyId to a customer-managed key).`,
       'Aurora instance "plinth-mlflow-aurora-1" is publicly accessible. Set publiclyAccessible to false.',
-      `${AURORA} keeps backups for 1 days. Set backupRetentionPeriod to at least 7.`,
+      `${AURORA} keeps backups for 1 day (the default). Set backupRetentionPeriod to at least 7.`,
       `${AURORA} can be deleted. Set deletionProtection to true.`,
       `${AURORA} skips its final snapshot. Set skipFinalSnapshot to false and finalSnapshotIdentifier.`,
     ]);

@@ -87,17 +87,58 @@ describe("cloudsql-backups: point-in-time recovery per engine", () => {
   });
 });
 
+describe("cloudsql-backups: read replicas", () => {
+  // Cloud SQL neither backs up a read replica nor lets it keep transaction logs: its primary does.
+  const replica = (settings: Record<string, unknown>) => {
+    const stack = STACK_FIXTURES.gcp();
+    const db = stack.find((t) => t.name === "mlflow-db" && t.type.endsWith("DatabaseInstance"))!;
+    setPath(db.props, ["masterInstanceName"], "plinth-mlflow-primary");
+    setPath(db.props, ["settings", "backupConfiguration"], settings.backupConfiguration);
+    return stack;
+  };
+
+  it.each([
+    ["a replica with no backupConfiguration", { backupConfiguration: undefined }],
+    ["a replica with backups off", { backupConfiguration: { enabled: false } }],
+  ])("raises nothing for %s", async (_name, settings) => {
+    expect(await evaluatePolicies([policies.cloudSqlBackups], replica(settings), {})).toEqual([]);
+  });
+
+  it("still reports a primary (no masterInstanceName) without backups", async () => {
+    const stack = replica({ backupConfiguration: undefined });
+    const db = stack.find((t) => t.name === "mlflow-db" && t.type.endsWith("DatabaseInstance"))!;
+    setPath(db.props, ["masterInstanceName"], "");
+    const found = await evaluatePolicies([policies.cloudSqlBackups], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      `${DB} takes no automated backups. Set settings.backupConfiguration.enabled to true.`,
+      `${DB} has no point-in-time recovery. Set settings.backupConfiguration.pointInTimeRecoveryEnabled to true.`,
+    ]);
+  });
+
+  it("still judges a replica's IP addresses and deletion protection", async () => {
+    const stack = replica({ backupConfiguration: undefined });
+    const db = stack.find((t) => t.name === "mlflow-db" && t.type.endsWith("DatabaseInstance"))!;
+    setPath(db.props, ["settings", "ipConfiguration", "ipv4Enabled"], true);
+    setPath(db.props, ["settings", "deletionProtectionEnabled"], false);
+    const found = await evaluatePolicies(
+      [policies.cloudSqlPrivateIp, policies.cloudSqlDeletionProtection],
+      stack,
+      {},
+    );
+    expect(found.map((v) => v.message)).toEqual([
+      `${DB} has a public IPv4 address. Set settings.ipConfiguration.ipv4Enabled to false.`,
+      `${DB} can be deleted through the Cloud SQL API. Set settings.deletionProtectionEnabled to true.`,
+    ]);
+  });
+});
+
 describe("GKE Autopilot", () => {
   it("has Workload Identity, Shielded Nodes and Dataplane V2 whatever the fields say", async () => {
     const stack = STACK_FIXTURES.gcp();
     const cluster = stack.find((t) => t.name === "gke" && t.type.endsWith("Cluster"))!;
-    for (const field of [
-      "workloadIdentityConfig",
-      "enableShieldedNodes",
-      "datapathProvider",
-      "networkPolicy",
-    ])
+    for (const field of ["workloadIdentityConfig", "datapathProvider", "networkPolicy"])
       setPath(cluster.props, [field], undefined);
+    setPath(cluster.props, ["enableShieldedNodes"], false);
     const checks = [policies.gkeWorkloadIdentity, policies.gkeShieldedNodes, policies.gkeNetworkPolicy];
     expect((await evaluatePolicies(checks, stack, {})).map((v) => v.policy).sort()).toEqual(
       ["gke-network-policy-enforced", "gke-shielded-nodes", "gke-workload-identity"].sort(),
@@ -159,14 +200,80 @@ describePolicy(policies.gkeShieldedNodes, [
     "does not require Shielded Nodes. Set enableShieldedNodes to true.",
   ),
 ]);
+describe("gke-shielded-nodes: the provider's default", () => {
+  it("raises nothing for enableShieldedNodes unset (the provider defaults it to true)", async () => {
+    const stack = STACK_FIXTURES.gcp();
+    const cluster = stack.find((t) => t.name === "gke" && t.type.endsWith("Cluster"))!;
+    setPath(cluster.props, ["enableShieldedNodes"], undefined);
+    expect(await evaluatePolicies([policies.gkeShieldedNodes], stack, {})).toEqual([]);
+  });
+});
+
+const NO_NETWORK_POLICY =
+  'does not enforce NetworkPolicies. Set datapathProvider to "ADVANCED_DATAPATH" (or networkPolicy.enabled to true and addonsConfig.networkPolicyConfig.disabled to false).';
+const ADDON_OFF =
+  'enables networkPolicy but not the network-policy add-on it needs, so NetworkPolicies are not enforced. Set addonsConfig.networkPolicyConfig.disabled to false (or datapathProvider to "ADVANCED_DATAPATH").';
+
 describePolicy(policies.gkeNetworkPolicy, [
-  gke(
-    "the legacy datapath without the add-on",
-    ["datapathProvider"],
-    "LEGACY_DATAPATH",
-    'does not enforce NetworkPolicies. Set datapathProvider to "ADVANCED_DATAPATH" (or networkPolicy.enabled to true).',
-  ),
+  gke("the legacy datapath without the add-on", ["datapathProvider"], "LEGACY_DATAPATH", NO_NETWORK_POLICY),
 ]);
+
+describe("gke-network-policy-enforced without Dataplane V2: the network-policy add-on", () => {
+  /** The fixture cluster on the legacy datapath, with `fields` set. */
+  const legacy = (fields: Record<string, unknown>) => {
+    const stack = STACK_FIXTURES.gcp();
+    const cluster = stack.find((t) => t.name === "gke" && t.type.endsWith("Cluster"))!;
+    setPath(cluster.props, ["datapathProvider"], undefined);
+    for (const [field, value] of Object.entries(fields)) setPath(cluster.props, [field], value);
+    return stack;
+  };
+  const messages = async (fields: Record<string, unknown>) =>
+    (await evaluatePolicies([policies.gkeNetworkPolicy], legacy(fields), {})).map((v) => v.message);
+
+  it.each([
+    [
+      "networkPolicy enabled with the add-on disabled",
+      { networkPolicy: { enabled: true }, addonsConfig: { networkPolicyConfig: { disabled: true } } },
+      ADDON_OFF,
+    ],
+    [
+      "networkPolicy enabled with the add-on left at its default (disabled)",
+      { networkPolicy: { enabled: true, provider: "CALICO" } },
+      ADDON_OFF,
+    ],
+    [
+      "networkPolicy enabled with addonsConfig but no networkPolicyConfig",
+      { networkPolicy: { enabled: true }, addonsConfig: { httpLoadBalancing: { disabled: false } } },
+      ADDON_OFF,
+    ],
+    [
+      "the add-on on without networkPolicy enabled (nothing happens)",
+      { addonsConfig: { networkPolicyConfig: { disabled: false } } },
+      NO_NETWORK_POLICY,
+    ],
+    [
+      "the add-on on with networkPolicy disabled",
+      { networkPolicy: { enabled: false }, addonsConfig: { networkPolicyConfig: { disabled: false } } },
+      NO_NETWORK_POLICY,
+    ],
+  ])("reports %s", async (_name, fields, message) => {
+    expect(await messages(fields)).toEqual([`${GKE} ${message}`]);
+  });
+
+  it.each([
+    [
+      "networkPolicy enabled with the add-on on",
+      { networkPolicy: { enabled: true }, addonsConfig: { networkPolicyConfig: { disabled: false } } },
+    ],
+    [
+      "Dataplane V2, whatever the add-on says",
+      { datapathProvider: "ADVANCED_DATAPATH", addonsConfig: { networkPolicyConfig: { disabled: true } } },
+    ],
+    ["Autopilot", { enableAutopilot: true }],
+  ])("raises nothing for %s", async (_name, fields) => {
+    expect(await messages(fields)).toEqual([]);
+  });
+});
 describePolicy(policies.gkeNoLegacyAbac, [
   gke("legacy ABAC", ["enableLegacyAbac"], true, "enables legacy ABAC. Set enableLegacyAbac to false."),
 ]);

@@ -5,6 +5,8 @@ import * as policies from "../../policies/stack-wide.js";
 import { describePolicy } from "./cases.js";
 import { awsStack } from "./fixtures/clouds.js";
 import { kubernetesStack } from "./fixtures/kubernetes.js";
+import { target, urnOf } from "./fixtures/target.js";
+import type { PolicyTarget } from "../../policies/runner/evaluate.js";
 
 describePolicy(policies.statefulResourcesProtected, [
   {
@@ -25,14 +27,33 @@ describePolicy(policies.statefulResourcesProtected, [
   },
 ]);
 
+const NOT_AFTER_CERT_MANAGER =
+  'kubernetes:cert-manager.io/v1:ClusterIssuer "letsencrypt" does not depend on the Helm release installing its CRD (chart cert-manager). Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.';
+const NOT_AFTER_PROMETHEUS_OPERATOR =
+  'kubernetes:monitoring.coreos.com/v1:PrometheusRule "slo" does not depend on the Helm release installing its CRD (chart kube-prometheus-stack or prometheus-operator-crds). Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.';
+const RELEASE = (name: string) => urnOf("kubernetes:helm.sh/v3:Release", name);
+
 describePolicy(policies.customResourcesAfterCrds, [
   {
     change: "a ClusterIssuer that does not wait for cert-manager",
     stack: "kubernetes",
     resource: "ClusterIssuer:letsencrypt",
     option: { dependencies: [] },
-    message:
-      'kubernetes:cert-manager.io/v1:ClusterIssuer "letsencrypt" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.',
+    message: NOT_AFTER_CERT_MANAGER,
+  },
+  {
+    change: "a PrometheusRule that waits only for the ingress-nginx release",
+    stack: "kubernetes",
+    resource: "PrometheusRule:slo",
+    option: { dependencies: [RELEASE("ingress-nginx")] },
+    message: NOT_AFTER_PROMETHEUS_OPERATOR,
+  },
+  {
+    change: "a ClusterIssuer that waits only for kube-prometheus-stack",
+    stack: "kubernetes",
+    resource: "ClusterIssuer:letsencrypt",
+    option: { dependencies: [RELEASE("kube-prometheus-stack")] },
+    message: NOT_AFTER_CERT_MANAGER,
   },
 ]);
 
@@ -101,5 +122,134 @@ describe("custom-resources-after-crds on a cluster that has the CRDs", () => {
         JSON.stringify(annotations),
       ).toEqual(["custom-resources-after-crds"]);
     }
+  });
+});
+
+describe("custom-resources-after-crds: the release that installs the custom resource's group", () => {
+  /** The fixture with the PrometheusRule "slo" waiting only for `dependencies`. */
+  const ruleAfter = (...dependencies: PolicyTarget[]) => {
+    const stack = kubernetesStack();
+    stack.push(...dependencies.filter((d) => !stack.includes(d)));
+    stack.find((t) => t.name === "slo")!.dependencies = dependencies.map((d) => d.urn);
+    return stack;
+  };
+  const release = (name: string, chart: string, type = "kubernetes:helm.sh/v3:Release") =>
+    target(type, name, { name, namespace: "monitoring", chart, version: "1.0.0" });
+
+  it.each([
+    ["prometheus-operator-crds", release("crds", "prometheus-operator-crds")],
+    ["a repository alias", release("kps", "prometheus-community/kube-prometheus-stack")],
+    ["an OCI reference", release("kps", "oci://ghcr.io/prometheus-community/charts/kube-prometheus-stack")],
+    ["a chart archive URL", release("kps", "https://example.com/charts/kube-prometheus-stack-75.15.1.tgz")],
+    ["a local chart directory", release("kps", "./charts/kube-prometheus-stack/")],
+    ["a helm.sh/v4 Chart", release("kps", "kube-prometheus-stack", "kubernetes:helm.sh/v4:Chart")],
+  ])("raises nothing for a PrometheusRule after %s", async (_name, installer) => {
+    expect(await evaluatePolicies([policies.customResourcesAfterCrds], ruleAfter(installer))).toEqual([]);
+  });
+
+  it("reports a PrometheusRule after a chart whose name only contains the installer's", async () => {
+    const found = await evaluatePolicies(
+      [policies.customResourcesAfterCrds],
+      ruleAfter(release("kps-extras", "kube-prometheus-stack-extras")),
+    );
+    expect(found.map((v) => v.message)).toEqual([NOT_AFTER_PROMETHEUS_OPERATOR]);
+  });
+
+  it("reads acme.cert-manager.io as cert-manager's", async () => {
+    const stack = kubernetesStack();
+    const order = target("kubernetes:acme.cert-manager.io/v1:Order", "order", {
+      apiVersion: "acme.cert-manager.io/v1",
+      kind: "Order",
+      metadata: { name: "order", namespace: "plinth" },
+    });
+    stack.push(order);
+    const run = () => evaluatePolicies([policies.customResourcesAfterCrds], stack);
+    order.dependencies = [RELEASE("kube-prometheus-stack")];
+    expect((await run()).map((v) => v.message)).toEqual([
+      'kubernetes:acme.cert-manager.io/v1:Order "order" does not depend on the Helm release installing its CRD (chart cert-manager). Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.',
+    ]);
+    order.dependencies = [RELEASE("cert-manager")];
+    expect(await run()).toEqual([]);
+  });
+
+  it("accepts any chart for a configured group it has no installer for, and still requires one", async () => {
+    const stack = kubernetesStack();
+    const widget = target("kubernetes:widgets.example.com/v1:Widget", "widget", {
+      metadata: { name: "widget", namespace: "plinth" },
+    });
+    stack.push(widget);
+    const config = { "custom-resources-after-crds": { crdGroups: ["widgets.example.com"] } };
+    const run = () => evaluatePolicies([policies.customResourcesAfterCrds], stack, config);
+    expect((await run()).map((v) => v.message)).toEqual([
+      'kubernetes:widgets.example.com/v1:Widget "widget" does not depend on the Helm release installing its CRD. Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.',
+    ]);
+    widget.dependencies = [RELEASE("ingress-nginx")];
+    expect(await run()).toEqual([]);
+  });
+
+  it("still exempts a custom resource that says its CRD is the cluster's, whatever it depends on", async () => {
+    const stack = ruleAfter(release("ingress", "ingress-nginx"));
+    const rule = stack.find((t) => t.name === "slo")!;
+    rule.props = {
+      ...rule.props,
+      metadata: { name: "slo", annotations: { [CRDS_FROM_CLUSTER_ANNOTATION]: "cluster" } },
+    };
+    expect(await evaluatePolicies([policies.customResourcesAfterCrds], stack)).toEqual([]);
+  });
+});
+
+describe("custom-resources-after-crds: custom resources a Chart renders", () => {
+  /** The fixture's PrometheusRule "slo" rendered by `chart` (its parent, through `between`), with no dependsOn. */
+  const renderedBy = (chart: PolicyTarget, ...between: PolicyTarget[]) => {
+    const stack = kubernetesStack();
+    const rule = stack.find((t) => t.name === "slo")!;
+    rule.dependencies = [];
+    const chain = [chart, ...between];
+    chain.forEach((link, i) => {
+      if (i > 0) link.parent = chain[i - 1]!.urn;
+    });
+    rule.parent = chain[chain.length - 1]!.urn;
+    stack.push(...chain);
+    return stack;
+  };
+  const chart = (name: string, chartName: string, type = "kubernetes:helm.sh/v4:Chart") =>
+    target(type, name, { name, namespace: "monitoring", chart: chartName, version: "1.0.0" });
+  const run = (stack: PolicyTarget[]) => evaluatePolicies([policies.customResourcesAfterCrds], stack);
+
+  it.each([
+    ["a helm.sh/v4 Chart", chart("kps", "kube-prometheus-stack")],
+    ["a helm.sh/v3 Chart", chart("kps", "kube-prometheus-stack", "kubernetes:helm.sh/v3:Chart")],
+    ["a prometheus-operator-crds Chart", chart("crds", "prometheus-operator-crds")],
+  ])("raises nothing for one whose parent is %s installing its CRDs", async (_name, installer) => {
+    expect(await run(renderedBy(installer))).toEqual([]);
+  });
+
+  it("raises nothing for one whose grandparent is the Chart installing its CRDs", async () => {
+    const group = target("kubernetes:yaml/v2:ConfigGroup", "kps-crs", {});
+    expect(await run(renderedBy(chart("kps", "kube-prometheus-stack"), group))).toEqual([]);
+  });
+
+  it("reports one rendered by a Chart that does not install its group (ingress-nginx's ServiceMonitor)", async () => {
+    expect((await run(renderedBy(chart("ingress", "ingress-nginx")))).map((v) => v.message)).toEqual([
+      NOT_AFTER_PROMETHEUS_OPERATOR,
+    ]);
+  });
+
+  it("reports one rendered by a Chart that does not install its group, even if that Chart waits for the installer", async () => {
+    // A Chart's dependsOn is not passed to the objects it renders (they get only their parent).
+    const ingress = chart("ingress", "ingress-nginx");
+    ingress.dependencies = [RELEASE("kube-prometheus-stack")];
+    expect((await run(renderedBy(ingress))).map((v) => v.message)).toEqual([NOT_AFTER_PROMETHEUS_OPERATOR]);
+  });
+
+  it("reports one whose parent is a helm.sh/v3 Release (a parent orders nothing)", async () => {
+    const installer = chart("kps", "kube-prometheus-stack", "kubernetes:helm.sh/v3:Release");
+    expect((await run(renderedBy(installer))).map((v) => v.message)).toEqual([NOT_AFTER_PROMETHEUS_OPERATOR]);
+  });
+
+  it("accepts one rendered by a Chart that does not install its group but that depends on the installer itself", async () => {
+    const stack = renderedBy(chart("ingress", "ingress-nginx"));
+    stack.find((t) => t.name === "slo")!.dependencies = [RELEASE("kube-prometheus-stack")];
+    expect(await run(stack)).toEqual([]);
   });
 });

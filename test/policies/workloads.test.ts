@@ -213,6 +213,83 @@ describePolicy(policies.imageFromAllowedRegistry, [
   },
 ]);
 
+describe("image-from-allowed-registry: Docker Hub spellings", () => {
+  const DEFAULT_REGISTRIES = "ghcr.io, quay.io, registry.k8s.io, docker.io/library";
+  const withImage = (image: string) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const deployment = stack.find((t) => t.name === "inference" && t.type.endsWith(":Deployment"))!;
+    setPath(deployment.props, [...SERVER, "image"], image);
+    return stack;
+  };
+  const findings = async (image: string, config?: Record<string, unknown>) =>
+    (
+      await evaluatePolicies(
+        [policies.imageFromAllowedRegistry],
+        withImage(image),
+        config ? { "image-from-allowed-registry": config } : {},
+      )
+    ).map((v) => v.message);
+  const refused = (image: string, registries = DEFAULT_REGISTRIES) =>
+    `${server} image "${image}" is not from an allowed registry (${registries}). Set ${SERVER_PATH}.image to an image from one of them, or add its registry to allowedRegistries in the pack config.`;
+
+  // Each is docker.io/library/nginx to the container runtime.
+  it.each([
+    `nginx:1.27@${DIGEST}`,
+    `library/nginx:1.27@${DIGEST}`,
+    `docker.io/nginx:1.27@${DIGEST}`,
+    `docker.io/library/nginx@${DIGEST}`,
+    "index.docker.io/library/nginx:1",
+    `index.docker.io/nginx@${DIGEST}`,
+    `registry-1.docker.io/library/nginx@${DIGEST}`,
+  ])("raises nothing for %s with the default registries", async (image) => {
+    expect(await findings(image)).toEqual([]);
+  });
+
+  it.each([
+    // Hosts that only begin or end like Docker Hub's.
+    `docker.io.evil.com/x@${DIGEST}`,
+    `docker.io.evil.com/library/nginx@${DIGEST}`,
+    `index.docker.io.evil.com/library/nginx@${DIGEST}`,
+    `evil.com/docker.io/library/nginx@${DIGEST}`,
+    `evildocker.io/library/nginx@${DIGEST}`,
+    // Docker Hub, but not an official image.
+    `docker.io/someone/nginx@${DIGEST}`,
+    `index.docker.io/someone/nginx@${DIGEST}`,
+    `registry-1.docker.io/someone/nginx@${DIGEST}`,
+    // A port or an upper-case first component makes it another registry host to the runtime.
+    `docker.io:443/library/nginx@${DIGEST}`,
+    `Docker.io/library/nginx@${DIGEST}`,
+    `Library/nginx@${DIGEST}`,
+    `localhost/library/nginx@${DIGEST}`,
+  ])("reports %s with the default registries", async (image) => {
+    expect(await findings(image)).toEqual([refused(image)]);
+  });
+
+  it.each([
+    ["a short name", `bitnami/redis@${DIGEST}`, "docker.io/bitnami"],
+    ["index.docker.io", `index.docker.io/bitnami/redis@${DIGEST}`, "docker.io/bitnami"],
+    ["an allowlist entry spelt index.docker.io", `bitnami/redis@${DIGEST}`, "index.docker.io/bitnami"],
+    [
+      "an allowlist entry spelt registry-1.docker.io",
+      `docker.io/nginx@${DIGEST}`,
+      "registry-1.docker.io/library",
+    ],
+  ])(
+    "raises nothing for a Docker Hub organisation allowed by the pack config, by %s",
+    async (_name, image, allowed) => {
+      // ghcr.io for the fixture's other containers.
+      expect(await findings(image, { allowedRegistries: ["ghcr.io", allowed] })).toEqual([]);
+    },
+  );
+
+  it("still refuses another Docker Hub organisation when one is allowed", async () => {
+    const image = `index.docker.io/bitnamii/redis@${DIGEST}`;
+    expect(await findings(image, { allowedRegistries: ["ghcr.io", "docker.io/bitnami"] })).toEqual([
+      refused(image, "ghcr.io, docker.io/bitnami"),
+    ]);
+  });
+});
+
 describePolicy(policies.pdbAllowsEviction, [
   {
     change: "maxUnavailable 0",
@@ -345,6 +422,106 @@ describe("hpa-cpu-only: CPU however it is measured", () => {
   });
 });
 
+describe("hpa-cpu-only: every autoscaling version that can name a metric", () => {
+  const withHpa = (type: string, spec: Record<string, unknown>) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const hpa = stack.find((t) => t.name === "inference" && t.type.endsWith("HorizontalPodAutoscaler"))!;
+    hpa.type = type;
+    hpa.urn = hpa.urn.replace("autoscaling/v2:", `${type.split(":")[1]}:`);
+    setPath(hpa.props, ["spec"], {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "inference" },
+      minReplicas: 2,
+      maxReplicas: 4,
+      ...spec,
+    });
+    return stack;
+  };
+  const messages = async (type: string, spec: Record<string, unknown>) =>
+    (await evaluatePolicies([policies.hpaCpuOnly], withHpa(type, spec), {})).map((v) => v.message);
+  const V2_FIX =
+    '{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: <percent> } } }';
+  const V2BETA1_FIX = '{ type: "Resource", resource: { name: "cpu", targetAverageUtilization: <percent> } }';
+
+  it.each([
+    [
+      "autoscaling/v2beta2 on memory",
+      "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler",
+      {
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } },
+          },
+        ],
+      },
+      `HorizontalPodAutoscaler "inference" scales on resource memory. Set spec.metrics[0] to ${V2_FIX}.`,
+    ],
+    [
+      "autoscaling/v2beta1 on memory",
+      "kubernetes:autoscaling/v2beta1:HorizontalPodAutoscaler",
+      { metrics: [{ type: "Resource", resource: { name: "memory", targetAverageUtilization: 80 } }] },
+      `HorizontalPodAutoscaler "inference" scales on resource memory. Set spec.metrics[0] to ${V2BETA1_FIX}.`,
+    ],
+    [
+      "autoscaling/v2beta1 on a Pods metric after CPU",
+      "kubernetes:autoscaling/v2beta1:HorizontalPodAutoscaler",
+      {
+        metrics: [
+          { type: "Resource", resource: { name: "cpu", targetAverageUtilization: 70 } },
+          { type: "Pods", pods: { metricName: "requests_in_flight", targetAverageValue: "10" } },
+        ],
+      },
+      `HorizontalPodAutoscaler "inference" scales on Pods metric. Set spec.metrics[1] to ${V2BETA1_FIX}.`,
+    ],
+    [
+      "autoscaling/v2beta2 on one container's memory",
+      "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler",
+      {
+        metrics: [
+          {
+            type: "ContainerResource",
+            containerResource: {
+              name: "memory",
+              container: "server",
+              target: { type: "Utilization", averageUtilization: 80 },
+            },
+          },
+        ],
+      },
+      `HorizontalPodAutoscaler "inference" scales on resource memory. Set spec.metrics[0] to ${V2_FIX}.`,
+    ],
+  ])("reports %s", async (_name, type, spec, message) => {
+    expect(await messages(type, spec)).toEqual([message]);
+  });
+
+  it.each([
+    [
+      "autoscaling/v2beta2 on CPU",
+      "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler",
+      {
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+          },
+        ],
+      },
+    ],
+    [
+      "autoscaling/v2beta1 on CPU",
+      "kubernetes:autoscaling/v2beta1:HorizontalPodAutoscaler",
+      { metrics: [{ type: "Resource", resource: { name: "cpu", targetAverageUtilization: 70 } }] },
+    ],
+    [
+      "autoscaling/v1 (CPU only by its shape)",
+      "kubernetes:autoscaling/v1:HorizontalPodAutoscaler",
+      { targetCPUUtilizationPercentage: 70 },
+    ],
+  ])("raises nothing for %s", async (_name, type, spec) => {
+    expect(await messages(type, spec)).toEqual([]);
+  });
+});
+
 describePolicy(policies.pdbForReplicatedDeployments, [
   {
     change: "a PDB selecting other pods",
@@ -357,6 +534,62 @@ describePolicy(policies.pdbForReplicatedDeployments, [
       'Deployment "inference" runs 2 replicas but no PodDisruptionBudget selects its pods. Add a PodDisruptionBudget in namespace "plinth" with spec.selector.matchLabels {"app.kubernetes.io/name":"inference"} and spec.maxUnavailable 1.',
   },
 ]);
+
+describe("PodDisruptionBudget rules read the same budget types", () => {
+  const PDB_TYPES = [
+    "kubernetes:policy/v1:PodDisruptionBudget",
+    "kubernetes:policy/v1beta1:PodDisruptionBudget",
+  ];
+  const withPdb = (type: string, spec: Record<string, unknown>) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const pdb = stack.find((t) => t.name === "inference" && t.type.endsWith("PodDisruptionBudget"))!;
+    pdb.type = type;
+    pdb.urn = pdb.urn.replace("policy/v1:", `${type.split(":")[1]}:`);
+    setPath(pdb.props, ["spec"], spec);
+    return stack;
+  };
+  const SELECT_INFERENCE = { selector: { matchLabels: { "app.kubernetes.io/name": "inference" } } };
+  const UNCOVERED =
+    'Deployment "inference" runs 2 replicas but no PodDisruptionBudget selects its pods. Add a PodDisruptionBudget in namespace "plinth" with spec.selector.matchLabels {"app.kubernetes.io/name":"inference"} and spec.maxUnavailable 1.';
+
+  it.each(PDB_TYPES)("pdb-for-replicated-deployments counts a %s budget", async (type) => {
+    const stack = withPdb(type, { maxUnavailable: 1, ...SELECT_INFERENCE });
+    expect(await evaluatePolicies([policies.pdbForReplicatedDeployments], stack, {})).toEqual([]);
+  });
+
+  it.each(PDB_TYPES)("pdb-allows-eviction judges a %s budget", async (type) => {
+    const stack = withPdb(type, { minAvailable: 2, ...SELECT_INFERENCE });
+    const found = await evaluatePolicies([policies.pdbAllowsEviction], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      'PodDisruptionBudget "inference" keeps 2 of the 2 pods of Deployment "inference" (HorizontalPodAutoscaler "inference" spec.minReplicas) available: no eviction is ever allowed. Set spec.maxUnavailable to 1 instead.',
+    ]);
+  });
+
+  it("counts a policy/v1 budget with an empty selector (every pod in its namespace)", async () => {
+    const stack = withPdb(PDB_TYPES[0]!, { maxUnavailable: 1, selector: {} });
+    expect(await evaluatePolicies([policies.pdbForReplicatedDeployments], stack, {})).toEqual([]);
+  });
+
+  it("does not count a policy/v1beta1 budget with an empty selector (no pods in that version)", async () => {
+    const stack = withPdb(PDB_TYPES[1]!, { maxUnavailable: 1, selector: {} });
+    const found = await evaluatePolicies([policies.pdbForReplicatedDeployments], stack, {});
+    expect(found.map((v) => v.message)).toEqual([UNCOVERED]);
+  });
+
+  it("does not weigh a policy/v1beta1 budget with an empty selector against any workload", async () => {
+    const stack = withPdb(PDB_TYPES[1]!, { minAvailable: 2, selector: {} });
+    expect(await evaluatePolicies([policies.pdbAllowsEviction], stack, {})).toEqual([]);
+  });
+
+  it("does not count a type that is not a PodDisruptionBudget API version", async () => {
+    const stack = withPdb("kubernetes:policy/v1alpha1:PodDisruptionBudget", {
+      maxUnavailable: 1,
+      ...SELECT_INFERENCE,
+    });
+    const found = await evaluatePolicies([policies.pdbForReplicatedDeployments], stack, {});
+    expect(found.map((v) => v.message)).toEqual([UNCOVERED]);
+  });
+});
 
 describePolicy(policies.workloadMinReplicas, [
   {
@@ -376,6 +609,16 @@ describe("parseImage", () => {
   it.each([
     ["postgres:17.6", { repository: "docker.io/library/postgres", tag: "17.6" }],
     ["someone/tool", { repository: "docker.io/someone/tool" }],
+    [
+      `docker.io/nginx:1.27@${DIGEST}`,
+      { repository: "docker.io/library/nginx", tag: "1.27", digest: DIGEST },
+    ],
+    ["index.docker.io/library/nginx:1", { repository: "docker.io/library/nginx", tag: "1" }],
+    ["index.docker.io/someone/tool", { repository: "docker.io/someone/tool" }],
+    ["registry-1.docker.io/nginx", { repository: "docker.io/library/nginx" }],
+    ["docker.io.evil.com/x", { repository: "docker.io.evil.com/x" }],
+    ["docker.io:5000/nginx", { repository: "docker.io:5000/nginx" }],
+    ["Someone/tool", { repository: "Someone/tool" }],
     [`localhost:5000/plinth@${DIGEST}`, { repository: "localhost:5000/plinth", digest: DIGEST }],
     [
       `quay.io/oauth2-proxy/oauth2-proxy:v7.12.0@${DIGEST}`,

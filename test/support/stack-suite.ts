@@ -175,7 +175,8 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         Secret: 6 + (existing ? 1 : 0),
         ConfigMap: 1,
         Ingress: 5,
-        NetworkPolicy: 6 + (existing ? 1 : 0),
+        // Six of plinth's workloads; ten for the three charts' namespaces (deny by default, then per pod).
+        NetworkPolicy: 16 + (existing ? 1 : 0),
         CronJob: 2,
         ServiceMonitor: 1,
         PrometheusRule: 1,
