@@ -8,6 +8,7 @@ import { literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy } from "./lib/policy.js";
 import {
   CREDENTIAL_TEXT,
+  CREDENTIAL_TEXT_LIMITS,
   envEntries,
   isCredentialText,
   isSecretLikeKey,
@@ -93,8 +94,7 @@ export const helmValuesNoInlineCredentials: PlinthResourcePolicy = {
       "anti-pattern: passwords in Helm values",
     ],
     covers: `${HELM_CHART_TYPES}: every string value of a key in values is reported when it holds ${SECRET_VALUE_SHAPES}, or when its key is ${SECRET_KEY_SPELLINGS} and the value is ${CREDENTIAL_TEXT}. Every { name, value } object in values (charts' extraEnv-style lists) is reported when name is secret-like and value is such text. Every list in values holding strings (extraArgs, args, a container's command), at any depth, is read as an argv, as container-no-plaintext-secrets reads one but with no variable to expand: ${ARGV_FLAG_SPELLINGS} is reported, and so is any item with one of those value shapes.`,
-    limits:
-      "valueYamlFiles (Release, v4 Chart) and the chart's own values files are not read. Credentials under innocent keys and without one of those shapes are missed; true or false (string or boolean) is not judged, nor are values spelled only as references (`${A}${B}`). List items are read only as arguments: a list under a secret-like key (`passwords: [...]`) is not judged by its key, and no `$(VAR)` in a list is expanded, since the env it would be expanded with is the chart's.",
+    limits: `valueYamlFiles (Release, v4 Chart) and the chart's own values files are not read. Credentials under innocent keys and without one of those shapes are missed; true or false (string or boolean) is not judged, nor are values spelled only as references (\`\${A}\${B}\`) or a single absolute path (\`tls.privateKey: /etc/tls/tls.key\`). ${CREDENTIAL_TEXT_LIMITS} List items are read only as arguments: a list under a secret-like key (\`passwords: [...]\`) is not judged by its key, and no \`$(VAR)\` in a list is expanded, since the env it would be expanded with is the chart's.`,
     charts: `${chartInputsChecked("values")} The objects a v3 or v4 Chart renders from them are checked by configmap-no-secret-values and container-no-plaintext-secrets; a Release's are not.`,
     chartReach: "inputs",
   },

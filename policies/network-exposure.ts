@@ -119,8 +119,14 @@ const loadBalancerConfig = {
     ingressControllerChart: {
       type: "string" as const,
       description:
-        "Helm chart of the ingress controller: the only chart whose values may ask for a LoadBalancer.",
+        "Helm chart of the ingress controller (its bare name, however the chart input spells it): the only chart whose values may ask for a LoadBalancer, at ingressControllerServiceValue only.",
       default: "ingress-nginx",
+    },
+    ingressControllerServiceValue: {
+      type: "string" as const,
+      description:
+        "The values path of the controller's own Service type in that chart; every other Service type in its values (metrics, default backend, internal) must stay ClusterIP.",
+      default: "controller.service.type",
     },
   },
 };
@@ -138,9 +144,9 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
     protectsAgainst:
       "A second public entry point (a Grafana, MLflow or Prometheus Service exposed directly) with no TLS and no oauth2-proxy in front.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: one load balancer per service"],
-    configured: "ingressControllerLabels, ingressControllerChart",
+    configured: "ingressControllerLabels, ingressControllerChart, ingressControllerServiceValue",
     covers:
-      "core/v1 Service of type LoadBalancer, judged by metadata.labels against the configured controller labels; and the values of every Helm chart installation but the configured controller chart, where any value at any depth equal to LoadBalancer or NodePort is reported, whatever its key (type, serviceType, service.kind...).",
+      "core/v1 Service of type LoadBalancer, judged by metadata.labels against the configured controller labels; and the values of every Helm chart installation, where any value at any depth equal to LoadBalancer or NodePort is reported, whatever its key (type, serviceType, service.kind...), except LoadBalancer at the configured controller Service path of the configured controller chart (matched by bare chart name: repository alias, OCI reference or archive alike).",
     limits:
       "The controller is recognised by labels and a chart name, which anyone writing the stack can set. A ServicePatch is not read; values inside YAML strings, valueYamlFiles or a chart's defaults are not read.",
     charts:
@@ -151,6 +157,7 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
     const config = configOf<{
       ingressControllerLabels: Record<string, string>;
       ingressControllerChart: string;
+      ingressControllerServiceValue: string;
     }>(loadBalancerConfig, args);
     const isController = (labels: Record<string, string>) =>
       Object.entries(config.ingressControllerLabels).every(([key, value]) => labels[key] === value);
@@ -165,9 +172,12 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
       }
       if (isHelmChart(resource.type)) {
         const chart = helmChartOf(resource.type, resource.props, resource.name);
-        if (chart.chart === config.ingressControllerChart) continue;
+        // The controller's own Service may be the LoadBalancer; its chart's other Services may not.
+        const controllerService =
+          chart.name === config.ingressControllerChart ? config.ingressControllerServiceValue : undefined;
         // Whatever the key (type, serviceType, service.kind, ...): no other setting takes these values.
         for (const leaf of leaves(chart.values)) {
+          if (leaf.path === controllerService && leaf.value === "LoadBalancer") continue;
           if (EXPOSING_SERVICE_TYPES.has(String(leaf.value))) {
             report(
               `${chart.label} (chart ${chart.chart}) asks for a ${leaf.value} Service. Set values.${leaf.path} to "ClusterIP".`,
@@ -311,7 +321,7 @@ export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
     answers: [NSA_CISA_NETWORK, "anti-pattern: allow-all NetworkPolicy"],
     configured: "publicEdge",
     covers:
-      "networking.k8s.io/v1 NetworkPolicy spec.ingress rules: a rule without from (or with an empty one); an ipBlock of any /0, IPv4 or IPv6, whatever its base address; a rule's ipBlocks that together, their except holes taken out, cover every public IPv4 or IPv6 address (0.0.0.0/1 plus 128.0.0.0/1, with or without the private, CGNAT, loopback and link-local ranges cut out); a peer whose namespaceSelector matches a namespace carrying only its name label (empty, NotIn, Exists on kubernetes.io/metadata.name, DoesNotExist on another label) with no podSelector or one that matches an unlabelled pod. Exempt: a rule on the configured public edge (its namespace, podSelector.matchLabels carrying the controller's non-empty labels) whose ports are all listed numeric ports, which the config schema limits to 80 and 443.",
+      "networking.k8s.io/v1 NetworkPolicy spec.ingress rules: a rule without from (or with an empty one); an ipBlock of any /0, IPv4 or IPv6, whatever its base address; a rule's ipBlocks that together, their except holes taken out, cover every public IPv4 or IPv6 address (0.0.0.0/1 plus 128.0.0.0/1; what they leave out may only be addresses no internet client has: private, CGNAT, loopback, link-local, multicast and reserved IPv4 ranges, IPv6 outside 2000::/3); a peer whose namespaceSelector matches a namespace carrying only its name label (empty, NotIn, Exists on kubernetes.io/metadata.name, DoesNotExist on another label) with no podSelector or one that matches an unlabelled pod. Exempt: a rule on the configured public edge (its namespace, podSelector.matchLabels carrying the controller's non-empty labels) whose ports are all listed numeric ports, which the config schema limits to 80 and 443.",
     limits:
       "Egress rules are not judged. Each rule is judged alone: two rules, or two policies selecting the same pods, each admitting half the address space pass, as does a rule admitting most but not all of the internet. A namespaceSelector on a label every namespace of one cluster happens to carry is taken as narrow. A NetworkPolicyPatch and CNI-specific policy kinds (CiliumNetworkPolicy, Calico NetworkPolicy) are not read.",
     charts: chartObjectsChecked("NetworkPolicies"),

@@ -4,7 +4,7 @@
  */
 import { CRDS_FROM_CLUSTER_ANNOTATION } from "../components/shared/labels.js";
 import type { PolicyResource } from "@pulumi/policy";
-import { chartObjectsChecked, isHelmChart } from "./lib/helm-charts.js";
+import { bareChartName, chartObjectsChecked, isHelmChart } from "./lib/helm-charts.js";
 import { configOf } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthStackPolicy } from "./lib/policy.js";
 
@@ -103,26 +103,11 @@ const crdConfig = {
   },
 };
 
-/**
- * The chart an installation's `chart` input names, as a bare name: a repository alias
- * (prometheus-community/kube-prometheus-stack), an OCI reference, a local directory or a chart archive
- * (kube-prometheus-stack-75.15.1.tgz) all come down to their last path component, less an archive's
- * version.
- */
-function chartName(chart: unknown): string {
-  const last = String(chart ?? "")
-    .replace(/\/+$/, "")
-    .split("/")
-    .pop()!;
-  if (!last.endsWith(".tgz")) return last;
-  return last.slice(0, -".tgz".length).replace(/-v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/, "");
-}
-
 /** Whether chart installation `installer` installs `group`'s CRDs: one of its charts, or any chart for a group not in the table. */
 function installsCrdsOf(installer: PolicyResource, group: string): boolean {
   if (!isHelmChart(installer.type)) return false;
   const charts = CRD_INSTALLING_CHARTS[group];
-  return charts === undefined || charts.includes(chartName(installer.props.chart));
+  return charts === undefined || charts.includes(bareChartName(installer.props.chart));
 }
 
 /** A helm.sh/v3 or v4 Chart (not a Release): it registers the objects it renders as its children. */

@@ -55,17 +55,24 @@ function coversAll(ranges: readonly Range[], family: Family): boolean {
   return next >= 1n << BigInt(BITS[family]);
 }
 
-/** Addresses no internet client has: private, shared (CGNAT), loopback and link-local ranges. */
+/**
+ * Addresses no internet client has: IPv4's private, shared (CGNAT), loopback, link-local,
+ * "this network", multicast and reserved ranges; in IPv6 everything outside global unicast
+ * (2000::/3), which holds unique-local, link-local, multicast and loopback.
+ */
 const NON_PUBLIC = [
+  "0.0.0.0/8",
   "10.0.0.0/8",
-  "172.16.0.0/12",
-  "192.168.0.0/16",
   "100.64.0.0/10",
   "127.0.0.0/8",
   "169.254.0.0/16",
-  "fc00::/7",
-  "fe80::/10",
-  "::1/128",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
+  "::/3",
+  "4000::/2",
+  "8000::/1",
 ];
 
 /**

@@ -39,6 +39,15 @@ export function kubeletSegments(text: string): Segment[] {
   return segments;
 }
 
+/**
+ * `segments` written back as one string: text as it is, each reference left as `$(NAME)`, so a
+ * value shape ({@link secretValueKind}) is judged on what the program receives once every known
+ * variable is expanded, and a reference still reads as one.
+ */
+export function kubeletText(segments: readonly Segment[]): string {
+  return segments.map((segment) => ("text" in segment ? segment.text : `$(${segment.reference})`)).join("");
+}
+
 /** The names `text` references as `$(VAR)`, as {@link kubeletSegments} reads it. */
 export function variableReferences(text: string): string[] {
   return kubeletSegments(text).flatMap((segment) => ("reference" in segment ? [segment.reference] : []));
@@ -75,14 +84,14 @@ export function holdsCredentialText(segments: readonly Segment[]): boolean {
 
 /**
  * A literal credential as a flag's value: no reference left unexpanded (a Secret-backed one is the
- * expansion rule's), not another flag, not a file path (`--token /run/secrets/token` names where
- * the secret is), and text that may be a credential (not empty, true or false, or a reference
- * spelling such as the `$(VAR)` text `$$(VAR)` leaves; `--token-ttl 3600` is told apart by its name).
+ * expansion rule's), not another flag, and text that may be a credential (not empty, true or false,
+ * a reference spelling such as the `$(VAR)` text `$$(VAR)` leaves, or a single absolute path:
+ * `--token /run/secrets/token` names where the secret is; `--token-ttl 3600` is told apart by its name).
  */
 export function isLiteralFlagValue(segments: readonly Segment[]): boolean {
   if (segments.some((segment) => "reference" in segment)) return false;
-  const text = segments.map((segment) => ("text" in segment ? segment.text : "")).join("");
-  return !text.startsWith("-") && !text.startsWith("/") && isCredentialText(text);
+  const text = kubeletText(segments);
+  return !text.startsWith("-") && isCredentialText(text);
 }
 
 /** `--client-secret=...`-style flags carrying a value inline. */
@@ -105,10 +114,11 @@ export interface ArgvCredential {
 
 /**
  * The credentials `argv` carries: first every `pair`, then argument by argument an `inline` flag or,
- * failing that, a `shape`. A flag's name is judged by isSecretLikeKey and its value by
- * {@link isLiteralFlagValue} once `read` has turned it into what the program receives (by default
- * the kubelet's reading with no variable known, so every `$(VAR)` stays a reference). Items that
- * are not strings are skipped, and a bare flag before one has no value.
+ * failing that, a `shape`. A flag's name is judged by isSecretLikeKey, its value by
+ * {@link isLiteralFlagValue} and an argument's shape by secretValueKind, each once `read` has turned
+ * it into what the program receives (by default the kubelet's reading with no variable known, so
+ * every `$(VAR)` stays a reference). Items that are not strings are skipped, and a bare flag before
+ * one has no value.
  */
 export function argvCredentials(
   argv: readonly unknown[],
@@ -124,7 +134,8 @@ export function argvCredentials(
       pairs.push({ index, form: "pair" });
     }
     const flag = FLAG_WITH_VALUE.exec(argument);
-    const kind = secretValueKind(argument);
+    // Shapes too are judged on what the program receives: `:$(PW)@` of a plain PW is its text.
+    const kind = secretValueKind(kubeletText(read(argument)));
     if (flag && isSecretLikeKey(flag[1]!) && isLiteralFlagValue(read(flag[2]!))) {
       single.push({ index, form: "inline" });
     } else if (kind) {
@@ -136,4 +147,4 @@ export function argvCredentials(
 
 /** The flags {@link argvCredentials} reports, as a policy's catalog entry names them. */
 export const ARGV_FLAG_SPELLINGS =
-  "an argument `--flag=VALUE`, or a bare `--flag` followed by VALUE as the next argument (one or two dashes), whose flag name is secret-like and whose VALUE is a literal (no `$(VAR)` reference left, not another flag or a path starting with /, and text that may be a credential as above)";
+  "an argument `--flag=VALUE`, or a bare `--flag` followed by VALUE as the next argument (one or two dashes), whose flag name is secret-like and whose VALUE is a literal (no `$(VAR)` reference left, not another flag, and text that may be a credential as above)";

@@ -65,7 +65,10 @@ export function isHelmChart(type: string): boolean {
 export interface HelmChartView {
   /** `Helm release "<name>"` or `Helm chart "<name>"`: how a finding names it. */
   readonly label: string;
+  /** The `chart` input as written. */
   readonly chart: string;
+  /** The chart's bare name, however `chart` spells it ({@link bareChartName}). */
+  readonly name: string;
   readonly version: string | undefined;
   readonly repository: string | undefined;
   readonly values: unknown;
@@ -85,11 +88,27 @@ export function helmChartOf(
   return {
     label: `Helm ${kind} "${name}"`,
     chart: String(props.chart ?? ""),
+    name: bareChartName(props.chart),
     version: typeof props.version === "string" ? props.version : undefined,
     repository: repositoryOpts?.repo,
     values: props.values,
     namespace: typeof props.namespace === "string" && props.namespace !== "" ? props.namespace : "default",
   };
+}
+
+/**
+ * The chart an installation's `chart` input names, as a bare name: a repository alias
+ * (prometheus-community/kube-prometheus-stack), an OCI reference, a local directory or a chart archive
+ * (kube-prometheus-stack-75.15.1.tgz) all come down to their last path component, less an archive's
+ * version.
+ */
+export function bareChartName(chart: unknown): string {
+  const last = String(chart ?? "")
+    .replace(/\/+$/, "")
+    .split("/")
+    .pop()!;
+  if (!last.endsWith(".tgz")) return last;
+  return last.slice(0, -".tgz".length).replace(/-v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/, "");
 }
 
 /** A resource validation over every Helm chart installation; other resources are not applicable. */

@@ -68,11 +68,18 @@ const SECRET_KEY_WORDS =
 
 /**
  * Keys that name where a secret is (a file, a Secret's name, a key inside it), or a setting about
- * one (its endpoint, lifetime, length), rather than hold one. `secret_key` is not among them: in
+ * one (its endpoint, lifetime, length, issuer, audience, type, algorithm, store, provider, namespace,
+ * version, scope, path prefix), rather than hold one. `secret_key` is not among them: in
  * AWS_SECRET_KEY or MINIO_SECRET_KEY it is the credential itself.
+ *
+ * A last word `secret` after password, passwd, passphrase or credential(s) (`passwordSecret`,
+ * DB_PASSWORD_SECRET, `credentialsSecret`) names the Kubernetes Secret that holds it, as charts
+ * spell it. Other credential words keep it: TOKEN_SECRET is many programs' signing key, OAuth 1's
+ * ACCESS_TOKEN_SECRET, Proxmox's PM_API_TOKEN_SECRET, `apiKeySecret` and Alibaba Cloud's
+ * `accessKeySecret` are the credentials themselves.
  */
 const REFERENCE_KEY =
-  /(^existing_)|(_(file|path|dir|ref|name|header|mount|url|uri|endpoint|ttl|lifetime|expiry|timeout|length|stdin|connector|interval(_[a-z]+)?|(milli)?seconds|ms|minutes|hours|days|count|size|enabled|required))$|((password|passphrase|token|user)_key)$/i;
+  /(^existing_)|(_(file|path|dir|ref|name|header|mount|url|uri|endpoint|ttl|lifetime|expiry|timeout|length|stdin|connector|interval(_[a-z]+)?|(milli)?seconds|ms|minutes|hours|days|count|size|enabled|required|issuers?|audiences?|types?|algorithms?|stores?|providers?|namespaces?|versions?|scopes?|prefix(es)?))$|((password|passphrase|token|user)_key)$|((password|passwd|passphrase|credentials?)_secret)$/i;
 
 /**
  * Credential words glued to a prefix, as environment variables often spell them (PGPASSWORD,
@@ -91,9 +98,13 @@ export function isSecretLikeKey(key: string): boolean {
   return (SECRET_KEY_WORDS.test(words) || SECRET_KEY_GLUED.test(words)) && !REFERENCE_KEY.test(words);
 }
 
-/** `key: value`, `key = value` and `"key": "value"` lines of a configuration file. */
+/**
+ * `key: value`, `key = value` and `"key": "value"` lines of a configuration file; a YAML list item
+ * (`- key: value`); a shell or .env line (`KEY=value`, `export KEY=value`); each with an optional
+ * trailing ` # comment`.
+ */
 const CONFIG_ASSIGNMENT =
-  /^\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'#\s,{}[\]][^"'#,]*?)["']?\s*,?\s*$/;
+  /^\s*(?:-\s+|export\s+)?["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'#\s,{}[\]][^"'#,]*?)["']?\s*,?(?:\s+#.*)?\s*$/;
 /**
  * Values that name where a credential comes from rather than hold one: one or more references with
  * nothing but spaces between them (`${USER}${PASS}`, never `${A}hunter2${B}`), or a placeholder.
@@ -107,18 +118,28 @@ const INDIRECT_VALUE = new RegExp(
 );
 
 /**
+ * A single absolute path: `/` then path-name characters only (letters, digits, `_ . @ + = : ~ -`
+ * and `/`), no spaces. Under a secret-like name (TLS_PRIVATE_KEY=/etc/tls/tls.key, `--token
+ * /run/secrets/token`) it names where the secret is.
+ */
+const ABSOLUTE_PATH = /^\/[\w.@+=:~/-]*$/;
+
+/**
  * Text that may hold a credential, for every policy: not empty or blank, not true or false in any
- * case (a switch: REQUIRE_API_KEY=true), and not a reference or placeholder ({@link isIndirectValue}).
- * Digits are a credential like any text (DB_PASSWORD=123456); a count or a lifetime is told apart by
- * its name (TOKEN_EXPIRY_SECONDS, TOKEN_TTL: see REFERENCE_KEY), not by its value.
+ * case (a switch: REQUIRE_API_KEY=true), not a reference or placeholder ({@link isIndirectValue}),
+ * and not a single absolute path (a file that holds it). Digits are a credential like any text
+ * (DB_PASSWORD=123456); a count or a lifetime is told apart by its name (TOKEN_EXPIRY_SECONDS,
+ * TOKEN_TTL: see REFERENCE_KEY), not by its value. A secret shape ({@link secretValueKind}) is
+ * judged apart, so `/`-prefixed text holding one is still found.
  */
 export function isCredentialText(value: string): boolean {
   const text = value.trim();
-  return text !== "" && !/^(true|false)$/i.test(text) && !isIndirectValue(text);
+  return text !== "" && !/^(true|false)$/i.test(text) && !isIndirectValue(text) && !ABSOLUTE_PATH.test(text);
 }
 
 /**
- * The secret-like keys a configuration file (YAML, INI, properties, JSON, one setting per line)
+ * The secret-like keys a configuration file (YAML with its list items, INI, properties, JSON, shell
+ * `export KEY=value` and .env lines, one setting per line)
  * sets to a literal: `password: hunter2` in a mounted `app.yaml` is as readable as a ConfigMap key.
  * A value {@link isCredentialText} refuses (a reference, a boolean, empty) is not one.
  */
@@ -142,34 +163,48 @@ export function embeddedCredentials(text: string): string[] {
   return found;
 }
 
+/** `scheme://user:password@` (the user may be empty, as in `redis://:password@`), the password captured. */
+const URL_USERINFO = /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:([^/\s@]+)@/gi;
+
 /** Values that are credentials whatever their key: private keys, cloud access keys, URLs with a password. */
-const SECRET_VALUE_PATTERNS: { pattern: RegExp; what: string }[] = [
-  { pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "a PEM private key" },
-  { pattern: /\b(AKIA|ASIA)[0-9A-Z]{16}\b/, what: "an AWS access key id" },
-  { pattern: /"type"\s*:\s*"service_account"/, what: "a GCP service-account key" },
-  { pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, what: "a URL with an embedded password" },
-  { pattern: /https:\/\/hooks\.slack\.com\/services\//, what: "a Slack webhook URL" },
+const SECRET_VALUE_PATTERNS: { test: (value: string) => boolean; what: string }[] = [
+  { test: (v) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v), what: "a PEM private key" },
+  { test: (v) => /\b(AKIA|ASIA)[0-9A-Z]{16}\b/.test(v), what: "an AWS access key id" },
+  { test: (v) => /"type"\s*:\s*"service_account"/.test(v), what: "a GCP service-account key" },
+  {
+    // A password slot that is only a reference (`:${DB_PASSWORD}@`, `:$(DB_PASSWORD)@`) names
+    // where the password comes from: it is not embedded.
+    test: (v) => [...v.matchAll(URL_USERINFO)].some(([, password = ""]) => !isIndirectValue(password)),
+    what: "a URL with an embedded password",
+  },
+  { test: (v) => /https:\/\/hooks\.slack\.com\/services\//.test(v), what: "a Slack webhook URL" },
 ];
 
 /** The values {@link secretValueKind} recognises, as a policy's catalog entry names them. */
-export const SECRET_VALUE_SHAPES = SECRET_VALUE_PATTERNS.map(({ what }, i, all) =>
+export const SECRET_VALUE_SHAPES = `${SECRET_VALUE_PATTERNS.map(({ what }, i, all) =>
   i === all.length - 1 ? `or ${what}` : what,
-).join(", ");
+).join(
+  ", ",
+)} (a URL whose password is only a reference, such as \`:\${DB_PASSWORD}@\` or \`:$(DB_PASSWORD)@\`, embeds none)`;
 
 /** The names {@link isSecretLikeKey} accepts and refuses, as a policy's catalog entry names them. */
 export const SECRET_KEY_SPELLINGS =
-  "secret-like (password, passwd, passphrase, secret, token, api key, private key, credential(s) or access key as a word on camelCase, snake_case or kebab-case boundaries; password, passwd, passphrase, secret or apikey glued to a prefix, as in PGPASSWORD, CLIENTSECRET or GPGPASSPHRASE; pass or pwd as the last word, as in DB_PASS or MYSQL_PWD; not a name that says where a secret is or describes it, such as `*_file`, `*_path`, `*_name`, `*_ref`, `*_url`, `*_endpoint`, `*_ttl`, `*_length`, `*_seconds`, `*_count`, `*_enabled`, `existing*` or `passwordKey`)";
+  "secret-like (password, passwd, passphrase, secret, token, api key, private key, credential(s) or access key as a word on camelCase, snake_case or kebab-case boundaries; password, passwd, passphrase, secret or apikey glued to a prefix, as in PGPASSWORD, CLIENTSECRET or GPGPASSPHRASE; pass or pwd as the last word, as in DB_PASS or MYSQL_PWD; not a name that says where a secret is or describes it, such as `*_file`, `*_path`, `*_name`, `*_ref`, `*_url`, `*_endpoint`, `*_ttl`, `*_length`, `*_seconds`, `*_count`, `*_enabled`, `*_issuer`, `*_audience`, `*_type`, `*_algorithm`, `*_store`, `*_provider`, `*_namespace`, `*_version`, `*_scope`, `*_prefix`, `existing*` or `passwordKey`, nor one naming the Kubernetes Secret that holds it: password, passwd, passphrase or credential(s) followed by `secret` as the last word, as in `passwordSecret` or DB_PASSWORD_SECRET, while TOKEN_SECRET, ACCESS_TOKEN_SECRET, `apiKeySecret` or `accessKeySecret` are secret-like)";
 
 /** The values {@link isIndirectValue} reads as references, as a policy's catalog entry names them. */
 export const INDIRECT_VALUE_SPELLINGS =
   "`${VAR}`, `$(VAR)`, `$VAR`, `$__file{...}`, `$__env{...}`, `%(...)s` or `{{ ... }}` alone or several with only spaces between them, `<...>`, `***`, null, ~, none, true or false";
 
+/** What {@link isSecretLikeKey} and {@link isCredentialText} let through by design, for a policy's limits. */
+export const CREDENTIAL_TEXT_LIMITS =
+  "A credential that reads as a single absolute path (a base64 key starting with /) passes unless it has one of the value shapes, and so does one under a name read as a Secret's name or as a setting about a secret (DB_PASSWORD_SECRET, as `passwordSecret`).";
+
 /** What {@link isCredentialText} accepts, as a policy's catalog entry names it. */
-export const CREDENTIAL_TEXT = `text that may be a credential, digits included: not blank and not a reference or placeholder (${INDIRECT_VALUE_SPELLINGS}; any case)`;
+export const CREDENTIAL_TEXT = `text that may be a credential, digits included: not blank, not a reference or placeholder (${INDIRECT_VALUE_SPELLINGS}; any case), and not a single absolute path naming the file that holds it (\`/\` then path-name characters, no spaces)`;
 
 export function secretValueKind(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
-  return SECRET_VALUE_PATTERNS.find(({ pattern }) => pattern.test(value))?.what;
+  return SECRET_VALUE_PATTERNS.find(({ test }) => test(value))?.what;
 }
 
 /** `text` as a JSON object (a mounted config.json), or undefined. */

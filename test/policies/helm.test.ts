@@ -148,3 +148,214 @@ describe("helm-values-no-inline-credentials: both branches read references alike
     expect(await evaluatePolicies([helm.helmValuesNoInlineCredentials], stack, {})).toEqual([]);
   });
 });
+
+describePolicy(helm.helmChartVersionPinned, [
+  {
+    change: "a version range",
+    stack: "kubernetes",
+    resource: "Release:ingress-nginx",
+    path: ["version"],
+    value: "^4.12.0",
+    message:
+      'Helm release "ingress-nginx" (chart ingress-nginx) is not pinned: version "^4.12.0". Set version to the exact chart version, e.g. "4.12.1".',
+  },
+  {
+    change: "no version",
+    stack: "kubernetes",
+    resource: "Release:cert-manager",
+    path: ["version"],
+    value: undefined,
+    message:
+      'Helm release "cert-manager" (chart cert-manager) is not pinned: version null. Set version to the exact chart version, e.g. "4.12.1".',
+  },
+]);
+
+describePolicy(helm.helmRepositoryHttps, [
+  {
+    change: "a plain-http repository",
+    stack: "kubernetes",
+    resource: "Release:ingress-nginx",
+    path: ["repositoryOpts", "repo"],
+    value: "http://kubernetes.github.io/ingress-nginx",
+    message:
+      'Helm release "ingress-nginx" loads chart "ingress-nginx" from "http://kubernetes.github.io/ingress-nginx". Set repositoryOpts.repo to the chart\'s https:// repository (or chart to an oci:// reference).',
+  },
+]);
+
+describePolicy(helm.helmValuesNoInlineCredentials, [
+  {
+    change: "an inline Grafana admin password",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "adminPassword"],
+    value: "prom-operator",
+    message: `Helm release "kube-prometheus-stack" sets values.grafana.adminPassword inline. ${FIX_HELM}`,
+  },
+  {
+    change: "a Slack webhook in Alertmanager config",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "prometheus", "service", "type"],
+    value: "https://hooks.slack.com/services/T000/B000/XXXX",
+    message: `Helm release "kube-prometheus-stack" sets values.prometheus.service.type to a Slack webhook URL. ${FIX_HELM}`,
+  },
+]);
+
+describe("helm-values-no-inline-credentials: environment lists in values", () => {
+  const withEnv = (env: unknown[]) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    const release = stack.find((t) => t.name === "kube-prometheus-stack")!;
+    setPath(release.props, ["values", "grafana", "env"], env);
+    return stack;
+  };
+
+  it("reports a secret-named entry set to a literal, naming its path", async () => {
+    const found = await evaluatePolicies(
+      [helm.helmValuesNoInlineCredentials],
+      withEnv([
+        { name: "GF_LOG_LEVEL", value: "info" },
+        { name: "GF_DATABASE_PASSWORD", value: "hunter2hunter2" },
+      ]),
+      {},
+    );
+    expect(found.map((v) => v.message)).toEqual([
+      'Helm release "kube-prometheus-stack" sets the environment variable GF_DATABASE_PASSWORD inline (values.grafana.env[1].value). Set values.grafana.env[1].valueFrom.secretKeyRef to a Kubernetes Secret made from a Pulumi secret instead.',
+    ]);
+  });
+
+  it("raises nothing for references, Secrets and plain settings", async () => {
+    const env = [
+      { name: "GF_DATABASE_PASSWORD", valueFrom: { secretKeyRef: { name: "grafana-db", key: "password" } } },
+      { name: "GF_SECURITY_ADMIN_PASSWORD", value: "$(ADMIN_PASSWORD)" },
+      { name: "GF_AUTH_TOKEN", value: "{{ .Values.token }}" },
+      { name: "GF_LOG_LEVEL", value: "info" },
+    ];
+    expect(await evaluatePolicies([helm.helmValuesNoInlineCredentials], withEnv(env), {})).toEqual([]);
+  });
+});
+
+describe("helm-repository-https: every chart installation", () => {
+  it("reads a helm.sh/v3 Chart's fetchOpts.repo and a v4 Chart's repositoryOpts.repo", async () => {
+    const chart = (type: string, props: Record<string, unknown>) =>
+      target(type, "ingress-nginx", { chart: "ingress-nginx", version: "4.13.3", ...props });
+    const https = "https://kubernetes.github.io/ingress-nginx";
+    const plain = "http://kubernetes.github.io/ingress-nginx";
+    const found = await evaluatePolicies(
+      [helm.helmRepositoryHttps],
+      [
+        chart("kubernetes:helm.sh/v3:Chart", { fetchOpts: { repo: https } }),
+        chart("kubernetes:helm.sh/v4:Chart", { repositoryOpts: { repo: https } }),
+        { ...chart("kubernetes:helm.sh/v4:Chart", { repositoryOpts: { repo: plain } }), urn: "urn:plain" },
+      ],
+      {},
+    );
+    expect(found.map((v) => v.message)).toEqual([
+      `Helm chart "ingress-nginx" loads chart "ingress-nginx" from "${plain}". Set repositoryOpts.repo to the chart's https:// repository (or chart to an oci:// reference).`,
+    ]);
+  });
+});
+
+describePolicy(helm.helmValuesNoInlineCredentials, [
+  {
+    change: "a URL whose password is literal text, under a key with a dot",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "grafana.ini"],
+    value: { database: { url: "postgres://grafana:hunter2@db:5432/grafana" } },
+    message: `Helm release "kube-prometheus-stack" sets values.grafana.grafana.ini.database.url to a URL with an embedded password. ${FIX_HELM}`,
+  },
+  {
+    change: "a URL whose password mixes a reference and literal text",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "grafana.ini"],
+    value: { database: { url: "postgres://grafana:$__env{GF_DB_PASSWORD}x@db:5432/grafana" } },
+    message: `Helm release "kube-prometheus-stack" sets values.grafana.grafana.ini.database.url to a URL with an embedded password. ${FIX_HELM}`,
+  },
+  {
+    change: "a secret-named value that starts with / but is not a single path",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "adminPassword"],
+    value: "/hunter2 hunter2",
+    message: `Helm release "kube-prometheus-stack" sets values.grafana.adminPassword inline. ${FIX_HELM}`,
+  },
+  {
+    change: "an OAuth 1 access token secret (the credential, not a Secret's name)",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "twitter"],
+    value: { accessTokenSecret: "lzT5Hk9xQ2wPmN4r" },
+    message: `Helm release "kube-prometheus-stack" sets values.grafana.twitter.accessTokenSecret inline. ${FIX_HELM}`,
+  },
+  {
+    change: "a secret-named env entry that starts with / but is not a single path",
+    stack: "kubernetes",
+    resource: "Release:kube-prometheus-stack",
+    path: ["values", "grafana", "env"],
+    value: [{ name: "GF_DATABASE_PASSWORD", value: "/hunter2 hunter2" }],
+    message:
+      'Helm release "kube-prometheus-stack" sets the environment variable GF_DATABASE_PASSWORD inline (values.grafana.env[0].value). Set values.grafana.env[0].valueFrom.secretKeyRef to a Kubernetes Secret made from a Pulumi secret instead.',
+  },
+]);
+
+describe("helm-values-no-inline-credentials: values that point at a credential or describe one", () => {
+  it.each([
+    [
+      "a URL whose password is $__env{...}",
+      { "grafana.ini": { database: { url: "postgres://grafana:$__env{GF_DB_PASSWORD}@db:5432/grafana" } } },
+    ],
+    [
+      "a URL whose password is ${VAR}",
+      { "grafana.ini": { database: { url: "postgres://grafana:${GF_DB_PASSWORD}@db/grafana" } } },
+    ],
+    ["a private key path", { tls: { privateKey: "/etc/tls/tls.key" } }],
+    ["a credentials file path", { gcp: { credentials: "/var/run/secrets/gcp/key.json" } }],
+    [
+      "an env entry naming a credentials file",
+      { env: [{ name: "GOOGLE_APPLICATION_CREDENTIALS", value: "/var/run/secrets/gcp/key.json" }] },
+    ],
+    [
+      "keys naming a Kubernetes Secret",
+      { auth: { passwordSecret: "db-credentials", credentialsSecret: "gcs", tokenSecretRef: "api-token" } },
+    ],
+    [
+      "keys describing a token",
+      { oidc: { tokenAudience: "sts.amazonaws.com", tokenIssuer: "https://issuer", tokenScope: "openid" } },
+    ],
+    [
+      "env entries describing a secret",
+      {
+        env: [
+          { name: "SECRET_STORE", value: "vault" },
+          { name: "TOKEN_TYPE", value: "Bearer" },
+        ],
+      },
+    ],
+  ])("raises nothing for %s", async (_name, grafana) => {
+    const stack = withValues("kube-prometheus-stack", ["grafana", "extra"], grafana);
+    expect(await evaluatePolicies([helm.helmValuesNoInlineCredentials], stack, {})).toEqual([]);
+  });
+
+  it.each([
+    ["a URL password that is a reference", ["--db=postgres://u:${PW}@db/x", "--db=postgres://u:$(PW)@db/x"]],
+    ["flags describing a secret", ["--token-audience", "sts.amazonaws.com", "--secret-store=vault"]],
+    ["a secret flag naming a file", ["--client-secret", "/etc/oauth/client-secret"]],
+  ])("raises nothing for %s in a list", async (_name, list) => {
+    const stack = withValues("ingress-nginx", ["controller", "extraArgs"], list);
+    expect(await evaluatePolicies([helm.helmValuesNoInlineCredentials], stack, {})).toEqual([]);
+  });
+
+  it("still reports a list item whose URL password is literal", async () => {
+    const stack = withValues(
+      "ingress-nginx",
+      ["controller", "extraArgs"],
+      ["--db=postgres://u:hunter2@db/x"],
+    );
+    expect(
+      (await evaluatePolicies([helm.helmValuesNoInlineCredentials], stack, {})).map((v) => v.message),
+    ).toEqual([
+      `${NGINX} sets values.controller.extraArgs[0] to a URL with an embedded password. ${FIX_HELM}`,
+    ]);
+  });
+});

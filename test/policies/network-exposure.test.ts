@@ -86,6 +86,49 @@ describePolicy(policies.onlyIngressControllerLoadBalancer, [
   },
 ]);
 
+// The controller's chart may ask for one LoadBalancer, its controller's; none of its other Services.
+describePolicy(policies.onlyIngressControllerLoadBalancer, [
+  {
+    change: "the controller chart's metrics Service as a LoadBalancer",
+    stack: "kubernetes",
+    resource: "Release:ingress-nginx",
+    path: ["values", "controller", "metrics"],
+    value: { enabled: true, service: { type: "LoadBalancer" } },
+    message:
+      'Helm release "ingress-nginx" (chart ingress-nginx) asks for a LoadBalancer Service. Set values.controller.metrics.service.type to "ClusterIP".',
+  },
+  {
+    change: "the controller chart's default backend as a NodePort",
+    stack: "kubernetes",
+    resource: "Release:ingress-nginx",
+    path: ["values", "defaultBackend"],
+    value: { enabled: true, service: { type: "NodePort" } },
+    message:
+      'Helm release "ingress-nginx" (chart ingress-nginx) asks for a NodePort Service. Set values.defaultBackend.service.type to "ClusterIP".',
+  },
+  {
+    change: "the controller's own Service as a NodePort",
+    stack: "kubernetes",
+    resource: "Release:ingress-nginx",
+    path: ["values", "controller", "service", "type"],
+    value: "NodePort",
+    message:
+      'Helm release "ingress-nginx" (chart ingress-nginx) asks for a NodePort Service. Set values.controller.service.type to "ClusterIP".',
+  },
+]);
+
+describe("only-ingress-controller-load-balancer: the controller chart however its chart input is spelled", () => {
+  it.each([
+    "oci://ghcr.io/kubernetes/charts/ingress-nginx",
+    "ingress-nginx/ingress-nginx",
+    "https://github.com/kubernetes/ingress-nginx/releases/download/helm-chart-4.13.3/ingress-nginx-4.13.3.tgz",
+  ])("raises nothing for %s with its controller as the LoadBalancer", async (chart) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    stack.find((t) => t.name === "ingress-nginx" && t.type.endsWith("Release"))!.props.chart = chart;
+    expect(await evaluatePolicies([policies.onlyIngressControllerLoadBalancer], stack, {})).toEqual([]);
+  });
+});
+
 describe("only-ingress-controller-load-balancer: helm.sh/v4 Charts", () => {
   it("reads a v4 Chart's values as a v3 Release's", async () => {
     const stack = STACK_FIXTURES.kubernetes();
@@ -276,6 +319,54 @@ describePolicy(policies.networkPolicyNoAllowAllIngress, [
     ],
     message:
       'NetworkPolicy "inference" spec.ingress[0] admits every public IPv4 address through its ipBlocks together (192.0.0.0/2, 0.0.0.0/2, 10.0.0.0/8, 128.0.0.0/2, 64.0.0.0/2). Replace them with narrower CIDRs or pod/namespace selectors.',
+  },
+]);
+
+const PUBLIC_REFUSED = (family: string, blocks: string) =>
+  `NetworkPolicy "inference" spec.ingress[0] admits every public ${family} address through its ipBlocks together (${blocks}). Replace them with narrower CIDRs or pod/namespace selectors.`;
+
+// The internet without the addresses nobody on it has: multicast, reserved, "this network", and
+// in IPv6 everything outside global unicast.
+describePolicy(policies.networkPolicyNoAllowAllIngress, [
+  {
+    change: "every global-unicast IPv6 address (2000::/3)",
+    stack: "kubernetes",
+    resource: "NetworkPolicy:inference",
+    path: ["spec", "ingress", 0, "from"],
+    value: [{ ipBlock: { cidr: "2000::/3" } }],
+    message: PUBLIC_REFUSED("IPv6", "2000::/3"),
+  },
+  {
+    change: "every unicast IPv4 address, multicast and reserved left out",
+    stack: "kubernetes",
+    resource: "NetworkPolicy:inference",
+    path: ["spec", "ingress", 0, "from"],
+    value: [
+      { ipBlock: { cidr: "0.0.0.0/1" } },
+      { ipBlock: { cidr: "128.0.0.0/2" } },
+      { ipBlock: { cidr: "192.0.0.0/3" } },
+    ],
+    message: PUBLIC_REFUSED("IPv4", "0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/3"),
+  },
+  {
+    change: "the halving ladder from 1.0.0.0/8 to 128.0.0.0/1 (all but 0.0.0.0/8)",
+    stack: "kubernetes",
+    resource: "NetworkPolicy:inference",
+    path: ["spec", "ingress", 0, "from"],
+    value: [
+      "1.0.0.0/8",
+      "2.0.0.0/7",
+      "4.0.0.0/6",
+      "8.0.0.0/5",
+      "16.0.0.0/4",
+      "32.0.0.0/3",
+      "64.0.0.0/2",
+      "128.0.0.0/1",
+    ].map((cidr) => ({ ipBlock: { cidr } })),
+    message: PUBLIC_REFUSED(
+      "IPv4",
+      "1.0.0.0/8, 2.0.0.0/7, 4.0.0.0/6, 8.0.0.0/5, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 128.0.0.0/1",
+    ),
   },
 ]);
 
