@@ -114,9 +114,9 @@ export const s3BucketEncryption: PlinthStackPolicy = {
     answers: [`${CIS_AWS} (S3: encryption at rest)`],
     covers: bucketCovers(
       "BucketServerSideEncryptionConfiguration (or ...V2)",
-      "one of their rules[].applyServerSideEncryptionByDefault.sseAlgorithm must be aws:kms, aws:kms:dsse or AES256.",
+      "one of their rules[].applyServerSideEncryptionByDefault.sseAlgorithm (or the bucket's own deprecated inline serverSideEncryptionConfiguration.rule) must be aws:kms, aws:kms:dsse or AES256.",
     ),
-    limits: `The bucket's deprecated inline serverSideEncryptionConfiguration is not read, so a bucket encrypted that way is reported. The key is not judged (aws:kms with the AWS-managed key passes), nor bucket policies that refuse unencrypted uploads. ${BUCKET_LIMITS}`,
+    limits: `The key is not judged (aws:kms with the AWS-managed key passes), nor bucket policies that refuse unencrypted uploads. ${BUCKET_LIMITS}`,
     charts: CLOUD_RESOURCES_ONLY,
     chartReach: "not-applicable",
   },
@@ -128,12 +128,13 @@ export const s3BucketEncryption: PlinthStackPolicy = {
         "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
       ],
       (bucket, configs, label) => {
-        const algorithms = configs.flatMap((c) =>
-          (c.props.rules ?? []).map(
-            (rule: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }) =>
-              rule.applyServerSideEncryptionByDefault?.sseAlgorithm,
-          ),
-        );
+        type Rule = { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } };
+        // The bucket's own (deprecated, still accepted) inline block counts as a companion does.
+        const inline = bucket.props.serverSideEncryptionConfiguration as { rule?: Rule } | undefined;
+        const algorithms = [
+          ...configs.flatMap((c) => (c.props.rules ?? []) as Rule[]),
+          ...(inline?.rule ? [inline.rule] : []),
+        ].map((rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm);
         if (!algorithms.some((a) => a === "aws:kms" || a === "aws:kms:dsse" || a === "AES256")) {
           report(
             `${label} has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`,
@@ -155,9 +156,9 @@ export const s3BucketVersioning: PlinthStackPolicy = {
     answers: [`${CIS_AWS} (S3: versioning and MFA delete)`, "anti-pattern: mutable model artifacts"],
     covers: bucketCovers(
       "BucketVersioning (or ...V2)",
-      'one of them must set versioningConfiguration.status to "Enabled".',
+      'one of them must set versioningConfiguration.status to "Enabled", or the bucket its own deprecated inline versioning.enabled to true.',
     ),
-    limits: `MFA delete and object lock are not required, and the bucket's deprecated inline versioning is not read (such a bucket is reported). ${BUCKET_LIMITS}`,
+    limits: `MFA delete and object lock are not required. ${BUCKET_LIMITS}`,
     charts: CLOUD_RESOURCES_ONLY,
     chartReach: "not-applicable",
   },
@@ -166,7 +167,9 @@ export const s3BucketVersioning: PlinthStackPolicy = {
       args.resources,
       ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
       (bucket, configs, label) => {
-        if (!configs.some((c) => c.props.versioningConfiguration?.status === "Enabled")) {
+        const inlineEnabled =
+          (bucket.props.versioning as { enabled?: unknown } | undefined)?.enabled === true;
+        if (!inlineEnabled && !configs.some((c) => c.props.versioningConfiguration?.status === "Enabled")) {
           report(
             `${label} is not versioned. Add an aws.s3.BucketVersioning with bucket set to this bucket and versioningConfiguration.status "Enabled".`,
             bucket.urn,

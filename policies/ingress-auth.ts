@@ -209,7 +209,10 @@ function hasOauth2ProxyAuth(annotations: Record<string, string>): boolean {
   return Boolean(
     annotations[AUTH_URL]?.includes("/oauth2/auth") &&
     annotations[AUTH_SIGNIN]?.includes("/oauth2/start") &&
-    forwarded.includes("x-auth-request-email"),
+    forwarded.includes("x-auth-request-email") &&
+    // `satisfy: any` lets a request through when any access check passes (a whitelist-source-range
+    // covering the client, basic auth): oauth2-proxy is then one way in among others.
+    (annotations[`${NGINX}/satisfy`] ?? "").trim().toLowerCase() !== "any",
   );
 }
 
@@ -269,7 +272,7 @@ export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
       "Anyone on the internet reaching model management (MLflow), dashboards or the service's admin panel; forged identity headers reaching an unauthenticated admin route.",
     answers: [OWASP_AUTH, "anti-pattern: admin UI exposed without authentication"],
     configured: "protectedPathPrefixes, protectedBackendPattern, protectedHostPattern",
-    covers: `Stack-wide: every ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}. Each of its routes (spec.rules[].http.paths[] with a Service backend, and spec.defaultBackend as host \`*\` and path \`/\`) is reported when its path equals or lies below a protectedPathPrefixes entry, its Service name matches protectedBackendPattern, or its host matches protectedHostPattern.`,
+    covers: `Stack-wide: every ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}, or carries them beside a \`satisfy: any\` annotation (any passing access check then lets a request in). Each of its routes (spec.rules[].http.paths[] with a Service backend, and spec.defaultBackend as host \`*\` and path \`/\`) is reported when its path equals or lies below a protectedPathPrefixes entry, its Service name matches protectedBackendPattern, or its host matches protectedHostPattern.`,
     limits: `Paths are compared literally, not as nginx matches them: a regular-expression path, or an ImplementationSpecific prefix shorter than a protected one (\`/adm\`), is not matched here (no-catch-all-to-inference applies nginx's matching to the inference Service). auth-url is only checked to contain \`/oauth2/auth\`, not to reach plinth's oauth2-proxy, and resource backends (backend.resource) are not read. ${NOT_INGRESS_V1}`,
     charts: INGRESSES_IN_CHARTS,
     chartReach: "objects",
@@ -307,6 +310,45 @@ const CATCH_ALL_PATH = /^\/?(\(?\.\*\)?)?$/;
 
 /** Characters that make a path a pattern rather than a literal. */
 const REGEX_SYNTAX = /[.*+?()[\]{}|^$\\]/;
+
+/**
+ * The text every request path a regular-expression route matches must start with (ingress-nginx
+ * anchors it at the start, case-insensitively): the characters before the first metacharacter,
+ * less the last one when a quantifier follows it. Undefined when an alternation outside any group
+ * (`/a|/admin`) lets the match start elsewhere.
+ */
+function literalPrefix(pattern: string): string | undefined {
+  let depth = 0;
+  for (const char of pattern) {
+    if (char === "(") depth++;
+    else if (char === ")") depth--;
+    else if (char === "|" && depth === 0) return undefined;
+  }
+  const end = pattern.search(REGEX_SYNTAX);
+  if (end < 0) return pattern;
+  return /[?*{]/.test(pattern[end]!) ? pattern.slice(0, Math.max(0, end - 1)) : pattern.slice(0, end);
+}
+
+/**
+ * Whether request paths starting with `prefix` may be operator routes (compared case-insensitively,
+ * as nginx matches a regex path): the prefix leads into one, or lies inside one.
+ */
+function mayReachOperatorPath(prefix: string): boolean {
+  const lower = prefix.toLowerCase();
+  return OPERATOR_PATHS.some(({ path }) => path.startsWith(lower) || lower.startsWith(path));
+}
+
+/**
+ * Whether a rewrite-target can produce an operator path: a fixed one that is, or one whose text
+ * before its first capture reference (`/predict/$1`) does not pin a first path segment other than
+ * theirs (`/$2`, `$1`, `/adm$1`).
+ */
+function rewriteMayReachOperatorPath(rewrite: string): boolean {
+  const dollar = rewrite.indexOf("$");
+  if (dollar < 0) return isOperatorPath(rewrite.split("?")[0]!.replace(/\/+$/, "") || "/");
+  const fixed = /^(\/[^/$]+)\//.exec(rewrite.slice(0, dollar));
+  return fixed === null || mayReachOperatorPath(`${fixed[1]}/`);
+}
 
 /** Operator request paths to test a route against: each operator path, and one below it when it has any. */
 function operatorSamples(): string[] {
@@ -363,7 +405,7 @@ export const noCatchAllToInference: PlinthStackPolicy = {
       "A catch-all `/` on the public host also exposing the service's /admin and /ops routes, where a client could forge X-Auth-Request-Email because oauth2-proxy never saw the request.",
     answers: [OWASP_AUTH, "anti-pattern: catch-all route to a service that also serves admin paths"],
     configured: "inferenceBackendPattern",
-    covers: `Stack-wide: every route to a Service whose name matches inferenceBackendPattern, on each ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}. Reported: a path other than Exact that is empty, \`/\`, \`/.*\` or \`/(.*)\` (spec.defaultBackend included); a rewrite-target annotation containing \`$\` or naming an operator path; a path with regular-expression syntax on a host where any Ingress sets use-regex or rewrite-target; and any other path that ingress-nginx's matching (Exact, Prefix by path segment, ImplementationSpecific as a string prefix, regular expressions case-insensitively from the start) sends ${OPERATOR_PATH_LIST}, or a path below a prefix among them, to.`,
+    covers: `Stack-wide: every route to a Service whose name matches inferenceBackendPattern, on each ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}. Reported: a path other than Exact that is empty, \`/\`, \`/.*\` or \`/(.*)\` (spec.defaultBackend included); a rewrite-target naming an operator path, or with a capture reference (\`$1\`) not preceded by a fixed first path segment other than theirs (\`/predict/$1\` passes, \`/$2\` does not); a path with regular-expression syntax on a host where any Ingress sets use-regex or rewrite-target, unless the text every match must start with (before its first metacharacter, with no alternation outside a group) keeps it off the operator routes, compared case-insensitively (\`/openapi.json\`, \`/v2/models/[^/]+/infer\` pass); and any other path that ingress-nginx's matching (Exact, Prefix by path segment, ImplementationSpecific as a string prefix, regular expressions case-insensitively from the start) sends ${OPERATOR_PATH_LIST}, or a path below a prefix among them, to.`,
     limits: `Only the operator paths of service/contract/operator-paths.ts are tried, with one sample path below each prefix. Whether a host reads paths as regular expressions is learned from this stack's Ingresses only, not from the controller's configuration or objects a helm.sh/v3 Release creates. ${INGRESS_NGINX_ONLY} ${NOT_INGRESS_V1}`,
     charts: INGRESSES_IN_CHARTS,
     chartReach: "objects",
@@ -387,10 +429,7 @@ export const noCatchAllToInference: PlinthStackPolicy = {
           );
           continue;
         }
-        if (
-          rewrite?.includes("$") ||
-          (rewrite !== undefined && isOperatorPath(rewrite.split("?")[0]!.replace(/\/+$/, "") || "/"))
-        ) {
+        if (rewrite !== undefined && rewriteMayReachOperatorPath(rewrite)) {
           report(
             `Ingress "${name}" rewrites ${route.at} (path ${literal(route.path)}) to ${literal(rewrite)} for the inference Service "${route.service}": a public path can be rewritten onto an operator route (${OPERATOR_PATHS.map((p) => p.path).join(", ")}). Remove metadata.annotations["${NGINX}/rewrite-target"] or make it a fixed path.`,
             ingress.urn,
@@ -398,10 +437,15 @@ export const noCatchAllToInference: PlinthStackPolicy = {
           continue;
         }
         const regex = regexHosts.has(route.host);
-        if (regex && REGEX_SYNTAX.test(route.path)) {
-          // Which request paths a regular expression matches cannot be listed: on a host that routes
-          // to the inference service publicly, only literal paths can be shown to avoid its
-          // operator routes.
+        const prefix = regex ? literalPrefix(route.path) : route.path;
+        if (
+          regex &&
+          REGEX_SYNTAX.test(route.path) &&
+          (prefix === undefined || mayReachOperatorPath(prefix))
+        ) {
+          // Which request paths a regular expression matches cannot be listed; what it must start
+          // with can: a pattern whose fixed start keeps it off the operator routes (`/openapi.json`,
+          // `/v2/models/[^/]+/infer`) is as safe as a literal.
           report(
             `Ingress "${name}" ${route.at} (path ${literal(route.path)}) is a regular expression on host ${route.host}, which routes to the inference Service "${route.service}" without oauth2-proxy: it may match an operator route. Use literal paths (pathType Exact or Prefix) for the public API.`,
             ingress.urn,

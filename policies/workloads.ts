@@ -260,7 +260,7 @@ export const containerResources: PlinthResourcePolicy = {
     protectsAgainst:
       "One workload starving its neighbours or the node (noisy neighbour, OOM of unrelated pods) and the scheduler placing pods blindly.",
     answers: [NSA_CISA, "anti-pattern: BestEffort pods in production"],
-    covers: `Every init and main container of ${POD_RESOURCES}: resources.requests.cpu, requests.memory, limits.cpu and limits.memory must each be set. Ephemeral containers are skipped (the API refuses resources on them).`,
+    covers: `Every init and main container of ${POD_RESOURCES}: resources.requests.cpu, requests.memory, limits.cpu and limits.memory must each be set, a request left out counting as set when its limit is (the API server defaults it to the limit). Ephemeral containers are skipped (the API refuses resources on them).`,
     limits: `Only presence is judged, not the values. Defaults a namespace LimitRange would fill in are not seen, so such a container is reported, and pod-level spec.resources is not read. ${PATCH_NOT_JUDGED}`,
     charts: PODS_IN_CHARTS,
     chartReach: "objects",
@@ -270,7 +270,11 @@ export const containerResources: PlinthResourcePolicy = {
     if (list === "ephemeralContainers") return;
     for (const field of RESOURCE_FIELDS) {
       const [bound, resource] = field.split(".") as ["requests" | "limits", "cpu" | "memory"];
-      if (container.resources?.[bound]?.[resource] === undefined && !pod.patch) {
+      // A request left out while its limit is set defaults to the limit (the API server fills it in).
+      const set =
+        container.resources?.[bound]?.[resource] !== undefined ||
+        (bound === "requests" && container.resources?.limits?.[resource] !== undefined);
+      if (!set && !pod.patch) {
         report(`${describe} has no ${field}. Set ${path}.resources.${field}.`);
       }
     }

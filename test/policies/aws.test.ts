@@ -23,6 +23,43 @@ describePolicy(policies.s3BucketEncryption, [
   },
 ]);
 
+describe("S3 bucket rules: the bucket's own deprecated inline blocks", () => {
+  /** The fixture with its encryption and versioning resources replaced by the bucket's inline blocks. */
+  const inlineOnly = (inline: Record<string, unknown>) => {
+    const stack = awsStack().filter(
+      (t) =>
+        t.type !== "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration" &&
+        t.type !== "aws:s3/bucketVersioning:BucketVersioning",
+    );
+    Object.assign(stack.find((t) => t.type === "aws:s3/bucket:Bucket")!.props, inline);
+    return stack;
+  };
+  const findings = async (stack: PolicyTarget[]) =>
+    (await evaluatePolicies([policies.s3BucketEncryption, policies.s3BucketVersioning], stack, {})).map(
+      (v) => v.message,
+    );
+  const ENCRYPTED = {
+    serverSideEncryptionConfiguration: {
+      rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } },
+    },
+  };
+
+  it("raises nothing for a bucket encrypted and versioned inline", async () => {
+    expect(await findings(inlineOnly({ ...ENCRYPTED, versioning: { enabled: true } }))).toEqual([]);
+  });
+
+  it("reports an inline block that encrypts nothing or does not version", async () => {
+    expect(
+      await findings(
+        inlineOnly({ serverSideEncryptionConfiguration: { rule: {} }, versioning: { enabled: false } }),
+      ),
+    ).toEqual([
+      `${BUCKET} has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`,
+      `${BUCKET} is not versioned. Add an aws.s3.BucketVersioning with bucket set to this bucket and versioningConfiguration.status "Enabled".`,
+    ]);
+  });
+});
+
 const NOT_ENCRYPTED = (bucket: string) =>
   `S3 bucket "${bucket}" has no default encryption. Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket set to this bucket and rules[0].applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms".`;
 

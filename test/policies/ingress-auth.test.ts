@@ -111,6 +111,14 @@ describePolicy(policies.ingressNoSnippetAnnotations, [
 
 describePolicy(policies.adminPathsBehindOauth2Proxy, [
   {
+    change: "satisfy any beside the oauth2-proxy annotations (any passing check lets a request in)",
+    stack: "kubernetes",
+    resource: ADMIN,
+    path: annotation("nginx.ingress.kubernetes.io/satisfy"),
+    value: "Any",
+    message: `Ingress "admin" exposes path /admin (spec.rules[0].http.paths[0]), path /ops (spec.rules[0].http.paths[1]), Service "mlflow" (spec.rules[1].http.paths[0]) without oauth2-proxy. ${FIX_AUTH}`,
+  },
+  {
     change: "a public /admin route",
     stack: "kubernetes",
     resource: PUBLIC,
@@ -251,6 +259,36 @@ describe("no-catch-all-to-inference: paths read as ingress-nginx reads them", ()
     ]);
   });
 
+  it.each([
+    ["a quantifier that makes the fixed start reach /ops", "/opsx?"],
+    ["a wildcard after a short start", "/a.*"],
+    ["an alternation outside any group", "/v2|/admin"],
+    ["an upper-case operator route (nginx matches regexes case-insensitively)", "/ADMIN.*"],
+  ])("still reports %s on a regex host", async (_name, path) => {
+    expect(
+      await messages(publicWith([{ path, pathType: "ImplementationSpecific" }], { "use-regex": "true" })),
+    ).toEqual([
+      `Ingress "public" spec.rules[0].http.paths[0] (path ${JSON.stringify(path)}) is a regular expression on host api.ml.example.com, which routes to the inference Service "inference" without oauth2-proxy: it may match an operator route. Use literal paths (pathType Exact or Prefix) for the public API.`,
+    ]);
+  });
+
+  it.each([
+    ["a capture straight after the root", "/$1"],
+    ["a capture glued to a partial segment", "/adm$1"],
+    ["a capture under an operator route", "/ops/$1"],
+  ])("still reports a rewrite with %s", async (_name, rewrite) => {
+    expect(
+      await messages(
+        publicWith([{ path: "/api/(.*)", pathType: "ImplementationSpecific" }], {
+          "use-regex": "true",
+          "rewrite-target": rewrite,
+        }),
+      ),
+    ).toEqual([
+      `Ingress "public" rewrites spec.rules[0].http.paths[0] (path "/api/(.*)") to ${JSON.stringify(rewrite)} for the inference Service "inference": a public path can be rewritten onto an operator route (/admin, /ops, /reload-model). Remove metadata.annotations["nginx.ingress.kubernetes.io/rewrite-target"] or make it a fixed path.`,
+    ]);
+  });
+
   it("reads an ImplementationSpecific path as nginx's plain prefix", async () => {
     expect(await messages(publicWith([{ path: "/ad", pathType: "ImplementationSpecific" }]))).toEqual([
       'Ingress "public" spec.rules[0].http.paths[0] (path "/ad", pathType ImplementationSpecific) sends the operator routes /admin, /admin/x to the inference Service "inference" without oauth2-proxy. Narrow the path to the public API, or move the route to the protected Ingress.',
@@ -282,6 +320,23 @@ describe("no-catch-all-to-inference: paths read as ingress-nginx reads them", ()
     ["a Prefix that only shares letters with an operator route", [{ path: "/adm", pathType: "Prefix" }], {}],
     ["literal public paths on a regex host", [{ path: "/v2", pathType: "Prefix" }], { "use-regex": "true" }],
     ["a fixed rewrite", [{ path: "/classify", pathType: "Exact" }], { "rewrite-target": "/predict" }],
+    // On a regex host a pattern is as safe as a literal when its fixed start keeps it off the
+    // operator routes (ingress-nginx anchors it at the start).
+    [
+      "a dotted literal on a regex host",
+      [{ path: "/openapi.json", pathType: "Exact" }],
+      { "use-regex": "true" },
+    ],
+    [
+      "a pattern under a public prefix",
+      [{ path: "/v2/models/[^/]+/infer", pathType: "ImplementationSpecific" }],
+      { "use-regex": "true" },
+    ],
+    [
+      "a rewrite that keeps a public first segment",
+      [{ path: "/api/predict/(.*)", pathType: "ImplementationSpecific" }],
+      { "use-regex": "true", "rewrite-target": "/predict/$1" },
+    ],
   ])("raises nothing for %s", async (_name, paths, annotations) => {
     expect(await messages(publicWith(paths, annotations))).toEqual([]);
   });

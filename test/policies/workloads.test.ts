@@ -1,7 +1,7 @@
 import * as policies from "../../policies/workloads.js";
 import { parseImage } from "../../policies/workloads.js";
 import { describe, expect, it } from "vitest";
-import { evaluatePolicies } from "../../policies/runner/evaluate.js";
+import { evaluatePolicies, type PolicyTarget } from "../../policies/runner/evaluate.js";
 import { describePolicy, STACK_FIXTURES } from "./cases.js";
 import { setPath } from "./fixtures/target.js";
 import { DIGEST } from "./fixtures/kubernetes.js";
@@ -141,7 +141,7 @@ describePolicy(policies.podNoHostPathVolumes, [
 ]);
 
 describePolicy(policies.containerResources, [
-  ...(["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"] as const).map((field) => ({
+  ...(["limits.cpu", "limits.memory"] as const).map((field) => ({
     change: `no ${field}`,
     stack: "kubernetes" as const,
     resource: DEPLOYMENT,
@@ -150,6 +150,35 @@ describePolicy(policies.containerResources, [
     message: `${server} has no ${field}. Set ${SERVER_PATH}.resources.${field}.`,
   })),
 ]);
+
+describe("container-resources: requests the API server defaults from limits", () => {
+  const withResources = (resources: unknown) => {
+    const stack = STACK_FIXTURES.kubernetes();
+    setPath(
+      stack.find((t) => t.name === "inference" && t.type.endsWith("Deployment"))!.props,
+      [...SERVER, "resources"],
+      resources,
+    );
+    return stack;
+  };
+  const messages = async (stack: PolicyTarget[]) =>
+    (await evaluatePolicies([policies.containerResources], stack, {})).map((v) => v.message);
+
+  it("raises nothing for limits alone: each request defaults to its limit", async () => {
+    expect(await messages(withResources({ limits: { cpu: "1", memory: "1Gi" } }))).toEqual([]);
+  });
+
+  it.each(["cpu", "memory"] as const)("reports a %s with neither a request nor a limit", async (resource) => {
+    const other = resource === "cpu" ? "memory" : "cpu";
+    const value = other === "cpu" ? "1" : "1Gi";
+    expect(
+      await messages(withResources({ requests: { [other]: value }, limits: { [other]: value } })),
+    ).toEqual([
+      `${server} has no requests.${resource}. Set ${SERVER_PATH}.resources.requests.${resource}.`,
+      `${server} has no limits.${resource}. Set ${SERVER_PATH}.resources.limits.${resource}.`,
+    ]);
+  });
+});
 
 describePolicy(policies.containerHealthProbes, [
   {
