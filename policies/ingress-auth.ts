@@ -5,17 +5,28 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
-import type { PolicyResource } from "@pulumi/policy";
-import type { Unwrap } from "@pulumi/pulumi";
-import { isOperatorPath, OPERATOR_PATHS } from "../service/contract/operator-paths.js";
+import { OPERATOR_PATHS } from "../service/contract/operator-paths.js";
 import { chartObjectsChecked } from "./lib/helm-charts.js";
+import {
+  annotationsOf,
+  annotationTrue,
+  CATCH_ALL_PATH,
+  hostsWithRegexPaths,
+  ingressesOf,
+  literalPrefix,
+  mayReachOperatorPath,
+  NGINX,
+  nginxMatches,
+  operatorSamples,
+  REGEX_SYNTAX,
+  rewriteMayReachOperatorPath,
+  routesOf,
+  type Route,
+} from "./lib/ingress-nginx.js";
 import { objectName } from "./lib/kubernetes.js";
 import { configOf, literal } from "./lib/policy.js";
 import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./lib/policy.js";
 
-type IngressSpec = Unwrap<k8s.types.input.networking.v1.IngressSpec>;
-
-const NGINX = "nginx.ingress.kubernetes.io";
 const AUTH_URL = `${NGINX}/auth-url`;
 const AUTH_SIGNIN = `${NGINX}/auth-signin`;
 const OWASP_AUTH = "OWASP Top 10 (A01 Broken Access Control)";
@@ -33,10 +44,6 @@ const OAUTH2_PROXY_ANNOTATIONS =
   "the three oauth2-proxy annotations (nginx.ingress.kubernetes.io/auth-url containing /oauth2/auth, auth-signin containing /oauth2/start, auth-response-headers listing X-Auth-Request-Email)";
 const OPERATOR_PATH_LIST = OPERATOR_PATHS.map(({ path }) => path).join(", ");
 const INGRESSES_IN_CHARTS = chartObjectsChecked("Ingresses");
-
-function annotationsOf(props: Record<string, unknown>): Record<string, string> {
-  return (props.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
-}
 
 /**
  * Whether a certificate for `name` covers `host` (RFC 6125): the same name, or a wildcard
@@ -166,37 +173,6 @@ export const ingressNoSnippetAnnotations: PlinthResourcePolicy = {
   }),
 };
 
-interface Route {
-  host: string;
-  path: string;
-  pathType: string;
-  service: string;
-  /** Where the route is written, e.g. spec.rules[0].http.paths[1]. */
-  at: string;
-}
-
-/** Every (host, path) -> Service an Ingress routes, its default backend included as a catch-all. */
-function routesOf(spec: IngressSpec | undefined): Route[] {
-  const routes: Route[] = [];
-  const fallback = spec?.defaultBackend?.service?.name;
-  if (fallback)
-    routes.push({ host: "*", path: "/", pathType: "Prefix", service: fallback, at: "spec.defaultBackend" });
-  (spec?.rules ?? []).forEach((rule, i) =>
-    (rule.http?.paths ?? []).forEach((path, j) => {
-      const service = path.backend?.service?.name;
-      if (!service) return;
-      routes.push({
-        host: rule.host ?? "*",
-        path: path.path ?? "/",
-        pathType: path.pathType ?? "ImplementationSpecific",
-        service,
-        at: `spec.rules[${i}].http.paths[${j}]`,
-      });
-    }),
-  );
-  return routes;
-}
-
 /**
  * oauth2-proxy guards the Ingress: nginx asks it (auth-url), sends strangers to sign in
  * (auth-signin), and overwrites X-Auth-Request-Email with its answer (auth-response-headers):
@@ -214,15 +190,6 @@ function hasOauth2ProxyAuth(annotations: Record<string, string>): boolean {
     // covering the client, basic auth): oauth2-proxy is then one way in among others.
     (annotations[`${NGINX}/satisfy`] ?? "").trim().toLowerCase() !== "any",
   );
-}
-
-/** ingress-nginx reads annotation booleans as Go's strconv.ParseBool does. */
-function annotationTrue(value: string | undefined): boolean {
-  return value !== undefined && ["1", "t", "T", "TRUE", "true", "True"].includes(value.trim());
-}
-
-function ingressesOf(resources: PolicyResource[]): PolicyResource[] {
-  return resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress");
 }
 
 const adminConfig = {
@@ -304,94 +271,6 @@ const catchAllConfig = {
     },
   },
 };
-
-/** "/", "" and regex wildcards such as "/.*" or "/(.*)" match every request path. */
-const CATCH_ALL_PATH = /^\/?(\(?\.\*\)?)?$/;
-
-/** Characters that make a path a pattern rather than a literal. */
-const REGEX_SYNTAX = /[.*+?()[\]{}|^$\\]/;
-
-/**
- * The text every request path a regular-expression route matches must start with (ingress-nginx
- * anchors it at the start, case-insensitively): the characters before the first metacharacter,
- * less the last one when a quantifier follows it. Undefined when an alternation outside any group
- * (`/a|/admin`) lets the match start elsewhere.
- */
-function literalPrefix(pattern: string): string | undefined {
-  let depth = 0;
-  for (const char of pattern) {
-    if (char === "(") depth++;
-    else if (char === ")") depth--;
-    else if (char === "|" && depth === 0) return undefined;
-  }
-  const end = pattern.search(REGEX_SYNTAX);
-  if (end < 0) return pattern;
-  return /[?*{]/.test(pattern[end]!) ? pattern.slice(0, Math.max(0, end - 1)) : pattern.slice(0, end);
-}
-
-/**
- * Whether request paths starting with `prefix` may be operator routes (compared case-insensitively,
- * as nginx matches a regex path): the prefix leads into one, or lies inside one.
- */
-function mayReachOperatorPath(prefix: string): boolean {
-  const lower = prefix.toLowerCase();
-  return OPERATOR_PATHS.some(({ path }) => path.startsWith(lower) || lower.startsWith(path));
-}
-
-/**
- * Whether a rewrite-target can produce an operator path: a fixed one that is, or one whose text
- * before its first capture reference (`/predict/$1`) does not pin a first path segment other than
- * theirs (`/$2`, `$1`, `/adm$1`).
- */
-function rewriteMayReachOperatorPath(rewrite: string): boolean {
-  const dollar = rewrite.indexOf("$");
-  if (dollar < 0) return isOperatorPath(rewrite.split("?")[0]!.replace(/\/+$/, "") || "/");
-  const fixed = /^(\/[^/$]+)\//.exec(rewrite.slice(0, dollar));
-  return fixed === null || mayReachOperatorPath(`${fixed[1]}/`);
-}
-
-/** Operator request paths to test a route against: each operator path, and one below it when it has any. */
-function operatorSamples(): string[] {
-  return OPERATOR_PATHS.flatMap(({ path, exact }) => (exact ? [path] : [path, `${path}/x`]));
-}
-
-/**
- * Hosts on which ingress-nginx reads every path as a regular expression: `use-regex` on any
- * Ingress of a host applies to all the host's paths, whichever Ingress writes them.
- */
-function hostsWithRegexPaths(ingresses: PolicyResource[]): Set<string> {
-  const hosts = new Set<string>();
-  for (const ingress of ingresses) {
-    // rewrite-target turns on regex paths for the host as use-regex does (ingress-nginx's
-    // enforceRegexModifier).
-    const annotations = annotationsOf(ingress.props);
-    if (!annotationTrue(annotations[`${NGINX}/use-regex`]) && !annotations[`${NGINX}/rewrite-target`])
-      continue;
-    for (const route of routesOf(ingress.props.spec)) hosts.add(route.host);
-  }
-  return hosts;
-}
-
-/**
- * Whether ingress-nginx sends `requestPath` to `route`'s backend: as a case-insensitive regular
- * expression anchored at the start on a regex host (an invalid one is taken to match), else Exact
- * as equality, Prefix by path segments, ImplementationSpecific as a plain string prefix.
- */
-function nginxMatches(route: Route, requestPath: string, regexHost: boolean): boolean {
-  if (regexHost) {
-    try {
-      return new RegExp(`^${route.path}`, "i").test(requestPath);
-    } catch {
-      return true;
-    }
-  }
-  if (route.pathType === "Exact") return requestPath === route.path;
-  if (route.pathType === "Prefix") {
-    const prefix = route.path.replace(/\/+$/, "");
-    return prefix === "" || requestPath === prefix || requestPath.startsWith(`${prefix}/`);
-  }
-  return requestPath.startsWith(route.path);
-}
 
 export const noCatchAllToInference: PlinthStackPolicy = {
   name: "no-catch-all-to-inference",
