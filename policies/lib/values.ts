@@ -79,7 +79,7 @@ const SECRET_KEY_WORDS =
  * `accessKeySecret` are the credentials themselves.
  */
 const REFERENCE_KEY =
-  /(^existing_)|(_(file|path|dir|ref|name|header|mount|url|uri|endpoint|ttl|lifetime|expiry|timeout|length|stdin|connector|interval(_[a-z]+)?|(milli)?seconds|ms|minutes|hours|days|count|size|enabled|required|issuers?|audiences?|types?|algorithms?|stores?|providers?|namespaces?|versions?|scopes?|prefix(es)?))$|((password|passphrase|token|user)_key)$|((password|passwd|passphrase|credentials?)_secret)$/i;
+  /(^existing_)|(_(file|path|dir|ref|name|header|mount|url|uri|endpoint|ttl|lifetime|expiry|timeout|length|stdin|connector|interval(_[a-z]+)?|(milli)?seconds|ms|minutes|hours|days|count|size|enabled|required|issuers?|audiences?|types?|algorithms?|stores?|providers?|namespaces?|versions?|scopes?|prefix(es)?|env|env_var|var|arn|id|method|format|location|source|policy|complexity|regex|hasher|rounds|iterations|max_age|leeway|duration|limit|auth_style|class|volume|rotation))$|((password|passphrase|token|user)_key)$|((password|passwd|passphrase|credentials?)_secret)$/i;
 
 /**
  * Credential words glued to a prefix, as environment variables often spell them (PGPASSWORD,
@@ -134,7 +134,20 @@ const ABSOLUTE_PATH = /^\/[\w.@+=:~/-]*$/;
  */
 export function isCredentialText(value: string): boolean {
   const text = value.trim();
-  return text !== "" && !/^(true|false)$/i.test(text) && !isIndirectValue(text) && !ABSOLUTE_PATH.test(text);
+  return (
+    text !== "" &&
+    !/^(true|false)$/i.test(text) &&
+    !isIndirectValue(text) &&
+    !ABSOLUTE_PATH.test(text) &&
+    !isPublicPem(text)
+  );
+}
+
+/** PEM blocks that are public by design (public keys, certificates) and hold no private key. */
+function isPublicPem(text: string): boolean {
+  return (
+    /^-----BEGIN (PUBLIC KEY|RSA PUBLIC KEY|CERTIFICATE)-----/.test(text) && !/PRIVATE KEY-----/.test(text)
+  );
 }
 
 /**
@@ -189,7 +202,7 @@ export const SECRET_VALUE_SHAPES = `${SECRET_VALUE_PATTERNS.map(({ what }, i, al
 
 /** The names {@link isSecretLikeKey} accepts and refuses, as a policy's catalog entry names them. */
 export const SECRET_KEY_SPELLINGS =
-  "secret-like (password, passwd, passphrase, secret, token, api key, private key, credential(s) or access key as a word on camelCase, snake_case or kebab-case boundaries; password, passwd, passphrase, secret or apikey glued to a prefix, as in PGPASSWORD, CLIENTSECRET or GPGPASSPHRASE; pass or pwd as the last word, as in DB_PASS or MYSQL_PWD; not a name that says where a secret is or describes it, such as `*_file`, `*_path`, `*_name`, `*_ref`, `*_url`, `*_endpoint`, `*_ttl`, `*_length`, `*_seconds`, `*_count`, `*_enabled`, `*_issuer`, `*_audience`, `*_type`, `*_algorithm`, `*_store`, `*_provider`, `*_namespace`, `*_version`, `*_scope`, `*_prefix`, `existing*` or `passwordKey`, nor one naming the Kubernetes Secret that holds it: password, passwd, passphrase or credential(s) followed by `secret` as the last word, as in `passwordSecret` or DB_PASSWORD_SECRET, while TOKEN_SECRET, ACCESS_TOKEN_SECRET, `apiKeySecret` or `accessKeySecret` are secret-like)";
+  "secret-like (password, passwd, passphrase, secret, token, api key, private key, credential(s) or access key as a word on camelCase, snake_case or kebab-case boundaries; password, passwd, passphrase, secret or apikey glued to a prefix, as in PGPASSWORD, CLIENTSECRET or GPGPASSPHRASE; pass or pwd as the last word, as in DB_PASS or MYSQL_PWD; not a name that says where a secret is or describes it, such as `*_file`, `*_path`, `*_name`, `*_ref`, `*_url`, `*_endpoint`, `*_ttl`, `*_length`, `*_seconds`, `*_count`, `*_enabled`, `*_issuer`, `*_audience`, `*_type`, `*_algorithm`, `*_store`, `*_provider`, `*_namespace`, `*_version`, `*_scope`, `*_prefix`, `*_env`, `*_var`, `*_arn`, `*_id`, `*_method`, `*_format`, `*_source`, `*_policy`, `*_limit`, `*_class`, `existing*` or `passwordKey`, nor one naming the Kubernetes Secret that holds it: password, passwd, passphrase or credential(s) followed by `secret` as the last word, as in `passwordSecret` or DB_PASSWORD_SECRET, while TOKEN_SECRET, ACCESS_TOKEN_SECRET, `apiKeySecret` or `accessKeySecret` are secret-like)";
 
 /** The values {@link isIndirectValue} reads as references, as a policy's catalog entry names them. */
 export const INDIRECT_VALUE_SPELLINGS =
@@ -200,7 +213,7 @@ export const CREDENTIAL_TEXT_LIMITS =
   "A credential that reads as a single absolute path (a base64 key starting with /) passes unless it has one of the value shapes, and so does one under a name read as a Secret's name or as a setting about a secret (DB_PASSWORD_SECRET, as `passwordSecret`).";
 
 /** What {@link isCredentialText} accepts, as a policy's catalog entry names it. */
-export const CREDENTIAL_TEXT = `text that may be a credential, digits included: not blank, not a reference or placeholder (${INDIRECT_VALUE_SPELLINGS}; any case), and not a single absolute path naming the file that holds it (\`/\` then path-name characters, no spaces)`;
+export const CREDENTIAL_TEXT = `text that may be a credential, digits included: not blank, not a reference or placeholder (${INDIRECT_VALUE_SPELLINGS}; any case), not a single absolute path naming the file that holds it (\`/\` then path-name characters, no spaces), and not a PEM public key or certificate without a private key`;
 
 export function secretValueKind(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;

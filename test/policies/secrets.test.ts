@@ -915,7 +915,60 @@ describe("isSecretLikeKey: names that describe or name a secret, and names that 
     "DB_PASSWORD_SECRET",
     "passwordSecretName",
     "tokenSecretRef",
+    // Names that say where a secret is fetched from, or describe one (a third audit's false alarms).
+    "API_KEY_ENV",
+    "apiKeyEnvVar",
+    "DB_SECRET_ARN",
+    "DB_PASSWORD_SECRET_ID",
+    "GCP_SECRET_ID",
+    "TOKEN_ENDPOINT_AUTH_METHOD",
+    "ACCESS_TOKEN_FORMAT",
+    "PASSWORD_POLICY",
+    "PASSWORD_HASH_ROUNDS",
+    "SESSION_TOKEN_MAX_AGE",
+    "TOKEN_LIMIT",
+    "PAD_TOKEN_ID",
+    "SECRET_PROVIDER_CLASS",
+    "credential_source",
   ])("%s does not hold a credential", (key) => expect(isSecretLikeKey(key)).toBe(false));
+
+  describe("container-no-plaintext-secrets: flags and values that name where a secret comes from", () => {
+    it.each([
+      ["--api-key-env=API_KEY", ["--api-key-env=API_KEY"]],
+      ["--api-key-env API_KEY", ["--api-key-env", "API_KEY"]],
+      ["--token-limit=4096", ["--token-limit=4096"]],
+    ])("raises nothing for %s", async (_name, args) => {
+      expect(await messages(withServer({ args }))).toEqual([]);
+    });
+    it("raises nothing for a secret manager ARN under a secret-like name", async () => {
+      const env = [
+        ...FIXTURE_ENV,
+        { name: "DB_SECRET_ARN", value: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf" },
+      ];
+      expect(await messages(withServer({ env }))).toEqual([]);
+    });
+  });
+
+  describe("configmap-no-secret-values: public keys and certificates under secret-like names", () => {
+    const PUBLIC_KEY =
+      "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n";
+    const withData = (key: string, value: string) => {
+      const stack = STACK_FIXTURES.kubernetes();
+      setPath(stack.find((t) => t.name === "inference-config")!.props, ["data", key], value);
+      return stack;
+    };
+    it("raises nothing for a public key under TOKEN_PUBLIC_KEY", async () => {
+      expect(
+        await messages(withData("TOKEN_PUBLIC_KEY", PUBLIC_KEY), secrets.configMapNoSecretValues),
+      ).toEqual([]);
+    });
+    it("still reports a block that carries a private key after a certificate", async () => {
+      const bundle = `-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n`;
+      expect(await messages(withData("TOKEN_BUNDLE", bundle), secrets.configMapNoSecretValues)).toHaveLength(
+        1,
+      );
+    });
+  });
   it.each([
     "AWS_SECRET_KEY",
     "CLIENT_SECRET",
