@@ -1,5 +1,29 @@
 /** Walking free-form values (Helm values, ConfigMap data) with the path a fix must edit. */
 
+/** A value in free-form values, with the path a fix must edit and the key it sits under. */
+interface Node {
+  /** Dotted path from the root, with [i] for list items, e.g. `controller.service.type`. */
+  path: string;
+  /** Its object key; undefined for a list item. */
+  key: string | undefined;
+  value: unknown;
+}
+
+/** Every value under `root` (objects, lists and scalars), each before what it holds, depth first. */
+function nodes(root: unknown, prefix = "", key?: string): Node[] {
+  const own: Node = { path: prefix, key, value: root };
+  if (Array.isArray(root)) {
+    return [own, ...root.flatMap((item, i) => nodes(item, `${prefix}[${i}]`))];
+  }
+  if (root === null || typeof root !== "object") return [own];
+  return [
+    own,
+    ...Object.entries(root as Record<string, unknown>).flatMap(([child, value]) =>
+      nodes(value, prefix ? `${prefix}.${child}` : child, child),
+    ),
+  ];
+}
+
 export interface Leaf {
   /** Dotted path from the root, with [i] for list items, e.g. `controller.service.type`. */
   path: string;
@@ -11,13 +35,10 @@ export interface Leaf {
  * Every scalar (non-object, non-array) value of an object key under `root`, depth first. Scalar list
  * items (`extraArgs: ["--x"]`) are not leaves: {@link stringLists} gives those lists whole.
  */
-export function leaves(root: unknown, prefix = ""): Leaf[] {
-  if (Array.isArray(root)) return root.flatMap((item, i) => leaves(item, `${prefix}[${i}]`));
-  if (root === null || typeof root !== "object") return [];
-  return Object.entries(root as Record<string, unknown>).flatMap(([key, value]) => {
-    const path = prefix ? `${prefix}.${key}` : key;
-    return value !== null && typeof value === "object" ? leaves(value, path) : [{ path, key, value }];
-  });
+export function leaves(root: unknown): Leaf[] {
+  return nodes(root).flatMap(({ path, key, value }) =>
+    key !== undefined && (value === null || typeof value !== "object") ? [{ path, key, value }] : [],
+  );
 }
 
 /** A list in free-form values that holds strings, e.g. a chart's `extraArgs`. */
@@ -28,14 +49,9 @@ export interface StringList {
 }
 
 /** Every list under `root` with at least one string item, depth first (lists inside list items too). */
-export function stringLists(root: unknown, prefix = ""): StringList[] {
-  if (Array.isArray(root)) {
-    const own = root.some((item) => typeof item === "string") ? [{ path: prefix, items: root }] : [];
-    return [...own, ...root.flatMap((item, i) => stringLists(item, `${prefix}[${i}]`))];
-  }
-  if (root === null || typeof root !== "object") return [];
-  return Object.entries(root as Record<string, unknown>).flatMap(([key, value]) =>
-    stringLists(value, prefix ? `${prefix}.${key}` : key),
+export function stringLists(root: unknown): StringList[] {
+  return nodes(root).flatMap(({ path, value }) =>
+    Array.isArray(value) && value.some((item) => typeof item === "string") ? [{ path, items: value }] : [],
   );
 }
 
@@ -48,18 +64,14 @@ export interface EnvEntry {
 }
 
 /** Every `{ name: string, value: non-empty string }` object under `root` (env lists in chart values). */
-export function envEntries(root: unknown, prefix = ""): EnvEntry[] {
-  if (Array.isArray(root)) return root.flatMap((item, i) => envEntries(item, `${prefix}[${i}]`));
-  if (root === null || typeof root !== "object") return [];
-  const record = root as Record<string, unknown>;
-  const own =
-    typeof record.name === "string" && typeof record.value === "string" && record.value !== ""
-      ? [{ path: prefix, name: record.name, value: record.value }]
+export function envEntries(root: unknown): EnvEntry[] {
+  return nodes(root).flatMap(({ path, value }) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return [];
+    const record = value as Record<string, unknown>;
+    return typeof record.name === "string" && typeof record.value === "string" && record.value !== ""
+      ? [{ path, name: record.name, value: record.value }]
       : [];
-  return [
-    ...own,
-    ...Object.entries(record).flatMap(([key, value]) => envEntries(value, prefix ? `${prefix}.${key}` : key)),
-  ];
+  });
 }
 
 /** Key names that, by convention, hold credentials. Matched on word boundaries of camelCase, snake and kebab case. */
