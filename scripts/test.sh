@@ -25,18 +25,30 @@ check lint npx eslint .
 check format npx prettier --check --log-level warn .
 
 mkdir -p out
-rm -f out/test-results.json
+rm -f out/test-results.json out/test-results-soak.json
 echo "== vitest"
-npx vitest run "$@"
+npx vitest run --exclude "test/soak/**" "$@"
+# The soak's fault-injection test measures the machine: it runs alone, after everything else.
+if [[ $# -eq 0 ]]; then
+  echo "== vitest (alone): test/soak"
+  npx vitest run test/soak --outputFile.json=out/test-results-soak.json
+fi
 results=$(node -e '
   const fs = require("node:fs");
-  try {
-    const r = JSON.parse(fs.readFileSync("out/test-results.json", "utf8"));
-    // Suites that fail to load count as failures even though they hold no test results.
-    const brokenFiles = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-    console.log(r.numPassedTests, r.numFailedTests + brokenFiles);
-  } catch (e) { console.log(0, 1); }
-')
+  let passed = 0;
+  let failed = 0;
+  for (const file of ["out/test-results.json", "out/test-results-soak.json"]) {
+    if (file.endsWith("soak.json") && process.argv[1] !== "all") continue;
+    try {
+      const r = JSON.parse(fs.readFileSync(file, "utf8"));
+      // Suites that fail to load count as failures even though they hold no test results.
+      const brokenFiles = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+      passed += r.numPassedTests;
+      failed += r.numFailedTests + brokenFiles;
+    } catch (e) { failed += 1; }
+  }
+  console.log(passed, failed);
+' "$([[ $# -eq 0 ]] && echo all || echo some)")
 read -r vp vf <<<"$results"
 passed=$((passed + vp))
 failed=$((failed + vf))

@@ -44,8 +44,9 @@ export function stepFailure(result: FixedRateResult): string | undefined {
   if (result.achievedPerSecond < result.ratePerSecond * MIN_ACHIEVED_SHARE) {
     return `answered ${result.achievedPerSecond.toFixed(0)} req/s of ${result.ratePerSecond}`;
   }
-  if (result.latency.p99Ms > MAX_STEP_P99_MS) {
-    return `p99 ${result.latency.p99Ms.toFixed(0)} ms > ${MAX_STEP_P99_MS} ms`;
+  // What the service held each request for: a step is not failed for the generator's own delays.
+  if (result.serviceLatency.p99Ms > MAX_STEP_P99_MS) {
+    return `p99 ${result.serviceLatency.p99Ms.toFixed(0)} ms > ${MAX_STEP_P99_MS} ms`;
   }
   return undefined;
 }

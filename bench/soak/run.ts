@@ -1,22 +1,24 @@
 /**
  * The soak: the whole local stack (stack/local), load through nginx over TLS on POST /predict.
- * First a closed-loop estimate of the capacity (after a discarded warm-up), then the capacity
- * itself: open-loop steps up from below the estimate, with the generator the soak uses
- * (bench/load/capacity-search.ts, bench/load/spread-pool.ts). Then a discarded settle phase at the soak rate (so the switch
- * to it, with the queues and heap the last step left, is not charged to the first minute), then
- * `minutes` one-minute open-loop phases at `share` of the capacity, each with its own error counts
- * and coordinated-omission corrected latency, while the service's RSS is sampled every second.
+ * Unless given a rate, first a closed-loop estimate of the capacity (after a discarded warm-up),
+ * then the capacity itself: open-loop steps up from below the estimate, with the generator the
+ * soak uses (bench/load/capacity-search.ts, bench/load/generator). Then a discarded settle phase at
+ * the soak rate (so the switch to it is not charged to the first window; it is also the speed
+ * reference when no estimate ran), then one continuous open-loop phase of `minutes`, judged in
+ * windows (./verdict.ts) while the service's RSS, the machine's CPU and any injected faults
+ * (./faults.ts) are recorded beside it.
  */
 import { readFile } from "node:fs/promises";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { performance } from "node:perf_hooks";
 import { SCRAPE_INTERVAL_SECONDS } from "../../components/monitoring/rules.js";
 import { readModelMetadata } from "../../service/model/onnx-format.js";
 import { LocalRegistry } from "../../service/registry/local.js";
 import { ENV, loadConfig } from "../../service/config.js";
 import { startLocalStack, type LocalStack } from "../../stack/local/stack.js";
 import type { LogSink } from "../../stack/local/process.js";
-import { openLoopConnections, runFixedRate, type FixedRateResult } from "../load/fixed-rate.js";
-import { SpreadPool } from "../load/spread-pool.js";
+import { openLoopConnections, type FixedRateResult } from "../load/fixed-rate.js";
+import { OpenLoopGenerator } from "../load/generator/index.js";
+import type { PhaseLog } from "../load/generator/phase-log.js";
 import {
   CAPACITY_STEP_SHARES,
   searchCapacity,
@@ -27,16 +29,19 @@ import { runSaturation, type SaturationResult } from "../load/saturation.js";
 import type { HttpTarget, LoadShape } from "../load/target.js";
 import { tcpCounters, type TcpCounters } from "../proc.js";
 import { RssSampler } from "../rss.js";
-import { median } from "../stats/quantile.js";
 import { rssTimeline, rssTrend, type RssTrend } from "../stats/rss-trend.js";
 import { defaultSamplePath, loadPayloads } from "../targets/payloads.js";
 import { CpuSplit, type CpuShares } from "./cpu-split.js";
+import { checkFaultPlan, FaultInjector, type FaultPlan } from "./faults.js";
 import { relativeSpeedPercent, SpeedProbe } from "./speed-probe.js";
+import { judgeSoak, type Verdict, type WindowMachine } from "./verdict.js";
 
 export interface SoakOptions {
   readonly minutes: number;
-  /** Share of the measured capacity the soak runs at. */
+  /** Share of the measured capacity the soak runs at (unused with {@link ratePerSecond}). */
   readonly share: number;
+  /** A fixed rate instead of a share of the measured capacity (no estimate, no capacity steps). */
+  readonly ratePerSecond?: number;
   /** Length of the closed-loop estimate. */
   readonly capacitySeconds: number;
   /** Length of each open-loop capacity step. */
@@ -44,52 +49,43 @@ export interface SoakOptions {
   readonly warmupSeconds: number;
   /** Seconds at the soak rate after the capacity phase, not measured. */
   readonly settleSeconds: number;
+  /** Least keep-alive connections of the generator (more when the rate needs them). */
   readonly connections: number;
+  /** The generator's threads. @default bench/load/generator defaultThreads() */
+  readonly threads?: number;
+  /** Length of the windows the soak is judged in. */
+  readonly windowSeconds: number;
+  readonly faults: FaultPlan;
 }
 
-/** A minute's p99 above this multiple of the median minute's p99 makes the latency unstable. */
-export const P99_STABILITY_FACTOR = 2;
-/** RSS growth (late window against early window, after warm-up) allowed over the soak. */
-export const MAX_RSS_GROWTH_PERCENT = 10;
 const RSS_SAMPLE_MS = 1000;
-const MINUTE_SECONDS = 60;
 const GRACE_SECONDS = 5;
 
-export interface SoakMinute extends FixedRateResult {
-  readonly minute: number;
-  /** Where the CPU went during the minute (percent of one core). */
-  readonly cpu: CpuShares;
-  /** How fast the CPU ran against the capacity phase, in percent (bench/soak/speed-probe.ts). */
-  readonly speedPercent: number;
-  /**
-   * The load generator's own event-loop delay (p99 and max, ms): while it is blocked, requests
-   * leave late and answers are read late, and both count as latency.
-   */
-  readonly generatorLag: { readonly p99Ms: number; readonly maxMs: number };
-  /**
-   * Machine-wide TCP counters over the minute: connections dropped by a full accept queue, and the
-   * SYN retransmits that follow (each costs the request behind it 1 s, then 3 s).
-   */
-  readonly tcp: TcpCounters;
+/** What the generator itself cost over the measured soak, and the rate that cost allows. */
+export interface GeneratorCost {
+  readonly threads: number;
+  readonly connections: number;
+  /** CPU of the soak's process (generator threads and bookkeeping) per request sent. */
+  readonly cpuMicrosecondsPerRequest: number;
+  /** Requests per second one core of this machine could send at that cost. */
+  readonly ceilingPerCore: number;
+  /** Worst event-loop delay of any generator thread over the measured soak. */
+  readonly lagMaxMs: number;
 }
 
 export interface SoakResult {
   readonly options: SoakOptions;
-  /** The closed-loop estimate the capacity steps start from. */
-  readonly estimate: SaturationResult & {
-    readonly cpu: CpuShares;
-    /** Median time of the speed probe's fixed work during the estimate (the speed reference). */
-    readonly probeMicroseconds: number;
-  };
-  /** The open-loop capacity: the highest step that held, and every step run. */
-  readonly capacity: CapacitySearch;
+  /** The closed-loop estimate the capacity steps start from (absent with a fixed rate). */
+  readonly estimate?: SaturationResult & { readonly cpu: CpuShares };
+  /** The open-loop capacity: the highest step that held, and every step run (absent with a fixed rate). */
+  readonly capacity?: CapacitySearch;
   readonly ratePerSecond: number;
-  readonly minutes: readonly SoakMinute[];
-  readonly errors: number;
-  readonly p99: { readonly medianMs: number; readonly maxMs: number; readonly stable: boolean };
+  /** Where the speed reference came from. */
+  readonly speedReference: "closed-loop estimate" | "settle phase";
+  readonly generator: GeneratorCost;
+  readonly verdict: Verdict;
   readonly rss: RssTrend & { readonly growthPercent: number };
   readonly rssTimeline: readonly { readonly fromMs: number; readonly peakBytes: number }[];
-  readonly passed: boolean;
 }
 
 /** POST /predict with one JSON row of the first bundled sample, through nginx. */
@@ -112,13 +108,14 @@ async function predictTarget(stack: LocalStack): Promise<HttpTarget> {
 export interface SoakHooks {
   /** Where the stack's processes' log lines go. */
   readonly stackLog: LogSink;
-  /** One line per step and per minute. */
+  /** One line per step and per window. */
   readonly progress: (line: string) => void;
   /** Called once the stack is up, so the caller can stop it on a signal. */
   readonly onStarted: (stack: LocalStack) => void;
 }
 
 export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<SoakResult> {
+  checkFaultPlan(options.faults, options.minutes * 60);
   const { progress } = hooks;
   const stack = await startLocalStack({
     log: hooks.stackLog,
@@ -133,97 +130,111 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
   const probe = new SpeedProbe();
   try {
     const target = await predictTarget(stack);
-    const shape: LoadShape = { connections: options.connections, pipelining: 1 };
-    progress(
-      `warm-up ${options.warmupSeconds} s, then a closed-loop estimate ${options.capacitySeconds} s through ${stack.origin}`,
-    );
     const cpu = new CpuSplit(stack.pids);
-    await runSaturation(target, shape, options.warmupSeconds);
-    const beforeEstimate = cpu.snapshot();
-    const saturation = await runSaturation(target, shape, options.capacitySeconds);
-    const afterEstimate = cpu.snapshot();
-    const estimate = {
-      ...saturation,
-      cpu: cpu.shares(beforeEstimate, afterEstimate),
-      probeMicroseconds: probe.medianBetween(beforeEstimate.atMs, afterEstimate.atMs),
-    };
-
-    const phase = (
-      pool: SpreadPool,
-      ratePerSecond: number,
-      durationSeconds: number,
-    ): Promise<FixedRateResult> =>
-      runFixedRate(
-        target,
-        { ratePerSecond, durationSeconds, connections: options.connections, graceSeconds: GRACE_SECONDS },
-        pool,
-      );
-    // The steps get connections for the highest of them; the soak its own, for its rate, so that
-    // each connection carries a request often enough that nginx never closes it as idle.
-    const topRate = estimate.requestsPerSecond * Math.max(...CAPACITY_STEP_SHARES);
-    const capacity = await withWarmPool(target, openLoopConnections(topRate, options.connections), (pool) => {
-      progress(
-        `closed-loop estimate ${estimate.requestsPerSecond.toFixed(0)} req/s; open-loop steps of ` +
-          `${options.stepSeconds} s`,
-      );
-      return searchCapacity(
-        estimate.requestsPerSecond,
-        (rate) => phase(pool, rate, options.stepSeconds),
-        (step) => progress(describeStep(step)),
-      );
+    const generatorOptions = (rate: number) => ({
+      connections: openLoopConnections(rate, options.connections),
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
     });
-    const ratePerSecond = Math.max(1, Math.round(capacity.ratePerSecond * options.share));
-    const connections = openLoopConnections(ratePerSecond, options.connections);
-    progress(
-      `capacity ${capacity.ratePerSecond} req/s; soak at ${ratePerSecond} req/s over ${connections} ` +
-        `connections, after ${options.settleSeconds} s of settling at that rate`,
-    );
-    return await withWarmPool(target, connections, async (pool) => {
-      const fixedRate = (durationSeconds: number) => phase(pool, ratePerSecond, durationSeconds);
-      await fixedRate(options.settleSeconds);
+    let estimate: SoakResult["estimate"];
+    let capacity: CapacitySearch | undefined;
+    let probeReference: number | undefined;
+    let ratePerSecond = options.ratePerSecond;
+    if (ratePerSecond === undefined) {
+      const shape: LoadShape = { connections: options.connections, pipelining: 1 };
+      progress(
+        `warm-up ${options.warmupSeconds} s, then a closed-loop estimate ${options.capacitySeconds} s through ${stack.origin}`,
+      );
+      await runSaturation(target, shape, options.warmupSeconds);
+      const before = cpu.snapshot();
+      const saturation = await runSaturation(target, shape, options.capacitySeconds);
+      const after = cpu.snapshot();
+      estimate = { ...saturation, cpu: cpu.shares(before, after) };
+      probeReference = probe.medianBetween(before.atMs, after.atMs);
+      // The steps get connections for the highest of them; the soak its own, for its rate, so
+      // that each connection carries a request often enough that nginx never closes it as idle.
+      const topRate = saturation.requestsPerSecond * Math.max(...CAPACITY_STEP_SHARES);
+      progress(
+        `closed-loop estimate ${saturation.requestsPerSecond.toFixed(0)} req/s; open-loop steps of ${options.stepSeconds} s`,
+      );
+      capacity = await withGenerator(target, generatorOptions(topRate), (generator) =>
+        searchCapacity(
+          saturation.requestsPerSecond,
+          async (rate): Promise<FixedRateResult> =>
+            (
+              await generator.run({
+                ratePerSecond: rate,
+                durationSeconds: options.stepSeconds,
+                graceSeconds: GRACE_SECONDS,
+              })
+            ).summarise(),
+          (step) => progress(describeStep(step)),
+        ),
+      );
+      ratePerSecond = Math.max(1, Math.round(capacity.ratePerSecond * options.share));
+      progress(`capacity ${capacity.ratePerSecond} req/s`);
+    }
+    const rate = ratePerSecond;
+    const generatorShape = generatorOptions(rate);
+    return await withGenerator(target, generatorShape, async (generator) => {
+      progress(
+        `soak at ${rate} req/s over ${generatorShape.connections} connections and ${generator.threads} threads, ` +
+          `after ${options.settleSeconds} s of settling at that rate`,
+      );
+      const settleFrom = performance.now();
+      await generator.run({
+        ratePerSecond: rate,
+        durationSeconds: options.settleSeconds,
+        graceSeconds: GRACE_SECONDS,
+      });
+      const reference = probeReference ?? probe.medianBetween(settleFrom, performance.now());
 
       const sampler = new RssSampler(stack.servicePid, RSS_SAMPLE_MS);
-      const lag = monitorEventLoopDelay({ resolution: 10 });
-      lag.enable();
-      const minutes: SoakMinute[] = [];
+      const windows = new WindowRecorder(cpu, probe, reference, options.windowSeconds * 1000, progress);
+      let faults: FaultInjector | undefined;
+      const cpuBefore = process.cpuUsage();
+      let log: PhaseLog;
       try {
-        for (let minute = 1; minute <= options.minutes; minute++) {
-          const before = cpu.snapshot();
-          const tcpBefore = tcpCounters();
-          lag.reset();
-          const result = await fixedRate(MINUTE_SECONDS);
-          const after = cpu.snapshot();
-          const tcpAfter = tcpCounters();
-          const tcp = {
-            listenOverflows: tcpAfter.listenOverflows - tcpBefore.listenOverflows,
-            synRetransmits: tcpAfter.synRetransmits - tcpBefore.synRetransmits,
-          };
-          const generatorLag = { p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 };
-          const speedPercent = relativeSpeedPercent(
-            estimate.probeMicroseconds,
-            probe.medianBetween(before.atMs, after.atMs),
-          );
-          minutes.push({
-            minute,
-            ...result,
-            cpu: cpu.shares(before, after),
-            speedPercent,
-            generatorLag,
-            tcp,
-          });
-          progress(
-            `minute ${minute}/${options.minutes}: ${result.ok} ok, ${result.non2xx} non-2xx, ` +
-              `${result.failed} failed, p99 ${result.latency.p99Ms.toFixed(1)} ms, ` +
-              `generator lag p99 ${generatorLag.p99Ms.toFixed(0)} ms, CPU speed ${speedPercent.toFixed(0)} %, ` +
-              `listen overflows ${tcp.listenOverflows}, ` +
-              `service CPU ${minutes.at(-1)!.cpu.service!.toFixed(0)} %`,
-          );
-        }
+        log = await generator.run({
+          ratePerSecond: rate,
+          durationSeconds: options.minutes * 60,
+          graceSeconds: GRACE_SECONDS,
+          onStart: (startEpochMs) => {
+            windows.start(startEpochMs, Math.ceil((options.minutes * 60) / options.windowSeconds));
+            faults = new FaultInjector(options.faults, stack.servicePid, startEpochMs);
+          },
+        });
       } finally {
+        faults?.stop();
         sampler.stop();
-        lag.disable();
       }
-      return summarise(options, estimate, capacity, ratePerSecond, minutes, sampler);
+      const used = process.cpuUsage(cpuBefore);
+      const cpuMicrosecondsPerRequest = (used.user + used.system) / log.total;
+      const trend = rssTrend(sampler.samples);
+      const rss = { ...trend, growthPercent: (trend.growthBytes / trend.earlyBytes) * 100 };
+      const verdict = judgeSoak({
+        log,
+        windowMs: options.windowSeconds * 1000,
+        machine: windows.finish(),
+        faults: faults?.injected ?? [],
+        rss,
+      });
+      return {
+        options,
+        ...(estimate === undefined ? {} : { estimate }),
+        ...(capacity === undefined ? {} : { capacity }),
+        ratePerSecond: rate,
+        speedReference: probeReference === undefined ? "settle phase" : "closed-loop estimate",
+        generator: {
+          threads: generator.threads,
+          connections: generatorShape.connections,
+          cpuMicrosecondsPerRequest,
+          ceilingPerCore: 1e6 / cpuMicrosecondsPerRequest,
+          lagMaxMs: log.lagMaxMs(0, Infinity),
+        },
+        verdict,
+        rss,
+        rssTimeline: rssTimeline(sampler.samples, 60_000),
+      };
     });
   } finally {
     probe.stop();
@@ -232,20 +243,85 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
 }
 
 /**
- * Runs `use` with `connections` spread at random (bench/load/spread-pool.ts), each opened first, and
- * closes them after.
+ * The machine's side of each window: CPU split, CPU speed and TCP counters, snapshotted on the
+ * windows' boundaries of the schedule's clock.
  */
-async function withWarmPool<T>(
+class WindowRecorder {
+  private readonly machine: WindowMachine[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private before: { readonly cpu: ReturnType<CpuSplit["snapshot"]>; readonly tcp: TcpCounters } | undefined;
+  private windows = 0;
+
+  constructor(
+    private readonly cpu: CpuSplit,
+    private readonly probe: SpeedProbe,
+    private readonly probeReference: number,
+    private readonly windowMs: number,
+    private readonly progress: (line: string) => void,
+  ) {}
+
+  start(startEpochMs: number, windows: number): void {
+    this.windows = windows;
+    this.before = { cpu: this.cpu.snapshot(), tcp: tcpCounters() };
+    const next = () => {
+      const dueAt = startEpochMs + (this.machine.length + 1) * this.windowMs;
+      this.timer = setTimeout(
+        () => {
+          this.close();
+          if (this.machine.length < windows) next();
+        },
+        Math.max(0, dueAt - (performance.timeOrigin + performance.now())),
+      );
+    };
+    next();
+  }
+
+  /** Ends the current window now. */
+  private close(): void {
+    const before = this.before!;
+    const after = { cpu: this.cpu.snapshot(), tcp: tcpCounters() };
+    const shares = this.cpu.shares(before.cpu, after.cpu);
+    const speedPercent = relativeSpeedPercent(
+      this.probeReference,
+      this.probe.medianBetween(before.cpu.atMs, after.cpu.atMs),
+    );
+    this.machine.push({
+      cpu: shares,
+      speedPercent,
+      tcp: {
+        listenOverflows: after.tcp.listenOverflows - before.tcp.listenOverflows,
+        synRetransmits: after.tcp.synRetransmits - before.tcp.synRetransmits,
+      },
+    });
+    this.progress(
+      `window ${this.machine.length}/${this.windows}: service CPU ${shares.service!.toFixed(0)} %, generator ` +
+        `${shares.generator!.toFixed(0)} %, other ${shares.other!.toFixed(0)} %, CPU speed ${speedPercent.toFixed(0)} %`,
+    );
+    this.before = after;
+  }
+
+  /**
+   * Every window's figures. The phase can end a few milliseconds before the last boundary's timer
+   * (or a failure before any): what is missing is closed now.
+   */
+  finish(): WindowMachine[] {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.before !== undefined) while (this.machine.length < this.windows) this.close();
+    return this.machine;
+  }
+}
+
+/** Runs `use` on a warm generator of `connections`, and closes it after. */
+async function withGenerator<T>(
   target: HttpTarget,
-  connections: number,
-  use: (pool: SpreadPool) => Promise<T>,
+  options: { connections: number; threads?: number },
+  use: (generator: OpenLoopGenerator) => Promise<T>,
 ): Promise<T> {
-  const pool = new SpreadPool(target, connections);
+  const generator = await OpenLoopGenerator.open(target, options);
   try {
-    await pool.warm();
-    return await use(pool);
+    return await use(generator);
   } finally {
-    await pool.destroy();
+    await generator.close();
   }
 }
 
@@ -256,33 +332,4 @@ function describeStep(step: CapacityStep): string {
     `${result.achievedPerSecond.toFixed(0)} answered/s, p99 ${result.latency.p99Ms.toFixed(1)} ms, ` +
     (step.failure === undefined ? "holds" : `fails: ${step.failure}`)
   );
-}
-
-function summarise(
-  options: SoakOptions,
-  estimate: SoakResult["estimate"],
-  capacity: CapacitySearch,
-  ratePerSecond: number,
-  minutes: readonly SoakMinute[],
-  sampler: RssSampler,
-): SoakResult {
-  const errors = minutes.reduce((sum, m) => sum + m.non2xx + m.failed, 0);
-  const p99s = minutes.map((m) => m.latency.p99Ms);
-  const medianMs = median(p99s);
-  const maxMs = Math.max(...p99s);
-  const stable = maxMs <= medianMs * P99_STABILITY_FACTOR;
-  const trend = rssTrend(sampler.samples);
-  const growthPercent = (trend.growthBytes / trend.earlyBytes) * 100;
-  return {
-    options,
-    estimate,
-    capacity,
-    ratePerSecond,
-    minutes,
-    errors,
-    p99: { medianMs, maxMs, stable },
-    rss: { ...trend, growthPercent },
-    rssTimeline: rssTimeline(sampler.samples, MINUTE_SECONDS * 1000),
-    passed: errors === 0 && stable && growthPercent < MAX_RSS_GROWTH_PERCENT,
-  };
 }

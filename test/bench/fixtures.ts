@@ -12,6 +12,15 @@ export function saturation(requestsPerSecond: number, failed = 0): SaturationRes
 
 export function fixedRate(ratePerSecond: number, p99Ms: number, failed = 0): FixedRateResult {
   const sent = ratePerSecond * 10;
+  const latency = {
+    count: sent,
+    meanMs: p99Ms / 4,
+    p50Ms: p99Ms / 5,
+    p90Ms: p99Ms / 2,
+    p99Ms,
+    p999Ms: p99Ms,
+    maxMs: p99Ms,
+  };
   return {
     ratePerSecond,
     sent,
@@ -19,15 +28,10 @@ export function fixedRate(ratePerSecond: number, p99Ms: number, failed = 0): Fix
     non2xx: 0,
     failed,
     achievedPerSecond: ratePerSecond,
-    latency: {
-      count: sent,
-      meanMs: p99Ms / 4,
-      p50Ms: p99Ms / 5,
-      p90Ms: p99Ms / 2,
-      p99Ms,
-      p999Ms: p99Ms,
-      maxMs: p99Ms,
-    },
+    latency,
+    serviceLatency: latency,
+    sentLate: { p99Ms: 0.5, maxMs: 1 },
+    generatorLagMaxMs: 2,
   };
 }
 

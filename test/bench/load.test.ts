@@ -1,12 +1,8 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  openLoopConnections,
-  openLoopPool,
-  runFixedRate,
-  warmConnections,
-} from "../../bench/load/fixed-rate.js";
+import { openLoopConnections, runFixedRate } from "../../bench/load/fixed-rate.js";
+import { OpenLoopGenerator } from "../../bench/load/generator/index.js";
 import { runSaturation } from "../../bench/load/saturation.js";
 import { LOOPBACK, type HttpTarget } from "../../bench/load/target.js";
 
@@ -55,7 +51,7 @@ describe("runFixedRate", () => {
   });
 
   it("counts requests unanswered after the grace period as failed and records them at the deadline", async () => {
-    // The phase first opens its connections with one request each (not counted).
+    // The generator first opens its connections with one request each (not counted).
     const warmUp = openLoopConnections(100, 4);
     const target = await serve((n, res) => {
       if (n === warmUp + 2) return; // never answered
@@ -93,29 +89,27 @@ describe("open-loop connections", () => {
   });
 });
 
-describe("a shared open-loop pool", () => {
-  it("opens its connections before the phases and reuses them across phases without closing", async () => {
+describe("a generator kept across phases", () => {
+  it("opens its connections before the phases and reuses them without closing or adding any", async () => {
     const target = await serve((_n, res) => {
       setTimeout(() => res.end("{}"), 20);
     });
     const sockets = new Set<unknown>();
     server!.on("connection", (socket) => sockets.add(socket));
-    const pool = openLoopPool(target, 8);
+    const generator = await OpenLoopGenerator.open(target, { connections: 8, threads: 2 });
     try {
-      await warmConnections(pool, target, 8);
       expect(sockets.size).toBe(8);
       for (let phase = 0; phase < 2; phase++) {
         const result = await runFixedRate(
           target,
           { ratePerSecond: 100, durationSeconds: 0.3, connections: 8, graceSeconds: 1 },
-          pool,
+          generator,
         );
         expect(result.ok).toBe(30);
       }
-      // Both phases went over the warmed connections: none closed, none added.
       expect(sockets.size).toBe(8);
     } finally {
-      await pool.destroy();
+      await generator.close();
     }
   });
 });
