@@ -27,11 +27,15 @@ check format npx prettier --check --log-level warn .
 mkdir -p out
 rm -f out/test-results.json out/test-results-soak.json
 echo "== vitest"
-npx vitest run --exclude "test/soak/**" "$@"
-# The soak's fault-injection test measures the machine: it runs alone, after everything else.
-if [[ $# -eq 0 ]]; then
-  echo "== vitest (alone): test/soak"
-  npx vitest run test/soak --outputFile.json=out/test-results-soak.json
+if [[ $# -gt 0 ]]; then
+  # Only what the filters name (test/soak included when named).
+  npx vitest run "$@"
+else
+  npx vitest run --exclude "test/soak/**"
+  # test/soak measures the load generator and the machine: its files run alone, one at a time,
+  # after everything else.
+  echo "== vitest (alone, one file at a time): test/soak"
+  npx vitest run test/soak --no-file-parallelism --outputFile.json=out/test-results-soak.json
 fi
 results=$(node -e '
   const fs = require("node:fs");

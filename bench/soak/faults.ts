@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { performance } from "node:perf_hooks";
+import { monotonicMs } from "../load/generator/protocol.js";
 
 export interface FaultTiming {
   /** Seconds after the measured soak's first request was due. */
@@ -42,15 +42,20 @@ export function parseFaultTiming(option: string, text: string): FaultTiming {
   return { atSeconds, seconds };
 }
 
-/** Checks the faults fit in a soak of `durationSeconds`; the error names the option. */
-export function checkFaultPlan(plan: FaultPlan, durationSeconds: number): void {
+/**
+ * Checks each fault ends early enough for the soak to see the service recover (the recovery limit
+ * and a second of requests on time after it); the error names the option.
+ */
+export function checkFaultPlan(plan: FaultPlan, durationSeconds: number, recoverySeconds: number): void {
   for (const [option, timing] of [
     ["pause-service", plan.pauseService],
     ["cpu-hog", plan.cpuHog],
   ] as const) {
-    if (timing !== undefined && timing.atSeconds + timing.seconds > durationSeconds) {
+    const latestEnd = durationSeconds - recoverySeconds - 1;
+    if (timing !== undefined && timing.atSeconds + timing.seconds > latestEnd) {
       throw new RangeError(
-        `--${option} ${timing.atSeconds}:${timing.seconds} ends after the soak's ${durationSeconds} s`,
+        `--${option} ${timing.atSeconds}:${timing.seconds} ends at ${timing.atSeconds + timing.seconds} s: ` +
+          `a ${durationSeconds}-s soak needs it over by ${latestEnd} s to see the service recover`,
       );
     }
   }
@@ -67,6 +72,7 @@ export class FaultInjector {
   constructor(plan: FaultPlan, servicePid: number, startEpochMs: number) {
     this.startEpochMs = startEpochMs;
     const { pauseService, cpuHog } = plan;
+    process.once("exit", this.stopOnExit);
     if (pauseService !== undefined) {
       this.during(pauseService, {
         start: () => {
@@ -89,8 +95,10 @@ export class FaultInjector {
       const processes = cpuHog.processes ?? availableParallelism();
       this.during(cpuHog, {
         start: () => {
+          // Each hog also ends itself on time, so a soak killed outright cannot leave one spinning.
+          const untilMs = Date.now() + cpuHog.seconds * 1000;
           this.hogs = Array.from({ length: processes }, () =>
-            spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }),
+            spawn(process.execPath, ["-e", `while (Date.now() < ${untilMs});`], { stdio: "ignore" }),
           );
         },
         end: (fromMs, toMs) => {
@@ -107,7 +115,7 @@ export class FaultInjector {
   }
 
   private elapsedMs(): number {
-    return performance.timeOrigin + performance.now() - this.startEpochMs;
+    return monotonicMs() - this.startEpochMs;
   }
 
   private during(
@@ -138,8 +146,11 @@ export class FaultInjector {
     this.hogs = [];
   }
 
+  private readonly stopOnExit = () => this.stop();
+
   /** Ends every fault now (a soak that stops early must never leave the service stopped). */
   stop(): void {
+    process.off("exit", this.stopOnExit);
     for (const timer of this.timers) clearTimeout(timer);
     this.resumeService();
     this.stopHogs();

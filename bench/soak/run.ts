@@ -18,6 +18,7 @@ import { startLocalStack, type LocalStack } from "../../stack/local/stack.js";
 import type { LogSink } from "../../stack/local/process.js";
 import { openLoopConnections, type FixedRateResult } from "../load/fixed-rate.js";
 import { OpenLoopGenerator } from "../load/generator/index.js";
+import { monotonicMs } from "../load/generator/protocol.js";
 import type { PhaseLog } from "../load/generator/phase-log.js";
 import {
   CAPACITY_STEP_SHARES,
@@ -34,7 +35,7 @@ import { defaultSamplePath, loadPayloads } from "../targets/payloads.js";
 import { CpuSplit, type CpuShares } from "./cpu-split.js";
 import { checkFaultPlan, FaultInjector, type FaultPlan } from "./faults.js";
 import { relativeSpeedPercent, SpeedProbe } from "./speed-probe.js";
-import { judgeSoak, type Verdict, type WindowMachine } from "./verdict.js";
+import { judgeSoak, RECOVERY_LIMIT_MS, type Verdict, type WindowMachine } from "./verdict.js";
 
 export interface SoakOptions {
   readonly minutes: number;
@@ -115,7 +116,7 @@ export interface SoakHooks {
 }
 
 export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<SoakResult> {
-  checkFaultPlan(options.faults, options.minutes * 60);
+  checkFaultPlan(options.faults, options.minutes * 60, RECOVERY_LIMIT_MS / 1000);
   const { progress } = hooks;
   const stack = await startLocalStack({
     log: hooks.stackLog,
@@ -270,7 +271,7 @@ class WindowRecorder {
           this.close();
           if (this.machine.length < windows) next();
         },
-        Math.max(0, dueAt - (performance.timeOrigin + performance.now())),
+        Math.max(0, dueAt - monotonicMs()),
       );
     };
     next();

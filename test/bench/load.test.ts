@@ -114,6 +114,35 @@ describe("a generator kept across phases", () => {
   });
 });
 
+describe("the generator's connections", () => {
+  it("carries traffic on every connection, in counts that differ (nginx's retirements do not coincide)", async () => {
+    const perConnection = new Map<number, number>();
+    const target = await serve((_n, res) => res.end("{}"));
+    server!.on("request", (req) => {
+      const port = req.socket.remotePort!;
+      perConnection.set(port, (perConnection.get(port) ?? 0) + 1);
+    });
+    const generator = await OpenLoopGenerator.open(target, { connections: 8, threads: 1 });
+    try {
+      perConnection.clear(); // the warm-up's one request each
+      const result = await runFixedRate(
+        target,
+        { ratePerSecond: 400, durationSeconds: 2, connections: 8, graceSeconds: 2 },
+        generator,
+      );
+      expect(result.ok).toBe(800);
+    } finally {
+      await generator.close();
+    }
+    const counts = [...perConnection.values()];
+    expect(counts).toHaveLength(8);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(800);
+    // Taking the longest-idle connection each time would give every one exactly 100.
+    expect(new Set(counts).size).toBeGreaterThan(1);
+    expect(Math.min(...counts)).toBeGreaterThan(40);
+  });
+});
+
 describe("runSaturation", () => {
   it("counts only 2xx responses as throughput", async () => {
     const target = await serve((_n, res) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PhaseLog } from "../../bench/load/generator/phase-log.js";
+import { blockedWithin, PhaseLog } from "../../bench/load/generator/phase-log.js";
 import { LAG_BIN_MS, Outcome, RECORD_FIELDS } from "../../bench/load/generator/protocol.js";
 
 /** What happened to one request, in ms after the phase's start. */
@@ -10,9 +10,17 @@ interface Fate {
   readonly lateMs?: number;
 }
 
-/** A phase of `seconds` at `rate` req/s in which request `i` met `fate(i, intendedMs)`. */
-function phase(rate: number, seconds: number, fate: (index: number, intendedMs: number) => Fate): PhaseLog {
-  const log = new PhaseLog(rate, seconds * 1000, 0);
+/**
+ * A phase of `seconds` at `rate` req/s, shared by `threads` generator threads, in which request `i`
+ * met `fate(i, intendedMs)`.
+ */
+function phase(
+  rate: number,
+  seconds: number,
+  fate: (index: number, intendedMs: number) => Fate,
+  threads = 1,
+): PhaseLog {
+  const log = new PhaseLog(rate, seconds * 1000, 0, threads);
   for (let index = 0; index < log.total; index++) {
     const intended = (index * 1000) / rate;
     const { doneMs, outcome = Outcome.ok, lateMs = 0 } = fate(index, intended);
@@ -167,5 +175,74 @@ describe("PhaseLog lag and accounting", () => {
     log.add(batch);
     expect(log.unrecorded()).toBe(3);
     expect(log.summarise().ok).toBe(7);
+  });
+});
+
+describe("blockedWithin", () => {
+  const pairs = (...values: number[]) => Float64Array.from(values);
+
+  it("is 0 with no blocked intervals", () => {
+    expect(blockedWithin(pairs(), 0, 1000)).toBe(0);
+  });
+
+  it("counts only the part of intervals overlapping the range at either end", () => {
+    // [10, 30] overlaps [20, 80] by 10 ms, [70, 90] by 10 ms.
+    expect(blockedWithin(pairs(10, 30, 70, 90), 20, 80)).toBe(20);
+  });
+
+  it("adds up several intervals, whole and in part", () => {
+    expect(blockedWithin(pairs(10, 20, 30, 40, 50, 60), 0, 100)).toBe(30);
+    // From the middle of the 2nd interval to the middle of the 4th: 5 + 10 + 5.
+    expect(blockedWithin(pairs(10, 20, 30, 40, 50, 60, 70, 80, 90, 100), 35, 75)).toBe(20);
+    // Past every interval but the last.
+    expect(blockedWithin(pairs(10, 20, 30, 40, 50, 60, 70, 80, 90, 100), 95, 200)).toBe(5);
+  });
+
+  it("is 0 for a range between intervals, including one that only touches them", () => {
+    expect(blockedWithin(pairs(10, 20, 50, 60), 25, 45)).toBe(0);
+    expect(blockedWithin(pairs(10, 20, 50, 60), 20, 50)).toBe(0);
+  });
+
+  it("is 0 for an empty or reversed range", () => {
+    expect(blockedWithin(pairs(0, 100), 50, 50)).toBe(0);
+    expect(blockedWithin(pairs(0, 100), 60, 40)).toBe(0);
+  });
+});
+
+describe("PhaseLog.serviceLatencyMs", () => {
+  it("leaves out the time the request's own thread was blocked, not another thread's", () => {
+    // Two threads: request 2 (due at 200 ms) is thread 0's, request 3 (due at 300 ms) thread 1's;
+    // both answered 200 ms after they were due.
+    const log = phase(10, 1, (i, intended) => ({ doneMs: intended + (i === 2 || i === 3 ? 200 : 5) }), 2);
+    expect(log.serviceLatencyMs(2)).toBe(200);
+    // Thread 0 blocked 250-350 ms (100 ms of request 2's 200-400 ms) and 420-480 ms (inside request
+    // 3's 300-500 ms, but request 3 was on thread 1).
+    log.addBlocked(0, Float64Array.from([250, 350, 420, 480]));
+    expect(log.serviceLatencyMs(2)).toBe(100);
+    expect(log.serviceLatencyMs(3)).toBe(200);
+    // Thread 1 blocked 450-500 ms: request 3's now.
+    log.addBlocked(1, Float64Array.from([450, 500]));
+    expect(log.serviceLatencyMs(3)).toBe(150);
+    // The summary charges the service what serviceLatencyMs says; the client saw the whole 200 ms.
+    const summary = log.summarise(0, 300);
+    expect(summary.latency.maxMs).toBe(200);
+    expect(summary.serviceLatency.maxMs).toBe(100);
+  });
+
+  it("leaves out the larger of the sending delay and the blocked time, not their sum", () => {
+    // Request 0: sent 100 ms late, thread blocked 0-120 ms: 250 - 120.
+    // Request 5: sent 100 ms late, thread blocked 500-560 ms: 250 - 100.
+    // Request 8: never sent (NaN lateness), unanswered at 3000 ms, blocked 900-1400 ms: 2200 - 500.
+    const log = phase(10, 1, (i, intended) =>
+      i === 0 || i === 5
+        ? { doneMs: intended + 250, lateMs: 100 }
+        : i === 8
+          ? { doneMs: 3000, outcome: Outcome.unanswered, lateMs: NaN }
+          : { doneMs: intended + 5 },
+    );
+    log.addBlocked(0, Float64Array.from([0, 120, 500, 560, 900, 1400]));
+    expect(log.serviceLatencyMs(0)).toBe(130);
+    expect(log.serviceLatencyMs(5)).toBe(150);
+    expect(log.serviceLatencyMs(8)).toBe(1700);
   });
 });

@@ -74,7 +74,12 @@ const servicePaused: InjectedFault = {
   detail: "SIGSTOP, SIGCONT 3.0 s later",
 };
 
-const P99_CHECK = "p99 stable over judged windows (worst / median, latency charged to the service)";
+const ERRORS_CHECK = "errors (non-2xx + failed), injected faults included";
+const SPIKES_CHECK =
+  "p99 without spikes (worst judged window / median judged window, latency charged to the service)";
+const DRIFT_CHECK = "p99 without drift (median of the last third of judged windows / of the first third)";
+const STALLS_CHECK =
+  "stalls of the service (no answer for >= 1 s, not injected, not the generator's, not on a busy machine)";
 const RECOVERY_CHECK =
   "recovery after the injected service paused (last late or failed request due after it)";
 
@@ -93,14 +98,25 @@ describe("judgeSoak", () => {
     ]);
     expect(verdict.stalls).toEqual([]);
     expect(verdict.lateMs).toBe(100);
-    expect(verdict.checks.map((c) => c.passed)).toEqual([true, true, true, undefined]);
+    expect(verdict.checks.map((c) => [c.name, c.value, c.passed])).toEqual([
+      [ERRORS_CHECK, "0", true],
+      [SPIKES_CHECK, "5.0 ms / 5.0 ms", true],
+      [DRIFT_CHECK, "5.0 ms / 5.0 ms", true],
+      [STALLS_CHECK, "none", true],
+      [
+        "service RSS growth (late vs early window)",
+        "0.0 % (not judged: a soak under 5 min measures the warm-up)",
+        undefined,
+      ],
+    ]);
   });
 
-  it("fails on p99 stability when one window's p99 is 10x the others'", () => {
+  it("fails on p99 spikes, not drift, when one window's p99 is 10x the others'", () => {
     const verdict = judge({ seconds: 60, fate: (t) => (t >= 20_000 && t < 30_000 ? { serviceMs: 50 } : {}) });
     expect(verdict.windows[2]!.state).toBe("judged");
+    expect(check(verdict, DRIFT_CHECK)).toMatchObject({ value: "5.0 ms / 5.0 ms", passed: true });
     expect(verdict.outcome).toBe("FAIL");
-    expect(verdict.reasons).toEqual([`${P99_CHECK}: 50.0 ms / 5.0 ms (limit <= 2x)`]);
+    expect(verdict.reasons).toEqual([`${SPIKES_CHECK}: 50.0 ms / 5.0 ms (limit <= 2x)`]);
   });
 
   it("marks a window whose generator lagged 300 ms and does not fail the soak on its p99", () => {
@@ -116,7 +132,8 @@ describe("judgeSoak", () => {
     });
     expect(verdict.windows.filter((w) => w.state !== "judged")).toHaveLength(1);
     expect(verdict.outcome).toBe("PASS");
-    expect(check(verdict, P99_CHECK)!.value).toBe("5.0 ms / 5.0 ms");
+    expect(check(verdict, SPIKES_CHECK)).toMatchObject({ value: "5.0 ms / 5.0 ms", passed: true });
+    expect(check(verdict, DRIFT_CHECK)).toMatchObject({ value: "5.0 ms / 5.0 ms", passed: true });
   });
 
   it("marks a window with other work at 120 % of a core machine busy and does not fail the soak on its p99", () => {
@@ -130,7 +147,8 @@ describe("judgeSoak", () => {
       reason: "other work and steal 120 % of a core",
     });
     expect(verdict.outcome).toBe("PASS");
-    expect(check(verdict, P99_CHECK)!.value).toBe("5.0 ms / 5.0 ms");
+    expect(check(verdict, SPIKES_CHECK)).toMatchObject({ value: "5.0 ms / 5.0 ms", passed: true });
+    expect(check(verdict, DRIFT_CHECK)).toMatchObject({ value: "5.0 ms / 5.0 ms", passed: true });
   });
 
   it("counts steal with other work, and a slowed CPU, as the machine's", () => {
@@ -160,7 +178,7 @@ describe("judgeSoak", () => {
     ]);
     expect(verdict.outcome).toBe("FAIL");
     expect(verdict.reasons).toContain(
-      "stalls of the service (no answer for >= 1 s, not injected, not the generator's): " +
+      `${STALLS_CHECK}: ` +
         "no answer from 19.9 s to 23.0 s (3.1 s, 31 requests due; generator lag 0 ms) (limit none)",
     );
   });
@@ -213,12 +231,12 @@ describe("judgeSoak", () => {
         t === 15_000 ? { outcome: Outcome.non2xx } : t === 45_000 ? { outcome: Outcome.failed } : {},
     });
     expect(verdict.outcome).toBe("FAIL");
-    expect(verdict.reasons).toEqual(["errors outside injected faults (non-2xx + failed): 2 (limit 0)"]);
+    expect(verdict.reasons).toEqual([`${ERRORS_CHECK}: 2 (limit 0)`]);
   });
 
   const cpuHog: InjectedFault = { kind: "CPU hog", fromMs: 20_000, toMs: 23_000, detail: "2 busy processes" };
 
-  it("charges errors during a fault and its recovery to the fault, not to the soak", () => {
+  it("fails on errors during a fault and its recovery, and counts them in the fault's failed too", () => {
     const verdict = judge({
       seconds: 60,
       // One during the fault, one half a second after it (still recovering).
@@ -226,12 +244,18 @@ describe("judgeSoak", () => {
         t === 21_000 ? { outcome: Outcome.non2xx } : t === 23_500 ? { outcome: Outcome.failed } : {},
       faults: [cpuHog],
     });
-    expect(check(verdict, "errors outside injected faults")).toMatchObject({ value: "0", passed: true });
+    expect(check(verdict, ERRORS_CHECK)).toMatchObject({ value: "2", passed: false });
     expect(verdict.faults[0]).toMatchObject({ late: 0, failed: 2, recoveryMs: 500, span: [19_000, 24_500] });
-    expect(verdict.outcome).toBe("PASS");
+    // The recovery itself was in time: only the errors fail the soak.
+    expect(check(verdict, "recovery after the injected CPU hog")).toMatchObject({
+      value: "0.5 s",
+      passed: true,
+    });
+    expect(verdict.outcome).toBe("FAIL");
+    expect(verdict.reasons).toEqual([`${ERRORS_CHECK}: 2 (limit 0)`]);
   });
 
-  it("charges an error long after a fault's recovery to the service", () => {
+  it("counts an error long after a fault's recovery in the errors check but not in the fault's failed", () => {
     const verdict = judge({
       seconds: 60,
       // The fault is over at 23 s and every request after it is on time until this one at 32 s.
@@ -241,7 +265,7 @@ describe("judgeSoak", () => {
     });
     expect(verdict.faults[0]).toMatchObject({ failed: 1, recoveryMs: 0 });
     expect(verdict.outcome).toBe("FAIL");
-    expect(verdict.reasons).toEqual(["errors outside injected faults (non-2xx + failed): 1 (limit 0)"]);
+    expect(verdict.reasons).toEqual([`${ERRORS_CHECK}: 2 (limit 0)`]);
   });
 
   it("does not judge 20 % RSS growth over a 1-minute soak", () => {
@@ -274,7 +298,12 @@ describe("judgeSoak", () => {
   it("is inconclusive, not failed, when every window was machine busy", () => {
     const verdict = judge({ seconds: 60, machine: () => busy });
     expect(verdict.outcome).toBe("INCONCLUSIVE");
-    expect(check(verdict, "p99 stable")).toMatchObject({ value: "no judged window", passed: undefined });
+    for (const name of [SPIKES_CHECK, DRIFT_CHECK]) {
+      expect(check(verdict, name)).toMatchObject({
+        value: "not judged: 0 judged windows, 3 needed",
+        passed: undefined,
+      });
+    }
     // No p99 to scale: the floor alone says what is late.
     expect(verdict.lateMs).toBe(100);
   });
@@ -282,5 +311,89 @@ describe("judgeSoak", () => {
   it("passes when half the loaded windows were judged", () => {
     const verdict = judge({ seconds: 60, machine: (window) => (window <= 3 ? busy : quiet) });
     expect(verdict.outcome).toBe("PASS");
+  });
+
+  it("fails on p99 drift, not spikes, when the last 5 of 10 windows are 10x the first 5", () => {
+    const verdict = judge({ seconds: 100, fate: (t) => (t >= 50_000 ? { serviceMs: 50 } : {}) });
+    expect(verdict.windows.map((w) => [w.state, w.serviceLatency.p99Ms.toFixed(1)])).toEqual([
+      ...Array.from({ length: 5 }, () => ["judged", "5.0"]),
+      ...Array.from({ length: 5 }, () => ["judged", "50.0"]),
+    ]);
+    // Worst 50 ms against a median of 27.5 ms: no spike. The last three windows' median against the
+    // first three's: 10x.
+    expect(check(verdict, SPIKES_CHECK)).toMatchObject({ value: "50.0 ms / 27.5 ms", passed: true });
+    expect(check(verdict, DRIFT_CHECK)).toMatchObject({ value: "50.0 ms / 5.0 ms", passed: false });
+    expect(verdict.outcome).toBe("FAIL");
+    expect(verdict.reasons).toEqual([`${DRIFT_CHECK}: 50.0 ms / 5.0 ms (limit <= 2x)`]);
+  });
+
+  it("does not judge p99 spikes or drift over fewer than 3 judged windows", () => {
+    // Two windows, the second 10x the first: too few to say either way.
+    const two = judge({ seconds: 20, fate: (t) => (t >= 10_000 ? { serviceMs: 50 } : {}) });
+    for (const name of [SPIKES_CHECK, DRIFT_CHECK]) {
+      expect(check(two, name)).toMatchObject({
+        value: "not judged: 2 judged windows, 3 needed",
+        passed: undefined,
+      });
+    }
+    expect(two.outcome).toBe("PASS");
+    expect(two.reasons).toEqual([]);
+    const one = judge({ seconds: 10 });
+    for (const name of [SPIKES_CHECK, DRIFT_CHECK]) {
+      expect(check(one, name)).toMatchObject({
+        value: "not judged: 1 judged window, 3 needed",
+        passed: undefined,
+      });
+    }
+    expect(one.outcome).toBe("PASS");
+  });
+
+  it("puts a 3-s stall in windows that were all machine busy on the machine, not the service", () => {
+    // The stall runs from 19.9 s to 23.0 s: windows 2 and 3.
+    const verdict = judge({
+      seconds: 60,
+      fate: pausedAt20s,
+      machine: (window) => (window === 2 || window === 3 ? busy : quiet),
+    });
+    expect(verdict.stalls).toEqual([
+      { fromMs: 19_905, toMs: 23_005, due: 31, generatorLagMaxMs: 0, cause: "machine busy" },
+    ]);
+    expect(check(verdict, STALLS_CHECK)).toMatchObject({ value: "none", passed: true });
+    expect(verdict.outcome).toBe("PASS");
+    expect(verdict.reasons).toEqual([]);
+  });
+
+  it("charges the service a stall that reaches into a window the machine did not take", () => {
+    // Only window 3 busy: the stall's start in window 2 was judged.
+    const verdict = judge({
+      seconds: 60,
+      fate: pausedAt20s,
+      machine: (window) => (window === 3 ? busy : quiet),
+    });
+    expect(verdict.stalls.map((s) => s.cause)).toEqual(["service"]);
+    expect(check(verdict, STALLS_CHECK)).toMatchObject({ passed: false });
+    expect(verdict.outcome).toBe("FAIL");
+  });
+
+  it("charges the service a stall that starts before a fault's span, even though it ends inside it", () => {
+    // The span starts 1 s before the fault, at 19.95 s; the stall started at 19.905 s.
+    const late: InjectedFault = { kind: "CPU hog", fromMs: 20_950, toMs: 23_000, detail: "2 busy processes" };
+    const verdict = judge({ seconds: 60, fate: pausedAt20s, faults: [late] });
+    expect(verdict.faults).toEqual([
+      { ...late, span: [19_950, 24_000], requests: 40, late: 30, failed: 0, recoveryMs: 0 },
+    ]);
+    expect(verdict.stalls).toEqual([
+      { fromMs: 19_905, toMs: 23_005, due: 31, generatorLagMaxMs: 0, cause: "service" },
+    ]);
+    expect(verdict.outcome).toBe("FAIL");
+    expect(verdict.reasons).toEqual([
+      `${STALLS_CHECK}: no answer from 19.9 s to 23.0 s (3.1 s, 31 requests due; generator lag 0 ms) (limit none)`,
+    ]);
+    // A span starting exactly where the stall does takes it.
+    const onTime: InjectedFault = { ...late, fromMs: 20_905 };
+    const excused = judge({ seconds: 60, fate: pausedAt20s, faults: [onTime] });
+    expect(excused.faults[0]!.span).toEqual([19_905, 24_000]);
+    expect(excused.stalls.map((s) => s.cause)).toEqual(["injected fault"]);
+    expect(excused.outcome).toBe("PASS");
   });
 });

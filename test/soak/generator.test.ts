@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { OpenLoopGenerator } from "../../bench/load/generator/index.js";
+import { monotonicMs } from "../../bench/load/generator/protocol.js";
 import { LOOPBACK, type HttpTarget } from "../../bench/load/target.js";
 
 /**
@@ -33,7 +34,7 @@ async function startServer(): Promise<HttpTarget> {
 /** Stops the server at `atMs` after the phase's first request was due, for `forMs`. */
 function pauseServer(startEpochMs: number, atMs: number, forMs: number): void {
   const pid = server!.pid!;
-  const wait = startEpochMs + atMs - (performance.timeOrigin + performance.now());
+  const wait = startEpochMs + atMs - monotonicMs();
   setTimeout(() => {
     process.kill(pid, "SIGSTOP");
     setTimeout(() => process.kill(pid, "SIGCONT"), forMs);

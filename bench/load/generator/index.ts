@@ -5,11 +5,10 @@
  * run phases on its warm connections, close it.
  */
 import { availableParallelism } from "node:os";
-import { performance } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
 import type { HttpTarget } from "../target.js";
 import { PhaseLog } from "./phase-log.js";
-import type { FromWorker, ToWorker, WorkerSetup } from "./protocol.js";
+import { monotonicMs, type FromWorker, type ToWorker, type WorkerSetup } from "./protocol.js";
 import { startTypeScriptWorker } from "./ts-worker.js";
 
 export interface GeneratorOptions {
@@ -24,12 +23,14 @@ export interface PhaseOptions {
   readonly durationSeconds: number;
   /** How long to wait for answers after the last request was due. */
   readonly graceSeconds: number;
-  /** Called with the instant request 0 is due (`performance.timeOrigin + performance.now()`). */
+  /** Called with the instant request 0 is due ({@link monotonicMs}). */
   readonly onStart?: (startEpochMs: number) => void;
 }
 
 /** Lead time between ordering a phase and its first request, so every thread starts on time. */
 const START_LEAD_MS = 50;
+/** How long closing waits for the threads to close their connections before terminating them. */
+const CLOSE_TIMEOUT_MS = 5000;
 
 /** Threads used when not told: one per core, up to 4 (more adds switching, not load). */
 export function defaultThreads(): number {
@@ -39,12 +40,15 @@ export function defaultThreads(): number {
 export class OpenLoopGenerator {
   private phases = 0;
   private listeners = new Set<(worker: number, message: FromWorker) => void>();
+  /** Threads that have exited: nothing is waited for from them again. */
+  private readonly exited = new Set<number>();
 
   private constructor(private readonly workers: readonly Worker[]) {
     workers.forEach((worker, index) => {
       worker.on("message", (message: FromWorker) => {
         for (const listener of this.listeners) listener(index, message);
       });
+      worker.once("exit", () => this.exited.add(index));
     });
   }
 
@@ -70,7 +74,20 @@ export class OpenLoopGenerator {
     });
     const generator = new OpenLoopGenerator(workers);
     try {
-      await generator.everyWorker({ type: "warm" }, "warmed");
+      let failed = 0;
+      let error: string | undefined;
+      await generator.everyWorker({ type: "warm" }, "warmed", (message) => {
+        if (message.type !== "warmed") return;
+        failed += message.failed;
+        error ??= message.error;
+      });
+      const opened = workers.length * Math.ceil(options.connections / count);
+      // Some may fail (a server closing connections it thinks idle); none opening is a wrong target.
+      if (failed === opened) {
+        throw new Error(
+          `load generator could not open any of its ${opened} connections to port ${target.port}: ${error ?? "no answer"}`,
+        );
+      }
     } catch (err) {
       await Promise.all(workers.map((worker) => worker.terminate()));
       throw err;
@@ -86,25 +103,26 @@ export class OpenLoopGenerator {
   private everyWorker(
     order: ToWorker,
     reply: FromWorker["type"],
-    onMessage: (message: FromWorker) => void = () => {},
+    onMessage: (message: FromWorker, worker: number) => void = () => {},
   ): Promise<void> {
     return new Promise((resolve, reject) => {
-      const waiting = new Set(this.workers.keys());
+      const waiting = new Set([...this.workers.keys()].filter((index) => !this.exited.has(index)));
+      if (waiting.size === 0) return reject(new Error("load generator threads have all exited"));
       const cleanUp = () => {
         this.listeners.delete(listener);
-        for (const worker of this.workers) worker.off("error", fail).off("exit", exited);
+        for (const worker of this.workers) worker.off("error", fail).off("exit", onExit);
       };
       const fail = (err: Error) => {
         cleanUp();
         reject(new Error(`load generator thread failed: ${err.message}`));
       };
       // A thread exits on its own only after answering "closed".
-      const exited = (code: number) => {
+      const onExit = (code: number) => {
         if (reply !== "closed") fail(new Error(`exited with code ${code}`));
       };
       const listener = (worker: number, message: FromWorker) => {
         if (message.type === "failed") return fail(new Error(message.message));
-        onMessage(message);
+        onMessage(message, worker);
         if (message.type !== reply) return;
         waiting.delete(worker);
         if (waiting.size === 0) {
@@ -113,7 +131,7 @@ export class OpenLoopGenerator {
         }
       };
       this.listeners.add(listener);
-      for (const worker of this.workers) worker.on("error", fail).on("exit", exited);
+      for (const worker of this.workers) worker.on("error", fail).on("exit", onExit);
       for (const worker of this.workers) worker.postMessage(order);
     });
   }
@@ -121,8 +139,18 @@ export class OpenLoopGenerator {
   /** One open-loop phase; resolves with every request's record once all are answered or given up. */
   async run(options: PhaseOptions): Promise<PhaseLog> {
     const phase = ++this.phases;
-    const startEpochMs = performance.timeOrigin + performance.now() + START_LEAD_MS;
-    const log = new PhaseLog(options.ratePerSecond, options.durationSeconds * 1000, startEpochMs);
+    const startEpochMs = monotonicMs() + START_LEAD_MS;
+    const log = new PhaseLog(
+      options.ratePerSecond,
+      options.durationSeconds * 1000,
+      startEpochMs,
+      this.threads,
+    );
+    if (log.total < 1) {
+      throw new RangeError(
+        `a phase needs at least one request: ${options.ratePerSecond} req/s for ${options.durationSeconds} s has none`,
+      );
+    }
     options.onStart?.(startEpochMs);
     await this.everyWorker(
       {
@@ -134,9 +162,12 @@ export class OpenLoopGenerator {
         graceMs: options.graceSeconds * 1000,
       },
       "done",
-      (message) => {
+      (message, worker) => {
         if (message.type === "records" && message.phase === phase) log.add(message.records);
-        if (message.type === "done" && message.phase === phase) log.addLag(message.lagBins);
+        if (message.type === "done" && message.phase === phase) {
+          log.addLag(message.lagBins);
+          log.addBlocked(worker, message.blocked);
+        }
       },
     );
     const missing = log.unrecorded();
@@ -144,11 +175,16 @@ export class OpenLoopGenerator {
     return log;
   }
 
-  /** Closes every connection and stops the threads. */
+  /** Closes every connection and stops the threads (terminated if they have not closed in time). */
   async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.everyWorker({ type: "close" }, "closed");
+      await Promise.race([
+        this.everyWorker({ type: "close" }, "closed").catch(() => undefined),
+        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS))),
+      ]);
     } finally {
+      clearTimeout(timer);
       await Promise.all(this.workers.map((worker) => worker.terminate()));
     }
   }

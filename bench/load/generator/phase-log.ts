@@ -1,9 +1,13 @@
 /**
  * Every request of one open-loop phase, as the generator's threads recorded it, and what can be
  * read from it over any window of the schedule: counts, latency from the intended send time (what
- * a client saw), latency charged to the server (the same minus the time the generator itself sent
- * the request late), how late the generator was, and stretches in which the server answered
- * nothing although requests were waiting.
+ * a client saw), latency charged to the server, how late the generator was, and stretches in which
+ * the server answered nothing although requests were waiting.
+ *
+ * Latency charged to the server is a request's latency less the generator's part of it: the larger
+ * of the time it was sent late while a connection was free, and the time its thread's event loop
+ * was blocked while it was due, in flight or being read (an answer that arrives during a block is
+ * read only after it; the same block also delays the sending of requests queued behind it).
  */
 import { LatencyHistogram, type LatencySummary } from "../../stats/latency-histogram.js";
 import { OpenLoopSchedule } from "../../stats/open-loop-schedule.js";
@@ -47,13 +51,23 @@ export class PhaseLog {
   readonly outcome: Uint8Array;
   /** The worst event-loop delay of any generator thread per {@link LAG_BIN_MS}, from the start. */
   lagBins: Float32Array = new Float32Array(0);
+  /** Per thread, when its event loop was blocked: [from, to] pairs in time order. */
+  private readonly blocked: Float64Array[];
+  /** Latency charged to the server per request, worked out once every record is in. */
+  private serviceMs: Float64Array | undefined;
 
   constructor(
     readonly ratePerSecond: number,
     readonly durationMs: number,
-    /** `performance.timeOrigin + performance.now()` at which request 0 was due. */
+    /** The generator's clock (protocol.ts monotonicMs) at which request 0 was due. */
     readonly startEpochMs: number,
+    /** Threads the schedule was shared between: request `i` went out on thread `i % threads`. */
+    readonly threads = 1,
   ) {
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    }
+    this.blocked = Array.from({ length: threads }, () => new Float64Array(0));
     this.schedule = new OpenLoopSchedule(ratePerSecond, durationMs);
     const total = this.schedule.total;
     this.sentMs = new Float64Array(total).fill(NaN);
@@ -66,8 +80,18 @@ export class PhaseLog {
     return this.schedule.total;
   }
 
+  /** Adds a thread's blocked intervals. */
+  addBlocked(thread: number, pairs: Float64Array): void {
+    if (!(thread >= 0 && thread < this.threads)) {
+      throw new RangeError(`thread ${thread} is not one of the phase's ${this.threads}`);
+    }
+    this.blocked[thread] = pairs;
+    this.serviceMs = undefined;
+  }
+
   /** Adds a batch of worker records ({@link RECORD} layout). */
   add(records: Float64Array): void {
+    this.serviceMs = undefined;
     for (let at = 0; at < records.length; at += RECORD_FIELDS) {
       const index = records[at + RECORD.index]!;
       this.sentMs[index] = records[at + RECORD.sentMs]!;
@@ -115,10 +139,22 @@ export class PhaseLog {
     for (let index = first; index < end; index++) yield index;
   }
 
-  /** How long request `index` was held by the server: from its intended time, less the generator's lateness. */
+  /** How long request `index` was held by the server: its latency less the generator's part. */
   serviceLatencyMs(index: number): number {
-    const late = this.lateMs[index]!;
-    return this.schedule.latencyMs(index, this.doneMs[index]!) - (Number.isNaN(late) ? 0 : late);
+    this.serviceMs ??= this.chargeService();
+    return this.serviceMs[index]!;
+  }
+
+  private chargeService(): Float64Array {
+    const charged = new Float64Array(this.total);
+    for (let index = 0; index < this.total; index++) {
+      const intended = this.schedule.intendedAtMs(index);
+      const done = this.doneMs[index]!;
+      const late = this.lateMs[index]!;
+      const blocked = blockedWithin(this.blocked[index % this.threads]!, intended, done);
+      charged[index] = done - intended - Math.max(Number.isNaN(late) ? 0 : late, blocked);
+    }
+    return charged;
   }
 
   /**
@@ -208,4 +244,22 @@ export class PhaseLog {
     consider(deadline);
     return stalls;
   }
+}
+
+/** How much of [fromMs, toMs] the sorted [from, to] `pairs` cover. */
+export function blockedWithin(pairs: Float64Array, fromMs: number, toMs: number): number {
+  if (!(toMs > fromMs)) return 0;
+  // The first pair that ends after fromMs (pairs are in time order and do not overlap).
+  let low = 0;
+  let high = pairs.length / 2;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (pairs[mid * 2 + 1]! <= fromMs) low = mid + 1;
+    else high = mid;
+  }
+  let covered = 0;
+  for (let pair = low; pair * 2 < pairs.length && pairs[pair * 2]! < toMs; pair++) {
+    covered += Math.min(toMs, pairs[pair * 2 + 1]!) - Math.max(fromMs, pairs[pair * 2]!);
+  }
+  return covered;
 }

@@ -5,6 +5,16 @@
  */
 import type { HttpTarget } from "../target.js";
 
+/**
+ * The clock every thread of the generator (and the soak around it) reads, in milliseconds: the
+ * process's monotonic clock, the same in every thread (each thread's `performance.timeOrigin` is
+ * its own wall-clock start, and a clock step between two thread starts would shift one against
+ * the other).
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 /** Fixed at the worker's start. */
 export interface WorkerSetup {
   readonly target: HttpTarget;
@@ -19,7 +29,7 @@ export interface WorkerSetup {
 export interface PhaseOrder {
   readonly type: "run";
   readonly phase: number;
-  /** `performance.timeOrigin + performance.now()` at which request 0 is due (same clock in every thread). */
+  /** {@link monotonicMs} at which request 0 is due. */
   readonly startEpochMs: number;
   readonly ratePerSecond: number;
   /** Requests in the whole phase, over all workers. */
@@ -31,13 +41,18 @@ export interface PhaseOrder {
 export type ToWorker = PhaseOrder | { readonly type: "warm" } | { readonly type: "close" };
 
 export type FromWorker =
-  | { readonly type: "warmed" }
+  | { readonly type: "warmed"; readonly failed: number; readonly error?: string }
   | { readonly type: "records"; readonly phase: number; readonly records: Float64Array }
   | {
       readonly type: "done";
       readonly phase: number;
       /** The worker's worst event-loop delay in each {@link LAG_BIN_MS} of the phase, in ms. */
       readonly lagBins: Float32Array;
+      /**
+       * When the worker's event loop was blocked: [from, to] pairs in ms after the phase's start.
+       * An answer that arrived then was read late, and a request due then was sent late.
+       */
+      readonly blocked: Float64Array;
     }
   | { readonly type: "closed" }
   | { readonly type: "failed"; readonly message: string };
@@ -63,6 +78,9 @@ export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 /** Width of the bins the workers' event-loop delay is reported in. */
 export const LAG_BIN_MS = 100;
+
+/** A delay of the worker's event-loop probe above this is recorded as a blocked interval. */
+export const BLOCKED_MIN_MS = 5;
 
 /** Idle connections stay open this long (undici's default of 4 s would close them between bursts). */
 export const IDLE_KEEP_ALIVE_MS = 120_000;

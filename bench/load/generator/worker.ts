@@ -1,23 +1,24 @@
 /**
  * One thread of the open-loop generator (see ./index.ts). Its work per request is constant however
  * many requests are due or in flight: the requests it owes are two counters (due, sent) over its
- * share of the schedule, its idle connections a ring, and nothing is registered per request on a
+ * share of the schedule, its idle connections a set, and nothing is registered per request on a
  * shared object. (The generator this replaced gave every request a listener on one AbortSignal;
  * adding one walks the signal's whole list, so 40,000 requests in flight cost 5.5 s of CPU to
  * register, and a short stall of the service turned into a minute-long stall of the generator.)
  *
- * A due request goes out on the connection idle longest (so every connection carries traffic and
- * none idles until the proxy closes it), or waits until one is free: with every connection busy the
- * server holds them all, and that wait is the server's. What the generator owes is the time a
- * request waited while a connection was idle: {@link RECORD}.lateMs.
+ * A due request goes out on an idle connection picked at random (see {@link idle}), or waits until
+ * one is free: with every connection busy the server holds them all, and that wait is the
+ * server's. What the generator owes is the time a request waited while a connection was idle
+ * ({@link RECORD}.lateMs) and the time its event loop was blocked (reported as intervals).
  */
-import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import { Client } from "undici";
 import { targetOrigin } from "../target.js";
 import {
+  BLOCKED_MIN_MS,
   IDLE_KEEP_ALIVE_MS,
   LAG_BIN_MS,
+  monotonicMs,
   Outcome,
   RECORD_FIELDS,
   type FromWorker,
@@ -37,7 +38,6 @@ const BATCH_RECORDS = 4096;
 const LAG_PROBE_MS = 10;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
-const epochNow = () => performance.timeOrigin + performance.now();
 
 function newClient(): Client {
   return new Client(targetOrigin(target), {
@@ -58,25 +58,31 @@ const lateBy = new Float64Array(connections);
 /** When each connection last became idle, in ms after the phase's start. */
 const idleSince = new Float64Array(connections).fill(-Infinity);
 
-/** Idle connections, longest idle first. */
+/**
+ * Idle connections, a request going to one picked at random. Not the longest idle: that gives every
+ * connection the same count of requests, and nginx retires each after 1,000, so all of them needed
+ * a new TLS handshake in the same second (soak at 3,608 req/s: a generator thread blocked 496 ms
+ * every ~250 s). At random, the counts spread (about 32 either way at 1,000) and so do the
+ * handshakes, and a connection is still picked often enough never to idle out.
+ */
 const idle = {
-  ring: new Int32Array(connections),
-  head: 0,
+  members: new Int32Array(connections),
   size: 0,
   push(connection: number) {
-    this.ring[(this.head + this.size) % connections] = connection;
+    this.members[this.size] = connection;
     this.size += 1;
   },
-  shift(): number {
-    const connection = this.ring[this.head]!;
-    this.head = (this.head + 1) % connections;
+  take(): number {
+    const at = Math.floor(Math.random() * this.size);
+    const connection = this.members[at]!;
     this.size -= 1;
+    this.members[at] = this.members[this.size]!;
     return connection;
   },
 };
 for (let c = 0; c < connections; c++) idle.push(c);
 
-async function exchange(connection: number): Promise<Outcome> {
+async function exchange(connection: number, onError: (err: unknown) => void = () => {}): Promise<Outcome> {
   try {
     const response = await clients[connection]!.request({
       method: target.method,
@@ -86,15 +92,24 @@ async function exchange(connection: number): Promise<Outcome> {
     });
     await response.body.dump();
     return response.statusCode >= 200 && response.statusCode < 300 ? Outcome.ok : Outcome.non2xx;
-  } catch {
+  } catch (err) {
+    onError(err);
     return Outcome.failed;
   }
 }
 
 async function warm(): Promise<void> {
   // Every connection at once, so each is opened (and its TLS handshake done) before any phase.
-  await Promise.all(clients.map((_, c) => exchange(c)));
-  post({ type: "warmed" });
+  let error: string | undefined;
+  const outcomes = await Promise.all(
+    clients.map((_, c) =>
+      exchange(c, (err) => {
+        error ??= err instanceof Error ? err.message : String(err);
+      }),
+    ),
+  );
+  const failed = outcomes.filter((outcome) => outcome === Outcome.failed).length;
+  post({ type: "warmed", failed, ...(error === undefined ? {} : { error }) });
 }
 
 class Phase {
@@ -105,6 +120,7 @@ class Phase {
   private batch = new Float64Array(BATCH_RECORDS * RECORD_FIELDS);
   private batched = 0;
   private readonly lagBins: Float32Array;
+  private readonly blocked: number[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private tickTimer: NodeJS.Timeout | undefined;
   private finished = false;
@@ -120,20 +136,35 @@ class Phase {
     this.timers.push(
       setInterval(() => {
         const now = this.elapsed();
-        const bin = Math.floor(now / LAG_BIN_MS);
-        if (bin >= 0 && bin < this.lagBins.length) {
-          this.lagBins[bin] = Math.max(this.lagBins[bin]!, now - expected);
-        }
+        this.noteDelay(expected, now);
         expected = now + LAG_PROBE_MS;
       }, LAG_PROBE_MS),
       setInterval(() => this.flush(), FLUSH_MS),
       setTimeout(() => this.deadline(), Math.max(0, lastDueMs + order.graceMs - this.elapsed())),
     );
+  }
+
+  /** Starts sending (apart from the constructor: a worker with nothing to send finishes at once). */
+  start(): void {
     this.tick();
   }
 
+  /**
+   * The probe was due at `expectedMs` and ran at `nowMs`: the loop was blocked in between. Every
+   * lag bin the block covers gets it, and a block long enough is kept as an interval.
+   */
+  private noteDelay(expectedMs: number, nowMs: number): void {
+    const delay = nowMs - expectedMs;
+    if (delay <= 0) return;
+    const last = Math.min(this.lagBins.length - 1, Math.floor(nowMs / LAG_BIN_MS));
+    for (let bin = Math.max(0, Math.floor(expectedMs / LAG_BIN_MS)); bin <= last; bin++) {
+      this.lagBins[bin] = Math.max(this.lagBins[bin]!, delay);
+    }
+    if (delay >= BLOCKED_MIN_MS) this.blocked.push(expectedMs, nowMs);
+  }
+
   private elapsed(): number {
-    return epochNow() - this.startMs;
+    return monotonicMs() - this.startMs;
   }
 
   private intendedMs(index: number): number {
@@ -158,7 +189,7 @@ class Phase {
     while (this.nextSent < this.nextDue && idle.size > 0) {
       const index = this.nextSent;
       this.nextSent += workers;
-      this.send(idle.shift(), index);
+      this.send(idle.take(), index);
     }
     if (this.nextSent >= this.order.total && idle.size === connections) this.finish();
   }
@@ -231,7 +262,11 @@ class Phase {
     if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
     this.flush();
     const lagBins = this.lagBins;
-    post({ type: "done", phase: this.order.phase, lagBins }, [lagBins.buffer as ArrayBuffer]);
+    const blocked = Float64Array.from(this.blocked);
+    post({ type: "done", phase: this.order.phase, lagBins, blocked }, [
+      lagBins.buffer as ArrayBuffer,
+      blocked.buffer as ArrayBuffer,
+    ]);
     current = undefined;
   }
 }
@@ -247,6 +282,7 @@ port.on("message", (message: ToWorker) => {
       case "run":
         if (current !== undefined) throw new Error("a phase is already running");
         current = new Phase(message);
+        current.start();
         break;
       case "close":
         void Promise.allSettled(clients.map((client) => client.destroy())).then(() => {
