@@ -38,6 +38,18 @@ export interface ApiKeyEntry {
 // --- field parsers -----------------------------------------------------------------------------
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** https, or plain http to this machine only (a JWKS served beside the service, a test's). */
+export function isSafeJwksUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
+}
 const optionalText = z
   .string()
   .trim()
@@ -285,10 +297,12 @@ const SETTINGS = {
     doc: "Path of a JWKS file with the RS256/ES256 public keys (selected by `kid`).",
   },
   JWT_JWKS_URL: {
-    schema: optionalText.refine((s) => s === undefined || /^https?:\/\//.test(s), {
-      message: "expected an http(s) URL",
+    schema: optionalText.refine((s) => s === undefined || isSafeJwksUrl(s), {
+      message:
+        "expected an https:// URL (plain http only to a loopback address): keys fetched over plain " +
+        "HTTP can be swapped by anyone on the path, and with them every token accepted",
     }),
-    doc: "URL of a JWKS endpoint (cached; refetched on an unknown `kid`).",
+    doc: "URL of a JWKS endpoint (cached; refetched on an unknown `kid`). https, or http to a loopback address.",
   },
   JWT_ISSUER: { schema: optionalText, doc: "Required `iss` of tokens; required when JWT is configured." },
   JWT_AUDIENCE: { schema: optionalText, doc: "Required `aud` of tokens; required when JWT is configured." },
@@ -321,6 +335,12 @@ const SETTINGS = {
   JWT_CLOCK_TOLERANCE_SECONDS: {
     schema: int(0, 300).default(5),
     doc: "Allowed clock skew for `exp`/`nbf`. Default `5`.",
+  },
+  JWT_MAX_LIFETIME_SECONDS: {
+    schema: int(60, 30 * 86_400).default(86_400),
+    doc:
+      "Longest a token may be valid: its `exp` at most this long after its `iat` (after now when it has " +
+      "no `iat`), so a leaked long-lived token is refused. Default `86400` (a day).",
   },
   RATE_LIMIT_MAX: {
     schema: int(1, 100_000_000).default(6000),
@@ -431,6 +451,8 @@ export interface JwtConfig {
   /** Claim listing the caller's roles (array or space-separated string). */
   readonly rolesClaim: string;
   readonly clockToleranceSeconds: number;
+  /** Longest validity a token may carry (`exp` - `iat`, or `exp` - now without `iat`). */
+  readonly maxLifetimeSeconds: number;
 }
 
 /** How the service splits traffic between the stable and the candidate model (service/rollout). */
@@ -568,6 +590,7 @@ function jwtConfig(v: EnvValues, issues: string[]): JwtConfig | undefined {
     identityClaim: v.JWT_IDENTITY_CLAIM,
     rolesClaim: v.JWT_ROLES_CLAIM,
     clockToleranceSeconds: v.JWT_CLOCK_TOLERANCE_SECONDS,
+    maxLifetimeSeconds: v.JWT_MAX_LIFETIME_SECONDS,
   };
 }
 

@@ -11,7 +11,12 @@
 import { ring, timeChart } from "./charts.js";
 
 const KEY_STORAGE = "plinth.admin.apiKey";
-const POLL_MS = Number(new URLSearchParams(window.location.search).get("poll")) || 5000;
+/** `?poll=` may speed the panel up (tests), never below this: a link must not turn it into a load tool. */
+const MIN_POLL_MS = 1000;
+const POLL_MS = Math.max(
+  MIN_POLL_MS,
+  Number(new URLSearchParams(window.location.search).get("poll")) || 5000,
+);
 const COLORS = { stable: "#4f9dff", candidate: "#b07cff", p95: "#38d6b4", warn: "#f5b942", alert: "#ff5d6c" };
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +28,8 @@ function apiKey() {
 }
 
 async function call(method, url, body) {
-  const headers = { accept: "application/json" };
+  // The server refuses a signed-in user's admin action without it (service/auth/csrf.ts).
+  const headers = { accept: "application/json", "x-plinth-csrf": "1" };
   const key = apiKey();
   if (key) headers["x-api-key"] = key;
   if (body !== undefined) headers["content-type"] = "application/json";

@@ -74,6 +74,19 @@ export class Authenticator {
    * any is a client that forgot them, not one guessing.
    */
   async authenticate(request: FastifyRequest): Promise<Principal> {
+    this.refuseIfBlocked(request);
+    try {
+      return await this.verify(request);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === ErrorCode.INVALID_CREDENTIALS) {
+        this.failures.recordFailure(request.ip);
+      }
+      throw err;
+    }
+  }
+
+  /** 429 when the client address has failed too often (wrong credentials, refused admin actions). */
+  refuseIfBlocked(request: FastifyRequest): void {
     const retryAfter = this.failures.blockedFor(request.ip);
     if (retryAfter !== undefined) {
       throw new ApiError(
@@ -82,13 +95,16 @@ export class Authenticator {
         { "retry-after": String(retryAfter) },
       );
     }
-    try {
-      return await this.verify(request);
-    } catch (err) {
-      if (err instanceof ApiError && err.code === ErrorCode.INVALID_CREDENTIALS) {
-        this.failures.recordFailure(request.ip);
-      }
-      throw err;
+  }
+
+  /**
+   * Counts a refused admin action (no credentials, or a caller without the role) against the
+   * client address, as a wrong credential is: otherwise refusals would be the one thing nothing
+   * limits, each still costing an audit check.
+   */
+  countRefusal(request: FastifyRequest, error: ApiError): void {
+    if (error.code === ErrorCode.UNAUTHENTICATED || error.code === ErrorCode.FORBIDDEN) {
+      this.failures.recordFailure(request.ip);
     }
   }
 

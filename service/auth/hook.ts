@@ -9,6 +9,7 @@ import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import type { Principal } from "./principal.js";
 import type { Authenticator } from "./authenticate.js";
+import { crossSiteProblem } from "./csrf.js";
 import { checkDeclaration, routeAccess, type Access } from "./route-auth.js";
 
 /** Told of each refusal on a route whose declaration names an audited action. */
@@ -47,11 +48,24 @@ export function installAuthentication(
     if (request.is404) return;
     const access = routeAccess(request.routeOptions.config);
     if (access === "public") return;
+    // An admin action (an audited route) is refused outright to an address that has failed too
+    // often, whoever it claims to be; each refusal there counts as a failure.
+    if (access.audit !== undefined) authenticator.refuseIfBlocked(request);
     try {
       request.principal = authorise(await authenticator.identify(request, access), access);
+      if (access.audit !== undefined && request.principal?.method === "oauth2-proxy") {
+        const problem = crossSiteProblem(request);
+        if (problem !== undefined) {
+          throw new ApiError(
+            ErrorCode.FORBIDDEN,
+            `cross-site request refused: an admin action from a browser must come from this service's own pages (${problem})`,
+          );
+        }
+      }
     } catch (err) {
-      if (access.audit !== undefined && onRefused !== undefined && err instanceof ApiError) {
-        await onRefused(request, access.audit, err);
+      if (access.audit !== undefined && err instanceof ApiError) {
+        authenticator.countRefusal(request, err);
+        if (onRefused !== undefined) await onRefused(request, access.audit, err);
       }
       throw err;
     }

@@ -99,6 +99,17 @@ export class JwtVerifier {
       requiredClaims: ["exp"],
       clockTolerance: this.config.clockToleranceSeconds,
     });
+    // A token valid for longer than the service allows is refused even while unexpired: a leaked
+    // one would otherwise open the API until its far-off exp.
+    const issuedAt = payload.iat ?? Math.floor(Date.now() / 1000);
+    if (payload.exp! - issuedAt > this.config.maxLifetimeSeconds) {
+      throw new errors.JWTClaimValidationFailed(
+        `"exp" is more than ${this.config.maxLifetimeSeconds} s after "iat"`,
+        payload,
+        "exp",
+        "check_failed",
+      );
+    }
     const identity = payload[this.config.identityClaim];
     if (typeof identity !== "string" || identity === "") {
       throw new errors.JWTClaimValidationFailed(

@@ -23,7 +23,12 @@ export interface AuditRecord {
 }
 
 export class AuditLog {
+  /** Actions taken or attempted by an authorised caller. */
   private readonly kept: AuditRecord[] = [];
+  /** Refusals, apart: a flood of them must never push real actions out of the panel. */
+  private readonly refused: AuditRecord[] = [];
+  /** Per caller, action and status: when its last refusal was written, and how many since were folded. */
+  private readonly folding = new Map<string, { writtenAtMs: number; folded: number }>();
 
   constructor(
     private readonly file: JsonlFile | undefined,
@@ -31,12 +36,30 @@ export class AuditLog {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** Records an action; resolves once the file write is done (or has failed and been logged). */
-  async record(entry: Omit<AuditRecord, "time">, time = new Date()): Promise<AuditRecord> {
-    const record: AuditRecord = { time: time.toISOString(), ...entry };
-    this.kept.push(record);
-    if (this.kept.length > RECENT_KEPT) this.kept.shift();
-    this.metrics.adminActions.labels(record.action, record.result).inc();
+  /**
+   * Records an action; resolves once the file write is done (or has failed and been logged). A
+   * refusal repeating one written less than {@link REFUSAL_FOLD_MS} ago (same caller, action and
+   * status) is counted but not written: the next one written after that carries `detail.folded`,
+   * how many were left out, so an unauthenticated flood costs the disk one line a minute.
+   */
+  async record(entry: Omit<AuditRecord, "time">, time = new Date()): Promise<AuditRecord | undefined> {
+    this.metrics.adminActions.labels(entry.action, entry.result).inc();
+    let record: AuditRecord = { time: time.toISOString(), ...entry };
+    if (entry.result === "denied") {
+      const key = JSON.stringify([entry.who, entry.action, entry.detail?.status]);
+      const last = this.folding.get(key);
+      if (last !== undefined && time.getTime() - last.writtenAtMs < REFUSAL_FOLD_MS) {
+        last.folded += 1;
+        return undefined;
+      }
+      if (last !== undefined && last.folded > 0)
+        record = { ...record, detail: { ...record.detail, folded: last.folded } };
+      this.folding.set(key, { writtenAtMs: time.getTime(), folded: 0 });
+      if (this.folding.size > FOLDING_TRACKED) this.folding.delete(this.folding.keys().next().value!);
+      keepRecent(this.refused, record, REFUSALS_KEPT);
+    } else {
+      keepRecent(this.kept, record, RECENT_KEPT);
+    }
     this.log.info({ audit: record }, `audit: ${record.who} ${record.action} ${record.result}`);
     try {
       await this.file?.append([record]);
@@ -46,11 +69,22 @@ export class AuditLog {
     return record;
   }
 
-  /** The newest records, oldest first (for the ops summary and the panel). */
-  recent(): readonly AuditRecord[] {
-    return [...this.kept];
+  /** The newest records, oldest first (for the ops summary and the panel): actions and refusals apart. */
+  recent(): { readonly actions: readonly AuditRecord[]; readonly refusals: readonly AuditRecord[] } {
+    return { actions: [...this.kept], refusals: [...this.refused] };
   }
 }
 
-/** Records kept in memory for the panel. */
+function keepRecent(records: AuditRecord[], record: AuditRecord, max: number): void {
+  records.push(record);
+  if (records.length > max) records.shift();
+}
+
+/** Actions kept in memory for the panel. */
 const RECENT_KEPT = 50;
+/** Refusals kept in memory for the panel. */
+const REFUSALS_KEPT = 20;
+/** A repeated refusal is written at most once per this long. */
+export const REFUSAL_FOLD_MS = 60_000;
+/** Callers whose refusals are being folded, at most (the oldest is forgotten first). */
+const FOLDING_TRACKED = 10_000;

@@ -32,8 +32,12 @@ export interface ObservabilityOptions {
   readonly source: ModelSource;
 }
 
-/** The audit trail is small and must not rotate away: no size cap. */
-const AUDIT_MAX_BYTES = Number.POSITIVE_INFINITY;
+/**
+ * The audit trail's cap, rotated once to `<path>.1`: disk use stays bounded. Real actions are a few
+ * lines a day and repeated refusals are folded to a line a minute per caller (./audit.ts), so at
+ * that rate the file takes years to reach it.
+ */
+const AUDIT_MAX_BYTES = 64 * 1024 * 1024;
 
 export class Observability {
   readonly metrics: ObservabilityMetrics;

@@ -15,6 +15,16 @@ import { trafficTotals, type TrafficPoint, type TrafficSampler } from "./traffic
 /** History points returned for the panel's drift chart. */
 const DRIFT_POINTS = 120;
 const AUDIT_RECORDS = 10;
+/** Refusals shown beside them: enough to see an attack, never enough to hide an action. */
+const AUDIT_REFUSALS = 3;
+
+/** The panel's audit rows, oldest first: the last actions and, apart, the last few refusals. */
+function recentAudit(audit: AuditLog): AuditRecord[] {
+  const { actions, refusals } = audit.recent();
+  return [...actions.slice(-AUDIT_RECORDS), ...refusals.slice(-AUDIT_REFUSALS)].sort((a, b) =>
+    a.time.localeCompare(b.time),
+  );
+}
 
 export interface DriftSummary {
   /** The stable variant's latest drift; null until its window reached DRIFT_MIN_SAMPLES. */
@@ -64,17 +74,18 @@ export interface SummarySources {
 
 export async function buildSummary(sources: SummarySources, now = new Date()): Promise<OpsSummary> {
   const rollout = sources.rollout.snapshot();
-  // A fresh sample, so the totals are current and the series ends now.
-  const sample = await sources.traffic.sample(now.getTime());
+  // A fresh reading, so the totals are current and the series ends now; not kept (a read never
+  // changes what the next read sees).
+  const sample = await sources.traffic.current(now.getTime());
   const stableVersion = rollout.variants.stable.version;
   return {
     generatedAt: now.toISOString(),
     rollout,
-    traffic: { ...trafficTotals(sample), series: sources.traffic.series() },
+    traffic: { ...trafficTotals(sample), series: sources.traffic.series(sample) },
     drift: driftSummary(sources, rollout.variants.stable),
     training:
       stableVersion === null ? null : await trainingSummary(sources.artifacts, rollout.model, stableVersion),
-    audit: sources.audit.recent().slice(-AUDIT_RECORDS),
+    audit: recentAudit(sources.audit),
   };
 }
 

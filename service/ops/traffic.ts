@@ -122,9 +122,25 @@ export class TrafficSampler {
     return s;
   }
 
-  /** Series points between consecutive kept samples, oldest first. */
-  series(): TrafficPoint[] {
-    return this.samples.slice(1).map((s, i) => trafficPoint(s, this.samples[i]!));
+  /**
+   * A reading of the metrics now, not kept: what a read (GET /ops/summary) needs to be current.
+   * Keeping it would let every poll add a sample, and 130 polls squeeze the 10-minute series into
+   * a fraction of a second of history.
+   */
+  current(timeMs = Date.now()): Promise<TrafficSample> {
+    return sampleTraffic(this.metrics, timeMs);
+  }
+
+  /**
+   * Series points between consecutive kept samples, oldest first, and from the last kept sample to
+   * `now` when given (a reading that is not kept).
+   */
+  series(now?: TrafficSample): TrafficPoint[] {
+    const points = this.samples.slice(1).map((s, i) => trafficPoint(s, this.samples[i]!));
+    const last = this.samples.at(-1);
+    if (now !== undefined && last !== undefined && now.timeMs > last.timeMs)
+      points.push(trafficPoint(now, last));
+    return points;
   }
 
   start(): void {

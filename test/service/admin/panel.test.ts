@@ -6,6 +6,8 @@
  * The screenshot is kept at out/admin-panel.png.
  */
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +76,28 @@ describe("admin panel, trusted headers off", () => {
     await traffic(svc);
   }, 60_000);
   afterAll(() => svc.close());
+
+  it("polls no faster than once a second, whatever ?poll= says", async () => {
+    const page = await browser.newPage();
+    try {
+      const polls: number[] = [];
+      page.on("request", (request) => {
+        if (new URL(request.url()).pathname === "/ops/summary") polls.push(Date.now());
+      });
+      await page.goto(`${url}/admin?poll=1`);
+      await page.locator("#signin").waitFor({ state: "visible" });
+      await page.fill("#api-key", OPS_KEY);
+      await page.click("#signin-form button[type=submit]");
+      await page.locator("#main").waitFor({ state: "visible" });
+      const from = polls.length;
+      await page.waitForTimeout(3000);
+      // At the floor, about three in 3 s; at ?poll=1 it would have been hundreds.
+      expect(polls.length - from).toBeGreaterThanOrEqual(1);
+      expect(polls.length - from).toBeLessThanOrEqual(4);
+    } finally {
+      await page.close();
+    }
+  });
 
   it("signs in with an admin key, shows versions and charts, and reloads from the button", async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
@@ -167,6 +191,49 @@ describe("admin panel behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true)", () => 
       expect(await page.locator("#signin").isVisible()).toBe(false);
     } finally {
       await context.close();
+    }
+  });
+
+  it("lets the signed-in user reload from the panel, and refuses the same POST from another page (CSRF)", async () => {
+    // The header stands for oauth2-proxy's cookie: the browser sends it on every request, the
+    // attacker's included, as it would the cookie to a sibling host.
+    const context = await browser.newContext({
+      extraHTTPHeaders: { "x-auth-request-email": "alice@example.com" },
+    });
+    const attacker = createServer((_request, response) => {
+      response.setHeader("content-type", "text/html");
+      response.end("<!doctype html><title>elsewhere</title>");
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+    try {
+      const page = await context.newPage();
+      await page.goto(`${url}/admin`);
+      await page.locator("#main").waitFor({ state: "visible" });
+      await page.selectOption("#reload-variant", "stable");
+      await page.click("#reload");
+      await page.locator("#notice.ok").waitFor();
+      expect(await page.textContent("#notice")).toBe("Reload done: stable: unchanged (v1)");
+
+      // Another origin on the same host (another port): same site, so a lax cookie would go along.
+      const elsewhere = await context.newPage();
+      await elsewhere.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+      await elsewhere.evaluate(async (target) => {
+        await fetch(`${target}/reload-model`, { method: "POST", mode: "no-cors", credentials: "include" });
+      }, url);
+      const { actions, refusals } = svc.observability.audit.recent();
+      expect(actions.map((r) => [r.who, r.action, r.result])).toEqual([
+        ["email:alice@example.com", "reload-model", "ok"],
+      ]);
+      expect(refusals.map((r) => [r.who, r.result, r.detail?.reason])).toEqual([
+        [
+          "email:alice@example.com",
+          "denied",
+          "cross-site request refused: an admin action from a browser must come from this service's own pages (the browser marked it Sec-Fetch-Site: same-site)",
+        ],
+      ]);
+    } finally {
+      await context.close();
+      attacker.close();
     }
   });
 

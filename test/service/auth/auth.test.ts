@@ -134,6 +134,28 @@ describe("JWT", () => {
     expect(await refused(bearer(expired), "INVALID_CREDENTIALS")).toBe("token expired");
   });
 
+  it("refuses a token valid for longer than a day, even unexpired, with or without iat", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // Issued now, expiring in a year: a leaked one would open the API for that year.
+    expect(await refused(bearer(await hs({}, now + 365 * 86_400)), "INVALID_CREDENTIALS")).toBe(
+      "token claim rejected: exp",
+    );
+    const noIat = await new SignJWT({ sub: "alice" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime(now + 2 * 86_400)
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await refused(bearer(noIat), "INVALID_CREDENTIALS")).toBe("token claim rejected: exp");
+    // Just inside the bound: accepted.
+    const day = await svc.app.inject({
+      method: "GET",
+      url: "/metadata",
+      headers: bearer(await hs({}, now + 86_400 - 60)),
+    });
+    expect(day.statusCode).toBe(200);
+  });
+
   it("refuses a token without exp", async () => {
     const token = await new SignJWT({ sub: "alice" })
       .setProtectedHeader({ alg: "HS256" })

@@ -165,7 +165,12 @@ describe("the auth hook", () => {
       "FORBIDDEN",
     ]);
     expect(await call("POST", "/ops/admin-action", ADMIN)).toEqual([200, "key:ops"]);
-    expect(await call("POST", "/ops/admin-action", ALLOWED_USER)).toEqual([200, "email:alice@example.com"]);
+    // A signed-in user's admin action must come from the service's own pages (service/auth/csrf.ts).
+    expect(await call("POST", "/ops/admin-action", ALLOWED_USER)).toEqual([403, "FORBIDDEN"]);
+    expect(await call("POST", "/ops/admin-action", { ...ALLOWED_USER, "x-plinth-csrf": "1" })).toEqual([
+      200,
+      "email:alice@example.com",
+    ]);
   });
 
   it("serves an anonymous page to nobody, yet checks the proxy user it names and ignores API keys", async () => {

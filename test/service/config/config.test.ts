@@ -56,6 +56,10 @@ describe("loadConfig", () => {
     [{ API_KEYS: "dev:0123456789abcdef,dev:fedcba9876543210" }, "API_KEYS"],
     [{ JWT_HS256_SECRET: "too-short" }, "JWT_HS256_SECRET"],
     [{ JWT_JWKS_URL: "ftp://keys" }, "JWT_JWKS_URL"],
+    // Keys over plain HTTP from another host can be swapped on the way, and every token with them.
+    [{ JWT_JWKS_URL: "http://idp.example/jwks.json" }, "JWT_JWKS_URL"],
+    [{ JWT_JWKS_URL: "http://127.0.0.1.evil.example/jwks.json" }, "JWT_JWKS_URL"],
+    [{ JWT_MAX_LIFETIME_SECONDS: "59" }, "JWT_MAX_LIFETIME_SECONDS"],
     [{ JWT_ALGORITHMS: "HS256,none" }, "JWT_ALGORITHMS"],
     [{ MODEL_STABLE: "../etc" }, "MODEL_STABLE"],
     [{ INFERENCE_OFFLOAD: "sometimes" }, "INFERENCE_OFFLOAD"],
@@ -111,6 +115,22 @@ describe("loadConfig", () => {
     expect(issuesOf({ ...jwt, JWT_JWKS_FILE: "/k.json", JWT_JWKS_URL: "https://k" })[0]).toMatch(
       /^JWT_JWKS_URL: set either/,
     );
+  });
+
+  it("takes a JWKS over https, or over plain http from this machine only", () => {
+    const jwt = { JWT_ISSUER: "i", JWT_AUDIENCE: "a" };
+    for (const url of ["https://idp.example/jwks.json", "http://127.0.0.1:8080/jwks", "http://localhost/k"]) {
+      expect(loadConfig({ ...jwt, JWT_JWKS_URL: url }).auth.jwt?.jwksUrl).toBe(url);
+    }
+    expect(issuesOf({ ...jwt, JWT_JWKS_URL: "http://idp.example/jwks.json" })[0]).toContain(
+      "expected an https:// URL (plain http only to a loopback address)",
+    );
+  });
+
+  it("bounds how long a token may be valid: a day unless told", () => {
+    const jwt = { JWT_ISSUER: "i", JWT_AUDIENCE: "a", JWT_HS256_SECRET: "s".repeat(32) };
+    expect(loadConfig(jwt).auth.jwt?.maxLifetimeSeconds).toBe(86_400);
+    expect(loadConfig({ ...jwt, JWT_MAX_LIFETIME_SECONDS: "3600" }).auth.jwt?.maxLifetimeSeconds).toBe(3600);
   });
 
   it("derives the accepted algorithms from the key sources", () => {

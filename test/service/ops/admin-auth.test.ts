@@ -22,6 +22,8 @@ const KEYS = {
   JWT_AUDIENCE: "plinth",
 };
 const EMAIL = "x-auth-request-email";
+/** What the admin panel sends with every call from the service's own origin. */
+const PANEL = { "x-plinth-csrf": "1", "sec-fetch-site": "same-origin" };
 
 function token(claims: Record<string, unknown>): Promise<string> {
   return new SignJWT({ sub: "alice", ...claims })
@@ -204,12 +206,14 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
   });
 
   it("audits a proxy user's reload under their email", async () => {
-    expect(await status(svc, "/reload-model", { [EMAIL]: "mallory@evil.com" }, "POST")).toEqual([
+    expect(await status(svc, "/reload-model", { [EMAIL]: "mallory@evil.com", ...PANEL }, "POST")).toEqual([
       403,
       "FORBIDDEN",
       "email domain evil.com is not allowed to administer this service",
     ]);
-    expect(await status(svc, "/reload-model", { [EMAIL]: "alice@example.com" }, "POST")).toEqual([200]);
+    expect(await status(svc, "/reload-model", { [EMAIL]: "alice@example.com", ...PANEL }, "POST")).toEqual([
+      200,
+    ]);
     const records = (await readFile(path.join(dir, "on.jsonl"), "utf8"))
       .trim()
       .split("\n")
@@ -218,5 +222,74 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
       ["email:mallory@evil.com", "reload-model", "denied"],
       ["email:alice@example.com", "reload-model", "ok"],
     ]);
+  });
+
+  it("refuses a signed-in user's admin action from another page (CSRF), and audits it", async () => {
+    const user = { [EMAIL]: "alice@example.com" };
+    const refusal = (problem: string) => [
+      403,
+      "FORBIDDEN",
+      `cross-site request refused: an admin action from a browser must come from this service's own pages (${problem})`,
+    ];
+    // A sibling host's page: same site, so the lax cookie went along; the browser says where from.
+    expect(
+      await status(
+        svc,
+        "/reload-model",
+        { ...user, "sec-fetch-site": "same-site", "x-plinth-csrf": "1" },
+        "POST",
+      ),
+    ).toEqual(refusal("the browser marked it Sec-Fetch-Site: same-site"));
+    expect(await status(svc, "/reload-model", { ...user, "sec-fetch-site": "cross-site" }, "POST")).toEqual(
+      refusal("the browser marked it Sec-Fetch-Site: cross-site"),
+    );
+    // A form post or a no-cors fetch cannot set the header, whatever the browser says.
+    expect(await status(svc, "/reload-model", { ...user, "sec-fetch-site": "same-origin" }, "POST")).toEqual(
+      refusal("it lacks the x-plinth-csrf header"),
+    );
+    expect(await status(svc, "/reload-model", user, "POST")).toEqual(
+      refusal("it lacks the x-plinth-csrf header"),
+    );
+    // Reads are not actions; API keys are never ambient.
+    expect(await status(svc, "/ops/summary", { ...user, "sec-fetch-site": "cross-site" })).toEqual([200]);
+    expect(
+      await status(svc, "/reload-model", { ...OPS_HEADERS, "sec-fetch-site": "cross-site" }, "POST"),
+    ).toEqual([200]);
+    const records = (await readFile(path.join(dir, "on.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditRecord);
+    // Four refusals of alice's within the minute: the first written, the rest folded into the next.
+    const csrf = records.filter((r) => String(r.detail?.reason).startsWith("cross-site"));
+    expect(csrf.map((r) => [r.who, r.result, r.detail?.status])).toEqual([
+      ["email:alice@example.com", "denied", 403],
+    ]);
+  });
+});
+
+describe("refused admin actions are limited per address", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({
+      ...KEYS,
+      AUTH_FAILURE_LIMIT: "3",
+      AUDIT_LOG_PATH: path.join(dir, "limited.jsonl"),
+    });
+  });
+  afterAll(() => svc.close());
+
+  it("counts 401s without credentials and 403s on an admin route, then refuses the address with 429", async () => {
+    // Without credentials: on an API route a forgotten key, on an admin action a probe.
+    expect((await status(svc, "/reload-model", {}, "POST"))[0]).toBe(401);
+    expect((await status(svc, "/reload-model", {}, "POST"))[0]).toBe(401);
+    expect((await status(svc, "/reload-model", TESTER_HEADERS, "POST"))[0]).toBe(403);
+    // The limit is reached: even the admin's key is refused from this address until the window ends.
+    const blocked = await svc.app.inject({ method: "POST", url: "/reload-model", headers: OPS_HEADERS });
+    expect(blocked.statusCode).toBe(429);
+    expect(errorCode(blocked)).toBe("RATE_LIMITED");
+    expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
+    // Blocked requests are not audited one by one: three refusals were written, nothing after.
+    const written = (await readFile(path.join(dir, "limited.jsonl"), "utf8")).trim().split("\n");
+    expect(written.map((line) => (JSON.parse(line) as AuditRecord).detail?.status)).toEqual([401, 403]);
   });
 });

@@ -108,6 +108,17 @@ describe("ops summary of a canary", () => {
     expect(s.audit).toEqual([]);
   });
 
+  it("changes nothing when read: 130 reads keep the same history", async () => {
+    const kept = svc.observability.traffic.series().length;
+    const first = await summary(svc);
+    for (let i = 0; i < 130; i++) await summary(svc);
+    const last = await summary(svc);
+    // Each read ends its series with one point to now; the kept history is what it was.
+    expect(svc.observability.traffic.series()).toHaveLength(kept);
+    expect(last.traffic.series).toHaveLength(first.traffic.series.length);
+    expect(last.traffic.series.slice(0, -1)).toEqual(first.traffic.series.slice(0, -1));
+  });
+
   it("shows the last reload and its audit record after an admin reload", async () => {
     const res = await svc.app.inject({
       method: "POST",

@@ -172,4 +172,16 @@ describe("operations", () => {
     const docs = await svc.app.inject({ method: "GET", url: "/docs" });
     expect(docs.statusCode).toBeLessThan(400);
   });
+
+  it("serves /docs (same origin as /admin) unframeable, loading nothing from elsewhere", async () => {
+    for (const url of ["/docs", "/docs/static/swagger-initializer.js"]) {
+      const response = await svc.app.inject({ method: "GET", url });
+      expect(response.statusCode, url).toBe(200);
+      const csp = String(response.headers["content-security-policy"]);
+      expect(csp, url).toContain("frame-ancestors 'none'");
+      expect(csp, url).toContain("default-src 'self'");
+      expect(csp, url).toContain("object-src 'none'");
+      expect(csp, url).not.toMatch(/https:|validator\.swagger\.io|frame-ancestors 'self'/);
+    }
+  });
 });

@@ -302,7 +302,9 @@ describe("several models in one process", () => {
   });
 
   it("audits who loaded and unloaded what", () => {
-    const records = svc.observability.audit.recent().filter((r) => r.action.startsWith("repository-"));
+    const records = svc.observability.audit
+      .recent()
+      .actions.filter((r) => r.action.startsWith("repository-"));
     expect(records).toContainEqual(
       expect.objectContaining({
         who: "key:ops",
