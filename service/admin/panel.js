@@ -11,12 +11,17 @@
 import { ring, timeChart } from "./charts.js";
 
 const KEY_STORAGE = "plinth.admin.apiKey";
-/** `?poll=` may speed the panel up (tests), never below this: a link must not turn it into a load tool. */
+/**
+ * `?poll=` may change the interval (tests speed it up), only within these bounds: a link must not
+ * turn the panel into a load tool (Infinity or 2^32 would make setInterval fire at once, forever).
+ */
 const MIN_POLL_MS = 1000;
-const POLL_MS = Math.max(
-  MIN_POLL_MS,
-  Number(new URLSearchParams(window.location.search).get("poll")) || 5000,
-);
+const MAX_POLL_MS = 600_000;
+const REQUESTED_POLL_MS = Number(new URLSearchParams(window.location.search).get("poll"));
+const POLL_MS =
+  Number.isFinite(REQUESTED_POLL_MS) && REQUESTED_POLL_MS > 0
+    ? Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, REQUESTED_POLL_MS))
+    : 5000;
 const COLORS = { stable: "#4f9dff", candidate: "#b07cff", p95: "#38d6b4", warn: "#f5b942", alert: "#ff5d6c" };
 
 const $ = (id) => document.getElementById(id);

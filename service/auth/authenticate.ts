@@ -98,14 +98,16 @@ export class Authenticator {
   }
 
   /**
-   * Counts a refused admin action (no credentials, or a caller without the role) against the
-   * client address, as a wrong credential is: otherwise refusals would be the one thing nothing
-   * limits, each still costing an audit check.
+   * Counts an admin action tried without any credentials against the client address, as a wrong
+   * credential is (an API route's forgotten key is not counted; an admin action is not forgotten,
+   * it is probed). Once past the limit, the address's next credentials are refused with 429 before
+   * they are looked at. A 403 is not counted: its caller is known (a key or token without the role,
+   * answered under its own identity) or signed in by oauth2-proxy, and counting those would let a
+   * page that makes a signed-in browser send refused requests lock everyone behind the same
+   * address out; a signed-in user is never blocked by address.
    */
   countRefusal(request: FastifyRequest, error: ApiError): void {
-    if (error.code === ErrorCode.UNAUTHENTICATED || error.code === ErrorCode.FORBIDDEN) {
-      this.failures.recordFailure(request.ip);
-    }
+    if (error.code === ErrorCode.UNAUTHENTICATED) this.failures.recordFailure(request.ip);
   }
 
   private async verify(request: FastifyRequest): Promise<Principal> {

@@ -48,9 +48,6 @@ export function installAuthentication(
     if (request.is404) return;
     const access = routeAccess(request.routeOptions.config);
     if (access === "public") return;
-    // An admin action (an audited route) is refused outright to an address that has failed too
-    // often, whoever it claims to be; each refusal there counts as a failure.
-    if (access.audit !== undefined) authenticator.refuseIfBlocked(request);
     try {
       request.principal = authorise(await authenticator.identify(request, access), access);
       if (access.audit !== undefined && request.principal?.method === "oauth2-proxy") {

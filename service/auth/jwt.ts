@@ -101,8 +101,15 @@ export class JwtVerifier {
     });
     // A token valid for longer than the service allows is refused even while unexpired: a leaked
     // one would otherwise open the API until its far-off exp.
-    const issuedAt = payload.iat ?? Math.floor(Date.now() / 1000);
-    if (payload.exp! - issuedAt > this.config.maxLifetimeSeconds) {
+    const now = Math.floor(Date.now() / 1000);
+    const tolerance = this.config.clockToleranceSeconds;
+    // jose checks iat only with maxTokenAge: an iat in the future would move the bound with it.
+    if (payload.iat !== undefined && payload.iat > now + tolerance) {
+      throw new errors.JWTClaimValidationFailed('"iat" is in the future', payload, "iat", "check_failed");
+    }
+    const issuedAt = payload.iat ?? now;
+    const lifetime = this.config.maxLifetimeSeconds;
+    if (payload.exp! - issuedAt > lifetime || payload.exp! - now > lifetime + tolerance) {
       throw new errors.JWTClaimValidationFailed(
         `"exp" is more than ${this.config.maxLifetimeSeconds} s after "iat"`,
         payload,

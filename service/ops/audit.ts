@@ -38,15 +38,17 @@ export class AuditLog {
 
   /**
    * Records an action; resolves once the file write is done (or has failed and been logged). A
-   * refusal repeating one written less than {@link REFUSAL_FOLD_MS} ago (same caller, action and
-   * status) is counted but not written: the next one written after that carries `detail.folded`,
+   * refusal repeating one written less than {@link REFUSAL_FOLD_MS} ago (same caller, action,
+   * status, error code and client address) is counted but not written: the next one written after that carries `detail.folded`,
    * how many were left out, so an unauthenticated flood costs the disk one line a minute.
    */
   async record(entry: Omit<AuditRecord, "time">, time = new Date()): Promise<AuditRecord | undefined> {
     this.metrics.adminActions.labels(entry.action, entry.result).inc();
     let record: AuditRecord = { time: time.toISOString(), ...entry };
     if (entry.result === "denied") {
-      const key = JSON.stringify([entry.who, entry.action, entry.detail?.status]);
+      // Folded together only what is the same refusal: caller, action, error and address.
+      const { status, code, address } = entry.detail ?? {};
+      const key = JSON.stringify([entry.who, entry.action, status, code, address]);
       const last = this.folding.get(key);
       if (last !== undefined && time.getTime() - last.writtenAtMs < REFUSAL_FOLD_MS) {
         last.folded += 1;

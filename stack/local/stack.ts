@@ -87,6 +87,8 @@ export interface LocalStack {
   readonly users: { readonly allowed: OidcUser; readonly other: OidcUser };
   /** JSONL of every prediction the service made (prediction_id and label per line). */
   readonly predictionLogFile: string;
+  /** JSONL of the service's admin actions and refusals. */
+  readonly auditLogFile: string;
   /** nginx's access log (when accessLog is on). */
   readonly accessLogFile: string;
   /** The inference service's process id (for RSS). */
@@ -178,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const clientSecret = secret(32);
     const predictionLogFile = file("predictions.jsonl");
+    const auditLogFile = file("audit.jsonl");
     const [tls, ruleGroups] = await Promise.all([createLocalTls(dir), productionRuleGroups(REPO_ROOT)]);
 
     // As root, nginx's workers run as nobody: they need their temp folders and a way into them.
@@ -241,7 +244,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         [ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS]: ALLOWED_EMAIL_DOMAIN,
         [ENV.PREDICTION_LOG_PATH]: predictionLogFile,
         [ENV.PREDICTION_LOG_FLUSH_MS]: "200",
-        [ENV.AUDIT_LOG_PATH]: file("audit.jsonl"),
+        [ENV.AUDIT_LOG_PATH]: auditLogFile,
         ...options.serviceEnv,
       },
     });
@@ -343,6 +346,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiKey,
       users,
       predictionLogFile,
+      auditLogFile,
       accessLogFile: path.join(nginxPrefix, "access.log"),
       servicePid: service.pid,
       pids: Object.fromEntries(running.map((proc) => [proc.spec.name, proc.pid])),

@@ -8,7 +8,8 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import https from "node:https";
+import https, { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -303,6 +304,56 @@ describe("signing in through oauth2-proxy in Chromium", () => {
     expect(summary.status).toBe(200);
     expect(summary.body.rollout.strategy).toBe("single");
     await context.close();
+  });
+
+  it("reloads from the panel through oauth2-proxy, and refuses the same POST from a sibling page (CSRF)", async () => {
+    const context = await browser.newContext();
+    // Another origin of the same site (another port of the same host, over https): the session's
+    // SameSite=Lax cookie goes along with its POST, as it would from a sibling host.
+    const tls = path.dirname(stack.caFile);
+    const sibling = createHttpsServer(
+      {
+        cert: await readFile(path.join(tls, "server.pem")),
+        key: await readFile(path.join(tls, "server.key")),
+      },
+      (_request, response) => {
+        response.setHeader("content-type", "text/html");
+        response.end("<!doctype html><title>sibling</title>");
+      },
+    );
+    await new Promise<void>((resolve) => sibling.listen(0, "127.0.0.1", resolve));
+    try {
+      const page = await context.newPage();
+      await signIn(page, stack.users.allowed.email, stack.users.allowed.password);
+      await page.waitForURL(`${stack.origin}/admin`);
+      await page.locator("#main").waitFor({ state: "visible" });
+      await page.selectOption("#reload-variant", "stable");
+      await page.click("#reload");
+      await page.locator("#notice.ok").waitFor();
+      expect(await page.textContent("#notice")).toBe("Reload done: stable: unchanged (v1)");
+
+      const attack = await context.newPage();
+      await attack.goto(`https://127.0.0.1:${(sibling.address() as AddressInfo).port}/`);
+      await attack.evaluate(async (target) => {
+        await fetch(`${target}/reload-model`, { method: "POST", mode: "no-cors", credentials: "include" });
+      }, stack.origin);
+      const records = (await readFile(stack.auditLogFile, "utf8"))
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { who: string; result: string; detail?: { reason?: string } });
+      const who = `email:${stack.users.allowed.email}`;
+      expect(records.map((r) => [r.who, r.result])).toEqual([
+        [who, "ok"],
+        [who, "denied"],
+      ]);
+      expect(records[1]!.detail?.reason).toBe(
+        "cross-site request refused: an admin action from a browser must come from this service's own pages " +
+          "(the browser marked it Sec-Fetch-Site: same-site)",
+      );
+    } finally {
+      await context.close();
+      sibling.close();
+    }
   });
 
   it("refuses a user of another domain with oauth2-proxy's 403 page", async () => {

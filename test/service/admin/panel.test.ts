@@ -77,27 +77,31 @@ describe("admin panel, trusted headers off", () => {
   }, 60_000);
   afterAll(() => svc.close());
 
-  it("polls no faster than once a second, whatever ?poll= says", async () => {
-    const page = await browser.newPage();
-    try {
-      const polls: number[] = [];
-      page.on("request", (request) => {
-        if (new URL(request.url()).pathname === "/ops/summary") polls.push(Date.now());
-      });
-      await page.goto(`${url}/admin?poll=1`);
-      await page.locator("#signin").waitFor({ state: "visible" });
-      await page.fill("#api-key", OPS_KEY);
-      await page.click("#signin-form button[type=submit]");
-      await page.locator("#main").waitFor({ state: "visible" });
-      const from = polls.length;
-      await page.waitForTimeout(3000);
-      // At the floor, about three in 3 s; at ?poll=1 it would have been hundreds.
-      expect(polls.length - from).toBeGreaterThanOrEqual(1);
-      expect(polls.length - from).toBeLessThanOrEqual(4);
-    } finally {
-      await page.close();
-    }
-  });
+  it.each(["1", "Infinity", "4294967296"])(
+    "polls no faster than once a second with ?poll=%s (setInterval would take Infinity and 2^32 as 0)",
+    async (poll) => {
+      const page = await browser.newPage();
+      try {
+        const polls: number[] = [];
+        page.on("request", (request) => {
+          if (new URL(request.url()).pathname === "/ops/summary") polls.push(Date.now());
+        });
+        await page.goto(`${url}/admin?poll=${poll}`);
+        await page.locator("#signin").waitFor({ state: "visible" });
+        await page.fill("#api-key", OPS_KEY);
+        await page.click("#signin-form button[type=submit]");
+        await page.locator("#main").waitFor({ state: "visible" });
+        const from = polls.length;
+        await page.waitForTimeout(3000);
+        // ?poll=1: at the floor, about three in 3 s. Infinity: the default 5 s. 2^32: the 10-minute
+        // ceiling. Unbounded, any of them would be hundreds.
+        if (poll === "1") expect(polls.length - from).toBeGreaterThanOrEqual(1);
+        expect(polls.length - from).toBeLessThanOrEqual(4);
+      } finally {
+        await page.close();
+      }
+    },
+  );
 
   it("signs in with an admin key, shows versions and charts, and reloads from the button", async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });

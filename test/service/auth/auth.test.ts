@@ -156,6 +156,18 @@ describe("JWT", () => {
     expect(day.statusCode).toBe(200);
   });
 
+  it("refuses a token issued in the future (it would carry the lifetime bound along)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const future = await new SignJWT({ sub: "alice" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now + 10 * 365 * 86_400)
+      .setExpirationTime(now + 10 * 365 * 86_400 + 3600)
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await refused(bearer(future), "INVALID_CREDENTIALS")).toBe("token claim rejected: iat");
+  });
+
   it("refuses a token without exp", async () => {
     const token = await new SignJWT({ sub: "alice" })
       .setProtectedHeader({ alg: "HS256" })
