@@ -28,7 +28,7 @@ export class AuditLog {
   /** Refusals, apart: a flood of them must never push real actions out of the panel. */
   private readonly refused: AuditRecord[] = [];
   /** Per caller, action and status: when its last refusal was written, and how many since were folded. */
-  private readonly folding = new Map<string, { writtenAtMs: number; folded: number }>();
+  private readonly folding = new Map<string, { writtenAtMs: number; folded: number; last: AuditRecord }>();
 
   constructor(
     private readonly file: JsonlFile | undefined,
@@ -52,11 +52,12 @@ export class AuditLog {
       const last = this.folding.get(key);
       if (last !== undefined && time.getTime() - last.writtenAtMs < REFUSAL_FOLD_MS) {
         last.folded += 1;
+        last.last = record;
         return undefined;
       }
       if (last !== undefined && last.folded > 0)
         record = { ...record, detail: { ...record.detail, folded: last.folded } };
-      this.folding.set(key, { writtenAtMs: time.getTime(), folded: 0 });
+      this.folding.set(key, { writtenAtMs: time.getTime(), folded: 0, last: record });
       if (this.folding.size > FOLDING_TRACKED) this.folding.delete(this.folding.keys().next().value!);
       keepRecent(this.refused, record, REFUSALS_KEPT);
     } else {
@@ -69,6 +70,26 @@ export class AuditLog {
       this.log.error({ err, audit: record, path: this.file?.path }, "audit log write failed");
     }
     return record;
+  }
+
+  /**
+   * Writes what is folded and not yet written: one record per refusal kind with `detail.folded`,
+   * the last refusal's fields otherwise. On shutdown, so a restart loses no count.
+   */
+  async flushFolded(time = new Date()): Promise<void> {
+    const pending = [...this.folding.values()].filter((entry) => entry.folded > 0);
+    const records = pending.map((entry): AuditRecord => ({
+      ...entry.last,
+      time: time.toISOString(),
+      detail: { ...entry.last.detail, folded: entry.folded },
+    }));
+    for (const entry of pending) entry.folded = 0;
+    if (records.length === 0) return;
+    try {
+      await this.file?.append(records);
+    } catch (err) {
+      this.log.error({ err, path: this.file?.path }, "audit log write failed");
+    }
   }
 
   /** The newest records, oldest first (for the ops summary and the panel): actions and refusals apart. */

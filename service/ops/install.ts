@@ -116,6 +116,7 @@ export class Observability {
       unsubscribeShadow?.();
       this.drift.stop();
       this.traffic.stop();
+      await this.audit.flushFolded();
       await this.predictionLog?.close();
     });
   }

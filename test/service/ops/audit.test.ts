@@ -55,6 +55,20 @@ describe("AuditLog", () => {
     expect(counted).toEqual([["denied", 502]]);
   });
 
+  it("writes the folded count on shutdown, so a restart loses none, and only once", async () => {
+    const file = path.join(dir, "flush.jsonl");
+    const { audit } = auditLog(file);
+    const t0 = Date.parse("2026-12-04T12:00:00Z");
+    for (let i = 0; i < 5; i++) await audit.record(denied("anonymous", 401), new Date(t0 + i * 1000));
+    await audit.flushFolded(new Date(t0 + 10_000));
+    await audit.flushFolded(new Date(t0 + 20_000));
+    const written = await lines(file);
+    expect(written.map((r) => [r.time, r.detail?.folded])).toEqual([
+      [new Date(t0).toISOString(), undefined],
+      [new Date(t0 + 10_000).toISOString(), 4],
+    ]);
+  });
+
   it("keeps refusals apart from actions, so a flood of them leaves every action in view", async () => {
     const { audit } = auditLog(path.join(dir, "apart.jsonl"));
     const t0 = Date.parse("2026-12-04T11:00:00Z");
