@@ -85,7 +85,7 @@ export class Authenticator {
     }
   }
 
-  /** 429 when the client address has failed too often (wrong credentials, refused admin actions). */
+  /** 429 when the client address has failed too often (wrong credentials, admin actions probed without any). */
   refuseIfBlocked(request: FastifyRequest): void {
     const retryAfter = this.failures.blockedFor(request.ip);
     if (retryAfter !== undefined) {

@@ -27,7 +27,10 @@ export class AuditLog {
   private readonly kept: AuditRecord[] = [];
   /** Refusals, apart: a flood of them must never push real actions out of the panel. */
   private readonly refused: AuditRecord[] = [];
-  /** Per caller, action and status: when its last refusal was written, and how many since were folded. */
+  /**
+   * Per refusal kind (caller, action, status, error code, address): when it was last written, how
+   * many were folded since, and the last of them.
+   */
   private readonly folding = new Map<string, { writtenAtMs: number; folded: number; last: AuditRecord }>();
 
   constructor(
@@ -39,8 +42,9 @@ export class AuditLog {
   /**
    * Records an action; resolves once the file write is done (or has failed and been logged). A
    * refusal repeating one written less than {@link REFUSAL_FOLD_MS} ago (same caller, action,
-   * status, error code and client address) is counted but not written: the next one written after that carries `detail.folded`,
-   * how many were left out, so an unauthenticated flood costs the disk one line a minute.
+   * status, error code and client address) is counted but not written: the next one written after
+   * that carries `detail.folded`, how many were left out, so a flood costs the disk one line a
+   * minute. Resolves undefined for a folded refusal.
    */
   async record(entry: Omit<AuditRecord, "time">, time = new Date()): Promise<AuditRecord | undefined> {
     this.metrics.adminActions.labels(entry.action, entry.result).inc();
