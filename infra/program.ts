@@ -19,6 +19,8 @@ import {
   type ClusterScrapeTargets,
 } from "../components/monitoring/index.js";
 import { OAuth2Proxy } from "../components/oauth2-proxy/index.js";
+import { RateLimitStore, type RateLimitStoreBackend } from "../components/rate-limit-store/index.js";
+import { selectorLabels } from "../components/shared/labels.js";
 import { podSecurityNamespace } from "../components/shared/namespace.js";
 import type { StackConfig } from "./config/load.js";
 
@@ -85,6 +87,40 @@ function mlflowBackend(config: StackConfig, cluster: Cluster): MlflowBackend {
   };
 }
 
+/**
+ * Where the shared rate-limit Redis runs: ElastiCache in the EKS VPC, Memorystore on the GKE VPC
+ * through the private services access MLflow's Cloud SQL creates, or in the cluster.
+ */
+function rateLimitStoreBackend(
+  config: StackConfig,
+  cluster: Cluster,
+  ingressTls: IngressTls,
+  mlflow: Mlflow,
+): RateLimitStoreBackend {
+  if (config.cloud === "aws") {
+    return {
+      cloud: "aws",
+      cluster: required(cluster.aws, "aws"),
+      nodeType: required(config.aws, "aws").rateLimitStoreNodeType,
+    };
+  }
+  if (config.cloud === "gcp") {
+    return {
+      cloud: "gcp",
+      cluster: required(cluster.gcp, "gcp"),
+      memorySizeGb: required(config.gcp, "gcp").rateLimitStoreMemoryGb,
+      privateServiceAccess: [mlflow],
+    };
+  }
+  const reused = config.existingCluster?.certManager !== undefined;
+  return {
+    cloud: "existing",
+    image: config.rateLimitStore.redisImage,
+    certManager: reused ? [] : [ingressTls],
+    certManagerFromCluster: reused,
+  };
+}
+
 /** Builds the whole stack; returns the stack outputs. */
 export function createPlinthStack(config: StackConfig): Record<string, pulumi.Input<unknown>> {
   const cluster = new Cluster(NAME, clusterArgs(config));
@@ -105,13 +141,17 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
   const auth = new OAuth2Proxy("oauth2-proxy", {
     provider,
     image: config.oauth2Proxy.image,
-    domain: config.domain,
+    // Every host with a protected Ingress: the inference service's, MLflow's and Grafana's.
+    hosts: ["api", "mlflow", "grafana"].map((label) => `${label}.${config.domain}`),
     oidc: {
       issuerUrl: config.oauth2Proxy.issuerUrl,
       clientId: config.oauth2Proxy.clientId,
       clientSecret: config.secrets.oidcClientSecret,
     },
     allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
+    allowedGroups: [...new Set([...config.oauth2Proxy.adminGroups, ...config.oauth2Proxy.opsReadGroups])],
+    groupsClaim: config.oauth2Proxy.groupsClaim,
+    scope: config.oauth2Proxy.scope,
     ingress,
     controllerPeer,
   });
@@ -163,6 +203,20 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     replicas: config.cloud === "existing" && !config.protect ? 1 : 2,
   });
 
+  // Rate limits count across every inference replica (issue #24), in a Redis only those pods reach.
+  const rateLimitStore = new RateLimitStore(
+    "rate-limit-store",
+    {
+      provider,
+      backend: rateLimitStoreBackend(config, cluster, ingressTls, mlflow),
+      namespace: APP_NAMESPACE,
+      clients: [{ namespace: APP_NAMESPACE, podLabels: selectorLabels(INFERENCE, "inference") }],
+      failureMode: config.rateLimitStore.failureMode,
+      protect: config.protect,
+    },
+    { dependsOn: [appNamespace] },
+  );
+
   const { inference: settings } = config;
   const inference = new InferenceService(
     INFERENCE,
@@ -177,6 +231,8 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       resources: settings.resources,
       mlflowTrackingUri: mlflow.trackingUri,
       allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
+      adminGroups: config.oauth2Proxy.adminGroups,
+      opsReadGroups: config.oauth2Proxy.opsReadGroups,
       drift: settings.drift,
       retrain: settings.retrain,
       domain: config.domain,
@@ -184,6 +240,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       authAnnotations,
       controllerPeer,
       prometheusPeer: monitoring.prometheusPeer,
+      rateLimitStore: rateLimitStore.client,
     },
     { dependsOn: [appNamespace] },
   );

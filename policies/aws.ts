@@ -1,5 +1,6 @@
 /**
- * AWS: the MLflow artifact bucket, its Postgres (RDS), the EKS control plane, and IAM. Bucket
+ * AWS: the MLflow artifact bucket, its Postgres (RDS), the rate-limit store (ElastiCache), the EKS
+ * control plane, and IAM. Bucket
  * encryption, versioning and public-access blocks are separate resources in @pulumi/aws 7, as are EKS
  * add-ons, so those are stack policies that look for the companion resource of each bucket or cluster.
  */
@@ -392,6 +393,78 @@ export const rdsDeletionProtection: PlinthResourcePolicy = {
   }),
 };
 
+/** For the catalog: the ElastiCache resource the cache rules read, and what they do not. */
+const ELASTICACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup";
+const ELASTICACHE_NOT_READ =
+  "Single-node aws:elasticache/cluster:Cluster resources (Memcached, or Redis OSS without a replication group), ElastiCache Serverless (aws:elasticache/serverlessCache:ServerlessCache), MemoryDB and global datastores are not read.";
+
+function cacheLabel(props: { replicationGroupId?: string }, name: string): string {
+  return `ElastiCache replication group "${props.replicationGroupId ?? name}"`;
+}
+
+export const elasticacheEncryption: PlinthResourcePolicy = {
+  name: "elasticache-encryption",
+  description:
+    "ElastiCache (Redis OSS, Valkey) replication groups require TLS in transit and encrypt their data at rest.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst:
+      "The cache's AUTH token and contents (the rate-limit counters, keyed by client identity) read off the VPC in plaintext, or from unencrypted nodes, swap and backups.",
+    answers: [
+      "AWS Security Hub [ElastiCache.4] and [ElastiCache.5] (encryption at rest and in transit)",
+      "anti-pattern: plaintext Redis inside a VPC",
+    ],
+    covers: `${ELASTICACHE_GROUP}: transitEncryptionEnabled must be true and transitEncryptionMode must not be "preferred" (unset is "required", as the API defaults it); atRestEncryptionEnabled must be true, where unset counts as the provider's default: true for engine valkey, false otherwise.`,
+    limits: `kmsKeyId is not required (the AWS-managed key passes), and the TLS versions clients may use are not judged. ${ELASTICACHE_NOT_READ}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
+  },
+  validateResource: validateResourceOfType(aws.elasticache.ReplicationGroup, (group, args, report) => {
+    const label = cacheLabel(group, args.name);
+    if (group.transitEncryptionEnabled !== true) {
+      report(
+        `${label} accepts plaintext connections. Set transitEncryptionEnabled to true and transitEncryptionMode to "required".`,
+      );
+    } else if (group.transitEncryptionMode === "preferred") {
+      report(
+        `${label} still accepts plaintext connections (transitEncryptionMode "preferred"). Set transitEncryptionMode to "required".`,
+      );
+    }
+    const atRest = group.atRestEncryptionEnabled ?? group.engine === "valkey";
+    if (atRest !== true) report(`${label} is not encrypted at rest. Set atRestEncryptionEnabled to true.`);
+  }),
+};
+
+export const elasticacheAuth: PlinthResourcePolicy = {
+  name: "elasticache-auth",
+  description:
+    "ElastiCache (Redis OSS, Valkey) replication groups require clients to authenticate: an AUTH token or RBAC user groups.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  metadata: {
+    protectsAgainst:
+      "Any pod or instance in the VPC reading, resetting or flooding the shared counters (lifting every client's rate limit) with no credential at all.",
+    answers: [
+      "AWS Security Hub [ElastiCache.6] (Redis OSS replication groups use AUTH)",
+      "anti-pattern: Redis without a password",
+    ],
+    covers: `${ELASTICACHE_GROUP}: authToken must be a non-empty string, or userGroupIds must name at least one RBAC user group.`,
+    limits: `The token's strength and rotation (authTokenUpdateStrategy) and the user groups' access strings are not judged; security groups are not read. An AUTH token needs TLS, which elasticache-encryption requires. ${ELASTICACHE_NOT_READ}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
+  },
+  validateResource: validateResourceOfType(aws.elasticache.ReplicationGroup, (group, args, report) => {
+    const token = typeof group.authToken === "string" && group.authToken !== "";
+    const userGroups = Array.isArray(group.userGroupIds) && group.userGroupIds.length > 0;
+    if (!token && !userGroups) {
+      report(
+        `${cacheLabel(group, args.name)} admits clients without a credential. Set authToken (a generated secret, e.g. from @pulumi/random) or userGroupIds.`,
+      );
+    }
+  }),
+};
+
 export const eksSecretsEncryption: PlinthResourcePolicy = {
   name: "eks-secrets-encryption",
   description: "EKS clusters envelope-encrypt Kubernetes Secrets with a KMS key.",
@@ -587,6 +660,8 @@ export const awsPolicies: PlinthPolicy[] = [
   rdsNotPublic,
   rdsBackups,
   rdsDeletionProtection,
+  elasticacheEncryption,
+  elasticacheAuth,
   eksSecretsEncryption,
   eksControlPlaneLogging,
   eksEndpointRestricted,

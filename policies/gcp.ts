@@ -1,6 +1,6 @@
 /**
- * GCP: the MLflow artifact bucket (GCS), its Postgres (Cloud SQL), the GKE cluster and service
- * account keys.
+ * GCP: the MLflow artifact bucket (GCS), its Postgres (Cloud SQL), the rate-limit store
+ * (Memorystore), the GKE cluster and service account keys.
  */
 import * as gcp from "@pulumi/gcp";
 import { validateResourceOfType } from "@pulumi/policy";
@@ -165,6 +165,64 @@ export const cloudSqlDeletionProtection: PlinthResourcePolicy = {
         `${sqlLabel(db, args.name)} can be deleted through the Cloud SQL API. Set settings.deletionProtectionEnabled to true.`,
       );
     }
+  }),
+};
+
+/** For the catalog: the Memorystore resource the cache rules read, and what they do not. */
+const MEMORYSTORE = "gcp:redis/instance:Instance";
+const MEMORYSTORE_NOT_READ =
+  "Memorystore for Redis Cluster (gcp:redis/cluster:Cluster), Memorystore for Valkey (gcp:memorystore/instance:Instance) and Memcached are not read.";
+
+function memorystoreLabel(props: { name?: string }, name: string): string {
+  return `Memorystore instance "${props.name ?? name}"`;
+}
+
+export const memorystoreAuth: PlinthResourcePolicy = {
+  name: "memorystore-auth",
+  description: "Memorystore for Redis instances require clients to authenticate (Redis AUTH).",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  metadata: {
+    protectsAgainst:
+      "Any pod or VM on the VPC reading, resetting or flooding the shared counters (lifting every client's rate limit) with no credential at all.",
+    answers: [
+      "Google Cloud documentation: Memorystore for Redis AUTH",
+      "anti-pattern: Redis without a password",
+    ],
+    covers: `${MEMORYSTORE}: authEnabled must be true (unset is false, as the API defaults it).`,
+    limits: `Who reads the AUTH string (the instance's authString output) is not judged, nor the network the instance is authorized on. ${MEMORYSTORE_NOT_READ}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
+  },
+  validateResource: validateResourceOfType(gcp.redis.Instance, (instance, args, report) => {
+    if (instance.authEnabled !== true)
+      report(
+        `${memorystoreLabel(instance, args.name)} admits clients without a credential. Set authEnabled to true.`,
+      );
+  }),
+};
+
+export const memorystoreTransitEncryption: PlinthResourcePolicy = {
+  name: "memorystore-transit-encryption",
+  description: "Memorystore for Redis instances accept TLS connections only.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  metadata: {
+    protectsAgainst: "The AUTH string and the cache's contents read off the VPC in plaintext.",
+    answers: [
+      "Google Cloud documentation: Memorystore for Redis in-transit encryption",
+      "anti-pattern: plaintext Redis inside a VPC",
+    ],
+    covers: `${MEMORYSTORE}: transitEncryptionMode must be "SERVER_AUTHENTICATION" (unset is "DISABLED", as the API defaults it).`,
+    limits: `Whether clients verify the server against the instance's serverCaCerts is not seen. Encryption at rest is Google's default and a customer-managed key (customerManagedKey) is not required. ${MEMORYSTORE_NOT_READ}`,
+    charts: CLOUD_RESOURCES_ONLY,
+    chartReach: "not-applicable",
+  },
+  validateResource: validateResourceOfType(gcp.redis.Instance, (instance, args, report) => {
+    if (instance.transitEncryptionMode !== "SERVER_AUTHENTICATION")
+      report(
+        `${memorystoreLabel(instance, args.name)} accepts plaintext connections. Set transitEncryptionMode to "SERVER_AUTHENTICATION".`,
+      );
   }),
 };
 
@@ -394,6 +452,8 @@ export const gcpPolicies: PlinthPolicy[] = [
   cloudSqlPrivateIp,
   cloudSqlBackups,
   cloudSqlDeletionProtection,
+  memorystoreAuth,
+  memorystoreTransitEncryption,
   gkePrivateNodes,
   gkeWorkloadIdentity,
   gkeShieldedNodes,

@@ -220,7 +220,17 @@ interface AdminConfig {
   protectedHostPattern: string;
 }
 
+const OAUTH2_PATH = "/oauth2";
+/**
+ * oauth2-proxy's own sign-in path on a protected host (sessions are per host): it must be reachable
+ * without a session, and only the proxy answers it.
+ */
+function isSignInRoute(route: Route): boolean {
+  return route.path === OAUTH2_PATH && route.pathType === "Prefix" && /oauth2-proxy/.test(route.service);
+}
+
 function protectedReason(route: Route, config: AdminConfig): string | undefined {
+  if (isSignInRoute(route)) return undefined;
   const prefix = config.protectedPathPrefixes.find((p) => route.path === p || route.path.startsWith(`${p}/`));
   if (prefix) return `path ${route.path}`;
   if (new RegExp(config.protectedBackendPattern).test(route.service)) return `Service "${route.service}"`;
@@ -239,7 +249,7 @@ export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
       "Anyone on the internet reaching model management (MLflow), dashboards or the service's admin panel; forged identity headers reaching an unauthenticated admin route.",
     answers: [OWASP_AUTH, "anti-pattern: admin UI exposed without authentication"],
     configured: "protectedPathPrefixes, protectedBackendPattern, protectedHostPattern",
-    covers: `Stack-wide: every ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}, or carries them beside a \`satisfy: any\` annotation (any passing access check then lets a request in). Each of its routes (spec.rules[].http.paths[] with a Service backend, and spec.defaultBackend as host \`*\` and path \`/\`) is reported when its path equals or lies below a protectedPathPrefixes entry, its Service name matches protectedBackendPattern, or its host matches protectedHostPattern.`,
+    covers: `Stack-wide: every ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}, or carries them beside a \`satisfy: any\` annotation (any passing access check then lets a request in). Each of its routes (spec.rules[].http.paths[] with a Service backend, and spec.defaultBackend as host \`*\` and path \`/\`) is reported, unless it is oauth2-proxy's own sign-in path (Prefix \`${OAUTH2_PATH}\` to a Service whose name contains \`oauth2-proxy\`, on every protected host since sessions are per host), when its path equals or lies below a protectedPathPrefixes entry, its Service name matches protectedBackendPattern, or its host matches protectedHostPattern.`,
     limits: `Paths are compared literally, not as nginx matches them: a regular-expression path, or an ImplementationSpecific prefix shorter than a protected one (\`/adm\`), is not matched here (no-catch-all-to-inference applies nginx's matching to the inference Service). auth-url is only checked to contain \`/oauth2/auth\`, not to reach plinth's oauth2-proxy, and resource backends (backend.resource) are not read. ${NOT_INGRESS_V1}`,
     charts: INGRESSES_IN_CHARTS,
     chartReach: "objects",

@@ -2,9 +2,10 @@
 # Installs every third-party tool the test suite uses, pinned, idempotently. The test command runs
 # this first; nothing in the suite may rely on a tool installed by hand. Pins: scripts/tools/pins.sh.
 #
-#   Debian  dataset-fashion-mnist, prometheus, libgomp1 (exact), chromium, nginx, postgresql-15
-#           (a minimum: bookworm-security replaces their versions in place; PostgreSQL is the MLflow
-#           tests' backend store); scripts/tools/debian.sh
+#   Debian  dataset-fashion-mnist, prometheus, libgomp1 (exact), chromium, nginx, postgresql-15,
+#           redis-server (a minimum: bookworm-security replaces their versions in place; PostgreSQL
+#           is the MLflow tests' backend store, Redis the shared rate-limit store's);
+#           scripts/tools/debian.sh
 #   PyPI    .tools/mlflow-venv  the MLflow server and client with every pin of plinth's MLflow
 #                               image (components/mlflow/image/requirements.txt: psycopg, boto3,
 #                               google-cloud-storage), onnx, onnxruntime, skl2onnx for mlflow.onnx,
@@ -17,7 +18,7 @@
 #   Go      .tools/bin/         oauth2-proxy; the Pulumi CLI and its Kubernetes provider; etcd,
 #                               kube-apiserver, kube-controller-manager, kube-scheduler and kwok for
 #                               the local control plane; scripts/tools/go-tools.sh
-#           .tools/crds/        the Prometheus operator's CRDs (its module's manifests)
+#           .tools/crds/        the Prometheus operator's and cert-manager's CRDs (their modules' manifests)
 #
 # Builds and venvs live in a cache outside the clone, keyed by version (PLINTH_TOOLS_CACHE, default
 # ~/.cache/plinth/tools); .tools/ in the clone only links to them. A second run does nothing and
@@ -97,5 +98,7 @@ link_go_tools
 crds=$(prometheus_operator_crds)
 mkdir -p "$root/.tools/crds"
 ln -sfn "$crds" "$root/.tools/crds/prometheus-operator"
-tools_log "ok (Prometheus operator CRDs v$PROMETHEUS_OPERATOR_VERSION)"
+crds=$(cert_manager_crds)
+ln -sfn "$crds" "$root/.tools/crds/cert-manager"
+tools_log "ok (Prometheus operator CRDs v$PROMETHEUS_OPERATOR_VERSION, cert-manager CRDs v$CERT_MANAGER_VERSION)"
 tools_log "all tools ready in $((SECONDS - started)) s (cache: $(tools_cache_dir))"

@@ -18,6 +18,7 @@ import {
 import { isRole, ROLES, type Role } from "./auth/roles.js";
 import { OBSERVABILITY_SETTINGS, observabilityConfig, type ObservabilityConfig } from "./ops/settings.js";
 import { schemaShape, secretNames, settingDocs, type SettingsTable } from "./settings-table.js";
+import { MIN_BUCKET_KEY_LENGTH } from "./rollout/buckets.js";
 
 /** The names and the key hash are the contract's (the platform imports them from there). */
 export { ENV, hashApiKey, type EnvName };
@@ -138,6 +139,30 @@ const trustedProxyList = z.string().transform((text, ctx) => {
   return entries;
 });
 
+/**
+ * A Redis URL the limiter may use: `rediss://` (TLS), or `redis://` to this machine only, since a
+ * password sent in clear crosses the network otherwise. Undefined when acceptable.
+ */
+export function redisUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return "expected a URL like rediss://:password@host:6379";
+  }
+  if (url.protocol !== "rediss:" && url.protocol !== "redis:") {
+    return `expected rediss:// (or redis:// to a loopback address), not ${url.protocol}//`;
+  }
+  if (url.hostname === "") return "expected a host, as in rediss://:password@host:6379";
+  if (url.protocol === "redis:" && !["127.0.0.1", "[::1]", "localhost"].includes(url.hostname)) {
+    return "expected rediss:// (TLS): plain redis:// is accepted only to a loopback address";
+  }
+  if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d{1,2}$/.test(url.pathname)) {
+    return "expected at most a database number as the path, as in rediss://host:6379/0";
+  }
+  return undefined;
+}
+
 /** A version, an alias, or a URI: models:/<name>@<alias>, models:/<name>/<version>, file:<dir>. */
 const MODEL_REF = z.string().superRefine((text, ctx) => {
   const problem = modelReferenceProblem(text);
@@ -151,6 +176,9 @@ const percent = z.coerce
   .refine((n) => Number.isInteger(Math.round(n * 100 * 1e6) / 1e6), "expected at most two decimals");
 const ROLLOUT_STRATEGIES = ["single", "canary", "shadow"] as const;
 export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
+/** The default cost budget per allowed request (RATE_LIMIT_COST_MAX = this x RATE_LIMIT_MAX). */
+const COST_PER_REQUEST_ALLOWANCE = 10;
 
 const DEFAULT_HTTP_BUCKETS = "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5";
 
@@ -212,13 +240,28 @@ const SETTINGS = {
       .default("x-user-id"),
     doc: "Request header whose value keeps a caller on one variant in a canary; without it each request is routed by its prediction id. Default `x-user-id`.",
   },
+  ROLLOUT_BUCKET_KEY: {
+    schema: optionalText.refine((s) => s === undefined || s.length >= MIN_BUCKET_KEY_LENGTH, {
+      message: `must be at least ${MIN_BUCKET_KEY_LENGTH} characters`,
+    }),
+    doc: "Secret key (at least 32 characters, the same on every replica) of the HMAC that maps sticky keys to canary buckets, so clients cannot choose keys that land on the candidate. Unset: a random key per process, with a warning; the split holds, but a key may land on another variant on another replica.",
+    secret: true,
+  },
   CANDIDATE_TIMEOUT_MS: {
     schema: int(1, 600_000).default(1000),
     doc: "Longest a routed request waits for the candidate before it is answered by stable. Default `1000`.",
   },
   CANDIDATE_CIRCUIT_THRESHOLD: {
     schema: int(1, 1_000_000).default(5),
-    doc: "Consecutive candidate failures that open its circuit (all traffic to stable) until the next reload. Default `5`.",
+    doc: "Consecutive candidate failures (errors, timeouts; never refusals of callers such as a full queue) that open its circuit: all traffic to stable until a probe succeeds or the candidate is reloaded. Default `5`.",
+  },
+  CANDIDATE_CIRCUIT_COOLDOWN_MS: {
+    schema: int(100, 3_600_000).default(30_000),
+    doc: "How long an open circuit waits before it half-opens and lets one probe request through to the candidate: success closes it, failure re-opens it for twice as long (at most 32 times this). Default `30000`.",
+  },
+  CANDIDATE_IDENTITY_SHARE: {
+    schema: z.coerce.number().gt(0).max(100).default(25),
+    doc: "Percent of `QUEUE_MAX_ROWS` one caller (authenticated identity, else client address) may hold queued or running on the candidate; beyond it its requests get 429 + Retry-After, which never count as candidate failures. Default `25`.",
   },
   MODEL_WATCH_INTERVAL_MS: {
     schema: int(0, 86_400_000)
@@ -358,6 +401,34 @@ const SETTINGS = {
     schema: int(1000, 86_400_000).default(300_000),
     doc: "Window of `AUTH_FAILURE_LIMIT`, in milliseconds. Default `300000`.",
   },
+  RATE_LIMIT_COST_MAX: {
+    schema: int(0, 1_000_000_000).optional(),
+    doc: "Cost units per identity per window: a request costs 1, plus its rows on `/predict` and `/v2` inference, plus its megapixels (rounded up; a multipart upload: `IMAGE_MAX_PIXELS`'s) on `/predict-image`, ten times that on `/predict-image/explain`; a request past the budget gets 429 and is not charged. `0` disables. Default: 10 x `RATE_LIMIT_MAX`.",
+  },
+  RATE_LIMIT_COST_WINDOW_MS: {
+    schema: int(100, 86_400_000).optional(),
+    doc: "Window of `RATE_LIMIT_COST_MAX`, in milliseconds. Default: `RATE_LIMIT_WINDOW_MS`.",
+  },
+  RATE_LIMIT_REDIS_URL: {
+    schema: optionalText.superRefine((text, ctx) => {
+      const problem = text === undefined ? undefined : redisUrlProblem(text);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    }),
+    doc: "Redis shared by every replica for the rate limit, the cost budget and the failed-auth limit, as `rediss://:password@host:port` (TLS) or `redis://` (loopback only). Unset: each process limits on its own (one replica).",
+    secret: true,
+  },
+  RATE_LIMIT_REDIS_CA_FILE: {
+    schema: optionalText,
+    doc: "PEM file of the CA that signed the Redis server's certificate, for a private CA. Default: the system's CAs.",
+  },
+  RATE_LIMIT_REDIS_TIMEOUT_MS: {
+    schema: int(10, 10_000).default(250),
+    doc: "Longest a limit check waits for Redis before it counts as down. Default `250`.",
+  },
+  RATE_LIMIT_REDIS_FAILURE_MODE: {
+    schema: z.enum(["per-pod", "closed"]).default("per-pod"),
+    doc: "While Redis is unreachable: `per-pod` limits each process on its own (protection weakens by the replica count, never disappears); `closed` answers limited routes with 503. Default `per-pod`.",
+  },
   TRUST_PROXY: {
     schema: trustedProxyList.default(() => []),
     doc: "Proxies whose `X-Forwarded-For` names the client address (failed-auth limit, logs): addresses, CIDRs, `loopback`, `uniquelocal`. Default: none (the connection's address).",
@@ -405,6 +476,27 @@ const SETTINGS = {
   SHARP_CONCURRENCY: {
     schema: int(1, 64).default(1),
     doc: "libvips threads per sharp operation. Default `1`.",
+  },
+  EXPLAIN_MAX_PIXELS: {
+    schema: int(1, 268_402_689).default(4_194_304),
+    doc:
+      "Largest image (width x height, from its header) `/predict-image/explain` decodes (it decodes twice and " +
+      "draws a heatmap, so it costs more than `/predict-image`); larger gets 400 `IMAGE_TOO_LARGE`. " +
+      "`IMAGE_MAX_PIXELS` applies as well. Default `4194304` (2048 x 2048).",
+  },
+  EXPLAIN_HEATMAP_MAX_SIDE: {
+    schema: int(28, 8192).default(512),
+    doc: "Longest side of the explain heatmap; larger uploads are drawn scaled down to it, so the response size is bounded. Default `512`.",
+  },
+  EXPLAIN_CONCURRENCY: {
+    schema: int(1, 64).default(1),
+    doc:
+      "Explains run at once per process, each holding one of libuv's threads (the pool `/predict-image` " +
+      "decodes on) while sharp works; must be below `UV_THREADPOOL_SIZE` (libuv's, default 4). Default `1`.",
+  },
+  EXPLAIN_QUEUE_MAX: {
+    schema: int(0, 1000).default(4),
+    doc: "Explains allowed to wait for a slot; beyond it 503 `OVERLOADED` + Retry-After at once. Default `4`.",
   },
   MAX_EVENT_LOOP_DELAY_MS: {
     schema: int(0, 60_000).default(1000),
@@ -467,8 +559,14 @@ export interface RolloutConfig {
   /** Lower-case header whose value makes canary routing sticky. */
   readonly stickyHeader: string;
   readonly candidateTimeoutMs: number;
-  /** Consecutive candidate failures that open its circuit until the next reload. */
+  /** Consecutive candidate failures that open its circuit. */
   readonly circuitThreshold: number;
+  /** How long an open circuit waits before its first half-open probe (doubled per failed probe). */
+  readonly circuitCooldownMs: number;
+  /** Percent of QUEUE_MAX_ROWS one caller may hold queued or running on the candidate. */
+  readonly identitySharePercent: number;
+  /** HMAC key of the canary buckets; undefined: a random key per process. */
+  readonly bucketKey: string | undefined;
   /** Poll interval of the registry alias watcher; 0 disables it. */
   readonly watchIntervalMs: number;
 }
@@ -507,7 +605,15 @@ export interface ServiceConfig {
    */
   readonly trustedProxies: readonly string[];
   readonly rollout: RolloutConfig;
-  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly rateLimit: {
+    /** Requests per identity per window. */
+    readonly max: number;
+    readonly windowMs: number;
+    /** Cost units per identity per window (service/limits/cost.ts); max 0: no budget. */
+    readonly cost: { readonly max: number; readonly windowMs: number };
+    /** The store every replica shares; undefined: each process counts on its own. */
+    readonly store: LimitStoreConfig | undefined;
+  };
   readonly batching: {
     readonly maxBatchSize: number;
     readonly maxDelayMs: number;
@@ -530,12 +636,52 @@ export interface ServiceConfig {
     readonly maxEventLoopDelayMs: number;
   };
   readonly sharpConcurrency: number;
+  /** Bounds of `/predict-image/explain` (service/server/routes/explain.ts). */
+  readonly explain: {
+    readonly maxPixels: number;
+    readonly heatmapMaxSide: number;
+    readonly concurrency: number;
+    readonly queueMax: number;
+  };
   readonly httpLatencyBucketsSeconds: readonly number[];
   readonly shutdownTimeoutMs: number;
   readonly logLevel: EnvValues["LOG_LEVEL"];
   readonly deploymentColor: EnvValues["DEPLOYMENT_COLOR"];
   /** Drift, prediction log, audit log and admin access (service/ops/settings.ts). */
   readonly observability: ObservabilityConfig;
+}
+
+/** The Redis that holds the limits' counters for every replica (service/limits/). */
+export interface LimitStoreConfig {
+  /** `rediss://:password@host:port` (or `redis://` to loopback); a credential. */
+  readonly url: string;
+  /** PEM CA bundle that signed the server's certificate; undefined: the system's CAs. */
+  readonly caFile: string | undefined;
+  /** Longest a limit check waits for Redis before it counts as down. */
+  readonly timeoutMs: number;
+  /** While Redis is down: per-process limits, or 503 on limited routes. */
+  readonly failureMode: "per-pod" | "closed";
+}
+
+/** The shared limit store, when RATE_LIMIT_REDIS_URL is set; the CA file needs a TLS URL. */
+function limitStoreConfig(v: EnvValues, issues: string[]): LimitStoreConfig | undefined {
+  const url = v.RATE_LIMIT_REDIS_URL;
+  if (url === undefined) {
+    if (v.RATE_LIMIT_REDIS_CA_FILE !== undefined)
+      issues.push(`${ENV.RATE_LIMIT_REDIS_CA_FILE}: set, but ${ENV.RATE_LIMIT_REDIS_URL} is not`);
+    return undefined;
+  }
+  if (v.RATE_LIMIT_REDIS_CA_FILE !== undefined && !url.startsWith("rediss:")) {
+    issues.push(
+      `${ENV.RATE_LIMIT_REDIS_CA_FILE}: set, but ${ENV.RATE_LIMIT_REDIS_URL} is not rediss:// (TLS)`,
+    );
+  }
+  return {
+    url,
+    caFile: v.RATE_LIMIT_REDIS_CA_FILE,
+    timeoutMs: v.RATE_LIMIT_REDIS_TIMEOUT_MS,
+    failureMode: v.RATE_LIMIT_REDIS_FAILURE_MODE,
+  };
 }
 
 /** Thrown by {@link loadConfig}; `issues` name each bad variable. */
@@ -648,6 +794,9 @@ function rolloutConfig(v: EnvValues, issues: string[]): RolloutConfig {
     stickyHeader: v.STICKY_HEADER,
     candidateTimeoutMs: v.CANDIDATE_TIMEOUT_MS,
     circuitThreshold: v.CANDIDATE_CIRCUIT_THRESHOLD,
+    circuitCooldownMs: v.CANDIDATE_CIRCUIT_COOLDOWN_MS,
+    identitySharePercent: v.CANDIDATE_IDENTITY_SHARE,
+    bucketKey: v.ROLLOUT_BUCKET_KEY,
     watchIntervalMs: v.MODEL_WATCH_INTERVAL_MS,
   };
 }
@@ -679,6 +828,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const keys = apiKeys(v, issues);
   const rollout = rolloutConfig(v, issues);
   const observability = observabilityConfig(v, issues);
+  const limitStore = limitStoreConfig(v, issues);
   if (v.PORT !== 0 && v.PORT === v.METRICS_PORT) {
     issues.push(
       `${ENV.METRICS_PORT}: must differ from ${ENV.PORT} (metrics are never served on the public port)`,
@@ -689,6 +839,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
   if (v.MAX_ROWS_PER_REQUEST > v.QUEUE_MAX_ROWS) {
     issues.push(`${ENV.MAX_ROWS_PER_REQUEST}: must not exceed ${ENV.QUEUE_MAX_ROWS} (${v.QUEUE_MAX_ROWS})`);
+  }
+  // libuv's own variable: explains must leave a thread of its pool to /predict-image's decodes.
+  const uvThreads = Number(env.UV_THREADPOOL_SIZE ?? 4) || 4;
+  if (v.EXPLAIN_CONCURRENCY >= uvThreads) {
+    issues.push(
+      `${ENV.EXPLAIN_CONCURRENCY}: must be below libuv's pool size (UV_THREADPOOL_SIZE, ${uvThreads}), so explains leave threads to /predict-image`,
+    );
   }
   if (v.MODEL_REPOSITORY.some((m) => m.name === v.MODEL_NAME)) {
     issues.push(
@@ -720,7 +877,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     trustedProxies: v.TRUST_PROXY,
     rollout,
-    rateLimit: { max: v.RATE_LIMIT_MAX, windowMs: v.RATE_LIMIT_WINDOW_MS },
+    rateLimit: {
+      max: v.RATE_LIMIT_MAX,
+      windowMs: v.RATE_LIMIT_WINDOW_MS,
+      // Derived by default, so raising the request limit (a bench, a soak) raises the budget too.
+      cost: {
+        max: v.RATE_LIMIT_COST_MAX ?? v.RATE_LIMIT_MAX * COST_PER_REQUEST_ALLOWANCE,
+        windowMs: v.RATE_LIMIT_COST_WINDOW_MS ?? v.RATE_LIMIT_WINDOW_MS,
+      },
+      store: limitStore,
+    },
     batching: {
       maxBatchSize: v.BATCH_MAX_SIZE,
       maxDelayMs: v.BATCH_MAX_DELAY_MS,
@@ -739,6 +905,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxEventLoopDelayMs: v.MAX_EVENT_LOOP_DELAY_MS,
     },
     sharpConcurrency: v.SHARP_CONCURRENCY,
+    explain: {
+      maxPixels: v.EXPLAIN_MAX_PIXELS,
+      heatmapMaxSide: v.EXPLAIN_HEATMAP_MAX_SIDE,
+      concurrency: v.EXPLAIN_CONCURRENCY,
+      queueMax: v.EXPLAIN_QUEUE_MAX,
+    },
     httpLatencyBucketsSeconds: v.HTTP_LATENCY_BUCKETS_SECONDS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,

@@ -277,6 +277,7 @@ export function awsCluster(
     vpcId: vpc.id,
     vpcCidr: options.vpcCidr,
     privateSubnetIds,
+    clusterSecurityGroupId: cluster.vpcConfig.clusterSecurityGroupId,
     oidcProviderArn: oidcProvider.arn,
     oidcIssuer: issuer,
   };

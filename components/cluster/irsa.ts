@@ -11,6 +11,11 @@ export interface AwsClusterContext {
   readonly vpcId: pulumi.Output<string>;
   readonly vpcCidr: string;
   readonly privateSubnetIds: pulumi.Output<string>[];
+  /**
+   * The security group EKS creates for the cluster, on every managed node (and so on every pod: the
+   * VPC CNI gives pods the node's groups). Data stores in the VPC admit the cluster by it.
+   */
+  readonly clusterSecurityGroupId: pulumi.Output<string>;
   readonly oidcProviderArn: pulumi.Output<string>;
   /** https://oidc.eks.<region>.amazonaws.com/id/<id> */
   readonly oidcIssuer: pulumi.Output<string>;

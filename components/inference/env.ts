@@ -8,6 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { hashApiKey } from "../../service/contract/api-key.js";
 import { DRIFT_CHECK_ENV } from "../../service/contract/drift-check-env.js";
 import { ENV } from "../../service/contract/service-env.js";
+import type { RateLimitStoreClient } from "../rate-limit-store/index.js";
 
 /** Every variable name the platform sets on the service: the service's own list (service/contract). */
 export const SERVICE_ENV = ENV;
@@ -24,6 +25,8 @@ export const SECRET_KEYS = {
   apiKeyRoles: "api-key-roles",
   /** Drift-check Secret: the plaintext key the check authenticates with. */
   apiKey: "api-key",
+  /** Auth Secret: ROLLOUT_BUCKET_KEY, the canary buckets' HMAC key, the same for every replica. */
+  rolloutBucketKey: "rollout-bucket-key",
 } as const;
 
 /** API_KEY_HASHES for `keys` (identity -> plaintext key): the service keeps only the hashes. */
@@ -56,9 +59,14 @@ export interface ServiceSettings {
   readonly modelName: string;
   readonly mlflowTrackingUri: string;
   readonly allowedEmailDomains: readonly string[];
+  /** Identity-provider groups that grant `admin` / `ops-read` to oauth2-proxy users. */
+  readonly adminGroups: readonly string[];
+  readonly opsReadGroups: readonly string[];
   readonly drift: { readonly warnPsi: number; readonly alertPsi: number };
   /** Secret holding API_KEY_HASHES and API_KEY_ROLES (keys in {@link SECRET_KEYS}). */
   readonly authSecretName: pulumi.Input<string>;
+  /** The Redis every replica counts its rate limits in; unset: each pod limits on its own. */
+  readonly rateLimitStore?: RateLimitStoreClient;
 }
 
 export function serviceEnvironment(
@@ -92,6 +100,10 @@ export function serviceEnvironment(
     // other pod can present a forged header.
     plain(SERVICE_ENV.OPS_OIDC_TRUST_HEADERS, "true"),
     plain(SERVICE_ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS, service.allowedEmailDomains.join(",")),
+    plain(SERVICE_ENV.OPS_OIDC_ADMIN_GROUPS, service.adminGroups.join(",")),
+    ...(service.opsReadGroups.length > 0
+      ? [plain(SERVICE_ENV.OPS_OIDC_OPS_READ_GROUPS, service.opsReadGroups.join(","))]
+      : []),
     // The client address for the failed-auth limit: the same NetworkPolicy means every private
     // peer is the ingress controller (or the drift check, which sends no X-Forwarded-For), and
     // ingress-nginx (use-forwarded-headers off) overwrites X-Forwarded-For with the address it saw.
@@ -102,7 +114,46 @@ export function serviceEnvironment(
     plain(SERVICE_ENV.DRIFT_ALERT_PSI, service.drift.alertPsi),
     fromSecret(SERVICE_ENV.API_KEY_HASHES, service.authSecretName, SECRET_KEYS.apiKeyHashes),
     fromSecret(SERVICE_ENV.API_KEY_ROLES, service.authSecretName, SECRET_KEYS.apiKeyRoles),
+    // Every pod (both colours too) reads one key, so a sticky key lands on one variant whichever
+    // replica answers, and clients cannot compute which keys land on the candidate.
+    fromSecret(SERVICE_ENV.ROLLOUT_BUCKET_KEY, service.authSecretName, SECRET_KEYS.rolloutBucketKey),
+    ...rateLimitStoreEnvironment(service.rateLimitStore),
   ];
+}
+
+/** Where the pods find the rate-limit store's CA bundle (a read-only volume of that one file). */
+export const RATE_LIMIT_STORE_CA_DIR = "/etc/plinth/rate-limit-store";
+
+/** The shared rate-limit store: its URL (with the password) from a Secret, never a plain value. */
+function rateLimitStoreEnvironment(
+  store: RateLimitStoreClient | undefined,
+): k8s.types.input.core.v1.EnvVar[] {
+  if (!store) return [];
+  return [
+    fromSecret(SERVICE_ENV.RATE_LIMIT_REDIS_URL, store.urlSecret.name, store.urlSecret.key),
+    ...(store.ca
+      ? [{ name: SERVICE_ENV.RATE_LIMIT_REDIS_CA_FILE, value: `${RATE_LIMIT_STORE_CA_DIR}/${store.ca.key}` }]
+      : []),
+    { name: SERVICE_ENV.RATE_LIMIT_REDIS_FAILURE_MODE, value: store.failureMode },
+  ];
+}
+
+/** The volume and mount of the store's CA bundle, when a private CA signed its certificate. */
+export function rateLimitStoreCaVolume(store: RateLimitStoreClient | undefined) {
+  if (!store?.ca) return undefined;
+  const items = [{ key: store.ca.key, path: store.ca.key }];
+  const volume: k8s.types.input.core.v1.Volume = {
+    name: "rate-limit-store-ca",
+    ...(store.ca.kind === "ConfigMap"
+      ? { configMap: { name: store.ca.name, items } }
+      : { secret: { secretName: store.ca.name, items } }),
+  };
+  const mount: k8s.types.input.core.v1.VolumeMount = {
+    name: "rate-limit-store-ca",
+    mountPath: RATE_LIMIT_STORE_CA_DIR,
+    readOnly: true,
+  };
+  return { volume, mount };
 }
 
 /**

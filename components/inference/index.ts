@@ -12,6 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
+import type { RateLimitStoreClient } from "../rate-limit-store/index.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
 import { COLOUR_LABEL, selectorLabels, standardLabels } from "../shared/labels.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
@@ -32,6 +33,7 @@ import {
   METRICS_PORT,
   PLATFORM_IDENTITY,
   SECRET_KEYS,
+  rateLimitStoreCaVolume,
   serviceEnvironment,
   trainingEnvironment,
   type ServiceSettings,
@@ -79,8 +81,12 @@ export interface InferenceServiceArgs {
   readonly targetCpuUtilization: number;
   readonly resources: Resources;
   readonly mlflowTrackingUri: string;
-  /** Emails of these domains may use /admin and /ops (via oauth2-proxy). */
+  /** Emails of these domains may sign in to /admin and /ops (via oauth2-proxy). */
   readonly allowedEmailDomains: readonly string[];
+  /** Members of these identity-provider groups are admins. */
+  readonly adminGroups: readonly string[];
+  /** Members of these groups may read GET /ops/summary. @default [] */
+  readonly opsReadGroups?: readonly string[];
   readonly drift: { readonly schedule: string; readonly warnPsi: number; readonly alertPsi: number };
   /**
    * Scheduled retraining on the image's Fashion-MNIST, registered in MLflow as `challenger` when it
@@ -96,6 +102,11 @@ export interface InferenceServiceArgs {
   readonly prometheusPeer: Peer;
   /** Hardenings to switch off, by name (reported by the policy pack). @default [] */
   readonly weaken?: readonly Weakening[];
+  /**
+   * The Redis every replica counts its rate limits in (components/rate-limit-store): the URL from
+   * its Secret, its CA mounted when a private CA signed it. Unset: each pod limits on its own.
+   */
+  readonly rateLimitStore?: RateLimitStoreClient;
 }
 
 /** The role label of the retrain CronJob's pods. */
@@ -159,6 +170,12 @@ export class InferenceService extends pulumi.ComponentResource {
       { length: 40, special: false },
       { parent: this },
     );
+    // The canary buckets' HMAC key (service/rollout/buckets.ts): generated, kept a Pulumi secret.
+    const bucketKey = new random.RandomPassword(
+      `${name}-rollout-bucket-key`,
+      { length: 48, special: false },
+      { parent: this },
+    );
     const authSecret = new k8s.core.v1.Secret(
       `${name}-auth`,
       {
@@ -173,6 +190,7 @@ export class InferenceService extends pulumi.ComponentResource {
               ),
           ),
           [SECRET_KEYS.apiKeyRoles]: API_KEY_ROLES,
+          [SECRET_KEYS.rolloutBucketKey]: pulumi.secret(bucketKey.result),
         },
       },
       child,
@@ -202,8 +220,11 @@ export class InferenceService extends pulumi.ComponentResource {
       modelName: args.modelName,
       mlflowTrackingUri: args.mlflowTrackingUri,
       allowedEmailDomains: args.allowedEmailDomains,
+      adminGroups: args.adminGroups,
+      opsReadGroups: args.opsReadGroups ?? [],
       drift: args.drift,
       authSecretName: authSecret.metadata.name,
+      ...(args.rateLimitStore ? { rateLimitStore: args.rateLimitStore } : {}),
     };
     for (const plan of plans) {
       const deploymentName = plan.role === "main" ? app : `${app}-${plan.role}`;
@@ -405,6 +426,7 @@ export class InferenceService extends pulumi.ComponentResource {
     },
   ) {
     const tmp = scratchVolume("tmp", "/tmp", "1Gi");
+    const rateLimitCa = rateLimitStoreCaVolume(settings.rateLimitStore);
     const env = serviceEnvironment(settings, plan.variant);
     // A hash of the model settings in the pod template: a rollout edit restarts pods predictably.
     const settingsHash = createHash("sha256").update(JSON.stringify(plan.variant)).digest("hex").slice(0, 16);
@@ -421,7 +443,7 @@ export class InferenceService extends pulumi.ComponentResource {
       // answers 503 saying why), so a first `pulumi up` on an empty registry completes; /ready
       // itself stays "predictions can be served now".
       probes: httpProbes("http", PROBE_PATHS.podReady, PROBE_PATHS.live),
-      volumeMounts: [tmp.mount],
+      volumeMounts: [tmp.mount, ...(rateLimitCa ? [rateLimitCa.mount] : [])],
       ...(args.weaken ? { weaken: args.weaken } : {}),
     });
     const deployment = new k8s.apps.v1.Deployment(
@@ -441,7 +463,7 @@ export class InferenceService extends pulumi.ComponentResource {
             spec: hardenedPodSpec({
               containers: [container],
               serviceAccountName: where.serviceAccountName,
-              volumes: [tmp.volume],
+              volumes: [tmp.volume, ...(rateLimitCa ? [rateLimitCa.volume] : [])],
               spreadBy: where.selector,
               terminationGracePeriodSeconds: 30,
             }),

@@ -219,7 +219,7 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
           annotations: {
             summary: "The candidate model's circuit breaker is open.",
             description:
-              "The candidate failed repeatedly and is bypassed until the next reload; its traffic is served by stable.",
+              "The candidate failed repeatedly and is bypassed until a probe after the cooldown succeeds or it is reloaded; its traffic is served by stable.",
             runbook_url: runbook("candidate-circuit-open"),
           },
         },

@@ -1,8 +1,14 @@
 /**
  * OAuth2Proxy: oauth2-proxy in front of everything that is not the public API. Written as plain
- * Kubernetes objects (Deployment, Service, Secret, Ingress for /oauth2, PDB, NetworkPolicy); the
- * cookie secret comes from @pulumi/random and stays a Pulumi secret. `protect()` returns the
- * ingress-nginx annotations that make an Ingress require a signed-in user of an allowed domain.
+ * Kubernetes objects (Deployment, Service, Secret, PDB, NetworkPolicy, and on each protected host an
+ * Ingress for /oauth2); the cookie secret comes from @pulumi/random and stays a Pulumi secret.
+ * `protect()` returns the ingress-nginx annotations that make an Ingress require a signed-in member
+ * of an allowed group.
+ *
+ * Sessions are per host: each protected host signs its users in on its own /oauth2 path and gets a
+ * host-only `__Host-` cookie, so no other host under the domain (a sibling app, a taken-over
+ * subdomain) ever receives a session. Signing in to a second host is one redirect through the
+ * identity provider's own session.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,8 +24,12 @@ export interface OAuth2ProxyArgs {
   readonly provider: k8s.Provider;
   /** oauth2-proxy image pinned by digest. */
   readonly image: string;
-  /** Parent DNS domain: the proxy serves auth.<domain> and sets its cookie for .<domain>. */
-  readonly domain: string;
+  /**
+   * The hosts whose routes it guards (api.<domain>, mlflow.<domain>, grafana.<domain>): each gets
+   * /oauth2 routed to the proxy, and each must be a redirect URI of the OIDC client
+   * (`https://<host>/oauth2/callback`).
+   */
+  readonly hosts: readonly string[];
   readonly oidc: {
     /** OIDC issuer URL (https). */
     readonly issuerUrl: string;
@@ -29,6 +39,15 @@ export interface OAuth2ProxyArgs {
   };
   /** Only users whose email is in one of these domains get through. */
   readonly allowedEmailDomains: readonly string[];
+  /**
+   * Only members of one of these identity-provider groups get through (every group that grants a
+   * role: the admin and the ops-read groups); the service maps the groups it is sent to roles.
+   */
+  readonly allowedGroups: readonly string[];
+  /** @default "groups" */
+  readonly groupsClaim?: string;
+  /** @default "openid email profile groups" */
+  readonly scope?: string;
   readonly ingress: IngressClassRef;
   /** The ingress controller pods: the only peer allowed to call the proxy. */
   readonly controllerPeer: Peer;
@@ -47,10 +66,13 @@ const METRICS_PORT = 44180;
  * an auth-only upstream (202) that returns the X-Auth-Request-* headers. The local stack
  * (stack/local) runs the binary with the same flags.
  */
+export const SESSION_COOKIE = "__Host-oauth2_proxy";
 export const SESSION_FLAGS: readonly string[] = [
   "--cookie-secure=true",
   "--cookie-httponly=true",
   "--cookie-samesite=lax",
+  // The prefix makes browsers refuse the cookie unless it is Secure, on path / and host-only.
+  `--cookie-name=${SESSION_COOKIE}`,
   "--cookie-expire=8h",
   "--cookie-refresh=1h",
   "--code-challenge-method=S256",
@@ -79,17 +101,31 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
         this,
       );
     }
+    if (args.allowedGroups.length === 0) {
+      throw new pulumi.ResourceError(
+        "allowedGroups must not be empty: every signed-in user of the domains would reach the admin surfaces",
+        this,
+      );
+    }
     if (!args.oidc.issuerUrl.startsWith("https://")) {
       throw new pulumi.ResourceError(`oidc.issuerUrl must be https; got ${args.oidc.issuerUrl}`, this);
     }
     const child = { parent: this, provider: args.provider };
+    // Each host's Ingress is named by its first label.
+    const labelsOfHosts = args.hosts.map((host) => host.split(".")[0]);
+    if (args.hosts.length === 0 || new Set(labelsOfHosts).size !== args.hosts.length) {
+      throw new pulumi.ResourceError(
+        `hosts must be at least one, with distinct first labels; got [${args.hosts.join(", ")}]`,
+        this,
+      );
+    }
     this.namespace = args.namespace ?? "auth";
-    const host = `auth.${args.domain}`;
     const app = name;
     const labels = standardLabels(app, "auth-proxy");
     const selector = selectorLabels(app, "auth-proxy");
     this.authUrl = `http://${app}.${this.namespace}.svc.cluster.local:${HTTP_PORT}/oauth2/auth`;
-    this.signinUrl = `https://${host}/oauth2/start?rd=$scheme://$host$escaped_request_uri`;
+    // Sign-in on the host asked for: its callback sets that host's cookie.
+    this.signinUrl = "https://$host/oauth2/start?rd=$escaped_request_uri";
 
     const namespace = podSecurityNamespace(`${name}-ns`, this.namespace, "restricted", child);
     const inNamespace = { ...child, dependsOn: [namespace] };
@@ -123,11 +159,12 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
         `--oidc-issuer-url=${args.oidc.issuerUrl}`,
         `--client-id=${args.oidc.clientId}`,
         ...args.allowedEmailDomains.map((domain) => `--email-domain=${domain}`),
+        ...groupFlags(args),
         `--http-address=0.0.0.0:${HTTP_PORT}`,
         `--metrics-address=0.0.0.0:${METRICS_PORT}`,
-        `--redirect-url=https://${host}/oauth2/callback`,
-        `--cookie-domain=.${args.domain}`,
-        `--whitelist-domain=.${args.domain}`,
+        // No --redirect-url: the callback is on the host the user signs in to (X-Forwarded-Host),
+        // and no --cookie-domain: the cookie stays on that host.
+        ...args.hosts.map((host) => `--whitelist-domain=${host}`),
         ...SESSION_FLAGS,
       ],
       env: [
@@ -189,20 +226,23 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
       [{ port: HTTP_PORT, from: [args.controllerPeer] }],
       inNamespace,
     );
-    tlsIngress(
-      `${name}-ingress`,
-      {
-        namespace: this.namespace,
-        host,
-        paths: [{ path: "/oauth2", pathType: "Prefix" }],
-        serviceName: service.metadata.name,
-        servicePort: "http",
-        ingress: args.ingress,
-        labels,
-        tlsSecretName: `${app}-tls`,
-      },
-      inNamespace,
-    );
+    for (const host of args.hosts) {
+      const label = host.split(".")[0]!;
+      tlsIngress(
+        `${name}-ingress-${label}`,
+        {
+          namespace: this.namespace,
+          host,
+          paths: [{ path: "/oauth2", pathType: "Prefix" }],
+          serviceName: service.metadata.name,
+          servicePort: "http",
+          ingress: args.ingress,
+          labels,
+          tlsSecretName: `${app}-${label}-tls`,
+        },
+        inNamespace,
+      );
+    }
     this.registerOutputs({
       authUrl: this.authUrl,
       signinUrl: this.signinUrl,
@@ -214,6 +254,15 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
   protect(): Record<string, string> {
     return protectedIngressAnnotations(this.authUrl, this.signinUrl);
   }
+}
+
+/** Who gets through by group, and where the groups come from (the platform's and the local stack's). */
+export function groupFlags(args: Pick<OAuth2ProxyArgs, "allowedGroups" | "groupsClaim" | "scope">): string[] {
+  return [
+    `--scope=${args.scope ?? "openid email profile groups"}`,
+    `--oidc-groups-claim=${args.groupsClaim ?? "groups"}`,
+    ...args.allowedGroups.map((group) => `--allowed-group=${group}`),
+  ];
 }
 
 /** The nginx external-auth annotations for a protected Ingress. */

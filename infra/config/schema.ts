@@ -20,6 +20,8 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Five-field cron, as Kubernetes CronJobs take it. */
 const CRON = /^(\S+\s+){4}\S+$/;
 const DURATION = /^\d+(ms|s|m|h|d|w|y)$/;
+/** A group as oauth2-proxy forwards it in X-Auth-Request-Groups (comma-joined, so no comma). */
+const IDP_GROUP = /^[^\s,][^,]{0,255}$/;
 /** A registry model version ("7") or alias ("champion"), as MLflow names them. */
 export const MODEL_REF = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -145,6 +147,15 @@ const aws = z.strictObject(
       "an RDS instance class such as db.t4g.medium",
     ),
     /**
+     * ElastiCache node type of the rate-limit store (Valkey, TLS and AUTH always on): one node in a
+     * stack without `protect`, a primary and a replica in two zones with automatic failover with it.
+     * @default "cache.t4g.small"
+     */
+    rateLimitStoreNodeType: matching(
+      /^cache\.[a-z0-9]+\.[a-z0-9]+$/,
+      "an ElastiCache node type such as cache.t4g.small",
+    ).default("cache.t4g.small"),
+    /**
      * IAM principals given access to the cluster (EKS access entries), each with one access policy,
      * cluster-wide or in some namespaces. The identity that creates the cluster is cluster admin
      * besides. @default []
@@ -187,6 +198,12 @@ const gcp = z.strictObject(
       diskSizeGb: integer(20, 1000),
     }),
     databaseTier: matching(/^db-[a-z0-9-]+$/, "a Cloud SQL tier such as db-custom-2-7680"),
+    /**
+     * Memorystore for Redis capacity of the rate-limit store, in GB (AUTH and TLS always on): the
+     * BASIC tier in a stack without `protect`, STANDARD_HA (a replica in another zone) with it.
+     * @default 1
+     */
+    rateLimitStoreMemoryGb: integer(1, 300).default(1),
   },
   { error: "expected the GCP settings object" },
 );
@@ -198,8 +215,35 @@ const oauth2Proxy = z.strictObject(
     issuerUrl: z.url({ protocol: /^https$/, error: "expected an https OIDC issuer URL" }),
     clientId: text("an OIDC client id"),
     allowedEmailDomains: list(matching(EMAIL_DOMAIN, "an email domain such as example.com"), "email domains"),
+    /**
+     * Identity-provider groups whose members are admins (the admin panel, model reloads, MLflow and
+     * Grafana). The email domain only admits; a role comes from a group.
+     */
+    adminGroups: z
+      .array(matching(IDP_GROUP, "a group name (1-256 characters, no comma)"), {
+        error: (issue) =>
+          issue.input === undefined
+            ? "the identity-provider groups whose members are admins (roles come from groups: a signed-in user of the allowed domains is no longer an admin by the domain alone)"
+            : "expected a list of admin groups",
+      })
+      .min(1, { error: "expected at least 1 admin groups" }),
+    /** Groups whose members may read GET /ops/summary (and open MLflow and Grafana). @default [] */
+    opsReadGroups: list(
+      matching(IDP_GROUP, "a group name (1-256 characters, no comma)"),
+      "groups",
+      0,
+    ).default([]),
+    /** The ID-token claim that lists the user's groups. @default "groups" */
+    groupsClaim: matching(/^[A-Za-z0-9_.:/-]{1,128}$/, "a claim name such as groups").default("groups"),
+    /** Scopes oauth2-proxy asks for; must make the issuer put the groups claim in the ID token. @default "openid email profile groups" */
+    scope: matching(/^openid( [A-Za-z0-9_.:/-]+)*$/, 'space-separated scopes starting with "openid"').default(
+      "openid email profile groups",
+    ),
   },
-  { error: "expected { image, issuerUrl, clientId, allowedEmailDomains }" },
+  {
+    error:
+      "expected { image, issuerUrl, clientId, allowedEmailDomains, adminGroups, opsReadGroups?, groupsClaim?, scope? }",
+  },
 );
 
 const candidate = z.strictObject({
@@ -347,6 +391,24 @@ const mlflow = z.strictObject(
     resources,
   },
   { error: "expected the MLflow settings object" },
+);
+
+/**
+ * The Redis the inference replicas share their rate limits in (issue #24): ElastiCache on aws,
+ * Memorystore on gcp (sized in the aws and gcp sections), an in-cluster Redis on `existing`.
+ */
+const rateLimitStore = z.strictObject(
+  {
+    /** The in-cluster Redis of the `existing` cloud (managed services are used elsewhere). */
+    redisImage: image,
+    /**
+     * What the service does while Redis is unreachable: `per-pod` limits each replica on its own
+     * (protection weakens by the replica count, never disappears); `closed` answers limited routes
+     * with 503. @default "per-pod"
+     */
+    failureMode: z.enum(["per-pod", "closed"], { error: "expected per-pod or closed" }).default("per-pod"),
+  },
+  { error: "expected { redisImage, failureMode? }" },
 );
 
 const monitoring = z.strictObject(
@@ -531,6 +593,7 @@ export const stackConfigSchema = z
     oauth2Proxy,
     inference,
     mlflow,
+    rateLimitStore,
     monitoring,
     existingCluster: existingCluster.optional(),
     /** Protect stateful resources (databases, buckets) from deletion; true in production. */

@@ -124,6 +124,18 @@ export const PIN_SUPPORT: readonly PinSupport[] = [
     supportSource:
       "PostgreSQL supports a major version for five years: 17 until 2029-11-08 (postgresql.org/support/versioning)",
   },
+  {
+    kind: "image",
+    // The in-cluster rate-limit store of the `existing` cloud (components/rate-limit-store).
+    name: "docker.io/library/redis",
+    version: "8.2.3",
+    released: "2025-11-03",
+    releasedSource:
+      "approximate: the Redis 8.2.3 patch release (github.com/redis/redis/releases), early November 2025, a month after 8.2.2 (2025-10-03)",
+    endOfSupport: null,
+    supportSource:
+      "Redis Open Source publishes no per-version support window for the community edition: fixes land in patch releases of recent minors only",
+  },
 ];
 
 const DAY_MS = 86_400_000;

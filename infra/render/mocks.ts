@@ -14,8 +14,9 @@ const FAKE_CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFI
 );
 
 const COMPUTED: Record<string, (name: string, inputs: State) => State> = {
-  "aws:eks/cluster:Cluster": (name) => ({
+  "aws:eks/cluster:Cluster": (name, inputs) => ({
     arn: `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/${name}`,
+    vpcConfig: { ...(inputs.vpcConfig as State | undefined), clusterSecurityGroupId: `sg-${name}-cluster` },
     endpoint: `https://${name}.gr7.eu-west-1.eks.amazonaws.com`,
     certificateAuthority: { data: FAKE_CA },
     identities: [
@@ -30,6 +31,10 @@ const COMPUTED: Record<string, (name: string, inputs: State) => State> = {
     endpoint: `${name}.abcdefghij.eu-west-1.rds.amazonaws.com:5432`,
     port: 5432,
   }),
+  "aws:elasticache/replicationGroup:ReplicationGroup": (name) => ({
+    primaryEndpointAddress: `master.${name}.abcdef.euw1.cache.amazonaws.com`,
+    port: 6379,
+  }),
   "aws:s3/bucket:Bucket": (name, inputs) => ({ bucket: inputs.bucket ?? `${name}-bucket` }),
   "aws:kms/key:Key": (name) => ({ keyId: `${name}-key-id` }),
   "gcp:container/cluster:Cluster": (name) => ({
@@ -43,6 +48,13 @@ const COMPUTED: Record<string, (name: string, inputs: State) => State> = {
   "gcp:sql/databaseInstance:DatabaseInstance": (name) => ({
     privateIpAddress: "10.60.0.3",
     connectionName: `mock:europe-west1:${name}`,
+  }),
+  "gcp:redis/instance:Instance": (name) => ({
+    host: "10.60.1.4",
+    // Memorystore serves TLS on 6378.
+    port: 6378,
+    authString: `auth-${name}`.padEnd(36, "0"),
+    serverCaCerts: [{ cert: Buffer.from(FAKE_CA, "base64").toString(), serialNumber: "1" }],
   }),
   "gcp:serviceaccount/account:Account": (_name, inputs) => ({
     email: `${String(inputs.accountId)}@${String(inputs.project ?? "mock")}.iam.gserviceaccount.com`,

@@ -85,12 +85,14 @@ debian_install() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${chosen[@]}" >/dev/null ||
       { tools_fail "apt-get install ${chosen[*]} failed (apt-cache policy NAME shows what the archive offers)"; return 1; }
     # The packages start daemons (prometheus on :9090, nginx on :80, PostgreSQL's "main" cluster
-    # on :5432, which postgresql-15's postinst creates) where an init system runs them; the tests
-    # start their own on free ports (PostgreSQL in a fresh data folder), so stop the packaged ones.
+    # on :5432, which postgresql-15's postinst creates, redis-server on :6379) where an init system
+    # runs them; the tests start their own on free ports (PostgreSQL in a fresh data folder, Redis
+    # without persistence), so stop the packaged ones.
     if command -v service >/dev/null 2>&1; then
       $sudo service prometheus stop >/dev/null 2>&1 || true
       $sudo service nginx stop >/dev/null 2>&1 || true
       $sudo service postgresql stop >/dev/null 2>&1 || true
+      $sudo service redis-server stop >/dev/null 2>&1 || true
     fi
   fi
   tools_log "ok (Debian: $(printf '%s, ' "${used[@]}" | sed 's/, $//'))"

@@ -239,6 +239,15 @@ prometheus_operator_crds() {
   echo "$dir/example/prometheus-operator-crd"
 }
 
+# cert-manager's CRD manifests, from its module at the pin; prints their folder.
+cert_manager_crds() {
+  local dir
+  dir=$(go_module_dir "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION")
+  [[ -f "$dir/deploy/crds/cert-manager.io_certificates.yaml" ]] ||
+    { tools_fail "the cert-manager module v$CERT_MANAGER_VERSION has no CRD manifests"; return 1; }
+  echo "$dir/deploy/crds"
+}
+
 # A `pulumi` the machine already has at exactly the pinned version (a platform engineer's), or nothing.
 pulumi_on_path() {
   local found

@@ -32,9 +32,14 @@ DEBIAN_PACKAGES=(
   "nginx >= 1.22.1-9"                                  # bookworm-security; the local stack's TLS edge
   "libgomp1 = 12.2.0-14+deb12u1"                       # OpenMP runtime LightGBM's wheel links (models venv)
   "postgresql-15 >= 15.18-0+deb12u1"                   # bookworm-security; the MLflow tests' backend store
+  "redis-server >= 5:7.0.15-1~deb12u10"                # bookworm-security; the shared rate-limit store's tests
 )
 
 # The Prometheus operator's CRDs (ServiceMonitor, PrometheusRule) the local control plane installs
 # before the real engine applies plinth's objects: the release kube-prometheus-stack 77.12.0 ships,
 # read from the operator's Go module (example/prometheus-operator-crd/).
 PROMETHEUS_OPERATOR_VERSION=0.85.0
+# cert-manager's CRDs (Issuer, Certificate) for the same control plane, whose stand-in brownfield
+# cluster "already runs cert-manager": the chart's release (components/shared/helm.ts), read from its
+# Go module (deploy/crds/).
+CERT_MANAGER_VERSION=1.21.1

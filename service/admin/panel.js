@@ -224,7 +224,8 @@ function render(s) {
     "circuit-sub",
     `${r.circuit.consecutiveFailures}/${r.circuit.threshold} failures · ${r.fallbacks.total} fallbacks`,
   );
-  $("circuit-card").dataset.level = r.circuit.state === "open" ? "alert" : "ok";
+  $("circuit-card").dataset.level =
+    r.circuit.state === "open" ? "alert" : r.circuit.state === "half-open" ? "warn" : "ok";
 
   const lr = r.lastReload;
   dl(

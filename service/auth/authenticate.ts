@@ -14,6 +14,7 @@ import type { Principal } from "./principal.js";
 import { ApiKeyVerifier } from "./api-keys.js";
 import { AuthFailureLimiter } from "./failure-limit.js";
 import { JwtVerifier } from "./jwt.js";
+import type { WindowCounter } from "../limits/window-counter.js";
 import { ProxyUsers, type ProxyUserSettings } from "./proxy-users.js";
 import type { Access } from "./route-auth.js";
 
@@ -41,10 +42,11 @@ export class Authenticator {
   private readonly failures: AuthFailureLimiter;
   private readonly proxyUsers: ProxyUsers;
 
-  constructor(config: ServiceConfig["auth"], proxyUsers: ProxyUserSettings) {
+  /** `limits`: the counter every replica shares (service/limits/); default: this process's memory. */
+  constructor(config: ServiceConfig["auth"], proxyUsers: ProxyUserSettings, limits?: WindowCounter) {
     this.keys = new ApiKeyVerifier(config.apiKeys);
     this.jwt = config.jwt === undefined ? undefined : new JwtVerifier(config.jwt);
-    this.failures = new AuthFailureLimiter(config.failureLimit);
+    this.failures = new AuthFailureLimiter(config.failureLimit, limits);
     this.proxyUsers = new ProxyUsers(proxyUsers);
   }
 
@@ -74,20 +76,20 @@ export class Authenticator {
    * any is a client that forgot them, not one guessing.
    */
   async authenticate(request: FastifyRequest): Promise<Principal> {
-    this.refuseIfBlocked(request);
+    await this.refuseIfBlocked(request);
     try {
       return await this.verify(request);
     } catch (err) {
       if (err instanceof ApiError && err.code === ErrorCode.INVALID_CREDENTIALS) {
-        this.failures.recordFailure(request.ip);
+        await this.failures.recordFailure(request.ip);
       }
       throw err;
     }
   }
 
   /** 429 when the client address has failed too often (wrong credentials, admin actions probed without any). */
-  refuseIfBlocked(request: FastifyRequest): void {
-    const retryAfter = this.failures.blockedFor(request.ip);
+  async refuseIfBlocked(request: FastifyRequest): Promise<void> {
+    const retryAfter = await this.failures.blockedFor(request.ip);
     if (retryAfter !== undefined) {
       throw new ApiError(
         ErrorCode.RATE_LIMITED,
@@ -107,7 +109,9 @@ export class Authenticator {
    * address out; a signed-in user is never blocked by address.
    */
   countRefusal(request: FastifyRequest, error: ApiError): void {
-    if (error.code === ErrorCode.UNAUTHENTICATED) this.failures.recordFailure(request.ip);
+    // Not awaited: the refusal stands either way; a store that fails here has logged its outage.
+    if (error.code === ErrorCode.UNAUTHENTICATED)
+      this.failures.recordFailure(request.ip).catch(() => undefined);
   }
 
   private async verify(request: FastifyRequest): Promise<Principal> {

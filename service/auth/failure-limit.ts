@@ -4,74 +4,69 @@
  * ends, before its credentials are even looked at. The per-identity rate limit cannot do this: a
  * caller with a wrong key has no identity to be counted under.
  *
- * Fixed windows that start at an address's first failure. At most `maxAddresses` are tracked;
- * beyond that the address whose window started first is forgotten, so a flood of spoofed sources
- * costs bounded memory (it can only make the limiter forget, never grow).
+ * Fixed windows that start at an address's first failure, kept in the limits' counter
+ * (service/limits/): Redis shared by every replica when configured, so an address gets `limit`
+ * tries in all, not `limit` per pod; else this process's memory, which tracks at most
+ * `maxAddresses` (a flood of spoofed sources can only make it forget, never grow).
  */
+import { MemoryCounter } from "../limits/memory-counter.js";
+import type { WindowCounter } from "../limits/window-counter.js";
 
 export interface AuthFailureLimitOptions {
   /** Failed authentications allowed per address per window; 0 turns the limiter off. */
   readonly limit: number;
   readonly windowMs: number;
+  /** Addresses tracked by the in-memory counter (without a shared one). */
   readonly maxAddresses?: number;
-  /** Milliseconds; injectable for tests. */
+  /** Milliseconds; injectable for tests (in-memory counter only). */
   readonly now?: () => number;
 }
 
-interface Window {
-  readonly startedAt: number;
-  failures: number;
-}
-
-export const DEFAULT_MAX_TRACKED_ADDRESSES = 10_000;
+export { DEFAULT_MAX_KEYS as DEFAULT_MAX_TRACKED_ADDRESSES } from "../limits/memory-counter.js";
 
 export class AuthFailureLimiter {
-  private readonly windows = new Map<string, Window>();
-  private readonly maxAddresses: number;
-  private readonly now: () => number;
+  private readonly counter: WindowCounter;
+  private readonly memory: MemoryCounter | undefined;
 
-  constructor(private readonly options: AuthFailureLimitOptions) {
-    this.maxAddresses = options.maxAddresses ?? DEFAULT_MAX_TRACKED_ADDRESSES;
-    this.now = options.now ?? Date.now;
+  /** `counter`: the limits' shared counter; without one, a counter in this process's memory. */
+  constructor(
+    private readonly options: AuthFailureLimitOptions,
+    counter?: WindowCounter,
+  ) {
+    this.memory =
+      counter === undefined
+        ? new MemoryCounter({
+            ...(options.maxAddresses === undefined ? {} : { maxKeys: options.maxAddresses }),
+            ...(options.now === undefined ? {} : { now: options.now }),
+          })
+        : undefined;
+    this.counter = counter ?? this.memory!;
   }
 
   get enabled(): boolean {
     return this.options.limit > 0;
   }
 
-  /** Addresses currently tracked (for tests and the bound). */
+  /** Addresses tracked in memory (for tests and the bound); 0 with a shared counter. */
   get size(): number {
-    return this.windows.size;
+    return this.memory?.size ?? 0;
   }
 
   /** Whole seconds until `address` may try again, or undefined when it is not blocked. */
-  blockedFor(address: string): number | undefined {
-    const window = this.current(address);
-    if (window === undefined || window.failures < this.options.limit) return undefined;
-    return Math.max(1, Math.ceil((window.startedAt + this.options.windowMs - this.now()) / 1000));
+  async blockedFor(address: string): Promise<number | undefined> {
+    if (!this.enabled) return undefined;
+    const window = await this.counter.read(keyOf(address));
+    if (window.total < this.options.limit) return undefined;
+    return Math.max(1, Math.ceil(window.ttlMs / 1000));
   }
 
   /** Counts one failed authentication from `address`. */
-  recordFailure(address: string): void {
+  async recordFailure(address: string): Promise<void> {
     if (!this.enabled) return;
-    const window = this.current(address);
-    if (window !== undefined) {
-      window.failures += 1;
-      return;
-    }
-    if (this.windows.size >= this.maxAddresses) {
-      const oldest = this.windows.keys().next().value;
-      if (oldest !== undefined) this.windows.delete(oldest);
-    }
-    this.windows.set(address, { startedAt: this.now(), failures: 1 });
+    await this.counter.add(keyOf(address), 1, this.options.windowMs);
   }
+}
 
-  /** The address's window if it is still open; an expired one is dropped. */
-  private current(address: string): Window | undefined {
-    const window = this.windows.get(address);
-    if (window === undefined) return undefined;
-    if (this.now() - window.startedAt < this.options.windowMs) return window;
-    this.windows.delete(address);
-    return undefined;
-  }
+function keyOf(address: string): string {
+  return `auth-failures:${address}`;
 }

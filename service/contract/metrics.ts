@@ -144,7 +144,7 @@ export const METRICS = {
   candidateCircuitOpen: spec(
     "plinth_candidate_circuit_open",
     "gauge",
-    "1 while the candidate's circuit breaker is open (candidate bypassed until the next reload), else 0.",
+    "1 while the candidate's circuit breaker is open or half-open (candidate bypassed until a probe succeeds or it is reloaded), else 0.",
     VARIANT_LABELS,
   ),
   candidateFallbacks: spec(
@@ -183,6 +183,12 @@ export const METRICS = {
     "counter",
     "Audited admin actions by action and result (ok, failed, denied).",
     ["action", "result"],
+  ),
+  rateLimitStoreUp: spec(
+    "plinth_rate_limit_store_up",
+    "gauge",
+    "1 while the shared rate-limit store (Redis, RATE_LIMIT_REDIS_URL) answers; 0 while the limits fall back as RATE_LIMIT_REDIS_FAILURE_MODE says. Absent without a shared store.",
+    [],
   ),
 } as const;
 

@@ -92,7 +92,8 @@ export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
   EMPTY_BATCH: "The request holds no rows.",
   BATCH_TOO_LARGE: "More rows than `MAX_ROWS_PER_REQUEST`.",
   INVALID_IMAGE: "The image is corrupt, truncated or not an image.",
-  IMAGE_TOO_LARGE: "The image header declares more than `IMAGE_MAX_PIXELS` pixels (refused before decoding).",
+  IMAGE_TOO_LARGE:
+    "The image header declares more than `IMAGE_MAX_PIXELS` pixels (`EXPLAIN_MAX_PIXELS` on `/predict-image/explain`); refused before decoding.",
   UNSUPPORTED_MEDIA_TYPE: "The content type (or the image format) is not accepted by this route.",
   PAYLOAD_TOO_LARGE: "The body exceeds `BODY_LIMIT_BYTES`.",
   UNAUTHENTICATED: "No API key or bearer token was presented.",

@@ -1,9 +1,11 @@
 /**
  * Draws a saliency map over the uploaded image: the image in dimmed grayscale, the map in a
  * black-body ramp (dark red to yellow-white) whose opacity follows the saliency, at the image's
- * own size, as a PNG. The image is drawn upright, its EXIF orientation applied, as the decoder
+ * own size or scaled down to a bounded longest side (so the answer's size is bounded whatever the
+ * upload's), as a PNG. The image is drawn upright, its EXIF orientation applied, as the decoder
  * gives it to the model (image/decode.ts): the saliency is the upright picture's.
  */
+import { DEFAULT_MAX_INPUT_PIXELS } from "../image/decode.js";
 import { loadSharp } from "../image/sharp.js";
 
 /** Colour stops of the ramp, saliency 0..1. */
@@ -13,8 +15,19 @@ const RAMP: readonly (readonly [number, number, number, number])[] = [
   [0.7, 255, 150, 0],
   [1, 255, 250, 170],
 ];
-/** Larger images are drawn scaled to fit this side (the saliency itself is at model resolution). */
-export const MAX_HEATMAP_SIDE = 2048;
+/** What bounds a heatmap's cost: its input (checked by the caller first) and its output. */
+export interface HeatmapBounds {
+  /** Larger images are drawn scaled to fit this side (the saliency itself is at model resolution). */
+  readonly maxSide: number;
+  /** libvips refuses to decode more (a second guard behind the route's header check). */
+  readonly maxInputPixels: number;
+}
+
+/** EXPLAIN_HEATMAP_MAX_SIDE's default; the route passes the configured bounds. */
+export const DEFAULT_HEATMAP_BOUNDS: HeatmapBounds = {
+  maxSide: 512,
+  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+};
 /** Brightness of the grayscale image under the map. */
 const BASE_BRIGHTNESS = 0.55;
 
@@ -59,14 +72,16 @@ export async function renderHeatmap(
   mapWidth: number,
   mapHeight: number,
   invert: boolean,
+  bounds: HeatmapBounds = DEFAULT_HEATMAP_BOUNDS,
 ): Promise<Heatmap> {
   const sharp = await loadSharp();
+  const limits = { limitInputPixels: bounds.maxInputPixels };
   // The upright picture's size: a phone photo stored sideways (orientation 5-8) has width and height swapped.
-  const upright = (await sharp(image).metadata()).autoOrient;
-  const fit = Math.min(1, MAX_HEATMAP_SIDE / Math.max(upright.width, upright.height));
+  const upright = (await sharp(image, limits).metadata()).autoOrient;
+  const fit = Math.min(1, bounds.maxSide / Math.max(upright.width, upright.height));
   const width = Math.max(1, Math.round(upright.width * fit));
   const height = Math.max(1, Math.round(upright.height * fit));
-  let base = sharp(image).autoOrient().flatten({ background: "#000000" }).greyscale();
+  let base = sharp(image, limits).autoOrient().flatten({ background: "#000000" }).greyscale();
   if (invert) base = base.negate({ alpha: false });
   const gray = await base
     .resize(width, height, { fit: "fill" })

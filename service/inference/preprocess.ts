@@ -25,7 +25,7 @@ function badValue(where: string, value: unknown, spec: InputSpec): ApiError {
 
 /** Writes one flat row of raw pixels, normalised, into `out` at `offset`. */
 function writeRow(
-  row: readonly unknown[],
+  row: ArrayLike<unknown>,
   out: Float32Array,
   offset: number,
   spec: InputSpec,
@@ -76,10 +76,11 @@ export function encodeJsonRows(inputs: readonly unknown[], spec: InputSpec, maxR
 
 /**
  * A v2 tensor's `data`: flat (row-major) or nested to any depth; `count` values expected.
- * Nested arrays are walked iteratively so a deeply nested body cannot exhaust the stack.
+ * Nested arrays are walked iteratively so a deeply nested body cannot exhaust the stack. Binary
+ * tensors arrive as typed arrays (v2-binary.ts), read in place.
  */
 export function encodeTensorData(
-  data: readonly unknown[],
+  data: ArrayLike<unknown>,
   count: number,
   spec: InputSpec,
   where: string,
@@ -90,7 +91,7 @@ export function encodeTensorData(
     return out;
   }
   let n = 0;
-  const stack: { items: readonly unknown[]; next: number }[] = [{ items: data, next: 0 }];
+  const stack: { items: ArrayLike<unknown>; next: number }[] = [{ items: data, next: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next === top.items.length) {

@@ -36,6 +36,24 @@ const emailDomains = z
   })
   .default([]);
 
+/** Group names as oauth2-proxy forwards them (comma-joined, so a name cannot hold a comma). */
+const GROUP = /^[^\s,][^,]{0,255}$/;
+const groupNames = z
+  .string()
+  .transform((text, ctx) => {
+    const groups = text
+      .split(",")
+      .map((g) => g.trim())
+      .filter((g) => g !== "");
+    const bad = groups.filter((g) => !GROUP.test(g));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: "custom", message: `not a group name (1-256 characters): ${bad.join(", ")}` });
+      return z.NEVER;
+    }
+    return [...new Set(groups)];
+  })
+  .default([]);
+
 /** One declaration per variable (service/config.ts spreads the table into its own). */
 export const OBSERVABILITY_SETTINGS = {
   DRIFT_WINDOW_SIZE: {
@@ -96,7 +114,28 @@ export const OBSERVABILITY_SETTINGS = {
   },
   OPS_OIDC_ALLOWED_EMAIL_DOMAINS: {
     schema: emailDomains,
-    doc: "Comma-separated email domains whose oauth2-proxy users are admins; required with `OPS_OIDC_TRUST_HEADERS=true`.",
+    doc: "Comma-separated email domains oauth2-proxy users must belong to; required with `OPS_OIDC_TRUST_HEADERS=true`. The domain admits; the groups below grant roles.",
+  },
+  OPS_OIDC_ADMIN_GROUPS: {
+    schema: groupNames,
+    doc: "Comma-separated identity-provider groups (oauth2-proxy's `X-Auth-Request-Groups`) whose members hold the `admin` role; required with `OPS_OIDC_TRUST_HEADERS=true`.",
+  },
+  OPS_OIDC_OPS_READ_GROUPS: {
+    schema: groupNames,
+    doc: "Comma-separated identity-provider groups whose members hold the `ops-read` role (`GET /ops/summary` only). Default: none.",
+  },
+  OPS_OIDC_EDGE_TOKEN_SHA256: {
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .transform((s) => (s === "" ? undefined : s))
+      .refine(
+        (s) => s === undefined || /^[0-9a-f]{64}$/.test(s),
+        "expected the token's sha256 as 64 hex digits",
+      )
+      .optional(),
+    doc: "sha256 (hex) of a token the edge adds as `x-plinth-edge-token` to every request it forwards with oauth2-proxy's headers; when set, those headers count only on requests carrying it, so a process that reaches the port directly cannot name a user. Unset: the network must guarantee it (the cluster's NetworkPolicy).",
   },
 } satisfies SettingsTable<ObservabilityEnvName>;
 
@@ -128,6 +167,11 @@ export interface ObservabilityConfig {
     /** Trust oauth2-proxy's X-Auth-Request-Email; only behind a proxy that strips it from clients. */
     readonly oidcTrustHeaders: boolean;
     readonly oidcAllowedEmailDomains: readonly string[];
+    /** Identity-provider groups whose members hold `admin` / `ops-read`. */
+    readonly oidcAdminGroups: readonly string[];
+    readonly oidcOpsReadGroups: readonly string[];
+    /** sha256 of the edge's token; identity headers without it are ignored. */
+    readonly oidcEdgeTokenSha256: string | undefined;
   };
 }
 
@@ -143,7 +187,12 @@ export function observabilityConfig(v: ObservabilityEnv, issues: string[]): Obse
   const trust = v.OPS_OIDC_TRUST_HEADERS === "true";
   if (trust && v.OPS_OIDC_ALLOWED_EMAIL_DOMAINS.length === 0) {
     issues.push(
-      `${E.OPS_OIDC_ALLOWED_EMAIL_DOMAINS}: required when ${E.OPS_OIDC_TRUST_HEADERS}=true (which email domains are admins?)`,
+      `${E.OPS_OIDC_ALLOWED_EMAIL_DOMAINS}: required when ${E.OPS_OIDC_TRUST_HEADERS}=true (which email domains may sign in?)`,
+    );
+  }
+  if (trust && v.OPS_OIDC_ADMIN_GROUPS.length === 0) {
+    issues.push(
+      `${E.OPS_OIDC_ADMIN_GROUPS}: required when ${E.OPS_OIDC_TRUST_HEADERS}=true (which identity-provider groups are admins? a signed-in user is no longer an admin by email domain alone)`,
     );
   }
   return {
@@ -167,6 +216,9 @@ export function observabilityConfig(v: ObservabilityEnv, issues: string[]): Obse
       sampleIntervalMs: v.OPS_SAMPLE_INTERVAL_MS,
       oidcTrustHeaders: trust,
       oidcAllowedEmailDomains: v.OPS_OIDC_ALLOWED_EMAIL_DOMAINS,
+      oidcAdminGroups: v.OPS_OIDC_ADMIN_GROUPS,
+      oidcOpsReadGroups: v.OPS_OIDC_OPS_READ_GROUPS,
+      oidcEdgeTokenSha256: v.OPS_OIDC_EDGE_TOKEN_SHA256,
     },
   };
 }

@@ -33,8 +33,9 @@ import {
   type ServingLog,
   type ServingRequest,
 } from "../serving/serving-request.js";
-import { routesToCandidate } from "./buckets.js";
-import { CandidateCircuit } from "./circuit.js";
+import { CanaryBuckets } from "./buckets.js";
+import { CandidateCircuit, type CircuitPass } from "./circuit.js";
+import { IdentityShares, overShare, routingIdentity } from "./identity-share.js";
 import { reencode } from "./reencode.js";
 import { graphShadowJob, plinthShadowJob, ShadowMirror, type GraphLabels } from "./shadow.js";
 import {
@@ -74,6 +75,33 @@ export interface Answered<T> {
   readonly result: T;
 }
 
+/**
+ * Whether the candidate's error is a refusal the caller caused (a full queue, a bad input) rather
+ * than the model failing: such errors are answered as stable would answer them and never count
+ * toward the circuit, or a flood of them would open it.
+ */
+function callerCaused(err: unknown): err is ApiError {
+  return err instanceof ApiError && (err.statusCode < 500 || err.code === ErrorCode.OVERLOADED);
+}
+
+/**
+ * The canary's bucket map: keyed by ROLLOUT_BUCKET_KEY, else by a random key of this process, with
+ * a warning for a canary. Refusing to start instead would make every hand-run or single-replica
+ * canary provision a secret, for a loss that is only stickiness across replicas (the split itself
+ * holds in each process, and clients cannot compute it either way); the platform always sets it.
+ */
+function canaryBuckets(config: ServiceConfig, log: ServingLog): CanaryBuckets {
+  const { bucketKey, strategy } = config.rollout;
+  if (bucketKey !== undefined) return new CanaryBuckets(bucketKey);
+  if (strategy === "canary")
+    log.warn(
+      { model: config.model.name },
+      "ROLLOUT_BUCKET_KEY is not set: canary buckets use a random key of this process, so a sticky " +
+        "key may land on another variant on another replica; set the same key on every replica",
+    );
+  return CanaryBuckets.withRandomKey();
+}
+
 /** The model as a graph model; a plinth model here means stable and candidate differ in kind. */
 function asGraphModel(model: LoadedModel): GraphModel {
   if (model.kind === "graph") return model;
@@ -84,6 +112,9 @@ export class RolloutEngine {
   readonly variants: ModelVariants;
   readonly circuit: CandidateCircuit;
   readonly shadow: ShadowMirror | undefined;
+  /** Rows each caller holds on the candidate (CANDIDATE_IDENTITY_SHARE). */
+  readonly candidateShares: IdentityShares;
+  private readonly buckets: CanaryBuckets;
   private readonly watcher: AliasWatcher;
   private readonly fallbackCounts = Object.fromEntries(FALLBACK_REASONS.map((r) => [r, 0])) as Record<
     FallbackReason,
@@ -100,13 +131,16 @@ export class RolloutEngine {
   ) {
     this.variants = new ModelVariants(source, config, metrics);
     const { rollout } = config;
-    this.circuit = new CandidateCircuit(rollout.circuitThreshold, (state) => {
-      this.log.warn(
-        { model: config.model.name, state, threshold: rollout.circuitThreshold },
-        `candidate circuit ${state}`,
-      );
+    const threshold = rollout.circuitThreshold;
+    this.circuit = new CandidateCircuit({ threshold, cooldownMs: rollout.circuitCooldownMs }, (state) => {
+      const probeAt = this.circuit.probeAt?.toISOString();
+      this.log.warn({ model: config.model.name, state, threshold, probeAt }, `candidate circuit ${state}`);
       this.exportCircuit();
     });
+    this.candidateShares = new IdentityShares(
+      Math.max(1, Math.floor((config.batching.queueMaxRows * rollout.identitySharePercent) / 100)),
+    );
+    this.buckets = canaryBuckets(config, log);
     this.shadow =
       rollout.strategy === "shadow"
         ? new ShadowMirror(() => this.usableCandidate(), rollout.shadowQueueMax, metrics, config.model.name)
@@ -178,7 +212,7 @@ export class RolloutEngine {
     rows: number,
   ): Promise<Scored> {
     if (routed.variant === CANDIDATE_VARIANT) {
-      const tried = await this.tryCandidate(request, async (loaded) => {
+      const tried = await this.tryCandidate(request, rows, async (loaded) => {
         const model = requirePlinthModel(loaded, "scoring rows");
         const input = reencode(data, routed.model, model);
         return { model, input, probs: await model.infer(input, rows) };
@@ -207,16 +241,18 @@ export class RolloutEngine {
    * is run again on the candidate off the response path (`run` must be safe to call twice); rows
    * are compared when `labelsOf` finds predicted labels in both answers (a model configured as a
    * classification), else only latency and drops are measured. Drift needs plinth metadata, so
-   * these requests do not feed it.
+   * these requests do not feed it. `rows` is what the request counts against its caller's share
+   * of the candidate (CANDIDATE_IDENTITY_SHARE).
    */
   async runGraph<T>(
     request: ServingRequest,
     routed: Routed<GraphModel>,
     run: (model: GraphModel) => Promise<T>,
     labelsOf?: GraphLabels<T>,
+    rows = 1,
   ): Promise<Answered<T>> {
     if (routed.variant === CANDIDATE_VARIANT) {
-      const tried = await this.tryCandidate(request, async (loaded) => {
+      const tried = await this.tryCandidate(request, rows, async (loaded) => {
         const model = asGraphModel(loaded);
         return { model, result: await run(model) };
       });
@@ -262,6 +298,7 @@ export class RolloutEngine {
         consecutiveFailures: circuit.consecutiveFailures,
         threshold: circuit.threshold,
         openedAt: circuit.openedAt?.toISOString() ?? null,
+        probeAt: circuit.probeAt?.toISOString() ?? null,
       },
       fallbacks: { total, byReason: { ...this.fallbackCounts } },
       shadow: {
@@ -328,21 +365,21 @@ export class RolloutEngine {
     if (strategy !== "canary") return STABLE_VARIANT;
     const sticky = request.headers[stickyHeader];
     const key = typeof sticky === "string" && sticky !== "" ? sticky : request.id;
-    return routesToCandidate(key, candidateWeight) ? CANDIDATE_VARIANT : STABLE_VARIANT;
+    return this.buckets.routesToCandidate(key, candidateWeight) ? CANDIDATE_VARIANT : STABLE_VARIANT;
   }
 
   /** The candidate if it can take traffic now, else undefined (and the fallback counted). */
   private candidateOrFallback(): LoadedModel | undefined {
     const candidate = this.variants.candidate?.current;
     if (candidate === undefined) this.fallback("load");
-    else if (this.circuit.isOpen) this.fallback("circuit_open");
+    else if (!this.circuit.admitsRequests) this.fallback("circuit_open");
     else return candidate;
     return undefined;
   }
 
   /** The candidate while it can take traffic (loaded, circuit closed); the shadow job checks its kind. */
   private usableCandidate(): LoadedModel | undefined {
-    return this.circuit.isOpen ? undefined : this.variants.candidate?.current;
+    return this.circuit.state === "closed" ? this.variants.candidate?.current : undefined;
   }
 
   /** Whether this request (answered by stable) gets a shadow copy: SHADOW_PERCENT of them. */
@@ -351,39 +388,65 @@ export class RolloutEngine {
   }
 
   /**
-   * Runs `attempt` on the candidate within the candidate timeout; undefined (the fallback and the
-   * circuit counted) when the candidate cannot take it, fails or is late.
+   * Runs `attempt` (`rows` rows) on the candidate within the candidate timeout; undefined (the
+   * fallback and the circuit counted) when the candidate cannot take it, fails or is late. A caller
+   * over its share of the candidate gets a 429, and a refusal the caller caused (a full queue, a bad
+   * input) is thrown as stable would throw it: neither is the model's failure, neither counts.
    */
   private async tryCandidate<R>(
     request: ServingRequest,
+    rows: number,
     attempt: (candidate: LoadedModel) => Promise<R>,
   ): Promise<R | undefined> {
     const candidate = this.candidateOrFallback();
     if (candidate === undefined) return undefined;
+    const identity = routingIdentity(request);
+    if (!this.candidateShares.tryAcquire(identity, rows)) throw overShare(this.candidateShares, identity);
+    const pass = this.circuit.admit();
+    if (pass === undefined) {
+      // Another request took the half-open probe between route and here.
+      this.candidateShares.release(identity, rows);
+      this.fallback("circuit_open");
+      return undefined;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(resolve, this.config.rollout.candidateTimeoutMs, "timeout");
     });
+    const running = attempt(candidate);
+    // The share is held until the candidate is done with the work, not until the timeout: a late
+    // run still occupies its queue.
+    const release = () => this.candidateShares.release(identity, rows);
+    running.then(release, release);
     try {
-      const result = await Promise.race([attempt(candidate), timeout]);
+      const result = await Promise.race([running, timeout]);
       if (result === "timeout") {
-        this.candidateFailed(request, "timeout", undefined);
+        this.candidateFailed(request, "timeout", undefined, pass);
         return undefined;
       }
-      this.circuit.success();
+      this.circuit.success(pass);
       return result;
     } catch (err) {
-      this.candidateFailed(request, "error", err);
+      if (callerCaused(err)) {
+        this.circuit.release(pass);
+        throw err;
+      }
+      this.candidateFailed(request, "error", err, pass);
       return undefined;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private candidateFailed(request: ServingRequest, reason: "error" | "timeout", err: unknown): void {
-    request.log.warn({ err, reason }, "candidate failed; answering with stable");
+  private candidateFailed(
+    request: ServingRequest,
+    reason: "error" | "timeout",
+    err: unknown,
+    pass: CircuitPass,
+  ): void {
+    request.log.warn({ err, reason, probe: pass === "probe" }, "candidate failed; answering with stable");
     this.fallback(reason);
-    this.circuit.failure();
+    this.circuit.failure(pass);
   }
 
   private fallback(reason: FallbackReason): void {
@@ -415,7 +478,10 @@ export class RolloutEngine {
     this.exportCircuit();
   }
 
-  /** `plinth_candidate_circuit_open` under the candidate's current version. */
+  /**
+   * `plinth_candidate_circuit_open` under the candidate's current version: 1 while open or
+   * half-open (the candidate still gets no traffic but probes), 0 once closed.
+   */
   private exportCircuit(): void {
     const version = this.variants.candidate?.current?.version;
     if (version === undefined) return;
@@ -425,7 +491,7 @@ export class RolloutEngine {
       gauge.remove(name, this.circuitGaugeVersion, CANDIDATE_VARIANT);
     }
     this.circuitGaugeVersion = version;
-    gauge.labels(name, version, CANDIDATE_VARIANT).set(this.circuit.isOpen ? 1 : 0);
+    gauge.labels(name, version, CANDIDATE_VARIANT).set(this.circuit.state === "closed" ? 0 : 1);
   }
 }
 

@@ -88,7 +88,10 @@ export interface RolloutSnapshot {
     state: CircuitState;
     consecutiveFailures: number;
     threshold: number;
+    /** When the circuit (last) opened; null while closed. */
     openedAt: string | null;
+    /** When an open circuit half-opens to probe the candidate; null unless open. */
+    probeAt: string | null;
   };
   fallbacks: { total: number; byReason: Record<FallbackReason, number> };
   shadow: {

@@ -9,6 +9,7 @@ import { Authenticator } from "../auth/authenticate.js";
 import type { ServiceConfig } from "../config.js";
 import { handleFrameworkError } from "../errors/handler.js";
 import type { ModelSource } from "../inference/model-holder.js";
+import { openLimitStore } from "../limits/store.js";
 import type { Observability } from "../ops/install.js";
 import { ServiceMetrics } from "../metrics/registry.js";
 import { createModelSource } from "../registry/open.js";
@@ -77,10 +78,13 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
   metrics.collectModelStates(() => dataPlane.variantStates());
   const rollout = dataPlane.defaultEngine;
   const models = rollout.variants;
-  const authenticator = new Authenticator(config.auth, config.observability.ops);
+  // One store for the count limit, the cost budget and the failed-auth limit (service/limits/).
+  const limits = await openLimitStore(config.rateLimit.store, { log: app.log, metrics });
+  app.addHook("onClose", () => limits.close());
+  const authenticator = new Authenticator(config.auth, config.observability.ops, limits.counter);
   await authenticator.init();
   const deps: RouteDeps = { config, dataPlane, models, rollout, predictions };
-  const observability = await composeHttp(app, { deps, metrics, source, authenticator });
+  const observability = await composeHttp(app, { deps, metrics, source, authenticator, limits });
   observability.start(deps);
   app.addHook("onClose", () => dataPlane.close());
   return { app, metrics, dataPlane, models, rollout, config, observability };

@@ -15,6 +15,9 @@ import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { installErrorHandlers } from "../errors/handler.js";
 import type { ModelSource } from "../inference/model-holder.js";
+import { installCostBudget } from "../limits/cost-budget.js";
+import { rateLimitStore } from "../limits/rate-limit-store.js";
+import type { LimitStore } from "../limits/store.js";
 import { installHttpMetrics } from "../metrics/http.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
 import { installObservability, type Observability } from "../ops/install.js";
@@ -36,11 +39,13 @@ export interface HttpParts {
   readonly metrics: ServiceMetrics;
   readonly source: ModelSource;
   readonly authenticator: Authenticator;
+  /** The counters of every limit (service/limits/): shared by the replicas when Redis is configured. */
+  readonly limits: LimitStore;
 }
 
 /** Adds every shared hook, then every adapter; returns the observability parts it installed. */
 export async function composeHttp(app: FastifyInstance, parts: HttpParts): Promise<Observability> {
-  const { deps, metrics, source, authenticator } = parts;
+  const { deps, metrics, source, authenticator, limits } = parts;
   const { config } = deps;
 
   for (const schema of sharedSchemas) app.addSchema(schema);
@@ -51,7 +56,7 @@ export async function composeHttp(app: FastifyInstance, parts: HttpParts): Promi
   const observability = installObservability(app, { config, metrics, source });
   await protectFromOverload(app, config.limits.maxEventLoopDelayMs);
   installAuthentication(app, authenticator, observability.refusals);
-  await limitRates(app, config.rateLimit);
+  await limitRates(app, config, limits);
   await registerDocs(app);
   // While draining, responses close their connection, so keep-alive clients cannot hold the
   // shutdown open until their idle timeout.
@@ -87,12 +92,23 @@ async function protectFromOverload(app: FastifyInstance, maxEventLoopDelayMs: nu
   });
 }
 
-/** Per-identity limits: runs per route after the auth hook, so the bucket is the caller's identity. */
-async function limitRates(app: FastifyInstance, limits: RouteDeps["config"]["rateLimit"]): Promise<void> {
+/**
+ * Per-identity limits, counted in the limits' store (Redis shared by every replica when
+ * configured, so an identity gets its limit once, not once per pod): the request count per route
+ * after the auth hook, so the bucket is the caller's identity, then the cost budget once the body
+ * is parsed (service/limits/cost.ts).
+ */
+async function limitRates(
+  app: FastifyInstance,
+  config: RouteDeps["config"],
+  store: LimitStore,
+): Promise<void> {
+  const limits = config.rateLimit;
   await app.register(rateLimit, {
     global: true,
     max: limits.max,
     timeWindow: limits.windowMs,
+    store: rateLimitStore(store.counter),
     keyGenerator: (request) => request.principal?.identity ?? request.ip,
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) =>
@@ -100,5 +116,10 @@ async function limitRates(app: FastifyInstance, limits: RouteDeps["config"]["rat
         ErrorCode.RATE_LIMITED,
         `rate limit of ${context.max} requests per ${context.after} exceeded`,
       ),
+  });
+  installCostBudget(app, store.counter, {
+    max: limits.cost.max,
+    windowMs: limits.cost.windowMs,
+    imageMaxPixels: config.limits.imageMaxPixels,
   });
 }

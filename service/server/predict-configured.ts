@@ -67,6 +67,7 @@ export async function predictConfigured(
     },
     // Shadow agreement: a classification's labels, as the response gives them.
     (_model, answer) => labelsOfPredictions(answer.predictions),
+    encoded.rows,
   );
   const { model, variant } = answered;
   const { feeds, rows, predictions: result } = answered.result;

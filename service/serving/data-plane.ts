@@ -265,6 +265,7 @@ export class DataPlane {
       (model) => model.run(checked.feeds, checked.outputs, checked.rows),
       // Shadow agreement: a configured classification's labels, when the request asked for its output.
       (model, results) => labelsOfResults(model, results, checked.rows),
+      checked.rows,
     );
     // Predictions are counted whichever protocol asked: a configured classification's rows here too.
     const classified = classificationsInResults(answer.model.io, answer.result, checked.rows);

@@ -8,14 +8,17 @@ import type { Tensor } from "onnxruntime-node";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { DYNAMIC, shapeText, type ModelContract, type TensorSpec } from "./contract.js";
-import { toOrtTensor } from "./tensor-codec.js";
+import { toOrtTensor, type BinaryTensorValues, type TensorValues } from "./tensor-codec.js";
 
-/** A request tensor as the protocol's JSON carries it (`data` flat or nested, row-major). */
+/**
+ * A request tensor as the protocol carries it: JSON `data` flat or nested, row-major, or the
+ * binary extension's elements, decoded to the typed array the model takes (v2-binary.ts).
+ */
 export interface RequestTensor {
   readonly name: string;
   readonly datatype: string;
   readonly shape: readonly number[];
-  readonly data: readonly unknown[];
+  readonly data: readonly unknown[] | BinaryTensorValues;
 }
 
 export interface CheckedRequest {
@@ -39,8 +42,9 @@ function fitsShape(shape: readonly number[], spec: TensorSpec): boolean {
   );
 }
 
-/** Nested `data` (one array level per dimension) flattened row-major; flat data as it is. */
-function flatData(data: readonly unknown[], rank: number): readonly unknown[] {
+/** Nested `data` (one array level per dimension) flattened row-major; flat (or binary) data as it is. */
+function flatData(data: RequestTensor["data"], rank: number): TensorValues {
+  if (!Array.isArray(data)) return data as BinaryTensorValues;
   return data.some(Array.isArray) ? (data as unknown[]).flat(Math.max(rank - 1, 1)) : data;
 }
 

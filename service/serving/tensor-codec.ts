@@ -1,10 +1,12 @@
 /**
- * Protocol tensors <-> ONNX Runtime tensors for one element type at a time: JSON values (and the
- * values the binary extension decodes to) checked and packed into the typed array ONNX Runtime
- * takes, binary tensor bytes decoded, and output tensors unpacked into JSON values. A value that
- * does not fit its type is an INVALID_VALUE naming where it is.
+ * Protocol tensors <-> ONNX Runtime tensors for one element type at a time: JSON values checked
+ * and packed into the typed array ONNX Runtime takes, binary tensor bytes decoded straight into
+ * that typed array (never a JS array: a number[] costs ~8 bytes a UINT8 element), and output
+ * tensors unpacked into JSON values. A value that does not fit its type is an INVALID_VALUE naming
+ * where it is.
  */
 import type { Buffer } from "node:buffer";
+import { endianness } from "node:os";
 import { Tensor } from "onnxruntime-node";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
@@ -85,14 +87,39 @@ function floats<T extends Float32Array | Float64Array | Uint16Array>(
   return out;
 }
 
-/** Packs checked values into the tensor ONNX Runtime takes for `datatype`. */
+/** The typed array ONNX Runtime takes for each fixed-size datatype (BOOL as 0/1 bytes, FP16 as bits). */
+const BINARY_ARRAYS = {
+  BOOL: Uint8Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  FP16: Uint16Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+} as const satisfies Record<Exclude<V2Datatype, "BYTES">, unknown>;
+
+/** A binary tensor's elements as ONNX Runtime takes them: a typed array (BYTES: strings). */
+export type BinaryTensorValues =
+  InstanceType<(typeof BINARY_ARRAYS)[keyof typeof BINARY_ARRAYS]> | readonly string[];
+
+/** A tensor's elements: JSON values (flat, as checked by the caller), or decoded binary ones. */
+export type TensorValues = readonly unknown[] | BinaryTensorValues;
+
+/** Packs checked values (or decoded binary ones, as they are) into the tensor ONNX Runtime takes. */
 export function toOrtTensor(
   datatype: V2Datatype,
-  values: readonly unknown[],
+  values: TensorValues,
   shape: readonly number[],
   where: ValueSite,
 ): Tensor {
   const dims = [...shape];
+  // Binary data is already the element type's typed array: every bit pattern is a valid value.
+  if (!Array.isArray(values)) return binaryOrtTensor(datatype, values as BinaryTensorValues, dims);
   switch (datatype) {
     case "BOOL": {
       const out = new Uint8Array(values.length);
@@ -121,6 +148,13 @@ export function toOrtTensor(
   }
 }
 
+function binaryOrtTensor(datatype: V2Datatype, values: BinaryTensorValues, dims: number[]): Tensor {
+  const expected = datatype === "BYTES" ? undefined : BINARY_ARRAYS[datatype];
+  if (expected === undefined || !(values instanceof expected))
+    throw new Error(`binary values of ${values.constructor.name} passed as a ${datatype} tensor`);
+  return new Tensor(V2_TO_ORT[datatype], values as never, dims);
+}
+
 /** An output tensor's elements as JSON values (INT64 as numbers, exact within +-2^53). */
 export function fromOrtTensor(datatype: V2Datatype, tensor: Tensor): unknown[] {
   const data = tensor.data;
@@ -139,21 +173,6 @@ export function fromOrtTensor(datatype: V2Datatype, tensor: Tensor): unknown[] {
   }
 }
 
-const BINARY_READERS: Readonly<Record<Exclude<V2Datatype, "BYTES">, (b: Buffer, at: number) => unknown>> = {
-  BOOL: (b, at) => b[at] !== 0,
-  INT8: (b, at) => b.readInt8(at),
-  INT16: (b, at) => b.readInt16LE(at),
-  INT32: (b, at) => b.readInt32LE(at),
-  INT64: (b, at) => b.readBigInt64LE(at),
-  UINT8: (b, at) => b[at],
-  UINT16: (b, at) => b.readUInt16LE(at),
-  UINT32: (b, at) => b.readUInt32LE(at),
-  UINT64: (b, at) => b.readBigUInt64LE(at),
-  FP16: (b, at) => fromHalfBits(b.readUInt16LE(at)),
-  FP32: (b, at) => b.readFloatLE(at),
-  FP64: (b, at) => b.readDoubleLE(at),
-};
-
 /** Decodes `BYTES` elements: each a 4-byte little-endian length, then that many UTF-8 bytes. */
 function decodeStrings(bytes: Buffer, where: string): string[] {
   const out: string[] = [];
@@ -167,11 +186,23 @@ function decodeStrings(bytes: Buffer, where: string): string[] {
   return out;
 }
 
+const LITTLE_ENDIAN = endianness() === "LE";
+
 /**
- * The elements of a binary tensor (little-endian, as the protocol's binary extension sends them),
- * as the values a JSON tensor of `datatype` would hold (64-bit integers as bigint, exactly).
+ * The bytes a binary tensor of `datatype` with `count` elements must have; for BYTES (whose
+ * elements vary in length) the least it can have, a 4-byte length per element.
  */
-export function decodeBinaryTensor(bytes: Buffer, datatype: V2Datatype, where: string): unknown[] {
+export function binaryByteLength(datatype: V2Datatype, count: number): number {
+  return count * (datatype === "BYTES" ? 4 : ELEMENT_BYTES[datatype]);
+}
+
+/**
+ * The elements of a binary tensor (little-endian, as the protocol's binary extension sends them) as
+ * the typed array ONNX Runtime takes for `datatype`: a view of `bytes` where the layout allows
+ * (1-byte types; aligned wider types), else one copy. BYTES elements are strings. The caller has
+ * checked the length against the declared shape, so nothing is decoded for a tensor that is refused.
+ */
+export function decodeBinaryTensor(bytes: Buffer, datatype: V2Datatype, where: string): BinaryTensorValues {
   if (datatype === "BYTES") return decodeStrings(bytes, where);
   const size = ELEMENT_BYTES[datatype];
   if (bytes.length % size !== 0) {
@@ -180,9 +211,37 @@ export function decodeBinaryTensor(bytes: Buffer, datatype: V2Datatype, where: s
       `${where}: ${bytes.length} bytes is not a whole number of ${datatype} values`,
     );
   }
-  const read = BINARY_READERS[datatype];
-  const out = new Array<unknown>(bytes.length / size);
-  for (let i = 0; i < out.length; i++) out[i] = read(bytes, i * size);
+  if (datatype === "BOOL") return Uint8Array.from(bytes, (b) => (b === 0 ? 0 : 1));
+  const Typed = BINARY_ARRAYS[datatype];
+  const count = bytes.length / size;
+  if (!LITTLE_ENDIAN) return decodeSwapped(bytes, datatype, count);
+  // A Buffer is always backed by an ArrayBuffer (never a SharedArrayBuffer).
+  if (bytes.byteOffset % size === 0) return new Typed(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
+  // Unaligned in the body: one copy into an aligned buffer.
+  const aligned = new ArrayBuffer(bytes.length);
+  new Uint8Array(aligned).set(bytes);
+  return new Typed(aligned, 0, count);
+}
+
+/** Little-endian elements on a big-endian host: read one by one (no such host runs us today). */
+function decodeSwapped(bytes: Buffer, datatype: Exclude<V2Datatype, "BYTES" | "BOOL">, count: number) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const size = ELEMENT_BYTES[datatype];
+  const out = new BINARY_ARRAYS[datatype](count);
+  const read = {
+    INT8: (at: number) => view.getInt8(at),
+    INT16: (at: number) => view.getInt16(at, true),
+    INT32: (at: number) => view.getInt32(at, true),
+    INT64: (at: number) => view.getBigInt64(at, true),
+    UINT8: (at: number) => view.getUint8(at),
+    UINT16: (at: number) => view.getUint16(at, true),
+    UINT32: (at: number) => view.getUint32(at, true),
+    UINT64: (at: number) => view.getBigUint64(at, true),
+    FP16: (at: number) => view.getUint16(at, true),
+    FP32: (at: number) => view.getFloat32(at, true),
+    FP64: (at: number) => view.getFloat64(at, true),
+  }[datatype];
+  for (let i = 0; i < count; i++) (out as unknown as unknown[])[i] = read(i * size);
   return out;
 }
 

@@ -4,8 +4,9 @@
  * `pulumi up`, as another team would have it:
  *
  * - the Prometheus operator's CRDs (ServiceMonitor, PrometheusRule) at the version
- *   kube-prometheus-stack ships, from the operator's own manifests (the test-tools script fetches
- *   them into .tools/crds), so the API server validates plinth's objects against the real schemas;
+ *   kube-prometheus-stack ships and cert-manager's (Issuer, Certificate) at the chart's, from their
+ *   own manifests (the test-tools script fetches them into .tools/crds), so the API server validates
+ *   plinth's objects against the real schemas;
  * - the ingress controller's, Prometheus's and Grafana's namespaces, pods (kwok runs them) and
  *   Services, so NetworkPolicy peers and Ingress backends point at something;
  * - a StorageClass with statically provisioned volumes (no provisioner runs here);
@@ -21,12 +22,16 @@ import { waitFor } from "../cluster/readiness.js";
 import { REPO_ROOT } from "../cluster/binaries.js";
 import { BROWNFIELD } from "./local-config.js";
 
-/** The operator's CRD manifests plinth's objects need. */
-const PROMETHEUS_OPERATOR_CRDS = [
-  "monitoring.coreos.com_servicemonitors.yaml",
-  "monitoring.coreos.com_prometheusrules.yaml",
-];
-export const PROMETHEUS_OPERATOR_CRD_DIR = path.join(REPO_ROOT, ".tools", "crds", "prometheus-operator");
+/** The CRD manifests plinth's objects need, by the folder under .tools/crds that holds them. */
+const CRDS: Readonly<Record<string, readonly string[]>> = {
+  "prometheus-operator": [
+    "monitoring.coreos.com_servicemonitors.yaml",
+    "monitoring.coreos.com_prometheusrules.yaml",
+  ],
+  // The rate-limit store's private CA and server certificate on an existing cluster.
+  "cert-manager": ["cert-manager.io_issuers.yaml", "cert-manager.io_certificates.yaml"],
+};
+const CRD_ROOT = path.join(REPO_ROOT, ".tools", "crds");
 
 /** The address every Ingress reports, as a controller on this machine would. */
 export const INGRESS_ADDRESS = "127.0.0.1";
@@ -75,11 +80,16 @@ async function createIfAbsent(
   }
 }
 
-async function installCrds(api: KubeApi, dir: string): Promise<void> {
+async function installCrds(api: KubeApi, root: string): Promise<void> {
+  for (const [folder, files] of Object.entries(CRDS))
+    await installCrdFiles(api, path.join(root, folder), files);
+}
+
+async function installCrdFiles(api: KubeApi, dir: string, files: readonly string[]): Promise<void> {
   const present = await readdir(dir).catch(() => {
-    throw new Error(`no Prometheus operator CRDs at ${dir}: run \`bash scripts/install-test-tools.sh\``);
+    throw new Error(`no CRD manifests at ${dir}: run \`bash scripts/install-test-tools.sh\``);
   });
-  for (const file of PROMETHEUS_OPERATOR_CRDS) {
+  for (const file of files) {
     if (!present.includes(file)) throw new Error(`${dir} has no ${file}`);
     const crd = parse(await readFile(path.join(dir, file), "utf8")) as { metadata: { name: string } };
     await createIfAbsent(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
@@ -197,9 +207,9 @@ export interface Brownfield {
 /** Prepares the cluster and starts the ingress status loop (every `intervalMs`). */
 export async function prepareBrownfield(
   api: KubeApi,
-  options: { crdDir?: string; intervalMs?: number } = {},
+  options: { crdRoot?: string; intervalMs?: number } = {},
 ): Promise<Brownfield> {
-  await installCrds(api, options.crdDir ?? PROMETHEUS_OPERATOR_CRD_DIR);
+  await installCrds(api, options.crdRoot ?? CRD_ROOT);
   for (const workload of BROWNFIELD_WORKLOADS) await runWorkload(api, workload);
   await installStorage(api);
 

@@ -4,7 +4,14 @@
  * front, and on Ctrl-C or SIGTERM stops everything and removes the temporary folder.
  */
 import { parseArgs } from "node:util";
-import { ALLOWED_EMAIL_DOMAIN, DEFAULT_PORTS, startLocalStack, type LocalStack } from "./stack.js";
+import {
+  ADMIN_GROUP,
+  ALLOWED_EMAIL_DOMAIN,
+  DEFAULT_PORTS,
+  OPS_READ_GROUP,
+  startLocalStack,
+  type LocalStack,
+} from "./stack.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +43,10 @@ plinth local stack is up (Ctrl-C stops everything)
   nginx access log     ${stack.accessLogFile}
 
   API key (x-api-key)  ${stack.apiKey}
-  admin user           ${users.allowed.email}  password ${users.allowed.password}  (domain ${ALLOWED_EMAIL_DOMAIN}: allowed)
-  other user           ${users.other.email}  password ${users.other.password}  (refused: 403)
+  admin user           ${users.allowed.email}  password ${users.allowed.password}  (group ${ADMIN_GROUP}: admin)
+  read-only user       ${users.reader.email}  password ${users.reader.password}  (group ${OPS_READ_GROUP}: GET /ops/summary only)
+  user in no group     ${users.ungrouped.email}  password ${users.ungrouped.password}  (domain ${ALLOWED_EMAIL_DOMAIN}, no role group: refused, 403)
+  other user           ${users.other.email}  password ${users.other.password}  (another domain: refused, 403)
 
   curl --cacert ${stack.caFile} -H "x-api-key: ${stack.apiKey}" ${stack.origin}/v2/models/fashion-classifier
 `;

@@ -36,6 +36,8 @@ export interface NginxConfOptions {
   readonly oauth2ProxyPort: number;
   readonly certFile: string;
   readonly keyFile: string;
+  /** Added to every request forwarded to the service (OPS_OIDC_EDGE_TOKEN_SHA256 holds its hash). */
+  readonly edgeToken: string;
   /** Unprivileged user the workers run as when nginx starts as root. */
   readonly workerUser?: string;
   /** One line per request in <prefix>/access.log (off for load tests). nginx cannot open the
@@ -92,8 +94,10 @@ export function renderNginxConf(options: NginxConfOptions): string {
   );
   const authUrl = annotations[`${ANNOTATION}auth-url`];
   const signinUrl = annotations[`${ANNOTATION}auth-signin`];
-  const publicBody = indent(PROXY_TO_SERVICE, 1);
-  const protectedBody = indent([...externalAuth(annotations), ...PROXY_TO_SERVICE], 1);
+  // On every route, so whatever a client sent under that name is replaced.
+  const toService = [...PROXY_TO_SERVICE, `proxy_set_header X-Plinth-Edge-Token "${options.edgeToken}";`];
+  const publicBody = indent(toService, 1);
+  const protectedBody = indent([...externalAuth(annotations), ...toService], 1);
   const routes = [
     ...PUBLIC_PATHS.map((p) => locations(p, publicBody)),
     ...PROTECTED_PATHS.map((p) => locations(p, protectedBody)),

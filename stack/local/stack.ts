@@ -9,12 +9,12 @@
  * and live only in memory, the children's environments and a temporary folder (key and settings
  * files mode 0600) removed by `stop()`.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { SESSION_FLAGS } from "../../components/oauth2-proxy/index.js";
+import { groupFlags, SESSION_FLAGS } from "../../components/oauth2-proxy/index.js";
 import { ENV } from "../../service/contract/service-env.js";
 import { renderNginxConf } from "./nginx-conf.js";
 import { listenBacklog } from "../../service/contract/listen-backlog.js";
@@ -53,6 +53,9 @@ export const DEFAULT_PORTS: StackPorts = {
 
 export const ALLOWED_EMAIL_DOMAIN = "plinth.test";
 export const OTHER_EMAIL_DOMAIN = "elsewhere.test";
+/** The identity provider's groups that grant roles here (the stack files' adminGroups, opsReadGroups). */
+export const ADMIN_GROUP = "plinth-admins";
+export const OPS_READ_GROUP = "plinth-sre";
 const HOST = "127.0.0.1";
 const OIDC_CLIENT_ID = "plinth-local";
 /** MLflow's first start creates its sqlite schema (dozens of migrations). */
@@ -84,7 +87,16 @@ export interface LocalStack {
   readonly caFile: string;
   /** `x-api-key` for the public API. */
   readonly apiKey: string;
-  readonly users: { readonly allowed: OidcUser; readonly other: OidcUser };
+  /**
+   * allowed: in the admin group; reader: in the ops-read group; ungrouped: of the allowed domain in
+   * no group (oauth2-proxy refuses them); other: of another domain (refused).
+   */
+  readonly users: {
+    readonly allowed: OidcUser;
+    readonly reader: OidcUser;
+    readonly ungrouped: OidcUser;
+    readonly other: OidcUser;
+  };
   /** JSONL of every prediction the service made (prediction_id and label per line). */
   readonly predictionLogFile: string;
   /** JSONL of the service's admin actions and refusals. */
@@ -150,8 +162,8 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
-function user(local: string, domain: string, name: string): OidcUser {
-  return { email: `${local}@${domain}`, password: secret(12), name };
+function user(local: string, domain: string, name: string, groups: string[] = []): OidcUser {
+  return { email: `${local}@${domain}`, password: secret(12), name, groups };
 }
 
 /** Starts everything and waits until each process answers; on any failure stops what started. */
@@ -175,9 +187,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const apiKey = secret(24);
     const users = {
-      allowed: user("ada", ALLOWED_EMAIL_DOMAIN, "Ada Operator"),
-      other: user("mallory", OTHER_EMAIL_DOMAIN, "Mallory Outsider"),
+      allowed: user("ada", ALLOWED_EMAIL_DOMAIN, "Ada Operator", ["staff", ADMIN_GROUP]),
+      reader: user("grace", ALLOWED_EMAIL_DOMAIN, "Grace Oncall", [OPS_READ_GROUP]),
+      ungrouped: user("eve", ALLOWED_EMAIL_DOMAIN, "Eve Newhire", ["staff"]),
+      other: user("mallory", OTHER_EMAIL_DOMAIN, "Mallory Outsider", [ADMIN_GROUP]),
     };
+    // Marks what nginx forwards: the service counts oauth2-proxy's headers only with it, so another
+    // process on this machine that reaches the service's port cannot name a user.
+    const edgeToken = secret(32);
     const clientSecret = secret(32);
     const predictionLogFile = file("predictions.jsonl");
     const auditLogFile = file("audit.jsonl");
@@ -200,19 +217,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         httpPort: ports.http,
         servicePort: ports.service,
         oauth2ProxyPort: ports.oauth2Proxy,
+        edgeToken,
         certFile: tls.certFile,
         keyFile: tls.keyFile,
         accessLog: options.accessLog ?? true,
         backlog: listenBacklog(),
         ...(asRoot ? { workerUser: "nobody nogroup" } : {}),
       }),
+      // It holds the edge token.
+      { mode: 0o600 },
     );
     const oidcIssuer = `http://${HOST}:${ports.oidc}`;
     const oidcSettings: OidcSettings = {
       issuer: oidcIssuer,
       port: ports.oidc,
       client: { id: OIDC_CLIENT_ID, secret: clientSecret, redirectUri: `${origin}/oauth2/callback` },
-      users: [users.allowed, users.other],
+      users: [users.allowed, users.reader, users.ungrouped, users.other],
       cookieKeys: [secret(32)],
     };
     await writeFile(file("oidc.json"), JSON.stringify(oidcSettings), { mode: 0o600 });
@@ -242,6 +262,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         // nginx, on loopback, overwrites X-Forwarded-For with the client's address (as ingress-nginx).
         [ENV.TRUST_PROXY]: "loopback",
         [ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS]: ALLOWED_EMAIL_DOMAIN,
+        [ENV.OPS_OIDC_ADMIN_GROUPS]: ADMIN_GROUP,
+        [ENV.OPS_OIDC_OPS_READ_GROUPS]: OPS_READ_GROUP,
+        [ENV.OPS_OIDC_EDGE_TOKEN_SHA256]: createHash("sha256").update(edgeToken).digest("hex"),
         [ENV.PREDICTION_LOG_PATH]: predictionLogFile,
         [ENV.PREDICTION_LOG_FLUSH_MS]: "200",
         [ENV.AUDIT_LOG_PATH]: auditLogFile,
@@ -366,6 +389,7 @@ function oauth2ProxyArgs(ports: StackPorts, origin: string, issuer: string): str
     `--oidc-issuer-url=${issuer}`,
     `--client-id=${OIDC_CLIENT_ID}`,
     `--email-domain=${ALLOWED_EMAIL_DOMAIN}`,
+    ...groupFlags({ allowedGroups: [ADMIN_GROUP, OPS_READ_GROUP] }),
     `--http-address=${HOST}:${ports.oauth2Proxy}`,
     `--redirect-url=${origin}/oauth2/callback`,
     `--whitelist-domain=${HOST}:${ports.https}`,

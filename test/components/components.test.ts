@@ -44,6 +44,7 @@ function inferenceArgs(
     resources,
     mlflowTrackingUri: "http://mlflow:5000",
     allowedEmailDomains: ["example.com"],
+    adminGroups: ["plinth-admins"],
     drift: { schedule: "*/15 * * * *", warnPsi: 0.1, alertPsi: 0.2 },
     retrain: { schedule: "0 3 * * 0", resources },
     domain: "ml.example.com",
@@ -120,12 +121,33 @@ describe("InferenceService argument errors", () => {
 describe("OAuth2Proxy argument errors", () => {
   const base = {
     image: DIGEST,
-    domain: "ml.example.com",
+    hosts: ["api.ml.example.com", "mlflow.ml.example.com"],
     oidc: { issuerUrl: "https://login.example.com", clientId: "plinth", clientSecret: pulumi.secret("s") },
     allowedEmailDomains: ["example.com"],
+    allowedGroups: ["plinth-admins"],
     ingress: { className: "nginx", clusterIssuer: "letsencrypt" },
     controllerPeer: { namespace: "ingress-nginx", podLabels: {} },
   };
+  it("refuses no hosts, or two hosts whose Ingresses would share a name", () => {
+    expect(() => new OAuth2Proxy("no-hosts", { ...base, provider, hosts: [] })).toThrow(
+      "hosts must be at least one, with distinct first labels; got []",
+    );
+    expect(
+      () =>
+        new OAuth2Proxy("same-label", {
+          ...base,
+          provider,
+          hosts: ["api.a.example.com", "api.b.example.com"],
+        }),
+    ).toThrow(
+      "hosts must be at least one, with distinct first labels; got [api.a.example.com, api.b.example.com]",
+    );
+  });
+  it("refuses an empty group allowlist", () => {
+    expect(() => new OAuth2Proxy("no-groups", { ...base, provider, allowedGroups: [] })).toThrow(
+      "allowedGroups must not be empty: every signed-in user of the domains would reach the admin surfaces",
+    );
+  });
   it("refuses an empty email-domain allowlist", () => {
     expect(() => new OAuth2Proxy("no-domains", { ...base, provider, allowedEmailDomains: [] })).toThrow(
       "allowedEmailDomains must not be empty: it would admit every account of the issuer",

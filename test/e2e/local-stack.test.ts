@@ -13,10 +13,12 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SESSION_COOKIE } from "../../components/oauth2-proxy/index.js";
 import { RUNBOOK_BASE_URL } from "../../components/monitoring/index.js";
 import { PROTECTED_PATHS, PUBLIC_PATHS } from "../../components/inference/routes.js";
 import { productionRuleGroups } from "../../stack/local/prometheus-conf.js";
 import {
+  ADMIN_GROUP,
   ALLOWED_EMAIL_DOMAIN,
   OTHER_EMAIL_DOMAIN,
   startLocalStack,
@@ -156,7 +158,10 @@ describe("routing: the Ingress paths, nothing else", () => {
   });
 
   it("never lets a forged X-Auth-Request-Email reach an admin route", async () => {
-    const forged = { "x-auth-request-email": `ada@${ALLOWED_EMAIL_DOMAIN}` };
+    const forged = {
+      "x-auth-request-email": `ada@${ALLOWED_EMAIL_DOMAIN}`,
+      "x-auth-request-groups": ADMIN_GROUP,
+    };
     for (const path of ["/admin", "/admin/panel.js", "/ops/summary"]) {
       const answer = await call(`${stack.origin}${path}`, { headers: forged });
       expect(answer.status, path).toBe(302);
@@ -293,8 +298,19 @@ describe("signing in through oauth2-proxy in Chromium", () => {
     // Signed in by the proxy's header: the panel never asked for a key.
     expect(await page.locator("#signin").isVisible()).toBe(false);
     const cookies = await context.cookies(stack.origin);
-    const session = cookies.find((c) => c.name === "_oauth2_proxy");
-    expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: "Lax" });
+    const session = cookies.find((c) => c.name === SESSION_COOKIE);
+    // Host-only (no Domain attribute: another host never receives it), and the __Host- prefix makes
+    // the browser hold it to that.
+    expect(session).toMatchObject({
+      secure: true,
+      httpOnly: true,
+      sameSite: "Lax",
+      path: "/",
+      domain: "127.0.0.1",
+    });
+    expect(cookies.filter((c) => c.name.startsWith("__Host-oauth2_proxy")).map((c) => c.name)).toEqual([
+      SESSION_COOKIE,
+    ]);
     // The session also opens the JSON API behind /ops, and a forged header cannot change who it
     // is: nginx replaces it with the proxy's answer (a refused domain would get 403 here).
     const summary = await page.evaluate(async (forged) => {
@@ -356,6 +372,60 @@ describe("signing in through oauth2-proxy in Chromium", () => {
     }
   });
 
+  it("gives a read-only group the summary and nothing else; a user of the domain in no group is refused by the proxy", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const callback = await signIn(page, stack.users.reader.email, stack.users.reader.password);
+      expect(callback.status()).toBe(302);
+      // Signed in, through the proxy, with the groups the provider put in the ID token.
+      const answers = await page.evaluate(async () => {
+        const panel = await fetch("/admin");
+        const summary = await fetch("/ops/summary");
+        const reload = await fetch("/reload-model", { method: "POST", headers: { "x-plinth-csrf": "1" } });
+        return {
+          panel: [panel.status, ((await panel.json()) as { error: { message: string } }).error.message],
+          summary: summary.status,
+          reload: [reload.status, ((await reload.json()) as { error: { message: string } }).error.message],
+        };
+      });
+      const who = `email:${stack.users.reader.email}`;
+      expect(answers).toEqual({
+        panel: [403, `${who} does not hold the admin role`],
+        summary: 200,
+        reload: [403, `${who} does not hold the admin role`],
+      });
+    } finally {
+      await context.close();
+    }
+    // In the allowed domain, in no group that grants a role: oauth2-proxy's own 403, no session.
+    const refused = await browser.newContext();
+    try {
+      const page = await refused.newPage();
+      const callback = await signIn(page, stack.users.ungrouped.email, stack.users.ungrouped.password);
+      expect(callback.status()).toBe(403);
+      expect(await page.title()).toBe("403 Forbidden");
+      expect((await refused.cookies(stack.origin)).map((c) => c.name)).not.toContain(SESSION_COOKIE);
+    } finally {
+      await refused.close();
+    }
+  });
+
+  it("ignores the proxy's headers from a process that reaches the service's port directly", async () => {
+    // What nginx would forward for the admin, sent by another process on this machine.
+    const direct = `http://127.0.0.1:${stack.ports.service}`;
+    const forged = {
+      "x-auth-request-email": stack.users.allowed.email,
+      "x-auth-request-groups": ADMIN_GROUP,
+      "x-plinth-csrf": "1",
+    };
+    const reload = await fetch(`${direct}/reload-model`, { method: "POST", headers: forged });
+    expect(reload.status).toBe(401);
+    const summary = await fetch(`${direct}/ops/summary`, { headers: forged });
+    expect(summary.status).toBe(401);
+    expect(((await summary.json()) as { error: { code: string } }).error.code).toBe("UNAUTHENTICATED");
+  });
+
   it("refuses a user of another domain with oauth2-proxy's 403 page", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -372,7 +442,7 @@ describe("signing in through oauth2-proxy in Chromium", () => {
           line.includes("Invalid authentication via OAuth2: unauthorized"),
       ),
     ).toBe(true);
-    expect((await context.cookies(stack.origin)).map((c) => c.name)).not.toContain("_oauth2_proxy");
+    expect((await context.cookies(stack.origin)).map((c) => c.name)).not.toContain(SESSION_COOKIE);
     // Still no way into /admin: the provider's session signs the user in again, and is refused again.
     const again = await page.goto(`${stack.origin}/admin`);
     expect(again?.status()).toBe(403);

@@ -68,6 +68,11 @@ const cases: [string, Record<string, unknown>, string][] = [
     { aws: { databaseInstanceClass: "t4g.small" } },
     "plinth:aws.databaseInstanceClass: expected an RDS instance class such as db.t4g.medium",
   ],
+  [
+    "bad ElastiCache node type",
+    { aws: { rateLimitStoreNodeType: "t4g.small" } },
+    "plinth:aws.rateLimitStoreNodeType: expected an ElastiCache node type such as cache.t4g.small",
+  ],
   ["bad GCP project", { gcp: { project: "P" } }, "plinth:gcp.project: expected a GCP project id"],
   [
     "bad GCP region",
@@ -100,6 +105,21 @@ const cases: [string, Record<string, unknown>, string][] = [
     "plinth:gcp.databaseTier: expected a Cloud SQL tier such as db-custom-2-7680",
   ],
   [
+    "Memorystore of no memory",
+    { gcp: { rateLimitStoreMemoryGb: 0 } },
+    "plinth:gcp.rateLimitStoreMemoryGb: expected an integer between 1 and 300",
+  ],
+  [
+    "rate-limit Redis image by tag",
+    { rateLimitStore: { redisImage: "redis:8.2" } },
+    "plinth:rateLimitStore.redisImage: expected an image pinned by digest (registry/name@sha256:<64 hex>)",
+  ],
+  [
+    "unknown rate-limit failure mode",
+    { rateLimitStore: { failureMode: "open" } },
+    "plinth:rateLimitStore.failureMode: expected per-pod or closed",
+  ],
+  [
     "oauth2-proxy image by tag",
     { oauth2Proxy: { image: "quay.io/oauth2-proxy/oauth2-proxy:latest" } },
     "plinth:oauth2Proxy.image: expected an image pinned by digest (registry/name@sha256:<64 hex>)",
@@ -123,6 +143,21 @@ const cases: [string, Record<string, unknown>, string][] = [
     "bad email domain",
     { oauth2Proxy: { allowedEmailDomains: ["*"] } },
     "plinth:oauth2Proxy.allowedEmailDomains[0]: expected an email domain such as example.com",
+  ],
+  [
+    "a stack file from before roles came from groups",
+    { oauth2Proxy: { adminGroups: null } },
+    "plinth:oauth2Proxy.adminGroups: required, the identity-provider groups whose members are admins (roles come from groups: a signed-in user of the allowed domains is no longer an admin by the domain alone)",
+  ],
+  [
+    "an empty admin group list",
+    { oauth2Proxy: { adminGroups: [] } },
+    "plinth:oauth2Proxy.adminGroups: expected at least 1 admin groups",
+  ],
+  [
+    "a group name with a comma",
+    { oauth2Proxy: { opsReadGroups: ["sre,oncall"] } },
+    "plinth:oauth2Proxy.opsReadGroups[0]: expected a group name (1-256 characters, no comma)",
   ],
   [
     "canary weight above 100",

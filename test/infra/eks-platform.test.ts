@@ -152,6 +152,8 @@ const PHYSICAL_NAMES: Record<string, readonly string[]> = {
   "aws:ec2/securityGroup:SecurityGroup": ["name", "namePrefix"],
   "aws:kms/key:Key": [],
   "aws:eks/nodeGroup:NodeGroup": ["nodeGroupName", "nodeGroupNamePrefix"],
+  "aws:elasticache/replicationGroup:ReplicationGroup": ["replicationGroupId", "finalSnapshotIdentifier"],
+  "aws:elasticache/subnetGroup:SubnetGroup": ["name"],
 };
 /** Types whose names live inside another resource of the stack (its VPC, cluster, role or bucket). */
 const SCOPED_BY_PARENT = new Set([

@@ -170,3 +170,11 @@ describe("pinStatus", () => {
     expect(pinStatus(accepted, new Date("2026-09-01T00:00:00Z"))).toMatchObject({ unsupported: true });
   });
 });
+
+describe("the test control plane's CRDs", () => {
+  it("come from the cert-manager release the platform installs (scripts/tools/pins.sh)", () => {
+    const pins = readFileSync(new URL("../../scripts/tools/pins.sh", import.meta.url), "utf8");
+    const pinned = /^CERT_MANAGER_VERSION=(\S+)$/m.exec(pins)?.[1];
+    expect(`v${pinned}`).toBe(CHARTS.certManager.version);
+  });
+});

@@ -8,10 +8,12 @@ describeCommonInvariants("production", "existing", holder);
 describeExistingCloud("production", holder, { protect: true });
 
 describe("production on an existing cluster: protection", () => {
-  it("protects exactly the database StatefulSet and the artifact volume", () => {
+  it("protects exactly the database StatefulSet, the artifact volume and the rate-limit store's StatefulSet", () => {
+    // The rate-limit store keeps nothing worth keeping, but the pack protects every StatefulSet.
     expect(statefulResources(holder.view).map((r) => [r.type, r.name, r.protect])).toEqual([
       ["kubernetes:apps/v1:StatefulSet", "mlflow-postgres", true],
       ["kubernetes:core/v1:PersistentVolumeClaim", "mlflow-artifacts", true],
+      ["kubernetes:apps/v1:StatefulSet", "rate-limit-store-server", true],
     ]);
   });
 });

@@ -22,7 +22,7 @@ import { ERROR_STATUS, type ErrorCode } from "../../service/errors/codes.js";
 import { DRIFT_NEEDS_METADATA } from "../../service/ops/summary.js";
 import type { PredictionRecord } from "../../service/prediction-log/log.js";
 import { LocalRegistry } from "../../service/registry/local.js";
-import { routesToCandidate } from "../../service/rollout/buckets.js";
+import { CanaryBuckets } from "../../service/rollout/buckets.js";
 import { FORCE_HEADER } from "../../service/rollout/engine.js";
 import {
   instanceOf,
@@ -53,6 +53,8 @@ const TOLERANCE = 1e-5;
 /** Rows whose probabilities differ between the versions by more than this tell them apart. */
 const VERSIONS_APART = 1e-3;
 const CANARY_WEIGHT = 30;
+/** The canary's bucket key (ROLLOUT_BUCKET_KEY), so the test knows which callers land on the candidate. */
+const BUCKET_KEY = "third-party-lifecycle-bucket-key-0123456789";
 const CANARY_CALLERS = 400;
 
 interface Prediction {
@@ -541,12 +543,14 @@ describe(`canary: ${CANARY_WEIGHT} % of callers on version 2, the rest on versio
     MODEL_CANDIDATE: "2",
     ROLLOUT_STRATEGY: "canary",
     CANDIDATE_WEIGHT: String(CANARY_WEIGHT),
+    ROLLOUT_BUCKET_KEY: BUCKET_KEY,
   }));
   beforeAll(() => {
     canary = serving();
   });
   const callers = Array.from({ length: CANARY_CALLERS }, (_, i) => `caller-${i}`);
-  const onCandidate = (caller: string) => routesToCandidate(caller, CANARY_WEIGHT);
+  const onCandidate = (caller: string) =>
+    new CanaryBuckets(BUCKET_KEY).routesToCandidate(caller, CANARY_WEIGHT);
   const versionOf = { stable: "1", candidate: "2" } as const;
 
   it(`splits ${CANARY_CALLERS} sticky callers by their key's bucket, within 4 standard deviations of ${CANARY_WEIGHT} %`, async () => {

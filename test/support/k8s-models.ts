@@ -3,7 +3,7 @@
  * @kubernetes-models packages for cert-manager and prometheus-operator. An object whose
  * apiVersion/kind has no model here fails: every kind the program writes must be checkable.
  */
-import { ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
+import { Certificate, ClusterIssuer, Issuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import {
   PrometheusRule,
   ServiceMonitor,
@@ -41,6 +41,8 @@ const MODELS: Record<string, ModelClass> = {
   "v1/Service": Service,
   "v1/ServiceAccount": ServiceAccount,
   "cert-manager.io/v1/ClusterIssuer": ClusterIssuer,
+  "cert-manager.io/v1/Issuer": Issuer,
+  "cert-manager.io/v1/Certificate": Certificate,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
 };

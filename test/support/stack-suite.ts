@@ -18,6 +18,7 @@ import { parseTrainArgs } from "../../service/train/main.js";
 import type { Cloud, StackName } from "../../infra/render/types.js";
 import { validateManifest } from "./k8s-models.js";
 import { expectClusterHosts } from "./mlflow-rendered.js";
+import { describeRateLimitStore } from "./rate-limit-store-suite.js";
 import { at, INGRESS_CONTROLLER_PEER, StackView } from "./stack.js";
 
 export const COMPONENT_TYPES: Record<string, string> = {
@@ -27,6 +28,7 @@ export const COMPONENT_TYPES: Record<string, string> = {
   "plinth:mlflow:Mlflow": "mlflow",
   "plinth:monitoring:Monitoring": "monitoring",
   "plinth:inference:InferenceService": "plinth-inference",
+  "plinth:rate-limit-store:RateLimitStore": "rate-limit-store",
 };
 
 const PUBLIC_PATHS = [
@@ -132,6 +134,7 @@ export function renderOnce(stack: StackName, cloud: Cloud): { view: StackView } 
 }
 
 export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder: { view: StackView }) {
+  describeRateLimitStore(stack, cloud, holder);
   describe(`${stack} on ${cloud}: invariants of every stack`, () => {
     it("renders the requested stack and cloud", () => {
       expect(holder.view.stack.stack).toBe(stack);
@@ -170,22 +173,32 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         Deployment: 2 + inferenceDeployments,
         HorizontalPodAutoscaler: inferenceDeployments,
         PodDisruptionBudget: 1 + (mlflowReplicas > 1 ? 1 : 0) + inferenceDeployments,
-        Service: 4 + (existing ? 1 : 0),
+        // The rate-limit store: a Service of its own on an existing cluster.
+        Service: 4 + (existing ? 2 : 0),
         ServiceAccount: 4,
-        Secret: 6 + (existing ? 1 : 0),
-        ConfigMap: 1,
-        Ingress: 5,
+        // The rate-limit store's URL everywhere, and its server's credentials on an existing cluster.
+        Secret: 7 + (existing ? 2 : 0),
+        // Memorystore's CA, for the inference pods to trust.
+        ConfigMap: 1 + (cloud === "gcp" ? 1 : 0),
+        // Public API, admin routes, MLflow, Grafana, and oauth2-proxy's /oauth2 on each of the three
+        // protected hosts (sessions are per host).
+        Ingress: 7,
         // Six of plinth's workloads; ten for the three charts' namespaces (deny by default, then per pod).
-        NetworkPolicy: 16 + (existing ? 1 : 0),
+        NetworkPolicy: 16 + (existing ? 2 : 0),
         CronJob: 2,
         ServiceMonitor: 1,
         PrometheusRule: 1,
-        ...(existing ? { StatefulSet: 1, PersistentVolumeClaim: 1 } : {}),
+        ...(existing ? { StatefulSet: 2, PersistentVolumeClaim: 1 } : {}),
+        // The in-cluster rate-limit store's private CA and server certificate.
+        ...(existing ? { Issuer: 2, Certificate: 2 } : {}),
         // EKS has no default StorageClass: the Cluster writes an encrypted gp3 one.
         ...(cloud === "aws" ? { StorageClass: 1 } : {}),
       });
       expect(view.counts()["kubernetes:helm.sh/v3:Release"]).toBe(3);
-      expect(view.counts()["random:index/randomPassword:RandomPassword"]).toBe(5);
+      // Six of the other components (the inference rollout's bucket key among them), and the
+      // rate-limit store's AUTH password, except on gcp where Memorystore generates it.
+      const storePasswords = cloud === "gcp" ? 0 : 1;
+      expect(view.counts()["random:index/randomPassword:RandomPassword"]).toBe(6 + storePasswords);
     });
 
     it("names every child after its component and parents it to that component", () => {
@@ -323,6 +336,47 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
             "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups",
         });
       }
+      // Sessions per host: each protected host routes /oauth2 to the proxy and signs its users in
+      // there, and the proxy's cookie is host-only.
+      const protectedHosts = protectedIngresses.map((name) =>
+        at(view.manifest("Ingress", name), "spec.rules[0].host"),
+      );
+      for (const name of protectedIngresses) {
+        expect(
+          view.manifest("Ingress", name).metadata.annotations?.["nginx.ingress.kubernetes.io/auth-signin"],
+        ).toBe("https://$host/oauth2/start?rd=$escaped_request_uri");
+      }
+      const signIn = view
+        .manifests()
+        .filter((m) => m.kind === "Ingress" && m.metadata.namespace === "auth")
+        .map((m) => [at(m, "spec.rules[0].host"), at(m, "spec.rules[0].http.paths")])
+        .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+      expect(signIn).toEqual(
+        [...protectedHosts].sort().map((host) => [
+          host,
+          [
+            {
+              path: "/oauth2",
+              pathType: "Prefix",
+              backend: { service: { name: "oauth2-proxy", port: { name: "http" } } },
+            },
+          ],
+        ]),
+      );
+      const proxyArgs = at(
+        view.manifest("Deployment", "oauth2-proxy"),
+        "spec.template.spec.containers[0].args",
+      ) as string[];
+      expect(proxyArgs.filter((a) => /^--(cookie-domain|redirect-url)/.test(a))).toEqual([]);
+      expect(proxyArgs).toContain("--cookie-name=__Host-oauth2_proxy");
+      expect(proxyArgs.filter((a) => a.startsWith("--whitelist-domain="))).toEqual(
+        protectedHosts.map((host) => `--whitelist-domain=${String(host)}`),
+      );
+      // Only members of a group that grants a role get through the proxy at all.
+      expect(proxyArgs.filter((a) => a.startsWith("--allowed-group="))).toEqual([
+        "--allowed-group=plinth-admins",
+        "--allowed-group=plinth-sre",
+      ]);
       const admin = view.manifest("Ingress", "plinth-inference-admin-ingress");
       expect((at(admin, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path)).toEqual([
         "/admin",
@@ -436,6 +490,9 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         // Every pod of these Deployments is behind the protected Ingress (see the NetworkPolicy test).
         expect(config.observability.ops.oidcTrustHeaders).toBe(true);
         expect(config.observability.ops.oidcAllowedEmailDomains.length).toBeGreaterThan(0);
+        // Roles from the identity provider's groups (the stack file's oauth2Proxy.adminGroups, opsReadGroups).
+        expect(config.observability.ops.oidcAdminGroups).toEqual(["plinth-admins"]);
+        expect(config.observability.ops.oidcOpsReadGroups).toEqual(["plinth-sre"]);
         expect(config.observability.drift.warnPsi).toBeLessThan(config.observability.drift.alertPsi);
       }
     });

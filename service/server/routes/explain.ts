@@ -2,14 +2,23 @@
  * `POST /predict-image/explain`: the prediction for an uploaded image and a gradient x input
  * saliency heatmap drawn over it (service/explain). JSON by default (the heatmap as base64 PNG and
  * the saliency values at model resolution); the PNG itself with `Accept: image/png`.
+ *
+ * An explain decodes the upload twice and draws a heatmap, on libuv's thread pool, the one
+ * `/predict-image` decodes on. So its work is bounded (issue #24): uploads over
+ * EXPLAIN_MAX_PIXELS are refused before decoding, the heatmap's side is capped
+ * (EXPLAIN_HEATMAP_MAX_SIDE), and at most EXPLAIN_CONCURRENCY explains run at once with
+ * EXPLAIN_QUEUE_MAX waiting; more get 503 OVERLOADED at once.
  */
 import type { FastifyRequest } from "fastify";
+import { ENV } from "../../contract/service-env.js";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
+import { ConcurrencyLimit } from "../../explain/concurrency-limit.js";
 import type { Explainers } from "../../explain/explainers.js";
-import { renderHeatmap } from "../../explain/heatmap.js";
+import { renderHeatmap, type HeatmapBounds } from "../../explain/heatmap.js";
 import { UnsupportedGraphError } from "../../explain/network-from-onnx.js";
 import { encodePixels } from "../../inference/preprocess.js";
+import type { PixelTarget } from "../../image/to-pixels.js";
 import type { RouteDeps } from "../deps.js";
 import { httpAdapter } from "../named-plugin.js";
 import { errorResponses } from "../schemas.js";
@@ -80,10 +89,46 @@ export interface ExplainDeps extends RouteDeps {
   readonly explainers: Explainers;
 }
 
+/** The model's pixels of an upload, refused over the smaller pixel limit, which the refusal names. */
+async function explainPixels(
+  bytes: Buffer,
+  target: PixelTarget,
+  imageMaxPixels: number,
+  explainMaxPixels: number,
+) {
+  const maxPixels = Math.min(imageMaxPixels, explainMaxPixels);
+  try {
+    return await uploadPixels(bytes, target, maxPixels);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === ErrorCode.IMAGE_TOO_LARGE)) throw err;
+    const setting = explainMaxPixels <= imageMaxPixels ? ENV.EXPLAIN_MAX_PIXELS : ENV.IMAGE_MAX_PIXELS;
+    throw new ApiError(ErrorCode.IMAGE_TOO_LARGE, `${err.message} (${setting}, /predict-image/explain)`);
+  }
+}
+
 /** Encapsulated, so the image body parsers apply to this route only. */
 export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (scope, deps) => {
   const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
+  const bounds = deps.config.explain;
   const { explainers } = deps;
+  const heatmapBounds: HeatmapBounds = {
+    maxSide: bounds.heatmapMaxSide,
+    maxInputPixels: Math.min(imageMaxPixels, bounds.maxPixels),
+  };
+  // One per process (this scope is built once): explains beyond it are refused, not queued without end.
+  const slots = new ConcurrencyLimit(
+    bounds.concurrency,
+    bounds.queueMax,
+    ({ running, waiting }) =>
+      new ApiError(
+        ErrorCode.OVERLOADED,
+        `explain is busy: ${running} running and ${waiting} waiting, the most this process takes ` +
+          `(${ENV.EXPLAIN_CONCURRENCY}=${bounds.concurrency}, ${ENV.EXPLAIN_QUEUE_MAX}=${bounds.queueMax})`,
+        { "retry-after": "1" },
+      ),
+  );
+  // Before the body is read (and after the root's auth hook): a refusal costs next to nothing.
+  scope.addHook("onRequest", async () => slots.refuseWhenFull());
   await acceptImageUploads(scope, bodyLimitBytes);
   scope.post<{ Querystring: Query }>(
     "/predict-image/explain",
@@ -92,7 +137,9 @@ export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (s
       description:
         "The same upload as `/predict-image`. The answer holds the prediction, the gradient x input saliency of " +
         "the predicted class at the model's resolution, and a PNG heatmap of it over the image at the image's " +
-        "size (base64). Send `Accept: image/png` to get the PNG itself (prediction in `x-plinth-*` headers).",
+        "size, scaled down to `EXPLAIN_HEATMAP_MAX_SIDE` (base64). Send `Accept: image/png` to get the PNG itself " +
+        "(prediction in `x-plinth-*` headers). Images over `EXPLAIN_MAX_PIXELS` get 400 `IMAGE_TOO_LARGE`; " +
+        "past `EXPLAIN_CONCURRENCY` running and `EXPLAIN_QUEUE_MAX` waiting explains, 503 `OVERLOADED` + Retry-After.",
       response: {
         // JSON by default, the heatmap itself for `Accept: image/png`.
         200: {
@@ -110,46 +157,55 @@ export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (s
       request.servedBy = { variant, version: model.version };
       const image = model.config.input.image!;
       const invert = request.query.invert === "true";
-      const pixels = await uploadPixels(bytes, image, imageMaxPixels);
-      let explainer;
-      try {
-        explainer = await explainers.for(model);
-      } catch (err) {
-        if (err instanceof UnsupportedGraphError)
-          throw new ApiError(
-            ErrorCode.EXPLAIN_UNSUPPORTED,
-            `model ${model.name} ${model.version}: ${err.message}`,
-          );
-        throw err;
-      }
-      const { classId, probabilities, saliency } = explainer.explain(encodePixels(pixels, model, invert));
-      const heatmap = await renderHeatmap(bytes, saliency, image.width, image.height, invert);
-      const label = model.labels[classId]!;
-      reply.header("x-prediction-id", request.id);
-      if (wantsPng(request)) {
-        return reply
-          .header("x-plinth-label", encodeURIComponent(label))
-          .header("x-plinth-class-id", String(classId))
-          .header("x-plinth-confidence", probabilities[classId]!.toFixed(6))
-          .type("image/png")
-          .send(heatmap.png);
-      }
-      return {
-        prediction_id: request.id,
-        model: { name: model.name, version: model.version, variant },
-        prediction: { label, class_id: classId, probabilities: Array.from(probabilities) },
-        saliency: {
-          width: image.width,
-          height: image.height,
-          values: Array.from(saliency, (v) => Number(v.toFixed(4))),
-        },
-        heatmap: {
-          content_type: "image/png",
-          width: heatmap.width,
-          height: heatmap.height,
-          base64: heatmap.png.toString("base64"),
-        },
-      };
+      return slots.run(async () => {
+        const pixels = await explainPixels(bytes, image, imageMaxPixels, bounds.maxPixels);
+        let explainer;
+        try {
+          explainer = await explainers.for(model);
+        } catch (err) {
+          if (err instanceof UnsupportedGraphError)
+            throw new ApiError(
+              ErrorCode.EXPLAIN_UNSUPPORTED,
+              `model ${model.name} ${model.version}: ${err.message}`,
+            );
+          throw err;
+        }
+        const { classId, probabilities, saliency } = explainer.explain(encodePixels(pixels, model, invert));
+        const heatmap = await renderHeatmap(
+          bytes,
+          saliency,
+          image.width,
+          image.height,
+          invert,
+          heatmapBounds,
+        );
+        const label = model.labels[classId]!;
+        reply.header("x-prediction-id", request.id);
+        if (wantsPng(request)) {
+          return reply
+            .header("x-plinth-label", encodeURIComponent(label))
+            .header("x-plinth-class-id", String(classId))
+            .header("x-plinth-confidence", probabilities[classId]!.toFixed(6))
+            .type("image/png")
+            .send(heatmap.png);
+        }
+        return {
+          prediction_id: request.id,
+          model: { name: model.name, version: model.version, variant },
+          prediction: { label, class_id: classId, probabilities: Array.from(probabilities) },
+          saliency: {
+            width: image.width,
+            height: image.height,
+            values: Array.from(saliency, (v) => Number(v.toFixed(4))),
+          },
+          heatmap: {
+            content_type: "image/png",
+            width: heatmap.width,
+            height: heatmap.height,
+            base64: heatmap.png.toString("base64"),
+          },
+        };
+      });
     },
   );
 });

@@ -13,6 +13,8 @@ export const oidcUserSchema = z.strictObject({
   email: z.email(),
   password: z.string().min(12),
   name: z.string().min(1),
+  /** The `groups` claim (oauth2-proxy forwards it as X-Auth-Request-Groups). */
+  groups: z.array(z.string().min(1)).default([]),
 });
 export type OidcUser = z.infer<typeof oidcUserSchema>;
 
@@ -31,7 +33,7 @@ export const oidcSettingsSchema = z.strictObject({
 });
 export type OidcSettings = z.infer<typeof oidcSettingsSchema>;
 
-const SCOPES = "openid email profile";
+const SCOPES = "openid email profile groups";
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/;
 /** Largest login form accepted (two short fields). */
 const MAX_FORM_BYTES = 4096;
@@ -97,7 +99,7 @@ async function configuration(settings: OidcSettings): Promise<Configuration> {
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: settings.cookieKeys },
-    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
+    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: ["groups"] },
     // oauth2-proxy reads the email from the ID token.
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false } },
@@ -117,7 +119,13 @@ async function configuration(settings: OidcSettings): Promise<Configuration> {
       if (user === undefined) return undefined;
       return {
         accountId: id,
-        claims: () => ({ sub: id, email: user.email, email_verified: true, name: user.name }),
+        claims: () => ({
+          sub: id,
+          email: user.email,
+          email_verified: true,
+          name: user.name,
+          groups: user.groups,
+        }),
       };
     },
     // oauth2-proxy is the only client and first-party: signing in grants it the standard scopes.

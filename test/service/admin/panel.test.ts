@@ -153,7 +153,7 @@ describe("admin panel, trusted headers off", () => {
 
   it("refuses a forged X-Auth-Request-Email: the page asks for a key and shows no data", async () => {
     const context = await browser.newContext({
-      extraHTTPHeaders: { "x-auth-request-email": "admin@example.com" },
+      extraHTTPHeaders: { "x-auth-request-email": "admin@example.com", "x-auth-request-groups": "admins" },
     });
     try {
       const page = await context.newPage();
@@ -177,6 +177,7 @@ describe("admin panel behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true)", () => 
       ROLLOUT_STRATEGY: "shadow",
       OPS_OIDC_TRUST_HEADERS: "true",
       OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com",
+      OPS_OIDC_ADMIN_GROUPS: "admins",
     });
     url = await svc.app.listen({ host: "127.0.0.1", port: 0 });
   }, 60_000);
@@ -184,7 +185,7 @@ describe("admin panel behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true)", () => 
 
   it("shows the panel to an allowed user without asking for a key", async () => {
     const context = await browser.newContext({
-      extraHTTPHeaders: { "x-auth-request-email": "alice@example.com" },
+      extraHTTPHeaders: { "x-auth-request-email": "alice@example.com", "x-auth-request-groups": "admins" },
     });
     try {
       const page = await context.newPage();
@@ -202,7 +203,7 @@ describe("admin panel behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true)", () => 
     // The header stands for oauth2-proxy's cookie: the browser sends it on every request, the
     // attacker's included, as it would the cookie to a sibling host.
     const context = await browser.newContext({
-      extraHTTPHeaders: { "x-auth-request-email": "alice@example.com" },
+      extraHTTPHeaders: { "x-auth-request-email": "alice@example.com", "x-auth-request-groups": "admins" },
     });
     const attacker = createServer((_request, response) => {
       response.setHeader("content-type", "text/html");

@@ -8,53 +8,53 @@ function clock(start = 1_000_000) {
 }
 
 describe("AuthFailureLimiter", () => {
-  it("blocks an address at the limit until its window ends, with the seconds left", () => {
+  it("blocks an address at the limit until its window ends, with the seconds left", async () => {
     const time = clock();
     const limiter = new AuthFailureLimiter({ limit: 3, windowMs: 60_000, now: time.now });
-    limiter.recordFailure("a");
-    limiter.recordFailure("a");
-    expect(limiter.blockedFor("a")).toBeUndefined();
+    await limiter.recordFailure("a");
+    await limiter.recordFailure("a");
+    expect(await limiter.blockedFor("a")).toBeUndefined();
     time.advance(10_500);
-    limiter.recordFailure("a");
-    expect(limiter.blockedFor("a")).toBe(50); // 49.5 s left, rounded up
-    expect(limiter.blockedFor("b")).toBeUndefined();
+    await limiter.recordFailure("a");
+    expect(await limiter.blockedFor("a")).toBe(50); // 49.5 s left, rounded up
+    expect(await limiter.blockedFor("b")).toBeUndefined();
     time.advance(49_499);
-    expect(limiter.blockedFor("a")).toBe(1);
+    expect(await limiter.blockedFor("a")).toBe(1);
     time.advance(1);
-    expect(limiter.blockedFor("a")).toBeUndefined();
+    expect(await limiter.blockedFor("a")).toBeUndefined();
     expect(limiter.size).toBe(0); // the expired window is dropped
   });
 
-  it("starts a fresh count after a window expires", () => {
+  it("starts a fresh count after a window expires", async () => {
     const time = clock();
     const limiter = new AuthFailureLimiter({ limit: 2, windowMs: 1000, now: time.now });
-    limiter.recordFailure("a");
+    await limiter.recordFailure("a");
     time.advance(1000);
-    limiter.recordFailure("a");
-    expect(limiter.blockedFor("a")).toBeUndefined();
-    limiter.recordFailure("a");
-    expect(limiter.blockedFor("a")).toBe(1);
+    await limiter.recordFailure("a");
+    expect(await limiter.blockedFor("a")).toBeUndefined();
+    await limiter.recordFailure("a");
+    expect(await limiter.blockedFor("a")).toBe(1);
   });
 
-  it("tracks at most maxAddresses, forgetting the oldest window first", () => {
+  it("tracks at most maxAddresses, forgetting the oldest window first", async () => {
     const time = clock();
     const limiter = new AuthFailureLimiter({ limit: 1, windowMs: 60_000, maxAddresses: 2, now: time.now });
-    limiter.recordFailure("a");
+    await limiter.recordFailure("a");
     time.advance(1);
-    limiter.recordFailure("b");
-    limiter.recordFailure("c");
+    await limiter.recordFailure("b");
+    await limiter.recordFailure("c");
     expect(limiter.size).toBe(2);
-    expect(limiter.blockedFor("a")).toBeUndefined();
-    expect(limiter.blockedFor("b")).toBe(60);
-    expect(limiter.blockedFor("c")).toBe(60);
+    expect(await limiter.blockedFor("a")).toBeUndefined();
+    expect(await limiter.blockedFor("b")).toBe(60);
+    expect(await limiter.blockedFor("c")).toBe(60);
   });
 
-  it("counts nothing with a limit of 0", () => {
+  it("counts nothing with a limit of 0", async () => {
     const limiter = new AuthFailureLimiter({ limit: 0, windowMs: 60_000 });
-    for (let i = 0; i < 100; i++) limiter.recordFailure("a");
+    for (let i = 0; i < 100; i++) await limiter.recordFailure("a");
     expect(limiter.enabled).toBe(false);
     expect(limiter.size).toBe(0);
-    expect(limiter.blockedFor("a")).toBeUndefined();
+    expect(await limiter.blockedFor("a")).toBeUndefined();
   });
 });
 

@@ -38,7 +38,7 @@ const KEYS = {
 const TESTER = { "x-api-key": API_KEY };
 const ADMIN = { "x-api-key": ADMIN_KEY };
 const WRONG = { "x-api-key": "wrong-key-0123456789abcdef" };
-const ALLOWED_USER = { [EMAIL]: "alice@example.com" };
+const ALLOWED_USER = { [EMAIL]: "alice@example.com", "x-auth-request-groups": "staff,admins" };
 const REFUSED_USER = { [EMAIL]: "mallory@evil.com" };
 const ADMIN_ACTION: RouteAuth = { accepts: ["api", "oauth2-proxy"], roles: ["admin"], audit: "test" };
 
@@ -111,6 +111,8 @@ async function hookedApp(trustProxyHeaders: boolean): Promise<FastifyInstance> {
   const authenticator = new Authenticator(loadConfig(KEYS).auth, {
     oidcTrustHeaders: trustProxyHeaders,
     oidcAllowedEmailDomains: ["example.com"],
+    oidcAdminGroups: ["admins"],
+    oidcOpsReadGroups: [],
   });
   await authenticator.init();
   installAuthentication(app, authenticator);
@@ -199,6 +201,8 @@ describe("the auth hook", () => {
       new Authenticator(loadConfig(KEYS).auth, {
         oidcTrustHeaders: false,
         oidcAllowedEmailDomains: [],
+        oidcAdminGroups: [],
+        oidcOpsReadGroups: [],
       }),
     );
     expect(() => app.get("/old", { config: { public: true } as never }, async () => "open")).toThrow(
@@ -216,6 +220,7 @@ describe("the service's routes", () => {
       ...KEYS,
       OPS_OIDC_TRUST_HEADERS: "true",
       OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com",
+      OPS_OIDC_ADMIN_GROUPS: "admins",
     });
     await svc.app.ready();
     routes = vi.mocked(checkDeclaration).mock.calls.map(([route]) => route as RouteOptions);

@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, ENV, ENV_DOCS, hashApiKey, loadConfig } from "../../../service/config.js";
+import { configIssues } from "../../support/config-issues.js";
+import { ENV, ENV_DOCS, hashApiKey, loadConfig } from "../../../service/config.js";
 
-function issuesOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).issues];
-  }
-  throw new Error("expected a ConfigError");
-}
+const issuesOf = configIssues;
 
 describe("loadConfig", () => {
   it("applies the documented defaults to an empty environment", () => {

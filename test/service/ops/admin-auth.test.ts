@@ -2,6 +2,7 @@
  * Who may read /ops/summary, load /admin and reload models: the authorisation matrix, and the
  * audit records admin actions leave.
  */
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,6 +23,9 @@ const KEYS = {
   JWT_AUDIENCE: "plinth",
 };
 const EMAIL = "x-auth-request-email";
+const GROUPS = "x-auth-request-groups";
+/** What oauth2-proxy forwards for a signed-in member of the admin group. */
+const ALICE = { [EMAIL]: "alice@example.com", [GROUPS]: "staff,plinth-admins" };
 /** What the admin panel sends with every call from the service's own origin. */
 const PANEL = { "x-plinth-csrf": "1", "sec-fetch-site": "same-origin" };
 
@@ -167,15 +171,58 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
       ...KEYS,
       OPS_OIDC_TRUST_HEADERS: "true",
       OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com, corp.example.org",
+      OPS_OIDC_ADMIN_GROUPS: "plinth-admins",
+      OPS_OIDC_OPS_READ_GROUPS: "sre-oncall",
       AUDIT_LOG_PATH: path.join(dir, "on.jsonl"),
     });
   });
   afterAll(() => svc.close());
 
   it("admits oauth2-proxy users of the allowed domains", async () => {
-    expect(await status(svc, "/ops/summary", { [EMAIL]: "alice@example.com" })).toEqual([200]);
-    expect(await status(svc, "/ops/summary", { [EMAIL]: "Bob@CORP.example.org" })).toEqual([200]);
-    expect(await status(svc, "/admin", { [EMAIL]: "alice@example.com" })).toEqual([200]);
+    expect(await status(svc, "/ops/summary", ALICE)).toEqual([200]);
+    expect(
+      await status(svc, "/ops/summary", { [EMAIL]: "Bob@CORP.example.org", [GROUPS]: "plinth-admins" }),
+    ).toEqual([200]);
+    expect(await status(svc, "/admin", ALICE)).toEqual([200]);
+  });
+
+  it("grants roles by the identity provider's groups only, never by the email domain", async () => {
+    const carol = (groups?: string) => ({
+      [EMAIL]: "carol@example.com",
+      ...(groups === undefined ? {} : { [GROUPS]: groups }),
+      ...PANEL,
+    });
+    // Signed in, in the allowed domain, in no group that grants a role: the prediction API only.
+    for (const groups of [undefined, "", "staff", "plinth-admins-old", "Plinth-Admins"]) {
+      expect(await status(svc, "/ops/summary", carol(groups))).toEqual([
+        403,
+        "FORBIDDEN",
+        "email:carol@example.com does not hold the admin or ops-read role",
+      ]);
+      expect(await status(svc, "/reload-model", carol(groups), "POST")).toEqual([
+        403,
+        "FORBIDDEN",
+        "email:carol@example.com does not hold the admin role",
+      ]);
+    }
+    // The read-only group reads the summary and nothing else.
+    expect(await status(svc, "/ops/summary", carol("staff, sre-oncall"))).toEqual([200]);
+    expect(await status(svc, "/admin", carol("sre-oncall"))).toEqual([
+      403,
+      "FORBIDDEN",
+      "email:carol@example.com does not hold the admin role",
+    ]);
+    expect(await status(svc, "/reload-model", carol("sre-oncall"), "POST")).toEqual([
+      403,
+      "FORBIDDEN",
+      "email:carol@example.com does not hold the admin role",
+    ]);
+    // The admin group, wherever it stands in the list.
+    expect(await status(svc, "/admin", carol("sre-oncall,plinth-admins"))).toEqual([200]);
+    // A group does not admit a user of another domain.
+    expect(
+      await status(svc, "/ops/summary", { [EMAIL]: "mallory@evil.com", [GROUPS]: "plinth-admins" }),
+    ).toEqual([403, "FORBIDDEN", "email domain evil.com is not allowed to administer this service"]);
   });
 
   it("refuses other domains, look-alike domains and malformed addresses", async () => {
@@ -216,21 +263,22 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
       "FORBIDDEN",
       "email domain evil.com is not allowed to administer this service",
     ]);
-    expect(await status(svc, "/reload-model", { [EMAIL]: "alice@example.com", ...PANEL }, "POST")).toEqual([
-      200,
-    ]);
+    expect(await status(svc, "/reload-model", { ...ALICE, ...PANEL }, "POST")).toEqual([200]);
     const records = (await readFile(path.join(dir, "on.jsonl"), "utf8"))
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as AuditRecord);
-    expect(records.map((r) => [r.who, r.action, r.result])).toEqual([
+    // (carol's refusals, from the test of groups, come first)
+    expect(
+      records.filter((r) => r.who !== "email:carol@example.com").map((r) => [r.who, r.action, r.result]),
+    ).toEqual([
       ["email:mallory@evil.com", "reload-model", "denied"],
       ["email:alice@example.com", "reload-model", "ok"],
     ]);
   });
 
   it("refuses a signed-in user's admin action from another page (CSRF), and audits it", async () => {
-    const user = { [EMAIL]: "alice@example.com" };
+    const user = ALICE;
     const refusal = (problem: string) => [
       403,
       "FORBIDDEN",
@@ -276,6 +324,36 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
     expect(csrf.map((r) => [r.who, r.result, r.detail?.status])).toEqual([
       ["email:alice@example.com", "denied", 403],
     ]);
+  });
+});
+
+describe("identity headers with an edge token (OPS_OIDC_EDGE_TOKEN_SHA256)", () => {
+  const EDGE_TOKEN = "edge-token-0123456789abcdef0123456789";
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({
+      ...KEYS,
+      OPS_OIDC_TRUST_HEADERS: "true",
+      OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com",
+      OPS_OIDC_ADMIN_GROUPS: "plinth-admins",
+      OPS_OIDC_EDGE_TOKEN_SHA256: createHash("sha256").update(EDGE_TOKEN).digest("hex"),
+    });
+  });
+  afterAll(() => svc.close());
+
+  it("counts the proxy's headers only on requests the edge marked", async () => {
+    expect(await status(svc, "/admin", { ...ALICE, "x-plinth-edge-token": EDGE_TOKEN })).toEqual([200]);
+    // Another process that reaches the port directly names the admin: nobody is signed in.
+    for (const token of [undefined, "", "edge-token-0123456789abcdef012345678", `${EDGE_TOKEN} `]) {
+      const headers = { ...ALICE, ...(token === undefined ? {} : { "x-plinth-edge-token": token }) };
+      expect(await status(svc, "/ops/summary", headers)).toEqual([
+        401,
+        "UNAUTHENTICATED",
+        "send an API key in x-api-key or a bearer token",
+      ]);
+    }
+    // Credentials of their own still work without it.
+    expect(await status(svc, "/ops/summary", OPS_HEADERS)).toEqual([200]);
   });
 });
 

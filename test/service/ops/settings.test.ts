@@ -21,6 +21,9 @@ describe("observability settings", () => {
         sampleIntervalMs: 5000,
         oidcTrustHeaders: false,
         oidcAllowedEmailDomains: [],
+        oidcAdminGroups: [],
+        oidcOpsReadGroups: [],
+        oidcEdgeTokenSha256: undefined,
       },
     });
   });
@@ -42,6 +45,9 @@ describe("observability settings", () => {
       OPS_SAMPLE_INTERVAL_MS: "1000",
       OPS_OIDC_TRUST_HEADERS: "true",
       OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "Example.com, corp.example.org",
+      OPS_OIDC_ADMIN_GROUPS: "plinth-admins, sre,plinth-admins",
+      OPS_OIDC_OPS_READ_GROUPS: "/org/Data Science",
+      OPS_OIDC_EDGE_TOKEN_SHA256: "AB".repeat(32),
     }).observability;
     expect(config.drift).toMatchObject({ windowSize: 500, minSamples: 50, warnPsi: 0.2, alertPsi: 0.5 });
     expect(config.predictionLog).toEqual({
@@ -55,6 +61,9 @@ describe("observability settings", () => {
       sampleIntervalMs: 1000,
       oidcTrustHeaders: true,
       oidcAllowedEmailDomains: ["example.com", "corp.example.org"],
+      oidcAdminGroups: ["plinth-admins", "sre"],
+      oidcOpsReadGroups: ["/org/Data Science"],
+      oidcEdgeTokenSha256: "ab".repeat(32),
     });
   });
 
@@ -66,7 +75,18 @@ describe("observability settings", () => {
       "DRIFT_MIN_SAMPLES: must not exceed DRIFT_WINDOW_SIZE (100)",
     ]);
     expect(issues({ OPS_OIDC_TRUST_HEADERS: "true" })).toEqual([
-      "OPS_OIDC_ALLOWED_EMAIL_DOMAINS: required when OPS_OIDC_TRUST_HEADERS=true (which email domains are admins?)",
+      "OPS_OIDC_ALLOWED_EMAIL_DOMAINS: required when OPS_OIDC_TRUST_HEADERS=true (which email domains may sign in?)",
+      "OPS_OIDC_ADMIN_GROUPS: required when OPS_OIDC_TRUST_HEADERS=true (which identity-provider groups are admins? a signed-in user is no longer an admin by email domain alone)",
+    ]);
+    expect(
+      loadConfig({ OPS_OIDC_ADMIN_GROUPS: "admins, ,ok", OPS_OIDC_OPS_READ_GROUPS: " lead" }).observability
+        .ops,
+    ).toMatchObject({ oidcAdminGroups: ["admins", "ok"], oidcOpsReadGroups: ["lead"] });
+    expect(issues({ OPS_OIDC_ADMIN_GROUPS: `admins,${"g".repeat(257)}` })).toEqual([
+      `OPS_OIDC_ADMIN_GROUPS="admins,${"g".repeat(257)}": not a group name (1-256 characters): ${"g".repeat(257)}`,
+    ]);
+    expect(issues({ OPS_OIDC_EDGE_TOKEN_SHA256: "not-a-hash" })).toEqual([
+      'OPS_OIDC_EDGE_TOKEN_SHA256="not-a-hash": expected the token\'s sha256 as 64 hex digits',
     ]);
     expect(issues({ OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com,not a domain" })).toEqual([
       'OPS_OIDC_ALLOWED_EMAIL_DOMAINS="example.com,not a domain": not a DNS domain: not a domain',

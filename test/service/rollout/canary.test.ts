@@ -1,7 +1,7 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { requirePlinthModel } from "../../../service/serving/capabilities.js";
-import { routesToCandidate } from "../../../service/rollout/buckets.js";
+import { CanaryBuckets } from "../../../service/rollout/buckets.js";
 import { errorCode, type TestService, startTestService } from "../server/service-fixture.js";
 import { rowForClass } from "../inference/fixture-model.js";
 import {
@@ -16,6 +16,10 @@ import {
 
 const MODEL = "fashion-classifier";
 const JWT_SECRET = "an-hs256-secret-of-at-least-32-bytes!";
+const BUCKET_KEY = "a-canary-bucket-key-of-32-chars-or-more";
+/** The service's buckets, as every replica sharing ROLLOUT_BUCKET_KEY computes them. */
+const buckets = new CanaryBuckets(BUCKET_KEY);
+const routesToCandidate = (key: string, weight: number) => buckets.routesToCandidate(key, weight);
 
 function token(roles: unknown): Promise<string> {
   return new SignJWT({ sub: "alice", roles })
@@ -31,6 +35,7 @@ beforeAll(async () => {
   svc = await startRolloutService({
     ROLLOUT_STRATEGY: "canary",
     CANDIDATE_WEIGHT: "50",
+    ROLLOUT_BUCKET_KEY: BUCKET_KEY,
     CANDIDATE_CIRCUIT_THRESHOLD: "3",
     CANDIDATE_TIMEOUT_MS: "100",
     JWT_HS256_SECRET: JWT_SECRET,
@@ -90,7 +95,7 @@ describe("the rollout snapshot", () => {
         },
       },
       aliases: { champion: "1", challenger: "2" },
-      circuit: { state: "closed", consecutiveFailures: 0, threshold: 3, openedAt: null },
+      circuit: { state: "closed", consecutiveFailures: 0, threshold: 3, openedAt: null, probeAt: null },
       fallbacks: { total: 0, byReason: { load: 0, error: 0, timeout: 0, circuit_open: 0 } },
       shadow: {
         compared: 0,
@@ -266,12 +271,14 @@ describe("candidate failures", () => {
     spy.mockRestore();
   });
 
-  it("opens the circuit after CANDIDATE_CIRCUIT_THRESHOLD consecutive failures, until a reload", async () => {
+  it("opens the circuit after CANDIDATE_CIRCUIT_THRESHOLD consecutive failures; a reload closes it", async () => {
     const spy = vi.spyOn(candidateModel(), "infer").mockRejectedValue(new Error("still broken"));
     await predictRow(svc, 1, forced("candidate"));
     const open = svc.rollout.snapshot();
     expect(open.circuit).toMatchObject({ state: "open", consecutiveFailures: 3, threshold: 3 });
     expect(open.circuit.openedAt).not.toBeNull();
+    // CANDIDATE_CIRCUIT_COOLDOWN_MS (default 30 s) after it opened, a probe is let through.
+    expect(Date.parse(open.circuit.probeAt!) - Date.parse(open.circuit.openedAt!)).toBe(30_000);
     const circuitGauge = { model: MODEL, model_version: "2", variant: "candidate" };
     expect(await metricValue(svc, "plinth_candidate_circuit_open", circuitGauge)).toBe(1);
     spy.mockClear();
@@ -292,6 +299,7 @@ describe("candidate failures", () => {
       consecutiveFailures: 0,
       threshold: 3,
       openedAt: null,
+      probeAt: null,
     });
     expect(await metricValue(svc, "plinth_candidate_circuit_open", circuitGauge)).toBe(0);
     expect((await predictRow(svc, 1, forced("candidate"))).body.model.variant).toBe("candidate");

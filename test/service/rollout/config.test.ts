@@ -16,6 +16,9 @@ describe("rollout settings", () => {
       stickyHeader: "x-user-id",
       candidateTimeoutMs: 1000,
       circuitThreshold: 5,
+      circuitCooldownMs: 30_000,
+      identitySharePercent: 25,
+      bucketKey: undefined,
       watchIntervalMs: 0,
     });
   });
@@ -75,6 +78,15 @@ describe("rollout settings", () => {
     ["STICKY_HEADER", "x user", /^STICKY_HEADER="x user": expected an HTTP header name$/],
     ["CANDIDATE_TIMEOUT_MS", "0", /^CANDIDATE_TIMEOUT_MS="0": Too small/],
     ["CANDIDATE_CIRCUIT_THRESHOLD", "0", /^CANDIDATE_CIRCUIT_THRESHOLD="0": Too small/],
+    ["CANDIDATE_CIRCUIT_COOLDOWN_MS", "10", /^CANDIDATE_CIRCUIT_COOLDOWN_MS="10": Too small/],
+    ["CANDIDATE_IDENTITY_SHARE", "0", /^CANDIDATE_IDENTITY_SHARE="0": Too small/],
+    ["CANDIDATE_IDENTITY_SHARE", "101", /^CANDIDATE_IDENTITY_SHARE="101": Too big/],
+    // A credential's value is never echoed.
+    [
+      "ROLLOUT_BUCKET_KEY",
+      "short-secret",
+      /^ROLLOUT_BUCKET_KEY=\(value hidden\): must be at least 32 characters$/,
+    ],
     ["MODEL_WATCH_INTERVAL_MS", "50", /^MODEL_WATCH_INTERVAL_MS="50": expected 0 \(off\) or at least 100$/],
     ["MODEL_CANDIDATE", "../etc", /^MODEL_CANDIDATE="\.\.\/etc": not an alias, a version number or a URI/],
     [
@@ -92,6 +104,18 @@ describe("rollout settings", () => {
     const issues = issuesOf({ ...KEYS, [name]: value });
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatch(pattern);
+  });
+
+  it("reads the canary bucket key, the circuit cooldown and the per-caller share", () => {
+    const key = "k".repeat(32);
+    const c = loadConfig({
+      ROLLOUT_STRATEGY: "canary",
+      MODEL_CANDIDATE: "challenger",
+      ROLLOUT_BUCKET_KEY: key,
+      CANDIDATE_CIRCUIT_COOLDOWN_MS: "5000",
+      CANDIDATE_IDENTITY_SHARE: "12.5",
+    });
+    expect(c.rollout).toMatchObject({ bucketKey: key, circuitCooldownMs: 5000, identitySharePercent: 12.5 });
   });
 
   it("gives API-key identities their roles, deduplicated; others get none", () => {

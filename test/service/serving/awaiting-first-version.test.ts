@@ -286,6 +286,7 @@ describe("the repository API behind the public Ingress", () => {
         MODEL_REPOSITORY: `${IRIS}=models:/${IRIS}@champion`,
         OPS_OIDC_TRUST_HEADERS: "true",
         OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com",
+        OPS_OIDC_ADMIN_GROUPS: "admins",
       },
       async (r) => {
         await publish(r, FIXTURE_NAME, "champion", fixtureModelBytes("probabilities"));

@@ -15,6 +15,7 @@ const conf = renderNginxConf({
   httpPort: 8880,
   servicePort: 18080,
   oauth2ProxyPort: 14180,
+  edgeToken: "edge-Token_0123",
   certFile: "/tmp/x/server.pem",
   keyFile: "/tmp/x/server.key",
   accessLog: false,
@@ -38,6 +39,7 @@ describe("renderNginxConf", () => {
       const bodies = pathType === "Exact" ? [block(`= ${path}`)] : [block(`= ${path}`), block(`^~ ${path}/`)];
       for (const body of bodies) {
         expect(body, path).toContain("proxy_pass http://plinth_service;");
+        expect(body, path).toContain('proxy_set_header X-Plinth-Edge-Token "edge-Token_0123";');
         expect(body, path).not.toContain("auth_request");
       }
     }
@@ -53,6 +55,7 @@ describe("renderNginxConf", () => {
           const variable = `$authHeader_${header.toLowerCase().replace(/-/g, "_")}`;
           expect(body).toContain(`proxy_set_header ${header} ${variable};`);
         }
+        expect(body, path).toContain('proxy_set_header X-Plinth-Edge-Token "edge-Token_0123";');
       }
     }
     expect(block("= /_external-auth")).toContain("proxy_pass http://127.0.0.1:14180/oauth2/auth;");

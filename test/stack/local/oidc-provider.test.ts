@@ -22,7 +22,7 @@ beforeAll(async () => {
     issuer,
     port: (server.address() as AddressInfo).port,
     client: { id: "plinth-local", secret: "s".repeat(40), redirectUri: REDIRECT_URI },
-    users: [USER],
+    users: [{ ...USER, groups: [] }],
     cookieKeys: ["k".repeat(40)],
   });
   server.on("request", handler);

@@ -1,0 +1,72 @@
+/**
+ * What a request costs against its caller's budget (RATE_LIMIT_COST_MAX): a count of requests
+ * lets a caller spend the service's capacity with a few expensive ones, so each is charged for
+ * the work it asks for, as far as it is known before the handler runs:
+ *
+ *   every limited request        1
+ *   /predict, /v2/.../infer      + its rows (the inputs' first dimension)
+ *   /predict-image               + its megapixels (width x height from the image header, rounded
+ *                                up); a multipart upload, whose image is read only by the handler,
+ *                                is charged IMAGE_MAX_PIXELS, the most it can decode to
+ *   /predict-image/explain       10 x the /predict-image cost (a second decode, a gradient pass and a heatmap drawn on the thread pool)
+ */
+import type { FastifyRequest } from "fastify";
+import sharp from "sharp";
+
+export const EXPLAIN_FACTOR = 10;
+const MEGAPIXEL = 1_000_000;
+
+export interface CostSettings {
+  /** IMAGE_MAX_PIXELS: the charge of an image whose size the hook cannot read. */
+  readonly imageMaxPixels: number;
+}
+
+/** Cost units of `request` (its route template and parsed body). */
+export async function requestCost(request: FastifyRequest, settings: CostSettings): Promise<number> {
+  const route = request.routeOptions.url ?? "";
+  if (route === "/predict") return 1 + predictRows(request.body);
+  if (/^\/v2\/models\/:name(\/versions\/:version)?\/infer$/.test(route)) return 1 + tensorRows(request.body);
+  if (route === "/predict-image") return 1 + (await imageMegapixels(request, settings));
+  if (route === "/predict-image/explain")
+    return EXPLAIN_FACTOR * (1 + (await imageMegapixels(request, settings)));
+  return 1;
+}
+
+/** `inputs`: one row (flat) or an array of rows; `instances`: one object per row. */
+export function predictRows(body: unknown): number {
+  if (!isObject(body)) return 0;
+  if (Array.isArray(body.instances)) return body.instances.length;
+  if (!Array.isArray(body.inputs)) return 0;
+  return Array.isArray(body.inputs[0]) ? body.inputs.length : 1;
+}
+
+/** The largest first dimension among the v2 request's input tensors (a scalar counts 1). */
+export function tensorRows(body: unknown): number {
+  if (!isObject(body) || !Array.isArray(body.inputs)) return 0;
+  let rows = 0;
+  for (const input of body.inputs) {
+    if (!isObject(input) || !Array.isArray(input.shape)) continue;
+    const first: unknown = input.shape.length === 0 ? 1 : input.shape[0];
+    if (typeof first === "number" && Number.isSafeInteger(first) && first > rows) rows = first;
+  }
+  return rows;
+}
+
+/** Megapixels of the uploaded image, rounded up; 0 for a body that is no readable image. */
+async function imageMegapixels(request: FastifyRequest, settings: CostSettings): Promise<number> {
+  // The multipart decorator exists only on the image routes' scope.
+  if (typeof request.isMultipart === "function" && request.isMultipart())
+    return Math.ceil(settings.imageMaxPixels / MEGAPIXEL);
+  if (!Buffer.isBuffer(request.body)) return 0;
+  try {
+    // Reads the header only; nothing is decoded here.
+    const { width, height } = await sharp(request.body).metadata();
+    return Math.ceil(Math.min(width * height, settings.imageMaxPixels) / MEGAPIXEL);
+  } catch {
+    return 0; // the route answers 400 for it
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}

@@ -1,0 +1,28 @@
+/**
+ * A counter per key over a fixed window that starts with the key's first count: what every limit
+ * of the service is made of (requests per identity, cost per identity, failed authentications per
+ * address). Implemented in process memory (./memory-counter.ts) and in Redis (./redis-counter.ts),
+ * which every replica shares.
+ */
+
+export interface WindowCount {
+  /** What the key's window holds after the call. */
+  readonly total: number;
+  /** Milliseconds until the window ends; 0 when the key has no window. */
+  readonly ttlMs: number;
+  /** Whether `add` counted the amount (false: it would have passed `limit`). */
+  readonly added: boolean;
+}
+
+export interface WindowCounter {
+  /**
+   * Adds `amount` to `key`'s window, opening one of `windowMs` when there is none. With `limit`,
+   * an amount that would take the total past it is not added (so a refused request costs nothing).
+   */
+  add(key: string, amount: number, windowMs: number, limit?: number): Promise<WindowCount>;
+  /** The key's window as it stands, without counting. */
+  read(key: string): Promise<WindowCount>;
+}
+
+/** The count of a key without a window. */
+export const EMPTY_COUNT: WindowCount = { total: 0, ttlMs: 0, added: false };

@@ -1,0 +1,47 @@
+/** What a request costs (service/limits/cost.ts), by route and body. */
+import type { FastifyRequest } from "fastify";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { EXPLAIN_FACTOR, predictRows, requestCost, tensorRows } from "../../../service/limits/cost.js";
+
+const settings = { imageMaxPixels: 16_777_216 };
+
+function request(url: string, body: unknown, multipart = false): FastifyRequest {
+  return { routeOptions: { url }, body, isMultipart: () => multipart } as unknown as FastifyRequest;
+}
+
+async function png(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: "#000" } })
+    .png()
+    .toBuffer();
+}
+
+describe("requestCost", () => {
+  it("charges 1 per request plus its rows on /predict", async () => {
+    expect(await requestCost(request("/metadata", undefined), settings)).toBe(1);
+    expect(await requestCost(request("/predict", { inputs: [1, 2, 3] }), settings)).toBe(2);
+    expect(await requestCost(request("/predict", { inputs: [[1], [2], [3]] }), settings)).toBe(4);
+    expect(await requestCost(request("/predict", { instances: [{}, {}] }), settings)).toBe(3);
+    expect(predictRows("nonsense")).toBe(0);
+  });
+
+  it("charges the largest first dimension of the v2 inputs", async () => {
+    const body = { inputs: [{ shape: [8, 784] }, { shape: [2] }, { shape: [] }] };
+    expect(await requestCost(request("/v2/models/:name/infer", body), settings)).toBe(9);
+    expect(await requestCost(request("/v2/models/:name/versions/:version/infer", body), settings)).toBe(9);
+    expect(tensorRows({ inputs: [{ shape: ["x"] }] })).toBe(0);
+  });
+
+  it("charges images by decoded megapixels, explanations ten times over", async () => {
+    const big = await png(2000, 1500); // 3 MP
+    expect(await requestCost(request("/predict-image", big), settings)).toBe(4);
+    expect(await requestCost(request("/predict-image", await png(28, 28)), settings)).toBe(2);
+    expect(await requestCost(request("/predict-image/explain", big), settings)).toBe(EXPLAIN_FACTOR * 4);
+    // Not an image: the route answers 400, the hook charges the request alone.
+    expect(await requestCost(request("/predict-image", Buffer.from("nope")), settings)).toBe(1);
+  });
+
+  it("charges a multipart upload, read only by the handler, at IMAGE_MAX_PIXELS", async () => {
+    expect(await requestCost(request("/predict-image", undefined, true), settings)).toBe(1 + 17);
+  });
+});
