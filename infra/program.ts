@@ -156,6 +156,8 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     controllerPeer,
   });
   const authAnnotations = auth.protect();
+  // MLflow has no roles of its own (anyone who reaches it can move a registry alias): admins only.
+  const adminOnlyAnnotations = auth.protect(config.oauth2Proxy.adminGroups);
 
   const appNamespace = podSecurityNamespace(`${NAME}-ns`, APP_NAMESPACE, "restricted", { provider });
   const monitoring = new Monitoring(
@@ -195,7 +197,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     protect: config.protect,
     domain: config.domain,
     ingress,
-    authAnnotations,
+    authAnnotations: adminOnlyAnnotations,
     controllerPeer,
     clients: mlflowClientPods(INFERENCE, APP_NAMESPACE),
     // On an existing cluster the artifact volume must be ReadWriteMany for two replicas: production

@@ -211,6 +211,12 @@ const adminConfig = {
       description: "Regular expression on hosts that are admin surfaces as a whole.",
       default: "^(mlflow|grafana|prometheus|alertmanager)\\.",
     },
+    signInService: {
+      type: "string" as const,
+      description:
+        "oauth2-proxy's Service as namespace/name: the only backend of the /oauth2 sign-in path a protected host may route without the auth annotations.",
+      default: "auth/oauth2-proxy",
+    },
   },
 };
 
@@ -218,19 +224,38 @@ interface AdminConfig {
   protectedPathPrefixes: string[];
   protectedBackendPattern: string;
   protectedHostPattern: string;
+  signInService: string;
 }
 
 const OAUTH2_PATH = "/oauth2";
+/** Annotations that would make an Ingress's /oauth2 reach something other than the proxy's /oauth2. */
+const PATH_CHANGING = [
+  "rewrite-target",
+  "use-regex",
+  "app-root",
+  "upstream-vhost",
+  "configuration-snippet",
+  "server-snippet",
+];
 /**
  * oauth2-proxy's own sign-in path on a protected host (sessions are per host): it must be reachable
- * without a session, and only the proxy answers it.
+ * without a session, and only the proxy answers it. Exactly the configured Service in its namespace,
+ * on an Ingress that changes no path.
  */
-function isSignInRoute(route: Route): boolean {
-  return route.path === OAUTH2_PATH && route.pathType === "Prefix" && /oauth2-proxy/.test(route.service);
+function isSignInRoute(
+  route: Route,
+  ingress: { namespace: string; annotations: Record<string, string> },
+  signInService: string,
+): boolean {
+  return (
+    route.path === OAUTH2_PATH &&
+    route.pathType === "Prefix" &&
+    `${ingress.namespace}/${route.service}` === signInService &&
+    PATH_CHANGING.every((name) => ingress.annotations[`${NGINX}/${name}`] === undefined)
+  );
 }
 
 function protectedReason(route: Route, config: AdminConfig): string | undefined {
-  if (isSignInRoute(route)) return undefined;
   const prefix = config.protectedPathPrefixes.find((p) => route.path === p || route.path.startsWith(`${p}/`));
   if (prefix) return `path ${route.path}`;
   if (new RegExp(config.protectedBackendPattern).test(route.service)) return `Service "${route.service}"`;
@@ -248,8 +273,8 @@ export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
     protectsAgainst:
       "Anyone on the internet reaching model management (MLflow), dashboards or the service's admin panel; forged identity headers reaching an unauthenticated admin route.",
     answers: [OWASP_AUTH, "anti-pattern: admin UI exposed without authentication"],
-    configured: "protectedPathPrefixes, protectedBackendPattern, protectedHostPattern",
-    covers: `Stack-wide: every ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}, or carries them beside a \`satisfy: any\` annotation (any passing access check then lets a request in). Each of its routes (spec.rules[].http.paths[] with a Service backend, and spec.defaultBackend as host \`*\` and path \`/\`) is reported, unless it is oauth2-proxy's own sign-in path (Prefix \`${OAUTH2_PATH}\` to a Service whose name contains \`oauth2-proxy\`, on every protected host since sessions are per host), when its path equals or lies below a protectedPathPrefixes entry, its Service name matches protectedBackendPattern, or its host matches protectedHostPattern.`,
+    configured: "protectedPathPrefixes, protectedBackendPattern, protectedHostPattern, signInService",
+    covers: `Stack-wide: every ${INGRESS_V1} that lacks ${OAUTH2_PROXY_ANNOTATIONS}, or carries them beside a \`satisfy: any\` annotation (any passing access check then lets a request in). Each of its routes (spec.rules[].http.paths[] with a Service backend, and spec.defaultBackend as host \`*\` and path \`/\`) is reported, unless it is oauth2-proxy's own sign-in path (Prefix \`${OAUTH2_PATH}\` to exactly the signInService, namespace/name, on an Ingress without ${PATH_CHANGING.join(", ")}; on every protected host, since sessions are per host), when its path equals or lies below a protectedPathPrefixes entry, its Service name matches protectedBackendPattern, or its host matches protectedHostPattern.`,
     limits: `Paths are compared literally, not as nginx matches them: a regular-expression path, or an ImplementationSpecific prefix shorter than a protected one (\`/adm\`), is not matched here (no-catch-all-to-inference applies nginx's matching to the inference Service). auth-url is only checked to contain \`/oauth2/auth\`, not to reach plinth's oauth2-proxy, and resource backends (backend.resource) are not read. ${NOT_INGRESS_V1}`,
     charts: INGRESSES_IN_CHARTS,
     chartReach: "objects",
@@ -257,8 +282,11 @@ export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
   validateStack: (args, report) => {
     const config = configOf<AdminConfig>(adminConfig, args);
     for (const ingress of ingressesOf(args.resources)) {
-      if (hasOauth2ProxyAuth(annotationsOf(ingress.props))) continue;
+      const annotations = annotationsOf(ingress.props);
+      if (hasOauth2ProxyAuth(annotations)) continue;
+      const where = { namespace: ingress.props.metadata?.namespace ?? "default", annotations };
       const exposed = routesOf(ingress.props.spec).flatMap((route) => {
+        if (isSignInRoute(route, where, config.signInService)) return [];
         const reason = protectedReason(route, config);
         return reason ? [`${reason} (${route.at})`] : [];
       });

@@ -42,6 +42,7 @@ import {
 import { jobPodSelector, scheduledJob } from "./jobs.js";
 import { retrainCommand } from "./retrain.js";
 import { PROTECTED_PATHS, PUBLIC_PATHS } from "./routes.js";
+import { clusterService } from "../shared/service.js";
 
 export { PUBLIC_PATHS, PROTECTED_PATHS } from "./routes.js";
 export { API_PORT, METRICS_PORT, SERVICE_ENV } from "./env.js";
@@ -252,16 +253,9 @@ export class InferenceService extends pulumi.ComponentResource {
     const apiSelector = this.activeColour
       ? { ...podSelector, [COLOUR_LABEL]: this.activeColour }
       : podSelector;
-    const service = new k8s.core.v1.Service(
+    const service = clusterService(
       `${name}-service`,
-      {
-        metadata: { name: app, namespace, labels },
-        spec: {
-          type: "ClusterIP",
-          selector: apiSelector,
-          ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
-        },
-      },
+      { name: app, namespace, labels, selector: apiSelector, port: { name: "http", number: 80 } },
       child,
     );
     // Every pod of every colour is scraped, through a Service the Ingress never points at.

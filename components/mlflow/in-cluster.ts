@@ -16,6 +16,7 @@ import {
   type DatabaseOptions,
   type MlflowStorage,
 } from "./types.js";
+import { clusterService } from "../shared/service.js";
 
 export interface InClusterStorageOptions {
   readonly postgresImage: string;
@@ -83,16 +84,9 @@ export function inClusterStorage(name: string, options: InClusterStorageOptions)
     },
     volumeMounts: [{ name: "data", mountPath: "/var/lib/postgresql/data" }, run.mount, tmp.mount],
   });
-  const service = new k8s.core.v1.Service(
+  const service = clusterService(
     `${name}-postgres-service`,
-    {
-      metadata: { name: app, namespace, labels },
-      spec: {
-        type: "ClusterIP",
-        selector,
-        ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }],
-      },
-    },
+    { name: app, namespace, labels, selector, port: { name: "postgres", number: POSTGRES_PORT } },
     opts,
   );
   const statefulSet = new k8s.apps.v1.StatefulSet(

@@ -26,6 +26,7 @@ import { inClusterStorage } from "./in-cluster.js";
 import { BACKEND_STORE_URI_ENV, clusterHosts, mlflowServerArgs } from "./server-args.js";
 import { MLFLOW_SERVER_ENV } from "./server-env.js";
 import type { DatabaseOptions, MlflowStorage } from "./types.js";
+import { clusterService } from "../shared/service.js";
 
 export type MlflowBackend =
   | { readonly cloud: "aws"; readonly cluster: AwsClusterContext; readonly instanceClass: string }
@@ -212,16 +213,9 @@ export class Mlflow extends pulumi.ComponentResource {
       },
       { ...inNamespace, dependsOn: [namespace, ...storage.readiness] },
     );
-    const service = new k8s.core.v1.Service(
+    const service = clusterService(
       `${name}-service`,
-      {
-        metadata: { name: app, namespace: namespaceName, labels },
-        spec: {
-          type: "ClusterIP",
-          selector,
-          ports: [{ name: "http", port: PORT, targetPort: "http", protocol: "TCP" }],
-        },
-      },
+      { name: app, namespace: namespaceName, labels, selector, port: { name: "http", number: PORT } },
       inNamespace,
     );
     if (replicas > 1) {

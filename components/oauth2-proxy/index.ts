@@ -19,6 +19,7 @@ import { selectorLabels, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
 import { hardenedContainer, hardenedPodSpec, httpProbes, type Resources } from "../shared/workload.js";
+import { clusterService } from "../shared/service.js";
 
 export interface OAuth2ProxyArgs {
   readonly provider: k8s.Provider;
@@ -198,16 +199,9 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
       },
       inNamespace,
     );
-    const service = new k8s.core.v1.Service(
+    const service = clusterService(
       `${name}-service`,
-      {
-        metadata: { name: app, namespace: this.namespace, labels },
-        spec: {
-          type: "ClusterIP",
-          selector,
-          ports: [{ name: "http", port: HTTP_PORT, targetPort: "http", protocol: "TCP" }],
-        },
-      },
+      { name: app, namespace: this.namespace, labels, selector, port: { name: "http", number: HTTP_PORT } },
       inNamespace,
     );
     new k8s.policy.v1.PodDisruptionBudget(
@@ -250,9 +244,18 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
     });
   }
 
-  /** Annotations that put an Ingress behind this proxy: no session of an allowed domain, no entry. */
-  protect(): Record<string, string> {
-    return protectedIngressAnnotations(this.authUrl, this.signinUrl);
+  /**
+   * Annotations that put an Ingress behind this proxy: no session of an allowed domain and group, no
+   * entry. `onlyGroups` narrows one Ingress to some of the groups (oauth2-proxy's `allowed_groups`
+   * on its auth endpoint): a surface with no roles of its own, such as MLflow's registry, is for the
+   * admin groups alone.
+   */
+  protect(onlyGroups?: readonly string[]): Record<string, string> {
+    const authUrl =
+      onlyGroups === undefined
+        ? this.authUrl
+        : `${this.authUrl}?allowed_groups=${onlyGroups.map(encodeURIComponent).join(",")}`;
+    return protectedIngressAnnotations(authUrl, this.signinUrl);
   }
 }
 

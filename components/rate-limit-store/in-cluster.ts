@@ -20,6 +20,7 @@ import { CRDS_FROM_CLUSTER_ANNOTATION, selectorLabels, standardLabels } from "..
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
 import { hardenedContainer, hardenedPodSpec, scratchVolume, type Resources } from "../shared/workload.js";
 import { REDIS_PORT, redisUrl, type StoreEndpoint } from "./types.js";
+import { clusterService } from "../shared/service.js";
 
 export interface InClusterStoreOptions {
   /** The official Redis image (Debian), pinned by digest. */
@@ -159,16 +160,9 @@ export function inClusterStore(name: string, options: InClusterStoreOptions): St
     },
     volumeMounts: [config, tls, data.mount],
   });
-  new k8s.core.v1.Service(
+  clusterService(
     `${name}-service`,
-    {
-      metadata: { name: app, namespace, labels },
-      spec: {
-        type: "ClusterIP",
-        selector,
-        ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis", protocol: "TCP" }],
-      },
-    },
+    { name: app, namespace, labels, selector, port: { name: "redis", number: REDIS_PORT } },
     opts,
   );
   new k8s.apps.v1.StatefulSet(

@@ -230,22 +230,23 @@ build_oauth2_proxy() {
     -ldflags "-X $module/pkg/version.VERSION=v$OAUTH2_PROXY_VERSION" -o "$out/oauth2-proxy" .)
 }
 
-# The Prometheus operator's CRD manifests, from its module at the pin; prints their folder.
-prometheus_operator_crds() {
+# A folder of CRD manifests inside a Go module at its pin; prints it.
+#   module_crds <module@version> <folder in the module> <a manifest it must hold> <label>
+module_crds() {
   local dir
-  dir=$(go_module_dir "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION")
-  [[ -f "$dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" ]] ||
-    { tools_fail "the Prometheus operator module v$PROMETHEUS_OPERATOR_VERSION has no CRD manifests"; return 1; }
-  echo "$dir/example/prometheus-operator-crd"
+  dir=$(go_module_dir "$1")
+  [[ -f "$dir/$2/$3" ]] || { tools_fail "the $4 module ($1) has no CRD manifests in $2"; return 1; }
+  echo "$dir/$2"
 }
 
-# cert-manager's CRD manifests, from its module at the pin; prints their folder.
+prometheus_operator_crds() {
+  module_crds "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION" \
+    example/prometheus-operator-crd monitoring.coreos.com_servicemonitors.yaml "Prometheus operator"
+}
+
 cert_manager_crds() {
-  local dir
-  dir=$(go_module_dir "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION")
-  [[ -f "$dir/deploy/crds/cert-manager.io_certificates.yaml" ]] ||
-    { tools_fail "the cert-manager module v$CERT_MANAGER_VERSION has no CRD manifests"; return 1; }
-  echo "$dir/deploy/crds"
+  module_crds "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION" \
+    deploy/crds cert-manager.io_certificates.yaml cert-manager
 }
 
 # A `pulumi` the machine already has at exactly the pinned version (a platform engineer's), or nothing.

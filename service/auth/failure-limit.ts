@@ -27,6 +27,12 @@ export { DEFAULT_MAX_KEYS as DEFAULT_MAX_TRACKED_ADDRESSES } from "../limits/mem
 export class AuthFailureLimiter {
   private readonly counter: WindowCounter;
   private readonly memory: MemoryCounter | undefined;
+  /**
+   * Counts while the shared counter refuses (RATE_LIMIT_REDIS_FAILURE_MODE=closed and Redis down):
+   * this limiter runs before credentials are checked on every authenticated route, operators'
+   * included, so an outage of the store must never answer them 503; it limits per pod instead.
+   */
+  private readonly whileStoreDown = new MemoryCounter();
 
   /** `counter`: the limits' shared counter; without one, a counter in this process's memory. */
   constructor(
@@ -55,7 +61,9 @@ export class AuthFailureLimiter {
   /** Whole seconds until `address` may try again, or undefined when it is not blocked. */
   async blockedFor(address: string): Promise<number | undefined> {
     if (!this.enabled) return undefined;
-    const window = await this.counter.read(keyOf(address));
+    const window = await this.counter
+      .read(keyOf(address))
+      .catch(() => this.whileStoreDown.read(keyOf(address)));
     if (window.total < this.options.limit) return undefined;
     return Math.max(1, Math.ceil(window.ttlMs / 1000));
   }
@@ -63,7 +71,9 @@ export class AuthFailureLimiter {
   /** Counts one failed authentication from `address`. */
   async recordFailure(address: string): Promise<void> {
     if (!this.enabled) return;
-    await this.counter.add(keyOf(address), 1, this.options.windowMs);
+    await this.counter
+      .add(keyOf(address), 1, this.options.windowMs)
+      .catch(() => this.whileStoreDown.add(keyOf(address), 1, this.options.windowMs));
   }
 }
 

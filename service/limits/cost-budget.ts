@@ -21,18 +21,38 @@ export function budgetKey(request: FastifyRequest): string {
   return request.principal?.identity ?? request.ip;
 }
 
-/** Adds the preHandler hook that charges each rate-limited route's requests. */
+/**
+ * Statuses of a request the service refused without doing its work (its queue was full, the
+ * candidate's share, an explain slot): its charge is taken back.
+ */
+const REFUNDED_STATUSES = new Set([429, 503]);
+
+/** Adds the preHandler hook that charges each rate-limited route's requests, and the refund. */
 export function installCostBudget(
   app: FastifyInstance,
   counter: WindowCounter,
   settings: CostBudgetSettings,
 ): void {
   if (settings.max <= 0) return;
+  const charges = new WeakMap<FastifyRequest, { key: string; cost: number }>();
+  app.addHook("onResponse", async (request, reply) => {
+    const charge = charges.get(request);
+    if (charge !== undefined && REFUNDED_STATUSES.has(reply.statusCode))
+      await counter.refund(charge.key, charge.cost).catch(() => undefined);
+  });
   app.addHook("preHandler", async (request, reply) => {
     // Routes exempt from the rate limit (health, readiness, docs) are exempt from the budget.
     if (request.routeOptions.config.rateLimit === false) return;
     const cost = await requestCost(request, settings);
-    const charged = await counter.add(`cost:${budgetKey(request)}`, cost, settings.windowMs, settings.max);
+    const key = `cost:${budgetKey(request)}`;
+    const charged = await counter.add(key, cost, settings.windowMs, settings.max);
+    if (!charged.added && cost > settings.max) {
+      // No window ever holds it: waiting would not help, so no Retry-After.
+      throw new ApiError(
+        ErrorCode.RATE_LIMITED,
+        `this request costs ${cost}, more than the whole cost budget of ${settings.max} per ${settings.windowMs} ms (RATE_LIMIT_COST_MAX); send fewer rows or a smaller image`,
+      );
+    }
     if (!charged.added) {
       const retryAfter = Math.max(1, Math.ceil(charged.ttlMs / 1000));
       throw new ApiError(
@@ -41,6 +61,7 @@ export function installCostBudget(
         { "retry-after": String(retryAfter) },
       );
     }
+    charges.set(request, { key, cost });
     reply.header("plinth-request-cost", String(cost));
   });
 }

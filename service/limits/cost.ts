@@ -4,11 +4,14 @@
  * the work it asks for, as far as it is known before the handler runs:
  *
  *   every limited request        1
- *   /predict, /v2/.../infer      + its rows (the inputs' first dimension)
+ *   /predict, /v2/.../infer      + its rows (the inputs' first dimension), at most MAX_ROWS_PER_REQUEST
  *   /predict-image               + its megapixels (width x height from the image header, rounded
  *                                up); a multipart upload, whose image is read only by the handler,
  *                                is charged IMAGE_MAX_PIXELS, the most it can decode to
- *   /predict-image/explain       10 x the /predict-image cost (a second decode, a gradient pass and a heatmap drawn on the thread pool)
+ *   /predict-image/explain       10 x that, with EXPLAIN_MAX_PIXELS as the most (a second decode, a
+ *                                gradient pass and a heatmap drawn on the thread pool)
+ *
+ * A request the service then refuses without doing the work (503, 429) is refunded.
  */
 import type { FastifyRequest } from "fastify";
 import sharp from "sharp";
@@ -19,16 +22,27 @@ const MEGAPIXEL = 1_000_000;
 export interface CostSettings {
   /** IMAGE_MAX_PIXELS: the charge of an image whose size the hook cannot read. */
   readonly imageMaxPixels: number;
+  /** EXPLAIN_MAX_PIXELS: explain refuses more, so its unreadable uploads are charged at most this. */
+  readonly explainMaxPixels: number;
+  /**
+   * MAX_ROWS_PER_REQUEST: a request declaring more is refused (400, naming the limit) before any
+   * work, so it is charged at most this: a malformed shape gets its 400, not a 429.
+   */
+  readonly maxRowsPerRequest: number;
 }
 
 /** Cost units of `request` (its route template and parsed body). */
 export async function requestCost(request: FastifyRequest, settings: CostSettings): Promise<number> {
   const route = request.routeOptions.url ?? "";
-  if (route === "/predict") return 1 + predictRows(request.body);
-  if (/^\/v2\/models\/:name(\/versions\/:version)?\/infer$/.test(route)) return 1 + tensorRows(request.body);
-  if (route === "/predict-image") return 1 + (await imageMegapixels(request, settings));
-  if (route === "/predict-image/explain")
-    return EXPLAIN_FACTOR * (1 + (await imageMegapixels(request, settings)));
+  const rows = (count: number) => Math.min(count, settings.maxRowsPerRequest);
+  if (route === "/predict") return 1 + rows(predictRows(request.body));
+  if (/^\/v2\/models\/:name(\/versions\/:version)?\/infer$/.test(route))
+    return 1 + rows(tensorRows(request.body));
+  if (route === "/predict-image") return 1 + (await imageMegapixels(request, settings.imageMaxPixels));
+  if (route === "/predict-image/explain") {
+    const maxPixels = Math.min(settings.imageMaxPixels, settings.explainMaxPixels);
+    return EXPLAIN_FACTOR * (1 + (await imageMegapixels(request, maxPixels)));
+  }
   return 1;
 }
 
@@ -52,16 +66,19 @@ export function tensorRows(body: unknown): number {
   return rows;
 }
 
-/** Megapixels of the uploaded image, rounded up; 0 for a body that is no readable image. */
-async function imageMegapixels(request: FastifyRequest, settings: CostSettings): Promise<number> {
+/**
+ * Megapixels of the uploaded image (at most `maxPixels`, what the route decodes at most), rounded
+ * up; 0 for a body that is no readable image.
+ */
+async function imageMegapixels(request: FastifyRequest, maxPixels: number): Promise<number> {
   // The multipart decorator exists only on the image routes' scope.
   if (typeof request.isMultipart === "function" && request.isMultipart())
-    return Math.ceil(settings.imageMaxPixels / MEGAPIXEL);
+    return Math.ceil(maxPixels / MEGAPIXEL);
   if (!Buffer.isBuffer(request.body)) return 0;
   try {
     // Reads the header only; nothing is decoded here.
     const { width, height } = await sharp(request.body).metadata();
-    return Math.ceil(Math.min(width * height, settings.imageMaxPixels) / MEGAPIXEL);
+    return Math.ceil(Math.min(width * height, maxPixels) / MEGAPIXEL);
   } catch {
     return 0; // the route answers 400 for it
   }

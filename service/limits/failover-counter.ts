@@ -12,7 +12,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
-import type { WindowCount, WindowCounter } from "./window-counter.js";
+import { EMPTY_COUNT, type WindowCount, type WindowCounter } from "./window-counter.js";
 
 export type StoreFailureMode = "per-pod" | "closed";
 
@@ -55,6 +55,18 @@ export class FailoverCounter implements WindowCounter {
 
   read(key: string): Promise<WindowCount> {
     return this.use((counter) => counter.read(key));
+  }
+
+  /** Best effort, whatever the mode: a refund that cannot reach Redis is dropped. */
+  async refund(key: string, amount: number): Promise<void> {
+    try {
+      await this.use(async (counter) => {
+        await counter.refund(key, amount);
+        return EMPTY_COUNT;
+      });
+    } catch {
+      // closed mode while Redis is down: nothing was charged there that a refund could return
+    }
   }
 
   /** Stops the probe (the service is closing). */

@@ -44,6 +44,12 @@ export class MemoryCounter implements WindowCounter {
     return Promise.resolve(window === undefined ? EMPTY_COUNT : this.count(window, false));
   }
 
+  refund(key: string, amount: number): Promise<void> {
+    const window = this.current(key);
+    if (window !== undefined) window.total = Math.max(0, window.total - amount);
+    return Promise.resolve();
+  }
+
   private addNow(key: string, amount: number, windowMs: number, limit: number | undefined): WindowCount {
     const window = this.current(key);
     const total = window?.total ?? 0;
@@ -93,6 +99,10 @@ export class PartitionedMemoryCounter implements WindowCounter {
 
   read(key: string): Promise<WindowCount> {
     return this.part(key).read(key);
+  }
+
+  refund(key: string, amount: number): Promise<void> {
+    return this.part(key).refund(key, amount);
   }
 
   private part(key: string): MemoryCounter {

@@ -32,6 +32,9 @@ export function redisOptions(config: LimitStoreConfig): RedisOptions {
     maxRetriesPerRequest: 0,
     // Reconnect for ever, at most a second apart: the failover's probe notices the return.
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    // After a managed failover (ElastiCache, Memorystore) a connection left on the old primary gets
+    // READONLY for every write: reconnect, so DNS leads to the new primary.
+    reconnectOnError: (err) => err.message.startsWith("READONLY"),
     lazyConnect: true,
   };
 }

@@ -35,11 +35,21 @@ if ttl < 0 then ttl = 0 end
 return {tonumber(current), ttl}
 `;
 
+/** KEYS[1] key; ARGV amount. Takes it back, not below 0, only from a live window. */
+const REFUND = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current <= 0 then return 0 end
+local amount = math.min(tonumber(ARGV[1]), current)
+redis.call('DECRBY', KEYS[1], amount)
+return amount
+`;
+
 type Reply = [number, number, number?];
 
 interface LimitCommands {
   plinthWindowAdd(key: string, amount: number, windowMs: number, limit: number): Promise<Reply>;
   plinthWindowRead(key: string): Promise<Reply>;
+  plinthWindowRefund(key: string, amount: number): Promise<number>;
 }
 
 export class RedisCounter implements WindowCounter {
@@ -53,6 +63,7 @@ export class RedisCounter implements WindowCounter {
     // Sent with EVALSHA, falling back to EVAL once per connection: one round trip per check.
     redis.defineCommand("plinthWindowAdd", { numberOfKeys: 1, lua: ADD });
     redis.defineCommand("plinthWindowRead", { numberOfKeys: 1, lua: READ });
+    redis.defineCommand("plinthWindowRefund", { numberOfKeys: 1, lua: REFUND });
     this.commands = redis as unknown as LimitCommands;
   }
 
@@ -71,8 +82,15 @@ export class RedisCounter implements WindowCounter {
     return total === 0 ? EMPTY_COUNT : { total, ttlMs, added: false };
   }
 
-  /** Resolves when Redis answers (the failover's probe). */
+  async refund(key: string, amount: number): Promise<void> {
+    await this.commands.plinthWindowRefund(this.prefix + key, amount);
+  }
+
+  /**
+   * Resolves when Redis takes a write (the failover's probe): a PING answered by a replica left
+   * behind by a failover would mark the store up while every count still fails.
+   */
   async ping(): Promise<void> {
-    await this.redis.ping();
+    await this.add("probe", 1, 1000);
   }
 }

@@ -22,6 +22,11 @@ export interface WindowCounter {
   add(key: string, amount: number, windowMs: number, limit?: number): Promise<WindowCount>;
   /** The key's window as it stands, without counting. */
   read(key: string): Promise<WindowCount>;
+  /**
+   * Takes `amount` back from `key`'s window, never below 0 and never opening one (a refund after the
+   * window ended gives nothing to the next).
+   */
+  refund(key: string, amount: number): Promise<void>;
 }
 
 /** The count of a key without a window. */

@@ -5,9 +5,11 @@
  * stable to candidate, never back.
  *
  * The key is client-chosen (the sticky header), so the hash is keyed (HMAC-SHA256 with
- * ROLLOUT_BUCKET_KEY): without the secret a client cannot pick keys that land on the candidate, and
- * so cannot aim a flood at it. Every replica must hold the same secret for a key to stay on one
- * variant whichever replica answers.
+ * ROLLOUT_BUCKET_KEY): without the secret a client cannot compute keys that land on the candidate.
+ * It can still find them by trying, one request at a time (a response names the variant that
+ * answered); what bounds a flood of found keys is the per-caller share of the candidate
+ * (./identity-share.ts), and only the candidate's own failures count toward its circuit. Every
+ * replica must hold the same secret for a key to stay on one variant whichever replica answers.
  */
 import { createHmac, randomBytes } from "node:crypto";
 

@@ -22,6 +22,7 @@ import {
   type VariantName,
 } from "../inference/model-holder.js";
 import type { GraphModel } from "../inference/graph-model.js";
+import { QueueFullError } from "../inference/batcher.js";
 import type { LoadedModel } from "../inference/load-model.js";
 import type { PlinthModel } from "../inference/model.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
@@ -73,15 +74,6 @@ export interface Answered<T> {
   readonly variant: VariantName;
   readonly model: GraphModel;
   readonly result: T;
-}
-
-/**
- * Whether the candidate's error is a refusal the caller caused (a full queue, a bad input) rather
- * than the model failing: such errors are answered as stable would answer them and never count
- * toward the circuit, or a flood of them would open it.
- */
-function callerCaused(err: unknown): err is ApiError {
-  return err instanceof ApiError && (err.statusCode < 500 || err.code === ErrorCode.OVERLOADED);
 }
 
 /**
@@ -427,9 +419,15 @@ export class RolloutEngine {
       this.circuit.success(pass);
       return result;
     } catch (err) {
-      if (callerCaused(err)) {
+      // A full candidate queue is load, not the model failing: stable answers, and the circuit is
+      // not told (a flood of requests would otherwise open it). Every other error, a 4xx included,
+      // is the candidate's: the caller's input was checked before it was routed, so a refusal
+      // here (a graph candidate behind a plinth stable, rows its contract does not take) is the
+      // candidate's, answered by stable and counted.
+      if (err instanceof QueueFullError) {
         this.circuit.release(pass);
-        throw err;
+        this.fallback("overloaded");
+        return undefined;
       }
       this.candidateFailed(request, "error", err, pass);
       return undefined;

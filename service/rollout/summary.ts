@@ -11,7 +11,7 @@ import type { CircuitState } from "./circuit.js";
 export type { RolloutStrategy, VariantName, CircuitState };
 
 /** Why a request routed to the candidate was answered by stable. */
-export const FALLBACK_REASONS = ["load", "error", "timeout", "circuit_open"] as const;
+export const FALLBACK_REASONS = ["load", "error", "timeout", "circuit_open", "overloaded"] as const;
 export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
 export interface VariantSnapshot {

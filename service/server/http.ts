@@ -121,5 +121,7 @@ async function limitRates(
     max: limits.cost.max,
     windowMs: limits.cost.windowMs,
     imageMaxPixels: config.limits.imageMaxPixels,
+    explainMaxPixels: config.explain.maxPixels,
+    maxRowsPerRequest: config.limits.maxRowsPerRequest,
   });
 }

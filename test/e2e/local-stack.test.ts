@@ -319,6 +319,12 @@ describe("signing in through oauth2-proxy in Chromium", () => {
     }, `mallory@${OTHER_EMAIL_DOMAIN}`);
     expect(summary.status).toBe(200);
     expect(summary.body.rollout.strategy).toBe("single");
+    // The admin group passes the gate the cluster's MLflow Ingress asks for.
+    const gate = await page.evaluate(
+      async (group) => (await fetch(`/oauth2/auth?allowed_groups=${group}`)).status,
+      ADMIN_GROUP,
+    );
+    expect(gate).toBe(202);
     await context.close();
   });
 
@@ -379,18 +385,25 @@ describe("signing in through oauth2-proxy in Chromium", () => {
       const callback = await signIn(page, stack.users.reader.email, stack.users.reader.password);
       expect(callback.status()).toBe(302);
       // Signed in, through the proxy, with the groups the provider put in the ID token.
-      const answers = await page.evaluate(async () => {
+      const answers = await page.evaluate(async (adminGroup) => {
         const panel = await fetch("/admin");
         const summary = await fetch("/ops/summary");
         const reload = await fetch("/reload-model", { method: "POST", headers: { "x-plinth-csrf": "1" } });
+        // What the cluster's MLflow Ingress asks oauth2-proxy (admin groups only), and the others.
+        const adminOnlyGate = (await fetch(`/oauth2/auth?allowed_groups=${adminGroup}`)).status;
+        const gate = (await fetch("/oauth2/auth")).status;
         return {
+          adminOnlyGate,
+          gate,
           panel: [panel.status, ((await panel.json()) as { error: { message: string } }).error.message],
           summary: summary.status,
           reload: [reload.status, ((await reload.json()) as { error: { message: string } }).error.message],
         };
-      });
+      }, ADMIN_GROUP);
       const who = `email:${stack.users.reader.email}`;
       expect(answers).toEqual({
+        adminOnlyGate: 403,
+        gate: 202,
         panel: [403, `${who} does not hold the admin role`],
         summary: 200,
         reload: [403, `${who} does not hold the admin role`],

@@ -6,6 +6,7 @@ import { setPath } from "./fixtures/target.js";
 
 const PUBLIC = "Ingress:public";
 const ADMIN = "Ingress:admin";
+const SIGNIN = "Ingress:signin";
 const annotation = (name: string) => ["metadata", "annotations", name];
 const FIX_AUTH =
   'Move these routes to an Ingress with metadata.annotations["nginx.ingress.kubernetes.io/auth-url"] = "https://<auth host>/oauth2/auth" and ["nginx.ingress.kubernetes.io/auth-signin"] = "https://<auth host>/oauth2/start?rd=$escaped_request_uri".';
@@ -110,6 +111,38 @@ describePolicy(policies.ingressNoSnippetAnnotations, [
 ]);
 
 describePolicy(policies.adminPathsBehindOauth2Proxy, [
+  {
+    change: "the sign-in path routed to another Service whose name contains oauth2-proxy",
+    stack: "kubernetes",
+    resource: SIGNIN,
+    path: ["spec", "rules", 0, "http", "paths", 0, "backend", "service", "name"],
+    value: "grafana-oauth2-proxy",
+    message: `Ingress "signin" exposes Service "grafana-oauth2-proxy" (spec.rules[0].http.paths[0]) without oauth2-proxy. ${FIX_AUTH}`,
+  },
+  {
+    change: "the sign-in path's Ingress in another namespace than the proxy's",
+    stack: "kubernetes",
+    resource: SIGNIN,
+    path: ["metadata", "namespace"],
+    value: "mlflow",
+    message: `Ingress "signin" exposes host mlflow.ml.example.com (spec.rules[0].http.paths[0]) without oauth2-proxy. ${FIX_AUTH}`,
+  },
+  {
+    change: "the sign-in path rewritten to another path of the proxy's Service",
+    stack: "kubernetes",
+    resource: SIGNIN,
+    path: annotation("nginx.ingress.kubernetes.io/rewrite-target"),
+    value: "/metrics",
+    message: `Ingress "signin" exposes host mlflow.ml.example.com (spec.rules[0].http.paths[0]) without oauth2-proxy. ${FIX_AUTH}`,
+  },
+  {
+    change: "a catch-all beside the sign-in path on a protected host",
+    stack: "kubernetes",
+    resource: SIGNIN,
+    path: ["spec", "rules", 0, "http", "paths", 0, "path"],
+    value: "/",
+    message: `Ingress "signin" exposes host mlflow.ml.example.com (spec.rules[0].http.paths[0]) without oauth2-proxy. ${FIX_AUTH}`,
+  },
   {
     change: "satisfy any beside the oauth2-proxy annotations (any passing check lets a request in)",
     stack: "kubernetes",

@@ -13,7 +13,8 @@ import type { FastifyRequest } from "fastify";
 import { ENV } from "../../contract/service-env.js";
 import { ApiError } from "../../errors/api-error.js";
 import { ErrorCode } from "../../errors/codes.js";
-import { ConcurrencyLimit } from "../../explain/concurrency-limit.js";
+import { AbandonedTaskError, ConcurrencyLimit } from "../../explain/concurrency-limit.js";
+import { routingIdentity } from "../../rollout/identity-share.js";
 import type { Explainers } from "../../explain/explainers.js";
 import { renderHeatmap, type HeatmapBounds } from "../../explain/heatmap.js";
 import { UnsupportedGraphError } from "../../explain/network-from-onnx.js";
@@ -107,6 +108,9 @@ async function explainPixels(
 }
 
 /** Encapsulated, so the image body parsers apply to this route only. */
+/** Explains one caller may have running or waiting at once: the slots are shared by every caller. */
+const EXPLAIN_PER_CALLER = 1;
+
 export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (scope, deps) => {
   const { bodyLimitBytes, imageMaxPixels } = deps.config.limits;
   const bounds = deps.config.explain;
@@ -119,16 +123,23 @@ export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (s
   const slots = new ConcurrencyLimit(
     bounds.concurrency,
     bounds.queueMax,
-    ({ running, waiting }) =>
-      new ApiError(
-        ErrorCode.OVERLOADED,
-        `explain is busy: ${running} running and ${waiting} waiting, the most this process takes ` +
-          `(${ENV.EXPLAIN_CONCURRENCY}=${bounds.concurrency}, ${ENV.EXPLAIN_QUEUE_MAX}=${bounds.queueMax})`,
-        { "retry-after": "1" },
-      ),
+    ({ running, waiting, owner }) =>
+      owner !== undefined
+        ? new ApiError(
+            ErrorCode.RATE_LIMITED,
+            `${owner.id} already has ${owner.held} explain running or waiting, the most one caller may at once; retry when it is done`,
+            { "retry-after": "1" },
+          )
+        : new ApiError(
+            ErrorCode.OVERLOADED,
+            `explain is busy: ${running} running and ${waiting} waiting, the most this process takes ` +
+              `(${ENV.EXPLAIN_CONCURRENCY}=${bounds.concurrency}, ${ENV.EXPLAIN_QUEUE_MAX}=${bounds.queueMax})`,
+            { "retry-after": "1" },
+          ),
+    EXPLAIN_PER_CALLER,
   );
   // Before the body is read (and after the root's auth hook): a refusal costs next to nothing.
-  scope.addHook("onRequest", async () => slots.refuseWhenFull());
+  scope.addHook("onRequest", async (request) => slots.refuseWhenFull(routingIdentity(request)));
   await acceptImageUploads(scope, bodyLimitBytes);
   scope.post<{ Querystring: Query }>(
     "/predict-image/explain",
@@ -157,7 +168,7 @@ export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (s
       request.servedBy = { variant, version: model.version };
       const image = model.config.input.image!;
       const invert = request.query.invert === "true";
-      return slots.run(async () => {
+      const task = async () => {
         const pixels = await explainPixels(bytes, image, imageMaxPixels, bounds.maxPixels);
         let explainer;
         try {
@@ -205,7 +216,18 @@ export const explainPlugin = httpAdapter<ExplainDeps>("plinth-explain", async (s
             base64: heatmap.png.toString("base64"),
           },
         };
-      });
+      };
+      // One explain per caller at a time, and none run for a client that hung up while waiting.
+      return slots
+        .run(task, {
+          owner: routingIdentity(request),
+          abandoned: () => request.raw.socket?.destroyed === true,
+        })
+        .catch((err: unknown) => {
+          // Nobody reads this answer; it keeps the log at a refusal's level, not an internal error's.
+          if (err instanceof AbandonedTaskError) throw new ApiError(ErrorCode.OVERLOADED, err.message);
+          throw err;
+        });
     },
   );
 });

@@ -140,7 +140,13 @@ export function acceptBinaryTensors(scope: FastifyInstance): void {
     done: (err: Error | null, value?: unknown) => void,
   ) => {
     const header = request.headers[HEADER_LENGTH];
-    const jsonLength = header === undefined ? body.length : Number(header);
+    // Digits only: Number() would also take "", "0x10" and "1e3".
+    const jsonLength =
+      header === undefined
+        ? body.length
+        : typeof header === "string" && /^\d{1,15}$/.test(header)
+          ? Number(header)
+          : NaN;
     if (!Number.isSafeInteger(jsonLength) || jsonLength < 0 || jsonLength > body.length) {
       done(
         new ApiError(ErrorCode.INVALID_REQUEST, `${HEADER_LENGTH} must be an integer within the body length`),

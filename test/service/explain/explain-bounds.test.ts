@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../../service/config.js";
-import { ConcurrencyLimit } from "../../../service/explain/concurrency-limit.js";
+import { AbandonedTaskError, ConcurrencyLimit } from "../../../service/explain/concurrency-limit.js";
 import { errorCode, KEY_HEADERS, startTestService, type TestService } from "../server/service-fixture.js";
 
 const MODELS = path.join(fileURLToPath(new URL("../../../", import.meta.url)), "models");
@@ -39,9 +39,13 @@ const photoJpeg = () =>
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function post(svc: TestService, url: string, payload: Buffer, type: string) {
-  return svc.app.inject({ method: "POST", url, headers: { ...KEY_HEADERS, "content-type": type }, payload });
+function post(svc: TestService, url: string, payload: Buffer, type: string, key = KEY_HEADERS) {
+  return svc.app.inject({ method: "POST", url, headers: { ...key, "content-type": type }, payload });
 }
+
+/** Six callers of their own: explain's bound is per process, and one explain per caller at a time. */
+const CALLER_KEYS = Array.from({ length: 6 }, (_, i) => `explain-caller-${i}-0123456789abcdef`);
+const callerHeaders = (i: number) => ({ "x-api-key": CALLER_KEYS[i]! });
 
 describe("ConcurrencyLimit", () => {
   const busy = () => new Error("busy");
@@ -74,6 +78,45 @@ describe("ConcurrencyLimit", () => {
     release();
     await Promise.all([running, waiting]);
     limit.refuseWhenFull();
+  });
+
+  it("holds one owner to its share, and frees it as its tasks end", async () => {
+    const limit = new ConcurrencyLimit(
+      2,
+      4,
+      ({ owner }) => new Error(owner ? `share of ${owner.id}` : "busy"),
+      1,
+    );
+    let release!: () => void;
+    const held = limit.run(() => new Promise<void>((r) => (release = r)), { owner: "alice" });
+    await expect(limit.run(async () => "again", { owner: "alice" })).rejects.toThrow("share of alice");
+    expect(() => limit.refuseWhenFull("alice")).toThrow("share of alice");
+    await expect(limit.run(async () => "bob's", { owner: "bob" })).resolves.toBe("bob's");
+    release();
+    await held;
+    await expect(limit.run(async () => "alice again", { owner: "alice" })).resolves.toBe("alice again");
+  });
+
+  it("drops a waiting task whose caller has gone, and gives its turn to the next", async () => {
+    const limit = new ConcurrencyLimit(1, 2, busy);
+    let release!: () => void;
+    const running = limit.run(() => new Promise<void>((r) => (release = r)));
+    let gone = false;
+    const ran: string[] = [];
+    const abandoned = limit.run(async () => ran.push("abandoned"), { owner: "carol", abandoned: () => gone });
+    const next = limit.run(async () => ran.push("next"));
+    const dropped = expect(abandoned).rejects.toBeInstanceOf(AbandonedTaskError);
+    await new Promise((r) => setTimeout(r, 0)); // the first task has started
+    gone = true;
+    release();
+    await running;
+    await dropped;
+    await next;
+    expect(ran).toEqual(["next"]);
+    expect(limit.abandoned).toBe(1);
+    expect(limit.state()).toEqual({ running: 0, waiting: 0 });
+    // carol's share was given back with her dropped task
+    await expect(limit.run(async () => "carol", { owner: "carol" })).resolves.toBe("carol");
   });
 
   it("frees the slot when a task fails", async () => {
@@ -159,6 +202,10 @@ describe("POST /predict-image/explain: concurrency bound (EXPLAIN_CONCURRENCY=1,
       PLINTH_REGISTRY_DIR: MODELS,
       EXPLAIN_CONCURRENCY: "1",
       EXPLAIN_QUEUE_MAX: "1",
+      API_KEYS: [
+        `tester:${KEY_HEADERS["x-api-key"]}`,
+        ...CALLER_KEYS.map((key, i) => `caller${i}:${key}`),
+      ].join(","),
     });
     [large, photo] = await Promise.all([texturedPng(2048, 2048), photoJpeg()]);
   });
@@ -186,10 +233,10 @@ describe("POST /predict-image/explain: concurrency bound (EXPLAIN_CONCURRENCY=1,
     const refused: { ms: number; status: number; code: string; retryAfter: unknown; message: string }[] = [];
     let saturated!: () => void;
     const firstRefusal = new Promise<void>((r) => (saturated = r));
-    const clients = Array.from({ length: CLIENTS }, async () => {
+    const clients = Array.from({ length: CLIENTS }, async (_, i) => {
       while (!stop) {
         const t0 = performance.now();
-        const res = await post(svc, "/predict-image/explain", large, "image/png");
+        const res = await post(svc, "/predict-image/explain", large, "image/png", callerHeaders(i));
         const ms = performance.now() - t0;
         if (res.statusCode === 200) {
           okMs.push(ms);
@@ -233,4 +280,18 @@ describe("POST /predict-image/explain: concurrency bound (EXPLAIN_CONCURRENCY=1,
     const unloaded = Math.max(unloadedBefore, unloadedAfter);
     expect(loaded / unloaded).toBeLessThan(20);
   }, 180_000);
+
+  it("lets one caller hold one explain at a time: its second gets 429, another caller's is queued", async () => {
+    const first = post(svc, "/predict-image/explain", large, "image/png", callerHeaders(0));
+    await new Promise((r) => setTimeout(r, 20)); // the first holds the one slot
+    const second = await post(svc, "/predict-image/explain", large, "image/png", callerHeaders(0));
+    expect(second.statusCode).toBe(429);
+    expect(second.headers["retry-after"]).toBe("1");
+    expect(second.json().error.message).toBe(
+      "key:caller0 already has 1 explain running or waiting, the most one caller may at once; retry when it is done",
+    );
+    const other = post(svc, "/predict-image/explain", large, "image/png", callerHeaders(1));
+    expect((await first).statusCode).toBe(200);
+    expect((await other).statusCode).toBe(200);
+  }, 60_000);
 });

@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { EXPLAIN_FACTOR, predictRows, requestCost, tensorRows } from "../../../service/limits/cost.js";
 
-const settings = { imageMaxPixels: 16_777_216 };
+const settings = { imageMaxPixels: 16_777_216, explainMaxPixels: 4_194_304, maxRowsPerRequest: 64 };
 
 function request(url: string, body: unknown, multipart = false): FastifyRequest {
   return { routeOptions: { url }, body, isMultipart: () => multipart } as unknown as FastifyRequest;
@@ -30,6 +30,11 @@ describe("requestCost", () => {
     expect(await requestCost(request("/v2/models/:name/infer", body), settings)).toBe(9);
     expect(await requestCost(request("/v2/models/:name/versions/:version/infer", body), settings)).toBe(9);
     expect(tensorRows({ inputs: [{ shape: ["x"] }] })).toBe(0);
+    // A declared shape beyond MAX_ROWS_PER_REQUEST is refused 400 by the route; it costs at most that.
+    const huge = { inputs: [{ shape: [1_000_000_000, 784] }] };
+    expect(await requestCost(request("/v2/models/:name/infer", huge), settings)).toBe(1 + 64);
+    const many = { inputs: Array.from({ length: 500 }, () => [0]) };
+    expect(await requestCost(request("/predict", many), settings)).toBe(1 + 64);
   });
 
   it("charges images by decoded megapixels, explanations ten times over", async () => {
@@ -43,5 +48,15 @@ describe("requestCost", () => {
 
   it("charges a multipart upload, read only by the handler, at IMAGE_MAX_PIXELS", async () => {
     expect(await requestCost(request("/predict-image", undefined, true), settings)).toBe(1 + 17);
+  });
+
+  it("charges explain at most what it decodes (EXPLAIN_MAX_PIXELS), whatever the upload declares", async () => {
+    expect(await requestCost(request("/predict-image/explain", undefined, true), settings)).toBe(
+      EXPLAIN_FACTOR * (1 + 5),
+    );
+    // 4096x4096 declared: explain refuses it unread, so it is charged as the largest it decodes.
+    expect(await requestCost(request("/predict-image/explain", await png(4096, 4096)), settings)).toBe(
+      EXPLAIN_FACTOR * (1 + 5),
+    );
   });
 });

@@ -7,9 +7,10 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LimitStoreConfig } from "../../../service/config.js";
+import { AuthFailureLimiter } from "../../../service/auth/failure-limit.js";
 import { FailoverCounter } from "../../../service/limits/failover-counter.js";
 import { MemoryCounter, PartitionedMemoryCounter } from "../../../service/limits/memory-counter.js";
-import { connectRedis } from "../../../service/limits/redis-client.js";
+import { connectRedis, redisOptions } from "../../../service/limits/redis-client.js";
 import { RedisCounter } from "../../../service/limits/redis-counter.js";
 import { RedisServer } from "./redis-server.js";
 
@@ -39,6 +40,22 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   while (!check()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * `op`'s result once it stops failing while the client reconnects (within 5 s); an error matching
+ * `final` is thrown at once.
+ */
+async function eventually<T>(op: () => Promise<T>, final?: RegExp): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (final?.test(String(err)) || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 
@@ -79,6 +96,19 @@ describe("RedisCounter over TLS with a password", () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect((await counter.read("short")).total).toBe(0);
     expect(await counter.add("short", 1, 150)).toMatchObject({ total: 1, added: true });
+  });
+
+  it("refunds within a live window only, never below 0", async () => {
+    const counter = new RedisCounter(await client(storeConfig(server)));
+    await counter.add("refund", 10, 60_000);
+    await counter.refund("refund", 4);
+    expect((await counter.read("refund")).total).toBe(6);
+    await counter.refund("refund", 50);
+    expect((await counter.read("refund")).total).toBe(0);
+    // No window: a refund opens none, so it cannot bank budget for the next one.
+    await counter.refund("no-window", 5);
+    expect(await counter.read("no-window")).toMatchObject({ total: 0, ttlMs: 0 });
+    expect(await counter.add("no-window", 1, 60_000)).toMatchObject({ total: 1, added: true });
   });
 
   it("is refused without the password, and without the CA that signed the server's certificate", async () => {
@@ -165,11 +195,48 @@ describe("FailoverCounter against a redis-server that hangs, dies and comes back
       });
       expect(Date.now() - started).toBeLessThan(1000);
       await expect(counter.add("c", 1, 60_000)).rejects.toMatchObject({ code: "OVERLOADED" });
+      // The failed-auth limiter runs before credentials on every route, operators' included: it
+      // never answers 503 for the store, it counts per pod until Redis is back.
+      const failures = new AuthFailureLimiter({ limit: 2, windowMs: 60_000 }, counter);
+      expect(await failures.blockedFor("203.0.113.9")).toBeUndefined();
+      await failures.recordFailure("203.0.113.9");
+      await failures.recordFailure("203.0.113.9");
+      expect(await failures.blockedFor("203.0.113.9")).toBeGreaterThan(0);
       server.resume();
       await until(() => counter.storeUp);
       expect(await counter.add("c", 1, 60_000)).toMatchObject({ added: true });
     } finally {
       counter.close();
+    }
+  });
+});
+
+describe("after a managed failover leaves a connection on a read-only replica", () => {
+  it("the probe needs a write, so the store is not marked up while every count fails; READONLY reconnects", async () => {
+    const primary = await RedisServer.start({ password: PASSWORD });
+    const replica = await RedisServer.start({ password: PASSWORD });
+    const admin = await connectRedis(storeConfig(replica), 3000);
+    const redis = await connectRedis(storeConfig(replica), 3000);
+    try {
+      await admin.config("SET", "masterauth", PASSWORD);
+      await admin.call("REPLICAOF", "127.0.0.1", String(primary.port));
+      const counter = new RedisCounter(redis);
+      await expect(counter.add("k", 1, 60_000)).rejects.toThrow(/^READONLY/);
+      // The client reconnects on READONLY (to find a new primary); on this replica, again and again.
+      expect(await eventually(() => redis.ping())).toBe("PONG"); // what a PING probe would have believed
+      await expect(eventually(() => counter.ping(), /READONLY/)).rejects.toThrow(/^READONLY/);
+      expect(
+        redisOptions(storeConfig(replica)).reconnectOnError?.(new Error("READONLY You can't write")),
+      ).toBe(true);
+      await admin.call("REPLICAOF", "NO", "ONE");
+      // A write taken again: the probe would bring the store back now.
+      await eventually(() => counter.ping());
+      expect(await counter.add("k", 1, 60_000)).toMatchObject({ added: true });
+    } finally {
+      admin.disconnect();
+      redis.disconnect();
+      await replica.dispose();
+      await primary.dispose();
     }
   });
 });
@@ -208,5 +275,18 @@ describe("PartitionedMemoryCounter", () => {
     for (let i = 0; i < 10; i++) await counter.add(`auth-failures:198.51.100.${i}`, 1, 60_000);
     expect((await counter.read("count:alice")).total).toBe(3);
     expect((await counter.read("auth-failures:198.51.100.0")).total).toBe(0); // forgotten in its own kind
+  });
+});
+
+describe("MemoryCounter refunds", () => {
+  it("within a live window only, never below 0", async () => {
+    const counter = new PartitionedMemoryCounter();
+    await counter.add("cost:alice", 10, 60_000);
+    await counter.refund("cost:alice", 4);
+    expect((await counter.read("cost:alice")).total).toBe(6);
+    await counter.refund("cost:alice", 50);
+    expect((await counter.read("cost:alice")).total).toBe(0);
+    await counter.refund("cost:bob", 5);
+    expect(await counter.add("cost:bob", 1, 60_000)).toMatchObject({ total: 1, added: true });
   });
 });

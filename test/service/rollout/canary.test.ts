@@ -96,7 +96,7 @@ describe("the rollout snapshot", () => {
       },
       aliases: { champion: "1", challenger: "2" },
       circuit: { state: "closed", consecutiveFailures: 0, threshold: 3, openedAt: null, probeAt: null },
-      fallbacks: { total: 0, byReason: { load: 0, error: 0, timeout: 0, circuit_open: 0 } },
+      fallbacks: { total: 0, byReason: { load: 0, error: 0, timeout: 0, circuit_open: 0, overloaded: 0 } },
       shadow: {
         compared: 0,
         agreed: 0,
@@ -305,7 +305,7 @@ describe("candidate failures", () => {
     expect((await predictRow(svc, 1, forced("candidate"))).body.model.variant).toBe("candidate");
     expect(svc.rollout.snapshot().fallbacks).toEqual({
       total: 4,
-      byReason: { load: 0, error: 2, timeout: 1, circuit_open: 1 },
+      byReason: { load: 0, error: 2, timeout: 1, circuit_open: 1, overloaded: 0 },
     });
   });
 });

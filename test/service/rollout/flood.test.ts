@@ -119,27 +119,21 @@ describe("one caller flooding the candidate", () => {
   });
 });
 
-describe("refusals the callers cause", () => {
-  it.each([
-    [
-      "a full candidate queue (503 OVERLOADED)",
-      () => new QueueFullError("inference queue full (8 of 8 rows)"),
-      503,
-    ],
-    ["a bad input (400)", () => new ApiError(ErrorCode.INVALID_VALUE, "value out of range"), 400],
-  ])(
-    "are answered as stable would answer them and never count toward the circuit: %s",
-    async (_, error, status) => {
-      vi.spyOn(candidateModel(), "infer").mockImplementation(() => Promise.reject(error()));
-      for (let i = 0; i < THRESHOLD * 3; i++) {
-        const res = await predictRow(svc, 2, asTester(candidateKeys[i]!));
-        expect(res.status).toBe(status);
-      }
-      const { circuit, fallbacks } = svc.rollout.snapshot();
-      expect(circuit).toMatchObject({ state: "closed", consecutiveFailures: 0 });
-      expect(fallbacks.total).toBe(0);
-    },
-  );
+describe("a full candidate queue", () => {
+  it("is load, not a failure: stable answers, the fallback is counted as overloaded, the circuit is not told", async () => {
+    const before = svc.rollout.snapshot().fallbacks.byReason.overloaded;
+    vi.spyOn(candidateModel(), "infer").mockImplementation(() =>
+      Promise.reject(new QueueFullError("inference queue full (8 of 8 rows)")),
+    );
+    for (let i = 0; i < THRESHOLD * 3; i++) {
+      const res = await predictRow(svc, 2, asTester(candidateKeys[i]!));
+      expect(res.status).toBe(200);
+      expect(res.body.model.variant).toBe("stable");
+    }
+    const { circuit, fallbacks } = svc.rollout.snapshot();
+    expect(circuit).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+    expect(fallbacks.byReason.overloaded - before).toBe(THRESHOLD * 3);
+  });
 });
 
 describe("the circuit after genuine candidate failures", () => {
@@ -160,5 +154,18 @@ describe("the circuit after genuine candidate failures", () => {
     const probe = await predictRow(svc, 2, asTester(candidateKeys[0]!));
     expect(probe.body.model.variant).toBe("candidate");
     expect(svc.rollout.snapshot().circuit).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+  });
+
+  it("counts the candidate's own 4xx as its failure: the caller's input was checked before routing", async () => {
+    // E.g. a candidate whose contract refuses rows stable takes: the caller gets stable's answer.
+    vi.spyOn(candidateModel(), "infer").mockRejectedValue(
+      new ApiError(ErrorCode.INVALID_REQUEST, "the candidate's contract refuses these rows"),
+    );
+    for (let i = 0; i < THRESHOLD; i++) {
+      const res = await predictRow(svc, 2, asTester(candidateKeys[i]!));
+      expect(res.status).toBe(200);
+      expect(res.body.model.variant).toBe("stable");
+    }
+    expect(svc.rollout.snapshot().circuit.state).toBe("open");
   });
 });

@@ -121,6 +121,23 @@ describe("a binary tensor whose declared shape does not match its bytes", () => 
         'input "pixels": shape [1,1,28,28] holds 784 UINT8 values (784 bytes); binary_data_size is 100',
       );
       expect(decode).not.toHaveBeenCalled();
+      // The JSON header's length is digits only: what Number() would also have taken is refused.
+      for (const length of ["", "0x10", "1e1", " 12", "-0"]) {
+        const bad = await svc.app.inject({
+          method: "POST",
+          url: "/v2/models/fashion-classifier/infer",
+          headers: {
+            ...KEY_HEADERS,
+            "inference-header-content-length": length,
+            "content-type": "application/octet-stream",
+          },
+          payload: body,
+        });
+        expect([bad.statusCode, bad.json().error.message], length).toEqual([
+          400,
+          "inference-header-content-length must be an integer within the body length",
+        ]);
+      }
     } finally {
       await svc.close();
     }
