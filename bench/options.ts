@@ -33,8 +33,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --soak S           add a soak of S seconds (e.g. 300): RSS over time under sustained load
   --connections N    concurrent connections of every load phase (default 32)
   --pipelining N     requests in flight per connection (default 1)
-  --no-peer          skip the FastAPI peer
-  --peer-workers N   uvicorn worker processes of the peer (default 1, like the one service process)
+  --no-peer          skip the peers: FastAPI, and the v2 comparison with KServe and MLServer
+  --peer-workers N   worker processes of each peer (uvicorn; MLServer inference workers) (default 1, like the one service process)
   --no-shadow        skip the shadow phase (/predict with and without SHADOW_PERCENT=100)
   --env NAME=VALUE   a service setting (repeatable), e.g. --env BATCH_MAX_DELAY_MS=0.5
   --sample FILE      the 28x28 PNG to send (default: the first in samples/fashion-mnist)

@@ -5,6 +5,7 @@ import type { FixedRateResult } from "./load/fixed-rate.js";
 import type { SaturationResult } from "./load/saturation.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
+import type { OipResult } from "./oip-phase.js";
 import type { InferenceCost, ShadowCounters } from "./stats/prometheus-text.js";
 import type { RssTrend } from "./stats/rss-trend.js";
 import type { ServiceDescription } from "./targets/service.js";
@@ -76,6 +77,8 @@ export interface BenchResults {
   soak?: SoakResult;
   /** Absent with --no-shadow, or when its registry could not be prepared. */
   shadow?: ShadowResult;
+  /** The Open Inference Protocol comparison with KServe and MLServer; absent with --no-peer. */
+  oip?: OipResult;
   /** Phases that could not run, with why; their checks show N/A. */
   readonly failures: { readonly phase: string; readonly message: string }[];
 }

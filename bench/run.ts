@@ -15,6 +15,7 @@ import { runFixedRate } from "./load/fixed-rate.js";
 import { runSaturation, type SaturationResult } from "./load/saturation.js";
 import type { LoadShape } from "./load/target.js";
 import { describeMachine } from "./machine.js";
+import { measureOip, oipBody } from "./oip-phase.js";
 import type { BenchOptions } from "./options.js";
 import { processTreeCpuSeconds, processTreeRssBytes } from "./proc.js";
 import { RssSampler } from "./rss.js";
@@ -61,11 +62,15 @@ export function runTimeBoundSeconds(options: BenchOptions): number {
   const perServer =
     STARTUP_TIMEOUT_MS / 1000 + ROUTES.length * (w + d) + ROUTES.length * (d + graceSeconds(options) + 1);
   const servers = options.peer ? 3 : 2;
+  // The OIP comparison: three servers, each started for its saturation and again for its fixed rate.
+  const oip = options.peer
+    ? 3 * ((2 * STARTUP_TIMEOUT_MS) / 1000 + 2 * w + d + d + graceSeconds(options) + 1)
+    : 0;
   // The shadow phase: two more service runs on /predict alone.
   const shadowLeg = STARTUP_TIMEOUT_MS / 1000 + (w + d) + (d + graceSeconds(options) + 1);
   const shadow = options.shadow ? 2 * shadowLeg : 0;
   const floors = (2 * Math.min(FLOOR_BUDGET_MS, d * 1000)) / 1000;
-  return servers * perServer + shadow + floors + options.soakSeconds + 60;
+  return servers * perServer + oip + shadow + floors + options.soakSeconds + 60;
 }
 
 export async function runBench(options: BenchOptions, log: Log): Promise<BenchResults> {
@@ -294,6 +299,38 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
         for (const route of ROUTES) await phase(`peer: ${route} fixed rate`, () => atFixedRate(peer, route));
       },
     );
+    const pixels = (JSON.parse(payloads.jsonRow.toString("utf8")) as { inputs: number[] }).inputs;
+    const body = oipBody(meta.input.name, pixels, 1);
+    results.oip = await measureOip({
+      options,
+      shape,
+      rows: 1,
+      body,
+      peerOptions: {
+        modelPath: model.modelPath,
+        modelName: model.name,
+        intraOpThreads: config.ort.intraOpThreads,
+        interOpThreads: config.ort.interOpThreads,
+        workers: options.peerWorkers,
+      },
+      startService: async () => {
+        const service = await startService(launch, apiKey, payloads);
+        return {
+          pid: service.process.pid,
+          startupMs: service.startupMs,
+          target: {
+            port: service.port,
+            method: "POST",
+            path: `/v2/models/${encodeURIComponent(model.name)}/infer`,
+            headers: { "content-type": "application/json", "x-api-key": apiKey },
+            body,
+          },
+          stop: () => service.process.stop(),
+        };
+      },
+      phase,
+      log,
+    });
   }
   return results;
 }

@@ -24,7 +24,11 @@
 # ~/.cache/plinth/tools); .tools/ in the clone only links to them. A second run does nothing and
 # needs no network.
 #
-#   --bench  only the FastAPI peer of `npm run bench` (.tools/bench-venv: bench/peer/requirements.txt).
+#           .tools/kserve-venv, .tools/mlserver-venv  KServe's ModelServer and Seldon's MLServer, the
+#                               Open Inference Protocol peers of `npm run bench` (bench/peer/*/requirements.txt)
+#
+#   --bench  only the peers of `npm run bench`: the FastAPI one (.tools/bench-venv:
+#            bench/peer/requirements.txt) and the two above.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/tools/lib.sh
@@ -79,10 +83,18 @@ link_go_tools() {
   done
 }
 
+# The Open Inference Protocol peers of `npm run bench` (and of its tests): one venv each, their pins
+# conflict.
+install_oip_peers() {
+  install_pinned_venv kserve-venv bench/peer/kserve/requirements.txt "KServe peer" || return 1
+  install_pinned_venv mlserver-venv bench/peer/mlserver/requirements.txt "MLServer peer"
+}
+
 case "${1:-}" in
   "") ;;
   --bench)
     install_pinned_venv bench-venv bench/peer/requirements.txt "bench peer"
+    install_oip_peers
     exit 0
     ;;
   *) tools_fail "unknown option $1 (expected none or --bench)" || exit 2 ;;
@@ -93,6 +105,7 @@ debian_install
 install_pinned_venv mlflow-venv test/support/mlflow-requirements.txt mlflow
 install_pinned_venv fuzz-venv test/support/fuzz-requirements.txt "fuzz and v2 client"
 install_pinned_venv models-venv test/support/third-party-models-requirements.txt "third-party model makers"
+install_oip_peers
 install_go_tools
 link_go_tools
 crds=$(prometheus_operator_crds)

@@ -1,12 +1,14 @@
 /** The bench report: one Markdown page (printed and written to report.md) and its JSON twin. */
 import path from "node:path";
 import { OPEN_LOOP_IN_FLIGHT_SECONDS, type FixedRateResult } from "../load/fixed-rate.js";
+import { OIP_SERVERS, type OipServer } from "../oip-phase.js";
 import { REPO_ROOT } from "../paths.js";
 import type { ResponseCounts } from "../load/target.js";
 import {
   ROUTES,
   SERVERS,
   type BenchResults,
+  type CpuUse,
   type Route,
   type RouteResult,
   type ServerName,
@@ -77,6 +79,11 @@ function serviceLine(results: BenchResults): string {
   );
 }
 
+const cpuCell = (cpu: CpuUse | undefined) =>
+  cpu === undefined ? "—" : `${cpu.server.toFixed(2)} / ${cpu.generator.toFixed(2)}`;
+/** The columns of a fixed-rate phase (fixedRateCells) and the failed requests of the route. */
+const LOAD_COLUMNS = ["CPU server / generator (cores)", "fixed rate", "p50", "p99", "p99.9", "max", "failed"];
+
 function fixedRateCells(result: FixedRateResult | undefined): string[] {
   if (result === undefined) return ["—", "—", "—", "—", "—"];
   const l = result.latency;
@@ -109,29 +116,13 @@ function httpFigures(results: BenchResults): string {
         SERVER_TITLES[server],
         ROUTE_TITLES[route],
         r.saturation === undefined ? "—" : reqs(r.saturation.requestsPerSecond),
-        r.saturationCpu === undefined
-          ? "—"
-          : `${r.saturationCpu.server.toFixed(2)} / ${r.saturationCpu.generator.toFixed(2)}`,
+        cpuCell(r.saturationCpu),
         ...fixedRateCells(r.fixedRate),
         String(failedIn(r)),
       ]);
     }
   }
-  return markdownTable(
-    [
-      "server",
-      "body",
-      "saturation",
-      "CPU server / generator (cores)",
-      "fixed rate",
-      "p50",
-      "p99",
-      "p99.9",
-      "max",
-      "failed",
-    ],
-    rows,
-  );
+  return markdownTable(["server", "body", "saturation", ...LOAD_COLUMNS], rows);
 }
 
 function floorFigures(results: BenchResults): string {
@@ -242,6 +233,41 @@ function shadowFigures(results: BenchResults): string[] {
   ];
 }
 
+const OIP_TITLES: Record<OipServer, string> = {
+  service: "plinth",
+  kserve: "KServe ModelServer",
+  mlserver: "Seldon MLServer",
+};
+
+/** The same v2 infer request to plinth and each OIP peer: throughput, plinth's ratio, p99 at one rate. */
+export function oipFigures(results: BenchResults): string[] {
+  const oip = results.oip;
+  if (oip === undefined) return ["Not measured (--no-peer)."];
+  const plinth = oip.servers.service?.saturation?.requestsPerSecond;
+  const rows = OIP_SERVERS.flatMap((server) => {
+    const r = oip.servers[server];
+    if (r === undefined) return [];
+    const saturation = r.saturation?.requestsPerSecond;
+    return [
+      [
+        OIP_TITLES[server],
+        saturation === undefined ? "—" : reqs(saturation),
+        server === "service" ? "—" : ratioOf(plinth, saturation),
+        cpuCell(r.saturationCpu),
+        ...fixedRateCells(r.fixedRate),
+        String(failedIn(r)),
+        r.startupMs === undefined ? "—" : ms(r.startupMs),
+      ],
+    ];
+  });
+  return [
+    `\`POST /v2/models/{name}/infer\`, the same JSON body (FP32, ${oip.rows} row of raw pixels) to every server; ` +
+      "each started and loaded alone. The fixed rate is a share of the slowest server's saturation.",
+    "",
+    markdownTable(["server", "saturation", "plinth / this", ...LOAD_COLUMNS, "start-up"], rows),
+  ];
+}
+
 function memoryFigures(results: BenchResults): string[] {
   const rss = results.serviceRss;
   const lines: string[] = [];
@@ -299,6 +325,10 @@ export function renderMarkdown(results: BenchResults, checks: readonly Check[]):
     "## Shadow's cost on stable (/predict, JSON row)",
     "",
     ...shadowFigures(results),
+    "",
+    "## Open Inference Protocol v2: plinth, KServe and MLServer, same request",
+    "",
+    ...oipFigures(results),
   ];
   if (results.failures.length > 0) {
     sections.push(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { acceptanceChecks } from "../../bench/report/acceptance.js";
 import { renderJson, renderMarkdown } from "../../bench/report/render.js";
-import { goodRun } from "./fixtures.js";
+import { fixedRate, goodRun, saturation } from "./fixtures.js";
 
 describe("the bench report", () => {
   const run = goodRun();
@@ -75,6 +75,32 @@ describe("the bench report", () => {
       "Shadow counters of the shadowing service: at the fixed rate not measured; at saturation not measured " +
         "(the counters are read at each phase's edges, so copies still queued there can fall on either side).",
     );
+  });
+
+  it("compares plinth's v2 infer with KServe's and MLServer's: throughput, plinth's ratio, p99 at one rate", () => {
+    const withOip = renderMarkdown(
+      {
+        ...goodRun(),
+        oip: {
+          rows: 1,
+          rate: 900,
+          servers: {
+            service: { saturation: saturation(3600), fixedRate: fixedRate(900, 2.5), startupMs: 900 },
+            kserve: { saturation: saturation(1200), fixedRate: fixedRate(900, 9), startupMs: 2500 },
+            mlserver: { saturation: saturation(1800, 3), fixedRate: fixedRate(900, 7) },
+          },
+        },
+      },
+      checks,
+    );
+    const section = withOip.slice(withOip.indexOf("## Open Inference Protocol v2"));
+    const row = (title: string) => section.split("\n").find((l) => l.startsWith(`| ${title}`));
+    expect(row("plinth")).toMatch(
+      /^\| plinth +\| 3,600 req\/s +\| — +\| — +\| 900 req\/s \(got 900 req\/s\) .*\| 0 +\| 900 ms +\|$/,
+    );
+    expect(row("KServe ModelServer")).toMatch(/\| 1,200 req\/s +\| 3\.00x +\|/);
+    expect(row("Seldon MLServer")).toMatch(/\| 1,800 req\/s +\| 2\.00x +\|.*\| 3 +\| — +\|$/);
+    expect(renderMarkdown(goodRun(), checks)).toContain("Not measured (--no-peer).");
   });
 
   it("names the phases that did not run", () => {
