@@ -8,6 +8,7 @@ import path from "node:path";
 import { OptionsError, parseBenchOptions, USAGE, type BenchOptions } from "./options.js";
 import { stopAll, stopChildrenOnExit } from "./processes.js";
 import { acceptanceChecks } from "./report/acceptance.js";
+import { writeCurveCharts } from "./report/curve-charts.js";
 import { renderJson, renderMarkdown } from "./report/render.js";
 import { runBench, runTimeBoundSeconds } from "./run.js";
 
@@ -45,8 +46,12 @@ try {
   await mkdir(options.outDir, { recursive: true });
   await writeFile(path.join(options.outDir, "report.md"), markdown);
   await writeFile(path.join(options.outDir, "report.json"), renderJson(results, checks));
+  const charts = await writeCurveCharts(results.oip, options.outDir);
   process.stdout.write(`\n${markdown}`);
-  log(`bench: report written to ${path.join(options.outDir, "report.md")} and report.json`);
+  log(
+    `bench: report written to ${path.join(options.outDir, "report.md")} and report.json` +
+      (charts.length > 0 ? `, charts ${charts.join(", ")}` : ""),
+  );
   process.exitCode = results.failures.length > 0 ? 1 : 0;
 } catch (err) {
   log(`bench: ${(err as Error).message}`);

@@ -3,7 +3,8 @@
  * same request to KServe's ModelServer and Seldon's MLServer (bench/targets/oip-peers.ts), each
  * started alone and loaded alone with the bench's load shape: first every server's saturation, then
  * every server at one fixed rate, a share of the slowest one's saturation, so all of them can
- * sustain it and their p99 compare.
+ * sustain it and their p99 compare. With the saturation, each server's scaling curves: throughput
+ * and (closed-loop) p99 against concurrent connections, and against rows per request.
  */
 import { performance } from "node:perf_hooks";
 import { runFixedRate, type FixedRateResult } from "./load/fixed-rate.js";
@@ -17,7 +18,27 @@ import { OIP_PEERS, startOipPeer, type OipPeerOptions } from "./targets/oip-peer
 export const OIP_SERVERS = ["service", ...OIP_PEERS] as const;
 export type OipServer = (typeof OIP_SERVERS)[number];
 
+/** Connections of the concurrency curve, and rows per request of the batch curve. */
+export const CURVE_CONNECTIONS = [1, 4, 16, 64, 256] as const;
+export const CURVE_ROWS = [1, 4, 16, 64] as const;
+
+export interface CurvePoint {
+  /** Connections, or rows per request. */
+  readonly x: number;
+  readonly requestsPerSecond: number;
+  readonly rowsPerSecond: number;
+  readonly closedLoopP99Ms: number;
+  /** Requests that failed or were not 2xx. */
+  readonly failed: number;
+}
+
+export interface OipCurves {
+  readonly byConnections: CurvePoint[];
+  readonly byRows: CurvePoint[];
+}
+
 export interface OipServerResult {
+  curves?: OipCurves;
   startupMs?: number;
   saturation?: SaturationResult;
   saturationCpu?: CpuUse;
@@ -54,6 +75,10 @@ export interface OipPhaseDeps {
   readonly shape: LoadShape;
   readonly body: Buffer;
   readonly rows: number;
+  /** The v2 infer body with `rows` rows, for the batch curve. */
+  readonly bodyFor: (rows: number) => Buffer;
+  /** Seconds of load per curve point; 0 skips the curves. */
+  readonly curveSeconds: number;
   readonly peerOptions: OipPeerOptions;
   /** Starts plinth's service with its OIP target (the bench's API key in its headers). */
   readonly startService: () => Promise<OipRunning>;
@@ -106,6 +131,7 @@ export async function measureOip(deps: OipPhaseDeps): Promise<OipResult> {
         generator: (generatorUsed.user + generatorUsed.system) / 1e6 / seconds,
       };
       log(`bench:   ${server} v2 infer saturation ${Math.round(saturation.requestsPerSecond)} req/s`);
+      if (deps.curveSeconds > 0) result.servers[server]!.curves = await curves(target, deps);
     });
   }
   const saturations = OIP_SERVERS.flatMap((s) => result.servers[s]?.saturation?.requestsPerSecond ?? []);
@@ -129,4 +155,54 @@ export async function measureOip(deps: OipPhaseDeps): Promise<OipResult> {
     });
   }
   return result;
+}
+
+/** One closed-loop point: `target` with `connections` for `seconds`. */
+async function point(
+  target: HttpTarget,
+  connections: number,
+  x: number,
+  rows: number,
+  seconds: number,
+): Promise<CurvePoint> {
+  const r = await runSaturation(target, { connections, pipelining: 1 }, seconds);
+  return {
+    x,
+    requestsPerSecond: r.requestsPerSecond,
+    rowsPerSecond: r.requestsPerSecond * rows,
+    closedLoopP99Ms: r.closedLoopP99Ms,
+    failed: r.non2xx + r.failed,
+  };
+}
+
+/** The concurrency curve (one row per request), then the batch curve (the bench's connections). */
+async function curves(target: HttpTarget, deps: OipPhaseDeps): Promise<OipCurves> {
+  const seconds = deps.curveSeconds;
+  const byConnections: CurvePoint[] = [];
+  for (const connections of CURVE_CONNECTIONS)
+    byConnections.push(await point(target, connections, connections, 1, seconds));
+  const byRows: CurvePoint[] = [];
+  for (const rows of CURVE_ROWS) {
+    const rowsTarget = { ...target, body: deps.bodyFor(rows) };
+    byRows.push(await point(rowsTarget, deps.shape.connections, rows, rows, seconds));
+  }
+  deps.log(
+    `bench:   curves: ${byConnections.map((p) => Math.round(p.requestsPerSecond)).join(", ")} req/s at ` +
+      `${CURVE_CONNECTIONS.join(", ")} connections; ${byRows.map((p) => Math.round(p.rowsPerSecond)).join(", ")} rows/s at ${CURVE_ROWS.join(", ")} rows`,
+  );
+  return { byConnections, byRows };
+}
+
+/**
+ * Whether a curve collapses: past its best point, its throughput (`of`: requests per second along
+ * connections, rows per second along rows per request) falls below `share` of the best. A server
+ * that queues what it cannot take stays flat at its ceiling; one that thrashes falls.
+ */
+export function collapses(
+  points: readonly CurvePoint[],
+  of: (point: CurvePoint) => number = (p) => p.requestsPerSecond,
+  share = 0.8,
+): boolean {
+  const best = points.reduce((i, p, j) => (of(p) > of(points[i]!) ? j : i), 0);
+  return points.slice(best).some((p) => of(p) < share * of(points[best]!));
 }

@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly peerWorkers: number;
   /** Run the shadow phase: /predict plain and with every request shadowed to a challenger. */
   readonly shadow: boolean;
+  /** The OIP comparison's scaling curves (connections 1-256, rows 1-64). */
+  readonly curves: boolean;
   /** Extra service settings (`--env NAME=VALUE`), applied over the bench's own. */
   readonly serviceEnv: Readonly<Record<string, string>>;
   readonly outDir: string;
@@ -36,6 +38,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-peer          skip the peers: FastAPI, and the v2 comparison with KServe and MLServer
   --peer-workers N   worker processes of each peer (uvicorn; MLServer inference workers) (default 1, like the one service process)
   --no-shadow        skip the shadow phase (/predict with and without SHADOW_PERCENT=100)
+  --no-curves        skip the v2 scaling curves (connections 1-256, rows per request 1-64)
   --env NAME=VALUE   a service setting (repeatable), e.g. --env BATCH_MAX_DELAY_MS=0.5
   --sample FILE      the 28x28 PNG to send (default: the first in samples/fashion-mnist)
   --out DIR          report folder (default out/bench)
@@ -88,6 +91,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
         "no-peer": { type: "boolean", default: false },
         "peer-workers": { type: "string" },
         "no-shadow": { type: "boolean", default: false },
+        "no-curves": { type: "boolean", default: false },
         env: { type: "string", multiple: true, default: [] },
         out: { type: "string" },
         sample: { type: "string" },
@@ -109,6 +113,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     peer: !v["no-peer"],
     peerWorkers: integer("peer-workers", v["peer-workers"], 1, 1, 64),
     shadow: !v["no-shadow"],
+    curves: !v["no-curves"],
     serviceEnv: envPairs(v.env),
     outDir: path.resolve(v.out ?? DEFAULT_OUT_DIR),
     samplePath: v.sample === undefined ? undefined : path.resolve(v.sample),

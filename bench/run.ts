@@ -63,8 +63,9 @@ export function runTimeBoundSeconds(options: BenchOptions): number {
     STARTUP_TIMEOUT_MS / 1000 + ROUTES.length * (w + d) + ROUTES.length * (d + graceSeconds(options) + 1);
   const servers = options.peer ? 3 : 2;
   // The OIP comparison: three servers, each started for its saturation and again for its fixed rate.
+  const curvePoints = options.curves ? 9 * Math.max(2, Math.min(5, d / 2)) : 0;
   const oip = options.peer
-    ? 3 * ((2 * STARTUP_TIMEOUT_MS) / 1000 + 2 * w + d + d + graceSeconds(options) + 1)
+    ? 3 * ((2 * STARTUP_TIMEOUT_MS) / 1000 + 2 * w + d + d + graceSeconds(options) + 1 + curvePoints)
     : 0;
   // The shadow phase: two more service runs on /predict alone.
   const shadowLeg = STARTUP_TIMEOUT_MS / 1000 + (w + d) + (d + graceSeconds(options) + 1);
@@ -306,6 +307,8 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       shape,
       rows: 1,
       body,
+      bodyFor: (rows) => oipBody(meta.input.name, pixels, rows),
+      curveSeconds: options.curves ? Math.max(2, Math.min(5, options.durationSeconds / 2)) : 0,
       peerOptions: {
         modelPath: model.modelPath,
         modelName: model.name,

@@ -1,7 +1,8 @@
 /**
  * Saturation throughput: closed-loop load from autocannon, every connection sending its next
  * request as soon as the previous answer arrives. Only 2xx responses count as throughput. Its
- * latencies are not reported: a closed loop under-reports them (see OpenLoopSchedule).
+ * latencies are only used for the scaling curves, labelled closed loop: a closed loop under-reports
+ * them (see OpenLoopSchedule), so no check reads them.
  */
 import autocannon from "autocannon";
 import { targetOrigin, type HttpTarget, type LoadShape, type ResponseCounts } from "./target.js";
@@ -10,6 +11,8 @@ export interface SaturationResult extends ResponseCounts {
   /** 2xx responses per second. */
   readonly requestsPerSecond: number;
   readonly durationSeconds: number;
+  /** autocannon's p99 (closed loop: under-reported under overload). */
+  readonly closedLoopP99Ms: number;
 }
 
 /** Runs autocannon for `durationSeconds` (bounded by autocannon itself) and counts the outcome. */
@@ -37,5 +40,6 @@ export async function runSaturation(
     failed: result.errors,
     durationSeconds: result.duration,
     requestsPerSecond: result.duration > 0 ? ok / result.duration : 0,
+    closedLoopP99Ms: result.latency.p99,
   };
 }

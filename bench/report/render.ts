@@ -1,7 +1,16 @@
 /** The bench report: one Markdown page (printed and written to report.md) and its JSON twin. */
 import path from "node:path";
 import { OPEN_LOOP_IN_FLIGHT_SECONDS, type FixedRateResult } from "../load/fixed-rate.js";
-import { OIP_SERVERS, type OipServer } from "../oip-phase.js";
+import {
+  collapses,
+  CURVE_CONNECTIONS,
+  CURVE_ROWS,
+  OIP_SERVERS,
+  type CurvePoint,
+  type OipResult,
+  type OipServer,
+} from "../oip-phase.js";
+import { CURVE_CHARTS, OIP_TITLES } from "./curve-charts.js";
 import { REPO_ROOT } from "../paths.js";
 import type { ResponseCounts } from "../load/target.js";
 import {
@@ -233,11 +242,39 @@ function shadowFigures(results: BenchResults): string[] {
   ];
 }
 
-const OIP_TITLES: Record<OipServer, string> = {
-  service: "plinth",
-  kserve: "KServe ModelServer",
-  mlserver: "Seldon MLServer",
-};
+/** The curves' figures, and their charts (written beside the report by main.ts). */
+function curveSection(oip: OipResult): string[] {
+  const measured = OIP_SERVERS.filter((s) => oip.servers[s]?.curves !== undefined);
+  if (measured.length === 0) return [];
+  const row = (server: OipServer, points: readonly CurvePoint[], rows: boolean) => [
+    OIP_TITLES[server],
+    ...points.map(
+      (p) =>
+        `${count(rows ? p.rowsPerSecond : p.requestsPerSecond)} · ${formatNumber(p.closedLoopP99Ms, "ms")}` +
+        (p.failed > 0 ? ` (${p.failed} failed)` : ""),
+    ),
+    collapses(points, (p) => (rows ? p.rowsPerSecond : p.requestsPerSecond)) ? "COLLAPSES" : "holds",
+  ];
+  return [
+    "Scaling curves (closed loop, each point a short saturation; p99 at autocannon's 1 ms resolution): " +
+      "requests per second · p99, by connections (1 row):",
+    "",
+    markdownTable(
+      ["server", ...CURVE_CONNECTIONS.map((c) => `${c} conn.`), "past its peak"],
+      measured.map((s) => row(s, oip.servers[s]!.curves!.byConnections, false)),
+    ),
+    "",
+    "Rows per second · p99, by rows per request:",
+    "",
+    markdownTable(
+      ["server", ...CURVE_ROWS.map((r) => (r === 1 ? "1 row" : `${r} rows`)), "past its peak"],
+      measured.map((s) => row(s, oip.servers[s]!.curves!.byRows, true)),
+    ),
+    "",
+    ...CURVE_CHARTS.map((c) => `![${c.title}](${c.file})`),
+    "",
+  ];
+}
 
 /** The same v2 infer request to plinth and each OIP peer: throughput, plinth's ratio, p99 at one rate. */
 export function oipFigures(results: BenchResults): string[] {
@@ -261,6 +298,7 @@ export function oipFigures(results: BenchResults): string[] {
     ];
   });
   return [
+    ...curveSection(oip),
     `\`POST /v2/models/{name}/infer\`, the same JSON body (FP32, ${oip.rows} row of raw pixels) to every server; ` +
       "each started and loaded alone. The fixed rate is a share of the slowest server's saturation.",
     "",

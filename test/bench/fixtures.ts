@@ -7,7 +7,14 @@ import { rssTrend } from "../../bench/stats/rss-trend.js";
 
 export function saturation(requestsPerSecond: number, failed = 0): SaturationResult {
   const ok = Math.round(requestsPerSecond * 10);
-  return { ok, non2xx: 0, failed, durationSeconds: 10, requestsPerSecond };
+  return {
+    ok,
+    non2xx: 0,
+    failed,
+    durationSeconds: 10,
+    requestsPerSecond,
+    closedLoopP99Ms: 32_000 / requestsPerSecond,
+  };
 }
 
 export function fixedRate(ratePerSecond: number, p99Ms: number, failed = 0): FixedRateResult {

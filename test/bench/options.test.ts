@@ -19,6 +19,7 @@ describe("parseBenchOptions", () => {
       peer: true,
       peerWorkers: 1,
       shadow: true,
+      curves: true,
       serviceEnv: {},
     });
   });
@@ -38,8 +39,9 @@ describe("parseBenchOptions", () => {
     });
   });
 
-  it("skips the shadow phase with --no-shadow", () => {
-    expect(parse("--no-shadow")).toMatchObject({ shadow: false, peer: true });
+  it("skips the shadow phase with --no-shadow, the v2 scaling curves with --no-curves", () => {
+    expect(parse("--no-shadow")).toMatchObject({ shadow: false, peer: true, curves: true });
+    expect(parse("--no-curves")).toMatchObject({ shadow: true, peer: true, curves: false });
   });
 
   it("answers help", () => {
