@@ -23,7 +23,7 @@ describe("loadConfig", () => {
       failureLimit: { limit: 20, windowMs: 300_000 },
     });
     expect(c.trustedProxies).toEqual([]);
-    expect(c.batching).toEqual({ maxBatchSize: 32, maxDelayMs: 1, queueMaxRows: 2048 });
+    expect(c.batching).toEqual({ maxBatchSize: 32, maxDelayMs: 0, queueMaxRows: 2048 });
     expect(c.ort.intraOpThreads).toBe(1);
     expect(c.deploymentColor).toBe("none");
     expect(c.httpLatencyBucketsSeconds[0]).toBe(0.0005);

@@ -131,7 +131,7 @@ describe("response schemas keep what the routes send", () => {
       "offloaded",
       "singleRowMs",
     ]);
-    expect(body.batching).toEqual({ maxBatchSize: 32, maxDelayMs: 1, queueMaxRows: 2048 });
+    expect(body.batching).toEqual({ maxBatchSize: 32, maxDelayMs: 0, queueMaxRows: 2048 });
     expect(body.limits).toEqual({ maxRowsPerRequest: 64, bodyLimitBytes: 4194304 });
   });
 
