@@ -16,8 +16,8 @@ export interface CostBudgetSettings extends CostSettings {
   readonly windowMs: number;
 }
 
-/** The bucket the budget charges: the caller's identity, else its address (as the count limit). */
-export function budgetKey(request: FastifyRequest): string {
+/** The bucket every per-caller limit counts under (the count limit and this budget): the caller's identity, else its address. */
+export function limitKey(request: FastifyRequest): string {
   return request.principal?.identity ?? request.ip;
 }
 
@@ -44,7 +44,7 @@ export function installCostBudget(
     // Routes exempt from the rate limit (health, readiness, docs) are exempt from the budget.
     if (request.routeOptions.config.rateLimit === false) return;
     const cost = await requestCost(request, settings);
-    const key = `cost:${budgetKey(request)}`;
+    const key = `cost:${limitKey(request)}`;
     const charged = await counter.add(key, cost, settings.windowMs, settings.max);
     if (!charged.added && cost > settings.max) {
       // No window ever holds it: waiting would not help, so no Retry-After.

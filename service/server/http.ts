@@ -15,7 +15,7 @@ import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { installErrorHandlers } from "../errors/handler.js";
 import type { ModelSource } from "../inference/model-holder.js";
-import { installCostBudget } from "../limits/cost-budget.js";
+import { installCostBudget, limitKey } from "../limits/cost-budget.js";
 import { rateLimitStore } from "../limits/rate-limit-store.js";
 import type { LimitStore } from "../limits/store.js";
 import { installHttpMetrics } from "../metrics/http.js";
@@ -109,7 +109,7 @@ async function limitRates(
     max: limits.max,
     timeWindow: limits.windowMs,
     store: rateLimitStore(store.counter),
-    keyGenerator: (request) => request.principal?.identity ?? request.ip,
+    keyGenerator: limitKey,
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) =>
       new ApiError(
