@@ -2,6 +2,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_OUT_DIR } from "./paths.js";
+import { OIP_TUNING_MODES, type OipTuningMode } from "./targets/oip-tuning.js";
 
 export interface BenchOptions {
   /** Seconds of each measured load phase (every server, every route, saturation and fixed rate). */
@@ -15,7 +16,13 @@ export interface BenchOptions {
   /** Seconds of the soak phase (RSS over time under sustained load); 0 = no soak. */
   readonly soakSeconds: number;
   readonly peer: boolean;
+  /** Worker processes of the FastAPI peer (uvicorn `--workers`). */
   readonly peerWorkers: number;
+  /**
+   * How KServe and MLServer are configured: as their docs recommend for CPU serving (workers,
+   * batching; bench/targets/oip-tuning.ts), or as each ships.
+   */
+  readonly oipTuning: OipTuningMode;
   /** Run the shadow phase: /predict plain and with every request shadowed to a challenger. */
   readonly shadow: boolean;
   /** The OIP comparison's scaling curves (connections 1-256, rows 1-64). */
@@ -36,7 +43,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --connections N    concurrent connections of every load phase (default 32)
   --pipelining N     requests in flight per connection (default 1)
   --no-peer          skip the peers: FastAPI, and the v2 comparison with KServe and MLServer
-  --peer-workers N   worker processes of each peer (uvicorn; MLServer inference workers) (default 1, like the one service process)
+  --peer-workers N   uvicorn worker processes of the FastAPI peer (default 1, like the one service process)
+  --peer-settings S  KServe's and MLServer's workers and batching: recommended (their docs' advice for
+                     CPU serving, measured on 2 cores: bench/targets/oip-tuning.ts) or defaults (as
+                     each ships: one worker, no batching) (default recommended)
   --no-shadow        skip the shadow phase (/predict with and without SHADOW_PERCENT=100)
   --no-curves        skip the v2 scaling curves (connections 1-256, rows per request 1-64)
   --env NAME=VALUE   a service setting (repeatable), e.g. --env BATCH_MAX_DELAY_MS=0.5
@@ -62,6 +72,15 @@ function integer(name: string, text: string | undefined, fallback: number, min: 
   if (!Number.isInteger(value))
     throw new OptionsError(`--${name}: expected a whole number, got ${JSON.stringify(text)}`);
   return value;
+}
+
+/** `text` when it is one of `choices`; the first choice when absent. */
+function oneOf<T extends string>(name: string, text: string | undefined, choices: readonly [T, ...T[]]): T {
+  if (text === undefined) return choices[0];
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new OptionsError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(text)}`);
+  }
+  return text as T;
 }
 
 function envPairs(items: readonly string[]): Record<string, string> {
@@ -90,6 +109,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
         pipelining: { type: "string" },
         "no-peer": { type: "boolean", default: false },
         "peer-workers": { type: "string" },
+        "peer-settings": { type: "string" },
         "no-shadow": { type: "boolean", default: false },
         "no-curves": { type: "boolean", default: false },
         env: { type: "string", multiple: true, default: [] },
@@ -112,6 +132,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     soakSeconds: number("soak", v.soak, 0, 10, 24 * 3600),
     peer: !v["no-peer"],
     peerWorkers: integer("peer-workers", v["peer-workers"], 1, 1, 64),
+    oipTuning: oneOf("peer-settings", v["peer-settings"], OIP_TUNING_MODES),
     shadow: !v["no-shadow"],
     curves: !v["no-curves"],
     serviceEnv: envPairs(v.env),

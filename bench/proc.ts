@@ -45,6 +45,29 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/** The command lines of `pid`'s descendants (not its own), e.g. to count a server's worker processes. */
+export function descendantCommands(pid: number): string[] {
+  const commands: string[] = [];
+  const visit = (parent: number) => {
+    let children: number[];
+    try {
+      children = childrenOf(parent);
+    } catch {
+      return; // exited meanwhile, or never was
+    }
+    for (const child of children) {
+      try {
+        commands.push(readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0").join(" ").trim());
+      } catch {
+        continue;
+      }
+      visit(child);
+    }
+  };
+  visit(pid);
+  return commands;
+}
+
 /** RSS of `pid` plus its descendants, in bytes. */
 export function processTreeRssBytes(pid: number): number {
   return overTree(pid, rssBytes);

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { readModelMetadata } from "../service/model/onnx-format.js";
 import { LocalRegistry } from "../service/registry/local.js";
@@ -15,7 +16,8 @@ import { runFixedRate } from "./load/fixed-rate.js";
 import { runSaturation, type SaturationResult } from "./load/saturation.js";
 import type { LoadShape } from "./load/target.js";
 import { describeMachine } from "./machine.js";
-import { measureOip, oipBody } from "./oip-phase.js";
+import { measureOip } from "./oip-phase.js";
+import { oipRequest, type OipBody } from "./oip-request.js";
 import type { BenchOptions } from "./options.js";
 import { processTreeCpuSeconds, processTreeRssBytes } from "./proc.js";
 import { RssSampler } from "./rss.js";
@@ -37,6 +39,8 @@ import { rssTimeline, rssTrend } from "./stats/rss-trend.js";
 import { defaultSamplePath, loadPayloads } from "./targets/payloads.js";
 import { startHttpFloor } from "./targets/floor.js";
 import { STARTUP_TIMEOUT_MS, type RunningServer } from "./targets/launch.js";
+import { OIP_PEERS } from "./targets/oip-peers.js";
+import { describePlinth, describeTuning, ortThreadsText, tuningFor } from "./targets/oip-tuning.js";
 import { peerVersions, startPeer } from "./targets/peer.js";
 import { describeService, scrapeMetrics, serviceLaunch, startService } from "./targets/service.js";
 import { prepareShadowRegistry, SHADOW_PERCENT, SHADOW_RUN_ORDER, shadowLegEnv } from "./targets/shadow.js";
@@ -62,11 +66,11 @@ export function runTimeBoundSeconds(options: BenchOptions): number {
   const perServer =
     STARTUP_TIMEOUT_MS / 1000 + ROUTES.length * (w + d) + ROUTES.length * (d + graceSeconds(options) + 1);
   const servers = options.peer ? 3 : 2;
-  // The OIP comparison: three servers, each started for its saturation and again for its fixed rate.
+  // The OIP comparison: three servers, each started for its saturation and again for its fixed rate,
+  // each with two bodies (JSON, binary tensor).
   const curvePoints = options.curves ? 9 * Math.max(2, Math.min(5, d / 2)) : 0;
-  const oip = options.peer
-    ? 3 * ((2 * STARTUP_TIMEOUT_MS) / 1000 + 2 * w + d + d + graceSeconds(options) + 1 + curvePoints)
-    : 0;
+  const perBody = 2 * w + d + d + graceSeconds(options) + 1;
+  const oip = options.peer ? 3 * ((2 * STARTUP_TIMEOUT_MS) / 1000 + 2 * perBody + curvePoints) : 0;
   // The shadow phase: two more service runs on /predict alone.
   const shadowLeg = STARTUP_TIMEOUT_MS / 1000 + (w + d) + (d + graceSeconds(options) + 1);
   const shadow = options.shadow ? 2 * shadowLeg : 0;
@@ -301,33 +305,40 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       },
     );
     const pixels = (JSON.parse(payloads.jsonRow.toString("utf8")) as { inputs: number[] }).inputs;
-    const body = oipBody(meta.input.name, pixels, 1);
+    const requestOf = (body: OipBody, rows: number) => oipRequest(body, meta.input.name, pixels, rows);
+    const tuning = tuningFor(options.oipTuning, os.availableParallelism());
+    const ortThreads = ortThreadsText(config.ort);
+    const inferPath = `/v2/models/${encodeURIComponent(model.name)}/infer`;
     results.oip = await measureOip({
       options,
       shape,
       rows: 1,
-      body,
-      bodyFor: (rows) => oipBody(meta.input.name, pixels, rows),
+      requests: { json: requestOf("json", 1), binary: requestOf("binary", 1) },
+      requestFor: (rows) => requestOf("json", rows),
       curveSeconds: options.curves ? Math.max(2, Math.min(5, options.durationSeconds / 2)) : 0,
       peerOptions: {
         modelPath: model.modelPath,
         modelName: model.name,
         intraOpThreads: config.ort.intraOpThreads,
         interOpThreads: config.ort.interOpThreads,
-        workers: options.peerWorkers,
+        tuning,
+      },
+      settings: {
+        service: describePlinth(config.batching, ortThreads),
+        ...Object.fromEntries(OIP_PEERS.map((peer) => [peer, describeTuning(peer, tuning, ortThreads)])),
       },
       startService: async () => {
         const service = await startService(launch, apiKey, payloads);
         return {
           pid: service.process.pid,
           startupMs: service.startupMs,
-          target: {
+          targetFor: ({ body, headers }) => ({
             port: service.port,
             method: "POST",
-            path: `/v2/models/${encodeURIComponent(model.name)}/infer`,
-            headers: { "content-type": "application/json", "x-api-key": apiKey },
+            path: inferPath,
+            headers: { ...headers, "x-api-key": apiKey },
             body,
-          },
+          }),
           stop: () => service.process.stop(),
         };
       },

@@ -9,6 +9,7 @@
  * service.
  */
 import type { BenchResults, Route, RouteResult } from "../results.js";
+import { formatNumber } from "./format.js";
 
 export interface CostSplit {
   readonly route: Route;
@@ -60,4 +61,14 @@ export function costSplit(results: BenchResults, route: Route): CostSplit | unde
     inferenceFloorUs,
     ceilingRatio: floorUs / (floorUs + inferenceFloorUs + decodeUs),
   };
+}
+
+/** The split as arithmetic: `service 200 us − HTTP floor 83.3 us − inference 57.0 us = 59.7 us`. */
+export function splitTerms(split: CostSplit): string {
+  const us = (value: number) => formatNumber(value, "us");
+  const decode = split.route === "png" ? ` − image decode ${us(split.decodeUs)}` : "";
+  return (
+    `service ${us(split.serviceUs)} − HTTP floor ${us(split.floorUs)} − inference ${us(split.inferenceUs)}` +
+    `${decode} = ${us(split.restUs)}`
+  );
 }

@@ -1,25 +1,13 @@
 /** The bench report: one Markdown page (printed and written to report.md) and its JSON twin. */
 import path from "node:path";
-import { OPEN_LOOP_IN_FLIGHT_SECONDS, type FixedRateResult } from "../load/fixed-rate.js";
-import {
-  collapses,
-  CURVE_CONNECTIONS,
-  CURVE_ROWS,
-  OIP_SERVERS,
-  type CurvePoint,
-  type OipResult,
-  type OipServer,
-} from "../oip-phase.js";
-import { CURVE_CHARTS, OIP_TITLES } from "./curve-charts.js";
+import { OPEN_LOOP_IN_FLIGHT_SECONDS } from "../load/fixed-rate.js";
 import { REPO_ROOT } from "../paths.js";
 import type { ResponseCounts } from "../load/target.js";
 import {
   ROUTES,
   SERVERS,
   type BenchResults,
-  type CpuUse,
   type Route,
-  type RouteResult,
   type ServerName,
   type ShadowLegResult,
 } from "../results.js";
@@ -27,6 +15,8 @@ import type { ShadowCounters } from "../stats/prometheus-text.js";
 import type { Check } from "./checks.js";
 import { costSplit } from "./cost-split.js";
 import { checksTable, formatNumber, formatRatio, markdownTable } from "./format.js";
+import { count, cpuCell, failedIn, fixedRateCells, LOAD_COLUMNS, ms, ratioOf, reqs } from "./load-cells.js";
+import { oipFigures } from "./oip-section.js";
 
 const SERVER_TITLES: Record<ServerName, string> = {
   floor: "HTTP floor (bare fastify)",
@@ -37,8 +27,6 @@ const ROUTE_TITLES: Record<Route, string> = { json: "JSON row", png: "28x28 PNG"
 
 const mb = (bytes: number) => formatNumber(bytes / 1e6, "MB");
 const us = (value: number | undefined) => (value === undefined ? "—" : formatNumber(value, "us"));
-const ms = (value: number) => formatNumber(value, "ms");
-const reqs = (value: number) => formatNumber(value, "req/s");
 
 /** Repository paths relative to its root, others as given. */
 function displayPath(file: string): string {
@@ -85,33 +73,6 @@ function serviceLine(results: BenchResults): string {
     `Service: micro-batches of up to ${d.batching.maxBatchSize} rows, ${d.batching.maxDelayMs} ms max delay; ` +
     `inference ${where} (warm-up: ${ms(d.warmup.singleRowMs)} for 1 row, ${ms(d.warmup.fullBatchMs)} for ` +
     `${d.warmup.fullBatchRows})${extra}.`
-  );
-}
-
-const cpuCell = (cpu: CpuUse | undefined) =>
-  cpu === undefined ? "—" : `${cpu.server.toFixed(2)} / ${cpu.generator.toFixed(2)}`;
-/** The columns of a fixed-rate phase (fixedRateCells) and the failed requests of the route. */
-const LOAD_COLUMNS = ["CPU server / generator (cores)", "fixed rate", "p50", "p99", "p99.9", "max", "failed"];
-
-function fixedRateCells(result: FixedRateResult | undefined): string[] {
-  if (result === undefined) return ["—", "—", "—", "—", "—"];
-  const l = result.latency;
-  return [
-    `${reqs(result.ratePerSecond)} (got ${reqs(result.achievedPerSecond)})`,
-    ms(l.p50Ms),
-    ms(l.p99Ms),
-    ms(l.p999Ms),
-    ms(l.maxMs),
-  ];
-}
-
-/** Requests of a route's phases that failed or were not 2xx. */
-function failedIn(r: RouteResult): number {
-  return (
-    (r.saturation?.non2xx ?? 0) +
-    (r.saturation?.failed ?? 0) +
-    (r.fixedRate?.non2xx ?? 0) +
-    (r.fixedRate?.failed ?? 0)
   );
 }
 
@@ -193,11 +154,6 @@ function costSplitFigures(results: BenchResults): string[] {
 
 const requestsIn = (counts: ResponseCounts | undefined) =>
   counts === undefined ? undefined : counts.ok + counts.non2xx + counts.failed;
-const count = (value: number) => Math.round(value).toLocaleString("en-US");
-const ratioOf = (measured: number | undefined, reference: number | undefined) =>
-  formatRatio(
-    measured !== undefined && reference !== undefined && reference > 0 ? measured / reference : undefined,
-  );
 
 function counterText(counters: ShadowCounters | undefined, requests: number | undefined): string {
   if (counters === undefined) return "not measured";
@@ -239,70 +195,6 @@ function shadowFigures(results: BenchResults): string[] {
       `${counterText(shadowed.fixedRateCounters, requestsIn(shadowed.fixedRate))}; at saturation ` +
       `${counterText(shadowed.saturationCounters, requestsIn(shadowed.saturation))} (the counters are ` +
       `read at each phase's edges, so copies still queued there can fall on either side).`,
-  ];
-}
-
-/** The curves' figures, and their charts (written beside the report by main.ts). */
-function curveSection(oip: OipResult): string[] {
-  const measured = OIP_SERVERS.filter((s) => oip.servers[s]?.curves !== undefined);
-  if (measured.length === 0) return [];
-  const row = (server: OipServer, points: readonly CurvePoint[], rows: boolean) => [
-    OIP_TITLES[server],
-    ...points.map(
-      (p) =>
-        `${count(rows ? p.rowsPerSecond : p.requestsPerSecond)} · ${formatNumber(p.closedLoopP99Ms, "ms")}` +
-        (p.failed > 0 ? ` (${p.failed} failed)` : ""),
-    ),
-    collapses(points, (p) => (rows ? p.rowsPerSecond : p.requestsPerSecond)) ? "COLLAPSES" : "holds",
-  ];
-  return [
-    "Scaling curves (closed loop, each point a short saturation; p99 at autocannon's 1 ms resolution): " +
-      "requests per second · p99, by connections (1 row):",
-    "",
-    markdownTable(
-      ["server", ...CURVE_CONNECTIONS.map((c) => `${c} conn.`), "past its peak"],
-      measured.map((s) => row(s, oip.servers[s]!.curves!.byConnections, false)),
-    ),
-    "",
-    "Rows per second · p99, by rows per request:",
-    "",
-    markdownTable(
-      ["server", ...CURVE_ROWS.map((r) => (r === 1 ? "1 row" : `${r} rows`)), "past its peak"],
-      measured.map((s) => row(s, oip.servers[s]!.curves!.byRows, true)),
-    ),
-    "",
-    ...CURVE_CHARTS.map((c) => `![${c.title}](${c.file})`),
-    "",
-  ];
-}
-
-/** The same v2 infer request to plinth and each OIP peer: throughput, plinth's ratio, p99 at one rate. */
-export function oipFigures(results: BenchResults): string[] {
-  const oip = results.oip;
-  if (oip === undefined) return ["Not measured (--no-peer)."];
-  const plinth = oip.servers.service?.saturation?.requestsPerSecond;
-  const rows = OIP_SERVERS.flatMap((server) => {
-    const r = oip.servers[server];
-    if (r === undefined) return [];
-    const saturation = r.saturation?.requestsPerSecond;
-    return [
-      [
-        OIP_TITLES[server],
-        saturation === undefined ? "—" : reqs(saturation),
-        server === "service" ? "—" : ratioOf(plinth, saturation),
-        cpuCell(r.saturationCpu),
-        ...fixedRateCells(r.fixedRate),
-        String(failedIn(r)),
-        r.startupMs === undefined ? "—" : ms(r.startupMs),
-      ],
-    ];
-  });
-  return [
-    ...curveSection(oip),
-    `\`POST /v2/models/{name}/infer\`, the same JSON body (FP32, ${oip.rows} row of raw pixels) to every server; ` +
-      "each started and loaded alone. The fixed rate is a share of the slowest server's saturation.",
-    "",
-    markdownTable(["server", "saturation", "plinth / this", ...LOAD_COLUMNS, "start-up"], rows),
   ];
 }
 

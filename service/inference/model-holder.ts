@@ -230,9 +230,9 @@ export class ModelHolder {
 
   private batchObserver(name: string, version: string) {
     const labels = [name, version, this.variant];
-    const duration = this.metrics.inferenceDuration.labels(...labels);
-    const size = this.metrics.inferenceBatchSize.labels(...labels);
-    const wait = this.metrics.inferenceQueueWait.labels(...labels);
+    const duration = this.metrics.inferenceDuration.cell(...labels);
+    const size = this.metrics.inferenceBatchSize.cell(...labels);
+    const wait = this.metrics.inferenceQueueWait.cell(...labels);
     const rejections = this.metrics.inferenceQueueRejections.labels(...labels);
     return {
       batch: (rows: number, seconds: number) => {

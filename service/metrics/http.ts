@@ -10,8 +10,8 @@ export const NOT_FOUND_ROUTE = "not_found";
 
 export function installHttpMetrics(app: FastifyInstance, metrics: ServiceMetrics): void {
   const children = new LabelledCache((labels) => ({
-    requests: metrics.httpRequests.labels(...labels),
-    duration: metrics.httpRequestDuration.labels(...labels),
+    requests: metrics.httpRequests.cell(...labels),
+    duration: metrics.httpRequestDuration.cell(...labels),
   }));
   app.addHook("onResponse", (request, reply, done) => {
     // Node's HTTP parser accepts only a fixed set of methods, so `method` is bounded as well.

@@ -34,7 +34,7 @@ export class PredictionCounter {
     let children = this.byModel.get(model);
     if (children === undefined) {
       children = model.labels.map((label) =>
-        this.metrics.predictions.labels(model.name, model.version, variant, label),
+        this.metrics.predictions.cell(model.name, model.version, variant, label),
       );
       this.byModel.set(model, children);
     }

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { acceptanceChecks } from "../../bench/report/acceptance.js";
+import type { BenchResults } from "../../bench/results.js";
 import { rssTrend } from "../../bench/stats/rss-trend.js";
-import { fixedRate, goodRun, saturation } from "./fixtures.js";
+import { fixedRate, goodRun, oipRun, saturation } from "./fixtures.js";
+
+/** The v2 comparison's checks of `run`, by title. */
+function v2Checks(run: BenchResults) {
+  return Object.fromEntries(
+    acceptanceChecks(run)
+      .filter((c) => c.title.startsWith("v2 "))
+      .map((c) => [c.title, c]),
+  );
+}
 
 describe("acceptanceChecks", () => {
   it("passes every measured target of a good run, and marks the soak N/A without --soak", () => {
@@ -9,8 +19,6 @@ describe("acceptanceChecks", () => {
     expect(
       checks.map((c) => [c.title, c.verdict, c.ratio === undefined ? undefined : Number(c.ratio.toFixed(3))]),
     ).toEqual([
-      ["JSON /predict throughput / HTTP floor, same body (goal 0.9x)", "PASS", 0.9],
-      ["PNG /predict-image throughput / HTTP floor, same PNG (goal 0.5x)", "PASS", 0.4],
       ["PNG p99 at 1600 req/s (half of saturation)", "PASS", undefined],
       ["inference per row at JSON saturation (mean batch 12.0) / batch-32 floor", "PASS", 1.429],
       ["JSON throughput / FastAPI peer", "PASS", 5],
@@ -19,10 +27,24 @@ describe("acceptanceChecks", () => {
       ["PNG p99 / FastAPI peer p99, both at 1600 req/s", "PASS", 0.007],
       ["service peak RSS under load", "PASS", undefined],
       ["RSS growth over a soak (flat)", "N/A", undefined],
+      ["plinth's own CPU per JSON /predict request at saturation", "N/A", undefined],
+      ["plinth's own CPU per PNG /predict-image request at saturation", "N/A", undefined],
+      ["v2 infer throughput, JSON body / KServe ModelServer", "N/A", undefined],
+      ["v2 p99, JSON body / KServe ModelServer p99, both at the shared fixed rate", "N/A", undefined],
+      ["v2 infer throughput, JSON body / Seldon MLServer", "N/A", undefined],
+      ["v2 p99, JSON body / Seldon MLServer p99, both at the shared fixed rate", "N/A", undefined],
+      ["v2 infer throughput, binary tensor body / KServe ModelServer", "N/A", undefined],
+      [
+        "v2 p99, binary tensor body / KServe ModelServer p99, both at the shared fixed rate",
+        "N/A",
+        undefined,
+      ],
+      ["v2 infer throughput, binary tensor body / Seldon MLServer", "N/A", undefined],
+      ["v2 p99, binary tensor body / Seldon MLServer p99, both at the shared fixed rate", "N/A", undefined],
       ["JSON p99 with 100% shadowed / plain, both at 2200 req/s", "PASS", 1.2],
     ]);
-    expect(checks[6]!.notes).toEqual(["reference: 500 of 22500 requests failed or non-2xx"]);
-    expect(checks[9]!.notes).toEqual(["no soak in this run: add --soak 300"]);
+    expect(checks[4]!.notes).toEqual(["reference: 500 of 22500 requests failed or non-2xx"]);
+    expect(checks[7]!.notes).toEqual(["no soak in this run: add --soak 300"]);
   });
 
   it("fails the targets a slow, failing, memory-hungry service misses", () => {
@@ -35,7 +57,6 @@ describe("acceptanceChecks", () => {
       acceptanceChecks(run).map((c) => [c.title.split(" (")[0], c.verdict]),
     );
     expect(verdicts).toMatchObject({
-      "JSON /predict throughput / HTTP floor, same body": "FAIL",
       "PNG p99 at 1600 req/s": "FAIL",
       "inference per row at JSON saturation": "FAIL",
       "JSON throughput / FastAPI peer": "FAIL",
@@ -99,5 +120,55 @@ describe("acceptanceChecks", () => {
     expect(soak.title).toBe("RSS growth over the 300 s soak (flat)");
     expect(soak.measured?.value).toBeCloseTo(21, 6);
     expect(soak.verdict).toBe("FAIL");
+  });
+
+  it("judges plinth's v2 infer against each peer, per body: throughput >= 3x, p99 < 1x at the shared rate", () => {
+    const checks = v2Checks({ ...goodRun(), oip: oipRun() });
+    const verdict = (title: string) => [checks[title]?.verdict, Number(checks[title]?.ratio?.toFixed(3))];
+    expect(verdict("v2 infer throughput, JSON body / KServe ModelServer")).toEqual(["PASS", 3]);
+    expect(verdict("v2 infer throughput, JSON body / Seldon MLServer")).toEqual(["FAIL", 2.88]);
+    expect(verdict("v2 infer throughput, binary tensor body / KServe ModelServer")).toEqual(["PASS", 4]);
+    expect(verdict("v2 p99, JSON body / KServe ModelServer p99, both at 600 req/s")).toEqual(["PASS", 0.278]);
+    expect(verdict("v2 p99, JSON body / Seldon MLServer p99, both at 600 req/s")).toEqual(["PASS", 0.357]);
+    // Level with the peer is not below it.
+    expect(verdict("v2 p99, binary tensor body / KServe ModelServer p99, both at 500 req/s")).toEqual([
+      "FAIL",
+      1,
+    ]);
+    const kserve = checks["v2 infer throughput, JSON body / KServe ModelServer"]!;
+    expect([kserve.measured, kserve.reference, kserve.target]).toEqual([
+      { value: 3600, unit: "req/s" },
+      { value: 1200, unit: "req/s" },
+      { comparator: ">=", value: 3 },
+    ]);
+  });
+
+  it("marks a body a peer refuses N/A with its reason, never a figure", () => {
+    const checks = v2Checks({ ...goodRun(), oip: oipRun() });
+    for (const title of [
+      "v2 infer throughput, binary tensor body / Seldon MLServer",
+      "v2 p99, binary tensor body / Seldon MLServer p99, both at 500 req/s",
+    ]) {
+      expect(checks[title]).toMatchObject({
+        verdict: "N/A",
+        reference: undefined,
+        ratio: undefined,
+        notes: ["not supported: reads JSON only; answered HTTP 500 in this run"],
+      });
+    }
+  });
+
+  it("fails a v2 ratio whose phase had failed requests, and says N/A for every v2 check without the comparison", () => {
+    const run = { ...goodRun(), oip: oipRun() };
+    run.oip.servers.service!.bodies!.json!.saturation = saturation(3600, 500);
+    expect(v2Checks(run)["v2 infer throughput, JSON body / KServe ModelServer"]).toMatchObject({
+      verdict: "FAIL",
+      notes: ["500 of 36500 requests failed or non-2xx"],
+    });
+    const none = Object.values(v2Checks(goodRun()));
+    expect(none).toHaveLength(8);
+    for (const check of none) {
+      expect([check.verdict, check.notes]).toEqual(["N/A", ["no v2 comparison in this run (--no-peer)"]]);
+    }
   });
 });

@@ -2,6 +2,7 @@
 import type { FixedRateResult } from "../../bench/load/fixed-rate.js";
 import type { SaturationResult } from "../../bench/load/saturation.js";
 import { parseBenchOptions, type BenchOptions } from "../../bench/options.js";
+import type { OipResult } from "../../bench/oip-phase.js";
 import type { BenchResults } from "../../bench/results.js";
 import { rssTrend } from "../../bench/stats/rss-trend.js";
 
@@ -99,5 +100,36 @@ export function goodRun(): BenchResults {
       },
     },
     failures: [],
+  };
+}
+
+/**
+ * A v2 comparison: plinth 3x KServe on JSON (the target's edge), under 3x MLServer; KServe takes
+ * the binary body, MLServer refuses it.
+ */
+export function oipRun(): OipResult {
+  return {
+    rows: 1,
+    rates: { json: 600, binary: 500 },
+    servers: {
+      service: {
+        bodies: {
+          json: { saturation: saturation(3600), fixedRate: fixedRate(600, 2.5) },
+          binary: { saturation: saturation(4000), fixedRate: fixedRate(500, 2) },
+        },
+      },
+      kserve: {
+        bodies: {
+          json: { saturation: saturation(1200), fixedRate: fixedRate(600, 9) },
+          binary: { saturation: saturation(1000), fixedRate: fixedRate(500, 2) },
+        },
+      },
+      mlserver: {
+        bodies: {
+          json: { saturation: saturation(1250), fixedRate: fixedRate(600, 7) },
+          binary: { unsupported: "reads JSON only; answered HTTP 500 in this run" },
+        },
+      },
+    },
   };
 }

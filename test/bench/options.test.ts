@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseBenchOptions, type BenchOptions } from "../../bench/options.js";
+import { parseBenchOptions, USAGE, type BenchOptions } from "../../bench/options.js";
 
 function parse(...argv: string[]): BenchOptions {
   const options = parseBenchOptions(argv);
@@ -18,6 +18,7 @@ describe("parseBenchOptions", () => {
       soakSeconds: 0,
       peer: true,
       peerWorkers: 1,
+      oipTuning: "recommended",
       shadow: true,
       curves: true,
       serviceEnv: {},
@@ -44,6 +45,16 @@ describe("parseBenchOptions", () => {
     expect(parse("--no-curves")).toMatchObject({ shadow: true, peer: true, curves: false });
   });
 
+  it("configures KServe and MLServer as their docs recommend, or as they ship with --peer-settings defaults", () => {
+    expect(parse("--peer-settings", "defaults")).toMatchObject({ oipTuning: "defaults", peerWorkers: 1 });
+    expect(parse("--peer-settings", "recommended", "--peer-workers", "2")).toMatchObject({
+      oipTuning: "recommended",
+      peerWorkers: 2,
+    });
+    expect(USAGE).toContain("--peer-workers N   uvicorn worker processes of the FastAPI peer");
+    expect(USAGE).toContain("--peer-settings S  KServe's and MLServer's workers and batching: recommended");
+  });
+
   it("answers help", () => {
     expect(parseBenchOptions(["--help"])).toBe("help");
   });
@@ -53,6 +64,9 @@ describe("parseBenchOptions", () => {
     expect(() => parse("--connections", "2.5")).toThrow('--connections: expected a whole number, got "2.5"');
     expect(() => parse("--soak", "abc")).toThrow('--soak: expected a number from 10 to 86400, got "abc"');
     expect(() => parse("--env", "lower=1")).toThrow('--env: expected NAME=VALUE, got "lower=1"');
+    expect(() => parse("--peer-settings", "tuned")).toThrow(
+      '--peer-settings: expected one of recommended, defaults, got "tuned"',
+    );
     expect(() => parse("--bogus")).toThrow("Unknown option '--bogus'");
   });
 });

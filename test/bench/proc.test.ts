@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import {
+  descendantCommands,
   machineCpuSeconds,
   processTreeCpuSeconds,
   processTreeRssBytes,
@@ -27,6 +28,24 @@ describe("process tree figures from /proc", () => {
       expect(processTreeRssBytes(process.pid)).toBeGreaterThanOrEqual(process.memoryUsage().rss * 0.8 + own);
     } finally {
       child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+  });
+
+  it("lists the command lines of a process's descendants, grandchildren too, not its own", async () => {
+    // A shell that starts a sleeping grandchild, then sleeps itself.
+    const child = spawn("sh", ["-c", "sleep 30.5 & sleep 30.25; wait"], { stdio: "ignore", detached: true });
+    try {
+      let commands: string[] = [];
+      while (commands.length < 2) {
+        await new Promise((r) => setTimeout(r, 20));
+        commands = descendantCommands(process.pid).filter((c) => c.startsWith("sleep 30."));
+      }
+      expect(commands.sort()).toEqual(["sleep 30.25", "sleep 30.5"]);
+      expect(descendantCommands(child.pid!).sort()).toEqual(["sleep 30.25", "sleep 30.5"]);
+      expect(descendantCommands(2 ** 22 + 1)).toEqual([]);
+    } finally {
+      process.kill(-child.pid!, "SIGKILL"); // its process group: the sleeps too
       await once(child, "exit");
     }
   });

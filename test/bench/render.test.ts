@@ -27,9 +27,9 @@ describe("the bench report", () => {
   });
 
   it("counts passing checks in the heading of the checks table", () => {
-    expect(lines).toContain("## Checks: 10 of 11 pass");
-    expect(lines.find((l) => l.startsWith("| JSON /predict throughput"))).toMatch(
-      /\| 4,500 req\/s +\| 5,000 req\/s +\| 0\.90x +\| >= 0\.8x +\| PASS +\|$/,
+    expect(lines).toContain("## Checks: 8 of 19 pass");
+    expect(lines.find((l) => l.startsWith("| JSON throughput / FastAPI peer"))).toMatch(
+      /\| 4,500 req\/s +\| 900 req\/s +\| 5\.00x +\| >= 3x +\| PASS +\|$/,
     );
   });
 
@@ -77,29 +77,60 @@ describe("the bench report", () => {
     );
   });
 
-  it("compares plinth's v2 infer with KServe's and MLServer's: throughput, plinth's ratio, p99 at one rate", () => {
+  it("compares plinth's v2 infer with KServe's and MLServer's per body: settings, ratio, p99, N/A with the reason", () => {
     const withOip = renderMarkdown(
       {
         ...goodRun(),
         oip: {
           rows: 1,
-          rate: 900,
+          rates: { json: 900, binary: 800 },
+          settings: {
+            service: { processes: "1 (node)", threads: "ORT 1", batching: "up to 32 rows" },
+            kserve: { processes: "2 uvicorn workers", threads: "ORT 1 per worker", batching: "none" },
+          },
           servers: {
-            service: { saturation: saturation(3600), fixedRate: fixedRate(900, 2.5), startupMs: 900 },
-            kserve: { saturation: saturation(1200), fixedRate: fixedRate(900, 9), startupMs: 2500 },
-            mlserver: { saturation: saturation(1800, 3), fixedRate: fixedRate(900, 7) },
+            service: {
+              startupMs: 900,
+              bodies: {
+                json: { saturation: saturation(3600), fixedRate: fixedRate(900, 2.5) },
+                binary: { saturation: saturation(4000), fixedRate: fixedRate(800, 2) },
+              },
+            },
+            kserve: {
+              startupMs: 2500,
+              bodies: {
+                json: { saturation: saturation(1200), fixedRate: fixedRate(900, 9) },
+                binary: { saturation: saturation(1600), fixedRate: fixedRate(800, 8) },
+              },
+            },
+            mlserver: {
+              bodies: {
+                json: { saturation: saturation(1800, 3), fixedRate: fixedRate(900, 7) },
+                binary: { unsupported: "reads JSON only; answered HTTP 500" },
+              },
+            },
           },
         },
       },
       checks,
     );
     const section = withOip.slice(withOip.indexOf("## Open Inference Protocol v2"));
-    const row = (title: string) => section.split("\n").find((l) => l.startsWith(`| ${title}`));
-    expect(row("plinth")).toMatch(
-      /^\| plinth +\| 3,600 req\/s +\| — +\| — +\| 900 req\/s \(got 900 req\/s\) .*\| 0 +\| 900 ms +\|$/,
+    const row = (title: string, body: string) =>
+      section.split("\n").find((l) => l.startsWith(`| ${title} `) && l.includes(`| ${body} `));
+    expect(row("plinth", "JSON body")).toMatch(
+      /^\| plinth +\| JSON body +\| 3,600 req\/s +\| — +\| — +\| 900 req\/s \(got 900 req\/s\) .*\| 0 +\| 900 ms +\|$/,
     );
-    expect(row("KServe ModelServer")).toMatch(/\| 1,200 req\/s +\| 3\.00x +\|/);
-    expect(row("Seldon MLServer")).toMatch(/\| 1,800 req\/s +\| 2\.00x +\|.*\| 3 +\| — +\|$/);
+    expect(row("KServe ModelServer", "JSON body")).toMatch(/\| 1,200 req\/s +\| 3\.00x +\|/);
+    expect(row("KServe ModelServer", "binary tensor body")).toMatch(
+      /\| 1,600 req\/s +\| 2\.50x +\|.*\| 8\.00 ms +\|/,
+    );
+    expect(row("Seldon MLServer", "JSON body")).toMatch(/\| 1,800 req\/s +\| 2\.00x +\|.*\| 3 +\| — +\|$/);
+    expect(row("Seldon MLServer", "binary tensor body")).toMatch(/\| N\/A \(not supported\) +\| — +\|/);
+    expect(section).toContain(
+      "- Seldon MLServer, binary tensor body: N/A, reads JSON only; answered HTTP 500.",
+    );
+    expect(section).toMatch(/\| KServe ModelServer +\| 2 uvicorn workers +\| ORT 1 per worker +\| none +\|/);
+    expect(section).toContain("Each server's settings (the peers as their docs recommend for CPU serving");
     expect(renderMarkdown(goodRun(), checks)).toContain("Not measured (--no-peer).");
   });
 

@@ -7,8 +7,16 @@ answers `predict()` with an `InferResponse`; the request's raw pixels (0-255, FP
 normalised as plinth normalises them (the model's "plinth.metadata"), so both servers do the same
 work. ONNX Runtime's threads are the service's.
 
+With PEER_WORKERS > 1 the ModelServer spawns that many uvicorn worker processes (`--workers`) and
+pickles the model into each: the ONNX Runtime session cannot be pickled, so each worker loads its
+own (`__getstate__` / `__setstate__`), as a multi-process server must.
+
+Per-request logs are off, as plinth's are in the bench (LOG_LEVEL=warn): no latency log line
+(`enable_latency_logging=False`) and KServe's and uvicorn's loggers at WARNING, from the log config
+the bench passes with KServe's own `--log_config_file` argument (read by every worker).
+
 Started by the bench as
-    .tools/kserve-venv/bin/python bench/peer/kserve/server.py
+    .tools/kserve-venv/bin/python bench/peer/kserve/server.py --log_config_file bench/peer/quiet-logging.json
 with PEER_MODEL, PEER_MODEL_NAME, PEER_PORT, PEER_WORKERS, PEER_INTRA_OP_THREADS, PEER_INTER_OP_THREADS.
 """
 
@@ -43,6 +51,16 @@ class OnnxModel(Model):
         self.ready = True
         return self.ready
 
+    def __getstate__(self):
+        # A spawned uvicorn worker gets the model pickled: without its session, which it reloads.
+        state = self.__dict__.copy()
+        state.pop("session", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.load()
+
     async def predict(self, payload: InferRequest, headers=None, response_headers=None) -> InferResponse:
         pixels = payload.inputs[0].as_numpy().astype(np.float32).reshape(-1, 1, 28, 28)
         x = (pixels * self.scale - self.mean) / self.std
@@ -61,5 +79,6 @@ if __name__ == "__main__":
         workers=int(os.environ.get("PEER_WORKERS", "1")),
         enable_grpc=False,
         enable_docs_url=False,
+        enable_latency_logging=False,
         access_log_format=None,
     ).start([model])

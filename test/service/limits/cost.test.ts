@@ -10,52 +10,59 @@ function request(url: string, body: unknown, multipart = false): FastifyRequest 
   return { routeOptions: { url }, body, isMultipart: () => multipart } as unknown as FastifyRequest;
 }
 
-async function png(width: number, height: number): Promise<Buffer> {
+async function png(width: number, height: number, format: "png" | "jpeg" | "webp" = "png"): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: "#000" } })
-    .png()
+    .toFormat(format)
     .toBuffer();
 }
 
 describe("requestCost", () => {
   it("charges 1 per request plus its rows on /predict", async () => {
-    expect(await requestCost(request("/metadata", undefined), settings)).toBe(1);
-    expect(await requestCost(request("/predict", { inputs: [1, 2, 3] }), settings)).toBe(2);
-    expect(await requestCost(request("/predict", { inputs: [[1], [2], [3]] }), settings)).toBe(4);
-    expect(await requestCost(request("/predict", { instances: [{}, {}] }), settings)).toBe(3);
+    expect(requestCost(request("/metadata", undefined), settings)).toBe(1);
+    expect(requestCost(request("/predict", { inputs: [1, 2, 3] }), settings)).toBe(2);
+    expect(requestCost(request("/predict", { inputs: [[1], [2], [3]] }), settings)).toBe(4);
+    expect(requestCost(request("/predict", { instances: [{}, {}] }), settings)).toBe(3);
     expect(predictRows("nonsense")).toBe(0);
   });
 
   it("charges the largest first dimension of the v2 inputs", async () => {
     const body = { inputs: [{ shape: [8, 784] }, { shape: [2] }, { shape: [] }] };
-    expect(await requestCost(request("/v2/models/:name/infer", body), settings)).toBe(9);
-    expect(await requestCost(request("/v2/models/:name/versions/:version/infer", body), settings)).toBe(9);
+    expect(requestCost(request("/v2/models/:name/infer", body), settings)).toBe(9);
+    expect(requestCost(request("/v2/models/:name/versions/:version/infer", body), settings)).toBe(9);
     expect(tensorRows({ inputs: [{ shape: ["x"] }] })).toBe(0);
     // A declared shape beyond MAX_ROWS_PER_REQUEST is refused 400 by the route; it costs at most that.
     const huge = { inputs: [{ shape: [1_000_000_000, 784] }] };
-    expect(await requestCost(request("/v2/models/:name/infer", huge), settings)).toBe(1 + 64);
+    expect(requestCost(request("/v2/models/:name/infer", huge), settings)).toBe(1 + 64);
     const many = { inputs: Array.from({ length: 500 }, () => [0]) };
-    expect(await requestCost(request("/predict", many), settings)).toBe(1 + 64);
+    expect(requestCost(request("/predict", many), settings)).toBe(1 + 64);
   });
 
   it("charges images by decoded megapixels, explanations ten times over", async () => {
     const big = await png(2000, 1500); // 3 MP
-    expect(await requestCost(request("/predict-image", big), settings)).toBe(4);
-    expect(await requestCost(request("/predict-image", await png(28, 28)), settings)).toBe(2);
-    expect(await requestCost(request("/predict-image/explain", big), settings)).toBe(EXPLAIN_FACTOR * 4);
+    expect(requestCost(request("/predict-image", big), settings)).toBe(4);
+    expect(requestCost(request("/predict-image", await png(28, 28)), settings)).toBe(2);
+    expect(requestCost(request("/predict-image/explain", big), settings)).toBe(EXPLAIN_FACTOR * 4);
     // Not an image: the route answers 400, the hook charges the request alone.
-    expect(await requestCost(request("/predict-image", Buffer.from("nope")), settings)).toBe(1);
+    expect(requestCost(request("/predict-image", Buffer.from("nope")), settings)).toBe(1);
+    // A header cut short: no size to read, the route answers 400.
+    expect(requestCost(request("/predict-image", big.subarray(0, 20)), settings)).toBe(1);
+  });
+
+  it("reads JPEG and WebP dimensions from their headers as well", async () => {
+    expect(requestCost(request("/predict-image", await png(2000, 1500, "jpeg")), settings)).toBe(4);
+    expect(requestCost(request("/predict-image", await png(1001, 1000, "webp")), settings)).toBe(3);
   });
 
   it("charges a multipart upload, read only by the handler, at IMAGE_MAX_PIXELS", async () => {
-    expect(await requestCost(request("/predict-image", undefined, true), settings)).toBe(1 + 17);
+    expect(requestCost(request("/predict-image", undefined, true), settings)).toBe(1 + 17);
   });
 
   it("charges explain at most what it decodes (EXPLAIN_MAX_PIXELS), whatever the upload declares", async () => {
-    expect(await requestCost(request("/predict-image/explain", undefined, true), settings)).toBe(
+    expect(requestCost(request("/predict-image/explain", undefined, true), settings)).toBe(
       EXPLAIN_FACTOR * (1 + 5),
     );
     // 4096x4096 declared: explain refuses it unread, so it is charged as the largest it decodes.
-    expect(await requestCost(request("/predict-image/explain", await png(4096, 4096)), settings)).toBe(
+    expect(requestCost(request("/predict-image/explain", await png(4096, 4096)), settings)).toBe(
       EXPLAIN_FACTOR * (1 + 5),
     );
   });
