@@ -40,8 +40,8 @@ function writeRow(
     writeArrayRow(row, out.subarray(offset, offset + row.length), spec, where);
     return;
   }
-  // A binary tensor: its own element type converted by the typed-array copy, then checked and
-  // normalised in place (a NaN fails the range test).
+  // A binary tensor, FP32 or UINT8 (serving/pixel-tensors.ts): copied exactly, then checked and
+  // normalised in place (a NaN fails the range test). A wider type would be checked after rounding.
   out.set(row as ArrayLike<number>, offset);
   for (let i = offset; i < offset + row.length; i++) {
     const v = out[i]!;

@@ -7,7 +7,8 @@
  *   /predict, /v2/.../infer      + its rows (the inputs' first dimension), at most MAX_ROWS_PER_REQUEST
  *   /predict-image               + its megapixels (width x height from the image header, rounded
  *                                up); a multipart upload, whose image is read only by the handler,
- *                                is charged IMAGE_MAX_PIXELS, the most it can decode to
+ *                                or an image whose header gives no size, is charged
+ *                                IMAGE_MAX_PIXELS, the most it can decode to
  *   /predict-image/explain       10 x that, with EXPLAIN_MAX_PIXELS as the most (a second decode, a
  *                                gradient pass and a heatmap drawn on the thread pool)
  *
@@ -15,6 +16,9 @@
  */
 import type { FastifyRequest } from "fastify";
 import { imageSize } from "image-size";
+import { jpegSize } from "../image/jpeg-size.js";
+import { readPngHeader } from "../image/png-fast.js";
+import { sniffImage } from "../image/sniff.js";
 
 export const EXPLAIN_FACTOR = 10;
 /** The v2 infer route templates (service/server/routes/v2.ts). */
@@ -67,24 +71,55 @@ export function tensorRows(body: unknown): number {
 }
 
 /**
+ * How much of an upload the size reader sees: enough for a JPEG whose frame header follows EXIF and
+ * ICC segments, and a bound on what a crafted body can make it walk on the event loop.
+ */
+export const SIZE_PREFIX_BYTES = 64 * 1024;
+
+/**
  * Megapixels of the uploaded image (at most `maxPixels`, what the route decodes at most), rounded
- * up; 0 for a body that is no readable image.
+ * up; 0 for a body the route refuses before decoding (not PNG, JPEG or WebP, or a PNG without its
+ * header). Read on this thread from the header (sharp's metadata() cost a round trip through
+ * libuv's pool on every upload); a JPEG or WebP whose size cannot be found in the first
+ * SIZE_PREFIX_BYTES, though libvips might still decode it (a frame header further on, a WebP
+ * header image-size refuses), is charged as the largest image the route decodes, never as none.
  */
 function imageMegapixels(request: FastifyRequest, maxPixels: number): number {
+  const most = Math.ceil(maxPixels / MEGAPIXEL);
   // The multipart decorator exists only on the image routes' scope.
-  if (typeof request.isMultipart === "function" && request.isMultipart())
-    return Math.ceil(maxPixels / MEGAPIXEL);
-  if (!Buffer.isBuffer(request.body)) return 0;
-  try {
-    // The header's dimensions, read on this thread: a sharp metadata() call here cost a round
-    // trip through libuv's pool on every upload (a second core at saturation, and the p99).
-    // A copy: image-size reads past a view's end into its ArrayBuffer (a truncated header in a
-    // pooled buffer would be sized from other bytes); the copy's buffer ends where the body does.
-    const { width, height } = imageSize(Uint8Array.prototype.slice.call(request.body));
-    return Math.ceil(Math.min(width * height, maxPixels) / MEGAPIXEL);
-  } catch {
-    return 0; // the route answers 400 for it
+  if (typeof request.isMultipart === "function" && request.isMultipart()) return most;
+  const body = request.body;
+  if (!Buffer.isBuffer(body)) return 0;
+  const sniffed = sniffImage(body);
+  if (sniffed.kind !== "supported") return 0;
+  if (sniffed.format === "png") {
+    try {
+      // The route's own reader: a PNG it refuses here is refused there too.
+      const header = readPngHeader(body, Number.MAX_SAFE_INTEGER);
+      return megapixels(header.width * header.height, maxPixels);
+    } catch {
+      return 0;
+    }
   }
+  const prefix = body.subarray(0, SIZE_PREFIX_BYTES);
+  const size = sniffed.format === "jpeg" ? jpegSize(prefix) : webpSize(prefix);
+  return size === undefined ? most : megapixels(size.width * size.height, maxPixels);
+}
+
+/** A WebP's canvas size: image-size reads it at fixed offsets of the RIFF header. */
+function webpSize(prefix: Uint8Array): { width: number; height: number } | undefined {
+  try {
+    // A copy: image-size reads past a view's end into its ArrayBuffer (a pooled buffer's other
+    // bytes); the copy's buffer ends where the prefix does.
+    const { width, height } = imageSize(Uint8Array.prototype.slice.call(prefix));
+    return { width, height };
+  } catch {
+    return undefined;
+  }
+}
+
+function megapixels(pixels: number, maxPixels: number): number {
+  return Math.ceil(Math.min(pixels, maxPixels) / MEGAPIXEL);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

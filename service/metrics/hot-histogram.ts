@@ -43,12 +43,12 @@ export class HotHistogramCell {
     let cumulative = 0;
     this.bounds.forEach((le, i) => {
       cumulative += this.counts[i]!;
-      out.push({ labels: { le }, sharedLabels: { ...this.labels }, value: cumulative, metricName: bucket });
+      out.push({ labels: { le }, sharedLabels: this.labels, value: cumulative, metricName: bucket });
     });
     out.push(
-      { labels: { le: "+Inf" }, sharedLabels: { ...this.labels }, value: this.count, metricName: bucket },
-      { labels: {}, sharedLabels: { ...this.labels }, value: this.sum, metricName: `${name}_sum` },
-      { labels: {}, sharedLabels: { ...this.labels }, value: this.count, metricName: `${name}_count` },
+      { labels: { le: "+Inf" }, sharedLabels: this.labels, value: this.count, metricName: bucket },
+      { labels: {}, sharedLabels: this.labels, value: this.sum, metricName: `${name}_sum` },
+      { labels: {}, sharedLabels: this.labels, value: this.count, metricName: `${name}_count` },
     );
     return out;
   }
@@ -74,7 +74,10 @@ interface Rendered {
 const renderPlain = (Histogram.prototype as unknown as { getForPromString(): Promise<Rendered> })
   .getForPromString;
 
-/** A prom-client Histogram whose hot children are {@link HotHistogramCell}s; nothing observes it otherwise. */
+/**
+ * A prom-client Histogram whose children are {@link HotHistogramCell}s: nothing observes it through
+ * labels(), nothing removes or resets its series (bounded label sets: routes, statuses, versions).
+ */
 export class HotHistogram extends Histogram {
   private readonly cells = new Map<string, HotHistogramCell>();
   private readonly metricName: string;

@@ -42,7 +42,8 @@ export class HotCounterCell {
  * A counter the request path increments: prom-client validates and hashes a child's labels on
  * every inc() (0.35 us), and two counters see every request; a {@link HotCounterCell} adds in
  * memory and hands the sum to prom-client when the counter is collected, on every scrape and
- * every get(), so what is read is never behind.
+ * every get(), so what is read is never behind. Its series are never removed or reset (bounded
+ * label sets: routes, statuses, versions, labels).
  */
 export class HotCounter extends Counter {
   private readonly cells = new Map<string, HotCounterCell>();

@@ -16,10 +16,10 @@ function refusal(run: () => unknown): string {
 }
 
 describe("encoding rows", () => {
-  it("gives the same normalised values from a JSON row and from every typed array", () => {
+  it("gives the same normalised values from a JSON row and from the binary tensors pixels arrive as (FP32, UINT8)", () => {
     const expected = Float32Array.from([0, 51, 204, 255], (v) => v / 255 - 0.5);
     expect(encodeJsonRows([0, 51, 204, 255], spec, 8).data).toEqual(expected);
-    for (const typed of [Uint8Array, Float32Array, Float64Array, Int32Array, Uint16Array])
+    for (const typed of [Uint8Array, Float32Array])
       expect(encodeTensorData(typed.from([0, 51, 204, 255]), 4, spec, "x")).toEqual(expected);
   });
 
@@ -27,10 +27,10 @@ describe("encoding rows", () => {
     expect(refusal(() => encodeTensorData(Float32Array.from([0, 1, Number.NaN, 3]), 4, spec, "x"))).toBe(
       "x[2]: expected a number in [0, 255], got NaN",
     );
-    expect(refusal(() => encodeTensorData(Float64Array.from([0, 300, 2, 3]), 4, spec, "x"))).toBe(
+    expect(refusal(() => encodeTensorData(Float32Array.from([0, 300, 2, 3]), 4, spec, "x"))).toBe(
       "x[1]: expected a number in [0, 255], got 300",
     );
-    expect(refusal(() => encodeTensorData(Int32Array.from([0, 1, 2, -1]), 4, spec, "x"))).toBe(
+    expect(refusal(() => encodeTensorData(Float32Array.from([0, 1, 2, -1]), 4, spec, "x"))).toBe(
       "x[3]: expected a number in [0, 255], got -1",
     );
   });

@@ -48,6 +48,32 @@ describe("requestCost", () => {
     expect(requestCost(request("/predict-image", big.subarray(0, 20)), settings)).toBe(1);
   });
 
+  it("charges a JPEG or WebP whose size cannot be read as the largest image the route decodes", () => {
+    // No frame header in the first SIZE_PREFIX_BYTES (here: none at all) but a JPEG to libvips' eye.
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(4 * 1024 * 1024)]);
+    expect(requestCost(request("/predict-image", jpeg), settings)).toBe(1 + 17);
+    expect(requestCost(request("/predict-image/explain", jpeg), settings)).toBe(EXPLAIN_FACTOR * (1 + 5));
+    const webp = Buffer.concat([
+      Buffer.from("RIFF"),
+      Buffer.alloc(4),
+      Buffer.from("WEBPVP8X"),
+      Buffer.alloc(8),
+    ]);
+    expect(requestCost(request("/predict-image", webp), settings)).toBe(1 + 17);
+  });
+
+  it("does not size a format the route refuses unread (HEIF: a 415), however it is built", () => {
+    // ftyp + heic, then boxes: image-size would walk them all on the event loop.
+    const boxes = Buffer.alloc(1024 * 1024, 0x61);
+    const heif = Buffer.concat([
+      Buffer.from([0, 0, 0, 24]),
+      Buffer.from("ftypheic"),
+      Buffer.alloc(12),
+      boxes,
+    ]);
+    expect(requestCost(request("/predict-image", heif), settings)).toBe(1);
+  });
+
   it("reads JPEG and WebP dimensions from their headers as well", async () => {
     expect(requestCost(request("/predict-image", await png(2000, 1500, "jpeg")), settings)).toBe(4);
     expect(requestCost(request("/predict-image", await png(1001, 1000, "webp")), settings)).toBe(3);
