@@ -1,9 +1,9 @@
 /** jpegSize (service/image/jpeg-size.ts): a JPEG's frame size by its marker segments, or undefined. */
-import sharp from "sharp";
+import sharp, { type JpegOptions } from "sharp";
 import { describe, expect, it } from "vitest";
 import { jpegSize } from "../../../service/image/jpeg-size.js";
 
-const jpeg = (width: number, height: number, options: sharp.JpegOptions = {}) =>
+const jpeg = (width: number, height: number, options: JpegOptions = {}) =>
   sharp({ create: { width, height, channels: 3, background: "#404040" } })
     .jpeg(options)
     .toBuffer();
