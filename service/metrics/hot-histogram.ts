@@ -2,9 +2,9 @@
  * A histogram the request path observes. prom-client validates and hashes a child's labels on
  * every observe() (0.6 us), and two histograms see every request (HTTP duration, queue wait); a
  * {@link HotHistogramCell} keeps its own bucket counts, so an observation is a bucket search and
- * three additions. The cells' series join prom-client's own in get(), which every scrape calls, in
- * the shape prom-client gives them, so the exposition cannot tell the two apart (tested against a
- * plain Histogram fed the same values).
+ * three additions. The cells' series join prom-client's own where every scrape and get() read them
+ * (getForPromString), in the shape prom-client keeps them, so the exposition cannot tell the two
+ * apart (tested against a plain Histogram fed the same values).
  */
 import { Histogram, type Registry } from "prom-client";
 import type { MetricSpec } from "../contract/metrics.js";
