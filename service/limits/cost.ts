@@ -16,13 +16,12 @@
  */
 import type { FastifyRequest } from "fastify";
 import { imageSize } from "image-size";
+import { V2_INFER_ROUTES } from "../contract/prediction-routes.js";
 import { jpegSize } from "../image/jpeg-size.js";
 import { readPngHeader } from "../image/png-fast.js";
 import { sniffImage } from "../image/sniff.js";
 
 export const EXPLAIN_FACTOR = 10;
-/** The v2 infer route templates (service/server/routes/v2.ts). */
-const V2_INFER_ROUTES = new Set(["/v2/models/:name/infer", "/v2/models/:name/versions/:version/infer"]);
 const MEGAPIXEL = 1_000_000;
 
 export interface CostSettings {
@@ -85,7 +84,7 @@ export const SIZE_PREFIX_BYTES = 64 * 1024;
  * header image-size refuses), is charged as the largest image the route decodes, never as none.
  */
 function imageMegapixels(request: FastifyRequest, maxPixels: number): number {
-  const most = Math.ceil(maxPixels / MEGAPIXEL);
+  const most = megapixels(maxPixels, maxPixels);
   // The multipart decorator exists only on the image routes' scope.
   if (typeof request.isMultipart === "function" && request.isMultipart()) return most;
   const body = request.body;

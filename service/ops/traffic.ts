@@ -5,15 +5,8 @@
  * rate per variant, error rate, p95) without any state on the request path.
  */
 import type { ServiceMetrics } from "../metrics/registry.js";
+import { PREDICTION_ROUTES } from "../contract/prediction-routes.js";
 import { bucketDelta, counterTotals, mergedBuckets, quantile, type Buckets } from "./prom-read.js";
-
-/** Route templates of the prediction API (what "requests" and "error rate" count). */
-export const PREDICTION_ROUTES: ReadonlySet<string> = new Set([
-  "/predict",
-  "/predict-image",
-  "/v2/models/:name/infer",
-  "/v2/models/:name/versions/:version/infer",
-]);
 
 export interface TrafficSample {
   readonly timeMs: number;
