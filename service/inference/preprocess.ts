@@ -26,7 +26,7 @@ function badValue(where: string, value: unknown, spec: InputSpec): ApiError {
 /**
  * Writes one flat row of raw pixels, normalised, into `out` at `offset`. JSON arrays and typed
  * arrays (binary tensors) take separate loops: one loop over both kinds of element access runs
- * megamorphic, 3.5 against 1 us for a 784-value JSON row.
+ * megamorphic: 3.5 against 2.3 us for a 784-value JSON row.
  */
 function writeRow(
   row: ArrayLike<unknown>,

@@ -42,7 +42,7 @@ export function installCostBudget(
 ): void {
   if (settings.max <= 0) return;
   // A request decoration, not a WeakMap: an ephemeron per request cost the garbage collector
-  // more than the rest of the budget (4-5 us a request at saturation).
+  // more than the rest of the budget at saturation.
   app.decorateRequest("costCharge", null);
   app.addHook("onResponse", (request, reply, done) => {
     const charge = request.costCharge;
