@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "out/**", "models/**", "coverage/**", ".tools/**"] },
+  { ignores: ["node_modules/**", "dist/**", "out/**", "models/**", "coverage/**", ".tools/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

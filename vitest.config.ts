@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Compiles the service (dist/) once per run: the process tests start what the image runs.
+    globalSetup: ["test/support/build-service.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,

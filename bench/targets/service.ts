@@ -52,7 +52,7 @@ export async function serviceLaunch(
   return { env, config: loadConfig(env), port, metricsPort };
 }
 
-/** `node --import tsx service/main.ts`: what `npm start` runs, as one process whose RSS is the service's. */
+/** The compiled service, as `npm start` and the image run it: one process whose RSS is the service's. */
 export function startService(
   service: ServiceLaunch,
   apiKey: string,
@@ -61,7 +61,7 @@ export function startService(
   return launch({
     name: "service",
     command: process.execPath,
-    args: ["--import", "tsx", SERVICE_ENTRY],
+    args: [SERVICE_ENTRY],
     env: service.env,
     port: service.port,
     readyPath: "/ready",

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { imageCommand } from "../../service/contract/image-commands.js";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import type { RateLimitStoreClient } from "../rate-limit-store/index.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
@@ -325,7 +326,7 @@ export class InferenceService extends pulumi.ComponentResource {
     scheduledJob(jobContext, {
       role: driftCheckRole,
       schedule: args.drift.schedule,
-      command: ["node", "--import", "tsx", "service/drift/check.ts"],
+      command: imageCommand("driftCheck"),
       env: driftCheckEnvironment(url, driftCheckSecret.metadata.name),
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
       serviceAccountName: driftCheckAccount.metadata.name,

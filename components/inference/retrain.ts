@@ -5,6 +5,7 @@
  * GitHub. The new version is registered there and becomes `challenger` only when it beats
  * `champion` on test accuracy; serving it stays a release step (`npm run promote`).
  */
+import { imageCommand } from "../../service/contract/image-commands.js";
 
 /** The MLflow experiment of scheduled retraining, in the cluster and on GitHub (retrain.yml). */
 export const RETRAIN_EXPERIMENT = "plinth-retrain";
@@ -14,15 +15,12 @@ export const RETRAIN_OUT_DIR = "/tmp/train";
 
 /** The container command of the retrain CronJob for `modelName`. */
 export function retrainCommand(modelName: string): string[] {
-  return [
-    "node",
-    "--import",
-    "tsx",
-    "service/train/main.ts",
+  return imageCommand(
+    "train",
     `--name=${modelName}`,
     `--out=${RETRAIN_OUT_DIR}`,
     "--mlflow",
     `--experiment=${RETRAIN_EXPERIMENT}`,
     "--beat-champion=accuracy",
-  ];
+  );
 }

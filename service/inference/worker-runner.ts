@@ -3,25 +3,11 @@
  * slow enough (measured at warm-up) that running it on the event loop would stall every other
  * request; for a microsecond model the message hop costs more than it saves.
  */
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { siblingWorker } from "../files/sibling-worker.js";
 import type { OrtSettings, GraphIo } from "./ort-session.js";
 import type { WorkerInit, WorkerReply } from "./ort-worker.js";
 import type { BatchResult, BatchRunner } from "./runner.js";
-
-/**
- * The worker is a TypeScript module. Loader flags (`--import tsx`) are not honoured in a worker's
- * execArgv, so a one-line bootstrap registers tsx's loader inside the worker, then imports it.
- */
-const WORKER_URL = new URL("./ort-worker.ts", import.meta.url).href;
-// tsx's ESM API (its CommonJS twin resolves its own loader wrongly from an eval'd worker).
-const TSX_API_URL = pathToFileURL(
-  createRequire(import.meta.url)
-    .resolve("tsx/esm/api")
-    .replace(/\.cjs$/, ".mjs"),
-).href;
-const BOOTSTRAP = `import(${JSON.stringify(TSX_API_URL)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 export class WorkerRunner implements BatchRunner {
   private nextId = 0;
@@ -48,7 +34,7 @@ export class WorkerRunner implements BatchRunner {
   /** Starts the worker and resolves once its session is created. */
   static start(model: Uint8Array, settings: OrtSettings, io: GraphIo): Promise<WorkerRunner> {
     const init: WorkerInit = { model, settings, io };
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: init });
+    const worker = siblingWorker(import.meta.url, "ort-worker", { workerData: init });
     return new Promise((resolve, reject) => {
       const onMessage = (msg: WorkerReply) => {
         if ("ready" in msg) {

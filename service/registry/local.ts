@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../files/package-root.js";
 
 export interface ResolvedModel {
   name: string;
@@ -43,11 +43,8 @@ export class RegistryError extends Error {
   }
 }
 
-/** The repository's `models/` folder (this module lives at service/registry/). */
-export const DEFAULT_REGISTRY_DIR = fileURLToPath(new URL("../../models/", import.meta.url)).replace(
-  /[\\/]$/,
-  "",
-);
+/** The package's `models/` folder. */
+export const DEFAULT_REGISTRY_DIR = path.join(PACKAGE_ROOT, "models");
 
 export const MODEL_FILE = "model.onnx";
 const ALIASES_FILE = "aliases.json";

@@ -21,6 +21,7 @@ import { PredictionCounter } from "../serving/prediction-counter.js";
 import type { RouteDeps } from "./deps.js";
 import { composeHttp } from "./http.js";
 import { MAX_PATH_PARAM_LENGTH } from "./schemas.js";
+import { lazyChildLogger } from "./lazy-request-logger.js";
 
 export interface Service {
   readonly app: FastifyInstance;
@@ -54,6 +55,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     requestIdHeader: false,
     // No per-request log lines at info: they would cost more than a prediction.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
     forceCloseConnections: "idle",
     // No type coercion: a string or null where a number belongs is a 400, never silently converted.

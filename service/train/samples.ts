@@ -8,8 +8,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { DEBIAN_FASHION_MNIST_DIR, loadFashionMnist } from "../data/fashion-mnist.js";
+import { PACKAGE_ROOT } from "../files/package-root.js";
 
-export const SAMPLES_DIR = fileURLToPath(new URL("../../samples/fashion-mnist/", import.meta.url));
+export const SAMPLES_DIR = path.join(PACKAGE_ROOT, "samples", "fashion-mnist");
 
 export interface SampleEntry {
   file: string;

@@ -4,11 +4,8 @@
  * batch bounds, every worker computes its shards (shard s runs on worker s mod workers) and the
  * main thread adds the shard gradients in shard order, exactly as the in-process engine does.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { siblingWorker } from "../files/sibling-worker.js";
 import type { Architecture } from "../model/network.js";
 import type { BatchGradient, EngineConfig, GradientEngine } from "./engine.js";
 import { sumInOrder } from "./engine.js";
@@ -41,28 +38,6 @@ export interface WorkerReply {
 
 function shared(bytes: number): SharedArrayBuffer {
   return new SharedArrayBuffer(Math.max(bytes, 8));
-}
-
-/** Resolves a package export under the `import` condition (createRequire alone picks `require`). */
-function resolveEsmExport(pkg: string, subpath: string): string {
-  const manifestPath = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  const target = manifest.exports[subpath]?.import.default;
-  if (target === undefined) throw new Error(`${pkg} has no ESM export ${subpath}`);
-  return path.join(path.dirname(manifestPath), target);
-}
-
-/**
- * The worker entry is TypeScript. Node 20 does not apply the parent's module hooks inside workers,
- * so the worker starts from a small bootstrap that loads the entry through tsx's API, whatever
- * runs this process (the tsx CLI, vitest).
- */
-function workerBootstrap(): string {
-  const tsxApi = pathToFileURL(resolveEsmExport("tsx", "./esm/api")).href;
-  const entry = new URL("./worker.ts", import.meta.url).href;
-  return `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`;
 }
 
 class WorkerEngine implements GradientEngine {
@@ -128,7 +103,6 @@ export async function startWorkerEngine(
   const labels = shared(data.labels.length);
   new Uint8Array(labels).set(data.labels);
   const grads = Array.from({ length: shards }, () => shared(arch.paramCount * 4));
-  const bootstrap = workerBootstrap();
   const started: Worker[] = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -145,7 +119,7 @@ export async function startWorkerEngine(
         labels,
         grads,
       };
-      const w = new Worker(bootstrap, { eval: true, workerData: init });
+      const w = siblingWorker(import.meta.url, "worker", { workerData: init });
       started.push(w);
       await new Promise<void>((resolve, reject) => {
         w.once("online", () => resolve());

@@ -25,6 +25,7 @@ import { createLocalTls } from "./tls.js";
 import { assertToolsInstalled, REPO_ROOT, TOOLS } from "./tools.js";
 import { MLFLOW_SERVER_ENV } from "../../components/mlflow/server-env.js";
 import { BACKEND_STORE_URI_ENV, mlflowServerArgs } from "../../components/mlflow/server-args.js";
+import { IMAGE_PROGRAMS } from "../../service/contract/image-commands.js";
 
 export interface StackPorts {
   /** nginx, TLS: the one address a user opens. */
@@ -250,7 +251,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const service = start({
       name: "service",
       command: process.execPath,
-      args: node("service/main.ts"),
+      args: [path.join(REPO_ROOT, IMAGE_PROGRAMS.serve)],
       env: {
         ...baseEnv(),
         [ENV.HOST]: HOST,

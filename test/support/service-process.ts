@@ -1,10 +1,11 @@
 /**
- * The real service as its own process (`tsx service/main.ts`), on loopback ports chosen by the OS,
+ * The real service as its own process (the compiled `dist/service/main.js`, as the image runs it), on loopback ports chosen by the OS,
  * serving the bundled model from `models/` unless `env` says otherwise. For tests that drive it
  * with third-party tools over HTTP (schemathesis, tritonclient).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { IMAGE_PROGRAMS } from "../../service/contract/image-commands.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -38,7 +39,7 @@ export async function startServiceProcess(
   timeoutMs = 60_000,
   until: string = READY_LOG,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "service/main.ts"], {
+  const child = spawn(process.execPath, [IMAGE_PROGRAMS.serve], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, PORT: "0", METRICS_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

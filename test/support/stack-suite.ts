@@ -504,8 +504,9 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const cronJob = view.manifest("CronJob", "plinth-inference-drift-check");
       const podSpec = "spec.jobTemplate.spec.template.spec";
       const command = at(cronJob, `${podSpec}.containers[0].command`) as string[];
-      expect(command).toEqual(["node", "--import", "tsx", "service/drift/check.ts"]);
-      expect(existsSync(`${REPO_ROOT}${command[3]}`), command[3]).toBe(true);
+      // The compiled module (the suite's global setup builds dist/ as the image's build stage does).
+      expect(command).toEqual(["node", "dist/service/drift/check.js"]);
+      expect(existsSync(`${REPO_ROOT}${command[1]}`), command[1]).toBe(true);
       const env = containerEnv(cronJob, podSpec);
       expect(env.find((e) => e.name === "DRIFT_CHECK_API_KEY")).toEqual({
         name: "DRIFT_CHECK_API_KEY",
@@ -527,11 +528,11 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const cronJob = view.manifest("CronJob", "plinth-inference-retrain");
       const podSpec = "spec.jobTemplate.spec.template.spec";
       const command = at(cronJob, `${podSpec}.containers[0].command`) as string[];
-      expect(command.slice(0, 4)).toEqual(["node", "--import", "tsx", "service/train/main.ts"]);
-      expect(existsSync(`${REPO_ROOT}${command[3]}`), command[3]).toBe(true);
+      expect(command.slice(0, 2)).toEqual(["node", "dist/service/train/main.js"]);
+      expect(existsSync(`${REPO_ROOT}${command[1]}`), command[1]).toBe(true);
       // Parsed by the training job's own parsers, with the CronJob's environment.
       const env = Object.fromEntries(containerEnv(cronJob, podSpec).map((e) => [e.name, e.value]));
-      const { mlflow, rest } = extractMlflowTrainArgs(command.slice(4), env);
+      const { mlflow, rest } = extractMlflowTrainArgs(command.slice(2), env);
       expect(mlflow).toMatchObject({
         trackingUri: expect.stringMatching(/^http:\/\/mlflow\./),
         experiment: RETRAIN_EXPERIMENT,

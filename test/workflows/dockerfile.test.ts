@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { BUILD_DIR, IMAGE_PROGRAMS, imageCommand } from "../../service/contract/image-commands.js";
 import { contextSources, execForm, isIgnored, parseDockerfile, type Stage } from "./dockerfile.js";
 import { datasetPin, ROOT, readJson } from "./workflow-files.js";
 
@@ -26,23 +27,54 @@ function serviceSources(dir = join(ROOT, "service")): string[] {
 }
 
 /**
- * Module specifiers of static and dynamic imports, and modules loaded by URL (worker threads:
- * `new URL("./worker.ts", import.meta.url)`). URLs of data folders (the default model registry)
- * are not code and are left out.
+ * Module specifiers of static and dynamic imports, and modules a worker thread runs
+ * (`siblingWorker(import.meta.url, "worker", ...)` runs ./worker.ts).
  */
 function specifiers(source: string): string[] {
-  const patterns = [
-    /\bfrom\s+"([^"]+)"/g,
-    /\bimport\(\s*"([^"]+)"\s*\)/g,
-    /new URL\(\s*"([^"]+\.[jt]s)",\s*import\.meta\.url/g,
+  const patterns = [/\bfrom\s+"([^"]+)"/g, /\bimport\(\s*"([^"]+)"\s*\)/g];
+  const workers = [...source.matchAll(/siblingWorker\(\s*import\.meta\.url,\s*"([^"]+)"/g)];
+  return [
+    ...patterns.flatMap((p) => [...source.matchAll(p)].map((m) => m[1]!)),
+    ...workers.map((m) => `./${m[1]!}.ts`),
   ];
-  return patterns.flatMap((p) => [...source.matchAll(p)].map((m) => m[1]!));
 }
 
+const buildConfig = readJson<{
+  extends: string;
+  compilerOptions: { noEmit: boolean; rootDir: string; outDir: string };
+  include: string[];
+}>("tsconfig.build.json");
+
 describe("Dockerfile", () => {
-  it("builds in two stages: production dependencies, then the runtime", () => {
-    expect(stages.map((s) => s.name)).toEqual(["deps", "runtime"]);
+  it("builds in three stages: production dependencies, the compiled service, then the runtime", () => {
+    expect(stages.map((s) => s.name)).toEqual(["deps", "build", "runtime"]);
     expect(of(runtime, "COPY").filter((i) => i.flags.from === "deps")).toHaveLength(1);
+    expect(of(runtime, "COPY").filter((i) => i.flags.from === "build")).toEqual([
+      expect.objectContaining({ words: [`/app/${BUILD_DIR}`, `./${BUILD_DIR}`] }),
+    ]);
+  });
+
+  it("compiles service/ with `npm run build` (tsconfig.build.json) from the sources it copies", () => {
+    const build = stages[1]!;
+    const copied = of(build, "COPY").flatMap((i) => i.words.slice(0, -1));
+    expect(copied).toEqual(expect.arrayContaining(["tsconfig.json", "tsconfig.build.json", "service"]));
+    expect(of(build, "RUN").map((i) => i.args)).toContain("npm run build");
+    expect(pkg.scripts.build).toBe("tsc -p tsconfig.build.json");
+    expect(buildConfig).toMatchObject({
+      extends: "./tsconfig.json",
+      compilerOptions: { noEmit: false, rootDir: ".", outDir: BUILD_DIR },
+      include: ["service"],
+    });
+  });
+
+  it("names each program the image runs by the compiled path of an existing source under service/", () => {
+    for (const program of Object.values(IMAGE_PROGRAMS)) {
+      expect(program).toMatch(new RegExp(`^${BUILD_DIR}/service/.+\\.js$`));
+      const source = program.slice(BUILD_DIR.length + 1).replace(/\.js$/, ".ts");
+      expect(existsSync(join(ROOT, source)), source).toBe(true);
+      // The suite's global setup ran the same build: the file the image would run is there.
+      expect(existsSync(join(ROOT, program)), program).toBe(true);
+    }
   });
 
   it("bases both stages on one exact slim Debian Node release, never a moving tag", () => {
@@ -136,13 +168,25 @@ describe("Dockerfile", () => {
     expect(env).toMatch(/\bMETRICS_HOST=0\.0\.0\.0\b/);
   });
 
-  it("starts the service the way `npm start` does, with tsx from the runtime dependencies", () => {
+  it("starts the compiled service the way `npm start` does (which builds first), without tsx", () => {
     const entrypoints = of(runtime, "ENTRYPOINT");
     expect(entrypoints).toHaveLength(1);
-    expect(execForm(entrypoints[0]!)).toEqual(["node", "--import", "tsx", "service/main.ts"]);
-    expect(pkg.scripts.start).toBe("tsx service/main.ts");
-    expect(pkg.dependencies).toHaveProperty("tsx");
-    expect(existsSync(join(ROOT, "service/main.ts"))).toBe(true);
+    expect(execForm(entrypoints[0]!)).toEqual(imageCommand("serve"));
+    expect(pkg.scripts.start).toBe(imageCommand("serve").join(" "));
+    expect(pkg.scripts.prestart).toBe("npm run build");
+    expect(execForm(entrypoints[0]!)).not.toContain("tsx");
+  });
+
+  it("copies the runtime's files: package.json (dist/ is ES modules) and the admin panel's assets", () => {
+    const copied = of(runtime, "COPY")
+      .filter((i) => i.flags.from === undefined)
+      .map((i) => i.words);
+    expect(copied).toEqual([
+      ["package.json", "./"],
+      ["service/admin", "./service/admin"],
+    ]);
+    expect(readJson<{ type: string }>("package.json").type).toBe("module");
+    expect(readdirSync(join(ROOT, "service/admin")).filter((f) => f.endsWith(".ts"))).toEqual([]);
   });
 });
 
@@ -158,6 +202,9 @@ describe(".dockerignore", () => {
     expect(isIgnored("service/node_modules/x", dockerignore)).toBe(true);
     expect(isIgnored("service/main.ts", dockerignore)).toBe(false);
     expect(isIgnored("package.json", dockerignore)).toBe(false);
+    expect(isIgnored("tsconfig.build.json", dockerignore)).toBe(false);
+    // A local build never enters the context: the build stage compiles its own.
+    expect(isIgnored("dist", dockerignore)).toBe(true);
   });
 });
 

@@ -9,10 +9,12 @@
  * keeps an injected script from reading the API key the page holds in sessionStorage.
  */
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { AccessRule } from "../../auth/route-auth.js";
+import { PACKAGE_ROOT } from "../../files/package-root.js";
 import { httpAdapter } from "../named-plugin.js";
 
-const ASSETS_DIR = new URL("../../admin/", import.meta.url);
+const ASSETS_DIR = path.join(PACKAGE_ROOT, "service", "admin");
 const ASSETS = {
   "/admin": ["index.html", "text/html; charset=utf-8"],
   "/admin/panel.js": ["panel.js", "text/javascript; charset=utf-8"],
@@ -36,7 +38,7 @@ const PANEL_PAGE: AccessRule = { accepts: ["oauth2-proxy"], roles: ["admin"], an
 
 export const adminPanelPlugin = httpAdapter("plinth-admin-panel", async (app) => {
   for (const [url, [file, type]] of Object.entries(ASSETS)) {
-    const body = await readFile(new URL(file, ASSETS_DIR));
+    const body = await readFile(path.join(ASSETS_DIR, file));
     app.get(url, { config: { auth: PANEL_PAGE }, schema: { hide: true } }, async (_request, reply) =>
       reply
         .type(type)

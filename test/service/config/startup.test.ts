@@ -1,12 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { IMAGE_PROGRAMS } from "../../../service/contract/image-commands.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 
 describe("npm start with a bad setting", () => {
   it("stops with exit code 2 and a message naming each bad variable", () => {
-    const run = spawnSync(process.execPath, ["--import", "tsx", "service/main.ts"], {
+    const run = spawnSync(process.execPath, [IMAGE_PROGRAMS.serve], {
       cwd: REPO,
       env: { PATH: process.env.PATH, PORT: "eighty", DEPLOYMENT_COLOR: "purple" },
       encoding: "utf8",

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DriftEntry } from "../../../service/drift/history.js";
 import { API_KEY, type TestService } from "../server/service-fixture.js";
+import { IMAGE_PROGRAMS } from "../../../service/contract/image-commands.js";
 import { driftOf, invert, REPO_ROOT, samplePngs, startDriftService } from "./sample-traffic.js";
 
 const CHECK_KEY = "drift-check-key-0123456789abcdef";
@@ -27,7 +28,7 @@ function runCheck(env: Record<string, string>): Promise<CheckRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "service/drift/check.ts"],
+      [IMAGE_PROGRAMS.driftCheck],
       { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, timeout: RUN_TIMEOUT_MS },
       (err, stdout, stderr) => {
         const status = err === null ? 0 : typeof err.code === "number" ? err.code : null;

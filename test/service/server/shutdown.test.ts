@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IMAGE_PROGRAMS } from "../../../service/contract/image-commands.js";
 import { fixtureRegistry, rowForClass, type FixtureRegistry } from "../inference/fixture-model.js";
 import { API_KEY } from "./service-fixture.js";
 
@@ -19,7 +20,7 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   registry = await fixtureRegistry();
-  child = spawn(process.execPath, ["--import", "tsx", "service/main.ts"], {
+  child = spawn(process.execPath, [IMAGE_PROGRAMS.serve], {
     cwd: REPO,
     env: {
       PATH: process.env.PATH,
