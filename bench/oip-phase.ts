@@ -198,6 +198,7 @@ async function atRate(target: HttpTarget, rate: number, deps: OipPhaseDeps): Pro
     durationSeconds: options.durationSeconds,
     connections: options.connections,
     graceSeconds: Math.min(10, Math.max(2, options.durationSeconds)),
+    warmupSeconds: options.warmupSeconds,
   });
 }
 

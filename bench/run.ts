@@ -170,6 +170,7 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       durationSeconds: options.durationSeconds,
       connections: options.connections,
       graceSeconds: graceSeconds(options),
+      warmupSeconds: options.warmupSeconds,
     });
     into.fixedRate = result;
     log(

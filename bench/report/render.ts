@@ -52,7 +52,8 @@ function header(results: BenchResults): string[] {
       `pipelining ${o.pipelining}, ${o.durationSeconds} s per phase after ${o.warmupSeconds} s of warm-up; ` +
       `fixed-rate phases at ${o.fixedRateShare * 100}% of the service's saturation throughput on the route, ` +
       `open loop (with more connections when the rate needs them: every request may stay in flight ` +
-      `${OPEN_LOOP_IN_FLIGHT_SECONDS * 1000} ms before requests queue in the generator), latency from each ` +
+      `${OPEN_LOOP_IN_FLIGHT_SECONDS * 1000} ms before requests queue in the generator; the same rate runs ` +
+      `${o.warmupSeconds} s first on the same connections, unmeasured), latency from each ` +
       `request's intended send time (coordinated omission corrected). ` +
       `The load generator shares the machine's cores with the server under test; nothing is pinned.`,
     serviceLine(results),

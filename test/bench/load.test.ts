@@ -50,6 +50,28 @@ describe("runFixedRate", () => {
     expect(result.latency.count).toBe(50);
   });
 
+  it("runs the warm-up at the same rate on the same connections first, and counts only the measured phase", async () => {
+    const opened = openLoopConnections(200, 4);
+    const sockets = new Set<unknown>();
+    // The first 40 requests after the connections' own are the warm-up's: answered 503, never counted.
+    const target = await serve((n, res) => {
+      res.statusCode = n < opened + 40 ? 503 : 200;
+      res.end("{}");
+    });
+    server!.on("connection", (socket) => sockets.add(socket));
+    const result = await runFixedRate(target, {
+      ratePerSecond: 200,
+      durationSeconds: 0.25,
+      connections: 4,
+      graceSeconds: 1,
+      warmupSeconds: 0.2,
+    });
+    expect(result.sent).toBe(50);
+    expect(result.ok).toBe(50);
+    expect(result.non2xx).toBe(0);
+    expect(sockets.size).toBe(opened);
+  });
+
   it("counts requests unanswered after the grace period as failed and records them at the deadline", async () => {
     // The generator first opens its connections with one request each (not counted).
     const warmUp = openLoopConnections(100, 4);
