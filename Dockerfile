@@ -4,7 +4,7 @@
 #   serve   docker run --read-only --tmpfs /tmp -p 8080:8080 -p 9464:9464 \
 #             -v "$PWD/models:/models:ro" -e PLINTH_REGISTRY_DIR=/models plinth
 #   train   docker run --read-only --tmpfs /tmp -v "$PWD/models:/models" -e PLINTH_REGISTRY_DIR=/models \
-#             --entrypoint node plinth dist/service/train/main.js
+#             --entrypoint node plinth dist/service/train/main.js --registry=/models --out=/tmp/train
 #           (what `npm run train` runs, on the Fashion-MNIST the image carries; on Kubernetes the
 #           retrain CronJob runs it with --mlflow on the same image)
 #
@@ -45,11 +45,13 @@ RUN keep="linux/$(node -p process.arch)" \
 # --- build: service/ compiled to JavaScript (npm run build: type-checked, then emitted) ------------
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 COPY service ./service
-RUN npm run build
+# The incremental build's state file has no use in the image.
+RUN npm run build && rm dist/.tsbuildinfo
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM node:20.20.2-bookworm-slim AS runtime

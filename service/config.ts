@@ -184,7 +184,7 @@ const DEFAULT_HTTP_BUCKETS = "0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25
 
 /**
  * One declaration per variable, keyed by the contract's names (a missing or unknown name does not
- * compile): its parser and default, its README line, and whether its value is a credential.
+ * compile): its parser and default, its docs line, and whether its value is a credential.
  */
 const SETTINGS = {
   HOST: {
@@ -525,7 +525,7 @@ const SETTINGS = {
 
 const envSchema = z.object(schemaShape(SETTINGS));
 
-/** Documentation of each variable, in the contract's order (the README settings table). */
+/** Documentation of each variable, in the contract's order (the settings table of docs/service-api.md). */
 export const ENV_DOCS: Readonly<Record<EnvName, string>> = settingDocs(SETTINGS, Object.values(ENV));
 
 /** Variables that hold credentials: their values are never echoed in an error message. */

@@ -1,5 +1,5 @@
 /**
- * One declaration per service setting: its schema (parser and default), its README line and
+ * One declaration per service setting: its schema (parser and default), its docs line and
  * whether its value is a credential. service/config.ts and service/ops/settings.ts each write a
  * table keyed by the contract's variable names (service/contract/service-env.ts) and typed
  * {@link SettingsTable}, so a name without a declaration, or a declaration under a name the
@@ -11,7 +11,7 @@ import type { z } from "zod";
 export interface Setting {
   /** Parses the variable's text; its default applies when the variable is unset or blank. */
   readonly schema: z.ZodType;
-  /** What the variable means and its default, as the README settings table shows it. */
+  /** What the variable means and its default, as the settings table (docs/service-api.md) shows it. */
   readonly doc: string;
   /** A credential: its value is never echoed in an error message. */
   readonly secret?: true;
@@ -27,7 +27,7 @@ export function schemaShape<T extends SettingsTable<string>>(table: T): SchemaSh
   return Object.fromEntries(Object.entries(table).map(([name, s]) => [name, s.schema])) as SchemaShape<T>;
 }
 
-/** Each variable's README line, in the order of `names` (the contract's order). */
+/** Each variable's docs line, in the order of `names` (the contract's order). */
 export function settingDocs<N extends string>(
   table: SettingsTable<N>,
   names: readonly N[],

@@ -3,7 +3,7 @@
  * Deployment (components/inference) and the local stack (stack/local), and what the service reads
  * (service/config.ts, which declares each variable's parser, default and documentation against
  * these names: a name without a declaration, or a declaration without a name, does not compile).
- * The order is the README settings table's order.
+ * The order is the settings table's order (docs/service-api.md).
  */
 import { envNames } from "./env-names.js";
 

@@ -1,6 +1,6 @@
 /**
  * The drift check: the platform's scheduled job (components/inference, CronJob "drift-check"), run
- * from the service's image as `node --import tsx service/drift/check.ts`. It asks the running
+ * from the service's image as `node dist/service/drift/check.js` (service/contract/image-commands.ts). It asks the running
  * service for `GET /ops/summary` with an API key holding the read-only `ops-read` role and prints a compact drift report of the
  * stable variant: score, level, top features by PSI, trend.
  *

@@ -83,7 +83,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 500,
 };
 
-/** One line per code, for the README's error table. */
+/** One line per code, for the error table of docs/service-api.md. */
 export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
   INVALID_JSON: "The JSON body could not be parsed.",
   INVALID_REQUEST: "The body does not match the route's schema (missing field, wrong type, unknown output).",

@@ -3,7 +3,8 @@
  * Compiled (dist/, what the image and `npm start` run), the sibling is JavaScript and the worker
  * loads it directly. From TypeScript source (tsx, vitest), Node 20 does not apply the parent's
  * module hooks inside a worker, so the worker starts from a one-line bootstrap that imports the
- * sibling through tsx's API; tsx is then a development dependency that is installed.
+ * sibling through tsx's API (installed with the repository's dependencies; the image removes it and
+ * never takes this path).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";

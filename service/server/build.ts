@@ -55,7 +55,7 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     requestIdHeader: false,
     // No per-request log lines at info: they would cost more than a prediction.
     logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: lazyChildLogger,
+    ...(options.logger === undefined ? {} : { childLoggerFactory: lazyChildLogger }),
     return503OnClosing: true,
     forceCloseConnections: "idle",
     // No type coercion: a string or null where a number belongs is a 400, never silently converted.

@@ -14,11 +14,11 @@ class LazyRequestLogger implements FastifyBaseLogger {
 
   constructor(
     private readonly parent: Logger,
-    private readonly bindings: Bindings,
+    private readonly requestBindings: Bindings,
   ) {}
 
   private made(): FastifyBaseLogger {
-    return (this.#made ??= this.parent.child(this.bindings));
+    return (this.#made ??= this.parent.child(this.requestBindings));
   }
 
   get level(): string {

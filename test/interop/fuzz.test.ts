@@ -1,5 +1,5 @@
 /**
- * API fuzzing of the bundled model (`tsx service/main.ts` on `models/`): schemathesis against the
+ * API fuzzing of the bundled model (`node dist/service/main.js` on `models/`): schemathesis against the
  * OpenAPI document the service serves, every phase, with the fixed seed and the checks of
  * test/support/schemathesis.ts. test/interop/fuzz-third-party.test.ts runs the same suite against
  * a third-party model.

@@ -8,7 +8,7 @@
  * (feature names and labels), made at test time by test/support/third-party-models.py. Every
  * answer is compared with onnxruntime-in-Python's on the same rows, so a response that names a
  * version must also carry that version's probabilities (the versions differ by far more than the
- * 1e-5 tolerance on the rows used). Each process is the real service (`tsx service/main.ts`).
+ * 1e-5 tolerance on the rows used). Each process is the real service (`node dist/service/main.js`, compiled as the image runs it).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";

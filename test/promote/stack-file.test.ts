@@ -110,7 +110,7 @@ describe("editing keeps everything else byte for byte", () => {
         "      strategy: canary",
         '      stable: { modelVersion: "6" }',
         '      candidate: { modelVersion: "7", weight: 10 }',
-        "      # What `npm run promote` requires of live metrics before it writes a step (README: Release",
+        "      # What `npm run promote` requires of live metrics before it writes a step (docs/operations.md,",
       ].join("\n"),
     );
     const outside = (text: string) =>

@@ -139,7 +139,7 @@ async function fuzz(target: FuzzTarget, reportDir: string, started: (s: ServiceP
   };
   const report = (await reportFile("json-")) as JsonReport;
   const exchanges = ((await reportFile("har-")) as Har).log.entries;
-  // One line of figures for the CI log (the README quotes them).
+  // One line of figures for the CI log (docs/service-api.md quotes them).
   const byStatus: Record<number, number> = {};
   for (const e of exchanges) byStatus[e.response.status] = (byStatus[e.response.status] ?? 0) + 1;
   console.info(

@@ -1,6 +1,6 @@
 /**
- * The drift check (service/drift/check.ts), run as the CronJob runs it (`node --import tsx
- * service/drift/check.ts`, settings in the environment) against the real service on loopback: the
+ * The drift check (service/drift/check.ts), run as the CronJob runs it (`node
+ * dist/service/drift/check.js`, compiled; settings in the environment) against the real service on loopback: the
  * bundled trained model and its baseline, live traffic of the sample test-set PNGs as they are
  * (drift ok) and inverted (drift alert), as in drift-acceptance.test.ts.
  */
@@ -14,7 +14,7 @@ import { IMAGE_PROGRAMS } from "../../../service/contract/image-commands.js";
 import { driftOf, invert, REPO_ROOT, samplePngs, startDriftService } from "./sample-traffic.js";
 
 const CHECK_KEY = "drift-check-key-0123456789abcdef";
-/** Each run starts node and tsx: seconds, not milliseconds, on a busy machine. */
+/** Each run starts node: seconds, not milliseconds, on a busy machine. */
 const RUN_TIMEOUT_MS = 60_000;
 
 interface CheckRun {

@@ -2,11 +2,14 @@
  * The compiled service (dist/, built by the suite's global setup as the image's build stage does):
  * its files found from the package root, and its inference worker thread loaded as JavaScript.
  */
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IMAGE_PROGRAMS } from "../../../service/contract/image-commands.js";
 import { packageRootAbove } from "../../../service/files/package-root.js";
+import { LocalRegistry } from "../../../service/registry/local.js";
 import { startServiceProcess, REPO_ROOT, type ServiceProcess } from "../../support/service-process.js";
 import { API_KEY } from "../server/service-fixture.js";
 
@@ -81,4 +84,27 @@ describe("the compiled service", () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toBe(readFileSync(path.join(REPO_ROOT, "service/admin/panel.css"), "utf8"));
   });
+});
+
+describe("the compiled training job (the retrain CronJob's program)", () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), "plinth-compiled-train-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("trains with its gradient workers loaded from the compiled worker.js and registers a challenger", async () => {
+    const args = [IMAGE_PROGRAMS.train, "--limit", "600", "--epochs", "1", "--arch", "mlp", "--workers", "2"];
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [...args, "--registry", path.join(tmp, "registry"), "--out", path.join(tmp, "out")],
+        { cwd: REPO_ROOT, env: { PATH: process.env.PATH }, timeout: 120_000 },
+        (err, _stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stderr }),
+      );
+    });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const registry = new LocalRegistry(path.join(tmp, "registry"));
+    expect(await registry.getAliases("fashion-classifier")).toEqual({ challenger: "1" });
+    const summary = JSON.parse(readFileSync(path.join(tmp, "out", "training_summary.json"), "utf8"));
+    expect(summary.parameters).toMatchObject({ trainSamples: 600, architectureName: "mlp", workers: 2 });
+  }, 180_000);
 });

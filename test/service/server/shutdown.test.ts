@@ -1,5 +1,5 @@
 /**
- * SIGTERM against the real process (`tsx service/main.ts`): requests in flight when the signal
+ * SIGTERM against the real process (`node dist/service/main.js`, compiled as the image runs it): requests in flight when the signal
  * arrives all complete successfully, and the process exits cleanly within SHUTDOWN_TIMEOUT_MS.
  */
 import { spawn, type ChildProcess } from "node:child_process";

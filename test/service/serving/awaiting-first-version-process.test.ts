@@ -1,5 +1,5 @@
 /**
- * Issue #18 with the real service process (`tsx service/main.ts`): started on a registry that
+ * Issue #18 with the real service process (`node dist/service/main.js`, compiled as the image runs it): started on a registry that
  * answers but holds no model, it never exits. It is live (/health 200), explicitly not ready
  * (/ready 503 naming the model, the registry and what to do), ready for the kubelet (/ready/pod
  * 200, so a first deployment completes and the 503s reach people), predictions answer the 503
