@@ -236,7 +236,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       adminGroups: config.oauth2Proxy.adminGroups,
       opsReadGroups: config.oauth2Proxy.opsReadGroups,
       drift: settings.drift,
-      retrain: settings.retrain,
+      ...(settings.retrain ? { retrain: settings.retrain } : {}),
       domain: config.domain,
       ingress,
       authAnnotations,

@@ -92,9 +92,10 @@ export interface InferenceServiceArgs {
   readonly drift: { readonly schedule: string; readonly warnPsi: number; readonly alertPsi: number };
   /**
    * Scheduled retraining on the image's Fashion-MNIST, registered in MLflow as `challenger` when it
-   * beats `champion` (components/inference/retrain.ts).
+   * beats `champion` (components/inference/retrain.ts): for plinth's own example model only.
+   * @default undefined (no retrain CronJob)
    */
-  readonly retrain: { readonly schedule: string; readonly resources: Resources };
+  readonly retrain?: { readonly schedule: string; readonly resources: Resources };
   /** The API is published at api.<domain>. */
   readonly domain: string;
   readonly ingress: IngressClassRef;
@@ -332,15 +333,17 @@ export class InferenceService extends pulumi.ComponentResource {
       serviceAccountName: driftCheckAccount.metadata.name,
       deadlineSeconds: 600,
     });
-    scheduledJob(jobContext, {
-      role: RETRAIN_ROLE,
-      schedule: args.retrain.schedule,
-      command: retrainCommand(args.modelName),
-      env: trainingEnvironment(settings),
-      resources: args.retrain.resources,
-      serviceAccountName: training.metadata.name,
-      deadlineSeconds: 4 * 3600,
-    });
+    if (args.retrain !== undefined) {
+      scheduledJob(jobContext, {
+        role: RETRAIN_ROLE,
+        schedule: args.retrain.schedule,
+        command: retrainCommand(args.modelName),
+        env: trainingEnvironment(settings),
+        resources: args.retrain.resources,
+        serviceAccountName: training.metadata.name,
+        deadlineSeconds: 4 * 3600,
+      });
+    }
 
     this.url = url;
     this.publicUrl = `https://${host}`;

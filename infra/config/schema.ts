@@ -363,10 +363,18 @@ const inference = z.strictObject(
       warnPsi: between(0, 10),
       alertPsi: between(0, 10),
     }),
-    retrain: z.strictObject({
-      schedule: matching(CRON, 'a five-field cron schedule such as "0 3 * * 0"'),
-      resources,
-    }),
+    /**
+     * Scheduled retraining of plinth's own example: it trains the Fashion-MNIST CNN the image
+     * carries and registers it as a new version of `modelName`. Only for the bundled demo model;
+     * leave it out for any other (it would register a Fashion-MNIST network under that model's name).
+     * @default none: no retrain CronJob
+     */
+    retrain: z
+      .strictObject({
+        schedule: matching(CRON, 'a five-field cron schedule such as "0 3 * * 0"'),
+        resources,
+      })
+      .optional(),
   },
   { error: "expected the inference settings object" },
 );

@@ -1,0 +1,41 @@
+/**
+ * Scheduled retraining is plinth's Fashion-MNIST example: a stack serving another model leaves
+ * `inference.retrain` out, and then no CronJob registers a Fashion-MNIST network under its name.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { renderStack } from "../../infra/render/index.js";
+import { StackView } from "../support/stack.js";
+
+let withRetrain: StackView;
+let without: StackView;
+beforeAll(async () => {
+  const render = async (config = {}) =>
+    new StackView(await renderStack({ stack: "staging", cloud: "existing", config }));
+  [withRetrain, without] = await Promise.all([
+    render(),
+    render({ inference: { modelName: "iris", retrain: null } }),
+  ]);
+});
+
+const cronJobs = (view: StackView) =>
+  view
+    .manifests()
+    .filter((o) => o.kind === "CronJob")
+    .map((o) => (o.metadata as { name: string }).name)
+    .sort();
+
+describe("inference.retrain", () => {
+  it("adds the retrain CronJob when set (the bundled model's stack files)", () => {
+    expect(cronJobs(withRetrain)).toEqual(["plinth-inference-drift-check", "plinth-inference-retrain"]);
+  });
+
+  it("left out, no retrain CronJob: the drift check alone, and the model served by its own name", () => {
+    expect(cronJobs(without)).toEqual(["plinth-inference-drift-check"]);
+    const env = without
+      .manifests()
+      .filter((o) => o.kind === "Deployment")
+      .flatMap((o) => JSON.stringify(o).match(/"name":"MODEL_NAME","value":"([^"]+)"/g) ?? []);
+    expect(env.length).toBeGreaterThan(0);
+    expect(new Set(env)).toEqual(new Set(['"name":"MODEL_NAME","value":"iris"']));
+  });
+});
