@@ -1,9 +1,9 @@
 /**
  * The commands the plinth image runs, for the Dockerfile (its ENTRYPOINT, which the Deployment
- * uses), the Pulumi program (the CronJobs' commands), `npm start`, the local stack and the tests that start the real process. The image runs
- * the JavaScript `npm run build` compiles from service/ (tsconfig.build.json) into dist/: no loader
- * at run time (tsx's ran in a second V8 isolate: ~30 MB of RSS), and the tests that start the
- * process run the same compiled files.
+ * uses), the Pulumi program (the CronJobs' commands), `npm start`, the local stack and the tests
+ * that start the real process. The image runs the JavaScript `npm run build` compiles from service/
+ * (tsconfig.build.json) into dist/: no loader at run time (tsx's ran in a second V8 isolate: ~30 MB
+ * of RSS), and the tests that start the process run the same compiled files.
  */
 
 /** Where `npm run build` writes the compiled service, relative to the package root. */
