@@ -6,10 +6,11 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Cluster, type ClusterArgs } from "../components/cluster/index.js";
 import {
   InferenceService,
-  metricsServiceLabels,
+  metricsServiceSelector,
   METRICS_PORT_NAME,
   mlflowClientPods,
 } from "../components/inference/index.js";
+import { inferenceServiceName } from "../components/inference/names.js";
 import { IngressTls } from "../components/ingress-tls/index.js";
 import { Mlflow, type MlflowBackend } from "../components/mlflow/index.js";
 import {
@@ -26,8 +27,16 @@ import type { StackConfig } from "./config/load.js";
 
 /** The cluster (and its cloud resources) are named from this. */
 const NAME = "plinth";
-/** The inference service: its component, Kubernetes objects and ServiceAccounts. */
-const INFERENCE = "plinth-inference";
+/** The models in the shared Deployment. */
+function sharedModels(config: StackConfig): string[] {
+  return Object.entries(config.inference.models)
+    .filter(([, model]) => model.deployment === "shared")
+    .map(([name]) => name);
+}
+
+function inferenceName(config: StackConfig, model: string): string {
+  return inferenceServiceName(model, config.inference.defaultModel, sharedModels(config));
+}
 /** Namespace of plinth's own service and jobs. */
 const APP_NAMESPACE = "plinth";
 
@@ -159,6 +168,9 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
   // MLflow has no roles of its own (anyone who reaches it can move a registry alias): admins only.
   const adminOnlyAnnotations = auth.protect(config.oauth2Proxy.adminGroups);
 
+  const inferenceNames = [
+    ...new Set(Object.keys(config.inference.models).map((model) => inferenceName(config, model))),
+  ];
   const appNamespace = podSecurityNamespace(`${NAME}-ns`, APP_NAMESPACE, "restricted", { provider });
   const monitoring = new Monitoring(
     "monitoring",
@@ -171,10 +183,12 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       receivers: config.monitoring.alertReceivers,
       ...(config.secrets.slackWebhookUrl ? { slackWebhookUrl: config.secrets.slackWebhookUrl } : {}),
       slo: config.monitoring.slo,
-      driftAlertPsi: config.inference.drift.alertPsi,
+      drift: Object.entries(config.inference.models).flatMap(([model, { drift }]) =>
+        drift ? [{ model, alertPsi: drift.alertPsi }] : [],
+      ),
       target: {
         namespace: APP_NAMESPACE,
-        serviceLabels: metricsServiceLabels(INFERENCE),
+        serviceSelector: metricsServiceSelector(inferenceNames),
         port: METRICS_PORT_NAME,
       },
       domain: config.domain,
@@ -199,7 +213,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     ingress,
     authAnnotations: adminOnlyAnnotations,
     controllerPeer,
-    clients: mlflowClientPods(INFERENCE, APP_NAMESPACE),
+    clients: inferenceNames.flatMap((name) => mlflowClientPods(name, APP_NAMESPACE)),
     // On an existing cluster the artifact volume must be ReadWriteMany for two replicas: production
     // needs two (and such a storage class); staging runs one on ReadWriteOnce.
     replicas: config.cloud === "existing" && !config.protect ? 1 : 2,
@@ -212,40 +226,69 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       provider,
       backend: rateLimitStoreBackend(config, cluster, ingressTls, mlflow),
       namespace: APP_NAMESPACE,
-      clients: [{ namespace: APP_NAMESPACE, podLabels: selectorLabels(INFERENCE, "inference") }],
+      clients: inferenceNames.map((name) => ({
+        namespace: APP_NAMESPACE,
+        podLabels: selectorLabels(name, "inference"),
+      })),
       failureMode: config.rateLimitStore.failureMode,
       protect: config.protect,
     },
     { dependsOn: [appNamespace] },
   );
 
-  const { inference: settings } = config;
-  const inference = new InferenceService(
-    INFERENCE,
-    {
-      provider,
-      namespace: APP_NAMESPACE,
-      image: settings.image,
-      modelName: settings.modelName,
-      rollout: settings.rollout,
-      replicas: settings.replicas,
-      targetCpuUtilization: settings.targetCpuUtilization,
-      resources: settings.resources,
-      mlflowTrackingUri: mlflow.trackingUri,
-      allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
-      adminGroups: config.oauth2Proxy.adminGroups,
-      opsReadGroups: config.oauth2Proxy.opsReadGroups,
-      drift: settings.drift,
-      ...(settings.retrain ? { retrain: settings.retrain } : {}),
-      domain: config.domain,
-      ingress,
-      authAnnotations,
-      controllerPeer,
-      prometheusPeer: monitoring.prometheusPeer,
-      rateLimitStore: rateLimitStore.client,
-    },
-    { dependsOn: [appNamespace] },
-  );
+  // The default model's service first: every other one accepts its platform API key.
+  const { defaultModel, models } = config.inference;
+  const order = [defaultModel, ...Object.keys(models).filter((model) => model !== defaultModel)];
+  const services: Record<string, InferenceService> = {};
+  const common = {
+    provider,
+    namespace: APP_NAMESPACE,
+    allowedEmailDomains: config.oauth2Proxy.allowedEmailDomains,
+    adminGroups: config.oauth2Proxy.adminGroups,
+    opsReadGroups: config.oauth2Proxy.opsReadGroups,
+    domain: config.domain,
+    ingress,
+    authAnnotations,
+    controllerPeer,
+    prometheusPeer: monitoring.prometheusPeer,
+    rateLimitStore: rateLimitStore.client,
+  };
+  // The models each service serves, its lead (the process's default model) first.
+  const groups = new Map<string, string[]>();
+  for (const model of order) {
+    const name = inferenceName(config, model);
+    groups.set(name, [...(groups.get(name) ?? []), model]);
+  }
+  for (const [name, [lead, ...others]] of groups) {
+    const settings = models[lead!]!;
+    const platformApiKey = services[defaultModel]?.apiKey;
+    const size = settings.deployment === "own" ? settings : config.inference.shared!;
+    const service = new InferenceService(
+      name,
+      {
+        ...common,
+        image: settings.image ?? config.inference.image,
+        modelName: lead!,
+        // The shared Deployment serves its other models beside the lead, one version each.
+        alsoServes: others.map((other) => ({
+          name: other,
+          modelVersion: models[other]!.rollout.stable.modelVersion,
+        })),
+        isDefaultModel: lead === defaultModel,
+        ...(platformApiKey ? { platformApiKey } : {}),
+        rollout: settings.rollout,
+        replicas: size.replicas,
+        targetCpuUtilization: size.targetCpuUtilization,
+        resources: size.resources,
+        ...(settings.source === "mlflow" ? { mlflowTrackingUri: mlflow.trackingUri } : {}),
+        ...(settings.drift ? { drift: settings.drift } : {}),
+        ...(settings.retrain ? { retrain: settings.retrain } : {}),
+      },
+      { dependsOn: [appNamespace] },
+    );
+    for (const model of [lead!, ...others]) services[model] = service;
+  }
+  const inference = services[defaultModel]!;
 
   return {
     cloud: config.cloud,
@@ -256,8 +299,20 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     grafanaUrl: `https://grafana.${config.domain}`,
     prometheusUrl: monitoring.prometheusUrl,
     mlflowTrackingUri: mlflow.trackingUri,
-    rolloutStrategy: settings.rollout.strategy,
+    rolloutStrategy: models[defaultModel]!.rollout.strategy,
     activeColour: inference.activeColour ?? "none",
+    // Each model's prediction and Open Inference Protocol URLs, and its rollout.
+    models: Object.fromEntries(
+      order.map((model) => [
+        model,
+        {
+          predictUrl: `${inference.publicUrl}/models/${model}/predict`,
+          inferUrl: `${inference.publicUrl}/v2/models/${model}/infer`,
+          rolloutStrategy: models[model]!.rollout.strategy,
+          activeColour: services[model]!.activeColour ?? "none",
+        },
+      ]),
+    ),
     platformApiKey: inference.apiKey,
     grafanaAdminPassword: monitoring.grafanaAdminPassword,
   };

@@ -8,13 +8,10 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { hashApiKey } from "./contract/api-key.js";
+import { MODEL_NAME_PATTERN } from "./contract/model-name.js";
 import { ENV, type EnvName } from "./contract/service-env.js";
 import { modelReferenceProblem } from "./registry/model-uri.js";
-import {
-  MODEL_NAME_PATTERN,
-  parseModelRepository,
-  type RepositoryModel,
-} from "./registry/model-repository-setting.js";
+import { parseModelRepository, type RepositoryModel } from "./registry/model-repository-setting.js";
 import { isRole, ROLES, type Role } from "./auth/roles.js";
 import { OBSERVABILITY_SETTINGS, observabilityConfig, type ObservabilityConfig } from "./ops/settings.js";
 import { schemaShape, secretNames, settingDocs, type SettingsTable } from "./settings-table.js";
@@ -403,7 +400,7 @@ const SETTINGS = {
   },
   RATE_LIMIT_COST_MAX: {
     schema: int(0, 1_000_000_000).optional(),
-    doc: "Cost units per identity per window: a request costs 1, plus its rows on `/predict` and `/v2` inference, plus its megapixels (rounded up; a multipart upload: `IMAGE_MAX_PIXELS`'s) on `/predict-image`, ten times that on `/predict-image/explain`; a request past the budget gets 429 and is not charged. `0` disables. Default: 10 x `RATE_LIMIT_MAX`.",
+    doc: "Cost units per identity per window: a request costs 1, plus its rows on `/predict` (and `/models/{name}/predict`) and `/v2` inference, plus its megapixels (rounded up; a multipart upload: `IMAGE_MAX_PIXELS`'s) on `/predict-image` (and `/models/{name}/predict-image`), ten times that on `/predict-image/explain`; a request past the budget gets 429 and is not charged. `0` disables. Default: 10 x `RATE_LIMIT_MAX`.",
   },
   RATE_LIMIT_COST_WINDOW_MS: {
     schema: int(100, 86_400_000).optional(),

@@ -7,6 +7,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { hashApiKey } from "../../service/contract/api-key.js";
 import { DRIFT_CHECK_ENV } from "../../service/contract/drift-check-env.js";
+import { modelRepositoryValue, type RepositoryEntry } from "../../service/contract/model-repository.js";
 import { ENV } from "../../service/contract/service-env.js";
 import type { RateLimitStoreClient } from "../rate-limit-store/index.js";
 
@@ -57,16 +58,42 @@ export interface VariantSettings {
 
 export interface ServiceSettings {
   readonly modelName: string;
-  readonly mlflowTrackingUri: string;
+  /** MLflow's tracking URI; unset: the model comes from the image's own registry folder (models/). */
+  readonly mlflowTrackingUri?: string;
   readonly allowedEmailDomains: readonly string[];
   /** Identity-provider groups that grant `admin` / `ops-read` to oauth2-proxy users. */
   readonly adminGroups: readonly string[];
   readonly opsReadGroups: readonly string[];
-  readonly drift: { readonly warnPsi: number; readonly alertPsi: number };
+  /** Drift thresholds; unset: the service's defaults (its drift check is not scheduled). */
+  readonly drift?: { readonly warnPsi: number; readonly alertPsi: number };
+  /** Models served beside modelName (MODEL_REPOSITORY); empty: one model per process. */
+  readonly repository: readonly RepositoryEntry[];
   /** Secret holding API_KEY_HASHES and API_KEY_ROLES (keys in {@link SECRET_KEYS}). */
   readonly authSecretName: pulumi.Input<string>;
   /** The Redis every replica counts its rate limits in; unset: each pod limits on its own. */
   readonly rateLimitStore?: RateLimitStoreClient;
+}
+
+/**
+ * What selects a Deployment's model and rollout: the model's name, its stable version, the strategy
+ * and the candidate with its share of traffic, the blue-green colour. Plain values, so the local
+ * stack starts its service processes with the same variables the cluster's pods get.
+ */
+export function variantEnvironment(modelName: string, variant: VariantSettings): Record<string, string> {
+  const candidate = variant.candidate;
+  return {
+    [SERVICE_ENV.MODEL_NAME]: modelName,
+    [SERVICE_ENV.MODEL_STABLE]: variant.stable,
+    [SERVICE_ENV.ROLLOUT_STRATEGY]: variant.strategy,
+    ...(candidate ? { [SERVICE_ENV.MODEL_CANDIDATE]: candidate.modelVersion } : {}),
+    ...(variant.strategy === "canary"
+      ? { [SERVICE_ENV.CANDIDATE_WEIGHT]: String(candidate?.weight ?? 0) }
+      : {}),
+    ...(variant.strategy === "shadow"
+      ? { [SERVICE_ENV.SHADOW_PERCENT]: String(candidate?.shadowPercent ?? 0) }
+      : {}),
+    [SERVICE_ENV.DEPLOYMENT_COLOR]: variant.colour,
+  };
 }
 
 export function serviceEnvironment(
@@ -74,23 +101,21 @@ export function serviceEnvironment(
   variant: VariantSettings,
 ): k8s.types.input.core.v1.EnvVar[] {
   const plain = (name: string, value: string | number) => ({ name, value: String(value) });
-  const candidate = variant.candidate;
   return [
     plain(SERVICE_ENV.HOST, "0.0.0.0"),
     plain(SERVICE_ENV.PORT, API_PORT),
     plain(SERVICE_ENV.METRICS_HOST, "0.0.0.0"),
     plain(SERVICE_ENV.METRICS_PORT, METRICS_PORT),
     plain(SERVICE_ENV.LOG_LEVEL, "info"),
-    plain(SERVICE_ENV.MODEL_NAME, service.modelName),
-    plain(SERVICE_ENV.MODEL_STABLE, variant.stable),
-    plain(SERVICE_ENV.ROLLOUT_STRATEGY, variant.strategy),
-    ...(candidate ? [plain(SERVICE_ENV.MODEL_CANDIDATE, candidate.modelVersion)] : []),
-    ...(variant.strategy === "canary" ? [plain(SERVICE_ENV.CANDIDATE_WEIGHT, candidate?.weight ?? 0)] : []),
-    ...(variant.strategy === "shadow"
-      ? [plain(SERVICE_ENV.SHADOW_PERCENT, candidate?.shadowPercent ?? 0)]
+    ...Object.entries(variantEnvironment(service.modelName, variant)).map(([name, value]) =>
+      plain(name, value),
+    ),
+    ...(service.repository.length > 0
+      ? [plain(SERVICE_ENV.MODEL_REPOSITORY, modelRepositoryValue(service.repository))]
       : []),
-    plain(SERVICE_ENV.DEPLOYMENT_COLOR, variant.colour),
-    plain(SERVICE_ENV.MLFLOW_TRACKING_URI, service.mlflowTrackingUri),
+    ...(service.mlflowTrackingUri === undefined
+      ? []
+      : [plain(SERVICE_ENV.MLFLOW_TRACKING_URI, service.mlflowTrackingUri)]),
     // The root filesystem is read-only: downloaded models go to the /tmp scratch volume.
     plain(SERVICE_ENV.MODEL_CACHE_DIR, "/tmp/models"),
     // Every pod of these Deployments sits behind the protected Ingress: only it routes /admin and
@@ -110,8 +135,12 @@ export function serviceEnvironment(
     // Without this, every client would share the controller's address and one caller's wrong keys
     // would lock out all of them.
     plain(SERVICE_ENV.TRUST_PROXY, "uniquelocal"),
-    plain(SERVICE_ENV.DRIFT_WARN_PSI, service.drift.warnPsi),
-    plain(SERVICE_ENV.DRIFT_ALERT_PSI, service.drift.alertPsi),
+    ...(service.drift === undefined
+      ? []
+      : [
+          plain(SERVICE_ENV.DRIFT_WARN_PSI, service.drift.warnPsi),
+          plain(SERVICE_ENV.DRIFT_ALERT_PSI, service.drift.alertPsi),
+        ]),
     fromSecret(SERVICE_ENV.API_KEY_HASHES, service.authSecretName, SECRET_KEYS.apiKeyHashes),
     fromSecret(SERVICE_ENV.API_KEY_ROLES, service.authSecretName, SECRET_KEYS.apiKeyRoles),
     // Every pod (both colours too) reads one key, so a sticky key lands on one variant whichever
@@ -175,8 +204,8 @@ export function driftCheckEnvironment(
  * (service/train/main.ts) reads only MLflow's tracking URI (and token), for `--mlflow`. None of the
  * serving settings apply to it, least of all the trust of oauth2-proxy's headers.
  */
-export function trainingEnvironment(service: ServiceSettings): k8s.types.input.core.v1.EnvVar[] {
-  return [{ name: SERVICE_ENV.MLFLOW_TRACKING_URI, value: service.mlflowTrackingUri }];
+export function trainingEnvironment(mlflowTrackingUri: string): k8s.types.input.core.v1.EnvVar[] {
+  return [{ name: SERVICE_ENV.MLFLOW_TRACKING_URI, value: mlflowTrackingUri }];
 }
 
 function fromSecret(

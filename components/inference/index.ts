@@ -38,35 +38,19 @@ import {
   serviceEnvironment,
   trainingEnvironment,
   type ServiceSettings,
-  type VariantSettings,
 } from "./env.js";
-import { jobPodSelector, scheduledJob } from "./jobs.js";
+import { deploymentPlans, type DeploymentPlan, type Rollout } from "./deployment-plans.js";
+import { jobPodSelector, scheduledJob, type JobContext } from "./jobs.js";
 import { retrainCommand } from "./retrain.js";
-import { PROTECTED_PATHS, PUBLIC_PATHS } from "./routes.js";
+import { metricsServiceName } from "./names.js";
+import { modelPublicPaths, PROTECTED_PATHS, publicPathsOf } from "./routes.js";
 import { clusterService } from "../shared/service.js";
 
-export { PUBLIC_PATHS, PROTECTED_PATHS } from "./routes.js";
+export { PUBLIC_PATHS, PROTECTED_PATHS, modelPublicPaths, publicPathsOf } from "./routes.js";
 export { API_PORT, METRICS_PORT, SERVICE_ENV } from "./env.js";
+export type { Rollout } from "./deployment-plans.js";
 
 const IMAGE_BY_DIGEST = /@sha256:[a-f0-9]{64}$/;
-
-export interface Rollout {
-  readonly strategy: "single" | "canary" | "shadow" | "blue-green";
-  /** Stable model version or alias. */
-  readonly stable: { readonly modelVersion: string };
-  /** Candidate for canary (weight, 0-100) or shadow (shadowPercent, 0-100). */
-  readonly candidate?: {
-    readonly modelVersion: string;
-    readonly weight?: number;
-    readonly shadowPercent?: number;
-  };
-  /** Blue-green: each colour's model (and optionally image), and which colour takes traffic. */
-  readonly blueGreen?: {
-    readonly active: "blue" | "green";
-    readonly blue: { readonly image?: string; readonly modelVersion: string };
-    readonly green: { readonly image?: string; readonly modelVersion: string };
-  };
-}
 
 export interface InferenceServiceArgs {
   readonly provider: k8s.Provider;
@@ -74,22 +58,45 @@ export interface InferenceServiceArgs {
   readonly namespace: string;
   /** Service image pinned by digest. */
   readonly image: string;
-  /** Registered model name in MLflow. */
+  /** The model's name: its registered name, and the name its routes carry. */
   readonly modelName: string;
+  /**
+   * Whether this is the stack's default model: it answers the bare routes (/predict, /v2, /metadata,
+   * /docs, ...) and publishes the operator routes (/admin, /ops) behind oauth2-proxy. Any other
+   * model publishes only its routes by name (/models/<name>/..., /v2/models/<name>/...).
+   * @default true
+   */
+  readonly isDefaultModel?: boolean;
+  /**
+   * Models the process serves beside `modelName` (MODEL_REPOSITORY): one version each, their own
+   * readiness and metrics, no rollout and no drift check. Each is published by name.
+   * @default []
+   */
+  readonly alsoServes?: readonly { readonly name: string; readonly modelVersion: string }[];
+  /**
+   * The platform API key every model of the stack accepts (the default model's `apiKey`), so one key
+   * reaches every model. @default a key generated for this service
+   */
+  readonly platformApiKey?: pulumi.Output<string>;
   readonly rollout: Rollout;
   /** HPA bounds per Deployment; the Deployment starts at min. */
   readonly replicas: { readonly min: number; readonly max: number };
   /** HPA target average CPU utilisation (percent of requests). */
   readonly targetCpuUtilization: number;
   readonly resources: Resources;
-  readonly mlflowTrackingUri: string;
+  /** MLflow's tracking URI. @default none: the model comes from the image's registry folder (models/) */
+  readonly mlflowTrackingUri?: string;
   /** Emails of these domains may sign in to /admin and /ops (via oauth2-proxy). */
   readonly allowedEmailDomains: readonly string[];
   /** Members of these identity-provider groups are admins. */
   readonly adminGroups: readonly string[];
   /** Members of these groups may read GET /ops/summary. @default [] */
   readonly opsReadGroups?: readonly string[];
-  readonly drift: { readonly schedule: string; readonly warnPsi: number; readonly alertPsi: number };
+  /**
+   * Drift thresholds and the drift check's schedule.
+   * @default undefined (no drift-check CronJob: a model without plinth's training baseline)
+   */
+  readonly drift?: { readonly schedule: string; readonly warnPsi: number; readonly alertPsi: number };
   /**
    * Scheduled retraining on the image's Fashion-MNIST, registered in MLflow as `challenger` when it
    * beats `champion` (components/inference/retrain.ts): for plinth's own example model only.
@@ -114,6 +121,8 @@ export interface InferenceServiceArgs {
 
 /** The role label of the retrain CronJob's pods. */
 const RETRAIN_ROLE = "retrain";
+/** The role label of the drift-check CronJob's pods. */
+const DRIFT_CHECK_ROLE = "drift-check";
 
 /**
  * The pods of an InferenceService named `name` in `namespace` that talk to MLflow: the serving pods
@@ -130,17 +139,22 @@ export function mlflowClientPods(
   ];
 }
 
-/** Labels of the metrics Service: what the ServiceMonitor selects. */
+/** Labels of the metrics Service of the InferenceService `name`. */
 export function metricsServiceLabels(name: string): Record<string, string> {
   return { "app.kubernetes.io/name": name, "app.kubernetes.io/component": "metrics" };
 }
-export const METRICS_PORT_NAME = "metrics";
 
-interface DeploymentPlan {
-  readonly role: string;
-  readonly image: string;
-  readonly variant: VariantSettings;
+/** Selects the metrics Services of the InferenceServices named: what the ServiceMonitor scrapes. */
+export function metricsServiceSelector(names: readonly string[]): {
+  matchLabels: Record<string, string>;
+  matchExpressions: { key: string; operator: "In"; values: string[] }[];
+} {
+  return {
+    matchLabels: { "app.kubernetes.io/component": "metrics" },
+    matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: [...names] }],
+  };
 }
+export const METRICS_PORT_NAME = "metrics";
 
 export class InferenceService extends pulumi.ComponentResource {
   /** In-cluster URL of the API. */
@@ -160,19 +174,21 @@ export class InferenceService extends pulumi.ComponentResource {
     const labels = standardLabels(app, "inference");
     const podSelector = selectorLabels(app, "inference");
 
-    const key = new random.RandomPassword(
-      `${name}-api-key`,
-      { length: 40, special: false },
-      { parent: this },
-    );
-    this.apiKey = pulumi.secret(key.result);
+    const platformKey =
+      args.platformApiKey ??
+      new random.RandomPassword(`${name}-api-key`, { length: 40, special: false }, { parent: this }).result;
+    this.apiKey = pulumi.secret(platformKey);
     // The drift check's own identity: it holds the read-only ops role (GET /ops/summary), which
-    // the platform key, handed to smoke tests and the promote CLI, does not.
-    const driftCheckKey = new random.RandomPassword(
-      `${name}-drift-check-key`,
-      { length: 40, special: false },
-      { parent: this },
-    );
+    // the platform key, handed to smoke tests and the promote CLI, does not. No drift settings, no
+    // drift check and no such identity.
+    const driftCheckKey =
+      args.drift === undefined
+        ? undefined
+        : new random.RandomPassword(
+            `${name}-drift-check-key`,
+            { length: 40, special: false },
+            { parent: this },
+          ).result;
     // The canary buckets' HMAC key (service/rollout/buckets.ts): generated, kept a Pulumi secret.
     const bucketKey = new random.RandomPassword(
       `${name}-rollout-bucket-key`,
@@ -186,11 +202,12 @@ export class InferenceService extends pulumi.ComponentResource {
         type: "Opaque",
         stringData: {
           [SECRET_KEYS.apiKeyHashes]: pulumi.secret(
-            pulumi
-              .all([key.result, driftCheckKey.result])
-              .apply(([platform, driftCheck]) =>
-                apiKeyHashes({ [PLATFORM_IDENTITY]: platform, [DRIFT_CHECK_IDENTITY]: driftCheck }),
-              ),
+            pulumi.all([platformKey, driftCheckKey]).apply(([platform, driftCheck]) =>
+              apiKeyHashes({
+                [PLATFORM_IDENTITY]: platform,
+                ...(driftCheck === undefined ? {} : { [DRIFT_CHECK_IDENTITY]: driftCheck }),
+              }),
+            ),
           ),
           [SECRET_KEYS.apiKeyRoles]: API_KEY_ROLES,
           [SECRET_KEYS.rolloutBucketKey]: pulumi.secret(bucketKey.result),
@@ -198,34 +215,20 @@ export class InferenceService extends pulumi.ComponentResource {
       },
       child,
     );
-    // The plaintext key lives apart from the service's Secret: the serving pods never hold it.
-    const driftCheckSecret = new k8s.core.v1.Secret(
-      `${name}-drift-check-credentials`,
-      {
-        metadata: { name: `${app}-drift-check`, namespace, labels },
-        type: "Opaque",
-        stringData: { [SECRET_KEYS.apiKey]: pulumi.secret(driftCheckKey.result) },
-      },
-      child,
-    );
     // No cloud identity anywhere: models and training artifacts go through MLflow's artifact proxy.
     const serving = this.serviceAccount(`${name}-serving-sa`, app, namespace, labels, child);
-    const driftCheckAccount = this.serviceAccount(
-      `${name}-drift-check-sa`,
-      `${app}-drift-check`,
-      namespace,
-      labels,
-      child,
-    );
-    const training = this.serviceAccount(`${name}-training-sa`, `${app}-training`, namespace, labels, child);
 
     const settings: ServiceSettings = {
       modelName: args.modelName,
-      mlflowTrackingUri: args.mlflowTrackingUri,
+      ...(args.mlflowTrackingUri === undefined ? {} : { mlflowTrackingUri: args.mlflowTrackingUri }),
       allowedEmailDomains: args.allowedEmailDomains,
       adminGroups: args.adminGroups,
       opsReadGroups: args.opsReadGroups ?? [],
-      drift: args.drift,
+      ...(args.drift === undefined ? {} : { drift: args.drift }),
+      repository: (args.alsoServes ?? []).map(({ name: model, modelVersion }) => ({
+        name: model,
+        reference: modelVersion,
+      })),
       authSecretName: authSecret.metadata.name,
       ...(args.rateLimitStore ? { rateLimitStore: args.rateLimitStore } : {}),
     };
@@ -264,7 +267,11 @@ export class InferenceService extends pulumi.ComponentResource {
     new k8s.core.v1.Service(
       `${name}-metrics-service`,
       {
-        metadata: { name: `${app}-metrics`, namespace, labels: { ...labels, ...metricsServiceLabels(name) } },
+        metadata: {
+          name: metricsServiceName(app),
+          namespace,
+          labels: { ...labels, ...metricsServiceLabels(name) },
+        },
         spec: {
           type: "ClusterIP",
           clusterIP: "None",
@@ -276,15 +283,25 @@ export class InferenceService extends pulumi.ComponentResource {
       },
       child,
     );
-    const driftCheckRole = "drift-check";
-    const driftCheckPeer = { namespace, podLabels: jobPodSelector(app, driftCheckRole) };
+    const jobContext = {
+      name,
+      app,
+      namespace,
+      image: args.image,
+      labels,
+      opts: child,
+      ...(args.weaken ? { weaken: args.weaken } : {}),
+    };
+    const url = `http://${app}.${namespace}.svc.cluster.local`;
+    const driftCheckPeer =
+      args.drift && driftCheckKey ? this.driftCheck(jobContext, args.drift, driftCheckKey, url) : undefined;
     ingressOnlyFrom(
       `${name}-netpol`,
       namespace,
       podSelector,
       labels,
       [
-        { port: API_PORT, from: [args.controllerPeer, driftCheckPeer] },
+        { port: API_PORT, from: [args.controllerPeer, ...(driftCheckPeer ? [driftCheckPeer] : [])] },
         { port: METRICS_PORT, from: [args.prometheusPeer] },
       ],
       child,
@@ -298,47 +315,52 @@ export class InferenceService extends pulumi.ComponentResource {
       ingress: args.ingress,
       labels,
     };
+    const isDefaultModel = args.isDefaultModel ?? true;
     tlsIngress(
       `${name}-public-ingress`,
-      { ...ingressBase, paths: PUBLIC_PATHS, tlsSecretName: `${app}-public-tls` },
-      child,
-    );
-    tlsIngress(
-      `${name}-admin-ingress`,
       {
         ...ingressBase,
-        paths: PROTECTED_PATHS,
-        annotations: args.authAnnotations,
-        tlsSecretName: `${app}-admin-tls`,
+        paths: [
+          ...publicPathsOf(args.modelName, isDefaultModel),
+          ...(args.alsoServes ?? []).flatMap(({ name: model }) => modelPublicPaths(model)),
+        ],
+        tlsSecretName: `${app}-public-tls`,
       },
       child,
     );
+    // The operator routes reach the process the bare routes reach: the default model's.
+    if (isDefaultModel) {
+      tlsIngress(
+        `${name}-admin-ingress`,
+        {
+          ...ingressBase,
+          paths: PROTECTED_PATHS,
+          annotations: args.authAnnotations,
+          tlsSecretName: `${app}-admin-tls`,
+        },
+        child,
+      );
+    }
 
-    const jobContext = {
-      name,
-      app,
-      namespace,
-      image: args.image,
-      labels,
-      opts: child,
-      ...(args.weaken ? { weaken: args.weaken } : {}),
-    };
-    const url = `http://${app}.${namespace}.svc.cluster.local`;
-    scheduledJob(jobContext, {
-      role: driftCheckRole,
-      schedule: args.drift.schedule,
-      command: imageCommand("driftCheck"),
-      env: driftCheckEnvironment(url, driftCheckSecret.metadata.name),
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-      serviceAccountName: driftCheckAccount.metadata.name,
-      deadlineSeconds: 600,
-    });
     if (args.retrain !== undefined) {
+      if (settings.mlflowTrackingUri === undefined) {
+        throw new pulumi.ResourceError(
+          "retrain registers the trained model in MLflow: it needs mlflowTrackingUri",
+          this,
+        );
+      }
+      const training = this.serviceAccount(
+        `${name}-training-sa`,
+        `${app}-training`,
+        namespace,
+        labels,
+        child,
+      );
       scheduledJob(jobContext, {
         role: RETRAIN_ROLE,
         schedule: args.retrain.schedule,
         command: retrainCommand(args.modelName),
-        env: trainingEnvironment(settings),
+        env: trainingEnvironment(settings.mlflowTrackingUri),
         resources: args.retrain.resources,
         serviceAccountName: training.metadata.name,
         deadlineSeconds: 4 * 3600,
@@ -348,6 +370,46 @@ export class InferenceService extends pulumi.ComponentResource {
     this.url = url;
     this.publicUrl = `https://${host}`;
     this.registerOutputs({ url: this.url, publicUrl: this.publicUrl, apiKey: this.apiKey });
+  }
+
+  /**
+   * The drift check: a CronJob asking the service for its drift verdict, under its own key (kept in
+   * a Secret of its own: the serving pods never hold it) and ServiceAccount. Returns its pods, which
+   * the service's NetworkPolicy admits.
+   */
+  private driftCheck(
+    job: JobContext,
+    drift: NonNullable<InferenceServiceArgs["drift"]>,
+    key: pulumi.Output<string>,
+    url: string,
+  ): Peer {
+    const { name, app, namespace, labels, opts } = job;
+    const secret = new k8s.core.v1.Secret(
+      `${name}-drift-check-credentials`,
+      {
+        metadata: { name: `${app}-drift-check`, namespace, labels },
+        type: "Opaque",
+        stringData: { [SECRET_KEYS.apiKey]: pulumi.secret(key) },
+      },
+      opts,
+    );
+    const account = this.serviceAccount(
+      `${name}-drift-check-sa`,
+      `${app}-drift-check`,
+      namespace,
+      labels,
+      opts,
+    );
+    scheduledJob(job, {
+      role: DRIFT_CHECK_ROLE,
+      schedule: drift.schedule,
+      command: imageCommand("driftCheck"),
+      env: driftCheckEnvironment(url, secret.metadata.name),
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+      serviceAccountName: account.metadata.name,
+      deadlineSeconds: 600,
+    });
+    return { namespace, podLabels: jobPodSelector(app, DRIFT_CHECK_ROLE) };
   }
 
   /** Validates the rollout and lists the Deployments it needs. */
@@ -361,37 +423,11 @@ export class InferenceService extends pulumi.ComponentResource {
         fail(`image must be pinned by digest; got ${image}`);
     if (args.replicas.min > args.replicas.max)
       fail(`replicas.min (${args.replicas.min}) exceeds replicas.max (${args.replicas.max})`);
-    const { strategy, candidate, blueGreen, stable } = args.rollout;
-    const percent = (value: number | undefined, what: string) => {
-      if (value === undefined || value < 0 || value > 100)
-        fail(`${what} must be between 0 and 100; got ${value}`);
-    };
-    if (strategy === "blue-green") {
-      if (!blueGreen) return fail("strategy blue-green needs rollout.blueGreen");
-      if (candidate) fail("strategy blue-green takes no candidate: each colour is a full Deployment");
-      return (["blue", "green"] as const).map((colour) => ({
-        role: colour,
-        image: blueGreen[colour].image ?? args.image,
-        variant: { strategy: "single", stable: blueGreen[colour].modelVersion, colour },
-      }));
+    try {
+      return deploymentPlans(args.rollout, args.image);
+    } catch (err) {
+      return fail((err as Error).message);
     }
-    if (blueGreen) fail(`rollout.blueGreen is only for strategy blue-green; got ${strategy}`);
-    if (strategy === "single" && candidate) fail("strategy single takes no candidate");
-    if (strategy !== "single" && !candidate) fail(`strategy ${strategy} needs rollout.candidate`);
-    if (strategy === "canary") percent(candidate?.weight, "candidate.weight");
-    if (strategy === "shadow") percent(candidate?.shadowPercent, "candidate.shadowPercent");
-    return [
-      {
-        role: "main",
-        image: args.image,
-        variant: {
-          strategy,
-          stable: stable.modelVersion,
-          colour: "none",
-          ...(candidate ? { candidate } : {}),
-        },
-      },
-    ];
   }
 
   private serviceAccount(

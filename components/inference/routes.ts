@@ -4,6 +4,7 @@
  * future route) without going through the protected Ingress and oauth2-proxy.
  */
 import { OPERATOR_PATHS } from "../../service/contract/operator-paths.js";
+import { modelPredictionPaths } from "../../service/contract/prediction-routes.js";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import type { IngressPath } from "../shared/ingress.js";
 
@@ -26,3 +27,26 @@ export const PROTECTED_PATHS: readonly IngressPath[] = OPERATOR_PATHS.map(({ pat
   path,
   pathType: exact ? "Exact" : "Prefix",
 }));
+
+/**
+ * The public paths of one model of a stack that serves several: its prediction endpoints by name
+ * (`/models/<name>/predict`, `/models/<name>/predict-image`) and its Open Inference Protocol paths
+ * (`/v2/models/<name>/...`: a longer prefix than the default model's `/v2`, so the edge sends them
+ * to this model's Service).
+ */
+export function modelPublicPaths(name: string): IngressPath[] {
+  return [
+    ...modelPredictionPaths(name).map((path) => ({ path, pathType: "Exact" as const })),
+    { path: `/v2/models/${name}`, pathType: "Prefix" },
+  ];
+}
+
+/**
+ * What a model's public Ingress lists: the default model (the one the bare routes serve) has the
+ * whole public API and its own paths by name; any other model only its paths by name.
+ */
+export function publicPathsOf(name: string, isDefault: boolean): IngressPath[] {
+  return isDefault
+    ? [...PUBLIC_PATHS, ...modelPublicPaths(name).filter(({ path }) => !path.startsWith("/v2/"))]
+    : modelPublicPaths(name);
+}

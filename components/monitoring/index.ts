@@ -20,7 +20,12 @@ import { chartNamespacePolicies, type Peer, type Source } from "../shared/networ
 import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertmanager.js";
 import { ALERTMANAGER_REPLICAS, installedPrometheusPeer, kubePrometheusStackPods } from "./chart-pods.js";
 import { dashboards } from "./dashboards.js";
-import { prometheusRuleGroups, SCRAPE_INTERVAL_SECONDS, type SloTargets } from "./rules.js";
+import {
+  prometheusRuleGroups,
+  SCRAPE_INTERVAL_SECONDS,
+  type ModelDriftAlert,
+  type SloTargets,
+} from "./rules.js";
 
 /** Linked from every alert the PrometheusRule carries. */
 export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/docs/alerts.md";
@@ -80,13 +85,13 @@ export interface MonitoringArgs {
   /** Slack webhook URL (secret); required when receivers.slackChannel is set. */
   readonly slackWebhookUrl?: pulumi.Input<string>;
   readonly slo: SloTargets;
-  /** Drift score above which PlinthDriftHigh fires. */
-  readonly driftAlertPsi: number;
-  /** The scrape target: the inference service's metrics Service. */
+  /** The models whose drift is watched, each with the score above which its PlinthDriftHigh fires. */
+  readonly drift: readonly ModelDriftAlert[];
+  /** The scrape targets: the metrics Services of the inference services (one per model). */
   readonly target: {
     readonly namespace: string;
-    /** Labels of the metrics Service. */
-    readonly serviceLabels: Record<string, string>;
+    /** Selects the metrics Services. */
+    readonly serviceSelector: k8s.types.input.meta.v1.LabelSelector;
     /** Name of the Service port that serves /metrics. */
     readonly port: string;
   };
@@ -175,7 +180,7 @@ export class Monitoring extends pulumi.ComponentResource {
           ...(crAnnotations ? { annotations: crAnnotations } : {}),
         },
         spec: {
-          selector: { matchLabels: args.target.serviceLabels },
+          selector: args.target.serviceSelector,
           namespaceSelector: { matchNames: [args.target.namespace] },
           // Series carry each pod's blue-green colour, so promote can gate the idle colour.
           podTargetLabels: [COLOUR_LABEL],
@@ -206,7 +211,7 @@ export class Monitoring extends pulumi.ComponentResource {
         spec: {
           groups: prometheusRuleGroups({
             slo: args.slo,
-            driftAlertPsi: args.driftAlertPsi,
+            drift: args.drift,
             runbookBaseUrl: RUNBOOK_BASE_URL,
           }),
         },

@@ -6,6 +6,7 @@
  * name comes from the service's metric catalog.
  */
 import { METRICS, type ModelStateLabel } from "../../service/contract/metrics.js";
+import { PREDICTION_ROUTES } from "../../service/contract/prediction-routes.js";
 
 /**
  * plinth_model_state values in which a variant cannot serve and should not stay: a page. Not
@@ -33,10 +34,16 @@ export interface SloTargets {
   readonly latencyThresholdSeconds: number;
 }
 
+/** A model whose drift is watched, and the drift score (largest PSI) above which its alert fires. */
+export interface ModelDriftAlert {
+  readonly model: string;
+  readonly alertPsi: number;
+}
+
 export interface RuleOptions {
   readonly slo: SloTargets;
-  /** Drift score (largest PSI) above which the drift alert fires. */
-  readonly driftAlertPsi: number;
+  /** One drift alert per model listed (each model has its own threshold); none for a model not listed. */
+  readonly drift: readonly ModelDriftAlert[];
   /** Share of shadow predictions disagreeing with stable above which the shadow alert fires. @default 0.1 */
   readonly shadowDisagreementMax?: number;
   /** Linked from every alert. */
@@ -60,8 +67,11 @@ export interface RuleGroup {
   readonly rules: (AlertingRule | RecordingRule)[];
 }
 
-/** The routes the SLOs cover: the prediction API, not health checks or docs. */
-export const SLO_ROUTES = "/predict|/predict-image|/v2/models/.+/infer";
+/**
+ * The routes the SLOs cover: the prediction API (the service's route templates, bare and by model
+ * name, and the Open Inference Protocol's infer), not health checks or docs.
+ */
+export const SLO_ROUTES = [...PREDICTION_ROUTES].join("|");
 const API = `route=~"${SLO_ROUTES}"`;
 const BURN_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] as const;
 
@@ -85,6 +95,11 @@ function threshold(factor: number, budget: number): string {
   return String(Number((factor * budget).toPrecision(6)));
 }
 
+/**
+ * The burn ratios per window, one series per inference service (the `service` label Prometheus
+ * Operator gives each model's metrics Service): a model that fails burns its own budget, not an
+ * average with the others'.
+ */
 function recordings(kind: "errors" | "slow", slo: SloTargets): RecordingRule[] {
   const requests = METRICS.httpRequests.name;
   const duration = METRICS.httpRequestDuration.name;
@@ -92,8 +107,8 @@ function recordings(kind: "errors" | "slow", slo: SloTargets): RecordingRule[] {
     record: `plinth:slo_${kind}:ratio_rate${window}`,
     expr:
       kind === "errors"
-        ? `sum(rate(${requests}{${API},status_code=~"5.."}[${window}])) / sum(rate(${requests}{${API}}[${window}]))`
-        : `1 - (sum(rate(${duration}_bucket{${API},le="${bucketBound(slo.latencyThresholdSeconds)}"}[${window}])) / sum(rate(${duration}_count{${API}}[${window}])))`,
+        ? `sum by (service) (rate(${requests}{${API},status_code=~"5.."}[${window}])) / sum by (service) (rate(${requests}{${API}}[${window}]))`
+        : `1 - (sum by (service) (rate(${duration}_bucket{${API},le="${bucketBound(slo.latencyThresholdSeconds)}"}[${window}])) / sum by (service) (rate(${duration}_count{${API}}[${window}])))`,
   }));
 }
 
@@ -200,17 +215,17 @@ export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {
             runbook_url: runbook("model-awaiting-version"),
           },
         },
-        {
+        ...options.drift.map(({ model, alertPsi }) => ({
           alert: "PlinthDriftHigh",
-          expr: `max ${by} (${METRICS.driftScore.name}) > ${options.driftAlertPsi}`,
+          expr: `max ${by} (${METRICS.driftScore.name}{model="${model}"}) > ${alertPsi}`,
           for: "30m",
           labels: { severity: "warning" },
           annotations: {
             summary: "Live inputs have drifted from the training data.",
-            description: `The drift score (largest PSI) has stayed above ${options.driftAlertPsi} for 30 minutes; consider retraining.`,
+            description: `The drift score (largest PSI) of ${model} has stayed above ${alertPsi} for 30 minutes; consider retraining.`,
             runbook_url: runbook("drift"),
           },
-        },
+        })),
         {
           alert: "PlinthCandidateCircuitOpen",
           expr: `max by (model, model_version) (${METRICS.candidateCircuitOpen.name}{variant="candidate"}) > 0`,

@@ -6,7 +6,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config.js";
 import type { z } from "zod";
-import { SECRET_KEYS, stackConfigSchema, type ParsedStackConfig, type SecretKey } from "./schema.js";
+import {
+  configPath,
+  SECRET_KEYS,
+  stackConfigSchema,
+  type ParsedStackConfig,
+  type SecretKey,
+} from "./schema.js";
+
+export { configPath } from "./schema.js";
 
 const NAMESPACE = "plinth";
 
@@ -36,14 +44,6 @@ export type StackConfig = Omit<ParsedStackConfig, SecretKey> & {
       : pulumi.Output<string> | undefined;
   };
 };
-
-/** `["inference", "rollout", "candidate", "weight"]` -> `plinth:inference.rollout.candidate.weight`. */
-export function configPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return NAMESPACE;
-  const [head, ...rest] = path;
-  const tail = rest.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
-  return `${NAMESPACE}:${String(head)}${tail}`;
-}
 
 function describe(issue: z.core.$ZodIssue): string[] {
   if (issue.code === "unrecognized_keys") {

@@ -350,34 +350,310 @@ const rollout = z
     }
   });
 
-const inference = z.strictObject(
-  {
-    image,
-    modelName: matching(DNS_LABEL, "a model name (lower-case letters, digits and '-')"),
-    replicas: minMax("for the autoscaler", 50),
-    targetCpuUtilization: integer(10, 95),
-    resources,
-    rollout,
-    drift: z.strictObject({
+/** Drift checks of a model's live inputs against its training baseline. */
+const drift = z
+  .strictObject(
+    {
       schedule: matching(CRON, 'a five-field cron schedule such as "*/15 * * * *"'),
       warnPsi: between(0, 10),
       alertPsi: between(0, 10),
-    }),
-    /**
-     * Scheduled retraining of plinth's own example: it trains the Fashion-MNIST CNN the image
-     * carries and registers it as a new version of `modelName`. Only for the bundled demo model;
-     * leave it out for any other (it would register a Fashion-MNIST network under that model's name).
-     * @default none: no retrain CronJob
-     */
-    retrain: z
-      .strictObject({
-        schedule: matching(CRON, 'a five-field cron schedule such as "0 3 * * 0"'),
-        resources,
-      })
-      .optional(),
+    },
+    { error: "expected { schedule, warnPsi, alertPsi }" },
+  )
+  .refine((value) => value.warnPsi < value.alertPsi, { error: "must be below alertPsi", path: ["warnPsi"] });
+
+/**
+ * Scheduled retraining of plinth's own example: it trains the Fashion-MNIST CNN the image carries
+ * and registers it as a new version of the model's registered name. Only for the bundled demo
+ * model; leave it out for any other (it would register a Fashion-MNIST network under that name).
+ */
+const retrain = z.strictObject(
+  {
+    schedule: matching(CRON, 'a five-field cron schedule such as "0 3 * * 0"'),
+    resources,
   },
-  { error: "expected the inference settings object" },
+  { error: "expected { schedule, resources }" },
 );
+
+/**
+ * A served model's name, the key under plinth:inference.models: its routes (/models/<name>/...,
+ * /v2/models/<name>/...) and its Kubernetes objects (plinth-inference-<name>-drift-check is a
+ * CronJob, whose name Kubernetes caps at 52 characters) carry it.
+ */
+export const MODEL_KEY = /^[a-z]([a-z0-9-]{0,21}[a-z0-9])?$/;
+/** The model key the shared Deployment's objects would collide with (plinth-inference-shared). */
+export const SHARED_DEPLOYMENT = "shared";
+const MODEL_KEY_RULE = "a model name: 1-23 lower-case letters, digits and '-', starting with a letter";
+
+/**
+ * Where a model's versions come from: `mlflow`, the stack's MLflow registry (downloaded through its
+ * artifact proxy), under the model's name; `image`, the registry folder the service image carries
+ * (models/), for models built into the image.
+ */
+const source = z.enum(["mlflow", "image"], { error: "expected mlflow or image" });
+
+/** How big a Deployment is, and how it scales. */
+const deploymentSize = {
+  replicas: minMax("for the autoscaler", 50),
+  targetCpuUtilization: integer(10, 95),
+  resources,
+};
+export type DeploymentSize = z.output<z.ZodObject<typeof deploymentSize>>;
+
+/** The settings a model's own Deployment takes, which a model in the shared Deployment leaves out. */
+const OWN_DEPLOYMENT_KEYS = [
+  "replicas",
+  "targetCpuUtilization",
+  "resources",
+  "image",
+  "drift",
+  "retrain",
+] as const;
+
+/** One entry of plinth:inference.models. */
+const modelEntry = z
+  .strictObject(
+    {
+      /** @default "mlflow" */
+      source: source.default("mlflow"),
+      /**
+       * `own`: the model runs in Deployments of its own (sized here, any rollout strategy). `shared`:
+       * it is served by the one shared Deployment (plinth:inference.shared) beside the other shared
+       * models: for small models, one version each (strategy single), no drift check.
+       * @default "own"
+       */
+      deployment: z.enum(["own", "shared"], { error: "expected own or shared" }).default("own"),
+      /** The service image for this model. @default plinth:inference.image */
+      image: image.optional(),
+      replicas: deploymentSize.replicas.optional(),
+      targetCpuUtilization: deploymentSize.targetCpuUtilization.optional(),
+      resources: resources.optional(),
+      rollout,
+      /** @default none: no drift-check CronJob and no drift alert (a model without plinth's baseline) */
+      drift: drift.optional(),
+      /** @default none: no retrain CronJob */
+      retrain: retrain.optional(),
+    },
+    {
+      error:
+        "expected the model's settings { source?, deployment?, image?, replicas, targetCpuUtilization, resources, rollout, drift?, retrain? }",
+    },
+  )
+  .superRefine((model, ctx) => {
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    if (model.retrain !== undefined && model.source !== "mlflow") {
+      issue(["retrain"], "registers the retrained model in MLflow: only for a model whose source is mlflow");
+    }
+    if (model.deployment === "own") {
+      for (const key of ["replicas", "targetCpuUtilization", "resources"] as const) {
+        if (model[key] === undefined)
+          issue([key], 'required for a model with its own Deployment (deployment: "own")');
+      }
+      return;
+    }
+    for (const key of OWN_DEPLOYMENT_KEYS) {
+      if (model[key] !== undefined) {
+        issue(
+          [key],
+          `not used by a model in the shared Deployment: ${
+            key === "drift" || key === "retrain"
+              ? "give the model its own Deployment for it"
+              : "the shared Deployment's are plinth:inference.shared"
+          }${key === "image" ? " and plinth:inference.image" : ""}`,
+        );
+      }
+    }
+    if (model.rollout.strategy !== "single") {
+      issue(
+        ["rollout", "strategy"],
+        `${model.rollout.strategy}: the shared Deployment serves one version of each model (strategy single); ` +
+          "give the model its own Deployment to release it by canary, shadow or blue-green",
+      );
+    }
+  })
+  .transform((model): ModelSettings => {
+    const { source, rollout, image, drift, retrain } = model;
+    if (model.deployment === "shared") return { deployment: "shared", source, rollout };
+    // The superRefine above guarantees the size of a model's own Deployment.
+    return {
+      deployment: "own",
+      source,
+      rollout,
+      replicas: model.replicas!,
+      targetCpuUtilization: model.targetCpuUtilization!,
+      resources: model.resources!,
+      ...(image ? { image } : {}),
+      ...(drift ? { drift } : {}),
+      ...(retrain ? { retrain } : {}),
+    };
+  });
+
+/** A model with Deployments of its own. */
+export interface OwnDeploymentModel extends DeploymentSize {
+  readonly deployment: "own";
+  readonly source: "mlflow" | "image";
+  readonly rollout: z.output<typeof rollout>;
+  /** @default plinth:inference.image */
+  readonly image?: string;
+  readonly drift?: z.output<typeof drift>;
+  readonly retrain?: z.output<typeof retrain>;
+}
+
+/** A model served by the shared Deployment (one version, no drift check, no retraining). */
+export interface SharedDeploymentModel {
+  readonly deployment: "shared";
+  readonly source: "mlflow" | "image";
+  readonly rollout: z.output<typeof rollout>;
+  readonly image?: never;
+  readonly drift?: never;
+  readonly retrain?: never;
+}
+
+/** A served model's settings as the program reads them. */
+export type ModelSettings = OwnDeploymentModel | SharedDeploymentModel;
+
+/** The keys of the single-model shape, which plinth:inference.models replaces. */
+const SINGLE_MODEL_KEYS = [
+  "modelName",
+  "replicas",
+  "targetCpuUtilization",
+  "resources",
+  "rollout",
+  "drift",
+  "retrain",
+] as const;
+
+/** plinth:inference as the program reads it, whichever shape the stack file has. */
+export interface InferenceSettings {
+  /** The service image every model runs unless it names its own. */
+  readonly image: string;
+  /** `models`: the stack file lists plinth:inference.models; `single-model`: the earlier shape. */
+  readonly shape: "models" | "single-model";
+  /** The model the bare routes serve. */
+  readonly defaultModel: string;
+  /** By name, in the stack file's order. */
+  readonly models: Readonly<Record<string, ModelSettings>>;
+  /** The shared Deployment's size, when a model is in it. */
+  readonly shared?: DeploymentSize;
+}
+
+/**
+ * plinth:inference in either shape: `models` (a map of served models by name, the first one the
+ * default, served at the bare /predict) or the single-model shape of earlier stack files
+ * (`modelName`, `replicas`, ... directly under plinth:inference), which keeps working as a map of
+ * one. Both parse to the same `models` map; `shape` records which the file has, for the edits of
+ * `npm run promote` and for messages that name a config path.
+ */
+const inference = z
+  .strictObject(
+    {
+      image,
+      /** The served models by name; the first is the default. */
+      models: z
+        .record(matching(MODEL_KEY, MODEL_KEY_RULE), modelEntry, {
+          error: (issue) =>
+            issue.code === "invalid_key" ? `expected ${MODEL_KEY_RULE}` : "expected a map of models by name",
+        })
+        .refine((models) => Object.keys(models).length > 0, { error: "expected at least one model" })
+        .optional(),
+      /**
+       * The shared Deployment (models with `deployment: shared`): its size and autoscaling. Required
+       * when a model is in it.
+       */
+      shared: z
+        .strictObject(deploymentSize, { error: "expected { replicas, targetCpuUtilization, resources }" })
+        .optional(),
+      /** The model the bare routes (/predict, /predict-image, /metadata, /v2) serve. @default the first model */
+      defaultModel: matching(MODEL_KEY, MODEL_KEY_RULE).optional(),
+      // The single-model shape.
+      modelName: matching(DNS_LABEL, "a model name (lower-case letters, digits and '-')").optional(),
+      replicas: deploymentSize.replicas.optional(),
+      targetCpuUtilization: deploymentSize.targetCpuUtilization.optional(),
+      resources: resources.optional(),
+      rollout: rollout.optional(),
+      drift: drift.optional(),
+      retrain: retrain.optional(),
+    },
+    { error: "expected the inference settings object" },
+  )
+  .superRefine((value, ctx) => {
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    if (value.models !== undefined) {
+      for (const key of SINGLE_MODEL_KEYS) {
+        if (value[key] !== undefined) {
+          issue(
+            [key],
+            key === "modelName"
+              ? "not used with plinth:inference.models: a model's name is its key there"
+              : `not used with plinth:inference.models: move it into each model's settings (plinth:inference.models.<name>.${key})`,
+          );
+        }
+      }
+      const names = Object.keys(value.models);
+      if (value.defaultModel !== undefined && !names.includes(value.defaultModel)) {
+        issue(["defaultModel"], `expected one of the models: ${names.join(", ")}`);
+      }
+      const shared = Object.entries(value.models).filter(([, model]) => model.deployment === "shared");
+      if (shared.length > 0 && value.shared === undefined) {
+        issue(
+          ["shared"],
+          `required: ${shared.map(([name]) => name).join(", ")} ${shared.length === 1 ? "is" : "are"} in the shared Deployment (its replicas, targetCpuUtilization, resources)`,
+        );
+      }
+      if (shared.length === 0 && value.shared !== undefined) {
+        issue(["shared"], 'no model is in the shared Deployment (deployment: "shared"); remove it');
+      }
+      // One process serves them all, from one registry.
+      const [first] = shared;
+      for (const [name, model] of shared) {
+        if (first && model.source !== first[1].source) {
+          issue(
+            ["models", name, "source"],
+            `${model.source}: the models of the shared Deployment come from one registry (${first[0]}'s is ${first[1].source})`,
+          );
+        }
+      }
+      if (names.includes(SHARED_DEPLOYMENT)) {
+        issue(
+          ["models", SHARED_DEPLOYMENT],
+          `"${SHARED_DEPLOYMENT}" names the shared Deployment; choose another name`,
+        );
+      }
+      return;
+    }
+    if (value.defaultModel !== undefined) issue(["defaultModel"], "only used with plinth:inference.models");
+    if (value.shared !== undefined) issue(["shared"], "only used with plinth:inference.models");
+    for (const key of SINGLE_MODEL_KEYS.filter((k) => k !== "retrain")) {
+      if (value[key] === undefined) {
+        issue(
+          [key],
+          "required in a single-model stack; or list the models under plinth:inference.models " +
+            "(docs/stack-configuration.md#models)",
+        );
+      }
+    }
+  })
+  .transform((value): InferenceSettings => {
+    const { image } = value;
+    if (value.models !== undefined) {
+      const { models, shared } = value;
+      const defaultModel = value.defaultModel ?? Object.keys(models)[0]!;
+      return { image, shape: "models", defaultModel, models, ...(shared ? { shared } : {}) };
+    }
+    // The superRefine above guarantees the single-model keys; zod runs this only when it passed.
+    const name = value.modelName!;
+    const model: ModelSettings = {
+      deployment: "own",
+      source: "mlflow",
+      replicas: value.replicas!,
+      targetCpuUtilization: value.targetCpuUtilization!,
+      resources: value.resources!,
+      rollout: value.rollout!,
+      drift: value.drift!,
+      ...(value.retrain ? { retrain: value.retrain } : {}),
+    };
+    return { image, shape: "single-model", defaultModel: name, models: { [name]: model } };
+  });
 
 const mlflow = z.strictObject(
   {
@@ -659,28 +935,25 @@ export const stackConfigSchema = z
             : "keep at least 2 backups"),
       });
     }
-    const { replicas } = value.inference;
-    if (
-      value.cloud === "existing" &&
-      value.existingCluster?.metricsApi === "none" &&
-      replicas.min < replicas.max
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["existingCluster", "metricsApi"],
-        message:
-          `none: the inference HorizontalPodAutoscaler scales plinth:inference.replicas between ${replicas.min} and ${replicas.max} ` +
-          "on CPU from the metrics API (metrics.k8s.io), which this cluster does not serve; install metrics-server " +
-          "and set provided, or set plinth:inference.replicas.min equal to max",
-      });
-    }
-    const { drift } = value.inference;
-    if (drift.warnPsi >= drift.alertPsi) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["inference", "drift", "warnPsi"],
-        message: "must be below alertPsi",
-      });
+    if (value.cloud === "existing" && value.existingCluster?.metricsApi === "none") {
+      const { shape, models, shared } = value.inference;
+      const sized: [string, DeploymentSize][] = [
+        ...Object.entries(models).flatMap(([name, model]): [string, DeploymentSize][] =>
+          model.deployment === "own" ? [[configPath(modelConfigPath(shape, name, "replicas")), model]] : [],
+        ),
+        ...(shared ? [["plinth:inference.shared.replicas", shared] as [string, DeploymentSize]] : []),
+      ];
+      for (const [at, { replicas }] of sized) {
+        if (replicas.min === replicas.max) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["existingCluster", "metricsApi"],
+          message:
+            `none: the inference HorizontalPodAutoscaler scales ${at} between ${replicas.min} and ${replicas.max} ` +
+            "on CPU from the metrics API (metrics.k8s.io), which this cluster does not serve; install metrics-server " +
+            `and set provided, or set ${at}.min equal to max`,
+        });
+      }
     }
   });
 
@@ -710,7 +983,24 @@ function checkZones(
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 export type Cloud = ParsedStackConfig["cloud"];
-export type RolloutConfig = ParsedStackConfig["inference"]["rollout"];
+export type RolloutConfig = ModelSettings["rollout"];
+export type InferenceShape = InferenceSettings["shape"];
+
+/**
+ * Where a model's setting sits in the stack file (config path parts, without `plinth:`): under
+ * plinth:inference itself in the single-model shape, under plinth:inference.models.<name> otherwise.
+ */
+export function modelConfigPath(shape: InferenceShape, model: string, ...rest: string[]): string[] {
+  return shape === "single-model" ? ["inference", ...rest] : ["inference", "models", model, ...rest];
+}
+
+/** `["inference", "rollout", "candidate", "weight"]` -> `plinth:inference.rollout.candidate.weight`. */
+export function configPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "plinth";
+  const [head, ...rest] = path;
+  const tail = rest.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
+  return `plinth:${String(head)}${tail}`;
+}
 export type PromotionGates = RolloutConfig["gates"];
 
 /** Config keys that hold secrets: they must be set with `pulumi config set --secret`. */

@@ -16,6 +16,11 @@ export class UsageError extends Error {
 
 export interface PromoteArgs {
   readonly stack: string;
+  /**
+   * The model whose rollout the step moves (--model); undefined: the stack's only model (a stack
+   * serving several needs it, see stack-file.ts chooseModel).
+   */
+  readonly model: string | undefined;
   readonly step: Step;
   /** Write the step although gates failed or were inconclusive; recorded in the audit line. */
   readonly force: boolean;
@@ -31,7 +36,10 @@ export interface PromoteArgs {
   readonly selector: string;
 }
 
-export const USAGE = `usage: npm run promote -- --stack <stack> <step> [options]
+export const USAGE = `usage: npm run promote -- --stack <stack> [--model <name>] <step> [options]
+
+  --model <name>      the model whose rollout the step moves (a key of plinth:inference.models);
+                      required when the stack serves more than one, optional with one
 
 steps (exactly one):
   --shadow <version> [--percent <0-100>]   single -> shadow (candidate scores a copy of <percent>% of requests; default 100)
@@ -46,7 +54,7 @@ steps (exactly one):
 options:
   --force             write although a gate failed or was inconclusive (recorded in the audit line)
   --dry-run           check and print; write nothing
-  --skip-ladder       allow a weight off plinth:inference.rollout.gates.weightLadder
+  --skip-ladder       allow a weight off the model's rollout.gates.weightLadder
   --reason <text>     recorded in the audit line
   --dir <path>        folder of Pulumi.<stack>.yaml (default: the current directory)
   --audit-log <path>  default ${DEFAULT_AUDIT_LOG}, relative to --dir
@@ -55,6 +63,8 @@ options:
 environment: PROMETHEUS_URL (required by gated steps), PROMETHEUS_BEARER_TOKEN, PROMETHEUS_SELECTOR`;
 
 const STACK = /^[A-Za-z0-9][\w.-]*$/;
+/** A model's name as either shape of plinth:inference takes it (the stack file says which it has). */
+const MODEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 /** Label matchers as PromQL writes them inside braces: name op "value", comma-separated. */
 const MATCHERS =
   /^\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*(,\s*[a-zA-Z_]\w*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*)*$/;
@@ -81,6 +91,7 @@ export function parsePromoteArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       allowPositionals: false,
       options: {
         stack: { type: "string" },
+        model: { type: "string" },
         shadow: { type: "string" },
         percent: { type: "string" },
         canary: { type: "string" },
@@ -161,8 +172,14 @@ export function parsePromoteArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       `--selector: expected PromQL label matchers such as 'namespace="plinth",job="inference"', got '${selector}'`,
     );
   }
+  if (v.model !== undefined && !MODEL.test(v.model)) {
+    throw new UsageError(
+      `--model: expected a model name (lower-case letters, digits and '-'), got "${v.model}"`,
+    );
+  }
   return {
     stack: v.stack,
+    model: v.model,
     step,
     force: v.force ?? false,
     dryRun: v["dry-run"] ?? false,

@@ -18,6 +18,7 @@
  * does not, since promoting it ends drift monitoring. A service that exports no capabilities is
  * judged as before.
  */
+import { inferenceServiceName, metricsServiceName } from "../../components/inference/names.js";
 import { SLO_ROUTES, type SloTargets } from "../../components/monitoring/rules.js";
 import type { PromotionGates } from "../config/schema.js";
 import { COLOUR_METRIC_LABEL } from "../../components/shared/labels.js";
@@ -38,9 +39,12 @@ export interface GateResult {
 }
 
 export interface GateContext {
-  /** `model` label of per-model metrics: the stack's plinth:inference.modelName. */
+  /** `model` label of per-model metrics: the model whose rollout the step moves. */
   readonly model: string;
-  /** Extra label matchers for every series, e.g. `namespace="plinth"`; "" for none. */
+  /**
+   * Label matchers for every series, e.g. `namespace="plinth",service="plinth-inference-metrics"`
+   * (see modelSelector); "" for none.
+   */
   readonly selector: string;
   readonly slo: SloTargets;
   readonly gates: PromotionGates;
@@ -64,6 +68,16 @@ const READY = METRICS.modelReady.name;
 const INFO = METRICS.modelInfo.name;
 const RELOADS = METRICS.modelReloads.name;
 const CAPABILITY = METRICS.modelCapability.name;
+
+/**
+ * The label matchers of one model's live metrics: `selector` (--selector, PROMETHEUS_SELECTOR) and
+ * the metrics Service its pods are scraped through, which the Prometheus operator writes into every
+ * series' `service` label. The HTTP series carry no `model` label: the Service keeps them to the model.
+ */
+export function modelSelector(selector: string, model: string, defaultModel: string): string {
+  const service = `service="${metricsServiceName(inferenceServiceName(model, defaultModel))}"`;
+  return [selector.trim(), service].filter((m) => m !== "").join(",");
+}
 
 /** Label matchers: `{selector,extra...}`. */
 function series(name: string, context: GateContext, ...matchers: string[]): string {

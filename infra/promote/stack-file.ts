@@ -1,9 +1,10 @@
 /**
- * Reads and edits Pulumi.<stack>.yaml. The rollout is edited through the `yaml` package's
- * Document API (comments and key order survive), and only the bytes of the
- * `plinth:inference.rollout` block are replaced: the rest of the file stays byte for byte as it
- * was, whatever its flow-collection spacing. The result is validated with the stack config schema
- * before it is written, atomically (temporary file, then rename).
+ * Reads and edits Pulumi.<stack>.yaml. A step moves one model's rollout: `plinth:inference.rollout`
+ * in a single-model stack file, `plinth:inference.models.<name>.rollout` otherwise. It is edited
+ * through the `yaml` package's Document API (comments and key order survive), and only the bytes
+ * of that rollout block are replaced: the rest of the file (the other models' rollouts too) stays
+ * byte for byte as it was, whatever its flow-collection spacing. The result is validated with the
+ * stack config schema before it is written, atomically (temporary file, then rename).
  */
 import { randomBytes } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -11,14 +12,20 @@ import { basename, dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, parseDocument, type Document, type Node } from "yaml";
 import { decodeConfigValue, parseStackConfig } from "../config/load.js";
-import { SECRET_KEYS, type ParsedStackConfig } from "../config/schema.js";
+import {
+  configPath,
+  modelConfigPath,
+  SECRET_KEYS,
+  type ModelSettings,
+  type ParsedStackConfig,
+} from "../config/schema.js";
 import { RENDER_SECRETS } from "../render/stack-config.js";
+import { UsageError } from "./args.js";
 import type { Rollout } from "./transitions.js";
 
-const INFERENCE_KEY = "plinth:inference";
-const ROLLOUT_PATH = ["config", INFERENCE_KEY, "rollout"] as const;
 /** The rollout keys a step may change; `gates` is settings and stays as written. */
 const EDITED_KEYS = ["strategy", "stable", "candidate", "blueGreen"] as const;
+type EditedKey = (typeof EDITED_KEYS)[number];
 
 /** A stack file that cannot be read, parsed or edited; the message starts with its path. */
 export class StackFileError extends Error {
@@ -28,12 +35,26 @@ export class StackFileError extends Error {
   }
 }
 
+/** Where one model's rollout sits in a stack file. */
+export interface RolloutLocation {
+  /** Its key path in the YAML document: `["config", "plinth:inference", "models", "churn", "rollout"]`. */
+  readonly keys: readonly string[];
+  /** Its config path, which messages name: `plinth:inference.models.churn.rollout`. */
+  readonly at: string;
+}
+
 export interface StackFile {
   readonly path: string;
   readonly text: string;
   /** The validated config (schema defaults applied, secrets as placeholders). */
   readonly config: ParsedStackConfig;
-  /** The rollout as written in the file (no defaults), what a step edits. */
+  /** The model whose rollout a step moves. */
+  readonly model: string;
+  /** Its settings, as validated (the rollout's gates with their defaults). */
+  readonly settings: ModelSettings;
+  /** Where its rollout sits. */
+  readonly location: RolloutLocation;
+  /** Its rollout as written in the file (no defaults), what a step edits. */
   readonly rollout: Rollout;
 }
 
@@ -69,20 +90,60 @@ export function validateStackText(text: string, path: string): ParsedStackConfig
   return parseStackConfig(raw, () => true);
 }
 
-export async function readStackFile(path: string): Promise<StackFile> {
-  let text: string;
+/** Where `model`'s rollout sits in a stack file of `config`'s shape. */
+export function rolloutLocation(config: ParsedStackConfig, model: string): RolloutLocation {
+  const parts = modelConfigPath(config.inference.shape, model, "rollout");
+  const [namespace, ...rest] = parts;
+  return { keys: ["config", `plinth:${namespace!}`, ...rest], at: configPath(parts) };
+}
+
+/**
+ * The model a step moves: `requested` (--model), which must be one of the stack's models; without
+ * it, the only one. A UsageError listing the models otherwise.
+ */
+export function chooseModel(config: ParsedStackConfig, requested: string | undefined, path: string): string {
+  const names = Object.keys(config.inference.models);
+  const listed = names.join(", ");
+  if (requested === undefined) {
+    if (names.length === 1) return names[0]!;
+    throw new UsageError(
+      `--model: required: ${path} serves ${names.length} models (${listed}); name the one whose rollout to move`,
+    );
+  }
+  if (!names.includes(requested)) {
+    throw new UsageError(
+      `--model: "${requested}" is not a model of ${path}; its ${names.length === 1 ? "model" : "models"}: ${listed}`,
+    );
+  }
+  return requested;
+}
+
+async function readText(path: string): Promise<string> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
       throw new StackFileError(`${path}: no such stack file (is --stack right?)`);
     }
     throw err;
   }
+}
+
+/** Reads and validates a stack file's config. */
+export async function readStackConfig(path: string): Promise<ParsedStackConfig> {
+  return validateStackText(await readText(path), path);
+}
+
+/** Reads a stack file and `model`'s rollout in it (see chooseModel). */
+export async function readStackFile(path: string, model?: string): Promise<StackFile> {
+  const text = await readText(path);
   const config = validateStackText(text, path);
-  const written = parseDocument(text).getIn(ROLLOUT_PATH) as { toJSON(): Rollout };
+  const chosen = chooseModel(config, model, path);
+  const location = rolloutLocation(config, chosen);
+  const written = parseDocument(text).getIn(location.keys) as { toJSON(): Rollout };
   const { gates: _gates, ...rollout } = written.toJSON() as Rollout & { gates?: unknown };
-  return { path, text, config, rollout };
+  const settings = config.inference.models[chosen]!;
+  return { path, text, config, model: chosen, settings, location, rollout };
 }
 
 /** A new node in the file's style: small maps of scalars inline (`{ modelVersion: "7", weight: 10 }`). */
@@ -100,16 +161,26 @@ function styledNode(document: Document, value: unknown): Node {
   return node;
 }
 
-/** Sets `after` under `path`, touching only what differs from `before` (nested maps key by key). */
-function editIn(document: Document, path: readonly string[], before: unknown, after: unknown): void {
+/**
+ * Sets `after` under the rollout's `key` path, touching only what differs from `before` (nested
+ * maps key by key).
+ */
+function editIn(
+  document: Document,
+  location: RolloutLocation,
+  key: readonly string[],
+  before: unknown,
+  after: unknown,
+): void {
   if (isDeepStrictEqual(before, after)) return;
-  if (before === undefined && path.length === ROLLOUT_PATH.length + 1) {
-    insertBeforeGates(document, path.at(-1)!, styledNode(document, after));
+  const path = [...location.keys, ...key];
+  if (before === undefined && key.length === 1) {
+    insertBeforeGates(document, location, key[0]!, styledNode(document, after));
   } else if (after === undefined) {
     document.deleteIn(path);
   } else if (isPlainObject(before) && isPlainObject(after)) {
-    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-      editIn(document, [...path, key], before[key], after[key]);
+    for (const inner of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      editIn(document, location, [...key, inner], before[inner], after[inner]);
     }
   } else {
     document.setIn(path, styledNode(document, after));
@@ -117,9 +188,9 @@ function editIn(document: Document, path: readonly string[], before: unknown, af
 }
 
 /** A new rollout key goes before `gates` (the settings stay last, under their comment). */
-function insertBeforeGates(document: Document, key: string, value: Node): void {
-  const rollout = document.getIn(ROLLOUT_PATH, true);
-  if (!isMap(rollout)) throw new StackFileError("plinth:inference.rollout is not a mapping");
+function insertBeforeGates(document: Document, location: RolloutLocation, key: string, value: Node): void {
+  const rollout = document.getIn(location.keys, true);
+  if (!isMap(rollout)) throw new StackFileError(`${location.at} is not a mapping`);
   const gates = rollout.items.findIndex((pair) => isScalar(pair.key) && pair.key.value === "gates");
   const pair = document.createPair(key, value);
   if (gates < 0) rollout.items.push(pair);
@@ -127,27 +198,72 @@ function insertBeforeGates(document: Document, key: string, value: Node): void {
 }
 
 /** The byte range of the rollout block (its keys and values, not the `rollout:` line). */
-function rolloutRange(document: Document, path: string): [number, number] {
-  const node = document.getIn(ROLLOUT_PATH, true) as Node | undefined;
+function rolloutRange(document: Document, location: RolloutLocation, path: string): [number, number] {
+  const node = document.getIn(location.keys, true) as Node | undefined;
   if (!isMap(node) || node.flow || node.range === undefined || node.range === null) {
-    throw new StackFileError(`${path}: plinth:inference.rollout must be a block mapping to be edited`);
+    throw new StackFileError(`${path}: ${location.at} must be a block mapping to be edited`);
   }
   return [node.range[0], node.range[2]];
 }
 
-/** The stack file's text with `after` as its rollout; every byte outside the rollout block kept. */
+/**
+ * The stack file's text with `after` as the rollout at `file.location`; every byte outside that
+ * rollout block kept, and inside it every value the step did not change.
+ */
 export function renderRolloutEdit(
-  file: Pick<StackFile, "path" | "text" | "rollout">,
+  file: Pick<StackFile, "path" | "text" | "rollout" | "location">,
   after: Rollout,
 ): string {
+  const { location } = file;
   const document = parseDocument(file.text);
-  const [start, end] = rolloutRange(document, file.path);
+  const [start, end] = rolloutRange(document, location, file.path);
   for (const key of EDITED_KEYS) {
-    editIn(document, [...ROLLOUT_PATH, key], file.rollout[key], after[key]);
+    editIn(document, location, [key], file.rollout[key], after[key]);
   }
   const rendered = document.toString({ lineWidth: 0 });
-  const [newStart, newEnd] = rolloutRange(parseDocument(rendered), file.path);
-  return file.text.slice(0, start) + rendered.slice(newStart, newEnd) + file.text.slice(end);
+  const block = keepUnchangedValues(file, after, rendered);
+  return file.text.slice(0, start) + block + file.text.slice(end);
+}
+
+/** The column `offset` is at in `text`. */
+function column(text: string, offset: number): number {
+  return offset - (text.lastIndexOf("\n", offset - 1) + 1);
+}
+
+/**
+ * The rollout block of `rendered` with the file's own bytes for every value the step left as it
+ * was: the `yaml` package renders a collection in its own spacing (`[ 2, 10 ]` for `[2, 10]`), and
+ * what no step edits (the gates, an unchanged stable) stays as written.
+ */
+function keepUnchangedValues(
+  file: Pick<StackFile, "path" | "text" | "rollout" | "location">,
+  after: Rollout,
+  rendered: string,
+): string {
+  const { location } = file;
+  const renderedDocument = parseDocument(rendered);
+  const [blockStart, blockEnd] = rolloutRange(renderedDocument, location, file.path);
+  const was = parseDocument(file.text).getIn(location.keys, true);
+  const now = renderedDocument.getIn(location.keys, true);
+  let block = rendered.slice(blockStart, blockEnd);
+  if (!isMap(was) || !isMap(now)) return block;
+  const kept: [number, number, string][] = [];
+  for (const pair of now.items) {
+    if (!isScalar(pair.key)) continue;
+    const key = String(pair.key.value);
+    const edited = (EDITED_KEYS as readonly string[]).includes(key);
+    if (edited && !isDeepStrictEqual(file.rollout[key as EditedKey], after[key as EditedKey])) continue;
+    const original = was.get(key, true) as Node | undefined;
+    const value = pair.value as Node | null;
+    if (!original?.range || !value?.range) continue;
+    // Only where it starts at the same column: a block mapping's lines carry their indentation.
+    if (column(file.text, original.range[0]) !== column(rendered, value.range[0])) continue;
+    kept.push([value.range[0], value.range[1], file.text.slice(original.range[0], original.range[1])]);
+  }
+  for (const [from, to, text] of kept.sort((a, b) => b[0] - a[0])) {
+    block = block.slice(0, from - blockStart) + text + block.slice(to - blockStart);
+  }
+  return block;
 }
 
 /** Writes `text` to `path` through a temporary file in the same directory, so readers never see half a file. */

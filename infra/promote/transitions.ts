@@ -1,5 +1,6 @@
 /**
- * The release state machine over `plinth:inference.rollout`: which step is legal from the current
+ * The release state machine over one model's rollout (`plinth:inference.rollout` in a single-model
+ * stack, `plinth:inference.models.<name>.rollout` otherwise): which step is legal from the current
  * config, the config it leads to, and which gates must pass first. An illegal step throws
  * IllegalStepError naming the config path that forbids it.
  *
@@ -28,10 +29,12 @@ export type Step =
   | { readonly kind: "recheck" };
 
 export interface StepOptions {
-  /** The canary weights in order (plinth:inference.rollout.gates.weightLadder). */
+  /** The canary weights in order (the rollout's gates.weightLadder). */
   readonly ladder: readonly number[];
   /** Allow a weight that is not the next rung, and --promote below 100. */
   readonly skipLadder: boolean;
+  /** The rollout's config path, which messages name: `plinth:inference.models.churn.rollout`. */
+  readonly at: string;
 }
 
 export interface Plan {
@@ -48,10 +51,6 @@ export class IllegalStepError extends Error {
     this.name = "IllegalStepError";
   }
 }
-
-const ROLLOUT = "plinth:inference.rollout";
-const STRATEGY = `${ROLLOUT}.strategy`;
-const LADDER = `${ROLLOUT}.gates.weightLadder`;
 
 /** The flag a step is written with, for messages. */
 export function stepFlag(step: Step): string {
@@ -79,8 +78,8 @@ function illegal(message: string): never {
   throw new IllegalStepError(message);
 }
 
-function strategyIs(rollout: Rollout, flag: string, needs: string): never {
-  return illegal(`${STRATEGY} is "${rollout.strategy}": ${flag} ${needs}`);
+function strategyIs(rollout: Rollout, at: string, flag: string, needs: string): never {
+  return illegal(`${at}.strategy is "${rollout.strategy}": ${flag} ${needs}`);
 }
 
 /** The gates that say whether what the config runs now is healthy. */
@@ -90,9 +89,9 @@ export function liveGates(rollout: Rollout): GateSet {
   return "stable";
 }
 
-function newCandidate(rollout: Rollout, version: string, flag: string): void {
+function newCandidate(rollout: Rollout, at: string, version: string, flag: string): void {
   if (version === rollout.stable.modelVersion) {
-    illegal(`${ROLLOUT}.stable.modelVersion is already "${version}": ${flag} needs a different version`);
+    illegal(`${at}.stable.modelVersion is already "${version}": ${flag} needs a different version`);
   }
 }
 
@@ -100,7 +99,7 @@ function firstRung(weight: number, options: StepOptions, flag: string): void {
   const first = options.ladder[0]!;
   if (weight !== first && !options.skipLadder) {
     illegal(
-      `${LADDER} starts at ${first}: ${flag} would start the canary at ${weight}; pass --skip-ladder to allow it`,
+      `${options.at}.gates.weightLadder starts at ${first}: ${flag} would start the canary at ${weight}; pass --skip-ladder to allow it`,
     );
   }
 }
@@ -128,15 +127,17 @@ export function planStep(
 ): Plan {
   const flag = stepFlag(step);
   const { candidate } = rollout;
+  const { at } = options;
+  const ladder = `${at}.gates.weightLadder`;
   switch (step.kind) {
     case "check":
       return { after: rollout, gates: liveGates(rollout), note: "the gates of what the config runs now" };
 
     case "shadow": {
       if (rollout.strategy !== "single") {
-        strategyIs(rollout, flag, "starts from single (one Deployment serving stable only)");
+        strategyIs(rollout, at, flag, "starts from single (one Deployment serving stable only)");
       }
-      newCandidate(rollout, step.version, flag);
+      newCandidate(rollout, at, step.version, flag);
       return withCandidate(
         rollout,
         "shadow",
@@ -148,7 +149,7 @@ export function planStep(
 
     case "canary": {
       if (rollout.strategy === "single") {
-        newCandidate(rollout, step.version, flag);
+        newCandidate(rollout, at, step.version, flag);
         firstRung(step.weight, options, flag);
         return withCandidate(
           rollout,
@@ -162,7 +163,7 @@ export function planStep(
         const shadowed = candidate!.modelVersion;
         if (step.version !== shadowed) {
           illegal(
-            `${ROLLOUT}.candidate.modelVersion is "${shadowed}" in shadow: ${flag} would skip its shadow; use --canary ${shadowed} or --rollback first`,
+            `${at}.candidate.modelVersion is "${shadowed}" in shadow: ${flag} would skip its shadow; use --canary ${shadowed} or --rollback first`,
           );
         }
         firstRung(step.weight, options, flag);
@@ -176,21 +177,22 @@ export function planStep(
       }
       if (rollout.strategy === "canary") {
         return illegal(
-          `${STRATEGY} is already "canary" (candidate "${candidate!.modelVersion}" at ${candidate!.weight}%): use --weight to move it, or --rollback`,
+          `${at}.strategy is already "canary" (candidate "${candidate!.modelVersion}" at ${candidate!.weight}%): use --weight to move it, or --rollback`,
         );
       }
       return strategyIs(
         rollout,
+        at,
         flag,
         "needs single or shadow (blue-green runs two Deployments; use --switch)",
       );
     }
 
     case "weight": {
-      if (rollout.strategy !== "canary") strategyIs(rollout, flag, "needs a canary");
+      if (rollout.strategy !== "canary") strategyIs(rollout, at, flag, "needs a canary");
       const current = candidate!.weight!;
-      const at = `${ROLLOUT}.candidate.weight is ${current}`;
-      if (step.weight === current) illegal(`${at} already`);
+      const weightIs = `${at}.candidate.weight is ${current}`;
+      if (step.weight === current) illegal(`${weightIs} already`);
       const after: Rollout = { ...rollout, candidate: { ...candidate!, weight: step.weight } };
       if (step.weight < current) {
         return {
@@ -203,8 +205,8 @@ export function planStep(
       if (step.weight !== next && !options.skipLadder) {
         illegal(
           next === undefined
-            ? `${at}, the top of ${LADDER}: use --promote`
-            : `${at}: the next weight on ${LADDER} is ${next}, not ${step.weight}; pass --skip-ladder to jump`,
+            ? `${weightIs}, the top of ${ladder}: use --promote`
+            : `${weightIs}: the next weight on ${ladder} is ${next}, not ${step.weight}; pass --skip-ladder to jump`,
         );
       }
       return { after, gates: "canary", note: "the candidate's live traffic decides" };
@@ -216,7 +218,7 @@ export function planStep(
         if (candidate!.weight !== top && !options.skipLadder) {
           const next = options.ladder.find((w) => w > candidate!.weight!);
           illegal(
-            `${ROLLOUT}.candidate.weight is ${candidate!.weight}: --promote needs the candidate at ${top} first (next: --weight ${next})`,
+            `${at}.candidate.weight is ${candidate!.weight}: --promote needs the candidate at ${top} first (next: --weight ${next})`,
           );
         }
         return {
@@ -232,14 +234,14 @@ export function planStep(
           note: "the shadow's measurements decide",
         };
       }
-      return strategyIs(rollout, flag, "needs a canary or shadow candidate");
+      return strategyIs(rollout, at, flag, "needs a canary or shadow candidate");
     }
 
     case "switch": {
-      if (rollout.strategy !== "blue-green") strategyIs(rollout, flag, "needs blue-green");
+      if (rollout.strategy !== "blue-green") strategyIs(rollout, at, flag, "needs blue-green");
       const blueGreen = rollout.blueGreen!;
       if (blueGreen.active === step.colour) {
-        illegal(`${ROLLOUT}.blueGreen.active is already "${step.colour}"`);
+        illegal(`${at}.blueGreen.active is already "${step.colour}"`);
       }
       return {
         after: { ...rollout, blueGreen: { ...blueGreen, active: step.colour } },
@@ -250,19 +252,23 @@ export function planStep(
   }
 }
 
-/** What a rollback restores: the config before the last audited step, if the file still holds its result. */
+/**
+ * What a rollback restores: the config before the last audited step of this rollout (`at`, its
+ * config path), if the file still holds its result. `where`: the audit log.
+ */
 export function planRollback(
   rollout: Rollout,
   last:
     | { readonly id: string; readonly step: string; readonly before: Rollout; readonly after: Rollout }
     | undefined,
   where: string,
+  at: string,
 ): Plan {
   if (last === undefined)
-    illegal(`no promote step recorded for this stack in ${where}: nothing to roll back`);
+    illegal(`no promote step of this stack recorded for ${at} in ${where}: nothing to roll back`);
   if (!isDeepStrictEqual(stripUndefined(rollout), stripUndefined(last.after))) {
     illegal(
-      `${ROLLOUT} is not what the last recorded step (${last.step}, ${last.id}) wrote: it was edited by hand since; edit it back by hand`,
+      `${at} is not what the last recorded step (${last.step}, ${last.id}) wrote: it was edited by hand since; edit it back by hand`,
     );
   }
   return { after: last.before, gates: undefined, note: "a rollback is never gated" };

@@ -86,7 +86,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
 /** One line per code, for the error table of docs/service-api.md. */
 export const ERROR_DOCS: Readonly<Record<ErrorCode, string>> = {
   INVALID_JSON: "The JSON body could not be parsed.",
-  INVALID_REQUEST: "The body does not match the route's schema (missing field, wrong type, unknown output).",
+  INVALID_REQUEST:
+    "The body or query does not match the route's schema (missing field, wrong type, unknown output, unknown query parameter), or a multipart upload holds too many fields or parts.",
   INVALID_SHAPE: "A row or tensor has the wrong number of values for the model input.",
   INVALID_VALUE: "A value is not a number or lies outside the model's pixel range.",
   EMPTY_BATCH: "The request holds no rows.",

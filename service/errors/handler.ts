@@ -14,11 +14,12 @@ const FRAMEWORK_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PAYLOAD_TOO_LARGE,
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.INVALID_REQUEST,
   FST_ERR_VALIDATION: ErrorCode.INVALID_REQUEST,
-  // @fastify/multipart
+  // @fastify/multipart: the file over BODY_LIMIT_BYTES is too large; more parts than an upload
+  // takes is a malformed upload (the image routes say which: service/server/routes/predict-image.ts)
   FST_REQ_FILE_TOO_LARGE: ErrorCode.PAYLOAD_TOO_LARGE,
-  FST_PARTS_LIMIT: ErrorCode.PAYLOAD_TOO_LARGE,
-  FST_FILES_LIMIT: ErrorCode.PAYLOAD_TOO_LARGE,
-  FST_FIELDS_LIMIT: ErrorCode.PAYLOAD_TOO_LARGE,
+  FST_PARTS_LIMIT: ErrorCode.INVALID_REQUEST,
+  FST_FILES_LIMIT: ErrorCode.INVALID_REQUEST,
+  FST_FIELDS_LIMIT: ErrorCode.INVALID_REQUEST,
   FST_INVALID_MULTIPART_CONTENT_TYPE: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
   FST_PROTO_VIOLATION: ErrorCode.INVALID_REQUEST,
   FST_MP_PREMATURE_CLOSE: ErrorCode.INVALID_REQUEST,

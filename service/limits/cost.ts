@@ -1,7 +1,8 @@
 /**
  * What a request costs against its caller's budget (RATE_LIMIT_COST_MAX): a count of requests
  * lets a caller spend the service's capacity with a few expensive ones, so each is charged for
- * the work it asks for, as far as it is known before the handler runs:
+ * the work it asks for, as far as it is known before the handler runs (`/predict` and
+ * `/predict-image` stand for their per-model routes as well, `/models/:name/...`: the same work):
  *
  *   every limited request        1
  *   /predict, /v2/.../infer      + its rows (the inputs' first dimension), at most MAX_ROWS_PER_REQUEST
@@ -16,7 +17,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import { imageSize } from "image-size";
-import { V2_INFER_ROUTES } from "../contract/prediction-routes.js";
+import { PREDICT_IMAGE_ROUTES, PREDICT_ROUTES, V2_INFER_ROUTES } from "../contract/prediction-routes.js";
 import { jpegSize } from "../image/jpeg-size.js";
 import { readPngHeader } from "../image/png-fast.js";
 import { sniffImage } from "../image/sniff.js";
@@ -39,9 +40,9 @@ export interface CostSettings {
 /** Cost units of `request` (its route template and parsed body). */
 export function requestCost(request: FastifyRequest, settings: CostSettings): number {
   const route = request.routeOptions.url ?? "";
-  if (route === "/predict") return 1 + Math.min(predictRows(request.body), settings.maxRowsPerRequest);
+  if (PREDICT_ROUTES.has(route)) return 1 + Math.min(predictRows(request.body), settings.maxRowsPerRequest);
   if (V2_INFER_ROUTES.has(route)) return 1 + Math.min(tensorRows(request.body), settings.maxRowsPerRequest);
-  if (route === "/predict-image") return 1 + imageMegapixels(request, settings.imageMaxPixels);
+  if (PREDICT_IMAGE_ROUTES.has(route)) return 1 + imageMegapixels(request, settings.imageMaxPixels);
   if (route === "/predict-image/explain") {
     const maxPixels = Math.min(settings.imageMaxPixels, settings.explainMaxPixels);
     return EXPLAIN_FACTOR * (1 + imageMegapixels(request, maxPixels));

@@ -5,6 +5,7 @@
  * bare alias or version of `name` in the configured registry). A model is addressed by its
  * registered name, so a `models:/` reference must name the model its item names.
  */
+import { MODEL_NAME_PATTERN } from "../contract/model-name.js";
 import { modelReferenceProblem, parseModelReference } from "./model-uri.js";
 
 export interface RepositoryModel {
@@ -13,9 +14,6 @@ export interface RepositoryModel {
   /** What its stable variant follows. */
   readonly reference: string;
 }
-
-/** A model name as MODEL_NAME accepts it. */
-export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
 /** The entries of `text`, or why one item is wrong (naming the item). */
 export function parseModelRepository(text: string): RepositoryModel[] | string {

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Authenticator } from "../auth/authenticate.js";
 import type { ServiceConfig } from "../config.js";
 import { handleFrameworkError } from "../errors/handler.js";
+import { formatValidationErrors } from "../errors/validation.js";
 import type { ModelSource } from "../inference/model-holder.js";
 import { openLimitStore } from "../limits/store.js";
 import type { Observability } from "../ops/install.js";
@@ -61,6 +62,8 @@ export async function buildServer(config: ServiceConfig, options: BuildOptions =
     // No type coercion: a string or null where a number belongs is a 400, never silently converted.
     // No silent stripping either: a member a schema forbids (additionalProperties: false) is a 400.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    // ... and the message names the member or query parameter that no schema defines.
+    schemaErrorFormatter: formatValidationErrors,
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     // request.ip (failed-auth limit, rate-limit fallback, logs): the client as the ingress saw it,
     // only when the deployment says how many proxies stand in front.

@@ -4,10 +4,20 @@
  */
 import type { RouteOptions } from "fastify";
 import { accessErrorStatuses, exemptFromPressure } from "../auth/route-auth.js";
+import { MAX_PATH_PARAM_LENGTH } from "../contract/prediction-routes.js";
 import { errorEnvelopeSchema } from "../errors/api-error.js";
 
 /** Longest path parameter the router matches (fastify's `maxParamLength`); longer ones get 400. */
-export const MAX_PATH_PARAM_LENGTH = 100;
+export { MAX_PATH_PARAM_LENGTH };
+
+/**
+ * A `:name` path parameter naming a model (`/models/:name/...`, `/v2/models/:name/...`): bounded as
+ * the router bounds it, with the served model's name as the documented example (so the API fuzzing
+ * reaches the model).
+ */
+export function modelNameSchema(modelName: string) {
+  return { type: "string", maxLength: MAX_PATH_PARAM_LENGTH, examples: [modelName] } as const;
+}
 
 /** Error responses documented on a route, all in the one envelope. */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {

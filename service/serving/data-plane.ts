@@ -30,7 +30,7 @@ import {
 } from "./pixel-tensors.js";
 import type { PredictionCounter } from "./prediction-counter.js";
 import { checkRequest } from "./request-tensors.js";
-import { shownName, type ServedModel, type VariantState } from "./served-model.js";
+import { shownName, type ModelLease, type ServedModel, type VariantState } from "./served-model.js";
 import type { ServingRequest } from "./serving-request.js";
 import { outputTensors } from "./tensor-codec.js";
 import type {
@@ -192,6 +192,18 @@ export class DataPlane {
     }
   }
 
+  /**
+   * A hold on the model requests address as `name`, for one request of the per-model prediction
+   * routes (`/models/:name/predict`, ...): its rollout engine (the default model's is the one
+   * /predict routes with, canary, shadow and blue-green included; a MODEL_REPOSITORY model's has its
+   * stable variant only), held until `release`, so an unload waits for the request. 404
+   * MODEL_NOT_FOUND naming the models this process has when none is `name`; 404 or 503 as
+   * {@link ServedModel.acquire} when it cannot serve (not loaded; loading or waiting for its registry).
+   */
+  acquire(name: string): ModelLease {
+    return this.served(name, true).acquire();
+  }
+
   /** Every model, or only the READY ones. */
   repositoryIndex(readyOnly: boolean): RepositoryIndexEntry[] {
     const models = this.repository.list().filter((m) => !readyOnly || m.ready);
@@ -227,11 +239,13 @@ export class DataPlane {
     return this.repository.close();
   }
 
-  private served(name: string): ServedModel {
+  /** The model requests address as `name`; 404 when none is (`listModels`: naming the ones there are). */
+  private served(name: string, listModels = false): ServedModel {
     const served = this.repository.find(name);
-    if (served === undefined)
-      throw new ApiError(ErrorCode.MODEL_NOT_FOUND, `model ${shownName(name)} is not served here`);
-    return served;
+    if (served !== undefined) return served;
+    const models = this.repository.list().map((m) => JSON.stringify(m.servedName));
+    const listed = listModels ? ` (this process has ${models.join(", ")})` : "";
+    throw new ApiError(ErrorCode.MODEL_NOT_FOUND, `model ${shownName(name)} is not served here${listed}`);
   }
 
   /** The variant serving `version` (undefined: no version asked for); 404 when none does. */

@@ -1,7 +1,8 @@
 /**
  * `npm run stack:local`: starts the local stack on its default loopback ports (or `--random-ports`),
- * prints where everything is and how to sign in, streams every process's log with its name in
- * front, and on Ctrl-C or SIGTERM stops everything and removes the temporary folder.
+ * serving the bundled model or, with `--stack-file`, a stack file's models from a registry folder
+ * (`--registry`), prints where everything is and how to sign in, streams every process's log with
+ * its name in front, and on Ctrl-C or SIGTERM stops everything and removes the temporary folder.
  */
 import { parseArgs } from "node:util";
 import {
@@ -17,13 +18,23 @@ const { values } = parseArgs({
   options: {
     "random-ports": { type: "boolean", default: false },
     "no-access-log": { type: "boolean", default: false },
+    "stack-file": { type: "string" },
+    registry: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    "usage: npm run stack:local [-- --random-ports] [-- --no-access-log]\n" +
-      `default ports: ${JSON.stringify(DEFAULT_PORTS)}\n`,
+    "usage: npm run stack:local [-- [--random-ports] [--no-access-log] [--stack-file FILE] [--registry DIR]]\n" +
+      "  --stack-file FILE  serve the models of a stack file (e.g. Pulumi.staging.yaml), one service\n" +
+      "                     process each, routed, scraped and alerted on as the cluster does\n" +
+      "                     (default: the bundled model, with the production stack's alert rules)\n" +
+      "  --registry DIR     the local registry folder the services read every model from\n" +
+      "                     (PLINTH_REGISTRY_DIR; default: the repository's models/)\n" +
+      "  --random-ports     free ports at random instead of the defaults\n" +
+      "  --no-access-log    no nginx access log\n" +
+      `default ports: ${JSON.stringify(DEFAULT_PORTS)}\n` +
+      "  (a stack file's other models: the service and metrics ports + 1, + 2, ... in its order)\n",
   );
   process.exit(0);
 }
@@ -48,8 +59,26 @@ plinth local stack is up (Ctrl-C stops everything)
   user in no group     ${users.ungrouped.email}  password ${users.ungrouped.password}  (domain ${ALLOWED_EMAIL_DOMAIN}, no role group: refused, 403)
   other user           ${users.other.email}  password ${users.other.password}  (another domain: refused, 403)
 
-  curl --cacert ${stack.caFile} -H "x-api-key: ${stack.apiKey}" ${stack.origin}/v2/models/fashion-classifier
+${models(stack)}
+
+  curl --cacert ${stack.caFile} -H "x-api-key: ${stack.apiKey}" ${stack.origin}/v2/models/${stack.defaultModel}
 `;
+}
+
+/** One line per served model: its paths through nginx, its process and its Prometheus label. */
+function models(stack: LocalStack): string {
+  return Object.entries(stack.services)
+    .map(([model, service]) => {
+      const where =
+        model === stack.defaultModel
+          ? `/predict, /v2, ..., /models/${model}/...`
+          : `/models/${model}/..., /v2/models/${model}`;
+      return (
+        `  model ${model.padEnd(14)} ${where}  ` +
+        `(process ${service.processName} on ${service.port}, metrics ${service.metricsPort}, service="${service.metricsService}")`
+      );
+    })
+    .join("\n");
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -70,6 +99,8 @@ try {
   stack = await startLocalStack({
     log,
     accessLog: !values["no-access-log"],
+    ...(values["stack-file"] === undefined ? {} : { stackFile: values["stack-file"] }),
+    ...(values.registry === undefined ? {} : { registryDir: values.registry }),
     ...(values["random-ports"] ? {} : { ports: DEFAULT_PORTS }),
   });
   if (stopping) {

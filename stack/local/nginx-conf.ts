@@ -7,10 +7,15 @@
  * copied upstream over whatever the client sent. Anything else is a 404, as on the cluster, where
  * no Ingress lists `/`. HTTP answers a 308 to HTTPS, as the controller's force-ssl-redirect does.
  *
+ * For a stack file's models (`models`), each model's public paths (`publicPathsOf`: the default
+ * model the whole public API and its paths by name, every other model only `/models/<name>/...`
+ * and its `/v2/models/<name>` prefix) go to the process that serves it, and the protected paths to
+ * the default model's, as each model's Ingress routes them to its Service.
+ *
  * One difference from the cluster: oauth2-proxy lives under /oauth2 on the same host instead of
  * auth.<domain>, since loopback has one name.
  */
-import { PROTECTED_PATHS, PUBLIC_PATHS } from "../../components/inference/routes.js";
+import { PROTECTED_PATHS, PUBLIC_PATHS, publicPathsOf } from "../../components/inference/routes.js";
 import { protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
 import type { IngressPath } from "../../components/shared/ingress.js";
 
@@ -25,6 +30,23 @@ const ANNOTATION = "nginx.ingress.kubernetes.io/";
 const WORKER_CONNECTIONS = 4096;
 const UPSTREAM_KEEPALIVE = 320;
 
+/** One model of a stack of several, and the port of the service process serving it. */
+export interface NginxModelRoute {
+  readonly name: string;
+  /** The API port of its process (models in one shared process have the same). */
+  readonly port: number;
+  /** The model the bare routes serve: the whole public API and the protected paths go to its process. */
+  readonly isDefault: boolean;
+}
+
+/** The upstream of the default model's process (and of the single service): the protected paths go to it. */
+const DEFAULT_UPSTREAM = "plinth_service";
+
+/** The upstream of the process on `port`: one per process, the default model's {@link DEFAULT_UPSTREAM}. */
+function upstreamOf(port: number, defaultPort: number): string {
+  return port === defaultPort ? DEFAULT_UPSTREAM : `${DEFAULT_UPSTREAM}_${port}`;
+}
+
 export interface NginxConfOptions {
   /** Folder for nginx's pid file and temp files (writable by its workers). */
   readonly prefix: string;
@@ -32,7 +54,13 @@ export interface NginxConfOptions {
   readonly host: string;
   readonly httpsPort: number;
   readonly httpPort: number;
+  /** The service's API port: the default model's when `models` is given. */
   readonly servicePort: number;
+  /**
+   * The models of a stack file and their processes' ports (exactly one default, whose process is on
+   * `servicePort`). Unset: one service on `servicePort` serving PUBLIC_PATHS.
+   */
+  readonly models?: readonly NginxModelRoute[];
   readonly oauth2ProxyPort: number;
   readonly certFile: string;
   readonly keyFile: string;
@@ -47,6 +75,23 @@ export interface NginxConfOptions {
   readonly backlog: number;
 }
 
+/** `options.models`, checked: one default model, served on `servicePort`, and no name twice. */
+function checkedModels(options: NginxConfOptions): readonly NginxModelRoute[] | undefined {
+  const { models } = options;
+  if (models === undefined) return undefined;
+  const defaults = models.filter((model) => model.isDefault);
+  if (defaults.length !== 1) throw new Error(`expected one default model; got ${defaults.length}`);
+  if (defaults[0]!.port !== options.servicePort) {
+    throw new Error(
+      `the default model's port ${defaults[0]!.port} is not servicePort ${options.servicePort}`,
+    );
+  }
+  const names = models.map((model) => model.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new Error(`model ${twice} listed twice`);
+  return models;
+}
+
 /** `location` blocks matching an Ingress path with ingress-nginx's semantics. */
 function locations(ingressPath: IngressPath, body: string): string {
   const { path, pathType } = ingressPath;
@@ -59,8 +104,9 @@ function indent(lines: readonly string[], depth: number): string {
   return lines.map((line) => `${"  ".repeat(depth)}${line}\n`).join("");
 }
 
-const PROXY_TO_SERVICE = [
-  "proxy_pass http://plinth_service;",
+/** The directives that proxy a location to `upstream`. */
+const proxyTo = (upstream: string) => [
+  `proxy_pass http://${upstream};`,
   "proxy_http_version 1.1;",
   'proxy_set_header Connection "";',
   "proxy_set_header Host $http_host;",
@@ -95,13 +141,26 @@ export function renderNginxConf(options: NginxConfOptions): string {
   const authUrl = annotations[`${ANNOTATION}auth-url`];
   const signinUrl = annotations[`${ANNOTATION}auth-signin`];
   // On every route, so whatever a client sent under that name is replaced.
-  const toService = [...PROXY_TO_SERVICE, `proxy_set_header X-Plinth-Edge-Token "${options.edgeToken}";`];
-  const publicBody = indent(toService, 1);
-  const protectedBody = indent([...externalAuth(annotations), ...toService], 1);
-  const routes = [
-    ...PUBLIC_PATHS.map((p) => locations(p, publicBody)),
-    ...PROTECTED_PATHS.map((p) => locations(p, protectedBody)),
-  ].join("");
+  const toService = (upstream: string) => [
+    ...proxyTo(upstream),
+    `proxy_set_header X-Plinth-Edge-Token "${options.edgeToken}";`,
+  ];
+  const models = checkedModels(options);
+  const publicRoutes = models
+    ? models.flatMap((model) => {
+        const body = indent(toService(upstreamOf(model.port, options.servicePort)), 1);
+        return publicPathsOf(model.name, model.isDefault).map((p) => locations(p, body));
+      })
+    : PUBLIC_PATHS.map((p) => locations(p, indent(toService(DEFAULT_UPSTREAM), 1)));
+  const protectedBody = indent([...externalAuth(annotations), ...toService(DEFAULT_UPSTREAM)], 1);
+  const routes = [...publicRoutes, ...PROTECTED_PATHS.map((p) => locations(p, protectedBody))].join("");
+  const ports = [options.servicePort, ...(models ?? []).map((model) => model.port)];
+  const upstreams = [...new Set(ports)]
+    .map(
+      (port) =>
+        `upstream ${upstreamOf(port, options.servicePort)} { server 127.0.0.1:${port}; keepalive ${UPSTREAM_KEEPALIVE}; }`,
+    )
+    .join("\n  ");
 
   return `# Written by stack/local/nginx-conf.ts for one run of the local stack.
 worker_processes 1;
@@ -118,7 +177,7 @@ http {
   uwsgi_temp_path ${options.prefix}/uwsgi;
   scgi_temp_path ${options.prefix}/scgi;
   client_max_body_size 5m;
-  upstream plinth_service { server 127.0.0.1:${options.servicePort}; keepalive ${UPSTREAM_KEEPALIVE}; }
+  ${upstreams}
   upstream oauth2_proxy { server 127.0.0.1:${options.oauth2ProxyPort}; keepalive 8; }
 
   server {

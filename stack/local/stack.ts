@@ -1,6 +1,7 @@
 /**
- * The whole system on loopback, as plain processes: the inference service (bundled model), MLflow,
- * Prometheus (scraping the service, loading the production alert rules), an OIDC provider with
+ * The whole system on loopback, as plain processes: the inference service (the bundled model, or
+ * one process per model of a stack file: see model-plans.ts), MLflow, Prometheus (scraping every
+ * service process, loading the stack's alert rules), an OIDC provider with
  * users in an allowed and a refused email domain, oauth2-proxy, and nginx terminating TLS with a
  * CA made for this run and routing as the platform's Ingresses do. `startLocalStack` is what
  * `npm run stack:local`, the e2e tests and the soak all start.
@@ -19,7 +20,16 @@ import { ENV } from "../../service/contract/service-env.js";
 import { renderNginxConf } from "./nginx-conf.js";
 import { listenBacklog } from "../../service/contract/listen-backlog.js";
 import type { OidcSettings, OidcUser } from "./oidc/provider.js";
-import { productionRuleGroups, renderPrometheusConf, renderRulesFile } from "./prometheus-conf.js";
+import {
+  productionRuleGroups,
+  readStackConfig,
+  renderPrometheusConf,
+  renderRulesFile,
+  stackRuleGroups,
+} from "./prometheus-conf.js";
+import type { RuleGroup } from "../../components/monitoring/rules.js";
+import { bundledModelPlan, localServicePlans, type LocalServicePlan } from "./model-plans.js";
+import { LocalRegistry } from "../../service/registry/local.js";
 import { SupervisedProcess, httpOk, waitUntilReady, type ChildSpec, type LogSink } from "./process.js";
 import { createLocalTls } from "./tls.js";
 import { assertToolsInstalled, REPO_ROOT, TOOLS } from "./tools.js";
@@ -73,6 +83,36 @@ export interface LocalStackOptions {
   readonly serviceEnv?: Readonly<Record<string, string>>;
   /** Prometheus scrape and evaluation interval. @default 5 */
   readonly scrapeIntervalSeconds?: number;
+  /**
+   * A stack file (Pulumi.<stack>.yaml), validated with the stack schema: one service process per
+   * InferenceService its models make, each with its rollout, routed and scraped as in the cluster,
+   * and Prometheus loads the rules built from it. Unset: the bundled model, and the production
+   * stack's rules.
+   */
+  readonly stackFile?: string;
+  /**
+   * The local registry folder every service process reads its models from (PLINTH_REGISTRY_DIR),
+   * whatever a model's `source`. @default the repository's models/
+   */
+  readonly registryDir?: string;
+}
+
+/** One service process, and the model(s) it serves. */
+export interface LocalModelService {
+  readonly pid: number;
+  /** Its API port (nginx's upstream). */
+  readonly port: number;
+  readonly metricsPort: number;
+  /** Its InferenceService's name in the cluster. */
+  readonly serviceName: string;
+  /** The `service` label of its series in Prometheus: its metrics Service's name in the cluster. */
+  readonly metricsService: string;
+  /** Its process's name in the stack's log and `pids` (`service`, `service:<model>`). */
+  readonly processName: string;
+  /** Its prediction log (JSONL). */
+  readonly predictionLogFile: string;
+  /** Its audit log (JSONL). */
+  readonly auditLogFile: string;
 }
 
 export interface LocalStack {
@@ -98,14 +138,18 @@ export interface LocalStack {
     readonly ungrouped: OidcUser;
     readonly other: OidcUser;
   };
-  /** JSONL of every prediction the service made (prediction_id and label per line). */
+  /** JSONL of every prediction the default model's service made (prediction_id and label per line). */
   readonly predictionLogFile: string;
-  /** JSONL of the service's admin actions and refusals. */
+  /** JSONL of the default model's service's admin actions and refusals. */
   readonly auditLogFile: string;
   /** nginx's access log (when accessLog is on). */
   readonly accessLogFile: string;
-  /** The inference service's process id (for RSS). */
+  /** The default model's service process id (for RSS). */
   readonly servicePid: number;
+  /** The model the bare routes serve (the bundled model without a stack file). */
+  readonly defaultModel: string;
+  /** Every served model's process, by model name (models sharing a process share its entry). */
+  readonly services: Readonly<Record<string, LocalModelService>>;
   /** Every process the stack started, by name (service, mlflow, nginx, ...): for CPU accounting. */
   readonly pids: Readonly<Record<string, number>>;
   /** Stops every process (reverse start order) and removes the temporary folder. */
@@ -131,7 +175,20 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
-async function resolvePorts(fixed: Partial<StackPorts>): Promise<StackPorts> {
+/** The API and metrics ports of a service process beyond the default model's. */
+interface ProcessPorts {
+  readonly port: number;
+  readonly metricsPort: number;
+}
+
+/**
+ * The stack's ports, and those of `extra` more service processes: with a fixed service (metrics)
+ * port, the next ones up (18081, 18082, ... for `npm run stack:local`), else free ones at random.
+ */
+async function resolvePorts(
+  fixed: Partial<StackPorts>,
+  extra: number,
+): Promise<{ ports: StackPorts; extra: ProcessPorts[] }> {
   const taken = new Set<number>(Object.values(fixed));
   const pick = async (): Promise<number> => {
     for (;;) {
@@ -146,7 +203,55 @@ async function resolvePorts(fixed: Partial<StackPorts>): Promise<StackPorts> {
   for (const name of Object.keys(DEFAULT_PORTS) as (keyof StackPorts)[]) {
     ports[name] = fixed[name] ?? (await pick());
   }
-  return ports as unknown as StackPorts;
+  const next = async (base: number | undefined, i: number) => {
+    if (base === undefined) return pick();
+    if (taken.has(base + i))
+      throw new Error(`port ${base + i} (${base} + ${i}) is already one of the stack's`);
+    taken.add(base + i);
+    return base + i;
+  };
+  const more: ProcessPorts[] = [];
+  for (let i = 1; i <= extra; i++) {
+    more.push({ port: await next(fixed.service, i), metricsPort: await next(fixed.metrics, i) });
+  }
+  return { ports: ports as unknown as StackPorts, extra: more };
+}
+
+/**
+ * The service processes to start: those of the stack file, each model's references checked in the
+ * registry first (a missing model or alias is named here, before anything starts), or the bundled
+ * model's one.
+ */
+async function servicePlans(
+  options: LocalStackOptions,
+): Promise<{ plans: LocalServicePlan[]; defaultModel: string; rules: RuleGroup[] }> {
+  if (options.stackFile === undefined) {
+    const plan = bundledModelPlan();
+    return { plans: [plan], defaultModel: plan.models[0]!, rules: await productionRuleGroups(REPO_ROOT) };
+  }
+  const config = await readStackConfig(options.stackFile);
+  const plans = localServicePlans(config);
+  const registry = new LocalRegistry(options.registryDir);
+  for (const plan of plans) {
+    for (const [model, references] of Object.entries(plan.references)) {
+      for (const reference of references) {
+        try {
+          await registry.resolve(model, reference);
+        } catch (err) {
+          throw new Error(
+            `${options.stackFile}: model ${model} version ${reference}: ${(err as Error).message} ` +
+              "(the local stack serves every model from the registry folder: --registry)",
+            { cause: err },
+          );
+        }
+      }
+    }
+  }
+  return {
+    plans,
+    defaultModel: config.inference.defaultModel,
+    rules: stackRuleGroups(config),
+  };
 }
 
 /** The environment every child starts from: nothing inherited but what a process needs. */
@@ -170,7 +275,17 @@ function user(local: string, domain: string, name: string, groups: string[] = []
 /** Starts everything and waits until each process answers; on any failure stops what started. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   assertToolsInstalled(["oauth2Proxy", "mlflow", "nginx", "prometheus", "openssl"]);
-  const ports = await resolvePorts(options.ports ?? {});
+  const { plans, defaultModel, rules: ruleGroups } = await servicePlans(options);
+  const resolved = await resolvePorts(options.ports ?? {}, plans.length - 1);
+  const { ports } = resolved;
+  // The default model's process first, on the stack's service and metrics ports.
+  const processes = plans.map((plan, i) => ({
+    plan,
+    ...(i === 0 ? { port: ports.service, metricsPort: ports.metrics } : resolved.extra[i - 1]!),
+    name: i === 0 ? "service" : `service:${plan.models[0]!}`,
+    predictionLogFile: i === 0 ? "predictions.jsonl" : `predictions-${plan.models[0]!}.jsonl`,
+    auditLogFile: i === 0 ? "audit.jsonl" : `audit-${plan.models[0]!}.jsonl`,
+  }));
   const origin = `https://${HOST}:${ports.https}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), "plinth-stack-"));
   const file = (name: string) => path.join(dir, name);
@@ -197,9 +312,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // process on this machine that reaches the service's port cannot name a user.
     const edgeToken = secret(32);
     const clientSecret = secret(32);
-    const predictionLogFile = file("predictions.jsonl");
-    const auditLogFile = file("audit.jsonl");
-    const [tls, ruleGroups] = await Promise.all([createLocalTls(dir), productionRuleGroups(REPO_ROOT)]);
+    // The canary buckets' HMAC key, one for every process, as the cluster's pods share one Secret.
+    const bucketKey = secret(32);
+    const tls = await createLocalTls(dir);
 
     // As root, nginx's workers run as nobody: they need their temp folders and a way into them.
     const nginxPrefix = file("nginx");
@@ -217,6 +332,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         httpsPort: ports.https,
         httpPort: ports.http,
         servicePort: ports.service,
+        ...(options.stackFile === undefined
+          ? {}
+          : {
+              models: processes.flatMap(({ plan, port }) =>
+                plan.models.map((name) => ({ name, port, isDefault: name === defaultModel })),
+              ),
+            }),
         oauth2ProxyPort: ports.oauth2Proxy,
         edgeToken,
         certFile: tls.certFile,
@@ -241,37 +363,54 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await writeFile(
       file("prometheus.yml"),
       renderPrometheusConf({
-        metricsPort: ports.metrics,
+        targets: processes.map(({ plan, metricsPort }) => ({
+          metricsPort,
+          service: plan.metricsService,
+          labels: plan.targetLabels,
+        })),
         rulesFile: file("rules.yaml"),
         intervalSeconds: options.scrapeIntervalSeconds ?? 5,
       }),
     );
 
     const node = (entry: string) => ["--import", "tsx", path.join(REPO_ROOT, entry)];
-    const service = start({
-      name: "service",
-      command: process.execPath,
-      args: [path.join(REPO_ROOT, IMAGE_PROGRAMS.serve)],
-      env: {
-        ...baseEnv(),
-        [ENV.HOST]: HOST,
-        [ENV.PORT]: String(ports.service),
-        [ENV.METRICS_HOST]: HOST,
-        [ENV.METRICS_PORT]: String(ports.metrics),
-        [ENV.API_KEYS]: `local:${apiKey}`,
-        [ENV.OPS_OIDC_TRUST_HEADERS]: "true",
-        // nginx, on loopback, overwrites X-Forwarded-For with the client's address (as ingress-nginx).
-        [ENV.TRUST_PROXY]: "loopback",
-        [ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS]: ALLOWED_EMAIL_DOMAIN,
-        [ENV.OPS_OIDC_ADMIN_GROUPS]: ADMIN_GROUP,
-        [ENV.OPS_OIDC_OPS_READ_GROUPS]: OPS_READ_GROUP,
-        [ENV.OPS_OIDC_EDGE_TOKEN_SHA256]: createHash("sha256").update(edgeToken).digest("hex"),
-        [ENV.PREDICTION_LOG_PATH]: predictionLogFile,
-        [ENV.PREDICTION_LOG_FLUSH_MS]: "200",
-        [ENV.AUDIT_LOG_PATH]: auditLogFile,
-        ...options.serviceEnv,
-      },
+    // Every process's environment but its own ports, logs and models: the same API key for all.
+    const serviceEnv = (port: number, metricsPort: number): Record<string, string> => ({
+      ...baseEnv(),
+      [ENV.HOST]: HOST,
+      [ENV.PORT]: String(port),
+      [ENV.METRICS_HOST]: HOST,
+      [ENV.METRICS_PORT]: String(metricsPort),
+      [ENV.API_KEYS]: `local:${apiKey}`,
+      [ENV.OPS_OIDC_TRUST_HEADERS]: "true",
+      // nginx, on loopback, overwrites X-Forwarded-For with the client's address (as ingress-nginx).
+      [ENV.TRUST_PROXY]: "loopback",
+      [ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS]: ALLOWED_EMAIL_DOMAIN,
+      [ENV.OPS_OIDC_ADMIN_GROUPS]: ADMIN_GROUP,
+      [ENV.OPS_OIDC_OPS_READ_GROUPS]: OPS_READ_GROUP,
+      [ENV.OPS_OIDC_EDGE_TOKEN_SHA256]: createHash("sha256").update(edgeToken).digest("hex"),
+      [ENV.PREDICTION_LOG_FLUSH_MS]: "200",
     });
+    const services = processes.map((spec) => ({
+      ...spec,
+      proc: start({
+        name: spec.name,
+        command: process.execPath,
+        args: [path.join(REPO_ROOT, IMAGE_PROGRAMS.serve)],
+        env: {
+          ...serviceEnv(spec.port, spec.metricsPort),
+          [ENV.PREDICTION_LOG_PATH]: file(spec.predictionLogFile),
+          [ENV.AUDIT_LOG_PATH]: file(spec.auditLogFile),
+          ...(options.registryDir === undefined
+            ? {}
+            : { [ENV.PLINTH_REGISTRY_DIR]: path.resolve(options.registryDir) }),
+          ...(options.stackFile === undefined ? {} : { [ENV.ROLLOUT_BUCKET_KEY]: bucketKey }),
+          ...spec.plan.env,
+          ...options.serviceEnv,
+        },
+      }),
+    }));
+    const service = services[0]!.proc;
     const oidc = start({
       name: "oidc",
       command: process.execPath,
@@ -347,7 +486,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await Promise.all([
       oidcReady,
       oauth2ProxyReady,
-      waitUntilReady(service, "/ready", httpOk(`http://${HOST}:${ports.service}/ready`), START_TIMEOUT_MS),
+      ...services.map(({ proc, port }) =>
+        waitUntilReady(proc, "/ready", httpOk(`http://${HOST}:${port}/ready`), START_TIMEOUT_MS),
+      ),
       waitUntilReady(mlflow, "/health", httpOk(`http://${HOST}:${ports.mlflow}/health`), START_TIMEOUT_MS),
       waitUntilReady(
         prometheus,
@@ -369,10 +510,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       caFile: tls.caFile,
       apiKey,
       users,
-      predictionLogFile,
-      auditLogFile,
+      predictionLogFile: file(processes[0]!.predictionLogFile),
+      auditLogFile: file(processes[0]!.auditLogFile),
       accessLogFile: path.join(nginxPrefix, "access.log"),
       servicePid: service.pid,
+      defaultModel,
+      services: Object.fromEntries(
+        services.flatMap(({ plan, proc, port, metricsPort, name, predictionLogFile, auditLogFile }) => {
+          const entry: LocalModelService = {
+            pid: proc.pid,
+            port,
+            metricsPort,
+            serviceName: plan.serviceName,
+            metricsService: plan.metricsService,
+            processName: name,
+            predictionLogFile: file(predictionLogFile),
+            auditLogFile: file(auditLogFile),
+          };
+          return plan.models.map((model) => [model, entry]);
+        }),
+      ),
       pids: Object.fromEntries(running.map((proc) => [proc.spec.name, proc.pid])),
       stop,
       kill: () => running.forEach((proc) => proc.kill()),

@@ -15,7 +15,7 @@ import { baseMetricName, metricNames } from "../support/promql.js";
 
 const groups = prometheusRuleGroups({
   slo: { availability: 0.995, latency: 0.99, latencyThresholdSeconds: 0.1 },
-  driftAlertPsi: 0.2,
+  drift: [{ model: "fashion-mnist", alertPsi: 0.2 }],
   runbookBaseUrl: "https://example.com/runbook",
 });
 const recordingRules = groups

@@ -12,7 +12,7 @@ import { prometheusRuleGroups, type AlertingRule } from "../../components/monito
 
 const groups = prometheusRuleGroups({
   slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
-  driftAlertPsi: 0.25,
+  drift: [{ model: "fashion-mnist", alertPsi: 0.25 }],
   runbookBaseUrl: "https://example.com/runbook",
 });
 const alerts = new Map(

@@ -23,8 +23,9 @@ const SETTINGS = {
   adminGroups: ["plinth-admins"],
   opsReadGroups: [],
   drift: { warnPsi: 0.1, alertPsi: 0.2 },
+  repository: [],
   authSecretName: "plinth-inference-auth",
-} as unknown as ServiceSettings;
+} satisfies ServiceSettings;
 const VARIANT = { strategy: "single", stable: "champion", colour: "none" } as const;
 const URL_SECRET = { name: "rate-limit-store-url", key: "url" };
 

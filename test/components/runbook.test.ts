@@ -27,7 +27,7 @@ const sections = new Map(
 
 const alerts = prometheusRuleGroups({
   slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
-  driftAlertPsi: 0.25,
+  drift: [{ model: "fashion-mnist", alertPsi: 0.25 }],
   runbookBaseUrl: RUNBOOK_BASE_URL,
 })
   .flatMap((group) => group.rules)

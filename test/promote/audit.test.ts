@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   appendAudit,
   currentUser,
+  entryModel,
   newEntry,
   readAudit,
   rollbackTarget,
@@ -22,12 +23,19 @@ const canary = (weight: number): Rollout => ({
   candidate: { modelVersion: "7", weight },
 });
 
-function entry(id: string, stack: string, kind: AuditEntry["kind"], reverts?: string): AuditEntry {
+function entry(
+  id: string,
+  stack: string,
+  kind: AuditEntry["kind"],
+  reverts?: string,
+  model?: string,
+): AuditEntry {
   return {
     id,
     at: "2026-01-01T00:00:00.000Z",
     who: "alice",
     stack,
+    ...(model ? { model } : {}),
     kind,
     step: kind,
     before: canary(10),
@@ -74,10 +82,46 @@ describe("rollback target", () => {
       entry("c", "staging", "weight"),
       entry("r1", "staging", "rollback", "c"),
     ];
-    expect(rollbackTarget(log, "staging")?.id).toBe("b");
-    expect(rollbackTarget([...log, entry("r2", "staging", "rollback", "b")], "staging")?.id).toBe("a");
-    expect(rollbackTarget(log, "production")?.id).toBe("p");
-    expect(rollbackTarget(log, "qa")).toBeUndefined();
+    const of = (stack: string) => ({ stack, model: "fashion-mnist", defaultModel: "fashion-mnist" });
+    expect(rollbackTarget(log, of("staging"))?.id).toBe("b");
+    expect(rollbackTarget([...log, entry("r2", "staging", "rollback", "b")], of("staging"))?.id).toBe("a");
+    expect(rollbackTarget(log, of("production"))?.id).toBe("p");
+    expect(rollbackTarget(log, of("qa"))).toBeUndefined();
+  });
+
+  it("is per model: another model's steps and rollbacks are not on its stack", () => {
+    const log = [
+      entry("c1", "staging", "canary", undefined, "churn"),
+      entry("d1", "staging", "shadow", undefined, "defects"),
+      entry("c2", "staging", "weight", undefined, "churn"),
+      entry("d2", "staging", "canary", undefined, "defects"),
+      entry("x1", "production", "weight", undefined, "churn"),
+      entry("rd", "staging", "rollback", "d2", "defects"),
+    ];
+    const of = (model: string) => ({ stack: "staging", model, defaultModel: "fashion-mnist" });
+    expect(rollbackTarget(log, of("churn"))?.id).toBe("c2");
+    expect(rollbackTarget(log, of("defects"))?.id).toBe("d1");
+    expect(rollbackTarget([...log, entry("rc", "staging", "rollback", "c2", "churn")], of("churn"))?.id).toBe(
+      "c1",
+    );
+    expect(rollbackTarget(log, of("fashion-mnist"))).toBeUndefined();
+  });
+
+  it("gives the lines written before `model` to the stack's default model", () => {
+    const log = [
+      entry("old", "staging", "canary"),
+      entry("new", "staging", "weight", undefined, "churn"),
+      entry("older-rollback", "staging", "rollback", "missing"),
+    ];
+    expect(
+      rollbackTarget(log, { stack: "staging", model: "fashion-mnist", defaultModel: "fashion-mnist" })?.id,
+    ).toBe("old");
+    expect(
+      rollbackTarget(log, { stack: "staging", model: "fashion-mnist", defaultModel: "churn" }),
+    ).toBeUndefined();
+    expect(rollbackTarget(log, { stack: "staging", model: "churn", defaultModel: "churn" })?.id).toBe("new");
+    expect(entryModel({}, "fashion-mnist")).toBe("fashion-mnist");
+    expect(entryModel({ model: "churn" }, "fashion-mnist")).toBe("churn");
   });
 });
 

@@ -59,14 +59,19 @@ describe("refusals write nothing", () => {
     const result = await run("--stack", "staging");
     expect(result.code).toBe(2);
     expect(result.err).toMatch(
-      /^promote: no step: give one of .*\n\nusage: npm run promote -- --stack <stack> <step>/,
+      /^promote: no step: give one of .*\n\nusage: npm run promote -- --stack <stack> \[--model <name>\] <step>/,
     );
   });
 
   it("--help prints the usage and exits 0", async () => {
     const result = await run("--help");
     expect(result.code).toBe(0);
-    expect(result.out).toMatch(/^usage: npm run promote -- --stack <stack> <step> \[options\]/);
+    expect(result.out).toMatch(
+      /^usage: npm run promote -- --stack <stack> \[--model <name>\] <step> \[options\]/,
+    );
+    expect(result.out).toMatch(
+      /\n {2}--model <name> +the model whose rollout the step moves .*\n +required when the stack serves more than one, optional with one\n/,
+    );
   });
 
   it("a missing stack file exits 2 naming it", async () => {
@@ -174,7 +179,7 @@ describe("steps that are written", () => {
     const none = await run("--stack", "staging", "--rollback");
     expect(none.code).toBe(2);
     expect(none.err).toBe(
-      `promote: illegal step: no promote step recorded for this stack in ${path.join(dir, "releases/audit.jsonl")}: nothing to roll back`,
+      `promote: illegal step: no promote step of this stack recorded for plinth:inference.rollout in ${path.join(dir, "releases/audit.jsonl")}: nothing to roll back`,
     );
   });
 

@@ -8,10 +8,12 @@ import { describe, expect, it } from "vitest";
 import {
   evaluateGates,
   gatesBlock,
+  modelSelector,
   verdictBlocks,
   type GateContext,
   type ScalarSource,
 } from "../../infra/promote/gates.js";
+import { SLO_ROUTES } from "../../components/monitoring/rules.js";
 import { PrometheusError } from "../../infra/promote/prometheus.js";
 import { METRIC_NAMES } from "../../service/contract/metrics.js";
 import { baseMetricName, metricNames } from "../support/promql.js";
@@ -139,7 +141,7 @@ describe("canary gates", () => {
       for (const range of expr.match(/\[[^\]]*\]/g) ?? []) expect(range).toBe("[10m]");
     }
     expect(source.queries).toContain(
-      '(sum(increase(plinth_http_requests_total{namespace="plinth",route=~"/predict|/predict-image|/v2/models/.+/infer",variant="candidate"}[10m])) or vector(0)) + (sum(increase(plinth_candidate_fallbacks_total{namespace="plinth",model="fashion-mnist"}[10m])) or vector(0))',
+      `(sum(increase(plinth_http_requests_total{namespace="plinth",route=~"${SLO_ROUTES}",variant="candidate"}[10m])) or vector(0)) + (sum(increase(plinth_candidate_fallbacks_total{namespace="plinth",model="fashion-mnist"}[10m])) or vector(0))`,
     );
     expect(source.queries).toContain(
       'max(max_over_time(plinth_drift_score{namespace="plinth",model="fashion-mnist",variant="candidate"}[10m]))',
@@ -452,6 +454,34 @@ describe("the shadow agreement gate and volume, by what stable and the candidate
     expect(results.at(-1)).toMatchObject({ gate: "drift", verdict: "fail", value: null });
     expect(results.slice(0, -1).every((r) => r.verdict === "pass")).toBe(true);
     expect(gatesBlock(results)).toBe(true);
+  });
+});
+
+describe("one model's series among several", () => {
+  it("are selected by the model's metrics Service, after the user's matchers", () => {
+    expect(modelSelector('namespace="plinth"', "churn", "fashion-mnist")).toBe(
+      'namespace="plinth",service="plinth-inference-churn-metrics"',
+    );
+    expect(modelSelector("", "fashion-mnist", "fashion-mnist")).toBe('service="plinth-inference-metrics"');
+  });
+
+  it("put the Service in every series a model's gates read, the HTTP series without a model label too", async () => {
+    const churn = {
+      ...context,
+      model: "churn",
+      selector: modelSelector('namespace="plinth"', "churn", "fashion-mnist"),
+    };
+    const source = scripted(healthyCanary);
+    await evaluateGates("canary", churn, source);
+    expect(source.queries).toContain(
+      'max(max_over_time(plinth_drift_score{namespace="plinth",service="plinth-inference-churn-metrics",model="churn",variant="candidate"}[10m]))',
+    );
+    expect(source.queries.some((e) => e.includes("plinth_http_requests_total"))).toBe(true);
+    for (const expr of source.queries) {
+      for (const selector of expr.match(/\{[^}]*\}/g) ?? []) {
+        expect(selector).toMatch(/^\{namespace="plinth",service="plinth-inference-churn-metrics"[,}]/);
+      }
+    }
   });
 });
 

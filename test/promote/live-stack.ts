@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { parseDocument } from "yaml";
+import { inferenceServiceName, metricsServiceName } from "../../components/inference/names.js";
 import type { AuditEntry } from "../../infra/promote/audit.js";
 import { promote } from "../../infra/promote/main.js";
 import { loadConfig } from "../../service/config.js";
@@ -66,6 +67,19 @@ export async function startLiveService(
   };
 }
 
+/**
+ * The live tests' service settings beside the rollout: a slow candidate must show up as latency,
+ * not as timeouts, on a machine busy with other tests; warm-up runs a full batch, so batches are
+ * small for the slow candidate; drift is scored every second over 100 inputs.
+ */
+export const LIVE_SERVICE_SETTINGS: Readonly<Record<string, string>> = {
+  CANDIDATE_TIMEOUT_MS: "30000",
+  BATCH_MAX_SIZE: "4",
+  DRIFT_WINDOW_SIZE: "100",
+  DRIFT_MIN_SAMPLES: "100",
+  DRIFT_INTERVAL_MS: "1000",
+};
+
 /** The bundled model's service in a canary at 50 %. */
 export function startCanary(registryDir: string, candidate: string): Promise<LiveService> {
   return startLiveService(registryDir, {
@@ -73,13 +87,7 @@ export function startCanary(registryDir: string, candidate: string): Promise<Liv
     MODEL_STABLE: "champion",
     MODEL_CANDIDATE: candidate,
     CANDIDATE_WEIGHT: "50",
-    // A slow candidate must show up as latency, not as timeouts, on a machine busy with other tests.
-    CANDIDATE_TIMEOUT_MS: "30000",
-    // Warm-up runs a full batch: keep it small for the slow candidate.
-    BATCH_MAX_SIZE: "4",
-    DRIFT_WINDOW_SIZE: "100",
-    DRIFT_MIN_SAMPLES: "100",
-    DRIFT_INTERVAL_MS: "1000",
+    ...LIVE_SERVICE_SETTINGS,
   });
 }
 
@@ -104,6 +112,8 @@ export async function drive(
     durationMs: number;
     requests?: number;
     route?: { path: string; contentType: string };
+    /** Stops the traffic early (background traffic for as long as a test needs it). */
+    signal?: AbortSignal;
   },
 ): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
@@ -111,7 +121,7 @@ export async function drive(
   const { path: route, contentType } = options.route ?? { path: "/predict-image", contentType: "image/png" };
   let next = 0;
   const worker = async () => {
-    while (Date.now() < end && next < (options.requests ?? Infinity)) {
+    while (Date.now() < end && next < (options.requests ?? Infinity) && !options.signal?.aborted) {
       const body = bodies[next++ % bodies.length]!;
       const res = await fetch(`${service.url}${route}`, {
         method: "POST",
@@ -127,7 +137,8 @@ export async function drive(
   return statuses;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on now (a service restarted on it keeps its scrape target). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -154,15 +165,38 @@ function prometheusBinary(): string {
   return "prometheus";
 }
 
-/** Prometheus scraping each job's target every second, ready once every target is up. */
-export async function startPrometheus(jobs: Record<string, string>): Promise<LivePrometheus> {
+/**
+ * Prometheus scraping each job's target every second, ready once every target is up. Each target
+ * is labelled with the `service` the Prometheus operator would give the pods of a stack's default
+ * model (their metrics Service), which the promote gates select a model's series by; the test
+ * stacks serve one model.
+ */
+export function startPrometheus(jobs: Record<string, string>): Promise<LivePrometheus> {
+  const service = metricsServiceName(inferenceServiceName(MODEL_NAME, MODEL_NAME));
+  return startPrometheusTargets(
+    Object.entries(jobs).map(([job, target]) => ({ job, target, labels: { service } })),
+  );
+}
+
+/** One scrape job: its target (`host:port`) and the labels Prometheus adds to its series. */
+export interface ScrapeTarget {
+  readonly job: string;
+  readonly target: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * Prometheus scraping each target every second with its labels (as the Prometheus operator adds
+ * `namespace` and `service`), ready once every target is up.
+ */
+export async function startPrometheusTargets(targets: readonly ScrapeTarget[]): Promise<LivePrometheus> {
   const binary = prometheusBinary();
   const dir = await mkdtemp(path.join(tmpdir(), "plinth-prometheus-"));
   const config = {
     global: { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" },
-    scrape_configs: Object.entries(jobs).map(([job, target]) => ({
+    scrape_configs: targets.map(({ job, target, labels }) => ({
       job_name: job,
-      static_configs: [{ targets: [target] }],
+      static_configs: [{ targets: [target], labels }],
     })),
   };
   await writeFile(path.join(dir, "prometheus.yml"), JSON.stringify(config));
@@ -195,7 +229,7 @@ export async function startPrometheus(jobs: Record<string, string>): Promise<Liv
       .then((r) => r.json() as Promise<{ data?: { result?: { value: [number, string] }[] } }>)
       .then((body) => Number(body.data?.result?.[0]?.value[1] ?? 0))
       .catch(() => 0);
-    if (up === Object.keys(jobs).length) return { url, close };
+    if (up === targets.length) return { url, close };
     if (Date.now() > deadline) {
       await close();
       throw new Error(`prometheus did not scrape every target within 30 s: ${stderr}`);

@@ -39,7 +39,7 @@ describe("reading", () => {
       stable: { modelVersion: "champion" },
       candidate: { modelVersion: "challenger", weight: 20 },
     });
-    expect(staging.config.inference.rollout.gates).toEqual({
+    expect(staging.config.inference.models["fashion-mnist"]!.rollout.gates).toEqual({
       window: "10m",
       minRequests: 200,
       maxErrorRate: 0.01,
@@ -66,6 +66,28 @@ describe("editing keeps everything else byte for byte", () => {
       candidate: { modelVersion: "challenger", weight: 25 },
     });
     expect(changedLines(staging.text, text)).toEqual([
+      [
+        expect.any(Number),
+        "      candidate: { modelVersion: challenger, weight: 20 }",
+        "      candidate: { modelVersion: challenger, weight: 25 }",
+      ],
+    ]);
+  });
+
+  it("values the step leaves alone keep their bytes, in a spacing the yaml package would not write", async () => {
+    const staging = await repoFile("staging");
+    const text = staging.text
+      .replace("      stable: { modelVersion: champion }\n", "      stable: {modelVersion: champion}\n")
+      .replace("        # weightLadder: [10, 25, 50, 100]\n", "        weightLadder: [10,  25, 50, 100]\n");
+    expect(text).not.toBe(staging.text);
+    const edited = renderRolloutEdit(
+      { ...staging, text },
+      {
+        ...staging.rollout,
+        candidate: { modelVersion: "challenger", weight: 25 },
+      },
+    );
+    expect(changedLines(text, edited)).toEqual([
       [
         expect.any(Number),
         "      candidate: { modelVersion: challenger, weight: 20 }",
@@ -101,7 +123,12 @@ describe("editing keeps everything else byte for byte", () => {
     const staging = await repoFile("staging");
     const single = renderRolloutEdit(staging, { strategy: "single", stable: { modelVersion: "6" } });
     const canary = renderRolloutEdit(
-      { path: staging.path, text: single, rollout: { strategy: "single", stable: { modelVersion: "6" } } },
+      {
+        path: staging.path,
+        location: staging.location,
+        text: single,
+        rollout: { strategy: "single", stable: { modelVersion: "6" } },
+      },
       { strategy: "canary", stable: { modelVersion: "6" }, candidate: { modelVersion: "7", weight: 10 } },
     );
     expect(canary).toContain(

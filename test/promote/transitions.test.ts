@@ -9,7 +9,9 @@ import {
   type Step,
 } from "../../infra/promote/transitions.js";
 
-const LADDER = { ladder: [10, 25, 50, 100], skipLadder: false };
+const LADDER = { ladder: [10, 25, 50, 100], skipLadder: false, at: "plinth:inference.rollout" };
+/** A model's rollout in a stack file listing plinth:inference.models. */
+const CHURN = { ...LADDER, at: "plinth:inference.models.churn.rollout" };
 const SKIP = { ...LADDER, skipLadder: true };
 
 const single: Rollout = { strategy: "single", stable: { modelVersion: "6" } };
@@ -233,9 +235,38 @@ describe("illegal steps say why, naming the config path", () => {
   });
 
   it("a weight above the top of a ladder that ends below 100 points at --promote", () => {
-    expect(illegal(canary(60), { kind: "weight", weight: 80 }, { ladder: [10, 50], skipLadder: false })).toBe(
+    expect(illegal(canary(60), { kind: "weight", weight: 80 }, { ...LADDER, ladder: [10, 50] })).toBe(
       "plinth:inference.rollout.candidate.weight is 60, the top of plinth:inference.rollout.gates.weightLadder: use --promote",
     );
+  });
+
+  it.each<[string, Rollout, Planned, string]>([
+    [
+      "strategy",
+      single,
+      { kind: "weight", weight: 25 },
+      'plinth:inference.models.churn.rollout.strategy is "single": --weight 25 needs a canary',
+    ],
+    [
+      "ladder",
+      canary(10),
+      { kind: "weight", weight: 50 },
+      "plinth:inference.models.churn.rollout.candidate.weight is 10: the next weight on plinth:inference.models.churn.rollout.gates.weightLadder is 25, not 50; pass --skip-ladder to jump",
+    ],
+    [
+      "stable version",
+      single,
+      { kind: "shadow", version: "6", percent: 100 },
+      'plinth:inference.models.churn.rollout.stable.modelVersion is already "6": --shadow 6 needs a different version',
+    ],
+    [
+      "active colour",
+      blueGreen,
+      { kind: "switch", colour: "blue" },
+      'plinth:inference.models.churn.rollout.blueGreen.active is already "blue"',
+    ],
+  ])("names the model's rollout in a stack of several models: %s", (_, rollout, step, message) => {
+    expect(illegal(rollout, step, CHURN)).toBe(message);
   });
 });
 
@@ -243,20 +274,20 @@ describe("rollback", () => {
   const step = { id: "a1", step: "--weight 25", before: canary(10), after: canary(25) };
 
   it("restores the config before the newest recorded step, ungated", () => {
-    expect(planRollback(canary(25), step, "releases/audit.jsonl")).toMatchObject({
+    expect(planRollback(canary(25), step, "releases/audit.jsonl", LADDER.at)).toMatchObject({
       after: canary(10),
       gates: undefined,
     });
   });
 
   it("refuses when nothing is recorded", () => {
-    expect(() => planRollback(canary(25), undefined, "releases/audit.jsonl")).toThrow(
-      "no promote step recorded for this stack in releases/audit.jsonl: nothing to roll back",
+    expect(() => planRollback(canary(25), undefined, "releases/audit.jsonl", CHURN.at)).toThrow(
+      "no promote step of this stack recorded for plinth:inference.models.churn.rollout in releases/audit.jsonl: nothing to roll back",
     );
   });
 
   it("refuses when the file was edited by hand after the step", () => {
-    expect(() => planRollback(canary(50), step, "releases/audit.jsonl")).toThrow(
+    expect(() => planRollback(canary(50), step, "releases/audit.jsonl", LADDER.at)).toThrow(
       "plinth:inference.rollout is not what the last recorded step (--weight 25, a1) wrote: it was edited by hand since; edit it back by hand",
     );
   });

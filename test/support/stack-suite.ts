@@ -41,6 +41,9 @@ const PUBLIC_PATHS = [
   "/ready",
   "/docs",
   "/openapi.json",
+  // The default model's routes by name (every stack file serves fashion-mnist).
+  "/models/fashion-mnist/predict",
+  "/models/fashion-mnist/predict-image",
 ];
 const AUTH_URL = "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth";
 
@@ -610,13 +613,15 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const view = holder.view;
       const monitor = view.manifest("ServiceMonitor", "plinth-inference");
       const metricsService = view.manifest("Service", "plinth-inference-metrics");
-      expect(at(monitor, "spec.selector.matchLabels")).toEqual({
+      // One ServiceMonitor for every model's metrics Service: here the one model's.
+      expect(at(monitor, "spec.selector")).toEqual({
+        matchLabels: { "app.kubernetes.io/component": "metrics" },
+        matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["plinth-inference"] }],
+      });
+      expect(metricsService.metadata.labels).toMatchObject({
         "app.kubernetes.io/name": "plinth-inference",
         "app.kubernetes.io/component": "metrics",
       });
-      expect(metricsService.metadata.labels).toMatchObject(
-        at(monitor, "spec.selector.matchLabels") as Record<string, string>,
-      );
       expect(at(monitor, "spec.endpoints[0].port")).toBe("metrics");
       expect(at(metricsService, "spec.ports")).toEqual([
         { name: "metrics", port: 9464, targetPort: "metrics", protocol: "TCP" },

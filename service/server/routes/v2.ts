@@ -16,7 +16,7 @@ import type { InferRequest } from "../../serving/v2-messages.js";
 import type { RouteDeps } from "../deps.js";
 import { httpAdapter } from "../named-plugin.js";
 import { markAnswered } from "../predict-common.js";
-import { errorResponses, EXAMPLE_ROW, MAX_PATH_PARAM_LENGTH } from "../schemas.js";
+import { errorResponses, EXAMPLE_ROW, MAX_PATH_PARAM_LENGTH, modelNameSchema } from "../schemas.js";
 import { acceptBinaryTensors } from "./v2-binary.js";
 
 interface ModelParams {
@@ -38,7 +38,7 @@ const tensorMetadata = {
  * model's name is the documented example.
  */
 function modelParamsSchema(modelName: string, versioned: boolean) {
-  const name = { type: "string", maxLength: MAX_PATH_PARAM_LENGTH, examples: [modelName] } as const;
+  const name = modelNameSchema(modelName);
   const version = { type: "string", maxLength: MAX_PATH_PARAM_LENGTH } as const;
   return versioned
     ? { type: "object", required: ["name", "version"], properties: { name, version } }

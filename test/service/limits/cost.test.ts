@@ -25,6 +25,17 @@ describe("requestCost", () => {
     expect(predictRows("nonsense")).toBe(0);
   });
 
+  it("charges the per-model routes as the default model's: rows, megapixels", async () => {
+    for (const body of [{ inputs: [1, 2, 3] }, { inputs: [[1], [2], [3]] }, { instances: [{}, {}] }]) {
+      const bare = requestCost(request("/predict", body), settings);
+      expect(requestCost(request("/models/:name/predict", body), settings)).toBe(bare);
+    }
+    expect(requestCost(request("/models/:name/predict", { inputs: [[1], [2], [3]] }), settings)).toBe(4);
+    const big = await png(2000, 1500); // 3 MP
+    expect(requestCost(request("/models/:name/predict-image", big), settings)).toBe(4);
+    expect(requestCost(request("/models/:name/predict-image", Buffer.alloc(0), true), settings)).toBe(1 + 17);
+  });
+
   it("charges the largest first dimension of the v2 inputs", async () => {
     const body = { inputs: [{ shape: [8, 784] }, { shape: [2] }, { shape: [] }] };
     expect(requestCost(request("/v2/models/:name/infer", body), settings)).toBe(9);

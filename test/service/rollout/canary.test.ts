@@ -172,6 +172,41 @@ describe("canary routing", () => {
   });
 });
 
+describe("canary routing on /models/<default model>/predict", () => {
+  const perModel = (headers: Record<string, string>) =>
+    svc.app.inject({
+      method: "POST",
+      url: `/models/${MODEL}/predict`,
+      headers,
+      payload: { inputs: rowForClass(3) },
+    });
+
+  it("sends each sticky key to the variant its bucket names, as /predict does", async () => {
+    for (const user of users) {
+      const res = await perModel(asUser(user));
+      const candidate = routesToCandidate(user, 50);
+      expect(res.statusCode, user).toBe(200);
+      expect(res.json().model).toEqual({
+        name: MODEL,
+        version: candidate ? "2" : "1",
+        variant: candidate ? "candidate" : "stable",
+      });
+      expect(res.headers["x-plinth-variant"]).toBe(candidate ? "candidate" : "stable");
+      expect(res.json().predictions[0].class_id).toBe(candidate ? 3 + CANDIDATE_SHIFT : 3);
+      expect((await predictRow(svc, 3, asUser(user))).body.model).toEqual(res.json().model);
+    }
+  });
+
+  it("honours the force header under the same permission", async () => {
+    const stableUser = users.find((u) => !routesToCandidate(u, 50))!;
+    const forcedRes = await perModel({ ...forced("candidate"), "x-user-id": stableUser });
+    expect(forcedRes.json().model).toEqual({ name: MODEL, version: "2", variant: "candidate" });
+    const refused = await perModel({ ...TESTER_HEADERS, "x-plinth-variant": "candidate" });
+    expect(refused.statusCode).toBe(403);
+    expect(errorCode(refused)).toBe("FORBIDDEN");
+  });
+});
+
 describe("the force header", () => {
   const stableUser = users.find((u) => !routesToCandidate(u, 50))!;
 

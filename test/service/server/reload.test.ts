@@ -133,7 +133,7 @@ describe("POST /reload-model", () => {
     });
     expect(res.statusCode).toBe(400);
     expect(errorCode(res)).toBe("INVALID_REQUEST");
-    expect(res.json().error.message).toBe("body must NOT have additional properties");
+    expect(res.json().error.message).toBe('body must NOT have additional property "force"');
   });
 
   it("turns readiness false when draining, while predictions still complete", async () => {

@@ -1,10 +1,11 @@
 /**
  * The local nginx.conf is derived from the platform's own route lists and auth annotations: every
  * public path is proxied without auth, every protected path behind auth_request with the proxy's
- * headers copied over the client's, and nothing else is routed.
+ * headers copied over the client's, and nothing else is routed. For a stack file's models, each
+ * model's paths go to its own process and the protected ones to the default model's.
  */
 import { describe, expect, it } from "vitest";
-import { PROTECTED_PATHS, PUBLIC_PATHS } from "../../../components/inference/routes.js";
+import { PROTECTED_PATHS, PUBLIC_PATHS, publicPathsOf } from "../../../components/inference/routes.js";
 import { AUTH_RESPONSE_HEADERS } from "../../../components/oauth2-proxy/index.js";
 import { renderNginxConf } from "../../../stack/local/nginx-conf.js";
 
@@ -70,5 +71,91 @@ describe("renderNginxConf", () => {
     );
     expect(conf).toContain("access_log off;");
     expect(conf).not.toMatch(/^user /m);
+  });
+});
+
+describe("renderNginxConf for a stack file's models", () => {
+  const models = [
+    { name: "fashion-mnist", port: 18080, isDefault: true },
+    { name: "churn", port: 18081, isDefault: false },
+    { name: "defects", port: 18082, isDefault: false },
+  ];
+  const multi = renderNginxConf({
+    prefix: "/tmp/x/nginx",
+    host: "127.0.0.1",
+    httpsPort: 8443,
+    httpPort: 8880,
+    servicePort: 18080,
+    models,
+    oauth2ProxyPort: 14180,
+    edgeToken: "edge-Token_0123",
+    certFile: "/tmp/x/server.pem",
+    keyFile: "/tmp/x/server.key",
+    accessLog: false,
+    backlog: 4096,
+  });
+  const at = (match: string) => {
+    const start = multi.indexOf(`location ${match} {`);
+    if (start < 0) throw new Error(`no location ${match}`);
+    return multi.slice(start, multi.indexOf("}", start));
+  };
+
+  it("has one upstream per process, the default model's plinth_service", () => {
+    expect(multi).toContain("upstream plinth_service { server 127.0.0.1:18080;");
+    expect(multi).toContain("upstream plinth_service_18081 { server 127.0.0.1:18081;");
+    expect(multi).toContain("upstream plinth_service_18082 { server 127.0.0.1:18082;");
+  });
+
+  it("routes each model's public paths to its process and the rest of the API to the default's", () => {
+    for (const { name, port, isDefault } of models) {
+      const upstream = isDefault ? "plinth_service" : `plinth_service_${port}`;
+      for (const { path, pathType } of publicPathsOf(name, isDefault)) {
+        const blocks = pathType === "Exact" ? [at(`= ${path}`)] : [at(`= ${path}`), at(`^~ ${path}/`)];
+        for (const body of blocks) {
+          expect(body, path).toContain(`proxy_pass http://${upstream};`);
+          expect(body, path).not.toContain("auth_request");
+        }
+      }
+    }
+    expect(at("= /models/churn/predict")).toContain("proxy_pass http://plinth_service_18081;");
+    expect(at("^~ /v2/models/churn/")).toContain("proxy_pass http://plinth_service_18081;");
+    expect(at("= /models/defects/predict-image")).toContain("proxy_pass http://plinth_service_18082;");
+    expect(at("= /predict")).toContain("proxy_pass http://plinth_service;");
+    expect(at("^~ /v2/")).toContain("proxy_pass http://plinth_service;");
+    // The default model is not published under /v2/models/<name>: /v2 already reaches it.
+    expect(multi).not.toContain("location ^~ /v2/models/fashion-mnist/");
+  });
+
+  it("sends the protected paths, behind oauth2-proxy, to the default model's process only", () => {
+    for (const { path } of PROTECTED_PATHS) {
+      const body = at(`= ${path}`);
+      expect(body, path).toContain("auth_request /_external-auth;");
+      expect(body, path).toContain("proxy_pass http://plinth_service;");
+    }
+  });
+
+  it("refuses models without exactly one default on the service port, or a name twice", () => {
+    const base = {
+      prefix: "/tmp/x/nginx",
+      host: "127.0.0.1",
+      httpsPort: 8443,
+      httpPort: 8880,
+      servicePort: 18080,
+      oauth2ProxyPort: 14180,
+      edgeToken: "t",
+      certFile: "/c",
+      keyFile: "/k",
+      accessLog: false,
+      backlog: 1,
+    };
+    expect(() =>
+      renderNginxConf({ ...base, models: models.map((m) => ({ ...m, isDefault: false })) }),
+    ).toThrow("expected one default model; got 0");
+    expect(() => renderNginxConf({ ...base, servicePort: 18081, models })).toThrow(
+      "the default model's port 18080 is not servicePort 18081",
+    );
+    expect(() => renderNginxConf({ ...base, models: [...models, models[1]!] })).toThrow(
+      "model churn listed twice",
+    );
   });
 });
