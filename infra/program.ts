@@ -10,7 +10,6 @@ import {
   METRICS_PORT_NAME,
   mlflowClientPods,
 } from "../components/inference/index.js";
-import { inferenceServiceName } from "../components/inference/names.js";
 import { IngressTls } from "../components/ingress-tls/index.js";
 import { Mlflow, type MlflowBackend } from "../components/mlflow/index.js";
 import {
@@ -24,18 +23,12 @@ import { RateLimitStore, type RateLimitStoreBackend } from "../components/rate-l
 import { selectorLabels } from "../components/shared/labels.js";
 import { podSecurityNamespace } from "../components/shared/namespace.js";
 import type { StackConfig } from "./config/load.js";
+import { servingInferenceService } from "./config/model-services.js";
 
 /** The cluster (and its cloud resources) are named from this. */
 const NAME = "plinth";
-/** The models in the shared Deployment. */
-function sharedModels(config: StackConfig): string[] {
-  return Object.entries(config.inference.models)
-    .filter(([, model]) => model.deployment === "shared")
-    .map(([name]) => name);
-}
-
 function inferenceName(config: StackConfig, model: string): string {
-  return inferenceServiceName(model, config.inference.defaultModel, sharedModels(config));
+  return servingInferenceService(config.inference, model);
 }
 /** Namespace of plinth's own service and jobs. */
 const APP_NAMESPACE = "plinth";
@@ -252,6 +245,9 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     controllerPeer,
     prometheusPeer: monitoring.prometheusPeer,
     rateLimitStore: rateLimitStore.client,
+    // One certificate for api.<domain>: the default model's, named as a single-model stack names it.
+    publicTlsSecretName: `${inferenceName(config, defaultModel)}-public-tls`,
+    adminTlsSecretName: `${inferenceName(config, defaultModel)}-admin-tls`,
   };
   // The models each service serves, its lead (the process's default model) first.
   const groups = new Map<string, string[]>();

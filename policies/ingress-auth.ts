@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
-import { OPERATOR_PATHS } from "../service/contract/operator-paths.js";
+import { isOperatorPath, OPERATOR_PATHS } from "../service/contract/operator-paths.js";
 import { chartObjectsChecked } from "./lib/helm-charts.js";
 import {
   annotationsOf,
@@ -257,7 +257,8 @@ function isSignInRoute(
 
 function protectedReason(route: Route, config: AdminConfig): string | undefined {
   const prefix = config.protectedPathPrefixes.find((p) => route.path === p || route.path.startsWith(`${p}/`));
-  if (prefix) return `path ${route.path}`;
+  // A model's operator routes (/models/<name>/admin, ...) as well as the bare ones.
+  if (prefix || isOperatorPath(route.path)) return `path ${route.path}`;
   if (new RegExp(config.protectedBackendPattern).test(route.service)) return `Service "${route.service}"`;
   if (new RegExp(config.protectedHostPattern).test(route.host)) return `host ${route.host}`;
   return undefined;
@@ -265,7 +266,7 @@ function protectedReason(route: Route, config: AdminConfig): string | undefined 
 
 export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
   name: "admin-paths-behind-oauth2-proxy",
-  description: `Admin routes (the inference service's operator routes ${OPERATOR_PATHS.map(({ path }) => path).join(", ")}; MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url, auth-signin and auth-response-headers (with X-Auth-Request-Email) annotations.`,
+  description: `Admin routes (the inference service's operator routes ${OPERATOR_PATHS.map(({ path }) => path).join(", ")}, bare or under a model's name /models/<name>; MLflow, Grafana, Prometheus) are only on Ingresses carrying the oauth2-proxy auth-url, auth-signin and auth-response-headers (with X-Auth-Request-Email) annotations.`,
   enforcementLevel: "mandatory",
   severity: "critical",
   configSchema: adminConfig,
@@ -369,7 +370,7 @@ export const noCatchAllToInference: PlinthStackPolicy = {
           );
           continue;
         }
-        const reached = operatorSamples().filter((sample) => nginxMatches(route, sample, regex));
+        const reached = operatorSamples(route.path).filter((sample) => nginxMatches(route, sample, regex));
         if (reached.length > 0) {
           report(
             `Ingress "${name}" ${route.at} (path ${literal(route.path)}, ${regex ? "a regular expression: use-regex is on for this host" : `pathType ${route.pathType}`}) sends the operator route${reached.length > 1 ? "s" : ""} ${reached.join(", ")} to the inference Service "${route.service}" without oauth2-proxy. Narrow the path to the public API, or move the route to the protected Ingress.`,

@@ -2,7 +2,7 @@
 # Installs every third-party tool the test suite uses, pinned, idempotently. The test command runs
 # this first; nothing in the suite may rely on a tool installed by hand. Pins: scripts/tools/pins.sh.
 #
-#   Debian  dataset-fashion-mnist, prometheus, libgomp1 (exact), chromium, nginx, postgresql-15,
+#   Debian  dataset-fashion-mnist, prometheus, libgomp1 (exact), chromium, nginx, postgresql-15, jq,
 #           redis-server (a minimum: bookworm-security replaces their versions in place; PostgreSQL
 #           is the MLflow tests' backend store, Redis the shared rate-limit store's);
 #           scripts/tools/debian.sh

@@ -4,8 +4,9 @@
  * runs two full Deployments and a Service that selects the active colour, both kept warm. Around
  * them: an API Service and a metrics Service, HPA on CPU, PDB, NetworkPolicy (API from the
  * ingress controller and the drift check, metrics from Prometheus only), ServiceAccounts with
- * workload identity, a public Ingress of the API paths only, a protected Ingress for /admin and
- * /ops, and CronJobs for drift checks and retraining.
+ * workload identity, a public Ingress of the API paths only, a protected Ingress of the operator
+ * routes (/models/<name>/admin, /ops, /reload-model; the default model's bare /admin, /ops,
+ * /reload-model too), and CronJobs for drift checks and retraining.
  */
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
@@ -43,10 +44,17 @@ import { deploymentPlans, type DeploymentPlan, type Rollout } from "./deployment
 import { jobPodSelector, scheduledJob, type JobContext } from "./jobs.js";
 import { retrainCommand } from "./retrain.js";
 import { metricsServiceName } from "./names.js";
-import { modelPublicPaths, PROTECTED_PATHS, publicPathsOf } from "./routes.js";
+import { modelPublicPaths, protectedPathsOf, publicPathsOf } from "./routes.js";
 import { clusterService } from "../shared/service.js";
 
-export { PUBLIC_PATHS, PROTECTED_PATHS, modelPublicPaths, publicPathsOf } from "./routes.js";
+export {
+  PUBLIC_PATHS,
+  PROTECTED_PATHS,
+  modelProtectedPaths,
+  modelPublicPaths,
+  protectedPathsOf,
+  publicPathsOf,
+} from "./routes.js";
 export { API_PORT, METRICS_PORT, SERVICE_ENV } from "./env.js";
 export type { Rollout } from "./deployment-plans.js";
 
@@ -62,8 +70,9 @@ export interface InferenceServiceArgs {
   readonly modelName: string;
   /**
    * Whether this is the stack's default model: it answers the bare routes (/predict, /v2, /metadata,
-   * /docs, ...) and publishes the operator routes (/admin, /ops) behind oauth2-proxy. Any other
-   * model publishes only its routes by name (/models/<name>/..., /v2/models/<name>/...).
+   * /docs, ...) and publishes the bare operator routes (/admin, /ops, /reload-model) behind
+   * oauth2-proxy. Every model publishes its routes by name (/models/<name>/..., /v2/models/<name>/...),
+   * its operator routes by name (/models/<name>/admin, ...) behind oauth2-proxy.
    * @default true
    */
   readonly isDefaultModel?: boolean;
@@ -73,6 +82,18 @@ export interface InferenceServiceArgs {
    * @default []
    */
   readonly alsoServes?: readonly { readonly name: string; readonly modelVersion: string }[];
+  /**
+   * The Secret of the API host's certificate, for the public Ingress: every model's names the same
+   * one, so the host has one certificate whatever the number of models (Let's Encrypt issues at most
+   * five duplicate certificates a week). @default `<name>-public-tls`
+   */
+  readonly publicTlsSecretName?: string;
+  /**
+   * The Secret of the API host's certificate for the protected (operator routes') Ingress: every
+   * model's names the same one, the default model's, as for the public Ingress.
+   * @default `<name>-admin-tls`
+   */
+  readonly adminTlsSecretName?: string;
   /**
    * The platform API key every model of the stack accepts (the default model's `apiKey`), so one key
    * reaches every model. @default a key generated for this service
@@ -106,7 +127,7 @@ export interface InferenceServiceArgs {
   /** The API is published at api.<domain>. */
   readonly domain: string;
   readonly ingress: IngressClassRef;
-  /** oauth2-proxy annotations for the /admin and /ops Ingress. */
+  /** oauth2-proxy annotations for the Ingress of the operator routes (/admin, /ops, /reload-model). */
   readonly authAnnotations: Record<string, string>;
   readonly controllerPeer: Peer;
   readonly prometheusPeer: Peer;
@@ -324,23 +345,23 @@ export class InferenceService extends pulumi.ComponentResource {
           ...publicPathsOf(args.modelName, isDefaultModel),
           ...(args.alsoServes ?? []).flatMap(({ name: model }) => modelPublicPaths(model)),
         ],
-        tlsSecretName: `${app}-public-tls`,
+        tlsSecretName: args.publicTlsSecretName ?? `${app}-public-tls`,
       },
       child,
     );
-    // The operator routes reach the process the bare routes reach: the default model's.
-    if (isDefaultModel) {
-      tlsIngress(
-        `${name}-admin-ingress`,
-        {
-          ...ingressBase,
-          paths: PROTECTED_PATHS,
-          annotations: args.authAnnotations,
-          tlsSecretName: `${app}-admin-tls`,
-        },
-        child,
-      );
-    }
+    // Behind oauth2-proxy: this process's operator routes by its model's name, and for the
+    // default model the bare ones too (they reach the process the bare routes reach). The models
+    // it serves beside its own (alsoServes) have none.
+    tlsIngress(
+      `${name}-admin-ingress`,
+      {
+        ...ingressBase,
+        paths: protectedPathsOf(args.modelName, isDefaultModel),
+        annotations: args.authAnnotations,
+        tlsSecretName: args.adminTlsSecretName ?? `${app}-admin-tls`,
+      },
+      child,
+    );
 
     if (args.retrain !== undefined) {
       if (settings.mlflowTrackingUri === undefined) {

@@ -3,7 +3,11 @@
  * public API paths one by one and never `/`, so no client can reach /admin or /ops (or any
  * future route) without going through the protected Ingress and oauth2-proxy.
  */
-import { OPERATOR_PATHS } from "../../service/contract/operator-paths.js";
+import {
+  modelOperatorPaths,
+  OPERATOR_PATHS,
+  type OperatorPath,
+} from "../../service/contract/operator-paths.js";
 import { modelPredictionPaths } from "../../service/contract/prediction-routes.js";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import type { IngressPath } from "../shared/ingress.js";
@@ -22,11 +26,31 @@ export const PUBLIC_PATHS: readonly IngressPath[] = [
   { path: "/openapi.json", pathType: "Exact" },
 ];
 
-/** Operator pages and actions (the admin panel's reload button): only behind oauth2-proxy. */
-export const PROTECTED_PATHS: readonly IngressPath[] = OPERATOR_PATHS.map(({ path, exact }) => ({
+const ingressPath = ({ path, exact }: OperatorPath): IngressPath => ({
   path,
   pathType: exact ? "Exact" : "Prefix",
-}));
+});
+
+/** Operator pages and actions (the admin panel's reload button): only behind oauth2-proxy. */
+export const PROTECTED_PATHS: readonly IngressPath[] = OPERATOR_PATHS.map(ingressPath);
+
+/**
+ * The operator routes of the process whose default model (MODEL_NAME) is `name`, under its name
+ * (`/models/<name>/admin`, `/models/<name>/ops`, `/models/<name>/reload-model`): only behind
+ * oauth2-proxy, routed to that model's Service.
+ */
+export function modelProtectedPaths(name: string): IngressPath[] {
+  return modelOperatorPaths(name).map(ingressPath);
+}
+
+/**
+ * What a model's protected Ingress lists: every process's default model its operator routes by
+ * name; the stack's default model also the bare ones. A model served beside another in one process
+ * (MODEL_REPOSITORY) has none: its process's operator routes are its default model's.
+ */
+export function protectedPathsOf(name: string, isDefault: boolean): IngressPath[] {
+  return [...(isDefault ? PROTECTED_PATHS : []), ...modelProtectedPaths(name)];
+}
 
 /**
  * The public paths of one model of a stack that serves several: its prediction endpoints by name

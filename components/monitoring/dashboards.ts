@@ -2,7 +2,13 @@
  * Grafana dashboards for the inference service, built with the Grafana Foundation SDK and shipped
  * as JSON in ConfigMaps that Grafana's sidecar loads. Every query names catalog metrics only.
  */
-import { DashboardBuilder, RowBuilder, type Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
+import {
+  DashboardBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  VariableRefresh,
+  type Dashboard,
+} from "@grafana/grafana-foundation-sdk/dashboard";
 import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanel } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TimeseriesPanel } from "@grafana/grafana-foundation-sdk/timeseries";
@@ -11,6 +17,18 @@ import { METRICS } from "../../service/contract/metrics.js";
 /** kube-prometheus-stack provisions its Prometheus datasource with this uid. */
 export const DATASOURCE = { type: "prometheus", uid: "prometheus" };
 const RATE = "[$__rate_interval]";
+
+/**
+ * The dashboard's `service` variable: the inference services (one per model with its own
+ * Deployments, one for the shared Deployment) whose series the panels show, all by default. Their
+ * metrics Service's name is in every series' `service` label.
+ */
+const SERVICE_VARIABLE = "service";
+
+/** `metric{service=~"$service",<matchers>}`: a series of the services chosen on the dashboard. */
+function sel(metric: string, ...matchers: string[]): string {
+  return `${metric}{${[`${SERVICE_VARIABLE}=~"$${SERVICE_VARIABLE}"`, ...matchers].join(",")}}`;
+}
 
 function query(expr: string, legend: string, refId: string) {
   return new DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).datasource(DATASOURCE);
@@ -36,7 +54,7 @@ function percentiles(what: string, unit: string, histogram: string, quantiles: n
 }
 
 const quantile = (q: number, histogram: string, by = "le") =>
-  `histogram_quantile(${q}, sum by (${by}) (rate(${histogram}_bucket${RATE})))`;
+  `histogram_quantile(${q}, sum by (${by}) (rate(${sel(`${histogram}_bucket`)}${RATE})))`;
 
 /** The overview dashboard: traffic, errors, latency, variants, drift, batching. */
 export function inferenceDashboard(): Dashboard {
@@ -49,6 +67,17 @@ export function inferenceDashboard(): Dashboard {
     .time({ from: "now-3h", to: "now" })
     .timezone("utc")
     .readonly()
+    .withVariable(
+      new QueryVariableBuilder(SERVICE_VARIABLE)
+        .label("Model (inference service)")
+        .description("Each model's metrics Service, e.g. plinth-inference-churn-metrics; all by default.")
+        .datasource(DATASOURCE)
+        .query(`label_values(${METRICS.modelInfo.name}, ${SERVICE_VARIABLE})`)
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .multi(true)
+        .includeAll(true)
+        .allValue(".*"),
+    )
     .withRow(new RowBuilder("Traffic"))
     .withPanel(
       new StatPanel()
@@ -57,7 +86,7 @@ export function inferenceDashboard(): Dashboard {
         .datasource(DATASOURCE)
         .height(4)
         .span(6)
-        .withTarget(query(`sum(rate(${requests}${RATE}))`, "rps", "A")),
+        .withTarget(query(`sum(rate(${sel(requests)}${RATE}))`, "rps", "A")),
     )
     .withPanel(
       new StatPanel()
@@ -68,7 +97,7 @@ export function inferenceDashboard(): Dashboard {
         .span(6)
         .withTarget(
           query(
-            `100 * sum(rate(${requests}{status_code=~"5.."}${RATE})) / sum(rate(${requests}${RATE}))`,
+            `100 * sum(rate(${sel(requests, 'status_code=~"5.."')}${RATE})) / sum(rate(${sel(requests)}${RATE}))`,
             "5xx %",
             "A",
           ),
@@ -76,21 +105,24 @@ export function inferenceDashboard(): Dashboard {
     )
     .withPanel(
       timeseries("Requests per second by route", "reqps", [
-        [`sum by (route) (rate(${requests}${RATE}))`, "{{route}}"],
+        [`sum by (service, route) (rate(${sel(requests)}${RATE}))`, "{{service}} {{route}}"],
       ]),
     )
     .withPanel(
       timeseries("Error % by route", "percent", [
         [
-          `100 * sum by (route) (rate(${requests}{status_code=~"5.."}${RATE})) / sum by (route) (rate(${requests}${RATE}))`,
-          "{{route}}",
+          `100 * sum by (service, route) (rate(${sel(requests, 'status_code=~"5.."')}${RATE})) / sum by (service, route) (rate(${sel(requests)}${RATE}))`,
+          "{{service}} {{route}}",
         ],
       ]),
     )
     .withPanel(percentiles("Latency", "s", duration, [0.5, 0.95, 0.99]))
     .withPanel(
       timeseries("Traffic per variant", "reqps", [
-        [`sum by (variant, model_version) (rate(${requests}${RATE}))`, "{{variant}} {{model_version}}"],
+        [
+          `sum by (service, variant, model_version) (rate(${sel(requests)}${RATE}))`,
+          "{{service}} {{variant}} {{model_version}}",
+        ],
       ]),
     )
     .withRow(new RowBuilder("Model"))
@@ -102,7 +134,7 @@ export function inferenceDashboard(): Dashboard {
         "short",
         [
           [
-            `max by (model, variant, state) (${METRICS.modelState.name}) == 1`,
+            `max by (service, model, variant, state) (${sel(METRICS.modelState.name)}) == 1`,
             "{{model}} {{variant}}: {{state}}",
           ],
         ],
@@ -113,7 +145,12 @@ export function inferenceDashboard(): Dashboard {
       timeseries(
         "Drift score (largest PSI)",
         "short",
-        [[`max by (variant, model_version) (${METRICS.driftScore.name})`, "{{variant}} {{model_version}}"]],
+        [
+          [
+            `max by (model, variant, model_version) (${sel(METRICS.driftScore.name)})`,
+            "{{model}} {{variant}} {{model_version}}",
+          ],
+        ],
         8,
       ),
     )
@@ -121,7 +158,7 @@ export function inferenceDashboard(): Dashboard {
       timeseries(
         "PSI per feature",
         "short",
-        [[`max by (feature) (${METRICS.driftPsi.name})`, "{{feature}}"]],
+        [[`max by (feature) (${sel(METRICS.driftPsi.name)})`, "{{feature}}"]],
         8,
       ),
     )
@@ -131,7 +168,7 @@ export function inferenceDashboard(): Dashboard {
         "percentunit",
         [
           [
-            `sum by (model_version) (rate(${METRICS.shadowComparisons.name}{outcome="agree"}${RATE})) / sum by (model_version) (rate(${METRICS.shadowComparisons.name}${RATE}))`,
+            `sum by (model_version) (rate(${sel(METRICS.shadowComparisons.name, 'outcome="agree"')}${RATE})) / sum by (model_version) (rate(${sel(METRICS.shadowComparisons.name)}${RATE}))`,
             "candidate {{model_version}}",
           ],
         ],
@@ -143,8 +180,14 @@ export function inferenceDashboard(): Dashboard {
         "Candidate circuit and fallbacks",
         "short",
         [
-          [`max by (model_version) (${METRICS.candidateCircuitOpen.name})`, "circuit open {{model_version}}"],
-          [`sum by (reason) (rate(${METRICS.candidateFallbacks.name}${RATE}))`, "fallbacks/s {{reason}}"],
+          [
+            `max by (model_version) (${sel(METRICS.candidateCircuitOpen.name)})`,
+            "circuit open {{model_version}}",
+          ],
+          [
+            `sum by (reason) (rate(${sel(METRICS.candidateFallbacks.name)}${RATE}))`,
+            "fallbacks/s {{reason}}",
+          ],
         ],
         8,
       ),
@@ -153,7 +196,7 @@ export function inferenceDashboard(): Dashboard {
       timeseries(
         "Predictions by label",
         "reqps",
-        [[`sum by (label) (rate(${METRICS.predictions.name}${RATE}))`, "{{label}}"]],
+        [[`sum by (label) (rate(${sel(METRICS.predictions.name)}${RATE}))`, "{{label}}"]],
         8,
       ),
     )
@@ -166,7 +209,7 @@ export function inferenceDashboard(): Dashboard {
         "s",
         [
           [quantile(0.95, METRICS.inferenceDuration.name, "le, variant"), "session.run p95 {{variant}}"],
-          [`sum(rate(${METRICS.inferenceQueueRejections.name}${RATE}))`, "rejections/s"],
+          [`sum(rate(${sel(METRICS.inferenceQueueRejections.name)}${RATE}))`, "rejections/s"],
         ],
         8,
       ),

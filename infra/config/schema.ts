@@ -381,8 +381,37 @@ const retrain = z.strictObject(
  * CronJob, whose name Kubernetes caps at 52 characters) carry it.
  */
 export const MODEL_KEY = /^[a-z]([a-z0-9-]{0,21}[a-z0-9])?$/;
-/** The model key the shared Deployment's objects would collide with (plinth-inference-shared). */
-export const SHARED_DEPLOYMENT = "shared";
+/**
+ * What an inference service appends to its name for its other objects (plinth-inference-<model>-metrics,
+ * -auth, -drift-check, -blue, ...), and the shared Deployment's own name: a model called so, or
+ * ending so, would name another model's objects (`churn-metrics` beside `churn`, or `metrics` beside
+ * the default model's plinth-inference-metrics).
+ */
+const OBJECT_SUFFIXES = [
+  "shared",
+  "metrics",
+  "auth",
+  "drift-check",
+  "training",
+  "retrain",
+  "blue",
+  "green",
+  "netpol",
+  "public-tls",
+  "admin-tls",
+  "public-ingress",
+  "admin-ingress",
+] as const;
+
+/** Why model key `name` would clash with another object's name, or undefined. */
+function objectNameClash(name: string): string | undefined {
+  const suffix = OBJECT_SUFFIXES.find((s) => name === s || name.endsWith(`-${s}`));
+  if (suffix === undefined) return undefined;
+  return (
+    `"${name}" ${name === suffix ? "is" : `ends in "-${suffix}", which is`} part of the names plinth gives ` +
+    `its objects (plinth-inference-${suffix}, plinth-inference-<model>-${suffix}); choose another name`
+  );
+}
 const MODEL_KEY_RULE = "a model name: 1-23 lower-case letters, digits and '-', starting with a letter";
 
 /**
@@ -613,11 +642,9 @@ const inference = z
           );
         }
       }
-      if (names.includes(SHARED_DEPLOYMENT)) {
-        issue(
-          ["models", SHARED_DEPLOYMENT],
-          `"${SHARED_DEPLOYMENT}" names the shared Deployment; choose another name`,
-        );
+      for (const name of names) {
+        const taken = objectNameClash(name);
+        if (taken) issue(["models", name], taken);
       }
       return;
     }

@@ -18,9 +18,9 @@
  * does not, since promoting it ends drift monitoring. A service that exports no capabilities is
  * judged as before.
  */
-import { inferenceServiceName, metricsServiceName } from "../../components/inference/names.js";
 import { SLO_ROUTES, type SloTargets } from "../../components/monitoring/rules.js";
-import type { PromotionGates } from "../config/schema.js";
+import { servingMetricsService } from "../config/model-services.js";
+import type { InferenceSettings, PromotionGates } from "../config/schema.js";
 import { COLOUR_METRIC_LABEL } from "../../components/shared/labels.js";
 import { METRICS, type ModelCapabilityLabel } from "../../service/contract/metrics.js";
 import { PrometheusError } from "./prometheus.js";
@@ -50,6 +50,11 @@ export interface GateContext {
   readonly gates: PromotionGates;
   /** blue-green: the idle colour a switch would send traffic to, and the version it must serve. */
   readonly idle?: { readonly colour: "blue" | "green"; readonly modelVersion: string };
+  /**
+   * canary: the candidate's weight in the rollout measured. At 100 stable serves nothing, so there
+   * is no stable latency to compare with: the candidate is held to the latency SLO alone.
+   */
+  readonly canaryWeight?: number;
 }
 
 /** What the gates need of Prometheus. */
@@ -72,10 +77,15 @@ const CAPABILITY = METRICS.modelCapability.name;
 /**
  * The label matchers of one model's live metrics: `selector` (--selector, PROMETHEUS_SELECTOR) and
  * the metrics Service its pods are scraped through, which the Prometheus operator writes into every
- * series' `service` label. The HTTP series carry no `model` label: the Service keeps them to the model.
+ * series' `service` label. The HTTP series carry no `model` label: the Service keeps them to the model
+ * (in the shared Deployment, to the models it serves together).
  */
-export function modelSelector(selector: string, model: string, defaultModel: string): string {
-  const service = `service="${metricsServiceName(inferenceServiceName(model, defaultModel))}"`;
+export function modelSelector(
+  selector: string,
+  model: string,
+  inference: Pick<InferenceSettings, "defaultModel" | "models">,
+): string {
+  const service = `service="${servingMetricsService(inference, model)}"`;
   return [selector.trim(), service].filter((m) => m !== "").join(",");
 }
 
@@ -226,6 +236,21 @@ function latencyVsStableGate(q: number, candidate: string, stable: string, conte
   const { maxLatencyRatio, latencyToleranceSeconds, window } = context.gates;
   const gate = `p${Math.round(q * 100)}-vs-stable`;
   const threshold = `<= max(stable x ${maxLatencyRatio}, stable + ${seconds(latencyToleranceSeconds)})`;
+  if (context.canaryWeight === 100) {
+    return {
+      gate,
+      threshold,
+      run: () =>
+        Promise.resolve({
+          gate,
+          verdict: "not-applicable",
+          value: null,
+          threshold,
+          detail:
+            "the canary runs at weight 100: stable serves nothing to compare with (the SLO gate still judges the candidate)",
+        }),
+    };
+  }
   return {
     gate,
     threshold,

@@ -142,10 +142,14 @@ async function runGates(
   const context = {
     model,
     // Only this model's pods: HTTP series have no `model` label, the Service they are scraped through does.
-    selector: modelSelector(selector, model, file.config.inference.defaultModel),
+    selector: modelSelector(selector, model, file.config.inference),
     slo: file.config.monitoring.slo,
     gates,
     ...(idle && { idle }),
+    // What the stack runs now is what the gates measure (a step's gates, or a recheck's).
+    ...(file.rollout.strategy === "canary" && file.rollout.candidate?.weight !== undefined
+      ? { canaryWeight: file.rollout.candidate.weight }
+      : {}),
   };
   const results = await evaluateGates(plan.gates, context, source);
   output.out(`  gates: ${plan.gates}, window ${gates.window}, ${where} (${plan.note})`);

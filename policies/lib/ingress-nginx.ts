@@ -88,6 +88,20 @@ export function literalPrefix(pattern: string): string | undefined {
  */
 export function mayReachOperatorPath(prefix: string): boolean {
   const lower = prefix.toLowerCase();
+  // A model's operator routes lie under /models/<name>: a prefix up to or inside a name may lead
+  // into them; past the name, what follows is read as a bare path.
+  if (MODELS.startsWith(lower)) return true;
+  if (lower.startsWith(MODELS)) {
+    const slash = lower.indexOf("/", MODELS.length);
+    if (slash < 0) return true;
+    return reachesBareOperatorPath(lower.slice(slash));
+  }
+  return reachesBareOperatorPath(lower);
+}
+
+const MODELS = "/models/";
+
+function reachesBareOperatorPath(lower: string): boolean {
   return OPERATOR_PATHS.some(({ path }) => path.startsWith(lower) || lower.startsWith(path));
 }
 
@@ -103,9 +117,16 @@ export function rewriteMayReachOperatorPath(rewrite: string): boolean {
   return fixed === null || mayReachOperatorPath(`${fixed[1]}/`);
 }
 
-/** Operator request paths to test a route against: each operator path, and one below it when it has any. */
-export function operatorSamples(): string[] {
-  return OPERATOR_PATHS.flatMap(({ path, exact }) => (exact ? [path] : [path, `${path}/x`]));
+/**
+ * Operator request paths to test a route against: each operator path, and one below it when it has
+ * any; bare, and under a model's name (`/models/<name>/admin`), the name taken from the route's
+ * own path when it has one (`/models/churn` reaches churn's), else a stand-in.
+ */
+export function operatorSamples(routePath = ""): string[] {
+  const model = /^\/models\/([^/]+)/.exec(routePath)?.[1] ?? "any-model";
+  return OPERATOR_PATHS.flatMap(({ path, exact }) => (exact ? [path] : [path, `${path}/x`])).flatMap(
+    (path) => [path, `/models/${model}${path}`],
+  );
 }
 
 /**

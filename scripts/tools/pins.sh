@@ -33,6 +33,7 @@ DEBIAN_PACKAGES=(
   "libgomp1 = 12.2.0-14+deb12u1"                       # OpenMP runtime LightGBM's wheel links (models venv)
   "postgresql-15 >= 15.18-0+deb12u1"                   # bookworm-security; the MLflow tests' backend store
   "redis-server >= 5:7.0.15-1~deb12u10"                # bookworm-security; the shared rate-limit store's tests
+  "jq >= 1.6-2.1+deb12u1"                              # bookworm-security; the deploy workflow's audit-line reading, run in its test
 )
 
 # The Prometheus operator's CRDs (ServiceMonitor, PrometheusRule) the local control plane installs

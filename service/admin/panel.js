@@ -1,16 +1,22 @@
 /* global document, window, sessionStorage, fetch, URLSearchParams */
 /**
- * The admin panel: polls GET /ops/summary and draws it; the reload button calls POST /reload-model.
+ * The admin panel: polls GET ops/summary and draws it; the reload button calls POST reload-model.
  *
  * Authentication: behind oauth2-proxy (OPS_OIDC_TRUST_HEADERS=true) the proxy adds the signed-in
  * user's email to every request and nothing is asked. Otherwise the server answers 401 and the
  * page asks for an API key holding the admin role; the key is kept in sessionStorage (this tab
  * only, gone when it closes) and sent as `x-api-key`. The server authorises every request; the page
  * only shows what it is given. All data is written with textContent, never parsed as HTML.
+ *
+ * Every URL is relative to where the page was loaded: at `/admin` it reads `/ops/summary`, at
+ * `/models/<name>/admin` that model's process's `/models/<name>/ops/summary`, and so for the reload.
  */
 import { ring, timeChart } from "./charts.js";
 
 const KEY_STORAGE = "plinth.admin.apiKey";
+/** The operator routes beside the page (relative: resolved against the page's own URL). */
+const SUMMARY_URL = "ops/summary";
+const RELOAD_URL = "reload-model";
 /**
  * `?poll=` may change the interval (tests speed it up), only within these bounds: a link must not
  * turn the panel into a load tool (Infinity or 2^32 would make setInterval fire at once, forever).
@@ -312,7 +318,7 @@ async function refresh() {
   if (inFlight) return;
   inFlight = true;
   try {
-    const { status, json } = await call("GET", "/ops/summary");
+    const { status, json } = await call("GET", SUMMARY_URL);
     $("signout").hidden = !apiKey();
     if (status === 200) {
       if ($("notice").classList.contains("error")) notice("");
@@ -339,7 +345,7 @@ async function reload() {
   button.disabled = true;
   button.textContent = "Reloading…";
   try {
-    const { status, json } = await call("POST", "/reload-model", { variant });
+    const { status, json } = await call("POST", RELOAD_URL, { variant });
     if (status === 200) {
       const results = json.results.map((r) => `${r.variant}: ${r.result} (v${r.version})`).join(", ");
       notice(`Reload done: ${results}`, "ok");

@@ -110,7 +110,7 @@ export const OBSERVABILITY_SETTINGS = {
   },
   OPS_OIDC_TRUST_HEADERS: {
     schema: z.enum(["true", "false"]).default("false"),
-    doc: "`true` accepts oauth2-proxy's `X-Auth-Request-Email` for /ops and /admin; only behind oauth2-proxy. Default `false` (the header is ignored).",
+    doc: "`true` accepts oauth2-proxy's `X-Auth-Request-Email` for /ops, /admin and /reload-model (bare and under `/models/<MODEL_NAME>`); only behind oauth2-proxy. Default `false` (the header is ignored).",
   },
   OPS_OIDC_ALLOWED_EMAIL_DOMAINS: {
     schema: emailDomains,

@@ -24,10 +24,9 @@ import { installObservability, type Observability } from "../ops/install.js";
 import type { RouteDeps } from "./deps.js";
 import { registerDocs } from "./docs.js";
 import { decorateRequests } from "./request-context.js";
-import { adminPanelPlugin } from "./routes/admin.js";
 import { explainPlugin } from "./routes/explain.js";
 import { operationsPlugin } from "./routes/operations.js";
-import { opsSummaryPlugin } from "./routes/ops.js";
+import { registerOperatorRoutes } from "./routes/operator.js";
 import { predictImagePlugin } from "./routes/predict-image.js";
 import { predictPlugin } from "./routes/predict.js";
 import { v2RepositoryPlugin } from "./routes/v2-repository.js";
@@ -71,8 +70,8 @@ export async function composeHttp(app: FastifyInstance, parts: HttpParts): Promi
   await app.register(v2Plugin, deps);
   // The repository extension exists when the process serves several models (MODEL_REPOSITORY).
   if (deps.dataPlane.repository.multiModel) await app.register(v2RepositoryPlugin, deps);
-  await app.register(opsSummaryPlugin, observability.summarySources(deps));
-  await app.register(adminPanelPlugin);
+  // The ops summary, the admin panel and reload: bare, and under the process's MODEL_NAME.
+  await registerOperatorRoutes(app, { deps, summary: observability.summarySources(deps) });
   await app.register(explainPlugin, { ...deps, explainers: observability.explainers });
   return observability;
 }

@@ -9,6 +9,7 @@
  * Without a stack file, one process serves the bundled model with the service's own defaults.
  */
 import { deploymentPlans } from "../../components/inference/deployment-plans.js";
+import { servingInferenceService } from "../../infra/config/model-services.js";
 import { variantEnvironment, type VariantSettings } from "../../components/inference/env.js";
 import { inferenceServiceName, metricsServiceName } from "../../components/inference/names.js";
 import { COLOUR_METRIC_LABEL } from "../../components/shared/labels.js";
@@ -61,10 +62,9 @@ export function bundledModelPlan(): LocalServicePlan {
 export function localServicePlans(config: ParsedStackConfig): LocalServicePlan[] {
   const { defaultModel, models, image } = config.inference;
   const order = [defaultModel, ...Object.keys(models).filter((name) => name !== defaultModel)];
-  const shared = order.filter((name) => models[name]!.deployment === "shared");
   const groups = new Map<string, string[]>();
   for (const model of order) {
-    const name = inferenceServiceName(model, defaultModel, shared);
+    const name = servingInferenceService(config.inference, model);
     groups.set(name, [...(groups.get(name) ?? []), model]);
   }
   return [...groups].map(([serviceName, group]) => {

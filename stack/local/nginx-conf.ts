@@ -9,13 +9,21 @@
  *
  * For a stack file's models (`models`), each model's public paths (`publicPathsOf`: the default
  * model the whole public API and its paths by name, every other model only `/models/<name>/...`
- * and its `/v2/models/<name>` prefix) go to the process that serves it, and the protected paths to
- * the default model's, as each model's Ingress routes them to its Service.
+ * and its `/v2/models/<name>` prefix) go to the process that serves it, the protected paths to the
+ * default model's, and each process's operator routes by its model's name
+ * (`modelProtectedPaths`: `/models/<name>/admin`, `/ops`, `/reload-model`) through oauth2-proxy to
+ * that process, as each model's Ingresses route them to its Service. A model served beside another
+ * in one process (MODEL_REPOSITORY) has no operator routes: only its process's first model does.
  *
  * One difference from the cluster: oauth2-proxy lives under /oauth2 on the same host instead of
  * auth.<domain>, since loopback has one name.
  */
-import { PROTECTED_PATHS, PUBLIC_PATHS, publicPathsOf } from "../../components/inference/routes.js";
+import {
+  modelProtectedPaths,
+  PROTECTED_PATHS,
+  PUBLIC_PATHS,
+  publicPathsOf,
+} from "../../components/inference/routes.js";
 import { protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
 import type { IngressPath } from "../../components/shared/ingress.js";
 
@@ -30,7 +38,10 @@ const ANNOTATION = "nginx.ingress.kubernetes.io/";
 const WORKER_CONNECTIONS = 4096;
 const UPSTREAM_KEEPALIVE = 320;
 
-/** One model of a stack of several, and the port of the service process serving it. */
+/**
+ * One model of a stack of several, and the port of the service process serving it. The models of one
+ * process are listed with its MODEL_NAME first: that one's operator routes by name are published.
+ */
 export interface NginxModelRoute {
   readonly name: string;
   /** The API port of its process (models in one shared process have the same). */
@@ -152,8 +163,20 @@ export function renderNginxConf(options: NginxConfOptions): string {
         return publicPathsOf(model.name, model.isDefault).map((p) => locations(p, body));
       })
     : PUBLIC_PATHS.map((p) => locations(p, indent(toService(DEFAULT_UPSTREAM), 1)));
-  const protectedBody = indent([...externalAuth(annotations), ...toService(DEFAULT_UPSTREAM)], 1);
-  const routes = [...publicRoutes, ...PROTECTED_PATHS.map((p) => locations(p, protectedBody))].join("");
+  const protectedBody = (upstream: string) =>
+    indent([...externalAuth(annotations), ...toService(upstream)], 1);
+  // Each process's operator routes under its MODEL_NAME (the first model listed on its port).
+  const leads = (models ?? []).filter((model, i, all) => all.findIndex((m) => m.port === model.port) === i);
+  const modelProtectedRoutes = leads.flatMap((model) =>
+    modelProtectedPaths(model.name).map((p) =>
+      locations(p, protectedBody(upstreamOf(model.port, options.servicePort))),
+    ),
+  );
+  const routes = [
+    ...publicRoutes,
+    ...PROTECTED_PATHS.map((p) => locations(p, protectedBody(DEFAULT_UPSTREAM))),
+    ...modelProtectedRoutes,
+  ].join("");
   const ports = [options.servicePort, ...(models ?? []).map((model) => model.port)];
   const upstreams = [...new Set(ports)]
     .map(

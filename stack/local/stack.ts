@@ -29,13 +29,13 @@ import {
 } from "./prometheus-conf.js";
 import type { RuleGroup } from "../../components/monitoring/rules.js";
 import { bundledModelPlan, localServicePlans, type LocalServicePlan } from "./model-plans.js";
-import { LocalRegistry } from "../../service/registry/local.js";
 import { SupervisedProcess, httpOk, waitUntilReady, type ChildSpec, type LogSink } from "./process.js";
 import { createLocalTls } from "./tls.js";
 import { assertToolsInstalled, REPO_ROOT, TOOLS } from "./tools.js";
 import { MLFLOW_SERVER_ENV } from "../../components/mlflow/server-env.js";
 import { BACKEND_STORE_URI_ENV, mlflowServerArgs } from "../../components/mlflow/server-args.js";
 import { IMAGE_PROGRAMS } from "../../service/contract/image-commands.js";
+import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 
 export interface StackPorts {
   /** nginx, TLS: the one address a user opens. */
@@ -218,9 +218,8 @@ async function resolvePorts(
 }
 
 /**
- * The service processes to start: those of the stack file, each model's references checked in the
- * registry first (a missing model or alias is named here, before anything starts), or the bundled
- * model's one.
+ * The service processes to start: those of the stack file, or the bundled model's one. A version the
+ * registry folder does not hold is awaited, as in the cluster (see reportAwaited).
  */
 async function servicePlans(
   options: LocalStackOptions,
@@ -231,22 +230,6 @@ async function servicePlans(
   }
   const config = await readStackConfig(options.stackFile);
   const plans = localServicePlans(config);
-  const registry = new LocalRegistry(options.registryDir);
-  for (const plan of plans) {
-    for (const [model, references] of Object.entries(plan.references)) {
-      for (const reference of references) {
-        try {
-          await registry.resolve(model, reference);
-        } catch (err) {
-          throw new Error(
-            `${options.stackFile}: model ${model} version ${reference}: ${(err as Error).message} ` +
-              "(the local stack serves every model from the registry folder: --registry)",
-            { cause: err },
-          );
-        }
-      }
-    }
-  }
   return {
     plans,
     defaultModel: config.inference.defaultModel,
@@ -270,6 +253,28 @@ function baseEnv(): Record<string, string> {
 
 function user(local: string, domain: string, name: string, groups: string[] = []): OidcUser {
   return { email: `${local}@${domain}`, password: secret(12), name, groups };
+}
+
+/**
+ * Logs each model variant that awaits a version the registry folder does not hold (its requests
+ * answer 503 saying so, or fall back to stable for a candidate), from the services' own pod
+ * readiness: a missing alias shows here rather than as a silent 503.
+ */
+async function reportAwaited(ports: readonly number[], log: LogSink): Promise<void> {
+  for (const port of ports) {
+    const response = await fetch(`http://${HOST}:${port}${PROBE_PATHS.podReady}`);
+    const body = (await response.json()) as {
+      models?: { name: string; variants: { variant: string; state: string }[]; reason?: string }[];
+    };
+    for (const model of body.models ?? []) {
+      for (const { variant, state } of model.variants) {
+        if (state === "ready") continue;
+        log(
+          `stack:local: model ${model.name} ${variant}: ${state}${model.reason ? ` (${model.reason})` : ""}`,
+        );
+      }
+    }
+  }
 }
 
 /** Starts everything and waits until each process answers; on any failure stops what started. */
@@ -486,8 +491,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await Promise.all([
       oidcReady,
       oauth2ProxyReady,
+      // Ready to predict: the default model's stable version loaded (a candidate the registry
+      // folder does not hold yet is awaited, and reportAwaited names it).
       ...services.map(({ proc, port }) =>
-        waitUntilReady(proc, "/ready", httpOk(`http://${HOST}:${port}/ready`), START_TIMEOUT_MS),
+        waitUntilReady(
+          proc,
+          PROBE_PATHS.ready,
+          httpOk(`http://${HOST}:${port}${PROBE_PATHS.ready}`),
+          START_TIMEOUT_MS,
+        ),
       ),
       waitUntilReady(mlflow, "/health", httpOk(`http://${HOST}:${ports.mlflow}/health`), START_TIMEOUT_MS),
       waitUntilReady(
@@ -498,6 +510,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ),
       waitUntilReady(nginx, "its HTTPS listener", () => listening(ports.https), START_TIMEOUT_MS),
     ]);
+    await reportAwaited(
+      services.map(({ port }) => port),
+      options.log,
+    );
 
     return {
       ports,

@@ -68,6 +68,25 @@ describe("metric names in dashboards and rules", () => {
 });
 
 describe("the inference dashboard", () => {
+  it("shows the models chosen in its service variable, every one by default", () => {
+    const dashboard = inferenceDashboard();
+    expect(dashboard.templating?.list).toEqual([
+      expect.objectContaining({
+        name: "service",
+        query: "label_values(plinth_model_info, service)",
+        multi: true,
+        includeAll: true,
+        allValue: ".*",
+      }),
+    ]);
+    // Every series of every panel is one of the chosen services'.
+    for (const expr of dashboardExpressions(dashboard)) {
+      for (const name of metricNames(expr)) {
+        expect(expr, name).toContain(`${name}{service=~"$service"`);
+      }
+    }
+  });
+
   it("shows traffic, errors, latency percentiles, variants, drift, batch size and queue wait", () => {
     const dashboard = inferenceDashboard();
     const titles = (dashboard.panels ?? []).map((panel) => panel.title);
@@ -92,7 +111,7 @@ describe("the inference dashboard", () => {
     expect(exprs).toEqual(
       [0.5, 0.95, 0.99].map(
         (q) =>
-          `histogram_quantile(${q}, sum by (le) (rate(plinth_http_request_duration_seconds_bucket[$__rate_interval])))`,
+          `histogram_quantile(${q}, sum by (le) (rate(plinth_http_request_duration_seconds_bucket{service=~"$service"}[$__rate_interval])))`,
       ),
     );
   });

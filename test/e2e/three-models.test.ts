@@ -1,6 +1,6 @@
 /**
  * A stack file of three models on the local stack (issue #21): Pulumi.staging.yaml with
- * plinth:inference replaced by THREE_MODELS (fashion-mnist on canary, churn on a single version,
+ * plinth:inference replaced by THREE_MODELS (fashion-classifier on canary, churn on a single version,
  * defects on shadow), served from a registry folder made for the run (test/support/three-model-registry.ts)
  * by `startLocalStack({ stackFile, registryDir })`: one service process per model, nginx routing each
  * model's Ingress paths to its process, Prometheus scraping each with the cluster's labels and
@@ -28,7 +28,7 @@ import {
 import { THREE_MODELS } from "../support/three-model-stack.js";
 
 const MODELS = Object.keys(THREE_MODELS);
-const DEFAULT_MODEL = "fashion-mnist";
+const DEFAULT_MODEL = "fashion-classifier";
 /** Each model's metrics Service in the cluster: its series' `service` label. */
 const SERVICE_LABEL = Object.fromEntries(
   MODELS.map((model) => [model, metricsServiceName(inferenceServiceName(model, DEFAULT_MODEL))]),
@@ -174,7 +174,7 @@ describe("one process per model", () => {
     expect(stack.ports.service).toBe(stack.services[DEFAULT_MODEL]!.port);
     expect(services.map((s) => s.metricsService)).toEqual(MODELS.map((model) => SERVICE_LABEL[model]));
     expect(SERVICE_LABEL).toEqual({
-      "fashion-mnist": "plinth-inference-metrics",
+      "fashion-classifier": "plinth-inference-metrics",
       churn: "plinth-inference-churn-metrics",
       defects: "plinth-inference-defects-metrics",
     });
@@ -227,17 +227,17 @@ describe("each model's paths reach its own process through nginx", () => {
     expect(prediction).toMatchObject({ class_id: best, label: registry.defects.labels[best] });
   });
 
-  it("POST /predict and /models/fashion-mnist/predict answer the bundled model on its canary", async () => {
+  it("POST /predict and /models/fashion-classifier/predict answer the bundled model on its canary", async () => {
     const row = { inputs: Array.from({ length: 784 }, (_, i) => (i * 7) % 256) };
     const seen = new Map<string, string>();
     for (const urlPath of [
       ...Array<string>(30).fill("/predict"),
-      ...Array<string>(10).fill("/models/fashion-mnist/predict"),
+      ...Array<string>(10).fill("/models/fashion-classifier/predict"),
     ]) {
       const answer = await post(urlPath, row);
       expect(answer.status, `${urlPath}: ${answer.body}`).toBe(200);
       const body = JSON.parse(answer.body) as PredictBody;
-      expect(body.model.name).toBe("fashion-mnist");
+      expect(body.model.name).toBe("fashion-classifier");
       expect(registry.fashionLabels).toContain(body.predictions[0]!.label);
       const variant = answer.headers[FORCE_HEADER] as string;
       expect(["stable", "candidate"]).toContain(variant);
@@ -281,7 +281,7 @@ describe("Prometheus sees each model's process under its own service label", () 
       [...new Set(samples.filter((s) => s.metric.model === model).map((s) => s.metric.variant))].sort();
     // Canary and shadow load a candidate beside stable; single does not.
     const expected = {
-      "fashion-mnist": ["candidate", "stable"],
+      "fashion-classifier": ["candidate", "stable"],
       churn: ["stable"],
       defects: ["candidate", "stable"],
     };
@@ -312,11 +312,11 @@ describe("Prometheus sees each model's process under its own service label", () 
     await scrapedAfter(Date.now() + 100);
     const after = await httpRequestsByService();
     expect(after.churn! - before.churn!).toBe(4);
-    expect(after["fashion-mnist"]).toBe(before["fashion-mnist"]);
+    expect(after["fashion-classifier"]).toBe(before["fashion-classifier"]);
     expect(after.defects).toBe(before.defects);
   });
 
-  it("loads the alert rules built from the stack file: one drift alert, fashion-mnist's", async () => {
+  it("loads the alert rules built from the stack file: one drift alert, fashion-classifier's", async () => {
     const response = await fetch(`${stack.urls.prometheus}/api/v1/rules`);
     const data = (await response.json()) as {
       data: { groups: { name: string; rules: { name: string; query: string }[] }[] };
@@ -334,7 +334,7 @@ describe("Prometheus sees each model's process under its own service label", () 
     );
     const drift = data.data.groups.flatMap((g) => g.rules).filter((r) => r.name === "PlinthDriftHigh");
     expect(drift).toHaveLength(1);
-    expect(drift[0]!.query).toContain('model="fashion-mnist"');
+    expect(drift[0]!.query).toContain('model="fashion-classifier"');
     expect(drift[0]!.query).toContain("> 0.25");
     // staging's availability objective (0.995): the fast burn at 14.4x its 0.005 budget.
     const fastBurn = data.data.groups

@@ -9,6 +9,13 @@ import { configProblems, isSecret, stagingWith } from "../support/stack-config-p
 
 const problems = configProblems;
 
+/** Where staging's one model's settings sit: plinth:inference.models.fashion-classifier. */
+const AT = "plinth:inference.models.fashion-classifier";
+/** A change to staging's one model's settings. */
+const model = (settings: Record<string, unknown>) => ({
+  inference: { models: { "fashion-classifier": settings } },
+});
+
 const cases: [string, Record<string, unknown>, string][] = [
   ["unknown cloud", { cloud: "azure" }, "plinth:cloud: expected aws, gcp or existing"],
   ["bad domain", { domain: "not a domain" }, "plinth:domain: expected a DNS domain such as ml.example.com"],
@@ -161,80 +168,71 @@ const cases: [string, Record<string, unknown>, string][] = [
   ],
   [
     "canary weight above 100",
-    { inference: { rollout: { candidate: { weight: 150 } } } },
-    "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+    model({ rollout: { candidate: { weight: 150 } } }),
+    `${AT}.rollout.candidate.weight: expected a number between 0 and 100`,
   ],
   [
     "canary weight not a number",
-    { inference: { rollout: { candidate: { weight: "ten" } } } },
-    "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+    model({ rollout: { candidate: { weight: "ten" } } }),
+    `${AT}.rollout.candidate.weight: expected a number between 0 and 100`,
   ],
   [
     "unknown strategy",
-    { inference: { rollout: { strategy: "linear", candidate: null } } },
-    "plinth:inference.rollout.strategy: expected single, canary, shadow or blue-green",
+    model({ rollout: { strategy: "linear", candidate: null } }),
+    `${AT}.rollout.strategy: expected single, canary, shadow or blue-green`,
   ],
   [
     "canary without candidate",
-    { inference: { rollout: { candidate: null } } },
-    "plinth:inference.rollout.candidate: required when strategy is canary",
+    model({ rollout: { candidate: null } }),
+    `${AT}.rollout.candidate: required when strategy is canary`,
   ],
   [
     "canary without weight",
-    { inference: { rollout: { candidate: { weight: null } } } },
-    "plinth:inference.rollout.candidate.weight: required when strategy is canary: expected a number between 0 and 100",
+    model({ rollout: { candidate: { weight: null } } }),
+    `${AT}.rollout.candidate.weight: required when strategy is canary: expected a number between 0 and 100`,
   ],
   [
     "shadow without share",
-    { inference: { rollout: { strategy: "shadow", candidate: { weight: null } } } },
-    "plinth:inference.rollout.candidate.shadowPercent: required when strategy is shadow: expected a number between 0 and 100",
+    model({ rollout: { strategy: "shadow", candidate: { weight: null } } }),
+    `${AT}.rollout.candidate.shadowPercent: required when strategy is shadow: expected a number between 0 and 100`,
   ],
   [
     "shadow share above 100",
-    { inference: { rollout: { strategy: "shadow", candidate: { weight: null, shadowPercent: 101 } } } },
-    "plinth:inference.rollout.candidate.shadowPercent: expected a number between 0 and 100",
+    model({ rollout: { strategy: "shadow", candidate: { weight: null, shadowPercent: 101 } } }),
+    `${AT}.rollout.candidate.shadowPercent: expected a number between 0 and 100`,
   ],
   [
     "single with a candidate",
-    { inference: { rollout: { strategy: "single" } } },
-    "plinth:inference.rollout.candidate: not used by strategy single; remove it or choose canary or shadow",
+    model({ rollout: { strategy: "single" } }),
+    `${AT}.rollout.candidate: not used by strategy single; remove it or choose canary or shadow`,
   ],
   [
     "blue-green without colours",
-    { inference: { rollout: { strategy: "blue-green", candidate: null } } },
-    "plinth:inference.rollout.blueGreen: required when strategy is blue-green",
+    model({ rollout: { strategy: "blue-green", candidate: null } }),
+    `${AT}.rollout.blueGreen: required when strategy is blue-green`,
   ],
   [
     "colours on a canary",
-    {
-      inference: {
-        rollout: { blueGreen: { active: "blue", blue: { modelVersion: "1" }, green: { modelVersion: "2" } } },
-      },
-    },
-    "plinth:inference.rollout.blueGreen: not used by strategy canary; remove it or choose blue-green",
+    model({
+      rollout: { blueGreen: { active: "blue", blue: { modelVersion: "1" }, green: { modelVersion: "2" } } },
+    }),
+    `${AT}.rollout.blueGreen: not used by strategy canary; remove it or choose blue-green`,
   ],
   [
     "unknown active colour",
-    {
-      inference: {
-        rollout: {
-          strategy: "blue-green",
-          candidate: null,
-          blueGreen: { active: "red", blue: { modelVersion: "1" }, green: { modelVersion: "2" } },
-        },
+    model({
+      rollout: {
+        strategy: "blue-green",
+        candidate: null,
+        blueGreen: { active: "red", blue: { modelVersion: "1" }, green: { modelVersion: "2" } },
       },
-    },
-    "plinth:inference.rollout.blueGreen.active: expected blue or green",
+    }),
+    `${AT}.rollout.blueGreen.active: expected blue or green`,
   ],
   [
     "bad model version",
-    { inference: { rollout: { stable: { modelVersion: "v 1" } } } },
-    "plinth:inference.rollout.stable.modelVersion: expected a model version or alias (letters, digits, '.', '_', '-')",
-  ],
-  [
-    "bad model name",
-    { inference: { modelName: "Fashion MNIST" } },
-    "plinth:inference.modelName: expected a model name (lower-case letters, digits and '-')",
+    model({ rollout: { stable: { modelVersion: "v 1" } } }),
+    `${AT}.rollout.stable.modelVersion: expected a model version or alias (letters, digits, '.', '_', '-')`,
   ],
   [
     "inference image by tag",
@@ -243,48 +241,48 @@ const cases: [string, Record<string, unknown>, string][] = [
   ],
   [
     "replicas min above max",
-    { inference: { replicas: { min: 5, max: 2 } } },
-    "plinth:inference.replicas.min: min must not exceed max",
+    model({ replicas: { min: 5, max: 2 } }),
+    `${AT}.replicas.min: min must not exceed max`,
   ],
   [
     "CPU target too low",
-    { inference: { targetCpuUtilization: 5 } },
-    "plinth:inference.targetCpuUtilization: expected an integer between 10 and 95",
+    model({ targetCpuUtilization: 5 }),
+    `${AT}.targetCpuUtilization: expected an integer between 10 and 95`,
   ],
   [
     "bad CPU quantity",
-    { inference: { resources: { limits: { cpu: "lots" } } } },
-    'plinth:inference.resources.limits.cpu: expected a CPU quantity such as "500m" or "2"',
+    model({ resources: { limits: { cpu: "lots" } } }),
+    `${AT}.resources.limits.cpu: expected a CPU quantity such as "500m" or "2"`,
   ],
   [
     "bad memory quantity",
-    { inference: { resources: { limits: { memory: "1GB" } } } },
-    'plinth:inference.resources.limits.memory: expected a memory quantity such as "512Mi" or "2Gi"',
+    model({ resources: { limits: { memory: "1GB" } } }),
+    `${AT}.resources.limits.memory: expected a memory quantity such as "512Mi" or "2Gi"`,
   ],
   [
     "CPU request above limit",
-    { inference: { resources: { requests: { cpu: "2" } } } },
-    "plinth:inference.resources.requests.cpu: must not exceed limits.cpu",
+    model({ resources: { requests: { cpu: "2" } } }),
+    `${AT}.resources.requests.cpu: must not exceed limits.cpu`,
   ],
   [
     "memory request above limit",
-    { inference: { resources: { requests: { memory: "1Gi" } } } },
-    "plinth:inference.resources.requests.memory: must not exceed limits.memory",
+    model({ resources: { requests: { memory: "1Gi" } } }),
+    `${AT}.resources.requests.memory: must not exceed limits.memory`,
   ],
   [
     "bad drift schedule",
-    { inference: { drift: { schedule: "hourly" } } },
-    'plinth:inference.drift.schedule: expected a five-field cron schedule such as "*/15 * * * *"',
+    model({ drift: { schedule: "hourly" } }),
+    `${AT}.drift.schedule: expected a five-field cron schedule such as "*/15 * * * *"`,
   ],
   [
     "warn threshold above alert",
-    { inference: { drift: { warnPsi: 0.3 } } },
-    "plinth:inference.drift.warnPsi: must be below alertPsi",
+    model({ drift: { warnPsi: 0.3 } }),
+    `${AT}.drift.warnPsi: must be below alertPsi`,
   ],
   [
     "bad retrain schedule",
-    { inference: { retrain: { schedule: "weekly" } } },
-    'plinth:inference.retrain.schedule: expected a five-field cron schedule such as "0 3 * * 0"',
+    model({ retrain: { schedule: "weekly" } }),
+    `${AT}.retrain.schedule: expected a five-field cron schedule such as "0 3 * * 0"`,
   ],
   [
     "MLflow image by tag",
@@ -416,14 +414,17 @@ describe("stack config errors", () => {
     const found = problems(
       stagingWith({
         cloud: "azure",
-        inference: { rollout: { candidate: { weight: 150 } }, replica: 3 },
+        inference: {
+          models: { "fashion-classifier": { rollout: { candidate: { weight: 150 } } } },
+          replica: 3,
+        },
         protect: "yes",
       }),
     );
     expect(found).toEqual(
       expect.arrayContaining([
         "plinth:cloud: expected aws, gcp or existing",
-        "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+        `${AT}.rollout.candidate.weight: expected a number between 0 and 100`,
         "plinth:inference.replica: unknown key",
         "plinth:protect: expected true or false",
       ]),

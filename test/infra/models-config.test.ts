@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../infra/config/load.js";
 import { configProblems, isSecret, stagingWith } from "../support/stack-config-problems.js";
-import { THREE_MODEL_OVERRIDE, THREE_MODELS } from "../support/three-model-stack.js";
+import { singleModelOverride } from "../support/single-model-stack.js";
+import { modelsOverride, THREE_MODEL_OVERRIDE, THREE_MODELS } from "../support/three-model-stack.js";
 
 const SIZE = {
   replicas: { min: 1, max: 2 },
@@ -15,16 +16,19 @@ const SIZE = {
 const SINGLE = { strategy: "single", stable: { modelVersion: "champion" } };
 const own = (extra: Record<string, unknown> = {}) => ({ ...SIZE, rollout: SINGLE, ...extra });
 const shared = (extra: Record<string, unknown> = {}) => ({ deployment: "shared", rollout: SINGLE, ...extra });
-/** The staging stack with these models (its single-model keys removed). */
+/** The staging stack with exactly these models (its own removed unless listed). */
 const withModels = (models: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  stagingWith({ inference: { ...THREE_MODEL_OVERRIDE.inference, models, ...extra } });
+  stagingWith(modelsOverride(models, extra));
+/** The staging stack in the earlier single-model shape, with `change` to plinth:inference. */
+const singleModelWith = (change: Record<string, unknown> = {}) =>
+  stagingWith({ inference: { ...singleModelOverride().inference, ...change } });
 
 describe("the map of models", () => {
   it("parses each model with its defaults; the first is the default model", () => {
     const config = parseStackConfig(stagingWith(THREE_MODEL_OVERRIDE), isSecret);
     expect(config.inference.shape).toBe("models");
-    expect(config.inference.defaultModel).toBe("fashion-mnist");
-    expect(Object.keys(config.inference.models)).toEqual(["fashion-mnist", "churn", "defects"]);
+    expect(config.inference.defaultModel).toBe("fashion-classifier");
+    expect(Object.keys(config.inference.models)).toEqual(["fashion-classifier", "churn", "defects"]);
     const churn = config.inference.models.churn!;
     expect(churn).toMatchObject({
       deployment: "own",
@@ -42,11 +46,11 @@ describe("the map of models", () => {
   });
 
   it("reads the single-model shape as a map of one, keyed by modelName", () => {
-    const config = parseStackConfig(stagingWith({}), isSecret);
+    const config = parseStackConfig(singleModelWith(), isSecret);
     expect(config.inference.shape).toBe("single-model");
-    expect(config.inference.defaultModel).toBe("fashion-mnist");
-    expect(Object.keys(config.inference.models)).toEqual(["fashion-mnist"]);
-    expect(config.inference.models["fashion-mnist"]).toMatchObject({
+    expect(config.inference.defaultModel).toBe("fashion-classifier");
+    expect(Object.keys(config.inference.models)).toEqual(["fashion-classifier"]);
+    expect(config.inference.models["fashion-classifier"]).toMatchObject({
       deployment: "own",
       source: "mlflow",
       rollout: { strategy: "canary" },
@@ -96,7 +100,7 @@ const cases: [string, Record<string, unknown>, string[]][] = [
   ],
   [
     "both shapes at once",
-    stagingWith({ inference: { models: { churn: own() } } }),
+    stagingWith({ inference: { ...singleModelOverride().inference, models: { churn: own() } } }),
     [
       "plinth:inference.modelName: not used with plinth:inference.models: a model's name is its key there",
       "plinth:inference.replicas: not used with plinth:inference.models: move it into each model's settings (plinth:inference.models.<name>.replicas)",
@@ -109,14 +113,14 @@ const cases: [string, Record<string, unknown>, string[]][] = [
   ],
   [
     "a single-model stack without its rollout",
-    stagingWith({ inference: { rollout: null } }),
+    singleModelWith({ rollout: null }),
     [
       "plinth:inference.rollout: required in a single-model stack; or list the models under plinth:inference.models (docs/stack-configuration.md#models)",
     ],
   ],
   [
     "defaultModel in the single-model shape",
-    stagingWith({ inference: { defaultModel: "fashion-mnist" } }),
+    singleModelWith({ defaultModel: "fashion-classifier" }),
     ["plinth:inference.defaultModel: only used with plinth:inference.models"],
   ],
   [
@@ -199,7 +203,18 @@ const cases: [string, Record<string, unknown>, string[]][] = [
   [
     "a model named like the shared Deployment",
     withModels({ shared: own() }),
-    ['plinth:inference.models.shared: "shared" names the shared Deployment; choose another name'],
+    [
+      'plinth:inference.models.shared: "shared" is part of the names plinth gives its objects (plinth-inference-shared, plinth-inference-<model>-shared); choose another name',
+    ],
+  ],
+  [
+    "model names that would name another model's objects",
+    withModels({ churn: own(), "churn-metrics": own(), "drift-check": own(), blue: own() }),
+    [
+      'plinth:inference.models.churn-metrics: "churn-metrics" ends in "-metrics", which is part of the names plinth gives its objects (plinth-inference-metrics, plinth-inference-<model>-metrics); choose another name',
+      'plinth:inference.models.drift-check: "drift-check" is part of the names plinth gives its objects (plinth-inference-drift-check, plinth-inference-<model>-drift-check); choose another name',
+      'plinth:inference.models.blue: "blue" is part of the names plinth gives its objects (plinth-inference-blue, plinth-inference-<model>-blue); choose another name',
+    ],
   ],
   [
     "an HPA per model on a cluster without the metrics API",

@@ -344,7 +344,10 @@ describe("plinth:existingCluster.controlPlane and metricsApi errors name their c
     expect(problems(SELF_MANAGED)).toEqual([]);
     expect(problems({ existingCluster: { metricsApi: "provided" } })).toEqual([]);
     expect(
-      problems({ existingCluster: { metricsApi: "none" }, inference: { replicas: { min: 3, max: 3 } } }),
+      problems({
+        existingCluster: { metricsApi: "none" },
+        inference: { models: { "fashion-classifier": { replicas: { min: 3, max: 3 } } } },
+      }),
     ).toEqual([]);
   });
 
@@ -359,7 +362,7 @@ describe("plinth:existingCluster.controlPlane and metricsApi errors name their c
 
   it("refuses an autoscaled service on a cluster that declares no metrics API", () => {
     expect(problems({ existingCluster: { metricsApi: "none" } })).toEqual([
-      "plinth:existingCluster.metricsApi: none: the inference HorizontalPodAutoscaler scales plinth:inference.replicas between 2 and 4 on CPU from the metrics API (metrics.k8s.io), which this cluster does not serve; install metrics-server and set provided, or set plinth:inference.replicas.min equal to max",
+      "plinth:existingCluster.metricsApi: none: the inference HorizontalPodAutoscaler scales plinth:inference.models.fashion-classifier.replicas between 2 and 4 on CPU from the metrics API (metrics.k8s.io), which this cluster does not serve; install metrics-server and set provided, or set plinth:inference.models.fashion-classifier.replicas.min equal to max",
     ]);
     expect(problems({ existingCluster: { metricsApi: "metrics-server" } })).toEqual([
       "plinth:existingCluster.metricsApi: expected provided or none",

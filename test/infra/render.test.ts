@@ -16,7 +16,12 @@ const run = promisify(execFile);
 describe("renderStack", () => {
   it("renders several stacks in one process, each with its own config", async () => {
     const [staging, production] = await Promise.all([
-      renderStack({ stack: "staging", config: { inference: { rollout: { candidate: { weight: 55 } } } } }),
+      renderStack({
+        stack: "staging",
+        config: {
+          inference: { models: { "fashion-classifier": { rollout: { candidate: { weight: 55 } } } } },
+        },
+      }),
       renderStack({ stack: "production", cloud: "existing" }),
     ]);
     const stagingView = new StackView(staging);
@@ -45,11 +50,13 @@ describe("renderStack", () => {
   it("rejects with the program's config error, naming the key", async () => {
     const error = await renderStack({
       stack: "staging",
-      config: { "plinth:inference": { rollout: { candidate: { weight: 150 } } } },
+      config: {
+        "plinth:inference": { models: { "fashion-classifier": { rollout: { candidate: { weight: 150 } } } } },
+      },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RenderError);
     expect((error as Error).message).toContain(
-      "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+      "plinth:inference.models.fashion-classifier.rollout.candidate.weight: expected a number between 0 and 100",
     );
   });
 

@@ -4,20 +4,28 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderStack } from "../../infra/render/index.js";
+import { readStackFile } from "../../infra/render/stack-config.js";
 import { ENV } from "../../service/config.js";
 import { at, StackView } from "../support/stack.js";
+import { modelsOverride } from "../support/three-model-stack.js";
 
 type EnvVar = { name: string; value?: string };
+
+/** Staging's model settings, without retrain, served as another model (iris). */
+function irisWithoutRetrain() {
+  const { models } = readStackFile("staging").values.inference as {
+    models: Record<string, Record<string, unknown>>;
+  };
+  const { retrain: _retrain, ...settings } = models["fashion-classifier"]!;
+  return modelsOverride({ iris: settings });
+}
 
 let withRetrain: StackView;
 let without: StackView;
 beforeAll(async () => {
   const render = async (config = {}) =>
     new StackView(await renderStack({ stack: "staging", cloud: "existing", config }));
-  [withRetrain, without] = await Promise.all([
-    render(),
-    render({ inference: { modelName: "iris", retrain: null } }),
-  ]);
+  [withRetrain, without] = await Promise.all([render(), render(irisWithoutRetrain())]);
 });
 
 const cronJobs = (view: StackView) =>

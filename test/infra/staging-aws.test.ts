@@ -26,7 +26,7 @@ describe("staging on aws: rollout and protection", () => {
       ),
     );
     expect(env).toMatchObject({
-      MODEL_NAME: "fashion-mnist",
+      MODEL_NAME: "fashion-classifier",
       MODEL_STABLE: "champion",
       ROLLOUT_STRATEGY: "canary",
       MODEL_CANDIDATE: "challenger",

@@ -8,11 +8,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderStack } from "../../infra/render/index.js";
 import type { Cloud, RenderedStack } from "../../infra/render/index.js";
-import { readStackFile } from "../../infra/render/stack-config.js";
 import { checkStack } from "../../policies/runner/stack.js";
 import { validateManifest } from "../support/k8s-models.js";
 import { at, StackView } from "../support/stack.js";
-import { THREE_MODEL_OVERRIDE, THREE_MODELS } from "../support/three-model-stack.js";
+import { singleModelOverride } from "../support/single-model-stack.js";
+import { modelsOverride, THREE_MODEL_OVERRIDE, THREE_MODELS } from "../support/three-model-stack.js";
 
 /** The three models, and two small ones in the shared Deployment. */
 const SHARED_SIZE = {
@@ -20,41 +20,20 @@ const SHARED_SIZE = {
   targetCpuUtilization: 65,
   resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
 };
-const SHARED_OVERRIDE = {
-  inference: {
-    ...THREE_MODEL_OVERRIDE.inference,
-    models: {
-      ...THREE_MODELS,
-      iris: { deployment: "shared", rollout: { strategy: "single", stable: { modelVersion: "champion" } } },
-      wine: { deployment: "shared", rollout: { strategy: "single", stable: { modelVersion: "2" } } },
-    },
-    shared: SHARED_SIZE,
+const SHARED_OVERRIDE = modelsOverride(
+  {
+    ...THREE_MODELS,
+    iris: { deployment: "shared", rollout: { strategy: "single", stable: { modelVersion: "champion" } } },
+    wine: { deployment: "shared", rollout: { strategy: "single", stable: { modelVersion: "2" } } },
   },
-};
+  { shared: SHARED_SIZE },
+);
 
 const CLOUDS: readonly Cloud[] = ["aws", "gcp", "existing"];
 const rendered = new Map<Cloud, StackView>();
 let single: RenderedStack;
 let withShared: StackView;
 let converted: RenderedStack;
-
-/** Staging's single-model settings moved, unchanged, under plinth:inference.models. */
-function stagingAsModelMap(): Record<string, unknown> {
-  const inference = readStackFile("staging").values.inference as Record<string, unknown>;
-  const { image: _image, modelName, ...settings } = inference;
-  return {
-    inference: {
-      modelName: null,
-      replicas: null,
-      targetCpuUtilization: null,
-      resources: null,
-      rollout: null,
-      drift: null,
-      retrain: null,
-      models: { [modelName as string]: settings },
-    },
-  };
-}
 
 beforeAll(async () => {
   // In pairs: each render is a child process and the machine has two cores.
@@ -64,7 +43,8 @@ beforeAll(async () => {
       rendered.set(cloud, new StackView(stack));
     }),
     async () => {
-      single = await renderStack({ stack: "staging", cloud: "aws" });
+      // Staging in the earlier shape: its one model's settings directly under plinth:inference.
+      single = await renderStack({ stack: "staging", cloud: "aws", config: singleModelOverride() });
     },
     async () => {
       withShared = new StackView(
@@ -72,7 +52,8 @@ beforeAll(async () => {
       );
     },
     async () => {
-      converted = await renderStack({ stack: "staging", cloud: "aws", config: stagingAsModelMap() });
+      // Pulumi.staging.yaml as shipped: the same settings under plinth:inference.models.
+      converted = await renderStack({ stack: "staging", cloud: "aws" });
     },
   ];
   for (let i = 0; i < jobs.length; i += 2) await Promise.all(jobs.slice(i, i + 2).map((job) => job()));
@@ -80,7 +61,7 @@ beforeAll(async () => {
 
 type Env = { name: string; value?: string };
 const MODEL_APPS = {
-  "fashion-mnist": "plinth-inference",
+  "fashion-classifier": "plinth-inference",
   churn: "plinth-inference-churn",
   defects: "plinth-inference-defects",
 } as const;
@@ -164,11 +145,25 @@ describe.each(CLOUDS)("three models on %s", (cloud) => {
     const defaults = ingressPaths(view(), "plinth-inference-public-ingress");
     expect(defaults["/predict"]).toBe("plinth-inference");
     expect(defaults["/v2"]).toBe("plinth-inference");
-    expect(defaults["/models/fashion-mnist/predict"]).toBe("plinth-inference");
-    const admin = view()
+    expect(defaults["/models/fashion-classifier/predict"]).toBe("plinth-inference");
+    // One certificate for the API host, whatever the number of models.
+    const tls = view()
       .manifests()
-      .filter((m) => m.kind === "Ingress" && (m.metadata.name ?? "").endsWith("-admin-ingress"));
-    expect(admin.map((m) => m.metadata.name)).toEqual(["plinth-inference-admin-ingress"]);
+      .filter((m) => m.kind === "Ingress" && (m.metadata.name ?? "").endsWith("-public-ingress"))
+      .map((m) => at(m, "spec.tls[0].secretName"));
+    expect(tls).toEqual([
+      "plinth-inference-public-tls",
+      "plinth-inference-public-tls",
+      "plinth-inference-public-tls",
+    ]);
+    // Each model's operator pages by name (test/infra/model-operator-routes.test.ts); the bare ones
+    // only on the default model's.
+    expect(ingressPaths(view(), "plinth-inference-churn-admin-ingress")).toEqual({
+      "/models/churn/admin": "plinth-inference-churn",
+      "/models/churn/ops": "plinth-inference-churn",
+      "/models/churn/reload-model": "plinth-inference-churn",
+    });
+    expect(ingressPaths(view(), "plinth-inference-admin-ingress")["/admin"]).toBe("plinth-inference");
   });
 
   it("accepts one platform key on every model; each model has its own rollout bucket key", () => {
@@ -218,13 +213,13 @@ describe.each(CLOUDS)("three models on %s", (cloud) => {
     }[];
     const drift = groups.flatMap((g) => g.rules).filter((r) => r.alert === "PlinthDriftHigh");
     expect(drift.map((r) => r.expr)).toEqual([
-      'max by (model, model_version, variant) (plinth_drift_score{model="fashion-mnist"}) > 0.25',
+      'max by (model, model_version, variant) (plinth_drift_score{model="fashion-classifier"}) > 0.25',
     ]);
   });
 
   it("lists each model's URLs and rollout in the stack outputs", () => {
     const models = view().stack.outputs.models as Record<string, Record<string, string>>;
-    expect(Object.keys(models)).toEqual(["fashion-mnist", "churn", "defects"]);
+    expect(Object.keys(models)).toEqual(["fashion-classifier", "churn", "defects"]);
     expect(models.churn).toEqual({
       predictUrl: "https://api.staging.ml.plinth.example.com/models/churn/predict",
       inferUrl: "https://api.staging.ml.plinth.example.com/v2/models/churn/infer",

@@ -242,6 +242,54 @@ describe("no-catch-all-to-inference: paths read as ingress-nginx reads them", ()
   const messages = async (stack: PolicyTarget[]) =>
     (await evaluatePolicies([policies.noCatchAllToInference], stack, {})).map((v) => v.message);
 
+  it("reports a public path that reaches a model's operator routes (/models/<name>/admin, ...)", async () => {
+    expect(
+      await messages(
+        publicWith([
+          { path: "/models/churn/predict", pathType: "Exact" },
+          { path: "/models/churn", pathType: "Prefix" },
+          { path: "/models/churn/ops/summary", pathType: "Exact" },
+        ]),
+      ),
+    ).toEqual([
+      'Ingress "public" spec.rules[0].http.paths[1] (path "/models/churn", pathType Prefix) sends the operator routes /models/churn/admin, /models/churn/admin/x, /models/churn/ops, /models/churn/ops/x, /models/churn/reload-model to the inference Service "inference" without oauth2-proxy. Narrow the path to the public API, or move the route to the protected Ingress.',
+    ]);
+    // An operator route itself on a public Ingress: admin-paths-behind-oauth2-proxy's to report.
+    const adminPaths = await evaluatePolicies(
+      [policies.adminPathsBehindOauth2Proxy],
+      publicWith([{ path: "/models/churn/ops/summary", pathType: "Exact" }]),
+      {},
+    );
+    expect(adminPaths.map((v) => v.message).join("\n")).toContain("path /models/churn/ops/summary");
+    // A model's public routes by name, and its v2 prefix, reach no operator route.
+    expect(
+      await messages(
+        publicWith([
+          { path: "/models/churn/predict", pathType: "Exact" },
+          { path: "/models/churn/predict-image", pathType: "Exact" },
+          { path: "/v2/models/churn", pathType: "Prefix" },
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it("reports a regex on a public host whose fixed start leads into /models/<name>", async () => {
+    expect(
+      await messages(
+        publicWith([{ path: "/models/[a-z]+/(predict|admin)", pathType: "ImplementationSpecific" }], {
+          "use-regex": "true",
+        }),
+      ),
+    ).toHaveLength(1);
+    expect(
+      await messages(
+        publicWith([{ path: "/models/churn/predict.*", pathType: "ImplementationSpecific" }], {
+          "use-regex": "true",
+        }),
+      ),
+    ).toEqual([]);
+  });
+
   it("reports a regex path on a public host: which paths it matches cannot be listed", async () => {
     for (const flag of ["true", "True", "1"]) {
       expect(

@@ -29,7 +29,10 @@ beforeAll(async () => {
     weakened = await renderStack({
       stack: "production",
       cloud: "aws",
-      config: { protect: false, inference: { replicas: { min: 1 } } },
+      config: {
+        protect: false,
+        inference: { models: { "fashion-classifier": { replicas: { min: 1 } } } },
+      },
     });
   });
   await renderAll(jobs);
@@ -65,7 +68,7 @@ describe("a weakened production stack", () => {
     ).toEqual(stateful.map((r) => r.urn).sort());
   });
 
-  it("is caught when plinth:inference.replicas.min drops to 1", async () => {
+  it("is caught when plinth:inference.models.fashion-classifier.replicas.min drops to 1", async () => {
     const inference = weakened.resources.filter(
       (r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.includes("inference"),
     );

@@ -4,7 +4,7 @@
  * model in the audit log, and the gates reading that model's metrics only (its metrics Service).
  * A single-model stack file (the earlier shape) keeps working with and without --model.
  */
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,18 +13,22 @@ import { SLO_ROUTES } from "../../components/monitoring/rules.js";
 import type { AuditEntry } from "../../infra/promote/audit.js";
 import type { ScalarSource } from "../../infra/promote/gates.js";
 import { promote, type MetricsSource } from "../../infra/promote/main.js";
+import { singleModelStackText } from "../support/single-model-stack.js";
 import { multiModelStackText, ROLLOUT_BLOCKS } from "./multi-model-stack.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 let dir: string;
 /** The three-model stack file as the test wrote it. */
 let original: string;
+/** Pulumi.staging.yaml in the earlier single-model shape, as the test wrote it (stack `staging`). */
+let singleModel: string;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "plinth-promote-models-"));
   original = await multiModelStackText();
   await writeFile(path.join(dir, "Pulumi.multi.yaml"), original);
-  await copyFile(path.join(REPO, "Pulumi.staging.yaml"), path.join(dir, "Pulumi.staging.yaml"));
+  singleModel = singleModelStackText(await readFile(path.join(REPO, "Pulumi.staging.yaml"), "utf8"));
+  await writeFile(path.join(dir, "Pulumi.staging.yaml"), singleModel);
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -146,7 +150,7 @@ describe("--model is required with several models, and must be one of them", () 
     const bare = await run(["--stack", "staging", "--weight", "10"]);
     expect(bare.code).toBe(0);
     expect(bare.out).toContain(
-      `on stack staging, model fashion-mnist (${stackPath("staging")}, plinth:inference.rollout)`,
+      `on stack staging, model fashion-classifier (${stackPath("staging")}, plinth:inference.rollout)`,
     );
     const withoutModel = await stackText("staging");
     expect(withoutModel).toBe(
@@ -156,12 +160,12 @@ describe("--model is required with several models, and must be one of them", () 
       ),
     );
     await writeFile(stackPath("staging"), staging);
-    const named = await run(["--stack", "staging", "--model", "fashion-mnist", "--weight", "10"]);
+    const named = await run(["--stack", "staging", "--model", "fashion-classifier", "--weight", "10"]);
     expect(named.code).toBe(0);
     expect(await stackText("staging")).toBe(withoutModel);
     expect((await audit()).map((e) => [e.stack, e.model, e.step])).toEqual([
-      ["staging", "fashion-mnist", "--weight 10"],
-      ["staging", "fashion-mnist", "--weight 10"],
+      ["staging", "fashion-classifier", "--weight 10"],
+      ["staging", "fashion-classifier", "--weight 10"],
     ]);
   });
 
@@ -169,9 +173,9 @@ describe("--model is required with several models, and must be one of them", () 
     const result = await run(["--stack", "staging", "--model", "other", "--weight", "10"]);
     expect(result).toMatchObject({
       code: 2,
-      err: `promote: --model: "other" is not a model of ${stackPath("staging")}; its model: fashion-mnist`,
+      err: `promote: --model: "other" is not a model of ${stackPath("staging")}; its model: fashion-classifier`,
     });
-    expect(await stackText("staging")).toBe(await readFile(path.join(REPO, "Pulumi.staging.yaml"), "utf8"));
+    expect(await stackText("staging")).toBe(singleModel);
   });
 
   it("refuses a --model that is no model name at all, with the usage", async () => {
@@ -342,11 +346,16 @@ describe("the gates read the chosen model's metrics only", () => {
       'max(max_over_time(plinth_drift_score{namespace="plinth",service="plinth-inference-metrics",model="fashion-mnist",variant="candidate"}[10m]))',
     ],
     [
-      "fashion-mnist",
+      "fashion-classifier",
       "staging",
       'service="plinth-inference-metrics"',
       "10m",
-      capability('namespace="plinth",service="plinth-inference-metrics"', "fashion-mnist", "stable", "drift"),
+      capability(
+        'namespace="plinth",service="plinth-inference-metrics"',
+        "fashion-classifier",
+        "stable",
+        "drift",
+      ),
     ],
   ])(
     "--model %s on %s: %s in every series, its gates' window",

@@ -49,7 +49,7 @@ describe("refusals write nothing", () => {
     const result = await run("--stack", "staging", "--switch", "green");
     expect(result).toMatchObject({
       code: 2,
-      err: 'promote: illegal step: plinth:inference.rollout.strategy is "canary": --switch green needs blue-green',
+      err: 'promote: illegal step: plinth:inference.models.fashion-classifier.rollout.strategy is "canary": --switch green needs blue-green',
     });
     expect(await stackText("staging")).toBe(await original("staging"));
     expect(await audit()).toEqual([]);
@@ -88,7 +88,7 @@ describe("refusals write nothing", () => {
     const result = await run("--stack", "staging", "--weight", "25");
     expect(result.code).toBe(2);
     expect(result.err).toContain(
-      "plinth:inference.rollout.candidate.weight: expected a number between 0 and 100",
+      "plinth:inference.models.fashion-classifier.rollout.candidate.weight: expected a number between 0 and 100",
     );
   });
 
@@ -179,7 +179,7 @@ describe("steps that are written", () => {
     const none = await run("--stack", "staging", "--rollback");
     expect(none.code).toBe(2);
     expect(none.err).toBe(
-      `promote: illegal step: no promote step of this stack recorded for plinth:inference.rollout in ${path.join(dir, "releases/audit.jsonl")}: nothing to roll back`,
+      `promote: illegal step: no promote step of this stack recorded for plinth:inference.models.fashion-classifier.rollout in ${path.join(dir, "releases/audit.jsonl")}: nothing to roll back`,
     );
   });
 
@@ -190,7 +190,7 @@ describe("steps that are written", () => {
     const result = await run("--stack", "staging", "--rollback");
     expect(result.code).toBe(2);
     expect(result.err).toMatch(
-      /plinth:inference\.rollout is not what the last recorded step \(--weight 10, [0-9a-f-]{36}\) wrote/,
+      /plinth:inference\.models\.fashion-classifier\.rollout is not what the last recorded step \(--weight 10, [0-9a-f-]{36}\) wrote/,
     );
     expect(await stackText("staging")).toBe(edited);
   });
@@ -237,7 +237,7 @@ describe("the npm script", () => {
     );
     expect(child.status).toBe(2);
     expect(child.stderr).toContain(
-      'promote: illegal step: plinth:inference.rollout.strategy is "blue-green": --weight 25 needs a canary',
+      'promote: illegal step: plinth:inference.models.fashion-classifier.rollout.strategy is "blue-green": --weight 25 needs a canary',
     );
   });
 });

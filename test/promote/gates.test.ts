@@ -14,6 +14,7 @@ import {
   type ScalarSource,
 } from "../../infra/promote/gates.js";
 import { SLO_ROUTES } from "../../components/monitoring/rules.js";
+import type { InferenceSettings } from "../../infra/config/schema.js";
 import { PrometheusError } from "../../infra/promote/prometheus.js";
 import { METRIC_NAMES } from "../../service/contract/metrics.js";
 import { baseMetricName, metricNames } from "../support/promql.js";
@@ -195,6 +196,32 @@ describe("canary gates", () => {
       ["drift", "fail", "worst drift score 0.3"],
     ]);
     expect(gatesBlock(results)).toBe(true);
+  });
+
+  it("at canary weight 100, where stable serves nothing, hold the candidate to the SLO alone", async () => {
+    // Stable has no latency at all: without the weight these gates would be inconclusive and block.
+    const source = scripted([
+      [q(0.95, "stable"), undefined],
+      [q(0.99, "stable"), undefined],
+      ...healthyCanary,
+    ]);
+    const results = await evaluateGates("canary", { ...context, canaryWeight: 100 }, source);
+    expect(results.filter((r) => r.gate.endsWith("-vs-stable")).map((r) => [r.gate, r.verdict])).toEqual([
+      ["p95-vs-stable", "not-applicable"],
+      ["p99-vs-stable", "not-applicable"],
+    ]);
+    expect(results.find((r) => r.gate === "p99-vs-slo")?.verdict).toBe("pass");
+    expect(source.queries.some((e) => /histogram_quantile\(0\.9[59], .*variant="stable"/.test(e))).toBe(
+      false,
+    );
+    expect(gatesBlock(results)).toBe(false);
+    // Below 100 stable's latency is still required.
+    const at50 = await evaluateGates(
+      "canary",
+      { ...context, canaryWeight: 50 },
+      scripted([[q(0.99, "stable"), undefined], ...healthyCanary]),
+    );
+    expect(at50.find((r) => r.gate === "p99-vs-stable")?.verdict).toBe("inconclusive");
   });
 
   it("call a missing value (empty vector, NaN) inconclusive, never zero", async () => {
@@ -457,19 +484,38 @@ describe("the shadow agreement gate and volume, by what stable and the candidate
   });
 });
 
+/** A stack's models as modelSelector reads them: two with Deployments of their own, two shared. */
+const STACK_MODELS = {
+  defaultModel: "fashion-mnist",
+  models: {
+    "fashion-mnist": { deployment: "own" },
+    churn: { deployment: "own" },
+    iris: { deployment: "shared" },
+    wine: { deployment: "shared" },
+  },
+} as unknown as Pick<InferenceSettings, "defaultModel" | "models">;
+
 describe("one model's series among several", () => {
   it("are selected by the model's metrics Service, after the user's matchers", () => {
-    expect(modelSelector('namespace="plinth"', "churn", "fashion-mnist")).toBe(
+    // The shared Deployment's models are scraped through its one metrics Service.
+    expect(modelSelector("", "iris", STACK_MODELS)).toBe('service="plinth-inference-shared-metrics"');
+    expect(modelSelector("", "wine", STACK_MODELS)).toBe('service="plinth-inference-shared-metrics"');
+    const sharedDefault = { ...STACK_MODELS, defaultModel: "wine" };
+    expect(modelSelector("", "iris", sharedDefault)).toBe('service="plinth-inference-metrics"');
+    expect(modelSelector("", "fashion-mnist", sharedDefault)).toBe(
+      'service="plinth-inference-fashion-mnist-metrics"',
+    );
+    expect(modelSelector('namespace="plinth"', "churn", STACK_MODELS)).toBe(
       'namespace="plinth",service="plinth-inference-churn-metrics"',
     );
-    expect(modelSelector("", "fashion-mnist", "fashion-mnist")).toBe('service="plinth-inference-metrics"');
+    expect(modelSelector("", "fashion-mnist", STACK_MODELS)).toBe('service="plinth-inference-metrics"');
   });
 
   it("put the Service in every series a model's gates read, the HTTP series without a model label too", async () => {
     const churn = {
       ...context,
       model: "churn",
-      selector: modelSelector('namespace="plinth"', "churn", "fashion-mnist"),
+      selector: modelSelector('namespace="plinth"', "churn", STACK_MODELS),
     };
     const source = scripted(healthyCanary);
     await evaluateGates("canary", churn, source);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { parseDocument } from "yaml";
+import { isMap, isScalar, parseDocument } from "yaml";
 import { inferenceServiceName, metricsServiceName } from "../../components/inference/names.js";
 import type { AuditEntry } from "../../infra/promote/audit.js";
 import { promote } from "../../infra/promote/main.js";
@@ -239,8 +239,9 @@ export async function startPrometheusTargets(targets: readonly ScrapeTarget[]): 
 }
 
 /**
- * Pulumi.<stack>.yaml for the test, in `dir`: the real staging file with a canary at 50% (or the
- * candidate in shadow, scoring every request) and gates sized for seconds of traffic instead of minutes.
+ * Pulumi.<stack>.yaml for the test, in `dir`: the real staging file, its one model (under
+ * plinth:inference.models) named `rollout.model`, with a canary at 50% (or the candidate in shadow,
+ * scoring every request) and gates sized for seconds of traffic instead of minutes.
  */
 export async function writeTestStack(
   dir: string,
@@ -250,17 +251,21 @@ export async function writeTestStack(
   rollout: { model: string; strategy: "canary" | "shadow" } = { model: MODEL_NAME, strategy: "canary" },
 ): Promise<string> {
   const document = parseDocument(await readFile(path.join(REPO, "Pulumi.staging.yaml"), "utf8"));
-  const inference = ["config", "plinth:inference"];
-  document.setIn([...inference, "modelName"], rollout.model);
+  const models = document.getIn(["config", "plinth:inference", "models"], true);
+  if (!isMap(models) || models.items.length !== 1 || !isScalar(models.items[0]!.key)) {
+    throw new Error("Pulumi.staging.yaml: expected one model under plinth:inference.models");
+  }
+  models.items[0]!.key.value = rollout.model;
+  const at = ["config", "plinth:inference", "models", rollout.model, "rollout"];
   if (rollout.strategy === "canary") {
-    document.setIn([...inference, "rollout", "candidate", "weight"], 50);
+    document.setIn([...at, "candidate", "weight"], 50);
   } else {
-    document.setIn([...inference, "rollout", "strategy"], "shadow");
-    document.deleteIn([...inference, "rollout", "candidate", "weight"]);
-    document.setIn([...inference, "rollout", "candidate", "shadowPercent"], 100);
+    document.setIn([...at, "strategy"], "shadow");
+    document.deleteIn([...at, "candidate", "weight"]);
+    document.setIn([...at, "candidate", "shadowPercent"], 100);
   }
   for (const [key, value] of Object.entries(gates)) {
-    document.setIn(["config", "plinth:inference", "rollout", "gates", key], value);
+    document.setIn([...at, "gates", key], value);
   }
   document.setIn(
     ["config", "plinth:monitoring", "slo", "latencyThresholdSeconds"],

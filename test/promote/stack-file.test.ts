@@ -15,11 +15,15 @@ import {
   StackFileError,
   validateStackText,
   writeAtomically,
+  type StackFile,
 } from "../../infra/promote/stack-file.js";
 import type { Rollout } from "../../infra/promote/transitions.js";
+import { singleModelStackText } from "../support/single-model-stack.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const repoFile = (stack: string) => readStackFile(path.join(REPO, `Pulumi.${stack}.yaml`));
+/** Where the shipped files' one model's rollout sits. */
+const ROLLOUT = "plinth:inference.models.fashion-classifier.rollout";
 
 /** The lines of `a` and `b` that differ, as [line number, before, after]. */
 function changedLines(a: string, b: string): [number, string, string][] {
@@ -39,7 +43,7 @@ describe("reading", () => {
       stable: { modelVersion: "champion" },
       candidate: { modelVersion: "challenger", weight: 20 },
     });
-    expect(staging.config.inference.models["fashion-mnist"]!.rollout.gates).toEqual({
+    expect(staging.config.inference.models["fashion-classifier"]!.rollout.gates).toEqual({
       window: "10m",
       minRequests: 200,
       maxErrorRate: 0.01,
@@ -58,27 +62,56 @@ describe("reading", () => {
   });
 });
 
+/** The lines a canary step to weight 25 changes in `file`. */
+function weight25Changes(file: StackFile) {
+  const text = renderRolloutEdit(file, {
+    ...file.rollout,
+    candidate: { modelVersion: "challenger", weight: 25 },
+  });
+  return changedLines(file.text, text);
+}
+
 describe("editing keeps everything else byte for byte", () => {
   it("a weight change touches one line", async () => {
-    const staging = await repoFile("staging");
-    const text = renderRolloutEdit(staging, {
-      ...staging.rollout,
-      candidate: { modelVersion: "challenger", weight: 25 },
-    });
-    expect(changedLines(staging.text, text)).toEqual([
+    expect(weight25Changes(await repoFile("staging"))).toEqual([
       [
         expect.any(Number),
-        "      candidate: { modelVersion: challenger, weight: 20 }",
-        "      candidate: { modelVersion: challenger, weight: 25 }",
+        "          candidate: { modelVersion: challenger, weight: 20 }",
+        "          candidate: { modelVersion: challenger, weight: 25 }",
       ],
     ]);
+  });
+
+  it("a weight change touches one line in the earlier single-model shape too", async () => {
+    const shipped = await repoFile("staging");
+    const file = path.join(await mkdtemp(path.join(tmpdir(), "plinth-stack-file-")), "Pulumi.staging.yaml");
+    await writeFile(file, singleModelStackText(shipped.text));
+    try {
+      const staging = await readStackFile(file);
+      expect(staging.location.at).toBe("plinth:inference.rollout");
+      expect(weight25Changes(staging)).toEqual([
+        [
+          expect.any(Number),
+          "      candidate: { modelVersion: challenger, weight: 20 }",
+          "      candidate: { modelVersion: challenger, weight: 25 }",
+        ],
+      ]);
+    } finally {
+      await rm(path.dirname(file), { recursive: true, force: true });
+    }
   });
 
   it("values the step leaves alone keep their bytes, in a spacing the yaml package would not write", async () => {
     const staging = await repoFile("staging");
     const text = staging.text
-      .replace("      stable: { modelVersion: champion }\n", "      stable: {modelVersion: champion}\n")
-      .replace("        # weightLadder: [10, 25, 50, 100]\n", "        weightLadder: [10,  25, 50, 100]\n");
+      .replace(
+        "          stable: { modelVersion: champion }\n",
+        "          stable: {modelVersion: champion}\n",
+      )
+      .replace(
+        "            # weightLadder: [10, 25, 50, 100]\n",
+        "            weightLadder: [10,  25, 50, 100]\n",
+      );
     expect(text).not.toBe(staging.text);
     const edited = renderRolloutEdit(
       { ...staging, text },
@@ -90,8 +123,8 @@ describe("editing keeps everything else byte for byte", () => {
     expect(changedLines(text, edited)).toEqual([
       [
         expect.any(Number),
-        "      candidate: { modelVersion: challenger, weight: 20 }",
-        "      candidate: { modelVersion: challenger, weight: 25 }",
+        "          candidate: { modelVersion: challenger, weight: 20 }",
+        "          candidate: { modelVersion: challenger, weight: 25 }",
       ],
     ]);
   });
@@ -104,18 +137,21 @@ describe("editing keeps everything else byte for byte", () => {
     };
     const text = renderRolloutEdit(production, after);
     expect(changedLines(production.text, text)).toEqual([
-      [expect.any(Number), "        active: blue", "        active: green"],
+      [expect.any(Number), "            active: blue", "            active: green"],
     ]);
-    expect(text).toContain('        green: { modelVersion: "7" }');
+    expect(text).toContain('            green: { modelVersion: "7" }');
   });
 
   it("a promote removes the candidate line only; the gates and their comments stay", async () => {
     const staging = await repoFile("staging");
     const text = renderRolloutEdit(staging, { strategy: "single", stable: { modelVersion: "challenger" } });
     const removed = staging.text
-      .replace("      strategy: canary\n", "      strategy: single\n")
-      .replace("      stable: { modelVersion: champion }\n", "      stable: { modelVersion: challenger }\n")
-      .replace("      candidate: { modelVersion: challenger, weight: 20 }\n", "");
+      .replace("          strategy: canary\n", "          strategy: single\n")
+      .replace(
+        "          stable: { modelVersion: champion }\n",
+        "          stable: { modelVersion: challenger }\n",
+      )
+      .replace("          candidate: { modelVersion: challenger, weight: 20 }\n", "");
     expect(text).toBe(removed);
   });
 
@@ -133,27 +169,27 @@ describe("editing keeps everything else byte for byte", () => {
     );
     expect(canary).toContain(
       [
-        "    rollout:",
-        "      strategy: canary",
-        '      stable: { modelVersion: "6" }',
-        '      candidate: { modelVersion: "7", weight: 10 }',
-        "      # What `npm run promote` requires of live metrics before it writes a step (docs/operations.md,",
+        "        rollout:",
+        "          strategy: canary",
+        '          stable: { modelVersion: "6" }',
+        '          candidate: { modelVersion: "7", weight: 10 }',
+        "          # What `npm run promote` requires of live metrics before it writes a step (docs/operations.md,",
       ].join("\n"),
     );
     const outside = (text: string) =>
-      text.slice(0, text.indexOf("    rollout:")) + text.slice(text.indexOf("    drift:"));
+      text.slice(0, text.indexOf("        rollout:")) + text.slice(text.indexOf("        drift:"));
     expect(outside(canary)).toBe(outside(staging.text));
   });
 
   it("refuses a rollout written as an inline mapping, which it could not edit in place", async () => {
     const staging = await repoFile("staging");
     const inline = staging.text.replace(
-      / {4}rollout:\n(?: {6}.*\n)+/,
-      "    rollout: { strategy: single, stable: { modelVersion: champion } }\n",
+      / {8}rollout:\n(?: {10}.*\n)+/,
+      "        rollout: { strategy: single, stable: { modelVersion: champion } }\n",
     );
     expect(() =>
       renderRolloutEdit({ ...staging, text: inline }, { strategy: "single", stable: { modelVersion: "7" } }),
-    ).toThrow(`${staging.path}: plinth:inference.rollout must be a block mapping to be edited`);
+    ).toThrow(`${staging.path}: ${ROLLOUT} must be a block mapping to be edited`);
   });
 });
 
@@ -177,37 +213,25 @@ describe("validation before writing", () => {
     } catch (err) {
       if (err instanceof StackConfigError) problems = err.problems;
     }
-    expect(problems).toEqual(["plinth:inference.rollout.candidate: required when strategy is canary"]);
+    expect(problems).toEqual([`${ROLLOUT}.candidate: required when strategy is canary`]);
   });
 
   it.each([
-    [
-      { weightLadder: [25, 10, 100] },
-      "plinth:inference.rollout.gates.weightLadder: expected strictly increasing weights",
-    ],
-    [
-      { weightLadder: [10, 50] },
-      "plinth:inference.rollout.gates.weightLadder: expected the last weight to be 100",
-    ],
-    [{ maxErrorRate: 2 }, "plinth:inference.rollout.gates.maxErrorRate: expected a number between 0 and 1"],
-    [
-      { window: "ten minutes" },
-      'plinth:inference.rollout.gates.window: expected a Prometheus duration such as "10m"',
-    ],
-    [
-      { minRequests: 0 },
-      "plinth:inference.rollout.gates.minRequests: expected an integer between 1 and 100000000",
-    ],
-    [
-      { maxLatencyRatio: 0.5 },
-      "plinth:inference.rollout.gates.maxLatencyRatio: expected a number between 1 and 100",
-    ],
-    [{ retries: 3 }, "plinth:inference.rollout.gates.retries: unknown key"],
+    [{ weightLadder: [25, 10, 100] }, `${ROLLOUT}.gates.weightLadder: expected strictly increasing weights`],
+    [{ weightLadder: [10, 50] }, `${ROLLOUT}.gates.weightLadder: expected the last weight to be 100`],
+    [{ maxErrorRate: 2 }, `${ROLLOUT}.gates.maxErrorRate: expected a number between 0 and 1`],
+    [{ window: "ten minutes" }, `${ROLLOUT}.gates.window: expected a Prometheus duration such as "10m"`],
+    [{ minRequests: 0 }, `${ROLLOUT}.gates.minRequests: expected an integer between 1 and 100000000`],
+    [{ maxLatencyRatio: 0.5 }, `${ROLLOUT}.gates.maxLatencyRatio: expected a number between 1 and 100`],
+    [{ retries: 3 }, `${ROLLOUT}.gates.retries: unknown key`],
   ])("gates %j: %s", async (gates, message) => {
     const staging = await repoFile("staging");
     const document = parseDocument(staging.text);
     for (const [key, value] of Object.entries(gates)) {
-      document.setIn(["config", "plinth:inference", "rollout", "gates", key], value);
+      document.setIn(
+        ["config", "plinth:inference", "models", "fashion-classifier", "rollout", "gates", key],
+        value,
+      );
     }
     expect(() => validateStackText(document.toString(), staging.path)).toThrow(message);
   });

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HARDENED_CONTAINER_CONTEXT } from "./hardening.js";
 import { renderStackInProcess } from "../../infra/render/run.js";
 import { hashApiKey, loadConfig } from "../../service/config.js";
+import { modelOperatorPaths } from "../../service/contract/operator-paths.js";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import { RETRAIN_EXPERIMENT, RETRAIN_OUT_DIR } from "../../components/inference/retrain.js";
 import { DEBIAN_FASHION_MNIST_DIR } from "../../service/data/fashion-mnist.js";
@@ -41,9 +42,9 @@ const PUBLIC_PATHS = [
   "/ready",
   "/docs",
   "/openapi.json",
-  // The default model's routes by name (every stack file serves fashion-mnist).
-  "/models/fashion-mnist/predict",
-  "/models/fashion-mnist/predict-image",
+  // The default model's routes by name (every stack file serves fashion-classifier).
+  "/models/fashion-classifier/predict",
+  "/models/fashion-classifier/predict-image",
 ];
 const AUTH_URL = "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth";
 
@@ -383,10 +384,20 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         "--allowed-group=plinth-sre",
       ]);
       const admin = view.manifest("Ingress", "plinth-inference-admin-ingress");
+      // The bare operator routes, then the same under the model's name (/models/<MODEL_NAME>/...),
+      // the name its public Ingress routes predictions by.
+      const publicPaths = at(
+        view.manifest("Ingress", "plinth-inference-public-ingress"),
+        "spec.rules[0].http.paths",
+      ) as { path: string }[];
+      const modelName = publicPaths
+        .map((p) => /^\/models\/([^/]+)\/predict$/.exec(p.path)?.[1])
+        .find((name) => name !== undefined)!;
       expect((at(admin, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path)).toEqual([
         "/admin",
         "/ops",
         "/reload-model",
+        ...modelOperatorPaths(modelName).map((p) => p.path),
       ]);
       for (const ingress of view.manifests().filter((m) => m.kind === "Ingress")) {
         expect(ingress.metadata.annotations, ingress.metadata.name).toMatchObject({

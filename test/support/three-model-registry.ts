@@ -1,10 +1,10 @@
 /**
  * The registry folder and the stack file of the three-model local stack (test/e2e/three-models.test.ts):
  *
- * - `fashion-mnist`: the bundled model (models/fashion-classifier/1, its graph and files unchanged,
- *   its embedded metadata naming it fashion-mnist, as the service requires of a registered name)
- *   as version 1, aliased champion, and again as version 2, aliased challenger (the canary's two
- *   variants);
+ * - `fashion-classifier`: the bundled model (models/fashion-classifier/1, its files as they are:
+ *   its embedded metadata names it fashion-classifier, as the service requires of a registered
+ *   name) as version 1, aliased champion, and again as version 2, aliased challenger (the canary's
+ *   two variants);
  * - `churn`: a scikit-learn pipeline exported to ONNX by skl2onnx (test/support/churn-model.py) as
  *   version 3, with scikit-learn's own answers on its reference rows;
  * - `defects`: the 3-channel colour CNN of the third-party models (test/support/third-party-models.py,
@@ -18,14 +18,7 @@ import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { parseDocument } from "yaml";
-import { METADATA_KEY } from "../../service/model/metadata.js";
 import { MODEL_CONFIG_FILE } from "../../service/model/model-config.js";
-import {
-  encodeOnnxModel,
-  readOnnxInitializers,
-  readOnnxMetadataProps,
-  readOnnxNodes,
-} from "../../service/model/onnx-format.js";
 import { LocalRegistry, MODEL_FILE } from "../../service/registry/local.js";
 import { runProgram } from "./fuzz-venv.js";
 import { REPO_ROOT } from "./service-process.js";
@@ -66,26 +59,6 @@ export interface ThreeModelRegistry {
   readonly fashionLabels: string[];
 }
 
-/**
- * The bundled model's ONNX file with its embedded metadata naming `name`: the same nodes and
- * weights, re-encoded as the trainer encodes them (test/promote/candidate-models.ts does the same).
- */
-async function bundledModelNamed(name: string): Promise<Uint8Array> {
-  const model = new Uint8Array(await readFile(path.join(BUNDLED_VERSION, MODEL_FILE)));
-  const props = readOnnxMetadataProps(model);
-  const metadata = JSON.parse(props[METADATA_KEY]!) as { name: string };
-  return encodeOnnxModel({
-    graphName: "plinth-fashion-classifier",
-    producerName: "plinth-tests",
-    producerVersion: "1",
-    inputs: [{ name: "input", shape: ["N", 1, 28, 28] }],
-    outputs: [{ name: "probabilities", shape: ["N", 10] }],
-    nodes: readOnnxNodes(model),
-    initializers: [...readOnnxInitializers(model).values()],
-    metadataProps: { ...props, [METADATA_KEY]: JSON.stringify({ ...metadata, name }) },
-  });
-}
-
 /** Copies a version folder's files into `<dir>/<model>/<version>/`. */
 async function putVersion(dir: string, model: string, version: string, from: string): Promise<void> {
   await cp(from, path.join(dir, model, version), { recursive: true });
@@ -97,13 +70,9 @@ export async function makeThreeModelRegistry(workDir: string): Promise<ThreeMode
   const registry = new LocalRegistry(dir);
   await mkdir(dir, { recursive: true });
 
-  const fashionModel = await bundledModelNamed("fashion-mnist");
-  for (const version of ["1", "2"]) {
-    await putVersion(dir, "fashion-mnist", version, BUNDLED_VERSION);
-    await writeFile(path.join(dir, "fashion-mnist", version, MODEL_FILE), fashionModel);
-  }
-  await registry.setAlias("fashion-mnist", "champion", "1");
-  await registry.setAlias("fashion-mnist", "challenger", "2");
+  for (const version of ["1", "2"]) await putVersion(dir, "fashion-classifier", version, BUNDLED_VERSION);
+  await registry.setAlias("fashion-classifier", "champion", "1");
+  await registry.setAlias("fashion-classifier", "challenger", "2");
 
   const churnOut = path.join(workDir, "churn-made");
   const run = await runProgram(modelsVenvPython(), [CHURN_GENERATOR, churnOut], {

@@ -1,9 +1,10 @@
 /**
  * A stack serving three models (issue #21): the bundled Fashion-MNIST classifier on canary, a
  * tabular model on a single version, and a 3-channel image model on shadow. A config override for
- * renderStack (the single-model keys of the stack files deleted, `models` added) and the same
- * settings for a stack file.
+ * renderStack (Pulumi.staging.yaml's models replaced by exactly these) and the same settings for a
+ * stack file.
  */
+import { readStackFile } from "../../infra/render/stack-config.js";
 
 const SMALL = {
   requests: { cpu: "100m", memory: "256Mi" },
@@ -12,7 +13,7 @@ const SMALL = {
 
 /** plinth:inference.models of the three-model stack. */
 export const THREE_MODELS = {
-  "fashion-mnist": {
+  "fashion-classifier": {
     replicas: { min: 2, max: 4 },
     targetCpuUtilization: 70,
     resources: { requests: { cpu: "250m", memory: "384Mi" }, limits: { cpu: "1", memory: "768Mi" } },
@@ -41,18 +42,37 @@ export const THREE_MODELS = {
   },
 } as const;
 
-/** The single-model keys a stack file has today, deleted (deepMerge deletes a key set to null). */
-const SINGLE_MODEL_KEYS_REMOVED = {
-  modelName: null,
-  replicas: null,
-  targetCpuUtilization: null,
-  resources: null,
-  rollout: null,
-  drift: null,
-  retrain: null,
-};
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** The renderStack config override that turns a stack file into the three-model stack. */
-export const THREE_MODEL_OVERRIDE = {
-  inference: { ...SINGLE_MODEL_KEYS_REMOVED, models: THREE_MODELS },
-};
+/**
+ * The override that deep-merges `base` into exactly `wanted`: every key of `base` that `wanted`
+ * lacks set to null (renderStack's deepMerge deletes a key set to null), at every depth.
+ */
+function replacing(base: unknown, wanted: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(wanted)) return wanted;
+  const override: Record<string, unknown> = {};
+  for (const key of Object.keys(base)) if (!(key in wanted)) override[key] = null;
+  for (const [key, value] of Object.entries(wanted)) override[key] = replacing(base[key], value);
+  return override;
+}
+
+/** Pulumi.staging.yaml's plinth:inference.models as written. */
+const stagingModels = () =>
+  (readStackFile("staging").values.inference as { models: Record<string, unknown> }).models;
+
+/**
+ * A renderStack (or stagingWith) override whose plinth:inference.models is exactly `models`: the
+ * staging file's own models deleted unless listed, and a listed one's keys the listing leaves out
+ * (fashion-classifier's retrain and gates) deleted too. `extra` goes beside models (`shared`,
+ * `defaultModel`). A `models` that is not a map (a test of the schema) replaces the map as it is.
+ */
+export function modelsOverride(
+  models: unknown,
+  extra: Record<string, unknown> = {},
+): { inference: Record<string, unknown> } {
+  return { inference: { models: replacing(stagingModels(), models), ...extra } };
+}
+
+/** The renderStack config override that turns the staging stack file into the three-model stack. */
+export const THREE_MODEL_OVERRIDE = modelsOverride(THREE_MODELS);

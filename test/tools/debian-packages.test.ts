@@ -244,6 +244,8 @@ describe("debian_install under set -euo pipefail, with apt stood in for", () => 
       "5:7.0.15-1~deb12u10",
       "5:7.0.15-1~deb12u7",
     ]),
+    // As served on 2026-12-05: bookworm-security's build above the main archive's.
+    jq: policy("jq", "1.6-2.1+deb12u3", ["1.6-2.1+deb12u3", "1.6-2.1+deb12u2"]),
   };
 
   it("installs every package on a fresh machine at the archive's version, and prints the versions used", () => {
@@ -251,7 +253,7 @@ describe("debian_install under set -euo pipefail, with apt stood in for", () => 
     expect(r.ok, r.out).toBe(true);
     expect(r.aptCalls).toEqual([
       "update -qq",
-      "install -y -qq --no-install-recommends dataset-fashion-mnist=0.0~git20200523.55506a9-1 prometheus=2.42.0+ds-5+deb12u1 chromium=156.0.8078.114-1~deb12u1 nginx=1.22.1-9+deb12u11 libgomp1=12.2.0-14+deb12u1 postgresql-15=15.20-0+deb12u1 redis-server=5:7.0.15-1~deb12u10",
+      "install -y -qq --no-install-recommends dataset-fashion-mnist=0.0~git20200523.55506a9-1 prometheus=2.42.0+ds-5+deb12u1 chromium=156.0.8078.114-1~deb12u1 nginx=1.22.1-9+deb12u11 libgomp1=12.2.0-14+deb12u1 postgresql-15=15.20-0+deb12u1 redis-server=5:7.0.15-1~deb12u10 jq=1.6-2.1+deb12u3",
     ]);
     expect(r.out).toContain("chromium 156.0.8078.114-1~deb12u1");
   });
@@ -266,13 +268,14 @@ describe("debian_install under set -euo pipefail, with apt stood in for", () => 
         libgomp1: "12.2.0-14+deb12u1",
         "postgresql-15": "15.18-0+deb12u1",
         "redis-server": "5:7.0.15-1~deb12u10",
+        jq: "1.6-2.1+deb12u1",
       },
       policies: {},
     });
     expect(r.ok, r.out).toBe(true);
     expect(r.aptCalls).toEqual([]);
     expect(r.out).toContain(
-      "ok (Debian: dataset-fashion-mnist 0.0~git20200523.55506a9-1, prometheus 2.42.0+ds-5+deb12u1, chromium 157.0.1-1~deb12u1, nginx 1.22.1-9+deb12u12, libgomp1 12.2.0-14+deb12u1, postgresql-15 15.18-0+deb12u1, redis-server 5:7.0.15-1~deb12u10)",
+      "ok (Debian: dataset-fashion-mnist 0.0~git20200523.55506a9-1, prometheus 2.42.0+ds-5+deb12u1, chromium 157.0.1-1~deb12u1, nginx 1.22.1-9+deb12u12, libgomp1 12.2.0-14+deb12u1, postgresql-15 15.18-0+deb12u1, redis-server 5:7.0.15-1~deb12u10, jq 1.6-2.1+deb12u1)",
     );
   });
 

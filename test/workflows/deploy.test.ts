@@ -3,6 +3,10 @@
  * environment's approval; the release step's gates before `pulumi up`, the post-deploy gate after,
  * and the automatic revert. Every `npm run promote` the workflow runs is a command line the CLI accepts.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parsePromoteArgs } from "../../infra/promote/args.js";
 import { jobsOf, readWorkflow, stepsOf, stepUsing, type Job, type Step } from "./workflow-files.js";
@@ -25,6 +29,7 @@ function promoteCommands(run: string): string[][] {
   return [...joined.matchAll(/npm run --silent promote -- (.+?)(?:\||$)/gm)].map((m) =>
     m[1]!
       .replace(/"\$STACK"/g, "production")
+      .replace(/"\$\{flag\[@\]\}"/g, "--model churn")
       .replace(/\$FORCE/g, "--force")
       .replace(/--reason "[^"]*"/, "--reason post-deploy")
       .trim()
@@ -91,6 +96,43 @@ describe("deploy-stack.yml", () => {
       "check",
       "rollback",
     ]);
+  });
+
+  it("rechecks and reverts each model whose rollout the new audit lines moved", () => {
+    const release = named("Does this deployment carry a release step?");
+    // The step's script, on a deployed tag whose diff is ours: git answers from a fixture.
+    const diff = [
+      "+" + JSON.stringify({ stack: "production", model: "churn", step: "--weight 25" }),
+      "+" + JSON.stringify({ stack: "staging", model: "defects", step: "--weight 10" }),
+      "+" + JSON.stringify({ stack: "production", step: "--promote" }),
+      " " + JSON.stringify({ stack: "production", model: "iris", step: "--weight 10" }),
+      "+" + JSON.stringify({ stack: "production", model: "churn", step: "--promote" }),
+    ].join("\n");
+    const git = `git() { if [[ $1 == diff ]]; then printf '%s\\n' '${diff.replace(/'/g, "'\\''")}'; else return 0; fi; }`;
+    const output = path.join(mkdtempSync(path.join(tmpdir(), "plinth-deploy-")), "output");
+    const result = spawnSync("bash", ["-euo", "pipefail", "-c", `${git}\n${release.run!}`], {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        STACK: "production",
+        GITHUB_OUTPUT: output,
+        GITHUB_STEP_SUMMARY: "/dev/null",
+      },
+    });
+    expect(result.stderr).toBe("");
+    // A line written before --model (no `model`) is the default model's: promote without --model.
+    expect(readFileSync(output, "utf8").split("\n").filter(Boolean)).toEqual([
+      "step=true",
+      "models=- churn ",
+    ]);
+    for (const name of [
+      "Pre-deploy gate (the release step's gates, measured again)",
+      "Revert the release step",
+    ]) {
+      const step = named(name);
+      expect(step.env).toMatchObject({ MODELS: "${{ steps.release.outputs.models }}" });
+      expect(step.run).toMatch(/for model in \$MODELS; do/);
+    }
   });
 
   it("pipes promote's output through tee under pipefail, so a blocked gate fails the step", () => {

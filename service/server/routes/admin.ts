@@ -5,6 +5,11 @@
  * request without credentials (it asks for a key), but when the service sits behind oauth2-proxy
  * (OPS_OIDC_TRUST_HEADERS=true) and the proxy names a user, that user must be an admin.
  *
+ * Served at each of the process's operator bases (./operator.ts): `/admin` and
+ * `/models/<MODEL_NAME>/admin`. The page names its assets, its data and its actions relative to where
+ * it was loaded (`admin/panel.js`, `ops/summary`, `reload-model`), so at either base it reads and
+ * acts on the routes beside it, the same process's.
+ *
  * A strict Content-Security-Policy (own scripts only, no inline code, no third-party origins)
  * keeps an injected script from reading the API key the page holds in sessionStorage.
  */

@@ -1,13 +1,10 @@
 /**
- * Liveness, readiness (the default model's, and the pod's), the default model's metadata and reload: thin adapters over the data plane
- * (service/serving/data-plane.ts) and the default model's rollout engine.
+ * Liveness, readiness (the default model's, and the pod's) and the default model's metadata: thin
+ * adapters over the data plane (service/serving/data-plane.ts). `POST /reload-model` is an
+ * operator route (./reload.ts).
  */
 import { MODEL_STATES } from "../../contract/metrics.js";
 import { PROBE_PATHS } from "../../contract/probe-paths.js";
-import { ApiError } from "../../errors/api-error.js";
-import { ErrorCode } from "../../errors/codes.js";
-import type { VariantName } from "../../inference/model-holder.js";
-import { describeFailedReloads, type ReloadEvent } from "../../rollout/summary.js";
 import { notReady } from "../../serving/availability.js";
 import { shownName } from "../../serving/served-model.js";
 import type { RouteDeps } from "../deps.js";
@@ -17,7 +14,7 @@ import { errorResponses } from "../schemas.js";
 const PUBLIC = { auth: "public", rateLimit: false } as const;
 
 export const operationsPlugin = httpAdapter<RouteDeps>("plinth-operations", async (app, deps) => {
-  const { models, rollout, dataPlane } = deps;
+  const { dataPlane } = deps;
 
   app.get(
     PROBE_PATHS.live,
@@ -117,45 +114,6 @@ export const operationsPlugin = httpAdapter<RouteDeps>("plinth-operations", asyn
       },
     },
     async () => dataPlane.describeDefaultModel(),
-  );
-
-  app.post<{ Body: { variant?: VariantName | "all" } | undefined }>(
-    "/reload-model",
-    {
-      // Admins only (admin-role key/JWT, or oauth2-proxy's user when trusted); refusals are audited.
-      config: { auth: { accepts: ["api", "oauth2-proxy"], roles: ["admin"], audit: "reload-model" } },
-      schema: {
-        summary: "Reload model variants from the registry (each loaded and warmed aside, then swapped)",
-        description:
-          "Re-resolves `MODEL_STABLE` and/or `MODEL_CANDIDATE`. A version that fails to load leaves the " +
-          "previous one serving (500 RELOAD_FAILED naming the variant). A reload of the candidate closes its circuit.",
-        body: {
-          type: ["object", "null"],
-          additionalProperties: false,
-          properties: { variant: { type: "string", enum: ["stable", "candidate", "all"] } },
-        },
-        response: {
-          200: {
-            type: "object",
-            properties: { results: { type: "array", items: reloadResultSchema } },
-          },
-          ...errorResponses(400, 401, 403, 429, 500),
-        },
-      },
-    },
-    async (request) => {
-      const variant = request.body?.variant ?? "all";
-      if (variant === "candidate" && models.candidate === undefined) {
-        throw new ApiError(ErrorCode.INVALID_REQUEST, "variant: no candidate is configured");
-      }
-      const by = request.principal?.identity;
-      const events = await rollout.reload({ variant, trigger: "api", ...(by === undefined ? {} : { by }) });
-      const failed = events.filter((e) => e.result === "failed");
-      if (failed.length > 0) {
-        throw new ApiError(ErrorCode.RELOAD_FAILED, `reload failed: ${describeFailedReloads(failed)}`);
-      }
-      return { results: events.map(reloadResultJson) };
-    },
   );
 });
 
@@ -281,28 +239,3 @@ const metadataResponseSchema = {
     },
   },
 } as const;
-
-const reloadResultSchema = {
-  type: "object",
-  properties: {
-    variant: { type: "string" },
-    trigger: { type: "string" },
-    result: { type: "string", enum: ["loaded", "unchanged", "failed"] },
-    previous_version: { type: ["string", "null"] },
-    version: { type: ["string", "null"] },
-    attempted_version: { type: ["string", "null"] },
-    error: { type: "string" },
-  },
-} as const;
-
-function reloadResultJson(event: ReloadEvent) {
-  return {
-    variant: event.variant,
-    trigger: event.trigger,
-    result: event.result,
-    previous_version: event.previousVersion,
-    version: event.version,
-    attempted_version: event.attemptedVersion,
-    ...(event.error === undefined ? {} : { error: event.error }),
-  };
-}

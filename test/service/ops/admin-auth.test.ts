@@ -6,37 +6,20 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../../service/ops/audit.js";
 import { OPS_HEADERS, TESTER_HEADERS } from "../rollout/rollout-fixture.js";
-import { API_KEY, errorCode, startTestService, type TestService } from "../server/service-fixture.js";
-
-const OPS_KEY = OPS_HEADERS["x-api-key"];
-const SECRET = "s".repeat(40);
-const READER_HEADERS = { "x-api-key": "reader-key-0123456789abcdef" };
-const KEYS = {
-  API_KEYS: `tester:${API_KEY},ops:${OPS_KEY},reader:${READER_HEADERS["x-api-key"]}`,
-  API_KEY_ROLES: "ops:admin,reader:ops-read",
-  JWT_HS256_SECRET: SECRET,
-  JWT_ISSUER: "https://issuer.example",
-  JWT_AUDIENCE: "plinth",
-};
-const EMAIL = "x-auth-request-email";
-const GROUPS = "x-auth-request-groups";
-/** What oauth2-proxy forwards for a signed-in member of the admin group. */
-const ALICE = { [EMAIL]: "alice@example.com", [GROUPS]: "staff,plinth-admins" };
-/** What the admin panel sends with every call from the service's own origin. */
-const PANEL = { "x-plinth-csrf": "1", "sec-fetch-site": "same-origin" };
-
-function token(claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT({ sub: "alice", ...claims })
-    .setProtectedHeader({ alg: "HS256" })
-    .setIssuer(KEYS.JWT_ISSUER)
-    .setAudience(KEYS.JWT_AUDIENCE)
-    .setExpirationTime("5m")
-    .sign(new TextEncoder().encode(SECRET));
-}
+import {
+  ALICE,
+  EMAIL,
+  GROUPS,
+  KEYS,
+  PANEL,
+  READER_HEADERS,
+  token,
+  TRUSTED_PROXY,
+} from "./operator-callers.js";
+import { errorCode, startTestService, type TestService } from "../server/service-fixture.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -169,10 +152,8 @@ describe("admin authorisation with OPS_OIDC_TRUST_HEADERS=true", () => {
   beforeAll(async () => {
     svc = await startTestService({
       ...KEYS,
-      OPS_OIDC_TRUST_HEADERS: "true",
+      ...TRUSTED_PROXY,
       OPS_OIDC_ALLOWED_EMAIL_DOMAINS: "example.com, corp.example.org",
-      OPS_OIDC_ADMIN_GROUPS: "plinth-admins",
-      OPS_OIDC_OPS_READ_GROUPS: "sre-oncall",
       AUDIT_LOG_PATH: path.join(dir, "on.jsonl"),
     });
   });

@@ -13,9 +13,17 @@ const ADAPTERS = [
   "plinth-predict",
   "plinth-predict-image",
   "plinth-v2",
+  "plinth-explain",
+];
+/**
+ * The operator routes' plugin and its adapters, registered once per base (service/server/routes/
+ * operator.ts): bare, and under the process's model name.
+ */
+const OPERATOR_ADAPTERS = [
+  "plinth-operator-routes",
   "plinth-ops-summary",
   "plinth-admin-panel",
-  "plinth-explain",
+  "plinth-reload-model",
 ];
 
 const service = testServiceForSuite();
@@ -26,8 +34,10 @@ function pluginNames(service: TestService): string[] {
 }
 
 describe("the HTTP adapters", () => {
-  it("are the named plugins the composition registers, each once", () => {
-    expect(pluginNames(service()).sort()).toEqual([...ADAPTERS].sort());
+  it("are the named plugins the composition registers, each once, the operator routes' once per base", () => {
+    expect(pluginNames(service()).sort()).toEqual(
+      [...ADAPTERS, ...OPERATOR_ADAPTERS, ...OPERATOR_ADAPTERS].sort(),
+    );
   });
 
   it("keep their body parsers to themselves: an image body is a 415 on /predict and a 200 on /predict-image", async () => {

@@ -12,6 +12,7 @@ import { variantEnvironment } from "../../../components/inference/env.js";
 import { validateStackText } from "../../../infra/promote/stack-file.js";
 import { bundledModelPlan, localServicePlans } from "../../../stack/local/model-plans.js";
 import { REPO_ROOT } from "../../../stack/local/tools.js";
+import { singleModelStackText } from "../../support/single-model-stack.js";
 import { THREE_MODELS } from "../../support/three-model-stack.js";
 
 const STAGING = path.join(REPO_ROOT, "Pulumi.staging.yaml");
@@ -29,7 +30,7 @@ const SMALL = THREE_MODELS.churn.resources;
 describe("localServicePlans", () => {
   it("runs one process per model of the three-model stack, the default first, with its rollout", () => {
     const plans = localServicePlans(stackWith({ models: THREE_MODELS }));
-    expect(plans.map((p) => p.models)).toEqual([["fashion-mnist"], ["churn"], ["defects"]]);
+    expect(plans.map((p) => p.models)).toEqual([["fashion-classifier"], ["churn"], ["defects"]]);
     expect(plans.map((p) => p.servesDefault)).toEqual([true, false, false]);
     expect(plans.map((p) => p.serviceName)).toEqual([
       "plinth-inference",
@@ -43,7 +44,7 @@ describe("localServicePlans", () => {
     ]);
     const [fashion, churn, defects] = plans;
     expect(fashion!.env).toEqual({
-      MODEL_NAME: "fashion-mnist",
+      MODEL_NAME: "fashion-classifier",
       MODEL_STABLE: "champion",
       ROLLOUT_STRATEGY: "canary",
       MODEL_CANDIDATE: "challenger",
@@ -68,7 +69,7 @@ describe("localServicePlans", () => {
     );
     expect(defects!.env.SHADOW_PERCENT).toBe("50");
     expect(plans.map((p) => p.references)).toEqual([
-      { "fashion-mnist": ["champion", "challenger"] },
+      { "fashion-classifier": ["champion", "challenger"] },
       { churn: ["3"] },
       { defects: ["champion", "challenger"] },
     ]);
@@ -79,7 +80,7 @@ describe("localServicePlans", () => {
     const plans = localServicePlans(stackWith({ defaultModel: "churn", models: THREE_MODELS }));
     expect(plans.map((p) => [p.models[0], p.serviceName])).toEqual([
       ["churn", "plinth-inference"],
-      ["fashion-mnist", "plinth-inference-fashion-mnist"],
+      ["fashion-classifier", "plinth-inference-fashion-classifier"],
       ["defects", "plinth-inference-defects"],
     ]);
   });
@@ -111,7 +112,7 @@ describe("localServicePlans", () => {
       stackWith({
         shared: { replicas: { min: 1, max: 2 }, targetCpuUtilization: 70, resources: SMALL },
         models: {
-          "fashion-mnist": THREE_MODELS["fashion-mnist"],
+          "fashion-classifier": THREE_MODELS["fashion-classifier"],
           iris: { deployment: "shared", rollout: single("2") },
           churn: { deployment: "shared", rollout: single("3") },
         },
@@ -126,15 +127,17 @@ describe("localServicePlans", () => {
     expect(shared.references).toEqual({ iris: ["2"], churn: ["3"] });
   });
 
-  it("reads the earlier single-model shape as one model (Pulumi.staging.yaml as it is)", () => {
-    const plans = localServicePlans(validateStackText(readFileSync(STAGING, "utf8"), STAGING));
+  it("reads the earlier single-model shape as one model, as the shipped file's models shape", () => {
+    const shipped = readFileSync(STAGING, "utf8");
+    const plans = localServicePlans(validateStackText(singleModelStackText(shipped), STAGING));
     expect(plans).toHaveLength(1);
     expect(plans[0]).toMatchObject({
-      models: ["fashion-mnist"],
+      models: ["fashion-classifier"],
       servesDefault: true,
       serviceName: "plinth-inference",
-      env: { MODEL_NAME: "fashion-mnist", ROLLOUT_STRATEGY: "canary", CANDIDATE_WEIGHT: "20" },
+      env: { MODEL_NAME: "fashion-classifier", ROLLOUT_STRATEGY: "canary", CANDIDATE_WEIGHT: "20" },
     });
+    expect(localServicePlans(validateStackText(shipped, STAGING))).toEqual(plans);
   });
 });
 

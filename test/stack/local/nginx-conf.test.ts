@@ -8,20 +8,9 @@ import { describe, expect, it } from "vitest";
 import { PROTECTED_PATHS, PUBLIC_PATHS, publicPathsOf } from "../../../components/inference/routes.js";
 import { AUTH_RESPONSE_HEADERS } from "../../../components/oauth2-proxy/index.js";
 import { renderNginxConf } from "../../../stack/local/nginx-conf.js";
+import { NGINX_OPTIONS, renderTestNginxConf } from "./nginx-fixture.js";
 
-const conf = renderNginxConf({
-  prefix: "/tmp/x/nginx",
-  host: "127.0.0.1",
-  httpsPort: 8443,
-  httpPort: 8880,
-  servicePort: 18080,
-  oauth2ProxyPort: 14180,
-  edgeToken: "edge-Token_0123",
-  certFile: "/tmp/x/server.pem",
-  keyFile: "/tmp/x/server.key",
-  accessLog: false,
-  backlog: 4096,
-});
+const conf = renderTestNginxConf();
 
 /** The body of the `location <match>` block. */
 function block(match: string): string {
@@ -80,20 +69,7 @@ describe("renderNginxConf for a stack file's models", () => {
     { name: "churn", port: 18081, isDefault: false },
     { name: "defects", port: 18082, isDefault: false },
   ];
-  const multi = renderNginxConf({
-    prefix: "/tmp/x/nginx",
-    host: "127.0.0.1",
-    httpsPort: 8443,
-    httpPort: 8880,
-    servicePort: 18080,
-    models,
-    oauth2ProxyPort: 14180,
-    edgeToken: "edge-Token_0123",
-    certFile: "/tmp/x/server.pem",
-    keyFile: "/tmp/x/server.key",
-    accessLog: false,
-    backlog: 4096,
-  });
+  const multi = renderTestNginxConf(models);
   const at = (match: string) => {
     const start = multi.indexOf(`location ${match} {`);
     if (start < 0) throw new Error(`no location ${match}`);
@@ -135,19 +111,7 @@ describe("renderNginxConf for a stack file's models", () => {
   });
 
   it("refuses models without exactly one default on the service port, or a name twice", () => {
-    const base = {
-      prefix: "/tmp/x/nginx",
-      host: "127.0.0.1",
-      httpsPort: 8443,
-      httpPort: 8880,
-      servicePort: 18080,
-      oauth2ProxyPort: 14180,
-      edgeToken: "t",
-      certFile: "/c",
-      keyFile: "/k",
-      accessLog: false,
-      backlog: 1,
-    };
+    const base = NGINX_OPTIONS;
     expect(() =>
       renderNginxConf({ ...base, models: models.map((m) => ({ ...m, isDefault: false })) }),
     ).toThrow("expected one default model; got 0");
