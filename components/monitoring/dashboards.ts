@@ -48,12 +48,12 @@ function percentiles(what: string, unit: string, histogram: string, quantiles: n
   return timeseries(
     `${what} ${labels.join(" / ")}`,
     unit,
-    quantiles.map((q, index) => [quantile(q, histogram), labels[index]!]),
+    quantiles.map((q, index) => [quantile(q, histogram), `{{service}} ${labels[index]!}`]),
     width,
   );
 }
 
-const quantile = (q: number, histogram: string, by = "le") =>
+const quantile = (q: number, histogram: string, by = "service, le") =>
   `histogram_quantile(${q}, sum by (${by}) (rate(${sel(`${histogram}_bucket`)}${RATE})))`;
 
 /** The overview dashboard: traffic, errors, latency, variants, drift, batching. */
@@ -168,8 +168,8 @@ export function inferenceDashboard(): Dashboard {
         "percentunit",
         [
           [
-            `sum by (model_version) (rate(${sel(METRICS.shadowComparisons.name, 'outcome="agree"')}${RATE})) / sum by (model_version) (rate(${sel(METRICS.shadowComparisons.name)}${RATE}))`,
-            "candidate {{model_version}}",
+            `sum by (model, model_version) (rate(${sel(METRICS.shadowComparisons.name, 'outcome="agree"')}${RATE})) / sum by (model, model_version) (rate(${sel(METRICS.shadowComparisons.name)}${RATE}))`,
+            "{{model}} candidate {{model_version}}",
           ],
         ],
         8,
@@ -208,7 +208,10 @@ export function inferenceDashboard(): Dashboard {
         "Inference time p95 and queue rejections",
         "s",
         [
-          [quantile(0.95, METRICS.inferenceDuration.name, "le, variant"), "session.run p95 {{variant}}"],
+          [
+            quantile(0.95, METRICS.inferenceDuration.name, "service, le, variant"),
+            "session.run p95 {{service}} {{variant}}",
+          ],
           [`sum(rate(${sel(METRICS.inferenceQueueRejections.name)}${RATE}))`, "rejections/s"],
         ],
         8,

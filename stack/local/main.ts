@@ -73,8 +73,11 @@ function models(stack: LocalStack): string {
         model === stack.defaultModel
           ? `/predict, /v2, ..., /models/${model}/...`
           : `/models/${model}/..., /v2/models/${model}`;
+      // Operator pages by name: each process's own model (a shared process's first) has them.
+      const lead = service.processName === `service:${model}` || model === stack.defaultModel;
+      const admin = lead ? `, admin ${stack.origin}/models/${model}/admin` : "";
       return (
-        `  model ${model.padEnd(14)} ${where}  ` +
+        `  model ${model.padEnd(14)} ${where}${admin}  ` +
         `(process ${service.processName} on ${service.port}, metrics ${service.metricsPort}, service="${service.metricsService}")`
       );
     })

@@ -265,7 +265,11 @@ async function reportAwaited(ports: readonly number[], log: LogSink): Promise<vo
     const response = await fetch(`http://${HOST}:${port}${PROBE_PATHS.podReady}`);
     const body = (await response.json()) as {
       models?: { name: string; variants: { variant: string; state: string }[]; reason?: string }[];
+      error?: { message: string };
     };
+    // 503: a model misses an alias or version of a model that has versions (the cluster would keep
+    // such a pod out of its Service); the message names each and why.
+    if (body.error) log(`stack:local: the process on port ${port}: ${body.error.message}`);
     for (const model of body.models ?? []) {
       for (const { variant, state } of model.variants) {
         if (state === "ready") continue;

@@ -111,7 +111,7 @@ describe("the inference dashboard", () => {
     expect(exprs).toEqual(
       [0.5, 0.95, 0.99].map(
         (q) =>
-          `histogram_quantile(${q}, sum by (le) (rate(plinth_http_request_duration_seconds_bucket{service=~"$service"}[$__rate_interval])))`,
+          `histogram_quantile(${q}, sum by (service, le) (rate(plinth_http_request_duration_seconds_bucket{service=~"$service"}[$__rate_interval])))`,
       ),
     );
   });

@@ -266,8 +266,12 @@ describe("each model's paths reach its own process through nginx", () => {
     expect(JSON.parse(v2.body).error.message).toContain("nope");
   });
 
-  it("keeps /admin behind oauth2-proxy: a request without a session is sent to sign in", async () => {
-    for (const urlPath of ["/admin", "/ops/summary"]) {
+  it("keeps /admin and each model's operator pages behind oauth2-proxy: no session, sent to sign in", async () => {
+    const perModel = ["churn", "defects"].flatMap((model) => [
+      `/models/${model}/admin`,
+      `/models/${model}/ops/summary`,
+    ]);
+    for (const urlPath of ["/admin", "/ops/summary", ...perModel]) {
       const answer = await call(urlPath);
       expect(answer.status, urlPath).toBe(302);
       expect(answer.headers.location).toBe(`${stack.origin}/oauth2/start?rd=${urlPath}`);
