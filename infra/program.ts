@@ -10,6 +10,7 @@ import {
   METRICS_PORT_NAME,
   mlflowClientPods,
 } from "../components/inference/index.js";
+import { GatewayEdge } from "../components/gateway/index.js";
 import { IngressTls } from "../components/ingress-tls/index.js";
 import { Mlflow, type MlflowBackend } from "../components/mlflow/index.js";
 import {
@@ -18,8 +19,10 @@ import {
   SELF_MANAGED_CLUSTER_TARGETS,
   type ClusterScrapeTargets,
 } from "../components/monitoring/index.js";
+import { oauth2ProxyEndpoint } from "../components/oauth2-proxy/contract.js";
 import { OAuth2Proxy } from "../components/oauth2-proxy/index.js";
 import { RateLimitStore, type RateLimitStoreBackend } from "../components/rate-limit-store/index.js";
+import type { Edge } from "../components/shared/edge.js";
 import { selectorLabels } from "../components/shared/labels.js";
 import { podSecurityNamespace } from "../components/shared/namespace.js";
 import type { StackConfig } from "./config/load.js";
@@ -32,6 +35,60 @@ function inferenceName(config: StackConfig, model: string): string {
 }
 /** Namespace of plinth's own service and jobs. */
 const APP_NAMESPACE = "plinth";
+/** Namespaces of oauth2-proxy and MLflow (their components' defaults, named here for the Gateway). */
+const AUTH_NAMESPACE = "auth";
+const MLFLOW_NAMESPACE = "mlflow";
+const MONITORING_NAMESPACE = "monitoring";
+const AUTH_PROXY_NAME = "oauth2-proxy";
+/** Every host plinth publishes, by first label, and the namespace of the service behind it. */
+function publishedHosts(config: StackConfig): { host: string; namespace: string }[] {
+  return [
+    { label: "api", namespace: APP_NAMESPACE },
+    { label: "mlflow", namespace: MLFLOW_NAMESPACE },
+    { label: "grafana", namespace: config.existingCluster?.monitoring?.namespace ?? MONITORING_NAMESPACE },
+  ].map(({ label, namespace }) => ({ host: `${label}.${config.domain}`, namespace }));
+}
+
+/**
+ * The edge of the stack (plinth:edge): the Gateway API on Traefik by default, or ingress-nginx's
+ * Ingresses (retired upstream; kept for clusters that run it). Either installs cert-manager and the
+ * ACME issuer unless the cluster's are reused. Components publish through the returned Edge alone.
+ */
+function createEdge(config: StackConfig, cluster: Cluster): Edge & pulumi.Resource {
+  const existing = config.existingCluster ?? {};
+  const auth = oauth2ProxyEndpoint(AUTH_PROXY_NAME, AUTH_NAMESPACE);
+  if (config.edge === "gateway") {
+    // Named "ingress" as the IngressTls it replaces on a moving stack (see components/gateway).
+    return new GatewayEdge("ingress", {
+      provider: cluster.provider,
+      cloud: config.cloud,
+      acme: config.acme,
+      apiServerSources: cluster.apiServerSources,
+      // Each host admits the routes of its own service's namespace and oauth2-proxy's (/oauth2).
+      hosts: publishedHosts(config).map(({ host, namespace }) => ({
+        host,
+        routeNamespaces: [namespace, AUTH_NAMESPACE],
+      })),
+      auth,
+      reuse: {
+        ...(existing.gatewayController ? { controller: existing.gatewayController } : {}),
+        ...(existing.certManager ? { certManager: existing.certManager } : {}),
+      },
+    });
+  }
+  return new IngressTls("ingress", {
+    provider: cluster.provider,
+    cloud: config.cloud,
+    acme: config.acme,
+    apiServerSources: cluster.apiServerSources,
+    auth,
+    ...(existing.ingressClass ? { ingressClass: existing.ingressClass } : {}),
+    reuse: {
+      ...(existing.ingressController ? { controller: existing.ingressController } : {}),
+      ...(existing.certManager ? { certManager: existing.certManager } : {}),
+    },
+  });
+}
 
 function clusterArgs(config: StackConfig): ClusterArgs {
   switch (config.cloud) {
@@ -96,7 +153,7 @@ function mlflowBackend(config: StackConfig, cluster: Cluster): MlflowBackend {
 function rateLimitStoreBackend(
   config: StackConfig,
   cluster: Cluster,
-  ingressTls: IngressTls,
+  edge: pulumi.Resource,
   mlflow: Mlflow,
 ): RateLimitStoreBackend {
   if (config.cloud === "aws") {
@@ -118,7 +175,7 @@ function rateLimitStoreBackend(
   return {
     cloud: "existing",
     image: config.rateLimitStore.redisImage,
-    certManager: reused ? [] : [ingressTls],
+    certManager: reused ? [] : [edge],
     certManagerFromCluster: reused,
   };
 }
@@ -128,23 +185,13 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
   const cluster = new Cluster(NAME, clusterArgs(config));
   const provider = cluster.provider;
   const existing = config.existingCluster ?? {};
-  const ingressTls = new IngressTls("ingress", {
-    provider,
-    cloud: config.cloud,
-    acme: config.acme,
-    apiServerSources: cluster.apiServerSources,
-    ...(existing.ingressClass ? { ingressClass: existing.ingressClass } : {}),
-    reuse: {
-      ...(existing.ingressController ? { controller: existing.ingressController } : {}),
-      ...(existing.certManager ? { certManager: existing.certManager } : {}),
-    },
-  });
-  const { ingress, controllerPeer } = ingressTls;
-  const auth = new OAuth2Proxy("oauth2-proxy", {
+  const edge = createEdge(config, cluster);
+  new OAuth2Proxy(AUTH_PROXY_NAME, {
     provider,
     image: config.oauth2Proxy.image,
-    // Every host with a protected Ingress: the inference service's, MLflow's and Grafana's.
-    hosts: ["api", "mlflow", "grafana"].map((label) => `${label}.${config.domain}`),
+    namespace: AUTH_NAMESPACE,
+    // Every host with a protected route: the inference service's, MLflow's and Grafana's.
+    hosts: publishedHosts(config).map(({ host }) => host),
     oidc: {
       issuerUrl: config.oauth2Proxy.issuerUrl,
       clientId: config.oauth2Proxy.clientId,
@@ -154,12 +201,8 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     allowedGroups: [...new Set([...config.oauth2Proxy.adminGroups, ...config.oauth2Proxy.opsReadGroups])],
     groupsClaim: config.oauth2Proxy.groupsClaim,
     scope: config.oauth2Proxy.scope,
-    ingress,
-    controllerPeer,
+    edge,
   });
-  const authAnnotations = auth.protect();
-  // MLflow has no roles of its own (anyone who reaches it can move a registry alias): admins only.
-  const adminOnlyAnnotations = auth.protect(config.oauth2Proxy.adminGroups);
 
   const inferenceNames = [
     ...new Set(Object.keys(config.inference.models).map((model) => inferenceName(config, model))),
@@ -185,9 +228,8 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
         port: METRICS_PORT_NAME,
       },
       domain: config.domain,
-      ingress,
-      authAnnotations,
-      controllerPeer,
+      edge,
+      namespace: MONITORING_NAMESPACE,
       apiServerSources: cluster.apiServerSources,
       replicas: config.protect ? 2 : 1,
       ...(existing.monitoring ? { reuse: existing.monitoring } : {}),
@@ -203,9 +245,10 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     resources: config.mlflow.resources,
     protect: config.protect,
     domain: config.domain,
-    ingress,
-    authAnnotations: adminOnlyAnnotations,
-    controllerPeer,
+    edge,
+    namespace: MLFLOW_NAMESPACE,
+    // MLflow has no roles of its own (anyone who reaches it can move a registry alias): admins only.
+    allowedGroups: config.oauth2Proxy.adminGroups,
     clients: inferenceNames.flatMap((name) => mlflowClientPods(name, APP_NAMESPACE)),
     // On an existing cluster the artifact volume must be ReadWriteMany for two replicas: production
     // needs two (and such a storage class); staging runs one on ReadWriteOnce.
@@ -217,7 +260,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     "rate-limit-store",
     {
       provider,
-      backend: rateLimitStoreBackend(config, cluster, ingressTls, mlflow),
+      backend: rateLimitStoreBackend(config, cluster, edge, mlflow),
       namespace: APP_NAMESPACE,
       clients: inferenceNames.map((name) => ({
         namespace: APP_NAMESPACE,
@@ -240,9 +283,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     adminGroups: config.oauth2Proxy.adminGroups,
     opsReadGroups: config.oauth2Proxy.opsReadGroups,
     domain: config.domain,
-    ingress,
-    authAnnotations,
-    controllerPeer,
+    edge,
     prometheusPeer: monitoring.prometheusPeer,
     rateLimitStore: rateLimitStore.client,
     // One certificate for api.<domain>: the default model's, named as a single-model stack names it.

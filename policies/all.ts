@@ -3,6 +3,7 @@
  * starting the policy analyzer: the runner, the catalog generator and the tests all do.
  */
 import { awsPolicies } from "./aws.js";
+import { gatewayApiPolicies } from "./gateway-api.js";
 import { gcpPolicies } from "./gcp.js";
 import { helmPolicies } from "./helm.js";
 import { ingressAuthPolicies } from "./ingress-auth.js";
@@ -27,6 +28,11 @@ export const policyTopics: PolicyTopic[] = [
   },
   { module: "network-exposure", title: "Network exposure", policies: networkExposurePolicies },
   { module: "ingress-auth", title: "Ingress, TLS and authentication", policies: ingressAuthPolicies },
+  {
+    module: "gateway-api",
+    title: "Gateway API edge: TLS, redirect and authentication",
+    policies: gatewayApiPolicies,
+  },
   { module: "secrets", title: "Secrets", policies: secretPolicies },
   { module: "aws", title: "AWS", policies: awsPolicies },
   { module: "gcp", title: "GCP", policies: gcpPolicies },

@@ -5,7 +5,16 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
-import { isOperatorPath, OPERATOR_PATHS } from "../service/contract/operator-paths.js";
+import { OPERATOR_PATHS } from "../service/contract/operator-paths.js";
+import {
+  adminConfig,
+  catchAllConfig,
+  OAUTH2_PATH,
+  OPERATOR_PATH_LIST,
+  OWASP_AUTH,
+  protectedReason,
+  type AdminConfig,
+} from "./lib/admin-surfaces.js";
 import { chartObjectsChecked } from "./lib/helm-charts.js";
 import {
   annotationsOf,
@@ -29,20 +38,18 @@ import type { PlinthPolicy, PlinthResourcePolicy, PlinthStackPolicy } from "./li
 
 const AUTH_URL = `${NGINX}/auth-url`;
 const AUTH_SIGNIN = `${NGINX}/auth-signin`;
-const OWASP_AUTH = "OWASP Top 10 (A01 Broken Access Control)";
 
 /** For the catalog: the Ingresses every rule here reads (validateResourceOfType and ingressesOf alike). */
 const INGRESS_V1 = "Ingress of networking.k8s.io/v1 (`kubernetes:networking.k8s.io/v1:Ingress`)";
 /** For the catalog: what no rule here reads. */
 const NOT_INGRESS_V1 =
-  "Gateway API objects (Gateway, HTTPRoute), Ingresses of networking.k8s.io/v1beta1 or extensions/v1beta1, and IngressPatch are not read.";
+  "Gateway API objects (Gateway, HTTPRoute) are not read here: gateway-api.ts judges them. Ingresses of networking.k8s.io/v1beta1 or extensions/v1beta1, and IngressPatch, are not read.";
 /** For the catalog: the controller the annotation rules assume. */
 const INGRESS_NGINX_ONLY =
   "spec.ingressClassName is not read: every Ingress is judged as ingress-nginx would serve it.";
 /** For the catalog: what {@link hasOauth2ProxyAuth} requires. */
 const OAUTH2_PROXY_ANNOTATIONS =
   "the three oauth2-proxy annotations (nginx.ingress.kubernetes.io/auth-url containing /oauth2/auth, auth-signin containing /oauth2/start, auth-response-headers listing X-Auth-Request-Email)";
-const OPERATOR_PATH_LIST = OPERATOR_PATHS.map(({ path }) => path).join(", ");
 const INGRESSES_IN_CHARTS = chartObjectsChecked("Ingresses");
 
 /**
@@ -192,42 +199,6 @@ function hasOauth2ProxyAuth(annotations: Record<string, string>): boolean {
   );
 }
 
-const adminConfig = {
-  properties: {
-    protectedPathPrefixes: {
-      type: "array" as const,
-      items: { type: "string" as const },
-      description:
-        "Path prefixes that only signed-in operators may reach (default: the inference service's operator routes).",
-      default: OPERATOR_PATHS.map(({ path }) => path),
-    },
-    protectedBackendPattern: {
-      type: "string" as const,
-      description: "Regular expression on backend Service names that are admin surfaces as a whole.",
-      default: "mlflow|grafana|prometheus|alertmanager",
-    },
-    protectedHostPattern: {
-      type: "string" as const,
-      description: "Regular expression on hosts that are admin surfaces as a whole.",
-      default: "^(mlflow|grafana|prometheus|alertmanager)\\.",
-    },
-    signInService: {
-      type: "string" as const,
-      description:
-        "oauth2-proxy's Service as namespace/name: the only backend of the /oauth2 sign-in path a protected host may route without the auth annotations.",
-      default: "auth/oauth2-proxy",
-    },
-  },
-};
-
-interface AdminConfig {
-  protectedPathPrefixes: string[];
-  protectedBackendPattern: string;
-  protectedHostPattern: string;
-  signInService: string;
-}
-
-const OAUTH2_PATH = "/oauth2";
 /** Annotations that would make an Ingress's /oauth2 reach something other than the proxy's /oauth2. */
 const PATH_CHANGING = [
   "rewrite-target",
@@ -253,15 +224,6 @@ function isSignInRoute(
     `${ingress.namespace}/${route.service}` === signInService &&
     PATH_CHANGING.every((name) => ingress.annotations[`${NGINX}/${name}`] === undefined)
   );
-}
-
-function protectedReason(route: Route, config: AdminConfig): string | undefined {
-  const prefix = config.protectedPathPrefixes.find((p) => route.path === p || route.path.startsWith(`${p}/`));
-  // A model's operator routes (/models/<name>/admin, ...) as well as the bare ones.
-  if (prefix || isOperatorPath(route.path)) return `path ${route.path}`;
-  if (new RegExp(config.protectedBackendPattern).test(route.service)) return `Service "${route.service}"`;
-  if (new RegExp(config.protectedHostPattern).test(route.host)) return `host ${route.host}`;
-  return undefined;
 }
 
 export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
@@ -298,16 +260,6 @@ export const adminPathsBehindOauth2Proxy: PlinthStackPolicy = {
         );
       }
     }
-  },
-};
-
-const catchAllConfig = {
-  properties: {
-    inferenceBackendPattern: {
-      type: "string" as const,
-      description: "Regular expression on the Service names of the inference service.",
-      default: "inference",
-    },
   },
 };
 

@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType } from "@pulumi/policy";
 import {
+  admitsEveryNamespace,
   EVERY_CONTAINER,
   PATCH_JUDGED_ON_WHAT_IT_SETS,
   POD_RESOURCES,
@@ -18,6 +19,11 @@ import {
   selects,
   validatePods,
 } from "./lib/kubernetes.js";
+import {
+  TRAEFIK_ENTRY_POINTS,
+  TRAEFIK_NAMESPACE,
+  TRAEFIK_POD_LABELS,
+} from "../components/gateway/traefik.js";
 import { familiesAdmittingThePublic } from "./lib/addresses.js";
 import { chartObjectsChecked, HELM_CHART_TYPES, helmChartOf, isHelmChart } from "./lib/helm-charts.js";
 import type { LabelSelector } from "./lib/kubernetes.js";
@@ -128,15 +134,41 @@ const loadBalancerConfig = {
         "The values path of the controller's own Service type in that chart; every other Service type in its values (metrics, default backend, internal) must stay ClusterIP.",
       default: "controller.service.type",
     },
+    gatewayControllerLabels: {
+      type: "object" as const,
+      description:
+        "Labels that mark the Gateway path's controller Service (Traefik's), the other Service allowed to be a LoadBalancer.",
+      default: { ...TRAEFIK_POD_LABELS },
+    },
+    gatewayControllerChart: {
+      type: "string" as const,
+      description:
+        "Helm chart of the Gateway path's controller (its bare name): its values may ask for a LoadBalancer at gatewayControllerServiceValue only.",
+      default: "traefik",
+    },
+    gatewayControllerServiceValue: {
+      type: "string" as const,
+      description: "The values path of the Gateway controller's own Service type in that chart.",
+      default: "service.type",
+    },
   },
 };
+
+interface EdgeControllerConfig {
+  ingressControllerLabels: Record<string, string>;
+  ingressControllerChart: string;
+  ingressControllerServiceValue: string;
+  gatewayControllerLabels: Record<string, string>;
+  gatewayControllerChart: string;
+  gatewayControllerServiceValue: string;
+}
 
 const EXPOSING_SERVICE_TYPES = new Set(["LoadBalancer", "NodePort"]);
 
 export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
   name: "only-ingress-controller-load-balancer",
   description:
-    "The ingress controller's Service is the only LoadBalancer, whether written directly or by a Helm chart's values.",
+    "The edge controller's Service (ingress-nginx on the Ingress path, Traefik on the Gateway path) is the only LoadBalancer, whether written directly or by a Helm chart's values.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: loadBalancerConfig,
@@ -144,23 +176,26 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
     protectsAgainst:
       "A second public entry point (a Grafana, MLflow or Prometheus Service exposed directly) with no TLS and no oauth2-proxy in front.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: one load balancer per service"],
-    configured: "ingressControllerLabels, ingressControllerChart, ingressControllerServiceValue",
+    configured:
+      "ingressControllerLabels, ingressControllerChart, ingressControllerServiceValue (ingress-nginx by default); gatewayControllerLabels, gatewayControllerChart, gatewayControllerServiceValue (Traefik by default)",
     covers:
-      "core/v1 Service of type LoadBalancer, judged by metadata.labels against the configured controller labels; and the values of every Helm chart installation, where any value at any depth equal to LoadBalancer or NodePort is reported, whatever its key (type, serviceType, service.kind...), except LoadBalancer at the configured controller Service path of the configured controller chart (matched by bare chart name: repository alias, OCI reference or archive alike).",
+      "core/v1 Service of type LoadBalancer, judged by metadata.labels against either configured controller's labels (non-empty, every pair present); and the values of every Helm chart installation, where any value at any depth equal to LoadBalancer or NodePort is reported, whatever its key (type, serviceType, service.kind...), except LoadBalancer at a configured controller's Service path of that controller's chart (matched by bare chart name: repository alias, OCI reference or archive alike).",
     limits:
-      "The controller is recognised by labels and a chart name, which anyone writing the stack can set. A ServicePatch is not read; values inside YAML strings, valueYamlFiles or a chart's defaults are not read.",
+      "The controller is recognised by labels and a chart name, which anyone writing the stack can set; both edges' controllers are accepted in every stack, whichever edge it runs. A ServicePatch is not read; values inside YAML strings, valueYamlFiles or a chart's defaults are not read.",
     charts:
       "helm.sh/v3 Release: its values are read (a LoadBalancer or NodePort anywhere in them), not the Services it renders. helm.sh/v3 and v4 Chart: its values, and each Service it renders.",
     chartReach: "inputs-and-objects",
   },
   validateStack: (args, report) => {
-    const config = configOf<{
-      ingressControllerLabels: Record<string, string>;
-      ingressControllerChart: string;
-      ingressControllerServiceValue: string;
-    }>(loadBalancerConfig, args);
+    const config = configOf<EdgeControllerConfig>(loadBalancerConfig, args);
+    const carries = (wanted: Record<string, string>, labels: Record<string, string>) =>
+      Object.keys(wanted).length > 0 && Object.entries(wanted).every(([key, value]) => labels[key] === value);
     const isController = (labels: Record<string, string>) =>
-      Object.entries(config.ingressControllerLabels).every(([key, value]) => labels[key] === value);
+      carries(config.ingressControllerLabels, labels) || carries(config.gatewayControllerLabels, labels);
+    const controllerServiceValue: Record<string, string> = {
+      [config.gatewayControllerChart]: config.gatewayControllerServiceValue,
+      [config.ingressControllerChart]: config.ingressControllerServiceValue,
+    };
     for (const resource of args.resources) {
       if (resource.type === "kubernetes:core/v1:Service" && resource.props.spec?.type === "LoadBalancer") {
         if (!isController(resource.props.metadata?.labels ?? {})) {
@@ -173,8 +208,9 @@ export const onlyIngressControllerLoadBalancer: PlinthStackPolicy = {
       if (isHelmChart(resource.type)) {
         const chart = helmChartOf(resource.type, resource.props, resource.name);
         // The controller's own Service may be the LoadBalancer; its chart's other Services may not.
-        const controllerService =
-          chart.name === config.ingressControllerChart ? config.ingressControllerServiceValue : undefined;
+        const controllerService = Object.hasOwn(controllerServiceValue, chart.name)
+          ? controllerServiceValue[chart.name]
+          : undefined;
         // Whatever the key (type, serviceType, service.kind, ...): no other setting takes these values.
         for (const leaf of leaves(chart.values)) {
           if (leaf.path === controllerService && leaf.value === "LoadBalancer") continue;
@@ -232,16 +268,6 @@ export const networkPolicyForEveryWorkload: PlinthStackPolicy = {
   },
 };
 
-/**
- * A namespace created tomorrow carries only its name label: a selector that matches it (empty,
- * `NotIn`, `Exists` on the name label, `DoesNotExist` on another) admits every namespace.
- */
-const UNNAMED_NAMESPACE = { "kubernetes.io/metadata.name": "\u0000any-namespace" };
-
-function admitsEveryNamespace(selector: LabelSelector | undefined): boolean {
-  return selector !== undefined && selects(selector, UNNAMED_NAMESPACE);
-}
-
 /** No podSelector, or one matching a pod with no labels at all, admits every pod of the namespaces. */
 function admitsEveryPod(selector: LabelSelector | undefined): boolean {
   return selector === undefined || selects(selector, {});
@@ -262,25 +288,41 @@ interface PublicEdge {
   ports: number[];
 }
 
+/** The edge's pod schema: a namespace, non-empty pod labels, and public ports among `ports`. */
+function edgeSchema(description: string, ports: readonly number[], fallback: PublicEdge) {
+  return {
+    type: "object" as const,
+    description,
+    properties: {
+      namespace: { type: "string" as const, minLength: 1 },
+      podLabels: {
+        type: "object" as const,
+        minProperties: 1,
+        additionalProperties: { type: "string" as const },
+      },
+      ports: { type: "array" as const, minItems: 1, items: { enum: [...ports] } },
+    },
+    required: ["namespace", "podLabels", "ports"],
+    additionalProperties: false,
+    default: fallback,
+  };
+}
+
+/** Traefik's pods listen on its entry points' ports (the Service publishes them as 80 and 443). */
+const TRAEFIK_PORTS = [TRAEFIK_ENTRY_POINTS.web.port, TRAEFIK_ENTRY_POINTS.websecure.port];
+
 const allowAllConfig = {
   properties: {
-    publicEdge: {
-      type: "object" as const,
-      description:
-        "The ingress controller's pods (namespace and labels) and public ports: a rule on those pods whose ports are all public may admit every source (the load balancer preserves client addresses). Labels must not be empty; the ports are HTTP's and HTTPS's only.",
-      properties: {
-        namespace: { type: "string" as const, minLength: 1 },
-        podLabels: {
-          type: "object" as const,
-          minProperties: 1,
-          additionalProperties: { type: "string" as const },
-        },
-        ports: { type: "array" as const, minItems: 1, items: { enum: [80, 443] } },
-      },
-      required: ["namespace", "podLabels", "ports"],
-      additionalProperties: false,
-      default: { namespace: "ingress-nginx", podLabels: INGRESS_CONTROLLER_LABELS, ports: [80, 443] },
-    },
+    publicEdge: edgeSchema(
+      "The ingress controller's pods (namespace and labels) and public ports: a rule on those pods whose ports are all public may admit every source (the load balancer preserves client addresses). Labels must not be empty; the ports are HTTP's and HTTPS's only.",
+      [80, 443],
+      { namespace: "ingress-nginx", podLabels: INGRESS_CONTROLLER_LABELS, ports: [80, 443] },
+    ),
+    gatewayEdge: edgeSchema(
+      `The Gateway path's controller pods (Traefik's namespace and labels) and the ports its entry points listen on (${TRAEFIK_PORTS.join(" and ")}), exempt as publicEdge is. Labels must not be empty; the ports are the entry points' only.`,
+      TRAEFIK_PORTS,
+      { namespace: TRAEFIK_NAMESPACE, podLabels: { ...TRAEFIK_POD_LABELS }, ports: TRAEFIK_PORTS },
+    ),
   },
 };
 
@@ -311,7 +353,7 @@ function opensOnlyPublicEdge(
 export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
   name: "networkpolicy-no-allow-all-ingress",
   description:
-    "NetworkPolicy ingress rules must name their peers; no rule may admit every source, except on the ingress controller's public ports.",
+    "NetworkPolicy ingress rules must name their peers; no rule may admit every source, except on the edge controller's public ports (ingress-nginx's or Traefik's).",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: allowAllConfig,
@@ -319,9 +361,9 @@ export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
     protectsAgainst:
       "A NetworkPolicy that exists but admits everything (an ingress rule without `from`, or 0.0.0.0/0), giving false assurance.",
     answers: [NSA_CISA_NETWORK, "anti-pattern: allow-all NetworkPolicy"],
-    configured: "publicEdge",
+    configured: "publicEdge (ingress-nginx's pods by default), gatewayEdge (Traefik's pods by default)",
     covers:
-      "networking.k8s.io/v1 NetworkPolicy spec.ingress rules: a rule without from (or with an empty one); an ipBlock of any /0, IPv4 or IPv6, whatever its base address; a rule's ipBlocks that together, their except holes taken out, cover every public IPv4 or IPv6 address (0.0.0.0/1 plus 128.0.0.0/1; what they leave out may only be addresses no internet client has: private, CGNAT, loopback, link-local, multicast and reserved IPv4 ranges, IPv6 outside 2000::/3); a peer whose namespaceSelector matches a namespace carrying only its name label (empty, NotIn, Exists on kubernetes.io/metadata.name, DoesNotExist on another label) with no podSelector or one that matches an unlabelled pod. Exempt: a rule on the configured public edge (its namespace, podSelector.matchLabels carrying the controller's non-empty labels) whose ports are all listed numeric ports, which the config schema limits to 80 and 443.",
+      "networking.k8s.io/v1 NetworkPolicy spec.ingress rules: a rule without from (or with an empty one); an ipBlock of any /0, IPv4 or IPv6, whatever its base address; a rule's ipBlocks that together, their except holes taken out, cover every public IPv4 or IPv6 address (0.0.0.0/1 plus 128.0.0.0/1; what they leave out may only be addresses no internet client has: private, CGNAT, loopback, link-local, multicast and reserved IPv4 ranges, IPv6 outside 2000::/3); a peer whose namespaceSelector matches a namespace carrying only its name label (empty, NotIn, Exists on kubernetes.io/metadata.name, DoesNotExist on another label) with no podSelector or one that matches an unlabelled pod. Exempt: a rule on a configured edge, publicEdge or gatewayEdge (its namespace, podSelector.matchLabels carrying the controller's non-empty labels), whose ports are all that edge's listed numeric ports, which the config schema limits to 80 and 443 for publicEdge and to Traefik's entry-point ports for gatewayEdge.",
     limits:
       "Egress rules are not judged. Each rule is judged alone: two rules, or two policies selecting the same pods, each admitting half the address space pass, as does a rule admitting most but not all of the internet. A namespaceSelector on a label every namespace of one cluster happens to carry is taken as narrow. A NetworkPolicyPatch and CNI-specific policy kinds (CiliumNetworkPolicy, Calico NetworkPolicy) are not read.",
     charts: chartObjectsChecked("NetworkPolicies"),
@@ -329,14 +371,15 @@ export const networkPolicyNoAllowAllIngress: PlinthResourcePolicy = {
   },
   validateResource: validateResourceOfType(k8s.networking.v1.NetworkPolicy, (policy, args, report) => {
     const name = objectName(args.props, args.name);
-    const { publicEdge } = configOf<{ publicEdge: PublicEdge }>(allowAllConfig, args);
+    const { publicEdge, gatewayEdge } = configOf<{ publicEdge: PublicEdge; gatewayEdge: PublicEdge }>(
+      allowAllConfig,
+      args,
+    );
     (policy.spec?.ingress ?? []).forEach((rule, i) => {
+      const podSelector = policy.spec?.podSelector as LabelSelector;
       if (
-        opensOnlyPublicEdge(
-          namespaceOf(args.props),
-          policy.spec?.podSelector as LabelSelector,
-          rule,
-          publicEdge,
+        [publicEdge, gatewayEdge].some((edge) =>
+          opensOnlyPublicEdge(namespaceOf(args.props), podSelector, rule, edge),
         )
       )
         return;

@@ -1,6 +1,7 @@
 /**
  * Stack-wide invariants: rules about the resource graph rather than one resource's fields — stateful
- * resources protected from deletion (production), custom resources ordered after their CRDs.
+ * resources protected from deletion (production), custom resources (cert-manager's, the Prometheus
+ * operator's, the Gateway API's and Traefik's) ordered after their CRDs.
  */
 import { CRDS_FROM_CLUSTER_ANNOTATION } from "../components/shared/labels.js";
 import type { PolicyResource } from "@pulumi/policy";
@@ -85,6 +86,10 @@ export const CRD_INSTALLING_CHARTS: Readonly<Record<string, readonly string[]>> 
   "cert-manager.io": ["cert-manager"],
   "acme.cert-manager.io": ["cert-manager"],
   "monitoring.coreos.com": ["kube-prometheus-stack", "prometheus-operator-crds"],
+  // The Gateway path: Traefik's chart installs its Middleware CRDs and the Gateway API's (standard
+  // channel) before the Gateway, its routes and middlewares can be created.
+  "gateway.networking.k8s.io": ["traefik", "traefik-crds"],
+  "traefik.io": ["traefik", "traefik-crds"],
 };
 
 /** For the catalog: {@link CRD_INSTALLING_CHARTS}, as a sentence. */
@@ -138,7 +143,7 @@ function dependencyClosure(resource: PolicyResource): Set<PolicyResource> {
 export const customResourcesAfterCrds: PlinthStackPolicy = {
   name: "custom-resources-after-crds",
   description:
-    "Custom resources (ClusterIssuer, ServiceMonitor, PrometheusRule, ...) depend on the Helm release that installs their CRDs.",
+    "Custom resources (ClusterIssuer, ServiceMonitor, PrometheusRule, Gateway, HTTPRoute, Middleware, ...) depend on the Helm release that installs their CRDs.",
   enforcementLevel: "mandatory",
   severity: "low",
   configSchema: crdConfig,

@@ -15,10 +15,12 @@
 #           .tools/models-venv  scikit-learn, skl2onnx, XGBoost, LightGBM, onnxmltools, onnxruntime:
 #                               the third-party models the serving tests make
 #                               (test/support/third-party-models-requirements.txt)
-#   Go      .tools/bin/         oauth2-proxy; the Pulumi CLI and its Kubernetes provider; etcd,
-#                               kube-apiserver, kube-controller-manager, kube-scheduler and kwok for
-#                               the local control plane; scripts/tools/go-tools.sh
-#           .tools/crds/        the Prometheus operator's and cert-manager's CRDs (their modules' manifests)
+#   Go      .tools/bin/         oauth2-proxy and Traefik (the Gateway API controller); the Pulumi
+#                               CLI and its Kubernetes provider; etcd, kube-apiserver,
+#                               kube-controller-manager, kube-scheduler and kwok for the local
+#                               control plane; scripts/tools/go-tools.sh
+#           .tools/crds/        the Prometheus operator's, cert-manager's, the Gateway API's (standard
+#                               channel) and Traefik's CRDs (their modules' manifests)
 #
 # Builds and venvs live in a cache outside the clone, keyed by version (PLINTH_TOOLS_CACHE, default
 # ~/.cache/plinth/tools); .tools/ in the clone only links to them. A second run does nothing and
@@ -73,6 +75,7 @@ link_go_tools() {
   pulumi=$(pulumi_on_path)
   mkdir -p "$root/.tools/bin"
   for bin in "$cache/oauth2-proxy-$OAUTH2_PROXY_VERSION/bin/oauth2-proxy" \
+    "$cache/traefik-$TRAEFIK_VERSION/bin/traefik" \
     "${pulumi:-$cache/pulumi-$PULUMI_VERSION/bin/pulumi}" \
     "$cache/$(kubernetes_provider_key)/bin/pulumi-resource-kubernetes" \
     "$cache/etcd-$ETCD_VERSION/bin/etcd" \
@@ -113,5 +116,9 @@ mkdir -p "$root/.tools/crds"
 ln -sfn "$crds" "$root/.tools/crds/prometheus-operator"
 crds=$(cert_manager_crds)
 ln -sfn "$crds" "$root/.tools/crds/cert-manager"
-tools_log "ok (Prometheus operator CRDs v$PROMETHEUS_OPERATOR_VERSION, cert-manager CRDs v$CERT_MANAGER_VERSION)"
+crds=$(gateway_api_crds)
+ln -sfn "$crds" "$root/.tools/crds/gateway-api"
+crds=$(traefik_crds)
+ln -sfn "$crds" "$root/.tools/crds/traefik"
+tools_log "ok (CRDs: Prometheus operator v$PROMETHEUS_OPERATOR_VERSION, cert-manager v$CERT_MANAGER_VERSION, Gateway API v$GATEWAY_API_VERSION standard channel, Traefik v$TRAEFIK_VERSION)"
 tools_log "all tools ready in $((SECONDS - started)) s (cache: $(tools_cache_dir))"

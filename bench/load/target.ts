@@ -12,7 +12,7 @@ export interface HttpTarget {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer;
-  /** HTTPS, trusting only this CA (PEM), e.g. through the local stack's nginx. */
+  /** HTTPS, trusting only this CA (PEM), e.g. through the local stack's edge. */
   readonly tls?: { readonly ca: string };
 }
 

@@ -1,7 +1,7 @@
 /**
- * Where the machine's CPU went during a soak minute: the service, nginx, the load generator (this
- * process), the rest of the stack, anything else on the machine, and steal (the hypervisor running
- * another tenant). A minute whose latency jumps can then be read against what shared the cores.
+ * Where the machine's CPU went during a soak minute: the service, the edge proxy (Traefik, or nginx
+ * with `--edge nginx`), the load generator (this process), the rest of the stack, anything else on
+ * the machine, and steal (the hypervisor running another tenant). A minute whose latency jumps can then be read against what shared the cores.
  */
 import { performance } from "node:perf_hooks";
 import { machineCpuSeconds, processTreeCpuSeconds } from "../proc.js";
@@ -10,7 +10,7 @@ import { machineCpuSeconds, processTreeCpuSeconds } from "../proc.js";
 export type CpuShares = Readonly<Record<string, number>>;
 
 /** The consumers reported, in report order; `stack` is every other process the stack started. */
-export const CPU_CONSUMERS = ["service", "nginx", "generator", "stack", "other", "steal"] as const;
+export const CPU_CONSUMERS = ["service", "edge", "generator", "stack", "other", "steal"] as const;
 
 interface Snapshot {
   readonly atMs: number;
@@ -20,8 +20,14 @@ interface Snapshot {
 }
 
 export class CpuSplit {
-  /** `pids`: the stack's processes by name; `service` and `nginx` are reported on their own. */
-  constructor(private readonly pids: Readonly<Record<string, number>>) {}
+  /**
+   * `pids`: the stack's processes by name; `service` and the edge's process (named `edge` there,
+   * `traefik` or `nginx`) are reported on their own.
+   */
+  constructor(
+    private readonly pids: Readonly<Record<string, number>>,
+    private readonly edge: string,
+  ) {}
 
   snapshot(): Snapshot {
     const machine = machineCpuSeconds();
@@ -37,19 +43,19 @@ export class CpuSplit {
     const seconds = (to.atMs - from.atMs) / 1000;
     const used = (name: string) => Math.max(0, (to.byName[name] ?? 0) - (from.byName[name] ?? 0));
     const service = used("service");
-    const nginx = used("nginx");
+    const edge = used(this.edge);
     const generator = used("generator");
     const stack = Object.keys(this.pids)
-      .filter((name) => name !== "service" && name !== "nginx")
+      .filter((name) => name !== "service" && name !== this.edge)
       .reduce((sum, name) => sum + used(name), 0);
     const busy = to.busy - from.busy;
     const percent = (value: number) => Math.round((value / seconds) * 1000) / 10;
     return {
       service: percent(service),
-      nginx: percent(nginx),
+      edge: percent(edge),
       generator: percent(generator),
       stack: percent(stack),
-      other: percent(Math.max(0, busy - service - nginx - generator - stack)),
+      other: percent(Math.max(0, busy - service - edge - generator - stack)),
       steal: percent(to.steal - from.steal),
     };
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: the whole local stack under sustained load through nginx (TLS) at 70 % of its
+ * `npm run soak`: the whole local stack under sustained load through its edge (Traefik, TLS) at 70 % of its
  * measured capacity for 10 minutes (see --help). Prints one line per window and a verdict, writes
  * out/soak/report.md and report.json (and the stack's log to out/soak/stack.log), and exits 1 when
  * the soak fails, 3 when it could not judge enough of the run (./verdict.ts).

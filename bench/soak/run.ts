@@ -1,5 +1,5 @@
 /**
- * The soak: the whole local stack (stack/local), load through nginx over TLS on POST /predict.
+ * The soak: the whole local stack (stack/local), load through its edge (Traefik) over TLS on POST /predict.
  * Unless given a rate, first a closed-loop estimate of the capacity (after a discarded warm-up),
  * then the capacity itself: open-loop steps up from below the estimate, with the generator the
  * soak uses (bench/load/capacity-search.ts, bench/load/generator). Then a discarded settle phase at
@@ -89,7 +89,7 @@ export interface SoakResult {
   readonly rssTimeline: readonly { readonly fromMs: number; readonly peakBytes: number }[];
 }
 
-/** POST /predict with one JSON row of the first bundled sample, through nginx. */
+/** POST /predict with one JSON row of the first bundled sample, through the edge. */
 async function predictTarget(stack: LocalStack): Promise<HttpTarget> {
   // The model the stack's service serves: its defaults, from the bundled registry.
   const { model: served } = loadConfig({});
@@ -131,7 +131,7 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
   const probe = new SpeedProbe();
   try {
     const target = await predictTarget(stack);
-    const cpu = new CpuSplit(stack.pids);
+    const cpu = new CpuSplit(stack.pids, stack.edge);
     const generatorOptions = (rate: number) => ({
       connections: openLoopConnections(rate, options.connections),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
@@ -152,7 +152,7 @@ export async function runSoak(options: SoakOptions, hooks: SoakHooks): Promise<S
       estimate = { ...saturation, cpu: cpu.shares(before, after) };
       probeReference = probe.medianBetween(before.atMs, after.atMs);
       // The steps get connections for the highest of them; the soak its own, for its rate, so
-      // that each connection carries a request often enough that nginx never closes it as idle.
+      // that each connection carries a request often enough that the edge never closes it as idle.
       const topRate = saturation.requestsPerSecond * Math.max(...CAPACITY_STEP_SHARES);
       progress(
         `closed-loop estimate ${saturation.requestsPerSecond.toFixed(0)} req/s; open-loop steps of ${options.stepSeconds} s`,

@@ -15,7 +15,7 @@ import * as random from "@pulumi/random";
 import { imageCommand } from "../../service/contract/image-commands.js";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 import type { RateLimitStoreClient } from "../rate-limit-store/index.js";
-import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
+import type { Edge } from "../shared/edge.js";
 import { COLOUR_LABEL, selectorLabels, standardLabels } from "../shared/labels.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
 import {
@@ -126,10 +126,8 @@ export interface InferenceServiceArgs {
   readonly retrain?: { readonly schedule: string; readonly resources: Resources };
   /** The API is published at api.<domain>. */
   readonly domain: string;
-  readonly ingress: IngressClassRef;
-  /** oauth2-proxy annotations for the Ingress of the operator routes (/admin, /ops, /reload-model). */
-  readonly authAnnotations: Record<string, string>;
-  readonly controllerPeer: Peer;
+  /** Publishes the public API paths, and the operator routes (/admin, /ops, /reload-model) behind oauth2-proxy. */
+  readonly edge: Edge;
   readonly prometheusPeer: Peer;
   /** Hardenings to switch off, by name (reported by the policy pack). @default [] */
   readonly weaken?: readonly Weakening[];
@@ -322,7 +320,7 @@ export class InferenceService extends pulumi.ComponentResource {
       podSelector,
       labels,
       [
-        { port: API_PORT, from: [args.controllerPeer, ...(driftCheckPeer ? [driftCheckPeer] : [])] },
+        { port: API_PORT, from: [args.edge.controllerPeer, ...(driftCheckPeer ? [driftCheckPeer] : [])] },
         { port: METRICS_PORT, from: [args.prometheusPeer] },
       ],
       child,
@@ -332,12 +330,14 @@ export class InferenceService extends pulumi.ComponentResource {
       namespace,
       host,
       serviceName: service.metadata.name,
-      servicePort: "http",
-      ingress: args.ingress,
+      servicePort: { name: "http", number: 80 },
       labels,
     };
     const isDefaultModel = args.isDefaultModel ?? true;
-    tlsIngress(
+    // No perClientRateLimit on the public API: the service limits each API key across every
+    // replica in its Redis store, and a limit per client address at the edge would throttle all
+    // the clients behind one NAT or proxy together.
+    args.edge.publish(
       `${name}-public-ingress`,
       {
         ...ingressBase,
@@ -352,12 +352,12 @@ export class InferenceService extends pulumi.ComponentResource {
     // Behind oauth2-proxy: this process's operator routes by its model's name, and for the
     // default model the bare ones too (they reach the process the bare routes reach). The models
     // it serves beside its own (alsoServes) have none.
-    tlsIngress(
+    args.edge.publish(
       `${name}-admin-ingress`,
       {
         ...ingressBase,
         paths: protectedPathsOf(args.modelName, isDefaultModel),
-        annotations: args.authAnnotations,
+        protect: {},
         tlsSecretName: args.adminTlsSecretName ?? `${app}-admin-tls`,
       },
       child,

@@ -1,23 +1,23 @@
 /**
- * IngressTls: ingress-nginx (the cluster's only LoadBalancer Service) and cert-manager from pinned
+ * IngressTls: the Ingress path of the edge (`plinth:edge: ingress-nginx`). ingress-nginx was retired
+ * by the Kubernetes project in March 2026 (no releases, no security patches): this component stays
+ * only for clusters that already run it; the default edge is the Gateway API (components/gateway).
+ *
+ * ingress-nginx (the cluster's only LoadBalancer Service) and cert-manager from pinned
  * charts, and an ACME ClusterIssuer (HTTP-01 through nginx). The controller sends HSTS and
  * redirects HTTP to HTTPS everywhere; snippets are disabled so no Ingress can inject nginx config.
  * Each chart's namespace denies ingress to every pod but these: the controller's 80 and 443 to
  * anyone, and the two admission webhooks to where the API server calls from (on EKS that is the
  * VPC, which holds the pods as well).
  */
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS, pinnedRelease, type PinnedChart } from "../shared/helm.js";
-import type { IngressClassRef } from "../shared/ingress.js";
-import { podSecurityNamespace } from "../shared/namespace.js";
-import {
-  ANYONE,
-  chartNamespacePolicies,
-  type ChartPods,
-  type Peer,
-  type Source,
-} from "../shared/network-policy.js";
+import { acmeClusterIssuer, chartInOwnNamespace } from "../shared/edge-charts.js";
+import { CHARTS } from "../shared/helm.js";
+import { protectedIngressAnnotations } from "../oauth2-proxy/contract.js";
+import { authUrlFor, type AuthEndpoint, type Edge, type PublishArgs } from "../shared/edge.js";
+import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
+import { ANYONE, type ChartPods, type Peer, type Source } from "../shared/network-policy.js";
 
 export interface IngressTlsArgs {
   /** Provider of the target cluster. */
@@ -35,6 +35,8 @@ export interface IngressTlsArgs {
    * the charts plinth installs admit only these. Required (non-empty) unless both charts are reused.
    */
   readonly apiServerSources: readonly Source[];
+  /** oauth2-proxy, which a protected route's auth annotations call. */
+  readonly auth: AuthEndpoint;
   /** Controller replicas. @default 2 */
   readonly replicas?: number;
   /** Strict-Transport-Security max-age in seconds. @default 31536000 (one year) */
@@ -182,12 +184,13 @@ export function certManagerValues(): Record<string, unknown> {
   };
 }
 
-export class IngressTls extends pulumi.ComponentResource {
+export class IngressTls extends pulumi.ComponentResource implements Edge {
   /** Ingress class and issuer for the components that publish Ingresses. */
   public readonly ingress: IngressClassRef;
   /** The controller pods: the only peer allowed to reach public ports. */
   public readonly controllerPeer: Peer;
   public readonly clusterIssuerName: pulumi.Output<string>;
+  private readonly auth: AuthEndpoint;
 
   constructor(name: string, args: IngressTlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("plinth:ingress-tls:IngressTls", name, {}, opts);
@@ -198,6 +201,7 @@ export class IngressTls extends pulumi.ComponentResource {
       );
     }
     const child = { parent: this, provider: args.provider };
+    this.auth = args.auth;
     const reuse = args.reuse ?? {};
     if (
       (reuse.controller === undefined || reuse.certManager === undefined) &&
@@ -212,7 +216,7 @@ export class IngressTls extends pulumi.ComponentResource {
     const installed: pulumi.Resource[] = [];
     if (reuse.controller === undefined) {
       installed.push(
-        this.installChart(`${name}-nginx`, INGRESS_NAMESPACE, "baseline", labels, child, {
+        chartInOwnNamespace(`${name}-nginx`, INGRESS_NAMESPACE, "baseline", labels, child, {
           pin: CHARTS.ingressNginx,
           values: ingressNginxValues(args),
           pods: ingressNginxPods(args.apiServerSources),
@@ -221,7 +225,7 @@ export class IngressTls extends pulumi.ComponentResource {
     }
     if (reuse.certManager === undefined) {
       installed.push(
-        this.installChart(`${name}-cert-manager`, CERT_MANAGER_NAMESPACE, "restricted", labels, child, {
+        chartInOwnNamespace(`${name}-cert-manager`, CERT_MANAGER_NAMESPACE, "restricted", labels, child, {
           pin: CHARTS.certManager,
           values: certManagerValues(),
           pods: certManagerPods(args.apiServerSources),
@@ -234,30 +238,18 @@ export class IngressTls extends pulumi.ComponentResource {
     // own issuer is used as it is: plinth never overwrites an object it does not own.
     const issuerName =
       reuse.certManager?.clusterIssuer ??
-      new k8s.apiextensions.CustomResource(
+      acmeClusterIssuer(
         `${name}-issuer`,
         {
-          apiVersion: "cert-manager.io/v1",
-          kind: "ClusterIssuer",
-          // On a cluster with its own cert-manager, "letsencrypt" may well exist already: plinth's
-          // own issuer then gets a name no one else uses, so it never adopts or deletes theirs.
-          metadata: {
-            name: reuse.certManager ? "plinth-letsencrypt" : "letsencrypt",
-            labels,
-          },
-          spec: {
-            acme: {
-              email: args.acme.email,
-              server: args.acme.server,
-              privateKeySecretRef: { name: "letsencrypt-account-key" },
-              // A ClusterIP solver Service: the default NodePort would open each solver on every
-              // node's address, around the controller and the namespace's NetworkPolicies.
-              solvers: [{ http01: { ingress: { ingressClassName: className, serviceType: "ClusterIP" } } }],
-            },
-          },
+          acme: args.acme,
+          certManagerReused: reuse.certManager !== undefined,
+          // A ClusterIP solver Service: the default NodePort would open each solver on every
+          // node's address, around the controller and the namespace's NetworkPolicies.
+          http01: { ingress: { ingressClassName: className, serviceType: "ClusterIP" } },
+          labels,
         },
         { ...child, dependsOn: installed },
-      ).metadata.name;
+      );
 
     this.clusterIssuerName = pulumi.output(issuerName);
     this.ingress = { className, clusterIssuer: this.clusterIssuerName };
@@ -267,18 +259,30 @@ export class IngressTls extends pulumi.ComponentResource {
     this.registerOutputs({ clusterIssuerName: this.clusterIssuerName, ingressClassName: className });
   }
 
-  /** A pinned chart in its own namespace, whose pods admit only `chart.pods`' rules. */
-  private installChart(
-    name: string,
-    namespace: string,
-    podSecurity: "baseline" | "restricted",
-    labels: Record<string, string>,
-    child: pulumi.CustomResourceOptions,
-    chart: { pin: PinnedChart; values: Record<string, unknown>; pods: ChartPods[] },
-  ): pulumi.Resource {
-    const created = podSecurityNamespace(`${name}-ns`, namespace, podSecurity, child);
-    const inNamespace = { ...child, dependsOn: [created] };
-    chartNamespacePolicies(name, namespace, chart.pods, labels, inNamespace);
-    return pinnedRelease(name, chart.pin, namespace, chart.values, inNamespace);
+  /**
+   * A TLS Ingress of `args.paths` on `args.host`; a protected one carries the oauth2-proxy auth
+   * annotations (narrowed to `protect.groups` when set).
+   */
+  publish(name: string, args: PublishArgs, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+    const annotations = args.protect
+      ? protectedIngressAnnotations(authUrlFor(this.auth.authUrl, args.protect.groups), this.auth.signinUrl)
+      : undefined;
+    return [
+      tlsIngress(
+        name,
+        {
+          namespace: args.namespace,
+          host: args.host,
+          paths: args.paths,
+          serviceName: args.serviceName,
+          servicePort: args.servicePort.name ?? args.servicePort.number,
+          ingress: this.ingress,
+          ...(annotations ? { annotations } : {}),
+          labels: args.labels,
+          tlsSecretName: args.tlsSecretName,
+        },
+        opts,
+      ),
+    ];
   }
 }

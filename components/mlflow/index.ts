@@ -9,7 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { AwsClusterContext, GcpClusterContext } from "../cluster/index.js";
-import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
+import type { Edge } from "../shared/edge.js";
 import { selectorLabels, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
@@ -56,10 +56,13 @@ export interface MlflowArgs {
   readonly protect: boolean;
   /** The UI is published at mlflow.<domain>, behind oauth2-proxy. */
   readonly domain: string;
-  readonly ingress: IngressClassRef;
-  /** Annotations that put the UI's Ingress behind oauth2-proxy. */
-  readonly authAnnotations: Record<string, string>;
-  readonly controllerPeer: Peer;
+  /** Publishes the UI, behind oauth2-proxy. */
+  readonly edge: Edge;
+  /**
+   * The identity-provider groups the UI is for: MLflow has no roles of its own (anyone who reaches
+   * it can move a registry alias), so a stack names its admin groups. @default every allowed group
+   */
+  readonly allowedGroups?: readonly string[];
   /** In-cluster clients of the tracking API and its artifact proxy (the inference service, the training job). */
   readonly clients: readonly Peer[];
   /**
@@ -233,21 +236,20 @@ export class Mlflow extends pulumi.ComponentResource {
       namespaceName,
       selector,
       labels,
-      [{ port: PORT, from: [args.controllerPeer, ...args.clients] }],
+      [{ port: PORT, from: [args.edge.controllerPeer, ...args.clients] }],
       inNamespace,
     );
-    tlsIngress(
+    args.edge.publish(
       `${name}-ingress`,
       {
         namespace: namespaceName,
         host: publicHost,
         paths: [{ path: "/", pathType: "Prefix" }],
         serviceName: service.metadata.name,
-        servicePort: "http",
-        ingress: args.ingress,
-        annotations: args.authAnnotations,
+        servicePort: { name: "http", number: PORT },
         labels,
         tlsSecretName: `${app}-tls`,
+        protect: args.allowedGroups ? { groups: args.allowedGroups } : {},
       },
       inNamespace,
     );

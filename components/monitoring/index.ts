@@ -13,7 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CHARTS, pinnedRelease } from "../shared/helm.js";
-import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
+import type { Edge } from "../shared/edge.js";
 import { COLOUR_LABEL, CRDS_FROM_CLUSTER_ANNOTATION, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { chartNamespacePolicies, type Peer, type Source } from "../shared/network-policy.js";
@@ -97,9 +97,8 @@ export interface MonitoringArgs {
   };
   /** Grafana is published at grafana.<domain>, behind oauth2-proxy. */
   readonly domain: string;
-  readonly ingress: IngressClassRef;
-  readonly authAnnotations: Record<string, string>;
-  readonly controllerPeer: Peer;
+  /** Publishes Grafana, behind oauth2-proxy. */
+  readonly edge: Edge;
   /**
    * Where the API server calls admission webhooks from (Cluster.apiServerSources): the installed
    * operator's webhook admits only these. Required (non-empty) unless `reuse` is set.
@@ -237,23 +236,22 @@ export class Monitoring extends pulumi.ComponentResource {
     if (installed) {
       const pods = kubePrometheusStackPods({
         namespace: this.namespace,
-        controller: args.controllerPeer,
+        controller: args.edge.controllerPeer,
         apiServerSources: args.apiServerSources,
       });
       chartNamespacePolicies(name, this.namespace, pods, labels, inNamespace);
     }
-    tlsIngress(
+    args.edge.publish(
       `${name}-grafana-ingress`,
       {
         namespace: this.namespace,
         host: `grafana.${args.domain}`,
         paths: [{ path: "/", pathType: "Prefix" }],
         serviceName: reuse?.grafana.serviceName ?? "grafana",
-        servicePort: reuse?.grafana.port ?? 80,
-        ingress: args.ingress,
-        annotations: args.authAnnotations,
+        servicePort: { number: reuse?.grafana.port ?? 80 },
         labels,
         tlsSecretName: "grafana-tls",
+        protect: {},
       },
       crOptions,
     );

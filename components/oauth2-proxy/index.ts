@@ -1,9 +1,9 @@
 /**
  * OAuth2Proxy: oauth2-proxy in front of everything that is not the public API. Written as plain
- * Kubernetes objects (Deployment, Service, Secret, PDB, NetworkPolicy, and on each protected host an
- * Ingress for /oauth2); the cookie secret comes from @pulumi/random and stays a Pulumi secret.
- * `protect()` returns the ingress-nginx annotations that make an Ingress require a signed-in member
- * of an allowed group.
+ * Kubernetes objects (Deployment, Service, Secret, PDB, NetworkPolicy, and on each protected host a
+ * public route of /oauth2 through the edge); the cookie secret comes from @pulumi/random and stays a
+ * Pulumi secret. The edge puts a route behind it (`oauth2ProxyEndpoint` in ./contract.ts says where
+ * it answers).
  *
  * Sessions are per host: each protected host signs its users in on its own /oauth2 path and gets a
  * host-only `__Host-` cookie, so no other host under the domain (a sibling app, a taken-over
@@ -13,13 +13,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { IngressClassRef } from "../shared/ingress.js";
-import { tlsIngress } from "../shared/ingress.js";
+import type { Edge } from "../shared/edge.js";
 import { selectorLabels, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
-import { ingressOnlyFrom, type Peer } from "../shared/network-policy.js";
+import { ingressOnlyFrom } from "../shared/network-policy.js";
 import { hardenedContainer, hardenedPodSpec, httpProbes, type Resources } from "../shared/workload.js";
 import { clusterService } from "../shared/service.js";
+import { groupFlags, HTTP_PORT, oauth2ProxyEndpoint, SESSION_FLAGS, SIGN_IN_RATE_LIMIT } from "./contract.js";
 
 export interface OAuth2ProxyArgs {
   readonly provider: k8s.Provider;
@@ -49,9 +49,8 @@ export interface OAuth2ProxyArgs {
   readonly groupsClaim?: string;
   /** @default "openid email profile groups" */
   readonly scope?: string;
-  readonly ingress: IngressClassRef;
-  /** The ingress controller pods: the only peer allowed to call the proxy. */
-  readonly controllerPeer: Peer;
+  /** The edge that publishes the /oauth2 routes; its proxy pods are the only peer allowed to call this one. */
+  readonly edge: Edge;
   /** @default "auth" */
   readonly namespace?: string;
   /** @default 2 */
@@ -60,31 +59,7 @@ export interface OAuth2ProxyArgs {
   readonly resources?: Resources;
 }
 
-const HTTP_PORT = 4180;
 const METRICS_PORT = 44180;
-/**
- * How the proxy keeps sessions and answers nginx, whatever the addresses: secure cookies, PKCE,
- * an auth-only upstream (202) that returns the X-Auth-Request-* headers. The local stack
- * (stack/local) runs the binary with the same flags.
- */
-export const SESSION_COOKIE = "__Host-oauth2_proxy";
-export const SESSION_FLAGS: readonly string[] = [
-  "--cookie-secure=true",
-  "--cookie-httponly=true",
-  "--cookie-samesite=lax",
-  // The prefix makes browsers refuse the cookie unless it is Secure, on path / and host-only.
-  `--cookie-name=${SESSION_COOKIE}`,
-  "--cookie-expire=8h",
-  "--cookie-refresh=1h",
-  "--code-challenge-method=S256",
-  "--reverse-proxy=true",
-  "--set-xauthrequest=true",
-  "--upstream=static://202",
-  "--skip-provider-button=true",
-  "--silence-ping-logging=true",
-];
-/** Headers oauth2-proxy returns on /oauth2/auth and nginx forwards upstream (overwriting any the client sent). */
-export const AUTH_RESPONSE_HEADERS = ["X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups"];
 
 export class OAuth2Proxy extends pulumi.ComponentResource {
   public readonly namespace: string;
@@ -124,9 +99,9 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
     const app = name;
     const labels = standardLabels(app, "auth-proxy");
     const selector = selectorLabels(app, "auth-proxy");
-    this.authUrl = `http://${app}.${this.namespace}.svc.cluster.local:${HTTP_PORT}/oauth2/auth`;
-    // Sign-in on the host asked for: its callback sets that host's cookie.
-    this.signinUrl = "https://$host/oauth2/start?rd=$escaped_request_uri";
+    const endpoint = oauth2ProxyEndpoint(app, this.namespace);
+    this.authUrl = endpoint.authUrl;
+    this.signinUrl = endpoint.signinUrl;
 
     const namespace = podSecurityNamespace(`${name}-ns`, this.namespace, "restricted", child);
     const inNamespace = { ...child, dependsOn: [namespace] };
@@ -217,22 +192,24 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
       this.namespace,
       selector,
       labels,
-      [{ port: HTTP_PORT, from: [args.controllerPeer] }],
+      [{ port: HTTP_PORT, from: [args.edge.controllerPeer] }],
       inNamespace,
     );
     for (const host of args.hosts) {
       const label = host.split(".")[0]!;
-      tlsIngress(
+      // Public: the sign-in, callback and sign-out pages of each host, rate limited per client
+      // where the edge can (SIGN_IN_RATE_LIMIT says why).
+      args.edge.publish(
         `${name}-ingress-${label}`,
         {
           namespace: this.namespace,
           host,
           paths: [{ path: "/oauth2", pathType: "Prefix" }],
           serviceName: service.metadata.name,
-          servicePort: "http",
-          ingress: args.ingress,
+          servicePort: { name: "http", number: HTTP_PORT },
           labels,
           tlsSecretName: `${app}-${label}-tls`,
+          perClientRateLimit: SIGN_IN_RATE_LIMIT,
         },
         inNamespace,
       );
@@ -243,36 +220,4 @@ export class OAuth2Proxy extends pulumi.ComponentResource {
       cookieSecret: this.cookieSecret,
     });
   }
-
-  /**
-   * Annotations that put an Ingress behind this proxy: no session of an allowed domain and group, no
-   * entry. `onlyGroups` narrows one Ingress to some of the groups (oauth2-proxy's `allowed_groups`
-   * on its auth endpoint): a surface with no roles of its own, such as MLflow's registry, is for the
-   * admin groups alone.
-   */
-  protect(onlyGroups?: readonly string[]): Record<string, string> {
-    const authUrl =
-      onlyGroups === undefined
-        ? this.authUrl
-        : `${this.authUrl}?allowed_groups=${onlyGroups.map(encodeURIComponent).join(",")}`;
-    return protectedIngressAnnotations(authUrl, this.signinUrl);
-  }
-}
-
-/** Who gets through by group, and where the groups come from (the platform's and the local stack's). */
-export function groupFlags(args: Pick<OAuth2ProxyArgs, "allowedGroups" | "groupsClaim" | "scope">): string[] {
-  return [
-    `--scope=${args.scope ?? "openid email profile groups"}`,
-    `--oidc-groups-claim=${args.groupsClaim ?? "groups"}`,
-    ...args.allowedGroups.map((group) => `--allowed-group=${group}`),
-  ];
-}
-
-/** The nginx external-auth annotations for a protected Ingress. */
-export function protectedIngressAnnotations(authUrl: string, signinUrl: string): Record<string, string> {
-  return {
-    "nginx.ingress.kubernetes.io/auth-url": authUrl,
-    "nginx.ingress.kubernetes.io/auth-signin": signinUrl,
-    "nginx.ingress.kubernetes.io/auth-response-headers": AUTH_RESPONSE_HEADERS.join(","),
-  };
 }

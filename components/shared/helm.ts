@@ -17,6 +17,8 @@ export const CHARTS = {
     repo: "https://kubernetes.github.io/ingress-nginx",
   },
   certManager: { chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io" },
+  // appVersion v3.6.12 (components/gateway pins the image tag to it as well).
+  traefik: { chart: "traefik", version: "39.0.7", repo: "https://traefik.github.io/charts" },
   kubePrometheusStack: {
     chart: "kube-prometheus-stack",
     version: "77.12.0",

@@ -17,6 +17,11 @@ const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const EMAIL_DOMAIN = HOSTNAME;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** What publishes plinth's routes: the Gateway API (the default) or the retired ingress-nginx's Ingresses. */
+export const EDGES = ["gateway", "ingress-nginx"] as const;
+export type Edge = (typeof EDGES)[number];
+
 /** Five-field cron, as Kubernetes CronJobs take it. */
 const CRON = /^(\S+\s+){4}\S+$/;
 const DURATION = /^\d+(ms|s|m|h|d|w|y)$/;
@@ -780,7 +785,8 @@ const existingCluster = z
   .strictObject(
     {
       /**
-       * The cluster's ingress controller: its IngressClass and its pods (NetworkPolicy peer). It must
+       * The cluster's ingress controller, on the Ingress path only (`plinth:edge: ingress-nginx`):
+       * its IngressClass and its pods (NetworkPolicy peer). It must
        * be ingress-nginx: plinth puts its admin routes behind oauth2-proxy with ingress-nginx's
        * auth annotations, which any other controller ignores (leaving those routes open).
        */
@@ -791,6 +797,24 @@ const existingCluster = z
               'expected "ingress-nginx": plinth protects its admin routes with ingress-nginx auth annotations, which other controllers ignore',
           }),
           className: matching(DNS_LABEL, "an IngressClass name"),
+          ...existingPods,
+        })
+        .optional(),
+      /**
+       * The cluster's own Gateway API controller, reused on the Gateway path (`plinth:edge: gateway`)
+       * instead of the Traefik plinth installs: plinth's Gateway names its GatewayClass, and the
+       * NetworkPolicies of plinth's workloads admit its pods. It must be Traefik: plinth puts its
+       * admin routes behind oauth2-proxy with Traefik Middlewares (ForwardAuth), which another
+       * implementation ignores (leaving those routes open). Its Kubernetes CRD provider must allow
+       * cross-namespace references (each route's sign-in redirect names oauth2-proxy's Service).
+       */
+      gatewayController: z
+        .strictObject({
+          implementation: z.literal("traefik", {
+            error:
+              'expected "traefik": plinth protects its admin routes with Traefik Middlewares, which other Gateway API implementations ignore',
+          }),
+          gatewayClassName: matching(DNS_LABEL, "a GatewayClass name"),
           ...existingPods,
         })
         .optional(),
@@ -859,7 +883,8 @@ const existingCluster = z
        */
       artifactStorageClass: matching(DNS_LABEL, "a StorageClass name").optional(),
       /**
-       * The IngressClass of the ingress-nginx plinth installs when `ingressController` is not set.
+       * The IngressClass of the ingress-nginx plinth installs when `ingressController` is not set
+       * (only with `plinth:edge: ingress-nginx`).
        * Never the cluster's default unless asked: an existing cluster's default class belongs to its
        * owners, and two defaults make the API server refuse every Ingress without a class.
        * @default { name: "plinth-nginx", default: false }
@@ -898,6 +923,13 @@ export const stackConfigSchema = z
   .strictObject({
     cloud: z.enum(["aws", "gcp", "existing"], { error: "expected aws, gcp or existing" }),
     domain: matching(HOSTNAME, "a DNS domain such as ml.example.com"),
+    /**
+     * What publishes plinth's routes at the internet edge. `gateway`: the Gateway API, on the Traefik
+     * plinth installs (or the cluster's, existingCluster.gatewayController). `ingress-nginx`: Ingress
+     * objects on ingress-nginx, which the Kubernetes project retired in March 2026 (no fixes, no
+     * security patches); kept only for clusters that already run it. @default "gateway"
+     */
+    edge: z.enum(EDGES, { error: "expected gateway or ingress-nginx" }).default("gateway"),
     acme,
     aws: aws.optional(),
     gcp: gcp.optional(),
@@ -922,6 +954,7 @@ export const stackConfigSchema = z
     if (value.cloud !== "existing" && value.existingCluster) {
       needs("existingCluster", "only used when cloud is existing; remove it or set plinth:cloud to existing");
     }
+    checkEdge(value.edge, value.existingCluster, ctx);
     if (value.monitoring.alertReceivers.slackChannel && !value.slackWebhookUrl) {
       needs("slackWebhookUrl", "required when monitoring.alertReceivers.slackChannel is set");
     }
@@ -983,6 +1016,34 @@ export const stackConfigSchema = z
       }
     }
   });
+
+/**
+ * The existing-cluster keys of one edge are refused on the other: a reused Ingress controller or an
+ * IngressClass means nothing to a Gateway, and a reused Gateway controller nothing to Ingresses.
+ */
+function checkEdge(
+  edge: Edge,
+  existing: { ingressController?: unknown; ingressClass?: unknown; gatewayController?: unknown } | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  const refuse = (key: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: ["existingCluster", key], message });
+  if (edge === "gateway") {
+    for (const key of ["ingressController", "ingressClass"] as const) {
+      if (existing?.[key] === undefined) continue;
+      refuse(
+        key,
+        "configures the Ingress path (ingress-nginx), and plinth:edge is gateway (the default): " +
+          "set plinth:edge: ingress-nginx to keep the Ingress path, or remove it",
+      );
+    }
+  } else if (existing?.gatewayController !== undefined) {
+    refuse(
+      "gatewayController",
+      "reuses a Gateway API controller, and plinth:edge is ingress-nginx: set plinth:edge: gateway, or remove it",
+    );
+  }
+}
 
 function checkZones(
   zones: string[] | undefined,

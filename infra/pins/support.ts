@@ -80,8 +80,19 @@ export const PIN_SUPPORT: readonly PinSupport[] = [
     accepted: {
       until: "2027-02-28",
       reason:
-        "no supported ingress-nginx exists to move to; plinth's admin routes rely on its auth annotations, and the move to the Gateway API (DESIGN.md, The infrastructure program) is its own change",
+        "only the Ingress path installs it (plinth:edge: ingress-nginx), kept for clusters that already run ingress-nginx; the default edge is the Gateway API on Traefik (docs/edge.md)",
     },
+  },
+  {
+    kind: "chart",
+    name: "traefik",
+    version: "39.0.7",
+    released: "2026-03-30",
+    releasedSource:
+      "traefik/traefik-helm-chart#1779 (publish v39.0.7: Traefik Proxy v3.6.12 with CVE fixes), merged 2026-03-30",
+    endOfSupport: null,
+    supportSource:
+      "Traefik Labs publishes no fixed end date per chart: the chart follows Traefik Proxy, whose current minor gets bug and security fixes (v3.6 patch releases continued through 2026)",
   },
   {
     kind: "chart",

@@ -238,6 +238,20 @@ export function selects(selector: LabelSelector | undefined, labels: Record<stri
   return true;
 }
 
+/** The label every namespace carries: its name (set by the API server, not by its writer). */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+/**
+ * A namespace created tomorrow carries only its name label: a selector that matches it (empty,
+ * `NotIn`, `Exists` on the name label, `DoesNotExist` on another) admits every namespace.
+ */
+const UNNAMED_NAMESPACE = { [NAMESPACE_NAME_LABEL]: "\u0000any-namespace" };
+
+/** Whether a namespace selector (NetworkPolicy peer, Gateway allowedRoutes) admits every namespace. */
+export function admitsEveryNamespace(selector: LabelSelector | undefined): boolean {
+  return selector !== undefined && selects(selector, UNNAMED_NAMESPACE);
+}
+
 /** A service's (or PDB's) plain `key=value` selector applies to pods carrying every pair. */
 export function matchesLabels(
   selector: Record<string, string> | undefined,

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The Go-built test tools: the real Pulumi engine (CLI + Kubernetes provider), a Kubernetes control
-# plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and oauth2-proxy.
+# plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok), oauth2-proxy and
+# Traefik (the Gateway API controller of the local stack and the e2e edge).
 # Sourced by scripts/install-test-tools.sh; the pins live in scripts/tools/pins.sh.
 #
 # Each tool builds from what the Go module proxy serves, through a wrapper module where the tool's
@@ -73,6 +74,7 @@ go_tool_version() {
     etcd) "$path" --version | head -n 1 ;;
     kwok) "$path" --version ;;
     oauth2-proxy) "$path" --version ;;
+    traefik) "$path" version | sed -n 's/^Version:[[:space:]]*//p' ;;
     kube-*) "$path" --version ;;
   esac
 }
@@ -230,6 +232,31 @@ build_oauth2_proxy() {
     -ldflags "-X $module/pkg/version.VERSION=v$OAUTH2_PROXY_VERSION" -o "$out/oauth2-proxy" .)
 }
 
+# Traefik: a wrapper module requiring the release, with the two `replace` lines of Traefik's own
+# go.mod (forks of go-http-auth and mux it builds against), tidied and built with the version stamped
+# (`traefik version` otherwise says "dev"). Cold, measured 2026-12-05 on 2 cores: 38 s of `go mod
+# tidy` and downloads, then 357 s of compiling from an empty Go build cache (213 s when it already
+# holds the client-go/apimachinery the control plane's build left); a relink from a warm Go build
+# cache: 10 s. ~250 MB binary.
+build_traefik() {
+  local out=$1 go
+  go=$(go_toolchain) || return 1
+  wrapper_module "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION" -- \
+    "github.com/abbot/go-http-auth=github.com/containous/go-http-auth@v0.4.1-0.20200324110947-a37a7636d23e" \
+    "github.com/gorilla/mux=github.com/containous/mux@v0.0.0-20250523120546-41b6ec3aed59"
+  cat >tools.go <<'EOF'
+//go:build tools
+
+package wrapper
+
+import _ "github.com/traefik/traefik/v3/cmd/traefik"
+EOF
+  "$go" mod tidy
+  "$go" build -trimpath -o "$out/traefik" \
+    -ldflags "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+    github.com/traefik/traefik/v3/cmd/traefik
+}
+
 # A folder of CRD manifests inside a Go module at its pin; prints it.
 #   module_crds <module@version> <folder in the module> <a manifest it must hold> <label>
 module_crds() {
@@ -249,6 +276,20 @@ cert_manager_crds() {
     deploy/crds cert-manager.io_certificates.yaml cert-manager
 }
 
+# The Gateway API's standard channel (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant,
+# BackendTLSPolicy) at the release Traefik requires.
+gateway_api_crds() {
+  module_crds "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" \
+    config/crd/standard gateway.networking.k8s.io_gateways.yaml "Gateway API"
+}
+
+# Traefik's own CRDs (Middleware and the rest of traefik.io, one file each), which its kubernetesCRD
+# provider watches, from the docs of the module at its pin.
+traefik_crds() {
+  module_crds "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION" \
+    docs/content/reference/dynamic-configuration traefik.io_middlewares.yaml Traefik
+}
+
 # A `pulumi` the machine already has at exactly the pinned version (a platform engineer's), or nothing.
 pulumi_on_path() {
   local found
@@ -266,6 +307,7 @@ kubernetes_provider_key() {
 # Every Go tool; `--engine` adds the Pulumi engine and the control plane.
 install_go_tools() {
   go_tool "oauth2-proxy-$OAUTH2_PROXY_VERSION" oauth2-proxy "^oauth2-proxy v$OAUTH2_PROXY_VERSION " build_oauth2_proxy || return 1
+  go_tool "traefik-$TRAEFIK_VERSION" traefik "^$TRAEFIK_VERSION\$" build_traefik || return 1
   if [[ -z "$(pulumi_on_path)" ]]; then
     go_tool "pulumi-$PULUMI_VERSION" pulumi "^v$PULUMI_VERSION\$" build_pulumi || return 1
   fi
@@ -273,5 +315,5 @@ install_go_tools() {
   go_tool "etcd-$ETCD_VERSION" etcd "etcd Version: $ETCD_VERSION" build_etcd || return 1
   go_tool "kubernetes-$KUBERNETES_VERSION" kube-apiserver "^Kubernetes v$KUBERNETES_VERSION\$" build_kubernetes || return 1
   go_tool "kwok-$KWOK_VERSION" kwok "v$KWOK_VERSION" build_kwok || return 1
-  tools_log "ok (Go tools: oauth2-proxy $OAUTH2_PROXY_VERSION, pulumi $PULUMI_VERSION, kubernetes provider $PULUMI_KUBERNETES_VERSION, etcd $ETCD_VERSION, kubernetes $KUBERNETES_VERSION, kwok $KWOK_VERSION)"
+  tools_log "ok (Go tools: oauth2-proxy $OAUTH2_PROXY_VERSION, traefik $TRAEFIK_VERSION, pulumi $PULUMI_VERSION, kubernetes provider $PULUMI_KUBERNETES_VERSION, etcd $ETCD_VERSION, kubernetes $KUBERNETES_VERSION, kwok $KWOK_VERSION)"
 }

@@ -22,6 +22,12 @@ KUBERNETES_VERSION=1.34.2
 ETCD_VERSION=3.6.5
 KWOK_VERSION=0.8.0
 OAUTH2_PROXY_VERSION=7.8.1
+# Traefik, the Gateway API controller of the local stack's brownfield cluster and of the e2e edge.
+# 3.6.12 because it is the newest release that builds here: v3.7.x requires modules the Go module
+# proxy refuses (403). Built through a wrapper module with Traefik's own two `replace` lines. The
+# image the cluster runs is the same release (TRAEFIK_VERSION in components/gateway/traefik.ts);
+# test/tools/traefik.test.ts holds the two together.
+TRAEFIK_VERSION=3.6.12
 
 # Debian packages, "NAME RULE VERSION" (rules in scripts/tools/debian.sh): exact for bookworm's main
 # archive, a minimum for bookworm-security, which replaces versions in place.
@@ -44,3 +50,7 @@ PROMETHEUS_OPERATOR_VERSION=0.85.0
 # cluster "already runs cert-manager": the chart's release (components/shared/helm.ts), read from its
 # Go module (deploy/crds/).
 CERT_MANAGER_VERSION=1.21.1
+# The Gateway API's standard-channel CRDs (GatewayClass, Gateway, HTTPRoute, ReferenceGrant,
+# BackendTLSPolicy): the release Traefik's go.mod requires at TRAEFIK_VERSION, read from its Go
+# module (config/crd/standard/). Traefik's own Middleware CRD comes from the Traefik module.
+GATEWAY_API_VERSION=1.4.0

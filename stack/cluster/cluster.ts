@@ -58,6 +58,16 @@ export interface ClusterProcessInfo {
   readonly logFile: string;
 }
 
+/** A program that runs against the cluster from outside it, as a controller its owners run would. */
+export interface ClusterClientSpec {
+  /** Short name for messages and the log file (`<dataDir>/<name>.log`). */
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** Added to the cluster processes' environment (PATH, HOME: the data folder). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 export interface LocalCluster {
   /** The API server's URL: https://127.0.0.1:<port>. */
   readonly server: string;
@@ -81,6 +91,12 @@ export interface LocalCluster {
   rssBytes(): Record<string, number>;
   /** Resolves with a message and the log's tail if a process exits while the cluster is not stopping. */
   readonly crashed: Promise<string>;
+  /**
+   * Starts a program against the cluster (cwd: the data folder, log: `<name>.log` there). It is the
+   * cluster's from then on: `stop()` ends it first (it may also be stopped on its own before),
+   * the exit handler kills it, and an exit nobody asked for resolves `crashed`.
+   */
+  startClient(spec: ClusterClientSpec): ClusterProcess;
   /** SIGTERM to every process (SIGKILL after a grace period), then removes the data folder. Idempotent. */
   stop(): Promise<void>;
 }
@@ -124,12 +140,16 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   process.on("exit", onExit);
   let api: KubeApi | undefined;
   let stopping: Promise<void> | undefined;
+  /** Programs started by startClient, stopped before the control plane's own. */
+  const clients: ClusterProcess[] = [];
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       api?.close();
-      const [etcd, apiserver, ...clients] = processes;
-      // Clients first, so none of them logs a vanished API server; etcd last.
+      // Programs started against the cluster first, then the API server's other clients, so none
+      // of them logs a vanished API server; etcd last.
       await Promise.all(clients.map((proc) => proc.stop()));
+      const [etcd, apiserver, ...components] = processes.filter((proc) => !clients.includes(proc));
+      await Promise.all(components.map((proc) => proc.stop()));
       await apiserver?.stop();
       await etcd?.stop();
       process.off("exit", onExit);
@@ -144,7 +164,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
     // Only what the programs need: no KUBECONFIG or proxy settings of the caller leak in, and
     // kwok's work folder (whose kwok.yaml it would also load) is ours, not ~/.kwok.
-    const env = {
+    const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: dataDir,
       KWOK_WORKDIR: path.join(dataDir, "kwok"),
@@ -199,21 +219,33 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     const startupMs = Math.round(performance.now() - began);
     step("a 2-replica Deployment became Available");
 
-    const crashed = Promise.race(
-      processes.map((proc) =>
-        proc.exited.then(
-          (status) =>
-            new Promise<string>((resolve) => {
-              // A process ending because stop() asked it to is no crash: never resolve then.
-              if (stopping === undefined) {
-                resolve(
-                  `${proc.name} exited (${status}); last lines of ${proc.spec.logFile}:\n${proc.logTail()}`,
-                );
-              }
-            }),
-        ),
-      ),
-    );
+    let reportCrash: (message: string) => void = () => undefined;
+    const crashed = new Promise<string>((resolve) => (reportCrash = resolve));
+    // A process ending because stop() asked it to is no crash: never resolve then.
+    const watch = (proc: ClusterProcess) =>
+      void proc.exited.then((status) => {
+        if (stopping === undefined && !proc.stopRequested)
+          reportCrash(
+            `${proc.name} exited (${status}); last lines of ${proc.spec.logFile}:\n${proc.logTail()}`,
+          );
+      });
+    processes.forEach((proc) => watch(proc));
+    const startClient = (spec: ClusterClientSpec): ClusterProcess => {
+      if (stopping !== undefined) throw new Error(`local cluster: stopped; cannot start ${spec.name}`);
+      const proc = ClusterProcess.start({
+        name: spec.name,
+        command: spec.command,
+        args: spec.args,
+        env: { ...env, ...spec.env },
+        cwd: dataDir,
+        logFile: path.join(dataDir, `${spec.name}.log`),
+      });
+      clients.push(proc);
+      // In the exit handler's list too; stop() ends it before the control plane.
+      processes.push(proc);
+      watch(proc);
+      return proc;
+    };
     return {
       server,
       kubeconfig: files.adminKubeconfig,
@@ -228,6 +260,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       api: admin,
       rssBytes: () => Object.fromEntries(processes.map((proc) => [proc.name, rssOf(proc.pid)])),
       crashed,
+      startClient,
       stop,
     };
   } catch (err) {

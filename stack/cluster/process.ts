@@ -33,6 +33,7 @@ export class ClusterProcess {
   /** Resolves with the exit code, or the signal's name, once the process has exited. */
   readonly exited: Promise<string>;
   private exitedWith: string | undefined;
+  private stopAsked = false;
 
   private constructor(
     readonly spec: ProcessSpec,
@@ -106,13 +107,20 @@ export class ClusterProcess {
     }
   }
 
+  /** Whether stop() or kill() was called: an exit after it is no crash. */
+  get stopRequested(): boolean {
+    return this.stopAsked;
+  }
+
   /** SIGTERM to the process group; SIGKILL if it still runs after the grace period. */
   stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    this.stopAsked = true;
     return stopProcessGroup(this, graceMs);
   }
 
   /** Synchronous last resort, for process exit: SIGKILL to the group. */
   kill(): void {
+    this.stopAsked = true;
     killProcessGroup(this);
   }
 }

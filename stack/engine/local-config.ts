@@ -3,22 +3,30 @@
  * brownfield cluster, in one place for the real-engine tests, the mock render of the same stack
  * and the engine-free policy run they are compared with.
  *
- * The local cluster cannot fetch Helm charts, so it plays a cluster whose ingress controller,
- * cert-manager and Prometheus operator another team already runs (`plinth:existingCluster`):
- * plinth reuses them by config, as it would on any brownfield cluster.
+ * The local cluster cannot fetch Helm charts, so it plays a cluster whose Gateway API controller
+ * (a real Traefik), cert-manager and Prometheus operator another team already runs
+ * (`plinth:existingCluster`): plinth reuses them by config, as it would on any brownfield cluster.
+ * `plinth:edge` is left at its default, the Gateway path.
  */
 
 /** The stack whose file the local stack starts from. */
 export const LOCAL_BASE_STACK = "staging" as const;
 
+/**
+ * The Gateway API controller the local cluster runs: the real Traefik (stack/engine/traefik.ts),
+ * owning the GatewayClass `traefik`; its pods' stand-in in namespace `traefik` is the peer plinth's
+ * NetworkPolicies admit.
+ */
+export const GATEWAY_CONTROLLER = {
+  implementation: "traefik",
+  gatewayClassName: "traefik",
+  namespace: "traefik",
+  podLabels: { "app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik-traefik" },
+} as const;
+
 /** The namespace, labels and class of the "already running" systems the local cluster plays. */
 export const BROWNFIELD = {
-  ingressController: {
-    implementation: "ingress-nginx",
-    className: "nginx",
-    namespace: "ingress-nginx",
-    podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
-  },
+  gatewayController: GATEWAY_CONTROLLER,
   certManager: { clusterIssuer: "local-ca" },
   monitoring: {
     namespace: "monitoring",

@@ -7,25 +7,20 @@
  * copied upstream over whatever the client sent. Anything else is a 404, as on the cluster, where
  * no Ingress lists `/`. HTTP answers a 308 to HTTPS, as the controller's force-ssl-redirect does.
  *
- * For a stack file's models (`models`), each model's public paths (`publicPathsOf`: the default
- * model the whole public API and its paths by name, every other model only `/models/<name>/...`
- * and its `/v2/models/<name>` prefix) go to the process that serves it, the protected paths to the
- * default model's, and each process's operator routes by its model's name
- * (`modelProtectedPaths`: `/models/<name>/admin`, `/ops`, `/reload-model`) through oauth2-proxy to
- * that process, as each model's Ingresses route them to its Service. A model served beside another
- * in one process (MODEL_REPOSITORY) has no operator routes: only its process's first model does.
+ * Which path goes to which service process, and which are protected, is edge-routes.ts's (the
+ * Traefik edge, traefik-conf.ts, renders the same list): for a stack file's models (`models`), each
+ * model's public paths to the process that serves it, the protected paths to the default model's,
+ * and each process's operator routes by its model's name through oauth2-proxy to that process.
+ *
+ * nginx is the local edge's option (`--edge nginx`), for clusters that keep ingress-nginx; the
+ * default edge is Traefik, as the cluster's Gateway path.
  *
  * One difference from the cluster: oauth2-proxy lives under /oauth2 on the same host instead of
  * auth.<domain>, since loopback has one name.
  */
-import {
-  modelProtectedPaths,
-  PROTECTED_PATHS,
-  PUBLIC_PATHS,
-  publicPathsOf,
-} from "../../components/inference/routes.js";
-import { protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
+import { protectedIngressAnnotations } from "../../components/oauth2-proxy/contract.js";
 import type { IngressPath } from "../../components/shared/ingress.js";
+import { edgeRoutes, processPorts, type EdgeModelRoute } from "./edge-routes.js";
 
 const ANNOTATION = "nginx.ingress.kubernetes.io/";
 
@@ -38,17 +33,8 @@ const ANNOTATION = "nginx.ingress.kubernetes.io/";
 const WORKER_CONNECTIONS = 4096;
 const UPSTREAM_KEEPALIVE = 320;
 
-/**
- * One model of a stack of several, and the port of the service process serving it. The models of one
- * process are listed with its MODEL_NAME first: that one's operator routes by name are published.
- */
-export interface NginxModelRoute {
-  readonly name: string;
-  /** The API port of its process (models in one shared process have the same). */
-  readonly port: number;
-  /** The model the bare routes serve: the whole public API and the protected paths go to its process. */
-  readonly isDefault: boolean;
-}
+/** One model of a stack of several and its process's port (see edge-routes.ts). */
+export type NginxModelRoute = EdgeModelRoute;
 
 /** The upstream of the default model's process (and of the single service): the protected paths go to it. */
 const DEFAULT_UPSTREAM = "plinth_service";
@@ -84,23 +70,6 @@ export interface NginxConfOptions {
   readonly accessLog: boolean;
   /** Accept-queue length of the HTTPS listener (ingress-nginx uses `net.core.somaxconn`). */
   readonly backlog: number;
-}
-
-/** `options.models`, checked: one default model, served on `servicePort`, and no name twice. */
-function checkedModels(options: NginxConfOptions): readonly NginxModelRoute[] | undefined {
-  const { models } = options;
-  if (models === undefined) return undefined;
-  const defaults = models.filter((model) => model.isDefault);
-  if (defaults.length !== 1) throw new Error(`expected one default model; got ${defaults.length}`);
-  if (defaults[0]!.port !== options.servicePort) {
-    throw new Error(
-      `the default model's port ${defaults[0]!.port} is not servicePort ${options.servicePort}`,
-    );
-  }
-  const names = models.map((model) => model.name);
-  const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice !== undefined) throw new Error(`model ${twice} listed twice`);
-  return models;
 }
 
 /** `location` blocks matching an Ingress path with ingress-nginx's semantics. */
@@ -156,29 +125,15 @@ export function renderNginxConf(options: NginxConfOptions): string {
     ...proxyTo(upstream),
     `proxy_set_header X-Plinth-Edge-Token "${options.edgeToken}";`,
   ];
-  const models = checkedModels(options);
-  const publicRoutes = models
-    ? models.flatMap((model) => {
-        const body = indent(toService(upstreamOf(model.port, options.servicePort)), 1);
-        return publicPathsOf(model.name, model.isDefault).map((p) => locations(p, body));
-      })
-    : PUBLIC_PATHS.map((p) => locations(p, indent(toService(DEFAULT_UPSTREAM), 1)));
   const protectedBody = (upstream: string) =>
     indent([...externalAuth(annotations), ...toService(upstream)], 1);
-  // Each process's operator routes under its MODEL_NAME (the first model listed on its port).
-  const leads = (models ?? []).filter((model, i, all) => all.findIndex((m) => m.port === model.port) === i);
-  const modelProtectedRoutes = leads.flatMap((model) =>
-    modelProtectedPaths(model.name).map((p) =>
-      locations(p, protectedBody(upstreamOf(model.port, options.servicePort))),
-    ),
-  );
-  const routes = [
-    ...publicRoutes,
-    ...PROTECTED_PATHS.map((p) => locations(p, protectedBody(DEFAULT_UPSTREAM))),
-    ...modelProtectedRoutes,
-  ].join("");
-  const ports = [options.servicePort, ...(models ?? []).map((model) => model.port)];
-  const upstreams = [...new Set(ports)]
+  const routes = edgeRoutes(options.servicePort, options.models)
+    .map(({ path, port, protected: guarded }) => {
+      const upstream = upstreamOf(port, options.servicePort);
+      return locations(path, guarded ? protectedBody(upstream) : indent(toService(upstream), 1));
+    })
+    .join("");
+  const upstreams = processPorts(options.servicePort, options.models)
     .map(
       (port) =>
         `upstream ${upstreamOf(port, options.servicePort)} { server 127.0.0.1:${port}; keepalive ${UPSTREAM_KEEPALIVE}; }`,

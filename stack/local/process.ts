@@ -92,19 +92,30 @@ export class SupervisedProcess {
 }
 
 /**
- * Polls `probe` until it returns true. Fails early with the process's output if it exits, and
- * after `timeoutMs` if it never becomes ready.
+ * Polls `probe` until it returns true. Fails early with the process's output if it exits or prints a
+ * line matching `fatal` (a process that keeps running with a configuration it refused, as Traefik
+ * does with a provider's bad file), and after `timeoutMs` if it never becomes ready.
  */
 export async function waitUntilReady(
   proc: SupervisedProcess,
   what: string,
   probe: () => Promise<boolean>,
   timeoutMs: number,
+  fatal?: RegExp,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.hasExited) {
       throw new Error(`${proc.spec.name} exited (${proc.exitStatus}) before ${what}:\n${proc.outputTail()}`);
+    }
+    if (
+      fatal !== undefined &&
+      proc
+        .outputTail()
+        .split("\n")
+        .some((line) => fatal.test(line))
+    ) {
+      throw new Error(`${proc.spec.name} refused its configuration before ${what}:\n${proc.outputTail()}`);
     }
     if (await probe().catch(() => false)) return;
     await sleep(200);

@@ -2,8 +2,10 @@
  * The whole system on loopback, as plain processes: the inference service (the bundled model, or
  * one process per model of a stack file: see model-plans.ts), MLflow, Prometheus (scraping every
  * service process, loading the stack's alert rules), an OIDC provider with
- * users in an allowed and a refused email domain, oauth2-proxy, and nginx terminating TLS with a
- * CA made for this run and routing as the platform's Ingresses do. `startLocalStack` is what
+ * users in an allowed and a refused email domain, oauth2-proxy, and the edge terminating TLS with a
+ * CA made for this run: Traefik, the cluster's Gateway API controller, with the middlewares the
+ * cluster's routes carry (traefik-conf.ts), or nginx configured as ingress-nginx (nginx-conf.ts),
+ * for clusters that keep it. Both route what edge-routes.ts lists. `startLocalStack` is what
  * `npm run stack:local`, the e2e tests and the soak all start.
  *
  * Secrets (API key, OIDC client secret, cookie secret, user passwords, CA key) are random per run
@@ -11,13 +13,16 @@
  * files mode 0600) removed by `stop()`.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import https from "node:https";
+import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { groupFlags, SESSION_FLAGS } from "../../components/oauth2-proxy/index.js";
+import { stringify as yamlText } from "yaml";
+import { groupFlags, SESSION_FLAGS } from "../../components/oauth2-proxy/contract.js";
 import { ENV } from "../../service/contract/service-env.js";
 import { renderNginxConf } from "./nginx-conf.js";
+import { traefikDynamicConfig, traefikStaticConfig, type TraefikConfOptions } from "./traefik-conf.js";
 import { listenBacklog } from "../../service/contract/listen-backlog.js";
 import type { OidcSettings, OidcUser } from "./oidc/provider.js";
 import {
@@ -37,10 +42,14 @@ import { BACKEND_STORE_URI_ENV, mlflowServerArgs } from "../../components/mlflow
 import { IMAGE_PROGRAMS } from "../../service/contract/image-commands.js";
 import { PROBE_PATHS } from "../../service/contract/probe-paths.js";
 
+/** The proxy at the edge: Traefik (the cluster's Gateway path), or nginx (the Ingress path). */
+export const EDGES = ["traefik", "nginx"] as const;
+export type Edge = (typeof EDGES)[number];
+
 export interface StackPorts {
-  /** nginx, TLS: the one address a user opens. */
+  /** The edge, TLS: the one address a user opens. */
   readonly https: number;
-  /** nginx, plain HTTP: redirects to https. */
+  /** The edge, plain HTTP: redirects to https. */
   readonly http: number;
   readonly service: number;
   readonly metrics: number;
@@ -68,6 +77,11 @@ export const OTHER_EMAIL_DOMAIN = "elsewhere.test";
 export const ADMIN_GROUP = "plinth-admins";
 export const OPS_READ_GROUP = "plinth-sre";
 const HOST = "127.0.0.1";
+/**
+ * MLflow's host on the Traefik edge, behind oauth2-proxy (admin groups only), as the cluster's
+ * mlflow.<domain>: browsers resolve every *.localhost name to loopback.
+ */
+export const MLFLOW_HOST = "mlflow.localhost";
 const OIDC_CLIENT_ID = "plinth-local";
 /** MLflow's first start creates its sqlite schema (dozens of migrations). */
 const START_TIMEOUT_MS = 180_000;
@@ -77,7 +91,9 @@ export interface LocalStackOptions {
   readonly log: LogSink;
   /** Fixed ports; omitted ones are picked free at random. */
   readonly ports?: Partial<StackPorts>;
-  /** nginx access log lines (off for load tests). @default true */
+  /** The proxy at the edge. @default "traefik" */
+  readonly edge?: Edge;
+  /** The edge's access log lines (off for load tests). @default true */
   readonly accessLog?: boolean;
   /** Extra service environment (e.g. a higher RATE_LIMIT_MAX for the soak). */
   readonly serviceEnv?: Readonly<Record<string, string>>;
@@ -100,7 +116,7 @@ export interface LocalStackOptions {
 /** One service process, and the model(s) it serves. */
 export interface LocalModelService {
   readonly pid: number;
-  /** Its API port (nginx's upstream). */
+  /** Its API port (the edge's upstream). */
   readonly port: number;
   readonly metricsPort: number;
   /** Its InferenceService's name in the cluster. */
@@ -117,11 +133,19 @@ export interface LocalModelService {
 
 export interface LocalStack {
   readonly ports: StackPorts;
+  /** The proxy at the edge. */
+  readonly edge: Edge;
   /** https://127.0.0.1:<https>: public API and, behind oauth2-proxy, /admin and /ops. */
   readonly origin: string;
   readonly urls: {
     readonly prometheus: string;
+    /** MLflow itself (no auth: for the tests' and a user's scripts). */
     readonly mlflow: string;
+    /**
+     * MLflow through the edge on its own host, behind oauth2-proxy for the admin groups, as in the
+     * cluster (the Traefik edge only; a client must resolve MLFLOW_HOST to 127.0.0.1).
+     */
+    readonly mlflowThroughEdge?: string;
     readonly oidcIssuer: string;
   };
   /** PEM file of this run's CA (gone after stop). */
@@ -142,7 +166,7 @@ export interface LocalStack {
   readonly predictionLogFile: string;
   /** JSONL of the default model's service's admin actions and refusals. */
   readonly auditLogFile: string;
-  /** nginx's access log (when accessLog is on). */
+  /** The edge's access log (when accessLog is on). */
   readonly accessLogFile: string;
   /** The default model's service process id (for RSS). */
   readonly servicePid: number;
@@ -150,7 +174,7 @@ export interface LocalStack {
   readonly defaultModel: string;
   /** Every served model's process, by model name (models sharing a process share its entry). */
   readonly services: Readonly<Record<string, LocalModelService>>;
-  /** Every process the stack started, by name (service, mlflow, nginx, ...): for CPU accounting. */
+  /** Every process the stack started, by name (service, mlflow, traefik or nginx, ...): for CPU accounting. */
   readonly pids: Readonly<Record<string, number>>;
   /** Stops every process (reverse start order) and removes the temporary folder. */
   stop(): Promise<void>;
@@ -283,7 +307,8 @@ async function reportAwaited(ports: readonly number[], log: LogSink): Promise<vo
 
 /** Starts everything and waits until each process answers; on any failure stops what started. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  assertToolsInstalled(["oauth2Proxy", "mlflow", "nginx", "prometheus", "openssl"]);
+  const edge = options.edge ?? "traefik";
+  assertToolsInstalled(["oauth2Proxy", "mlflow", edge, "prometheus", "openssl"]);
   const { plans, defaultModel, rules: ruleGroups } = await servicePlans(options);
   const resolved = await resolvePorts(options.ports ?? {}, plans.length - 1);
   const { ports } = resolved;
@@ -317,53 +342,54 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ungrouped: user("eve", ALLOWED_EMAIL_DOMAIN, "Eve Newhire", ["staff"]),
       other: user("mallory", OTHER_EMAIL_DOMAIN, "Mallory Outsider", [ADMIN_GROUP]),
     };
-    // Marks what nginx forwards: the service counts oauth2-proxy's headers only with it, so another
+    // Marks what the edge forwards: the service counts oauth2-proxy's headers only with it, so another
     // process on this machine that reaches the service's port cannot name a user.
     const edgeToken = secret(32);
     const clientSecret = secret(32);
     // The canary buckets' HMAC key, one for every process, as the cluster's pods share one Secret.
     const bucketKey = secret(32);
-    const tls = await createLocalTls(dir);
+    const tls = await createLocalTls(dir, [MLFLOW_HOST]);
+    // Every host oauth2-proxy signs users in on (its callback is on the host asked for).
+    const hosts = [
+      `${HOST}:${ports.https}`,
+      ...(edge === "traefik" ? [`${MLFLOW_HOST}:${ports.https}`] : []),
+    ];
 
-    // As root, nginx's workers run as nobody: they need their temp folders and a way into them.
-    const nginxPrefix = file("nginx");
-    const asRoot = process.getuid?.() === 0;
-    for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
-      await mkdir(path.join(nginxPrefix, sub), { recursive: true });
-      if (asRoot) await chown(path.join(nginxPrefix, sub), 65534, 65534);
-    }
-    if (asRoot) await chmod(dir, 0o711);
-    await writeFile(
-      path.join(nginxPrefix, "nginx.conf"),
-      renderNginxConf({
-        prefix: nginxPrefix,
-        host: HOST,
-        httpsPort: ports.https,
-        httpPort: ports.http,
-        servicePort: ports.service,
-        ...(options.stackFile === undefined
-          ? {}
-          : {
-              models: processes.flatMap(({ plan, port }) =>
-                plan.models.map((name) => ({ name, port, isDefault: name === defaultModel })),
-              ),
-            }),
-        oauth2ProxyPort: ports.oauth2Proxy,
-        edgeToken,
-        certFile: tls.certFile,
-        keyFile: tls.keyFile,
-        accessLog: options.accessLog ?? true,
-        backlog: listenBacklog(),
-        ...(asRoot ? { workerUser: "nobody nogroup" } : {}),
-      }),
-      // It holds the edge token.
-      { mode: 0o600 },
-    );
+    const models =
+      options.stackFile === undefined
+        ? undefined
+        : processes.flatMap(({ plan, port }) =>
+            plan.models.map((name) => ({ name, port, isDefault: name === defaultModel })),
+          );
+    const edgeSettings: EdgeSettings = {
+      host: HOST,
+      httpsPort: ports.https,
+      httpPort: ports.http,
+      servicePort: ports.service,
+      ...(models === undefined ? {} : { models }),
+      oauth2ProxyPort: ports.oauth2Proxy,
+      edgeToken,
+      certFile: tls.certFile,
+      keyFile: tls.keyFile,
+      accessLog: options.accessLog ?? true,
+    };
+    const edgeSetup =
+      edge === "traefik"
+        ? await writeTraefikConf(file("traefik"), {
+            ...edgeSettings,
+            mlflow: { host: MLFLOW_HOST, port: ports.mlflow, groups: [ADMIN_GROUP] },
+          })
+        : await writeNginxConf(file("nginx"), dir, { ...edgeSettings, backlog: listenBacklog() });
     const oidcIssuer = `http://${HOST}:${ports.oidc}`;
     const oidcSettings: OidcSettings = {
       issuer: oidcIssuer,
       port: ports.oidc,
-      client: { id: OIDC_CLIENT_ID, secret: clientSecret, redirectUri: `${origin}/oauth2/callback` },
+      client: {
+        id: OIDC_CLIENT_ID,
+        secret: clientSecret,
+        redirectUri: `${origin}/oauth2/callback`,
+        otherRedirectUris: hosts.slice(1).map((host) => `https://${host}/oauth2/callback`),
+      },
       users: [users.allowed, users.reader, users.ungrouped, users.other],
       cookieKeys: [secret(32)],
     };
@@ -392,7 +418,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.METRICS_PORT]: String(metricsPort),
       [ENV.API_KEYS]: `local:${apiKey}`,
       [ENV.OPS_OIDC_TRUST_HEADERS]: "true",
-      // nginx, on loopback, overwrites X-Forwarded-For with the client's address (as ingress-nginx).
+      // The edge, on loopback, overwrites X-Forwarded-For with the client's address (as ingress-nginx
+      // does, and Traefik for a client its entry point does not trust).
       [ENV.TRUST_PROXY]: "loopback",
       [ENV.OPS_OIDC_ALLOWED_EMAIL_DOMAINS]: ALLOWED_EMAIL_DOMAIN,
       [ENV.OPS_OIDC_ADMIN_GROUPS]: ADMIN_GROUP,
@@ -436,6 +463,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           port: ports.mlflow,
           workers: 1,
           artifactsDestination: file("mlflow-artifacts"),
+          // Its own address, and its host on the edge (as the cluster's clusterHosts()).
+          allowedHosts: [
+            `${HOST}:${ports.mlflow}`,
+            `localhost:${ports.mlflow}`,
+            `${MLFLOW_HOST}:${ports.https}`,
+          ],
+          corsAllowedOrigins: [`https://${MLFLOW_HOST}:${ports.https}`],
         }),
       ],
       env: { ...baseEnv(), ...MLFLOW_SERVER_ENV, [BACKEND_STORE_URI_ENV]: `sqlite:///${file("mlflow.db")}` },
@@ -450,21 +484,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ],
       env: baseEnv(),
     });
-    const nginx = start({
-      name: "nginx",
-      command: TOOLS.nginx,
-      args: [
-        "-e",
-        "stderr",
-        "-p",
-        nginxPrefix,
-        "-c",
-        path.join(nginxPrefix, "nginx.conf"),
-        "-g",
-        "daemon off;",
-      ],
-      env: baseEnv(),
-    });
+    const edgeProc = start({ name: edge, command: TOOLS[edge], args: edgeSetup.args, env: baseEnv() });
+    const caPem = await readFile(tls.caFile, "utf8");
 
     const oidcReady = waitUntilReady(
       oidc,
@@ -477,7 +498,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const proxy = start({
         name: "oauth2-proxy",
         command: TOOLS.oauth2Proxy,
-        args: oauth2ProxyArgs(ports, origin, oidcIssuer),
+        args: oauth2ProxyArgs(ports, hosts, oidcIssuer),
         env: {
           ...baseEnv(),
           OAUTH2_PROXY_CLIENT_SECRET: clientSecret,
@@ -512,7 +533,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         httpOk(`http://${HOST}:${ports.prometheus}/-/ready`),
         START_TIMEOUT_MS,
       ),
-      waitUntilReady(nginx, "its HTTPS listener", () => listening(ports.https), START_TIMEOUT_MS),
+      // Routed and ready: the service's readiness through the edge, over TLS with the run's CA.
+      waitUntilReady(
+        edgeProc,
+        `${PROBE_PATHS.ready} through its HTTPS listener`,
+        httpsOk(`${origin}${PROBE_PATHS.ready}`, caPem),
+        START_TIMEOUT_MS,
+        EDGE_FATAL[edge],
+      ),
     ]);
     await reportAwaited(
       services.map(({ port }) => port),
@@ -521,10 +549,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     return {
       ports,
+      edge,
       origin,
       urls: {
         prometheus: `http://${HOST}:${ports.prometheus}`,
         mlflow: `http://${HOST}:${ports.mlflow}`,
+        ...(edge === "traefik" ? { mlflowThroughEdge: `https://${MLFLOW_HOST}:${ports.https}` } : {}),
         oidcIssuer,
       },
       caFile: tls.caFile,
@@ -532,7 +562,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       users,
       predictionLogFile: file(processes[0]!.predictionLogFile),
       auditLogFile: file(processes[0]!.auditLogFile),
-      accessLogFile: path.join(nginxPrefix, "access.log"),
+      accessLogFile: edgeSetup.accessLogFile,
       servicePid: service.pid,
       defaultModel,
       services: Object.fromEntries(
@@ -561,7 +591,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 }
 
 /** oauth2-proxy's flags: those of the platform's Deployment, with loopback addresses. */
-function oauth2ProxyArgs(ports: StackPorts, origin: string, issuer: string): string[] {
+function oauth2ProxyArgs(ports: StackPorts, hosts: readonly string[], issuer: string): string[] {
   return [
     "--provider=oidc",
     `--oidc-issuer-url=${issuer}`,
@@ -569,20 +599,93 @@ function oauth2ProxyArgs(ports: StackPorts, origin: string, issuer: string): str
     `--email-domain=${ALLOWED_EMAIL_DOMAIN}`,
     ...groupFlags({ allowedGroups: [ADMIN_GROUP, OPS_READ_GROUP] }),
     `--http-address=${HOST}:${ports.oauth2Proxy}`,
-    `--redirect-url=${origin}/oauth2/callback`,
-    `--whitelist-domain=${HOST}:${ports.https}`,
+    // No --redirect-url, as in the cluster: the callback is on the host the user signs in to
+    // (X-Forwarded-Host), whose cookie it sets.
+    ...hosts.map((host) => `--whitelist-domain=${host}`),
     ...SESSION_FLAGS,
   ];
 }
 
-/** True when something accepts TCP connections on the port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, HOST);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
+/** A probe that is true when `GET url` over TLS, trusting only `ca`, answers 200. */
+function httpsOk(url: string, ca: string): () => Promise<boolean> {
+  return () =>
+    new Promise((resolve) => {
+      const request = https.get(url, { ca, agent: false, timeout: 2000 }, (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      });
+      request.on("timeout", () => request.destroy());
+      request.on("error", () => resolve(false));
     });
-    socket.once("error", () => resolve(false));
-  });
+}
+
+/**
+ * An edge's log lines that mean it will never route: Traefik keeps running when its file provider
+ * cannot read the file, or when a router names a middleware or service that does not build.
+ */
+const EDGE_FATAL: Record<Edge, RegExp | undefined> = {
+  traefik:
+    / ERR (Cannot start the provider|.*error while building|.*middleware .* does not exist|.*service .* does not exist)/,
+  nginx: undefined,
+};
+
+/** The edge's settings that both proxies take. */
+interface EdgeSettings {
+  readonly host: string;
+  readonly httpsPort: number;
+  readonly httpPort: number;
+  readonly servicePort: number;
+  readonly models?: Parameters<typeof renderNginxConf>[0]["models"];
+  readonly oauth2ProxyPort: number;
+  readonly edgeToken: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly accessLog: boolean;
+}
+
+/** What starts an edge: its arguments, and where its access log goes. */
+interface EdgeSetup {
+  readonly args: string[];
+  readonly accessLogFile: string;
+}
+
+/** Traefik's static and dynamic configuration files in `folder`; both hold the edge token (0600). */
+async function writeTraefikConf(
+  folder: string,
+  settings: EdgeSettings & Pick<TraefikConfOptions, "mlflow">,
+): Promise<EdgeSetup> {
+  await mkdir(folder, { recursive: true });
+  const staticFile = path.join(folder, "traefik.yaml");
+  const dynamicFile = path.join(folder, "dynamic.yaml");
+  const accessLogFile = path.join(folder, "access.log");
+  const { accessLog, ...rest } = settings;
+  const options = { ...rest, dynamicFile, ...(accessLog ? { accessLogFile } : {}) };
+  await writeFile(staticFile, yamlText(traefikStaticConfig(options)), { mode: 0o600 });
+  await writeFile(dynamicFile, yamlText(traefikDynamicConfig(options)), { mode: 0o600 });
+  return { args: [`--configFile=${staticFile}`], accessLogFile };
+}
+
+/** nginx.conf and its temp folders under `prefix`. */
+async function writeNginxConf(
+  prefix: string,
+  dir: string,
+  settings: EdgeSettings & { readonly backlog: number },
+): Promise<EdgeSetup> {
+  // As root, nginx's workers run as nobody: they need their temp folders and a way into them.
+  const asRoot = process.getuid?.() === 0;
+  for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
+    await mkdir(path.join(prefix, sub), { recursive: true });
+    if (asRoot) await chown(path.join(prefix, sub), 65534, 65534);
+  }
+  if (asRoot) await chmod(dir, 0o711);
+  await writeFile(
+    path.join(prefix, "nginx.conf"),
+    renderNginxConf({ prefix, ...settings, ...(asRoot ? { workerUser: "nobody nogroup" } : {}) }),
+    // It holds the edge token.
+    { mode: 0o600 },
+  );
+  return {
+    args: ["-e", "stderr", "-p", prefix, "-c", path.join(prefix, "nginx.conf"), "-g", "daemon off;"],
+    accessLogFile: path.join(prefix, "access.log"),
+  };
 }

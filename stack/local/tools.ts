@@ -12,6 +12,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const TOOLS = {
   oauth2Proxy: path.join(REPO_ROOT, ".tools", "bin", "oauth2-proxy"),
   mlflow: path.join(REPO_ROOT, ".tools", "mlflow-venv", "bin", "mlflow"),
+  traefik: path.join(REPO_ROOT, ".tools", "bin", "traefik"),
   nginx: "/usr/sbin/nginx",
   prometheus: "/usr/bin/prometheus",
   openssl: OPENSSL,

@@ -14,7 +14,7 @@ interface Fate {
 }
 
 const quiet: WindowMachine = {
-  cpu: { service: 20, nginx: 5, generator: 10, stack: 1, other: 2, steal: 0 },
+  cpu: { service: 20, edge: 5, generator: 10, stack: 1, other: 2, steal: 0 },
   speedPercent: 100,
   tcp: { listenOverflows: 0, synRetransmits: 0 },
 };

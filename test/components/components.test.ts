@@ -12,9 +12,13 @@ import { plinthMocks } from "../../infra/render/mocks.js";
 import { subnetCidr } from "../../components/cluster/cidr.js";
 import { irsaTrustPolicy } from "../../components/cluster/irsa.js";
 import { serviceAccountId } from "../../components/mlflow/gcp.js";
+import { GatewayEdge } from "../../components/gateway/index.js";
 import { IngressTls } from "../../components/ingress-tls/index.js";
 import { Monitoring } from "../../components/monitoring/index.js";
-import { OAuth2Proxy, protectedIngressAnnotations } from "../../components/oauth2-proxy/index.js";
+import { oauth2ProxyEndpoint, protectedIngressAnnotations } from "../../components/oauth2-proxy/contract.js";
+import { OAuth2Proxy } from "../../components/oauth2-proxy/index.js";
+import type { Edge } from "../../components/shared/edge.js";
+import type { Peer } from "../../components/shared/network-policy.js";
 import { hardenedContainer, hardenedPodSpec, httpProbes } from "../../components/shared/workload.js";
 import { validateManifest } from "../support/k8s-models.js";
 
@@ -22,6 +26,12 @@ const DIGEST = `ghcr.io/plinth-ml/plinth@sha256:${"a".repeat(64)}`;
 const resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } };
 
 let provider: k8s.Provider;
+
+/** An edge that publishes nothing: the component tests are about the components' own arguments. */
+const stubEdge = (peer: Peer = { namespace: "ingress-nginx", podLabels: { app: "nginx" } }): Edge => ({
+  controllerPeer: peer,
+  publish: () => [],
+});
 
 beforeAll(async () => {
   await pulumi.runtime.setMocks(plinthMocks, "plinth", "components", false);
@@ -48,9 +58,7 @@ function inferenceArgs(
     drift: { schedule: "*/15 * * * *", warnPsi: 0.1, alertPsi: 0.2 },
     retrain: { schedule: "0 3 * * 0", resources },
     domain: "ml.example.com",
-    ingress: { className: "nginx", clusterIssuer: "letsencrypt" },
-    authAnnotations: {},
-    controllerPeer: peer,
+    edge: stubEdge(peer),
     prometheusPeer: peer,
     ...extra,
   };
@@ -125,8 +133,7 @@ describe("OAuth2Proxy argument errors", () => {
     oidc: { issuerUrl: "https://login.example.com", clientId: "plinth", clientSecret: pulumi.secret("s") },
     allowedEmailDomains: ["example.com"],
     allowedGroups: ["plinth-admins"],
-    ingress: { className: "nginx", clusterIssuer: "letsencrypt" },
-    controllerPeer: { namespace: "ingress-nginx", podLabels: {} },
+    edge: stubEdge(),
   };
   it("refuses no hosts, or two hosts whose Ingresses would share a name", () => {
     expect(() => new OAuth2Proxy("no-hosts", { ...base, provider, hosts: [] })).toThrow(
@@ -167,9 +174,10 @@ describe("OAuth2Proxy argument errors", () => {
 
 describe("chart webhooks need the API server's addresses", () => {
   const acme = { email: "ops@example.com", server: "https://acme-v02.api.letsencrypt.org/directory" };
+  const auth = oauth2ProxyEndpoint("oauth2-proxy");
   it("IngressTls refuses to install ingress-nginx or cert-manager with no apiServerSources", () => {
     expect(
-      () => new IngressTls("no-sources", { provider, cloud: "existing", acme, apiServerSources: [] }),
+      () => new IngressTls("no-sources", { provider, cloud: "existing", acme, apiServerSources: [], auth }),
     ).toThrow("apiServerSources: the charts' admission webhooks need the CIDRs the API server calls from");
   });
   it("IngressTls needs none when both charts are the cluster's", () => {
@@ -183,7 +191,15 @@ describe("chart webhooks need the API server's addresses", () => {
       certManager: { clusterIssuer: "ca" },
     };
     expect(
-      () => new IngressTls("all-reused", { provider, cloud: "existing", acme, apiServerSources: [], reuse }),
+      () =>
+        new IngressTls("all-reused", {
+          provider,
+          cloud: "existing",
+          acme,
+          apiServerSources: [],
+          auth,
+          reuse,
+        }),
     ).not.toThrow();
   });
   it("Monitoring refuses to install kube-prometheus-stack with no apiServerSources", () => {
@@ -199,12 +215,104 @@ describe("chart webhooks need the API server's addresses", () => {
           drift: [{ model: "fashion-mnist", alertPsi: 0.2 }],
           target: { namespace: "plinth", serviceSelector: { matchLabels: { a: "b" } }, port: "metrics" },
           domain: "ml.example.com",
-          ingress: { className: "nginx", clusterIssuer: "letsencrypt" },
-          authAnnotations: {},
-          controllerPeer: peer,
+          edge: stubEdge(peer),
           apiServerSources: [],
         }),
     ).toThrow("apiServerSources: the operator's admission webhook needs the CIDRs the API server calls from");
+  });
+});
+
+describe("GatewayEdge argument errors", () => {
+  const base = {
+    cloud: "existing" as const,
+    acme: { email: "ops@example.com", server: "https://acme-v02.api.letsencrypt.org/directory" },
+    apiServerSources: [{ cidr: "10.0.0.0/8" }],
+    hosts: [
+      { host: "api.ml.example.com", routeNamespaces: ["plinth", "auth"] },
+      { host: "mlflow.ml.example.com", routeNamespaces: ["mlflow", "auth"] },
+    ],
+    auth: oauth2ProxyEndpoint("oauth2-proxy"),
+  };
+  const on = (...hosts: string[]) => hosts.map((host) => ({ host, routeNamespaces: ["plinth"] }));
+  const cases: [string, Partial<typeof base>, string][] = [
+    [
+      "two hosts of one first label (one listener name)",
+      { hosts: on("api.a.example.com", "api.b.example.com") },
+      "hosts must be at least one, with distinct first labels (each names a listener); got [api.a.example.com, api.b.example.com]",
+    ],
+    [
+      "a host no namespace may attach a route to",
+      { hosts: [{ host: "api.ml.example.com", routeNamespaces: [] }] },
+      "hosts: no namespace could attach a route to api.ml.example.com (routeNamespaces is empty)",
+    ],
+    [
+      "no apiServerSources for the cert-manager it installs",
+      { apiServerSources: [] },
+      "apiServerSources: cert-manager's admission webhook needs the CIDRs the API server calls from",
+    ],
+    [
+      "a plain-http ACME directory",
+      { acme: { email: "ops@example.com", server: "http://acme.example.com" } },
+      "acme.server must be an https ACME directory URL; got http://acme.example.com",
+    ],
+  ];
+  it.each(cases)("refuses %s", (title, extra, message) => {
+    let caught: unknown;
+    try {
+      new GatewayEdge(`bad-${title.replace(/\W+/g, "-")}`, { ...base, ...extra, provider });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(pulumi.ResourceError);
+    expect((caught as Error).message).toBe(message);
+  });
+  it("refuses to publish a host that has no listener", () => {
+    const edge = new GatewayEdge("publish-host", { ...base, provider });
+    expect(() =>
+      edge.publish(
+        "stray",
+        {
+          namespace: "plinth",
+          host: "grafana.ml.example.com",
+          paths: [{ path: "/", pathType: "Prefix" }],
+          serviceName: "grafana",
+          servicePort: { number: 80 },
+          labels: {},
+          tlsSecretName: "grafana-tls",
+        },
+        { provider },
+      ),
+    ).toThrow(
+      "stray: host grafana.ml.example.com has no listener on the Gateway (hosts: api.ml.example.com, mlflow.ml.example.com)",
+    );
+  });
+  it.each([
+    // Traefik reads an average of 0 as no limit at all: a route that asks for one must get one.
+    [{ average: 0, burst: 20 }, "average must be a whole number of requests, at least 1; got 0"],
+    [{ average: 10, burst: 0.5 }, "burst must be a whole number of requests, at least 1; got 0.5"],
+  ])("refuses a per-client rate limit Traefik would misread: %j", (perClientRateLimit, message) => {
+    const edge = new GatewayEdge(`publish-limit-${perClientRateLimit.burst}`, { ...base, provider });
+    let caught: unknown;
+    try {
+      edge.publish(
+        "sign-in",
+        {
+          namespace: "auth",
+          host: "api.ml.example.com",
+          paths: [{ path: "/oauth2", pathType: "Prefix" }],
+          serviceName: "oauth2-proxy",
+          servicePort: { number: 4180 },
+          labels: {},
+          tlsSecretName: "api-tls",
+          perClientRateLimit,
+        },
+        { provider },
+      );
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(pulumi.ResourceError);
+    expect((caught as Error).message).toBe(`sign-in: perClientRateLimit: rate limit ${message}`);
   });
 });
 

@@ -3,7 +3,7 @@
  * repository: export a scikit-learn model to ONNX (Python, the models venv stands in for the user's
  * `pip install scikit-learn skl2onnx`), describe it, register it in the local registry, add it to
  * Pulumi.staging.yaml under plinth:inference.models, start `npm run stack:local -- --stack-file
- * Pulumi.staging.yaml` and call it through nginx with the key and CA the stack printed. The bundled
+ * Pulumi.staging.yaml` and call it through the edge (Traefik) with the key and CA the stack printed. The bundled
  * model keeps answering beside it. The blocks are found by their `<!-- walkthrough: <step> -->`
  * markers, so an edit of the README is what this test runs.
  */

@@ -2,10 +2,12 @@
  * A stack file of three models on the local stack (issue #21): Pulumi.staging.yaml with
  * plinth:inference replaced by THREE_MODELS (fashion-classifier on canary, churn on a single version,
  * defects on shadow), served from a registry folder made for the run (test/support/three-model-registry.ts)
- * by `startLocalStack({ stackFile, registryDir })`: one service process per model, nginx routing each
- * model's Ingress paths to its process, Prometheus scraping each with the cluster's labels and
- * loading the rules built from that stack file. Everything is asked through nginx over TLS with the
- * run's CA, as a client would, and through Prometheus's HTTP API.
+ * by `startLocalStack({ stackFile, registryDir })`: one service process per model, the edge (Traefik,
+ * the cluster's Gateway controller, with the routes and middlewares the cluster's are made of)
+ * routing each model's paths to its process, Prometheus scraping each with the cluster's labels and
+ * loading the rules built from that stack file. Everything is asked through the edge over TLS with
+ * the run's CA, as a client would, and through Prometheus's HTTP API. (nginx's routing of the same
+ * models: test/stack/local/nginx-model-operator-routes.test.ts.)
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import https from "node:https";
@@ -26,6 +28,7 @@ import {
   type ThreeModelRegistry,
 } from "../support/three-model-registry.js";
 import { THREE_MODELS } from "../support/three-model-stack.js";
+import { expectSignInRedirect, expectUnrouted } from "./edge.js";
 
 const MODELS = Object.keys(THREE_MODELS);
 const DEFAULT_MODEL = "fashion-classifier";
@@ -58,7 +61,7 @@ let stack: LocalStack;
 let ca: string;
 const logLines: string[] = [];
 
-/** One request through nginx over TLS, trusting only the run's CA, never following redirects. */
+/** One request through the edge over TLS, trusting only the run's CA, never following redirects. */
 function call(
   urlPath: string,
   init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
@@ -181,7 +184,7 @@ describe("one process per model", () => {
   });
 });
 
-describe("each model's paths reach its own process through nginx", () => {
+describe("each model's paths reach its own process through the edge", () => {
   it("POST /models/churn/predict answers scikit-learn's probabilities and classes", async () => {
     const answer = await post("/models/churn/predict", { instances: churnInstances() });
     expect(answer.status, answer.body).toBe(200);
@@ -250,13 +253,10 @@ describe("each model's paths reach its own process through nginx", () => {
     expect([...seen.keys()].sort()).toEqual(["candidate", "stable"]);
   });
 
-  it("answers a model no Ingress lists with nginx's 404, and an unknown v2 model with the service's", async () => {
+  it("answers a model no route lists with the edge's 404, and an unknown v2 model with the service's", async () => {
+    expect(stack.edge).toBe("traefik");
     const nope = await post("/models/nope/predict", { instances: churnInstances() });
-    expect(nope.status).toBe(404);
-    expect(nope.headers["x-prediction-id"]).toBeUndefined();
-    expect(JSON.parse(nope.body)).toMatchObject({
-      error: { code: "NOT_FOUND", message: "No route for this path on the ingress." },
-    });
+    expectUnrouted(stack.edge, nope, "/models/nope/predict");
     // /v2 is the default model's prefix: its process answers for a name it does not serve.
     const v2 = await post("/v2/models/nope/infer", {
       inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: registry.churn.rows[0] }],
@@ -273,8 +273,11 @@ describe("each model's paths reach its own process through nginx", () => {
     ]);
     for (const urlPath of ["/admin", "/ops/summary", ...perModel]) {
       const answer = await call(urlPath);
-      expect(answer.status, urlPath).toBe(302);
-      expect(answer.headers.location).toBe(`${stack.origin}/oauth2/start?rd=${urlPath}`);
+      expectSignInRedirect(stack.edge, answer, {
+        origin: stack.origin,
+        issuer: stack.urls.oidcIssuer,
+        path: urlPath,
+      });
     }
   });
 });

@@ -2,14 +2,16 @@
  * plinth's own program under the real Pulumi engine against a real Kubernetes control plane: the
  * `pulumi` CLI (v3.248.0, built from its module), plinth's TypeScript language host, the Kubernetes
  * provider and plinth's random provider, applying the `local` stack (staging on an existing cluster
- * that already runs an ingress controller, cert-manager and a Prometheus operator) to etcd +
- * kube-apiserver (Pod Security Admission on) + controller-manager + scheduler + kwok nodes.
+ * that already runs a Gateway API controller, cert-manager and a Prometheus operator) to etcd +
+ * kube-apiserver (Pod Security Admission on) + controller-manager + scheduler + kwok nodes. The
+ * Gateway API controller is the real Traefik (stack/engine/traefik.ts): it judges plinth's Gateway,
+ * HTTPRoutes and Middlewares, writes their status and routes requests through them.
  *
  * One cluster for the file, and the steps in order, as a platform engineer takes them: a fresh
  * `pulumi up`, a second one that changes nothing, a release step by `npm run promote` previewed and
  * applied, its rollback, `pulumi refresh` with no drift, `pulumi destroy` leaving nothing behind.
  * Containers never run (kwok reports pods Running and Ready): what is tested is what the engine, the
- * provider and the API server do with plinth's objects, not the images.
+ * provider, the API server and the edge controller do with plinth's objects, not the images.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -26,10 +28,14 @@ import { packConfigPath, targetOf } from "../../policies/runner/stack.js";
 import { startLocalCluster, type LocalCluster } from "../../stack/cluster/cluster.js";
 import {
   BROWNFIELD_WORKLOADS,
-  INGRESS_ADDRESS,
+  conditionIs,
+  GATEWAY_API,
   prepareBrownfield,
   type Brownfield,
+  type Condition,
 } from "../../stack/engine/brownfield.js";
+import { TRAEFIK_CONTROLLER_NAME } from "../../components/gateway/traefik.js";
+import type { AccessLogEntry } from "../../stack/engine/traefik.js";
 import { BROWNFIELD, LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "../../stack/engine/local-config.js";
 import {
   createLocalStackProject,
@@ -38,6 +44,12 @@ import {
   type LocalStackProject,
 } from "../../stack/engine/local-stack.js";
 import { REPO_ROOT } from "../../stack/engine/tools.js";
+import { throughTraefik } from "../support/through-traefik.js";
+import { until } from "../support/until.js";
+
+/** Waits on the engine's cluster: Traefik and the controllers take up to a minute and a half. */
+const settled = <T>(what: string, read: () => Promise<T>, done: (value: T) => boolean) =>
+  until(what, read, done, { timeoutMs: 90_000, intervalMs: 500 });
 
 const run = promisify(execFile);
 
@@ -47,7 +59,9 @@ function resourceKey(urn: string | undefined): string {
 }
 
 /** The namespaces plinth's program creates and owns on an existing cluster. */
-const PLINTH_NAMESPACES = ["plinth", "mlflow", "auth"];
+const PLINTH_NAMESPACES = ["plinth", "mlflow", "auth", "plinth-edge"];
+/** plinth's Gateway (components/gateway). */
+const GATEWAY = { namespace: "plinth-edge", name: "plinth" };
 /** One CLI command's limit; a test holding several commands gets twice that. */
 const ENGINE_STEP_MS = 8 * 60_000;
 
@@ -58,7 +72,8 @@ let project: LocalStackProject;
 
 function expectOk(result: CliResult, what: string): void {
   const stopped = brownfield?.failure();
-  if (stopped !== undefined) throw new Error(`the stand-in ingress controller stopped: ${String(stopped)}`);
+  if (stopped !== undefined)
+    throw new Error(`the brownfield (Traefik, cert-manager) stopped: ${String(stopped)}`);
   if (result.code !== 0)
     throw new Error(
       `${what} exited ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
@@ -106,6 +121,110 @@ async function list<T>(apiPath: string): Promise<T[]> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+interface ParentStatus {
+  parentRef: { name: string; namespace?: string; sectionName?: string };
+  controllerName: string;
+  conditions: Condition[];
+}
+type HttpRoute = Meta & {
+  spec: {
+    parentRefs: { name: string; namespace?: string; sectionName?: string }[];
+    hostnames?: string[];
+    rules: {
+      matches?: { path?: { type: string; value: string } }[];
+      filters?: { type: string; extensionRef?: { group: string; kind: string; name: string } }[];
+      backendRefs?: { name: string; port?: number }[];
+    }[];
+  };
+  status?: { parents?: ParentStatus[] };
+};
+type Gateway = Meta & {
+  spec: { listeners: { name: string; hostname?: string; protocol: string; port: number }[] };
+  status?: {
+    conditions?: Condition[];
+    addresses?: { value: string }[];
+    listeners?: { name: string; attachedRoutes: number; conditions: Condition[] }[];
+  };
+};
+type Middleware = Meta & {
+  spec: {
+    forwardAuth?: { address: string };
+    chain?: { middlewares: { name: string; namespace?: string }[] };
+  };
+};
+
+/**
+ * Whether a route sits behind oauth2-proxy: one of its rules names (ExtensionRef) a Middleware that
+ * is a ForwardAuth, or a Chain leading to one. Other Middlewares (rate limits) do not count.
+ */
+function behindAuth(route: HttpRoute, middlewares: readonly Middleware[]): boolean {
+  const byKey = new Map(middlewares.map((m) => [`${m.metadata.namespace}/${m.metadata.name}`, m]));
+  const asksAuth = (key: string, seen: Set<string>): boolean => {
+    const middleware = byKey.get(key);
+    if (!middleware || seen.has(key)) return false;
+    seen.add(key);
+    if (middleware.spec.forwardAuth) return true;
+    const namespace = middleware.metadata.namespace!;
+    return (middleware.spec.chain?.middlewares ?? []).some((m) =>
+      asksAuth(`${m.namespace ?? namespace}/${m.name}`, seen),
+    );
+  };
+  return route.spec.rules.some((rule) =>
+    (rule.filters ?? []).some(
+      (f) =>
+        f.type === "ExtensionRef" &&
+        f.extensionRef?.kind === "Middleware" &&
+        asksAuth(`${route.metadata.namespace}/${f.extensionRef.name}`, new Set()),
+    ),
+  );
+}
+
+/** `ns/name -> parent: Accepted=..., ResolvedRefs=...` for each of a route's parents Traefik judged. */
+function parentVerdicts(route: HttpRoute): string[] {
+  return (route.status?.parents ?? [])
+    .filter((p) => p.controllerName === TRAEFIK_CONTROLLER_NAME)
+    .map((p) => {
+      const of = (type: string) => {
+        const c = p.conditions.find((condition) => condition.type === type);
+        return `${type}=${c?.status}${c?.status === "True" ? "" : ` (${c?.reason}: ${c?.message})`}`;
+      };
+      const parent = `${p.parentRef.namespace ?? route.metadata.namespace}/${p.parentRef.name}/${p.parentRef.sectionName ?? ""}`;
+      return `${route.metadata.namespace}/${route.metadata.name} -> ${parent}: ${of("Accepted")}, ${of("ResolvedRefs")}`;
+    });
+}
+
+/** One request through the brownfield's Traefik for `host` (SNI and Host), verified against its CA. */
+async function viaTraefik(
+  url: string,
+  host: string,
+  pathname: string,
+): Promise<{ status: number; location?: string }> {
+  const { status, headers } = await throughTraefik(url, host, pathname, brownfield.caPem);
+  return { status, ...(typeof headers.location === "string" ? { location: headers.location } : {}) };
+}
+
+/**
+ * Sends `host``path` through Traefik's HTTPS entry point until its access log shows that `route`'s
+ * router took it, and returns that log line. Traefik writes status before its routers are live, and
+ * makes them live one by one (a route whose Middleware it does not know yet is left out meanwhile).
+ */
+async function routedThroughTraefik(
+  host: string,
+  pathname: string,
+  route: HttpRoute,
+): Promise<AccessLogEntry> {
+  const router = new RegExp(`^httproute-${route.metadata.namespace}-${route.metadata.name}-`);
+  return settled(
+    `a router for https://${host}${pathname}`,
+    async () => {
+      await viaTraefik(brownfield.traefik.websecureUrl, host, pathname).catch(() => undefined);
+      const entries = await brownfield.traefik.accessLog();
+      return entries.findLast((e) => e.RequestHost === host && e.RequestPath === pathname);
+    },
+    (entry) => router.test(entry?.RouterName ?? ""),
+  ) as Promise<AccessLogEntry>;
+}
+
 const inPlinthNamespaces = (object: Meta) => PLINTH_NAMESPACES.includes(object.metadata.namespace ?? "");
 
 /** The inference Deployments' CANDIDATE_WEIGHT, as the cluster has it. */
@@ -154,7 +273,7 @@ async function previewChanges(): Promise<{ op: string; type: string; name: strin
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), "plinth-engine-"));
   cluster = await startLocalCluster();
-  brownfield = await prepareBrownfield(cluster.api);
+  brownfield = await prepareBrownfield(cluster);
   project = await createLocalStackProject({ workDir: work, kubeconfig: cluster.kubeconfig });
 }, 10 * 60_000);
 
@@ -214,13 +333,8 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     );
     expect((await list<Meta>("/apis/monitoring.coreos.com/v1/prometheusrules")).length).toBe(1);
 
-    // The Ingresses got their address from the stand-in controller, which the provider waited for.
-    const ingresses = await list<Meta & { status?: { loadBalancer?: { ingress?: { ip: string }[] } } }>(
-      "/apis/networking.k8s.io/v1/ingresses",
-    );
-    expect(ingresses.length).toBeGreaterThanOrEqual(3);
-    for (const ingress of ingresses)
-      expect(ingress.status?.loadBalancer?.ingress?.[0]?.ip).toBe(INGRESS_ADDRESS);
+    // The Gateway path is the default: no Ingress at all.
+    expect(await list<Meta>("/apis/networking.k8s.io/v1/ingresses")).toEqual([]);
 
     // Secrets made by plinth's random provider reach the stack outputs as secrets.
     const outputs = await project.pulumi(["stack", "output", "--json", "--show-secrets"]);
@@ -232,6 +346,132 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     expect((JSON.parse(plain.stdout) as Record<string, string>)["platformApiKey"]).toBe("[secret]");
     const state = await project.pulumi(["stack", "export"]);
     expect(state.stdout).not.toContain(values["platformApiKey"]);
+  });
+
+  it("has its Gateway accepted and programmed by the real Traefik, every HTTPRoute accepted with its refs resolved, its Middlewares in place, and routes through them", async () => {
+    const gatewayPath = `${GATEWAY_API}/namespaces/${GATEWAY.namespace}/gateways/${GATEWAY.name}`;
+    // The stand-in cert-manager issues the listeners' Secrets; Traefik then accepts the Gateway.
+    const gateway = await settled(
+      `Gateway ${GATEWAY.namespace}/${GATEWAY.name} Accepted and Programmed`,
+      () => cluster.api.get<Gateway>(gatewayPath),
+      (g) =>
+        conditionIs(g.status?.conditions, "Accepted", "True") &&
+        conditionIs(g.status?.conditions, "Programmed", "True"),
+    );
+    expect(gateway.status?.addresses?.map((a) => a.value)).toEqual([brownfield.traefik.address]);
+    const httpsListeners = gateway.spec.listeners.filter((l) => l.protocol === "HTTPS");
+    expect(httpsListeners.length).toBeGreaterThanOrEqual(3);
+    for (const listener of gateway.status?.listeners ?? []) {
+      for (const type of ["Accepted", "ResolvedRefs", "Programmed"])
+        expect(conditionIs(listener.conditions, type, "True"), `listener ${listener.name} ${type}`).toBe(
+          true,
+        );
+    }
+    expect(brownfield.certificatesIssued()).toBeGreaterThanOrEqual(httpsListeners.length);
+
+    // Every HTTPRoute plinth wrote: Traefik's verdict for each of its parents.
+    const routes = await settled(
+      "every HTTPRoute judged by Traefik",
+      () => list<HttpRoute>(`${GATEWAY_API}/httproutes`),
+      (all) => all.length > 0 && all.every((r) => parentVerdicts(r).length === r.spec.parentRefs.length),
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(5);
+    const verdicts = routes.flatMap(parentVerdicts);
+    expect(verdicts.filter((v) => !v.endsWith(": Accepted=True, ResolvedRefs=True"))).toEqual([]);
+    // The listeners count what attached: every route is on one.
+    const attached = (gateway.status?.listeners ?? []).reduce((sum, l) => sum + l.attachedRoutes, 0);
+    expect(attached).toBeGreaterThanOrEqual(routes.length);
+
+    // Traefik does not check that an ExtensionRef's Middleware exists (a missing one only drops the
+    // router): every one a route names, and every one a chain names, is there.
+    const middlewares = await list<Middleware>("/apis/traefik.io/v1alpha1/middlewares");
+    const present = new Set(middlewares.map((m) => `${m.metadata.namespace}/${m.metadata.name}`));
+    const named = [
+      ...routes.flatMap((r) =>
+        r.spec.rules.flatMap((rule) =>
+          (rule.filters ?? [])
+            .filter((f) => f.type === "ExtensionRef" && f.extensionRef?.kind === "Middleware")
+            .map((f) => `${r.metadata.namespace}/${f.extensionRef!.name}`),
+        ),
+      ),
+      ...middlewares.flatMap((m) =>
+        (m.spec.chain?.middlewares ?? []).map((c) => `${m.metadata.namespace}/${c.name}`),
+      ),
+    ];
+    expect(named.length).toBeGreaterThanOrEqual(3);
+    expect(named.filter((name) => !present.has(name))).toEqual([]);
+
+    // A wrong object, made here: a route to a Service that does not exist. The controller says so,
+    // so the verdicts above can fail.
+    const api = httpsListeners.find((l) => l.hostname?.startsWith("api."))!;
+    const wrongPath = `${GATEWAY_API}/namespaces/plinth/httproutes/engine-test-missing-backend`;
+    await cluster.api.post(`${GATEWAY_API}/namespaces/plinth/httproutes`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: "engine-test-missing-backend", namespace: "plinth" },
+      spec: {
+        parentRefs: [{ ...GATEWAY, sectionName: api.name }],
+        hostnames: [api.hostname],
+        rules: [
+          {
+            matches: [{ path: { type: "PathPrefix", value: "/engine-test-missing" } }],
+            backendRefs: [{ name: "engine-test-missing", port: 80 }],
+          },
+        ],
+      },
+    });
+    const wrong = await settled(
+      "the wrong route judged",
+      () => cluster.api.get<HttpRoute>(wrongPath),
+      (r) => parentVerdicts(r).length > 0,
+    );
+    expect(parentVerdicts(wrong)[0]).toMatch(/Accepted=True, ResolvedRefs=False \(BackendNotFound: /);
+    await cluster.api.request("DELETE", wrongPath);
+
+    // Routing through the real proxy. HTTP, any host: the redirect to HTTPS.
+    const redirect = await settled(
+      "the HTTPS redirect live",
+      () => viaTraefik(brownfield.traefik.webUrl, api.hostname!, "/predict?x=1"),
+      (r) => r.status !== 404,
+    );
+    expect(redirect).toEqual({ status: 301, location: `https://${api.hostname}/predict?x=1` });
+    // HTTPS with the listener's certificate (checked against the cluster issuer's CA, by SNI): the
+    // inference service's public route is sent to one of its pods (kwok's: nothing listens there,
+    // so what answers is no part of the test; the access log says where Traefik sent it).
+    const publicRoute = routes.find(
+      (r) =>
+        r.metadata.namespace === "plinth" &&
+        r.spec.hostnames?.includes(api.hostname!) &&
+        !behindAuth(r, middlewares) &&
+        r.spec.rules.some((rule) => (rule.backendRefs?.length ?? 0) > 0 && rule.matches?.some((m) => m.path)),
+    )!;
+    const publicPath = publicRoute.spec.rules.flatMap((rule) => rule.matches ?? [])[0]!.path!.value;
+    const served = await routedThroughTraefik(api.hostname!, publicPath, publicRoute);
+    const podIps = (
+      await list<Pod & { status: { podIP?: string } }>(
+        `/api/v1/namespaces/${publicRoute.metadata.namespace}/pods`,
+      )
+    ).map((p) => p.status.podIP);
+    expect(podIps).toContain(new URL(served.ServiceURL ?? "http://none").hostname);
+    // A protected route asks oauth2-proxy first (its ForwardAuth; no session here, so a refusal or
+    // the sign-in redirect): the request never reaches the route's backend.
+    expect(routes.filter((r) => behindAuth(r, middlewares)).length).toBeGreaterThanOrEqual(3);
+    const adminRoute = routes.find((r) => behindAuth(r, middlewares))!;
+    const adminHost = adminRoute.spec.hostnames![0]!;
+    const adminPath = adminRoute.spec.rules.flatMap((rule) => rule.matches ?? [])[0]!.path!.value;
+    const admin = await routedThroughTraefik(adminHost, adminPath, adminRoute);
+    expect(admin.DownstreamStatus).toBeGreaterThanOrEqual(300);
+    // What answered, if anything, is oauth2-proxy (the sign-in redirect's Service), never the
+    // route's own backend.
+    const backendPods = (
+      await list<Pod & { status: { podIP?: string } }>(
+        `/api/v1/namespaces/${adminRoute.metadata.namespace}/pods`,
+      )
+    ).map((p) => p.status.podIP);
+    if (admin.ServiceURL !== undefined) {
+      expect(backendPods).not.toContain(new URL(admin.ServiceURL).hostname);
+      expect(admin.ServiceName).toMatch(/^auth-oauth2-proxy-/);
+    }
   });
 
   it("changes nothing on a second `pulumi up`", async () => {
@@ -357,9 +597,18 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     expect(partOfPlinth).toEqual([]);
     expect(await list<Meta>("/apis/monitoring.coreos.com/v1/servicemonitors")).toEqual([]);
     expect(await list<Meta>("/apis/networking.k8s.io/v1/ingresses")).toEqual([]);
+    // plinth's edge objects, wherever they were (Grafana's route lives in the cluster's monitoring namespace).
+    expect(await list<Meta>(`${GATEWAY_API}/gateways`)).toEqual([]);
+    expect(await list<Meta>(`${GATEWAY_API}/httproutes`)).toEqual([]);
+    expect(await list<Meta>("/apis/traefik.io/v1alpha1/middlewares")).toEqual([]);
     const cronJobs = (await list<Meta>("/apis/batch/v1/cronjobs")).filter(inPlinthNamespaces);
     expect(cronJobs).toEqual([]);
-    // What the cluster ran before plinth still runs.
+    // What the cluster ran before plinth still runs: its Traefik too, its GatewayClass still accepted.
+    expect(brownfield.traefik.process.hasExited).toBe(false);
+    const gatewayClass = await cluster.api.get<{ status?: { conditions?: Condition[] } }>(
+      `${GATEWAY_API}/gatewayclasses/${BROWNFIELD.gatewayController.gatewayClassName}`,
+    );
+    expect(conditionIs(gatewayClass.status?.conditions, "Accepted", "True")).toBe(true);
     for (const workload of BROWNFIELD_WORKLOADS) {
       const d = await cluster.api.get<Deployment>(
         `/apis/apps/v1/namespaces/${workload.namespace}/deployments/${workload.name}`,

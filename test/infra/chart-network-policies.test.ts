@@ -13,6 +13,8 @@ import { configProblems, stagingWith } from "../support/stack-config-problems.js
 import { deepMerge, RENDER_SECRETS } from "../../infra/render/stack-config.js";
 import { at, StackView } from "../support/stack.js";
 
+/** These renders are of the Ingress path (plinth:edge: ingress-nginx); test/infra/gateway-edge.test.ts covers Traefik's. */
+const INGRESS_PATH = { edge: "ingress-nginx" };
 const INTERNET: Origin = { ip: "203.0.113.9" };
 /** Any pod of the cluster, outside the charts (no address: judged by selectors only). */
 const ANY_POD: Origin = { namespace: "default", podLabels: { app: "compromised" } };
@@ -109,7 +111,7 @@ interface Case {
 const CASES: Record<string, Case> = {
   // EKS: the control plane's interfaces sit in the VPC (staging's 10.40.0.0/16), and so do the pods.
   "staging on aws": {
-    render: () => renderStack({ stack: "staging", cloud: "aws" }),
+    render: () => renderStack({ stack: "staging", cloud: "aws", config: INGRESS_PATH }),
     semantics: "ipblock-matches-pods",
     apiServer: [{ ip: "10.40.7.12" }],
     outsideIp: "10.41.0.5",
@@ -119,7 +121,7 @@ const CASES: Record<string, Case> = {
   // GKE Dataplane V2 (Cilium): the control plane's /28 (production's 172.16.0.16/28), or the
   // konnectivity agents it tunnels through; an ipBlock never matches a pod.
   "production on gcp": {
-    render: () => renderStack({ stack: "production", cloud: "gcp" }),
+    render: () => renderStack({ stack: "production", cloud: "gcp", config: INGRESS_PATH }),
     semantics: "cilium",
     apiServer: [{ ip: "172.16.0.20" }, GKE_KONNECTIVITY],
     outsideIp: "172.16.0.5",
@@ -129,7 +131,7 @@ const CASES: Record<string, Case> = {
   // An existing cluster: the private ranges unless its config narrows them, and the konnectivity
   // agents of GKE and AKS.
   "staging on an existing cluster": {
-    render: () => renderStack({ stack: "staging", cloud: "existing" }),
+    render: () => renderStack({ stack: "staging", cloud: "existing", config: INGRESS_PATH }),
     semantics: "ipblock-matches-pods",
     apiServer: [{ ip: "192.168.10.4" }, GKE_KONNECTIVITY, AKS_KONNECTIVITY],
     outsideIp: "198.51.100.4",
@@ -141,7 +143,7 @@ const CASES: Record<string, Case> = {
       renderStack({
         stack: "staging",
         cloud: "existing",
-        config: { existingCluster: { apiServerCidrs: ["192.0.2.0/28"] } },
+        config: { ...INGRESS_PATH, existingCluster: { apiServerCidrs: ["192.0.2.0/28"] } },
       }),
     semantics: "ipblock-matches-pods",
     apiServer: [{ ip: "192.0.2.9" }, GKE_KONNECTIVITY, AKS_KONNECTIVITY],

@@ -18,7 +18,8 @@ let custom: StackView;
 let storage: StackView;
 beforeAll(async () => {
   const render = async (stack: "staging" | "production", cloud: "aws" | "existing", config = {}) =>
-    new StackView(await renderStack({ stack, cloud, config }));
+    // The IngressClass is the Ingress path's (plinth:edge: ingress-nginx).
+    new StackView(await renderStack({ stack, cloud, config: { edge: "ingress-nginx", ...config } }));
   [aws, existing, custom, storage] = await Promise.all([
     render("staging", "aws"),
     render("staging", "existing"),
@@ -82,7 +83,7 @@ describe("config", () => {
     const { values } = readStackFile("staging");
     const raw = deepMerge(
       { ...values, cloud: "existing", kubeconfig: RENDER_SECRETS.kubeconfig, oidcClientSecret: "x" },
-      { existingCluster },
+      { existingCluster, edge: "ingress-nginx" },
     ) as Record<string, unknown>;
     raw.slackWebhookUrl = RENDER_SECRETS.slackWebhookUrl;
     return () => parseStackConfig(raw, () => true);

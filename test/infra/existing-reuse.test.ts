@@ -10,9 +10,32 @@ import { renderStack, RenderError } from "../../infra/render/index.js";
 import { BROWNFIELD, LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "../../stack/engine/local-config.js";
 import { at, StackView } from "../support/stack.js";
 
+/**
+ * The local stack's brownfield on the Ingress path (plinth:edge: ingress-nginx): its cert-manager,
+ * monitoring and storage, and a stock ingress-nginx. The Gateway path's reuse is
+ * test/infra/gateway-edge.test.ts's.
+ */
+const NGINX = {
+  implementation: "ingress-nginx",
+  className: "nginx",
+  namespace: "ingress-nginx",
+  podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+} as const;
+const INGRESS_BROWNFIELD = {
+  ingressController: NGINX,
+  certManager: BROWNFIELD.certManager,
+  monitoring: BROWNFIELD.monitoring,
+  storageClass: BROWNFIELD.storageClass,
+};
+
 let view: StackView;
 beforeAll(async () => {
-  view = new StackView(await renderStack({ stack: LOCAL_BASE_STACK, config: LOCAL_STACK_OVERRIDES }));
+  view = new StackView(
+    await renderStack({
+      stack: LOCAL_BASE_STACK,
+      config: { ...LOCAL_STACK_OVERRIDES, edge: "ingress-nginx", existingCluster: INGRESS_BROWNFIELD },
+    }),
+  );
 });
 
 describe("an existing cluster with its own ingress controller, cert-manager and Prometheus operator", () => {
@@ -33,9 +56,7 @@ describe("an existing cluster with its own ingress controller, cert-manager and 
     const ingresses = view.manifests().filter((o) => o.kind === "Ingress");
     expect(ingresses.length).toBeGreaterThanOrEqual(3);
     for (const ingress of ingresses) {
-      expect(at(ingress, "spec.ingressClassName"), ingress.metadata.name).toBe(
-        BROWNFIELD.ingressController.className,
-      );
+      expect(at(ingress, "spec.ingressClassName"), ingress.metadata.name).toBe(NGINX.className);
       expect(ingress.metadata.annotations?.["cert-manager.io/cluster-issuer"], ingress.metadata.name).toBe(
         BROWNFIELD.certManager.clusterIssuer,
       );
@@ -50,9 +71,9 @@ describe("an existing cluster with its own ingress controller, cert-manager and 
       .flatMap((rule) => rule.from ?? []);
     const controller = {
       namespaceSelector: {
-        matchLabels: { "kubernetes.io/metadata.name": BROWNFIELD.ingressController.namespace },
+        matchLabels: { "kubernetes.io/metadata.name": NGINX.namespace },
       },
-      podSelector: { matchLabels: BROWNFIELD.ingressController.podLabels },
+      podSelector: { matchLabels: NGINX.podLabels },
     };
     expect(peers).toContainEqual(controller);
     const nginxDefault = {

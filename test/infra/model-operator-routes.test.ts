@@ -18,6 +18,8 @@ const AUTH_URL = "nginx.ingress.kubernetes.io/auth-url";
 const AUTH_SIGNIN = "nginx.ingress.kubernetes.io/auth-signin";
 const AUTH_HEADERS = "nginx.ingress.kubernetes.io/auth-response-headers";
 const ADMIN_TLS = "plinth-inference-admin-tls";
+/** The Ingress objects these tests read: the Ingress path (test/infra/gateway-edge.test.ts: the Gateway's). */
+const INGRESS_PATH = { edge: "ingress-nginx" };
 
 /** The three models, and two small ones in the shared Deployment (iris its MODEL_NAME). */
 const SHARED_OVERRIDE = {
@@ -40,12 +42,16 @@ let three: StackView;
 let shared: StackView;
 beforeAll(async () => {
   [three, shared] = await Promise.all([
-    renderStack({ stack: "staging", cloud: "existing", config: THREE_MODEL_OVERRIDE }).then(
-      (stack) => new StackView(stack),
-    ),
-    renderStack({ stack: "staging", cloud: "existing", config: SHARED_OVERRIDE }).then(
-      (stack) => new StackView(stack),
-    ),
+    renderStack({
+      stack: "staging",
+      cloud: "existing",
+      config: { ...THREE_MODEL_OVERRIDE, ...INGRESS_PATH },
+    }).then((stack) => new StackView(stack)),
+    renderStack({
+      stack: "staging",
+      cloud: "existing",
+      config: { ...SHARED_OVERRIDE, ...INGRESS_PATH },
+    }).then((stack) => new StackView(stack)),
   ]);
 }, 600_000);
 

@@ -17,7 +17,7 @@ import { BROWNFIELD, LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "../../stack
 import type { KubernetesObject } from "../../infra/render/objects.js";
 import { configProblems, stagingWith } from "../support/stack-config-problems.js";
 import { admits } from "../support/network-policies.js";
-import { at, INGRESS_CONTROLLER_PEER, StackView } from "../support/stack.js";
+import { at, EDGE_PROXY_PEER, StackView } from "../support/stack.js";
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -236,7 +236,13 @@ beforeAll(async () => {
     }),
     "an existing cluster's own Prometheus": renderStack({
       stack: LOCAL_BASE_STACK,
-      config: LOCAL_STACK_OVERRIDES,
+      config: {
+        ...LOCAL_STACK_OVERRIDES,
+        // The local stack reuses the cluster's edge: ingress-nginx's needs the Ingress path.
+        ...("ingressController" in (LOCAL_STACK_OVERRIDES.existingCluster as object)
+          ? { edge: "ingress-nginx" }
+          : {}),
+      },
     }),
   };
   for (const [name, render] of Object.entries(renders)) views[name] = new StackView(await render);
@@ -310,12 +316,12 @@ describe("every ServiceMonitor target has a NetworkPolicy path from the Promethe
     expect(blocked).toEqual([]);
   });
 
-  it("admits the Grafana UI from the ingress controller and /metrics from Prometheus, on Grafana's port only", () => {
+  it("admits the Grafana UI from the edge proxy (Traefik) and /metrics from Prometheus, on Grafana's port only", () => {
     const policy = views["staging on aws"]!.manifest("NetworkPolicy", "monitoring-grafana-netpol");
     expect(at(policy, "spec.ingress")).toEqual([
       {
         from: [
-          INGRESS_CONTROLLER_PEER,
+          EDGE_PROXY_PEER,
           {
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
             podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
@@ -355,7 +361,10 @@ describe("plinth:existingCluster.controlPlane and metricsApi errors name their c
     expect(problems({ existingCluster: { controlPlane: "hosted" } })).toEqual([
       "plinth:existingCluster.controlPlane: expected managed or self-managed",
     ]);
-    expect(problems({ existingCluster: { ...BROWNFIELD, controlPlane: "managed" } })).toEqual([
+    // BROWNFIELD's monitoring alone: its edge keys belong to the edge's own tests.
+    expect(
+      problems({ existingCluster: { monitoring: BROWNFIELD.monitoring, controlPlane: "managed" } }),
+    ).toEqual([
       "plinth:existingCluster.controlPlane: chooses what the kube-prometheus-stack plinth installs scrapes, and monitoring reuses the cluster's instead; remove one",
     ]);
   });

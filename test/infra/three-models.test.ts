@@ -15,6 +15,8 @@ import { singleModelOverride } from "../support/single-model-stack.js";
 import { modelsOverride, THREE_MODEL_OVERRIDE, THREE_MODELS } from "../support/three-model-stack.js";
 
 /** The three models, and two small ones in the shared Deployment. */
+/** The Ingress objects these tests read: the Ingress path (test/infra/gateway-edge.test.ts: the Gateway's). */
+const INGRESS_PATH = { edge: "ingress-nginx" };
 const SHARED_SIZE = {
   replicas: { min: 2, max: 3 },
   targetCpuUtilization: 65,
@@ -39,21 +41,33 @@ beforeAll(async () => {
   // In pairs: each render is a child process and the machine has two cores.
   const jobs: (() => Promise<void>)[] = [
     ...CLOUDS.map((cloud) => async () => {
-      const stack = await renderStack({ stack: "staging", cloud, config: THREE_MODEL_OVERRIDE });
+      const stack = await renderStack({
+        stack: "staging",
+        cloud,
+        config: { ...THREE_MODEL_OVERRIDE, ...INGRESS_PATH },
+      });
       rendered.set(cloud, new StackView(stack));
     }),
     async () => {
       // Staging in the earlier shape: its one model's settings directly under plinth:inference.
-      single = await renderStack({ stack: "staging", cloud: "aws", config: singleModelOverride() });
+      single = await renderStack({
+        stack: "staging",
+        cloud: "aws",
+        config: { ...singleModelOverride(), ...INGRESS_PATH },
+      });
     },
     async () => {
       withShared = new StackView(
-        await renderStack({ stack: "staging", cloud: "existing", config: SHARED_OVERRIDE }),
+        await renderStack({
+          stack: "staging",
+          cloud: "existing",
+          config: { ...SHARED_OVERRIDE, ...INGRESS_PATH },
+        }),
       );
     },
     async () => {
       // Pulumi.staging.yaml as shipped: the same settings under plinth:inference.models.
-      converted = await renderStack({ stack: "staging", cloud: "aws" });
+      converted = await renderStack({ stack: "staging", cloud: "aws", config: INGRESS_PATH });
     },
   ];
   for (let i = 0; i < jobs.length; i += 2) await Promise.all(jobs.slice(i, i + 2).map((job) => job()));

@@ -8,10 +8,16 @@ import type { PlinthPolicy } from "../../policies/lib/policy.js";
 import { evaluatePolicies } from "../../policies/runner/evaluate.js";
 import type { PackConfig, PolicyTarget } from "../../policies/runner/evaluate.js";
 import { awsStack, gcpStack } from "./fixtures/clouds.js";
+import { gatewayStack } from "./fixtures/gateway.js";
 import { kubernetesStack } from "./fixtures/kubernetes.js";
 import { setPath } from "./fixtures/target.js";
 
-export const STACK_FIXTURES = { kubernetes: kubernetesStack, aws: awsStack, gcp: gcpStack };
+export const STACK_FIXTURES = {
+  kubernetes: kubernetesStack,
+  gateway: gatewayStack,
+  aws: awsStack,
+  gcp: gcpStack,
+};
 export type FixtureStack = keyof typeof STACK_FIXTURES;
 
 interface BaseCase {

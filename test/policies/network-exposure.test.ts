@@ -611,3 +611,62 @@ describe("networkpolicy-deny-by-default-in-chart-namespaces: what counts as a de
     ).toEqual([NOT_ISOLATED('Helm release "kube-prometheus-stack"', "kube-prometheus-stack", "monitoring")]);
   });
 });
+
+// The Gateway path: Traefik's own Service is the other LoadBalancer, and its pods take the internet
+// on the ports its entry points listen on (8000, 8443), nothing else.
+describePolicy(policies.onlyIngressControllerLoadBalancer, [
+  {
+    change: "Traefik's metrics Service as a LoadBalancer",
+    stack: "gateway",
+    resource: "Release:traefik",
+    path: ["values", "metrics"],
+    value: { prometheus: { service: { enabled: true, type: "LoadBalancer" } } },
+    message:
+      'Helm release "traefik" (chart traefik) asks for a LoadBalancer Service. Set values.metrics.prometheus.service.type to "ClusterIP".',
+  },
+]);
+
+const TRAEFIK_REFUSED = (where: string) =>
+  `NetworkPolicy "proxy" ${where} admits 0.0.0.0/0. Replace the ipBlock with a narrower CIDR or a pod/namespace selector.`;
+
+describe("the Gateway path's edge under a pack config naming another controller", () => {
+  it("reports Traefik's Service and chart values as any other's", async () => {
+    const stack = STACK_FIXTURES.gateway();
+    stack.push(
+      target("kubernetes:core/v1:Service", "traefik-extra", {
+        metadata: {
+          name: "traefik-extra",
+          namespace: "traefik",
+          labels: { "app.kubernetes.io/name": "traefik" },
+        },
+        spec: { type: "LoadBalancer" },
+      }),
+    );
+    const found = await evaluatePolicies([policies.onlyIngressControllerLoadBalancer], stack, {
+      [policies.onlyIngressControllerLoadBalancer.name]: {
+        gatewayControllerLabels: { "app.kubernetes.io/name": "envoy" },
+        gatewayControllerChart: "envoy",
+      },
+    });
+    expect(found.map((v) => v.message)).toEqual([
+      'Helm release "traefik" (chart traefik) asks for a LoadBalancer Service. Set values.service.type to "ClusterIP".',
+      'Service "traefik-extra" is a LoadBalancer but is not the ingress controller\'s. Set spec.type to "ClusterIP" and expose it through an Ingress.',
+    ]);
+  });
+});
+
+describe("networkpolicy-no-allow-all-ingress: Traefik's entry points", () => {
+  it("exempts only the entry points' ports: its dashboard port opened to the internet is reported", async () => {
+    const stack = STACK_FIXTURES.gateway();
+    setPath(
+      stack.find((t) => t.name === "traefik-proxy")!.props,
+      ["spec", "ingress", 0, "ports", 1, "port"],
+      9000,
+    );
+    const found = await evaluatePolicies([policies.networkPolicyNoAllowAllIngress], stack, {});
+    expect(found.map((v) => v.message)).toEqual([
+      TRAEFIK_REFUSED("spec.ingress[0].from[0]"),
+      'NetworkPolicy "proxy" spec.ingress[0].from[1] admits every pod in every namespace (a namespaceSelector that matches any namespace). Set spec.ingress[0].from[1].namespaceSelector.matchLabels to the allowed namespace ("kubernetes.io/metadata.name": <name>) and a podSelector for the allowed pods.',
+    ]);
+  });
+});

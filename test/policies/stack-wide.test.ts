@@ -55,6 +55,22 @@ describePolicy(policies.customResourcesAfterCrds, [
     option: { dependencies: [RELEASE("kube-prometheus-stack")] },
     message: NOT_AFTER_CERT_MANAGER,
   },
+  {
+    change: "an HTTPRoute that does not wait for Traefik",
+    stack: "gateway",
+    resource: "HTTPRoute:inference-admin",
+    option: { dependencies: [] },
+    message:
+      'kubernetes:gateway.networking.k8s.io/v1:HTTPRoute "inference-admin" does not depend on the Helm release installing its CRD (chart traefik or traefik-crds). Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.',
+  },
+  {
+    change: "a Traefik Middleware that waits only for cert-manager",
+    stack: "gateway",
+    resource: "Middleware:mlflow-auth",
+    option: { dependencies: [RELEASE("cert-manager")] },
+    message:
+      'kubernetes:traefik.io/v1alpha1:Middleware "mlflow-auth" does not depend on the Helm release installing its CRD (chart traefik or traefik-crds). Pass { dependsOn: [<that helm.v3.Release or helm.v4.Chart>] } in its resource options.',
+  },
 ]);
 
 describe("stateful-resources-protected config", () => {

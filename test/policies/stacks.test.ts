@@ -1,7 +1,8 @@
 /**
  * The pack against the platform's real output: every stack file on every cloud, rendered once under
- * the mock runtime, must have no mandatory violation; weakened versions (through the config the
- * program accepts, and by editing the rendered Ingresses) must be caught.
+ * the mock runtime, must have no mandatory violation, on the Gateway path (the default) and on the
+ * Ingress path (`plinth:edge: ingress-nginx`); weakened versions (through the config the program
+ * accepts, and by editing the rendered HTTPRoutes, Gateway and Ingresses) must be caught.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderStack } from "../../infra/render/index.js";
@@ -17,6 +18,8 @@ async function renderAll(jobs: (() => Promise<void>)[]): Promise<void> {
 }
 
 let weakened: RenderedStack;
+/** production on aws on the retired ingress-nginx, which existing clusters keep by config. */
+let ingressPath: RenderedStack;
 
 beforeAll(async () => {
   const jobs = STACKS.flatMap((stack) =>
@@ -34,6 +37,9 @@ beforeAll(async () => {
         inference: { models: { "fashion-classifier": { replicas: { min: 1 } } } },
       },
     });
+  });
+  jobs.push(async () => {
+    ingressPath = await renderStack({ stack: "production", cloud: "aws", config: { edge: "ingress-nginx" } });
   });
   await renderAll(jobs);
 }, 600_000);
@@ -82,8 +88,13 @@ describe("a weakened production stack", () => {
     ).toEqual(inference.map((r) => r.urn).sort());
   });
 
+  it("on the Ingress path has no mandatory violation", async () => {
+    const violations = await checkStack(ingressPath);
+    expect(violations.filter((v) => v.level === "mandatory")).toEqual([]);
+  });
+
   it("is caught when a rendered Ingress loses TLS or routes /admin publicly", async () => {
-    const production = structuredClone(rendered.get(key("production", "aws"))!);
+    const production = structuredClone(ingressPath);
     const ingresses = production.resources.filter(
       (r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress",
     );
@@ -106,5 +117,37 @@ describe("a weakened production stack", () => {
     expect(policies).toEqual(
       new Set(["ingress-tls-cert-manager", "admin-paths-behind-oauth2-proxy", "no-catch-all-to-inference"]),
     );
+  });
+
+  it("is caught when the Gateway loses a certificate and the public HTTPRoute routes /admin", async () => {
+    const production = structuredClone(rendered.get(key("production", "aws"))!);
+    const routes = production.resources.filter(
+      (r) => r.type === "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+    );
+    // The public API's route: to the inference Service, with no ExtensionRef filter.
+    const publicRoute = routes.find((r) => {
+      const json = JSON.stringify(r.inputs);
+      return json.includes("/predict") && !json.includes("ExtensionRef");
+    })!;
+    expect(publicRoute).toBeDefined();
+    const rule = (
+      publicRoute.inputs.spec as { rules: { matches: { path: { type: string; value: string } }[] }[] }
+    ).rules[0]!;
+    rule.matches.push({ path: { type: "PathPrefix", value: "/admin" } });
+    const gateway = production.resources.find(
+      (r) => r.type === "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+    )!;
+    const listeners = (
+      gateway.inputs.spec as { listeners: { protocol: string; tls?: { certificateRefs?: unknown[] } }[] }
+    ).listeners;
+    listeners.find((l) => l.protocol === "HTTPS")!.tls!.certificateRefs = [];
+    const found = await checkStack(production);
+    const on = (urn: string) => new Set(found.filter((v) => v.urn === urn).map((v) => v.policy));
+    // /admin on the public route is both an admin path without oauth2-proxy and an operator route
+    // of the inference service sent there publicly.
+    expect(on(publicRoute.urn)).toEqual(
+      new Set(["gateway-admin-routes-behind-oauth2-proxy", "gateway-no-catch-all-to-inference"]),
+    );
+    expect(on(gateway.urn)).toEqual(new Set(["gateway-listener-tls"]));
   });
 });

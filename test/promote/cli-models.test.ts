@@ -10,10 +10,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SLO_ROUTES } from "../../components/monitoring/rules.js";
-import type { AuditEntry } from "../../infra/promote/audit.js";
 import type { ScalarSource } from "../../infra/promote/gates.js";
-import { promote, type MetricsSource } from "../../infra/promote/main.js";
+import type { MetricsSource } from "../../infra/promote/main.js";
 import { singleModelStackText } from "../support/single-model-stack.js";
+import { auditEntries, runPromote } from "./harness.js";
 import { multiModelStackText, ROLLOUT_BLOCKS } from "./multi-model-stack.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -32,42 +32,21 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-async function run(argv: string[], metrics?: MetricsSource) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await promote(
-    ["--dir", dir, ...argv],
-    { USER: "alice" },
-    { out: (l) => out.push(l), err: (l) => err.push(l) },
-    metrics,
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const run = (argv: string[], metrics?: MetricsSource) => runPromote(dir, argv, metrics ? { metrics } : {});
 
 const stackPath = (stack: string) => path.join(dir, `Pulumi.${stack}.yaml`);
 const stackText = (stack: string) => readFile(stackPath(stack), "utf8");
 const auditPath = () => path.join(dir, "releases/audit.jsonl");
-async function audit(): Promise<AuditEntry[]> {
-  const text = await readFile(auditPath(), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as AuditEntry);
-}
+const audit = () => auditEntries(dir);
 
 /** churn's rollout after `--canary 2 --weight 2` (and at 10 after `--weight 10`). */
 const churnCanary = (weight: number) =>
-  [
-    "          strategy: canary",
-    '          stable: { modelVersion: "1" }',
-    `          candidate: { modelVersion: "2", weight: ${weight} }`,
-    "          # a tabular model: climbs from 2 %",
-    "          gates:",
-    "            window: 5m",
-    "            minRequests: 50",
-    "            weightLadder: [2, 10, 50, 100]",
-    "",
-  ].join("\n");
+  ROLLOUT_BLOCKS.churn
+    .replace("strategy: single", "strategy: canary")
+    .replace(
+      '{ modelVersion: "1" }\n',
+      `{ modelVersion: "1" }\n          candidate: { modelVersion: "2", weight: ${weight} }\n`,
+    );
 /** defects' rollout after `--canary 4 --weight 10` from its shadow. */
 const DEFECTS_CANARY = [
   "          strategy: canary",

@@ -9,8 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { AuditEntry } from "../../infra/promote/audit.js";
-import { promote } from "../../infra/promote/main.js";
+import { auditEntries, runPromote } from "./harness.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 let dir: string;
@@ -23,26 +22,11 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await promote(
-    ["--dir", dir, ...argv],
-    { USER: "alice" },
-    { out: (l) => out.push(l), err: (l) => err.push(l) },
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const run = (...argv: string[]) => runPromote(dir, argv);
 
 const stackText = (stack: string) => readFile(path.join(dir, `Pulumi.${stack}.yaml`), "utf8");
 const original = (stack: string) => readFile(path.join(REPO, `Pulumi.${stack}.yaml`), "utf8");
-async function audit(): Promise<AuditEntry[]> {
-  const text = await readFile(path.join(dir, "releases/audit.jsonl"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as AuditEntry);
-}
+const audit = () => auditEntries(dir);
 
 describe("refusals write nothing", () => {
   it("an illegal step exits 2 with its reason", async () => {

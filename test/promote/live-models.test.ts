@@ -24,7 +24,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentPlans } from "../../components/inference/deployment-plans.js";
 import { variantEnvironment } from "../../components/inference/env.js";
 import { inferenceServiceName, metricsServiceName } from "../../components/inference/names.js";
-import type { AuditEntry } from "../../infra/promote/audit.js";
 import type { GateResult } from "../../infra/promote/gates.js";
 import { promote } from "../../infra/promote/main.js";
 import { validateStackText } from "../../infra/promote/stack-file.js";
@@ -36,6 +35,7 @@ import {
   readOnnxNodes,
 } from "../../service/model/onnx-format.js";
 import { bundledVersion, calibratedSlowModel, type VersionFiles } from "./candidate-models.js";
+import { auditEntries } from "./harness.js";
 import {
   drive,
   freePort,
@@ -170,14 +170,6 @@ async function run(model: Model, argv: readonly string[]): Promise<{ code: numbe
   return { code, output: lines.join("\n") };
 }
 
-async function auditEntries(): Promise<AuditEntry[]> {
-  const text = await readFile(path.join(dir, "releases/audit.jsonl"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as AuditEntry);
-}
-
 /** The model's rollout as the file holds it (no defaults). */
 function rolloutOf(text: string, model: Model): unknown {
   const config = (
@@ -193,14 +185,14 @@ function verdicts(results: readonly GateResult[]): Record<string, string> {
 /** defects' next step, which its slow candidate's latency must block, writing nothing. */
 async function expectDefectsBlocked(after: string): Promise<void> {
   const before = await readFile(stackFile, "utf8");
-  const audit = await auditEntries();
+  const audit = await auditEntries(dir);
   const blocked = await run(B, ["--weight", "100"]);
   expect(blocked.code, `defects after churn's ${after}:\n${blocked.output}`).toBe(1);
   expect(blocked.output).toMatch(/PASS +error-rate +0 /);
   expect(blocked.output, blocked.output).toMatch(/FAIL +p9[59]-vs-stable /);
   expect(blocked.output).toMatch(/BLOCKED by .*p9[59]-vs-stable fail/);
   expect(await readFile(stackFile, "utf8")).toBe(before);
-  expect(await auditEntries()).toEqual(audit);
+  expect(await auditEntries(dir)).toEqual(audit);
 }
 
 beforeAll(async () => {
@@ -324,7 +316,7 @@ describe("promote --model moves one model through canary to full on its own live
   });
 
   it("audits churn's four steps in order, with model churn, and nothing for defects' blocked attempts", async () => {
-    const entries = await auditEntries();
+    const entries = await auditEntries(dir);
     expect(entries.map((e) => [e.stack, e.model, e.step, e.forced])).toEqual(
       A_STEPS.map(({ step }) => [STACK, A, step, false]),
     );

@@ -1,9 +1,16 @@
 /**
  * Validates Kubernetes manifests against the OpenAPI schemas shipped by kubernetes-models and the
- * @kubernetes-models packages for cert-manager and prometheus-operator. An object whose
+ * @kubernetes-models packages for cert-manager, prometheus-operator, the Gateway API (2.0.0: the
+ * v1.5 standard-channel CRDs, a superset of the v1 fields plinth writes) and Traefik (2.0.0). An object whose
  * apiVersion/kind has no model here fails: every kind the program writes must be checkable.
  */
 import { Certificate, ClusterIssuer, Issuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
+import {
+  Gateway,
+  GatewayClass,
+  HTTPRoute,
+} from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1";
+import { Middleware } from "@kubernetes-models/traefik/traefik.io/v1alpha1";
 import {
   PrometheusRule,
   ServiceMonitor,
@@ -45,6 +52,10 @@ const MODELS: Record<string, ModelClass> = {
   "cert-manager.io/v1/Certificate": Certificate,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
+  "gateway.networking.k8s.io/v1/Gateway": Gateway,
+  "gateway.networking.k8s.io/v1/GatewayClass": GatewayClass,
+  "gateway.networking.k8s.io/v1/HTTPRoute": HTTPRoute,
+  "traefik.io/v1alpha1/Middleware": Middleware,
 };
 
 /** Throws with the schema error (or "no model") for an invalid manifest. */

@@ -26,7 +26,7 @@ export function expectProxiedArtifacts(view: StackView, destination: RegExp): vo
 
 /**
  * The server answers the Host its in-cluster clients send (the tracking URI they are given) and
- * its Ingress host, and browser writes from its own origin: MLflow refuses any other Host with 403.
+ * its public host, and browser writes from its own origin: MLflow refuses any other Host with 403.
  */
 export function expectClusterHosts(view: StackView, trackingUri: string): void {
   const args = at(view.manifest("Deployment", "mlflow"), "spec.template.spec.containers[0].args") as string[];
@@ -35,7 +35,12 @@ export function expectClusterHosts(view: StackView, trackingUri: string): void {
       .find((a) => a.startsWith(`${flag}=`))
       ?.slice(flag.length + 1)
       .split(",");
-  const publicHost = at(view.manifest("Ingress", "mlflow-ingress"), "spec.rules[0].host") as string;
+  // Its route's host: an HTTPRoute on the Gateway path (the default), an Ingress on ingress-nginx's.
+  const route = view.manifests().find((m) => m.metadata.name === "mlflow-ingress")!;
+  const publicHost = at(
+    route,
+    route.kind === "Ingress" ? "spec.rules[0].host" : "spec.hostnames[0]",
+  ) as string;
   expect(publicHost).toMatch(/^mlflow\./);
   expect(value("--allowed-hosts")).toEqual([
     new URL(trackingUri).host,

@@ -20,11 +20,12 @@ import type { Cloud, StackName } from "../../infra/render/types.js";
 import { validateManifest } from "./k8s-models.js";
 import { expectClusterHosts } from "./mlflow-rendered.js";
 import { describeRateLimitStore } from "./rate-limit-store-suite.js";
-import { at, INGRESS_CONTROLLER_PEER, StackView } from "./stack.js";
+import { at, EDGE_PROXY_PEER, routeMiddlewares, routePaths, StackView } from "./stack.js";
 
 export const COMPONENT_TYPES: Record<string, string> = {
   "plinth:cluster:Cluster": "plinth",
-  "plinth:ingress-tls:IngressTls": "ingress",
+  // The Gateway edge, named as the IngressTls it replaces (components/gateway).
+  "plinth:gateway:GatewayEdge": "ingress",
   "plinth:oauth2-proxy:OAuth2Proxy": "oauth2-proxy",
   "plinth:mlflow:Mlflow": "mlflow",
   "plinth:monitoring:Monitoring": "monitoring",
@@ -47,6 +48,10 @@ const PUBLIC_PATHS = [
   "/models/fashion-classifier/predict-image",
 ];
 const AUTH_URL = "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth";
+/** Traefik's rateLimit body per client address (never X-Forwarded-For), an IPv6 client by its /64. */
+const perClientLimit = (average: number, burst: number) => ({
+  rateLimit: { average, period: "1s", burst, sourceCriterion: { ipStrategy: { ipv6Subnet: 64 } } },
+});
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -172,7 +177,8 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const kinds: Record<string, number> = {};
       for (const manifest of view.manifests()) kinds[manifest.kind] = (kinds[manifest.kind] ?? 0) + 1;
       expect(kinds).toEqual({
-        Namespace: 6,
+        // traefik, plinth-edge and cert-manager; auth, mlflow, monitoring and plinth.
+        Namespace: 7,
         ClusterIssuer: 1,
         Deployment: 2 + inferenceDeployments,
         HorizontalPodAutoscaler: inferenceDeployments,
@@ -185,10 +191,16 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         // Memorystore's CA, for the inference pods to trust.
         ConfigMap: 1 + (cloud === "gcp" ? 1 : 0),
         // Public API, admin routes, MLflow, Grafana, and oauth2-proxy's /oauth2 on each of the three
-        // protected hosts (sessions are per host).
-        Ingress: 7,
-        // Six of plinth's workloads; ten for the three charts' namespaces (deny by default, then per pod).
-        NetworkPolicy: 16 + (existing ? 2 : 0),
+        // protected hosts (sessions are per host); and the HTTP-to-HTTPS redirect.
+        HTTPRoute: 8,
+        Gateway: 1,
+        GatewayClass: 1,
+        // rate-limit, auth, sign-in and their chain for each of the three protected routes; a
+        // rate-limit for each of the three /oauth2 routes.
+        Middleware: 15,
+        // Six of plinth's workloads; ten for the three charts' namespaces (deny by default, then per
+        // pod); two for plinth-edge (deny, then the ACME solvers).
+        NetworkPolicy: 18 + (existing ? 2 : 0),
         CronJob: 2,
         ServiceMonitor: 1,
         PrometheusRule: 1,
@@ -231,6 +243,17 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(
         view.one("kubernetes:cert-manager.io/v1:ClusterIssuer", "ingress-issuer").dependencies,
       ).toContain(certManager.urn);
+      const traefik = view.one("kubernetes:helm.sh/v3:Release", "ingress-traefik");
+      const gatewayApi = view.resources.filter(
+        (r) =>
+          r.type.startsWith("kubernetes:gateway.networking.k8s.io/") ||
+          r.type.startsWith("kubernetes:traefik.io/"),
+      );
+      // GatewayClass, Gateway, 8 HTTPRoutes and 15 Middlewares (the six rate limits among them).
+      expect(gatewayApi.length).toBe(25);
+      for (const resource of gatewayApi) expect(resource.dependencies, resource.name).toContain(traefik.urn);
+      // cert-manager reads the Gateway API CRDs as it starts (config.enableGatewayAPI).
+      expect(certManager.dependencies).toContain(traefik.urn);
       expect(
         view.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "monitoring-service-monitor")
           .dependencies,
@@ -244,8 +267,8 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       const releases = holder.view.ofType("kubernetes:helm.sh/v3:Release");
       expect(releases.map((r) => [r.inputs.chart, r.inputs.version]).sort()).toEqual([
         ["cert-manager", "v1.21.1"],
-        ["ingress-nginx", "4.13.3"],
         ["kube-prometheus-stack", "77.12.0"],
+        ["traefik", "39.0.7"],
       ]);
     });
 
@@ -254,6 +277,10 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(manifests.map((m) => m.kind)).toEqual(
         expect.arrayContaining([
           "ClusterIssuer",
+          "Gateway",
+          "GatewayClass",
+          "HTTPRoute",
+          "Middleware",
           "ServiceMonitor",
           "PrometheusRule",
           "Deployment",
@@ -318,55 +345,96 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       }
     });
 
-    it("publishes only the public API paths on the public Ingress, never a catch-all", () => {
-      const ingress = holder.view.manifest("Ingress", "plinth-inference-public-ingress");
-      const paths = (at(ingress, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path);
-      expect(paths).toEqual(PUBLIC_PATHS);
-      expect(ingress.metadata.annotations?.["nginx.ingress.kubernetes.io/auth-url"]).toBeUndefined();
+    it("publishes only the public API paths on the public route, never a catch-all", () => {
+      const route = holder.view.manifest("HTTPRoute", "plinth-inference-public-ingress");
+      expect(routePaths(route).map((p) => p.value)).toEqual(PUBLIC_PATHS);
+      expect(routeMiddlewares(route)).toEqual([]);
+      // No edge limit per client address: the service limits each API key (its Redis store).
+      expect(
+        holder.view
+          .manifests()
+          .filter((m) => m.kind === "Middleware" && m.metadata.name!.startsWith("plinth-inference-public")),
+      ).toEqual([]);
     });
 
     it("puts /admin, /ops, /reload-model, MLflow and Grafana behind oauth2-proxy, with TLS and HTTPS redirect everywhere", () => {
       const view = holder.view;
-      const protectedIngresses = [
+      const protectedRoutes = [
         "plinth-inference-admin-ingress",
         "mlflow-ingress",
         "monitoring-grafana-ingress",
       ];
-      for (const name of protectedIngresses) {
-        const ingress = view.manifest("Ingress", name);
+      for (const name of protectedRoutes) {
+        const route = view.manifest("HTTPRoute", name);
+        const namespace = route.metadata.namespace!;
+        expect(routeMiddlewares(route), name).toEqual([`${name}-protect`]);
+        const middleware = (suffix: string) => {
+          const found = view.manifest("Middleware", `${name}-${suffix}`);
+          expect(found.metadata.namespace).toBe(namespace);
+          return found.spec;
+        };
         // MLflow has no roles of its own: only the admin groups pass oauth2-proxy there.
         const authUrl = name === "mlflow-ingress" ? `${AUTH_URL}?allowed_groups=plinth-admins` : AUTH_URL;
-        expect(ingress.metadata.annotations, name).toMatchObject({
-          "nginx.ingress.kubernetes.io/auth-url": authUrl,
-          "nginx.ingress.kubernetes.io/auth-response-headers":
-            "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups",
+        expect(middleware("auth"), name).toEqual({
+          forwardAuth: {
+            address: authUrl,
+            trustForwardHeader: false,
+            authResponseHeadersRegex: "(?i)^x[-_]auth[-_]request[-_]",
+            maxResponseBodySize: 65536,
+            addAuthCookiesToResponse: [
+              "__Host-oauth2_proxy",
+              "__Host-oauth2_proxy_0",
+              "__Host-oauth2_proxy_1",
+              "__Host-oauth2_proxy_2",
+              "__Host-oauth2_proxy_3",
+            ],
+          },
+        });
+        expect(middleware("sign-in"), name).toEqual({
+          errors: {
+            status: ["401"],
+            statusRewrites: { "401": 302 },
+            service: { name: "oauth2-proxy", namespace: "auth", port: 4180 },
+            query: "/oauth2/start?rd={url}",
+          },
+        });
+        // 50 a second, 100 at once per client address: a Grafana dashboard's burst of queries.
+        expect(middleware("rate-limit"), name).toEqual(perClientLimit(50, 100));
+        // The limit first: a client over it is refused before the edge asks oauth2-proxy.
+        expect(middleware("protect"), name).toEqual({
+          chain: {
+            middlewares: [
+              { name: `${name}-rate-limit` },
+              { name: `${name}-sign-in` },
+              { name: `${name}-auth` },
+            ],
+          },
         });
       }
       // Sessions per host: each protected host routes /oauth2 to the proxy and signs its users in
       // there, and the proxy's cookie is host-only.
-      const protectedHosts = protectedIngresses.map((name) =>
-        at(view.manifest("Ingress", name), "spec.rules[0].host"),
+      const protectedHosts = protectedRoutes.map((name) =>
+        at(view.manifest("HTTPRoute", name), "spec.hostnames[0]"),
       );
-      for (const name of protectedIngresses) {
-        expect(
-          view.manifest("Ingress", name).metadata.annotations?.["nginx.ingress.kubernetes.io/auth-signin"],
-        ).toBe("https://$host/oauth2/start?rd=$escaped_request_uri");
-      }
       const signIn = view
         .manifests()
-        .filter((m) => m.kind === "Ingress" && m.metadata.namespace === "auth")
-        .map((m) => [at(m, "spec.rules[0].host"), at(m, "spec.rules[0].http.paths")])
+        .filter((m) => m.kind === "HTTPRoute" && m.metadata.namespace === "auth")
+        .map((m) => [
+          at(m, "spec.hostnames[0]"),
+          routePaths(m),
+          at(m, "spec.rules[0].backendRefs"),
+          routeMiddlewares(m),
+          view.manifest("Middleware", `${m.metadata.name}-rate-limit`).spec,
+        ])
         .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
       expect(signIn).toEqual(
         [...protectedHosts].sort().map((host) => [
           host,
-          [
-            {
-              path: "/oauth2",
-              pathType: "Prefix",
-              backend: { service: { name: "oauth2-proxy", port: { name: "http" } } },
-            },
-          ],
+          [{ type: "PathPrefix", value: "/oauth2" }],
+          [{ group: "", kind: "Service", name: "oauth2-proxy", port: 4180 }],
+          // The sign-in flow's own, tighter limit per client address.
+          [`oauth2-proxy-ingress-${String(host).split(".")[0]}-rate-limit`],
+          perClientLimit(10, 20),
         ]),
       );
       const proxyArgs = at(
@@ -383,50 +451,81 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         "--allowed-group=plinth-admins",
         "--allowed-group=plinth-sre",
       ]);
-      const admin = view.manifest("Ingress", "plinth-inference-admin-ingress");
+      const admin = view.manifest("HTTPRoute", "plinth-inference-admin-ingress");
       // The bare operator routes, then the same under the model's name (/models/<MODEL_NAME>/...),
-      // the name its public Ingress routes predictions by.
-      const publicPaths = at(
-        view.manifest("Ingress", "plinth-inference-public-ingress"),
-        "spec.rules[0].http.paths",
-      ) as { path: string }[];
-      const modelName = publicPaths
-        .map((p) => /^\/models\/([^/]+)\/predict$/.exec(p.path)?.[1])
+      // the name its public route routes predictions by.
+      const modelName = routePaths(view.manifest("HTTPRoute", "plinth-inference-public-ingress"))
+        .map((p) => /^\/models\/([^/]+)\/predict$/.exec(p.value)?.[1])
         .find((name) => name !== undefined)!;
-      expect((at(admin, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path)).toEqual([
+      expect(routePaths(admin).map((p) => p.value)).toEqual([
         "/admin",
         "/ops",
         "/reload-model",
         ...modelOperatorPaths(modelName).map((p) => p.path),
       ]);
-      for (const ingress of view.manifests().filter((m) => m.kind === "Ingress")) {
-        expect(ingress.metadata.annotations, ingress.metadata.name).toMatchObject({
-          "cert-manager.io/cluster-issuer": "letsencrypt",
-          "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+      // Every route of a component: HTTPS only (its host's listener), HSTS on every answer, and no
+      // catch-all or operator path on a public one.
+      const gateway = view.manifest("Gateway", "plinth");
+      const listeners = at(gateway, "spec.listeners") as {
+        name: string;
+        hostname?: string;
+        protocol: string;
+      }[];
+      for (const route of view
+        .manifests()
+        .filter((m) => m.kind === "HTTPRoute" && m.metadata.namespace !== "plinth-edge")) {
+        const name = route.metadata.name!;
+        const host = at(route, "spec.hostnames[0]") as string;
+        const parent = at(route, "spec.parentRefs[0]") as {
+          name: string;
+          namespace: string;
+          sectionName: string;
+        };
+        expect(parent, name).toMatchObject({ name: "plinth", namespace: "plinth-edge" });
+        const listener = listeners.find((l) => l.name === parent.sectionName);
+        expect(listener, name).toMatchObject({ protocol: "HTTPS", hostname: host });
+        expect(at(route, "spec.rules[0].filters[0]"), name).toEqual({
+          type: "ResponseHeaderModifier",
+          responseHeaderModifier: {
+            set: [{ name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains" }],
+          },
         });
-        expect(at(ingress, "spec.tls[0].hosts[0]")).toBe(at(ingress, "spec.rules[0].host"));
-        const paths = (at(ingress, "spec.rules[0].http.paths") as { path: string }[]).map((p) => p.path);
-        const isProtected = protectedIngresses.includes(ingress.metadata.name!);
-        if (!isProtected)
+        if (!protectedRoutes.includes(name))
           expect(
-            paths.filter((p) => ["/", "/admin", "/ops", "/reload-model"].includes(p)),
-            ingress.metadata.name,
+            routePaths(route)
+              .map((p) => p.value)
+              .filter((p) => ["/", "/admin", "/ops", "/reload-model"].includes(p)),
+            name,
           ).toEqual([]);
       }
+      expect(at(view.manifest("HTTPRoute", "plinth-https-redirect"), "spec")).toEqual({
+        parentRefs: [
+          {
+            group: "gateway.networking.k8s.io",
+            kind: "Gateway",
+            name: "plinth",
+            namespace: "plinth-edge",
+            sectionName: "http",
+          },
+        ],
+        rules: [
+          {
+            matches: [{ path: { type: "PathPrefix", value: "/" } }],
+            filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }],
+          },
+        ],
+      });
+      expect(gateway.metadata.annotations).toEqual({ "cert-manager.io/cluster-issuer": "letsencrypt" });
     });
 
-    it("exposes no Service as LoadBalancer or NodePort except through the ingress-nginx chart", () => {
+    it("exposes no Service as LoadBalancer or NodePort except through the Traefik chart", () => {
       const view = holder.view;
       for (const service of view.manifests().filter((m) => m.kind === "Service")) {
         expect(at(service, "spec.type"), service.metadata.name).toBe("ClusterIP");
       }
-      const nginx = view.one("kubernetes:helm.sh/v3:Release", "ingress-nginx");
-      expect(at(nginx.inputs, "values.controller.service.type")).toBe("LoadBalancer");
-      expect(at(nginx.inputs, "values.controller.config")).toMatchObject({
-        hsts: "true",
-        "ssl-redirect": "true",
-        "force-ssl-redirect": "true",
-      });
+      const traefik = view.one("kubernetes:helm.sh/v3:Release", "ingress-traefik");
+      expect(at(traefik.inputs, "values.service.type")).toBe("LoadBalancer");
+      expect(at(traefik.inputs, "values.providers.kubernetesIngress.enabled")).toBe(false);
     });
 
     it("admits the API port only from the ingress controller and the drift check, the metrics port only from Prometheus", () => {
@@ -435,7 +534,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
       expect(at(policy, "spec.ingress")).toEqual([
         {
           from: [
-            INGRESS_CONTROLLER_PEER,
+            EDGE_PROXY_PEER,
             {
               namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "plinth" } },
               podSelector: {

@@ -63,3 +63,27 @@ export const INGRESS_CONTROLLER_PEER = {
     },
   },
 };
+
+/** The NetworkPolicy peer of the Traefik plinth installs on the Gateway path (the default edge), as rendered. */
+export const EDGE_PROXY_PEER = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "traefik" } },
+  podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
+};
+
+/** The path values of an HTTPRoute's rules' matches, in order. */
+export function routePaths(route: unknown): { type: string; value: string }[] {
+  const rules =
+    (at(route, "spec.rules") as { matches?: { path?: { type: string; value: string } }[] }[]) ?? [];
+  return rules.flatMap((rule) => (rule.matches ?? []).flatMap((match) => (match.path ? [match.path] : [])));
+}
+
+/** The names of the Middlewares an HTTPRoute's rules name by ExtensionRef. */
+export function routeMiddlewares(route: unknown): string[] {
+  const rules =
+    (at(route, "spec.rules") as { filters?: { type: string; extensionRef?: { name: string } }[] }[]) ?? [];
+  return rules.flatMap((rule) =>
+    (rule.filters ?? []).flatMap((f) =>
+      f.type === "ExtensionRef" && f.extensionRef ? [f.extensionRef.name] : [],
+    ),
+  );
+}

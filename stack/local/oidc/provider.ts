@@ -26,6 +26,8 @@ export const oidcSettingsSchema = z.strictObject({
     id: z.string().min(1),
     secret: z.string().min(32),
     redirectUri: z.url(),
+    /** The callbacks of the client's other hosts (oauth2-proxy signs in on the host asked for). */
+    otherRedirectUris: z.array(z.url()).optional(),
   }),
   users: z.array(oidcUserSchema).min(1),
   /** Keys that sign the provider's own cookies. */
@@ -72,13 +74,17 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /** The login form posts here, and its answer redirects on to the client (form-action covers both). */
-function send(res: ServerResponse, status: number, html: string, clientOrigin: string): void {
+function send(res: ServerResponse, status: number, html: string, clientOrigins: string): void {
   res.writeHead(status, {
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
-    "content-security-policy": `default-src 'none'; form-action 'self' ${clientOrigin}`,
+    "content-security-policy": `default-src 'none'; form-action 'self' ${clientOrigins}`,
   });
   res.end(html);
+}
+
+function redirectUris(settings: OidcSettings): string[] {
+  return [settings.client.redirectUri, ...(settings.client.otherRedirectUris ?? [])];
 }
 
 /** The provider's configuration: one client, the users as accounts, no dev-only shortcuts. */
@@ -91,7 +97,7 @@ async function configuration(settings: OidcSettings): Promise<Configuration> {
       {
         client_id: settings.client.id,
         client_secret: settings.client.secret,
-        redirect_uris: [settings.client.redirectUri],
+        redirect_uris: redirectUris(settings),
         grant_types: ["authorization_code"],
         response_types: ["code"],
         token_endpoint_auth_method: "client_secret_basic",
@@ -150,7 +156,8 @@ export async function createOidcHandler(
   const provider = new Provider(settings.issuer, await configuration(settings));
   const users = new Map(settings.users.map((user) => [user.email, user]));
   const providerCallback = provider.callback();
-  const clientOrigin = new URL(settings.client.redirectUri).origin;
+  // The login form posts to the provider, which redirects to one of the client's callbacks.
+  const clientOrigin = [...new Set(redirectUris(settings).map((uri) => new URL(uri).origin))].join(" ");
   const page = (res: ServerResponse, status: number, html: string) => send(res, status, html, clientOrigin);
 
   async function interaction(req: IncomingMessage, res: ServerResponse, uid: string, isLogin: boolean) {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { PROTECTED_PATHS, PUBLIC_PATHS, publicPathsOf } from "../../../components/inference/routes.js";
-import { AUTH_RESPONSE_HEADERS } from "../../../components/oauth2-proxy/index.js";
+import { AUTH_RESPONSE_HEADERS } from "../../../components/oauth2-proxy/contract.js";
 import { renderNginxConf } from "../../../stack/local/nginx-conf.js";
 import { NGINX_OPTIONS, renderTestNginxConf } from "./nginx-fixture.js";
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { modelProtectedPaths, PROTECTED_PATHS } from "../../../components/inference/routes.js";
-import { AUTH_RESPONSE_HEADERS } from "../../../components/oauth2-proxy/index.js";
+import { AUTH_RESPONSE_HEADERS } from "../../../components/oauth2-proxy/contract.js";
 import { renderTestNginxConf } from "./nginx-fixture.js";
 
 const models = [
