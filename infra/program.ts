@@ -16,6 +16,7 @@ import { Mlflow, type MlflowBackend } from "../components/mlflow/index.js";
 import {
   MANAGED_CLUSTER_TARGETS,
   Monitoring,
+  prometheusPeerOf,
   SELF_MANAGED_CLUSTER_TARGETS,
   type ClusterScrapeTargets,
 } from "../components/monitoring/index.js";
@@ -23,6 +24,7 @@ import { oauth2ProxyEndpoint } from "../components/oauth2-proxy/contract.js";
 import { OAuth2Proxy } from "../components/oauth2-proxy/index.js";
 import { RateLimitStore, type RateLimitStoreBackend } from "../components/rate-limit-store/index.js";
 import type { Edge } from "../components/shared/edge.js";
+import type { Peer } from "../components/shared/network-policy.js";
 import { selectorLabels } from "../components/shared/labels.js";
 import { podSecurityNamespace } from "../components/shared/namespace.js";
 import type { StackConfig } from "./config/load.js";
@@ -53,8 +55,9 @@ function publishedHosts(config: StackConfig): { host: string; namespace: string 
  * The edge of the stack (plinth:edge): the Gateway API on Traefik by default, or ingress-nginx's
  * Ingresses (retired upstream; kept for clusters that run it). Either installs cert-manager and the
  * ACME issuer unless the cluster's are reused. Components publish through the returned Edge alone.
+ * `prometheus` scrapes the Traefik plinth installs (its metrics port admits those pods alone).
  */
-function createEdge(config: StackConfig, cluster: Cluster): Edge & pulumi.Resource {
+function createEdge(config: StackConfig, cluster: Cluster, prometheus: Peer): Edge & pulumi.Resource {
   const existing = config.existingCluster ?? {};
   const auth = oauth2ProxyEndpoint(AUTH_PROXY_NAME, AUTH_NAMESPACE);
   if (config.edge === "gateway") {
@@ -70,6 +73,7 @@ function createEdge(config: StackConfig, cluster: Cluster): Edge & pulumi.Resour
         routeNamespaces: [namespace, AUTH_NAMESPACE],
       })),
       auth,
+      metricsScrapers: [prometheus],
       reuse: {
         ...(existing.gatewayController ? { controller: existing.gatewayController } : {}),
         ...(existing.certManager ? { certManager: existing.certManager } : {}),
@@ -185,7 +189,12 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
   const cluster = new Cluster(NAME, clusterArgs(config));
   const provider = cluster.provider;
   const existing = config.existingCluster ?? {};
-  const edge = createEdge(config, cluster);
+  // Monitoring's placement, known before Monitoring exists: the edge admits its Prometheus.
+  const monitoringPlacement = {
+    namespace: MONITORING_NAMESPACE,
+    ...(existing.monitoring ? { reuse: existing.monitoring } : {}),
+  };
+  const edge = createEdge(config, cluster, prometheusPeerOf(monitoringPlacement));
   new OAuth2Proxy(AUTH_PROXY_NAME, {
     provider,
     image: config.oauth2Proxy.image,
@@ -229,10 +238,10 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       },
       domain: config.domain,
       edge,
-      namespace: MONITORING_NAMESPACE,
+      ...(edge.metricsTarget ? { edgeMetrics: edge.metricsTarget } : {}),
+      ...monitoringPlacement,
       apiServerSources: cluster.apiServerSources,
       replicas: config.protect ? 2 : 1,
-      ...(existing.monitoring ? { reuse: existing.monitoring } : {}),
     },
     { dependsOn: [appNamespace] },
   );

@@ -19,6 +19,7 @@ import {
   PROTECTED_ROUTE_RATE_LIMIT,
   type AuthEndpoint,
   type Edge,
+  type EdgeMetricsTarget,
   type PerClientRateLimit,
   type PublishArgs,
 } from "../shared/edge.js";
@@ -43,6 +44,7 @@ import {
   signInMiddleware,
   TRAEFIK_CONTROLLER_NAME,
   TRAEFIK_ENTRY_POINTS,
+  TRAEFIK_METRICS,
   TRAEFIK_MIDDLEWARE,
   TRAEFIK_NAMESPACE,
   TRAEFIK_POD_LABELS,
@@ -80,6 +82,15 @@ export interface GatewayEdgeArgs {
   readonly hosts: readonly GatewayHost[];
   /** oauth2-proxy, which a protected route's Middlewares call. */
   readonly auth: AuthEndpoint;
+  /**
+   * Who scrapes Traefik's Prometheus metrics (its `metrics` entry point, TRAEFIK_METRICS): the
+   * traefik namespace's NetworkPolicies admit these pods, and no one else, to the metrics port, and
+   * the edge then names that port as its `metricsTarget`. The program passes the Prometheus pods
+   * (Monitoring's `prometheusPeer`). Used only when plinth installs Traefik: a reused Traefik's
+   * NetworkPolicies and scraping are its owners'.
+   * @default [] (no one: the metrics port admits nothing and the edge has no metricsTarget)
+   */
+  readonly metricsScrapers?: readonly Peer[];
   /** Traefik replicas. @default 2 */
   readonly replicas?: number;
   /** Strict-Transport-Security max-age in seconds, sent by every HTTPS route. @default 31536000 (one year) */
@@ -132,8 +143,12 @@ function firstLabel(host: string): string {
   return host.split(".")[0]!;
 }
 
-/** Who reaches the Traefik pods: anyone on the two entry points, no one else. */
-export function traefikPods(): ChartPods[] {
+/**
+ * Who reaches the Traefik pods: anyone on the two entry points, `metricsScrapers` (Prometheus) on
+ * the metrics port, no one else. With no scrapers the metrics port gets no rule at all (a rule
+ * with an empty `from` would admit everyone).
+ */
+export function traefikPods(metricsScrapers: readonly Peer[] = []): ChartPods[] {
   return [
     {
       name: "proxy",
@@ -141,6 +156,7 @@ export function traefikPods(): ChartPods[] {
       rules: [
         { port: TRAEFIK_ENTRY_POINTS.web.port, from: ANYONE },
         { port: TRAEFIK_ENTRY_POINTS.websecure.port, from: ANYONE },
+        ...(metricsScrapers.length > 0 ? [{ port: TRAEFIK_METRICS.port, from: metricsScrapers }] : []),
       ],
     },
   ];
@@ -210,13 +226,29 @@ export function traefikValues(
         forwardedHeaders: { insecure: false, trustedIPs: [] },
         http3: { enabled: false },
       },
+      // The metrics entry point on the pods only (never on the LoadBalancer Service), on the port
+      // the NetworkPolicy admits Prometheus to and the PodMonitor names.
+      [TRAEFIK_METRICS.entryPoint]: {
+        port: TRAEFIK_METRICS.port,
+        expose: { default: false },
+        exposedPort: TRAEFIK_METRICS.port,
+        protocol: "TCP",
+      },
     },
     service: {
       type: "LoadBalancer",
       annotations: loadBalancerAnnotations(args.cloud),
       spec: { externalTrafficPolicy: "Local" },
     },
-    metrics: { prometheus: { entryPoint: "metrics", addRoutersLabels: true } },
+    // Entry-point series (traefik_entrypoint_requests_total by code: PlinthEdgeErrorsHigh) and
+    // router series (which route the errors are on).
+    metrics: {
+      prometheus: {
+        entryPoint: TRAEFIK_METRICS.entryPoint,
+        addEntryPointsLabels: true,
+        addRoutersLabels: true,
+      },
+    },
     // One JSON line per request on stdout: what the cluster's log pipeline keeps for the edge.
     logs: { access: { enabled: true, format: "json" } },
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
@@ -257,6 +289,8 @@ export function gatewayCertManagerValues(): Record<string, unknown> {
 export class GatewayEdge extends pulumi.ComponentResource implements Edge {
   /** The Traefik pods: the only peer allowed to reach published Services. */
   public readonly controllerPeer: Peer;
+  /** Traefik's metrics port, when plinth installs Traefik and admits `metricsScrapers` to it. */
+  public readonly metricsTarget: EdgeMetricsTarget | undefined;
   public readonly clusterIssuerName: pulumi.Output<string>;
   public readonly gatewayClassName: string;
   /** What a route needs to exist first: the release that installs the Gateway API and Traefik CRDs, and the Gateway. */
@@ -322,7 +356,7 @@ export class GatewayEdge extends pulumi.ComponentResource implements Edge {
       const traefik = chartInOwnNamespace(`${name}-traefik`, TRAEFIK_NAMESPACE, "restricted", labels, child, {
         pin: CHARTS.traefik,
         values: traefikValues({ ...args, watchedNamespaces: watchedNamespaces(this.namespace, args.hosts) }),
-        pods: traefikPods(),
+        pods: traefikPods(args.metricsScrapers),
       });
       crds.push(traefik);
       gatewayClass = new k8s.apiextensions.CustomResource(
@@ -343,6 +377,15 @@ export class GatewayEdge extends pulumi.ComponentResource implements Edge {
     this.controllerPeer = reuse.controller
       ? { namespace: reuse.controller.namespace, podLabels: reuse.controller.podLabels }
       : { namespace: TRAEFIK_NAMESPACE, podLabels: TRAEFIK_POD_LABELS };
+    this.metricsTarget =
+      reuse.controller === undefined && (args.metricsScrapers ?? []).length > 0
+        ? {
+            namespace: TRAEFIK_NAMESPACE,
+            podLabels: TRAEFIK_POD_LABELS,
+            port: TRAEFIK_METRICS.entryPoint,
+            path: TRAEFIK_METRICS.path,
+          }
+        : undefined;
 
     // cert-manager, as on the Ingress path (same names: see INGRESS_TLS_TYPE) with its Gateway API
     // support on. It reads the Gateway API CRDs when it starts, so it follows the Traefik release.
@@ -407,8 +450,15 @@ export class GatewayEdge extends pulumi.ComponentResource implements Edge {
           name: GATEWAY_NAME,
           namespace: this.namespace,
           labels,
-          // cert-manager's gateway-shim issues a Certificate per HTTPS listener's Secret.
-          annotations: { ...this.crAnnotations, "cert-manager.io/cluster-issuer": this.clusterIssuerName },
+          annotations: {
+            ...this.crAnnotations,
+            // cert-manager's gateway-shim issues a Certificate per HTTPS listener's Secret.
+            "cert-manager.io/cluster-issuer": this.clusterIssuerName,
+            // `pulumi up` waits until the controller accepts the Gateway, and fails if it never
+            // does (a wrong class, no controller). Not Programmed: listeners whose certificate is
+            // not issued yet (DNS not moved) are expected on a first up.
+            "pulumi.com/waitFor": "condition=Accepted",
+          },
         },
         spec: {
           gatewayClassName: this.gatewayClassName,

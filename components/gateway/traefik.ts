@@ -35,6 +35,14 @@ export const TRAEFIK_ENTRY_POINTS = {
   websecure: { port: 8443, exposedPort: 443 },
 } as const;
 
+/**
+ * Traefik's Prometheus metrics entry point, as the pinned chart (39.0.7) names it: the pod's
+ * container port `metrics` (the chart names each container port after its `ports` key), on 9100,
+ * serving `/metrics`. Not on the LoadBalancer Service (`expose.default: false`): Prometheus scrapes
+ * the pods (a PodMonitor), and only Prometheus is admitted to the port.
+ */
+export const TRAEFIK_METRICS = { entryPoint: "metrics", port: 9100, path: "/metrics" } as const;
+
 /** The Middleware API group and kind an HTTPRoute's ExtensionRef filter names. */
 export const TRAEFIK_MIDDLEWARE = {
   group: "traefik.io",

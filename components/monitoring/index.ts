@@ -1,7 +1,8 @@
 /**
  * Monitoring: kube-prometheus-stack from a pinned chart, a ServiceMonitor for the inference
- * service's metrics port, the PrometheusRule of SLO and model alerts, Grafana dashboards as
- * sidecar ConfigMaps and Grafana's Ingress behind oauth2-proxy. The ServiceMonitor and the
+ * service's metrics port, the PrometheusRule of SLO and model alerts, a PodMonitor and a
+ * PrometheusRule for the edge proxy (where plinth runs it), Grafana dashboards as
+ * sidecar ConfigMaps and Grafana's Ingress behind oauth2-proxy. The ServiceMonitor, PodMonitor and
  * PrometheusRule depend on the release, which installs their CRDs.
  *
  * On a managed control plane (EKS, GKE) the chart scrapes only what the cloud lets it reach: no
@@ -13,7 +14,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CHARTS, pinnedRelease } from "../shared/helm.js";
-import type { Edge } from "../shared/edge.js";
+import type { Edge, EdgeMetricsTarget } from "../shared/edge.js";
 import { COLOUR_LABEL, CRDS_FROM_CLUSTER_ANNOTATION, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { chartNamespacePolicies, type Peer, type Source } from "../shared/network-policy.js";
@@ -21,6 +22,7 @@ import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertma
 import { ALERTMANAGER_REPLICAS, installedPrometheusPeer, kubePrometheusStackPods } from "./chart-pods.js";
 import { dashboards } from "./dashboards.js";
 import {
+  edgeRuleGroups,
   prometheusRuleGroups,
   SCRAPE_INTERVAL_SECONDS,
   type ModelDriftAlert,
@@ -30,7 +32,7 @@ import {
 /** Linked from every alert the PrometheusRule carries. */
 export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/docs/alerts.md";
 
-export { prometheusRuleGroups } from "./rules.js";
+export { edgeRuleGroups, prometheusRuleGroups } from "./rules.js";
 export { dashboards, dashboardExpressions } from "./dashboards.js";
 export { GRAFANA_PORT } from "./chart-pods.js";
 
@@ -95,6 +97,14 @@ export interface MonitoringArgs {
     /** Name of the Service port that serves /metrics. */
     readonly port: string;
   };
+  /**
+   * The edge proxy's metrics (the Gateway path's Traefik, when plinth installs it: GatewayEdge's
+   * `metricsTarget`): a PodMonitor `plinth-edge` in the monitoring namespace selects its pods, and
+   * a PrometheusRule `plinth-edge` beside it carries the edge's alerts (PlinthEdgeErrorsHigh,
+   * PlinthEdgeDown). The target's NetworkPolicies must admit `prometheusPeer` to its port.
+   * @default undefined (the edge is not scraped and has no alerts)
+   */
+  readonly edgeMetrics?: EdgeMetricsTarget;
   /** Grafana is published at grafana.<domain>, behind oauth2-proxy. */
   readonly domain: string;
   /** Publishes Grafana, behind oauth2-proxy. */
@@ -133,6 +143,26 @@ export interface ReusedMonitoring extends Peer {
 
 const RELEASE_NAME = "kps";
 const GRAFANA_ADMIN_SECRET = "grafana-admin";
+const DEFAULT_NAMESPACE = "monitoring";
+/** The edge's PodMonitor and PrometheusRule; its scraped series carry `job="<monitoring namespace>/plinth-edge"`. */
+export const EDGE_POD_MONITOR = "plinth-edge";
+
+/** The namespace Monitoring runs in: the reused monitoring's, else `namespace`. */
+export function monitoringNamespace(args: Pick<MonitoringArgs, "namespace" | "reuse">): string {
+  return args.reuse?.namespace ?? args.namespace ?? DEFAULT_NAMESPACE;
+}
+
+/**
+ * The Prometheus pods that scrape the stack, from Monitoring's own arguments: the installed
+ * kube-prometheus-stack's, or the reused monitoring's. Monitoring's `prometheusPeer`, and what the
+ * program gives the edge before Monitoring exists (Traefik admits it to its metrics port).
+ */
+export function prometheusPeerOf(args: Pick<MonitoringArgs, "namespace" | "reuse">): Peer {
+  const { reuse } = args;
+  return reuse
+    ? { namespace: reuse.namespace, podLabels: reuse.podLabels }
+    : installedPrometheusPeer(monitoringNamespace(args));
+}
 
 export class Monitoring extends pulumi.ComponentResource {
   public readonly namespace: string;
@@ -155,7 +185,7 @@ export class Monitoring extends pulumi.ComponentResource {
         this,
       );
     }
-    this.namespace = reuse?.namespace ?? args.namespace ?? "monitoring";
+    this.namespace = monitoringNamespace(args);
     const child = { parent: this, provider: args.provider };
     const labels = standardLabels(name, "monitoring");
     const crLabels = { ...labels, ...reuse?.selectorLabels };
@@ -196,6 +226,56 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       crOptions,
     );
+    if (args.edgeMetrics) {
+      // The edge proxy's pods (the chart exposes no metrics Service): in Monitoring's namespace,
+      // which exists before the Prometheus that reads it, labelled as the ServiceMonitor is.
+      const { namespace, podLabels, port, path } = args.edgeMetrics;
+      const edgeMetadata = {
+        name: EDGE_POD_MONITOR,
+        namespace: this.namespace,
+        labels: crLabels,
+        ...(crAnnotations ? { annotations: crAnnotations } : {}),
+      };
+      new k8s.apiextensions.CustomResource(
+        `${name}-edge-pod-monitor`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PodMonitor",
+          metadata: edgeMetadata,
+          spec: {
+            selector: { matchLabels: { ...podLabels } },
+            namespaceSelector: { matchNames: [namespace] },
+            podMetricsEndpoints: [
+              {
+                port,
+                path,
+                scheme: "http",
+                interval: `${SCRAPE_INTERVAL_SECONDS}s`,
+                scrapeTimeout: "10s",
+              },
+            ],
+          },
+        },
+        crOptions,
+      );
+      // The edge's alerts, with the edge: the inference rules stay as they are on either edge.
+      new k8s.apiextensions.CustomResource(
+        `${name}-edge-rules`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PrometheusRule",
+          metadata: edgeMetadata,
+          spec: {
+            // A PodMonitor's scrape job is `<its namespace>/<its name>`.
+            groups: edgeRuleGroups({
+              job: `${this.namespace}/${EDGE_POD_MONITOR}`,
+              runbookBaseUrl: RUNBOOK_BASE_URL,
+            }),
+          },
+        },
+        crOptions,
+      );
+    }
     new k8s.apiextensions.CustomResource(
       `${name}-rules`,
       {
@@ -256,9 +336,7 @@ export class Monitoring extends pulumi.ComponentResource {
       crOptions,
     );
 
-    this.prometheusPeer = reuse
-      ? { namespace: reuse.namespace, podLabels: reuse.podLabels }
-      : installedPrometheusPeer(this.namespace);
+    this.prometheusPeer = prometheusPeerOf(args);
     this.prometheusUrl =
       reuse?.prometheusUrl ?? `http://${RELEASE_NAME}-prometheus.${this.namespace}.svc.cluster.local:9090`;
     this.registerOutputs({

@@ -3,7 +3,8 @@
  * multi-window, multi-burn-rate scheme of the Google SRE workbook: a page when the error budget
  * burns 14.4x (1h and 5m windows) or 6x (6h and 30m), a ticket at 3x (1d and 2h) or 1x (3d and
  * 6h), for availability (5xx) and for latency (requests slower than the threshold). Every metric
- * name comes from the service's metric catalog.
+ * name comes from the service's metric catalog, but the edge's: Traefik's own
+ * (pkg/observability/metrics/prometheus.go, v3.6.12), alerted on only where plinth runs Traefik.
  */
 import { METRICS, type ModelStateLabel } from "../../service/contract/metrics.js";
 import { PREDICTION_ROUTES } from "../../service/contract/prediction-routes.js";
@@ -38,6 +39,27 @@ export interface SloTargets {
 export interface ModelDriftAlert {
   readonly model: string;
   readonly alertPsi: number;
+}
+
+/**
+ * Traefik's request counter per entry point (labels code, method, protocol, entrypoint), from
+ * Traefik v3.6.12's pkg/observability/metrics/prometheus.go.
+ */
+export const TRAEFIK_ENTRYPOINT_REQUESTS = "traefik_entrypoint_requests_total";
+/** The entry point every HTTPS listener of plinth's Gateway binds to (TRAEFIK_ENTRY_POINTS.websecure). */
+const EDGE_ENTRY_POINT = "websecure";
+
+/** The edge proxy plinth runs and scrapes (the Gateway path's Traefik), for its alerts. */
+export interface EdgeAlerts {
+  /** The `job` label of its scraped series (a PodMonitor's: `<namespace>/<name>`). */
+  readonly job: string;
+  /** Linked from every alert. */
+  readonly runbookBaseUrl: string;
+  /**
+   * Share of the HTTPS entry point's answers that are 5xx above which PlinthEdgeErrorsHigh fires
+   * (over 5 minutes, held for 10). @default 0.05
+   */
+  readonly errorRatioMax?: number;
 }
 
 export interface RuleOptions {
@@ -134,6 +156,53 @@ function burnAlert(
       runbook_url: runbook,
     },
   };
+}
+
+/**
+ * The edge's alerts, a PrometheusRule of their own written only where plinth runs and scrapes the
+ * edge proxy (a reused proxy or ingress-nginx is not scraped).
+ *
+ * PlinthEdgeErrorsHigh: the share of 5xx among all answers on the HTTPS entry point, summed over
+ * Traefik's pods. It sees what the service's own SLO alerts cannot: requests that never reach a
+ * backend (Traefik's 502/503/504 when a Service has no ready endpoint or cannot be reached, its 500
+ * when oauth2-proxy cannot be asked), and MLflow's and Grafana's errors. When the API cannot be
+ * reached at all, the service's burn-rate ratios have no requests to divide and stay silent: this
+ * is then the page.
+ *
+ * PlinthEdgeDown: no Traefik pod answers Prometheus's scrape (or none is left to scrape): the edge
+ * is down, or blind, and PlinthEdgeErrorsHigh cannot fire.
+ */
+export function edgeRuleGroups(edge: EdgeAlerts): RuleGroup[] {
+  const runbook = `${edge.runbookBaseUrl}#edge`;
+  const errorRatioMax = edge.errorRatioMax ?? 0.05;
+  const requests = TRAEFIK_ENTRYPOINT_REQUESTS;
+  const matchers = `job="${edge.job}",entrypoint="${EDGE_ENTRY_POINT}"`;
+  const rules: AlertingRule[] = [
+    {
+      alert: "PlinthEdgeErrorsHigh",
+      expr: `sum(rate(${requests}{${matchers},code=~"5.."}[5m])) / sum(rate(${requests}{${matchers}}[5m])) > ${errorRatioMax}`,
+      for: "10m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "The edge answers too many HTTPS requests with a 5xx.",
+        description: `For 10 minutes more than ${Number((errorRatioMax * 100).toPrecision(6))}% of the answers on Traefik's ${EDGE_ENTRY_POINT} entry point (every host: the API, MLflow, Grafana, sign-in) have been 5xx.`,
+        runbook_url: runbook,
+      },
+    },
+    {
+      alert: "PlinthEdgeDown",
+      expr: `absent(up{job="${edge.job}"} == 1)`,
+      for: "5m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Prometheus cannot scrape any Traefik pod of the edge.",
+        description:
+          "For 5 minutes no Traefik pod has answered Prometheus's scrape of its metrics port (or no Traefik pod has been running): the edge is down, or unobservable.",
+        runbook_url: runbook,
+      },
+    },
+  ];
+  return [{ name: "plinth-edge-alerts", rules }];
 }
 
 export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {

@@ -94,9 +94,25 @@ export interface PublishArgs {
   readonly perClientRateLimit?: PerClientRateLimit;
 }
 
+/**
+ * Where the edge proxy's pods serve their Prometheus metrics: what a PodMonitor selects (the pods'
+ * namespace and labels, the container port's name and the path).
+ */
+export interface EdgeMetricsTarget extends Peer {
+  /** The name of the pods' container port that serves the metrics. */
+  readonly port: string;
+  readonly path: string;
+}
+
 export interface Edge {
   /** The edge proxy's pods: the only peer a published Service admits from outside its namespace. */
   readonly controllerPeer: Peer;
+  /**
+   * The edge proxy's metrics, where plinth installs the proxy and its NetworkPolicies admit the
+   * scrapers it was given (the Gateway path's Traefik); undefined where the proxy's metrics are not
+   * plinth's to scrape (a reused proxy, ingress-nginx).
+   */
+  readonly metricsTarget?: EdgeMetricsTarget;
   /**
    * Publishes `args.paths` of a Service on `args.host`: an Ingress on ingress-nginx, an HTTPRoute
    * (and its Middlewares when protected) on the Gateway. `name` names the objects; `opts` carry the

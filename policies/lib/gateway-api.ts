@@ -355,6 +355,26 @@ interface MiddlewareSpec {
   chain?: { middlewares?: { name: string; namespace?: string }[] };
   headers?: { customRequestHeaders?: Record<string, string> };
   rateLimit?: { average?: number; burst?: number; period?: string | number };
+  errors?: { service?: { name?: string; namespace?: string; port?: number | string } };
+}
+
+/**
+ * Whether an Errors middleware's page comes from oauth2-proxy: the Service the auth URL names
+ * (`http://<name>.<namespace>.svc...:<port>/oauth2/auth`), the middleware's namespace by default.
+ */
+function isOauth2ProxyService(
+  service: NonNullable<MiddlewareSpec["errors"]>["service"],
+  middlewareNamespace: string,
+  authUrl: string,
+): boolean {
+  const url = new URL(authUrl);
+  const [name, namespace] = url.hostname.split(".");
+  if (service === undefined) return false;
+  return (
+    service.name === name &&
+    (service.namespace ?? middlewareNamespace) === namespace &&
+    (service.port === undefined || String(service.port) === url.port)
+  );
 }
 
 export interface MiddlewareView {
@@ -416,7 +436,18 @@ function resolves(
   if (chain) {
     const reasons: string[] = [];
     for (const link of chain.middlewares ?? []) {
-      const result = resolves(link.namespace ?? namespace, link.name, middlewares, authUrl, seen);
+      // An Errors middleware ahead of the check answers the requests oauth2-proxy turns away: with
+      // anything but oauth2-proxy's own sign-in, a client gets another Service's page (and that
+      // Service the client's headers) instead of a sign-in.
+      const linkNamespace = link.namespace ?? namespace;
+      const errors = middlewares.get(`${linkNamespace}/${link.name}`)?.spec.errors;
+      if (errors && !isOauth2ProxyService(errors.service, linkNamespace, authUrl)) {
+        return {
+          protected: false,
+          why: `Middleware ${linkNamespace}/${link.name} in ${key} answers refused requests with Service ${JSON.stringify(errors.service?.name ?? null)}'s page, not oauth2-proxy's sign-in`,
+        };
+      }
+      const result = resolves(linkNamespace, link.name, middlewares, authUrl, seen);
       if (result.protected) return result;
       reasons.push(result.why);
     }

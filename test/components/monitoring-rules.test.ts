@@ -8,13 +8,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { prometheusRuleGroups, type AlertingRule } from "../../components/monitoring/rules.js";
+import {
+  edgeRuleGroups,
+  prometheusRuleGroups,
+  type AlertingRule,
+} from "../../components/monitoring/rules.js";
 
-const groups = prometheusRuleGroups({
-  slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
-  drift: [{ model: "fashion-mnist", alertPsi: 0.25 }],
-  runbookBaseUrl: "https://example.com/runbook",
-});
+/** The edge's scrape job: the PodMonitor `plinth-edge` in the monitoring namespace. */
+const EDGE_JOB = "monitoring/plinth-edge";
+// The inference PrometheusRule's groups and the edge's (its own PrometheusRule), in one file.
+const groups = [
+  ...prometheusRuleGroups({
+    slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
+    drift: [{ model: "fashion-mnist", alertPsi: 0.25 }],
+    runbookBaseUrl: "https://example.com/runbook",
+  }),
+  ...edgeRuleGroups({ job: EDGE_JOB, runbookBaseUrl: "https://example.com/runbook" }),
+];
 const alerts = new Map(
   groups
     .flatMap((group) => group.rules)
@@ -28,6 +38,7 @@ const rulesFile = join(dir, "rules.yaml");
 writeFileSync(rulesFile, stringify({ groups }));
 
 const API = 'route="/predict",method="POST",variant="stable",model_version="1"';
+const EDGE = `job="${EDGE_JOB}",method="GET",protocol="http"`;
 const MODEL = 'model="fashion-mnist"';
 
 interface Expectation {
@@ -150,6 +161,47 @@ const TESTS = [
     "PlinthShadowDisagreement",
     [{ at: "25m" }, { at: "58m", labels: { model: "fashion-mnist", model_version: "7" } }, { at: "98m" }],
   ),
+  unitTest(
+    "1m",
+    {
+      // 960 answers a minute 2xx and 200 4xx (not errors) on the HTTPS entry point; 5xx at 48 a
+      // minute (4 %, under the threshold) for 30 minutes, then 130 (10 %) for 20, then none.
+      [`traefik_entrypoint_requests_total{${EDGE},entrypoint="websecure",code="200"}`]: "0+960x100",
+      [`traefik_entrypoint_requests_total{${EDGE},entrypoint="websecure",code="404"}`]: "0+200x100",
+      [`traefik_entrypoint_requests_total{${EDGE},entrypoint="websecure",code="503"}`]:
+        "0+48x30 1440+130x20 4040x50",
+      // The HTTP entry point only redirects: its answers are not the edge's errors.
+      [`traefik_entrypoint_requests_total{${EDGE},entrypoint="web",code="500"}`]: "0+5000x100",
+      // Another Traefik the same Prometheus scrapes is not plinth's edge.
+      ['traefik_entrypoint_requests_total{job="other/traefik",method="GET",protocol="http",entrypoint="websecure",code="500"}']:
+        "0+5000x100",
+    },
+    "PlinthEdgeErrorsHigh",
+    [{ at: "28m" }, { at: "36m" }, { at: "48m", labels: {} }, { at: "70m" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      // One pod down for 10 minutes while the other answers: the edge is up.
+      [`up{job="${EDGE_JOB}",pod="traefik-a"}`]: "1x10 0x20 1x20",
+      [`up{job="${EDGE_JOB}",pod="traefik-b"}`]: "0x30 1x20",
+      // Another job's targets answer throughout: they are not the edge.
+      ['up{job="monitoring/plinth-inference",pod="plinth-inference-a"}']: "1x50",
+    },
+    "PlinthEdgeDown",
+    [{ at: "9m" }, { at: "14m" }, { at: "20m", labels: {} }, { at: "40m" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      // No Traefik pod to scrape for 15 minutes (the PodMonitor finds none: no `up` series at
+      // all), then one answers.
+      [`up{job="${EDGE_JOB}",pod="traefik-a"}`]: "_x15 1x15",
+      ['up{job="monitoring/plinth-inference",pod="plinth-inference-a"}']: "1x30",
+    },
+    "PlinthEdgeDown",
+    [{ at: "3m" }, { at: "10m", labels: {} }, { at: "25m" }],
+  ),
 ];
 
 /**
@@ -216,6 +268,13 @@ describe("PrometheusRule under promtool", () => {
     expect(alerts.get("PlinthLatencyBudgetBurnSlow")!.expr).toContain(
       "plinth:slo_slow:ratio_rate3d > 0.01 and plinth:slo_slow:ratio_rate6h > 0.01",
     );
+    expect(alerts.get("PlinthEdgeErrorsHigh")!.expr).toBe(
+      `sum(rate(traefik_entrypoint_requests_total{job="${EDGE_JOB}",entrypoint="websecure",code=~"5.."}[5m])) / sum(rate(traefik_entrypoint_requests_total{job="${EDGE_JOB}",entrypoint="websecure"}[5m])) > 0.05`,
+    );
+    expect(alerts.get("PlinthEdgeDown")!.expr).toBe(`absent(up{job="${EDGE_JOB}"} == 1)`);
+    expect(
+      edgeRuleGroups({ job: EDGE_JOB, runbookBaseUrl: "x", errorRatioMax: 0.02 })[0]!.rules[0]!.expr,
+    ).toMatch(/\) > 0\.02$/);
     const recordings = groups[0]!.rules.map((rule) => ("record" in rule ? rule.record : ""));
     expect(recordings).toContain("plinth:slo_slow:ratio_rate5m");
     expect(JSON.stringify(groups[0])).toContain('le=\\"0.25\\"');

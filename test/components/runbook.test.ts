@@ -5,7 +5,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RUNBOOK_BASE_URL } from "../../components/monitoring/index.js";
-import { prometheusRuleGroups, type AlertingRule } from "../../components/monitoring/rules.js";
+import {
+  edgeRuleGroups,
+  prometheusRuleGroups,
+  type AlertingRule,
+} from "../../components/monitoring/rules.js";
 
 const runbook = readFileSync(new URL("../../docs/alerts.md", import.meta.url), "utf8");
 
@@ -25,11 +29,15 @@ const sections = new Map(
     .map((section) => [anchor(section.slice(0, section.indexOf("\n"))), section] as const),
 );
 
-const alerts = prometheusRuleGroups({
-  slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
-  drift: [{ model: "fashion-mnist", alertPsi: 0.25 }],
-  runbookBaseUrl: RUNBOOK_BASE_URL,
-})
+// The inference PrometheusRule's alerts and the edge's (written where plinth runs Traefik).
+const alerts = [
+  ...prometheusRuleGroups({
+    slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
+    drift: [{ model: "fashion-mnist", alertPsi: 0.25 }],
+    runbookBaseUrl: RUNBOOK_BASE_URL,
+  }),
+  ...edgeRuleGroups({ job: "monitoring/plinth-edge", runbookBaseUrl: RUNBOOK_BASE_URL }),
+]
   .flatMap((group) => group.rules)
   .filter((rule): rule is AlertingRule => "alert" in rule);
 

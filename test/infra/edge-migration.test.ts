@@ -47,6 +47,9 @@ const GATEWAY_EDGE = [
   /^kubernetes:helm\.sh\/v3:Release::ingress-traefik$/,
   /^kubernetes:core\/v1:Namespace::ingress(-traefik)?-ns$/,
   /^kubernetes:networking\.k8s\.io\/v1:NetworkPolicy::ingress-(traefik-|acme-solver|deny-ingress)/,
+  // The edge's monitoring, written by Monitoring beside the inference ServiceMonitor: Traefik's
+  // PodMonitor and its alerts (none for ingress-nginx, whose metrics were never scraped).
+  /^kubernetes:monitoring\.coreos\.com\/v1:(PodMonitor|PrometheusRule)::monitoring-edge-(pod-monitor|rules)$/,
 ];
 const only = (keys: string[], patterns: RegExp[]) =>
   keys.filter((k) => !patterns.some((pattern) => pattern.test(k)));

@@ -10,6 +10,7 @@ import { parseStackConfig } from "../../infra/config/load.js";
 import { renderStack } from "../../infra/render/index.js";
 import { deepMerge, readStackFile, RENDER_SECRETS } from "../../infra/render/stack-config.js";
 import { validateManifest } from "../support/k8s-models.js";
+import { admits } from "../support/network-policies.js";
 import { at, routeMiddlewares, StackView } from "../support/stack.js";
 
 const TRAEFIK_REUSED = {
@@ -19,12 +20,21 @@ const TRAEFIK_REUSED = {
   podLabels: { "app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "edge" },
 };
 const DOMAIN = "staging.ml.plinth.example.com";
+/** A cluster's own Prometheus (existingCluster.monitoring), with plinth's Traefik. */
+const CLUSTER_PROMETHEUS = {
+  namespace: "observability",
+  podLabels: { "app.kubernetes.io/name": "prometheus", prometheus: "cluster" },
+  prometheusUrl: "http://prometheus-operated.observability.svc.cluster.local:9090",
+  selectorLabels: { release: "cluster-kps" },
+  grafana: { serviceName: "grafana", port: 80, podLabels: { "app.kubernetes.io/name": "grafana" } },
+};
 
 let aws: StackView;
 let reused: StackView;
 let nginx: StackView;
+let ownPrometheus: StackView;
 beforeAll(async () => {
-  [aws, reused, nginx] = await Promise.all([
+  [aws, reused, nginx, ownPrometheus] = await Promise.all([
     renderStack({ stack: "staging", cloud: "aws" }).then((s) => new StackView(s)),
     renderStack({
       stack: "staging",
@@ -34,8 +44,25 @@ beforeAll(async () => {
     renderStack({ stack: "staging", cloud: "aws", config: { edge: "ingress-nginx" } }).then(
       (s) => new StackView(s),
     ),
+    renderStack({
+      stack: "staging",
+      cloud: "existing",
+      config: { existingCluster: { monitoring: CLUSTER_PROMETHEUS } },
+    }).then((s) => new StackView(s)),
   ]);
 });
+
+/** The installed kube-prometheus-stack's Prometheus pods, as a NetworkPolicy peer. */
+const PROMETHEUS_PEER = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+  podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+};
+/** Traefik's pods on their metrics port. */
+const TRAEFIK_METRICS_PORT = {
+  namespace: "traefik",
+  podLabels: { "app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": "traefik-traefik" },
+  port: 9100,
+};
 
 const traefikValues = (view: StackView) =>
   view.one("kubernetes:helm.sh/v3:Release", "ingress-traefik").inputs.values as Record<string, unknown>;
@@ -93,7 +120,7 @@ describe("Traefik, installed from its pinned chart", () => {
     expect(at(values, "metrics.prometheus.entryPoint")).toBe("metrics");
   });
 
-  it("runs in a restricted namespace whose pods admit 8000 and 8443 from anyone, nothing else", () => {
+  it("runs in a restricted namespace whose pods admit 8000 and 8443 from anyone, 9100 from Prometheus, nothing else", () => {
     expect(aws.manifest("Namespace", "traefik").metadata.labels).toMatchObject({
       "pod-security.kubernetes.io/enforce": "restricted",
     });
@@ -108,6 +135,7 @@ describe("Traefik, installed from its pinned chart", () => {
       ingress: [
         { from: anyone, ports: [{ protocol: "TCP", port: 8000 }] },
         { from: anyone, ports: [{ protocol: "TCP", port: 8443 }] },
+        { from: [PROMETHEUS_PEER], ports: [{ protocol: "TCP", port: 9100 }] },
       ],
     });
   });
@@ -118,6 +146,112 @@ describe("Traefik, installed from its pinned chart", () => {
     expect(
       aws.one("kubernetes:gateway.networking.k8s.io/v1:GatewayClass", "ingress-gateway-class").dependencies,
     ).toContain(aws.one("kubernetes:helm.sh/v3:Release", "ingress-traefik").urn);
+  });
+});
+
+describe("Traefik's metrics, scraped by Prometheus alone", () => {
+  it("serves them on the pods' metrics port 9100, not on the LoadBalancer Service, with entry-point and router series", () => {
+    const values = traefikValues(aws);
+    expect(at(values, "ports.metrics")).toEqual({
+      port: 9100,
+      expose: { default: false },
+      exposedPort: 9100,
+      protocol: "TCP",
+    });
+    expect(at(values, "metrics.prometheus")).toEqual({
+      entryPoint: "metrics",
+      addEntryPointsLabels: true,
+      addRoutersLabels: true,
+    });
+  });
+
+  it("admits the Prometheus pods to the metrics port and no one else: not the internet, not Grafana, not plinth's pods", () => {
+    const manifests = aws.manifests();
+    const prometheus = {
+      namespace: "monitoring",
+      podLabels: { "app.kubernetes.io/name": "prometheus", prometheus: "kps-prometheus" },
+    };
+    expect(admits(manifests, prometheus, TRAEFIK_METRICS_PORT)).toBe(true);
+    for (const origin of [
+      { ip: "203.0.113.7" },
+      { namespace: "monitoring", podLabels: { "app.kubernetes.io/name": "grafana" } },
+      { namespace: "plinth", podLabels: { "app.kubernetes.io/name": "prometheus" } },
+      { namespace: "plinth", podLabels: { "app.kubernetes.io/name": "inference" } },
+      { namespace: "traefik", podLabels: { "app.kubernetes.io/name": "traefik" } },
+    ])
+      expect(admits(manifests, origin, TRAEFIK_METRICS_PORT), JSON.stringify(origin)).toBe(false);
+    // Prometheus reaches only the metrics port: the entry points are everyone's, nothing else is open.
+    expect(admits(manifests, prometheus, { ...TRAEFIK_METRICS_PORT, port: 8080 })).toBe(false);
+  });
+
+  it("is selected by the PodMonitor plinth-edge in the monitoring namespace: Traefik's pods, port metrics, after the operator's CRDs", () => {
+    const monitor = aws.manifest("PodMonitor", "plinth-edge");
+    expect(monitor.metadata.namespace).toBe("monitoring");
+    expect(at(monitor, "spec")).toEqual({
+      selector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
+      namespaceSelector: { matchNames: ["traefik"] },
+      podMetricsEndpoints: [
+        { port: "metrics", path: "/metrics", scheme: "http", interval: "15s", scrapeTimeout: "10s" },
+      ],
+    });
+    // Labelled as the inference ServiceMonitor is, for whichever Prometheus selects that one.
+    expect(monitor.metadata.labels).toEqual(
+      aws.manifest("ServiceMonitor", "plinth-inference").metadata.labels,
+    );
+    const kps = aws.one("kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack");
+    for (const [type, name] of [
+      ["kubernetes:monitoring.coreos.com/v1:PodMonitor", "monitoring-edge-pod-monitor"],
+      ["kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-edge-rules"],
+    ] as const)
+      expect(aws.one(type, name).dependencies, name).toContain(kps.urn);
+  });
+
+  it("has the edge's alerts in a PrometheusRule of its own, on the PodMonitor's scrape job", () => {
+    const rule = aws.manifest("PrometheusRule", "plinth-edge");
+    expect(rule.metadata.namespace).toBe("monitoring");
+    const groups = at(rule, "spec.groups") as { name: string; rules: { alert: string; expr: string }[] }[];
+    expect(groups.map((g) => g.name)).toEqual(["plinth-edge-alerts"]);
+    expect(groups[0]!.rules.map((r) => r.alert)).toEqual(["PlinthEdgeErrorsHigh", "PlinthEdgeDown"]);
+    for (const { expr } of groups[0]!.rules) expect(expr).toContain('job="monitoring/plinth-edge"');
+    // The inference rules carry no edge alert: they render alike on either edge.
+    expect(JSON.stringify(aws.manifest("PrometheusRule", "plinth-inference"))).not.toContain("PlinthEdge");
+  });
+
+  it("on a cluster's own Prometheus: admits its pods to 9100, and labels the PodMonitor and rule for it", () => {
+    const manifests = ownPrometheus.manifests();
+    const prometheus = { namespace: "observability", podLabels: CLUSTER_PROMETHEUS.podLabels };
+    expect(admits(manifests, prometheus, TRAEFIK_METRICS_PORT)).toBe(true);
+    // The installed chart's Prometheus labels, in the namespace plinth would have installed it in.
+    expect(
+      admits(
+        manifests,
+        { namespace: "monitoring", podLabels: { "app.kubernetes.io/name": "prometheus" } },
+        TRAEFIK_METRICS_PORT,
+      ),
+    ).toBe(false);
+    for (const kind of ["PodMonitor", "PrometheusRule"]) {
+      const object = ownPrometheus.manifest(kind, "plinth-edge");
+      expect(object.metadata.namespace, kind).toBe("observability");
+      expect(object.metadata.labels, kind).toMatchObject({ release: "cluster-kps" });
+      expect(object.metadata.annotations, kind).toEqual({ "plinth.dev/crds-from": "cluster" });
+    }
+    expect(JSON.stringify(at(ownPrometheus.manifest("PrometheusRule", "plinth-edge"), "spec"))).toContain(
+      'job=\\"observability/plinth-edge\\"',
+    );
+    for (const manifest of manifests.filter((m) => m.metadata.name === "plinth-edge"))
+      expect(() => validateManifest(manifest), manifest.kind).not.toThrow();
+  });
+
+  it("is not scraped where plinth does not install Traefik: a reused Traefik, the Ingress path", () => {
+    for (const view of [reused, nginx]) {
+      expect(view.manifests().filter((m) => m.kind === "PodMonitor")).toEqual([]);
+      expect(
+        view
+          .manifests()
+          .filter((m) => m.kind === "PrometheusRule")
+          .map((m) => m.metadata.name),
+      ).toEqual(["plinth-inference"]);
+    }
   });
 });
 
@@ -178,7 +312,10 @@ describe("plinth's Gateway", () => {
   it("has an HTTP listener for its own namespace and one HTTPS listener per host, certificate by cert-manager", () => {
     const gateway = aws.manifest("Gateway", "plinth");
     expect(gateway.metadata.namespace).toBe("plinth-edge");
-    expect(gateway.metadata.annotations).toEqual({ "cert-manager.io/cluster-issuer": "letsencrypt" });
+    expect(gateway.metadata.annotations).toEqual({
+      "cert-manager.io/cluster-issuer": "letsencrypt",
+      "pulumi.com/waitFor": "condition=Accepted",
+    });
     expect(at(gateway, "spec.gatewayClassName")).toBe("traefik");
     const kinds = [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute" }];
     // Each host admits the routes of its own service's namespace and oauth2-proxy's, no other: a

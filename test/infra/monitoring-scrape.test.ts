@@ -149,10 +149,36 @@ function workloads(view: StackView) {
   });
 }
 
+/**
+ * The pods of the Traefik release plinth installs, which the mock runtime does not render: the
+ * chart (39.0.7) labels them `app.kubernetes.io/name: traefik` and `app.kubernetes.io/instance:
+ * <release>-<namespace>`, and names each container port after its key under `ports` in the values.
+ */
+function traefikPods(view: StackView) {
+  return view
+    .ofType("kubernetes:helm.sh/v3:Release")
+    .filter((r) => r.inputs.chart === "traefik")
+    .map((release) => {
+      const namespace = String(release.inputs.namespace);
+      const ports = at(release.inputs.values, "ports") as Record<string, { port: number }>;
+      return {
+        name: `Deployment/${String(release.inputs.name)}`,
+        namespace,
+        podLabels: {
+          "app.kubernetes.io/name": "traefik",
+          "app.kubernetes.io/instance": `${String(release.inputs.name)}-${namespace}`,
+        } as Labels,
+        containers: [
+          { ports: Object.entries(ports).map(([name, { port }]) => ({ name, containerPort: port })) },
+        ] as Container[],
+      };
+    });
+}
+
 /** Every pod port plinth's own ServiceMonitors and PodMonitors point Prometheus at. */
 function plinthTargets(view: StackView): ScrapeTarget[] {
   const manifests = view.manifests();
-  const pods = workloads(view);
+  const pods = [...workloads(view), ...traefikPods(view)];
   const portOf = (containers: Container[], port: number | string) =>
     typeof port === "number"
       ? port
@@ -244,6 +270,12 @@ beforeAll(async () => {
           : {}),
       },
     }),
+    // The cluster's Prometheus, and the Traefik plinth installs: the edge's PodMonitor is theirs to run.
+    "an existing cluster's own Prometheus and plinth's Traefik": renderStack({
+      stack: "staging",
+      cloud: "existing",
+      config: { existingCluster: { monitoring: BROWNFIELD.monitoring } },
+    }),
   };
   for (const [name, render] of Object.entries(renders)) views[name] = new StackView(await render);
 });
@@ -305,12 +337,17 @@ describe("every ServiceMonitor target has a NetworkPolicy path from the Promethe
     "staging on an existing cluster",
     "staging on a self-managed existing cluster",
     "an existing cluster's own Prometheus",
+    "an existing cluster's own Prometheus and plinth's Traefik",
   ])("%s", (name) => {
     const view = views[name]!;
     const prometheus = prometheusPods(view);
     const targets = [...plinthTargets(view), ...chartTargets(view)];
     // The inference metrics port (every colour in blue-green) is among them.
     expect(targets.some((t) => /^Deployment\/plinth-inference(-blue|-green)?:9464$/.test(t.name))).toBe(true);
+    // And the edge's metrics port wherever plinth installs Traefik (not on the brownfield cluster,
+    // whose Traefik is reused).
+    const traefikInstalled = traefikPods(view).length > 0;
+    expect(targets.some((t) => t.name === "Deployment/traefik:9100")).toBe(traefikInstalled);
     if (kpsRelease(view)) expect(targets.map((t) => t.name)).toContain("grafana:3000");
     const blocked = targets.filter((t) => !admits(view.manifests(), prometheus, t)).map((t) => t.name);
     expect(blocked).toEqual([]);

@@ -256,6 +256,15 @@ describePolicy(policies.gatewayAdminRoutesBehindOauth2Proxy, [
     message: `HTTPRoute "mlflow" (namespace mlflow) exposes Service "mlflow" (spec.rules[0]) without oauth2-proxy: Middleware mlflow/mlflow-protect chains to no ForwardAuth at oauth2-proxy (Middleware mlflow/mlflow-rate-limit is neither a ForwardAuth nor a Chain; Middleware mlflow/mlflow-sign-in is neither a ForwardAuth nor a Chain; Middleware mlflow/mlflow-auth asks "${AUTH_URL}?allowed_groups=ml-admins&skip=1", not oauth2-proxy's ${AUTH_URL}). ${protectHint("mlflow", "mlflow")}`,
   },
   {
+    change: "the sign-in redirect served by another Service than oauth2-proxy",
+    stack: "gateway",
+    resource: "Middleware:inference-admin-sign-in",
+    path: ["spec", "errors", "service", "name"],
+    value: "grafana",
+    reportedOn: ADMIN,
+    message: `${ADMIN_ROUTE} exposes ${ADMIN_PATHS} without oauth2-proxy: Middleware plinth/inference-admin-sign-in in plinth/inference-admin-protect answers refused requests with Service "grafana"'s page, not oauth2-proxy's sign-in. ${protectHint("inference-admin", "plinth")}`,
+  },
+  {
     change: "the protect Middleware not in the stack",
     stack: "gateway",
     remove: "Middleware:inference-admin-protect",

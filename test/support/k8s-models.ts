@@ -12,6 +12,7 @@ import {
 } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1";
 import { Middleware } from "@kubernetes-models/traefik/traefik.io/v1alpha1";
 import {
+  PodMonitor,
   PrometheusRule,
   ServiceMonitor,
 } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
@@ -50,6 +51,7 @@ const MODELS: Record<string, ModelClass> = {
   "cert-manager.io/v1/ClusterIssuer": ClusterIssuer,
   "cert-manager.io/v1/Issuer": Issuer,
   "cert-manager.io/v1/Certificate": Certificate,
+  "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "gateway.networking.k8s.io/v1/Gateway": Gateway,

@@ -203,7 +203,9 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         NetworkPolicy: 18 + (existing ? 2 : 0),
         CronJob: 2,
         ServiceMonitor: 1,
-        PrometheusRule: 1,
+        // The edge's: Traefik's pods, and its alerts beside the inference rules.
+        PodMonitor: 1,
+        PrometheusRule: 2,
         ...(existing ? { StatefulSet: 2, PersistentVolumeClaim: 1 } : {}),
         // The in-cluster rate-limit store's private CA and server certificate.
         ...(existing ? { Issuer: 2, Certificate: 2 } : {}),
@@ -258,9 +260,14 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         view.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "monitoring-service-monitor")
           .dependencies,
       ).toContain(kps.urn);
-      expect(
-        view.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-rules").dependencies,
-      ).toContain(kps.urn);
+      for (const [type, name] of [
+        ["PrometheusRule", "monitoring-rules"],
+        ["PodMonitor", "monitoring-edge-pod-monitor"],
+        ["PrometheusRule", "monitoring-edge-rules"],
+      ])
+        expect(view.one(`kubernetes:monitoring.coreos.com/v1:${type}`, name!).dependencies, name).toContain(
+          kps.urn,
+        );
     });
 
     it("pins every Helm chart to an exact version", () => {
@@ -282,6 +289,7 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
           "HTTPRoute",
           "Middleware",
           "ServiceMonitor",
+          "PodMonitor",
           "PrometheusRule",
           "Deployment",
           "CronJob",
@@ -515,7 +523,10 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
           },
         ],
       });
-      expect(gateway.metadata.annotations).toEqual({ "cert-manager.io/cluster-issuer": "letsencrypt" });
+      expect(gateway.metadata.annotations).toEqual({
+        "cert-manager.io/cluster-issuer": "letsencrypt",
+        "pulumi.com/waitFor": "condition=Accepted",
+      });
     });
 
     it("exposes no Service as LoadBalancer or NodePort except through the Traefik chart", () => {
