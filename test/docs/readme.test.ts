@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { TABLES_DOC, TABLES_DOC_PATH, generatedTables, renderTables } from "../../scripts/readme-tables.js";
+import { allPolicies } from "../../policies/all.js";
 import { ENV } from "../../service/config.js";
 import { ErrorCode } from "../../service/errors/codes.js";
 
@@ -63,6 +64,13 @@ describe("README", () => {
     expect(readFileSync(new URL("../../.ci/run", import.meta.url), "utf8")).toContain(
       "npm ci --loglevel=error && npm test",
     );
+  });
+
+  it("counts the policy pack's policies as the pack does, wherever the docs give the number", () => {
+    const status = readFileSync(path.join(ROOT, "docs", "status.md"), "utf8");
+    const pack = readFileSync(path.join(ROOT, "docs", "policy-pack.md"), "utf8");
+    const counts = [readme, status, pack].map((text) => /\b(\d+) (?:mandatory )?policies\b/.exec(text)?.[1]);
+    expect(counts).toEqual(Array(3).fill(String(allPolicies.length)));
   });
 
   it("links every document in docs/", () => {
