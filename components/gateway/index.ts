@@ -23,7 +23,7 @@ import {
   type PerClientRateLimit,
   type PublishArgs,
 } from "../shared/edge.js";
-import { acmeClusterIssuer, chartInOwnNamespace } from "../shared/edge-charts.js";
+import { acmeClusterIssuer, chartInOwnNamespace, type CertManagerReuse } from "../shared/edge-charts.js";
 import { CHARTS } from "../shared/helm.js";
 import { acmeSolverPods } from "../shared/ingress.js";
 import { CRDS_FROM_CLUSTER_ANNOTATION } from "../shared/labels.js";
@@ -111,7 +111,7 @@ export interface GatewayEdgeArgs {
      * The cluster's cert-manager, with its Gateway API support on (`config.enableGatewayAPI`); its
      * `clusterIssuer` is used as it is (it must solve HTTP-01 through a Gateway, or DNS-01).
      */
-    readonly certManager?: { readonly clusterIssuer?: string };
+    readonly certManager?: CertManagerReuse;
   };
 }
 

@@ -12,7 +12,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { acmeClusterIssuer, chartInOwnNamespace } from "../shared/edge-charts.js";
+import { acmeClusterIssuer, chartInOwnNamespace, type CertManagerReuse } from "../shared/edge-charts.js";
 import { CHARTS } from "../shared/helm.js";
 import { protectedIngressAnnotations } from "../oauth2-proxy/contract.js";
 import { authUrlFor, type AuthEndpoint, type Edge, type PublishArgs } from "../shared/edge.js";
@@ -57,7 +57,7 @@ export interface IngressTlsArgs {
   readonly reuse?: {
     /** Only ingress-nginx: the oauth2-proxy protection is its auth annotations. */
     readonly controller?: { readonly implementation: "ingress-nginx"; readonly className: string } & Peer;
-    readonly certManager?: { readonly clusterIssuer?: string };
+    readonly certManager?: CertManagerReuse;
   };
 }
 

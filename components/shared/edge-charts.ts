@@ -27,6 +27,11 @@ export function chartInOwnNamespace(
   });
 }
 
+/** A cluster's own cert-manager, reused by either edge; its `clusterIssuer` is used as it is. */
+export interface CertManagerReuse {
+  readonly clusterIssuer?: string;
+}
+
 export interface AcmeIssuerArgs {
   readonly acme: { readonly email: string; readonly server: string };
   /** cert-manager is the cluster's own: the issuer then takes a name no one else uses. */

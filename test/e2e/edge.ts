@@ -7,12 +7,7 @@
  */
 import { expect } from "vitest";
 import type { Edge } from "../../stack/local/stack.js";
-
-export interface EdgeAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
+import type { EdgeAnswer } from "../support/through-traefik.js";
 
 /**
  * `answer` sends the browser to sign in for `path` on `origin`, and back to that page afterwards:

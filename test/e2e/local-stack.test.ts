@@ -33,6 +33,7 @@ import { REPO_ROOT } from "../../stack/local/tools.js";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../support/chromium.js";
 import { expectSignInRedirect, expectUnrouted, SERVER_HEADER } from "./edge.js";
 import { until } from "../support/until.js";
+import { recentLog } from "../support/recent-log.js";
 
 /** What a signed-in admin sees through the whole stack, kept for a look. */
 const screenshot = (edge: string) => path.join(REPO_ROOT, "out", "e2e", `local-stack-admin-${edge}.png`);
@@ -124,10 +125,7 @@ describe.each(EDGES)("the local stack behind %s", (edge) => {
   beforeAll(async () => {
     logLines.length = 0;
     stack = await startLocalStack({
-      log: (line) => {
-        logLines.push(line);
-        if (logLines.length > 400) logLines.shift();
-      },
+      log: recentLog(logLines),
       scrapeIntervalSeconds: 1,
       edge,
     });

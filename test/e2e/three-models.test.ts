@@ -29,6 +29,7 @@ import {
 } from "../support/three-model-registry.js";
 import { THREE_MODELS } from "../support/three-model-stack.js";
 import { expectSignInRedirect, expectUnrouted } from "./edge.js";
+import { recentLog } from "../support/recent-log.js";
 
 const MODELS = Object.keys(THREE_MODELS);
 const DEFAULT_MODEL = "fashion-classifier";
@@ -147,10 +148,7 @@ beforeAll(async () => {
   registry = await makeThreeModelRegistry(workDir);
   stackFile = await writeThreeModelStackFile(workDir);
   stack = await startLocalStack({
-    log: (line) => {
-      logLines.push(line);
-      if (logLines.length > 400) logLines.shift();
-    },
+    log: recentLog(logLines),
     scrapeIntervalSeconds: 1,
     stackFile,
     registryDir: registry.dir,
