@@ -15,6 +15,12 @@ import type { InjectedFault } from "./faults.js";
 
 /** A window's p99 above this multiple of the median judged window's p99 makes the latency unstable. */
 export const P99_STABILITY_FACTOR = 2;
+/**
+ * ...unless it is within this much of the reference: at a p99 of 1-2 ms, a few milliseconds more in
+ * one 10-s window is a scheduler slice on a shared two-core machine (the generator, the edge and the
+ * service take turns on it), not a spike a client would see.
+ */
+export const P99_JITTER_MS = 5;
 /** RSS growth (late window against early window, after warm-up) allowed over the soak. */
 export const MAX_RSS_GROWTH_PERCENT = 10;
 /** A generator thread blocked longer than this in a window makes the window the generator's. */
@@ -170,6 +176,13 @@ function notEnough(judged: number): string {
   return `not judged: ${judged} judged window${judged === 1 ? "" : "s"}, ${MIN_JUDGED_FOR_P99} needed`;
 }
 
+/** Whether a p99 stays within {@link P99_STABILITY_FACTOR} times, or {@link P99_JITTER_MS} of, a reference p99. */
+function stableP99(p99Ms: number, referenceMs: number): boolean {
+  return p99Ms <= Math.max(referenceMs * P99_STABILITY_FACTOR, referenceMs + P99_JITTER_MS);
+}
+
+const STABILITY_LIMIT = `<= ${P99_STABILITY_FACTOR}x or + ${P99_JITTER_MS} ms`;
+
 function judgedP99s(windows: readonly SoakWindow[]): number[] {
   return windows
     .filter((w) => w.state === "judged" && w.serviceLatency.count > 0)
@@ -252,14 +265,14 @@ export function judgeSoak(input: VerdictInput): Verdict {
     {
       name: "p99 without spikes (worst judged window / median judged window, latency charged to the service)",
       value: enoughForP99 ? `${ms(maxP99)} / ${ms(medianP99)}` : notEnough(p99s.length),
-      limit: `<= ${P99_STABILITY_FACTOR}x`,
-      passed: enoughForP99 ? maxP99 <= medianP99 * P99_STABILITY_FACTOR : undefined,
+      limit: STABILITY_LIMIT,
+      passed: enoughForP99 ? stableP99(maxP99, medianP99) : undefined,
     },
     {
       name: "p99 without drift (median of the last third of judged windows / of the first third)",
       value: enoughForP99 ? `${ms(lateP99)} / ${ms(earlyP99)}` : notEnough(p99s.length),
-      limit: `<= ${P99_STABILITY_FACTOR}x`,
-      passed: enoughForP99 ? lateP99 <= earlyP99 * P99_STABILITY_FACTOR : undefined,
+      limit: STABILITY_LIMIT,
+      passed: enoughForP99 ? stableP99(lateP99, earlyP99) : undefined,
     },
     {
       name: `stalls of the service (no answer for >= ${STALL_MS / 1000} s, not injected, not the generator's, not on a busy machine)`,
