@@ -14,7 +14,7 @@ import type { Principal } from "./principal.js";
 import { ApiKeyVerifier } from "./api-keys.js";
 import { AuthFailureLimiter } from "./failure-limit.js";
 import { JwtVerifier } from "./jwt.js";
-import type { WindowCounter } from "../limits/window-counter.js";
+import { onCounted, type Counted, type WindowCounter } from "../limits/window-counter.js";
 import { ProxyUsers, type ProxyUserSettings } from "./proxy-users.js";
 import type { Access } from "./route-auth.js";
 
@@ -60,7 +60,7 @@ export class Authenticator {
    * presents none of them and the route admits anonymous requests; otherwise as
    * {@link authenticate}, and 403 for a proxy user who is refused.
    */
-  async identify(request: FastifyRequest, access: Access): Promise<Principal | undefined> {
+  identify(request: FastifyRequest, access: Access): Counted<Principal | undefined> {
     if (access.accepts.includes("oauth2-proxy")) {
       const user = this.proxyUsers.identify(request);
       if (user !== undefined) return user;
@@ -73,30 +73,42 @@ export class Authenticator {
   /**
    * Resolves the caller or throws an ApiError: 401 for missing or wrong credentials, 429 when the
    * client address has sent too many wrong ones. Only wrong credentials count: a request without
-   * any is a client that forgot them, not one guessing.
+   * any is a client that forgot them, not one guessing. An API key checked against this process's
+   * counters answers at once (no promise); a JWT, or a count kept in Redis, later.
    */
-  async authenticate(request: FastifyRequest): Promise<Principal> {
-    await this.refuseIfBlocked(request);
-    try {
-      return await this.verify(request);
-    } catch (err) {
-      if (err instanceof ApiError && err.code === ErrorCode.INVALID_CREDENTIALS) {
-        await this.failures.recordFailure(request.ip);
+  authenticate(request: FastifyRequest): Counted<Principal> {
+    return onCounted(this.refuseIfBlocked(request), () => {
+      let principal: Counted<Principal>;
+      try {
+        principal = this.verify(request);
+      } catch (err) {
+        return this.countFailure(request, err);
       }
-      throw err;
-    }
+      return principal instanceof Promise
+        ? principal.catch((err: unknown) => this.countFailure(request, err))
+        : principal;
+    });
   }
 
   /** 429 when the client address has failed too often (wrong credentials, admin actions probed without any). */
-  async refuseIfBlocked(request: FastifyRequest): Promise<void> {
-    const retryAfter = await this.failures.blockedFor(request.ip);
-    if (retryAfter !== undefined) {
-      throw new ApiError(
-        ErrorCode.RATE_LIMITED,
-        `too many failed authentications from this address; retry in ${retryAfter} s`,
-        { "retry-after": String(retryAfter) },
-      );
+  refuseIfBlocked(request: FastifyRequest): Counted<void> {
+    return onCounted(this.failures.blockedFor(request.ip), (retryAfter) => {
+      if (retryAfter !== undefined) {
+        throw new ApiError(
+          ErrorCode.RATE_LIMITED,
+          `too many failed authentications from this address; retry in ${retryAfter} s`,
+          { "retry-after": String(retryAfter) },
+        );
+      }
+    });
+  }
+
+  /** Counts wrong credentials against the client address, then refuses with `err`. */
+  private async countFailure(request: FastifyRequest, err: unknown): Promise<never> {
+    if (err instanceof ApiError && err.code === ErrorCode.INVALID_CREDENTIALS) {
+      await this.failures.recordFailure(request.ip);
     }
+    throw err;
   }
 
   /**
@@ -114,7 +126,7 @@ export class Authenticator {
       this.failures.recordFailure(request.ip).catch(() => undefined);
   }
 
-  private async verify(request: FastifyRequest): Promise<Principal> {
+  private verify(request: FastifyRequest): Counted<Principal> {
     const apiKey = request.headers["x-api-key"];
     if (typeof apiKey === "string" && apiKey !== "") return this.byKey(apiKey);
     const authorization = request.headers.authorization;
@@ -130,18 +142,18 @@ export class Authenticator {
     const credential = match[1]!;
     if (!COMPACT_JWS.test(credential)) return this.byKey(credential);
     if (this.jwt === undefined) throw invalid("bearer tokens are not accepted by this service");
-    try {
-      const { identity, roles } = await this.jwt.verify(credential);
-      return { identity: `jwt:${identity}`, method: "jwt", roles };
-    } catch (err) {
-      throw invalid(tokenProblem(err));
-    }
+    return this.jwt.verify(credential).then(
+      ({ identity, roles }): Principal => ({ identity: `jwt:${identity}`, method: "jwt", roles }),
+      (err: unknown) => {
+        throw invalid(tokenProblem(err));
+      },
+    );
   }
 
   private byKey(key: string): Principal {
-    const owner = this.keys.verify(key);
-    if (owner === undefined) throw invalid("unknown API key");
-    return { identity: `key:${owner.identity}`, method: "api-key", roles: owner.roles };
+    const principal = this.keys.verify(key);
+    if (principal === undefined) throw invalid("unknown API key");
+    return principal;
   }
 }
 

@@ -10,7 +10,7 @@
  * `maxAddresses` (a flood of spoofed sources can only make it forget, never grow).
  */
 import { MemoryCounter } from "../limits/memory-counter.js";
-import type { WindowCounter } from "../limits/window-counter.js";
+import type { Counted, WindowCount, WindowCounter } from "../limits/window-counter.js";
 
 export interface AuthFailureLimitOptions {
   /** Failed authentications allowed per address per window; 0 turns the limiter off. */
@@ -59,21 +59,30 @@ export class AuthFailureLimiter {
   }
 
   /** Whole seconds until `address` may try again, or undefined when it is not blocked. */
-  async blockedFor(address: string): Promise<number | undefined> {
+  blockedFor(address: string): Counted<number | undefined> {
     if (!this.enabled) return undefined;
-    const window = await this.counter
-      .read(keyOf(address))
-      .catch(() => this.whileStoreDown.read(keyOf(address)));
-    if (window.total < this.options.limit) return undefined;
-    return Math.max(1, Math.ceil(window.ttlMs / 1000));
+    const key = keyOf(address);
+    const retryAfter = (window: WindowCount) =>
+      window.total < this.options.limit ? undefined : Math.max(1, Math.ceil(window.ttlMs / 1000));
+    const whileDown = () => retryAfter(this.whileStoreDown.read(key));
+    let window: Counted<WindowCount>;
+    try {
+      window = this.counter.read(key);
+    } catch {
+      return whileDown();
+    }
+    return window instanceof Promise ? window.then(retryAfter, whileDown) : retryAfter(window);
   }
 
   /** Counts one failed authentication from `address`. */
   async recordFailure(address: string): Promise<void> {
     if (!this.enabled) return;
-    await this.counter
-      .add(keyOf(address), 1, this.options.windowMs)
-      .catch(() => this.whileStoreDown.add(keyOf(address), 1, this.options.windowMs));
+    const key = keyOf(address);
+    try {
+      await this.counter.add(key, 1, this.options.windowMs);
+    } catch {
+      this.whileStoreDown.add(key, 1, this.options.windowMs);
+    }
   }
 }
 

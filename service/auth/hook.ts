@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import type { Principal } from "./principal.js";
+import type { Counted } from "../limits/window-counter.js";
 import type { Authenticator } from "./authenticate.js";
 import { crossSiteProblem } from "./csrf.js";
 import { checkDeclaration, routeAccess, type Access } from "./route-auth.js";
@@ -44,27 +45,50 @@ export function installAuthentication(
   onRefused?: RefusalListener,
 ): void {
   app.addHook("onRoute", checkDeclaration);
-  app.addHook("onRequest", async (request) => {
-    if (request.is404) return;
+  // A callback hook: an API key checked against this process's counters is decided at once,
+  // without a promise; a JWT or a count kept in Redis continues when it arrives.
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (request.is404) return done();
     const access = routeAccess(request.routeOptions.config);
-    if (access === "public") return;
+    if (access === "public") return done();
+    const refuse = (err: unknown) => {
+      if (access.audit === undefined || !(err instanceof ApiError)) return done(err as Error);
+      authenticator.countRefusal(request, err);
+      if (onRefused === undefined) return done(err);
+      // The refusal is answered once it is on the audit trail; a trail that cannot be written answers instead.
+      onRefused(request, access.audit, err).then(
+        () => done(err),
+        (failed: unknown) => done(failed as Error),
+      );
+    };
+    const admit = (principal: Principal | undefined) => {
+      try {
+        request.principal = authorise(principal, access);
+        checkSameSite(request, access);
+      } catch (err) {
+        return refuse(err);
+      }
+      done();
+    };
+    let identified: Counted<Principal | undefined>;
     try {
-      request.principal = authorise(await authenticator.identify(request, access), access);
-      if (access.audit !== undefined && request.principal?.method === "oauth2-proxy") {
-        const problem = crossSiteProblem(request);
-        if (problem !== undefined) {
-          throw new ApiError(
-            ErrorCode.FORBIDDEN,
-            `cross-site request refused: an admin action from a browser must come from this service's own pages (${problem})`,
-          );
-        }
-      }
+      identified = authenticator.identify(request, access);
     } catch (err) {
-      if (access.audit !== undefined && err instanceof ApiError) {
-        authenticator.countRefusal(request, err);
-        if (onRefused !== undefined) await onRefused(request, access.audit, err);
-      }
-      throw err;
+      return refuse(err);
     }
+    if (identified instanceof Promise) identified.then(admit, refuse);
+    else admit(identified);
   });
+}
+
+/** An admin action from a browser signed in through oauth2-proxy must come from this service's own pages. */
+function checkSameSite(request: FastifyRequest, access: Access): void {
+  if (access.audit === undefined || request.principal?.method !== "oauth2-proxy") return;
+  const problem = crossSiteProblem(request);
+  if (problem !== undefined) {
+    throw new ApiError(
+      ErrorCode.FORBIDDEN,
+      `cross-site request refused: an admin action from a browser must come from this service's own pages (${problem})`,
+    );
+  }
 }

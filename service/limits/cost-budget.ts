@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { requestCost, type CostSettings } from "./cost.js";
-import type { WindowCounter } from "./window-counter.js";
+import type { Counted, WindowCount, WindowCounter } from "./window-counter.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -46,32 +46,60 @@ export function installCostBudget(
   app.decorateRequest("costCharge", null);
   app.addHook("onResponse", (request, reply, done) => {
     const charge = request.costCharge;
-    if (charge !== null && REFUNDED_STATUSES.has(reply.statusCode))
-      void counter.refund(charge.key, charge.cost).catch(() => undefined);
+    if (charge !== null && REFUNDED_STATUSES.has(reply.statusCode)) refundQuietly(counter, charge);
     done();
   });
-  app.addHook("preHandler", async (request, reply) => {
+  // A callback hook: with the in-memory counter the charge is decided at once, without a promise.
+  app.addHook("preHandler", (request, reply, done) => {
     // Routes exempt from the rate limit (health, readiness, docs) are exempt from the budget.
-    if (request.routeOptions.config.rateLimit === false) return;
+    if (request.routeOptions.config.rateLimit === false) return done();
     const cost = requestCost(request, settings);
     const key = `cost:${limitKey(request)}`;
-    const charged = await counter.add(key, cost, settings.windowMs, settings.max);
-    if (!charged.added && cost > settings.max) {
-      // No window ever holds it: waiting would not help, so no Retry-After.
-      throw new ApiError(
-        ErrorCode.RATE_LIMITED,
-        `this request costs ${cost}, more than the whole cost budget of ${settings.max} per ${settings.windowMs} ms (RATE_LIMIT_COST_MAX); send fewer rows or a smaller image`,
-      );
+    const settle = (charged: WindowCount) => {
+      const refusal = refuse(charged, cost, settings);
+      if (refusal !== undefined) return done(refusal);
+      request.costCharge = { key, cost };
+      reply.header("plinth-request-cost", String(cost));
+      done();
+    };
+    let charged: Counted<WindowCount>;
+    try {
+      charged = counter.add(key, cost, settings.windowMs, settings.max);
+    } catch (err) {
+      return done(err as Error);
     }
-    if (!charged.added) {
-      const retryAfter = Math.max(1, Math.ceil(charged.ttlMs / 1000));
-      throw new ApiError(
-        ErrorCode.RATE_LIMITED,
-        `cost budget of ${settings.max} per ${settings.windowMs} ms exceeded (this request costs ${cost}); retry in ${retryAfter} s`,
-        { "retry-after": String(retryAfter) },
-      );
-    }
-    request.costCharge = { key, cost };
-    reply.header("plinth-request-cost", String(cost));
+    if (charged instanceof Promise) charged.then(settle, done);
+    else settle(charged);
   });
+}
+
+/** Why a charge was not added, as the 429 the caller gets; undefined when it was. */
+function refuse(charged: WindowCount, cost: number, settings: CostBudgetSettings): ApiError | undefined {
+  if (charged.added) return undefined;
+  if (cost > settings.max) {
+    // No window ever holds it: waiting would not help, so no Retry-After.
+    return new ApiError(
+      ErrorCode.RATE_LIMITED,
+      `this request costs ${cost}, more than the whole cost budget of ${settings.max} per ${settings.windowMs} ms (RATE_LIMIT_COST_MAX); send fewer rows or a smaller image`,
+    );
+  }
+  const retryAfter = Math.max(1, Math.ceil(charged.ttlMs / 1000));
+  return new ApiError(
+    ErrorCode.RATE_LIMITED,
+    `cost budget of ${settings.max} per ${settings.windowMs} ms exceeded (this request costs ${cost}); retry in ${retryAfter} s`,
+    { "retry-after": String(retryAfter) },
+  );
+}
+
+/** Takes a refused request's charge back; a store that cannot be reached has logged its outage. */
+function refundQuietly(
+  counter: WindowCounter,
+  charge: { readonly key: string; readonly cost: number },
+): void {
+  try {
+    const refunded = counter.refund(charge.key, charge.cost);
+    if (refunded instanceof Promise) refunded.catch(() => undefined);
+  } catch {
+    // as above
+  }
 }

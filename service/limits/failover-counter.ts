@@ -12,7 +12,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
-import { EMPTY_COUNT, type WindowCount, type WindowCounter } from "./window-counter.js";
+import { type Counted, type WindowCount, type WindowCounter } from "./window-counter.js";
 
 export type StoreFailureMode = "per-pod" | "closed";
 
@@ -49,23 +49,23 @@ export class FailoverCounter implements WindowCounter {
     return this.up;
   }
 
-  add(key: string, amount: number, windowMs: number, limit?: number): Promise<WindowCount> {
+  add(key: string, amount: number, windowMs: number, limit?: number): Counted<WindowCount> {
     return this.use((counter) => counter.add(key, amount, windowMs, limit));
   }
 
-  read(key: string): Promise<WindowCount> {
+  read(key: string): Counted<WindowCount> {
     return this.use((counter) => counter.read(key));
   }
 
   /** Best effort, whatever the mode: a refund that cannot reach Redis is dropped. */
-  async refund(key: string, amount: number): Promise<void> {
+  refund(key: string, amount: number): Counted<void> {
+    // closed mode while Redis is down: nothing was charged there that a refund could return
+    const dropped = () => undefined;
     try {
-      await this.use(async (counter) => {
-        await counter.refund(key, amount);
-        return EMPTY_COUNT;
-      });
+      const refunded = this.use((counter) => counter.refund(key, amount));
+      return refunded instanceof Promise ? refunded.catch(dropped) : refunded;
     } catch {
-      // closed mode while Redis is down: nothing was charged there that a refund could return
+      return dropped();
     }
   }
 
@@ -75,18 +75,33 @@ export class FailoverCounter implements WindowCounter {
     clearInterval(this.probe);
   }
 
-  private async use(op: (counter: WindowCounter) => Promise<WindowCount>): Promise<WindowCount> {
-    if (this.up) {
-      try {
-        return await op(this.shared);
-      } catch (err) {
-        this.markDown(err);
-      }
+  /**
+   * `op` on Redis while it is up; on a failure (thrown or rejected), the store is marked down and
+   * `op` runs on the fallback. Down, a `closed` store refuses with a rejected promise.
+   */
+  private use<T>(op: (counter: WindowCounter) => Counted<T>): Counted<T> {
+    if (!this.up) return this.fallback(op);
+    let pending: Counted<T>;
+    try {
+      pending = op(this.shared);
+    } catch (err) {
+      this.markDown(err);
+      return this.fallback(op);
     }
+    if (!(pending instanceof Promise)) return pending;
+    return pending.catch((err: unknown) => {
+      this.markDown(err);
+      return this.fallback(op);
+    });
+  }
+
+  private fallback<T>(op: (counter: WindowCounter) => Counted<T>): Counted<T> {
     if (this.options.mode === "closed") {
-      throw new ApiError(ErrorCode.OVERLOADED, "the rate-limit store is unreachable; retry shortly", {
-        "retry-after": "1",
-      });
+      return Promise.reject(
+        new ApiError(ErrorCode.OVERLOADED, "the rate-limit store is unreachable; retry shortly", {
+          "retry-after": "1",
+        }),
+      );
     }
     return op(this.local);
   }

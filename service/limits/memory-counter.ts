@@ -35,52 +35,49 @@ export class MemoryCounter implements WindowCounter {
     return this.windows.size;
   }
 
-  add(key: string, amount: number, windowMs: number, limit?: number): Promise<WindowCount> {
-    return Promise.resolve(this.addNow(key, amount, windowMs, limit));
-  }
-
-  read(key: string): Promise<WindowCount> {
-    const window = this.current(key);
-    return Promise.resolve(window === undefined ? EMPTY_COUNT : this.count(window, false));
-  }
-
-  refund(key: string, amount: number): Promise<void> {
-    const window = this.current(key);
-    if (window !== undefined) window.total = Math.max(0, window.total - amount);
-    return Promise.resolve();
-  }
-
-  private addNow(key: string, amount: number, windowMs: number, limit: number | undefined): WindowCount {
-    const window = this.current(key);
+  add(key: string, amount: number, windowMs: number, limit?: number): WindowCount {
+    const now = this.now();
+    const window = this.current(key, now);
     const total = window?.total ?? 0;
     if (limit !== undefined && total + amount > limit) {
-      return window === undefined ? EMPTY_COUNT : this.count(window, false);
+      return window === undefined ? EMPTY_COUNT : count(window, false, now);
     }
     if (window !== undefined) {
       window.total += amount;
-      return this.count(window, true);
+      return count(window, true, now);
     }
     if (this.windows.size >= this.maxKeys) {
       const oldest = this.windows.keys().next().value;
       if (oldest !== undefined) this.windows.delete(oldest);
     }
-    const opened: Window = { startedAt: this.now(), windowMs, total: amount };
+    const opened: Window = { startedAt: now, windowMs, total: amount };
     this.windows.set(key, opened);
-    return this.count(opened, true);
+    return count(opened, true, now);
   }
 
-  private count(window: Window, added: boolean): WindowCount {
-    return { total: window.total, ttlMs: window.startedAt + window.windowMs - this.now(), added };
+  read(key: string): WindowCount {
+    const now = this.now();
+    const window = this.current(key, now);
+    return window === undefined ? EMPTY_COUNT : count(window, false, now);
   }
 
-  /** The key's window if it is still open; an expired one is dropped. */
-  private current(key: string): Window | undefined {
+  refund(key: string, amount: number): void {
+    const window = this.current(key, this.now());
+    if (window !== undefined) window.total = Math.max(0, window.total - amount);
+  }
+
+  /** The key's window if it is still open at `now`; an expired one is dropped. */
+  private current(key: string, now: number): Window | undefined {
     const window = this.windows.get(key);
     if (window === undefined) return undefined;
-    if (this.now() - window.startedAt < window.windowMs) return window;
+    if (now - window.startedAt < window.windowMs) return window;
     this.windows.delete(key);
     return undefined;
   }
+}
+
+function count(window: Window, added: boolean, now: number): WindowCount {
+  return { total: window.total, ttlMs: window.startedAt + window.windowMs - now, added };
 }
 
 /**
@@ -89,26 +86,33 @@ export class MemoryCounter implements WindowCounter {
  * can only make its own kind forget, never reset another's (an identity's request count).
  */
 export class PartitionedMemoryCounter implements WindowCounter {
-  private readonly parts = new Map<string, MemoryCounter>();
+  // A handful of kinds, matched in place rather than cutting the kind out of every key.
+  private readonly kinds: string[] = [];
+  private readonly counters: MemoryCounter[] = [];
 
   constructor(private readonly options: MemoryCounterOptions = {}) {}
 
-  add(key: string, amount: number, windowMs: number, limit?: number): Promise<WindowCount> {
+  add(key: string, amount: number, windowMs: number, limit?: number): WindowCount {
     return this.part(key).add(key, amount, windowMs, limit);
   }
 
-  read(key: string): Promise<WindowCount> {
+  read(key: string): WindowCount {
     return this.part(key).read(key);
   }
 
-  refund(key: string, amount: number): Promise<void> {
-    return this.part(key).refund(key, amount);
+  refund(key: string, amount: number): void {
+    this.part(key).refund(key, amount);
   }
 
   private part(key: string): MemoryCounter {
-    const kind = key.slice(0, Math.max(0, key.indexOf(":")));
-    let counter = this.parts.get(kind);
-    if (counter === undefined) this.parts.set(kind, (counter = new MemoryCounter(this.options)));
+    const end = Math.max(0, key.indexOf(":"));
+    for (let i = 0; i < this.kinds.length; i++) {
+      const kind = this.kinds[i]!;
+      if (kind.length === end && key.startsWith(kind)) return this.counters[i]!;
+    }
+    const counter = new MemoryCounter(this.options);
+    this.kinds.push(key.slice(0, end));
+    this.counters.push(counter);
     return counter;
   }
 }

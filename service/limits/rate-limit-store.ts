@@ -3,13 +3,27 @@
  * deciding (max, window, headers, the 429), the counts live in the limits' counter, shared by
  * every replica when Redis is configured.
  */
-import type { WindowCounter } from "./window-counter.js";
+import type { Counted, WindowCount, WindowCounter } from "./window-counter.js";
 
 type Done = (err: Error | null, result?: { current: number; ttl: number }) => void;
 
 /** What @fastify/rate-limit passes to a route's child store (its types say route options). */
 interface RouteParams {
   readonly routeInfo?: { readonly method?: string; readonly url?: string };
+}
+
+/** Hands the plugin the count: at once from memory, when it arrives from Redis. */
+function answer(count: () => Counted<WindowCount>, done: Done): void {
+  let counted: Counted<WindowCount>;
+  try {
+    counted = count();
+  } catch (err) {
+    done(err as Error);
+    return;
+  }
+  const hand = (window: WindowCount) => done(null, { current: window.total, ttl: window.ttlMs });
+  if (counted instanceof Promise) counted.then(hand, (err: Error) => done(err));
+  else hand(counted);
 }
 
 /** A store class over `counter`, as the plugin's `store` option takes one (it calls `new`). */
@@ -21,17 +35,11 @@ export function rateLimitStore(counter: WindowCounter) {
     ) {}
 
     incr(key: string, done: Done, timeWindow: number): void {
-      counter.add(this.prefix + key, 1, timeWindow).then(
-        (count) => done(null, { current: count.total, ttl: count.ttlMs }),
-        (err: Error) => done(err),
-      );
+      answer(() => counter.add(this.prefix + key, 1, timeWindow), done);
     }
 
     read(key: string, done: Done): void {
-      counter.read(this.prefix + key).then(
-        (count) => done(null, { current: count.total, ttl: count.ttlMs }),
-        (err: Error) => done(err),
-      );
+      answer(() => counter.read(this.prefix + key), done);
     }
 
     /** A route with limits of its own counts apart from the global ones. */

@@ -5,6 +5,19 @@
  * which every replica shares.
  */
 
+/**
+ * A counter's answer: at once from this process's memory, later (a promise) from Redis. The
+ * in-memory counters answer without a promise, so a request on one replica pays no promise and no
+ * turn of the microtask queue for each of its three limits; callers take both through
+ * {@link onCounted}.
+ */
+export type Counted<T> = T | Promise<T>;
+
+/** `next` applied to the answer: at once when it is there, else when it arrives. */
+export function onCounted<T, R>(counted: Counted<T>, next: (value: T) => Counted<R>): Counted<R> {
+  return counted instanceof Promise ? counted.then(next) : next(counted);
+}
+
 export interface WindowCount {
   /** What the key's window holds after the call. */
   readonly total: number;
@@ -19,14 +32,14 @@ export interface WindowCounter {
    * Adds `amount` to `key`'s window, opening one of `windowMs` when there is none. With `limit`,
    * an amount that would take the total past it is not added (so a refused request costs nothing).
    */
-  add(key: string, amount: number, windowMs: number, limit?: number): Promise<WindowCount>;
+  add(key: string, amount: number, windowMs: number, limit?: number): Counted<WindowCount>;
   /** The key's window as it stands, without counting. */
-  read(key: string): Promise<WindowCount>;
+  read(key: string): Counted<WindowCount>;
   /**
    * Takes `amount` back from `key`'s window, never below 0 and never opening one (a refund after the
    * window ended gives nothing to the next).
    */
-  refund(key: string, amount: number): Promise<void>;
+  refund(key: string, amount: number): Counted<void>;
 }
 
 /** The count of a key without a window. */

@@ -32,7 +32,9 @@ export function toPredictions(scored: Scored, rows: number, counter: PredictionC
   for (let r = 0; r < rows; r++) {
     const start = r * width;
     const best = argmax(probs, start, width);
-    const probabilities = Array.from(probs.subarray(start, start + width));
+    // A plain loop: Array.from over a typed subarray walks the iterator protocol (~0.3 us a row).
+    const probabilities: number[] = new Array<number>(width);
+    for (let k = 0; k < width; k++) probabilities[k] = probs[start + k]!;
     counter.count(model, variant, best);
     out[r] = { label: model.labels[best]!, class_id: best, probabilities };
   }
