@@ -627,8 +627,6 @@ export interface ServiceConfig {
      */
     readonly offload: "auto" | "never" | "always";
     readonly offloadThresholdMs: number;
-    /** Set for a shadow candidate only (service/rollout/variants.ts), never from the environment. */
-    readonly background?: boolean;
   };
   readonly limits: {
     readonly bodyLimitBytes: number;

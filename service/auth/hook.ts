@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import type { Principal } from "./principal.js";
-import type { Counted } from "../limits/window-counter.js";
+import { failureOf, type Counted } from "../limits/window-counter.js";
 import type { Authenticator } from "./authenticate.js";
 import { crossSiteProblem } from "./csrf.js";
 import { checkDeclaration, routeAccess, type Access } from "./route-auth.js";
@@ -52,14 +52,17 @@ export function installAuthentication(
     const access = routeAccess(request.routeOptions.config);
     if (access === "public") return done();
     const refuse = (err: unknown) => {
-      if (access.audit === undefined || !(err instanceof ApiError)) return done(err as Error);
+      if (access.audit === undefined || !(err instanceof ApiError)) return done(failureOf(err));
       authenticator.countRefusal(request, err);
       if (onRefused === undefined) return done(err);
+      const { audit } = access;
       // The refusal is answered once it is on the audit trail; a trail that cannot be written answers instead.
-      onRefused(request, access.audit, err).then(
-        () => done(err),
-        (failed: unknown) => done(failed as Error),
-      );
+      Promise.resolve()
+        .then(() => onRefused(request, audit, err))
+        .then(
+          () => done(err),
+          (failed: unknown) => done(failureOf(failed)),
+        );
     };
     const admit = (principal: Principal | undefined) => {
       try {

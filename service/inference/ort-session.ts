@@ -8,11 +8,6 @@ import type { BatchResult, BatchRunner } from "./runner.js";
 export interface OrtSettings {
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
-  /**
-   * Runs no response waits for (a shadow candidate's): a worker thread runs them at the lowest CPU
-   * priority (./thread-priority.ts). Default: false.
-   */
-  readonly background?: boolean;
 }
 
 /** What a runner needs to know about the graph: tensor names and the per-row input shape. */

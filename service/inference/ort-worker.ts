@@ -4,7 +4,6 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { createSession, runBatch, type GraphIo, type OrtSettings } from "./ort-session.js";
-import { lowerThisThreadPriority } from "./thread-priority.js";
 
 export interface WorkerInit {
   readonly model: Uint8Array;
@@ -22,8 +21,6 @@ export type WorkerReply =
 const port = parentPort;
 if (port === null) throw new Error("ort-worker.ts must run in a worker thread");
 const init = workerData as WorkerInit;
-// Before the session starts its threads, so they inherit the priority.
-if (init.settings.background === true) lowerThisThreadPriority();
 
 createSession(init.model, init.settings).then(
   (session) => {

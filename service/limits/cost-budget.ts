@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import { requestCost, type CostSettings } from "./cost.js";
-import type { Counted, WindowCount, WindowCounter } from "./window-counter.js";
+import { failureOf, type Counted, type WindowCount, type WindowCounter } from "./window-counter.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -66,9 +66,9 @@ export function installCostBudget(
     try {
       charged = counter.add(key, cost, settings.windowMs, settings.max);
     } catch (err) {
-      return done(err as Error);
+      return done(failureOf(err));
     }
-    if (charged instanceof Promise) charged.then(settle, done);
+    if (charged instanceof Promise) charged.then(settle, (err: unknown) => done(failureOf(err)));
     else settle(charged);
   });
 }

@@ -3,7 +3,7 @@
  * deciding (max, window, headers, the 429), the counts live in the limits' counter, shared by
  * every replica when Redis is configured.
  */
-import type { Counted, WindowCount, WindowCounter } from "./window-counter.js";
+import { failureOf, type Counted, type WindowCount, type WindowCounter } from "./window-counter.js";
 
 type Done = (err: Error | null, result?: { current: number; ttl: number }) => void;
 
@@ -18,11 +18,11 @@ function answer(count: () => Counted<WindowCount>, done: Done): void {
   try {
     counted = count();
   } catch (err) {
-    done(err as Error);
+    done(failureOf(err));
     return;
   }
   const hand = (window: WindowCount) => done(null, { current: window.total, ttl: window.ttlMs });
-  if (counted instanceof Promise) counted.then(hand, (err: Error) => done(err));
+  if (counted instanceof Promise) counted.then(hand, (err: unknown) => done(failureOf(err)));
   else hand(counted);
 }
 

@@ -18,6 +18,14 @@ export function onCounted<T, R>(counted: Counted<T>, next: (value: T) => Counted
   return counted instanceof Promise ? counted.then(next) : next(counted);
 }
 
+/**
+ * What a callback hook hands `done` for a failure: always an Error, so a rejection without a value
+ * still refuses the request (fastify's `done()` without one lets it through).
+ */
+export function failureOf(err: unknown): Error {
+  return err instanceof Error ? err : new Error(`limit or credential check failed: ${String(err)}`);
+}
+
 export interface WindowCount {
   /** What the key's window holds after the call. */
   readonly total: number;

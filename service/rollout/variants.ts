@@ -36,18 +36,12 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * INFERENCE_OFFLOAD is `never`: its answers never reach a response, so the thread hop costs clients
  * nothing, while its batches on the event loop would hold stable's requests behind them (three
  * paired runs at 100 % shadow and a fixed rate: stable's p99 64-100 ms with the candidate inline,
- * 24-52 ms in a worker; ~60 MB more RSS). That worker runs at the lowest CPU priority: on a busy
- * machine the shadow copies wait (and past the queue's bound are dropped and counted), stable's
- * requests do not.
+ * 24-52 ms in a worker; ~60 MB more RSS).
  * A canary candidate answers requests, so it follows the setting as stable does.
  */
 export function candidateOrt(config: Pick<ServiceConfig, "ort" | "rollout">): ServiceConfig["ort"] {
-  if (config.rollout.strategy !== "shadow") return config.ort;
-  return {
-    ...config.ort,
-    offload: config.ort.offload === "auto" ? "always" : config.ort.offload,
-    background: true,
-  };
+  const shadowing = config.rollout.strategy === "shadow";
+  return shadowing && config.ort.offload === "auto" ? { ...config.ort, offload: "always" } : config.ort;
 }
 
 export class ModelVariants {

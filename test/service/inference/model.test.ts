@@ -1,8 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PlinthModel, softmaxRows, type LoadOptions } from "../../../service/inference/model.js";
-import { currentThreadId } from "../../../service/inference/thread-priority.js";
 import { fixtureRegistry, FIXTURE_NAME, rowForClass, type FixtureRegistry } from "./fixture-model.js";
 
 const quiet = { batch: () => {}, queueWait: () => {}, rejected: () => {} };
@@ -51,39 +49,6 @@ describe("PlinthModel", () => {
     expect(inProcess.model.warmup.offloaded).toBe(false);
     expect(worker.out).toEqual(inProcess.out);
   });
-
-  it.runIf(process.platform === "linux")(
-    "runs a background model's worker thread at nice 19, and no other thread of the process",
-    async () => {
-      const niceByThread = () =>
-        new Map(
-          readdirSync("/proc/self/task").map((tid) => {
-            const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-            // Fields after the command name: state is field 3, nice field 19.
-            return [Number(tid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
-          }),
-        );
-      const lowered = () => [...niceByThread()].filter(([, nice]) => nice === 19).map(([tid]) => tid);
-      expect(lowered()).toEqual([]);
-      const background = options("always");
-      const model = await PlinthModel.load(await probs.registry.resolve(FIXTURE_NAME, "champion"), {
-        ...background,
-        ort: { ...background.ort, background: true },
-      });
-      try {
-        expect([...(await model.infer(normalised(4), 1))]).toEqual(
-          (await scores(probs, options("never"))).out[1],
-        );
-        expect(lowered()).toHaveLength(1);
-        const nice = niceByThread();
-        expect(nice.get(process.pid)).toBe(0);
-        expect(nice.get(currentThreadId()!)).toBe(0);
-      } finally {
-        await model.close();
-      }
-      expect(lowered()).toEqual([]);
-    },
-  );
 
   it("decides the offload from the warm-up measurement in auto mode", async () => {
     const slowThreshold = await scores(probs, options("auto", 10_000));

@@ -9,13 +9,27 @@ import { ApiError } from "../../../service/errors/api-error.js";
 import { ErrorCode } from "../../../service/errors/codes.js";
 import { installCostBudget } from "../../../service/limits/cost-budget.js";
 import { PartitionedMemoryCounter } from "../../../service/limits/memory-counter.js";
+import type { Counted, WindowCount, WindowCounter } from "../../../service/limits/window-counter.js";
 import { decorateRequests } from "../../../service/server/request-context.js";
 
-const counter = new PartitionedMemoryCounter();
-let app: FastifyInstance;
+/** A counter answering through a promise a turn later, as Redis does: the hook's other path. */
+class LaterCounter implements WindowCounter {
+  constructor(private readonly inner: WindowCounter) {}
+  add(key: string, amount: number, windowMs: number, limit?: number): Promise<WindowCount> {
+    return later(() => this.inner.add(key, amount, windowMs, limit));
+  }
+  read(key: string): Promise<WindowCount> {
+    return later(() => this.inner.read(key));
+  }
+  refund(key: string, amount: number): Promise<void> {
+    return later(() => this.inner.refund(key, amount));
+  }
+}
+const later = <T>(answer: () => Counted<T>) =>
+  new Promise<T>((resolve) => setImmediate(() => resolve(answer())));
 
-beforeAll(async () => {
-  app = Fastify({ logger: false });
+async function budgetApp(counter: WindowCounter): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
   decorateRequests(app);
   installErrorHandlers(app);
   installCostBudget(app, counter, {
@@ -34,18 +48,33 @@ beforeAll(async () => {
     return { ok: true };
   });
   await app.ready();
-});
-afterAll(() => app.close());
+  return app;
+}
 
-const spent = async () => (await counter.read("cost:127.0.0.1")).total;
-const predict = (rows: number, answer?: string) =>
+const predictOn = (app: FastifyInstance, rows: number, answer?: string) =>
   app.inject({
     method: "POST",
     url: `/predict${answer === undefined ? "" : `?answer=${answer}`}`,
     payload: { inputs: Array.from({ length: rows }, () => [0]) },
   });
 
-describe("the cost budget", () => {
+describe.each([
+  ["answering at once (this process's memory)", (memory: WindowCounter) => memory],
+  ["answering later (a promise, as Redis does)", (memory: WindowCounter) => new LaterCounter(memory)],
+])("the cost budget, its counter %s", (_, wrap) => {
+  const counter = new PartitionedMemoryCounter();
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await budgetApp(wrap(counter));
+  });
+  afterAll(() => app.close());
+  // A refund is not awaited by the response: let a later counter's answer land first.
+  const spent = async () => {
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+    return counter.read("cost:127.0.0.1").total;
+  };
+  const predict = (rows: number, answer?: string) => predictOn(app, rows, answer);
+
   it("charges a served request its cost and says so", async () => {
     const res = await predict(4);
     expect(res.statusCode).toBe(200);
@@ -80,5 +109,46 @@ describe("the cost budget", () => {
     expect(res.json().error.message).toBe(
       "this request costs 31, more than the whole cost budget of 20 per 60000 ms (RATE_LIMIT_COST_MAX); send fewer rows or a smaller image",
     );
+  });
+});
+
+describe("the cost budget, its counter failing", () => {
+  const failing = (add: WindowCounter["add"]): WindowCounter => ({
+    add,
+    read: () => Promise.reject(new Error("unreachable")),
+    refund: () => Promise.reject(new Error("unreachable")),
+  });
+  it.each([
+    ["rejecting without a reason", () => Promise.reject(undefined as unknown as Error)],
+    ["rejecting", () => Promise.reject(new Error("store gone"))],
+    [
+      "throwing",
+      () => {
+        throw new Error("store gone");
+      },
+    ],
+  ])("refuses the request with the error envelope when %s, never serves it unchecked", async (_, add) => {
+    const app = await budgetApp(failing(add));
+    try {
+      const res = await predictOn(app, 1);
+      expect(res.statusCode).toBe(500);
+      expect(res.json().error.code).toBe("INTERNAL");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("passes a closed store's 503 on as it is", async () => {
+    const closed = new ApiError(ErrorCode.OVERLOADED, "the rate-limit store is unreachable; retry shortly", {
+      "retry-after": "1",
+    });
+    const app = await budgetApp(failing(() => Promise.reject(closed)));
+    try {
+      const res = await predictOn(app, 1);
+      expect(res.statusCode).toBe(503);
+      expect(res.headers["retry-after"]).toBe("1");
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -155,6 +155,10 @@ describe("FailoverCounter against a redis-server that hangs, dies and comes back
       expect(Date.now() - started).toBeLessThan(100); // no request waits on a store known down
       expect(counter.storeUp).toBe(false);
       expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
+      // A refund while down is taken back from this pod's own count.
+      await counter.refund("k", 2);
+      expect((await counter.add("k", 0, 60_000)).total).toBe(4);
+      await counter.add("k", 2, 60_000);
 
       server.resume();
       await until(() => counter.storeUp);
@@ -195,6 +199,8 @@ describe("FailoverCounter against a redis-server that hangs, dies and comes back
       });
       expect(Date.now() - started).toBeLessThan(1000);
       await expect(counter.add("c", 1, 60_000)).rejects.toMatchObject({ code: "OVERLOADED" });
+      // A refund is best effort in every mode: nothing was charged that it could return.
+      await expect(Promise.resolve(counter.refund("c", 1))).resolves.toBeUndefined();
       // The failed-auth limiter runs before credentials on every route, operators' included: it
       // never answers 503 for the store, it counts per pod until Redis is back.
       const failures = new AuthFailureLimiter({ limit: 2, windowMs: 60_000 }, counter);

@@ -146,9 +146,7 @@ describe("where the candidate runs", () => {
       INFERENCE_OFFLOAD: offload,
       INFERENCE_OFFLOAD_THRESHOLD_MS: "7",
     });
-    // A shadow candidate's runs wait for no response: they run at the lowest CPU priority.
-    const background = strategy === "shadow" ? { background: true } : {};
-    expect(candidateOrt(config)).toEqual({ ...config.ort, offload: expected, ...background });
+    expect(candidateOrt(config)).toEqual({ ...config.ort, offload: expected });
     expect(config.ort.offload).toBe(offload); // stable's own setting is untouched
   });
 });
