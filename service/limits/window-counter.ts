@@ -9,7 +9,8 @@
  * A counter's answer: at once from this process's memory, later (a promise) from Redis. The
  * in-memory counters answer without a promise, so a request on one replica pays no promise and no
  * turn of the microtask queue for each of its three limits; callers take both through
- * {@link onCounted}.
+ * {@link onCounted}. "Later" is a native Promise (what async functions and ioredis return): callers
+ * tell the two apart with `instanceof Promise`.
  */
 export type Counted<T> = T | Promise<T>;
 
