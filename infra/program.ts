@@ -32,9 +32,6 @@ import { servingInferenceService } from "./config/model-services.js";
 
 /** The cluster (and its cloud resources) are named from this. */
 const NAME = "plinth";
-function inferenceName(config: StackConfig, model: string): string {
-  return servingInferenceService(config.inference, model);
-}
 /** Namespace of plinth's own service and jobs. */
 const APP_NAMESPACE = "plinth";
 /** Namespaces of oauth2-proxy and MLflow (their components' defaults, named here for the Gateway). */
@@ -214,7 +211,9 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
   });
 
   const inferenceNames = [
-    ...new Set(Object.keys(config.inference.models).map((model) => inferenceName(config, model))),
+    ...new Set(
+      Object.keys(config.inference.models).map((model) => servingInferenceService(config.inference, model)),
+    ),
   ];
   const appNamespace = podSecurityNamespace(`${NAME}-ns`, APP_NAMESPACE, "restricted", { provider });
   const monitoring = new Monitoring(
@@ -296,13 +295,13 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
     prometheusPeer: monitoring.prometheusPeer,
     rateLimitStore: rateLimitStore.client,
     // One certificate for api.<domain>: the default model's, named as a single-model stack names it.
-    publicTlsSecretName: `${inferenceName(config, defaultModel)}-public-tls`,
-    adminTlsSecretName: `${inferenceName(config, defaultModel)}-admin-tls`,
+    publicTlsSecretName: `${servingInferenceService(config.inference, defaultModel)}-public-tls`,
+    adminTlsSecretName: `${servingInferenceService(config.inference, defaultModel)}-admin-tls`,
   };
   // The models each service serves, its lead (the process's default model) first.
   const groups = new Map<string, string[]>();
   for (const model of order) {
-    const name = inferenceName(config, model);
+    const name = servingInferenceService(config.inference, model);
     groups.set(name, [...(groups.get(name) ?? []), model]);
   }
   for (const [name, [lead, ...others]] of groups) {
