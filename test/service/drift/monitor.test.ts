@@ -207,6 +207,38 @@ describe("drift monitor", () => {
     expect(entry!.samples).toBe(1000);
   });
 
+  it("on the timer, never turns more than a slice of rows into features at once, however fast rows arrive", async () => {
+    const time = new Date("2026-01-01T00:00:00Z");
+    const { monitor } = monitorWith({ windowSize: 200, minSamples: 100 });
+    monitor.observe({ model: model("1"), variant: "stable", ...rows(0, 1) });
+    await settle();
+    monitor.observe({ model: model("1"), variant: "stable", ...rows(1, 199) });
+    // Drain calls on this monitor's window (its class is internal: reached through the instance).
+    const window = (
+      monitor as unknown as { windows: Map<string, { drain(maxRows?: number): boolean }> }
+    ).windows.get("stable")!;
+    const drained: (number | undefined)[] = [];
+    const drain = window.drain.bind(window);
+    window.drain = (maxRows?: number) => {
+      drained.push(maxRows);
+      return drain(maxRows);
+    };
+    // A client faster than the slices: 64 rows every turn of the event loop while the summary runs.
+    let sending = true;
+    const send = (): void => {
+      if (!sending) return;
+      monitor.observe({ model: model("1"), variant: "stable", ...rows(1, 64) });
+      setImmediate(send);
+    };
+    setImmediate(send);
+    const [entry] = await monitor.summariseInSlices(time);
+    sending = false;
+    expect(entry!.samples).toBe(200);
+    // The budget (twice the window) ran out with rows pending: they wait for the next summary.
+    expect(drained.length).toBe(Math.ceil((2 * 200) / DRAIN_SLICE_ROWS));
+    expect(drained.every((maxRows) => maxRows === DRAIN_SLICE_ROWS)).toBe(true);
+  });
+
   it("keeps its own copy of observed rows: a request's buffers may be reused or freed at once", async () => {
     const { monitor } = monitorWith();
     monitor.observe({ model: model("1"), variant: "stable", ...rows(0, 1) });
