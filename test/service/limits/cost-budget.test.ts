@@ -10,6 +10,7 @@ import { ErrorCode } from "../../../service/errors/codes.js";
 import { installCostBudget } from "../../../service/limits/cost-budget.js";
 import { PartitionedMemoryCounter } from "../../../service/limits/memory-counter.js";
 import type { Counted, WindowCount, WindowCounter } from "../../../service/limits/window-counter.js";
+import { COUNT_FAILURES, failingCounter } from "./failing-counter.js";
 import { decorateRequests } from "../../../service/server/request-context.js";
 
 /** A counter answering through a promise a turn later, as Redis does: the hook's other path. */
@@ -113,36 +114,25 @@ describe.each([
 });
 
 describe("the cost budget, its counter failing", () => {
-  const failing = (add: WindowCounter["add"]): WindowCounter => ({
-    add,
-    read: () => Promise.reject(new Error("unreachable")),
-    refund: () => Promise.reject(new Error("unreachable")),
-  });
-  it.each([
-    ["rejecting without a reason", () => Promise.reject(undefined as unknown as Error)],
-    ["rejecting", () => Promise.reject(new Error("store gone"))],
-    [
-      "throwing",
-      () => {
-        throw new Error("store gone");
-      },
-    ],
-  ])("refuses the request with the error envelope when %s, never serves it unchecked", async (_, add) => {
-    const app = await budgetApp(failing(add));
-    try {
-      const res = await predictOn(app, 1);
-      expect(res.statusCode).toBe(500);
-      expect(res.json().error.code).toBe("INTERNAL");
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(COUNT_FAILURES)(
+    "refuses the request with the error envelope when the counter %s, never serves it unchecked",
+    async (_, fail) => {
+      const app = await budgetApp(failingCounter(fail));
+      try {
+        const res = await predictOn(app, 1);
+        expect(res.statusCode).toBe(500);
+        expect(res.json().error.code).toBe("INTERNAL");
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
   it("passes a closed store's 503 on as it is", async () => {
     const closed = new ApiError(ErrorCode.OVERLOADED, "the rate-limit store is unreachable; retry shortly", {
       "retry-after": "1",
     });
-    const app = await budgetApp(failing(() => Promise.reject(closed)));
+    const app = await budgetApp(failingCounter(() => Promise.reject(closed)));
     try {
       const res = await predictOn(app, 1);
       expect(res.statusCode).toBe(503);

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { PartitionedMemoryCounter } from "../../../service/limits/memory-counter.js";
 import { rateLimitStore } from "../../../service/limits/rate-limit-store.js";
 import type { WindowCounter } from "../../../service/limits/window-counter.js";
+import { COUNT_FAILURES, failingCounter } from "./failing-counter.js";
 
 type Answer = { err: Error | null; result?: { current: number; ttl: number } };
 
@@ -42,18 +43,8 @@ describe("the rate limiter's count store", () => {
     expect(result!.ttl).toBeGreaterThan(59_000);
   });
 
-  it.each([
-    ["rejects without a reason", () => Promise.reject(undefined as unknown as Error)],
-    ["rejects", () => Promise.reject(new Error("store gone"))],
-    [
-      "throws",
-      () => {
-        throw new Error("store gone");
-      },
-    ],
-  ])("hands the limiter an Error when the counter %s", async (_, add) => {
-    const failing: WindowCounter = { add, read: add, refund: () => undefined };
-    const { err, result } = await incr(failing, "eve");
+  it.each(COUNT_FAILURES)("hands the limiter an Error when the counter %s", async (_, fail) => {
+    const { err, result } = await incr(failingCounter(fail), "eve");
     expect(err).toBeInstanceOf(Error);
     expect(result).toBeUndefined();
   });
