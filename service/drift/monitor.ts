@@ -25,6 +25,12 @@ import { BinnedWindow } from "./window.js";
 
 /** Rows turned into features between two yields to the event loop (~1.5 ms of work). */
 export const DRAIN_SLICE_ROWS = 32;
+/**
+ * ...and the time a slice may take. The summary runs every 15 s, long enough for V8 to drop the
+ * feature code's optimised form: the first slices can run many times slower than the rest, so a
+ * slice stops at this time whatever its row count.
+ */
+export const DRAIN_SLICE_MS = 1;
 
 /**
  * Rows one interval can contribute, at most (the newest win): 10,000 rows of 784 pixels are 31 MB,
@@ -195,18 +201,21 @@ class VariantWindow {
   }
 
   /**
-   * Moves up to `maxRows` pending rows, oldest first, into the window (features, bins, counts);
-   * returns whether rows are still pending.
+   * Moves up to `maxRows` pending rows, oldest first, into the window (features, bins, counts),
+   * stopping once `performance.now()` reaches `untilMs` (after one row at least); returns how many
+   * it moved.
    */
-  drain(maxRows = Infinity): boolean {
+  drain(maxRows = Infinity, untilMs = Infinity): number {
     const window = this.window;
     const bins = this.bins;
     const pending = this.pending;
-    if (window === undefined || bins === undefined || pending === undefined) return false;
+    if (window === undefined || bins === undefined || pending === undefined) return 0;
     const { normScale, normShift } = this.model;
     const size = this.width * this.height;
     const sample = new Array<number>(bins.length + 1);
-    for (let moved = 0; moved < maxRows && pending.count > 0; moved++) {
+    let moved = 0;
+    for (; moved < maxRows && pending.count > 0; moved++) {
+      if (moved > 0 && untilMs !== Infinity && performance.now() >= untilMs) break;
       const slot = pending.shift();
       const row = pending.rowAt(slot);
       // The baseline was computed on raw 0..255 pixels: undo the model's normalisation. float32
@@ -220,7 +229,12 @@ class VariantWindow {
       sample[bins.length] = pending.classAt(slot);
       window.add(sample);
     }
-    return pending.count > 0;
+    return moved;
+  }
+
+  /** Rows observed and not yet turned into features. */
+  get pendingRows(): number {
+    return this.window === undefined ? 0 : (this.pending?.count ?? 0);
   }
 
   /** PSI per feature and of the predictions over the current window. */
@@ -321,7 +335,7 @@ export class DriftMonitor {
 
   /**
    * The timer's summary: the pending rows are turned into features in slices of
-   * {@link DRAIN_SLICE_ROWS}, yielding to requests between slices, then summarised. A window of
+   * {@link DRAIN_SLICE_ROWS} (and at most {@link DRAIN_SLICE_MS}), yielding to requests between slices, then summarised. A window of
    * 1,000 rows is ~45 ms of feature work on the 2-core machine: in one piece it stalled every
    * request in flight once per interval (seen as p99 spikes in the soak). Under load rows arrive
    * while the slices run, so whatever the budget leaves pending waits for the next summary rather
@@ -334,8 +348,11 @@ export class DriftMonitor {
     try {
       for (const window of [...this.windows.values()]) {
         // Bounded work per summary, however fast rows arrive between slices.
-        for (let budget = 2 * this.settings.windowSize; budget > 0; budget -= DRAIN_SLICE_ROWS) {
-          if (!window.drain(DRAIN_SLICE_ROWS)) break;
+        let budget = 2 * this.settings.windowSize;
+        while (budget > 0 && window.pendingRows > 0) {
+          const moved = window.drain(Math.min(DRAIN_SLICE_ROWS, budget), performance.now() + DRAIN_SLICE_MS);
+          if (moved === 0) break; // nothing it can move (no baseline yet)
+          budget -= moved;
           await yieldToRequests();
         }
       }

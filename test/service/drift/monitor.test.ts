@@ -13,6 +13,7 @@ import type { DatasetSplits } from "../../../service/data/dataset.js";
 import { buildBaseline, type Baseline } from "../../../service/drift/baseline.js";
 import { DriftHistory, type DriftEntry } from "../../../service/drift/history.js";
 import {
+  DRAIN_SLICE_MS,
   DRAIN_SLICE_ROWS,
   DriftMonitor,
   MAX_PENDING_ROWS,
@@ -207,7 +208,7 @@ describe("drift monitor", () => {
     expect(entry!.samples).toBe(1000);
   });
 
-  it("on the timer, never turns more than a slice of rows into features at once, however fast rows arrive", async () => {
+  it("on the timer, never turns more than a slice of rows (or of time) into features at once, however fast rows arrive", async () => {
     const time = new Date("2026-01-01T00:00:00Z");
     const { monitor } = monitorWith({ windowSize: 200, minSamples: 100 });
     monitor.observe({ model: model("1"), variant: "stable", ...rows(0, 1) });
@@ -215,13 +216,15 @@ describe("drift monitor", () => {
     monitor.observe({ model: model("1"), variant: "stable", ...rows(1, 199) });
     // Drain calls on this monitor's window (its class is internal: reached through the instance).
     const window = (
-      monitor as unknown as { windows: Map<string, { drain(maxRows?: number): boolean }> }
+      monitor as unknown as { windows: Map<string, { drain(maxRows?: number, untilMs?: number): number }> }
     ).windows.get("stable")!;
-    const drained: (number | undefined)[] = [];
+    const slices: { maxRows: number | undefined; allowedMs: number | undefined; moved: number }[] = [];
     const drain = window.drain.bind(window);
-    window.drain = (maxRows?: number) => {
-      drained.push(maxRows);
-      return drain(maxRows);
+    window.drain = (maxRows?: number, untilMs?: number) => {
+      const allowedMs = untilMs === undefined ? undefined : untilMs - performance.now();
+      const moved = drain(maxRows, untilMs);
+      slices.push({ maxRows, allowedMs, moved });
+      return moved;
     };
     // A client faster than the slices: 64 rows every turn of the event loop while the summary runs.
     let sending = true;
@@ -235,8 +238,13 @@ describe("drift monitor", () => {
     sending = false;
     expect(entry!.samples).toBe(200);
     // The budget (twice the window) ran out with rows pending: they wait for the next summary.
-    expect(drained.length).toBe(Math.ceil((2 * 200) / DRAIN_SLICE_ROWS));
-    expect(drained.every((maxRows) => maxRows === DRAIN_SLICE_ROWS)).toBe(true);
+    expect(slices.reduce((sum, slice) => sum + slice.moved, 0)).toBe(2 * 200);
+    for (const { maxRows, allowedMs, moved } of slices) {
+      expect(maxRows).toBeLessThanOrEqual(DRAIN_SLICE_ROWS);
+      expect(moved).toBeLessThanOrEqual(DRAIN_SLICE_ROWS);
+      expect(allowedMs).toBeGreaterThan(0);
+      expect(allowedMs).toBeLessThanOrEqual(DRAIN_SLICE_MS);
+    }
   });
 
   it("keeps its own copy of observed rows: a request's buffers may be reused or freed at once", async () => {
