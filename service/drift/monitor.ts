@@ -335,9 +335,10 @@ export class DriftMonitor {
 
   /**
    * The timer's summary: the pending rows are turned into features in slices of
-   * {@link DRAIN_SLICE_ROWS} (and at most {@link DRAIN_SLICE_MS}), yielding to requests between slices, then summarised. A window of
-   * 1,000 rows is ~45 ms of feature work on the 2-core machine: in one piece it stalled every
-   * request in flight once per interval (seen as p99 spikes in the soak). Under load rows arrive
+   * {@link DRAIN_SLICE_ROWS} (and at most {@link DRAIN_SLICE_MS}), yielding to requests between
+   * slices, then summarised. A window of 1,000 rows is ~45 ms of feature work on the 2-core
+   * machine: in one piece it stalled every request in flight once per interval (seen as p99 spikes
+   * in the soak). Under load rows arrive
    * while the slices run, so whatever the budget leaves pending waits for the next summary rather
    * than being drained in one piece at the end (a full ring per window, twice with a shadow
    * candidate's: the bench's shadowed p99 at 4x plain's).
