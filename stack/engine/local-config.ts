@@ -43,3 +43,30 @@ export const LOCAL_STACK_OVERRIDES: Record<string, unknown> = {
   cloud: "existing",
   existingCluster: BROWNFIELD,
 };
+
+/**
+ * The cluster's ingress-nginx, for the local stack as deployed before the Gateway path (issue #23):
+ * its IngressClass and pods. The local cluster runs no ingress-nginx (it needs a patched nginx with
+ * Lua): the real-engine test of the move publishes its Ingresses' load-balancer status as it would.
+ */
+export const INGRESS_CONTROLLER = {
+  implementation: "ingress-nginx",
+  className: "nginx",
+  namespace: "ingress-nginx",
+  podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+} as const;
+
+/**
+ * The local stack on the Ingress path (`plinth:edge: ingress-nginx`): the same brownfield, with the
+ * cluster's ingress-nginx in place of its Gateway API controller.
+ */
+export const LOCAL_INGRESS_PATH_OVERRIDES: Record<string, unknown> = {
+  ...LOCAL_STACK_OVERRIDES,
+  edge: "ingress-nginx",
+  existingCluster: {
+    ingressController: INGRESS_CONTROLLER,
+    certManager: BROWNFIELD.certManager,
+    monitoring: BROWNFIELD.monitoring,
+    storageClass: BROWNFIELD.storageClass,
+  },
+};

@@ -49,6 +49,11 @@ export interface LocalStackProject {
   readonly engine: EngineRun;
   /** Runs `pulumi <args> --stack local` in the project folder; never throws on a non-zero exit. */
   pulumi(args: readonly string[], options?: CliOptions): Promise<CliResult>;
+  /**
+   * Rewrites the stack file's settings as `localStackConfig(overrides)` gives them, keeping its
+   * secrets (and their encryption salt): a config change, as a release or a move is made.
+   */
+  reconfigure(overrides?: Record<string, unknown>): void;
 }
 
 export interface LocalStackOptions {
@@ -130,11 +135,7 @@ export async function createLocalStackProject(options: LocalStackOptions): Promi
     if (!NOT_LINKED.test(entry)) symlinkSync(path.join(REPO_ROOT, entry), path.join(dir, entry));
   }
   const stackFile = path.join(dir, `Pulumi.${LOCAL_STACK}.yaml`);
-  writeFileSync(
-    stackFile,
-    `# The local stack: ${LOCAL_BASE_STACK} on the local control plane (stack/engine/local-config.ts).\n` +
-      stringify({ config: localStackConfig(options.overrides) }),
-  );
+  writeStackFile(stackFile, localStackConfig(options.overrides));
   const pulumi: LocalStackProject["pulumi"] = (args, runOptions = {}) =>
     runCli(engine, dir, [...args, "--stack", LOCAL_STACK, "--non-interactive"], {
       ...runOptions,
@@ -152,5 +153,22 @@ export async function createLocalStackProject(options: LocalStackOptions): Promi
   for (const [key, value] of Object.entries(LOCAL_SECRETS)) {
     await must(["config", "set", "--secret", `plinth:${key}`, "--stack", LOCAL_STACK], value);
   }
-  return { dir, stackFile, engine, pulumi };
+  const reconfigure = (overrides: Record<string, unknown> = {}) => {
+    const { config: was, ...rest } = parse(readFileSync(stackFile, "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    const secrets = Object.entries(was).filter(
+      ([, value]) => typeof value === "object" && value !== null && "secure" in value,
+    );
+    writeStackFile(stackFile, { ...localStackConfig(overrides), ...Object.fromEntries(secrets) }, rest);
+  };
+  return { dir, stackFile, engine, pulumi, reconfigure };
+}
+
+function writeStackFile(file: string, config: Record<string, unknown>, rest: Record<string, unknown> = {}) {
+  writeFileSync(
+    file,
+    `# The local stack: ${LOCAL_BASE_STACK} on the local control plane (stack/engine/local-config.ts).\n` +
+      stringify({ ...rest, config }),
+  );
 }

@@ -34,22 +34,26 @@ import {
   type Brownfield,
   type Condition,
 } from "../../stack/engine/brownfield.js";
-import { TRAEFIK_CONTROLLER_NAME } from "../../components/gateway/traefik.js";
 import type { AccessLogEntry } from "../../stack/engine/traefik.js";
 import { BROWNFIELD, LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "../../stack/engine/local-config.js";
 import {
   createLocalStackProject,
   LOCAL_PACK_CONFIG,
-  type CliResult,
   type LocalStackProject,
 } from "../../stack/engine/local-stack.js";
 import { REPO_ROOT } from "../../stack/engine/tools.js";
 import { throughTraefik } from "../support/through-traefik.js";
-import { until } from "../support/until.js";
-
-/** Waits on the engine's cluster: Traefik and the controllers take up to a minute and a half. */
-const settled = <T>(what: string, read: () => Promise<T>, done: (value: T) => boolean) =>
-  until(what, read, done, { timeoutMs: 90_000, intervalMs: 500 });
+import {
+  ENGINE_STEP_MS,
+  expectOk,
+  list,
+  parentVerdicts,
+  previewChanges,
+  settled,
+  type Gateway,
+  type HttpRoute,
+  type Meta,
+} from "../support/engine-stack.js";
 
 const run = promisify(execFile);
 
@@ -62,36 +66,12 @@ function resourceKey(urn: string | undefined): string {
 const PLINTH_NAMESPACES = ["plinth", "mlflow", "auth", "plinth-edge"];
 /** plinth's Gateway (components/gateway). */
 const GATEWAY = { namespace: "plinth-edge", name: "plinth" };
-/** One CLI command's limit; a test holding several commands gets twice that. */
-const ENGINE_STEP_MS = 8 * 60_000;
 
 let work: string;
 let cluster: LocalCluster;
 let brownfield: Brownfield;
 let project: LocalStackProject;
 
-function expectOk(result: CliResult, what: string): void {
-  const stopped = brownfield?.failure();
-  if (stopped !== undefined)
-    throw new Error(`the brownfield (Traefik, cert-manager) stopped: ${String(stopped)}`);
-  if (result.code !== 0)
-    throw new Error(
-      `${what} exited ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
-    );
-}
-
-interface KubeList<T> {
-  items: T[];
-}
-interface Meta {
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: { kind: string; name: string }[];
-  };
-}
 type Deployment = Meta & {
   spec: {
     replicas: number;
@@ -111,41 +91,6 @@ type Deployment = Meta & {
 };
 type Pod = Meta & { status: { phase: string; conditions?: { type: string; status: string }[] } };
 
-/** Lists a collection; retries while a just-established CRD's storage answers 429 (it says when it is ready). */
-async function list<T>(apiPath: string): Promise<T[]> {
-  for (let attempt = 0; ; attempt++) {
-    const response = await cluster.api.request<KubeList<T>>("GET", apiPath);
-    if (response.status === 200) return response.body.items;
-    if (response.status !== 429 || attempt === 50)
-      throw new Error(`GET ${apiPath}: ${response.status} ${response.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-interface ParentStatus {
-  parentRef: { name: string; namespace?: string; sectionName?: string };
-  controllerName: string;
-  conditions: Condition[];
-}
-type HttpRoute = Meta & {
-  spec: {
-    parentRefs: { name: string; namespace?: string; sectionName?: string }[];
-    hostnames?: string[];
-    rules: {
-      matches?: { path?: { type: string; value: string } }[];
-      filters?: { type: string; extensionRef?: { group: string; kind: string; name: string } }[];
-      backendRefs?: { name: string; port?: number }[];
-    }[];
-  };
-  status?: { parents?: ParentStatus[] };
-};
-type Gateway = Meta & {
-  spec: { listeners: { name: string; hostname?: string; protocol: string; port: number }[] };
-  status?: {
-    conditions?: Condition[];
-    addresses?: { value: string }[];
-    listeners?: { name: string; attachedRoutes: number; conditions: Condition[] }[];
-  };
-};
 type Middleware = Meta & {
   spec: {
     forwardAuth?: { address: string };
@@ -177,20 +122,6 @@ function behindAuth(route: HttpRoute, middlewares: readonly Middleware[]): boole
         asksAuth(`${route.metadata.namespace}/${f.extensionRef.name}`, new Set()),
     ),
   );
-}
-
-/** `ns/name -> parent: Accepted=..., ResolvedRefs=...` for each of a route's parents Traefik judged. */
-function parentVerdicts(route: HttpRoute): string[] {
-  return (route.status?.parents ?? [])
-    .filter((p) => p.controllerName === TRAEFIK_CONTROLLER_NAME)
-    .map((p) => {
-      const of = (type: string) => {
-        const c = p.conditions.find((condition) => condition.type === type);
-        return `${type}=${c?.status}${c?.status === "True" ? "" : ` (${c?.reason}: ${c?.message})`}`;
-      };
-      const parent = `${p.parentRef.namespace ?? route.metadata.namespace}/${p.parentRef.name}/${p.parentRef.sectionName ?? ""}`;
-      return `${route.metadata.namespace}/${route.metadata.name} -> ${parent}: ${of("Accepted")}, ${of("ResolvedRefs")}`;
-    });
 }
 
 /** One request through the brownfield's Traefik for `host` (SNI and Host), verified against its CA. */
@@ -229,7 +160,7 @@ const inPlinthNamespaces = (object: Meta) => PLINTH_NAMESPACES.includes(object.m
 
 /** The inference Deployments' CANDIDATE_WEIGHT, as the cluster has it. */
 async function liveCandidateWeights(): Promise<string[]> {
-  const deployments = await list<Deployment>("/apis/apps/v1/namespaces/plinth/deployments");
+  const deployments = await list<Deployment>(cluster.api, "/apis/apps/v1/namespaces/plinth/deployments");
   return deployments.flatMap((d) =>
     d.spec.template.spec.containers.flatMap((c) =>
       (c.env ?? []).filter((e) => e.name === SERVICE_ENV.CANDIDATE_WEIGHT).map((e) => e.value ?? ""),
@@ -257,19 +188,6 @@ async function promote(...args: string[]): Promise<{ stdout: string; stderr: str
   );
 }
 
-/** The resources a preview would change, from its JSON: op and type per logical name. */
-async function previewChanges(): Promise<{ op: string; type: string; name: string; urn: string }[]> {
-  const result = await project.pulumi(["preview", "--json", "--diff"], { timeoutMs: ENGINE_STEP_MS });
-  expectOk(result, "pulumi preview --json");
-  const preview = JSON.parse(result.stdout) as { steps?: { op: string; urn: string }[] };
-  return (preview.steps ?? [])
-    .filter((step) => step.op !== "same")
-    .map((step) => {
-      const parts = step.urn.split("::");
-      return { op: step.op, type: parts[2]!.split("$").at(-1)!, name: parts[3]!, urn: step.urn };
-    });
-}
-
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), "plinth-engine-"));
   cluster = await startLocalCluster();
@@ -286,9 +204,11 @@ afterAll(async () => {
 describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS }, () => {
   it("completes a fresh `pulumi up`: every Deployment available, every pod admitted by its namespace's Pod Security level", async () => {
     const up = await project.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: ENGINE_STEP_MS });
-    expectOk(up, "pulumi up");
+    expectOk(up, "pulumi up", brownfield);
 
-    const deployments = (await list<Deployment>("/apis/apps/v1/deployments")).filter(inPlinthNamespaces);
+    const deployments = (await list<Deployment>(cluster.api, "/apis/apps/v1/deployments")).filter(
+      inPlinthNamespaces,
+    );
     expect(deployments.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort()).toEqual(
       expect.arrayContaining(["plinth/plinth-inference", "auth/oauth2-proxy", "mlflow/mlflow"]),
     );
@@ -313,7 +233,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
       const ns = await cluster.api.get<Meta>(`/api/v1/namespaces/${namespace}`);
       expect(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], namespace).toBe("restricted");
     }
-    const pods = (await list<Pod>("/api/v1/pods")).filter(inPlinthNamespaces);
+    const pods = (await list<Pod>(cluster.api, "/api/v1/pods")).filter(inPlinthNamespaces);
     expect(pods.length).toBeGreaterThanOrEqual(deployments.length);
     for (const pod of pods) {
       // A CronJob that fires during the test (the drift check's schedule) leaves a Job's pod, which
@@ -323,22 +243,22 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     }
 
     // CronJobs are accepted; the custom resources pass the operator's real CRD schemas.
-    const cronJobs = (await list<Meta>("/apis/batch/v1/cronjobs"))
+    const cronJobs = (await list<Meta>(cluster.api, "/apis/batch/v1/cronjobs"))
       .filter(inPlinthNamespaces)
       .map((c) => c.metadata.name);
     expect(cronJobs.length).toBeGreaterThanOrEqual(2);
-    const monitors = await list<Meta>("/apis/monitoring.coreos.com/v1/servicemonitors");
+    const monitors = await list<Meta>(cluster.api, "/apis/monitoring.coreos.com/v1/servicemonitors");
     expect(monitors.map((m) => m.metadata.labels?.["release"])).toContain(
       BROWNFIELD.monitoring.selectorLabels.release,
     );
-    expect((await list<Meta>("/apis/monitoring.coreos.com/v1/prometheusrules")).length).toBe(1);
+    expect((await list<Meta>(cluster.api, "/apis/monitoring.coreos.com/v1/prometheusrules")).length).toBe(1);
 
     // The Gateway path is the default: no Ingress at all.
-    expect(await list<Meta>("/apis/networking.k8s.io/v1/ingresses")).toEqual([]);
+    expect(await list<Meta>(cluster.api, "/apis/networking.k8s.io/v1/ingresses")).toEqual([]);
 
     // Secrets made by plinth's random provider reach the stack outputs as secrets.
     const outputs = await project.pulumi(["stack", "output", "--json", "--show-secrets"]);
-    expectOk(outputs, "pulumi stack output");
+    expectOk(outputs, "pulumi stack output", brownfield);
     const values = JSON.parse(outputs.stdout) as Record<string, string>;
     expect(values["cloud"]).toBe("existing");
     expect(values["platformApiKey"]).toMatch(/^[A-Za-z0-9]{32,}$/);
@@ -372,7 +292,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     // Every HTTPRoute plinth wrote: Traefik's verdict for each of its parents.
     const routes = await settled(
       "every HTTPRoute judged by Traefik",
-      () => list<HttpRoute>(`${GATEWAY_API}/httproutes`),
+      () => list<HttpRoute>(cluster.api, `${GATEWAY_API}/httproutes`),
       (all) => all.length > 0 && all.every((r) => parentVerdicts(r).length === r.spec.parentRefs.length),
     );
     expect(routes.length).toBeGreaterThanOrEqual(5);
@@ -384,7 +304,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
 
     // Traefik does not check that an ExtensionRef's Middleware exists (a missing one only drops the
     // router): every one a route names, and every one a chain names, is there.
-    const middlewares = await list<Middleware>("/apis/traefik.io/v1alpha1/middlewares");
+    const middlewares = await list<Middleware>(cluster.api, "/apis/traefik.io/v1alpha1/middlewares");
     const present = new Set(middlewares.map((m) => `${m.metadata.namespace}/${m.metadata.name}`));
     const named = [
       ...routes.flatMap((r) =>
@@ -449,6 +369,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     const served = await routedThroughTraefik(api.hostname!, publicPath, publicRoute);
     const podIps = (
       await list<Pod & { status: { podIP?: string } }>(
+        cluster.api,
         `/api/v1/namespaces/${publicRoute.metadata.namespace}/pods`,
       )
     ).map((p) => p.status.podIP);
@@ -465,6 +386,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     // route's own backend.
     const backendPods = (
       await list<Pod & { status: { podIP?: string } }>(
+        cluster.api,
         `/api/v1/namespaces/${adminRoute.metadata.namespace}/pods`,
       )
     ).map((p) => p.status.podIP);
@@ -478,7 +400,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     const again = await project.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"], {
       timeoutMs: ENGINE_STEP_MS,
     });
-    expectOk(again, "second pulumi up --expect-no-changes");
+    expectOk(again, "second pulumi up --expect-no-changes", brownfield);
   });
 
   it("previews exactly the inference Deployments after `npm run promote`, applies it, and rolls it back by config", async () => {
@@ -487,23 +409,25 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     await promote("--weight", "10", "--reason", "engine test");
     expect(await readFile(project.stackFile, "utf8")).toMatch(/weight: 10\b/);
 
-    const changes = await previewChanges();
+    const changes = await previewChanges(project, brownfield);
     expect(changes.map((c) => `${c.op} ${c.type}`)).toEqual(["update kubernetes:apps/v1:Deployment"]);
 
     expectOk(
       await project.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: ENGINE_STEP_MS }),
       "pulumi up (promote)",
+      brownfield,
     );
     expect(await liveCandidateWeights()).toEqual(["10"]);
 
     await promote("--rollback", "--reason", "engine test rollback");
     expect(await readFile(project.stackFile, "utf8")).toMatch(/weight: 20\b/);
-    expect((await previewChanges()).map((c) => `${c.op} ${c.type}`)).toEqual([
+    expect((await previewChanges(project, brownfield)).map((c) => `${c.op} ${c.type}`)).toEqual([
       "update kubernetes:apps/v1:Deployment",
     ]);
     expectOk(
       await project.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: ENGINE_STEP_MS }),
       "pulumi up (rollback)",
+      brownfield,
     );
     expect(await liveCandidateWeights()).toEqual(["20"]);
   });
@@ -512,7 +436,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     const refresh = await project.pulumi(["refresh", "--yes", "--skip-preview", "--expect-no-changes"], {
       timeoutMs: ENGINE_STEP_MS,
     });
-    expectOk(refresh, "pulumi refresh --expect-no-changes");
+    expectOk(refresh, "pulumi refresh --expect-no-changes", brownfield);
   });
 
   it("loads the policy pack in the engine: clean on staging's pack config, and the same findings as the engine-free runner on a config it violates", async () => {
@@ -526,7 +450,7 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
       ],
       { timeoutMs: ENGINE_STEP_MS },
     );
-    expectOk(clean, "pulumi preview --policy-pack (local config)");
+    expectOk(clean, "pulumi preview --policy-pack (local config)", brownfield);
 
     // Staging's pack config, one notch stricter: no Deployment of the stack runs three replicas.
     // The engine and the runner must both say so, resource by resource. The ServiceMonitor and the
@@ -579,8 +503,9 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
     expectOk(
       await project.pulumi(["destroy", "--yes", "--skip-preview"], { timeoutMs: ENGINE_STEP_MS }),
       "pulumi destroy",
+      brownfield,
     );
-    const owned = (await list<Meta>("/api/v1/namespaces"))
+    const owned = (await list<Meta>(cluster.api, "/api/v1/namespaces"))
       .map((n) => n.metadata.name)
       .filter((n) => PLINTH_NAMESPACES.includes(n));
     // Namespace deletion finishes asynchronously (the namespace controller empties it first).
@@ -591,17 +516,17 @@ describe("the local stack under the real engine", { timeout: 2 * ENGINE_STEP_MS 
       );
       expect(ns.status === 404 || ns.body.status?.phase === "Terminating", namespace).toBe(true);
     }
-    const partOfPlinth = (await list<Meta>("/apis/apps/v1/deployments")).filter(
+    const partOfPlinth = (await list<Meta>(cluster.api, "/apis/apps/v1/deployments")).filter(
       (d) => d.metadata.labels?.["app.kubernetes.io/part-of"] === "plinth",
     );
     expect(partOfPlinth).toEqual([]);
-    expect(await list<Meta>("/apis/monitoring.coreos.com/v1/servicemonitors")).toEqual([]);
-    expect(await list<Meta>("/apis/networking.k8s.io/v1/ingresses")).toEqual([]);
+    expect(await list<Meta>(cluster.api, "/apis/monitoring.coreos.com/v1/servicemonitors")).toEqual([]);
+    expect(await list<Meta>(cluster.api, "/apis/networking.k8s.io/v1/ingresses")).toEqual([]);
     // plinth's edge objects, wherever they were (Grafana's route lives in the cluster's monitoring namespace).
-    expect(await list<Meta>(`${GATEWAY_API}/gateways`)).toEqual([]);
-    expect(await list<Meta>(`${GATEWAY_API}/httproutes`)).toEqual([]);
-    expect(await list<Meta>("/apis/traefik.io/v1alpha1/middlewares")).toEqual([]);
-    const cronJobs = (await list<Meta>("/apis/batch/v1/cronjobs")).filter(inPlinthNamespaces);
+    expect(await list<Meta>(cluster.api, `${GATEWAY_API}/gateways`)).toEqual([]);
+    expect(await list<Meta>(cluster.api, `${GATEWAY_API}/httproutes`)).toEqual([]);
+    expect(await list<Meta>(cluster.api, "/apis/traefik.io/v1alpha1/middlewares")).toEqual([]);
+    const cronJobs = (await list<Meta>(cluster.api, "/apis/batch/v1/cronjobs")).filter(inPlinthNamespaces);
     expect(cronJobs).toEqual([]);
     // What the cluster ran before plinth still runs: its Traefik too, its GatewayClass still accepted.
     expect(brownfield.traefik.process.hasExited).toBe(false);

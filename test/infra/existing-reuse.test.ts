@@ -7,33 +7,20 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { CRDS_FROM_CLUSTER_ANNOTATION } from "../../components/shared/labels.js";
 import { renderStack, RenderError } from "../../infra/render/index.js";
-import { BROWNFIELD, LOCAL_BASE_STACK, LOCAL_STACK_OVERRIDES } from "../../stack/engine/local-config.js";
+import {
+  BROWNFIELD,
+  INGRESS_CONTROLLER as NGINX,
+  LOCAL_BASE_STACK,
+  LOCAL_INGRESS_PATH_OVERRIDES,
+} from "../../stack/engine/local-config.js";
 import { at, StackView } from "../support/stack.js";
-
-/**
- * The local stack's brownfield on the Ingress path (plinth:edge: ingress-nginx): its cert-manager,
- * monitoring and storage, and a stock ingress-nginx. The Gateway path's reuse is
- * test/infra/gateway-edge.test.ts's.
- */
-const NGINX = {
-  implementation: "ingress-nginx",
-  className: "nginx",
-  namespace: "ingress-nginx",
-  podLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
-} as const;
-const INGRESS_BROWNFIELD = {
-  ingressController: NGINX,
-  certManager: BROWNFIELD.certManager,
-  monitoring: BROWNFIELD.monitoring,
-  storageClass: BROWNFIELD.storageClass,
-};
 
 let view: StackView;
 beforeAll(async () => {
   view = new StackView(
     await renderStack({
       stack: LOCAL_BASE_STACK,
-      config: { ...LOCAL_STACK_OVERRIDES, edge: "ingress-nginx", existingCluster: INGRESS_BROWNFIELD },
+      config: LOCAL_INGRESS_PATH_OVERRIDES,
     }),
   );
 });

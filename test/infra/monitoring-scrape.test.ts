@@ -175,10 +175,36 @@ function traefikPods(view: StackView) {
     });
 }
 
+/**
+ * The controller pods of the cert-manager release plinth installs, which the mock runtime does not
+ * render either: the chart (v1.21.1) labels them `app.kubernetes.io/name: cert-manager`,
+ * `app.kubernetes.io/instance: <release>` and `app.kubernetes.io/component: controller`, and with
+ * `prometheus.enabled` serves their metrics on container port `http-metrics` (9402).
+ */
+function certManagerPods(view: StackView) {
+  return view
+    .ofType("kubernetes:helm.sh/v3:Release")
+    .filter((r) => r.inputs.chart === "cert-manager")
+    .map((release) => {
+      expect(at(release.inputs.values, "prometheus.enabled")).toBe(true);
+      return {
+        name: `Deployment/${String(release.inputs.name)}`,
+        namespace: String(release.inputs.namespace),
+        podLabels: {
+          app: "cert-manager",
+          "app.kubernetes.io/name": "cert-manager",
+          "app.kubernetes.io/instance": String(release.inputs.name),
+          "app.kubernetes.io/component": "controller",
+        } as Labels,
+        containers: [{ ports: [{ name: "http-metrics", containerPort: 9402 }] }] as Container[],
+      };
+    });
+}
+
 /** Every pod port plinth's own ServiceMonitors and PodMonitors point Prometheus at. */
 function plinthTargets(view: StackView): ScrapeTarget[] {
   const manifests = view.manifests();
-  const pods = [...workloads(view), ...traefikPods(view)];
+  const pods = [...workloads(view), ...traefikPods(view), ...certManagerPods(view)];
   const portOf = (containers: Container[], port: number | string) =>
     typeof port === "number"
       ? port
@@ -262,13 +288,7 @@ beforeAll(async () => {
     }),
     "an existing cluster's own Prometheus": renderStack({
       stack: LOCAL_BASE_STACK,
-      config: {
-        ...LOCAL_STACK_OVERRIDES,
-        // The local stack reuses the cluster's edge: ingress-nginx's needs the Ingress path.
-        ...("ingressController" in (LOCAL_STACK_OVERRIDES.existingCluster as object)
-          ? { edge: "ingress-nginx" }
-          : {}),
-      },
+      config: LOCAL_STACK_OVERRIDES,
     }),
     // The cluster's Prometheus, and the Traefik plinth installs: the edge's PodMonitor is theirs to run.
     "an existing cluster's own Prometheus and plinth's Traefik": renderStack({
@@ -348,6 +368,10 @@ describe("every ServiceMonitor target has a NetworkPolicy path from the Promethe
     // whose Traefik is reused).
     const traefikInstalled = traefikPods(view).length > 0;
     expect(targets.some((t) => t.name === "Deployment/traefik:9100")).toBe(traefikInstalled);
+    // And cert-manager's controller wherever plinth installs cert-manager (not where the cluster's
+    // own is reused).
+    const certManagerInstalled = certManagerPods(view).length > 0;
+    expect(targets.some((t) => t.name === "Deployment/cert-manager:9402")).toBe(certManagerInstalled);
     if (kpsRelease(view)) expect(targets.map((t) => t.name)).toContain("grafana:3000");
     const blocked = targets.filter((t) => !admits(view.manifests(), prometheus, t)).map((t) => t.name);
     expect(blocked).toEqual([]);
