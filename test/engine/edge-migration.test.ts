@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderStack } from "../../infra/render/index.js";
-import type { RenderedResource } from "../../infra/render/types.js";
 import { startLocalCluster, type LocalCluster } from "../../stack/cluster/cluster.js";
 import {
   conditionIs,
@@ -42,6 +41,7 @@ import {
   type HttpRoute,
   type Meta,
 } from "../support/engine-stack.js";
+import { stackDiff } from "../support/stack.js";
 
 /** The namespaces plinth's program creates and owns on an existing cluster, on either path. */
 const PLINTH_NAMESPACES = ["plinth", "mlflow", "auth"];
@@ -111,8 +111,6 @@ async function keptObjects(): Promise<Map<string, string>> {
   return kept;
 }
 
-const key = (resource: RenderedResource) => `${resource.type}::${resource.name}`;
-
 /**
  * The move as the mock render sees it, in the preview's terms: `op type::name` for each resource
  * only on the Ingress path (delete), only on the Gateway path (create), or on both with other
@@ -120,19 +118,15 @@ const key = (resource: RenderedResource) => `${resource.type}::${resource.name}`
  * its type), so the engine sees one resource there, unchanged.
  */
 async function renderedMove(): Promise<string[]> {
-  const [before, after] = await Promise.all([
-    renderStack({ stack: LOCAL_BASE_STACK, config: LOCAL_INGRESS_PATH_OVERRIDES }),
-    renderStack({ stack: LOCAL_BASE_STACK, config: LOCAL_STACK_OVERRIDES }),
-  ]);
-  const was = new Map(before.resources.map((resource) => [key(resource), resource]));
-  const is = new Map(after.resources.map((resource) => [key(resource), resource]));
+  const { deleted, created, updated } = stackDiff(
+    await renderStack({ stack: LOCAL_BASE_STACK, config: LOCAL_INGRESS_PATH_OVERRIDES }),
+    await renderStack({ stack: LOCAL_BASE_STACK, config: LOCAL_STACK_OVERRIDES }),
+  );
   const component = /^plinth:(ingress-tls:IngressTls|gateway:GatewayEdge)::ingress$/;
   return [
-    ...[...was.keys()].filter((k) => !is.has(k)).map((k) => `delete ${k}`),
-    ...[...is.keys()].filter((k) => !was.has(k)).map((k) => `create ${k}`),
-    ...[...was.keys()]
-      .filter((k) => is.has(k) && JSON.stringify(was.get(k)!.inputs) !== JSON.stringify(is.get(k)!.inputs))
-      .map((k) => `update ${k}`),
+    ...deleted.map((k) => `delete ${k}`),
+    ...created.map((k) => `create ${k}`),
+    ...updated.map((k) => `update ${k}`),
   ]
     .filter((change) => !component.test(change.split(" ")[1]!))
     .sort();

@@ -8,10 +8,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
 import { renderStack } from "../../infra/render/index.js";
-import type { Cloud, RenderedResource, StackName } from "../../infra/render/types.js";
-import { EDGE_PROXY_PEER, INGRESS_CONTROLLER_PEER } from "../support/stack.js";
-
-const key = (resource: RenderedResource) => `${resource.type}::${resource.name}`;
+import type { Cloud, StackName } from "../../infra/render/types.js";
+import { EDGE_PROXY_PEER, INGRESS_CONTROLLER_PEER, stackDiff } from "../support/stack.js";
 
 /** What the move does to a stack: resources only before, only after, and both with other inputs. */
 async function migration(stack: StackName, cloud: Cloud) {
@@ -19,17 +17,7 @@ async function migration(stack: StackName, cloud: Cloud) {
     renderStack({ stack, cloud, config: { edge: "ingress-nginx" } }),
     renderStack({ stack, cloud }),
   ]);
-  const was = new Map(before.resources.map((resource) => [key(resource), resource]));
-  const is = new Map(after.resources.map((resource) => [key(resource), resource]));
-  return {
-    was,
-    is,
-    deleted: [...was.keys()].filter((k) => !is.has(k)).sort(),
-    created: [...is.keys()].filter((k) => !was.has(k)).sort(),
-    updated: [...was.keys()]
-      .filter((k) => is.has(k) && JSON.stringify(was.get(k)!.inputs) !== JSON.stringify(is.get(k)!.inputs))
-      .sort(),
-  };
+  return stackDiff(before, after);
 }
 
 /** The edge's resources on each path (the component is named `ingress` on both: its children keep their names). */

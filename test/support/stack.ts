@@ -70,6 +70,21 @@ export const EDGE_PROXY_PEER = {
   podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
 };
 
+/** The NetworkPolicy peer of the installed kube-prometheus-stack's Prometheus pods, as rendered. */
+export const PROMETHEUS_PEER = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+  podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+};
+
+/** A cluster's own Prometheus (`existingCluster.monitoring`) beside charts plinth installs. */
+export const CLUSTER_PROMETHEUS = {
+  namespace: "observability",
+  podLabels: { "app.kubernetes.io/name": "prometheus", prometheus: "cluster" },
+  prometheusUrl: "http://prometheus-operated.observability.svc.cluster.local:9090",
+  selectorLabels: { release: "cluster-kps" },
+  grafana: { serviceName: "grafana", port: 80, podLabels: { "app.kubernetes.io/name": "grafana" } },
+};
+
 /** The path values of an HTTPRoute's rules' matches, in order. */
 export function routePaths(route: unknown): { type: string; value: string }[] {
   const rules =
@@ -86,4 +101,33 @@ export function routeMiddlewares(route: unknown): string[] {
       f.type === "ExtensionRef" && f.extensionRef ? [f.extensionRef.name] : [],
     ),
   );
+}
+
+/** A rendered resource's key across two renders: `type::name`. */
+export const resourceKey = (resource: RenderedResource) => `${resource.type}::${resource.name}`;
+
+/** What changes from one render of a stack to another, by `type::name`, each list sorted. */
+export interface StackDiff {
+  readonly was: ReadonlyMap<string, RenderedResource>;
+  readonly is: ReadonlyMap<string, RenderedResource>;
+  /** Only in the first render. */
+  readonly deleted: string[];
+  /** Only in the second. */
+  readonly created: string[];
+  /** In both, with other inputs. */
+  readonly updated: string[];
+}
+
+export function stackDiff(before: RenderedStack, after: RenderedStack): StackDiff {
+  const was = new Map(before.resources.map((resource) => [resourceKey(resource), resource]));
+  const is = new Map(after.resources.map((resource) => [resourceKey(resource), resource]));
+  return {
+    was,
+    is,
+    deleted: [...was.keys()].filter((k) => !is.has(k)).sort(),
+    created: [...is.keys()].filter((k) => !was.has(k)).sort(),
+    updated: [...was.keys()]
+      .filter((k) => is.has(k) && JSON.stringify(was.get(k)!.inputs) !== JSON.stringify(is.get(k)!.inputs))
+      .sort(),
+  };
 }
