@@ -52,7 +52,8 @@ function publishedHosts(config: StackConfig): { host: string; namespace: string 
  * The edge of the stack (plinth:edge): the Gateway API on Traefik by default, or ingress-nginx's
  * Ingresses (retired upstream; kept for clusters that run it). Either installs cert-manager and the
  * ACME issuer unless the cluster's are reused. Components publish through the returned Edge alone.
- * `prometheus` scrapes the Traefik plinth installs (its metrics port admits those pods alone).
+ * `prometheus` scrapes the Traefik and the cert-manager plinth installs (their metrics ports admit
+ * those pods alone).
  */
 function createEdge(config: StackConfig, cluster: Cluster, prometheus: Peer): Edge & pulumi.Resource {
   const existing = config.existingCluster ?? {};
@@ -83,6 +84,7 @@ function createEdge(config: StackConfig, cluster: Cluster, prometheus: Peer): Ed
     acme: config.acme,
     apiServerSources: cluster.apiServerSources,
     auth,
+    metricsScrapers: [prometheus],
     ...(existing.ingressClass ? { ingressClass: existing.ingressClass } : {}),
     reuse: {
       ...(existing.ingressController ? { controller: existing.ingressController } : {}),
@@ -238,6 +240,7 @@ export function createPlinthStack(config: StackConfig): Record<string, pulumi.In
       domain: config.domain,
       edge,
       ...(edge.metricsTarget ? { edgeMetrics: edge.metricsTarget } : {}),
+      ...(edge.certManagerMetricsTarget ? { certManagerMetrics: edge.certManagerMetricsTarget } : {}),
       ...monitoringPlacement,
       apiServerSources: cluster.apiServerSources,
       replicas: config.protect ? 2 : 1,

@@ -12,15 +12,16 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CERT_MANAGER_NAMESPACE, certManagerPods, certManagerValues } from "../ingress-tls/index.js";
+import { certManagerValues, installCertManager } from "../ingress-tls/index.js";
 import {
   authUrlFor,
   dependingOn,
   PROTECTED_ROUTE_RATE_LIMIT,
+  scrapedBy,
   type AuthEndpoint,
   type Edge,
-  type EdgeMetricsTarget,
   type PerClientRateLimit,
+  type PodMetricsTarget,
   type PublishArgs,
 } from "../shared/edge.js";
 import { acmeClusterIssuer, chartInOwnNamespace, type CertManagerReuse } from "../shared/edge-charts.js";
@@ -31,6 +32,7 @@ import { podSecurityNamespace } from "../shared/namespace.js";
 import {
   ANYONE,
   chartNamespacePolicies,
+  scrapeRule,
   type ChartPods,
   type Peer,
   type Source,
@@ -83,12 +85,13 @@ export interface GatewayEdgeArgs {
   /** oauth2-proxy, which a protected route's Middlewares call. */
   readonly auth: AuthEndpoint;
   /**
-   * Who scrapes Traefik's Prometheus metrics (its `metrics` entry point, TRAEFIK_METRICS): the
-   * traefik namespace's NetworkPolicies admit these pods, and no one else, to the metrics port, and
-   * the edge then names that port as its `metricsTarget`. The program passes the Prometheus pods
-   * (Monitoring's `prometheusPeer`). Used only when plinth installs Traefik: a reused Traefik's
+   * Who scrapes Traefik's Prometheus metrics (its `metrics` entry point, TRAEFIK_METRICS) and
+   * cert-manager's controller (CERT_MANAGER_METRICS): the charts' NetworkPolicies admit these pods,
+   * and no one else, to the metrics ports, and the edge then names them as its `metricsTarget` and
+   * `certManagerMetricsTarget`. The program passes the Prometheus pods (`prometheusPeerOf`). Each is
+   * used only where plinth installs that chart: a reused Traefik's or cert-manager's
    * NetworkPolicies and scraping are its owners'.
-   * @default [] (no one: the metrics port admits nothing and the edge has no metricsTarget)
+   * @default [] (no one: the metrics ports admit nothing and the edge has no metrics targets)
    */
   readonly metricsScrapers?: readonly Peer[];
   /** Traefik replicas. @default 2 */
@@ -145,8 +148,7 @@ function firstLabel(host: string): string {
 
 /**
  * Who reaches the Traefik pods: anyone on the two entry points, `metricsScrapers` (Prometheus) on
- * the metrics port, no one else. With no scrapers the metrics port gets no rule at all (a rule
- * with an empty `from` would admit everyone).
+ * the metrics port, no one else.
  */
 export function traefikPods(metricsScrapers: readonly Peer[] = []): ChartPods[] {
   return [
@@ -156,7 +158,7 @@ export function traefikPods(metricsScrapers: readonly Peer[] = []): ChartPods[] 
       rules: [
         { port: TRAEFIK_ENTRY_POINTS.web.port, from: ANYONE },
         { port: TRAEFIK_ENTRY_POINTS.websecure.port, from: ANYONE },
-        ...(metricsScrapers.length > 0 ? [{ port: TRAEFIK_METRICS.port, from: metricsScrapers }] : []),
+        ...scrapeRule(TRAEFIK_METRICS.port, metricsScrapers),
       ],
     },
   ];
@@ -290,7 +292,9 @@ export class GatewayEdge extends pulumi.ComponentResource implements Edge {
   /** The Traefik pods: the only peer allowed to reach published Services. */
   public readonly controllerPeer: Peer;
   /** Traefik's metrics port, when plinth installs Traefik and admits `metricsScrapers` to it. */
-  public readonly metricsTarget: EdgeMetricsTarget | undefined;
+  public readonly metricsTarget: PodMetricsTarget | undefined;
+  /** cert-manager's controller metrics, when plinth installs cert-manager and admits `metricsScrapers`. */
+  public readonly certManagerMetricsTarget: PodMetricsTarget | undefined;
   public readonly clusterIssuerName: pulumi.Output<string>;
   public readonly gatewayClassName: string;
   /** What a route needs to exist first: the release that installs the Gateway API and Traefik CRDs, and the Gateway. */
@@ -378,34 +382,22 @@ export class GatewayEdge extends pulumi.ComponentResource implements Edge {
       ? { namespace: reuse.controller.namespace, podLabels: reuse.controller.podLabels }
       : { namespace: TRAEFIK_NAMESPACE, podLabels: TRAEFIK_POD_LABELS };
     this.metricsTarget =
-      reuse.controller === undefined && (args.metricsScrapers ?? []).length > 0
-        ? {
+      reuse.controller === undefined
+        ? scrapedBy(args.metricsScrapers, {
             namespace: TRAEFIK_NAMESPACE,
             podLabels: TRAEFIK_POD_LABELS,
             port: TRAEFIK_METRICS.entryPoint,
             path: TRAEFIK_METRICS.path,
-          }
+          })
         : undefined;
 
     // cert-manager, as on the Ingress path (same names: see INGRESS_TLS_TYPE) with its Gateway API
     // support on. It reads the Gateway API CRDs when it starts, so it follows the Traefik release.
     const issuerDependencies: pulumi.Resource[] = [...crds];
     if (reuse.certManager === undefined) {
-      issuerDependencies.push(
-        chartInOwnNamespace(
-          `${name}-cert-manager`,
-          CERT_MANAGER_NAMESPACE,
-          "restricted",
-          labels,
-          child,
-          {
-            pin: CHARTS.certManager,
-            values: gatewayCertManagerValues(),
-            pods: certManagerPods(args.apiServerSources),
-          },
-          crds,
-        ),
-      );
+      const certManager = installCertManager(name, args, gatewayCertManagerValues(), labels, child, crds);
+      issuerDependencies.push(certManager.release);
+      this.certManagerMetricsTarget = certManager.metricsTarget;
     }
 
     const gatewayRef = {

@@ -15,9 +15,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { acmeClusterIssuer, chartInOwnNamespace, type CertManagerReuse } from "../shared/edge-charts.js";
 import { CHARTS } from "../shared/helm.js";
 import { protectedIngressAnnotations } from "../oauth2-proxy/contract.js";
-import { authUrlFor, type AuthEndpoint, type Edge, type PublishArgs } from "../shared/edge.js";
+import {
+  authUrlFor,
+  scrapedBy,
+  type AuthEndpoint,
+  type Edge,
+  type PodMetricsTarget,
+  type PublishArgs,
+} from "../shared/edge.js";
 import { tlsIngress, type IngressClassRef } from "../shared/ingress.js";
-import { ANYONE, type ChartPods, type Peer, type Source } from "../shared/network-policy.js";
+import { ANYONE, scrapeRule, type ChartPods, type Peer, type Source } from "../shared/network-policy.js";
 
 export interface IngressTlsArgs {
   /** Provider of the target cluster. */
@@ -37,6 +44,13 @@ export interface IngressTlsArgs {
   readonly apiServerSources: readonly Source[];
   /** oauth2-proxy, which a protected route's auth annotations call. */
   readonly auth: AuthEndpoint;
+  /**
+   * Who scrapes cert-manager's controller metrics (CERT_MANAGER_METRICS): its NetworkPolicy admits
+   * these pods, and no one else, to the metrics port, and the edge then names it as its
+   * `certManagerMetricsTarget`. The program passes the Prometheus pods. Unused when cert-manager is
+   * reused. @default [] (no one)
+   */
+  readonly metricsScrapers?: readonly Peer[];
   /** Controller replicas. @default 2 */
   readonly replicas?: number;
   /** Strict-Transport-Security max-age in seconds. @default 31536000 (one year) */
@@ -83,6 +97,16 @@ function installedClass(args: IngressTlsArgs): { name: string; isDefault: boolea
 export const CONTROLLER_PORTS = { http: 80, https: 443, webhook: 8443 } as const;
 /** cert-manager's webhook port (the chart's `webhook.securePort`). */
 const CERT_MANAGER_WEBHOOK_PORT = 10250;
+/** cert-manager's controller pods, as the pinned chart (v1.21.1) labels them. */
+const CERT_MANAGER_CONTROLLER_LABELS = {
+  "app.kubernetes.io/name": "cert-manager",
+  "app.kubernetes.io/component": "controller",
+};
+/**
+ * cert-manager's controller metrics (the Certificates' readiness and expiry), as the pinned chart
+ * serves them with `prometheus.enabled`: container port `http-metrics` on 9402, `/metrics`.
+ */
+export const CERT_MANAGER_METRICS = { port: 9402, portName: "http-metrics", path: "/metrics" } as const;
 
 const CONTROLLER_POD_LABELS = {
   "app.kubernetes.io/name": "ingress-nginx",
@@ -104,15 +128,58 @@ export function ingressNginxPods(apiServer: readonly Source[]): ChartPods[] {
   ];
 }
 
-/** Who reaches the pods of the cert-manager chart: the API server on the webhook, no one else. */
-export function certManagerPods(apiServer: readonly Source[]): ChartPods[] {
+/**
+ * Who reaches the pods of the cert-manager chart: the API server on the webhook, `metricsScrapers`
+ * (Prometheus) on the controller's metrics port, no one else.
+ */
+export function certManagerPods(
+  apiServer: readonly Source[],
+  metricsScrapers: readonly Peer[] = [],
+): ChartPods[] {
+  const metrics = scrapeRule(CERT_MANAGER_METRICS.port, metricsScrapers);
   return [
     {
       name: "webhook",
       podLabels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook" },
       rules: [{ port: CERT_MANAGER_WEBHOOK_PORT, from: apiServer }],
     },
+    ...(metrics.length > 0
+      ? [{ name: "controller", podLabels: CERT_MANAGER_CONTROLLER_LABELS, rules: metrics }]
+      : []),
   ];
+}
+
+/**
+ * cert-manager from its pinned chart in its own restricted namespace (after `after`), for either
+ * edge: its pods admit the API server to the webhook and `metricsScrapers` to the controller's
+ * metrics, which are then the returned `metricsTarget` (a PodMonitor of Monitoring's).
+ */
+export function installCertManager(
+  name: string,
+  args: { readonly apiServerSources: readonly Source[]; readonly metricsScrapers?: readonly Peer[] },
+  values: Record<string, unknown>,
+  labels: Record<string, string>,
+  child: pulumi.CustomResourceOptions,
+  after: readonly pulumi.Resource[] = [],
+): { release: pulumi.Resource; metricsTarget: PodMetricsTarget | undefined } {
+  const release = chartInOwnNamespace(
+    `${name}-cert-manager`,
+    CERT_MANAGER_NAMESPACE,
+    "restricted",
+    labels,
+    child,
+    { pin: CHARTS.certManager, values, pods: certManagerPods(args.apiServerSources, args.metricsScrapers) },
+    after,
+  );
+  const metricsTarget = scrapedBy(args.metricsScrapers, {
+    namespace: CERT_MANAGER_NAMESPACE,
+    podLabels: CERT_MANAGER_CONTROLLER_LABELS,
+    port: CERT_MANAGER_METRICS.portName,
+    path: CERT_MANAGER_METRICS.path,
+    // Its certificate series carry the Certificate's own namespace.
+    honorLabels: true,
+  });
+  return { release, metricsTarget };
 }
 
 /** Annotations for the controller's Service per cloud: a network load balancer on AWS. */
@@ -179,6 +246,10 @@ export function certManagerValues(): Record<string, unknown> {
     crds: { enabled: true, keep: true },
     replicaCount: 1,
     global: { leaderElection: { namespace: CERT_MANAGER_NAMESPACE } },
+    // The controller's metrics port (CERT_MANAGER_METRICS), scraped by Monitoring's PodMonitor
+    // plinth-cert-manager. Not the chart's ServiceMonitor or PodMonitor: their CRD comes with
+    // kube-prometheus-stack, installed after the edge, and the chart's objects are invisible to
+    // the render and the policy pack.
     prometheus: { enabled: true },
     resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
   };
@@ -190,6 +261,8 @@ export class IngressTls extends pulumi.ComponentResource implements Edge {
   /** The controller pods: the only peer allowed to reach public ports. */
   public readonly controllerPeer: Peer;
   public readonly clusterIssuerName: pulumi.Output<string>;
+  /** cert-manager's controller metrics, when plinth installs cert-manager and admits `metricsScrapers`. */
+  public readonly certManagerMetricsTarget: PodMetricsTarget | undefined;
   private readonly auth: AuthEndpoint;
 
   constructor(name: string, args: IngressTlsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -224,13 +297,9 @@ export class IngressTls extends pulumi.ComponentResource implements Edge {
       );
     }
     if (reuse.certManager === undefined) {
-      installed.push(
-        chartInOwnNamespace(`${name}-cert-manager`, CERT_MANAGER_NAMESPACE, "restricted", labels, child, {
-          pin: CHARTS.certManager,
-          values: certManagerValues(),
-          pods: certManagerPods(args.apiServerSources),
-        }),
-      );
+      const certManager = installCertManager(name, args, certManagerValues(), labels, child);
+      installed.push(certManager.release);
+      this.certManagerMetricsTarget = certManager.metricsTarget;
     }
     const className = reuse.controller?.className ?? installedClass(args).name;
 

@@ -1,8 +1,8 @@
 /**
  * Monitoring: kube-prometheus-stack from a pinned chart, a ServiceMonitor for the inference
  * service's metrics port, the PrometheusRule of SLO and model alerts, a PodMonitor and a
- * PrometheusRule for the edge proxy (where plinth runs it), Grafana dashboards as
- * sidecar ConfigMaps and Grafana's Ingress behind oauth2-proxy. The ServiceMonitor, PodMonitor and
+ * PrometheusRule each for the edge proxy and for cert-manager (where plinth runs them), Grafana
+ * dashboards as sidecar ConfigMaps and Grafana's Ingress behind oauth2-proxy. The ServiceMonitor, PodMonitor and
  * PrometheusRule depend on the release, which installs their CRDs.
  *
  * On a managed control plane (EKS, GKE) the chart scrapes only what the cloud lets it reach: no
@@ -14,7 +14,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CHARTS, pinnedRelease } from "../shared/helm.js";
-import type { Edge, EdgeMetricsTarget } from "../shared/edge.js";
+import type { Edge, PodMetricsTarget } from "../shared/edge.js";
 import { COLOUR_LABEL, CRDS_FROM_CLUSTER_ANNOTATION, standardLabels } from "../shared/labels.js";
 import { podSecurityNamespace } from "../shared/namespace.js";
 import { chartNamespacePolicies, type Peer, type Source } from "../shared/network-policy.js";
@@ -22,17 +22,19 @@ import { SLACK_SECRET, alertmanagerConfig, type AlertReceivers } from "./alertma
 import { ALERTMANAGER_REPLICAS, installedPrometheusPeer, kubePrometheusStackPods } from "./chart-pods.js";
 import { dashboards } from "./dashboards.js";
 import {
+  certificateRuleGroups,
   edgeRuleGroups,
   prometheusRuleGroups,
   SCRAPE_INTERVAL_SECONDS,
   type ModelDriftAlert,
+  type RuleGroup,
   type SloTargets,
 } from "./rules.js";
 
 /** Linked from every alert the PrometheusRule carries. */
 export const RUNBOOK_BASE_URL = "https://github.com/plinth-ml/plinth/blob/main/docs/alerts.md";
 
-export { edgeRuleGroups, prometheusRuleGroups } from "./rules.js";
+export { certificateRuleGroups, edgeRuleGroups, prometheusRuleGroups } from "./rules.js";
 export { dashboards, dashboardExpressions } from "./dashboards.js";
 export { GRAFANA_PORT } from "./chart-pods.js";
 
@@ -104,7 +106,16 @@ export interface MonitoringArgs {
    * PlinthEdgeDown). The target's NetworkPolicies must admit `prometheusPeer` to its port.
    * @default undefined (the edge is not scraped and has no alerts)
    */
-  readonly edgeMetrics?: EdgeMetricsTarget;
+  readonly edgeMetrics?: PodMetricsTarget;
+  /**
+   * cert-manager's controller metrics (the edge's `certManagerMetricsTarget`, where plinth installs
+   * cert-manager): a PodMonitor `plinth-cert-manager` in the monitoring namespace selects its pods,
+   * and a PrometheusRule `plinth-cert-manager` beside it carries the certificate alerts
+   * (PlinthCertificateNotReady, PlinthCertificateExpiringSoon, PlinthCertManagerDown). The target's
+   * NetworkPolicies must admit `prometheusPeer` to its port.
+   * @default undefined (cert-manager is not scraped and no alert watches the certificates)
+   */
+  readonly certManagerMetrics?: PodMetricsTarget;
   /** Grafana is published at grafana.<domain>, behind oauth2-proxy. */
   readonly domain: string;
   /** Publishes Grafana, behind oauth2-proxy. */
@@ -146,6 +157,8 @@ const GRAFANA_ADMIN_SECRET = "grafana-admin";
 const DEFAULT_NAMESPACE = "monitoring";
 /** The edge's PodMonitor and PrometheusRule; its scraped series carry `job="<monitoring namespace>/plinth-edge"`. */
 export const EDGE_POD_MONITOR = "plinth-edge";
+/** cert-manager's PodMonitor and PrometheusRule, named as the edge's are. */
+export const CERT_MANAGER_POD_MONITOR = "plinth-cert-manager";
 
 /** The namespace Monitoring runs in: the reused monitoring's, else `namespace`. */
 export function monitoringNamespace(args: Pick<MonitoringArgs, "namespace" | "reuse">): string {
@@ -226,54 +239,20 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       crOptions,
     );
+    // Pods plinth installs beside the edge, scraped with alerts of their own (none where reused).
+    const scraped = { crLabels, crAnnotations, crOptions };
     if (args.edgeMetrics) {
-      // The edge proxy's pods (the chart exposes no metrics Service): in Monitoring's namespace,
-      // which exists before the Prometheus that reads it, labelled as the ServiceMonitor is.
-      const { namespace, podLabels, port, path } = args.edgeMetrics;
-      const edgeMetadata = {
-        name: EDGE_POD_MONITOR,
-        namespace: this.namespace,
-        labels: crLabels,
-        ...(crAnnotations ? { annotations: crAnnotations } : {}),
-      };
-      new k8s.apiextensions.CustomResource(
-        `${name}-edge-pod-monitor`,
-        {
-          apiVersion: "monitoring.coreos.com/v1",
-          kind: "PodMonitor",
-          metadata: edgeMetadata,
-          spec: {
-            selector: { matchLabels: { ...podLabels } },
-            namespaceSelector: { matchNames: [namespace] },
-            podMetricsEndpoints: [
-              {
-                port,
-                path,
-                scheme: "http",
-                interval: `${SCRAPE_INTERVAL_SECONDS}s`,
-                scrapeTimeout: "10s",
-              },
-            ],
-          },
-        },
-        crOptions,
+      this.scrapeWithAlerts(`${name}-edge`, EDGE_POD_MONITOR, args.edgeMetrics, scraped, (job) =>
+        edgeRuleGroups({ job, runbookBaseUrl: RUNBOOK_BASE_URL }),
       );
-      // The edge's alerts, with the edge: the inference rules stay as they are on either edge.
-      new k8s.apiextensions.CustomResource(
-        `${name}-edge-rules`,
-        {
-          apiVersion: "monitoring.coreos.com/v1",
-          kind: "PrometheusRule",
-          metadata: edgeMetadata,
-          spec: {
-            // A PodMonitor's scrape job is `<its namespace>/<its name>`.
-            groups: edgeRuleGroups({
-              job: `${this.namespace}/${EDGE_POD_MONITOR}`,
-              runbookBaseUrl: RUNBOOK_BASE_URL,
-            }),
-          },
-        },
-        crOptions,
+    }
+    if (args.certManagerMetrics) {
+      this.scrapeWithAlerts(
+        `${name}-cert-manager`,
+        CERT_MANAGER_POD_MONITOR,
+        args.certManagerMetrics,
+        scraped,
+        (job) => certificateRuleGroups({ job, runbookBaseUrl: RUNBOOK_BASE_URL }),
       );
     }
     new k8s.apiextensions.CustomResource(
@@ -343,6 +322,67 @@ export class Monitoring extends pulumi.ComponentResource {
       prometheusUrl: this.prometheusUrl,
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
+  }
+
+  /**
+   * A PodMonitor `objectName` in Monitoring's namespace selecting `target`'s pods (a chart's pods,
+   * which it exposes through no metrics Service), and a PrometheusRule of the same name beside it
+   * carrying `groups` on that scrape job: resources `<prefix>-pod-monitor` and `<prefix>-rules`.
+   * Labelled as the inference ServiceMonitor is; in Monitoring's namespace, which exists before the
+   * Prometheus that reads it.
+   */
+  private scrapeWithAlerts(
+    prefix: string,
+    objectName: string,
+    target: PodMetricsTarget,
+    cr: {
+      crLabels: Record<string, string>;
+      crAnnotations: Record<string, string> | undefined;
+      crOptions: pulumi.CustomResourceOptions;
+    },
+    groups: (job: string) => RuleGroup[],
+  ): void {
+    const { namespace, podLabels, port, path, honorLabels } = target;
+    const metadata = {
+      name: objectName,
+      namespace: this.namespace,
+      labels: cr.crLabels,
+      ...(cr.crAnnotations ? { annotations: cr.crAnnotations } : {}),
+    };
+    new k8s.apiextensions.CustomResource(
+      `${prefix}-pod-monitor`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PodMonitor",
+        metadata,
+        spec: {
+          selector: { matchLabels: { ...podLabels } },
+          namespaceSelector: { matchNames: [namespace] },
+          podMetricsEndpoints: [
+            {
+              port,
+              path,
+              scheme: "http",
+              interval: `${SCRAPE_INTERVAL_SECONDS}s`,
+              scrapeTimeout: "10s",
+              ...(honorLabels ? { honorLabels } : {}),
+            },
+          ],
+        },
+      },
+      cr.crOptions,
+    );
+    new k8s.apiextensions.CustomResource(
+      `${prefix}-rules`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata,
+        // A PodMonitor's scrape job is `<its namespace>/<its name>`.
+        spec: { groups: groups(`${this.namespace}/${objectName}`) },
+      },
+      cr.crOptions,
+    );
   }
 
   /** kube-prometheus-stack in its own namespace, with Grafana's admin secret and Alertmanager's Slack secret. */

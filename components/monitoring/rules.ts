@@ -3,8 +3,9 @@
  * multi-window, multi-burn-rate scheme of the Google SRE workbook: a page when the error budget
  * burns 14.4x (1h and 5m windows) or 6x (6h and 30m), a ticket at 3x (1d and 2h) or 1x (3d and
  * 6h), for availability (5xx) and for latency (requests slower than the threshold). Every metric
- * name comes from the service's metric catalog, but the edge's: Traefik's own
- * (pkg/observability/metrics/prometheus.go, v3.6.12), alerted on only where plinth runs Traefik.
+ * name comes from the service's metric catalog, but the edge's and the certificates': Traefik's own
+ * (pkg/observability/metrics/prometheus.go, v3.6.12) and cert-manager's (pkg/metrics, v1.21),
+ * alerted on only where plinth runs Traefik or cert-manager.
  */
 import { METRICS, type ModelStateLabel } from "../../service/contract/metrics.js";
 import { PREDICTION_ROUTES } from "../../service/contract/prediction-routes.js";
@@ -49,17 +50,40 @@ export const TRAEFIK_ENTRYPOINT_REQUESTS = "traefik_entrypoint_requests_total";
 /** The entry point every HTTPS listener of plinth's Gateway binds to (TRAEFIK_ENTRY_POINTS.websecure). */
 const EDGE_ENTRY_POINT = "websecure";
 
-/** The edge proxy plinth runs and scrapes (the Gateway path's Traefik), for its alerts. */
-export interface EdgeAlerts {
+/**
+ * cert-manager's per-Certificate gauges (labels name, namespace, issuer_name, issuer_kind,
+ * issuer_group; the ready status also condition True, False or Unknown, 1 on the current one),
+ * from cert-manager v1.21's pkg/metrics. The expiry is 0 until a certificate is first issued.
+ */
+export const CERT_MANAGER_READY_STATUS = "certmanager_certificate_ready_status";
+export const CERT_MANAGER_EXPIRATION = "certmanager_certificate_expiration_timestamp_seconds";
+
+/** A component plinth runs and scrapes through a PodMonitor of its own, for its alerts. */
+export interface ScrapedAlerts {
   /** The `job` label of its scraped series (a PodMonitor's: `<namespace>/<name>`). */
   readonly job: string;
   /** Linked from every alert. */
   readonly runbookBaseUrl: string;
+}
+
+/** The edge proxy plinth runs and scrapes (the Gateway path's Traefik), for its alerts. */
+export interface EdgeAlerts extends ScrapedAlerts {
   /**
    * Share of the HTTPS entry point's answers that are 5xx above which PlinthEdgeErrorsHigh fires
    * (over 5 minutes, held for 10). @default 0.05
    */
   readonly errorRatioMax?: number;
+}
+
+/** The cert-manager plinth installs and scrapes, for the alerts on its certificates. */
+export interface CertificateAlerts extends ScrapedAlerts {
+  /**
+   * Days before its expiry at which an issued certificate not yet renewed raises
+   * PlinthCertificateExpiringSoon. cert-manager renews a certificate at two thirds of its life (30
+   * days before a 90-day Let's Encrypt certificate expires; plinth's own Redis certificate renews 30
+   * days ahead too), so at 14 it has been failing for over two weeks. @default 14
+   */
+  readonly expiresWithinDays?: number;
 }
 
 export interface RuleOptions {
@@ -159,6 +183,18 @@ function burnAlert(
 }
 
 /**
+ * No target of `job` has answered Prometheus's scrape for `for_`, or none is left to scrape (the
+ * PodMonitor finds no pod: no `up` series at all, which `up == 0` alone would miss).
+ */
+function targetDownAlert(
+  alert: string,
+  job: string,
+  rule: Pick<AlertingRule, "for" | "labels" | "annotations">,
+): AlertingRule {
+  return { alert, expr: `absent(up{job="${job}"} == 1)`, ...rule };
+}
+
+/**
  * The edge's alerts, a PrometheusRule of their own written only where plinth runs and scrapes the
  * edge proxy (a reused proxy or ingress-nginx is not scraped).
  *
@@ -189,9 +225,7 @@ export function edgeRuleGroups(edge: EdgeAlerts): RuleGroup[] {
         runbook_url: runbook,
       },
     },
-    {
-      alert: "PlinthEdgeDown",
-      expr: `absent(up{job="${edge.job}"} == 1)`,
+    targetDownAlert("PlinthEdgeDown", edge.job, {
       for: "5m",
       labels: { severity: "critical" },
       annotations: {
@@ -200,9 +234,71 @@ export function edgeRuleGroups(edge: EdgeAlerts): RuleGroup[] {
           "For 5 minutes no Traefik pod has answered Prometheus's scrape of its metrics port (or no Traefik pod has been running): the edge is down, or unobservable.",
         runbook_url: runbook,
       },
-    },
+    }),
   ];
   return [{ name: "plinth-edge-alerts", rules }];
+}
+
+/**
+ * The alerts on the certificates of the cert-manager plinth installs (every listener's or
+ * Ingress's, and the in-cluster Redis's), a PrometheusRule of their own written only where plinth
+ * runs and scrapes cert-manager. Each is per Certificate (`namespace`, `name`: the scrape keeps
+ * cert-manager's own `namespace`), aggregated so that a controller restart (a new `pod` label)
+ * neither resets nor duplicates an alert.
+ *
+ * PlinthCertificateNotReady: a Certificate's Ready condition False or Unknown for 15 minutes: never
+ * issued (DNS not pointing at the edge, the ACME challenge failing), or expired. Its listener serves
+ * Traefik's default certificate, which browsers refuse (HSTS makes that final): a page.
+ *
+ * PlinthCertificateExpiringSoon: an issued certificate within `expiresWithinDays` of its expiry,
+ * when cert-manager should have renewed it long before: renewal is failing, and the page above
+ * follows on the expiry day. A ticket.
+ *
+ * PlinthCertManagerDown: no cert-manager controller answers Prometheus's scrape (or none runs):
+ * nothing issues or renews certificates, and the two alerts above have no series to fire on.
+ */
+export function certificateRuleGroups(certificates: CertificateAlerts): RuleGroup[] {
+  const runbook = `${certificates.runbookBaseUrl}#certificates`;
+  const days = certificates.expiresWithinDays ?? 14;
+  const job = `job="${certificates.job}"`;
+  const byCertificate = "by (namespace, name)";
+  const rules: AlertingRule[] = [
+    {
+      alert: "PlinthCertificateNotReady",
+      expr: `max ${byCertificate} (${CERT_MANAGER_READY_STATUS}{${job},condition!="True"}) == 1`,
+      for: "15m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "A certificate cert-manager manages is not Ready: not issued, or expired.",
+        description:
+          "For 15 minutes the Certificate (its namespace and name are the alert's labels) has not been Ready: the hosts it serves present no valid certificate, and browsers refuse them.",
+        runbook_url: runbook,
+      },
+    },
+    {
+      alert: "PlinthCertificateExpiringSoon",
+      // Seconds left, of the issued certificates only (an unissued one reports 0: NotReady's case).
+      expr: `min ${byCertificate} (${CERT_MANAGER_EXPIRATION}{${job}} > 0) - time() < ${days * 86_400}`,
+      for: "1h",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "A certificate nears expiry and cert-manager has not renewed it.",
+        description: `The Certificate (its namespace and name are the alert's labels) expires within ${days} days; cert-manager should have renewed it at a third of its life left (30 days for Let's Encrypt's), so renewal is failing.`,
+        runbook_url: runbook,
+      },
+    },
+    targetDownAlert("PlinthCertManagerDown", certificates.job, {
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Prometheus cannot scrape cert-manager's controller.",
+        description:
+          "For 15 minutes no cert-manager controller pod has answered Prometheus's scrape of its metrics port (or none has been running): no certificate is issued or renewed, and the certificate alerts cannot fire.",
+        runbook_url: runbook,
+      },
+    }),
+  ];
+  return [{ name: "plinth-certificate-alerts", rules }];
 }
 
 export function prometheusRuleGroups(options: RuleOptions): RuleGroup[] {

@@ -95,13 +95,30 @@ export interface PublishArgs {
 }
 
 /**
- * Where the edge proxy's pods serve their Prometheus metrics: what a PodMonitor selects (the pods'
- * namespace and labels, the container port's name and the path).
+ * Where pods the edge installs (the edge proxy, cert-manager's controller) serve their Prometheus
+ * metrics: what a PodMonitor selects (the pods' namespace and labels, the container port's name and
+ * the path).
  */
-export interface EdgeMetricsTarget extends Peer {
+export interface PodMetricsTarget extends Peer {
   /** The name of the pods' container port that serves the metrics. */
   readonly port: string;
   readonly path: string;
+  /**
+   * Keep the series' own labels where they clash with the target's (cert-manager's `namespace` is
+   * the Certificate's, not the pod's). @default false
+   */
+  readonly honorLabels?: boolean;
+}
+
+/**
+ * `target` when someone was admitted to its port, else undefined: a PodMonitor of a port that
+ * admits no one would only report it down.
+ */
+export function scrapedBy(
+  scrapers: readonly Peer[] | undefined,
+  target: PodMetricsTarget,
+): PodMetricsTarget | undefined {
+  return (scrapers ?? []).length > 0 ? target : undefined;
 }
 
 export interface Edge {
@@ -112,7 +129,13 @@ export interface Edge {
    * scrapers it was given (the Gateway path's Traefik); undefined where the proxy's metrics are not
    * plinth's to scrape (a reused proxy, ingress-nginx).
    */
-  readonly metricsTarget?: EdgeMetricsTarget;
+  readonly metricsTarget?: PodMetricsTarget;
+  /**
+   * cert-manager's controller metrics (the Certificates' readiness and expiry), where the edge
+   * installs cert-manager and its NetworkPolicies admit the scrapers it was given; undefined where
+   * the cluster's own cert-manager is reused (its metrics are its owners').
+   */
+  readonly certManagerMetricsTarget?: PodMetricsTarget;
   /**
    * Publishes `args.paths` of a Service on `args.host`: an Ingress on ingress-nginx, an HTTPRoute
    * (and its Middlewares when protected) on the Gateway. `name` names the objects; `opts` carry the

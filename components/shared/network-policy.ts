@@ -31,6 +31,14 @@ export interface PortRule {
 }
 
 /**
+ * A metrics port's rule: `scrapers` (Prometheus) alone, or no rule at all when there are none (a
+ * rule with an empty `from` would admit everyone).
+ */
+export function scrapeRule(port: number, scrapers: readonly Peer[] = []): PortRule[] {
+  return scrapers.length > 0 ? [{ port, from: scrapers }] : [];
+}
+
+/**
  * Every client of a public port: any IPv4 address, and any pod. Both are needed: under Cilium
  * (GKE Dataplane V2) an ipBlock never matches a pod, and in-cluster clients of a public host (cert-
  * manager's HTTP-01 self-check) reach the controller from their pod address when the dataplane

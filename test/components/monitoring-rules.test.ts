@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import {
+  certificateRuleGroups,
   edgeRuleGroups,
   prometheusRuleGroups,
   type AlertingRule,
@@ -16,7 +17,10 @@ import {
 
 /** The edge's scrape job: the PodMonitor `plinth-edge` in the monitoring namespace. */
 const EDGE_JOB = "monitoring/plinth-edge";
-// The inference PrometheusRule's groups and the edge's (its own PrometheusRule), in one file.
+/** cert-manager's scrape job: the PodMonitor `plinth-cert-manager` in the monitoring namespace. */
+const CERT_MANAGER_JOB = "monitoring/plinth-cert-manager";
+// The inference PrometheusRule's groups, the edge's and the certificates' (each its own
+// PrometheusRule), in one file.
 const groups = [
   ...prometheusRuleGroups({
     slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
@@ -24,6 +28,7 @@ const groups = [
     runbookBaseUrl: "https://example.com/runbook",
   }),
   ...edgeRuleGroups({ job: EDGE_JOB, runbookBaseUrl: "https://example.com/runbook" }),
+  ...certificateRuleGroups({ job: CERT_MANAGER_JOB, runbookBaseUrl: "https://example.com/runbook" }),
 ];
 const alerts = new Map(
   groups
@@ -40,6 +45,17 @@ writeFileSync(rulesFile, stringify({ groups }));
 const API = 'route="/predict",method="POST",variant="stable",model_version="1"';
 const EDGE = `job="${EDGE_JOB}",method="GET",protocol="http"`;
 const MODEL = 'model="fashion-mnist"';
+/** A listener certificate of plinth's Gateway, as cert-manager's controller labels its series. */
+const CERTIFICATE = (name: string, job = CERT_MANAGER_JOB) =>
+  `job="${job}",namespace="plinth-edge",name="${name}",issuer_name="letsencrypt",issuer_kind="ClusterIssuer",issuer_group="cert-manager.io"`;
+/** cert-manager's ready-status gauge: 1 on the certificate's current Ready condition, 0 on the others. */
+const readyStatus = (name: string, values: { True: string; False: string; Unknown: string }, job?: string) =>
+  Object.fromEntries(
+    Object.entries(values).map(([condition, series]) => [
+      `certmanager_certificate_ready_status{${CERTIFICATE(name, job)},condition="${condition}"}`,
+      series,
+    ]),
+  );
 
 interface Expectation {
   readonly at: string;
@@ -202,6 +218,56 @@ const TESTS = [
     "PlinthEdgeDown",
     [{ at: "3m" }, { at: "10m", labels: {} }, { at: "25m" }],
   ),
+  unitTest(
+    "1m",
+    {
+      // api-tls Ready throughout.
+      ...readyStatus("api-tls", { True: "1x60", False: "0x60", Unknown: "0x60" }),
+      // mlflow-tls new (Unknown) for 5 minutes, its challenge failing (False) for 30, then issued.
+      ...readyStatus("mlflow-tls", { True: "0x35 1x25", False: "0x5 1x30 0x25", Unknown: "1x5 0x55" }),
+      // Another cert-manager's failing certificate is not plinth's.
+      ...readyStatus("other-tls", { True: "0x60", False: "1x60", Unknown: "0x60" }, "other/cert-manager"),
+    },
+    "PlinthCertificateNotReady",
+    [{ at: "10m" }, { at: "20m", labels: { namespace: "plinth-edge", name: "mlflow-tls" } }, { at: "50m" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      // 15 days left: more than 14, silent.
+      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("api-tls")}}`]: "1296000x180",
+      // 13 days left, not renewed for two hours, then renewed for 90 days.
+      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("mlflow-tls")}}`]:
+        "1123200x120 7776000x60",
+      // Never issued (cert-manager reports 0): PlinthCertificateNotReady's case, not this one's.
+      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("grafana-tls")}}`]: "0x180",
+      // Another cert-manager's expired certificate is not plinth's.
+      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("other-tls", "other/cert-manager")}}`]:
+        "1000x180",
+    },
+    "PlinthCertificateExpiringSoon",
+    [{ at: "30m" }, { at: "90m", labels: { namespace: "plinth-edge", name: "mlflow-tls" } }, { at: "150m" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      // The controller unreachable for 25 minutes, then back.
+      [`up{job="${CERT_MANAGER_JOB}",pod="cert-manager-a"}`]: "1x10 0x25 1x15",
+      ['up{job="monitoring/plinth-inference",pod="plinth-inference-a"}']: "1x50",
+    },
+    "PlinthCertManagerDown",
+    [{ at: "20m" }, { at: "30m", labels: {} }, { at: "45m" }],
+  ),
+  unitTest(
+    "1m",
+    {
+      // No controller pod to scrape for 20 minutes (no `up` series at all), then one answers.
+      [`up{job="${CERT_MANAGER_JOB}",pod="cert-manager-a"}`]: "_x20 1x15",
+      ['up{job="monitoring/plinth-inference",pod="plinth-inference-a"}']: "1x35",
+    },
+    "PlinthCertManagerDown",
+    [{ at: "10m" }, { at: "18m", labels: {} }, { at: "30m" }],
+  ),
 ];
 
 /**
@@ -272,6 +338,17 @@ describe("PrometheusRule under promtool", () => {
       `sum(rate(traefik_entrypoint_requests_total{job="${EDGE_JOB}",entrypoint="websecure",code=~"5.."}[5m])) / sum(rate(traefik_entrypoint_requests_total{job="${EDGE_JOB}",entrypoint="websecure"}[5m])) > 0.05`,
     );
     expect(alerts.get("PlinthEdgeDown")!.expr).toBe(`absent(up{job="${EDGE_JOB}"} == 1)`);
+    expect(alerts.get("PlinthCertificateNotReady")!.expr).toBe(
+      `max by (namespace, name) (certmanager_certificate_ready_status{job="${CERT_MANAGER_JOB}",condition!="True"}) == 1`,
+    );
+    expect(alerts.get("PlinthCertificateExpiringSoon")!.expr).toBe(
+      `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{job="${CERT_MANAGER_JOB}"} > 0) - time() < 1209600`,
+    );
+    expect(alerts.get("PlinthCertManagerDown")!.expr).toBe(`absent(up{job="${CERT_MANAGER_JOB}"} == 1)`);
+    expect(
+      certificateRuleGroups({ job: CERT_MANAGER_JOB, runbookBaseUrl: "x", expiresWithinDays: 7 })[0]!
+        .rules[1]!.expr,
+    ).toMatch(/ < 604800$/);
     expect(
       edgeRuleGroups({ job: EDGE_JOB, runbookBaseUrl: "x", errorRatioMax: 0.02 })[0]!.rules[0]!.expr,
     ).toMatch(/\) > 0\.02$/);

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RUNBOOK_BASE_URL } from "../../components/monitoring/index.js";
 import {
+  certificateRuleGroups,
   edgeRuleGroups,
   prometheusRuleGroups,
   type AlertingRule,
@@ -29,7 +30,8 @@ const sections = new Map(
     .map((section) => [anchor(section.slice(0, section.indexOf("\n"))), section] as const),
 );
 
-// The inference PrometheusRule's alerts and the edge's (written where plinth runs Traefik).
+// The inference PrometheusRule's alerts, the edge's (written where plinth runs Traefik) and the
+// certificates' (where plinth runs cert-manager).
 const alerts = [
   ...prometheusRuleGroups({
     slo: { availability: 0.999, latency: 0.99, latencyThresholdSeconds: 0.25 },
@@ -37,6 +39,7 @@ const alerts = [
     runbookBaseUrl: RUNBOOK_BASE_URL,
   }),
   ...edgeRuleGroups({ job: "monitoring/plinth-edge", runbookBaseUrl: RUNBOOK_BASE_URL }),
+  ...certificateRuleGroups({ job: "monitoring/plinth-cert-manager", runbookBaseUrl: RUNBOOK_BASE_URL }),
 ]
   .flatMap((group) => group.rules)
   .filter((rule): rule is AlertingRule => "alert" in rule);

@@ -85,6 +85,15 @@ const CERT_MANAGER_CONTROLLER = {
     "app.kubernetes.io/component": "controller",
   },
 };
+const CERT_MANAGER_CAINJECTOR = {
+  namespace: "cert-manager",
+  podLabels: {
+    app: "cainjector",
+    "app.kubernetes.io/name": "cainjector",
+    "app.kubernetes.io/instance": "cert-manager",
+    "app.kubernetes.io/component": "cainjector",
+  },
+};
 const ACME_SOLVER = {
   namespace: MONITORING,
   podLabels: { "acme.cert-manager.io/http01-solver": "true", "acme.cert-manager.io/http-domain": "1234" },
@@ -198,10 +207,15 @@ describe.each(Object.keys(CASES))("%s: chart pods admit only their clients", (na
     expect(let_(INTERNET, { ...jobs, port: 8443 })).toBe(false);
   });
 
-  it("cert-manager: the controller and cainjector admit no one", () => {
-    for (const origin of [anyPod, INTERNET, ...apiServer]) {
-      expect(let_(origin, pod(CERT_MANAGER_CONTROLLER, 9402))).toBe(false);
+  it("cert-manager: the controller admits Prometheus alone, to its metrics port; the cainjector no one", () => {
+    for (const origin of [anyPod, INTERNET, ...apiServer, GRAFANA, CONTROLLER]) {
+      expect(let_(origin, pod(CERT_MANAGER_CONTROLLER, 9402)), JSON.stringify(origin)).toBe(false);
     }
+    expect(let_(PROMETHEUS, pod(CERT_MANAGER_CONTROLLER, 9402))).toBe(true);
+    // Its health port and the cainjector's metrics are not scraped: no one's.
+    expect(let_(PROMETHEUS, pod(CERT_MANAGER_CONTROLLER, 9403))).toBe(false);
+    for (const origin of [PROMETHEUS, anyPod, ...apiServer])
+      expect(let_(origin, pod(CERT_MANAGER_CAINJECTOR, 9402)), JSON.stringify(origin)).toBe(false);
   });
 
   it("kube-prometheus-stack: no pod outside it reaches Prometheus, Alertmanager, kube-state-metrics or Grafana", () => {

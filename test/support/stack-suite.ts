@@ -198,14 +198,16 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         // rate-limit, auth, sign-in and their chain for each of the three protected routes; a
         // rate-limit for each of the three /oauth2 routes.
         Middleware: 15,
-        // Six of plinth's workloads; ten for the three charts' namespaces (deny by default, then per
-        // pod); two for plinth-edge (deny, then the ACME solvers).
-        NetworkPolicy: 18 + (existing ? 2 : 0),
+        // Six of plinth's workloads; eleven for the three charts' namespaces (deny by default, then
+        // per pod: cert-manager's controller for its metrics); two for plinth-edge (deny, then the
+        // ACME solvers).
+        NetworkPolicy: 19 + (existing ? 2 : 0),
         CronJob: 2,
         ServiceMonitor: 1,
-        // The edge's: Traefik's pods, and its alerts beside the inference rules.
-        PodMonitor: 1,
-        PrometheusRule: 2,
+        // The edge's (Traefik's pods) and cert-manager's controller's, each with its alerts beside
+        // the inference rules.
+        PodMonitor: 2,
+        PrometheusRule: 3,
         ...(existing ? { StatefulSet: 2, PersistentVolumeClaim: 1 } : {}),
         // The in-cluster rate-limit store's private CA and server certificate.
         ...(existing ? { Issuer: 2, Certificate: 2 } : {}),
@@ -264,6 +266,8 @@ export function describeCommonInvariants(stack: StackName, cloud: Cloud, holder:
         ["PrometheusRule", "monitoring-rules"],
         ["PodMonitor", "monitoring-edge-pod-monitor"],
         ["PrometheusRule", "monitoring-edge-rules"],
+        ["PodMonitor", "monitoring-cert-manager-pod-monitor"],
+        ["PrometheusRule", "monitoring-cert-manager-rules"],
       ])
         expect(view.one(`kubernetes:monitoring.coreos.com/v1:${type}`, name!).dependencies, name).toContain(
           kps.urn,
