@@ -97,14 +97,17 @@ function installedClass(args: IngressTlsArgs): { name: string; isDefault: boolea
 export const CONTROLLER_PORTS = { http: 80, https: 443, webhook: 8443 } as const;
 /** cert-manager's webhook port (the chart's `webhook.securePort`). */
 const CERT_MANAGER_WEBHOOK_PORT = 10250;
-/** cert-manager's controller pods, as the pinned chart (v1.21.1) labels them. */
+/**
+ * cert-manager's controller pods, as its chart labels them (read in the chart's templates of recent
+ * v1 releases, the PodMonitor's among them; not checked against v1.21.1's here).
+ */
 const CERT_MANAGER_CONTROLLER_LABELS = {
   "app.kubernetes.io/name": "cert-manager",
   "app.kubernetes.io/component": "controller",
 };
 /**
- * cert-manager's controller metrics (the Certificates' readiness and expiry), as the pinned chart
- * serves them with `prometheus.enabled`: container port `http-metrics` on 9402, `/metrics`.
+ * cert-manager's controller metrics (the Certificates' readiness and renewal), as its chart serves
+ * them with `prometheus.enabled`: container port `http-metrics` on 9402, `/metrics` (same source).
  */
 export const CERT_MANAGER_METRICS = { port: 9402, portName: "http-metrics", path: "/metrics" } as const;
 
@@ -176,8 +179,6 @@ export function installCertManager(
     podLabels: CERT_MANAGER_CONTROLLER_LABELS,
     port: CERT_MANAGER_METRICS.portName,
     path: CERT_MANAGER_METRICS.path,
-    // Its certificate series carry the Certificate's own namespace.
-    honorLabels: true,
   });
   return { release, metricsTarget };
 }

@@ -111,7 +111,7 @@ export interface MonitoringArgs {
    * cert-manager's controller metrics (the edge's `certManagerMetricsTarget`, where plinth installs
    * cert-manager): a PodMonitor `plinth-cert-manager` in the monitoring namespace selects its pods,
    * and a PrometheusRule `plinth-cert-manager` beside it carries the certificate alerts
-   * (PlinthCertificateNotReady, PlinthCertificateExpiringSoon, PlinthCertManagerDown). The target's
+   * (PlinthCertificateNotReady, PlinthCertificateRenewalOverdue, PlinthCertManagerDown). The target's
    * NetworkPolicies must admit `prometheusPeer` to its port.
    * @default undefined (cert-manager is not scraped and no alert watches the certificates)
    */
@@ -325,8 +325,9 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 
   /**
-   * A PodMonitor `objectName` in Monitoring's namespace selecting `target`'s pods (a chart's pods,
-   * which it exposes through no metrics Service), and a PrometheusRule of the same name beside it
+   * A PodMonitor `objectName` in Monitoring's namespace selecting `target`'s pods (a chart's pods:
+   * plinth scrapes them itself rather than through the charts' own monitors, which would need the
+   * operator's CRDs before kube-prometheus-stack installs them), and a PrometheusRule of the same name beside it
    * carrying `groups` on that scrape job: resources `<prefix>-pod-monitor` and `<prefix>-rules`.
    * Labelled as the inference ServiceMonitor is; in Monitoring's namespace, which exists before the
    * Prometheus that reads it.
@@ -342,7 +343,7 @@ export class Monitoring extends pulumi.ComponentResource {
     },
     groups: (job: string) => RuleGroup[],
   ): void {
-    const { namespace, podLabels, port, path, honorLabels } = target;
+    const { namespace, podLabels, port, path } = target;
     const metadata = {
       name: objectName,
       namespace: this.namespace,
@@ -365,7 +366,6 @@ export class Monitoring extends pulumi.ComponentResource {
               scheme: "http",
               interval: `${SCRAPE_INTERVAL_SECONDS}s`,
               scrapeTimeout: "10s",
-              ...(honorLabels ? { honorLabels } : {}),
             },
           ],
         },

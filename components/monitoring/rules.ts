@@ -52,11 +52,13 @@ const EDGE_ENTRY_POINT = "websecure";
 
 /**
  * cert-manager's per-Certificate gauges (labels name, namespace, issuer_name, issuer_kind,
- * issuer_group; the ready status also condition True, False or Unknown, 1 on the current one),
- * from cert-manager v1.21's pkg/metrics. The expiry is 0 until a certificate is first issued.
+ * issuer_group; the ready status also condition True, False or Unknown, 1 on the current one; the
+ * renewal time a Unix time, 0 until the certificate is first issued), as cert-manager's certificate
+ * metrics collector exports them (read in its source and docs of recent v1 releases, not checked
+ * against v1.21.1 itself).
  */
 export const CERT_MANAGER_READY_STATUS = "certmanager_certificate_ready_status";
-export const CERT_MANAGER_EXPIRATION = "certmanager_certificate_expiration_timestamp_seconds";
+export const CERT_MANAGER_RENEWAL = "certmanager_certificate_renewal_timestamp_seconds";
 
 /** A component plinth runs and scrapes through a PodMonitor of its own, for its alerts. */
 export interface ScrapedAlerts {
@@ -78,12 +80,11 @@ export interface EdgeAlerts extends ScrapedAlerts {
 /** The cert-manager plinth installs and scrapes, for the alerts on its certificates. */
 export interface CertificateAlerts extends ScrapedAlerts {
   /**
-   * Days before its expiry at which an issued certificate not yet renewed raises
-   * PlinthCertificateExpiringSoon. cert-manager renews a certificate at two thirds of its life (30
-   * days before a 90-day Let's Encrypt certificate expires; plinth's own Redis certificate renews 30
-   * days ahead too), so at 14 it has been failing for over two weeks. @default 14
+   * Hours past cert-manager's planned renewal time of an issued certificate, not yet renewed, at
+   * which PlinthCertificateRenewalOverdue fires. cert-manager retries a failed renewal with a
+   * back-off of up to a few hours, so a day means it has failed repeatedly. @default 24
    */
-  readonly expiresWithinDays?: number;
+  readonly renewalOverdueHours?: number;
 }
 
 export interface RuleOptions {
@@ -240,50 +241,70 @@ export function edgeRuleGroups(edge: EdgeAlerts): RuleGroup[] {
 }
 
 /**
+ * How long a certificate alert holds once cert-manager stops being scraped: its series vanish (go
+ * stale) with the controller, and a failing certificate must not read as RESOLVED meanwhile.
+ */
+const HELD_WHILE_UNSCRAPED = "6h";
+
+/**
  * The alerts on the certificates of the cert-manager plinth installs (every listener's or
  * Ingress's, and the in-cluster Redis's), a PrometheusRule of their own written only where plinth
- * runs and scrapes cert-manager. Each is per Certificate (`namespace`, `name`: the scrape keeps
- * cert-manager's own `namespace`), aggregated so that a controller restart (a new `pod` label)
- * neither resets nor duplicates an alert.
+ * runs and scrapes cert-manager. Each is per Certificate (`exported_namespace`, `name`: the scrape
+ * does not honour cert-manager's own labels, so its `namespace` label becomes `exported_namespace`),
+ * aggregated so that a controller restart (a new `pod` label) neither resets nor duplicates an
+ * alert. While no controller answers the scrape, each holds what cert-manager said last (for
+ * `HELD_WHILE_UNSCRAPED`) beside PlinthCertManagerDown, instead of resolving.
  *
  * PlinthCertificateNotReady: a Certificate's Ready condition False or Unknown for 15 minutes: never
  * issued (DNS not pointing at the edge, the ACME challenge failing), or expired. Its listener serves
  * Traefik's default certificate, which browsers refuse (HSTS makes that final): a page.
  *
- * PlinthCertificateExpiringSoon: an issued certificate within `expiresWithinDays` of its expiry,
- * when cert-manager should have renewed it long before: renewal is failing, and the page above
- * follows on the expiry day. A ticket.
+ * PlinthCertificateRenewalOverdue: cert-manager's planned renewal time of an issued certificate
+ * passed more than `renewalOverdueHours` ago and it has not renewed it (a renewal moves that time
+ * forward): renewal is failing, and the page above follows on the expiry day. A ticket. Judged
+ * against cert-manager's own plan, so it holds for any lifetime and renew-before.
  *
  * PlinthCertManagerDown: no cert-manager controller answers Prometheus's scrape (or none runs):
- * nothing issues or renews certificates, and the two alerts above have no series to fire on.
+ * nothing issues or renews certificates.
  */
 export function certificateRuleGroups(certificates: CertificateAlerts): RuleGroup[] {
   const runbook = `${certificates.runbookBaseUrl}#certificates`;
-  const days = certificates.expiresWithinDays ?? 14;
-  const job = `job="${certificates.job}"`;
-  const byCertificate = "by (namespace, name)";
+  const hours = certificates.renewalOverdueHours ?? 24;
+  const scraped = `job="${certificates.job}"`;
+  const byCertificate = "by (exported_namespace, name)";
+  const certificate = "{{ $labels.exported_namespace }}/{{ $labels.name }}";
+  /** `query` over the live series, or over the last ones while the controller is not scraped. */
+  const heldWhileUnscraped = (query: (series: (selector: string) => string) => string) =>
+    `(${query((selector) => selector)}) or (${query(
+      (selector) => `last_over_time(${selector}[${HELD_WHILE_UNSCRAPED}])`,
+    )} unless on () up{${scraped}} == 1)`;
   const rules: AlertingRule[] = [
     {
       alert: "PlinthCertificateNotReady",
-      expr: `max ${byCertificate} (${CERT_MANAGER_READY_STATUS}{${job},condition!="True"}) == 1`,
+      expr: heldWhileUnscraped(
+        (series) =>
+          `max ${byCertificate} (${series(`${CERT_MANAGER_READY_STATUS}{${scraped},condition!="True"}`)}) == 1`,
+      ),
       for: "15m",
       labels: { severity: "critical" },
       annotations: {
-        summary: "A certificate cert-manager manages is not Ready: not issued, or expired.",
-        description:
-          "For 15 minutes the Certificate (its namespace and name are the alert's labels) has not been Ready: the hosts it serves present no valid certificate, and browsers refuse them.",
+        summary: `Certificate ${certificate} is not Ready: not issued, or expired.`,
+        description: `For 15 minutes the Certificate ${certificate} has not been Ready: the hosts it serves present no valid certificate, and browsers refuse them.`,
         runbook_url: runbook,
       },
     },
     {
-      alert: "PlinthCertificateExpiringSoon",
-      // Seconds left, of the issued certificates only (an unissued one reports 0: NotReady's case).
-      expr: `min ${byCertificate} (${CERT_MANAGER_EXPIRATION}{${job}} > 0) - time() < ${days * 86_400}`,
+      alert: "PlinthCertificateRenewalOverdue",
+      // Issued certificates only: one never issued reports 0 (PlinthCertificateNotReady's case).
+      expr: heldWhileUnscraped(
+        (series) =>
+          `time() - max ${byCertificate} (${series(`${CERT_MANAGER_RENEWAL}{${scraped}}`)} > 0) > ${hours * 3600}`,
+      ),
       for: "1h",
       labels: { severity: "warning" },
       annotations: {
-        summary: "A certificate nears expiry and cert-manager has not renewed it.",
-        description: `The Certificate (its namespace and name are the alert's labels) expires within ${days} days; cert-manager should have renewed it at a third of its life left (30 days for Let's Encrypt's), so renewal is failing.`,
+        summary: `Certificate ${certificate} is past its renewal time and cert-manager has not renewed it.`,
+        description: `cert-manager planned to renew the Certificate ${certificate} more than ${hours} hours ago and has not: renewal is failing, and the certificate stops being Ready when it expires.`,
         runbook_url: runbook,
       },
     },
@@ -292,8 +313,7 @@ export function certificateRuleGroups(certificates: CertificateAlerts): RuleGrou
       labels: { severity: "warning" },
       annotations: {
         summary: "Prometheus cannot scrape cert-manager's controller.",
-        description:
-          "For 15 minutes no cert-manager controller pod has answered Prometheus's scrape of its metrics port (or none has been running): no certificate is issued or renewed, and the certificate alerts cannot fire.",
+        description: `For 15 minutes no cert-manager controller pod has answered Prometheus's scrape of its metrics port (or none has been running): no certificate is issued or renewed; the certificate alerts hold what it said last for ${HELD_WHILE_UNSCRAPED}.`,
         runbook_url: runbook,
       },
     }),

@@ -6,7 +6,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { IngressPath } from "./ingress.js";
-import type { Peer } from "./network-policy.js";
+import { admitsScrapers, type Peer } from "./network-policy.js";
 
 /** A path a route publishes: a prefix or one exact path, as an Ingress lists it. */
 export type RoutePath = IngressPath;
@@ -103,11 +103,6 @@ export interface PodMetricsTarget extends Peer {
   /** The name of the pods' container port that serves the metrics. */
   readonly port: string;
   readonly path: string;
-  /**
-   * Keep the series' own labels where they clash with the target's (cert-manager's `namespace` is
-   * the Certificate's, not the pod's). @default false
-   */
-  readonly honorLabels?: boolean;
 }
 
 /**
@@ -118,7 +113,7 @@ export function scrapedBy(
   scrapers: readonly Peer[] | undefined,
   target: PodMetricsTarget,
 ): PodMetricsTarget | undefined {
-  return (scrapers ?? []).length > 0 ? target : undefined;
+  return admitsScrapers(scrapers) ? target : undefined;
 }
 
 export interface Edge {

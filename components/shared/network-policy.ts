@@ -31,11 +31,19 @@ export interface PortRule {
 }
 
 /**
+ * Whether a metrics port is opened to `scrapers` at all: the one test behind both its rule
+ * (scrapeRule) and its PodMonitor (edge.ts scrapedBy), so neither exists without the other.
+ */
+export function admitsScrapers(scrapers: readonly Peer[] | undefined): scrapers is readonly Peer[] {
+  return (scrapers ?? []).length > 0;
+}
+
+/**
  * A metrics port's rule: `scrapers` (Prometheus) alone, or no rule at all when there are none (a
  * rule with an empty `from` would admit everyone).
  */
 export function scrapeRule(port: number, scrapers: readonly Peer[] = []): PortRule[] {
-  return scrapers.length > 0 ? [{ port, from: scrapers }] : [];
+  return admitsScrapers(scrapers) ? [{ port, from: scrapers }] : [];
 }
 
 /**

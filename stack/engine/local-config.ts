@@ -60,13 +60,9 @@ export const INGRESS_CONTROLLER = {
  * The local stack on the Ingress path (`plinth:edge: ingress-nginx`): the same brownfield, with the
  * cluster's ingress-nginx in place of its Gateway API controller.
  */
+const { gatewayController: _gatewayController, ...BROWNFIELD_BUT_THE_EDGE } = BROWNFIELD;
 export const LOCAL_INGRESS_PATH_OVERRIDES: Record<string, unknown> = {
   ...LOCAL_STACK_OVERRIDES,
   edge: "ingress-nginx",
-  existingCluster: {
-    ingressController: INGRESS_CONTROLLER,
-    certManager: BROWNFIELD.certManager,
-    monitoring: BROWNFIELD.monitoring,
-    storageClass: BROWNFIELD.storageClass,
-  },
+  existingCluster: { ...BROWNFIELD_BUT_THE_EDGE, ingressController: INGRESS_CONTROLLER },
 };

@@ -67,7 +67,7 @@ export interface LocalStackOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The base stack's file with the local overrides applied (plinth:* keys, deep-merged). */
+/** The base stack's file with the local overrides applied (plinth:* keys, each replaced whole). */
 export function localStackConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const base = parse(readFileSync(path.join(REPO_ROOT, `Pulumi.${LOCAL_BASE_STACK}.yaml`), "utf8")) as {
     config: Record<string, unknown>;

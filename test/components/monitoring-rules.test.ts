@@ -45,17 +45,32 @@ writeFileSync(rulesFile, stringify({ groups }));
 const API = 'route="/predict",method="POST",variant="stable",model_version="1"';
 const EDGE = `job="${EDGE_JOB}",method="GET",protocol="http"`;
 const MODEL = 'model="fashion-mnist"';
-/** A listener certificate of plinth's Gateway, as cert-manager's controller labels its series. */
-const CERTIFICATE = (name: string, job = CERT_MANAGER_JOB) =>
-  `job="${job}",namespace="plinth-edge",name="${name}",issuer_name="letsencrypt",issuer_kind="ClusterIssuer",issuer_group="cert-manager.io"`;
+/**
+ * A listener certificate of plinth's Gateway, as Prometheus stores cert-manager's series: the
+ * target's labels (job, the pod and its namespace) and cert-manager's own, its clashing `namespace`
+ * (the Certificate's) kept as `exported_namespace`.
+ */
+const CERTIFICATE = (name: string, job = CERT_MANAGER_JOB, pod = "cert-manager-a") =>
+  `job="${job}",namespace="cert-manager",pod="${pod}",exported_namespace="plinth-edge",name="${name}",issuer_name="letsencrypt",issuer_kind="ClusterIssuer",issuer_group="cert-manager.io"`;
 /** cert-manager's ready-status gauge: 1 on the certificate's current Ready condition, 0 on the others. */
-const readyStatus = (name: string, values: { True: string; False: string; Unknown: string }, job?: string) =>
+const readyStatus = (
+  name: string,
+  values: { True: string; False: string; Unknown: string },
+  job?: string,
+  pod?: string,
+) =>
   Object.fromEntries(
     Object.entries(values).map(([condition, series]) => [
-      `certmanager_certificate_ready_status{${CERTIFICATE(name, job)},condition="${condition}"}`,
+      `certmanager_certificate_ready_status{${CERTIFICATE(name, job, pod)},condition="${condition}"}`,
       series,
     ]),
   );
+/** The controller's scrape health: `up` of the cert-manager job. */
+const certManagerUp = (values: string, pod = "cert-manager-a") => ({
+  [`up{job="${CERT_MANAGER_JOB}",namespace="cert-manager",pod="${pod}"}`]: values,
+});
+const RENEWAL = (name: string, job?: string) =>
+  `certmanager_certificate_renewal_timestamp_seconds{${CERTIFICATE(name, job)}}`;
 
 interface Expectation {
   readonly at: string;
@@ -79,10 +94,21 @@ function unitTest(
       eval_time: at,
       alertname,
       exp_alerts: labels
-        ? [{ exp_labels: { ...rule.labels, ...labels }, exp_annotations: rule.annotations }]
+        ? [{ exp_labels: { ...rule.labels, ...labels }, exp_annotations: expanded(rule.annotations, labels) }]
         : [],
     })),
   };
+}
+
+/** Annotations as Prometheus sends them: each `{{ $labels.x }}` replaced by the alert's label. */
+function expanded(annotations: Record<string, string> | undefined, labels: Record<string, string>) {
+  if (annotations === undefined) return undefined;
+  return Object.fromEntries(
+    Object.entries(annotations).map(([key, text]) => [
+      key,
+      text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, label: string) => labels[label] ?? ""),
+    ]),
+  );
 }
 
 const TESTS = [
@@ -221,6 +247,7 @@ const TESTS = [
   unitTest(
     "1m",
     {
+      ...certManagerUp("1x60"),
       // api-tls Ready throughout.
       ...readyStatus("api-tls", { True: "1x60", False: "0x60", Unknown: "0x60" }),
       // mlflow-tls new (Unknown) for 5 minutes, its challenge failing (False) for 30, then issued.
@@ -229,24 +256,58 @@ const TESTS = [
       ...readyStatus("other-tls", { True: "0x60", False: "1x60", Unknown: "0x60" }, "other/cert-manager"),
     },
     "PlinthCertificateNotReady",
-    [{ at: "10m" }, { at: "20m", labels: { namespace: "plinth-edge", name: "mlflow-tls" } }, { at: "50m" }],
+    [
+      { at: "10m" },
+      { at: "20m", labels: { exported_namespace: "plinth-edge", name: "mlflow-tls" } },
+      { at: "50m" },
+    ],
   ),
   unitTest(
     "1m",
     {
-      // 15 days left: more than 14, silent.
-      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("api-tls")}}`]: "1296000x180",
-      // 13 days left, not renewed for two hours, then renewed for 90 days.
-      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("mlflow-tls")}}`]:
-        "1123200x120 7776000x60",
-      // Never issued (cert-manager reports 0): PlinthCertificateNotReady's case, not this one's.
-      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("grafana-tls")}}`]: "0x180",
-      // Another cert-manager's expired certificate is not plinth's.
-      [`certmanager_certificate_expiration_timestamp_seconds{${CERTIFICATE("other-tls", "other/cert-manager")}}`]:
-        "1000x180",
+      // The controller restarts at 30 minutes (a new pod, so new series), then stops answering at
+      // 60: the failing certificate's page neither restarts its 15 minutes nor resolves while no
+      // controller reports (held for 6 hours).
+      ...certManagerUp("1x30"),
+      ...certManagerUp("_x30 1x30 0x400", "cert-manager-b"),
+      ...readyStatus("mlflow-tls", { True: "0x30", False: "1x30", Unknown: "0x30" }),
+      ...readyStatus(
+        "mlflow-tls",
+        { True: "_x30 0x30", False: "_x30 1x30", Unknown: "_x30 0x30" },
+        CERT_MANAGER_JOB,
+        "cert-manager-b",
+      ),
     },
-    "PlinthCertificateExpiringSoon",
-    [{ at: "30m" }, { at: "90m", labels: { namespace: "plinth-edge", name: "mlflow-tls" } }, { at: "150m" }],
+    "PlinthCertificateNotReady",
+    [
+      { at: "10m" },
+      { at: "20m", labels: { exported_namespace: "plinth-edge", name: "mlflow-tls" } },
+      { at: "33m", labels: { exported_namespace: "plinth-edge", name: "mlflow-tls" } },
+      { at: "90m", labels: { exported_namespace: "plinth-edge", name: "mlflow-tls" } },
+      { at: "5h", labels: { exported_namespace: "plinth-edge", name: "mlflow-tls" } },
+      { at: "7h10m" },
+    ],
+  ),
+  unitTest(
+    "10m",
+    {
+      ...certManagerUp("1x180"),
+      // Renewal planned two days ahead: silent.
+      [RENEWAL("api-tls")]: "172800x180",
+      // Renewal planned at 1,000 s and not done for a day and more, then renewed (the next one 60
+      // days ahead).
+      [RENEWAL("mlflow-tls")]: "1000x162 5184000x18",
+      // Never issued (cert-manager reports 0): PlinthCertificateNotReady's case, not this one's.
+      [RENEWAL("grafana-tls")]: "0x180",
+      // Another cert-manager's overdue certificate is not plinth's.
+      [RENEWAL("other-tls", "other/cert-manager")]: "1000x180",
+    },
+    "PlinthCertificateRenewalOverdue",
+    [
+      { at: "24h" },
+      { at: "26h", labels: { exported_namespace: "plinth-edge", name: "mlflow-tls" } },
+      { at: "28h" },
+    ],
   ),
   unitTest(
     "1m",
@@ -338,17 +399,21 @@ describe("PrometheusRule under promtool", () => {
       `sum(rate(traefik_entrypoint_requests_total{job="${EDGE_JOB}",entrypoint="websecure",code=~"5.."}[5m])) / sum(rate(traefik_entrypoint_requests_total{job="${EDGE_JOB}",entrypoint="websecure"}[5m])) > 0.05`,
     );
     expect(alerts.get("PlinthEdgeDown")!.expr).toBe(`absent(up{job="${EDGE_JOB}"} == 1)`);
+    const ready = `certmanager_certificate_ready_status{job="${CERT_MANAGER_JOB}",condition!="True"}`;
     expect(alerts.get("PlinthCertificateNotReady")!.expr).toBe(
-      `max by (namespace, name) (certmanager_certificate_ready_status{job="${CERT_MANAGER_JOB}",condition!="True"}) == 1`,
+      `(max by (exported_namespace, name) (${ready}) == 1) or ` +
+        `(max by (exported_namespace, name) (last_over_time(${ready}[6h])) == 1 unless on () up{job="${CERT_MANAGER_JOB}"} == 1)`,
     );
-    expect(alerts.get("PlinthCertificateExpiringSoon")!.expr).toBe(
-      `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{job="${CERT_MANAGER_JOB}"} > 0) - time() < 1209600`,
+    const renewal = `certmanager_certificate_renewal_timestamp_seconds{job="${CERT_MANAGER_JOB}"}`;
+    expect(alerts.get("PlinthCertificateRenewalOverdue")!.expr).toBe(
+      `(time() - max by (exported_namespace, name) (${renewal} > 0) > 86400) or ` +
+        `(time() - max by (exported_namespace, name) (last_over_time(${renewal}[6h]) > 0) > 86400 unless on () up{job="${CERT_MANAGER_JOB}"} == 1)`,
     );
     expect(alerts.get("PlinthCertManagerDown")!.expr).toBe(`absent(up{job="${CERT_MANAGER_JOB}"} == 1)`);
     expect(
-      certificateRuleGroups({ job: CERT_MANAGER_JOB, runbookBaseUrl: "x", expiresWithinDays: 7 })[0]!
+      certificateRuleGroups({ job: CERT_MANAGER_JOB, runbookBaseUrl: "x", renewalOverdueHours: 6 })[0]!
         .rules[1]!.expr,
-    ).toMatch(/ < 604800$/);
+    ).toMatch(/ > 21600\)/);
     expect(
       edgeRuleGroups({ job: EDGE_JOB, runbookBaseUrl: "x", errorRatioMax: 0.02 })[0]!.rules[0]!.expr,
     ).toMatch(/\) > 0\.02$/);

@@ -12,7 +12,7 @@ import { validateManifest } from "../support/k8s-models.js";
 import { admits, type Origin } from "../support/network-policies.js";
 import { at, CLUSTER_PROMETHEUS, PROMETHEUS_PEER, StackView } from "../support/stack.js";
 
-/** cert-manager's controller pods as the pinned chart (v1.21.1) labels them, on their metrics port. */
+/** cert-manager's controller pods as its chart labels them (its templates of recent v1 releases), on their metrics port. */
 const CONTROLLER_METRICS = {
   namespace: "cert-manager",
   podLabels: {
@@ -35,7 +35,7 @@ const PROMETHEUS = {
 };
 const REUSED_CERT_MANAGER = { certManager: { clusterIssuer: "cluster-ca" } };
 const INGRESS_PATH = { edge: "ingress-nginx" };
-const ALERTS = ["PlinthCertificateNotReady", "PlinthCertificateExpiringSoon", "PlinthCertManagerDown"];
+const ALERTS = ["PlinthCertificateNotReady", "PlinthCertificateRenewalOverdue", "PlinthCertManagerDown"];
 
 const INSTALLING = {
   "staging on aws": () => renderStack({ stack: "staging", cloud: "aws" }),
@@ -107,8 +107,6 @@ describe.each(Object.keys(INSTALLING))("%s: the cert-manager plinth installs is 
           scheme: "http",
           interval: "15s",
           scrapeTimeout: "10s",
-          // The certificate series' `namespace` is the Certificate's, which the alerts name.
-          honorLabels: true,
         },
       ],
     });
