@@ -11,7 +11,7 @@
  * (OPS_OIDC_ADMIN_GROUPS, OPS_OIDC_OPS_READ_GROUPS), so a new account in the company's domain is
  * not an admin by existing.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
@@ -34,8 +34,9 @@ export interface ProxyUserSettings {
   readonly oidcEdgeTokenSha256?: string | undefined;
 }
 
+/** One-shot `crypto.hash`: no Hash object per request, as for API keys (./api-keys.ts). */
 function sha256(text: string): Buffer {
-  return createHash("sha256").update(text, "utf8").digest();
+  return hash("sha256", text, "buffer");
 }
 
 /** oauth2-proxy joins the groups with commas; anything else (a repeated header) names none. */
@@ -53,8 +54,8 @@ export class ProxyUsers {
   private readonly edgeToken: Buffer | undefined;
 
   constructor(private readonly settings: ProxyUserSettings) {
-    const hash = settings.oidcEdgeTokenSha256;
-    this.edgeToken = hash === undefined ? undefined : Buffer.from(hash, "hex");
+    const digest = settings.oidcEdgeTokenSha256;
+    this.edgeToken = digest === undefined ? undefined : Buffer.from(digest, "hex");
   }
 
   /** True when the request came through the edge (or no edge token is configured). */

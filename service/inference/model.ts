@@ -160,10 +160,14 @@ export class PlinthModel {
    * Scores normalised rows; resolves to `rows * labels.length` class probabilities.
    * Rejects with QueueFullError under overload.
    */
-  async infer(input: Float32Array, rows: number): Promise<Float32Array> {
-    const output = await this.batcher.submit(input, rows);
-    if (this.softmax) softmaxRows(output, this.labels.length);
-    return output;
+  infer(input: Float32Array, rows: number): Promise<Float32Array> {
+    // Not async: the batcher's own promise when there is nothing to add, not one more per request.
+    const scored = this.batcher.submit(input, rows);
+    if (!this.softmax) return scored;
+    return scored.then((output) => {
+      softmaxRows(output, this.labels.length);
+      return output;
+    });
   }
 
   /** Waits for queued and running batches, then releases the session. */

@@ -6,6 +6,7 @@
 import { ApiError } from "../errors/api-error.js";
 import { ErrorCode } from "../errors/codes.js";
 import type { PlinthModel } from "./model.js";
+import { allocRows } from "./row-slab.js";
 
 /** The part of a loaded model preprocessing needs. */
 export type InputSpec = Pick<PlinthModel, "inputSize" | "normScale" | "normShift" | "pixelMin" | "pixelMax">;
@@ -73,7 +74,8 @@ export function encodeJsonRows(inputs: readonly unknown[], spec: InputSpec, maxR
         `inputs: expected ${size} values (one row) or an array of rows, got ${inputs.length} values`,
       );
     }
-    const data = new Float32Array(size);
+    // allocRows: every value is written here, or the row is refused and dropped.
+    const data = allocRows(size);
     writeRow(inputs, data, 0, spec, "inputs");
     return { data, rows: 1 };
   }
@@ -81,7 +83,7 @@ export function encodeJsonRows(inputs: readonly unknown[], spec: InputSpec, maxR
   if (rows > maxRows) {
     throw new ApiError(ErrorCode.BATCH_TOO_LARGE, `inputs: ${rows} rows, at most ${maxRows} per request`);
   }
-  const data = new Float32Array(rows * size);
+  const data = allocRows(rows * size);
   for (let r = 0; r < rows; r++) {
     const row = inputs[r];
     if (!Array.isArray(row))

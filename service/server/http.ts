@@ -5,7 +5,6 @@
  * fastify plugin over the serving core (service/serving/), which knows nothing of HTTP. Every
  * shared hook is added before the first adapter, in the order the hooks run.
  */
-import rateLimit from "@fastify/rate-limit";
 import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/authenticate.js";
@@ -16,7 +15,7 @@ import { ErrorCode } from "../errors/codes.js";
 import { installErrorHandlers } from "../errors/handler.js";
 import type { ModelSource } from "../inference/model-holder.js";
 import { installCostBudget, limitKey } from "../limits/cost-budget.js";
-import { rateLimitStore } from "../limits/rate-limit-store.js";
+import { installCountLimit } from "../limits/count-limit.js";
 import type { LimitStore } from "../limits/store.js";
 import { installHttpMetrics } from "../metrics/http.js";
 import type { ServiceMetrics } from "../metrics/registry.js";
@@ -55,7 +54,7 @@ export async function composeHttp(app: FastifyInstance, parts: HttpParts): Promi
   const observability = installObservability(app, { config, metrics, source });
   await protectFromOverload(app, config.limits.maxEventLoopDelayMs);
   installAuthentication(app, authenticator, observability.refusals);
-  await limitRates(app, config, limits);
+  limitRates(app, config, limits);
   await registerDocs(app);
   // While draining, responses close their connection, so keep-alive clients cannot hold the
   // shutdown open until their idle timeout.
@@ -97,25 +96,9 @@ async function protectFromOverload(app: FastifyInstance, maxEventLoopDelayMs: nu
  * after the auth hook, so the bucket is the caller's identity, then the cost budget once the body
  * is parsed (service/limits/cost.ts).
  */
-async function limitRates(
-  app: FastifyInstance,
-  config: RouteDeps["config"],
-  store: LimitStore,
-): Promise<void> {
+function limitRates(app: FastifyInstance, config: RouteDeps["config"], store: LimitStore): void {
   const limits = config.rateLimit;
-  await app.register(rateLimit, {
-    global: true,
-    max: limits.max,
-    timeWindow: limits.windowMs,
-    store: rateLimitStore(store.counter),
-    keyGenerator: limitKey,
-    enableDraftSpec: true,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(
-        ErrorCode.RATE_LIMITED,
-        `rate limit of ${context.max} requests per ${context.after} exceeded`,
-      ),
-  });
+  installCountLimit(app, store.counter, { max: limits.max, windowMs: limits.windowMs, keyOf: limitKey });
   installCostBudget(app, store.counter, {
     max: limits.cost.max,
     windowMs: limits.cost.windowMs,
