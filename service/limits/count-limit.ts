@@ -58,6 +58,9 @@ export function installCountLimit(
 function countHook(counter: WindowCounter, settings: CountLimitSettings): OnRequest {
   const { max, windowMs, keyOf } = settings;
   return (request, reply, done) => {
+    // An exemption another onRoute hook declared after this one ran (the docs' swagger-ui routes):
+    // the route's final config, read as the cost budget reads it.
+    if (request.routeOptions.config.rateLimit === false) return done();
     const answer = (window: WindowCount) => {
       const resetSeconds = Math.ceil(window.ttlMs / 1000);
       const exceeded = window.total > max;

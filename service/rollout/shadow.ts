@@ -61,6 +61,8 @@ export function plinthShadowJob(
   stableProbs: Float32Array,
   stableSeconds: number,
 ): ShadowJob {
+  // The job may wait in the shadow queue: its own copy, not a view pinning a 64 KiB row slab.
+  const rowsCopy = data.slice();
   return {
     stableVersion: stable.version,
     stableSeconds,
@@ -68,7 +70,7 @@ export function plinthShadowJob(
     runCandidate: async (candidate) => {
       if (candidate.kind !== "plinth")
         throw new Error(`candidate version ${candidate.version} has no plinth metadata, stable has`);
-      const input = reencode(data, stable, candidate);
+      const input = reencode(rowsCopy, stable, candidate);
       const probs = await candidate.infer(input, rows);
       const width = candidate.labels.length;
       const classes = new Uint16Array(rows);

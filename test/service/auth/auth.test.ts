@@ -296,4 +296,15 @@ describe("rate limits", () => {
     expect((await call(OTHER_KEY)).statusCode).toBe(200);
     expect((await limited.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
   });
+
+  it("counts the API and operator routes, never health nor the docs (exempted by a later hook too)", async () => {
+    const headersOf = async (url: string, headers: Record<string, string> = {}) =>
+      (await limited.app.inject({ method: "GET", url, headers })).headers;
+    expect((await headersOf("/metadata", { "x-api-key": OTHER_KEY }))["ratelimit-limit"]).toBe("3");
+    for (const url of ["/health", "/openapi.json", "/docs/static/swagger-initializer.js", "/docs"]) {
+      const headers = await headersOf(url);
+      expect(headers["ratelimit-limit"], url).toBeUndefined();
+      expect(headers["ratelimit-remaining"], url).toBeUndefined();
+    }
+  });
 });
