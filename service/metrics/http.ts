@@ -26,33 +26,32 @@ export function installHttpMetrics(app: FastifyInstance, metrics: ServiceMetrics
     const key = `${route} ${method} ${status} ${variant} ${version}`;
     return children.get(key, () => [route, method, String(status), variant, version]);
   };
-  // Consecutive responses mostly carry the same labels: compared with the last response's (the
-  // same strings), they skip building and hashing the key (0.3 us a response at saturation).
+  // Consecutive responses mostly carry the same labels: compared field by field with the last
+  // response's (the same strings), they skip building and hashing a key and allocate nothing
+  // (0.3 us a response at saturation).
   let last: { readonly labels: Labels; readonly child: ReturnType<typeof childOf> } | undefined;
   app.addHook("onResponse", (request, reply, done) => {
     // Node's HTTP parser accepts only a fixed set of methods, so `method` is bounded as well.
     const route = request.is404 ? NOT_FOUND_ROUTE : (request.routeOptions.url ?? NOT_FOUND_ROUTE);
     const served = request.servedBy;
-    const labels: Labels = {
-      route,
-      method: request.method,
-      status: reply.statusCode,
-      variant: served?.variant ?? "",
-      version: served?.version ?? "",
-    };
-    if (last === undefined || !sameLabels(labels, last.labels)) last = { labels, child: childOf(labels) };
-    last.child.requests.inc();
-    last.child.duration.observe(reply.elapsedTime / 1000);
+    const method = request.method;
+    const status = reply.statusCode;
+    const variant = served?.variant ?? "";
+    const version = served?.version ?? "";
+    let current = last;
+    if (
+      current === undefined ||
+      current.labels.route !== route ||
+      current.labels.method !== method ||
+      current.labels.status !== status ||
+      current.labels.variant !== variant ||
+      current.labels.version !== version
+    ) {
+      const labels: Labels = { route, method, status, variant, version };
+      current = last = { labels, child: childOf(labels) };
+    }
+    current.child.requests.inc();
+    current.child.duration.observe(reply.elapsedTime / 1000);
     done();
   });
-}
-
-function sameLabels(a: Labels, b: Labels): boolean {
-  return (
-    a.route === b.route &&
-    a.method === b.method &&
-    a.status === b.status &&
-    a.variant === b.variant &&
-    a.version === b.version
-  );
 }

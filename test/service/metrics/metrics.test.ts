@@ -55,6 +55,24 @@ describe("service metrics", () => {
     expect(await value("plinth_http_requests_total", bad)).toBe(badBefore + 1);
   });
 
+  it("counts alternating label sets each under its own (the hook remembers only the last)", async () => {
+    const ok = { route: "/predict", method: "POST", status_code: "200" };
+    const bad = { route: "/predict", method: "POST", status_code: "400" };
+    const [okBefore, badBefore] = [
+      await value("plinth_http_requests_total", ok),
+      await value("plinth_http_requests_total", bad),
+    ];
+    const refused = () =>
+      svc.app.inject({ method: "POST", url: "/predict", headers: KEY_HEADERS, payload: { inputs: [] } });
+    await predict([1]);
+    await refused();
+    await predict([2]);
+    await refused();
+    await predict([3]);
+    expect(await value("plinth_http_requests_total", ok)).toBe(okBefore + 3);
+    expect(await value("plinth_http_requests_total", bad)).toBe(badBefore + 2);
+  });
+
   it("labels unmatched paths with one fixed route, never the raw URL", async () => {
     await svc.app.inject({ method: "GET", url: "/a-random-path-123", headers: KEY_HEADERS });
     await svc.app.inject({ method: "GET", url: "/another/random/path", headers: KEY_HEADERS });
